@@ -1,0 +1,161 @@
+/**
+ * Every failure a caller can act on has its own class, and every message says what happened
+ * and what to do about it. All extend `ZincError`, so `err instanceof ZincError` separates
+ * Zinc's errors from bugs.
+ */
+
+export class ZincError extends Error {
+  /** A stable machine-readable code, e.g. `ERR_CHANNEL_CLOSED`. */
+  readonly code: string
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+  }
+}
+
+/** A send or receive on a channel that was closed. */
+export class ChannelClosedError extends ZincError {
+  constructor(address: string, operation = 'send') {
+    super(
+      'ERR_CHANNEL_CLOSED',
+      `Cannot ${operation} on the channel ${address}: it is closed. Open a new channel, or stop using this one after close().`,
+    )
+  }
+}
+
+/** Binding an address that another channel already holds. */
+export class AddressInUseError extends ZincError {
+  constructor(readonly address: string) {
+    super(
+      'ERR_ADDRESS_IN_USE',
+      `Cannot bind ${address}: the address is already in use. Close the channel holding it, or bind another address (a tcp port of "*" picks a free one).`,
+    )
+  }
+}
+
+/** Connecting to an address where nothing is bound (only transports that can know this). */
+export class AddressNotFoundError extends ZincError {
+  constructor(readonly address: string) {
+    super(
+      'ERR_ADDRESS_NOT_FOUND',
+      `Cannot connect to ${address}: nothing is bound there. Start the endpoint that binds it first, or check the address.`,
+    )
+  }
+}
+
+/** An address that could not be bound or parsed, with the cause from below. */
+export class BindError extends ZincError {
+  constructor(readonly address: string, cause: unknown) {
+    super(
+      'ERR_BIND',
+      `Cannot bind ${address}: ${describe(cause)}. Check that the address is well formed (tcp://host:port, ipc:///path, inproc://name), that the interface exists and the port is free.`,
+      { cause },
+    )
+  }
+}
+
+/** An address that could not be connected to, with the cause from below. */
+export class ConnectError extends ZincError {
+  constructor(readonly address: string, cause: unknown) {
+    super(
+      'ERR_CONNECT',
+      `Cannot connect to ${address}: ${describe(cause)}. Check the address and that the peer is running.`,
+      { cause },
+    )
+  }
+}
+
+/** An address whose scheme the transport does not speak. */
+export class UnsupportedAddressError extends ZincError {
+  constructor(readonly address: string, transport: string, supported: string[]) {
+    super(
+      'ERR_UNSUPPORTED_ADDRESS',
+      `The ${transport} transport cannot use ${address}: it speaks ${supported.join(', ')}. Use one of those, or another transport.`,
+    )
+  }
+}
+
+/** A message larger than the configured limit. */
+export class MessageTooLargeError extends ZincError {
+  constructor(readonly bytes: number, readonly limit: number) {
+    super(
+      'ERR_MESSAGE_TOO_LARGE',
+      `A message of ${bytes} bytes exceeds maxMessageBytes (${limit}). Split the change into smaller ones, or raise maxMessageBytes on every endpoint.`,
+    )
+  }
+}
+
+/** A frame that could not be decoded or validated; counted and dropped by listeners. */
+export class BadFrameError extends ZincError {
+  constructor(readonly reason: string) {
+    super('ERR_BAD_FRAME', `Dropped a malformed frame: ${reason}.`)
+  }
+}
+
+/** Any call on an endpoint or document after `close()`. */
+export class ClosedError extends ZincError {
+  constructor(what: string) {
+    super('ERR_CLOSED', `${what} is closed. Start a new one; a closed object cannot be reused.`)
+  }
+}
+
+/** The parent did not answer a join in time, or is not a Zinc endpoint. */
+export class JoinTimeoutError extends ZincError {
+  constructor(readonly address: string, ms: number) {
+    super(
+      'ERR_JOIN_TIMEOUT',
+      `No Zinc endpoint answered the join at ${address} within ${ms} ms. Check that the address is the inbound/outbound pair of a running Zinc endpoint (host.addresses), and that keys and tokens match.`,
+    )
+  }
+}
+
+/** The parent refused the join (authentication, a loop, a protocol mismatch). */
+export class JoinRefusedError extends ZincError {
+  constructor(readonly address: string, readonly reason: string) {
+    super('ERR_JOIN_REFUSED', `The endpoint at ${address} refused to let this endpoint join: ${reason}.`)
+  }
+}
+
+/** The root refused an open, read or change of a document (the `authorize` hook). */
+export class AccessDeniedError extends ZincError {
+  constructor(readonly doc: string, readonly action: string, reason: string) {
+    super('ERR_ACCESS_DENIED', `Not allowed to ${action} document "${doc}": ${reason}. Ask the host's operator for access.`)
+  }
+}
+
+/** The root did not sequence a change: it did not apply, or was not authorized. */
+export class ChangeRejectedError extends ZincError {
+  constructor(readonly doc: string, readonly clientSeq: number, reason: string) {
+    super(
+      'ERR_CHANGE_REJECTED',
+      `Change #${clientSeq} on document "${doc}" was rejected by the root and rolled back locally: ${reason}. Re-read doc.state and make the change again if it still applies.`,
+    )
+  }
+}
+
+/** Something waited too long (open, synced). */
+export class TimeoutError extends ZincError {
+  constructor(what: string, ms: number, hint: string) {
+    super('ERR_TIMEOUT', `${what} did not complete within ${ms} ms. ${hint}`)
+  }
+}
+
+/** An argument that cannot be used. */
+export class InvalidArgumentError extends ZincError {
+  constructor(message: string) {
+    super('ERR_INVALID_ARGUMENT', message)
+  }
+}
+
+/** The operation was cancelled through its AbortSignal. */
+export class AbortError extends ZincError {
+  constructor(what: string) {
+    super('ERR_ABORTED', `${what} was aborted by its AbortSignal.`)
+  }
+}
+
+function describe(cause: unknown): string {
+  if (cause instanceof Error) return cause.message
+  return String(cause)
+}

@@ -1,0 +1,101 @@
+/**
+ * The Transport contract: the one seam between Zinc and the wire.
+ *
+ * Zinc needs exactly four ZeroMQ socket patterns. Every implementation (in-process, ZeroMQ,
+ * WebSocket) promises only what ZeroMQ itself promises, so code written and tested against
+ * the in-process transport keeps working on a real network:
+ *
+ * - Nothing is delivered twice by the transport itself, but anything may be lost: a PUB drops
+ *   past a subscriber's high-water mark, a peer that dies loses what was queued for it, and a
+ *   SUB misses everything published before its subscription reached the publisher.
+ * - Order is kept per connection (one PUSH to one PULL, one PUB to one SUB); there is no order
+ *   between different connections feeding the same PULL.
+ * - A PUB never blocks. A PUSH waits (its `send` promise stays pending) while its queue is at
+ *   the high-water mark, which is how back-pressure reaches a producer.
+ * - A connecting channel (`push`, `sub`) may be created before its peer is bound and
+ *   reconnects after the peer restarts; an implementation may instead reject an address it
+ *   knows cannot exist (the in-process registry does).
+ *
+ * Frames are `Uint8Array`s. A PUB/SUB message is `[topic, body]`; a PUSH/PULL message is
+ * `[body]`. Receivers yield whatever frames arrived, so a listener must validate the count.
+ */
+
+/** One message on the wire: its frames, in order. */
+export type Frames = Uint8Array[]
+
+/** Options common to every channel. Omitted values take the implementation's defaults. */
+export interface ChannelOptions {
+  /**
+   * Messages queued per connection before the channel drops (PUB) or waits (PUSH).
+   * ZeroMQ's default is 1000.
+   */
+  highWaterMark?: number
+  /** Largest accepted message in bytes; larger inbound messages are dropped by the transport. */
+  maxMessageBytes?: number
+}
+
+interface Channel {
+  /**
+   * The resolved address: a bound channel reports the real port or name
+   * (`tcp://127.0.0.1:*` becomes `tcp://127.0.0.1:40001`); a connected one its peer's address.
+   */
+  readonly address: string
+  /** True once `close()` was called or the transport shut the channel. */
+  readonly closed: boolean
+  /**
+   * Closes the channel without lingering: queued outbound messages are discarded, receiving
+   * iterators end, later `send` calls reject with `ChannelClosedError`. Idempotent.
+   */
+  close(): Promise<void>
+}
+
+/** A channel that receives. Iterating ends (returns) when the channel closes. */
+export interface ReceiveChannel extends Channel, AsyncIterable<Frames> {}
+
+/** Bound inbound channel: many PUSH channels connect to it; fair-queued, order per sender. */
+export interface PullChannel extends ReceiveChannel {}
+
+/** Connected outbound channel to one PULL. */
+export interface PushChannel extends Channel {
+  /**
+   * Queues `body` for the peer. Resolves once queued (not delivered); stays pending while the
+   * queue is at its high-water mark; rejects with `ChannelClosedError` after `close()`.
+   */
+  send(body: Uint8Array): Promise<void>
+}
+
+/** Bound outbound channel: fan-out to every connected SUB whose subscription prefixes match. */
+export interface PubChannel extends Channel {
+  /**
+   * Publishes `[topic, body]` to every matching subscriber. Never waits for a slow subscriber:
+   * past its high-water mark that subscriber loses the message. Rejects with
+   * `ChannelClosedError` after `close()`.
+   */
+  send(topic: string, body: Uint8Array): Promise<void>
+}
+
+/** Connected inbound channel from one PUB. Receives nothing until it subscribes. */
+export interface SubChannel extends ReceiveChannel {
+  /** Receive messages whose topic starts with `prefix` (`''` means everything). */
+  subscribe(prefix: string): void
+  /** Stop receiving `prefix`; messages already in flight may still arrive. */
+  unsubscribe(prefix: string): void
+}
+
+/** A factory of channels. One transport instance may serve many endpoints. */
+export interface Transport {
+  /** A short name for logs: `inproc`, `zmq`, `ws`. */
+  readonly name: string
+  /** Binds an inbound PULL channel. Rejects with `AddressInUseError` or `BindError`. */
+  pull(address: string, options?: ChannelOptions): Promise<PullChannel>
+  /** Binds an outbound PUB channel. Rejects with `AddressInUseError` or `BindError`. */
+  pub(address: string, options?: ChannelOptions): Promise<PubChannel>
+  /** Connects a PUSH channel to a bound PULL. May reject with `AddressNotFoundError`. */
+  push(address: string, options?: ChannelOptions): Promise<PushChannel>
+  /** Connects a SUB channel to a bound PUB. May reject with `AddressNotFoundError`. */
+  sub(address: string, options?: ChannelOptions): Promise<SubChannel>
+  /** Whether this transport can bind (a browser WebSocket client cannot: it is a leaf only). */
+  readonly canBind: boolean
+  /** Releases what the transport itself holds (contexts, servers). Idempotent. */
+  close?(): Promise<void>
+}

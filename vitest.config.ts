@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config'
+
+// zeromq.js is a native addon: test files run in forked processes, never worker threads.
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    reporters: process.env.CI ? ['default'] : ['default'],
+    projects: [
+      { extends: true, test: { name: 'core', include: ['packages/core/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'transport-inproc', include: ['packages/transport-inproc/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'transport-zmq', include: ['packages/transport-zmq/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts', 'examples/test/**/*.test.ts'] } },
+    ],
+  },
+})

@@ -1,2 +1,24 @@
+/**
+ * @zinc/core — real-time collaborative documents over a host-client tree.
+ * Public API: DESIGN.md, "Public API (contract)".
+ */
+export { Endpoint, type OpenOptions } from './endpoint/endpoint.js'
+export type { Role, EndpointEvents } from './endpoint/node.js'
+export { DEFAULTS, type EndpointOptions, type EndpointAddresses, type JoinRequest, type AccessRequest, type Verdict } from './endpoint/options.js'
+export type { Peer } from './endpoint/roster.js'
+export type { AppMessage, HandlerContext, MessageHandler } from './endpoint/app-messages.js'
+export { Document, type ChangeListener } from './document/document.js'
+export type { DocumentFragment } from './document/fragment.js'
+export type { Presence } from './document/presence.js'
+export type { EndpointStats } from './runtime/stats.js'
+export { HandlerPool, type HandlerPoolOptions } from './runtime/handler-pool.js'
+export { ChannelListener, type ListenerOptions } from './runtime/channel-listener.js'
+export { decodeMessage, encodeMessage, type Message, type MessageInit } from './protocol/codec.js'
+export { Kind, kindName, PROTOCOL_VERSION } from './protocol/kinds.js'
+export { CONTROL_TOPIC, docTopic, endpointTopic } from './protocol/topics.js'
+export { decodePatches, encodePatches } from './protocol/patches.js'
+export { TypedEmitter } from './events.js'
+export { consoleLogger, silentLogger, type Logger, type LogLevel } from './logger.js'
+export { newEndpointId, isEndpointId, isValidDocId, type DocId, type EndpointId } from './ids.js'
 export * from './errors.js'
 export type * from './transport.js'

@@ -1,0 +1,72 @@
+import type { EndpointId } from '../ids.js'
+
+/** One sequenced fragment as a replica keeps it: its encoded envelope and what dedupe needs. */
+export interface LogEntry {
+  readonly seq: number
+  readonly origin: EndpointId
+  readonly clientSeq: number
+  readonly envelope: Uint8Array
+}
+
+/**
+ * The bounded log of a document's most recent sequenced fragments, kept by every replica so
+ * it can answer its children's catch-up requests (the nearest ancestor answers, not the root).
+ */
+export class DocLog {
+  #entries: LogEntry[] = []
+  #start = 0
+  #bytes = 0
+
+  constructor(readonly limit: number) {}
+
+  get length(): number {
+    return this.#entries.length - this.#start
+  }
+
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  /** Seq of the oldest entry kept, or undefined when empty. */
+  get firstSeq(): number | undefined {
+    return this.#entries[this.#start]?.seq
+  }
+
+  append(entry: LogEntry): void {
+    this.#entries.push(entry)
+    this.#bytes += entry.envelope.byteLength
+    if (this.length > this.limit) {
+      this.#bytes -= this.#entries[this.#start]!.envelope.byteLength
+      this.#start++
+      // Compact the array once the dead prefix dominates, keeping appends O(1) amortized.
+      if (this.#start > 1024 && this.#start * 2 > this.#entries.length) {
+        this.#entries = this.#entries.slice(this.#start)
+        this.#start = 0
+      }
+    }
+  }
+
+  /** Envelopes after `seq`, or undefined if the log no longer reaches back that far. */
+  since(seq: number): Uint8Array[] | undefined {
+    const first = this.firstSeq
+    if (first === undefined) return seq === 0 ? [] : undefined
+    if (first > seq + 1) return undefined
+    const from = this.#start + (seq + 1 - first)
+    return this.#entries.slice(Math.max(from, this.#start)).map((e) => e.envelope)
+  }
+
+  /** The seq a given change was sequenced at, if still in the log. */
+  find(origin: EndpointId, clientSeq: number): number | undefined {
+    for (let i = this.#entries.length - 1; i >= this.#start; i--) {
+      const e = this.#entries[i]!
+      if (e.origin === origin && e.clientSeq === clientSeq) return e.seq
+    }
+    return undefined
+  }
+
+  clear(): void {
+    this.#entries = []
+    this.#start = 0
+    this.#bytes = 0
+  }
+}

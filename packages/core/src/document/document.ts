@@ -1,0 +1,211 @@
+import type { Draft, Patch } from 'immer'
+import { applyPatches, produceWithPatches } from './immer.js'
+import { ClosedError, InvalidArgumentError, TimeoutError } from '../errors.js'
+import type { DocId, EndpointId } from '../ids.js'
+import type { DocumentFragment } from './fragment.js'
+import type { Presence } from './presence.js'
+import type { Replica } from './replica.js'
+
+export type ChangeListener<S> = (state: S, fragment: DocumentFragment | undefined, batch: readonly DocumentFragment[]) => void
+
+/** What a Document needs from its endpoint. */
+export interface DocumentHost {
+  setPresence(doc: DocId, value: unknown): void
+  closeDocument(doc: DocId): Promise<void>
+}
+
+interface UndoEntry {
+  /** Patches that undo (or, on the redo stack, redo) one local change. */
+  patches: Patch[]
+  clientSeq: number
+}
+
+/**
+ * An application's handle on one shared document: an immutable state that changes through
+ * `change(recipe)`, optimistic locally and sequenced by the root for everyone.
+ */
+export class Document<S = unknown> {
+  readonly presence: Presence
+  #undo: UndoEntry[] = []
+  #redo: UndoEntry[] = []
+  #closed = false
+  readonly #offs: Array<() => void> = []
+
+  constructor(
+    readonly replica: Replica,
+    readonly host: DocumentHost,
+    readonly options: { undoLimit: number },
+  ) {
+    this.presence = {
+      set: (value) => {
+        this.#assertOpen()
+        host.setPresence(replica.doc, value)
+      },
+      get: () => replica.presence,
+      subscribe: (listener) => replica.events.on('presence', listener),
+    }
+    this.#offs.push(
+      replica.events.on('rejected', (_error, fragment) => {
+        this.#undo = this.#undo.filter((e) => e.clientSeq !== fragment.clientSeq)
+      }),
+    )
+  }
+
+  get id(): DocId {
+    return this.replica.doc
+  }
+
+  /** The current state: confirmed by the root plus this endpoint's pending changes. Frozen. */
+  get state(): S {
+    return this.replica.visible as S
+  }
+
+  /** Seq of the last sequenced fragment applied here. */
+  get seq(): number {
+    return this.replica.seq
+  }
+
+  /** Local changes not yet sequenced by the root. */
+  get pendingCount(): number {
+    return this.replica.pending.length
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /**
+   * Changes the document with an immer recipe: applied locally at once, then sequenced by the
+   * root. Returns the fragment (its `confirmed` promise settles on the root's answer), or
+   * undefined when the recipe changed nothing.
+   */
+  change(recipe: (draft: Draft<S>) => void): DocumentFragment | undefined {
+    this.#assertOpen()
+    if (typeof recipe !== 'function') throw new InvalidArgumentError('doc.change(recipe) takes a function that mutates its draft argument.')
+    const [next, patches, inverse] = produceWithPatches(this.replica.visible as S, recipe as (draft: Draft<S>) => void)
+    if (patches.length === 0) return undefined
+    const fragment = this.replica.localChange(next, patches, inverse)
+    this.#pushUndo(this.#undo, { patches: inverse, clientSeq: fragment.clientSeq })
+    this.#redo = []
+    return fragment
+  }
+
+  /** Applies raw immer patches as a local change (what undo and redo send). */
+  applyPatches(patches: readonly Patch[]): DocumentFragment | undefined {
+    this.#assertOpen()
+    const [next, forward, inverse] = produceWithPatches(this.replica.visible as S, (draft) => {
+      applyPatches(draft as object, patches as Patch[])
+    })
+    if (forward.length === 0) return undefined
+    const fragment = this.replica.localChange(next, forward, inverse)
+    return Object.assign(fragment, { inverse })
+  }
+
+  /**
+   * Undoes this endpoint's most recent change still on the stack by sending its inverse as a
+   * new change. Other endpoints' changes are never undone. Returns false when there is nothing
+   * to undo, or when the inverse no longer applies (the content was changed by someone else).
+   */
+  undo(): boolean {
+    return this.#step(this.#undo, this.#redo)
+  }
+
+  /** Redoes the last undone change. */
+  redo(): boolean {
+    return this.#step(this.#redo, this.#undo)
+  }
+
+  get canUndo(): boolean {
+    return this.#undo.length > 0
+  }
+
+  get canRedo(): boolean {
+    return this.#redo.length > 0
+  }
+
+  #step(from: UndoEntry[], to: UndoEntry[]): boolean {
+    this.#assertOpen()
+    while (from.length > 0) {
+      const entry = from.pop()!
+      let fragment: (DocumentFragment & { inverse: Patch[] }) | undefined
+      try {
+        fragment = this.applyPatches(entry.patches) as (DocumentFragment & { inverse: Patch[] }) | undefined
+      } catch {
+        continue // this step's target is gone; try the one before it
+      }
+      if (!fragment) continue
+      this.#pushUndo(to, { patches: fragment.inverse, clientSeq: fragment.clientSeq })
+      return true
+    }
+    return false
+  }
+
+  #pushUndo(stack: UndoEntry[], entry: UndoEntry): void {
+    stack.push(entry)
+    if (stack.length > this.options.undoLimit) stack.shift()
+  }
+
+  /** Calls `listener` after every change of the visible state; returns an unsubscribe function. */
+  subscribe(listener: ChangeListener<S>): () => void {
+    this.#assertOpen()
+    const off = this.replica.events.on('change', listener as ChangeListener<unknown>)
+    this.#offs.push(off)
+    return off
+  }
+
+  /** Called with each rejected local change (already rolled back from `state`). */
+  onRejected(listener: (error: Error, fragment: DocumentFragment) => void): () => void {
+    const off = this.replica.events.on('rejected', listener)
+    this.#offs.push(off)
+    return off
+  }
+
+  /**
+   * Resolves when every local change made so far has been sequenced by the root. Rejects with
+   * `ChangeRejectedError` if one of them was rejected, or `TimeoutError` after `timeoutMs`.
+   */
+  async synced(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    this.#assertOpen()
+    const waiting = this.replica.pending.map((p) => p.fragment.confirmed)
+    if (waiting.length === 0) return
+    const all = Promise.all(waiting).then(() => undefined)
+    const { timeoutMs, signal } = options
+    if (timeoutMs === undefined && !signal) return all
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let onAbort: (() => void) | undefined
+    try {
+      return await Promise.race([
+        all,
+        new Promise<void>((_, reject) => {
+          if (timeoutMs !== undefined)
+            timer = setTimeout(
+              () => reject(new TimeoutError(`doc.synced() on "${this.id}"`, timeoutMs, 'The root may be unreachable; changes stay pending and are resent when it is back.')),
+              timeoutMs,
+            )
+          if (signal) {
+            onAbort = () => reject(signal.reason ?? new Error('aborted'))
+            if (signal.aborted) onAbort()
+            else signal.addEventListener('abort', onAbort, { once: true })
+          }
+        }),
+      ])
+    } finally {
+      if (timer) clearTimeout(timer)
+      if (signal && onAbort) signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** Releases this handle; the endpoint stops carrying the document when nothing else uses it. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    for (const off of this.#offs.splice(0)) off()
+    await this.host.closeDocument(this.replica.doc)
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError(`Document "${this.replica.doc}"`)
+  }
+}
+
+export type { EndpointId }

@@ -1,0 +1,23 @@
+import type { DocId, EndpointId } from '../ids.js'
+import type { Logger } from '../logger.js'
+import type { EndpointStats } from '../runtime/stats.js'
+
+/** What a replica needs from its endpoint: the network, seen as intentions. */
+export interface ReplicaIO {
+  readonly self: EndpointId
+  readonly logger: Logger
+  readonly stats: EndpointStats
+  epoch(): number
+  /** True while this endpoint is the root (it sequences). */
+  isRoot(): boolean
+  /** Sends an encoded message towards the root. */
+  sendUp(bytes: Uint8Array): void
+  /** Publishes encoded sequenced fragments of `doc` to the children, in order. */
+  publishFragments(doc: DocId, envelopes: Uint8Array[]): void
+  /** Publishes one encoded message on the document's topic (presence). */
+  publishOnDoc(doc: DocId, bytes: Uint8Array): void
+  /** Sends a targeted reply to an endpoint below. */
+  sendTo(endpoint: EndpointId, bytes: Uint8Array): void
+  /** Runs `fn` once the current batch of I/O has been read (one apply per tick). */
+  defer(fn: () => void): void
+}

@@ -1,0 +1,149 @@
+import type { Patch } from 'immer'
+import type { EndpointId } from '../ids.js'
+import { encodeMessage, type Message } from '../protocol/codec.js'
+import { Kind } from '../protocol/kinds.js'
+import { decodePatches } from '../protocol/patches.js'
+import { RefusalCodec } from '../protocol/payloads.js'
+import { applyBatch } from './apply.js'
+import type { PendingFragment } from './fragment.js'
+import type { Replica } from './replica.js'
+
+interface Candidate {
+  origin: EndpointId
+  clientSeq: number
+  patches: Patch[]
+  payload: Uint8Array
+}
+
+const REJECTION_MEMORY = 1024
+
+/**
+ * The root's half of a replica: gives every accepted fragment the document's next seq,
+ * exactly once per (origin, clientSeq), and publishes it. Fragments that arrive in one tick
+ * are applied in one immer pass.
+ */
+export class Sequencer {
+  /** Highest handled (sequenced or rejected) clientSeq per origin; rebuilt from clientSeqs. */
+  readonly #handled = new Map<EndpointId, number>()
+  readonly #rejections = new Map<string, string>()
+  #batch: Candidate[] = []
+  #scheduled = false
+
+  constructor(readonly replica: Replica) {
+    for (const [origin, clientSeq] of replica.clientSeqs) this.#handled.set(origin, clientSeq)
+  }
+
+  /** The root's own change: sequenced at once, nothing to check or send back. */
+  sequenceLocal(p: PendingFragment, newState: unknown): void {
+    const r = this.replica
+    r.confirmed = newState
+    const seq = this.#commit(r.io.self, p.fragment.clientSeq, p.payload)
+    p.resolve(seq)
+  }
+
+  /** An unsequenced FRAGMENT from below. Duplicates are answered, gaps asked to resend. */
+  accept(message: Message): void {
+    const r = this.replica
+    const { origin, clientSeq } = message
+    const handled = this.#handled.get(origin) ?? 0
+    if (clientSeq <= handled) {
+      r.io.stats.duplicates++
+      const reason = this.#rejections.get(`${origin}:${clientSeq}`)
+      if (reason !== undefined) this.#reject(origin, clientSeq, reason)
+      else this.#reply(Kind.ACK, origin, clientSeq, r.log.find(origin, clientSeq) ?? 0)
+      return
+    }
+    if (clientSeq > handled + 1 + this.#staged(origin)) {
+      // An earlier change of this origin was lost on the way: ask for it, keep order.
+      r.io.stats.dropped++
+      this.#reply(Kind.RESEND, origin, handled + 1 + this.#staged(origin), 0)
+      return
+    }
+    if (clientSeq < handled + 1 + this.#staged(origin)) {
+      r.io.stats.duplicates++
+      return
+    }
+    let patches: Patch[]
+    try {
+      patches = decodePatches(message.payload)
+    } catch (error) {
+      this.#handled.set(origin, clientSeq)
+      this.#reject(origin, clientSeq, (error as Error).message)
+      return
+    }
+    this.#batch.push({ origin, clientSeq, patches, payload: message.payload })
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      r.io.defer(() => this.flush())
+    }
+  }
+
+  /** Refuses a change without looking at it (authorization). */
+  refuse(message: Message, reason: string): void {
+    const handled = this.#handled.get(message.origin) ?? 0
+    if (message.clientSeq === handled + 1 + this.#staged(message.origin)) this.#handled.set(message.origin, message.clientSeq)
+    this.#reject(message.origin, message.clientSeq, reason)
+  }
+
+  #staged(origin: EndpointId): number {
+    let n = 0
+    for (const c of this.#batch) if (c.origin === origin) n++
+    return n
+  }
+
+  flush(): void {
+    this.#scheduled = false
+    const batch = this.#batch
+    this.#batch = []
+    if (batch.length === 0) return
+    const r = this.replica
+    const { state, failed } = applyBatch(r.confirmed, batch.map((c) => c.patches))
+    r.confirmed = state
+    const failedSet = new Set(failed)
+    const envelopes: Uint8Array[] = []
+    batch.forEach((c, i) => {
+      if (failedSet.has(i)) {
+        this.#handled.set(c.origin, c.clientSeq)
+        this.#reject(c.origin, c.clientSeq, 'its patches do not apply to the current document (a path no longer resolves)')
+      } else {
+        this.#commit(c.origin, c.clientSeq, c.payload, envelopes)
+      }
+    })
+    r.visible = r.pending.length === 0 ? r.confirmed : applyBatch(r.confirmed, r.pending.map((p) => p.fragment.patches)).state
+    if (envelopes.length > 0) {
+      r.io.publishFragments(r.doc, envelopes)
+      r.events.emit('change', r.visible, undefined, [])
+    }
+  }
+
+  #commit(origin: EndpointId, clientSeq: number, payload: Uint8Array, out?: Uint8Array[]): number {
+    const r = this.replica
+    const seq = ++r.seq
+    const envelope = encodeMessage({ kind: Kind.FRAGMENT, origin, sender: r.io.self, doc: r.doc, clientSeq, seq, epoch: r.io.epoch(), payload })
+    this.#handled.set(origin, clientSeq)
+    r.clientSeqs.set(origin, clientSeq)
+    r.log.append({ seq, origin, clientSeq, envelope })
+    r.io.stats.sequenced++
+    if (out) out.push(envelope)
+    else r.io.publishFragments(r.doc, [envelope])
+    return seq
+  }
+
+  #reject(origin: EndpointId, clientSeq: number, reason: string): void {
+    const r = this.replica
+    r.io.stats.rejected++
+    this.#rejections.set(`${origin}:${clientSeq}`, reason)
+    if (this.#rejections.size > REJECTION_MEMORY) this.#rejections.delete(this.#rejections.keys().next().value!)
+    if (origin === r.io.self) {
+      r.rejected(clientSeq, reason)
+      return
+    }
+    const payload = RefusalCodec.encode({ code: 'ERR_CHANGE_REJECTED', reason })
+    r.io.sendTo(origin, encodeMessage({ kind: Kind.REJECT, origin: r.io.self, doc: r.doc, clientSeq, epoch: r.io.epoch(), payload }))
+  }
+
+  #reply(kind: Kind, to: EndpointId, clientSeq: number, seq: number): void {
+    const r = this.replica
+    r.io.sendTo(to, encodeMessage({ kind, origin: r.io.self, doc: r.doc, clientSeq, seq, epoch: r.io.epoch() }))
+  }
+}

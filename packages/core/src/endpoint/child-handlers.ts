@@ -1,0 +1,188 @@
+import { endpointIdFromBytes, type DocId, type EndpointId } from '../ids.js'
+import { encodeMessage, type Message } from '../protocol/codec.js'
+import { decodeJson } from '../protocol/json.js'
+import { Kind } from '../protocol/kinds.js'
+import { HelloCodec, OpenCodec, RosterCodec, WelcomeCodec } from '../protocol/payloads.js'
+import { CONTROL_TOPIC, docTopic, endpointTopic } from '../protocol/topics.js'
+import type { Replica } from '../document/replica.js'
+import { deliverApp, forwardUp, presenceValue, refuse } from './forwarding.js'
+import type { Node, Work } from './node.js'
+import type { AccessRequest, Verdict } from './options.js'
+
+/** Messages arriving on the inbound PULL, from children (or the root's own loop-back). */
+export function handleFromChild(node: Node, { message: m, from }: Work): void | Promise<void> {
+  if (m.kind === Kind.HELLO) return onHello(node, m)
+  if (from === 'child') {
+    const child = node.children.get(m.sender)
+    if (!child) {
+      // Not (or no longer) a child: it must say hello again before anything else counts.
+      node.stats.dropped++
+      if (m.kind !== Kind.LEAVE) refuse(node, m.sender, Kind.REFUSE, 'ERR_NOT_JOINED', 'this endpoint is not a child here; join again')
+      return
+    }
+    child.lastHeard = Date.now()
+  }
+  switch (m.kind) {
+    case Kind.HEARTBEAT:
+      return
+    case Kind.LEAVE:
+      return removeChild(node, m.sender, 'left')
+    case Kind.OPEN:
+      return onOpen(node, m)
+    case Kind.CLOSE:
+      return onClose(node, m)
+    case Kind.FRAGMENT:
+      return onFragment(node, m, from)
+    case Kind.CATCH_UP:
+      return onCatchUp(node, m)
+    case Kind.PRESENCE:
+      return onPresence(node, m)
+    case Kind.APP:
+      if (!node.isRoot) return forwardUp(node, m)
+      node.publish(CONTROL_TOPIC, m.raw)
+      return deliverApp(node, m)
+    default:
+      node.stats.dropped++
+  }
+}
+
+async function onHello(node: Node, m: Message): Promise<void> {
+  const hello = HelloCodec.decode(m.payload)
+  const id = m.origin
+  if (m.sender !== id) return void node.stats.dropped++
+  if (id === node.id || node.parent?.ancestors.some((a) => a.id.byteLength === 16 && endpointIdFromBytes(a.id) === id)) {
+    return refuse(node, id, Kind.REFUSE, 'ERR_LOOP', 'joining here would make a loop: this endpoint is your own descendant')
+  }
+  if (!node.children.has(id) && node.opts.authenticate) {
+    const addresses = hello.inbound && hello.outbound ? { inbound: hello.inbound, outbound: hello.outbound } : undefined
+    const verdict = await node.opts.authenticate({ endpoint: id, token: hello.token, addresses })
+    if (verdict !== true) {
+      node.logger.warn({ child: id, reason: reasonOf(verdict, 'authentication failed') }, 'refused a join')
+      return refuse(node, id, Kind.REFUSE, 'ERR_AUTH', reasonOf(verdict, 'the token was not accepted; check the token the endpoint joins with'))
+    }
+  }
+  const addresses = hello.inbound && hello.outbound ? { inbound: hello.inbound, outbound: hello.outbound } : undefined
+  const isNew = node.children.upsert(id, addresses, hello.priority, Date.now())
+  const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version })
+  node.publish(endpointTopic(id), encodeMessage({ kind: Kind.WELCOME, origin: node.id, epoch: node.epoch, payload }))
+  if (isNew) {
+    node.logger.info({ child: id }, 'child joined')
+    rosterChanged(node)
+  }
+}
+
+export function rosterChanged(node: Node): void {
+  node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.ROSTER, origin: node.id, epoch: node.epoch, payload: RosterCodec.encode(node.children.toWire()) }))
+  node.updateRole()
+  node.events.emit('peers', node.children.peers())
+}
+
+export function removeChild(node: Node, id: EndpointId, why: string): void {
+  const child = node.children.remove(id)
+  if (!child) return
+  node.logger.info({ child: id, why }, 'child removed')
+  for (const doc of child.docs) {
+    const replica = node.replicas.get(doc)
+    if (!replica) continue
+    replica.children.delete(id)
+    clearPresence(node, replica, id)
+    node.releaseReplica(replica)
+  }
+  rosterChanged(node)
+}
+
+function clearPresence(node: Node, replica: Replica, origin: EndpointId): void {
+  if (!replica.presence.has(origin)) return
+  const bytes = replica.presenceMessage(origin, null)
+  if (node.isRoot) {
+    replica.setPresence(origin, null)
+    node.publish(docTopic(replica.doc), bytes)
+  } else {
+    node.sendUp(bytes)
+  }
+}
+
+async function allowed(node: Node, request: AccessRequest): Promise<Verdict> {
+  if (!node.opts.authorize || request.endpoint === node.id) return true
+  return node.opts.authorize(request)
+}
+
+async function onOpen(node: Node, m: Message): Promise<void> {
+  const doc = m.doc as DocId
+  const child = node.children.get(m.sender)
+  for (const action of ['open', 'read'] as const) {
+    const verdict = await allowed(node, { endpoint: m.origin, doc, action })
+    if (verdict !== true) {
+      return refuse(node, m.origin, Kind.REFUSE, 'ERR_ACCESS_DENIED', reasonOf(verdict, `not allowed to ${action} this document`), doc)
+    }
+  }
+  let replica = node.replicas.get(doc)
+  if (!replica) {
+    replica = node.createReplica(doc)
+    if (node.isRoot) {
+      const open = OpenCodec.decode(m.payload)
+      const initial = open.hasInitial ? decodeJson(open.initial, 'initial state') : {}
+      replica.seed(isObject(initial) ? initial : {})
+    } else {
+      node.requestOpen(replica, m.payload)
+    }
+  }
+  replica.children.add(m.origin)
+  child?.docs.add(doc)
+  const r = replica
+  const serve = () => {
+    node.stats.served++
+    node.publish(endpointTopic(m.origin), m.seq > 0 ? r.catchUpMessage(m.seq) : r.snapshotMessage())
+  }
+  if (replica.ready) serve()
+  else replica.events.once('ready', serve)
+}
+
+function onClose(node: Node, m: Message): void {
+  const replica = node.replicas.get(m.doc as DocId)
+  node.children.get(m.sender)?.docs.delete(m.doc as DocId)
+  if (!replica) return
+  replica.children.delete(m.origin)
+  clearPresence(node, replica, m.origin)
+  node.releaseReplica(replica)
+}
+
+async function onFragment(node: Node, m: Message, from: Work['from']): Promise<void> {
+  const doc = m.doc as DocId
+  const replica = node.replicas.get(doc)
+  const direct = from === 'child' && m.sender === m.origin
+  if (!replica || (direct && !node.children.get(m.sender)?.docs.has(doc))) {
+    node.stats.rejected++
+    return refuse(node, m.origin, Kind.REJECT, 'ERR_NOT_OPEN', `document "${doc}" is not open; open it before changing it`, doc, m.clientSeq)
+  }
+  if (m.seq !== 0) return void node.stats.dropped++
+  if (!node.isRoot) return forwardUp(node, m)
+  const sequencer = replica.sequencer!
+  const verdict = await allowed(node, { endpoint: m.origin, doc, action: 'change' })
+  if (verdict !== true) return sequencer.refuse(m, reasonOf(verdict, 'not allowed to change this document'))
+  sequencer.accept(m)
+}
+
+function onCatchUp(node: Node, m: Message): void {
+  const replica = node.replicas.get(m.doc as DocId)
+  if (!replica?.ready || !replica.children.has(m.origin)) return void node.stats.dropped++
+  node.stats.served++
+  node.publish(endpointTopic(m.origin), replica.catchUpMessage(m.seq))
+}
+
+function onPresence(node: Node, m: Message): void {
+  const replica = node.replicas.get(m.doc as DocId)
+  if (!replica) return void node.stats.dropped++
+  if (!node.isRoot) return forwardUp(node, m)
+  replica.setPresence(m.origin, presenceValue(m))
+  node.publish(docTopic(replica.doc), m.raw)
+}
+
+function reasonOf(verdict: Verdict, fallback: string): string {
+  return typeof verdict === 'string' && verdict ? verdict : fallback
+}
+
+function isObject(v: unknown): v is object {
+  return typeof v === 'object' && v !== null
+}
+

@@ -1,0 +1,205 @@
+import { AbortError, ClosedError, InvalidArgumentError, MessageTooLargeError, TimeoutError } from '../errors.js'
+import { Document } from '../document/document.js'
+import type { Replica } from '../document/replica.js'
+import { isValidDocId, type DocId, type EndpointId } from '../ids.js'
+import { encodeMessage } from '../protocol/codec.js'
+import { encodeJson } from '../protocol/json.js'
+import { Kind } from '../protocol/kinds.js'
+import { OpenCodec } from '../protocol/payloads.js'
+import type { EndpointStats } from '../runtime/stats.js'
+import { isValidAppKind, type MessageHandler } from './app-messages.js'
+import { Node, type EndpointEvents, type Role } from './node.js'
+import { resolveOptions, type EndpointAddresses, type EndpointOptions } from './options.js'
+import type { Peer } from './roster.js'
+
+export interface OpenOptions<S> {
+  /** Seeds the document if the root has none yet; ignored (replaced by the root's state) otherwise. */
+  initial?: S
+  /** Gives up after this long (default: joinTimeoutMs). */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+/**
+ * One node of a Zinc tree. `Endpoint.start` binds its channels and, given `join`, joins a
+ * parent; its role (host, relay, client) follows from its place in the tree.
+ */
+export class Endpoint {
+  readonly #node: Node
+
+  private constructor(node: Node) {
+    this.#node = node
+  }
+
+  /** Starts an endpoint: binds, joins the parent (waiting for its welcome), starts heartbeats. */
+  static async start(options: EndpointOptions): Promise<Endpoint> {
+    const opts = resolveOptions(options)
+    const node = new Node(opts)
+    try {
+      if (opts.bind) await node.bind(opts.bind)
+      if (opts.join) await node.join(opts.join)
+    } catch (error) {
+      await node.close()
+      throw error
+    }
+    node.startTimers()
+    node.logger.info({ role: node.role, addresses: node.addresses }, 'endpoint started')
+    return new Endpoint(node)
+  }
+
+  /** This endpoint's UUID. */
+  get id(): EndpointId {
+    return this.#node.id
+  }
+
+  /** `host` (no parent), `relay` (parent and children) or `client` (parent, no children). */
+  get role(): Role {
+    return this.#node.role
+  }
+
+  /** The bound addresses, resolved (real ports); what children pass as `join`. */
+  get addresses(): EndpointAddresses {
+    const a = this.#node.addresses
+    if (!a) throw new InvalidArgumentError('This endpoint binds nothing (it was started without `bind`), so it has no addresses to join.')
+    return a
+  }
+
+  /** The root's current term. */
+  get epoch(): number {
+    return this.#node.epoch
+  }
+
+  /** The roster this endpoint sees: its children when it has some, else its parent's level. */
+  get peers(): Peer[] {
+    return this.#node.children.size > 0 ? this.#node.children.peers() : this.#node.siblings
+  }
+
+  get closed(): boolean {
+    return this.#node.closed
+  }
+
+  /** Subscribes to an event (dispatched on a microtask); returns an unsubscribe function. */
+  on<K extends keyof EndpointEvents>(event: K, listener: (...args: EndpointEvents[K]) => void): () => void {
+    return this.#node.events.on(event, listener)
+  }
+
+  /**
+   * Opens a document: its state is the root's (seeded with `initial` if the root has none).
+   * Resolves once the state has arrived. Rejects with `AccessDeniedError` when refused.
+   */
+  async open<S extends object = Record<string, unknown>>(id: string, options: OpenOptions<S> = {}): Promise<Document<S>> {
+    const node = this.#node
+    node.assertOpen()
+    if (!isValidDocId(id)) throw new InvalidArgumentError(`Document id ${JSON.stringify(id)} is invalid: use 1-256 characters without control characters.`)
+    const doc = id as DocId
+    if (options.initial !== undefined && (typeof options.initial !== 'object' || options.initial === null))
+      throw new InvalidArgumentError('open(id, { initial }) takes an object or array as the initial state.')
+    let replica = node.replicas.get(doc)
+    if (!replica) {
+      replica = node.createReplica(doc)
+      if (node.isRoot) replica.seed(options.initial ?? {})
+      else {
+        const hasInitial = options.initial !== undefined
+        node.requestOpen(replica, OpenCodec.encode({ hasInitial, initial: hasInitial ? encodeJson(options.initial) : new Uint8Array(0) }))
+      }
+    }
+    replica.localOpens++
+    try {
+      await this.#whenReady(replica, options.timeoutMs ?? node.opts.joinTimeoutMs, options.signal)
+    } catch (error) {
+      replica.localOpens--
+      node.releaseReplica(replica)
+      throw error
+    }
+    return new Document<S>(replica, { setPresence: (d, v) => this.#setPresence(d, v), closeDocument: (d) => this.#closeDocument(d) }, { undoLimit: node.opts.undoLimit })
+  }
+
+  #whenReady(replica: Replica, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (replica.ready) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      const offs: Array<() => void> = []
+      const done = (error?: Error) => {
+        offs.forEach((off) => off())
+        clearTimeout(timer)
+        if (error) reject(error)
+        else resolve()
+      }
+      offs.push(replica.events.on('ready', () => done()))
+      offs.push(replica.events.on('refused', (error) => done(error)))
+      offs.push(this.#node.events.on('closed', () => done(new ClosedError(`Endpoint ${this.id}`))))
+      const timer = setTimeout(
+        () => done(new TimeoutError(`Opening document "${replica.doc}"`, timeoutMs, 'The parent did not send the document; check that it is running and reachable.')),
+        timeoutMs,
+      )
+      if (signal) {
+        const onAbort = () => done(new AbortError(`Opening document "${replica.doc}"`))
+        if (signal.aborted) onAbort()
+        signal.addEventListener('abort', onAbort, { once: true })
+        offs.push(() => signal.removeEventListener('abort', onAbort))
+      }
+    })
+  }
+
+  #setPresence(doc: DocId, value: unknown): void {
+    const replica = this.#node.replicas.get(doc)
+    if (!replica) return
+    replica.setPresence(this.id, value ?? null)
+    const bytes = replica.presenceMessage(this.id, value ?? null)
+    if (this.#node.isRoot) this.#node.publish(`d/${doc}\u0000`, bytes)
+    else this.#node.sendUp(bytes)
+  }
+
+  async #closeDocument(doc: DocId): Promise<void> {
+    const node = this.#node
+    const replica = node.replicas.get(doc)
+    if (!replica || node.closed) return
+    replica.localOpens--
+    if (replica.localOpens === 0 && replica.presence.has(this.id)) this.#setPresence(doc, null)
+    node.releaseReplica(replica)
+  }
+
+  /** Registers the handler of an application message kind (replacing any earlier one). */
+  handle(kind: string, handler: MessageHandler): () => void {
+    this.#node.assertOpen()
+    if (!isValidAppKind(kind)) throw new InvalidArgumentError(`Message kind ${JSON.stringify(kind)} is invalid: use 1-128 printable ASCII characters.`)
+    if (typeof handler !== 'function' && typeof handler?.handle !== 'function')
+      throw new InvalidArgumentError('handle(kind, handler) takes a function or an object with a handle(message, context) method.')
+    this.#node.appHandlers.set(kind, handler)
+    return () => {
+      if (this.#node.appHandlers.get(kind) === handler) this.#node.appHandlers.delete(kind)
+    }
+  }
+
+  /** Sends an application message to every other endpoint of the tree (not back to this one). */
+  async publish(kind: string, payload: Uint8Array | string): Promise<void> {
+    const node = this.#node
+    node.assertOpen()
+    if (!isValidAppKind(kind)) throw new InvalidArgumentError(`Message kind ${JSON.stringify(kind)} is invalid: use 1-128 printable ASCII characters.`)
+    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
+    if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('publish(kind, payload) takes a Uint8Array or a string.')
+    if (bytes.byteLength + 1024 > node.opts.maxMessageBytes) throw new MessageTooLargeError(bytes.byteLength, node.opts.maxMessageBytes)
+    node.countSent(Kind.APP)
+    node.sendUp(encodeMessage({ kind: Kind.APP, origin: node.id, epoch: node.epoch, appKind: kind, payload: bytes }))
+  }
+
+  /** A snapshot of the counters and gauges. */
+  stats(): EndpointStats {
+    const node = this.#node
+    const s = structuredClone(node.stats)
+    s.pending = [...node.replicas.values()].reduce((n, r) => n + r.pending.length, 0)
+    s.queueDepth = node.pool.depth
+    s.children = node.children.size
+    s.epoch = node.epoch
+    s.docs = Object.fromEntries([...node.replicas.values()].map((r) => [r.doc, r.seq]))
+    return s
+  }
+
+  /** Stops everything: says goodbye, closes every channel. Idempotent; never throws. */
+  async close(): Promise<void> {
+    await this.#node.close()
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}

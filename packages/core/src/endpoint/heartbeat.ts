@@ -1,0 +1,39 @@
+import { encodeMessage } from '../protocol/codec.js'
+import { Kind } from '../protocol/kinds.js'
+import { HeartbeatCodec } from '../protocol/payloads.js'
+import { CONTROL_TOPIC } from '../protocol/topics.js'
+import { removeChild } from './child-handlers.js'
+import type { Node } from './node.js'
+
+/**
+ * Everything periodic, every heartbeatMs: heartbeats both ways, liveness of children and
+ * parent, and the retries that make lossy links converge (opens, catch-ups, pending changes).
+ */
+export function onHeartbeatTick(node: Node): void {
+  if (node.closed) return
+  const now = Date.now()
+  const { peerTimeoutMs, resendMs } = node.opts
+  if (node.children.size > 0) {
+    const heads = [...node.replicas.values()].filter((r) => r.ready).map((r) => ({ doc: r.doc, seq: r.seq }))
+    const payload = HeartbeatCodec.encode({ heads, rosterVersion: node.children.version, ancestors: node.ancestorChain() })
+    node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.epoch, payload }))
+    for (const child of node.children.silentSince(now - peerTimeoutMs)) removeChild(node, child.id, 'silent')
+  }
+  const link = node.parent
+  if (!link) return
+  if (link.welcomed) node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.epoch }))
+  else node.sendHello()
+  if (!node.parentLost && now - link.lastHeard > peerTimeoutMs) {
+    node.parentLost = true
+    node.logger.warn({ parent: link.parentId, silentMs: now - link.lastHeard }, 'the parent is silent; presumed lost')
+    node.events.emit('parent-lost')
+  }
+  for (const replica of node.replicas.values()) {
+    if (!replica.ready) {
+      if (now - replica.openedAt > resendMs) node.requestOpen(replica)
+      continue
+    }
+    if (replica.hasGap) replica.requestCatchUp(resendMs)
+    node.stats.resent += replica.resendPending(resendMs)
+  }
+}

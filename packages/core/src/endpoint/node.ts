@@ -1,0 +1,368 @@
+import { BadFrameError, ClosedError, JoinRefusedError, JoinTimeoutError } from '../errors.js'
+import { TypedEmitter } from '../events.js'
+import { endpointIdToBytes, newEndpointId, type DocId, type EndpointId } from '../ids.js'
+import type { Logger } from '../logger.js'
+import { Replica } from '../document/replica.js'
+import type { ReplicaIO } from '../document/replica-io.js'
+import { decodeMessage, encodeMessage, type Message } from '../protocol/codec.js'
+import { Kind, kindName } from '../protocol/kinds.js'
+import { BatchCodec, HelloCodec, type AddressInfo } from '../protocol/payloads.js'
+import { docTopic, endpointTopic } from '../protocol/topics.js'
+import { ChannelListener } from '../runtime/channel-listener.js'
+import { HandlerPool } from '../runtime/handler-pool.js'
+import { emptyStats, type EndpointStats } from '../runtime/stats.js'
+import type { PubChannel, PullChannel } from '../transport.js'
+import type { MessageHandler } from './app-messages.js'
+import { handleFromChild } from './child-handlers.js'
+import { onHeartbeatTick } from './heartbeat.js'
+import type { EndpointAddresses, ResolvedOptions } from './options.js'
+import { ParentLink } from './parent-link.js'
+import { handleFromParent } from './parent-handlers.js'
+import { Children, type Peer } from './roster.js'
+
+export type Role = 'host' | 'relay' | 'client'
+
+export type EndpointEvents = {
+  /** The endpoint's place in the tree changed. */
+  role: [role: Role]
+  /** The roster this endpoint sees changed: its children if it has any, else its siblings. */
+  peers: [peers: Peer[]]
+  /** The parent has been silent for peerTimeoutMs. */
+  'parent-lost': []
+  /** The parent is heard again after being presumed lost. */
+  'parent-back': []
+  /** Something went wrong that the application may want to show (refusals, access denied). */
+  error: [error: Error]
+  closed: []
+}
+
+export interface Work {
+  message: Message
+  from: 'child' | 'parent' | 'self'
+  topic: string
+}
+
+/**
+ * The machinery of one endpoint (the public face is `Endpoint`): its channels, its parent
+ * link and children, its document replicas and the handler pool everything flows through.
+ */
+export class Node {
+  readonly id: EndpointId
+  readonly events = new TypedEmitter<EndpointEvents>()
+  readonly stats: EndpointStats = emptyStats()
+  readonly children = new Children()
+  readonly replicas = new Map<DocId, Replica>()
+  readonly appHandlers = new Map<string, MessageHandler>()
+  readonly pool: HandlerPool<Work>
+  readonly logger: Logger
+  readonly io: ReplicaIO
+  epoch = 1
+  inbound: PullChannel | undefined
+  outbound: PubChannel | undefined
+  parent: ParentLink | undefined
+  parentLost = false
+  /** The roster of the parent's level (this endpoint and its siblings). */
+  siblings: Peer[] = []
+  closed = false
+  readonly #listeners: ChannelListener[] = []
+  readonly #watchedOrigins = new Set<EndpointId>()
+  #role: Role = 'host'
+  #timer: ReturnType<typeof setInterval> | undefined
+  #deferred: Array<() => void> = []
+  #welcome: { resolve: () => void; reject: (e: Error) => void } | undefined
+
+  constructor(readonly opts: ResolvedOptions) {
+    this.id = opts.id ?? newEndpointId()
+    this.logger = opts.logger.child({ endpoint: this.id })
+    this.pool = new HandlerPool<Work>({
+      concurrency: opts.concurrency,
+      queueLimit: opts.queueLimit,
+      run: (work) => this.#dispatch(work),
+      onError: (error, work) => {
+        this.stats.handlerErrors++
+        this.logger.warn({ err: error, kind: kindName(work.message.kind), doc: work.message.doc }, 'a message handler failed')
+      },
+    })
+    const node = this
+    this.io = {
+      self: this.id,
+      logger: this.logger,
+      stats: this.stats,
+      epoch: () => node.epoch,
+      isRoot: () => node.isRoot,
+      sendUp: (bytes) => node.sendUp(bytes),
+      publishFragments: (doc, envelopes) => node.publishFragments(doc, envelopes),
+      publishOnDoc: (doc, bytes) => node.publish(docTopic(doc), bytes),
+      sendTo: (endpoint, bytes) => node.sendTo(endpoint, bytes),
+      defer: (fn) => node.defer(fn),
+    }
+  }
+
+  get isRoot(): boolean {
+    return this.parent === undefined
+  }
+
+  get role(): Role {
+    return this.#role
+  }
+
+  get addresses(): EndpointAddresses | undefined {
+    return this.inbound && this.outbound ? { inbound: this.inbound.address, outbound: this.outbound.address } : undefined
+  }
+
+  /** Ancestor chain as seen from below: this endpoint first, then its own ancestors. */
+  ancestorChain(): AddressInfo[] {
+    const self = this.addresses
+    const me: AddressInfo[] = self ? [{ id: endpointIdToBytes(this.id), inbound: self.inbound, outbound: self.outbound }] : []
+    return [...me, ...(this.parent?.ancestors ?? [])]
+  }
+
+  updateRole(): void {
+    const role: Role = this.parent === undefined ? 'host' : this.children.size > 0 ? 'relay' : 'client'
+    if (role === this.#role) return
+    this.#role = role
+    this.logger.info({ role }, 'role changed')
+    this.events.emit('role', role)
+  }
+
+  // ---- start ---------------------------------------------------------------------------
+
+  async bind(addresses: EndpointAddresses): Promise<void> {
+    const t = this.opts.transport
+    this.inbound = await t.pull(addresses.inbound, { maxMessageBytes: this.opts.maxMessageBytes })
+    this.outbound = await t.pub(addresses.outbound, { maxMessageBytes: this.opts.maxMessageBytes })
+    this.#listen(this.inbound, 'inbound', 1, 'child')
+  }
+
+  async join(addresses: EndpointAddresses): Promise<void> {
+    const transport = this.opts.joinTransport ?? this.opts.transport
+    const link = await ParentLink.connect(transport, addresses, this.id, this.opts.maxMessageBytes, this.logger, () => this.stats.queueDrops++)
+    this.parent = link
+    this.#role = 'client'
+    this.#listen(link.sub, 'parent', 2, 'parent')
+    const welcomed = new Promise<void>((resolve, reject) => (this.#welcome = { resolve, reject }))
+    const started = Date.now()
+    const retry = Math.max(50, Math.min(500, this.opts.heartbeatMs))
+    const hello = setInterval(() => this.sendHello(), retry)
+    this.sendHello()
+    const timeout = setTimeout(() => this.#welcome?.reject(new JoinTimeoutError(addresses.inbound, this.opts.joinTimeoutMs)), this.opts.joinTimeoutMs)
+    try {
+      await welcomed
+      this.logger.info({ parent: link.parentId, ms: Date.now() - started }, 'joined')
+    } finally {
+      clearInterval(hello)
+      clearTimeout(timeout)
+      this.#welcome = undefined
+    }
+  }
+
+  sendHello(): void {
+    if (!this.parent) return
+    const a = this.addresses
+    const payload = HelloCodec.encode({
+      token: this.opts.token,
+      inbound: a?.inbound ?? '',
+      outbound: a?.outbound ?? '',
+      priority: this.opts.priority,
+      docs: [...this.replicas.values()].map((r) => ({ doc: r.doc, seq: r.seq })),
+      ancestry: [],
+    })
+    this.parent.send(encodeMessage({ kind: Kind.HELLO, origin: this.id, epoch: this.epoch, payload }))
+    this.countSent(Kind.HELLO)
+  }
+
+  welcomed(parentId: EndpointId): void {
+    const link = this.parent
+    if (!link) return
+    const first = !link.welcomed
+    link.parentId = parentId
+    link.welcomed = true
+    link.lastHeard = Date.now()
+    this.#welcome?.resolve()
+    if (!first) return
+    // A re-join: reopen what we carry and resend what the root has not sequenced.
+    for (const r of this.replicas.values()) this.requestOpen(r)
+  }
+
+  refused(reason: string): void {
+    const error = new JoinRefusedError(this.parent?.addresses.inbound ?? '?', reason)
+    if (this.#welcome) this.#welcome.reject(error)
+    else this.events.emit('error', error)
+  }
+
+  startTimers(): void {
+    this.#timer = setInterval(() => onHeartbeatTick(this), this.opts.heartbeatMs)
+    // Timers must not keep a process alive on their own: close() is the way to stop.
+    ;(this.#timer as { unref?: () => void }).unref?.()
+  }
+
+  #listen(channel: PullChannel | ParentLink['sub'], name: string, frames: 1 | 2, from: Work['from']): void {
+    const listener = new ChannelListener(channel, {
+      name,
+      frames,
+      maxMessageBytes: this.opts.maxMessageBytes,
+      logger: this.logger,
+      onBadFrame: (error: BadFrameError) => {
+        this.stats.badFrames++
+        this.logger.warn({ reason: error.reason, channel: name }, 'dropped a bad frame')
+      },
+      deliver: (message, topic) => {
+        this.stats.received++
+        const k = kindName(message.kind)
+        this.stats.receivedByKind[k] = (this.stats.receivedByKind[k] ?? 0) + 1
+        return this.pool.submit(message.doc, { message, from, topic })
+      },
+    })
+    this.#listeners.push(listener)
+    listener.start()
+  }
+
+  #dispatch(work: Work): void | Promise<void> {
+    if (this.closed) return
+    return work.from === 'parent' ? handleFromParent(this, work) : handleFromChild(this, work)
+  }
+
+  // ---- sending -------------------------------------------------------------------------
+
+  countSent(kind: Kind): void {
+    this.stats.sent++
+    const k = kindName(kind)
+    this.stats.sentByKind[k] = (this.stats.sentByKind[k] ?? 0) + 1
+  }
+
+  publish(topic: string, bytes: Uint8Array): void {
+    const out = this.outbound
+    if (!out || this.closed) return
+    this.stats.sent++
+    out.send(topic, bytes).catch((error: unknown) => {
+      if (!this.closed) this.logger.warn({ err: error, topic }, 'publishing failed')
+    })
+  }
+
+  /** Towards the root; at the root, straight into its own handler pool. */
+  sendUp(bytes: Uint8Array): void {
+    if (this.closed) return
+    if (this.parent) {
+      this.stats.sent++
+      this.parent.send(bytes)
+      return
+    }
+    const message = decodeMessage(bytes, Infinity)
+    this.pool.push(message.doc, { message, from: 'self', topic: '' })
+  }
+
+  sendTo(endpoint: EndpointId, bytes: Uint8Array): void {
+    if (endpoint === this.id) {
+      const message = decodeMessage(bytes, Infinity)
+      this.pool.push(message.doc, { message, from: 'parent', topic: endpointTopic(this.id) })
+      return
+    }
+    this.publish(endpointTopic(endpoint), bytes)
+  }
+
+  publishFragments(doc: DocId, envelopes: Uint8Array[]): void {
+    if (!this.outbound || this.children.size === 0 || envelopes.length === 0) return
+    if (envelopes.length === 1) {
+      this.publish(docTopic(doc), envelopes[0]!)
+      return
+    }
+    const payload = BatchCodec.encode({ envelopes })
+    this.publish(docTopic(doc), encodeMessage({ kind: Kind.FRAGMENTS, origin: this.id, doc, epoch: this.epoch, payload }))
+  }
+
+  /** Subscribes upstream to replies for a descendant whose messages this relay forwards. */
+  watchOrigin(origin: EndpointId): void {
+    if (!this.parent || origin === this.id || this.#watchedOrigins.has(origin)) return
+    this.#watchedOrigins.add(origin)
+    this.parent.subscribe(endpointTopic(origin))
+  }
+
+  /** Runs deferred work once the current I/O has been read: one apply per tick. */
+  defer(fn: () => void): void {
+    this.#deferred.push(fn)
+    if (this.#deferred.length === 1) schedule(() => this.#runDeferred())
+  }
+
+  #runDeferred(): void {
+    const fns = this.#deferred
+    this.#deferred = []
+    for (const fn of fns) {
+      try {
+        fn()
+      } catch (error) {
+        this.stats.handlerErrors++
+        this.logger.error({ err: error }, 'deferred work failed')
+      }
+    }
+  }
+
+  // ---- documents -----------------------------------------------------------------------
+
+  /** Creates the replica (root: seeded) or asks the parent for it. */
+  replicaFor(doc: DocId): Replica | undefined {
+    return this.replicas.get(doc)
+  }
+
+  createReplica(doc: DocId): Replica {
+    const replica = new Replica(doc, this.io, this.opts.logLimit, this.opts.maxMessageBytes)
+    this.replicas.set(doc, replica)
+    if (this.isRoot) replica.becomeSequencer()
+    else this.parent?.subscribe(docTopic(doc))
+    return replica
+  }
+
+  requestOpen(replica: Replica, initial?: Uint8Array): void {
+    replica.openedAt = Date.now()
+    replica.openPayload = initial ?? replica.openPayload
+    this.sendUp(
+      encodeMessage({ kind: Kind.OPEN, origin: this.id, doc: replica.doc, epoch: this.epoch, seq: replica.ready ? replica.seq : 0, payload: replica.openPayload }),
+    )
+    this.countSent(Kind.OPEN)
+  }
+
+  /** Drops a replica nobody here or below uses any more. */
+  releaseReplica(replica: Replica): void {
+    if (replica.localOpens > 0 || replica.children.size > 0 || this.isRoot) return
+    this.replicas.delete(replica.doc)
+    replica.abandon('the document was closed on this endpoint')
+    this.parent?.unsubscribe(docTopic(replica.doc))
+    this.sendUp(encodeMessage({ kind: Kind.CLOSE, origin: this.id, doc: replica.doc, epoch: this.epoch }))
+  }
+
+  assertOpen(what = 'Endpoint'): void {
+    if (this.closed) throw new ClosedError(`${what} ${this.id}`)
+  }
+
+  // ---- close ---------------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    const steps: Array<[string, () => unknown]> = [
+      ['say goodbye', () => this.parent && this.parent.send(encodeMessage({ kind: Kind.LEAVE, origin: this.id, epoch: this.epoch }))],
+      ['stop timers', () => clearInterval(this.#timer)],
+      ['abandon pending changes', () => this.replicas.forEach((r) => r.abandon('the endpoint was closed'))],
+    ]
+    for (const [name, step] of steps) this.#guard(name, step)
+    // Give the goodbye a moment to leave the queue before the channel closes.
+    if (this.parent && this.parent.queued > 0) await new Promise((r) => setTimeout(r, 20))
+    this.closed = true
+    this.#welcome?.reject(new ClosedError(`Endpoint ${this.id}`))
+    this.pool.close()
+    const closing: Array<Promise<unknown> | undefined> = [this.parent?.close(), this.inbound?.close(), this.outbound?.close()]
+    const results = await Promise.allSettled(closing)
+    for (const r of results) if (r.status === 'rejected') this.logger.warn({ err: r.reason }, 'closing a channel failed')
+    await Promise.allSettled(this.#listeners.map((l) => l.done))
+    this.events.emit('closed')
+  }
+
+  #guard(name: string, step: () => unknown): void {
+    try {
+      step()
+    } catch (error) {
+      this.logger.warn({ err: error, step: name }, 'a close step failed')
+    }
+  }
+}
+
+const schedule: (fn: () => void) => void =
+  typeof setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0)

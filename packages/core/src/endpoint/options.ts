@@ -1,0 +1,116 @@
+import { InvalidArgumentError } from '../errors.js'
+import type { DocId, EndpointId } from '../ids.js'
+import { silentLogger, type Logger } from '../logger.js'
+import type { Transport } from '../transport.js'
+
+/** The pair of addresses an endpoint binds, and that a child joins. */
+export interface EndpointAddresses {
+  /** The PULL channel children PUSH to. */
+  inbound: string
+  /** The PUB channel children SUBscribe to. */
+  outbound: string
+}
+
+/** What the parent's `authenticate` hook sees of a joiner. */
+export interface JoinRequest {
+  endpoint: EndpointId
+  token: string
+  addresses: EndpointAddresses | undefined
+}
+
+/** What the `authorize` hook decides on. `read` is asked when a snapshot or catch-up is served. */
+export interface AccessRequest {
+  endpoint: EndpointId
+  doc: DocId
+  action: 'open' | 'read' | 'change'
+}
+
+/** true admits; false or a string (the reason) refuses. */
+export type Verdict = boolean | string
+
+export interface EndpointOptions {
+  /** Makes the channels. Below (children) and above (parent) unless `joinTransport` is set. */
+  transport: Transport
+  /** Addresses to bind, e.g. `tcp://127.0.0.1:*`. Omit for a leaf that cannot bind (a browser tab). */
+  bind?: EndpointAddresses
+  /** The parent's addresses. Omit to start a root host. */
+  join?: EndpointAddresses
+  /** The transport to reach the parent with, when it differs from `transport` (an edge relay). */
+  joinTransport?: Transport
+  /** This endpoint's id; a fresh UUID by default. */
+  id?: EndpointId
+  /** Credentials sent with the join, checked by the parent's `authenticate`. */
+  token?: string
+  /** Decides who may join as a child of this endpoint. Default: everyone. */
+  authenticate?: (request: JoinRequest) => Verdict | Promise<Verdict>
+  /** Decides who may open, read and change which document (asked where it is served). Default: everything. */
+  authorize?: (request: AccessRequest) => Verdict | Promise<Verdict>
+  /** Heartbeat period, both directions. */
+  heartbeatMs?: number
+  /** Silence after which a child is dropped, or a parent presumed dead. */
+  peerTimeoutMs?: number
+  /** How long `Endpoint.start` waits for the parent's welcome. */
+  joinTimeoutMs?: number
+  /** Succession priority among siblings: higher is promoted first. */
+  priority?: number
+  /** Largest message accepted or sent, in bytes. */
+  maxMessageBytes?: number
+  /** Documents handled at once by the MessageHandler pool. */
+  concurrency?: number
+  /** Messages queued in the pool before listeners stop reading (back-pressure). */
+  queueLimit?: number
+  /** Sequenced fragments kept per document to answer catch-up requests. */
+  logLimit?: number
+  /** A local change not acknowledged after this long is sent again. */
+  resendMs?: number
+  /** Undo steps kept per document handle. */
+  undoLimit?: number
+  /** Where log lines go: a pino logger or anything with the same methods. Silent by default. */
+  logger?: Logger
+}
+
+/** Every default in one place. */
+export const DEFAULTS = {
+  heartbeatMs: 250,
+  peerTimeoutMs: 1500,
+  joinTimeoutMs: 10_000,
+  priority: 0,
+  maxMessageBytes: 16 * 1024 * 1024,
+  concurrency: 16,
+  queueLimit: 10_000,
+  logLimit: 10_000,
+  resendMs: 2_000,
+  undoLimit: 500,
+} as const
+
+export type ResolvedOptions = Required<Omit<EndpointOptions, 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize'>> &
+  Pick<EndpointOptions, 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize'>
+
+export function resolveOptions(options: EndpointOptions): ResolvedOptions {
+  if (!options || typeof options !== 'object') throw new InvalidArgumentError('Endpoint.start(options) needs an options object with at least { transport }.')
+  if (!options.transport || typeof options.transport.pull !== 'function')
+    throw new InvalidArgumentError('Endpoint.start needs a `transport`: new InprocTransport(network), new ZmqTransport() or a WebSocket transport.')
+  checkAddresses('bind', options.bind)
+  checkAddresses('join', options.join)
+  if (!options.bind && !options.join) throw new InvalidArgumentError('An endpoint needs `bind` (to host children), `join` (to have a parent), or both.')
+  if (options.bind && !options.transport.canBind)
+    throw new InvalidArgumentError(`The ${options.transport.name} transport cannot bind; leave out \`bind\` so this endpoint is a leaf.`)
+  const resolved = { ...DEFAULTS, token: '', logger: silentLogger, ...stripUndefined(options) } as ResolvedOptions
+  for (const key of ['heartbeatMs', 'peerTimeoutMs', 'joinTimeoutMs', 'maxMessageBytes', 'concurrency', 'queueLimit', 'logLimit', 'resendMs', 'undoLimit'] as const) {
+    const v = resolved[key]
+    if (typeof v !== 'number' || !(v > 0)) throw new InvalidArgumentError(`Option ${key} must be a positive number, got ${String(v)}.`)
+  }
+  if (resolved.peerTimeoutMs <= resolved.heartbeatMs)
+    throw new InvalidArgumentError(`peerTimeoutMs (${resolved.peerTimeoutMs}) must be larger than heartbeatMs (${resolved.heartbeatMs}), typically 4-6 times.`)
+  return resolved
+}
+
+function checkAddresses(name: string, a: EndpointAddresses | undefined): void {
+  if (a === undefined) return
+  if (typeof a !== 'object' || typeof a.inbound !== 'string' || typeof a.outbound !== 'string' || !a.inbound || !a.outbound)
+    throw new InvalidArgumentError(`Option \`${name}\` must be { inbound: string, outbound: string }, e.g. host.addresses.`)
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -1,0 +1,105 @@
+import type protobuf from 'protobufjs'
+import { BadFrameError } from '../errors.js'
+import { schema } from './codec.js'
+
+/**
+ * Typed encode/decode of the kind-specific payloads. Decoding validates required fields and
+ * throws `BadFrameError` on anything malformed.
+ */
+
+export interface AddressInfo {
+  id: Uint8Array
+  inbound: string
+  outbound: string
+}
+export interface DocHead {
+  doc: string
+  seq: number
+}
+export interface Hello {
+  token: string
+  inbound: string
+  outbound: string
+  priority: number
+  docs: DocHead[]
+  ancestry: Uint8Array[]
+}
+export interface Welcome {
+  ancestors: AddressInfo[]
+  rosterVersion: number
+}
+export interface Refusal {
+  code: string
+  reason: string
+}
+export interface Heartbeat {
+  heads: DocHead[]
+  rosterVersion: number
+  ancestors: AddressInfo[]
+}
+export interface Member {
+  id: Uint8Array
+  inbound: string
+  outbound: string
+  joinOrder: number
+  priority: number
+}
+export interface Roster {
+  version: number
+  members: Member[]
+}
+export interface Open {
+  hasInitial: boolean
+  initial: Uint8Array
+}
+export interface PresenceEntry {
+  origin: Uint8Array
+  value: Uint8Array
+}
+export interface OriginSeq {
+  origin: Uint8Array
+  clientSeq: number
+}
+export interface Snapshot {
+  state: Uint8Array
+  clientSeqs: OriginSeq[]
+  presence: PresenceEntry[]
+}
+export interface Batch {
+  envelopes: Uint8Array[]
+}
+
+export interface PayloadCodec<T> {
+  encode(value: T): Uint8Array
+  decode(bytes: Uint8Array): T
+}
+
+function codec<T>(name: string): PayloadCodec<T> {
+  const type: protobuf.Type = schema.lookupType(`zinc.${name}`)
+  return {
+    encode: (value) => type.encode(value as object).finish(),
+    decode: (bytes) => {
+      try {
+        const decoded = type.decode(bytes)
+        // toObject fills defaults and turns Longs into numbers; payloads are small.
+        return type.toObject(decoded, { longs: Number, defaults: true, arrays: true }) as T
+      } catch (error) {
+        throw new BadFrameError(`malformed ${name} payload (${(error as Error).message})`)
+      }
+    },
+  }
+}
+
+export const HelloCodec = codec<Hello>('Hello')
+export const WelcomeCodec = codec<Welcome>('Welcome')
+export const RefusalCodec = codec<Refusal>('Refusal')
+export const HeartbeatCodec = codec<Heartbeat>('Heartbeat')
+export const RosterCodec = codec<Roster>('Roster')
+export const OpenCodec = codec<Open>('Open')
+export const SnapshotCodec = codec<Snapshot>('Snapshot')
+export const BatchCodec = codec<Batch>('Batch')
+
+export function requireUuidBytes(bytes: Uint8Array, field: string): Uint8Array {
+  if (bytes.byteLength !== 16) throw new BadFrameError(`${field} must be a 16-byte UUID`)
+  return bytes
+}

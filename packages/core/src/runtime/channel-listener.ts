@@ -1,0 +1,73 @@
+import { BadFrameError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import { decodeMessage, type Message } from '../protocol/codec.js'
+import type { ReceiveChannel } from '../transport.js'
+
+export interface ListenerOptions {
+  /** For logs: 'inbound' or 'parent'. */
+  name: string
+  /** 1 for PULL ([body]), 2 for SUB ([topic, body]). */
+  frames: 1 | 2
+  maxMessageBytes: number
+  logger: Logger
+  onBadFrame: (error: BadFrameError) => void
+  /** Hands the message on; the listener reads the next frame only when this resolves. */
+  deliver: (message: Message, topic: string) => Promise<void>
+}
+
+const decoder = new TextDecoder()
+
+/**
+ * Reads one channel until it closes, turning each frame into a validated Message. Nothing
+ * thrown by a frame escapes the loop: bad frames are counted and dropped, so one hostile
+ * peer cannot stop an endpoint from serving the others.
+ */
+export class ChannelListener {
+  readonly #channel: ReceiveChannel
+  readonly #opts: ListenerOptions
+  #running: Promise<void> | undefined
+
+  constructor(channel: ReceiveChannel, options: ListenerOptions) {
+    this.#channel = channel
+    this.#opts = options
+  }
+
+  start(): void {
+    this.#running ??= this.#loop()
+  }
+
+  /** Resolves when the loop has ended (after the channel closed). */
+  get done(): Promise<void> {
+    return this.#running ?? Promise.resolve()
+  }
+
+  async #loop(): Promise<void> {
+    const { frames: expected, maxMessageBytes, deliver } = this.#opts
+    try {
+      for await (const frames of this.#channel) {
+        let message: Message
+        let topic = ''
+        try {
+          if (frames.length !== expected) {
+            throw new BadFrameError(`expected ${expected} frame(s) on the ${this.#opts.name} channel, got ${frames.length}`)
+          }
+          const body = frames[expected - 1]!
+          if (expected === 2) topic = decoder.decode(frames[0]!)
+          message = decodeMessage(body, maxMessageBytes)
+        } catch (error) {
+          const bad = error instanceof BadFrameError ? error : new BadFrameError(String(error))
+          this.#opts.onBadFrame(bad)
+          continue
+        }
+        try {
+          await deliver(message, topic)
+        } catch (error) {
+          this.#opts.logger.error({ err: error, channel: this.#opts.name }, 'delivering a message failed')
+        }
+      }
+    } catch (error) {
+      // A transport failure ends this listener; the endpoint notices through liveness.
+      if (!this.#channel.closed) this.#opts.logger.error({ err: error, channel: this.#opts.name }, 'channel listener stopped')
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The MessageHandler pool: work items with the same key (a document id) run one at a time in
+ * submission order; different keys run concurrently, at most `concurrency` at once. The queue
+ * is bounded: `submit` waits while `queueLimit` items are queued, which is how a listener
+ * stops reading and leaves pressure in the transport's high-water marks instead of in memory.
+ */
+export interface HandlerPoolOptions<T> {
+  concurrency: number
+  queueLimit: number
+  run: (item: T) => void | Promise<void>
+  /** Called when `run` throws or rejects; the pool goes on with the next item. */
+  onError: (error: unknown, item: T) => void
+}
+
+export class HandlerPool<T> {
+  readonly #opts: HandlerPoolOptions<T>
+  readonly #queues = new Map<string, T[]>()
+  readonly #ready: string[] = []
+  readonly #active = new Set<string>()
+  #queued = 0
+  #running = 0
+  #spaceWaiters: Array<() => void> = []
+  #idleWaiters: Array<() => void> = []
+  #closed = false
+
+  constructor(options: HandlerPoolOptions<T>) {
+    if (!(options.concurrency >= 1)) throw new RangeError('concurrency must be at least 1')
+    if (!(options.queueLimit >= 1)) throw new RangeError('queueLimit must be at least 1')
+    this.#opts = options
+  }
+
+  /** Items waiting or running. */
+  get depth(): number {
+    return this.#queued
+  }
+
+  /** Queues `item` under `key`; resolves once it is queued (waits while the queue is full). */
+  async submit(key: string, item: T): Promise<void> {
+    while (this.#queued >= this.#opts.queueLimit && !this.#closed) {
+      await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve))
+    }
+    if (this.#closed) return
+    this.#enqueue(key, item)
+  }
+
+  /** Queues without waiting, even past the limit; for work the endpoint creates itself. */
+  push(key: string, item: T): void {
+    if (!this.#closed) this.#enqueue(key, item)
+  }
+
+  /** Resolves when nothing is queued or running. */
+  idle(): Promise<void> {
+    if (this.#queued === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  /** Drops everything queued and releases waiters; running items finish on their own. */
+  close(): void {
+    this.#closed = true
+    this.#queues.clear()
+    this.#ready.length = 0
+    this.#queued = this.#running
+    for (const wake of this.#spaceWaiters.splice(0)) wake()
+    if (this.#queued === 0) for (const wake of this.#idleWaiters.splice(0)) wake()
+  }
+
+  #enqueue(key: string, item: T): void {
+    let queue = this.#queues.get(key)
+    if (!queue) this.#queues.set(key, (queue = []))
+    queue.push(item)
+    this.#queued++
+    if (queue.length === 1 && !this.#active.has(key)) this.#ready.push(key)
+    this.#pump()
+  }
+
+  #pump(): void {
+    while (this.#running < this.#opts.concurrency && this.#ready.length > 0) {
+      const key = this.#ready.shift()!
+      this.#active.add(key)
+      this.#running++
+      void this.#drainKey(key)
+    }
+  }
+
+  async #drainKey(key: string): Promise<void> {
+    const queue = this.#queues.get(key)
+    while (queue && queue.length > 0 && !this.#closed) {
+      const item = queue.shift()!
+      try {
+        const result = this.#opts.run(item)
+        if (result) await result
+      } catch (error) {
+        this.#opts.onError(error, item)
+      }
+      this.#done()
+    }
+    if (queue && queue.length === 0) this.#queues.delete(key)
+    this.#active.delete(key)
+    this.#running--
+    if (this.#closed && this.#running === 0) {
+      this.#queued = 0
+      for (const wake of this.#idleWaiters.splice(0)) wake()
+    }
+    this.#pump()
+  }
+
+  #done(): void {
+    this.#queued--
+    const wake = this.#spaceWaiters.shift()
+    if (wake) wake()
+    if (this.#queued === 0) for (const w of this.#idleWaiters.splice(0)) w()
+  }
+}

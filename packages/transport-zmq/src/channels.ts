@@ -1,0 +1,176 @@
+import type { Publisher, Pull, Push, Socket, Subscriber } from 'zeromq'
+import { ChannelClosedError } from '@zinc/core'
+import type { Frames, PubChannel, PullChannel, PushChannel, SubChannel } from '@zinc/core'
+import { SocketReader } from './socket-reader.js'
+import type { ZmqTransportStats } from './stats.js'
+import { WriterQueue } from './writer-queue.js'
+
+/** What every channel shares with the transport that made it. */
+export interface ChannelHooks {
+  /** The transport's counters, updated in place. */
+  readonly stats: ZmqTransportStats
+  /** Called once when the channel closes, so the transport forgets it. */
+  onClose(channel: ZmqChannel): void
+}
+
+/** The parts common to the four channels: the address, and a close that cannot hang. */
+export abstract class ZmqChannel {
+  /** The resolved address (the real port of a bound `tcp://…:*`). */
+  readonly address: string
+  protected readonly socket: Socket
+  protected readonly hooks: ChannelHooks
+  #closed = false
+
+  protected constructor(socket: Socket, address: string, hooks: ChannelHooks) {
+    this.socket = socket
+    this.address = address
+    this.hooks = hooks
+  }
+
+  /** True once `close()` was called or the transport closed. */
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /**
+   * Closes the socket at once (linger 0): queued messages are discarded, iterators end, later
+   * sends reject with `ChannelClosedError`. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve()
+    this.#closed = true
+    this.beforeClose()
+    // zeromq.js ends pending receives, the socket's iterator and its monitor on close().
+    this.socket.close()
+    this.hooks.onClose(this)
+    return Promise.resolve()
+  }
+
+  /** `await using channel = …` closes it. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  /** Lets a subclass stop its queue before the socket goes. */
+  protected beforeClose(): void {}
+
+  protected closedError(): ChannelClosedError {
+    return new ChannelClosedError(this.address)
+  }
+}
+
+/** A bound PULL channel. Iterate it to receive `[body]` messages; iteration ends on close. */
+export class ZmqPullChannel extends ZmqChannel implements PullChannel {
+  readonly #reader: SocketReader
+
+  /** @internal Made by `ZmqTransport.pull`. */
+  constructor(socket: Pull, address: string, hooks: ChannelHooks) {
+    super(socket, address, hooks)
+    this.#reader = new SocketReader(socket, () => hooks.stats.received++)
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Frames, undefined> {
+    return this.#reader.iterator()
+  }
+}
+
+/** A connected SUB channel. Receives nothing until `subscribe`; yields `[topic, body]`. */
+export class ZmqSubChannel extends ZmqChannel implements SubChannel {
+  readonly #reader: SocketReader
+  readonly #subscriber: Subscriber
+
+  /** @internal Made by `ZmqTransport.sub`. */
+  constructor(socket: Subscriber, address: string, hooks: ChannelHooks) {
+    super(socket, address, hooks)
+    this.#subscriber = socket
+    this.#reader = new SocketReader(socket, () => hooks.stats.received++)
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Frames, undefined> {
+    return this.#reader.iterator()
+  }
+
+  /** Receive messages whose topic starts with `prefix` (`''` is everything). */
+  subscribe(prefix: string): void {
+    if (this.closed) throw new ChannelClosedError(this.address, 'subscribe')
+    this.#subscriber.subscribe(prefix)
+  }
+
+  /** Stop receiving `prefix`; messages already in flight may still arrive. */
+  unsubscribe(prefix: string): void {
+    if (this.closed) throw new ChannelClosedError(this.address, 'unsubscribe')
+    this.#subscriber.unsubscribe(prefix)
+  }
+}
+
+/** A connected PUSH channel. `send` waits while the queue in front of the socket is full. */
+export class ZmqPushChannel extends ZmqChannel implements PushChannel {
+  readonly #queue: WriterQueue<Frames>
+
+  /**
+   * @internal Made by `ZmqTransport.push`.
+   * @param queueLimit messages held in front of the socket before `send` waits.
+   */
+  constructor(socket: Push, address: string, hooks: ChannelHooks, queueLimit: number) {
+    super(socket, address, hooks)
+    this.#queue = new WriterQueue<Frames>(
+      async (frames) => {
+        await socket.send(frames)
+        hooks.stats.sent++
+      },
+      queueLimit,
+      () => hooks.stats.sendErrors++,
+    )
+  }
+
+  /** Queues `body`; resolves once queued, stays pending while full, rejects after close. */
+  send(body: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedError())
+    return this.#queue.put([body])
+  }
+
+  protected override beforeClose(): void {
+    this.#queue.close(this.closedError())
+  }
+}
+
+/** A bound PUB channel. `send` never waits: past a full queue the message is dropped and counted. */
+export class ZmqPubChannel extends ZmqChannel implements PubChannel {
+  readonly #queue: WriterQueue<Frames>
+  #dropped = 0
+
+  /**
+   * @internal Made by `ZmqTransport.pub`.
+   * @param queueLimit messages held in front of the socket before `send` drops.
+   */
+  constructor(socket: Publisher, address: string, hooks: ChannelHooks, queueLimit: number) {
+    super(socket, address, hooks)
+    this.#queue = new WriterQueue<Frames>(
+      async (frames) => {
+        await socket.send(frames)
+        hooks.stats.sent++
+      },
+      queueLimit,
+      () => hooks.stats.sendErrors++,
+    )
+  }
+
+  /** Messages this channel dropped because its queue was full. */
+  get dropped(): number {
+    return this.#dropped
+  }
+
+  /** Publishes `[topic, body]`. Resolves at once, whether queued or dropped. */
+  send(topic: string, body: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedError())
+    if (!this.#queue.offer([Buffer.from(topic), body])) {
+      this.#dropped++
+      this.hooks.stats.dropped++
+    }
+    return Promise.resolve()
+  }
+
+  protected override beforeClose(): void {
+    this.#queue.close(this.closedError())
+  }
+}

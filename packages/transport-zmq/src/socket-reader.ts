@@ -1,0 +1,73 @@
+import type { Frames } from '@zinc/core'
+
+/** The part of a zeromq.js readable socket the reader needs. */
+export interface ReadableSocket extends AsyncIterable<Uint8Array[]> {
+  readonly closed: boolean
+}
+
+/**
+ * The one reader loop of a receiving socket.
+ *
+ * zeromq.js allows one `receive()` in flight per socket (a second gets EBUSY), so the socket's
+ * own `for await` iterator is opened once and every channel iterator pulls from it through a
+ * promise chain. Several consumers may iterate at once: each message goes to exactly one of
+ * them, like ZeroMQ's own fair queueing. Iteration ends when the socket closes, because
+ * zeromq.js ends its iterator then.
+ */
+export class SocketReader {
+  readonly #socket: ReadableSocket
+  readonly #source: AsyncIterator<Uint8Array[]>
+  readonly #onMessage: (frames: Frames) => void
+  #tail: Promise<unknown> = Promise.resolve()
+  #ended = false
+
+  /** @param onMessage told about every message read, before a consumer sees it (counting). */
+  constructor(socket: ReadableSocket, onMessage: (frames: Frames) => void) {
+    this.#socket = socket
+    this.#source = socket[Symbol.asyncIterator]()
+    this.#onMessage = onMessage
+  }
+
+  /** A new consumer. Its `return()` (a `break` out of `for await`) leaves the socket open. */
+  iterator(): AsyncIterator<Frames, undefined> {
+    let done = false
+    return {
+      next: async () => {
+        if (done) return { done: true, value: undefined }
+        const result = await this.#next()
+        if (result.done) done = true
+        return result
+      },
+      return: async () => {
+        done = true
+        return { done: true, value: undefined }
+      },
+    }
+  }
+
+  #next(): Promise<IteratorResult<Frames, undefined>> {
+    const result = this.#tail.then(() => this.#read())
+    this.#tail = result.catch(() => undefined)
+    return result
+  }
+
+  async #read(): Promise<IteratorResult<Frames, undefined>> {
+    if (this.#ended || this.#socket.closed) return this.#end()
+    let result: IteratorResult<Uint8Array[]>
+    try {
+      result = await this.#source.next()
+    } catch (err) {
+      // A receive interrupted by close() is the end of the stream, not a failure.
+      if (this.#socket.closed) return this.#end()
+      throw err
+    }
+    if (result.done === true) return this.#end()
+    this.#onMessage(result.value)
+    return { done: false, value: result.value }
+  }
+
+  #end(): IteratorResult<Frames, undefined> {
+    this.#ended = true
+    return { done: true, value: undefined }
+  }
+}

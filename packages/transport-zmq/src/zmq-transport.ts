@@ -1,0 +1,255 @@
+import { Context, Publisher, Pull, Push, Subscriber, context as globalContext, type Socket } from 'zeromq'
+import { AddressInUseError, BindError, ClosedError, ConnectError, InvalidArgumentError } from '@zinc/core'
+import type { ChannelOptions, Transport } from '@zinc/core'
+import { assertIpcPathFree, schemeOf } from './address.js'
+import { ZmqChannel, ZmqPubChannel, ZmqPullChannel, ZmqPushChannel, ZmqSubChannel, type ChannelHooks } from './channels.js'
+import { validateServerKey } from './curve.js'
+import { TypedEvents } from './events.js'
+import { watchHandshakes, type ChannelKind, type HandshakeFailure } from './handshake-monitor.js'
+import { checkChannelOptions, resolveOptions, type ResolvedOptions, type ZmqConnectOptions, type ZmqTransportOptions } from './options.js'
+import { emptyStats, type ZmqTransportStats } from './stats.js'
+import { ZapHandler, type ZapDecision } from './zap-handler.js'
+
+/** A connection the ZAP handler refused. */
+export type AuthRefusal = Omit<ZapDecision, 'admitted'>
+
+/** Events of a {@link ZmqTransport}; listeners run on a microtask. */
+export interface ZmqTransportEvents {
+  /** The ZAP handler refused a client (unknown key, no CURVE). */
+  'auth-refused': (refusal: AuthRefusal) => void
+  /** A security handshake failed on one of this transport's sockets (either side). */
+  'handshake-failed': (failure: HandshakeFailure) => void
+}
+
+let nextZapDomain = 0
+
+/**
+ * The ZeroMQ transport (zeromq.js v6): tcp://, ipc:// and inproc://, with optional CURVE
+ * encryption and a ZAP allow-list of client keys.
+ *
+ * `pull` and `pub` bind, `push` and `sub` connect. Each sending socket has one bounded
+ * queue in front of it and each receiving socket one reader loop, because zeromq.js allows
+ * one send and one receive in flight per socket. Every socket lingers 0 ms by default, so
+ * `close()` never holds the process open.
+ */
+export class ZmqTransport implements Transport {
+  readonly name = 'zmq'
+  readonly canBind = true
+  /** The ZeroMQ context of every socket this transport makes. */
+  readonly context: Context
+
+  readonly #options: ResolvedOptions
+  readonly #events = new TypedEvents<ZmqTransportEvents>()
+  readonly #stats = emptyStats()
+  readonly #channels = new Set<ZmqChannel>()
+  readonly #hooks: ChannelHooks
+  readonly #zapDomain = `zinc-${process.pid}-${nextZapDomain++}`
+  #zap: Promise<() => void> | undefined
+  #closed = false
+
+  /** Throws `InvalidArgumentError` for malformed options or keys. */
+  constructor(options: ZmqTransportOptions = {}) {
+    this.#options = resolveOptions(options)
+    // A curve transport gets a context of its own so that its ZAP handler answers only for it.
+    this.context = options.context ?? (options.curve !== undefined ? new Context({ blocky: false }) : globalContext)
+    this.#hooks = { stats: this.#stats, onClose: (channel) => this.#forget(channel) }
+  }
+
+  /** Binds a PULL channel. Rejects with `AddressInUseError`, `BindError` or `UnsupportedAddressError`. */
+  async pull(address: string, options?: ChannelOptions): Promise<ZmqPullChannel> {
+    const socket = await this.#bind('pull', address, options, (o) => new Pull(o))
+    return this.#track(new ZmqPullChannel(socket.socket, socket.address, this.#hooks))
+  }
+
+  /** Binds a PUB channel. Rejects with `AddressInUseError`, `BindError` or `UnsupportedAddressError`. */
+  async pub(address: string, options?: ChannelOptions): Promise<ZmqPubChannel> {
+    const socket = await this.#bind('pub', address, options, (o) => new Publisher(o))
+    return this.#track(new ZmqPubChannel(socket.socket, socket.address, this.#hooks, this.#queueLimit(options)))
+  }
+
+  /**
+   * Connects a PUSH channel; the peer need not be bound yet (ZeroMQ connects in the
+   * background and reconnects). Rejects with `ConnectError` or `UnsupportedAddressError`.
+   */
+  async push(address: string, options?: ZmqConnectOptions): Promise<ZmqPushChannel> {
+    const socket = this.#connect('push', address, options, (o) => new Push(o))
+    return this.#track(new ZmqPushChannel(socket, address, this.#hooks, this.#queueLimit(options)))
+  }
+
+  /** Connects a SUB channel, subscribed to nothing yet. Rejects like {@link push}. */
+  async sub(address: string, options?: ZmqConnectOptions): Promise<ZmqSubChannel> {
+    const socket = this.#connect('sub', address, options, (o) => new Subscriber(o))
+    return this.#track(new ZmqSubChannel(socket, address, this.#hooks))
+  }
+
+  /** Listens to `event`; returns a function that stops listening. */
+  on<K extends keyof ZmqTransportEvents>(event: K, listener: ZmqTransportEvents[K]): () => void {
+    return this.#events.on(event, listener)
+  }
+
+  /** Stops a listener added with {@link on}. */
+  off<K extends keyof ZmqTransportEvents>(event: K, listener: ZmqTransportEvents[K]): void {
+    this.#events.off(event, listener)
+  }
+
+  /** A snapshot of the transport's counters. */
+  stats(): ZmqTransportStats {
+    return { ...this.#stats }
+  }
+
+  /** Closes every channel and the ZAP handler. Idempotent; later channel requests reject. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    // Best effort: one channel failing to close must not keep the others (or ZAP) open.
+    for (const channel of [...this.#channels]) {
+      try {
+        await channel.close()
+      } catch {
+        // The socket is gone either way; nothing else to release for it.
+      }
+    }
+    const zap = this.#zap
+    this.#zap = undefined
+    if (zap !== undefined) {
+      try {
+        ;(await zap)()
+      } catch {
+        // The handler never started, so there is nothing to stop.
+      }
+    }
+  }
+
+  /** `await using transport = new ZmqTransport()` closes it. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  async #bind<S extends Socket>(
+    kind: ChannelKind,
+    address: string,
+    options: ChannelOptions | undefined,
+    create: (options: Record<string, unknown>) => S,
+  ): Promise<{ socket: S; address: string }> {
+    this.#assertOpen()
+    const scheme = schemeOf(address)
+    checkChannelOptions(options)
+    if (scheme === 'ipc') await assertIpcPathFree(address)
+    const server = this.#options.curve?.server
+    if (server !== undefined) await this.#startZap()
+    this.#assertOpen()
+    const socket = create({
+      ...this.#socketOptions(kind, options),
+      ...(server !== undefined
+        ? { curveServer: true, curveSecretKey: server.secretKey, curvePublicKey: server.publicKey, zapDomain: this.#zapDomain }
+        : {}),
+    })
+    try {
+      await socket.bind(address)
+    } catch (err) {
+      socket.close()
+      if ((err as { code?: unknown }).code === 'EADDRINUSE') throw new AddressInUseError(address)
+      throw new BindError(address, err)
+    }
+    const resolved = socket.lastEndpoint ?? address
+    watchHandshakes(socket, kind, resolved, (failure) => this.#handshakeFailed(failure))
+    return { socket, address: resolved }
+  }
+
+  #connect<S extends Socket>(
+    kind: ChannelKind,
+    address: string,
+    options: ZmqConnectOptions | undefined,
+    create: (options: Record<string, unknown>) => S,
+  ): S {
+    this.#assertOpen()
+    schemeOf(address)
+    checkChannelOptions(options)
+    const client = this.#options.curve?.client
+    let curve: Record<string, unknown> = {}
+    if (client !== undefined) {
+      const serverKey = options?.serverPublicKey ?? client.serverPublicKey
+      if (serverKey === undefined) {
+        throw new InvalidArgumentError(
+          `Connecting ${address} with CURVE needs the server's public key: set curve.client.serverPublicKey or pass { serverPublicKey } to ${kind}().`,
+        )
+      }
+      validateServerKey(serverKey)
+      curve = { curveServerKey: serverKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey }
+    }
+    const socket = create({ ...this.#socketOptions(kind, options), ...curve })
+    // Watch before connecting, so the first handshake's failure is not missed.
+    watchHandshakes(socket, kind, address, (failure) => this.#handshakeFailed(failure))
+    try {
+      socket.connect(address)
+    } catch (err) {
+      socket.close()
+      throw new ConnectError(address, err)
+    }
+    return socket
+  }
+
+  #socketOptions(kind: ChannelKind, options: ChannelOptions | undefined): Record<string, unknown> {
+    const o = this.#options
+    const highWaterMark = options?.highWaterMark ?? o.highWaterMark
+    const maxMessageBytes = options?.maxMessageBytes ?? o.maxMessageBytes
+    return {
+      context: this.context,
+      linger: o.lingerMs,
+      // Each pattern only has the high-water mark of its own direction.
+      ...(kind === 'push' || kind === 'pub' ? { sendHighWaterMark: highWaterMark } : { receiveHighWaterMark: highWaterMark }),
+      reconnectInterval: o.reconnectIntervalMs,
+      reconnectMaxInterval: o.reconnectMaxMs,
+      ...(maxMessageBytes !== undefined ? { maxMessageSize: maxMessageBytes } : {}),
+    }
+  }
+
+  #queueLimit(options: ChannelOptions | undefined): number {
+    const highWaterMark = options?.highWaterMark ?? this.#options.highWaterMark
+    // ZeroMQ reads a high-water mark of 0 as "no limit"; the queue follows.
+    return highWaterMark === 0 ? Infinity : highWaterMark
+  }
+
+  #startZap(): Promise<() => void> {
+    const allowed = this.#options.curve?.server?.allowedClientKeys
+    this.#zap ??= ZapHandler.register(this.context, this.#zapDomain, {
+      allowedClientKeys: allowed === undefined ? undefined : new Set(allowed),
+      onDecision: (decision) => this.#zapDecided(decision),
+    })
+    // A failed start is retried by the next bind rather than cached forever.
+    this.#zap.catch(() => (this.#zap = undefined))
+    return this.#zap
+  }
+
+  #zapDecided({ admitted, ...refusal }: ZapDecision): void {
+    if (admitted) {
+      this.#stats.authAccepted++
+      return
+    }
+    this.#stats.authRefused++
+    this.#options.logger?.warn({ transport: 'zmq', ...refusal }, `refused a connection: ${refusal.reason}`)
+    this.#events.emit('auth-refused', refusal)
+  }
+
+  #handshakeFailed(failure: HandshakeFailure): void {
+    this.#stats.handshakeFailures++
+    this.#options.logger?.warn({ transport: 'zmq', ...failure }, `security handshake failed: ${failure.reason}`)
+    this.#events.emit('handshake-failed', failure)
+  }
+
+  #track<C extends ZmqChannel>(channel: C): C {
+    this.#channels.add(channel)
+    this.#stats.channelsOpen++
+    // The transport may have closed while this channel was being bound.
+    if (this.#closed) void channel.close()
+    return channel
+  }
+
+  #forget(channel: ZmqChannel): void {
+    if (this.#channels.delete(channel)) this.#stats.channelsOpen--
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError('This ZmqTransport')
+  }
+}

@@ -1,3 +1,5 @@
+import { Fifo } from './fifo.js'
+
 /**
  * The bounded queue in front of one sending socket.
  *
@@ -9,9 +11,9 @@
  * `examples/queue/queue.ts`.
  */
 export class WriterQueue<M> {
-  readonly #items: M[] = []
+  readonly #items = new Fifo<M>()
   // Producers waiting for room, in arrival order, each with the message it will enqueue.
-  readonly #waiters: Array<{ message: M; resolve: () => void; reject: (err: unknown) => void }> = []
+  readonly #waiters = new Fifo<{ message: M; resolve: () => void; reject: (err: unknown) => void }>()
   readonly #capacity: number
   readonly #write: (message: M) => Promise<void>
   readonly #onWriteError: (err: unknown) => void
@@ -62,8 +64,8 @@ export class WriterQueue<M> {
     if (this.#closed) return
     this.#closed = true
     this.#closeReason = reason
-    this.#items.length = 0
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(reason)
+    this.#items.clear()
+    for (const waiter of this.#waiters.clear()) waiter.reject(reason)
   }
 
   #kick(): void {

@@ -174,14 +174,19 @@ export class Node {
   welcomed(parentId: EndpointId): void {
     const link = this.parent
     if (!link) return
-    const first = !link.welcomed
+    if (link.welcomed && link.parentId === parentId) return
+    const rejoin = link.everWelcomed
     link.parentId = parentId
-    link.welcomed = true
+    link.welcomed = link.everWelcomed = true
     link.lastHeard = Date.now()
     this.#welcome?.resolve()
-    if (!first) return
-    // A re-join: reopen what we carry and resend what the root has not sequenced.
-    for (const r of this.replicas.values()) this.requestOpen(r)
+    if (!rejoin) return
+    // A re-join: reopen what we carry (catching up from our seq) and resend what is pending.
+    this.logger.info({ parent: parentId }, 'joined again')
+    for (const r of this.replicas.values()) {
+      this.requestOpen(r)
+      this.stats.resent += r.resendPending(0)
+    }
   }
 
   refused(reason: string): void {
@@ -343,8 +348,8 @@ export class Node {
       ['abandon pending changes', () => this.replicas.forEach((r) => r.abandon('the endpoint was closed'))],
     ]
     for (const [name, step] of steps) this.#guard(name, step)
-    // Give the goodbye a moment to leave the queue before the channel closes.
-    if (this.parent && this.parent.queued > 0) await new Promise((r) => setTimeout(r, 20))
+    // Give the goodbye a moment to leave before the channel closes (a dead parent cannot hold us).
+    await this.parent?.flush(100)
     this.closed = true
     this.#welcome?.reject(new ClosedError(`Endpoint ${this.id}`))
     this.pool.close()

@@ -17,6 +17,8 @@ export class ParentLink {
   /** Set by the parent's welcome. */
   parentId: EndpointId | undefined
   welcomed = false
+  /** True once any welcome arrived: a later welcome is a re-join. */
+  everWelcomed = false
   lastHeard = Date.now()
   ancestors: AddressInfo[] = []
   readonly #queue: Uint8Array[] = []
@@ -88,6 +90,12 @@ export class ParentLink {
     } finally {
       this.#pumping = false
     }
+  }
+
+  /** Resolves once everything queued has been handed to the channel, or after `ms`. */
+  async flush(ms: number): Promise<void> {
+    const deadline = Date.now() + ms
+    while ((this.#queue.length > 0 || this.#pumping) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2))
   }
 
   async close(): Promise<void> {

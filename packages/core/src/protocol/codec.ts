@@ -103,14 +103,15 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): Message {
     clientSeq: counter(env.clientSeq, 'clientSeq'),
     seq: counter(env.seq, 'seq'),
     epoch: counter(env.epoch, 'epoch'),
-    payload: env.payload ?? EMPTY,
+    payload: env.payload instanceof Uint8Array ? env.payload : EMPTY,
     appKind: env.appKind ?? '',
     raw: bytes,
   }
 }
 
+// protobufjs leaves an absent bytes field as its default, an empty Array, not a Uint8Array.
 function uuid(bytes: Uint8Array | undefined, field: string): EndpointId {
-  if (!bytes || bytes.byteLength !== 16) throw new BadFrameError(`${field} must be a 16-byte UUID, got ${bytes?.byteLength ?? 0} bytes`)
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength !== 16) throw new BadFrameError(`${field} must be a 16-byte UUID, got ${bytes instanceof Uint8Array ? bytes.byteLength : 0} bytes`)
   return endpointIdFromBytes(bytes)
 }
 

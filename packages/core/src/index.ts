@@ -22,3 +22,5 @@ export { consoleLogger, silentLogger, type Logger, type LogLevel } from './logge
 export { newEndpointId, isEndpointId, isValidDocId, type DocId, type EndpointId } from './ids.js'
 export * from './errors.js'
 export type * from './transport.js'
+export type { Storage, StoredDocument, StoredFragment, StoredSnapshot } from './storage.js'
+export { MemoryStorage } from './memory-storage.js'

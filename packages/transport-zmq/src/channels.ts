@@ -113,24 +113,25 @@ export class ZmqPushChannel extends ZmqChannel implements PushChannel {
    */
   constructor(socket: Push, address: string, hooks: ChannelHooks, queueLimit: number) {
     super(socket, address, hooks)
-    this.#queue = new WriterQueue<Frames>(
-      async (frames) => {
-        await socket.send(frames)
-        hooks.stats.sent++
-      },
-      queueLimit,
-      () => hooks.stats.sendErrors++,
-    )
+    this.#queue = new WriterQueue<Frames>(socket, {
+      capacity: queueLimit,
+      onSent: () => hooks.stats.sent++,
+      onError: () => hooks.stats.sendErrors++,
+    })
   }
 
-  /** Queues `body`; resolves once queued, stays pending while full, rejects after close. */
+  /**
+   * Queues `body`. Resolves once ZeroMQ took it (queued, not delivered); stays pending while
+   * the socket and the queue in front of it are full; rejects with `ChannelClosedError` after
+   * close, or if close discards it.
+   */
   send(body: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError())
-    return this.#queue.put([body])
+    return this.#queue.put([body], () => this.closedError())
   }
 
   protected override beforeClose(): void {
-    this.#queue.close(this.closedError())
+    this.#queue.close()
   }
 }
 
@@ -145,14 +146,11 @@ export class ZmqPubChannel extends ZmqChannel implements PubChannel {
    */
   constructor(socket: Publisher, address: string, hooks: ChannelHooks, queueLimit: number) {
     super(socket, address, hooks)
-    this.#queue = new WriterQueue<Frames>(
-      async (frames) => {
-        await socket.send(frames)
-        hooks.stats.sent++
-      },
-      queueLimit,
-      () => hooks.stats.sendErrors++,
-    )
+    this.#queue = new WriterQueue<Frames>(socket, {
+      capacity: queueLimit,
+      onSent: () => hooks.stats.sent++,
+      onError: () => hooks.stats.sendErrors++,
+    })
   }
 
   /** Messages this channel dropped because its queue was full. */
@@ -160,17 +158,22 @@ export class ZmqPubChannel extends ZmqChannel implements PubChannel {
     return this.#dropped
   }
 
-  /** Publishes `[topic, body]`. Resolves at once, whether queued or dropped. */
+  /**
+   * Publishes `[topic, body]`. Never waits for a subscriber: it resolves once ZeroMQ took the
+   * message (at most one event-loop turn, since a PUB socket never blocks), or at once if the
+   * queue in front of the socket is full and the message was dropped and counted. Rejects
+   * with `ChannelClosedError` after close.
+   */
   send(topic: string, body: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError())
-    if (!this.#queue.offer([Buffer.from(topic), body])) {
-      this.#dropped++
-      this.hooks.stats.dropped++
-    }
+    const queued = this.#queue.offer([Buffer.from(topic), body])
+    if (queued !== undefined) return queued
+    this.#dropped++
+    this.hooks.stats.dropped++
     return Promise.resolve()
   }
 
   protected override beforeClose(): void {
-    this.#queue.close(this.closedError())
+    this.#queue.close()
   }
 }

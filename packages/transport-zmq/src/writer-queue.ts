@@ -1,74 +1,97 @@
 import { Fifo } from './fifo.js'
 
+/** Where a {@link WriterQueue} writes: a zeromq.js writable socket. */
+export interface WriterSink<M> {
+  /** Queues one message in ZeroMQ; pending while the socket is at its high-water mark. */
+  send(message: M): Promise<void>
+}
+
+/** How a {@link WriterQueue} behaves. */
+export interface WriterQueueOptions {
+  /** Messages held before `offer` drops and `put` waits (`Infinity` for no bound). */
+  capacity: number
+  /** Told about each message ZeroMQ accepted. */
+  onSent(): void
+  /** Told about a send that failed while the queue was open; the message is lost. */
+  onError(err: unknown): void
+}
+
+interface Entry<M> {
+  message: M
+  /** Settles the producer's promise once the message was handed to the socket. */
+  done: () => void
+  /** Settles it when close() discards the message instead. */
+  discarded: () => void
+}
+
 /**
  * The bounded queue in front of one sending socket.
  *
- * zeromq.js allows one `send()` in flight per socket; a second call while the first waits
- * (the socket is at its high-water mark) fails with EBUSY. Every send of a channel therefore
- * goes through this queue, and one drain loop hands messages to the socket one at a time.
- * When the queue is full, a publisher drops (`offer`, ZeroMQ PUB semantics) and a pusher
- * waits (`put`, back-pressure to the producer). The shape follows zeromq.js's
+ * zeromq.js allows one `send()` in flight per socket: a second call while the first is
+ * pending throws EBUSY. A send is pending not only at the high-water mark: zeromq.js also
+ * defers every few-thousandth immediate send to the next event-loop turn so a tight loop
+ * cannot starve I/O. So every send of a channel goes through this queue, and one drain loop
+ * hands messages to the socket one at a time. The shape follows zeromq.js's
  * `examples/queue/queue.ts`.
+ *
+ * A producer's promise settles when its message reaches ZeroMQ, so `await send()` in a loop
+ * yields to the event loop exactly as often as raw zeromq.js does (a reader in the same
+ * process keeps up). Producers that do not wait fill the queue; past `capacity` a publisher
+ * drops (`offer`, ZeroMQ PUB semantics) and a pusher waits (`put`, back-pressure).
  */
 export class WriterQueue<M> {
-  readonly #items = new Fifo<M>()
-  // Producers waiting for room, in arrival order, each with the message it will enqueue.
-  readonly #waiters = new Fifo<{ message: M; resolve: () => void; reject: (err: unknown) => void }>()
-  readonly #capacity: number
-  readonly #write: (message: M) => Promise<void>
-  readonly #onWriteError: (err: unknown) => void
+  readonly #items = new Fifo<Entry<M>>()
+  // Producers waiting for room, in arrival order.
+  readonly #waiters = new Fifo<Entry<M>>()
+  readonly #sink: WriterSink<M>
+  readonly #options: WriterQueueOptions
   #draining = false
   #closed = false
-  #closeReason: unknown
 
-  /**
-   * @param write hands one message to the socket; called again only after it settles.
-   * @param capacity messages held before `offer` drops and `put` waits (`Infinity` for none).
-   * @param onWriteError told about a `write` that failed while the queue was open; the
-   *   message is lost, the queue goes on with the next one.
-   */
-  constructor(write: (message: M) => Promise<void>, capacity: number, onWriteError: (err: unknown) => void) {
-    this.#write = write
-    this.#capacity = capacity
-    this.#onWriteError = onWriteError
+  constructor(sink: WriterSink<M>, options: WriterQueueOptions) {
+    this.#sink = sink
+    this.#options = options
   }
 
-  /** Messages waiting in the queue (not counting the one being written, nor waiting producers). */
+  /** Messages waiting in the queue (not counting one being sent, nor waiting producers). */
   get length(): number {
     return this.#items.length
   }
 
-  /** Enqueues `message` if there is room and returns true; returns false (drops) if not. */
-  offer(message: M): boolean {
-    if (this.#closed) return false
-    if (this.#items.length >= this.#capacity) return false
-    this.#items.push(message)
-    this.#kick()
-    return true
+  /**
+   * Enqueues `message` if there is room; returns undefined (dropped) if not. The promise
+   * resolves once ZeroMQ took the message, or once close() discarded it: a dropped or
+   * discarded publication is not an error.
+   */
+  offer(message: M): Promise<void> | undefined {
+    if (this.#closed || this.#items.length >= this.#options.capacity) return undefined
+    return new Promise((resolve) => this.#enqueue({ message, done: resolve, discarded: resolve }))
   }
 
-  /** Enqueues `message`, waiting for room first. Rejects with `close`'s error if closed meanwhile. */
-  put(message: M): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closeReason)
-    // Later producers queue behind earlier waiters, so a message never overtakes an older one.
-    if (this.#waiters.length === 0 && this.#items.length < this.#capacity) {
-      this.#items.push(message)
-      this.#kick()
-      return Promise.resolve()
-    }
-    return new Promise((resolve, reject) => this.#waiters.push({ message, resolve, reject }))
+  /**
+   * Enqueues `message`, waiting for room first. Resolves once ZeroMQ took it; rejects with
+   * `close`'s reason if the queue closes first.
+   */
+  put(message: M, closedReason: () => unknown): Promise<void> {
+    if (this.#closed) return Promise.reject(closedReason())
+    return new Promise((resolve, reject) => {
+      const entry: Entry<M> = { message, done: resolve, discarded: () => reject(closedReason()) }
+      // Later producers queue behind earlier waiters, so a message never overtakes an older one.
+      if (this.#waiters.length === 0 && this.#items.length < this.#options.capacity) this.#enqueue(entry)
+      else this.#waiters.push(entry)
+    })
   }
 
-  /** Discards every queued message and rejects every waiting producer with `reason`. Idempotent. */
-  close(reason: unknown): void {
+  /** Discards every queued message and settles its producer (see offer/put). Idempotent. */
+  close(): void {
     if (this.#closed) return
     this.#closed = true
-    this.#closeReason = reason
-    this.#items.clear()
-    for (const waiter of this.#waiters.clear()) waiter.reject(reason)
+    for (const entry of this.#items.clear()) entry.discarded()
+    for (const entry of this.#waiters.clear()) entry.discarded()
   }
 
-  #kick(): void {
+  #enqueue(entry: Entry<M>): void {
+    this.#items.push(entry)
     if (!this.#draining) void this.#drain()
   }
 
@@ -76,15 +99,18 @@ export class WriterQueue<M> {
     this.#draining = true
     try {
       while (!this.#closed) {
-        const message = this.#items.shift()
-        if (message === undefined) break
+        const entry = this.#items.shift()
+        if (entry === undefined) break
         this.#admitWaiters()
         try {
-          await this.#write(message)
+          await this.#sink.send(entry.message)
+          this.#options.onSent()
         } catch (err) {
           // After close the socket rejects what was in flight; that is expected, not news.
-          if (!this.#closed) this.#onWriteError(err)
+          if (!this.#closed) this.#options.onError(err)
         }
+        // Even a failed send settles its producer: the message is gone either way.
+        entry.done()
       }
     } finally {
       this.#draining = false
@@ -92,11 +118,9 @@ export class WriterQueue<M> {
   }
 
   #admitWaiters(): void {
-    while (this.#waiters.length > 0 && this.#items.length < this.#capacity) {
-      const waiter = this.#waiters.shift()
-      if (waiter === undefined) break
-      this.#items.push(waiter.message)
-      waiter.resolve()
+    while (this.#waiters.length > 0 && this.#items.length < this.#options.capacity) {
+      const entry = this.#waiters.shift()
+      if (entry !== undefined) this.#items.push(entry)
     }
   }
 }

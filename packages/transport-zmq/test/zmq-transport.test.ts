@@ -200,6 +200,40 @@ describe('ZmqTransport: PUB/SUB', () => {
     expect(t.stats().dropped).toBe(pub.dropped)
   })
 
+  it('never waits for a subscriber that does not read: ZeroMQ drops for it past its high-water mark', async () => {
+    const t = transport({ highWaterMark: 10 })
+    const pub = await t.pub('tcp://127.0.0.1:*')
+    const sub = await t.sub(pub.address)
+    sub.subscribe('')
+    const warm: Frames[] = []
+    const reader = (async () => {
+      for await (const frames of sub) {
+        warm.push(frames)
+        break
+      }
+    })()
+    await warmUp(pub, [warm], 'warm-up')
+    await reader
+    // Nobody reads now: 20 MB is far more than both high-water marks and the kernel's buffers.
+    const count = 20_000
+    const body = new Uint8Array(1024)
+    for (let i = 0; i < count; i++) await pub.send('d', body)
+    let received = 0
+    const done = (async () => {
+      for await (const [topic] of sub) {
+        if (text(topic) === 'end') break
+        received++
+      }
+    })()
+    const timer = setInterval(() => void pub.send('end', bytes('')), 10)
+    try {
+      await done
+    } finally {
+      clearInterval(timer)
+    }
+    expect(received).toBeLessThan(count)
+  })
+
   it('shares one context for inproc between transports', async () => {
     const context = new Context({ blocky: false })
     const a = transport({ context })

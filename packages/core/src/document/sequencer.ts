@@ -1,4 +1,5 @@
 import type { Patch } from 'immer'
+import { BadFrameError } from '../errors.js'
 import type { EndpointId } from '../ids.js'
 import { encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
@@ -68,7 +69,7 @@ export class Sequencer {
       patches = decodePatches(message.payload)
     } catch (error) {
       this.#handled.set(origin, clientSeq)
-      this.#reject(origin, clientSeq, (error as Error).message)
+      this.#reject(origin, clientSeq, error instanceof BadFrameError ? `its patches are malformed (${error.reason})` : String(error))
       return
     }
     this.#batch.push({ origin, clientSeq, patches, payload: message.payload })

@@ -1,0 +1,54 @@
+import type { DocId, EndpointId } from './ids.js'
+
+/**
+ * The Storage contract: where a root keeps what it sequenced, so a restart loses nothing
+ * that was acknowledged. A fragment is acknowledged (its echo published) only after the
+ * `append` that holds it has resolved, so an adapter's durability policy is Zinc's.
+ *
+ * Adapters: `MemoryStorage` (tests; nothing survives the process) in @zinc/core, and
+ * `LmdbStorage` in @zinc/storage-lmdb (durable, the default of `npm start` and the CLI).
+ * Every adapter runs the storage conformance suite from `@zinc/core/test-suite`.
+ */
+
+/** One sequenced fragment as stored: its encoded envelope plus the fields recovery needs. */
+export interface StoredFragment {
+  readonly seq: number
+  readonly origin: EndpointId
+  readonly clientSeq: number
+  /** The encoded sequenced FRAGMENT envelope, exactly as published. */
+  readonly envelope: Uint8Array
+}
+
+/** A document's state at `seq`, with the highest sequenced clientSeq of every origin. */
+export interface StoredSnapshot {
+  readonly seq: number
+  /** UTF-8 JSON of the state. */
+  readonly state: Uint8Array
+  readonly clientSeqs: ReadonlyArray<readonly [EndpointId, number]>
+}
+
+/** What `load` returns: the newest snapshot (if any) and every fragment after it, in order. */
+export interface StoredDocument {
+  readonly snapshot: StoredSnapshot | undefined
+  readonly fragments: StoredFragment[]
+}
+
+export interface Storage {
+  /** Ids of every stored document. */
+  documents(): Promise<DocId[]>
+  /** The newest snapshot and the log after it; undefined if the document was never stored. */
+  load(doc: DocId): Promise<StoredDocument | undefined>
+  /**
+   * Appends fragments (consecutive seqs, continuing the stored log). Resolves once they are
+   * durable under the adapter's policy; rejects (and stores nothing of the batch) on failure.
+   */
+  append(doc: DocId, fragments: readonly StoredFragment[]): Promise<void>
+  /** Stores a snapshot; later loads start from the newest one. */
+  writeSnapshot(doc: DocId, snapshot: StoredSnapshot): Promise<void>
+  /** Fragments with seq > `afterSeq`, in order (those still kept). */
+  readLog(doc: DocId, afterSeq: number): Promise<StoredFragment[]>
+  /** Drops fragments with seq <= `uptoSeq`; only done behind a snapshot at or after it. */
+  compact(doc: DocId, uptoSeq: number): Promise<void>
+  /** Flushes and releases the store. Idempotent. */
+  close(): Promise<void>
+}

@@ -159,3 +159,55 @@ function describe(cause: unknown): string {
   if (cause instanceof Error) return cause.message
   return String(cause)
 }
+
+/** A store whose files fail verification (checksums, format marker, LMDB structure, truncation). */
+export class StorageCorruptError extends ZincError {
+  constructor(readonly path: string, readonly detail: string) {
+    super(
+      'ERR_STORAGE_CORRUPT',
+      `The store at ${path} is damaged (${detail}). Restore it from a backup or move it aside to start empty; Zinc will not load data it cannot verify.`,
+    )
+  }
+}
+
+/** A write that did not fit: the disk, a file-size limit or the store's `maxBytes` quota is full. Nothing of the failed write was stored. */
+export class StorageFullError extends ZincError {
+  constructor(readonly path: string, readonly detail: string) {
+    super(
+      'ERR_STORAGE_FULL',
+      `The store at ${path} is full (${detail}); the write was not stored and nothing stored before it was changed. Free disk space or raise the limit, then retry (close and reopen the store if it says so).`,
+    )
+  }
+}
+
+/** Another process (or another open store in this one) holds the store's lock. */
+export class StorageLockedError extends ZincError {
+  constructor(readonly path: string, readonly pid: number | undefined, detail = '') {
+    super(
+      'ERR_STORAGE_LOCKED',
+      `The store at ${path} is in use by ${pid === undefined ? 'another process' : `process ${pid}`}${detail ? ` (${detail})` : ''}. Only one root may write a store: stop that process, or use another directory. If no such process runs, delete ${path}/zinc.lock.`,
+    )
+  }
+}
+
+/** A data directory that cannot be created, read or written. */
+export class StorageAccessError extends ZincError {
+  constructor(readonly path: string, reason: string, options?: { cause?: unknown }) {
+    super(
+      'ERR_STORAGE_ACCESS',
+      `Cannot use ${path} as a Zinc store: ${reason}. Choose a directory this process can create and write, or fix its owner and permissions.`,
+      options,
+    )
+  }
+}
+
+/** A write the store failed to commit for a reason other than space (an I/O error); nothing of it was stored. */
+export class StorageWriteError extends ZincError {
+  constructor(readonly path: string, readonly detail: string, options?: { cause?: unknown }) {
+    super(
+      'ERR_STORAGE_WRITE',
+      `Could not write to the store at ${path} (${detail}); the write was not stored. Check the disk (space, file-size limits, hardware errors), then close and reopen the store.`,
+      options,
+    )
+  }
+}

@@ -1,0 +1,15 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+const dist = (p: string) => fileURLToPath(new URL(`../dist/${p}`, import.meta.url))
+
+describe('examples run on their own', () => {
+  it('embed: a host and three clients converge in one process', async () => {
+    const { stdout } = await run(process.execPath, [dist('embed/main.js')], { timeout: 60_000 })
+    expect(stdout).toMatch(/root has 9 notes at seq 9; every replica equal: true/)
+    expect(stdout).toMatch(/presence seen by alan: \[\{"cursor":\[10,20\],"name":"ada"\}\]/)
+  })
+})

@@ -61,3 +61,40 @@ export function converged(docs: Document<unknown>[]): boolean {
   const want = JSON.stringify(root.state)
   return docs.every((d) => d.pendingCount === 0) && rest.every((d) => d.seq === root.seq && JSON.stringify(d.state) === want)
 }
+
+export interface InprocTree {
+  network: InprocNetwork
+  root: Endpoint
+  /** levels[0] = [root], levels[d] = endpoints at depth d. */
+  levels: Endpoint[][]
+  all: Endpoint[]
+  nodeOf: Map<Endpoint, string>
+  close(): Promise<void>
+}
+
+/** A tree of the given depth (edges from root to leaves) and fan-out, one node per endpoint. */
+export async function inprocTree(depth: number, fanout: number, options: Partial<EndpointOptions> = {}, network = new InprocNetwork({ seed: 7 })): Promise<InprocTree> {
+  const nodeOf = new Map<Endpoint, string>()
+  let n = 0
+  const make = async (parent?: Endpoint) => {
+    const name = `n${n++}`
+    const endpoint = await Endpoint.start({
+      ...FAST,
+      ...options,
+      transport: new InprocTransport(network, { node: name }),
+      bind: { inbound: network.uniqueAddress(`${name}-in`), outbound: network.uniqueAddress(`${name}-out`) },
+      ...(parent ? { join: parent.addresses } : {}),
+    })
+    nodeOf.set(endpoint, name)
+    return endpoint
+  }
+  const root = await make()
+  const levels: Endpoint[][] = [[root]]
+  for (let d = 1; d <= depth; d++) {
+    const level: Endpoint[] = []
+    for (const parent of levels[d - 1]!) for (let i = 0; i < fanout; i++) level.push(await make(parent))
+    levels.push(level)
+  }
+  const all = levels.flat()
+  return { network, root, levels, all, nodeOf, close: async () => void (await Promise.all(all.map((e) => e.close()))) }
+}

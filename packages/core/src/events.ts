@@ -43,6 +43,8 @@ export class TypedEmitter<E extends EventMap> {
     const listeners = [...set]
     queueMicrotask(() => {
       for (const listener of listeners) {
+        // Removed since the emit (a `once` that already ran, an unsubscribe): skip it.
+        if (!set.has(listener)) continue
         try {
           ;(listener as unknown as Listener<E[K]>)(...args)
         } catch (error) {

@@ -2,9 +2,19 @@ import type { DocId } from './ids.js'
 import type { Storage, StoredDocument, StoredFragment, StoredSnapshot } from './storage.js'
 import { InvalidArgumentError, ClosedError } from './errors.js'
 
-/** Storage in memory: for tests and for roots that may lose everything on restart. */
+interface Entry {
+  snapshot: StoredSnapshot | undefined
+  /** Sequenced fragments, ascending and gapless from `log[0].seq`. */
+  log: StoredFragment[]
+}
+
+/**
+ * Storage in memory: for tests and for roots that may lose everything on restart. It keeps its
+ * own copies of the bytes it is given, so callers may reuse their buffers. `append` resolves at
+ * once (there is nothing to make durable).
+ */
 export class MemoryStorage implements Storage {
-  readonly #docs = new Map<DocId, { snapshot: StoredSnapshot | undefined; log: StoredFragment[] }>()
+  readonly #docs = new Map<DocId, Entry>()
   #closed = false
 
   async documents(): Promise<DocId[]> {
@@ -22,19 +32,24 @@ export class MemoryStorage implements Storage {
 
   async append(doc: DocId, fragments: readonly StoredFragment[]): Promise<void> {
     this.#check()
-    const d = this.#entry(doc)
-    let last = d.log.at(-1)?.seq ?? d.snapshot?.seq ?? 0
-    for (const f of fragments) {
-      if (f.seq !== last + 1) throw new InvalidArgumentError(`append to "${doc}" expected seq ${last + 1}, got ${f.seq}: the log must stay gapless.`)
-      last = f.seq
-    }
-    d.log.push(...fragments)
+    if (fragments.length === 0) return
+    const d = this.#docs.get(doc)
+    checkBatch(doc, head(d) + 1, fragments)
+    const copies = fragments.map((f) => ({ seq: f.seq, origin: f.origin, clientSeq: f.clientSeq, envelope: f.envelope.slice() }))
+    if (d) d.log.push(...copies)
+    else this.#docs.set(doc, { snapshot: undefined, log: copies })
   }
 
   async writeSnapshot(doc: DocId, snapshot: StoredSnapshot): Promise<void> {
     this.#check()
-    const d = this.#entry(doc)
-    if (!d.snapshot || snapshot.seq >= d.snapshot.seq) d.snapshot = snapshot
+    const copy: StoredSnapshot = {
+      seq: snapshot.seq,
+      state: snapshot.state.slice(),
+      clientSeqs: snapshot.clientSeqs.map(([origin, clientSeq]) => [origin, clientSeq] as const),
+    }
+    const d = this.#docs.get(doc)
+    if (!d) this.#docs.set(doc, { snapshot: copy, log: [] })
+    else if (!d.snapshot || snapshot.seq >= d.snapshot.seq) d.snapshot = copy
   }
 
   async readLog(doc: DocId, afterSeq: number): Promise<StoredFragment[]> {
@@ -54,13 +69,34 @@ export class MemoryStorage implements Storage {
     this.#closed = true
   }
 
-  #entry(doc: DocId) {
-    let d = this.#docs.get(doc)
-    if (!d) this.#docs.set(doc, (d = { snapshot: undefined, log: [] }))
-    return d
-  }
-
   #check(): void {
     if (this.#closed) throw new ClosedError('MemoryStorage')
+  }
+}
+
+/** The highest seq a document holds: its last fragment, or its snapshot if that is newer. */
+function head(d: Entry | undefined): number {
+  return Math.max(d?.log.at(-1)?.seq ?? 0, d?.snapshot?.seq ?? 0)
+}
+
+/**
+ * Checks that `fragments` are `expected, expected+1, …` with usable fields; throws
+ * InvalidArgumentError before anything is stored.
+ */
+function checkBatch(doc: DocId, expected: number, fragments: readonly StoredFragment[]): void {
+  let next = expected
+  for (const f of fragments) {
+    if (f.seq !== next) {
+      throw new InvalidArgumentError(
+        `append to "${doc}" expected seq ${next}, got ${f.seq}: the log must stay gapless (no gaps, no repeats). Nothing of this batch was stored.`,
+      )
+    }
+    if (!Number.isSafeInteger(f.clientSeq) || f.clientSeq < 0) {
+      throw new InvalidArgumentError(`append to "${doc}": fragment ${f.seq} has clientSeq ${f.clientSeq}; it must be a non-negative integer. Nothing of this batch was stored.`)
+    }
+    if (!(f.envelope instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`append to "${doc}": fragment ${f.seq} has no envelope bytes (a Uint8Array). Nothing of this batch was stored.`)
+    }
+    next++
   }
 }

@@ -82,7 +82,7 @@ describe('TypedEmitter', () => {
   // BUG (reported): src/events.ts once() removes its wrapper only when the wrapper runs, but
   // emit() snapshots the listener set synchronously and dispatches later. Two emits in the same
   // tick both capture the wrapper, so a `once` listener runs twice.
-  it.fails('once() runs only once even when the event is emitted twice in one tick', async () => {
+  it('once() runs only once even when the event is emitted twice in one tick', async () => {
     const e = new TypedEmitter<Events>()
     const got: number[] = []
     e.once('ping', (n) => got.push(n))

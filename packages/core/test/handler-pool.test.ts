@@ -2,10 +2,15 @@ import { describe, expect, it } from 'vitest'
 import { HandlerPool, type HandlerPoolOptions } from '../dist/runtime/handler-pool.js'
 
 /** A promise with its resolve/reject exposed. */
-function gate<T = void>() {
-  let resolve!: (value: T) => void
+interface Gate {
+  promise: Promise<void>
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+function gate(): Gate {
+  let resolve!: () => void
   let reject!: (error: unknown) => void
-  const promise = new Promise<T>((res, rej) => {
+  const promise = new Promise<void>((res, rej) => {
     resolve = res
     reject = rej
   })
@@ -30,7 +35,7 @@ interface Item {
 function gatedPool(opts: Partial<HandlerPoolOptions<Item>> = {}) {
   const started: Item[] = []
   const finished: Item[] = []
-  const gates = new Map<string, ReturnType<typeof gate>>()
+  const gates = new Map<string, Gate>()
   const errors: Array<{ error: unknown; item: Item }> = []
   let inFlight = 0
   let maxInFlight = 0

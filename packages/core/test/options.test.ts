@@ -67,7 +67,7 @@ describe('resolveOptions', () => {
   // BUG (reported): src/endpoint/options.ts checkAddresses() (line ~110) lets null through its
   // `typeof a !== 'object'` test (typeof null is 'object') and then reads a.inbound: a TypeError
   // "Cannot read properties of null" instead of the InvalidArgumentError with its hint.
-  it.fails('errors for a null bind or join with InvalidArgumentError', () => {
+  it('errors for a null bind or join with InvalidArgumentError', () => {
     expectInvalid({ transport: fakeTransport(), bind: null, join }, /`bind` must be/)
     expectInvalid({ transport: fakeTransport(), bind, join: null }, /`join` must be/)
   })

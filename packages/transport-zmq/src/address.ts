@@ -28,7 +28,44 @@ export function schemeOf(address: string): ZmqScheme {
 export async function assertIpcPathFree(address: string): Promise<void> {
   const path = address.slice('ipc://'.length)
   if (path === '*' || path.startsWith('@')) return
-  const inUse = await new Promise<boolean>((resolve) => {
+  // Our own socket on this path may still be closing on libzmq's reaper thread: give it time.
+  const deadline = Date.now() + RELEASE_WAIT_MS
+  while (await ipcListening(path)) {
+    if (!isReleasedHere(address) || Date.now() > deadline) throw new AddressInUseError(address)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/**
+ * How long a bind waits for an address that this process's own closed socket still holds:
+ * libzmq closes sockets on its reaper thread, a moment after `close()` returned.
+ */
+export const RELEASE_WAIT_MS = 2000
+
+// tcp:// and ipc:// addresses bound by a socket of this process that closed since, with when.
+const releasedHere = new Map<string, number>()
+
+/** A bound socket of this process closed; a rebind of `address` may briefly find it busy. */
+export function markReleased(address: string): void {
+  const now = Date.now()
+  // Forget old entries, so a process that opens many random ports does not grow this map.
+  for (const [old, at] of releasedHere) if (now - at > RELEASE_WAIT_MS) releasedHere.delete(old)
+  releasedHere.set(address, now)
+}
+
+/** `address` is bound again (or never was ours): EADDRINUSE means what it says. */
+export function clearReleased(address: string): void {
+  releasedHere.delete(address)
+}
+
+/** True if `address` was bound by this process's socket that has since closed. */
+export function isReleasedHere(address: string): boolean {
+  const at = releasedHere.get(address)
+  return at !== undefined && Date.now() - at <= 2 * RELEASE_WAIT_MS
+}
+
+function ipcListening(path: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
     const probe = netConnect({ path })
     const finish = (result: boolean) => {
       probe.destroy()
@@ -39,5 +76,4 @@ export async function assertIpcPathFree(address: string): Promise<void> {
     // A listener that accepts nothing within a second is treated as absent rather than hang bind().
     probe.setTimeout(1000, () => finish(false))
   })
-  if (inUse) throw new AddressInUseError(address)
 }

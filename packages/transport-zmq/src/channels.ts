@@ -17,7 +17,7 @@ export interface ChannelHooks {
 export abstract class ZmqChannel {
   /** The resolved address (the real port of a bound `tcp://…:*`). */
   readonly address: string
-  protected readonly socket: Socket
+  protected socket: Socket
   protected readonly hooks: ChannelHooks
   #closed = false
 
@@ -77,7 +77,9 @@ export class ZmqPullChannel extends ZmqChannel implements PullChannel {
 /** A connected SUB channel. Receives nothing until `subscribe`; yields `[topic, body]`. */
 export class ZmqSubChannel extends ZmqChannel implements SubChannel {
   readonly #reader: SocketReader
-  readonly #subscriber: Subscriber
+  #subscriber: Subscriber
+  // Prefix → times subscribed (ZeroMQ counts them too), so a replacement socket gets them all.
+  readonly #prefixes = new Map<string, number>()
 
   /** @internal Made by `ZmqTransport.sub`. */
   constructor(socket: Subscriber, address: string, hooks: ChannelHooks) {
@@ -94,12 +96,33 @@ export class ZmqSubChannel extends ZmqChannel implements SubChannel {
   subscribe(prefix: string): void {
     if (this.closed) throw new ChannelClosedError(this.address, 'subscribe')
     this.#subscriber.subscribe(prefix)
+    this.#prefixes.set(prefix, (this.#prefixes.get(prefix) ?? 0) + 1)
   }
 
   /** Stop receiving `prefix`; messages already in flight may still arrive. */
   unsubscribe(prefix: string): void {
     if (this.closed) throw new ChannelClosedError(this.address, 'unsubscribe')
     this.#subscriber.unsubscribe(prefix)
+    const count = (this.#prefixes.get(prefix) ?? 0) - 1
+    if (count > 0) this.#prefixes.set(prefix, count)
+    else this.#prefixes.delete(prefix)
+  }
+
+  /**
+   * @internal Moves the channel to a fresh, already connected socket, keeping its
+   * subscriptions and its readers (used when an inproc publisher is bound again).
+   */
+  replaceSocket(socket: Subscriber): void {
+    if (this.closed) {
+      socket.close()
+      return
+    }
+    for (const [prefix, count] of this.#prefixes) for (let i = 0; i < count; i++) socket.subscribe(prefix)
+    const old = this.#subscriber
+    this.#subscriber = socket
+    this.socket = socket
+    this.#reader.replace(socket)
+    old.close()
   }
 }
 

@@ -34,11 +34,11 @@ export function watchHandshakes(
   report: (failure: HandshakeFailure) => void,
 ): void {
   const side = channel === 'pull' || channel === 'pub' ? 'server' : 'client'
-  const curveClient = side === 'client' && socket.securityMechanism === 'curve'
+  const curve = socket.securityMechanism === 'curve'
   void (async () => {
     try {
       for await (const event of socket.events) {
-        const failure = describe(event, side, curveClient)
+        const failure = describe(event, side, curve)
         if (failure !== null) report({ channel, side, address, ...failure })
       }
     } catch {
@@ -47,7 +47,7 @@ export function watchHandshakes(
   })()
 }
 
-function describe(event: Event, side: 'server' | 'client', curveClient: boolean): Omit<HandshakeFailure, 'channel' | 'side' | 'address'> | null {
+function describe(event: Event, side: 'server' | 'client', curve: boolean): Omit<HandshakeFailure, 'channel' | 'side' | 'address'> | null {
   switch (event.type) {
     case 'handshake:error:auth':
       // On the server the ZAP handler already reported this refusal with the client's key.
@@ -61,12 +61,15 @@ function describe(event: Event, side: 'server' | 'client', curveClient: boolean)
       return { peer: event.address, code: event.error.code, reason: protocolReason(event.error.code, event.error.message) }
     case 'handshake:error:other': {
       const code = event.error.code
+      // Whichever side detects a mismatch first hangs up; the other side only sees the hang-up.
       const reason =
         side === 'client'
-          ? curveClient
+          ? curve
             ? `the server closed the connection during the CURVE handshake (${code}): check that serverPublicKey is the server's public key and that the server uses CURVE`
             : `the server closed the connection during the handshake (${code}): it probably requires CURVE; configure curve.client`
-          : `the handshake failed (${code}: ${event.error.message})`
+          : curve
+            ? `the client closed the connection during the CURVE handshake (${code}): it probably does not use CURVE, or expects another server key`
+            : `the client closed the connection during the handshake (${code}): it probably uses CURVE while this server does not`
       return { peer: event.address, code, reason }
     }
     default:

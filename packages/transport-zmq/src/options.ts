@@ -1,6 +1,6 @@
 import type { Context } from 'zeromq'
 import { InvalidArgumentError } from '@zinc/core'
-import type { ChannelOptions } from '@zinc/core'
+import type { ChannelOptions, Logger } from '@zinc/core'
 import { validateCurveOptions, type CurveOptions } from './curve.js'
 
 /** Options of a {@link ZmqTransport}. Every channel it makes starts from these. */
@@ -40,10 +40,8 @@ export interface ZmqTransportOptions {
   logger?: ZmqLogger
 }
 
-/** The part of a logger (Zinc's `Logger`, pino) the transport writes to. */
-export interface ZmqLogger {
-  warn(obj: object, msg?: string): void
-}
+/** The part of Zinc's `Logger` (pino-compatible) the transport writes to. */
+export type ZmqLogger = Pick<Logger, 'warn'>
 
 /** Options of a connecting channel (`push`, `sub`). */
 export interface ZmqConnectOptions extends ChannelOptions {

@@ -12,11 +12,12 @@ export interface ReadableSocket extends AsyncIterable<Uint8Array[]> {
  * own `for await` iterator is opened once and every channel iterator pulls from it through a
  * promise chain. Several consumers may iterate at once: each message goes to exactly one of
  * them, like ZeroMQ's own fair queueing. Iteration ends when the socket closes, because
- * zeromq.js ends its iterator then.
+ * zeromq.js ends its iterator then — unless the channel swapped in a new socket (see
+ * `replace`), in which case reading goes on from that one.
  */
 export class SocketReader {
-  readonly #socket: ReadableSocket
-  readonly #source: AsyncIterator<Uint8Array[]>
+  #socket: ReadableSocket
+  #source: AsyncIterator<Uint8Array[]>
   readonly #onMessage: (frames: Frames) => void
   #tail: Promise<unknown> = Promise.resolve()
   #ended = false
@@ -26,6 +27,12 @@ export class SocketReader {
     this.#socket = socket
     this.#source = socket[Symbol.asyncIterator]()
     this.#onMessage = onMessage
+  }
+
+  /** Reads from `socket` from now on; the caller then closes the old one, ending its read. */
+  replace(socket: ReadableSocket): void {
+    this.#socket = socket
+    this.#source = socket[Symbol.asyncIterator]()
   }
 
   /** A new consumer. Its `return()` (a `break` out of `for await`) leaves the socket open. */
@@ -52,18 +59,27 @@ export class SocketReader {
   }
 
   async #read(): Promise<IteratorResult<Frames, undefined>> {
-    if (this.#ended || this.#socket.closed) return this.#end()
-    let result: IteratorResult<Uint8Array[]>
-    try {
-      result = await this.#source.next()
-    } catch (err) {
-      // A receive interrupted by close() is the end of the stream, not a failure.
-      if (this.#socket.closed) return this.#end()
-      throw err
+    for (;;) {
+      if (this.#ended) return this.#end()
+      const socket = this.#socket
+      const source = this.#source
+      if (socket.closed) return this.#end()
+      let result: IteratorResult<Uint8Array[]>
+      try {
+        result = await source.next()
+      } catch (err) {
+        // A receive interrupted by close() is the end of the stream, not a failure.
+        if (source !== this.#source) continue
+        if (socket.closed) return this.#end()
+        throw err
+      }
+      if (result.done === true) {
+        if (source !== this.#source) continue
+        return this.#end()
+      }
+      this.#onMessage(result.value)
+      return { done: false, value: result.value }
     }
-    if (result.done === true) return this.#end()
-    this.#onMessage(result.value)
-    return { done: false, value: result.value }
   }
 
   #end(): IteratorResult<Frames, undefined> {

@@ -1,10 +1,10 @@
 import { Context, Publisher, Pull, Push, Subscriber, context as globalContext, type Socket } from 'zeromq'
-import { AddressInUseError, BindError, ClosedError, ConnectError, InvalidArgumentError } from '@zinc/core'
+import { AddressInUseError, BindError, ClosedError, ConnectError, InvalidArgumentError, TypedEmitter } from '@zinc/core'
 import type { ChannelOptions, Transport } from '@zinc/core'
-import { assertIpcPathFree, schemeOf } from './address.js'
+import { RELEASE_WAIT_MS, assertIpcPathFree, clearReleased, isReleasedHere, markReleased, schemeOf } from './address.js'
 import { ZmqChannel, ZmqPubChannel, ZmqPullChannel, ZmqPushChannel, ZmqSubChannel, type ChannelHooks } from './channels.js'
 import { validateServerKey } from './curve.js'
-import { TypedEvents } from './events.js'
+import { InprocRebind } from './inproc-rebind.js'
 import { watchHandshakes, type ChannelKind, type HandshakeFailure } from './handshake-monitor.js'
 import { checkChannelOptions, resolveOptions, type ResolvedOptions, type ZmqConnectOptions, type ZmqTransportOptions } from './options.js'
 import { emptyStats, type ZmqTransportStats } from './stats.js'
@@ -13,12 +13,12 @@ import { ZapHandler, type ZapDecision } from './zap-handler.js'
 /** A connection the ZAP handler refused. */
 export type AuthRefusal = Omit<ZapDecision, 'admitted'>
 
-/** Events of a {@link ZmqTransport}; listeners run on a microtask. */
-export interface ZmqTransportEvents {
+/** Events of a {@link ZmqTransport} and their arguments; listeners run on a microtask. */
+export type ZmqTransportEvents = {
   /** The ZAP handler refused a client (unknown key, no CURVE). */
-  'auth-refused': (refusal: AuthRefusal) => void
+  'auth-refused': [refusal: AuthRefusal]
   /** A security handshake failed on one of this transport's sockets (either side). */
-  'handshake-failed': (failure: HandshakeFailure) => void
+  'handshake-failed': [failure: HandshakeFailure]
 }
 
 let nextZapDomain = 0
@@ -39,9 +39,10 @@ export class ZmqTransport implements Transport {
   readonly context: Context
 
   readonly #options: ResolvedOptions
-  readonly #events = new TypedEvents<ZmqTransportEvents>()
+  readonly #events = new TypedEmitter<ZmqTransportEvents>()
   readonly #stats = emptyStats()
-  readonly #channels = new Set<ZmqChannel>()
+  // Each open channel, with what to undo when it closes.
+  readonly #channels = new Map<ZmqChannel, () => void>()
   readonly #hooks: ChannelHooks
   readonly #zapDomain = `zinc-${process.pid}-${nextZapDomain++}`
   #zap: Promise<() => void> | undefined
@@ -57,14 +58,14 @@ export class ZmqTransport implements Transport {
 
   /** Binds a PULL channel. Rejects with `AddressInUseError`, `BindError` or `UnsupportedAddressError`. */
   async pull(address: string, options?: ChannelOptions): Promise<ZmqPullChannel> {
-    const socket = await this.#bind('pull', address, options, (o) => new Pull(o))
-    return this.#track(new ZmqPullChannel(socket.socket, socket.address, this.#hooks))
+    const bound = await this.#bind('pull', address, options, (o) => new Pull(o))
+    return this.#track(new ZmqPullChannel(bound.socket, bound.address, this.#hooks), bound.release)
   }
 
   /** Binds a PUB channel. Rejects with `AddressInUseError`, `BindError` or `UnsupportedAddressError`. */
   async pub(address: string, options?: ChannelOptions): Promise<ZmqPubChannel> {
-    const socket = await this.#bind('pub', address, options, (o) => new Publisher(o))
-    return this.#track(new ZmqPubChannel(socket.socket, socket.address, this.#hooks, this.#queueLimit(options)))
+    const bound = await this.#bind('pub', address, options, (o) => new Publisher(o))
+    return this.#track(new ZmqPubChannel(bound.socket, bound.address, this.#hooks, this.#queueLimit(options)), bound.release)
   }
 
   /**
@@ -73,22 +74,35 @@ export class ZmqTransport implements Transport {
    */
   async push(address: string, options?: ZmqConnectOptions): Promise<ZmqPushChannel> {
     const socket = this.#connect('push', address, options, (o) => new Push(o))
-    return this.#track(new ZmqPushChannel(socket, address, this.#hooks, this.#queueLimit(options)))
+    const channel = new ZmqPushChannel(socket, address, this.#hooks, this.#queueLimit(options))
+    // A PUSH may connect again to an inproc address whose binder came back.
+    const release = this.#onInprocRebind(address, () => {
+      try {
+        socket.disconnect(address)
+      } catch {
+        // libzmq may already have dropped the dead endpoint; connecting again is what matters.
+      }
+      socket.connect(address)
+    })
+    return this.#track(channel, release)
   }
 
   /** Connects a SUB channel, subscribed to nothing yet. Rejects like {@link push}. */
   async sub(address: string, options?: ZmqConnectOptions): Promise<ZmqSubChannel> {
-    const socket = this.#connect('sub', address, options, (o) => new Subscriber(o))
-    return this.#track(new ZmqSubChannel(socket, address, this.#hooks))
+    const create = () => this.#connect('sub', address, options, (o) => new Subscriber(o))
+    const channel = new ZmqSubChannel(create(), address, this.#hooks)
+    // libzmq lets a SUB socket connect to an endpoint once, so it gets a fresh socket instead.
+    const release = this.#onInprocRebind(address, () => channel.replaceSocket(create()))
+    return this.#track(channel, release)
   }
 
   /** Listens to `event`; returns a function that stops listening. */
-  on<K extends keyof ZmqTransportEvents>(event: K, listener: ZmqTransportEvents[K]): () => void {
+  on<K extends keyof ZmqTransportEvents>(event: K, listener: (...args: ZmqTransportEvents[K]) => void): () => void {
     return this.#events.on(event, listener)
   }
 
   /** Stops a listener added with {@link on}. */
-  off<K extends keyof ZmqTransportEvents>(event: K, listener: ZmqTransportEvents[K]): void {
+  off<K extends keyof ZmqTransportEvents>(event: K, listener: (...args: ZmqTransportEvents[K]) => void): void {
     this.#events.off(event, listener)
   }
 
@@ -102,7 +116,7 @@ export class ZmqTransport implements Transport {
     if (this.#closed) return
     this.#closed = true
     // Best effort: one channel failing to close must not keep the others (or ZAP) open.
-    for (const channel of [...this.#channels]) {
+    for (const channel of [...this.#channels.keys()]) {
       try {
         await channel.close()
       } catch {
@@ -130,7 +144,7 @@ export class ZmqTransport implements Transport {
     address: string,
     options: ChannelOptions | undefined,
     create: (options: Record<string, unknown>) => S,
-  ): Promise<{ socket: S; address: string }> {
+  ): Promise<{ socket: S; address: string; release: () => void }> {
     this.#assertOpen()
     const scheme = schemeOf(address)
     checkChannelOptions(options)
@@ -144,8 +158,9 @@ export class ZmqTransport implements Transport {
         ? { curveServer: true, curveSecretKey: server.secretKey, curvePublicKey: server.publicKey, zapDomain: this.#zapDomain }
         : {}),
     })
+    const inproc = scheme === 'inproc' ? InprocRebind.of(this.context) : undefined
     try {
-      await socket.bind(address)
+      await bindSocket(socket, address, inproc)
     } catch (err) {
       socket.close()
       if ((err as { code?: unknown }).code === 'EADDRINUSE') throw new AddressInUseError(address)
@@ -153,7 +168,9 @@ export class ZmqTransport implements Transport {
     }
     const resolved = socket.lastEndpoint ?? address
     watchHandshakes(socket, kind, resolved, (failure) => this.#handshakeFailed(failure))
-    return { socket, address: resolved }
+    if (inproc !== undefined) inproc.bound(resolved)
+    else clearReleased(resolved)
+    return { socket, address: resolved, release: () => (inproc !== undefined ? inproc.unbound(resolved) : markReleased(resolved)) }
   }
 
   #connect<S extends Socket>(
@@ -187,6 +204,11 @@ export class ZmqTransport implements Transport {
       throw new ConnectError(address, err)
     }
     return socket
+  }
+
+  #onInprocRebind(address: string, reconnect: () => void): () => void {
+    if (schemeOf(address) !== 'inproc') return () => {}
+    return InprocRebind.of(this.context).connected(address, reconnect)
   }
 
   #socketOptions(kind: ChannelKind, options: ChannelOptions | undefined): Record<string, unknown> {
@@ -237,8 +259,8 @@ export class ZmqTransport implements Transport {
     this.#events.emit('handshake-failed', failure)
   }
 
-  #track<C extends ZmqChannel>(channel: C): C {
-    this.#channels.add(channel)
+  #track<C extends ZmqChannel>(channel: C, release: () => void): C {
+    this.#channels.set(channel, release)
     this.#stats.channelsOpen++
     // The transport may have closed while this channel was being bound.
     if (this.#closed) void channel.close()
@@ -246,10 +268,32 @@ export class ZmqTransport implements Transport {
   }
 
   #forget(channel: ZmqChannel): void {
-    if (this.#channels.delete(channel)) this.#stats.channelsOpen--
+    const release = this.#channels.get(channel)
+    if (release === undefined) return
+    this.#channels.delete(channel)
+    this.#stats.channelsOpen--
+    release()
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new ClosedError('This ZmqTransport')
+  }
+}
+
+/**
+ * Binds, retrying for a while an address whose previous socket (ours, closed) is still being
+ * released by libzmq's reaper thread.
+ */
+async function bindSocket(socket: Socket, address: string, inproc: InprocRebind | undefined): Promise<void> {
+  const deadline = Date.now() + RELEASE_WAIT_MS
+  for (;;) {
+    try {
+      await socket.bind(address)
+      return
+    } catch (err) {
+      const ours = inproc !== undefined ? inproc.isBeingReleased(address) : isReleasedHere(address)
+      if (!ours || (err as { code?: unknown }).code !== 'EADDRINUSE' || Date.now() > deadline) throw err
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
   }
 }

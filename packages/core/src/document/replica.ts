@@ -56,6 +56,8 @@ export class Replica {
   sequencer: Sequencer | undefined
   /** When the last catch-up request went out (0 = none in flight). */
   catchUpAt = 0
+  /** Since when a heartbeat has shown the parent ahead of this replica (0 = not behind). */
+  behindSince = 0
   /** When the last OPEN went up, and its payload (to repeat it until the snapshot comes). */
   openedAt = 0
   openPayload: Uint8Array = new Uint8Array(0)
@@ -258,10 +260,11 @@ export class Replica {
 
   // ---- snapshots -----------------------------------------------------------------------
 
+  /** Asks the parent for a full snapshot (an OPEN from seq 0), after this replica diverged. */
   requestSnapshot(): void {
     this.catchUpAt = Date.now()
     this.io.stats.resyncs++
-    this.io.sendUp(encodeMessage({ kind: Kind.CATCH_UP, origin: this.io.self, doc: this.doc, seq: 0, epoch: this.io.epoch() }))
+    this.io.sendUp(encodeMessage({ kind: Kind.OPEN, origin: this.io.self, doc: this.doc, seq: 0, epoch: this.io.epoch(), payload: this.openPayload }))
   }
 
   /** Applies a snapshot at `seq`: pending changes it already contains are acknowledged. */
@@ -309,7 +312,7 @@ export class Replica {
 
   /** Answers a child's catch-up from the log, or with a snapshot when it does not reach back. */
   catchUpMessage(fromSeq: number): Uint8Array {
-    const envelopes = fromSeq > 0 ? this.log.since(fromSeq) : undefined
+    const envelopes = this.log.since(fromSeq)
     if (!envelopes) return this.snapshotMessage()
     return encodeMessage({ kind: Kind.FRAGMENTS, origin: this.io.self, doc: this.doc, seq: this.seq, epoch: this.io.epoch(), payload: BatchCodec.encode({ envelopes }) })
   }

@@ -6,7 +6,7 @@ import { Kind } from '../protocol/kinds.js'
 import { decodePatches } from '../protocol/patches.js'
 import { RefusalCodec } from '../protocol/payloads.js'
 import { applyBatch } from './apply.js'
-import type { PendingFragment } from './fragment.js'
+import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import type { Replica } from './replica.js'
 
 interface Candidate {
@@ -102,18 +102,20 @@ export class Sequencer {
     r.confirmed = state
     const failedSet = new Set(failed)
     const envelopes: Uint8Array[] = []
+    const applied: DocumentFragment[] = []
     batch.forEach((c, i) => {
       if (failedSet.has(i)) {
         this.#handled.set(c.origin, c.clientSeq)
         this.#reject(c.origin, c.clientSeq, 'its patches do not apply to the current document (a path no longer resolves)')
       } else {
-        this.#commit(c.origin, c.clientSeq, c.payload, envelopes)
+        const seq = this.#commit(c.origin, c.clientSeq, c.payload, envelopes)
+        applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, seq, c.patches))
       }
     })
     r.visible = r.pending.length === 0 ? r.confirmed : applyBatch(r.confirmed, r.pending.map((p) => p.fragment.patches)).state
     if (envelopes.length > 0) {
       r.io.publishFragments(r.doc, envelopes)
-      r.events.emit('change', r.visible, undefined, [])
+      r.events.emit('change', r.visible, applied[applied.length - 1], applied)
     }
   }
 

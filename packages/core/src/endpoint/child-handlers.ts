@@ -2,6 +2,7 @@ import { endpointIdFromBytes, type DocId, type EndpointId } from '../ids.js'
 import { encodeMessage, type Message } from '../protocol/codec.js'
 import { decodeJson } from '../protocol/json.js'
 import { Kind } from '../protocol/kinds.js'
+import { assertSafeValue } from '../protocol/patches.js'
 import { HelloCodec, OpenCodec, RosterCodec, WelcomeCodec } from '../protocol/payloads.js'
 import { CONTROL_TOPIC, docTopic, endpointTopic } from '../protocol/topics.js'
 import type { Replica } from '../document/replica.js'
@@ -122,6 +123,7 @@ async function onOpen(node: Node, m: Message): Promise<void> {
     if (node.isRoot) {
       const open = OpenCodec.decode(m.payload)
       const initial = open.hasInitial ? decodeJson(open.initial, 'initial state') : {}
+      assertSafeValue(initial, 0)
       replica.seed(isObject(initial) ? initial : {})
     } else {
       node.requestOpen(replica, m.payload)

@@ -107,7 +107,7 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
 
 function checkAddresses(name: string, a: EndpointAddresses | undefined): void {
   if (a === undefined) return
-  if (typeof a !== 'object' || typeof a.inbound !== 'string' || typeof a.outbound !== 'string' || !a.inbound || !a.outbound)
+  if (typeof a !== 'object' || a === null || typeof a.inbound !== 'string' || typeof a.outbound !== 'string' || !a.inbound || !a.outbound)
     throw new InvalidArgumentError(`Option \`${name}\` must be { inbound: string, outbound: string }, e.g. host.addresses.`)
 }
 

@@ -45,10 +45,14 @@ export function handleFromParent(node: Node, { message: m, topic }: Work): void 
     case Kind.HEARTBEAT: {
       const hb = HeartbeatCodec.decode(m.payload)
       if (link) link.ancestors = hb.ancestors
+      const now = Date.now()
       for (const head of hb.heads) {
         const r = node.replicas.get(head.doc as DocId)
-        // An idle gap: the parent has fragments we never saw.
-        if (r?.ready && head.seq > r.seq) r.requestCatchUp(1_000)
+        if (!r?.ready) continue
+        if (head.seq <= r.seq) r.behindSince = 0
+        // Still behind a heartbeat later: an idle gap (fragments we never saw), not an echo in flight.
+        else if (r.behindSince === 0) r.behindSince = now
+        else if (now - r.behindSince >= node.opts.heartbeatMs) r.requestCatchUp(node.opts.resendMs)
       }
       return
     }

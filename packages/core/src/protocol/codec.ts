@@ -112,7 +112,11 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): Message {
 // protobufjs leaves an absent bytes field as its default, an empty Array, not a Uint8Array.
 function uuid(bytes: Uint8Array | undefined, field: string): EndpointId {
   if (!(bytes instanceof Uint8Array) || bytes.byteLength !== 16) throw new BadFrameError(`${field} must be a 16-byte UUID, got ${bytes instanceof Uint8Array ? bytes.byteLength : 0} bytes`)
-  return endpointIdFromBytes(bytes)
+  try {
+    return endpointIdFromBytes(bytes)
+  } catch {
+    throw new BadFrameError(`${field} is not a valid UUID`)
+  }
 }
 
 // protobufjs decodes uint64 as a Long when the long package is present; sequence numbers fit

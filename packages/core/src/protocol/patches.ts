@@ -32,4 +32,24 @@ function assertPatch(patch: unknown): void {
     }
   }
   if (p.op !== 'remove' && !('value' in p)) throw new BadFrameError(`an ${p.op} patch has no value`)
+  if (p.op !== 'remove') assertSafeValue(p.value, 0)
+}
+
+const MAX_DEPTH = 512
+
+/**
+ * JSON.parse makes `"__proto__"` an own key; immer's deep clone of a patch value would then
+ * assign it and swap the clone's prototype. Such values are refused outright.
+ */
+export function assertSafeValue(value: unknown, depth: number): void {
+  if (typeof value !== 'object' || value === null) return
+  if (depth > MAX_DEPTH) throw new BadFrameError(`a value nests deeper than ${MAX_DEPTH} levels`)
+  if (Array.isArray(value)) {
+    for (const item of value) assertSafeValue(item, depth + 1)
+    return
+  }
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__') throw new BadFrameError('a value has a forbidden key "__proto__"')
+    assertSafeValue((value as Record<string, unknown>)[key], depth + 1)
+  }
 }

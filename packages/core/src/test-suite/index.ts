@@ -19,6 +19,7 @@ import { stressTests } from './stress.js'
 import { topicTests } from './topics.js'
 
 export type { TransportSuiteSetup } from './setup.js'
+export { storageConformanceSuite, type StorageSuiteSetup } from './storage.js'
 
 /**
  * Registers the suite under `describe(name)`. `setup` runs before each test (so each test gets

@@ -1,0 +1,442 @@
+import * as fs from 'node:fs'
+import { join, resolve } from 'node:path'
+import {
+  ClosedError,
+  InvalidArgumentError,
+  StorageCorruptError,
+  StorageFullError,
+  StorageWriteError,
+  ZincError,
+  type DocId,
+  type Storage,
+  type StoredDocument,
+  type StoredFragment,
+  type StoredSnapshot,
+} from '@zinc/core'
+import { open as openLmdb, type RootDatabase } from 'lmdb'
+import { StoreLock, accessError } from './lock.js'
+import { checkDataFile } from './preflight.js'
+import {
+  RecordError,
+  checkMarker,
+  decodeDoc,
+  decodeFragment,
+  decodeSnapshot,
+  encodeDoc,
+  encodeFragment,
+  encodeMarker,
+  encodeSnapshot,
+} from './records.js'
+
+/**
+ * When `append` (and `writeSnapshot`, `compact`) resolve:
+ *
+ * - `'fsync'`: after the LMDB transaction holding the write has committed **and been fsynced**.
+ *   The commit starts at once (the next event-loop turn); writes issued in the same turn, or
+ *   while a previous commit is syncing, share one commit — LMDB never syncs less than what an
+ *   awaited write needs, but never waits on purpose to gather more.
+ * - `'group'`: the same guarantee (resolves only after a synced commit that holds the write),
+ *   but the commit waits up to `groupCommitMs` to gather more writes into it: higher latency
+ *   per append, fewer syncs under load.
+ *
+ * In both, a rejected write stored nothing (one LMDB transaction per commit is atomic).
+ */
+export type Durability = 'fsync' | 'group'
+
+export interface LmdbStorageOptions {
+  /** Default `'fsync'` (see `Durability`; measured in the package README). */
+  durability?: Durability
+  /** `'group'` only: how long a commit waits to gather writes. Default 5 ms. */
+  groupCommitMs?: number
+  /**
+   * Largest size in bytes the data file may reach; a write that could pass it rejects with
+   * `StorageFullError` and stores nothing. Default: no limit (the disk's own size).
+   */
+  maxBytes?: number
+}
+
+export const DEFAULT_DURABILITY: Durability = 'fsync'
+export const DEFAULT_GROUP_COMMIT_MS = 5
+
+/** Name of LMDB's data file inside a store directory. */
+export const DATA_FILE = 'data.mdb'
+
+const MARKER_KEY = ['#zinc']
+const MAX_SEQ = Number.MAX_SAFE_INTEGER
+type Key = Array<string | number>
+const fKey = (doc: string, seq: number): Key => ['f', doc, seq]
+const sKey = (doc: string): Key => ['s', doc]
+const dKey = (doc: string): Key => ['d', doc]
+
+/** LMDB error codes (mdb.h) and errnos that mean the store cannot be trusted or is out of space. */
+const MDB_CORRUPT = new Map<number, string>([
+  [-30793, 'MDB_INVALID: not an LMDB file'],
+  [-30794, 'MDB_VERSION_MISMATCH: LMDB version mismatch'],
+  [-30795, 'MDB_PANIC: fatal LMDB error'],
+  [-30796, 'MDB_CORRUPTED: located page was the wrong type'],
+  [-30797, 'MDB_PAGE_NOTFOUND: requested page not found'],
+])
+const FULL_CODES = new Map<number | string, string>([
+  [-30792, 'MDB_MAP_FULL: the map size limit was reached'],
+  [28, 'ENOSPC: no space left on the device'],
+  ['ENOSPC', 'ENOSPC: no space left on the device'],
+  [27, 'EFBIG: the file-size limit was reached'],
+  ['EFBIG', 'EFBIG: the file-size limit was reached'],
+  [122, 'EDQUOT: the disk quota was exceeded'],
+  ['EDQUOT', 'EDQUOT: the disk quota was exceeded'],
+])
+
+/**
+ * A durable `Storage` on LMDB (the `lmdb` package). One directory is one store, written by one
+ * process at a time (an exclusive `zinc.lock`; see `StorageLockedError`).
+ *
+ * Keys are lmdb's ordered-binary arrays, so a document's log is one range scan:
+ * `['f', doc, seq]` → fragment record, `['s', doc]` → newest snapshot, `['d', doc]` → document
+ * index (its snapshot seq), `['#zinc']` → format marker. Every value carries a CRC-32.
+ *
+ * Integrity: `open` refuses a truncated or foreign data file, a missing or unknown format marker,
+ * and damaged index or snapshot records; `load` and `readLog` verify every fragment they return.
+ * Any failed check is a `StorageCorruptError` naming the file. (LMDB itself is crash-safe: a
+ * machine crash leaves the last synced commit, not a damaged file.)
+ */
+export class LmdbStorage implements Storage {
+  /** The resolved store directory. */
+  readonly path: string
+  readonly durability: Durability
+  readonly #db: RootDatabase<Uint8Array, Key>
+  readonly #lock: StoreLock
+  readonly #dataFile: string
+  readonly #maxBytes: number | undefined
+  readonly #inflight = new Set<Promise<unknown>>()
+  #closed = false
+  #closing: Promise<void> | undefined
+  #failed: ZincError | undefined
+
+  private constructor(path: string, db: RootDatabase<Uint8Array, Key>, lock: StoreLock, durability: Durability, maxBytes: number | undefined) {
+    this.path = path
+    this.#db = db
+    this.#lock = lock
+    this.durability = durability
+    this.#dataFile = join(path, DATA_FILE)
+    this.#maxBytes = maxBytes
+  }
+
+  /**
+   * Opens (creating if needed) the store in `dir`. Rejects with `StorageAccessError` (the
+   * directory cannot be created or written), `StorageLockedError` (another process or open store
+   * holds it), `StorageCorruptError` (the files fail verification) or `InvalidArgumentError`.
+   */
+  static async open(dir: string, options: LmdbStorageOptions = {}): Promise<LmdbStorage> {
+    const durability = options.durability ?? DEFAULT_DURABILITY
+    if (durability !== 'fsync' && durability !== 'group') {
+      throw new InvalidArgumentError(`LmdbStorage durability must be 'fsync' or 'group', not ${JSON.stringify(durability)}.`)
+    }
+    const groupCommitMs = options.groupCommitMs ?? DEFAULT_GROUP_COMMIT_MS
+    if (!Number.isFinite(groupCommitMs) || groupCommitMs < 0) {
+      throw new InvalidArgumentError(`LmdbStorage groupCommitMs must be a number of milliseconds >= 0, not ${groupCommitMs}.`)
+    }
+    if (options.maxBytes !== undefined && !(options.maxBytes > 0)) {
+      throw new InvalidArgumentError(`LmdbStorage maxBytes must be a positive number of bytes, not ${options.maxBytes}.`)
+    }
+    if (typeof dir !== 'string' || dir === '') throw new InvalidArgumentError('LmdbStorage.open needs a directory path.')
+    const path = resolve(dir)
+    try {
+      fs.mkdirSync(path, { recursive: true })
+      fs.accessSync(path, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK)
+    } catch (error) {
+      throw accessError(path, error)
+    }
+    const lock = StoreLock.acquire(path)
+    let db: RootDatabase<Uint8Array, Key> | undefined
+    try {
+      const dataFile = join(path, DATA_FILE)
+      const damage = checkDataFile(dataFile)
+      if (damage) throw new StorageCorruptError(dataFile, damage)
+      try {
+        db = openLmdb<Uint8Array, Key>(path, {
+          encoding: 'binary',
+          // A commit resolves only once synced (no overlapping sync: see Durability).
+          overlappingSync: false,
+          noSync: false,
+          commitDelay: durability === 'group' ? groupCommitMs : 0,
+          // never hand out stale bytes of freed pages in a new record's padding
+          noMemInit: false,
+        })
+      } catch (error) {
+        throw mapOpenError(dataFile, error)
+      }
+      const storage = new LmdbStorage(path, db, lock, durability, options.maxBytes)
+      await storage.#verifyAtOpen()
+      return storage
+    } catch (error) {
+      if (db) await db.close().catch(() => {})
+      lock.release()
+      throw error
+    }
+  }
+
+  async documents(): Promise<DocId[]> {
+    this.#check()
+    const docs: DocId[] = []
+    for (const key of this.#db.getKeys({ start: ['d', ''], end: ['e'] })) docs.push(key[1] as DocId)
+    return docs
+  }
+
+  async load(doc: DocId): Promise<StoredDocument | undefined> {
+    this.#check()
+    const index = this.#db.get(dKey(doc))
+    if (index === undefined) return undefined
+    const snapshotSeq = this.#verify(() => decodeDoc(index, `index of document "${doc}"`))
+    let snapshot: StoredSnapshot | undefined
+    if (snapshotSeq > 0) {
+      const bytes = this.#db.get(sKey(doc))
+      if (bytes === undefined) throw this.#corrupt(`the snapshot at seq ${snapshotSeq} of document "${doc}" is missing`)
+      snapshot = this.#verify(() => decodeSnapshot(bytes, `snapshot of document "${doc}"`))
+      if (snapshot.seq !== snapshotSeq) throw this.#corrupt(`the snapshot of document "${doc}" holds seq ${snapshot.seq}, its index says ${snapshotSeq}`)
+    }
+    return { snapshot, fragments: this.#range(doc, snapshotSeq) }
+  }
+
+  async append(doc: DocId, fragments: readonly StoredFragment[]): Promise<void> {
+    this.#check()
+    checkDocId(doc)
+    if (fragments.length === 0) return
+    checkBatch(doc, fragments[0]!.seq, fragments)
+    const records = fragments.map(encodeFragment)
+    this.#checkQuota(records.reduce((n, r) => n + r.length + doc.length + 32, 0))
+    const db = this.#db
+    const first = fragments[0]!.seq
+    // The check runs inside the write transaction, so it sees every earlier append, committed
+    // or queued in the same commit; it throws before any put, so a refused batch writes nothing.
+    return this.#write(() => {
+      const indexBytes = db.get(dKey(doc))
+      const snapshotSeq = indexBytes === undefined ? 0 : this.#verify(() => decodeDoc(indexBytes, `index of document "${doc}"`))
+      const expected = Math.max(this.#lastSeq(doc), snapshotSeq) + 1
+      if (first !== expected) checkBatch(doc, expected, fragments)
+      for (let i = 0; i < records.length; i++) db.put(fKey(doc, first + i), records[i]!)
+      if (indexBytes === undefined) db.put(dKey(doc), encodeDoc(0))
+    })
+  }
+
+  async writeSnapshot(doc: DocId, snapshot: StoredSnapshot): Promise<void> {
+    this.#check()
+    checkDocId(doc)
+    if (!Number.isSafeInteger(snapshot.seq) || snapshot.seq < 0) {
+      throw new InvalidArgumentError(`writeSnapshot of "${doc}": seq ${snapshot.seq} must be a non-negative integer.`)
+    }
+    const record = encodeSnapshot(snapshot)
+    this.#checkQuota(record.length + doc.length + 64)
+    const db = this.#db
+    return this.#write(() => {
+      const indexBytes = db.get(dKey(doc))
+      const current = indexBytes === undefined ? -1 : this.#verify(() => decodeDoc(indexBytes, `index of document "${doc}"`))
+      if (indexBytes !== undefined && current > 0 && snapshot.seq < current) return
+      db.put(sKey(doc), record)
+      db.put(dKey(doc), encodeDoc(snapshot.seq))
+    })
+  }
+
+  async readLog(doc: DocId, afterSeq: number): Promise<StoredFragment[]> {
+    this.#check()
+    return this.#range(doc, afterSeq)
+  }
+
+  async compact(doc: DocId, uptoSeq: number): Promise<void> {
+    this.#check()
+    const db = this.#db
+    return this.#write(() => {
+      const indexBytes = db.get(dKey(doc))
+      if (indexBytes === undefined) return
+      const snapshotSeq = this.#verify(() => decodeDoc(indexBytes, `index of document "${doc}"`))
+      const limit = Math.min(uptoSeq, snapshotSeq)
+      if (!(limit >= 1)) return
+      const keys = [...db.getKeys({ start: fKey(doc, 0), end: fKey(doc, limit), inclusiveEnd: true })]
+      for (const key of keys) db.remove(key)
+    })
+  }
+
+  /**
+   * Waits for every write issued before it, closes LMDB and releases the lock. Idempotent; every
+   * other call after it rejects with `ClosedError`.
+   */
+  async close(): Promise<void> {
+    if (this.#closing) return this.#closing
+    this.#closed = true
+    this.#closing = (async () => {
+      try {
+        await Promise.allSettled([...this.#inflight])
+        await this.#db.close()
+      } finally {
+        this.#lock.release()
+      }
+    })()
+    return this.#closing
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  #check(): void {
+    if (this.#closed) throw new ClosedError(`The LmdbStorage at ${this.path}`)
+  }
+
+  /** Runs `action` in a write transaction; resolves once its commit is synced (see Durability). */
+  #write(action: () => void): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed)
+    const done = this.#db.transaction(action).then(
+      () => undefined,
+      async (error: unknown) => {
+        if (error instanceof ZincError) throw error
+        const mapped = await this.#mapWriteError(error)
+        this.#failed ??= mapped
+        throw mapped
+      },
+    )
+    this.#inflight.add(done)
+    const forget = (): void => void this.#inflight.delete(done)
+    done.then(forget, forget)
+    return done
+  }
+
+  /** Fragments of `doc` with seq > `afterSeq`, verified, in order. */
+  #range(doc: string, afterSeq: number): StoredFragment[] {
+    const out: StoredFragment[] = []
+    const start = Math.max(0, Math.floor(afterSeq)) + 1
+    let expected = -1
+    for (const { key, value } of this.#db.getRange({ start: fKey(doc, start), end: fKey(doc, MAX_SEQ), inclusiveEnd: true })) {
+      const seq = key[2] as number
+      const fragment = this.#verify(() => decodeFragment(value, seq, `fragment ${seq} of document "${doc}"`))
+      if (expected !== -1 && seq !== expected) throw this.#corrupt(`the log of document "${doc}" jumps from seq ${expected - 1} to ${seq}`)
+      expected = seq + 1
+      out.push(fragment)
+    }
+    return out
+  }
+
+  /** Highest stored fragment seq of `doc`, 0 if none (reads the write transaction when inside one). */
+  #lastSeq(doc: string): number {
+    for (const key of this.#db.getKeys({ start: fKey(doc, MAX_SEQ), end: fKey(doc, 0), reverse: true, limit: 1 })) return key[2] as number
+    return 0
+  }
+
+  #verify<T>(decode: () => T): T {
+    try {
+      return decode()
+    } catch (error) {
+      if (error instanceof RecordError || error instanceof TypeError) throw this.#corrupt(error.message)
+      throw error
+    }
+  }
+
+  #corrupt(detail: string): StorageCorruptError {
+    return new StorageCorruptError(this.#dataFile, detail)
+  }
+
+  #checkQuota(estimate: number): void {
+    if (this.#maxBytes === undefined) return
+    const stats = this.#db.getStats() as { lastPageNumber: number; pageSize: number }
+    const used = (stats.lastPageNumber + 1) * stats.pageSize
+    // ×2 + 4 pages: B-tree splits and the copy-on-write of the path to the root
+    const needed = used + estimate * 2 + 4 * stats.pageSize
+    if (needed > this.#maxBytes) {
+      throw new StorageFullError(this.path, `the write needs about ${needed} bytes and maxBytes is ${this.#maxBytes}`)
+    }
+  }
+
+  async #verifyAtOpen(): Promise<void> {
+    const db = this.#db
+    const marker = db.get(MARKER_KEY)
+    if (marker === undefined) {
+      let empty = true
+      for (const _ of db.getKeys({ limit: 1 })) empty = false
+      if (!empty) throw this.#corrupt('it holds data but no Zinc format marker: it is not a Zinc store, or its marker was lost')
+      await this.#write(() => void db.put(MARKER_KEY, encodeMarker()))
+      return
+    }
+    const problem = checkMarker(marker)
+    if (problem) throw this.#corrupt(problem)
+    try {
+      for (const { key, value } of db.getRange({ start: ['d', ''], end: ['e'] })) {
+        const doc = key[1] as string
+        const snapshotSeq = this.#verify(() => decodeDoc(value, `index of document "${doc}"`))
+        if (snapshotSeq > 0) {
+          const bytes = db.get(sKey(doc))
+          if (bytes === undefined) throw this.#corrupt(`the snapshot at seq ${snapshotSeq} of document "${doc}" is missing`)
+          this.#verify(() => decodeSnapshot(bytes, `snapshot of document "${doc}"`))
+        }
+      }
+    } catch (error) {
+      throw error instanceof ZincError ? error : mapOpenError(this.#dataFile, error)
+    }
+  }
+
+  async #mapWriteError(error: unknown): Promise<ZincError> {
+    let cause = error
+    const commitError = (error as { commitError?: Promise<unknown> } | undefined)?.commitError
+    if (commitError) {
+      try {
+        await commitError
+      } catch (real) {
+        cause = real
+      }
+    }
+    const code = (cause as { code?: number | string } | undefined)?.code
+    const message = cause instanceof Error ? cause.message : String(cause)
+    const full = code !== undefined ? FULL_CODES.get(code) : undefined
+    if (full) return new StorageFullError(this.path, `${full}; close and reopen the store once there is room`)
+    if (/MDB_MAP_FULL|No space left/i.test(message)) return new StorageFullError(this.path, `${message}; close and reopen the store once there is room`)
+    const corrupt = typeof code === 'number' ? MDB_CORRUPT.get(code) : undefined
+    if (corrupt) return this.#corrupt(corrupt)
+    if (code === 5 || code === 'EIO') {
+      // LMDB reports a short write as EIO: on a full disk or past a file-size limit.
+      if (freeBytes(this.path) < 64 * 1024 * 1024) return new StorageFullError(this.path, `an I/O error with under 64 MiB free on the device; close and reopen the store once there is room`)
+      return new StorageWriteError(this.path, `I/O error from the commit (${message}); a short write means the disk is full or a file-size limit was reached`, { cause })
+    }
+    return new StorageWriteError(this.path, message, { cause })
+  }
+}
+
+function freeBytes(path: string): number {
+  try {
+    const s = fs.statfsSync(path)
+    return s.bavail * s.bsize
+  } catch {
+    return Number.POSITIVE_INFINITY
+  }
+}
+
+function mapOpenError(dataFile: string, error: unknown): ZincError {
+  if (error instanceof ZincError) return error
+  const code = (error as { code?: number | string } | undefined)?.code
+  const message = error instanceof Error ? error.message : String(error)
+  const corrupt = typeof code === 'number' ? MDB_CORRUPT.get(code) : undefined
+  if (corrupt || /MDB_(INVALID|CORRUPTED|PAGE_NOTFOUND|PANIC|VERSION_MISMATCH)/.test(message)) {
+    return new StorageCorruptError(dataFile, corrupt ?? message)
+  }
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return accessError(resolve(dataFile, '..'), error)
+  return new StorageCorruptError(dataFile, `LMDB could not open it: ${message}`)
+}
+
+function checkDocId(doc: DocId): void {
+  if (typeof doc !== 'string' || doc.length === 0 || Buffer.byteLength(doc) > 1024) {
+    throw new InvalidArgumentError(`A document id must be a non-empty string of at most 1024 UTF-8 bytes, not ${JSON.stringify(doc)}.`)
+  }
+}
+
+/** Same wording as MemoryStorage: the batch must be `expected, expected+1, …`. */
+function checkBatch(doc: DocId, expected: number, fragments: readonly StoredFragment[]): void {
+  let next = expected
+  for (const f of fragments) {
+    if (f.seq !== next) {
+      throw new InvalidArgumentError(
+        `append to "${doc}" expected seq ${next}, got ${f.seq}: the log must stay gapless (no gaps, no repeats). Nothing of this batch was stored.`,
+      )
+    }
+    if (!Number.isSafeInteger(f.clientSeq) || f.clientSeq < 0) {
+      throw new InvalidArgumentError(`append to "${doc}": fragment ${f.seq} has clientSeq ${f.clientSeq}; it must be a non-negative integer. Nothing of this batch was stored.`)
+    }
+    if (!(f.envelope instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`append to "${doc}": fragment ${f.seq} has no envelope bytes (a Uint8Array). Nothing of this batch was stored.`)
+    }
+    next++
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * A first-in first-out queue with O(1) `shift`. Send queues hold up to a high-water mark of
+ * messages (thousands), where `Array.prototype.shift` would copy the whole array each time.
+ */
+export class Fifo<T> {
+  private items: (T | undefined)[] = []
+  private head = 0
+
+  get length(): number {
+    return this.items.length - this.head
+  }
+
+  push(item: T): void {
+    this.items.push(item)
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined
+    const item = this.items[this.head]
+    this.items[this.head] = undefined
+    this.head++
+    // Compact once the consumed prefix dominates, keeping memory proportional to the content.
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return item
+  }
+
+  /** Removes and returns every item, oldest first. */
+  drain(): T[] {
+    const all = this.items.slice(this.head) as T[]
+    this.items = []
+    this.head = 0
+    return all
+  }
+}

@@ -1,0 +1,119 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+import type { Duplex } from 'node:stream'
+import { AddressInUseError, BindError } from '@zinc/core'
+import { listenHost, normalizePath } from './address.js'
+import type { WsTransportStats } from './stats.js'
+
+/** A bound channel's entry point for the upgrade requests of its path. */
+export interface Route {
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void
+}
+
+/**
+ * One HTTP server and the bound channels on it, one per path: `ws://127.0.0.1:40001/in` and
+ * `…/out` share a port. The server is either made here (and closed with its last channel) or
+ * handed in by the application (and then never closed here, only un-hooked).
+ */
+export class HttpHost {
+  private readonly routes = new Map<string, Route>()
+  private readonly sockets = new Set<Duplex>()
+  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => this.upgrade(request, socket, head)
+
+  private constructor(
+    readonly server: Server | HttpsServer,
+    /** The port the server listens on. */
+    readonly port: number,
+    /** Whether this host made the server (and so closes it). */
+    readonly owned: boolean,
+    private readonly stats: WsTransportStats,
+  ) {
+    server.on('upgrade', this.onUpgrade)
+  }
+
+  /** Listens on `host:port` (0 = any free port). Rejects with `AddressInUseError` or `BindError`. */
+  static async listen(address: string, host: string, port: number, stats: WsTransportStats): Promise<HttpHost> {
+    // A plain HTTP request gets a hint; the WebSocket upgrades are routed by path.
+    const server = createServer((_request, response) => {
+      response.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' })
+      response.end('This is a Zinc WebSocket endpoint: connect with a WebSocket.\n')
+    })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, listenHost(host), () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+    } catch (error) {
+      if ((error as { code?: string }).code === 'EADDRINUSE') throw new AddressInUseError(address)
+      throw new BindError(address, error)
+    }
+    // After listening, errors belong to single connections; none may crash the process.
+    server.on('error', () => {})
+    const info = server.address()
+    const hostObject = new HttpHost(server, typeof info === 'object' && info ? info.port : port, true, stats)
+    server.on('connection', (socket) => hostObject.track(socket))
+    return hostObject
+  }
+
+  /** Uses an application's server, which must be listening already. */
+  static adopt(address: string, server: Server | HttpsServer, stats: WsTransportStats): HttpHost {
+    const info = server.address()
+    if (!server.listening || typeof info !== 'object' || !info) {
+      throw new BindError(address, 'the http.Server given in options.server is not listening; call server.listen() and wait for it before binding')
+    }
+    return new HttpHost(server, info.port, false, stats)
+  }
+
+  get empty(): boolean {
+    return this.routes.size === 0
+  }
+
+  has(path: string): boolean {
+    return this.routes.has(path)
+  }
+
+  add(path: string, route: Route): void {
+    this.routes.set(path, route)
+  }
+
+  /** Removes a path; with the last one gone, closes (or un-hooks) the server. */
+  async remove(path: string): Promise<void> {
+    this.routes.delete(path)
+    if (this.routes.size > 0) return
+    this.server.off('upgrade', this.onUpgrade)
+    if (!this.owned) return
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    // Upgraded and half-open sockets would hold `close` (and the process) open: end them now.
+    for (const socket of this.sockets) socket.destroy()
+    if ('closeAllConnections' in this.server) this.server.closeAllConnections()
+    await closed
+  }
+
+  private track(socket: Duplex): void {
+    this.sockets.add(socket)
+    socket.on('close', () => this.sockets.delete(socket))
+  }
+
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const route = this.routes.get(normalizePath((request.url ?? '/').split('?')[0] ?? '/'))
+    if (route) {
+      route.upgrade(request, socket, head)
+      return
+    }
+    // On an application's server another 'upgrade' listener may own this path.
+    if (!this.owned && this.server.listenerCount('upgrade') > 1) return
+    refuse(socket, 404, 'no Zinc channel is bound at this path')
+    this.stats.connectionsRefused++
+  }
+}
+
+/** Answers an upgrade request with an HTTP error and drops the connection. */
+export function refuse(socket: Duplex, status: number, reason: string): void {
+  socket.on('error', () => {})
+  const text = status === 404 ? 'Not Found' : 'Bad Request'
+  socket.once('finish', () => socket.destroy())
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`)
+}

@@ -1,0 +1,99 @@
+import { InvalidArgumentError, type ChannelOptions } from '@zinc/core'
+import { FRAME_OVERHEAD } from './framing.js'
+
+/** Options shared by both WebSocket transports. Every channel starts from these. */
+export interface WsTransportOptions {
+  /**
+   * Messages queued per connection before a PUB drops (per subscriber) or a PUSH waits; also
+   * the receive queue of a SUB (drops past it) and of each PULL connection (stops reading it).
+   * `0` means no limit. Default 1000, ZeroMQ's default.
+   */
+  highWaterMark?: number
+  /**
+   * Bytes a PUB lets pile up in one subscriber's socket before it drops for that subscriber, so
+   * a few huge messages cannot exhaust memory under a high message count. Default 64 MiB.
+   */
+  highWaterMarkBytes?: number
+  /** Largest message body in bytes; larger inbound ones are refused, larger sends rejected. Default 16 MiB. */
+  maxMessageBytes?: number
+  /** First wait before reconnecting a lost PUSH or SUB connection. Default 100 ms. */
+  reconnectIntervalMs?: number
+  /** The reconnect wait doubles up to this bound. Default 5000 ms. */
+  reconnectMaxMs?: number
+  /**
+   * Share of each reconnect wait that is random (0 to 1), so clients of a restarted server do
+   * not all come back in the same millisecond. Default 0.5.
+   */
+  reconnectJitter?: number
+  /** A connection attempt not open after this long is abandoned and retried. Default 10,000 ms. */
+  connectTimeoutMs?: number
+}
+
+/** The defaults of {@link WsTransportOptions}, in one place. */
+export const WS_DEFAULTS = {
+  highWaterMark: 1000,
+  highWaterMarkBytes: 64 * 1024 * 1024,
+  maxMessageBytes: 16 * 1024 * 1024,
+  reconnectIntervalMs: 100,
+  reconnectMaxMs: 5000,
+  reconnectJitter: 0.5,
+  connectTimeoutMs: 10_000,
+} as const satisfies Required<WsTransportOptions>
+
+export type ResolvedWsOptions = { -readonly [K in keyof typeof WS_DEFAULTS]: number }
+
+/** The limits of one channel: the transport's, overridden by the channel's options. */
+export interface ChannelLimits {
+  /** `Infinity` when the option was 0. */
+  highWaterMark: number
+  highWaterMarkBytes: number
+  maxMessageBytes: number
+  /** What the WebSocket layer may accept in one message: the body limit plus framing. */
+  maxPayload: number
+}
+
+/** Fills defaults; throws `InvalidArgumentError` on values that cannot work. */
+export function resolveWsOptions(options: WsTransportOptions = {}): ResolvedWsOptions {
+  const resolved: ResolvedWsOptions = { ...WS_DEFAULTS }
+  for (const key of Object.keys(WS_DEFAULTS) as (keyof ResolvedWsOptions)[]) {
+    const value = options[key]
+    if (value !== undefined) resolved[key] = value
+  }
+  checkCount('highWaterMark', resolved.highWaterMark)
+  checkPositive('highWaterMarkBytes', resolved.highWaterMarkBytes)
+  checkPositive('maxMessageBytes', resolved.maxMessageBytes)
+  checkPositive('reconnectIntervalMs', resolved.reconnectIntervalMs)
+  checkPositive('reconnectMaxMs', resolved.reconnectMaxMs)
+  checkPositive('connectTimeoutMs', resolved.connectTimeoutMs)
+  if (!(resolved.reconnectJitter >= 0 && resolved.reconnectJitter <= 1)) {
+    throw new InvalidArgumentError(`reconnectJitter must be between 0 and 1, got ${resolved.reconnectJitter}.`)
+  }
+  return resolved
+}
+
+/** The limits of a channel opened with `options` on a transport with `defaults`. */
+export function channelLimits(defaults: ResolvedWsOptions, options: ChannelOptions = {}): ChannelLimits {
+  const highWaterMark = options.highWaterMark ?? defaults.highWaterMark
+  const maxMessageBytes = options.maxMessageBytes ?? defaults.maxMessageBytes
+  checkCount('highWaterMark', highWaterMark)
+  checkPositive('maxMessageBytes', maxMessageBytes)
+  return {
+    // ZeroMQ reads a high-water mark of 0 as "no limit".
+    highWaterMark: highWaterMark === 0 ? Infinity : highWaterMark,
+    highWaterMarkBytes: defaults.highWaterMarkBytes,
+    maxMessageBytes,
+    maxPayload: maxMessageBytes + FRAME_OVERHEAD,
+  }
+}
+
+function checkCount(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`${name} must be a whole number ≥ 0 (0 means no limit), got ${value}.`)
+  }
+}
+
+function checkPositive(name: string, value: number): void {
+  if (!(typeof value === 'number' && value > 0)) {
+    throw new InvalidArgumentError(`${name} must be a positive number, got ${value}.`)
+  }
+}

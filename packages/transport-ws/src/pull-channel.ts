@@ -1,0 +1,76 @@
+import type { PullChannel } from '@zinc/core'
+import type { WebSocket } from 'ws'
+import { WsBoundChannel, type BindContext } from './bound-channel.js'
+import { decodeData, isMalformed, SUBPROTOCOL } from './framing.js'
+import { InboundQueue } from './inbound-queue.js'
+import type { ChannelLimits } from './options.js'
+
+interface Peer {
+  readonly ws: WebSocket
+  /** Messages of this connection still in the queue. */
+  queued: number
+  paused: boolean
+}
+
+/**
+ * A bound PULL. Messages of all connections go into one queue in arrival order, which keeps
+ * order per sender. A connection with `highWaterMark` unread messages is paused (its TCP
+ * window fills, its PUSH's socket buffer grows and that PUSH's `send` starts to wait) and
+ * resumed once the reader took some: back-pressure, not memory, as with ZeroMQ.
+ */
+export class WsPullChannel extends WsBoundChannel implements PullChannel {
+  private readonly peers = new Map<WebSocket, Peer>()
+  private readonly inbound = new InboundQueue<Peer>((peer) => this.taken(peer))
+
+  constructor(address: string, limits: ChannelLimits, context: BindContext) {
+    super(address, SUBPROTOCOL.push, limits, context)
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array[], undefined> {
+    return this.inbound[Symbol.asyncIterator]()
+  }
+
+  protected connected(ws: WebSocket): void {
+    this.peers.set(ws, { ws, queued: 0, paused: false })
+  }
+
+  protected message(ws: WebSocket, bytes: Uint8Array): void {
+    const peer = this.peers.get(ws)
+    if (!peer) return
+    const body = decodeData(bytes)
+    if (isMalformed(body)) {
+      this.context.stats.malformed++
+      return
+    }
+    if (body.byteLength > this.limits.maxMessageBytes) {
+      this.context.stats.tooLarge++
+      return
+    }
+    this.context.stats.received++
+    peer.queued++
+    this.inbound.push([body], peer)
+    if (peer.queued >= this.limits.highWaterMark && !peer.paused) {
+      peer.paused = true
+      ws.pause()
+    }
+  }
+
+  protected disconnected(ws: WebSocket): void {
+    // What it sent and we queued stays readable, as ZeroMQ keeps received messages.
+    this.peers.delete(ws)
+  }
+
+  protected ending(): void {
+    this.inbound.end()
+    this.peers.clear()
+  }
+
+  private taken(peer: Peer): void {
+    peer.queued--
+    // Resume at half the mark, so a reader one message behind does not toggle it per message.
+    if (peer.paused && peer.queued <= this.limits.highWaterMark / 2) {
+      peer.paused = false
+      peer.ws.resume()
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/** Counters of one WebSocket transport, summed over its channels; `transport.stats()` returns a copy. */
+export interface WsTransportStats {
+  /** Messages handed to a WebSocket by PUSH channels, and by PUB channels once per subscriber. */
+  sent: number
+  /** Messages handed to PULL and SUB channels' queues. */
+  received: number
+  /** Messages lost to a high-water mark: a PUB's slow subscriber, or a full SUB queue. */
+  droppedByHwm: number
+  /** Inbound frames that failed validation (bad type, bad topic, bad UTF-8, text): dropped. */
+  malformed: number
+  /** Inbound messages over `maxMessageBytes`: refused (the WebSocket layer closes that connection). */
+  tooLarge: number
+  /** WebSocket connections accepted by bound channels. */
+  connectionsAccepted: number
+  /** Upgrade requests refused: no channel bound at that path, or a client of the wrong pattern. */
+  connectionsRefused: number
+  /** Reconnect attempts scheduled by PUSH and SUB channels after a lost or failed connection. */
+  reconnects: number
+}
+
+export function emptyStats(): WsTransportStats {
+  return {
+    sent: 0,
+    received: 0,
+    droppedByHwm: 0,
+    malformed: 0,
+    tooLarge: 0,
+    connectionsAccepted: 0,
+    connectionsRefused: 0,
+    reconnects: 0,
+  }
+}

@@ -13,7 +13,8 @@ export default defineConfig({
       { extends: true, test: { name: 'transport-ws', include: ['packages/transport-ws/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'storage-lmdb', include: ['packages/storage-lmdb/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'cli', include: ['packages/cli/test/**/*.test.ts'] } },
-      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts', 'examples/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'browser', include: ['examples/canvas/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts', 'examples/test/**/*.test.ts', 'bench/test/**/*.test.ts'] } },
     ],
   },
 })

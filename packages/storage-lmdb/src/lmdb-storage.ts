@@ -1,5 +1,5 @@
 import * as fs from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import {
   ClosedError,
   InvalidArgumentError,
@@ -111,9 +111,20 @@ export class LmdbStorage implements Storage {
   #closed = false
   #closing: Promise<void> | undefined
   #failed: ZincError | undefined
+  readonly #groupMs: number | undefined
+  readonly #queue: Array<{ action: () => void; resolve: () => void; reject: (error: unknown) => void }> = []
+  #timer: ReturnType<typeof setTimeout> | undefined
 
-  private constructor(path: string, db: RootDatabase<Uint8Array, Key>, lock: StoreLock, durability: Durability, maxBytes: number | undefined) {
+  private constructor(
+    path: string,
+    db: RootDatabase<Uint8Array, Key>,
+    lock: StoreLock,
+    durability: Durability,
+    groupCommitMs: number,
+    maxBytes: number | undefined,
+  ) {
     this.path = path
+    this.#groupMs = durability === 'group' ? groupCommitMs : undefined
     this.#db = db
     this.#lock = lock
     this.durability = durability
@@ -141,7 +152,7 @@ export class LmdbStorage implements Storage {
     if (typeof dir !== 'string' || dir === '') throw new InvalidArgumentError('LmdbStorage.open needs a directory path.')
     const path = resolve(dir)
     try {
-      fs.mkdirSync(path, { recursive: true })
+      makeDirectory(path)
       fs.accessSync(path, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK)
     } catch (error) {
       throw accessError(path, error)
@@ -158,14 +169,13 @@ export class LmdbStorage implements Storage {
           // A commit resolves only once synced (no overlapping sync: see Durability).
           overlappingSync: false,
           noSync: false,
-          commitDelay: durability === 'group' ? groupCommitMs : 0,
           // never hand out stale bytes of freed pages in a new record's padding
           noMemInit: false,
         })
       } catch (error) {
         throw mapOpenError(dataFile, error)
       }
-      const storage = new LmdbStorage(path, db, lock, durability, options.maxBytes)
+      const storage = new LmdbStorage(path, db, lock, durability, groupCommitMs, options.maxBytes)
       await storage.#verifyAtOpen()
       return storage
     } catch (error) {
@@ -264,6 +274,7 @@ export class LmdbStorage implements Storage {
     this.#closed = true
     this.#closing = (async () => {
       try {
+        this.#flushQueue() // group commit: do not wait out the timer
         await Promise.allSettled([...this.#inflight])
         await this.#db.close()
       } finally {
@@ -279,10 +290,39 @@ export class LmdbStorage implements Storage {
     if (this.#closed) throw new ClosedError(`The LmdbStorage at ${this.path}`)
   }
 
-  /** Runs `action` in a write transaction; resolves once its commit is synced (see Durability). */
+  /**
+   * Runs `action` in a write transaction; resolves once its commit is synced (see Durability).
+   * lmdb-js puts every transaction started in one event-loop turn into one commit (and its
+   * `commitDelay` does not apply while it batches by turn), so `'group'` holds the actions here
+   * for `groupCommitMs` and then starts them all in one turn: one commit, one sync.
+   */
   #write(action: () => void): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed)
-    const done = this.#db.transaction(action).then(
+    const done =
+      this.#groupMs === undefined
+        ? this.#transact(action)
+        : new Promise<void>((resolveWrite, rejectWrite) => {
+            this.#queue.push({ action, resolve: resolveWrite, reject: rejectWrite })
+            this.#timer ??= setTimeout(() => this.#flushQueue(), this.#groupMs)
+          })
+    this.#inflight.add(done)
+    const forget = (): void => void this.#inflight.delete(done)
+    done.then(forget, forget)
+    return done
+  }
+
+  /** Starts every queued action now, in call order and in one event-loop turn (so one commit). */
+  #flushQueue(): void {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = undefined
+    for (const { action, resolve, reject } of this.#queue.splice(0)) {
+      if (this.#failed) reject(this.#failed)
+      else this.#transact(action).then(resolve, reject)
+    }
+  }
+
+  #transact(action: () => void): Promise<void> {
+    return this.#db.transaction(action).then(
       () => undefined,
       async (error: unknown) => {
         if (error instanceof ZincError) throw error
@@ -291,10 +331,6 @@ export class LmdbStorage implements Storage {
         throw mapped
       },
     )
-    this.#inflight.add(done)
-    const forget = (): void => void this.#inflight.delete(done)
-    done.then(forget, forget)
-    return done
   }
 
   /** Fragments of `doc` with seq > `afterSeq`, verified, in order. */
@@ -392,6 +428,26 @@ export class LmdbStorage implements Storage {
       return new StorageWriteError(this.path, `I/O error from the commit (${message}); a short write means the disk is full or a file-size limit was reached`, { cause })
     }
     return new StorageWriteError(this.path, message, { cause })
+  }
+}
+
+/**
+ * `mkdir -p` without `fs.mkdirSync(…, { recursive: true })`, which loops forever on paths the
+ * kernel refuses with ENOENT although their parent exists (e.g. under /proc, Node 20).
+ */
+function makeDirectory(path: string): void {
+  try {
+    fs.mkdirSync(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') {
+      if (!fs.statSync(path).isDirectory()) throw Object.assign(new Error(`${path} is a file`), { code: 'ENOTDIR' })
+      return
+    }
+    const parent = dirname(path)
+    if (code !== 'ENOENT' || parent === path || fs.existsSync(parent)) throw error
+    makeDirectory(parent)
+    fs.mkdirSync(path)
   }
 }
 

@@ -5,6 +5,8 @@ export interface LogEntry {
   readonly seq: number
   readonly origin: EndpointId
   readonly clientSeq: number
+  /** The epoch it was sequenced in: two histories agree at a seq only if epochs match too. */
+  readonly epoch: number
   readonly envelope: Uint8Array
 }
 
@@ -53,6 +55,20 @@ export class DocLog {
     if (first > seq + 1) return undefined
     const from = this.#start + (seq + 1 - first)
     return this.#entries.slice(Math.max(from, this.#start)).map((e) => e.envelope)
+  }
+
+  /** The entry at `seq`, if still kept. */
+  at(seq: number): LogEntry | undefined {
+    const first = this.firstSeq
+    if (first === undefined || seq < first) return undefined
+    return this.#entries[this.#start + (seq - first)]
+  }
+
+  /** Entries with seq > `seq`, oldest first. */
+  entriesAfter(seq: number): LogEntry[] {
+    const first = this.firstSeq
+    if (first === undefined) return []
+    return this.#entries.slice(this.#start + Math.max(0, seq + 1 - first))
   }
 
   /** The seq a given change was sequenced at, if still in the log. */

@@ -6,7 +6,7 @@ import { decodeMessage, encodeMessage, type Message } from '../protocol/codec.js
 import { Kind } from '../protocol/kinds.js'
 import { decodeJson, encodeJson } from '../protocol/json.js'
 import { decodePatches, encodePatches } from '../protocol/patches.js'
-import { BatchCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
+import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
 import { applyBatch } from './apply.js'
 import { DocLog } from './doc-log.js'
 import { pendingFragment, remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
@@ -17,6 +17,7 @@ interface Sequenced {
   seq: number
   origin: EndpointId
   clientSeq: number
+  epoch: number
   patches: Patch[]
   envelope: Uint8Array
 }
@@ -58,9 +59,11 @@ export class Replica {
   catchUpAt = 0
   /** Since when a heartbeat has shown the parent ahead of this replica (0 = not behind). */
   behindSince = 0
-  /** When the last OPEN went up, and its payload (to repeat it until the snapshot comes). */
+  /** When the last OPEN went up, and the initial state it offers (repeated until served). */
   openedAt = 0
-  openPayload: Uint8Array = new Uint8Array(0)
+  openInit: { hasInitial: boolean; initial: Uint8Array } = { hasInitial: false, initial: new Uint8Array(0) }
+  /** True while an OPEN is unanswered: only then may a snapshot move this replica back. */
+  expectSnapshot = false
   readonly #incoming = new Map<number, Sequenced>()
   #flushScheduled = false
 
@@ -94,7 +97,7 @@ export class Replica {
     const clientSeq = this.nextClientSeq++
     const pending = pendingFragment(this.doc, this.io.self, clientSeq, patches, inverse, payload)
     this.visible = newVisible
-    if (this.sequencer && this.pending.length === 0) {
+    if (this.sequencer && !this.sequencer.paused && this.pending.length === 0) {
       this.sequencer.sequenceLocal(pending, newVisible)
     } else {
       this.pending.push(pending)
@@ -146,7 +149,7 @@ export class Replica {
       this.io.stats.duplicates++
       return
     }
-    this.#incoming.set(m.seq, { seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, patches: decodePatches(m.payload), envelope: m.raw })
+    this.#incoming.set(m.seq, { seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, epoch: m.epoch, patches: decodePatches(m.payload), envelope: m.raw })
   }
 
   #scheduleFlush(): void {
@@ -182,6 +185,11 @@ export class Replica {
     this.io.sendUp(encodeMessage({ kind: Kind.CATCH_UP, origin: this.io.self, doc: this.doc, seq: this.seq, epoch: this.io.epoch() }))
   }
 
+  /** Forgets fragments staged from a previous parent (after a failover). */
+  resetStaged(): void {
+    this.#incoming.clear()
+  }
+
   get hasGap(): boolean {
     return this.#incoming.size > 0
   }
@@ -204,7 +212,7 @@ export class Replica {
     let rebase = false
     for (const s of run) {
       this.clientSeqs.set(s.origin, Math.max(s.clientSeq, this.clientSeqs.get(s.origin) ?? 0))
-      this.log.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, envelope: s.envelope })
+      this.log.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, epoch: s.epoch, envelope: s.envelope })
       if (s.origin === this.io.self) {
         if (!this.#acknowledge(s.clientSeq, s.seq)) rebase = true
       } else {
@@ -215,6 +223,11 @@ export class Replica {
     this.io.publishFragments(this.doc, run.map((s) => s.envelope))
     if (rebase) this.#rebase()
     if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
+  }
+
+  /** The root sequenced one of its own pending changes (after a promotion). */
+  acknowledgeOwn(clientSeq: number, seq: number): void {
+    if (!this.#acknowledge(clientSeq, seq)) this.#rebase()
   }
 
   /** Moves a pending fragment into the confirmed state. True if it was the head (no rebase needed). */
@@ -264,26 +277,41 @@ export class Replica {
   requestSnapshot(): void {
     this.catchUpAt = Date.now()
     this.io.stats.resyncs++
-    this.io.sendUp(encodeMessage({ kind: Kind.OPEN, origin: this.io.self, doc: this.doc, seq: 0, epoch: this.io.epoch(), payload: this.openPayload }))
+    this.expectSnapshot = true
+    this.io.sendUp(encodeMessage({ kind: Kind.OPEN, origin: this.io.self, doc: this.doc, seq: 0, epoch: this.io.epoch(), payload: OpenCodec.encode({ ...this.openInit, lastEpoch: 0 }) }))
   }
 
-  /** Applies a snapshot at `seq`: pending changes it already contains are acknowledged. */
+  /**
+   * Applies a snapshot at `seq`: pending changes it already contains are acknowledged. A
+   * snapshot behind this replica is only taken when one was asked for; then this replica's
+   * history diverged from the root's (a failover lost fragments, or this endpoint was a stale
+   * root): its own changes the root lacks are kept, as pending changes to be sequenced again.
+   */
   applySnapshot(seq: number, snapshot: Snapshot): void {
-    if (this.ready && seq <= this.seq) return
+    if (this.ready && seq <= this.seq && !this.expectSnapshot) return
+    this.expectSnapshot = false
+    const clientSeqs = new Map<EndpointId, number>()
+    for (const { origin, clientSeq } of snapshot.clientSeqs) clientSeqs.set(endpointIdFromBytes(origin), clientSeq)
+    const mine = clientSeqs.get(this.io.self) ?? 0
+    const rescued = this.ready ? this.#ownBeyond(mine) : []
     this.confirmed = decodeJson(snapshot.state, 'snapshot state')
     this.seq = seq
     this.clientSeqs.clear()
-    for (const { origin, clientSeq } of snapshot.clientSeqs) this.clientSeqs.set(endpointIdFromBytes(origin), clientSeq)
+    for (const [origin, clientSeq] of clientSeqs) this.clientSeqs.set(origin, clientSeq)
     this.presence.clear()
     for (const { origin, value } of snapshot.presence) this.presence.set(endpointIdFromBytes(origin), decodeJson(value, 'presence'))
     this.log.clear()
-    const mine = this.clientSeqs.get(this.io.self) ?? 0
     for (let i = this.pending.length - 1; i >= 0; i--) {
       const p = this.pending[i]!
       if (p.fragment.clientSeq <= mine) {
         this.pending.splice(i, 1)
         p.resolve(seq)
       }
+    }
+    if (rescued.length > 0) {
+      this.io.logger.warn({ doc: this.doc, changes: rescued.length }, 'the root lacks some of our sequenced changes; resending them')
+      this.pending.unshift(...rescued)
+      for (const p of rescued) this.#sendPending(p)
     }
     if (this.nextClientSeq <= mine) this.nextClientSeq = mine + 1
     this.#rebase()
@@ -292,6 +320,18 @@ export class Replica {
     this.flush()
     this.events.emit('change', this.visible, undefined, [])
     this.events.emit('presence', this.presence)
+  }
+
+  /** Our own sequenced changes in the log beyond what the root has, as pending changes again. */
+  #ownBeyond(rootHas: number): PendingFragment[] {
+    const pendingSeqs = new Set(this.pending.map((p) => p.fragment.clientSeq))
+    return this.log
+      .entriesAfter(0)
+      .filter((e) => e.origin === this.io.self && e.clientSeq > rootHas && !pendingSeqs.has(e.clientSeq))
+      .map((e) => {
+        const m = decodeMessage(e.envelope, Infinity)
+        return pendingFragment(this.doc, this.io.self, e.clientSeq, decodePatches(m.payload), [], m.payload)
+      })
   }
 
   #becomeReady(): void {
@@ -310,8 +350,14 @@ export class Replica {
     return encodeMessage({ kind: Kind.SNAPSHOT, origin: this.io.self, doc: this.doc, seq: this.seq, epoch: this.io.epoch(), payload })
   }
 
-  /** Answers a child's catch-up from the log, or with a snapshot when it does not reach back. */
-  catchUpMessage(fromSeq: number): Uint8Array {
+  /**
+   * Answers a child's catch-up from the log, or with a snapshot when the log does not reach
+   * back or the child's history differs at `fromSeq` (its fragment there has another epoch).
+   */
+  catchUpMessage(fromSeq: number, childEpochAtSeq?: number): Uint8Array {
+    if (fromSeq > this.seq) return this.snapshotMessage()
+    const entry = this.log.at(fromSeq)
+    if (childEpochAtSeq && entry && entry.epoch !== childEpochAtSeq) return this.snapshotMessage()
     const envelopes = this.log.since(fromSeq)
     if (!envelopes) return this.snapshotMessage()
     return encodeMessage({ kind: Kind.FRAGMENTS, origin: this.io.self, doc: this.doc, seq: this.seq, epoch: this.io.epoch(), payload: BatchCodec.encode({ envelopes }) })

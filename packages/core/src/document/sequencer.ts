@@ -24,14 +24,38 @@ const REJECTION_MEMORY = 1024
  * are applied in one immer pass.
  */
 export class Sequencer {
-  /** Highest handled (sequenced or rejected) clientSeq per origin; rebuilt from clientSeqs. */
-  readonly #handled = new Map<EndpointId, number>()
+  /** Highest rejected clientSeq per origin; sequenced ones are in replica.clientSeqs (from the log). */
+  readonly #rejectedUpTo = new Map<EndpointId, number>()
   readonly #rejections = new Map<string, string>()
   #batch: Candidate[] = []
   #scheduled = false
+  #paused = false
+  #held: Message[] = []
 
-  constructor(readonly replica: Replica) {
-    for (const [origin, clientSeq] of replica.clientSeqs) this.#handled.set(origin, clientSeq)
+  constructor(readonly replica: Replica) {}
+
+  get paused(): boolean {
+    return this.#paused
+  }
+
+  /** Holds new fragments (a promoted root recovering); they are sequenced on resume. */
+  pause(): void {
+    this.#paused = true
+  }
+
+  resume(): void {
+    this.#paused = false
+    const held = this.#held
+    this.#held = []
+    for (const m of held) this.accept(m)
+  }
+
+  #handled(origin: EndpointId): number {
+    return Math.max(this.replica.clientSeqs.get(origin) ?? 0, this.#rejectedUpTo.get(origin) ?? 0)
+  }
+
+  #markRejected(origin: EndpointId, clientSeq: number): void {
+    if (clientSeq > (this.#rejectedUpTo.get(origin) ?? 0)) this.#rejectedUpTo.set(origin, clientSeq)
   }
 
   /** The root's own change: sequenced at once, nothing to check or send back. */
@@ -44,9 +68,13 @@ export class Sequencer {
 
   /** An unsequenced FRAGMENT from below. Duplicates are answered, gaps asked to resend. */
   accept(message: Message): void {
+    if (this.#paused) {
+      this.#held.push(message)
+      return
+    }
     const r = this.replica
     const { origin, clientSeq } = message
-    const handled = this.#handled.get(origin) ?? 0
+    const handled = this.#handled(origin)
     if (clientSeq <= handled) {
       r.io.stats.duplicates++
       const reason = this.#rejections.get(`${origin}:${clientSeq}`)
@@ -68,7 +96,7 @@ export class Sequencer {
     try {
       patches = decodePatches(message.payload)
     } catch (error) {
-      this.#handled.set(origin, clientSeq)
+      this.#markRejected(origin, clientSeq)
       this.#reject(origin, clientSeq, error instanceof BadFrameError ? `its patches are malformed (${error.reason})` : String(error))
       return
     }
@@ -81,8 +109,8 @@ export class Sequencer {
 
   /** Refuses a change without looking at it (authorization). */
   refuse(message: Message, reason: string): void {
-    const handled = this.#handled.get(message.origin) ?? 0
-    if (message.clientSeq === handled + 1 + this.#staged(message.origin)) this.#handled.set(message.origin, message.clientSeq)
+    const handled = this.#handled(message.origin)
+    if (message.clientSeq === handled + 1 + this.#staged(message.origin)) this.#markRejected(message.origin, message.clientSeq)
     this.#reject(message.origin, message.clientSeq, reason)
   }
 
@@ -105,27 +133,26 @@ export class Sequencer {
     const applied: DocumentFragment[] = []
     batch.forEach((c, i) => {
       if (failedSet.has(i)) {
-        this.#handled.set(c.origin, c.clientSeq)
+        this.#markRejected(c.origin, c.clientSeq)
         this.#reject(c.origin, c.clientSeq, 'its patches do not apply to the current document (a path no longer resolves)')
       } else {
         const seq = this.#commit(c.origin, c.clientSeq, c.payload, envelopes)
-        applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, seq, c.patches))
+        // The root's own changes from before a promotion come through here too.
+        if (c.origin === r.io.self) r.acknowledgeOwn(c.clientSeq, seq)
+        else applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, seq, c.patches))
       }
     })
     r.visible = r.pending.length === 0 ? r.confirmed : applyBatch(r.confirmed, r.pending.map((p) => p.fragment.patches)).state
-    if (envelopes.length > 0) {
-      r.io.publishFragments(r.doc, envelopes)
-      r.events.emit('change', r.visible, applied[applied.length - 1], applied)
-    }
+    if (envelopes.length > 0) r.io.publishFragments(r.doc, envelopes)
+    if (applied.length > 0) r.events.emit('change', r.visible, applied[applied.length - 1], applied)
   }
 
   #commit(origin: EndpointId, clientSeq: number, payload: Uint8Array, out?: Uint8Array[]): number {
     const r = this.replica
     const seq = ++r.seq
     const envelope = encodeMessage({ kind: Kind.FRAGMENT, origin, sender: r.io.self, doc: r.doc, clientSeq, seq, epoch: r.io.epoch(), payload })
-    this.#handled.set(origin, clientSeq)
     r.clientSeqs.set(origin, clientSeq)
-    r.log.append({ seq, origin, clientSeq, envelope })
+    r.log.append({ seq, origin, clientSeq, epoch: r.io.epoch(), envelope })
     r.io.stats.sequenced++
     if (out) out.push(envelope)
     else r.io.publishFragments(r.doc, [envelope])

@@ -4,6 +4,7 @@ import { decodeJson } from '../protocol/json.js'
 import { Kind } from '../protocol/kinds.js'
 import { assertSafeValue } from '../protocol/patches.js'
 import { HelloCodec, OpenCodec, RosterCodec, WelcomeCodec } from '../protocol/payloads.js'
+import { fetchFromSurvivor, isRecovering, maybeEndRecovery } from './failover.js'
 import { CONTROL_TOPIC, docTopic, endpointTopic } from '../protocol/topics.js'
 import type { Replica } from '../document/replica.js'
 import { deliverApp, forwardUp, presenceValue, refuse } from './forwarding.js'
@@ -22,6 +23,13 @@ export function handleFromChild(node: Node, { message: m, from }: Work): void | 
       return
     }
     child.lastHeard = Date.now()
+    // Fencing: an epoch from the future is forged; at the root, a child still on an older
+    // epoch must re-join first (a relay passes it on under its own epoch).
+    if (m.epoch > node.epoch || (m.epoch < node.epoch && node.isRoot && m.kind !== Kind.LEAVE)) {
+      node.stats.dropped++
+      if (m.epoch < node.epoch) refuse(node, m.sender, Kind.REFUSE, 'ERR_NOT_JOINED', `epoch ${m.epoch} is over; this tree is at epoch ${node.epoch}, join again`)
+      return
+    }
   }
   switch (m.kind) {
     case Kind.HEARTBEAT:
@@ -38,6 +46,8 @@ export function handleFromChild(node: Node, { message: m, from }: Work): void | 
       return onCatchUp(node, m)
     case Kind.PRESENCE:
       return onPresence(node, m)
+    case Kind.FRAGMENTS:
+      return onSurvivorFragments(node, m)
     case Kind.APP:
       if (!node.isRoot) return forwardUp(node, m)
       node.publish(CONTROL_TOPIC, m.raw)
@@ -70,9 +80,21 @@ async function onHello(node: Node, m: Message): Promise<void> {
     node.logger.info({ child: id }, 'child joined')
     rosterChanged(node)
   }
+  if (isRecovering(node)) {
+    fetchFromSurvivor(node, id, hello.docs)
+    maybeEndRecovery(node)
+  }
+}
+
+/** A survivor's answer to a recovering root: sequenced fragments the root lacked. */
+function onSurvivorFragments(node: Node, m: Message): void {
+  const replica = node.replicas.get(m.doc as DocId)
+  if (!replica || !node.isRoot || !isRecovering(node)) return void node.stats.dropped++
+  replica.receiveSequenced(m)
 }
 
 export function rosterChanged(node: Node): void {
+  if (node.children.size > 0) node.lastChildren = node.children.peers()
   node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.ROSTER, origin: node.id, epoch: node.epoch, payload: RosterCodec.encode(node.children.toWire()) }))
   node.updateRole()
   node.events.emit('peers', node.children.peers())
@@ -111,6 +133,7 @@ async function allowed(node: Node, request: AccessRequest): Promise<Verdict> {
 async function onOpen(node: Node, m: Message): Promise<void> {
   const doc = m.doc as DocId
   const child = node.children.get(m.sender)
+  const open = OpenCodec.decode(m.payload)
   for (const action of ['open', 'read'] as const) {
     const verdict = await allowed(node, { endpoint: m.origin, doc, action })
     if (verdict !== true) {
@@ -121,12 +144,11 @@ async function onOpen(node: Node, m: Message): Promise<void> {
   if (!replica) {
     replica = node.createReplica(doc)
     if (node.isRoot) {
-      const open = OpenCodec.decode(m.payload)
       const initial = open.hasInitial ? decodeJson(open.initial, 'initial state') : {}
       assertSafeValue(initial, 0)
       replica.seed(isObject(initial) ? initial : {})
     } else {
-      node.requestOpen(replica, m.payload)
+      node.requestOpen(replica, { hasInitial: open.hasInitial, initial: open.initial })
     }
   }
   replica.children.add(m.origin)
@@ -134,9 +156,11 @@ async function onOpen(node: Node, m: Message): Promise<void> {
   const r = replica
   const serve = () => {
     node.stats.served++
-    node.publish(endpointTopic(m.origin), m.seq > 0 ? r.catchUpMessage(m.seq) : r.snapshotMessage())
+    node.publish(endpointTopic(m.origin), m.seq > 0 ? r.catchUpMessage(m.seq, open.lastEpoch) : r.snapshotMessage())
   }
-  if (replica.ready) serve()
+  // A recovering root answers once it holds everything the survivors had.
+  if (isRecovering(node)) node.deferredOpens.set(`${m.origin}/${doc}`, serve)
+  else if (replica.ready) serve()
   else replica.events.once('ready', serve)
 }
 

@@ -5,7 +5,6 @@ import { isValidDocId, type DocId, type EndpointId } from '../ids.js'
 import { encodeMessage } from '../protocol/codec.js'
 import { encodeJson } from '../protocol/json.js'
 import { Kind } from '../protocol/kinds.js'
-import { OpenCodec } from '../protocol/payloads.js'
 import type { EndpointStats } from '../runtime/stats.js'
 import { isValidAppKind, type MessageHandler } from './app-messages.js'
 import { Node, type EndpointEvents, type Role } from './node.js'
@@ -100,7 +99,7 @@ export class Endpoint {
       if (node.isRoot) replica.seed(options.initial ?? {})
       else {
         const hasInitial = options.initial !== undefined
-        node.requestOpen(replica, OpenCodec.encode({ hasInitial, initial: hasInitial ? encodeJson(options.initial) : new Uint8Array(0) }))
+        node.requestOpen(replica, { hasInitial, initial: hasInitial ? encodeJson(options.initial) : new Uint8Array(0) })
       }
     }
     replica.localOpens++

@@ -3,30 +3,43 @@ import { Kind } from '../protocol/kinds.js'
 import { HeartbeatCodec } from '../protocol/payloads.js'
 import { CONTROL_TOPIC } from '../protocol/topics.js'
 import { removeChild } from './child-handlers.js'
+import { failover, maybeEndRecovery } from './failover.js'
 import type { Node } from './node.js'
+import { probeForNewerRoot } from './fencing.js'
 
 /**
  * Everything periodic, every heartbeatMs: heartbeats both ways, liveness of children and
- * parent, and the retries that make lossy links converge (opens, catch-ups, pending changes).
+ * parent, failover, and the retries that make lossy links converge (opens, catch-ups,
+ * pending changes).
  */
 export function onHeartbeatTick(node: Node): void {
   if (node.closed) return
   const now = Date.now()
   const { peerTimeoutMs, resendMs } = node.opts
-  if (node.children.size > 0) {
+  if (node.outbound) {
+    // A root publishes even without children, so a stale root probing its old roster hears the epoch.
     const heads = [...node.replicas.values()].filter((r) => r.ready).map((r) => ({ doc: r.doc, seq: r.seq }))
     const payload = HeartbeatCodec.encode({ heads, rosterVersion: node.children.version, ancestors: node.ancestorChain() })
     node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.epoch, payload }))
     for (const child of node.children.silentSince(now - peerTimeoutMs)) removeChild(node, child.id, 'silent')
   }
+  if (node.isRoot) {
+    maybeEndRecovery(node)
+    if (!node.failingOver) void probeForNewerRoot(node)
+    return
+  }
   const link = node.parent
-  if (!link) return
+  if (!link || node.failingOver) return
   if (link.welcomed) node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.epoch }))
   else node.sendHello()
-  if (!node.parentLost && now - link.lastHeard > peerTimeoutMs) {
-    node.parentLost = true
-    node.logger.warn({ parent: link.parentId, silentMs: now - link.lastHeard }, 'the parent is silent; presumed lost')
-    node.events.emit('parent-lost')
+  if (now - link.lastHeard > peerTimeoutMs) {
+    if (!node.parentLost) {
+      node.parentLost = true
+      node.logger.warn({ parent: link.parentId, silentMs: now - link.lastHeard }, 'the parent is silent; presumed lost')
+      node.events.emit('parent-lost')
+    }
+    void failover(node)
+    return
   }
   for (const replica of node.replicas.values()) {
     if (!replica.ready) {

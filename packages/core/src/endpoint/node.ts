@@ -6,7 +6,7 @@ import { Replica } from '../document/replica.js'
 import type { ReplicaIO } from '../document/replica-io.js'
 import { decodeMessage, encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind, kindName } from '../protocol/kinds.js'
-import { BatchCodec, HelloCodec, type AddressInfo } from '../protocol/payloads.js'
+import { BatchCodec, HelloCodec, OpenCodec, type AddressInfo } from '../protocol/payloads.js'
 import { docTopic, endpointTopic } from '../protocol/topics.js'
 import { ChannelListener } from '../runtime/channel-listener.js'
 import { HandlerPool } from '../runtime/handler-pool.js'
@@ -40,6 +40,8 @@ export interface Work {
   message: Message
   from: 'child' | 'parent' | 'self'
   topic: string
+  /** For messages from a parent: the link they came on (stale after a failover). */
+  link?: ParentLink
 }
 
 /**
@@ -70,6 +72,19 @@ export class Node {
   #timer: ReturnType<typeof setInterval> | undefined
   #deferred: Array<() => void> = []
   #welcome: { resolve: () => void; reject: (e: Error) => void } | undefined
+  #joinedBefore = false
+  /** Set while a failover is running, so the tick does not start another. */
+  failingOver = false
+  /** While the root recovers after a promotion, until this time (ms). */
+  recoveringUntil = 0
+  /** Survivors expected to re-join during recovery. */
+  expectedSurvivors = new Set<EndpointId>()
+  /** Children seen last (a root that loses them all probes them for a newer epoch). */
+  lastChildren: Peer[] = []
+  /** When this root last probed its old children for a newer epoch. */
+  lastProbeAt = 0
+  /** Opens a recovering root answers once recovery is over. */
+  readonly deferredOpens = new Map<string, () => void>()
 
   constructor(readonly opts: ResolvedOptions) {
     this.id = opts.id ?? newEndpointId()
@@ -134,26 +149,43 @@ export class Node {
     this.#listen(this.inbound, 'inbound', 1, 'child')
   }
 
-  async join(addresses: EndpointAddresses): Promise<void> {
+  /**
+   * Connects to a parent and waits for its welcome. On failure the half-made link is closed
+   * and this endpoint has no parent again, so a caller can try the next address.
+   */
+  async join(addresses: EndpointAddresses, timeoutMs = this.opts.joinTimeoutMs): Promise<void> {
     const transport = this.opts.joinTransport ?? this.opts.transport
     const link = await ParentLink.connect(transport, addresses, this.id, this.opts.maxMessageBytes, this.logger, () => this.stats.queueDrops++)
     this.parent = link
-    this.#role = 'client'
-    this.#listen(link.sub, 'parent', 2, 'parent')
+    this.#listen(link.sub, 'parent', 2, 'parent', link)
     const welcomed = new Promise<void>((resolve, reject) => (this.#welcome = { resolve, reject }))
     const started = Date.now()
     const retry = Math.max(50, Math.min(500, this.opts.heartbeatMs))
     const hello = setInterval(() => this.sendHello(), retry)
     this.sendHello()
-    const timeout = setTimeout(() => this.#welcome?.reject(new JoinTimeoutError(addresses.inbound, this.opts.joinTimeoutMs)), this.opts.joinTimeoutMs)
+    const timeout = setTimeout(() => this.#welcome?.reject(new JoinTimeoutError(addresses.inbound, timeoutMs)), timeoutMs)
     try {
       await welcomed
       this.logger.info({ parent: link.parentId, ms: Date.now() - started }, 'joined')
+      this.updateRole()
+    } catch (error) {
+      if (this.parent === link) this.parent = undefined
+      await link.close()
+      throw error
     } finally {
       clearInterval(hello)
       clearTimeout(timeout)
       this.#welcome = undefined
     }
+  }
+
+  /** Drops the link to a parent presumed dead, without a goodbye. */
+  async detachParent(): Promise<void> {
+    const link = this.parent
+    if (!link) return
+    this.parent = undefined
+    this.parentLost = false
+    await link.close()
   }
 
   sendHello(): void {
@@ -175,15 +207,21 @@ export class Node {
     const link = this.parent
     if (!link) return
     if (link.welcomed && link.parentId === parentId) return
-    const rejoin = link.everWelcomed
+    // Documents already open mean a re-join (or a stale root joining its successor).
+    const rejoin = this.#joinedBefore || this.replicas.size > 0
+    this.#joinedBefore = true
     link.parentId = parentId
-    link.welcomed = link.everWelcomed = true
+    link.welcomed = true
     link.lastHeard = Date.now()
     this.#welcome?.resolve()
     if (!rejoin) return
-    // A re-join: reopen what we carry (catching up from our seq) and resend what is pending.
+    // A re-join (the parent forgot us, or a new parent after a failover): reopen what we
+    // carry, catching up from our seq, and resend what is pending.
     this.logger.info({ parent: parentId }, 'joined again')
     for (const r of this.replicas.values()) {
+      r.sequencer = undefined
+      r.resetStaged()
+      link.subscribe(docTopic(r.doc))
       this.requestOpen(r)
       this.stats.resent += r.resendPending(0)
     }
@@ -201,7 +239,7 @@ export class Node {
     ;(this.#timer as { unref?: () => void }).unref?.()
   }
 
-  #listen(channel: PullChannel | ParentLink['sub'], name: string, frames: 1 | 2, from: Work['from']): void {
+  #listen(channel: PullChannel | ParentLink['sub'], name: string, frames: 1 | 2, from: Work['from'], link?: ParentLink): void {
     const listener = new ChannelListener(channel, {
       name,
       frames,
@@ -215,7 +253,7 @@ export class Node {
         this.stats.received++
         const k = kindName(message.kind)
         this.stats.receivedByKind[k] = (this.stats.receivedByKind[k] ?? 0) + 1
-        return this.pool.submit(message.doc, { message, from, topic })
+        return this.pool.submit(message.doc, { message, from, topic, link })
       },
     })
     this.#listeners.push(listener)
@@ -224,6 +262,7 @@ export class Node {
 
   #dispatch(work: Work): void | Promise<void> {
     if (this.closed) return
+    if (work.link && work.link !== this.parent) return void this.stats.dropped++
     return work.from === 'parent' ? handleFromParent(this, work) : handleFromChild(this, work)
   }
 
@@ -316,12 +355,15 @@ export class Node {
     return replica
   }
 
-  requestOpen(replica: Replica, initial?: Uint8Array): void {
+  /** Asks the parent for a document, from our seq (0: a snapshot). Repeated until served. */
+  requestOpen(replica: Replica, init?: Replica['openInit']): void {
     replica.openedAt = Date.now()
-    replica.openPayload = initial ?? replica.openPayload
-    this.sendUp(
-      encodeMessage({ kind: Kind.OPEN, origin: this.id, doc: replica.doc, epoch: this.epoch, seq: replica.ready ? replica.seq : 0, payload: replica.openPayload }),
-    )
+    if (init) replica.openInit = init
+    replica.expectSnapshot = true
+    const seq = replica.ready ? replica.seq : 0
+    const lastEpoch = replica.log.at(seq)?.epoch ?? 0
+    const payload = OpenCodec.encode({ ...replica.openInit, lastEpoch })
+    this.sendUp(encodeMessage({ kind: Kind.OPEN, origin: this.id, doc: replica.doc, epoch: this.epoch, seq, payload }))
     this.countSent(Kind.OPEN)
   }
 

@@ -1,8 +1,8 @@
 import { AccessDeniedError } from '../errors.js'
 import type { DocId } from '../ids.js'
-import type { Message } from '../protocol/codec.js'
+import { encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
-import { HeartbeatCodec, RefusalCodec, RosterCodec, SnapshotCodec, WelcomeCodec } from '../protocol/payloads.js'
+import { BatchCodec, HeartbeatCodec, RefusalCodec, RosterCodec, SnapshotCodec, WelcomeCodec } from '../protocol/payloads.js'
 import { CONTROL_TOPIC, docTopic, endpointOfTopic, isEndpointTopic } from '../protocol/topics.js'
 import { deliverApp, presenceValue } from './forwarding.js'
 import type { Node, Work } from './node.js'
@@ -82,6 +82,11 @@ export function handleFromParent(node: Node, { message: m, topic }: Work): void 
     case Kind.APP:
       node.publish(CONTROL_TOPIC, m.raw)
       return deliverApp(node, m)
+    case Kind.CATCH_UP:
+      // A newly promoted root asks what we hold beyond its seq.
+      if (!replica?.ready || m.origin !== link?.parentId) return void node.stats.dropped++
+      node.sendUp(encodeMessage({ kind: Kind.FRAGMENTS, origin: node.id, doc: replica.doc, seq: replica.seq, epoch: node.epoch, payload: BatchCodec.encode({ envelopes: replica.log.since(m.seq) ?? [] }) }))
+      return
     default:
       node.stats.dropped++
   }

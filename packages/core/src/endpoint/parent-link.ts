@@ -17,8 +17,6 @@ export class ParentLink {
   /** Set by the parent's welcome. */
   parentId: EndpointId | undefined
   welcomed = false
-  /** True once any welcome arrived: a later welcome is a re-join. */
-  everWelcomed = false
   lastHeard = Date.now()
   ancestors: AddressInfo[] = []
   readonly #queue: Uint8Array[] = []

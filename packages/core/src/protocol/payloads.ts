@@ -51,6 +51,7 @@ export interface Roster {
 export interface Open {
   hasInitial: boolean
   initial: Uint8Array
+  lastEpoch?: number
 }
 export interface PresenceEntry {
   origin: Uint8Array

@@ -222,6 +222,11 @@ export const zincSchema = {
             "initial": {
               "type": "bytes",
               "id": 2
+            },
+            "lastEpoch": {
+              "type": "uint64",
+              "id": 3,
+              "protoName": "last_epoch"
             }
           }
         },

@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// Zinc benchmark harness (issue 9): every scenario runs Zinc and its raw zeromq.js baseline in
+// the same run, with the same topology, processes, message size and transport.
+//
+//   node bench/run.mjs [--smoke] [--only NAME[,NAME]] [--reps N] [--out DIR] [--profile] [--soak MIN]
+//
+// Writes DIR/latest.json, DIR/latest.svg and DIR/latest.md (DIR defaults to bench/results).
+import { mkdir, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { execSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { workerFlags } from './lib/proc.mjs'
+import { renderSvg } from './lib/svg.mjs'
+import { renderMarkdown, renderTable } from './lib/report.mjs'
+import { throughput } from './scenarios/throughput.mjs'
+import { latency } from './scenarios/latency.mjs'
+import { wide } from './scenarios/wide.mjs'
+import { fanout, depth } from './scenarios/tree.mjs'
+import { latejoin } from './scenarios/latejoin.mjs'
+import { failover } from './scenarios/failover.mjs'
+import { memory } from './scenarios/memory.mjs'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+const SCENARIOS = { throughput, latency, wide, fanout, depth, latejoin, failover, memory }
+
+function parseArgs(argv) {
+  const o = { smoke: false, only: null, reps: null, out: path.join(here, 'results'), profile: false, soakMin: 0 }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const val = () => {
+      const v = argv[++i]
+      if (v === undefined) throw new Error(`${a} needs a value`)
+      return v
+    }
+    if (a === '--smoke') o.smoke = true
+    else if (a === '--only') o.only = val().split(',')
+    else if (a === '--reps') o.reps = Number(val())
+    else if (a === '--out') o.out = path.resolve(val())
+    else if (a === '--profile') o.profile = true
+    else if (a === '--soak') o.soakMin = Number(val())
+    else if (a === '--help' || a === '-h') {
+      console.log('node bench/run.mjs [--smoke] [--only ' + Object.keys(SCENARIOS).join(',') + '] [--reps N] [--out DIR] [--profile] [--soak MIN]')
+      process.exit(0)
+    } else throw new Error(`unknown argument ${a}`)
+  }
+  for (const name of o.only ?? []) if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`)
+  o.reps ??= o.smoke ? 1 : 3
+  if (!(o.reps >= 1)) throw new Error('--reps must be at least 1')
+  return o
+}
+
+function machine() {
+  let commit = null
+  let dirty = null
+  try {
+    commit = execSync('git rev-parse --short HEAD', { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
+    dirty = execSync('git status --porcelain -- ../packages', { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().length > 0
+  } catch {}
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.availableParallelism?.() ?? os.cpus().length,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    date: new Date().toISOString(),
+    commit,
+    packagesDirty: dirty,
+  }
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2))
+  const started = Date.now()
+  const progress = (msg) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`)
+  const names = opts.only ?? Object.keys(SCENARIOS)
+  await mkdir(opts.out, { recursive: true })
+  if (opts.profile) {
+    const dir = path.join(opts.out, 'prof')
+    await mkdir(dir, { recursive: true })
+    workerFlags.set('zinc-root', ['--cpu-prof', '--cpu-prof-dir', dir])
+    progress(`CPU profiles of every zinc-root worker go to ${dir}`)
+  }
+  const ctx = { smoke: opts.smoke, reps: opts.reps, soakMin: opts.soakMin, progress }
+  const result = { version: 1, smoke: opts.smoke, reps: opts.reps, machine: machine(), scenarios: {} }
+  progress(`${opts.smoke ? 'smoke' : 'full'} run: ${names.join(', ')} (${opts.reps} rep${opts.reps > 1 ? 's' : ''}) on ${result.machine.cores} × ${result.machine.cpu}`)
+  let failed = false
+  for (const name of names) {
+    const t0 = Date.now()
+    progress(`── ${name}`)
+    try {
+      const out = await SCENARIOS[name](ctx)
+      result.scenarios[name] = { ...out, seconds: (Date.now() - t0) / 1000 }
+    } catch (error) {
+      failed = true
+      progress(`${name} FAILED: ${error?.stack ?? error}`)
+      result.scenarios[name] = { rows: [], error: String(error?.message ?? error), seconds: (Date.now() - t0) / 1000 }
+    }
+    progress(`${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+  }
+  result.seconds = (Date.now() - started) / 1000
+  const json = JSON.stringify(result, (k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)
+  await writeFile(path.join(opts.out, 'latest.json'), json + '\n')
+  await writeFile(path.join(opts.out, 'latest.svg'), renderSvg(result))
+  await writeFile(path.join(opts.out, 'latest.md'), renderMarkdown(result))
+  console.log(renderTable(result))
+  progress(`wrote ${path.join(opts.out, 'latest.{json,svg,md}')} in ${result.seconds.toFixed(1)} s`)
+  process.exit(failed ? 1 : 0)
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench failed: ${error?.stack ?? error}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,40 @@
+// A Zinc root host in its own process. Seeds documents on demand; reports CPU and counters.
+import { Endpoint } from '@zinc/core'
+import { ZmqTransport } from '@zinc/transport-zmq'
+import { args, cpuMark, serve } from '../lib/worker.mjs'
+import { makeInitial } from '../lib/payload.mjs'
+
+const a = args()
+let transport, ep
+const docs = new Map()
+
+await serve(
+  async () => {
+    transport = new ZmqTransport(a.hwm ? { highWaterMark: a.hwm } : {})
+    ep = await Endpoint.start({
+      transport,
+      bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' },
+      ...(a.heartbeatMs ? { heartbeatMs: a.heartbeatMs, peerTimeoutMs: a.peerTimeoutMs ?? a.heartbeatMs * 6 } : {}),
+      ...(a.maxMessageBytes ? { maxMessageBytes: a.maxMessageBytes } : {}),
+    })
+    return { addresses: ep.addresses, id: ep.id, pid: process.pid }
+  },
+  {
+    async open({ doc, initial }) {
+      const t0 = performance.now()
+      const state = makeInitial(initial)
+      const built = performance.now()
+      docs.set(doc, await ep.open(doc, { initial: state }))
+      return { buildMs: built - t0, openMs: performance.now() - built }
+    },
+    mark() {
+      const s = ep.stats()
+      return { ...cpuMark(), sequenced: s.sequenced ?? 0, received: s.received, sent: s.sent, children: s.children, mem: process.memoryUsage() }
+    },
+    stats: () => ep.stats(),
+    async stop() {
+      await ep?.close()
+      await transport?.close()
+    },
+  },
+)

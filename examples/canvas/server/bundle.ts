@@ -1,0 +1,32 @@
+/**
+ * Bundles the page (examples/canvas/web) with esbuild into a static folder, at server start.
+ * The browser code imports @zinc/core and @zinc/transport-ws/browser from their built `dist`.
+ */
+import { copyFile, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+/** examples/canvas/web, from examples/dist/canvas/server (compiled) — the sources are not copied. */
+export const WEB_DIR = fileURLToPath(new URL('../../../canvas/web/', import.meta.url))
+/** examples/dist/canvas/public */
+export const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url))
+
+/** Builds the bundle and copies the static files; returns the folder to serve (no trailing slash). */
+export async function buildWeb(outDir = PUBLIC_DIR): Promise<string> {
+  await mkdir(outDir, { recursive: true })
+  await build({
+    entryPoints: [join(WEB_DIR, 'main.ts')],
+    outfile: join(outDir, 'main.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    sourcemap: true,
+    minify: true,
+    logLevel: 'warning',
+    legalComments: 'none',
+  })
+  await Promise.all(['index.html', 'style.css', 'favicon.svg'].map((f) => copyFile(join(WEB_DIR, f), join(outDir, f))))
+  return outDir.replace(/[\\/]+$/, '')
+}

@@ -1,0 +1,62 @@
+import { Command } from 'commander'
+import { DEFAULTS } from '@zinc/core'
+import { parseAddressPair } from '../addresses.js'
+import { runNode, type NodeConfig } from '../node-runner.js'
+import { addKeyPairOptions, addLogOptions, addServerKeyOption, collect, integer, type CurveFlags, type LogFlags } from '../options.js'
+import { pick } from './host.js'
+
+interface RelayFlags extends CurveFlags, LogFlags {
+  join: string
+  bind: string
+  priority?: number
+  token?: string
+  heartbeatMs?: number
+  peerTimeoutMs?: number
+  joinTimeoutMs?: number
+  statsPort?: number
+  statsHost?: string
+}
+
+export function relayCommand(): Command {
+  const cmd = new Command('relay')
+    .summary('run a relay node that joins a parent and serves children')
+    .description(
+      'Runs a relay: it joins a parent (a host or another relay) and binds its own inbound and outbound addresses, so children can join it ' +
+        'and it can be promoted if its parent dies. Same logging, stats server and shutdown as zinc host.',
+    )
+    .requiredOption('--join <in,out>', "the parent's inbound,outbound addresses (as zinc host prints them)")
+    .requiredOption('--bind <in,out>', 'inbound,outbound addresses to bind; the outbound may be just a port')
+    .option('--priority <n>', 'succession priority among siblings: higher is promoted first (default 0)', integer('--priority', -(2 ** 31), 2 ** 31 - 1))
+    .option('--token <token>', 'credentials for the parent\'s authenticate hook')
+    .option('--heartbeat-ms <n>', `heartbeat period (default ${DEFAULTS.heartbeatMs})`, integer('--heartbeat-ms', 1))
+    .option('--peer-timeout-ms <n>', `silence after which a child is dropped or the parent presumed dead (default ${DEFAULTS.peerTimeoutMs})`, integer('--peer-timeout-ms', 1))
+    .option('--join-timeout-ms <n>', `how long to wait for the parent's welcome (default ${DEFAULTS.joinTimeoutMs})`, integer('--join-timeout-ms', 1))
+    .option('--stats-port <port>', 'serve GET /stats (JSON) and GET /metrics (Prometheus) on this port; 0 picks a free one', integer('--stats-port', 0, 65535))
+    .option('--stats-host <host>', 'interface of the stats server', '127.0.0.1')
+  addKeyPairOptions(cmd)
+  addServerKeyOption(cmd, 'the parent (its --curve-public)')
+  cmd.option('--allow-key <key>', 'admit only children with this CURVE public key (repeatable, or comma-separated)', collect)
+  addLogOptions(cmd)
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  $ zinc relay --join tcp://10.0.0.5:7000,7001 --bind tcp://0.0.0.0:7100,7101
+  $ zinc relay --join localhost:7000,7001 --bind 127.0.0.1:*,* --priority 10 --stats-port 0
+  $ zinc relay --join tcp://10.0.0.5:7000,7001 --bind tcp://0.0.0.0:7100,7101 \\
+      --server-key <host public> --curve-public <relay public> --curve-secret <relay secret>
+`,
+  )
+  cmd.action(async (flags: RelayFlags) => {
+    const config: NodeConfig = {
+      command: 'relay',
+      join: parseAddressPair(flags.join, 'connect', '--join'),
+      bind: parseAddressPair(flags.bind, 'bind'),
+      logLevel: flags.logLevel,
+      logFormat: flags.logFormat,
+      ...pick(flags, ['priority', 'token', 'heartbeatMs', 'peerTimeoutMs', 'joinTimeoutMs', 'statsPort', 'statsHost', 'curveSecret', 'curvePublic', 'allowKey', 'serverKey']),
+    }
+    process.exitCode = await runNode(config)
+  })
+  return cmd
+}

@@ -1,0 +1,153 @@
+import { Endpoint, newEndpointId, type EndpointAddresses, type EndpointOptions, type Storage } from '@zinc/core'
+import { ZmqTransport } from '@zinc/transport-zmq'
+import { createLogger, type CliLogLevel, type LogFormat } from './logging.js'
+import { curveOptions, type CurveFlags } from './options.js'
+import { startStatsServer, type StatsServer } from './stats-server.js'
+import { CORE_PERSISTS_STORAGE, openStorage, storageOptions } from './storage.js'
+
+/** Everything `zinc host` and `zinc relay` have in common, parsed. */
+export interface NodeConfig extends CurveFlags {
+  command: 'host' | 'relay'
+  bind: EndpointAddresses
+  join?: EndpointAddresses
+  data?: string
+  heartbeatMs?: number
+  peerTimeoutMs?: number
+  joinTimeoutMs?: number
+  priority?: number
+  token?: string
+  statsPort?: number
+  statsHost?: string
+  logLevel: CliLogLevel
+  logFormat: LogFormat
+}
+
+/** Where the CLI writes what it prints (addresses); injectable for tests. */
+export interface Output {
+  out: (line: string) => void
+}
+
+const stdout: Output = { out: (line) => void process.stdout.write(line + '\n') }
+
+/**
+ * Runs a node in the foreground until SIGINT or SIGTERM, then closes every socket, the stats
+ * server and the store, and resolves with the exit code (0 after a clean shutdown). A second
+ * signal exits at once (130); a shutdown stuck for 10 s exits 1.
+ */
+export async function runNode(config: NodeConfig, output: Output = stdout): Promise<number> {
+  const id = newEndpointId()
+  let role: string = config.join ? 'client' : 'host'
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, role: () => role })
+  const log = logger.child({ endpoint: id })
+  const started = Date.now()
+
+  let storage: Storage | undefined
+  let transport: ZmqTransport | undefined
+  let endpoint: Endpoint | undefined
+  let stats: StatsServer | undefined
+  const cleanup = async () => {
+    const steps: Array<[string, (() => Promise<unknown>) | undefined]> = [
+      ['stats server', stats && (() => stats!.close())],
+      ['endpoint', endpoint && (() => endpoint!.close())],
+      ['transport', transport && (() => transport!.close())],
+      ['storage', storage && (() => storage!.close())],
+    ]
+    let ok = true
+    for (const [what, step] of steps) {
+      if (!step) continue
+      try {
+        await step()
+      } catch (error) {
+        ok = false
+        log.error({ err: error, step: what }, `closing the ${what} failed`)
+      }
+    }
+    return ok
+  }
+
+  try {
+    if (config.data !== undefined) {
+      const opened = await openStorage(config.data)
+      storage = opened.storage
+      log.info({ path: opened.path }, 'storage opened')
+      if (!CORE_PERSISTS_STORAGE) log.warn({ path: opened.path }, 'this build of @zinc/core does not persist to storage yet: documents are kept in memory only')
+    }
+    const curve = curveOptions(config, { bind: true, connect: config.join !== undefined })
+    transport = new ZmqTransport({ ...(curve ? { curve } : {}), logger: log })
+    // `storage` is spread in untyped until core's EndpointOptions declares it (see storage.ts).
+    const options: EndpointOptions = {
+      transport,
+      bind: config.bind,
+      id,
+      logger,
+      ...(config.join ? { join: config.join } : {}),
+      ...defined({ heartbeatMs: config.heartbeatMs, peerTimeoutMs: config.peerTimeoutMs, joinTimeoutMs: config.joinTimeoutMs, priority: config.priority, token: config.token }),
+      ...storageOptions(storage),
+    }
+    if (config.join) log.info({ parent: config.join }, 'joining')
+    endpoint = await Endpoint.start(options)
+    const ep = endpoint
+    role = ep.role
+    ep.on('role', (r) => {
+      role = r
+    })
+    if (config.statsPort !== undefined) {
+      stats = await startStatsServer({
+        port: config.statsPort,
+        ...(config.statsHost ? { host: config.statsHost } : {}),
+        snapshot: () => ({
+          endpoint: ep.id,
+          role: ep.role,
+          epoch: ep.epoch,
+          addresses: ep.addresses,
+          ...(config.join ? { parent: config.join } : {}),
+          peers: ep.peers,
+          uptimeSeconds: Math.round((Date.now() - started) / 1000),
+          time: new Date().toISOString(),
+          stats: ep.stats(),
+          transport: { ...transport!.stats() },
+        }),
+      })
+      log.info({ url: stats.url }, 'stats server listening')
+    }
+    const a = ep.addresses
+    output.out(`zinc ${config.command} ${ep.id} (${ep.role})`)
+    output.out(`inbound:  ${a.inbound}`)
+    output.out(`outbound: ${a.outbound}`)
+    if (stats) output.out(`stats:    ${stats.url}  (GET /stats, /metrics)`)
+    output.out(`join it:  zinc relay --join ${a.inbound},${a.outbound} --bind <inbound>,<outbound>`)
+    output.out(`tail it:  zinc tail ${a.outbound}`)
+  } catch (error) {
+    await cleanup()
+    throw error
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting without a clean shutdown')
+        resolve(130)
+        return
+      }
+      stopping = true
+      log.info({ signal }, 'shutting down')
+      const timer = setTimeout(() => {
+        log.error({}, 'shutdown did not finish within 10 s; exiting')
+        resolve(1)
+      }, 10_000)
+      timer.unref()
+      void cleanup().then((ok) => {
+        clearTimeout(timer)
+        log.info({}, ok ? 'stopped' : 'stopped, with errors')
+        resolve(ok ? 0 : 1)
+      })
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}

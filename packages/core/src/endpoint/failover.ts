@@ -1,0 +1,121 @@
+import { endpointIdFromBytes, type EndpointId } from '../ids.js'
+import { encodeMessage } from '../protocol/codec.js'
+import { Kind } from '../protocol/kinds.js'
+import type { Node } from './node.js'
+import type { EndpointAddresses } from './options.js'
+import type { Peer } from './roster.js'
+
+/**
+ * Host promotion (DESIGN.md, "Liveness and host promotion"). When a parent falls silent,
+ * every surviving sibling computes the same succession order from the last roster: highest
+ * priority first, then earliest join, among endpoints that bound addresses. Each walks the
+ * order: joining the first candidate that answers, or — on reaching itself — taking the dead
+ * parent's place: re-attaching to the nearest living ancestor, or becoming the root.
+ */
+export function successionOrder(roster: readonly Peer[], dead: EndpointId | undefined): Peer[] {
+  return roster
+    .filter((p) => p.addresses !== undefined && p.id !== dead)
+    .sort((a, b) => b.priority - a.priority || a.joinOrder - b.joinOrder)
+}
+
+export async function failover(node: Node): Promise<void> {
+  if (node.failingOver || node.closed || !node.parent) return
+  node.failingOver = true
+  const link = node.parent
+  const dead = link.parentId
+  // The parent's chain starts with the parent itself; what follows are its ancestors.
+  const above = link.ancestors.slice(1).map((a) => ({ id: a.id.byteLength === 16 ? endpointIdFromBytes(a.id) : undefined, addresses: { inbound: a.inbound, outbound: a.outbound } }))
+  const order = successionOrder(node.siblings, dead)
+  const attemptMs = node.opts.peerTimeoutMs
+  node.logger.warn({ dead, order: order.map((p) => p.id) }, 'parent lost; starting failover')
+  try {
+    await node.detachParent()
+    for (;;) {
+      if (node.closed) return
+      for (const candidate of order) {
+        if (node.closed) return
+        if (candidate.id === node.id) {
+          await takeOver(node, above, order, attemptMs)
+          return
+        }
+        if (await tryJoin(node, candidate.addresses!, attemptMs)) return
+      }
+      // No candidate answered and this endpoint cannot take over (it binds nothing):
+      // try the ancestors directly, then start again.
+      for (const a of above) if (await tryJoin(node, a.addresses, attemptMs)) return
+      if (order.length === 0 && node.addresses) {
+        await takeOver(node, above, order, attemptMs)
+        return
+      }
+    }
+  } finally {
+    node.failingOver = false
+  }
+}
+
+async function tryJoin(node: Node, addresses: EndpointAddresses, timeoutMs: number): Promise<boolean> {
+  try {
+    await node.join(addresses, timeoutMs)
+    return true
+  } catch (error) {
+    node.logger.info({ inbound: addresses.inbound, reason: (error as Error).message }, 'failover candidate did not answer')
+    return false
+  }
+}
+
+/** Takes the dead parent's place: under its nearest living ancestor, or as the new root. */
+async function takeOver(node: Node, above: Array<{ addresses: EndpointAddresses }>, order: Peer[], attemptMs: number): Promise<void> {
+  for (const ancestor of above) {
+    if (await tryJoin(node, ancestor.addresses, attemptMs)) {
+      node.logger.info({ parent: node.parent?.parentId }, 'took the dead relay\'s place')
+      return
+    }
+  }
+  becomeRoot(node, order.map((p) => p.id))
+}
+
+/**
+ * The new root raises the epoch and, for a recovery window, sequences nothing new: it waits
+ * for the survivors to re-join and fetches any sequenced fragments they hold that it lacks.
+ */
+export function becomeRoot(node: Node, survivors: EndpointId[]): void {
+  node.epoch += 1
+  node.expectedSurvivors = new Set(survivors.filter((id) => id !== node.id))
+  node.recoveringUntil = Date.now() + node.opts.peerTimeoutMs * 2
+  for (const replica of node.replicas.values()) {
+    if (!replica.ready) replica.seed({})
+    replica.becomeSequencer()
+    replica.sequencer!.pause()
+  }
+  node.logger.warn({ epoch: node.epoch, expecting: [...node.expectedSurvivors] }, 'promoted to root; recovering')
+  node.updateRole()
+  maybeEndRecovery(node)
+}
+
+/** Ends recovery once every expected survivor is back, or the window has passed. */
+export function maybeEndRecovery(node: Node): void {
+  if (node.recoveringUntil === 0) return
+  const everyoneBack = [...node.expectedSurvivors].every((id) => node.children.has(id))
+  if (!everyoneBack && Date.now() < node.recoveringUntil) return
+  node.recoveringUntil = 0
+  node.logger.info({ epoch: node.epoch }, 'recovery done; sequencing')
+  for (const replica of node.replicas.values()) replica.sequencer?.resume()
+  // Our own changes still pending from before the promotion are now sequenced here.
+  for (const replica of node.replicas.values()) node.stats.resent += replica.resendPending(0)
+  for (const [, waiting] of node.deferredOpens) waiting()
+  node.deferredOpens.clear()
+}
+
+export function isRecovering(node: Node): boolean {
+  return node.recoveringUntil !== 0
+}
+
+/** During recovery: ask a re-joined survivor for what it holds beyond our seq. */
+export function fetchFromSurvivor(node: Node, child: EndpointId, heads: Array<{ doc: string; seq: number }>): void {
+  for (const head of heads) {
+    const replica = node.replicas.get(head.doc as never)
+    if (!replica || head.seq <= replica.seq) continue
+    node.logger.info({ child, doc: head.doc, theirs: head.seq, ours: replica.seq }, 'fetching fragments from a survivor')
+    node.sendTo(child, encodeMessage({ kind: Kind.CATCH_UP, origin: node.id, doc: replica.doc, seq: replica.seq, epoch: node.epoch }))
+  }
+}

@@ -1,0 +1,68 @@
+import { decodeMessage } from '../protocol/codec.js'
+import { Kind } from '../protocol/kinds.js'
+import { CONTROL_TOPIC } from '../protocol/topics.js'
+import type { Node } from './node.js'
+
+let probing = new WeakSet<Node>()
+
+/**
+ * A root that has lost all its children (a partition, a long pause) may have been replaced.
+ * It listens on its last children's outbound channels for a heartbeat of a higher epoch; if
+ * it hears one, it re-joins that endpoint as a client. What it sequenced alone is then
+ * resent as its own pending changes (the new root may reject them), never merged silently.
+ */
+export async function probeForNewerRoot(node: Node): Promise<void> {
+  if (probing.has(node) || node.children.size > 0 || node.lastChildren.length === 0 || node.closed) return
+  const now = Date.now()
+  if (now - node.lastProbeAt < node.opts.peerTimeoutMs * 2) return
+  node.lastProbeAt = now
+  probing.add(node)
+  try {
+    for (const peer of node.lastChildren) {
+      if (!peer.addresses || node.closed || node.children.size > 0) continue
+      const epoch = await listenForEpoch(node, peer.addresses.outbound, node.opts.heartbeatMs * 4)
+      if (epoch === undefined || epoch <= node.epoch) continue
+      node.logger.warn({ epoch, ours: node.epoch, at: peer.addresses.inbound }, 'a newer root exists; re-joining as a client')
+      try {
+        await node.join(peer.addresses, node.opts.peerTimeoutMs * 2)
+        node.lastChildren = []
+        node.updateRole()
+        return
+      } catch (error) {
+        node.logger.warn({ err: error }, 're-joining the newer root failed; will probe again')
+      }
+    }
+  } finally {
+    probing.delete(node)
+  }
+}
+
+async function listenForEpoch(node: Node, outbound: string, ms: number): Promise<number | undefined> {
+  const transport = node.opts.joinTransport ?? node.opts.transport
+  let sub
+  try {
+    sub = await transport.sub(outbound, { maxMessageBytes: node.opts.maxMessageBytes })
+  } catch {
+    return undefined
+  }
+  sub.subscribe(CONTROL_TOPIC)
+  const timer = setTimeout(() => void sub.close(), ms)
+  try {
+    for await (const frames of sub) {
+      try {
+        const m = decodeMessage(frames[1] ?? new Uint8Array(0), node.opts.maxMessageBytes)
+        if (m.kind === Kind.HEARTBEAT) return m.epoch
+      } catch {
+        // not a Zinc heartbeat; keep listening until the timer closes the channel
+      }
+    }
+    return undefined
+  } finally {
+    clearTimeout(timer)
+    await sub.close()
+  }
+}
+
+export function resetProbing(): void {
+  probing = new WeakSet<Node>()
+}

@@ -1,0 +1,139 @@
+import type { Document, DocumentFragment, Endpoint } from '@zinc/core'
+import { InprocNetwork } from '@zinc/transport-inproc'
+import { afterEach, describe, expect, it } from 'vitest'
+import { converged, inprocCluster, inprocTree, waitFor, type InprocCluster, type InprocTree } from './helpers.js'
+
+/**
+ * Host promotion on the in-process network, seeded and repeatable: kill the root, kill a
+ * relay, kill the successor during recovery, partition the root away and heal — during
+ * bursts of concurrent changes. Afterwards: exactly one root, all survivors equal, every
+ * change made by a survivor present exactly once. ZINC_STRESS=1 runs more seeds.
+ */
+
+type Shared = { log: string[]; keys: Record<string, number> }
+const STRESS = process.env.ZINC_STRESS === '1'
+const SEEDS = STRESS ? Array.from({ length: 20 }, (_, i) => 500 + i) : [3]
+
+let cluster: InprocCluster | InprocTree | undefined
+afterEach(async () => {
+  await cluster?.close()
+  cluster = undefined
+})
+
+interface Editor {
+  endpoint: Endpoint
+  doc: Document<Shared>
+  made: Array<{ token: string; fragment: DocumentFragment }>
+}
+
+function burst(editors: Editor[], from: number, count: number): void {
+  for (let step = from; step < from + count; step++) {
+    const e = editors[step % editors.length]!
+    const token = `${e.endpoint.id.slice(0, 8)}:${step}`
+    const fragment = e.doc.change((s) => {
+      s.log.push(token)
+      s.keys[`k${step % 7}`] = step
+    })!
+    e.made.push({ token, fragment })
+  }
+}
+
+async function settle(survivors: Editor[], label: string): Promise<void> {
+  await waitFor(() => survivors.filter((e) => e.endpoint.role === 'host').length === 1, `${label}: one root among survivors`, 30_000)
+  await waitFor(() => converged(survivors.map((e) => e.doc) as Document<unknown>[]), `${label}: survivors converge`, 30_000)
+  const log = survivors[0]!.doc.state.log
+  for (const e of survivors) {
+    for (const { token } of e.made) expect(log.filter((t) => t === token), `${label}: ${token} exactly once`).toHaveLength(1)
+  }
+  expect(new Set(log).size).toBe(log.length)
+}
+
+async function editorsOf(endpoints: Endpoint[]): Promise<Editor[]> {
+  const out: Editor[] = []
+  for (const endpoint of endpoints) out.push({ endpoint, doc: await endpoint.open<Shared>('doc', { initial: { log: [], keys: {} } }), made: [] })
+  return out
+}
+
+describe('host promotion', () => {
+  for (const seed of SEEDS) {
+    it(`seed ${seed}: the root dies mid-burst; a successor takes over, nothing acknowledged is lost`, async () => {
+      const network = new InprocNetwork({ seed })
+      const c = (cluster = await inprocCluster(4, {}, network))
+      const all = await editorsOf(c.all)
+      const survivors = all.slice(1)
+      const roles: string[] = []
+      for (const e of survivors) e.endpoint.on('role', (r) => roles.push(r))
+      burst(all, 0, 60)
+      await Promise.all(all.map((e) => e.doc.synced()))
+      network.faults({ drop: 0.02, duplicate: 0.02, delay: { probability: 0.1, maxMs: 10 } })
+      burst(survivors, 60, 40)
+      network.kill('host')
+      burst(survivors, 100, 40)
+      await settle(survivors, 'after root death')
+      network.faults(null)
+      expect(roles).toContain('host')
+      const newRoot = survivors.find((e) => e.endpoint.role === 'host')!
+      expect(newRoot.endpoint.epoch).toBe(2)
+      // Changes the dead root acknowledged before it died are all there.
+      for (const { token } of all[0]!.made) expect(newRoot.doc.state.log).toContain(token)
+    })
+  }
+
+  it('the successor dies during recovery; the next in order takes over', async () => {
+    const network = new InprocNetwork({ seed: 9 })
+    const c = (cluster = await inprocCluster(4, { priority: 0 }, network))
+    const all = await editorsOf(c.all)
+    burst(all, 0, 30)
+    await Promise.all(all.map((e) => e.doc.synced()))
+    const order = [...c.clients].sort((a, b) => a.peers.find((p) => p.id === a.id)!.joinOrder - b.peers.find((p) => p.id === b.id)!.joinOrder)
+    const successor = order[0]!
+    let killed = false
+    successor.on('role', (role) => {
+      if (role === 'host' && !killed) {
+        killed = true
+        network.kill(c.nodeOf.get(successor)!)
+      }
+    })
+    network.kill('host')
+    const survivors = all.filter((e) => e.endpoint !== successor && e.endpoint !== c.host)
+    burst(survivors, 30, 30)
+    await settle(survivors, 'after two deaths')
+    expect(killed).toBe(true)
+    expect(survivors.find((e) => e.endpoint.role === 'host')!.endpoint.id).toBe(order[1]!.id)
+  })
+
+  it('a relay dies; its children re-attach under its parent', async () => {
+    const network = new InprocNetwork({ seed: 5 })
+    const t = (cluster = await inprocTree(3, 2, {}, network))
+    const relay = t.levels[1]![0]!
+    const editors = await editorsOf([t.root, ...t.levels[2]!, ...t.levels[3]!])
+    burst(editors, 0, 50)
+    network.kill(t.nodeOf.get(relay)!)
+    const survivors = editors.filter((e) => e.endpoint !== relay)
+    burst(survivors, 50, 50)
+    await settle(survivors, 'after relay death')
+    // The root stayed the root; the epoch did not change.
+    expect(t.root.role).toBe('host')
+    expect(t.root.epoch).toBe(1)
+  })
+
+  it('a root partitioned away and healed re-joins as a client; its lone changes are resent, not merged silently', async () => {
+    const network = new InprocNetwork({ seed: 21 })
+    const c = (cluster = await inprocCluster(3, {}, network))
+    const all = await editorsOf(c.all)
+    burst(all, 0, 20)
+    await Promise.all(all.map((e) => e.doc.synced()))
+    const clientNodes = c.clients.map((e) => c.nodeOf.get(e)!)
+    network.partition(['host'], clientNodes)
+    await waitFor(() => c.clients.some((e) => e.role === 'host'), 'a client promoted', 30_000)
+    // Both sides edit during the split.
+    const alone = all[0]!.doc.change((s) => void s.log.push('made-alone-by-old-root'))!
+    all[0]!.made.push({ token: 'made-alone-by-old-root', fragment: alone })
+    burst(all.slice(1), 20, 20)
+    network.heal()
+    await waitFor(() => c.host.role === 'client', 'the old root re-joined as a client', 30_000)
+    await settle(all, 'after heal')
+    expect(c.all.filter((e) => e.role === 'host')).toHaveLength(1)
+    expect(all[0]!.doc.state.log.filter((t) => t === 'made-alone-by-old-root')).toHaveLength(1)
+  })
+})

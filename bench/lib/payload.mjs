@@ -57,9 +57,10 @@ export function wideInitial(layout, n) {
 /** Moves one random shape; the fragment is a single replace of `x`. */
 export function wideRecipe(layout, n) {
   let k = 0
+  let c = 0
   return () => {
     const id = `s${(k = (k * 1103515245 + 12345) >>> 0) % n}`
-    const x = k % 1000
+    const x = 1000 + c++ // never the shape's current x, so every change makes a patch
     if (layout === 'flat')
       return (d) => {
         d.shapes[id].x = x

@@ -1,5 +1,5 @@
 import { Endpoint, newEndpointId, type EndpointAddresses, type EndpointOptions, type Storage } from '@zinc/core'
-import { ZmqTransport } from '@zinc/transport-zmq'
+import type { ZmqTransport } from '@zinc/transport-zmq'
 import { createLogger, type CliLogLevel, type LogFormat } from './logging.js'
 import { curveOptions, type CurveFlags } from './options.js'
 import { startStatsServer, type StatsServer } from './stats-server.js'
@@ -73,6 +73,8 @@ export async function runNode(config: NodeConfig, output: Output = stdout): Prom
       if (!CORE_PERSISTS_STORAGE) log.warn({ path: opened.path }, 'this build of @zinc/core does not persist to storage yet: documents are kept in memory only')
     }
     const curve = curveOptions(config, { bind: true, connect: config.join !== undefined })
+    // Loaded here, not at the top: the native addon is not needed for --help.
+    const { ZmqTransport } = await import('@zinc/transport-zmq')
     transport = new ZmqTransport({ ...(curve ? { curve } : {}), logger: log })
     // `storage` is spread in untyped until core's EndpointOptions declares it (see storage.ts).
     const options: EndpointOptions = {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
-import { generateKeyPair, type CurveOptions } from '@zinc/transport-zmq'
+import type { CurveKeyPair, CurveOptions } from '@zinc/transport-zmq'
 import { CliError } from './errors.js'
 import { LOG_FORMATS, LOG_LEVELS, type CliLogLevel, type LogFormat } from './logging.js'
 
@@ -51,9 +51,9 @@ export function addServerKeyOption(cmd: Command, what: string): Command {
  * Builds the transport's CURVE options from the flags.
  * - `bind`: with a key pair, bound channels are CURVE servers; `--allow-key` restricts clients.
  * - `connect`: with `--server-key`, connecting channels are CURVE clients, using this node's key
- *   pair or, when `ephemeralClient` (tail, stats), a fresh one.
+ *   pair or, when `ephemeralClient` is given (tail, stats), a fresh one it makes.
  */
-export function curveOptions(flags: CurveFlags, roles: { bind: boolean; connect: boolean; ephemeralClient?: boolean }): CurveOptions | undefined {
+export function curveOptions(flags: CurveFlags, roles: { bind: boolean; connect: boolean; ephemeralClient?: () => CurveKeyPair }): CurveOptions | undefined {
   const { curveSecret, curvePublic, allowKey, serverKey } = flags
   if ((curveSecret === undefined) !== (curvePublic === undefined)) {
     throw new CliError('CURVE needs both halves of the key pair: give --curve-secret and --curve-public together (zinc keygen makes a pair).')
@@ -65,7 +65,7 @@ export function curveOptions(flags: CurveFlags, roles: { bind: boolean; connect:
   const curve: CurveOptions = {}
   if (roles.bind && pair) curve.server = { ...pair, ...(allowKey && allowKey.length > 0 ? { allowedClientKeys: allowKey } : {}) }
   if (roles.connect && serverKey !== undefined) {
-    const client = pair ?? (roles.ephemeralClient ? generateKeyPair() : undefined)
+    const client = pair ?? roles.ephemeralClient?.()
     if (!client) throw new CliError('--server-key needs this node\'s own key pair too: add --curve-secret and --curve-public (zinc keygen makes one).')
     curve.client = { ...client, serverPublicKey: serverKey }
   }

@@ -41,6 +41,10 @@ export interface Storage {
   /**
    * Appends fragments (consecutive seqs, continuing the stored log). Resolves once they are
    * durable under the adapter's policy; rejects (and stores nothing of the batch) on failure.
+   * The first seq must be one past the document's head: its last fragment, or its snapshot if
+   * that is newer (1 for a new document); a gap or a repeated seq rejects with
+   * `InvalidArgumentError`. Appends are applied in call order, awaited or not. An empty batch is
+   * a no-op. The store keeps its own copy of the bytes.
    */
   append(doc: DocId, fragments: readonly StoredFragment[]): Promise<void>
   /** Stores a snapshot; later loads start from the newest one. */
@@ -49,6 +53,9 @@ export interface Storage {
   readLog(doc: DocId, afterSeq: number): Promise<StoredFragment[]>
   /** Drops fragments with seq <= `uptoSeq`; only done behind a snapshot at or after it. */
   compact(doc: DocId, uptoSeq: number): Promise<void>
-  /** Flushes and releases the store. Idempotent. */
+  /**
+   * Flushes and releases the store; writes issued before it still complete. Idempotent. Every
+   * other call after it rejects with `ClosedError`.
+   */
   close(): Promise<void>
 }

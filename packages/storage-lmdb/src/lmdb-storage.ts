@@ -29,17 +29,18 @@ import {
 } from './records.js'
 
 /**
- * When `append` (and `writeSnapshot`, `compact`) resolve:
+ * When `append` (and `writeSnapshot`, `compact`) resolve. Either way, only after the LMDB
+ * transaction holding the write has committed **and its `fdatasync` returned** (lmdb opened with
+ * `overlappingSync: false`, `noSync: false`, so the commit promise is the synced commit), and a
+ * rejected write stored nothing (one LMDB transaction is atomic).
  *
- * - `'fsync'`: after the LMDB transaction holding the write has committed **and been fsynced**.
- *   The commit starts at once (the next event-loop turn); writes issued in the same turn, or
- *   while a previous commit is syncing, share one commit — LMDB never syncs less than what an
- *   awaited write needs, but never waits on purpose to gather more.
- * - `'group'`: the same guarantee (resolves only after a synced commit that holds the write),
- *   but the commit waits up to `groupCommitMs` to gather more writes into it: higher latency
- *   per append, fewer syncs under load.
- *
- * In both, a rejected write stored nothing (one LMDB transaction per commit is atomic).
+ * - `'fsync'` (default): the commit starts on the next event-loop turn. Writes issued in the
+ *   same turn, or while the previous commit is syncing, share one commit and one sync (lmdb-js
+ *   batches by event turn on its write thread), so concurrent appends already group; a lone
+ *   append waits for exactly one sync.
+ * - `'group'`: writes are held up to `groupCommitMs` and then all started in one turn, so they
+ *   share one commit and one sync: every append waits about `groupCommitMs` more, in exchange for
+ *   fewer syncs on disks where a sync is slow.
  */
 export type Durability = 'fsync' | 'group'
 

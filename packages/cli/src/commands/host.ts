@@ -1,7 +1,7 @@
 import { Command } from 'commander'
 import { DEFAULTS } from '@zinc/core'
 import { parseAddressPair } from '../addresses.js'
-import { runNode, type NodeConfig } from '../node-runner.js'
+import type { NodeConfig } from '../node-runner.js'
 import { addKeyPairOptions, addLogOptions, collect, integer, type CurveFlags, type LogFlags } from '../options.js'
 
 interface HostFlags extends CurveFlags, LogFlags {
@@ -57,6 +57,7 @@ Examples:
       logFormat: flags.logFormat,
       ...pick(flags, ['data', 'heartbeatMs', 'peerTimeoutMs', 'statsPort', 'statsHost', 'curveSecret', 'curvePublic', 'allowKey']),
     }
+    const { runNode } = await import('../node-runner.js')
     process.exitCode = await runNode(config)
   })
   return cmd

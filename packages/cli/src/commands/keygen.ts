@@ -1,5 +1,4 @@
 import { Command } from 'commander'
-import { generateKeyPair } from '@zinc/transport-zmq'
 
 export function keygenCommand(): Command {
   return new Command('keygen')
@@ -21,7 +20,8 @@ Examples:
   $ zinc host --curve-public <public> --curve-secret <secret> --allow-key <client public>
 `,
     )
-    .action((flags: { json?: boolean }) => {
+    .action(async (flags: { json?: boolean }) => {
+      const { generateKeyPair } = await import('@zinc/transport-zmq')
       const { publicKey, secretKey } = generateKeyPair()
       process.stdout.write(flags.json ? JSON.stringify({ publicKey, secretKey }) + '\n' : `public: ${publicKey}\nsecret: ${secretKey}\n`)
     })

@@ -1,7 +1,7 @@
 import { Command } from 'commander'
 import { DEFAULTS } from '@zinc/core'
 import { parseAddressPair } from '../addresses.js'
-import { runNode, type NodeConfig } from '../node-runner.js'
+import type { NodeConfig } from '../node-runner.js'
 import { addKeyPairOptions, addLogOptions, addServerKeyOption, collect, integer, type CurveFlags, type LogFlags } from '../options.js'
 import { pick } from './host.js'
 
@@ -56,6 +56,7 @@ Examples:
       logFormat: flags.logFormat,
       ...pick(flags, ['priority', 'token', 'heartbeatMs', 'peerTimeoutMs', 'joinTimeoutMs', 'statsPort', 'statsHost', 'curveSecret', 'curvePublic', 'allowKey', 'serverKey']),
     }
+    const { runNode } = await import('../node-runner.js')
     process.exitCode = await runNode(config)
   })
   return cmd

@@ -1,10 +1,11 @@
+import { get as httpGet } from 'node:http'
+import { get as httpsGet } from 'node:https'
 import { Command } from 'commander'
 import { CONTROL_TOPIC, decodeMessage, Kind } from '@zinc/core'
-import { ZmqTransport } from '@zinc/transport-zmq'
 import { parseStatsTarget } from '../addresses.js'
 import { CliError } from '../errors.js'
 import { addKeyPairOptions, addServerKeyOption, curveOptions, integer, type CurveFlags } from '../options.js'
-import { assertReachable } from '../reach.js'
+import { silentNode } from './tail.js'
 import type { StatsSnapshot } from '../stats-server.js'
 import { formatHeartbeatText, formatStatsText, type HeartbeatView } from '../stats-view.js'
 import { decodeHeartbeat, decodeRoster, type WireRoster } from '../wire.js'
@@ -21,8 +22,7 @@ export function statsCommand(): Command {
     .summary("show a node's counters and roster")
     .description(
       'With http://HOST:PORT (a node started with --stats-port): every counter, gauge, document head and the roster, from GET /stats. ' +
-        "With a node's outbound address (tcp://…): what its heartbeats say — epoch, document heads, roster — with no server needed " +
-        '(a node publishes heartbeats while it has children).',
+        "With a node's outbound address (tcp://…): what its heartbeats say — epoch, document heads, ancestors, roster — with no server needed.",
     )
     .argument('<target>', 'http://127.0.0.1:PORT (stats server) or the outbound address tcp://HOST:PORT')
     .option('--watch', 'refresh every second until Ctrl-C')
@@ -50,24 +50,30 @@ Examples:
   return cmd
 }
 
-/** Fetches GET /stats; a `CliError` that says what to do when it fails. */
+/**
+ * Fetches GET /stats; a `CliError` that says what to do when it fails. node:http rather than
+ * fetch: fetch refuses "bad ports" (6000, 6665-6669, …) that a stats server may well use.
+ */
 export async function fetchStats(url: string, timeoutMs: number): Promise<StatsSnapshot> {
-  let res: Response
+  const hint = 'Is the node running with --stats-port? It prints its stats address at start.'
+  const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = (url.startsWith('https:') ? httpsGet : httpGet)(`${url}/stats`, { timeout: timeoutMs }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (body += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      res.on('error', (error) => reject(new CliError(`The stats server at ${url} broke off its answer (${error.message}). ${hint}`)))
+    })
+    req.on('timeout', () => req.destroy(new CliError(`Cannot reach the stats server at ${url}: no answer within ${timeoutMs} ms. ${hint}`)))
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error instanceof CliError) return reject(error)
+      const why = error.code === 'ECONNREFUSED' ? 'connection refused (nothing listens there)' : (error.code ?? error.message)
+      reject(new CliError(`Cannot reach the stats server at ${url}: ${why}. ${hint}`))
+    })
+  })
+  if (status !== 200) throw new CliError(`${url}/stats answered HTTP ${status}: is this a zinc stats server (zinc host --stats-port)?`)
   try {
-    res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(timeoutMs) })
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause
-    const why =
-      (error as Error).name === 'TimeoutError'
-        ? `no answer within ${timeoutMs} ms`
-        : cause?.code === 'ECONNREFUSED'
-          ? 'connection refused (nothing listens there)'
-          : (cause?.code ?? (error as Error).message)
-    throw new CliError(`Cannot reach the stats server at ${url}: ${why}. Is the node running with --stats-port? It prints its stats address at start.`)
-  }
-  if (!res.ok) throw new CliError(`${url}/stats answered ${res.status} ${res.statusText}: is this a zinc stats server (zinc host --stats-port)?`)
-  try {
-    return (await res.json()) as StatsSnapshot
+    return JSON.parse(body) as StatsSnapshot
   } catch {
     throw new CliError(`${url}/stats did not answer JSON: is this a zinc stats server (zinc host --stats-port)?`)
   }
@@ -108,8 +114,8 @@ async function httpStats(url: string, flags: StatsFlags): Promise<number> {
 }
 
 async function pubStats(address: string, flags: StatsFlags): Promise<number> {
-  const curve = curveOptions(flags, { bind: false, connect: true, ephemeralClient: true })
-  await assertReachable(address, flags.timeoutMs, "Is the node running, and is this its outbound address (zinc host prints it as outbound:)?")
+  const { ZmqTransport, generateKeyPair } = await import('@zinc/transport-zmq')
+  const curve = curveOptions(flags, { bind: false, connect: true, ephemeralClient: generateKeyPair })
   const transport = new ZmqTransport({ ...(curve ? { curve } : {}) })
   const signal = stopSignal()
   let heard = false
@@ -151,10 +157,8 @@ async function pubStats(address: string, flags: StatsFlags): Promise<number> {
     await transport.close()
   }
   if (!heard && !interrupted) {
-    throw new CliError(
-      `No heartbeat from ${address} within ${flags.timeoutMs} ms. A node publishes heartbeats only while it has children; ` +
-        'for its counters at any time, run it with --stats-port N and use zinc stats http://127.0.0.1:N.',
-    )
+    const error = silentNode(address, flags.timeoutMs, curve !== undefined)
+    throw new CliError(`${error.message} For counters, run the node with --stats-port N and use zinc stats http://127.0.0.1:N.`)
   }
   return 0
 }

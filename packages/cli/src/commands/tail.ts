@@ -1,10 +1,9 @@
 import { Command } from 'commander'
-import { docTopic } from '@zinc/core'
-import { ZmqTransport } from '@zinc/transport-zmq'
+import { CONTROL_TOPIC, docTopic } from '@zinc/core'
 import { parseAddress } from '../addresses.js'
 import { describeFrames, formatTailLine } from '../format.js'
 import { addKeyPairOptions, addServerKeyOption, curveOptions, integer, type CurveFlags } from '../options.js'
-import { assertReachable } from '../reach.js'
+import { CliError } from '../errors.js'
 
 interface TailFlags extends CurveFlags {
   doc?: string
@@ -25,7 +24,7 @@ export function tailCommand(): Command {
     .option('--doc <id>', 'only this document (topic d/<id>)')
     .option('--json', 'one JSON object per line instead of text')
     .option('--count <n>', 'exit after n messages', integer('--count', 1))
-    .option('--timeout-ms <n>', 'give up when the address does not answer within this long', integer('--timeout-ms', 1), 3000)
+    .option('--timeout-ms <n>', "give up when nothing (not even a heartbeat) arrives within this long", integer('--timeout-ms', 1), 3000)
   addServerKeyOption(cmd, 'the node (its --curve-public)')
   addKeyPairOptions(cmd)
   cmd.addHelpText(
@@ -47,31 +46,66 @@ Output:
   return cmd
 }
 
+/**
+ * A bound node publishes a heartbeat on `c` every heartbeatMs, so hearing nothing within
+ * `--timeout-ms` means the node is unreachable (or the CURVE keys do not match). With `--doc`,
+ * `c` is subscribed too for that liveness check, and not printed.
+ */
 async function tail(addressArg: string, flags: TailFlags): Promise<number> {
   const address = parseAddress(addressArg, 'connect')
-  const curve = curveOptions(flags, { bind: false, connect: true, ephemeralClient: true })
-  await assertReachable(address, flags.timeoutMs, "Is the node running, and is this its outbound address (zinc host prints it as outbound:)?")
+  const { ZmqTransport, generateKeyPair } = await import('@zinc/transport-zmq')
+  const curve = curveOptions(flags, { bind: false, connect: true, ephemeralClient: generateKeyPair })
   const transport = new ZmqTransport({ ...(curve ? { curve } : {}), highWaterMark: 100_000 })
-  const stop = () => void transport.close()
+  let interrupted = false
+  const stop = () => {
+    interrupted = true
+    void transport.close()
+  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') stop() // the reader went away (| head): stop quietly
   })
+  let heard = false
+  const timer = setTimeout(() => {
+    if (!heard) void transport.close()
+  }, flags.timeoutMs)
   try {
     const sub = await transport.sub(address)
-    sub.subscribe(flags.doc !== undefined ? docTopic(flags.doc) : '')
-    process.stderr.write(`zinc tail: subscribed to ${address} (${flags.doc !== undefined ? `document ${flags.doc}` : 'every topic'}); Ctrl-C stops\n`)
+    const only = flags.doc !== undefined ? docTopic(flags.doc) : undefined
+    sub.subscribe(only ?? '')
+    if (only !== undefined) sub.subscribe(CONTROL_TOPIC)
     let seen = 0
     for await (const frames of sub) {
+      if (!heard) {
+        heard = true
+        clearTimeout(timer)
+        process.stderr.write(`zinc tail: receiving from ${address} (${only !== undefined ? `document ${flags.doc}` : 'every topic'}); Ctrl-C stops\n`)
+      }
+      if (only !== undefined && !startsWith(frames[0], only)) continue
       const record = describeFrames(frames)
       process.stdout.write((flags.json ? JSON.stringify(record) : formatTailLine(record)) + '\n')
       if (flags.count !== undefined && ++seen >= flags.count) break
     }
   } finally {
+    clearTimeout(timer)
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
     await transport.close()
   }
+  if (!heard && !interrupted) throw silentNode(address, flags.timeoutMs, curve !== undefined)
   return 0
+}
+
+function startsWith(topic: Uint8Array | undefined, prefix: string): boolean {
+  return topic !== undefined && Buffer.from(topic).toString('utf8').startsWith(prefix)
+}
+
+/** The error for a node that sent nothing, not even a heartbeat, within the timeout. */
+export function silentNode(address: string, timeoutMs: number, curve: boolean): CliError {
+  return new CliError(
+    `Nothing arrived from ${address} within ${timeoutMs} ms, not even a heartbeat. Is the node running, and is this its outbound address ` +
+      `(zinc host prints it as outbound:)? ${curve ? 'Check --server-key: it must be the node\'s --curve-public.' : 'If the node uses CURVE, add --server-key <its public key>.'} ` +
+      'A node with a slow --heartbeat-ms needs a larger --timeout-ms.',
+  )
 }

@@ -64,6 +64,8 @@ export class Replica {
   openInit: { hasInitial: boolean; initial: Uint8Array } = { hasInitial: false, initial: new Uint8Array(0) }
   /** True while an OPEN is unanswered: only then may a snapshot move this replica back. */
   expectSnapshot = false
+  /** True from an OPEN until its answer (snapshot or catch-up) arrives. */
+  awaitingServe = false
   readonly #incoming = new Map<number, Sequenced>()
   #flushScheduled = false
 

@@ -4,7 +4,7 @@ import { decodeJson } from '../protocol/json.js'
 import { Kind } from '../protocol/kinds.js'
 import { assertSafeValue } from '../protocol/patches.js'
 import { HelloCodec, OpenCodec, RosterCodec, WelcomeCodec } from '../protocol/payloads.js'
-import { fetchFromSurvivor, isRecovering, maybeEndRecovery } from './failover.js'
+import { fetchFromSurvivor, isRecovering, isSettled, maybeEndRecovery } from './failover.js'
 import { CONTROL_TOPIC, docTopic, endpointTopic } from '../protocol/topics.js'
 import type { Replica } from '../document/replica.js'
 import { deliverApp, forwardUp, presenceValue, refuse } from './forwarding.js'
@@ -91,6 +91,8 @@ function onSurvivorFragments(node: Node, m: Message): void {
   const replica = node.replicas.get(m.doc as DocId)
   if (!replica || !node.isRoot || !isRecovering(node)) return void node.stats.dropped++
   replica.receiveSequenced(m)
+  node.pendingFetches.delete(`${m.origin}/${replica.doc}`)
+  node.defer(() => maybeEndRecovery(node))
 }
 
 export function rosterChanged(node: Node): void {
@@ -158,8 +160,9 @@ async function onOpen(node: Node, m: Message): Promise<void> {
     node.stats.served++
     node.publish(endpointTopic(m.origin), m.seq > 0 ? r.catchUpMessage(m.seq, open.lastEpoch) : r.snapshotMessage())
   }
-  // A recovering root answers once it holds everything the survivors had.
-  if (isRecovering(node)) node.deferredOpens.set(`${m.origin}/${doc}`, serve)
+  // A recovering root answers once it holds everything the survivors had; an endpoint in a
+  // failover once it has found its place and caught up there.
+  if (!isSettled(node)) node.deferredOpens.set(`${m.origin}/${doc}`, serve)
   else if (replica.ready) serve()
   else replica.events.once('ready', serve)
 }
@@ -178,8 +181,10 @@ async function onFragment(node: Node, m: Message, from: Work['from']): Promise<v
   const replica = node.replicas.get(doc)
   const direct = from === 'child' && m.sender === m.origin
   if (!replica || (direct && !node.children.get(m.sender)?.docs.has(doc))) {
-    node.stats.rejected++
-    return refuse(node, m.origin, Kind.REJECT, 'ERR_NOT_OPEN', `document "${doc}" is not open; open it before changing it`, doc, m.clientSeq)
+    // Not sequenced. Its OPEN may merely have been lost: the child opens again and resends;
+    // an endpoint that never opened the document gets nothing in.
+    node.stats.dropped++
+    return refuse(node, m.origin, Kind.REFUSE, 'ERR_NOT_OPEN', `document "${doc}" is not open here; open it before changing it`, doc, m.clientSeq)
   }
   if (m.seq !== 0) return void node.stats.dropped++
   if (!node.isRoot) return forwardUp(node, m)

@@ -35,6 +35,7 @@ export class Endpoint {
     const opts = resolveOptions(options)
     const node = new Node(opts)
     try {
+      if (!opts.join) node.startAsRoot()
       if (opts.bind) await node.bind(opts.bind)
       if (opts.join) await node.join(opts.join)
     } catch (error) {

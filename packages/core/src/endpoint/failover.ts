@@ -79,6 +79,7 @@ async function takeOver(node: Node, above: Array<{ addresses: EndpointAddresses 
  * for the survivors to re-join and fetches any sequenced fragments they hold that it lacks.
  */
 export function becomeRoot(node: Node, survivors: EndpointId[]): void {
+  node.becomeRootNode()
   node.epoch += 1
   node.expectedSurvivors = new Set(survivors.filter((id) => id !== node.id))
   node.recoveringUntil = Date.now() + node.opts.peerTimeoutMs * 2
@@ -96,14 +97,31 @@ export function becomeRoot(node: Node, survivors: EndpointId[]): void {
 export function maybeEndRecovery(node: Node): void {
   if (node.recoveringUntil === 0) return
   const everyoneBack = [...node.expectedSurvivors].every((id) => node.children.has(id))
-  if (!everyoneBack && Date.now() < node.recoveringUntil) return
+  if ((!everyoneBack || node.pendingFetches.size > 0) && Date.now() < node.recoveringUntil) return
+  node.pendingFetches.clear()
   node.recoveringUntil = 0
   node.logger.info({ epoch: node.epoch }, 'recovery done; sequencing')
   for (const replica of node.replicas.values()) replica.sequencer?.resume()
   // Our own changes still pending from before the promotion are now sequenced here.
   for (const replica of node.replicas.values()) node.stats.resent += replica.resendPending(0)
-  for (const [, waiting] of node.deferredOpens) waiting()
+  serveDeferredOpens(node)
+}
+
+/**
+ * Opens that arrived while this endpoint was not settled (recovering as root, or in the
+ * limbo of a failover, or re-syncing under a new parent) are answered once it is.
+ */
+export function serveDeferredOpens(node: Node): void {
+  if (node.deferredOpens.size === 0 || !isSettled(node)) return
+  const waiting = [...node.deferredOpens.values()]
   node.deferredOpens.clear()
+  for (const serve of waiting) serve()
+}
+
+export function isSettled(node: Node): boolean {
+  if (node.inLimbo || node.failingOver || isRecovering(node)) return false
+  for (const r of node.replicas.values()) if (r.awaitingServe) return false
+  return true
 }
 
 export function isRecovering(node: Node): boolean {
@@ -116,6 +134,7 @@ export function fetchFromSurvivor(node: Node, child: EndpointId, heads: Array<{ 
     const replica = node.replicas.get(head.doc as never)
     if (!replica || head.seq <= replica.seq) continue
     node.logger.info({ child, doc: head.doc, theirs: head.seq, ours: replica.seq }, 'fetching fragments from a survivor')
+    node.pendingFetches.add(`${child}/${replica.doc}`)
     node.sendTo(child, encodeMessage({ kind: Kind.CATCH_UP, origin: node.id, doc: replica.doc, seq: replica.seq, epoch: node.epoch }))
   }
 }

@@ -3,7 +3,7 @@ import { Kind } from '../protocol/kinds.js'
 import { HeartbeatCodec } from '../protocol/payloads.js'
 import { CONTROL_TOPIC } from '../protocol/topics.js'
 import { removeChild } from './child-handlers.js'
-import { failover, maybeEndRecovery } from './failover.js'
+import { failover, maybeEndRecovery, serveDeferredOpens } from './failover.js'
 import type { Node } from './node.js'
 import { probeForNewerRoot } from './fencing.js'
 
@@ -23,6 +23,7 @@ export function onHeartbeatTick(node: Node): void {
     node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.epoch, payload }))
     for (const child of node.children.silentSince(now - peerTimeoutMs)) removeChild(node, child.id, 'silent')
   }
+  serveDeferredOpens(node)
   if (node.isRoot) {
     maybeEndRecovery(node)
     if (!node.failingOver) void probeForNewerRoot(node)

@@ -73,6 +73,7 @@ export class Node {
   #deferred: Array<() => void> = []
   #welcome: { resolve: () => void; reject: (e: Error) => void } | undefined
   #joinedBefore = false
+  #root = false
   /** Set while a failover is running, so the tick does not start another. */
   failingOver = false
   /** While the root recovers after a promotion, until this time (ms). */
@@ -83,6 +84,8 @@ export class Node {
   lastChildren: Peer[] = []
   /** When this root last probed its old children for a newer epoch. */
   lastProbeAt = 0
+  /** Survivor fetches (`child/doc`) a recovering root still waits for. */
+  readonly pendingFetches = new Set<string>()
   /** Opens a recovering root answers once recovery is over. */
   readonly deferredOpens = new Map<string, () => void>()
 
@@ -113,8 +116,19 @@ export class Node {
     }
   }
 
+  /** True at a root: started without a parent, or promoted. False in the limbo of a failover. */
   get isRoot(): boolean {
-    return this.parent === undefined
+    return this.#root
+  }
+
+  /** Between losing a parent and finding a new place (or becoming the root). */
+  get inLimbo(): boolean {
+    return !this.#root && this.parent === undefined
+  }
+
+  /** Makes this endpoint the root (a promotion). */
+  becomeRootNode(): void {
+    this.#root = true
   }
 
   get role(): Role {
@@ -133,7 +147,8 @@ export class Node {
   }
 
   updateRole(): void {
-    const role: Role = this.parent === undefined ? 'host' : this.children.size > 0 ? 'relay' : 'client'
+    if (this.inLimbo) return
+    const role: Role = this.#root ? 'host' : this.children.size > 0 ? 'relay' : 'client'
     if (role === this.#role) return
     this.#role = role
     this.logger.info({ role }, 'role changed')
@@ -141,6 +156,11 @@ export class Node {
   }
 
   // ---- start ---------------------------------------------------------------------------
+
+  /** A root from the start (no `join`). */
+  startAsRoot(): void {
+    this.#root = true
+  }
 
   async bind(addresses: EndpointAddresses): Promise<void> {
     const t = this.opts.transport
@@ -157,6 +177,7 @@ export class Node {
     const transport = this.opts.joinTransport ?? this.opts.transport
     const link = await ParentLink.connect(transport, addresses, this.id, this.opts.maxMessageBytes, this.logger, () => this.stats.queueDrops++)
     this.parent = link
+    this.#root = false
     this.#listen(link.sub, 'parent', 2, 'parent', link)
     const welcomed = new Promise<void>((resolve, reject) => (this.#welcome = { resolve, reject }))
     const started = Date.now()
@@ -291,6 +312,11 @@ export class Node {
       this.parent.send(bytes)
       return
     }
+    if (!this.#root) {
+      // In the limbo of a failover: nowhere to send. Changes stay pending and are resent.
+      this.stats.queueDrops++
+      return
+    }
     const message = decodeMessage(bytes, Infinity)
     this.pool.push(message.doc, { message, from: 'self', topic: '' })
   }
@@ -358,6 +384,7 @@ export class Node {
   /** Asks the parent for a document, from our seq (0: a snapshot). Repeated until served. */
   requestOpen(replica: Replica, init?: Replica['openInit']): void {
     replica.openedAt = Date.now()
+    replica.awaitingServe = true
     if (init) replica.openInit = init
     replica.expectSnapshot = true
     const seq = replica.ready ? replica.seq : 0

@@ -62,10 +62,13 @@ export function handleFromParent(node: Node, { message: m, topic }: Work): void 
       return
     case Kind.SNAPSHOT:
       if (!replica) return void node.stats.dropped++
+      replica.awaitingServe = false
       return replica.applySnapshot(m.seq, SnapshotCodec.decode(m.payload))
     case Kind.FRAGMENT:
     case Kind.FRAGMENTS:
       if (!replica) return void node.stats.dropped++
+      // A catch-up batch addressed to us answers our OPEN.
+      if (m.kind === Kind.FRAGMENTS && isEndpointTopic(topic)) replica.awaitingServe = false
       return replica.receiveSequenced(m)
     case Kind.ACK:
       return replica?.acknowledged(m.clientSeq, m.seq)
@@ -99,6 +102,12 @@ function onRefuse(node: Node, m: Message): void {
     node.logger.info({}, 'the parent no longer knows this endpoint; joining again')
     if (node.parent) node.parent.welcomed = false
     node.sendHello()
+    return
+  }
+  if (refusal.code === 'ERR_NOT_OPEN') {
+    // Our OPEN was lost (or the parent changed): open again; pending changes are resent.
+    const replica = node.replicas.get(m.doc as DocId)
+    if (replica && Date.now() - replica.openedAt > node.opts.heartbeatMs) node.requestOpen(replica)
     return
   }
   if (m.doc) {

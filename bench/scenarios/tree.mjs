@@ -1,0 +1,93 @@
+// (4) Fan-out (1..256 subscribers) and tree depth (1..4 levels): end-to-end latency at a
+// steady rate, and the root's CPU. Many subscribers share a process when they would not fit
+// in processes of their own; the raw baseline uses the same split.
+import { summarize, thin } from '../lib/stats.mjs'
+import { cpuPct, median, row, sleep, spawnWorker, stopAll } from './common.mjs'
+
+const SIZE = 1024
+
+/**
+ * One run: a root (or raw forwarder), `depth - 1` relays in a chain below it, a producer and
+ * `subs` subscriber endpoints (split over `procs` processes) below the deepest node.
+ */
+async function run(kind, { subs, procs, depth, rate, durMs, warmMs }) {
+  const ws = []
+  try {
+    const zinc = kind === 'zinc'
+    const root = await spawnWorker(zinc ? 'zinc-root' : 'raw-forwarder', {})
+    ws.push(root)
+    if (zinc) await root.call('open', { doc: 't', initial: { kind: 'empty' } })
+    let parent = root.info.addresses
+    for (let d = 1; d < depth; d++) {
+      const relay = await spawnWorker(zinc ? 'zinc-client' : 'raw-forwarder', zinc ? { join: parent, bind: true } : { parent })
+      ws.push(relay)
+      parent = relay.info.addresses
+    }
+    const split = Array.from({ length: procs }, (_, i) => Math.floor(subs / procs) + (i < subs % procs ? 1 : 0)).filter((n) => n > 0)
+    const [prod, ...subWs] = await Promise.all([
+      spawnWorker(zinc ? 'zinc-client' : 'raw-client', zinc ? { join: parent } : { connect: parent }),
+      ...split.map((n) => spawnWorker(zinc ? 'zinc-client' : 'raw-client', zinc ? { join: parent, count: n } : { connect: parent, subs: n, push: false }, { readyTimeoutMs: 180_000 })),
+    ])
+    ws.push(prod, ...subWs)
+    if (zinc) await Promise.all([prod, ...subWs].map((w) => w.call('open', { doc: 't' }, 180_000)))
+    await Promise.all(subWs.map((w) => w.call('listen', { mode: 'latency', cap: 200_000 })))
+    await sleep(zinc ? 100 : 300)
+    const go = (ms) => prod.call('rate', zinc ? { recipe: { kind: 'slot', key: 'p', size: SIZE }, rate, durationMs: ms } : { size: SIZE, rate, durationMs: ms })
+    await go(warmMs)
+    await sleep(50)
+    await Promise.all(subWs.map((w) => w.call('reset')))
+    const r0 = await root.call('mark')
+    await go(durMs)
+    await sleep(100)
+    const r1 = await root.call('mark')
+    const samples = (await Promise.all(subWs.map((w) => w.call('samples')))).flat()
+    return { ...summarize(samples), rootCpu: cpuPct(r0, r1), delivered: samples.length / ((rate * durMs) / 1000) / subs, dist: thin(samples, 1500) }
+  } finally {
+    await stopAll(ws)
+  }
+}
+
+async function sweep(ctx, label, points, cfgOf) {
+  const rows = []
+  const series = { zinc: [], raw: [] }
+  const reps = ctx.smoke ? 1 : Math.max(1, Math.min(ctx.reps, 2))
+  for (const x of points) {
+    const cfg = cfgOf(x)
+    const z = [], r = []
+    for (let rep = 1; rep <= reps; rep++) {
+      ctx.progress(`${label}: ${x} — zinc, ${cfg.subs} subscriber(s) in ${Math.min(cfg.procs, cfg.subs)} process(es), depth ${cfg.depth}, ${cfg.rate}/s, rep ${rep}/${reps}`)
+      z.push(await run('zinc', cfg))
+      ctx.progress(`${label}: ${x} — raw, rep ${rep}/${reps}`)
+      r.push(await run('raw', cfg))
+    }
+    const m = (a, k) => median(a.map((v) => v[k]))
+    const name = `${label} = ${x} (${cfg.rate}/s, 1 KB)`
+    rows.push(
+      row(name, 'end-to-end p50', 'µs', m(z, 'p50'), m(r, 'p50'), { baselineLabel: 'raw forwarder' }),
+      row(name, 'end-to-end p99', 'µs', m(z, 'p99'), m(r, 'p99'), { baselineLabel: 'raw forwarder' }),
+      row(name, 'root CPU', '% core', m(z, 'rootCpu'), m(r, 'rootCpu'), { baselineLabel: 'raw forwarder' }),
+      row(name, 'delivered fraction', 'ratio', m(z, 'delivered'), m(r, 'delivered'), { baselineLabel: 'raw forwarder', better: 'higher' }),
+    )
+    const pick = (a) => ({ x, p50: m(a, 'p50'), p99: m(a, 'p99'), rootCpu: m(a, 'rootCpu'), dist: a[a.length - 1].dist })
+    series.zinc.push(pick(z))
+    series.raw.push(pick(r))
+  }
+  return { rows, data: { series } }
+}
+
+export function fanout(ctx) {
+  const points = ctx.smoke ? [1, 8] : [1, 8, 64, 256]
+  return sweep(ctx, 'fan-out', points, (n) => ({
+    subs: n,
+    procs: n <= 8 ? n : 4,
+    depth: 1,
+    rate: 100,
+    durMs: ctx.smoke ? 500 : 3000,
+    warmMs: ctx.smoke ? 200 : 500,
+  }))
+}
+
+export function depth(ctx) {
+  const points = ctx.smoke ? [1, 2] : [1, 2, 3, 4]
+  return sweep(ctx, 'depth', points, (d) => ({ subs: 1, procs: 1, depth: d, rate: ctx.smoke ? 200 : 500, durMs: ctx.smoke ? 500 : 3000, warmMs: ctx.smoke ? 200 : 500 }))
+}

@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+
+// Keeps the harness working: runs every scenario at tiny size. Never asserts a time or a ratio.
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+const SCENARIOS = ['throughput', 'latency', 'wide', 'fanout', 'depth', 'latejoin', 'failover', 'memory']
+
+let out: string | undefined
+
+afterAll(async () => {
+  if (out) await rm(out, { recursive: true, force: true })
+})
+
+function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bench/run.mjs', ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('exit', (code) => resolve({ code, stderr }))
+  })
+}
+
+describe('bench --smoke', () => {
+  it('runs every scenario and writes valid results', { timeout: 240_000 }, async () => {
+    out = await mkdtemp(path.join(tmpdir(), 'zinc-bench-'))
+    const { code, stderr } = await run(['--smoke', '--out', out])
+    expect(code, stderr.slice(-4000)).toBe(0)
+
+    const result = JSON.parse(await readFile(path.join(out, 'latest.json'), 'utf8'))
+    expect(result.smoke).toBe(true)
+    expect(typeof result.machine.cpu).toBe('string')
+    for (const name of SCENARIOS) {
+      const scenario = result.scenarios[name]
+      expect(scenario, `scenario ${name}`).toBeDefined()
+      expect(scenario.error, `scenario ${name}`).toBeUndefined()
+      expect(scenario.rows.length, `scenario ${name}`).toBeGreaterThan(0)
+      for (const row of scenario.rows) {
+        if (row.skipped) {
+          expect(typeof row.note).toBe('string')
+          continue
+        }
+        expect(Number.isFinite(row.zinc), `${name}: ${row.metric} = ${row.zinc}`).toBe(true)
+        if (row.baseline !== null) expect(Number.isFinite(row.baseline), `${name}: ${row.metric} baseline`).toBe(true)
+      }
+    }
+    expect(await readFile(path.join(out, 'latest.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/)
+    expect(await readFile(path.join(out, 'latest.md'), 'utf8')).toContain('| scenario |')
+  })
+})

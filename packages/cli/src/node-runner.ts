@@ -31,8 +31,9 @@ const stdout: Output = { out: (line) => void process.stdout.write(line + '\n') }
 
 /**
  * Runs a node in the foreground until SIGINT or SIGTERM, then closes every socket, the stats
- * server and the store, and resolves with the exit code (0 after a clean shutdown). A second
- * signal exits at once (130); a shutdown stuck for 10 s exits 1.
+ * server and the store, and resolves with the exit code (0 after a clean shutdown). A signal
+ * during startup shuts down as soon as the node is up; a second signal exits at once (130); a
+ * shutdown stuck for 10 s resolves 1.
  */
 export async function runNode(config: NodeConfig, output: Output = stdout): Promise<number> {
   const id = newEndpointId()
@@ -64,6 +65,41 @@ export async function runNode(config: NodeConfig, output: Output = stdout): Prom
     }
     return ok
   }
+
+  // Signal handlers first: a SIGTERM that arrives while starting (or right after the addresses
+  // are printed) must shut down cleanly, not kill the process with the default action.
+  let finish!: (code: number) => void
+  const done = new Promise<number>((resolve) => (finish = resolve))
+  let starting = true
+  let stopping = false
+  const shutdown = () => {
+    const timer = setTimeout(() => {
+      log.error({}, 'shutdown did not finish within 10 s; exiting')
+      finish(1)
+    }, 10_000)
+    timer.unref()
+    void cleanup().then((ok) => {
+      clearTimeout(timer)
+      log.info({}, ok ? 'stopped' : 'stopped, with errors')
+      finish(ok ? 0 : 1)
+    })
+  }
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting without a clean shutdown')
+      process.exit(130)
+    }
+    stopping = true
+    log.info({ signal }, starting ? 'shutting down once started' : 'shutting down')
+    if (!starting) shutdown()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const removeHandlers = () => {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  void done.then(removeHandlers)
 
   try {
     if (config.data !== undefined) {
@@ -120,34 +156,14 @@ export async function runNode(config: NodeConfig, output: Output = stdout): Prom
     output.out(`join it:  zinc relay --join ${a.inbound},${a.outbound} --bind <inbound>,<outbound>`)
     output.out(`tail it:  zinc tail ${a.outbound}`)
   } catch (error) {
+    removeHandlers()
     await cleanup()
     throw error
   }
+  starting = false
+  if (stopping) shutdown()
 
-  return new Promise<number>((resolve) => {
-    let stopping = false
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        log.warn({ signal }, 'second signal: exiting without a clean shutdown')
-        resolve(130)
-        return
-      }
-      stopping = true
-      log.info({ signal }, 'shutting down')
-      const timer = setTimeout(() => {
-        log.error({}, 'shutdown did not finish within 10 s; exiting')
-        resolve(1)
-      }, 10_000)
-      timer.unref()
-      void cleanup().then((ok) => {
-        clearTimeout(timer)
-        log.info({}, ok ? 'stopped' : 'stopped, with errors')
-        resolve(ok ? 0 : 1)
-      })
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-  })
+  return done
 }
 
 function defined<T extends object>(o: T): Partial<T> {

@@ -101,7 +101,10 @@ async function httpStats(url: string, flags: StatsFlags): Promise<number> {
   let stop = false
   void signal.stopped.then(() => (stop = true))
   while (!stop) {
-    await Promise.race([signal.stopped, new Promise((r) => setTimeout(r, flags.intervalMs).unref())])
+    // A live timer: it is what keeps the process waiting between refreshes.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([signal.stopped, new Promise((r) => (timer = setTimeout(r, flags.intervalMs)))])
+    clearTimeout(timer)
     if (stop) break
     try {
       print(await fetchStats(url, flags.timeoutMs))
@@ -117,6 +120,8 @@ async function pubStats(address: string, flags: StatsFlags): Promise<number> {
   const { ZmqTransport, generateKeyPair } = await import('@zinc/transport-zmq')
   const curve = curveOptions(flags, { bind: false, connect: true, ephemeralClient: generateKeyPair })
   const transport = new ZmqTransport({ ...(curve ? { curve } : {}) })
+  let handshake: string | undefined
+  transport.on('handshake-failed', (failure) => (handshake = failure.reason))
   const signal = stopSignal()
   let heard = false
   let interrupted = false
@@ -157,7 +162,7 @@ async function pubStats(address: string, flags: StatsFlags): Promise<number> {
     await transport.close()
   }
   if (!heard && !interrupted) {
-    const error = silentNode(address, flags.timeoutMs, curve !== undefined)
+    const error = silentNode(address, flags.timeoutMs, curve !== undefined, handshake)
     throw new CliError(`${error.message} For counters, run the node with --stats-port N and use zinc stats http://127.0.0.1:N.`)
   }
   return 0

@@ -56,6 +56,8 @@ async function tail(addressArg: string, flags: TailFlags): Promise<number> {
   const { ZmqTransport, generateKeyPair } = await import('@zinc/transport-zmq')
   const curve = curveOptions(flags, { bind: false, connect: true, ephemeralClient: generateKeyPair })
   const transport = new ZmqTransport({ ...(curve ? { curve } : {}), highWaterMark: 100_000 })
+  let handshake: string | undefined
+  transport.on('handshake-failed', (failure) => (handshake = failure.reason))
   let interrupted = false
   const stop = () => {
     interrupted = true
@@ -93,7 +95,7 @@ async function tail(addressArg: string, flags: TailFlags): Promise<number> {
     process.off('SIGTERM', stop)
     await transport.close()
   }
-  if (!heard && !interrupted) throw silentNode(address, flags.timeoutMs, curve !== undefined)
+  if (!heard && !interrupted) throw silentNode(address, flags.timeoutMs, curve !== undefined, handshake)
   return 0
 }
 
@@ -102,7 +104,10 @@ function startsWith(topic: Uint8Array | undefined, prefix: string): boolean {
 }
 
 /** The error for a node that sent nothing, not even a heartbeat, within the timeout. */
-export function silentNode(address: string, timeoutMs: number, curve: boolean): CliError {
+export function silentNode(address: string, timeoutMs: number, curve: boolean, handshake?: string): CliError {
+  if (handshake !== undefined) {
+    return new CliError(`Nothing arrived from ${address} within ${timeoutMs} ms: the security handshake failed (${handshake}). ${curve ? "Check --server-key: it must be the node's --curve-public, and the node's --allow-key list must admit this client." : 'The node uses CURVE: add --server-key <its public key>.'}`)
+  }
   return new CliError(
     `Nothing arrived from ${address} within ${timeoutMs} ms, not even a heartbeat. Is the node running, and is this its outbound address ` +
       `(zinc host prints it as outbound:)? ${curve ? 'Check --server-key: it must be the node\'s --curve-public.' : 'If the node uses CURVE, add --server-key <its public key>.'} ` +

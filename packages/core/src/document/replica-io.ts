@@ -1,6 +1,8 @@
 import type { DocId, EndpointId } from '../ids.js'
 import type { Logger } from '../logger.js'
 import type { EndpointStats } from '../runtime/stats.js'
+import type { Storage } from '../storage.js'
+import type { Replica } from './replica.js'
 
 /** What a replica needs from its endpoint: the network, seen as intentions. */
 export interface ReplicaIO {
@@ -20,4 +22,8 @@ export interface ReplicaIO {
   sendTo(endpoint: EndpointId, bytes: Uint8Array): void
   /** Runs `fn` once the current batch of I/O has been read (one apply per tick). */
   defer(fn: () => void): void
+  /** The root's durable storage, if any (only the sequencer uses it). */
+  readonly storage: Storage | undefined
+  /** Writes a snapshot when the snapshot policy says so. */
+  maybeSnapshot(replica: Replica): void
 }

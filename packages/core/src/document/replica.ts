@@ -11,6 +11,7 @@ import { applyBatch } from './apply.js'
 import { DocLog } from './doc-log.js'
 import { pendingFragment, remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import type { ReplicaIO } from './replica-io.js'
+import type { StoredDocument } from '../storage.js'
 import { Sequencer } from './sequencer.js'
 
 interface Sequenced {
@@ -57,6 +58,8 @@ export class Replica {
   sequencer: Sequencer | undefined
   /** When the last catch-up request went out (0 = none in flight). */
   catchUpAt = 0
+  /** Seq of the newest stored snapshot (root with storage). */
+  snapshotSeq = 0
   /** Since when a heartbeat has shown the parent ahead of this replica (0 = not behind). */
   behindSince = 0
   /** When the last OPEN went up, and the initial state it offers (repeated until served). */
@@ -99,7 +102,7 @@ export class Replica {
     const clientSeq = this.nextClientSeq++
     const pending = pendingFragment(this.doc, this.io.self, clientSeq, patches, inverse, payload)
     this.visible = newVisible
-    if (this.sequencer && !this.sequencer.paused && this.pending.length === 0) {
+    if (this.sequencer?.canSequenceLocally && this.pending.length === 0) {
       this.sequencer.sequenceLocal(pending, newVisible)
     } else {
       this.pending.push(pending)
@@ -185,6 +188,38 @@ export class Replica {
     this.catchUpAt = now
     this.io.stats.resyncs++
     this.io.sendUp(encodeMessage({ kind: Kind.CATCH_UP, origin: this.io.self, doc: this.doc, seq: this.seq, epoch: this.io.epoch() }))
+  }
+
+  /** Called by the sequencer after it committed fragments: snapshots and compaction. */
+  afterSequenced(): void {
+    this.io.maybeSnapshot(this)
+  }
+
+  /**
+   * Restores a stored document (a root after a restart): the newest snapshot, then the
+   * fragments after it, applied in one pass; the log and dedupe table are rebuilt from them.
+   */
+  restore(stored: StoredDocument): void {
+    let state: unknown = {}
+    if (stored.snapshot) {
+      state = decodeJson(stored.snapshot.state, 'stored snapshot')
+      for (const [origin, clientSeq] of stored.snapshot.clientSeqs) this.clientSeqs.set(origin, clientSeq)
+    }
+    let seq = stored.snapshot?.seq ?? 0
+    const patches: Patch[][] = []
+    for (const f of stored.fragments) {
+      const m = decodeMessage(f.envelope, Infinity)
+      patches.push(decodePatches(m.payload))
+      this.clientSeqs.set(f.origin, Math.max(f.clientSeq, this.clientSeqs.get(f.origin) ?? 0))
+      this.log.append({ seq: f.seq, origin: f.origin, clientSeq: f.clientSeq, epoch: m.epoch, envelope: f.envelope })
+      seq = f.seq
+    }
+    const { state: restored, failed } = applyBatch(state, patches)
+    if (failed.length > 0) throw new Error(`stored fragment ${stored.fragments[failed[0]!]!.seq} of "${this.doc}" does not apply to its snapshot`)
+    this.confirmed = this.visible = restored
+    this.seq = seq
+    this.snapshotSeq = stored.snapshot?.seq ?? 0
+    this.#becomeReady()
   }
 
   /** Forgets fragments staged from a previous parent (after a failover). */

@@ -9,6 +9,12 @@ import { applyBatch } from './apply.js'
 import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import type { Replica } from './replica.js'
 
+interface Prepared {
+  candidate: Candidate
+  seq: number
+  envelope: Uint8Array
+}
+
 interface Candidate {
   origin: EndpointId
   clientSeq: number
@@ -30,6 +36,8 @@ export class Sequencer {
   #batch: Candidate[] = []
   #scheduled = false
   #paused = false
+  #committing = false
+  readonly #commitWaiters: Array<() => void> = []
   #held: Message[] = []
 
   constructor(readonly replica: Replica) {}
@@ -56,6 +64,11 @@ export class Sequencer {
 
   #markRejected(origin: EndpointId, clientSeq: number): void {
     if (clientSeq > (this.#rejectedUpTo.get(origin) ?? 0)) this.#rejectedUpTo.set(origin, clientSeq)
+  }
+
+  /** True when the root's own change can be sequenced synchronously (no storage, nothing in flight). */
+  get canSequenceLocally(): boolean {
+    return !this.#paused && !this.#committing && this.#batch.length === 0 && this.replica.io.storage === undefined
   }
 
   /** The root's own change: sequenced at once, nothing to check or send back. */
@@ -120,42 +133,101 @@ export class Sequencer {
     return n
   }
 
+  /**
+   * Sequences everything staged since the last flush in one immer pass. With storage, the
+   * batch is appended (durable) before anything is published or acknowledged; batches that
+   * arrive meanwhile wait and go out together, which is group commit under load.
+   */
   flush(): void {
     this.#scheduled = false
+    if (this.#committing) return
     const batch = this.#batch
     this.#batch = []
     if (batch.length === 0) return
     const r = this.replica
     const { state, failed } = applyBatch(r.confirmed, batch.map((c) => c.patches))
-    r.confirmed = state
     const failedSet = new Set(failed)
+    const prepared: Prepared[] = []
+    let seq = r.seq
+    const epoch = r.io.epoch()
+    batch.forEach((c, i) => {
+      if (failedSet.has(i)) return
+      seq++
+      const envelope = encodeMessage({ kind: Kind.FRAGMENT, origin: c.origin, sender: r.io.self, doc: r.doc, clientSeq: c.clientSeq, seq, epoch, payload: c.payload })
+      prepared.push({ candidate: c, seq, envelope })
+    })
+    const rejected = batch.filter((_, i) => failedSet.has(i))
+    const storage = r.io.storage
+    if (!storage || prepared.length === 0) {
+      this.#complete(state, prepared, rejected, epoch)
+      return
+    }
+    this.#committing = true
+    const stored = prepared.map((p) => ({ seq: p.seq, origin: p.candidate.origin, clientSeq: p.candidate.clientSeq, envelope: p.envelope }))
+    storage
+      .append(r.doc, stored)
+      .then(
+        () => this.#complete(state, prepared, rejected, epoch),
+        (error: unknown) => {
+          // Not durable, so not acknowledged: the origins are told and roll it back.
+          r.io.logger.error({ err: error, doc: r.doc, fragments: prepared.length }, 'storage append failed; rejecting the batch')
+          for (const p of prepared) this.#markRejected(p.candidate.origin, p.candidate.clientSeq)
+          const reason = `the root could not store it (${(error as Error).message})`
+          for (const p of prepared) this.#reject(p.candidate.origin, p.candidate.clientSeq, reason)
+          for (const c of rejected) this.#rejectUnapplied(c)
+        },
+      )
+      .finally(() => {
+        this.#committing = false
+        const waiting = this.#commitWaiters.splice(0)
+        for (const wake of waiting) wake()
+        if (this.#batch.length > 0) this.flush()
+      })
+  }
+
+  /** Resolves when no batch is being written to storage. */
+  idle(): Promise<void> {
+    if (!this.#committing) return Promise.resolve()
+    return new Promise((resolve) => this.#commitWaiters.push(resolve))
+  }
+
+  #complete(state: unknown, prepared: Prepared[], rejected: Candidate[], epoch: number): void {
+    const r = this.replica
+    if (prepared.length > 0) r.confirmed = state
     const envelopes: Uint8Array[] = []
     const applied: DocumentFragment[] = []
-    batch.forEach((c, i) => {
-      if (failedSet.has(i)) {
-        this.#markRejected(c.origin, c.clientSeq)
-        this.#reject(c.origin, c.clientSeq, 'its patches do not apply to the current document (a path no longer resolves)')
-      } else {
-        const seq = this.#commit(c.origin, c.clientSeq, c.payload, envelopes)
-        // The root's own changes from before a promotion come through here too.
-        if (c.origin === r.io.self) r.acknowledgeOwn(c.clientSeq, seq)
-        else applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, seq, c.patches))
-      }
-    })
+    for (const { candidate: c, seq, envelope } of prepared) {
+      r.seq = seq
+      r.clientSeqs.set(c.origin, c.clientSeq)
+      r.log.append({ seq, origin: c.origin, clientSeq: c.clientSeq, epoch, envelope })
+      r.io.stats.sequenced++
+      envelopes.push(envelope)
+      // The root's own changes (pending while storage writes, or from before a promotion).
+      if (c.origin === r.io.self) r.acknowledgeOwn(c.clientSeq, seq)
+      else applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, seq, c.patches))
+    }
+    for (const c of rejected) this.#rejectUnapplied(c)
     r.visible = r.pending.length === 0 ? r.confirmed : applyBatch(r.confirmed, r.pending.map((p) => p.fragment.patches)).state
     if (envelopes.length > 0) r.io.publishFragments(r.doc, envelopes)
     if (applied.length > 0) r.events.emit('change', r.visible, applied[applied.length - 1], applied)
+    if (prepared.length > 0) r.afterSequenced()
   }
 
-  #commit(origin: EndpointId, clientSeq: number, payload: Uint8Array, out?: Uint8Array[]): number {
+  #rejectUnapplied(c: Candidate): void {
+    this.#markRejected(c.origin, c.clientSeq)
+    this.#reject(c.origin, c.clientSeq, 'its patches do not apply to the current document (a path no longer resolves)')
+  }
+
+  #commit(origin: EndpointId, clientSeq: number, payload: Uint8Array): number {
     const r = this.replica
     const seq = ++r.seq
-    const envelope = encodeMessage({ kind: Kind.FRAGMENT, origin, sender: r.io.self, doc: r.doc, clientSeq, seq, epoch: r.io.epoch(), payload })
+    const epoch = r.io.epoch()
+    const envelope = encodeMessage({ kind: Kind.FRAGMENT, origin, sender: r.io.self, doc: r.doc, clientSeq, seq, epoch, payload })
     r.clientSeqs.set(origin, clientSeq)
-    r.log.append({ seq, origin, clientSeq, epoch: r.io.epoch(), envelope })
+    r.log.append({ seq, origin, clientSeq, epoch, envelope })
     r.io.stats.sequenced++
-    if (out) out.push(envelope)
-    else r.io.publishFragments(r.doc, [envelope])
+    r.io.publishFragments(r.doc, [envelope])
+    r.afterSequenced()
     return seq
   }
 

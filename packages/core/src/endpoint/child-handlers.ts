@@ -143,15 +143,14 @@ async function onOpen(node: Node, m: Message): Promise<void> {
     }
   }
   let replica = node.replicas.get(doc)
+  if (!replica && node.isRoot) {
+    const initial = open.hasInitial ? decodeJson(open.initial, 'initial state') : {}
+    assertSafeValue(initial, 0)
+    replica = await node.openAtRoot(doc, isObject(initial) ? initial : {})
+  }
   if (!replica) {
     replica = node.createReplica(doc)
-    if (node.isRoot) {
-      const initial = open.hasInitial ? decodeJson(open.initial, 'initial state') : {}
-      assertSafeValue(initial, 0)
-      replica.seed(isObject(initial) ? initial : {})
-    } else {
-      node.requestOpen(replica, { hasInitial: open.hasInitial, initial: open.initial })
-    }
+    node.requestOpen(replica, { hasInitial: open.hasInitial, initial: open.initial })
   }
   replica.children.add(m.origin)
   child?.docs.add(doc)

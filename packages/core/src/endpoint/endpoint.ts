@@ -95,13 +95,11 @@ export class Endpoint {
     if (options.initial !== undefined && (typeof options.initial !== 'object' || options.initial === null))
       throw new InvalidArgumentError('open(id, { initial }) takes an object or array as the initial state.')
     let replica = node.replicas.get(doc)
+    if (!replica && node.isRoot) replica = await node.openAtRoot(doc, options.initial ?? {})
     if (!replica) {
       replica = node.createReplica(doc)
-      if (node.isRoot) replica.seed(options.initial ?? {})
-      else {
-        const hasInitial = options.initial !== undefined
-        node.requestOpen(replica, { hasInitial, initial: hasInitial ? encodeJson(options.initial) : new Uint8Array(0) })
-      }
+      const hasInitial = options.initial !== undefined
+      node.requestOpen(replica, { hasInitial, initial: hasInitial ? encodeJson(options.initial) : new Uint8Array(0) })
     }
     replica.localOpens++
     try {

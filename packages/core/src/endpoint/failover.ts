@@ -4,6 +4,7 @@ import { Kind } from '../protocol/kinds.js'
 import type { Node } from './node.js'
 import type { EndpointAddresses } from './options.js'
 import type { Peer } from './roster.js'
+import { writeSnapshot } from './snapshots.js'
 
 /**
  * Host promotion (DESIGN.md, "Liveness and host promotion"). When a parent falls silent,
@@ -40,13 +41,15 @@ export async function failover(node: Node): Promise<void> {
         }
         if (await tryJoin(node, candidate.addresses!, attemptMs)) return
       }
-      // No candidate answered and this endpoint cannot take over (it binds nothing):
-      // try the ancestors directly, then start again.
+      // No candidate answered and this endpoint cannot take over (it binds nothing): try the
+      // ancestors directly, and the lost parent itself (it may be restarting), then again.
       for (const a of above) if (await tryJoin(node, a.addresses, attemptMs)) return
+      if (await tryJoin(node, link.addresses, attemptMs)) return
       if (order.length === 0 && node.addresses) {
         await takeOver(node, above, order, attemptMs)
         return
       }
+      await new Promise((r) => setTimeout(r, node.opts.heartbeatMs))
     }
   } finally {
     node.failingOver = false
@@ -101,6 +104,12 @@ export function maybeEndRecovery(node: Node): void {
   node.pendingFetches.clear()
   node.recoveringUntil = 0
   node.logger.info({ epoch: node.epoch }, 'recovery done; sequencing')
+  void resumeSequencing(node)
+}
+
+/** With storage, the successor persists from its promotion: a snapshot first, then appends. */
+async function resumeSequencing(node: Node): Promise<void> {
+  if (node.opts.storage) await Promise.all([...node.replicas.values()].map((r) => writeSnapshot(node, r)))
   for (const replica of node.replicas.values()) replica.sequencer?.resume()
   // Our own changes still pending from before the promotion are now sequenced here.
   for (const replica of node.replicas.values()) node.stats.resent += replica.resendPending(0)

@@ -17,6 +17,8 @@ import { handleFromChild } from './child-handlers.js'
 import { onHeartbeatTick } from './heartbeat.js'
 import type { EndpointAddresses, ResolvedOptions } from './options.js'
 import { ParentLink } from './parent-link.js'
+import { maybeSnapshot } from './snapshots.js'
+import { encodeJson } from '../protocol/json.js'
 import { handleFromParent } from './parent-handlers.js'
 import { Children, type Peer } from './roster.js'
 
@@ -113,6 +115,10 @@ export class Node {
       publishOnDoc: (doc, bytes) => node.publish(docTopic(doc), bytes),
       sendTo: (endpoint, bytes) => node.sendTo(endpoint, bytes),
       defer: (fn) => node.defer(fn),
+      get storage() {
+        return node.isRoot ? node.opts.storage : undefined
+      },
+      maybeSnapshot: (replica) => maybeSnapshot(node, replica),
     }
   }
 
@@ -381,6 +387,35 @@ export class Node {
     return replica
   }
 
+  /**
+   * At the root: the document's replica, restored from storage when it was stored before,
+   * otherwise created from `initial` (and that seed stored, so a restart never re-seeds it).
+   */
+  async openAtRoot(doc: DocId, initial: unknown): Promise<Replica> {
+    const existing = this.replicas.get(doc)
+    if (existing) return existing
+    const replica = this.createReplica(doc)
+    const storage = this.opts.storage
+    if (!storage) {
+      replica.seed(initial)
+      return replica
+    }
+    try {
+      const stored = await storage.load(doc)
+      if (stored) replica.restore(stored)
+      else {
+        await storage.writeSnapshot(doc, { seq: 0, state: encodeJson(initial), clientSeqs: [] })
+        replica.seed(initial)
+      }
+    } catch (error) {
+      this.replicas.delete(doc)
+      this.logger.error({ err: error, doc }, 'loading a document from storage failed')
+      replica.events.emit('refused', error as Error)
+      throw error
+    }
+    return replica
+  }
+
   /** Asks the parent for a document, from our seq (0: a snapshot). Repeated until served. */
   requestOpen(replica: Replica, init?: Replica['openInit']): void {
     replica.openedAt = Date.now()
@@ -421,6 +456,8 @@ export class Node {
     await this.parent?.flush(100)
     this.closed = true
     this.#welcome?.reject(new ClosedError(`Endpoint ${this.id}`))
+    // Let storage writes in flight finish, so what was acknowledged is durable on exit.
+    await Promise.race([Promise.all([...this.replicas.values()].map((r) => r.sequencer?.idle())), new Promise((r) => setTimeout(r, 2_000))])
     this.pool.close()
     const closing: Array<Promise<unknown> | undefined> = [this.parent?.close(), this.inbound?.close(), this.outbound?.close()]
     const results = await Promise.allSettled(closing)

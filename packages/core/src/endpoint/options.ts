@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../errors.js'
 import type { DocId, EndpointId } from '../ids.js'
 import { silentLogger, type Logger } from '../logger.js'
+import type { Storage } from '../storage.js'
 import type { Transport } from '../transport.js'
 
 /** The pair of addresses an endpoint binds, and that a child joins. */
@@ -65,6 +66,10 @@ export interface EndpointOptions {
   resendMs?: number
   /** Undo steps kept per document handle. */
   undoLimit?: number
+  /** The root's durable storage (e.g. LmdbStorage). Without it, a root restart loses its documents. */
+  storage?: Storage
+  /** The root stores a snapshot (and compacts the stored log) every this many fragments. */
+  snapshotEvery?: number
   /** Where log lines go: a pino logger or anything with the same methods. Silent by default. */
   logger?: Logger
 }
@@ -81,10 +86,11 @@ export const DEFAULTS = {
   logLimit: 10_000,
   resendMs: 2_000,
   undoLimit: 500,
+  snapshotEvery: 1000,
 } as const
 
-export type ResolvedOptions = Required<Omit<EndpointOptions, 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize'>> &
-  Pick<EndpointOptions, 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize'>
+type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage'
+export type ResolvedOptions = Required<Omit<EndpointOptions, Optional>> & Pick<EndpointOptions, Optional>
 
 export function resolveOptions(options: EndpointOptions): ResolvedOptions {
   if (!options || typeof options !== 'object') throw new InvalidArgumentError('Endpoint.start(options) needs an options object with at least { transport }.')
@@ -96,7 +102,7 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
   if (options.bind && !options.transport.canBind)
     throw new InvalidArgumentError(`The ${options.transport.name} transport cannot bind; leave out \`bind\` so this endpoint is a leaf.`)
   const resolved = { ...DEFAULTS, token: '', logger: silentLogger, ...stripUndefined(options) } as ResolvedOptions
-  for (const key of ['heartbeatMs', 'peerTimeoutMs', 'joinTimeoutMs', 'maxMessageBytes', 'concurrency', 'queueLimit', 'logLimit', 'resendMs', 'undoLimit'] as const) {
+  for (const key of ['heartbeatMs', 'peerTimeoutMs', 'joinTimeoutMs', 'maxMessageBytes', 'concurrency', 'queueLimit', 'logLimit', 'resendMs', 'undoLimit', 'snapshotEvery'] as const) {
     const v = resolved[key]
     if (typeof v !== 'number' || !(v > 0)) throw new InvalidArgumentError(`Option ${key} must be a positive number, got ${String(v)}.`)
   }

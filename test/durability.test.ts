@@ -1,0 +1,79 @@
+import { Endpoint, MemoryStorage, type Document } from '@zinc/core'
+import { LmdbStorage } from '@zinc/storage-lmdb'
+import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { converged, FAST, waitFor } from './helpers.js'
+
+type Shared = { log: string[] }
+const dirs: string[] = []
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
+})
+
+describe('durable roots (in process)', () => {
+  it('a restarted root on the same storage has every acknowledged change, once', async () => {
+    const storage = new MemoryStorage()
+    const network = new InprocNetwork()
+    const bind = { inbound: 'inproc://durable-in', outbound: 'inproc://durable-out' }
+    let root = await Endpoint.start({ ...FAST, snapshotEvery: 25, transport: new InprocTransport(network, { node: 'root' }), bind, storage })
+    // The client binds nothing: it cannot be promoted, so it waits for the root to come back.
+    const client = await Endpoint.start({ ...FAST, transport: new InprocTransport(network, { node: 'client' }), join: bind })
+    const rootDoc = await root.open<Shared>('doc', { initial: { log: [] } })
+    const doc = await client.open<Shared>('doc')
+    const acknowledged: string[] = []
+    for (let i = 0; i < 60; i++) doc.change((s) => void s.log.push(`a${i}`))!.confirmed.then(() => acknowledged.push(`a${i}`))
+    await doc.synced()
+    for (let i = 0; i < 5; i++) rootDoc.change((s) => void s.log.push(`r${i}`))
+    await rootDoc.synced()
+    // Changes in flight when the root dies.
+    for (let i = 60; i < 80; i++) doc.change((s) => void s.log.push(`a${i}`))
+    const lost = new Promise<void>((resolve) => client.on('parent-lost', () => resolve()))
+    network.kill('root')
+    await root.close()
+    await lost
+    root = await Endpoint.start({ ...FAST, transport: new InprocTransport(network, { node: 'root2' }), bind, storage })
+    try {
+      const reopened = await root.open<Shared>('doc', { initial: { log: ['must not be used'] } })
+      for (const token of acknowledged) expect(reopened.state.log).toContain(token)
+      await waitFor(() => converged([reopened, doc] as Document<unknown>[]), 'the client catches up with the restarted root', 30_000)
+      const log = reopened.state.log
+      expect(new Set(log).size).toBe(log.length)
+      for (let i = 0; i < 80; i++) expect(log).toContain(`a${i}`)
+      expect(log.filter((t) => t.startsWith('r'))).toHaveLength(5)
+    } finally {
+      await client.close()
+      await root.close()
+    }
+  })
+
+  it('LMDB: a document survives the root process state being dropped, and reopens from its snapshot', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'zinc-durable-'))
+    dirs.push(dir)
+    const network = new InprocNetwork()
+    let storage = await LmdbStorage.open(dir)
+    let root = await Endpoint.start({ ...FAST, snapshotEvery: 100, transport: new InprocTransport(network), bind: { inbound: 'inproc://l-in', outbound: 'inproc://l-out' }, storage })
+    const doc = await root.open<Shared>('doc', { initial: { log: [] } })
+    for (let i = 0; i < 250; i++) doc.change((s) => void s.log.push(`x${i}`))
+    await doc.synced()
+    expect(doc.seq).toBe(250)
+    await root.close()
+    await storage.close()
+    storage = await LmdbStorage.open(dir)
+    root = await Endpoint.start({ ...FAST, transport: new InprocTransport(network), bind: { inbound: 'inproc://l-in', outbound: 'inproc://l-out' }, storage })
+    try {
+      const again = await root.open<Shared>('doc', { initial: { log: ['ignored'] } })
+      expect(again.seq).toBe(250)
+      expect(again.state.log).toHaveLength(250)
+      expect(again.state.log[249]).toBe('x249')
+      const stored = await storage.load('doc' as never)
+      expect(stored!.snapshot!.seq).toBeGreaterThanOrEqual(200)
+      expect(stored!.fragments.length).toBeLessThan(100)
+    } finally {
+      await root.close()
+      await storage.close()
+    }
+  })
+})

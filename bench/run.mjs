@@ -2,7 +2,7 @@
 // Zinc benchmark harness (issue 9): every scenario runs Zinc and its raw zeromq.js baseline in
 // the same run, with the same topology, processes, message size and transport.
 //
-//   node bench/run.mjs [--smoke] [--only NAME[,NAME]] [--reps N] [--out DIR] [--profile] [--soak MIN]
+//   node bench/run.mjs [--smoke] [--only NAME[,NAME]] [--reps N] [--out DIR] [--profile [--profile-workers a,b]] [--soak MIN]
 //
 // Writes DIR/latest.json, DIR/latest.svg and DIR/latest.md (DIR defaults to bench/results).
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -26,7 +26,7 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const SCENARIOS = { throughput, latency, wide, fanout, depth, latejoin, failover, memory }
 
 function parseArgs(argv) {
-  const o = { smoke: false, only: null, reps: null, out: path.join(here, 'results'), profile: false, soakMin: 0 }
+  const o = { smoke: false, only: null, reps: null, out: path.join(here, 'results'), profile: false, profileWorkers: ['zinc-root'], soakMin: 0 }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const val = () => {
@@ -39,9 +39,10 @@ function parseArgs(argv) {
     else if (a === '--reps') o.reps = Number(val())
     else if (a === '--out') o.out = path.resolve(val())
     else if (a === '--profile') o.profile = true
+    else if (a === '--profile-workers') o.profileWorkers = val().split(',')
     else if (a === '--soak') o.soakMin = Number(val())
     else if (a === '--help' || a === '-h') {
-      console.log('node bench/run.mjs [--smoke] [--only ' + Object.keys(SCENARIOS).join(',') + '] [--reps N] [--out DIR] [--profile] [--soak MIN]')
+      console.log('node bench/run.mjs [--smoke] [--only ' + Object.keys(SCENARIOS).join(',') + '] [--reps N] [--out DIR] [--profile [--profile-workers zinc-root,zinc-client]] [--soak MIN]')
       process.exit(0)
     } else throw new Error(`unknown argument ${a}`)
   }
@@ -80,8 +81,8 @@ async function main() {
   if (opts.profile) {
     const dir = path.join(opts.out, 'prof')
     await mkdir(dir, { recursive: true })
-    workerFlags.set('zinc-root', ['--cpu-prof', '--cpu-prof-dir', dir])
-    progress(`CPU profiles of every zinc-root worker go to ${dir}`)
+    for (const name of opts.profileWorkers) workerFlags.set(name, ['--cpu-prof', '--cpu-prof-dir', path.join(dir, name)])
+    progress(`CPU profiles of every ${opts.profileWorkers.join(', ')} worker go to ${dir}/<worker>/`)
   }
   const ctx = { smoke: opts.smoke, reps: opts.reps, soakMin: opts.soakMin, progress }
   const result = { version: 1, smoke: opts.smoke, reps: opts.reps, machine: machine(), scenarios: {} }

@@ -4,7 +4,7 @@
  * array and overwrites one of a few shared keys. It prints one readable line per change it
  * sees from others, and `{"type":"synced",…}` once the root has sequenced all of its own.
  *
- *   node examples/dist/cluster/client.js --join '{"inbound":"tcp://…","outbound":"tcp://…"}' --name ada [--changes 20] [--interval 10] [--quiet]
+ *   node examples/dist/cluster/client.js --join '{"inbound":"tcp://…","outbound":"tcp://…"}' --name ada [--changes 20] [--interval 10] [--keys 5] [--quiet] [--peer-timeout 1500]
  *
  * The root's addresses may also come from the ZINC_JOIN environment variable (the same JSON).
  * stdin commands: `go` starts editing; `report [seq]` prints {"type":"report",…} once this
@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
     interval: { type: 'string', default: '10' },
     keys: { type: 'string', default: '5' },
     quiet: { type: 'boolean', default: false },
+    'peer-timeout': { type: 'string' },
   },
 })
 if (!args.join) throw new Error('client: pass the root addresses with --join \'{"inbound":…,"outbound":…}\' or ZINC_JOIN')
@@ -36,8 +37,7 @@ const client = await Endpoint.start({
   transport,
   bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' },
   join: JSON.parse(args.join),
-  heartbeatMs: 100,
-  peerTimeoutMs: 1000,
+  ...(args['peer-timeout'] ? { peerTimeoutMs: Number(args['peer-timeout']) } : {}),
 })
 const stop = closeOnSignal(name, client, transport)
 const doc = await client.open<Shared>(DOC_ID)

@@ -9,16 +9,19 @@
  *
  * stdin commands: `report [seq]` prints {"type":"report",…} once the document reached `seq`.
  */
+import { parseArgs } from 'node:util'
 import { Endpoint } from '@zinc/core'
 import { ZmqTransport } from '@zinc/transport-zmq'
 import { closeOnSignal, DOC_ID, INITIAL, readCommands, report, stateHash, when, type Shared } from './shared.js'
+
+// --peer-timeout <ms>: how long a silent client is kept (default: Zinc's, 1500 ms).
+const { values: args } = parseArgs({ options: { 'peer-timeout': { type: 'string' } } })
 
 const transport = new ZmqTransport()
 const root = await Endpoint.start({
   transport,
   bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' },
-  heartbeatMs: 100,
-  peerTimeoutMs: 1000,
+  ...(args['peer-timeout'] ? { peerTimeoutMs: Number(args['peer-timeout']) } : {}),
 })
 closeOnSignal('root', root, transport)
 const doc = await root.open<Shared>(DOC_ID, { initial: INITIAL })

@@ -792,6 +792,7 @@ Object.assign(window, {
     drawnCount: () => scene.entries.size,
     digest,
     connection,
+    connectionDetail: () => ({ channels: Object.fromEntries(channelStates), parentLost, offline: net.offline }),
     setOffline,
     presence: () => (doc ? [...doc.presence.get()].map(([id, v]) => ({ id, ...(v as object) })) : []),
     stress,

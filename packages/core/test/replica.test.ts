@@ -28,6 +28,8 @@ class FakeIO implements ReplicaIO {
   readonly published: Message[][] = []
   readonly sent: Array<{ to: EndpointId; m: Message }> = []
   readonly deferred: Array<() => void> = []
+  readonly storage = undefined
+  maybeSnapshot() {}
   constructor(
     readonly self: EndpointId,
     public root: boolean,

@@ -68,7 +68,7 @@ export class Sequencer {
 
   /** True when the root's own change can be sequenced synchronously (no storage, nothing in flight). */
   get canSequenceLocally(): boolean {
-    return !this.#paused && !this.#committing && this.#batch.length === 0 && this.replica.io.storage === undefined
+    return !this.#paused && !this.#committing && this.replica.io.storage === undefined
   }
 
   /** The root's own change: sequenced at once, nothing to check or send back. */

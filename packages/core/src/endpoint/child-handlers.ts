@@ -96,16 +96,24 @@ function onSurvivorFragments(node: Node, m: Message): void {
 }
 
 export function rosterChanged(node: Node): void {
-  if (node.children.size > 0) node.lastChildren = node.children.peers()
-  node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.ROSTER, origin: node.id, epoch: node.epoch, payload: RosterCodec.encode(node.children.toWire()) }))
+  // Remember everyone seen recently: a root that loses them probes them for a newer epoch.
+  const known = new Map(node.lastChildren.map((p) => [p.id, p]))
+  for (const p of node.children.peers()) known.set(p.id, p)
+  node.lastChildren = [...known.values()].slice(-64)
+  publishRoster(node)
   node.updateRole()
   node.events.emit('peers', node.children.peers())
+}
+
+export function publishRoster(node: Node): void {
+  node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.ROSTER, origin: node.id, epoch: node.epoch, payload: RosterCodec.encode(node.children.toWire()) }))
 }
 
 export function removeChild(node: Node, id: EndpointId, why: string): void {
   const child = node.children.remove(id)
   if (!child) return
   node.logger.info({ child: id, why }, 'child removed')
+  if (why === 'silent') node.lostChildren.set(id, Date.now() + node.opts.peerTimeoutMs * 20)
   for (const doc of child.docs) {
     const replica = node.replicas.get(doc)
     if (!replica) continue

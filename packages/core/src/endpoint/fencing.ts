@@ -12,20 +12,26 @@ let probing = new WeakSet<Node>()
  * resent as its own pending changes (the new root may reject them), never merged silently.
  */
 export async function probeForNewerRoot(node: Node): Promise<void> {
-  if (probing.has(node) || node.children.size > 0 || node.lastChildren.length === 0 || node.closed) return
+  if (probing.has(node) || node.closed || !node.isRoot) return
   const now = Date.now()
   if (now - node.lastProbeAt < node.opts.peerTimeoutMs * 2) return
+  for (const [id, until] of node.lostChildren) if (until < now) node.lostChildren.delete(id)
+  // Children lost to silence may have gone to a newer root; with no children left, all of the
+  // last roster may have.
+  const targets = node.children.size === 0 ? node.lastChildren : node.lastChildren.filter((p) => node.lostChildren.has(p.id))
+  if (targets.length === 0) return
   node.lastProbeAt = now
   probing.add(node)
   try {
-    for (const peer of node.lastChildren) {
-      if (!peer.addresses || node.closed || node.children.size > 0) continue
+    for (const peer of targets) {
+      if (!peer.addresses || node.closed || !node.isRoot) continue
       const epoch = await listenForEpoch(node, peer.addresses.outbound, node.opts.heartbeatMs * 4)
       if (epoch === undefined || epoch <= node.epoch) continue
       node.logger.warn({ epoch, ours: node.epoch, at: peer.addresses.inbound }, 'a newer root exists; re-joining as a client')
       try {
         await node.join(peer.addresses, node.opts.peerTimeoutMs * 2)
         node.lastChildren = []
+        node.lostChildren.clear()
         node.updateRole()
         return
       } catch (error) {

@@ -2,7 +2,7 @@ import { encodeMessage } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { HeartbeatCodec } from '../protocol/payloads.js'
 import { CONTROL_TOPIC } from '../protocol/topics.js'
-import { removeChild } from './child-handlers.js'
+import { publishRoster, removeChild } from './child-handlers.js'
 import { failover, maybeEndRecovery, serveDeferredOpens } from './failover.js'
 import type { Node } from './node.js'
 import { probeForNewerRoot } from './fencing.js'
@@ -21,6 +21,9 @@ export function onHeartbeatTick(node: Node): void {
     const heads = [...node.replicas.values()].filter((r) => r.ready).map((r) => ({ doc: r.doc, seq: r.seq }))
     const payload = HeartbeatCodec.encode({ heads, rosterVersion: node.children.version, ancestors: node.ancestorChain() })
     node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.epoch, payload }))
+    // The roster goes out on every change; repeating it now and then heals a lost one, so
+    // every child computes the same succession order.
+    if (node.children.size > 0 && ++node.ticks % 8 === 0) publishRoster(node)
     for (const child of node.children.silentSince(now - peerTimeoutMs)) removeChild(node, child.id, 'silent')
   }
   serveDeferredOpens(node)

@@ -84,6 +84,10 @@ export class Node {
   expectedSurvivors = new Set<EndpointId>()
   /** Children seen last (a root that loses them all probes them for a newer epoch). */
   lastChildren: Peer[] = []
+  /** Children dropped for silence, until when they are worth probing for a newer root. */
+  readonly lostChildren = new Map<EndpointId, number>()
+  /** Heartbeat ticks so far. */
+  ticks = 0
   /** When this root last probed its old children for a newer epoch. */
   lastProbeAt = 0
   /** Survivor fetches (`child/doc`) a recovering root still waits for. */

@@ -9,6 +9,10 @@ if [ -x "$CHROMIUM" ]; then
   echo "ensure-chromium: found $CHROMIUM"
   exit 0
 fi
+if [ "$CHROMIUM" != "/usr/bin/chromium" ]; then
+  echo "ensure-chromium: $CHROMIUM is missing; apt-get installs only /usr/bin/chromium, so install it yourself (or unset CHROMIUM)." >&2
+  exit 1
+fi
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "ensure-chromium: $CHROMIUM is missing and this system has no apt-get; install Chromium yourself (or set CHROMIUM=/path/to/chromium)." >&2
   exit 1

@@ -43,6 +43,8 @@ const net = netSwitch()
 const transport = new WsClientTransport({ WebSocket: net.WebSocket, reconnectMaxMs: 2000 })
 const channelStates = new Map<string, ConnectionState>()
 let parentLost = false
+/** When 'parent-lost' fired (performance.now); anything heard from the parent later means it is back. */
+let parentLostAt = 0
 let role: Role | '–' = '–'
 let peers = 0
 let failed: string | undefined
@@ -197,7 +199,10 @@ function connection(): string {
   if (failed) return 'failed'
   const states = [...channelStates.values()]
   if (states.some((s) => s === 'closed')) return 'closed'
-  if (parentLost || states.some((s) => s === 'reconnecting')) return 'reconnecting'
+  // The parent heartbeats every 250 ms: a message after 'parent-lost' means it is back, even
+  // when 'parent-back' does not come (a leaf re-joining through failover).
+  const lost = parentLost && net.lastMessageAt <= parentLostAt
+  if (lost || states.some((s) => s === 'reconnecting')) return 'reconnecting'
   if (endpoint && states.length > 0 && states.every((s) => s === 'connected')) return 'connected'
   return states.length > 0 && !endpoint ? 'connecting' : endpoint ? 'reconnecting' : 'connecting'
 }
@@ -735,7 +740,7 @@ async function connect(): Promise<void> {
   peers = ep.peers.length
   ep.on('role', (r) => ((role = r), (statusDirty = true), requestFrame()))
   ep.on('peers', (p) => ((peers = p.length), (statusDirty = true), requestFrame()))
-  ep.on('parent-lost', () => ((parentLost = true), (statusDirty = true), requestFrame()))
+  ep.on('parent-lost', () => ((parentLost = true), (parentLostAt = performance.now()), (statusDirty = true), requestFrame()))
   ep.on('parent-back', () => ((parentLost = false), (statusDirty = true), requestFrame()))
   ep.on('error', (error) => toast(error.message, 'warn'))
 
@@ -770,6 +775,11 @@ async function connect(): Promise<void> {
 }
 
 window.addEventListener('resize', resize)
+// seq, pending and the connection also move without events of their own: refresh twice a second.
+setInterval(() => {
+  statusDirty = true
+  requestFrame()
+}, 500)
 setTool('pen')
 setColor(COLORS[0])
 resize()

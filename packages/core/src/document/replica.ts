@@ -9,6 +9,7 @@ import { decodePatches, encodePatches } from '../protocol/patches.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
 import { applyBatch } from './apply.js'
 import { DocLog } from './doc-log.js'
+import { PathSet } from './path-set.js'
 import { pendingFragment, remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import type { ReplicaIO } from './replica-io.js'
 import type { StoredDocument } from '../storage.js'
@@ -70,6 +71,8 @@ export class Replica {
   /** True from an OPEN until its answer (snapshot or catch-up) arrives. */
   awaitingServe = false
   readonly #incoming = new Map<number, Sequenced>()
+  /** False once an acknowledgement in the current run was not at the head of pending. */
+  #headAcksOnly = true
   #flushScheduled = false
 
   constructor(
@@ -242,6 +245,10 @@ export class Replica {
       this.requestSnapshot()
       return
     }
+    // Pending paths as they were before this run (acknowledged ones included): if the
+    // remote patches touch none of them, they commute and need no full rebase.
+    const pendingPaths = this.pending.length > 0 ? new PathSet(this.pending.map((p) => p.fragment.patches)) : undefined
+    const visibleBefore = this.visible
     this.confirmed = state
     this.seq = run[run.length - 1]!.seq
     this.io.stats.applied += run.length
@@ -251,14 +258,27 @@ export class Replica {
       this.clientSeqs.set(s.origin, Math.max(s.clientSeq, this.clientSeqs.get(s.origin) ?? 0))
       this.log.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, epoch: s.epoch, envelope: s.envelope })
       if (s.origin === this.io.self) {
-        if (!this.#acknowledge(s.clientSeq, s.seq)) rebase = true
+        if (!this.#acknowledge(s.clientSeq, s.seq)) {
+          rebase = true
+          this.#headAcksOnly = false
+        }
       } else {
         foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.patches))
         rebase = true
       }
     }
     this.io.publishFragments(this.doc, run.map((s) => s.envelope))
-    if (rebase) this.#rebase()
+    if (rebase) {
+      const foreignPatches = foreign.map((f) => f.patches)
+      const commute = pendingPaths !== undefined && this.#headAcksOnly && foreignPatches.every((p) => !pendingPaths.overlaps(p))
+      if (this.pending.length === 0) this.visible = this.confirmed
+      else if (commute) {
+        const { state: onTop, failed: bad } = applyBatch(visibleBefore, foreignPatches)
+        if (bad.length === 0) this.visible = onTop
+        else this.#rebase()
+      } else this.#rebase()
+    }
+    this.#headAcksOnly = true
     if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
   }
 

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { Endpoint, type EndpointOptions, type Logger } from '@zinc/core'
 import { ZmqTransport } from '@zinc/transport-zmq'
 import { WsServerTransport } from '@zinc/transport-ws'
+import { LmdbStorage } from '@zinc/storage-lmdb'
 import { buildWeb } from './bundle.js'
 
 /** The WebSocket paths the page joins (the page hard-codes the same ones). */
@@ -171,8 +172,18 @@ function portFromEnv(): number | undefined {
 }
 
 async function main(): Promise<void> {
-  const server = await startCanvasServer({ port: portFromEnv(), host: process.env.HOST || '127.0.0.1' })
+  // The embedded durable default: the root keeps the drawing in LMDB, so a restart loses nothing.
+  const dataDir = process.env.ZINC_DATA ?? join(process.cwd(), '.zinc-data', 'canvas')
+  const storage = await LmdbStorage.open(dataDir)
+  let server: CanvasServer
+  try {
+    server = await startCanvasServer({ port: portFromEnv(), host: process.env.HOST || '127.0.0.1', root: { storage } })
+  } catch (error) {
+    await storage.close()
+    throw error
+  }
   console.log(`Zinc canvas: ${server.url}`)
+  console.log(`  drawings are stored in ${dataDir} (set ZINC_DATA to move them)`)
   console.log(`  root host ${server.root.id.slice(0, 8)} on ${server.root.addresses.inbound} (ZeroMQ); edge relay ${server.relay.id.slice(0, 8)} on ws ${ZINC_PATHS.inbound}`)
   console.log('  open it in two tabs and draw; add ?stress=10000 to load 10,000 shapes; Ctrl-C stops')
   let stopping = false
@@ -183,7 +194,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 5000)
     force.unref()
     server.close().then(
-      () => process.exit(0),
+      () => storage.close().then(() => process.exit(0)),
       (error: unknown) => {
         console.error(error)
         process.exit(1)

@@ -93,6 +93,11 @@ export function becomeRoot(node: Node, survivors: EndpointId[]): void {
   }
   node.logger.warn({ epoch: node.epoch, expecting: [...node.expectedSurvivors] }, 'promoted to root; recovering')
   node.updateRole()
+  if (node.parentLost) {
+    // Connected to the tree again, as its root.
+    node.parentLost = false
+    node.events.emit('parent-back')
+  }
   maybeEndRecovery(node)
 }
 

@@ -29,9 +29,9 @@ export type EndpointEvents = {
   role: [role: Role]
   /** The roster this endpoint sees changed: its children if it has any, else its siblings. */
   peers: [peers: Peer[]]
-  /** The parent has been silent for peerTimeoutMs. */
+  /** The parent has been silent for peerTimeoutMs; a failover starts. */
   'parent-lost': []
-  /** The parent is heard again after being presumed lost. */
+  /** Connected to the tree again after 'parent-lost': a parent answers (the old one or a successor), or this endpoint became the root. */
   'parent-back': []
   /** Something went wrong that the application may want to show (refusals, access denied). */
   error: [error: Error]
@@ -215,7 +215,6 @@ export class Node {
     const link = this.parent
     if (!link) return
     this.parent = undefined
-    this.parentLost = false
     await link.close()
   }
 

@@ -3,7 +3,7 @@
  * uniform grid, kept in step with the document by diffing immutable states (an unchanged bucket
  * is the same object, so a change costs the buckets it touched, not 10,000 shapes).
  */
-import type { Keyed } from '@zinc/core'
+import { keyed, type Keyed } from '@zinc/core'
 import { isShape, type Shape } from './model.js'
 
 export interface Box {
@@ -70,23 +70,13 @@ export class Scene {
     const dirty: Box[] = []
     let changed = 0
     if (prev === shapes) return { dirty, changed }
-    const has = Object.prototype.hasOwnProperty
-    for (const b in shapes) {
-      const next = shapes[b]!
-      const before = has.call(prev, b) ? prev[b] : undefined
-      if (next === before) continue
-      for (const id in next) {
-        const shape = next[id]
-        if (before && has.call(before, id) && before[id] === shape) continue
-        changed++
-        this.#upsert(id, shape, dirty)
-      }
-      if (before) for (const id in before) if (!has.call(next, id)) changed += this.#remove(id, dirty)
+    // keyed.diff skips every bucket shared by both versions: the cost follows the change.
+    const { upserted, removed } = keyed.diff(prev, shapes)
+    for (const [id, shape] of upserted) {
+      changed++
+      this.#upsert(id, shape, dirty)
     }
-    for (const b in prev) {
-      if (has.call(shapes, b)) continue
-      for (const id in prev[b]) changed += this.#remove(id, dirty)
-    }
+    for (const id of removed) changed += this.#remove(id, dirty)
     return { dirty, changed }
   }
 

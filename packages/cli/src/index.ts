@@ -11,5 +11,5 @@ export { escapeLabel, formatNumber, formatPrometheus, type HistogramSnapshot, ty
 export { curveOptions, type CurveFlags } from './options.js'
 export { startStatsServer, type StatsServer, type StatsSnapshot } from './stats-server.js'
 export { formatHeartbeatText, formatStatsText, type HeartbeatView } from './stats-view.js'
-export { CORE_PERSISTS_STORAGE, openStorage, storageOptions } from './storage.js'
+export { openStorage, storageOptions } from './storage.js'
 export { decodeBatch, decodeHeartbeat, decodeRefusal, decodeRoster, uuidOf } from './wire.js'

@@ -3,7 +3,7 @@ import type { ZmqTransport } from '@zinc/transport-zmq'
 import { createLogger, type CliLogLevel, type LogFormat } from './logging.js'
 import { curveOptions, type CurveFlags } from './options.js'
 import { startStatsServer, type StatsServer } from './stats-server.js'
-import { CORE_PERSISTS_STORAGE, openStorage, storageOptions } from './storage.js'
+import { openStorage, storageOptions } from './storage.js'
 
 /** Everything `zinc host` and `zinc relay` have in common, parsed. */
 export interface NodeConfig extends CurveFlags {
@@ -106,7 +106,6 @@ export async function runNode(config: NodeConfig, output: Output = stdout): Prom
       const opened = await openStorage(config.data)
       storage = opened.storage
       log.info({ path: opened.path }, 'storage opened')
-      if (!CORE_PERSISTS_STORAGE) log.warn({ path: opened.path }, 'this build of @zinc/core does not persist to storage yet: documents are kept in memory only')
     }
     const curve = curveOptions(config, { bind: true, connect: config.join !== undefined })
     // Loaded here, not at the top: the native addon is not needed for --help.

@@ -3,23 +3,13 @@ import type { Storage } from '@zinc/core'
 import { CliError } from './errors.js'
 
 /**
- * `--data DIR`: the root's durable storage. Everything about it lives here so it is one small
- * change to finish once core wires `EndpointOptions.storage`:
+ * `--data DIR`: the root's durable storage (`EndpointOptions.storage`).
  *
  * - the adapter is loaded lazily (`import('@zinc/storage-lmdb')`), so a host without `--data`
  *   never loads LMDB's native addon, and a build of the adapter that lacks `LmdbStorage`
  *   gives a clear error instead of a crash;
- * - {@link storageOptions} is what `zinc host` spreads into `Endpoint.start` options;
- * - {@link CORE_PERSISTS_STORAGE} says whether core uses it yet.
+ * - {@link storageOptions} is what `zinc host` spreads into `Endpoint.start` options.
  */
-
-/**
- * Whether `Endpoint.start` persists through `options.storage`. False while core's
- * `EndpointOptions` has no `storage` field: the store is still opened (so the directory, its
- * lock and its format are checked) and passed along, and the host warns that documents live
- * in memory only. Flip to true when core wires it.
- */
-export const CORE_PERSISTS_STORAGE = false
 
 interface LmdbModule {
   LmdbStorage?: { open(dir: string, options?: object): Promise<Storage> }

@@ -11,12 +11,31 @@ export { Document, type ChangeListener } from './document/document.js'
 export type { DocumentFragment } from './document/fragment.js'
 export type { Presence } from './document/presence.js'
 export type { EndpointStats } from './runtime/stats.js'
+export { LATENCY_BUCKETS_MS, type Histogram } from './runtime/histogram.js'
 export { HandlerPool, type HandlerPoolOptions } from './runtime/handler-pool.js'
 export { ChannelListener, type ListenerOptions } from './runtime/channel-listener.js'
 export { decodeMessage, encodeMessage, type Message, type MessageInit } from './protocol/codec.js'
 export { Kind, kindName, PROTOCOL_VERSION } from './protocol/kinds.js'
 export { CONTROL_TOPIC, docTopic, endpointTopic } from './protocol/topics.js'
 export { decodePatches, encodePatches } from './protocol/patches.js'
+export {
+  BatchCodec,
+  HeartbeatCodec,
+  HelloCodec,
+  OpenCodec,
+  RefusalCodec,
+  RosterCodec,
+  SnapshotCodec,
+  WelcomeCodec,
+  type Batch,
+  type Heartbeat,
+  type Hello,
+  type Open,
+  type Refusal,
+  type Roster,
+  type Snapshot,
+  type Welcome,
+} from './protocol/payloads.js'
 export { TypedEmitter } from './events.js'
 export { consoleLogger, silentLogger, type Logger, type LogLevel } from './logger.js'
 export { newEndpointId, isEndpointId, isValidDocId, type DocId, type EndpointId } from './ids.js'

@@ -11,6 +11,7 @@ import { docTopic, endpointTopic } from '../protocol/topics.js'
 import { ChannelListener } from '../runtime/channel-listener.js'
 import { HandlerPool } from '../runtime/handler-pool.js'
 import { emptyStats, type EndpointStats } from '../runtime/stats.js'
+import { record } from '../runtime/histogram.js'
 import type { PubChannel, PullChannel } from '../transport.js'
 import type { MessageHandler } from './app-messages.js'
 import { handleFromChild } from './child-handlers.js'
@@ -293,7 +294,13 @@ export class Node {
   #dispatch(work: Work): void | Promise<void> {
     if (this.closed) return
     if (work.link && work.link !== this.parent) return void this.stats.dropped++
-    return work.from === 'parent' ? handleFromParent(this, work) : handleFromChild(this, work)
+    const started = performance.now()
+    const result = work.from === 'parent' ? handleFromParent(this, work) : handleFromChild(this, work)
+    if (!result) {
+      record(this.stats.handlerLatency, performance.now() - started)
+      return
+    }
+    return result.finally(() => record(this.stats.handlerLatency, performance.now() - started))
   }
 
   // ---- sending -------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import { emptyHistogram, type Histogram } from './histogram.js'
+
 /** Counters every endpoint keeps; `endpoint.stats()` returns a copy. */
 export interface EndpointStats {
   /** Messages sent on any channel. */
@@ -33,12 +35,14 @@ export interface EndpointStats {
   epoch: number
   /** Head seq of every open document. */
   docs: Record<string, number>
+  /** Time spent in message handlers (built-in and application), in milliseconds. */
+  handlerLatency: Histogram
   /** Sent and received counts per message kind name. */
   sentByKind: Record<string, number>
   receivedByKind: Record<string, number>
 }
 
-export type Counter = Exclude<keyof EndpointStats, 'pending' | 'queueDepth' | 'children' | 'epoch' | 'docs' | 'sentByKind' | 'receivedByKind'>
+export type Counter = Exclude<keyof EndpointStats, 'pending' | 'queueDepth' | 'children' | 'epoch' | 'docs' | 'sentByKind' | 'receivedByKind' | 'handlerLatency'>
 
 export function emptyStats(): EndpointStats {
   return {
@@ -60,6 +64,7 @@ export function emptyStats(): EndpointStats {
     children: 0,
     epoch: 0,
     docs: {},
+    handlerLatency: emptyHistogram(),
     sentByKind: {},
     receivedByKind: {},
   }

@@ -1,5 +1,5 @@
 import type { Document, DocumentFragment } from '@zinc/core'
-import { InprocNetwork } from '@zinc/transport-inproc'
+import { InprocNetwork, mulberry32 } from '@zinc/transport-inproc'
 import { afterEach, describe, expect, it } from 'vitest'
 import { converged, inprocCluster, waitFor, type InprocCluster } from './helpers.js'
 
@@ -17,16 +17,6 @@ const SEEDS = STRESS ? Array.from({ length: 40 }, (_, i) => 1000 + i) : [11, 12,
 const STEPS = STRESS ? 400 : 120
 const ENDPOINTS = 8
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 let cluster: InprocCluster | undefined
 afterEach(async () => {
@@ -43,7 +33,7 @@ describe('convergence under faults', () => {
       const rootDoc = await host.open<Shared>('shared', { initial: { keys: {}, items: {}, log: [] } })
       const docs: Document<Shared>[] = [rootDoc, ...(await Promise.all(clients.map((c) => c.open<Shared>('shared'))))]
       network.faults({ drop: 0.05, duplicate: 0.05, delay: { probability: 0.1, maxMs: 20 } })
-      const random = prng(seed)
+      const random = mulberry32(seed)
       const tokens: Array<{ token: string; fragment: DocumentFragment }> = []
       for (let step = 0; step < STEPS; step++) {
         const who = Math.floor(random() * docs.length)

@@ -41,6 +41,7 @@ export { consoleLogger, silentLogger, type Logger, type LogLevel } from './logge
 export { newEndpointId, isEndpointId, isValidDocId, type DocId, type EndpointId } from './ids.js'
 export * from './errors.js'
 export type * from './transport.js'
-export type { Storage, StoredDocument, StoredFragment, StoredSnapshot } from './storage.js'
+export { checkAppendBatch, type Storage, type StoredDocument, type StoredFragment, type StoredSnapshot } from './storage.js'
 export { MemoryStorage } from './memory-storage.js'
 export { keyed, bucketPath, LEVELS as KEYED_LEVELS, FAN as KEYED_FAN, type Keyed } from './document/keyed.js'
+export { Fifo } from './fifo.js'

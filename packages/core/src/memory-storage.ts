@@ -1,5 +1,5 @@
 import type { DocId } from './ids.js'
-import type { Storage, StoredDocument, StoredFragment, StoredSnapshot } from './storage.js'
+import { checkAppendBatch, type Storage, type StoredDocument, type StoredFragment, type StoredSnapshot } from './storage.js'
 import { InvalidArgumentError, ClosedError } from './errors.js'
 
 interface Entry {
@@ -34,7 +34,7 @@ export class MemoryStorage implements Storage {
     this.#check()
     if (fragments.length === 0) return
     const d = this.#docs.get(doc)
-    checkBatch(doc, head(d) + 1, fragments)
+    checkAppendBatch(doc, head(d) + 1, fragments)
     const copies = fragments.map((f) => ({ seq: f.seq, origin: f.origin, clientSeq: f.clientSeq, envelope: f.envelope.slice() }))
     if (d) d.log.push(...copies)
     else this.#docs.set(doc, { snapshot: undefined, log: copies })
@@ -79,24 +79,3 @@ function head(d: Entry | undefined): number {
   return Math.max(d?.log.at(-1)?.seq ?? 0, d?.snapshot?.seq ?? 0)
 }
 
-/**
- * Checks that `fragments` are `expected, expected+1, …` with usable fields; throws
- * InvalidArgumentError before anything is stored.
- */
-function checkBatch(doc: DocId, expected: number, fragments: readonly StoredFragment[]): void {
-  let next = expected
-  for (const f of fragments) {
-    if (f.seq !== next) {
-      throw new InvalidArgumentError(
-        `append to "${doc}" expected seq ${next}, got ${f.seq}: the log must stay gapless (no gaps, no repeats). Nothing of this batch was stored.`,
-      )
-    }
-    if (!Number.isSafeInteger(f.clientSeq) || f.clientSeq < 0) {
-      throw new InvalidArgumentError(`append to "${doc}": fragment ${f.seq} has clientSeq ${f.clientSeq}; it must be a non-negative integer. Nothing of this batch was stored.`)
-    }
-    if (!(f.envelope instanceof Uint8Array)) {
-      throw new InvalidArgumentError(`append to "${doc}": fragment ${f.seq} has no envelope bytes (a Uint8Array). Nothing of this batch was stored.`)
-    }
-    next++
-  }
-}

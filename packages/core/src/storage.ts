@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from './errors.js'
 import type { DocId, EndpointId } from './ids.js'
 
 /**
@@ -58,4 +59,26 @@ export interface Storage {
    * other call after it rejects with `ClosedError`.
    */
   close(): Promise<void>
+}
+
+/**
+ * Checks that `fragments` continue a stored log at `expected`, with usable fields, and throws
+ * `InvalidArgumentError` before anything is stored. Adapters call it first in `append`.
+ */
+export function checkAppendBatch(doc: DocId, expected: number, fragments: readonly StoredFragment[]): void {
+  let next = expected
+  for (const f of fragments) {
+    if (f.seq !== next) {
+      throw new InvalidArgumentError(
+        `append to "${doc}" expected seq ${next}, got ${f.seq}: the log must stay gapless (no gaps, no repeats). Nothing of this batch was stored.`,
+      )
+    }
+    if (!Number.isSafeInteger(f.clientSeq) || f.clientSeq < 0) {
+      throw new InvalidArgumentError(`append to "${doc}": fragment ${f.seq} has clientSeq ${f.clientSeq}; it must be a non-negative integer. Nothing of this batch was stored.`)
+    }
+    if (!(f.envelope instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`append to "${doc}": fragment ${f.seq} has no envelope bytes (a Uint8Array). Nothing of this batch was stored.`)
+    }
+    next++
+  }
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import {
+  checkAppendBatch,
   ClosedError,
   InvalidArgumentError,
   StorageCorruptError,
@@ -212,7 +213,7 @@ export class LmdbStorage implements Storage {
     this.#check()
     checkDocId(doc)
     if (fragments.length === 0) return
-    checkBatch(doc, fragments[0]!.seq, fragments)
+    checkAppendBatch(doc, fragments[0]!.seq, fragments)
     const records = fragments.map(encodeFragment)
     this.#checkQuota(records.reduce((n, r) => n + r.length + doc.length + 32, 0))
     const db = this.#db
@@ -223,7 +224,7 @@ export class LmdbStorage implements Storage {
       const indexBytes = db.get(dKey(doc))
       const snapshotSeq = indexBytes === undefined ? 0 : this.#verify(() => decodeDoc(indexBytes, `index of document "${doc}"`))
       const expected = Math.max(this.#lastSeq(doc), snapshotSeq) + 1
-      if (first !== expected) checkBatch(doc, expected, fragments)
+      if (first !== expected) checkAppendBatch(doc, expected, fragments)
       for (let i = 0; i < records.length; i++) db.put(fKey(doc, first + i), records[i]!)
       if (indexBytes === undefined) db.put(dKey(doc), encodeDoc(0))
     })
@@ -479,21 +480,3 @@ function checkDocId(doc: DocId): void {
   }
 }
 
-/** Same wording as MemoryStorage: the batch must be `expected, expected+1, …`. */
-function checkBatch(doc: DocId, expected: number, fragments: readonly StoredFragment[]): void {
-  let next = expected
-  for (const f of fragments) {
-    if (f.seq !== next) {
-      throw new InvalidArgumentError(
-        `append to "${doc}" expected seq ${next}, got ${f.seq}: the log must stay gapless (no gaps, no repeats). Nothing of this batch was stored.`,
-      )
-    }
-    if (!Number.isSafeInteger(f.clientSeq) || f.clientSeq < 0) {
-      throw new InvalidArgumentError(`append to "${doc}": fragment ${f.seq} has clientSeq ${f.clientSeq}; it must be a non-negative integer. Nothing of this batch was stored.`)
-    }
-    if (!(f.envelope instanceof Uint8Array)) {
-      throw new InvalidArgumentError(`append to "${doc}": fragment ${f.seq} has no envelope bytes (a Uint8Array). Nothing of this batch was stored.`)
-    }
-    next++
-  }
-}

@@ -1,5 +1,5 @@
 import type { Frames } from '@zinc/core'
-import { Fifo } from './fifo.js'
+import { Fifo } from '@zinc/core'
 
 type Waiter = (result: IteratorResult<Frames, undefined>) => void
 

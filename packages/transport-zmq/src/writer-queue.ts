@@ -1,4 +1,4 @@
-import { Fifo } from './fifo.js'
+import { Fifo } from '@zinc/core'
 
 /** Where a {@link WriterQueue} writes: a zeromq.js writable socket. */
 export interface WriterSink<M> {
@@ -86,8 +86,8 @@ export class WriterQueue<M> {
   close(): void {
     if (this.#closed) return
     this.#closed = true
-    for (const entry of this.#items.clear()) entry.discarded()
-    for (const entry of this.#waiters.clear()) entry.discarded()
+    for (const entry of this.#items.drain()) entry.discarded()
+    for (const entry of this.#waiters.drain()) entry.discarded()
   }
 
   #enqueue(entry: Entry<M>): void {

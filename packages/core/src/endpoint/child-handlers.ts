@@ -135,7 +135,8 @@ function clearPresence(node: Node, replica: Replica, origin: EndpointId): void {
   }
 }
 
-async function allowed(node: Node, request: AccessRequest): Promise<Verdict> {
+/** The authorize hook's verdict; synchronous when there is no hook (the hot path stays sync). */
+function allowed(node: Node, request: AccessRequest): Verdict | Promise<Verdict> {
   if (!node.opts.authorize || request.endpoint === node.id) return true
   return node.opts.authorize(request)
 }
@@ -183,7 +184,7 @@ function onClose(node: Node, m: Message): void {
   node.releaseReplica(replica)
 }
 
-async function onFragment(node: Node, m: Message, from: Work['from']): Promise<void> {
+function onFragment(node: Node, m: Message, from: Work['from']): void | Promise<void> {
   const doc = m.doc as DocId
   const replica = node.replicas.get(doc)
   const direct = from === 'child' && m.sender === m.origin
@@ -196,9 +197,13 @@ async function onFragment(node: Node, m: Message, from: Work['from']): Promise<v
   if (m.seq !== 0) return void node.stats.dropped++
   if (!node.isRoot) return forwardUp(node, m)
   const sequencer = replica.sequencer!
-  const verdict = await allowed(node, { endpoint: m.origin, doc, action: 'change' })
-  if (verdict !== true) return sequencer.refuse(m, reasonOf(verdict, 'not allowed to change this document'))
-  sequencer.accept(m)
+  const decide = (verdict: Verdict) => {
+    if (verdict === true) sequencer.accept(m)
+    else sequencer.refuse(m, reasonOf(verdict, 'not allowed to change this document'))
+  }
+  const verdict = allowed(node, { endpoint: m.origin, doc, action: 'change' })
+  if (typeof verdict !== 'boolean' && typeof verdict !== 'string') return Promise.resolve(verdict).then(decide)
+  decide(verdict)
 }
 
 function onCatchUp(node: Node, m: Message): void {

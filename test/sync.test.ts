@@ -229,3 +229,20 @@ describe('access control', () => {
     }
   })
 })
+
+describe('undo groups', () => {
+  it('changes made with one undoGroup undo and redo as one step', async () => {
+    cluster = await inprocCluster(1)
+    const [a] = cluster.clients
+    const hostDoc = await cluster.host.open<Board>('doc', { initial: { shapes: {}, list: [] } })
+    const doc = await a!.open<Board>('doc')
+    doc.change((s) => void (s.shapes.before = { x: 0 }))
+    for (let i = 1; i <= 5; i++) doc.change((s) => void (s.shapes.stroke = { x: i }), { undoGroup: 'stroke-1' })
+    expect(doc.undo()).toBe(true)
+    expect(doc.state.shapes).toEqual({ before: { x: 0 } })
+    expect(doc.redo()).toBe(true)
+    expect(doc.state.shapes).toEqual({ before: { x: 0 }, stroke: { x: 5 } })
+    await doc.synced()
+    await waitFor(() => converged([hostDoc, doc]), 'convergence')
+  })
+})

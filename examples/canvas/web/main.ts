@@ -251,10 +251,9 @@ function throttled(): void {
 }
 
 // ---- changes and undo groups -------------------------------------------------------------
-/** Changes made by the current gesture (one undo step for the user). */
+/** The current gesture: its changes share an undo group, so one Ctrl-Z undoes the gesture. */
+let gestureId = 0
 let groupSize = 0
-const undoGroups: number[] = []
-const redoGroups: number[] = []
 
 /** One doc.change through the tab's rate limit. False when throttled or refused. */
 function change(recipe: (d: Canvas) => void, cost = 1): DocumentFragment | false {
@@ -264,7 +263,7 @@ function change(recipe: (d: Canvas) => void, cost = 1): DocumentFragment | false
     return false
   }
   try {
-    const fragment = doc.change(recipe as never)
+    const fragment = doc.change(recipe as never, { undoGroup: gestureId })
     if (!fragment) return false
     groupSize++
     requestFrame()
@@ -277,26 +276,22 @@ function change(recipe: (d: Canvas) => void, cost = 1): DocumentFragment | false
 
 function endGroup(): void {
   if (groupSize === 0) return
-  undoGroups.push(groupSize)
-  if (undoGroups.length > 500) undoGroups.shift()
-  redoGroups.length = 0
+  gestureId++
   groupSize = 0
   statusDirty = true
 }
 
 function undo(): void {
-  step(undoGroups, redoGroups, () => doc!.undo())
+  step(() => doc!.undo())
 }
 function redo(): void {
-  step(redoGroups, undoGroups, () => doc!.redo())
+  step(() => doc!.redo())
 }
-function step(from: number[], to: number[], one: () => boolean): void {
+function step(one: () => boolean): void {
   if (!doc || gesture) return
   if (!limiter.take(1)) return throttled()
-  const n = from.pop() ?? 1
-  let done = 0
-  for (let i = 0; i < n; i++) if (one()) done++
-  if (done > 0) to.push(done)
+  endGroup()
+  one()
   requestFrame()
   statusDirty = true
 }

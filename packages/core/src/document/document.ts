@@ -15,9 +15,19 @@ export interface DocumentHost {
 }
 
 interface UndoEntry {
-  /** Patches that undo (or, on the redo stack, redo) one local change. */
+  /** Patches that undo (or, on the redo stack, redo) one step: one change, or a group. */
   patches: Patch[]
-  clientSeq: number
+  /** The local changes this step covers (a rejected one leaves the stack). */
+  clientSeqs: number[]
+  group?: string | number
+}
+
+export interface ChangeOptions {
+  /**
+   * Consecutive changes with the same group are one undo step: a stroke drawn over many
+   * frames, a drag, a paste. Omit for one step per change.
+   */
+  undoGroup?: string | number
 }
 
 /**
@@ -46,7 +56,7 @@ export class Document<S = unknown> {
     }
     this.#offs.push(
       replica.events.on('rejected', (_error, fragment) => {
-        this.#undo = this.#undo.filter((e) => e.clientSeq !== fragment.clientSeq)
+        this.#undo = this.#undo.filter((e) => !e.clientSeqs.includes(fragment.clientSeq))
       }),
     )
   }
@@ -79,13 +89,20 @@ export class Document<S = unknown> {
    * root. Returns the fragment (its `confirmed` promise settles on the root's answer), or
    * undefined when the recipe changed nothing.
    */
-  change(recipe: (draft: Draft<S>) => void): DocumentFragment | undefined {
+  change(recipe: (draft: Draft<S>) => void, options: ChangeOptions = {}): DocumentFragment | undefined {
     this.#assertOpen()
     if (typeof recipe !== 'function') throw new InvalidArgumentError('doc.change(recipe) takes a function that mutates its draft argument.')
     const [next, patches, inverse] = produceWithPatches(this.replica.visible as S, recipe as (draft: Draft<S>) => void)
     if (patches.length === 0) return undefined
     const fragment = this.replica.localChange(next, patches, inverse)
-    this.#pushUndo(this.#undo, { patches: inverse, clientSeq: fragment.clientSeq })
+    const top = this.#undo[this.#undo.length - 1]
+    if (options.undoGroup !== undefined && top && top.group === options.undoGroup) {
+      // Undoing the group undoes this change first, then the earlier ones.
+      top.patches = [...inverse, ...top.patches]
+      top.clientSeqs.push(fragment.clientSeq)
+    } else {
+      this.#pushUndo(this.#undo, { patches: inverse, clientSeqs: [fragment.clientSeq], group: options.undoGroup })
+    }
     this.#redo = []
     return fragment
   }
@@ -134,7 +151,7 @@ export class Document<S = unknown> {
         continue // this step's target is gone; try the one before it
       }
       if (!fragment) continue
-      this.#pushUndo(to, { patches: fragment.inverse, clientSeq: fragment.clientSeq })
+      this.#pushUndo(to, { patches: fragment.inverse, clientSeqs: [fragment.clientSeq] })
       return true
     }
     return false

@@ -246,3 +246,20 @@ describe('undo groups', () => {
     await waitFor(() => converged([hostDoc, doc]), 'convergence')
   })
 })
+
+describe('application messages keep their payload type', () => {
+  it('bytes, text and JSON values arrive as they were published', async () => {
+    cluster = await inprocCluster(1)
+    const [a] = cluster.clients
+    const got: unknown[] = []
+    a!.handle('any', (m) => void got.push(m.payload))
+    await cluster.host.publish('any', new Uint8Array([1, 2, 3]))
+    await cluster.host.publish('any', 'plain text')
+    await cluster.host.publish('any', { shape: 's1', points: [1, 2] })
+    await cluster.host.publish('any', 42)
+    await waitFor(() => got.length === 4, 'four messages')
+    expect(got[0]).toEqual(new Uint8Array([1, 2, 3]))
+    expect(got.slice(1)).toEqual(['plain text', { shape: 's1', points: [1, 2] }, 42])
+    await expect(cluster.host.publish('any', undefined)).rejects.toBeInstanceOf(InvalidArgumentError)
+  })
+})

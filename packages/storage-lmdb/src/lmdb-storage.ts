@@ -200,9 +200,10 @@ export class LmdbStorage implements Storage {
     if (index === undefined) return undefined
     const snapshotSeq = this.#verify(() => decodeDoc(index, `index of document "${doc}"`))
     let snapshot: StoredSnapshot | undefined
-    if (snapshotSeq > 0) {
-      const bytes = this.#db.get(sKey(doc))
-      if (bytes === undefined) throw this.#corrupt(`the snapshot at seq ${snapshotSeq} of document "${doc}" is missing`)
+    // A snapshot at seq 0 is the root's seed of a new document (its `initial`): load it too.
+    const bytes = this.#db.get(sKey(doc))
+    if (bytes === undefined && snapshotSeq > 0) throw this.#corrupt(`the snapshot at seq ${snapshotSeq} of document "${doc}" is missing`)
+    if (bytes !== undefined) {
       snapshot = this.#verify(() => decodeSnapshot(bytes, `snapshot of document "${doc}"`))
       if (snapshot.seq !== snapshotSeq) throw this.#corrupt(`the snapshot of document "${doc}" holds seq ${snapshot.seq}, its index says ${snapshotSeq}`)
     }

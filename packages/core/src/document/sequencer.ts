@@ -41,6 +41,12 @@ export class Sequencer {
   #committing = false
   readonly #commitWaiters: Array<() => void> = []
   #held: Message[] = []
+  /**
+   * Highest clientSeq per origin in the batch being written to storage: no longer staged, not
+   * yet in replica.clientSeqs. Without it a fragment arriving meanwhile looks like a gap, and a
+   * resend of an in-flight one is sequenced a second time.
+   */
+  readonly #inFlightUpTo = new Map<EndpointId, number>()
 
   constructor(readonly replica: Replica) {}
 
@@ -97,13 +103,19 @@ export class Sequencer {
       else this.#reply(Kind.ACK, origin, clientSeq, r.log.find(origin, clientSeq) ?? 0)
       return
     }
-    if (clientSeq > handled + 1 + this.#staged(origin)) {
-      // An earlier change of this origin was lost on the way: ask for it, keep order.
-      r.io.stats.dropped++
-      this.#reply(Kind.RESEND, origin, handled + 1 + this.#staged(origin), 0)
+    const stored = Math.max(handled, this.#inFlightUpTo.get(origin) ?? 0)
+    if (clientSeq <= stored) {
+      // Being written to storage: its echo, once durable, is the answer.
+      r.io.stats.duplicates++
       return
     }
-    if (clientSeq < handled + 1 + this.#staged(origin)) {
+    if (clientSeq > stored + 1 + this.#staged(origin)) {
+      // An earlier change of this origin was lost on the way: ask for it, keep order.
+      r.io.stats.dropped++
+      this.#reply(Kind.RESEND, origin, stored + 1 + this.#staged(origin), 0)
+      return
+    }
+    if (clientSeq < stored + 1 + this.#staged(origin)) {
       r.io.stats.duplicates++
       return
     }
@@ -125,7 +137,7 @@ export class Sequencer {
 
   /** Refuses a change without looking at it (authorization). */
   refuse(message: Message, reason: string): void {
-    const handled = this.#handled(message.origin)
+    const handled = Math.max(this.#handled(message.origin), this.#inFlightUpTo.get(message.origin) ?? 0)
     if (message.clientSeq === handled + 1 + this.#staged(message.origin)) this.#markRejected(message.origin, message.clientSeq)
     this.#reject(message.origin, message.clientSeq, reason)
   }
@@ -165,6 +177,7 @@ export class Sequencer {
       return
     }
     this.#committing = true
+    for (const c of batch) this.#inFlightUpTo.set(c.origin, Math.max(c.clientSeq, this.#inFlightUpTo.get(c.origin) ?? 0))
     const stored = prepared.map((p) => ({ seq: p.seq, origin: p.candidate.origin, clientSeq: p.candidate.clientSeq, envelope: p.envelope }))
     storage
       .append(r.doc, stored)
@@ -181,6 +194,7 @@ export class Sequencer {
       )
       .finally(() => {
         this.#committing = false
+        this.#inFlightUpTo.clear()
         const waiting = this.#commitWaiters.splice(0)
         for (const wake of waiting) wake()
         if (this.#batch.length > 0) this.flush()

@@ -6,7 +6,7 @@ import { encodeMessage } from '../protocol/codec.js'
 import { encodeJson } from '../protocol/json.js'
 import { Kind } from '../protocol/kinds.js'
 import type { EndpointStats } from '../runtime/stats.js'
-import { isValidAppKind, type MessageHandler } from './app-messages.js'
+import { encodeAppPayload, isValidAppKind, type MessageHandler } from './app-messages.js'
 import { Node, type EndpointEvents, type Role } from './node.js'
 import { resolveOptions, type EndpointAddresses, type EndpointOptions } from './options.js'
 import type { Peer } from './roster.js'
@@ -157,7 +157,7 @@ export class Endpoint {
   }
 
   /** Registers the handler of an application message kind (replacing any earlier one). */
-  handle(kind: string, handler: MessageHandler): () => void {
+  handle<P = any>(kind: string, handler: MessageHandler<P>): () => void {
     this.#node.assertOpen()
     if (!isValidAppKind(kind)) throw new InvalidArgumentError(`Message kind ${JSON.stringify(kind)} is invalid: use 1-128 printable ASCII characters.`)
     if (typeof handler !== 'function' && typeof handler?.handle !== 'function')
@@ -168,16 +168,23 @@ export class Endpoint {
     }
   }
 
-  /** Sends an application message to every other endpoint of the tree (not back to this one). */
-  async publish(kind: string, payload: Uint8Array | string): Promise<void> {
+  /**
+   * Sends an application message to every other endpoint of the tree (not back to this one).
+   * The payload arrives as it was given: a Uint8Array, a string, or any JSON-serialisable value.
+   */
+  async publish(kind: string, payload: unknown): Promise<void> {
     const node = this.#node
     node.assertOpen()
     if (!isValidAppKind(kind)) throw new InvalidArgumentError(`Message kind ${JSON.stringify(kind)} is invalid: use 1-128 printable ASCII characters.`)
-    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload
-    if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('publish(kind, payload) takes a Uint8Array or a string.')
-    if (bytes.byteLength + 1024 > node.opts.maxMessageBytes) throw new MessageTooLargeError(bytes.byteLength, node.opts.maxMessageBytes)
+    let encoded: { bytes: Uint8Array; encoding: number }
+    try {
+      encoded = encodeAppPayload(payload)
+    } catch (error) {
+      throw new InvalidArgumentError(`${(error as Error).message}`)
+    }
+    if (encoded.bytes.byteLength + 1024 > node.opts.maxMessageBytes) throw new MessageTooLargeError(encoded.bytes.byteLength, node.opts.maxMessageBytes)
     node.countSent(Kind.APP)
-    node.sendUp(encodeMessage({ kind: Kind.APP, origin: node.id, epoch: node.epoch, appKind: kind, payload: bytes }))
+    node.sendUp(encodeMessage({ kind: Kind.APP, origin: node.id, epoch: node.epoch, appKind: kind, payload: encoded.bytes, encoding: encoded.encoding }))
   }
 
   /** A snapshot of the counters and gauges. */

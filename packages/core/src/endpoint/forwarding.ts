@@ -11,7 +11,7 @@ import type { Node } from './node.js'
 export function forwardUp(node: Node, m: Message): void {
   node.watchOrigin(m.origin)
   node.sendUp(
-    encodeMessage({ kind: m.kind, origin: m.origin, sender: node.id, doc: m.doc, clientSeq: m.clientSeq, seq: m.seq, epoch: node.epoch, payload: m.payload, appKind: m.appKind }),
+    encodeMessage({ kind: m.kind, origin: m.origin, sender: node.id, doc: m.doc, clientSeq: m.clientSeq, seq: m.seq, epoch: node.epoch, payload: m.payload, appKind: m.appKind, encoding: m.encoding }),
   )
 }
 
@@ -26,7 +26,7 @@ export function deliverApp(node: Node, m: Message): void | Promise<void> {
   if (m.origin === node.id) return
   const handler = node.appHandlers.get(m.appKind)
   if (!handler) return
-  return runHandler(handler, appMessage(m.appKind, m.origin, m.payload), { endpoint: node.id, logger: node.logger })
+  return runHandler(handler, appMessage(m.appKind, m.origin, m.payload, m.encoding), { endpoint: node.id, logger: node.logger })
 }
 
 /** Presence values are JSON; an empty payload means the origin's presence is gone. */

@@ -25,12 +25,14 @@ export interface Message {
   readonly epoch: number
   readonly payload: Uint8Array
   readonly appKind: string
+  /** For APP: 0 = bytes, 1 = UTF-8 text, 2 = JSON (how the publisher gave the payload). */
+  readonly encoding: number
   /** The encoded bytes this message was decoded from, so relays forward without re-encoding. */
   readonly raw: Uint8Array
 }
 
-export type MessageInit = Omit<Message, 'version' | 'raw' | 'doc' | 'clientSeq' | 'seq' | 'payload' | 'appKind' | 'sender'> &
-  Partial<Pick<Message, 'doc' | 'clientSeq' | 'seq' | 'payload' | 'appKind' | 'sender'>>
+export type MessageInit = Omit<Message, 'version' | 'raw' | 'doc' | 'clientSeq' | 'seq' | 'payload' | 'appKind' | 'sender' | 'encoding'> &
+  Partial<Pick<Message, 'doc' | 'clientSeq' | 'seq' | 'payload' | 'appKind' | 'sender' | 'encoding'>>
 
 const EMPTY = new Uint8Array(0)
 
@@ -47,6 +49,7 @@ export function encodeMessage(init: MessageInit): Uint8Array {
     epoch: init.epoch,
     payload: init.payload ?? EMPTY,
     appKind: init.appKind ?? '',
+    encoding: init.encoding ?? 0,
   }).finish()
 }
 
@@ -66,6 +69,7 @@ interface RawEnvelope {
   epoch?: number | { toNumber(): number; high: number }
   payload?: Uint8Array
   appKind?: string
+  encoding?: number
 }
 
 /**
@@ -105,6 +109,7 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): Message {
     epoch: counter(env.epoch, 'epoch'),
     payload: env.payload instanceof Uint8Array ? env.payload : EMPTY,
     appKind: env.appKind ?? '',
+    encoding: env.encoding ?? 0,
     raw: bytes,
   }
 }

@@ -46,6 +46,10 @@ export const zincSchema = {
               "type": "string",
               "id": 10,
               "protoName": "app_kind"
+            },
+            "encoding": {
+              "type": "uint32",
+              "id": 11
             }
           }
         },

@@ -12,6 +12,9 @@ export interface HandlerPoolOptions<T> {
   onError: (error: unknown, item: T) => void
 }
 
+const YIELD_EVERY = 256
+const yieldToEventLoop: (fn: () => void) => void = typeof setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0)
+
 export class HandlerPool<T> {
   readonly #opts: HandlerPoolOptions<T>
   readonly #queues = new Map<string, T[]>()
@@ -84,7 +87,15 @@ export class HandlerPool<T> {
 
   async #drainKey(key: string): Promise<void> {
     const queue = this.#queues.get(key)
+    let sinceYield = 0
     while (queue && queue.length > 0 && !this.#closed) {
+      // A long run of synchronous handlers must not starve timers and I/O (heartbeats above
+      // all: a starved heartbeat looks like a dead endpoint and starts a failover).
+      if (++sinceYield > YIELD_EVERY) {
+        sinceYield = 0
+        await new Promise<void>((resolve) => yieldToEventLoop(resolve))
+        if (this.#closed) break
+      }
       const item = queue.shift()!
       try {
         const result = this.#opts.run(item)

@@ -40,7 +40,10 @@ function burst(editors: Editor[], from: number, count: number): void {
 
 async function settle(survivors: Editor[], label: string): Promise<void> {
   await waitFor(() => survivors.filter((e) => e.endpoint.role === 'host').length === 1, `${label}: one root among survivors`, 30_000)
-  await waitFor(() => converged(survivors.map((e) => e.doc) as Document<unknown>[]), `${label}: survivors converge`, 30_000)
+  await waitFor(() => converged(survivors.map((e) => e.doc) as Document<unknown>[]), `${label}: survivors converge`, 30_000).catch((error) => {
+    for (const e of survivors) console.log('DBG', e.endpoint.id.slice(0, 8), e.endpoint.role, e.endpoint.epoch, e.doc.seq, e.doc.pendingCount, JSON.stringify(e.endpoint.stats().receivedByKind))
+    throw error
+  })
   const log = survivors[0]!.doc.state.log
   for (const e of survivors) {
     for (const { token } of e.made) expect(log.filter((t) => t === token), `${label}: ${token} exactly once`).toHaveLength(1)

@@ -73,7 +73,9 @@ async function onHello(node: Node, m: Message): Promise<void> {
     }
   }
   const addresses = hello.inbound && hello.outbound ? { inbound: hello.inbound, outbound: hello.outbound } : undefined
-  const isNew = node.children.upsert(id, addresses, hello.priority, Date.now())
+  // A sibling from before a failover keeps its place in the succession order.
+  const previousOrder = node.siblings.find((p) => p.id === id)?.joinOrder
+  const isNew = node.children.upsert(id, addresses, hello.priority, Date.now(), previousOrder)
   const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version })
   node.publish(endpointTopic(id), encodeMessage({ kind: Kind.WELCOME, origin: node.id, epoch: node.epoch, payload }))
   if (isNew) {

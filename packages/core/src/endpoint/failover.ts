@@ -13,10 +13,13 @@ import { writeSnapshot } from './snapshots.js'
  * order: joining the first candidate that answers, or — on reaching itself — taking the dead
  * parent's place: re-attaching to the nearest living ancestor, or becoming the root.
  */
-export function successionOrder(roster: readonly Peer[], dead: EndpointId | undefined): Peer[] {
-  return roster
-    .filter((p) => p.addresses !== undefined && p.id !== dead)
-    .sort((a, b) => b.priority - a.priority || a.joinOrder - b.joinOrder)
+export function successionOrder(roster: readonly Peer[], dead: EndpointId | ReadonlySet<EndpointId> | undefined): Peer[] {
+  const isDead = (id: EndpointId) => (dead instanceof Set ? dead.has(id) : id === dead)
+  const unique = new Map<EndpointId, Peer>()
+  for (const p of roster) if (!unique.has(p.id)) unique.set(p.id, p)
+  return [...unique.values()]
+    .filter((p) => p.addresses !== undefined && !isDead(p.id))
+    .sort((a, b) => b.priority - a.priority || a.joinOrder - b.joinOrder || (a.id < b.id ? -1 : 1))
 }
 
 export async function failover(node: Node): Promise<void> {
@@ -26,7 +29,11 @@ export async function failover(node: Node): Promise<void> {
   const dead = link.parentId
   // The parent's chain starts with the parent itself; what follows are its ancestors.
   const above = link.ancestors.slice(1).map((a) => ({ id: a.id.byteLength === 16 ? endpointIdFromBytes(a.id) : undefined, addresses: { inbound: a.inbound, outbound: a.outbound } }))
-  const order = successionOrder(node.siblings, dead)
+  if (dead) node.deadParents.add(dead)
+  // The latest roster first, then the one before the last failover (same join orders: a
+  // successor keeps its survivors' places), minus every parent known to be dead.
+  const order = successionOrder([...node.siblings, ...node.previousSiblings], node.deadParents)
+  node.previousSiblings = order
   const attemptMs = node.opts.peerTimeoutMs
   node.logger.warn({ dead, order: order.map((p) => p.id) }, 'parent lost; starting failover')
   try {

@@ -68,6 +68,12 @@ export class Node {
   parentLost = false
   /** The roster of the parent's level (this endpoint and its siblings). */
   siblings: Peer[] = []
+  /**
+   * The level's roster from before the last failover, and the parents that died: a successor
+   * that dies during recovery must not leave survivors with only its own partial roster.
+   */
+  previousSiblings: Peer[] = []
+  readonly deadParents = new Set<EndpointId>()
   closed = false
   readonly #listeners: ChannelListener[] = []
   readonly #watchedOrigins = new Set<EndpointId>()

@@ -38,14 +38,20 @@ export class Children {
     return this.#children.values()
   }
 
-  /** Adds or refreshes a child; returns true if it is new. */
-  upsert(id: EndpointId, addresses: EndpointAddresses | undefined, priority: number, now: number): boolean {
+  /**
+   * Adds or refreshes a child; returns true if it is new. `previousOrder` keeps the join order
+   * a survivor had under the dead parent, so the succession order stays the same after a
+   * failover (otherwise whoever re-joined first would jump the queue).
+   */
+  upsert(id: EndpointId, addresses: EndpointAddresses | undefined, priority: number, now: number, previousOrder?: number): boolean {
     const existing = this.#children.get(id)
     if (existing) {
       existing.lastHeard = now
       return false
     }
-    this.#children.set(id, { id, addresses, priority, joinOrder: ++this.#joinCounter, lastHeard: now, docs: new Set() })
+    const joinOrder = previousOrder ?? ++this.#joinCounter
+    this.#joinCounter = Math.max(this.#joinCounter, joinOrder)
+    this.#children.set(id, { id, addresses, priority, joinOrder, lastHeard: now, docs: new Set() })
     this.version++
     return true
   }

@@ -6,6 +6,11 @@ import type { DocumentFragment } from './fragment.js'
 import type { Presence } from './presence.js'
 import type { Replica } from './replica.js'
 
+/**
+ * Listener of {@link Document.subscribe}: the new visible state, the last fragment applied
+ * (undefined when the state changed without one: a snapshot, a rejected change rolled back),
+ * and every fragment applied in that tick.
+ */
 export type ChangeListener<S> = (state: S, fragment: DocumentFragment | undefined, batch: readonly DocumentFragment[]) => void
 
 /** What a Document needs from its endpoint. */
@@ -22,6 +27,7 @@ interface UndoEntry {
   group?: string | number
 }
 
+/** Options of {@link Document.change}. */
 export interface ChangeOptions {
   /**
    * Consecutive changes with the same group are one undo step: a stroke drawn over many
@@ -33,18 +39,38 @@ export interface ChangeOptions {
 /**
  * An application's handle on one shared document: an immutable state that changes through
  * `change(recipe)`, optimistic locally and sequenced by the root for everyone.
+ *
+ * @example
+ * ```ts
+ * const doc = await endpoint.open<{ shapes: Record<string, Shape> }>('board-1', { initial: { shapes: {} } })
+ * const stop = doc.subscribe((state) => render(state))
+ * doc.change((d) => { d.shapes[id] = shape })
+ * await doc.synced()
+ * stop(); await doc.close()
+ * ```
  */
 export class Document<S = unknown> {
+  /**
+   * Ephemeral per-endpoint values (cursors, selections, names): not sequenced, not persisted,
+   * gone when the endpoint leaves.
+   *
+   * @example
+   * ```ts
+   * doc.presence.set({ cursor: [x, y] })
+   * doc.presence.subscribe((all) => drawCursors([...all.values()]))
+   * ```
+   */
   readonly presence: Presence
   #undo: UndoEntry[] = []
   #redo: UndoEntry[] = []
   #closed = false
   readonly #offs: Array<() => void> = []
 
+  /** @internal Made by `endpoint.open`. */
   constructor(
-    readonly replica: Replica,
-    readonly host: DocumentHost,
-    readonly options: { undoLimit: number },
+    /** @internal */ readonly replica: Replica,
+    /** @internal */ readonly host: DocumentHost,
+    /** @internal */ readonly options: { undoLimit: number },
   ) {
     this.presence = {
       set: (value) => {
@@ -61,6 +87,7 @@ export class Document<S = unknown> {
     )
   }
 
+  /** The id given to `open`. */
   get id(): DocId {
     return this.replica.doc
   }
@@ -80,6 +107,7 @@ export class Document<S = unknown> {
     return this.replica.pending.length
   }
 
+  /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#closed
   }
@@ -88,6 +116,12 @@ export class Document<S = unknown> {
    * Changes the document with an immer recipe: applied locally at once, then sequenced by the
    * root. Returns the fragment (its `confirmed` promise settles on the root's answer), or
    * undefined when the recipe changed nothing.
+   *
+   * @example
+   * ```ts
+   * doc.change((d) => { d.notes[id] = { text: 'hi' } })
+   * doc.change((d) => { d.x += 1 }, { undoGroup: 'drag-7' }) // one undo step for the whole drag
+   * ```
    */
   change(recipe: (draft: Draft<S>) => void, options: ChangeOptions = {}): DocumentFragment | undefined {
     this.#assertOpen()
@@ -132,10 +166,12 @@ export class Document<S = unknown> {
     return this.#step(this.#redo, this.#undo)
   }
 
+  /** Whether {@link Document.undo} has a step to take. */
   get canUndo(): boolean {
     return this.#undo.length > 0
   }
 
+  /** Whether {@link Document.redo} has a step to take. */
   get canRedo(): boolean {
     return this.#redo.length > 0
   }

@@ -57,17 +57,32 @@ function leafOf<T>(collection: Keyed<T>, id: string): Record<string, T> | undefi
 
 const has = Object.prototype.hasOwnProperty
 
+/**
+ * Helpers for {@link Keyed} collections: read them from `doc.state`, write them inside
+ * `doc.change` recipes.
+ *
+ * @example
+ * ```ts
+ * type Canvas = { shapes: Keyed<Shape> }
+ * const doc = await endpoint.open<Canvas>('c', { initial: { shapes: keyed.empty() } })
+ * doc.change((d) => keyed.set(d.shapes, id, shape))
+ * for (const shape of keyed.values(doc.state.shapes)) draw(shape)
+ * const { upserted, removed } = keyed.diff(previous, doc.state.shapes)
+ * ```
+ */
 export const keyed = {
   /** A new empty collection, for `initial` states. */
   empty<T>(): Keyed<T> {
     return {}
   },
 
+  /** The entry with this id, or undefined. */
   get<T>(collection: Keyed<T>, id: string): T | undefined {
     const leaf = leafOf(collection, id)
     return leaf && has.call(leaf, id) ? leaf[id] : undefined
   },
 
+  /** Whether an entry with this id exists. */
   has<T>(collection: Keyed<T>, id: string): boolean {
     const leaf = leafOf(collection, id)
     return leaf !== undefined && has.call(leaf, id)
@@ -106,16 +121,19 @@ export const keyed = {
     return leaf && has.call(leaf, id) ? leaf[id] : undefined
   },
 
+  /** The number of entries (walks every bucket). */
   size<T>(collection: Keyed<T>): number {
     let n = 0
     for (const _ of leaves(collection, 0)) n += Object.keys(_).length
     return n
   },
 
+  /** Every `[id, value]`, in bucket order (not insertion order). */
   *entries<T>(collection: Keyed<T>): IterableIterator<[string, T]> {
     for (const leaf of leaves(collection, 0)) for (const id in leaf) yield [id, leaf[id] as T]
   },
 
+  /** Every value, in bucket order. */
   *values<T>(collection: Keyed<T>): IterableIterator<T> {
     for (const leaf of leaves(collection, 0)) for (const id in leaf) yield leaf[id] as T
   },

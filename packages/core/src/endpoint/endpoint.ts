@@ -11,17 +11,30 @@ import { Node, type EndpointEvents, type Role } from './node.js'
 import { resolveOptions, type EndpointAddresses, type EndpointOptions } from './options.js'
 import type { Peer } from './roster.js'
 
+/** Options of {@link Endpoint.open}. */
 export interface OpenOptions<S> {
   /** Seeds the document if the root has none yet; ignored (replaced by the root's state) otherwise. */
   initial?: S
   /** Gives up after this long (default: joinTimeoutMs). */
   timeoutMs?: number
+  /** Cancels the wait: `open` rejects with `AbortError`. */
   signal?: AbortSignal
 }
 
 /**
  * One node of a Zinc tree. `Endpoint.start` binds its channels and, given `join`, joins a
  * parent; its role (host, relay, client) follows from its place in the tree.
+ *
+ * @example
+ * ```ts
+ * const transport = new InprocTransport(new InprocNetwork())
+ * const host = await Endpoint.start({ transport, bind: { inbound: 'inproc://host-in', outbound: 'inproc://host-out' } })
+ * const client = await Endpoint.start({ transport, bind: { inbound: 'inproc://c-in', outbound: 'inproc://c-out' }, join: host.addresses })
+ * const doc = await client.open<{ notes: string[] }>('board-1', { initial: { notes: [] } })
+ * doc.change((d) => { d.notes.push('hello') })
+ * await doc.synced()
+ * await Promise.all([client.close(), host.close()])
+ * ```
  */
 export class Endpoint {
   readonly #node: Node
@@ -30,7 +43,19 @@ export class Endpoint {
     this.#node = node
   }
 
-  /** Starts an endpoint: binds, joins the parent (waiting for its welcome), starts heartbeats. */
+  /**
+   * Starts an endpoint: binds, joins the parent (waiting for its welcome), starts heartbeats.
+   * Omit `join` to start a root (role `host`); omit `bind` for a leaf that cannot bind (a
+   * browser tab). Rejects if a bind fails, or with `JoinTimeoutError` / `JoinRefusedError` when
+   * the parent does not welcome it. Every option and its default: {@link EndpointOptions}, {@link DEFAULTS}.
+   *
+   * @example
+   * ```ts
+   * const transport = new ZmqTransport()
+   * const host = await Endpoint.start({ transport, bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' } })
+   * const client = await Endpoint.start({ transport, bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' }, join: host.addresses })
+   * ```
+   */
   static async start(options: EndpointOptions): Promise<Endpoint> {
     const opts = resolveOptions(options)
     const node = new Node(opts)
@@ -57,7 +82,15 @@ export class Endpoint {
     return this.#node.role
   }
 
-  /** The bound addresses, resolved (real ports); what children pass as `join`. */
+  /**
+   * The bound addresses, resolved (real ports); what children pass as `join`. Throws
+   * `InvalidArgumentError` when the endpoint was started without `bind`.
+   *
+   * @example
+   * ```ts
+   * host.addresses // { inbound: 'tcp://127.0.0.1:40001', outbound: 'tcp://127.0.0.1:40002' }
+   * ```
+   */
   get addresses(): EndpointAddresses {
     const a = this.#node.addresses
     if (!a) throw new InvalidArgumentError('This endpoint binds nothing (it was started without `bind`), so it has no addresses to join.')
@@ -74,11 +107,21 @@ export class Endpoint {
     return this.#node.children.size > 0 ? this.#node.children.peers() : this.#node.siblings
   }
 
+  /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#node.closed
   }
 
-  /** Subscribes to an event (dispatched on a microtask); returns an unsubscribe function. */
+  /**
+   * Subscribes to an event (dispatched on a microtask); returns an unsubscribe function.
+   *
+   * @example
+   * ```ts
+   * const off = endpoint.on('role', (role) => console.log('now', role))
+   * endpoint.on('peers', (peers) => console.log(peers.length, 'peers'))
+   * off()
+   * ```
+   */
   on<K extends keyof EndpointEvents>(event: K, listener: (...args: EndpointEvents[K]) => void): () => void {
     return this.#node.events.on(event, listener)
   }
@@ -86,6 +129,12 @@ export class Endpoint {
   /**
    * Opens a document: its state is the root's (seeded with `initial` if the root has none).
    * Resolves once the state has arrived. Rejects with `AccessDeniedError` when refused.
+   *
+   * @example
+   * ```ts
+   * type Board = { notes: Record<string, string> }
+   * const doc = await endpoint.open<Board>('board-1', { initial: { notes: {} } })
+   * ```
    */
   async open<S extends object = Record<string, unknown>>(id: string, options: OpenOptions<S> = {}): Promise<Document<S>> {
     const node = this.#node
@@ -156,7 +205,15 @@ export class Endpoint {
     node.releaseReplica(replica)
   }
 
-  /** Registers the handler of an application message kind (replacing any earlier one). */
+  /**
+   * Registers the handler of an application message kind (replacing any earlier one).
+   * Returns a function that unregisters it.
+   *
+   * @example
+   * ```ts
+   * const off = endpoint.handle<{ text: string }>('chat', (message) => console.log(message.payload.text))
+   * ```
+   */
   handle<P = any>(kind: string, handler: MessageHandler<P>): () => void {
     this.#node.assertOpen()
     if (!isValidAppKind(kind)) throw new InvalidArgumentError(`Message kind ${JSON.stringify(kind)} is invalid: use 1-128 printable ASCII characters.`)
@@ -171,6 +228,11 @@ export class Endpoint {
   /**
    * Sends an application message to every other endpoint of the tree (not back to this one).
    * The payload arrives as it was given: a Uint8Array, a string, or any JSON-serialisable value.
+   *
+   * @example
+   * ```ts
+   * await endpoint.publish('chat', { text: 'hi' })
+   * ```
    */
   async publish(kind: string, payload: unknown): Promise<void> {
     const node = this.#node
@@ -187,7 +249,14 @@ export class Endpoint {
     node.sendUp(encodeMessage({ kind: Kind.APP, origin: node.id, epoch: node.epoch, appKind: kind, payload: encoded.bytes, encoding: encoded.encoding }))
   }
 
-  /** A snapshot of the counters and gauges. */
+  /**
+   * A snapshot of the counters and gauges.
+   *
+   * @example
+   * ```ts
+   * const { sent, received, badFrames, resyncs, handlerLatency } = endpoint.stats()
+   * ```
+   */
   stats(): EndpointStats {
     const node = this.#node
     const s = structuredClone(node.stats)
@@ -204,6 +273,7 @@ export class Endpoint {
     await this.#node.close()
   }
 
+  /** Same as {@link Endpoint.close}, for `await using endpoint = await Endpoint.start(…)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }

@@ -23,8 +23,10 @@ import { encodeJson } from '../protocol/json.js'
 import { handleFromParent } from './parent-handlers.js'
 import { Children, type Peer } from './roster.js'
 
+/** An endpoint's place in the tree: `host` (no parent: the root), `relay` (a parent and children), `client` (a parent, no children). */
 export type Role = 'host' | 'relay' | 'client'
 
+/** Events of an {@link Endpoint} and their listener arguments; subscribe with `endpoint.on`. */
 export type EndpointEvents = {
   /** The endpoint's place in the tree changed. */
   role: [role: Role]
@@ -36,6 +38,7 @@ export type EndpointEvents = {
   'parent-back': []
   /** Something went wrong that the application may want to show (refusals, access denied). */
   error: [error: Error]
+  /** The endpoint closed; no events follow. */
   closed: []
 }
 

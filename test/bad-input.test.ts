@@ -111,3 +111,43 @@ describe('late joiners', () => {
     }
   })
 })
+
+describe('a runaway child', () => {
+  it('is throttled by its parent\'s childRateLimit; it loses nothing and others are unaffected', async () => {
+    cluster = await inprocCluster(2, { childRateLimit: { perSecond: 400, burst: 20 } })
+    const [runaway, other] = cluster.clients
+    const hostDoc = await cluster.host.open<{ log: string[]; other: number }>('doc', { initial: { log: [], other: 0 } })
+    const fast = await runaway!.open<{ log: string[]; other: number }>('doc')
+    const calm = await other!.open<{ log: string[]; other: number }>('doc')
+    const errors: Error[] = []
+    runaway!.on('error', (e) => errors.push(e))
+    for (let i = 0; i < 300; i++) fast.change((s) => void s.log.push(`r${i}`))
+    calm.change((s) => void (s.other = 1))
+    await calm.synced()
+    expect(hostDoc.state.other).toBe(1)
+    await fast.synced({ timeoutMs: 30_000 })
+    expect(cluster.host.stats().throttled).toBeGreaterThan(0)
+    await waitFor(() => errors.some((e) => e.name === 'RateLimitedError'), 'the runaway is told it is throttled')
+    expect(new Set(hostDoc.state.log).size).toBe(300)
+    expect(hostDoc.state.log).toHaveLength(300)
+  })
+})
+
+describe('forged control messages', () => {
+  it('a heartbeat, roster or welcome from the future, pushed at the root, changes nothing', async () => {
+    cluster = await inprocCluster(1)
+    const { host, network } = cluster
+    const attacker = await new InprocTransport(network, { node: 'attacker' }).push(host.addresses.inbound)
+    const forger = newEndpointId()
+    for (const kind of [Kind.HEARTBEAT, Kind.ROSTER, Kind.WELCOME, Kind.SNAPSHOT]) {
+      await attacker.send(encodeMessage({ kind, origin: forger, epoch: 99, ...(kind === Kind.SNAPSHOT ? { doc: 'doc' as DocId } : {}) }))
+    }
+    // From a real child's identity too: an epoch from the future is dropped.
+    await attacker.send(encodeMessage({ kind: Kind.HEARTBEAT, origin: cluster.clients[0]!.id, epoch: 99 }))
+    await waitFor(() => host.stats().dropped >= 5, 'every forged message dropped')
+    expect(host.role).toBe('host')
+    expect(host.epoch).toBe(1)
+    expect(cluster.clients[0]!.role).toBe('client')
+    await attacker.close()
+  })
+})

@@ -30,6 +30,11 @@ export const EDGE_LIMITS = {
   maxMessageBytes: 4 * 1024 * 1024,
   /** Per-connection queue of the WebSocket channels (ZeroMQ's high-water-mark semantics). */
   highWaterMark: 1000,
+  /**
+   * Per-tab limit on changes, presence and messages, enforced by the relay whatever the page
+   * does (the page limits itself to 120/s, so an honest tab never meets this one).
+   */
+  childRateLimit: { perSecond: 300, burst: 600 },
 } as const
 
 export interface CanvasServerOptions {
@@ -84,6 +89,7 @@ export async function startCanvasServer(options: CanvasServerOptions = {}): Prom
       join: root.addresses,
       bind: { inbound: `ws://127.0.0.1:${port}${ZINC_PATHS.inbound}`, outbound: `ws://127.0.0.1:${port}${ZINC_PATHS.outbound}` },
       maxMessageBytes: EDGE_LIMITS.maxMessageBytes,
+      childRateLimit: EDGE_LIMITS.childRateLimit,
       ...(options.logger ? { logger: options.logger } : {}),
     })
   } catch (error) {

@@ -211,3 +211,10 @@ export class StorageWriteError extends ZincError {
     )
   }
 }
+
+/** The parent throttles this endpoint: it sends more than the parent's `childRateLimit`. */
+export class RateLimitedError extends ZincError {
+  constructor(reason: string) {
+    super('ERR_RATE_LIMITED', `The parent is throttling this endpoint: ${reason}. Send fewer changes per second (batch them, or coalesce per animation frame).`)
+  }
+}

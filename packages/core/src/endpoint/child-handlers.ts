@@ -4,12 +4,16 @@ import { decodeJson } from '../protocol/json.js'
 import { Kind } from '../protocol/kinds.js'
 import { assertSafeValue } from '../protocol/patches.js'
 import { HelloCodec, OpenCodec, RosterCodec, WelcomeCodec } from '../protocol/payloads.js'
+import { TokenBucket } from '../runtime/rate-limit.js'
 import { fetchFromSurvivor, isRecovering, isSettled, maybeEndRecovery } from './failover.js'
 import { CONTROL_TOPIC, docTopic, endpointTopic } from '../protocol/topics.js'
 import type { Replica } from '../document/replica.js'
 import { deliverApp, forwardUp, presenceValue, refuse } from './forwarding.js'
 import type { Node, Work } from './node.js'
 import type { AccessRequest, Verdict } from './options.js'
+
+/** What a child's rate limit counts: what fans out to everyone. Control traffic never. */
+const THROTTLED: ReadonlySet<Kind> = new Set<Kind>([Kind.FRAGMENT, Kind.PRESENCE, Kind.APP])
 
 /** Messages arriving on the inbound PULL, from children (or the root's own loop-back). */
 export function handleFromChild(node: Node, { message: m, from }: Work): void | Promise<void> {
@@ -28,6 +32,15 @@ export function handleFromChild(node: Node, { message: m, from }: Work): void | 
     if (m.epoch > node.epoch || (m.epoch < node.epoch && node.isRoot && m.kind !== Kind.LEAVE)) {
       node.stats.dropped++
       if (m.epoch < node.epoch) refuse(node, m.sender, Kind.REFUSE, 'ERR_NOT_JOINED', `epoch ${m.epoch} is over; this tree is at epoch ${node.epoch}, join again`)
+      return
+    }
+    if (THROTTLED.has(m.kind) && child.bucket && !child.bucket.take()) {
+      node.stats.throttled++
+      if (child.throttleNoticeAt < Date.now() - 1000) {
+        child.throttleNoticeAt = Date.now()
+        node.logger.warn({ child: child.id }, 'a child exceeds its rate limit; its messages are dropped until it slows down')
+        refuse(node, m.sender, Kind.REFUSE, 'ERR_RATE_LIMITED', `more than ${node.opts.childRateLimit!.perSecond} messages a second; slow down (changes stay pending and are resent)`)
+      }
       return
     }
   }
@@ -76,6 +89,8 @@ async function onHello(node: Node, m: Message): Promise<void> {
   // A sibling from before a failover keeps its place in the succession order.
   const previousOrder = node.siblings.find((p) => p.id === id)?.joinOrder
   const isNew = node.children.upsert(id, addresses, hello.priority, Date.now(), previousOrder)
+  const child = node.children.get(id)!
+  if (isNew && node.opts.childRateLimit) child.bucket = new TokenBucket(node.opts.childRateLimit)
   const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version })
   node.publish(endpointTopic(id), encodeMessage({ kind: Kind.WELCOME, origin: node.id, epoch: node.epoch, payload }))
   if (isNew) {

@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '../errors.js'
 import type { DocId, EndpointId } from '../ids.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { Storage } from '../storage.js'
+import type { RateLimit } from '../runtime/rate-limit.js'
 import type { Transport } from '../transport.js'
 
 /** The pair of addresses an endpoint binds, and that a child joins. */
@@ -66,6 +67,13 @@ export interface EndpointOptions {
   resendMs?: number
   /** Undo steps kept per document handle. */
   undoLimit?: number
+  /**
+   * Per-child limit on changes, presence and application messages this endpoint accepts
+   * (a token bucket). Over it, messages are dropped and the child is told `ERR_RATE_LIMITED`;
+   * its changes stay pending and are resent. Default: no limit. An edge relay facing browsers
+   * should set one.
+   */
+  childRateLimit?: RateLimit
   /** The root's durable storage (e.g. LmdbStorage). Without it, a root restart loses its documents. */
   storage?: Storage
   /** The root stores a snapshot (and compacts the stored log) every this many fragments. */
@@ -89,7 +97,7 @@ export const DEFAULTS = {
   snapshotEvery: 1000,
 } as const
 
-type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage'
+type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit'
 export type ResolvedOptions = Required<Omit<EndpointOptions, Optional>> & Pick<EndpointOptions, Optional>
 
 export function resolveOptions(options: EndpointOptions): ResolvedOptions {
@@ -106,6 +114,9 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     const v = resolved[key]
     if (typeof v !== 'number' || !(v > 0)) throw new InvalidArgumentError(`Option ${key} must be a positive number, got ${String(v)}.`)
   }
+  const limit = resolved.childRateLimit
+  if (limit !== undefined && !(limit.perSecond > 0 && limit.burst >= 1))
+    throw new InvalidArgumentError('childRateLimit must be { perSecond: > 0, burst: >= 1 }, e.g. { perSecond: 200, burst: 400 }.')
   if (resolved.peerTimeoutMs <= resolved.heartbeatMs)
     throw new InvalidArgumentError(`peerTimeoutMs (${resolved.peerTimeoutMs}) must be larger than heartbeatMs (${resolved.heartbeatMs}), typically 4-6 times.`)
   return resolved

@@ -1,4 +1,4 @@
-import { AccessDeniedError } from '../errors.js'
+import { AccessDeniedError, RateLimitedError } from '../errors.js'
 import type { DocId } from '../ids.js'
 import { encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
@@ -102,6 +102,11 @@ function onRefuse(node: Node, m: Message): void {
     node.logger.info({}, 'the parent no longer knows this endpoint; joining again')
     if (node.parent) node.parent.welcomed = false
     node.sendHello()
+    return
+  }
+  if (refusal.code === 'ERR_RATE_LIMITED') {
+    // Our changes stay pending and are resent; the application may want to slow down.
+    node.events.emit('error', new RateLimitedError(refusal.reason))
     return
   }
   if (refusal.code === 'ERR_NOT_OPEN') {

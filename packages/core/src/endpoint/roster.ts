@@ -1,6 +1,7 @@
 import { endpointIdFromBytes, endpointIdToBytes, type DocId, type EndpointId } from '../ids.js'
 import type { Roster } from '../protocol/payloads.js'
 import type { EndpointAddresses } from './options.js'
+import type { TokenBucket } from '../runtime/rate-limit.js'
 
 /** One member of a level of the tree, as the parent publishes it. */
 export interface Peer {
@@ -14,6 +15,10 @@ export interface Peer {
 export interface Child extends Peer {
   lastHeard: number
   docs: Set<DocId>
+  /** Its rate limit, when the parent has one. */
+  bucket?: TokenBucket
+  /** When it was last told it is throttled (told at most once a second). */
+  throttleNoticeAt: number
 }
 
 /** A parent's children: who they are, since when, and what they have open. */
@@ -51,7 +56,7 @@ export class Children {
     }
     const joinOrder = previousOrder ?? ++this.#joinCounter
     this.#joinCounter = Math.max(this.#joinCounter, joinOrder)
-    this.#children.set(id, { id, addresses, priority, joinOrder, lastHeard: now, docs: new Set() })
+    this.#children.set(id, { id, addresses, priority, joinOrder, lastHeard: now, docs: new Set(), throttleNoticeAt: 0 })
     this.version++
     return true
   }

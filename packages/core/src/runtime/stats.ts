@@ -28,6 +28,8 @@ export interface EndpointStats {
   served: number
   /** Messages dropped because an outbound queue was full. */
   queueDrops: number
+  /** Messages from children dropped by their rate limit. */
+  throttled: number
   /** Gauges, filled in by `stats()`. */
   pending: number
   queueDepth: number
@@ -59,6 +61,7 @@ export function emptyStats(): EndpointStats {
     resent: 0,
     served: 0,
     queueDrops: 0,
+    throttled: 0,
     pending: 0,
     queueDepth: 0,
     children: 0,

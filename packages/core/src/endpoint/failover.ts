@@ -75,13 +75,20 @@ async function tryJoin(node: Node, addresses: EndpointAddresses, timeoutMs: numb
 
 /** Takes the dead parent's place: under its nearest living ancestor, or as the new root. */
 async function takeOver(node: Node, above: Array<{ addresses: EndpointAddresses }>, order: Peer[], attemptMs: number): Promise<void> {
-  for (const ancestor of above) {
-    if (await tryJoin(node, ancestor.addresses, attemptMs)) {
-      node.logger.info({ parent: node.parent?.parentId }, 'took the dead relay\'s place')
-      return
+  // A dead relay's successor re-attaches above it. The root is most likely alive (only slow):
+  // keep trying for a long while before concluding the whole chain above is gone, because
+  // becoming a second root would split the tree.
+  const deadline = Date.now() + attemptMs * 10
+  while (above.length > 0 && !node.closed) {
+    for (const ancestor of above) {
+      if (await tryJoin(node, ancestor.addresses, attemptMs)) {
+        node.logger.info({ parent: node.parent?.parentId }, "took the dead relay's place")
+        return
+      }
     }
+    if (Date.now() > deadline) break
   }
-  becomeRoot(node, order.map((p) => p.id))
+  if (!node.closed) becomeRoot(node, order.map((p) => p.id))
 }
 
 /**

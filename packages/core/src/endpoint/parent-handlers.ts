@@ -32,7 +32,13 @@ export function handleFromParent(node: Node, { message: m, topic }: Work): void 
     }
   }
   if (m.epoch < node.epoch) return void node.stats.dropped++
-  if (m.epoch > node.epoch && (m.kind === Kind.WELCOME || m.kind === Kind.HEARTBEAT)) node.epoch = m.epoch
+  if (m.epoch > node.epoch && (m.kind === Kind.WELCOME || m.kind === Kind.HEARTBEAT)) {
+    node.epoch = m.epoch
+    // A new root above us: its history may differ from what we and our children hold
+    // (fragments lost with the old root). Reopen from our seq; the parent compares histories
+    // and answers with a catch-up, or a snapshot when they differ.
+    if (m.kind === Kind.HEARTBEAT) for (const r of node.replicas.values()) if (r.ready) node.requestOpen(r)
+  }
   const replica = m.doc ? node.replicas.get(m.doc as DocId) : undefined
   switch (m.kind) {
     case Kind.WELCOME: {

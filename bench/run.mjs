@@ -41,8 +41,11 @@ function parseArgs(argv) {
     else if (a === '--profile') o.profile = true
     else if (a === '--profile-workers') o.profileWorkers = val().split(',')
     else if (a === '--soak') o.soakMin = Number(val())
+    else if (a === '--failover-n') o.failoverN = Number(val())
+    else if (a === '--hwm') o.hwm = Number(val())
+    else if (a === '--window') o.window = Number(val())
     else if (a === '--help' || a === '-h') {
-      console.log('node bench/run.mjs [--smoke] [--only ' + Object.keys(SCENARIOS).join(',') + '] [--reps N] [--out DIR] [--profile [--profile-workers zinc-root,zinc-client]] [--soak MIN]')
+      console.log('node bench/run.mjs [--smoke] [--only ' + Object.keys(SCENARIOS).join(',') + '] [--reps N] [--out DIR] [--profile [--profile-workers zinc-root,zinc-client]] [--soak MIN] [--failover-n N] [--hwm N] [--window N]')
       process.exit(0)
     } else throw new Error(`unknown argument ${a}`)
   }
@@ -84,7 +87,7 @@ async function main() {
     for (const name of opts.profileWorkers) workerFlags.set(name, ['--cpu-prof', '--cpu-prof-dir', path.join(dir, name)])
     progress(`CPU profiles of every ${opts.profileWorkers.join(', ')} worker go to ${dir}/<worker>/`)
   }
-  const ctx = { smoke: opts.smoke, reps: opts.reps, soakMin: opts.soakMin, progress }
+  const ctx = { smoke: opts.smoke, reps: opts.reps, soakMin: opts.soakMin, failoverN: opts.failoverN, hwm: opts.hwm, window: opts.window, progress }
   const result = { version: 1, smoke: opts.smoke, reps: opts.reps, machine: machine(), scenarios: {} }
   progress(`${opts.smoke ? 'smoke' : 'full'} run: ${names.join(', ')} (${opts.reps} rep${opts.reps > 1 ? 's' : ''}) on ${result.machine.cores} × ${result.machine.cpu}`)
   let failed = false

@@ -8,6 +8,7 @@ const num = (v) => (Number.isFinite(v) ? v : 0)
 function fmtTick(v) {
   if (v >= 1e6) return `${+(v / 1e6).toFixed(1)}M`
   if (v >= 1e3) return `${+(v / 1e3).toFixed(1)}k`
+  if (v >= 100) return `${Math.round(v)}`
   return `${+v.toFixed(2)}`
 }
 
@@ -15,10 +16,34 @@ function frame(x, y, title, body) {
   return `<g transform="translate(${x},${y})"><rect width="${W}" height="${H}" fill="#fff" stroke="#dee2e6"/><text x="${W / 2}" y="20" text-anchor="middle" font-weight="600">${esc(title)}</text>${body}</g>`
 }
 
-function legend(items) {
-  return items
-    .map(([label, color], i) => `<g transform="translate(${PAD.l + 8 + i * 150},${PAD.t + 4})"><rect width="12" height="12" fill="${color}"/><text x="16" y="10" font-size="11">${esc(label)}</text></g>`)
-    .join('')
+function legend(items, { bottom = false } = {}) {
+  // Laid out by label length, wrapping to a new row rather than running off the panel; a
+  // dashed item gets a dashed line swatch. `bottom`: above the x axis, right-aligned.
+  const maxW = W - PAD.l - PAD.r - 16
+  const rows = [[]]
+  let x = 0
+  for (const [label, color, dashed] of items) {
+    const w = 30 + String(label).length * 6.5
+    if (x > 0 && x + w > maxW) {
+      rows.push([])
+      x = 0
+    }
+    rows[rows.length - 1].push({ label, color, dashed, x, w })
+    x += w
+  }
+  let out = ''
+  rows.forEach((row, r) => {
+    const rowW = row.reduce((n, it) => n + it.w, 0)
+    const x0 = bottom ? W - PAD.r - 8 - rowW : PAD.l + 8
+    const y = bottom ? H - PAD.b - 16 - (rows.length - 1 - r) * 15 : PAD.t + 4 + r * 15
+    for (const it of row) {
+      const sw = it.dashed === undefined
+        ? `<rect width="12" height="12" fill="${it.color}"/>`
+        : `<line x1="0" y1="6" x2="20" y2="6" stroke="${it.color}" stroke-width="2.5" ${it.dashed ? 'stroke-dasharray="5,3"' : ''}/>`
+      out += `<g transform="translate(${(x0 + it.x).toFixed(1)},${y})">${bottom ? `<rect x="-3" y="-2" width="${(it.w).toFixed(1)}" height="16" fill="#fff" fill-opacity="0.85"/>` : ''}${sw}<text x="${it.dashed === undefined ? 16 : 24}" y="10" font-size="11">${esc(it.label)}</text></g>`
+    }
+  })
+  return `<g>${out}</g>`
 }
 
 function axes(xTicks, yTicks, xLabel, yLabel) {
@@ -45,7 +70,7 @@ function cdfPanel(sets) {
   const py = (f) => PAD.t + ih - f * ih
   const xTicks = []
   for (let e = lo; e <= hi; e++) xTicks.push([px(10 ** e), fmtTick(10 ** e)])
-  const yTicks = [0, 0.25, 0.5, 0.75, 0.9, 0.99, 1].map((f) => [py(f), f === 0.99 ? 'p99' : f === 0.5 ? 'p50' : `${f}`])
+  const yTicks = [0, 0.25, 0.5, 0.75, 0.9, 1].map((f) => [py(f), f === 0.5 ? 'p50' : `${f}`])
   let s = axes(xTicks, yTicks, 'latency (µs, log scale)', 'fraction ≤ x')
   for (const [, color, samples] of sets) {
     const v = samples.filter((x) => x > 0).sort((a, b) => a - b)
@@ -56,7 +81,8 @@ function cdfPanel(sets) {
     pts.push(`${px(v[v.length - 1]).toFixed(1)},${py(1).toFixed(1)}`)
     s += `<polyline fill="none" stroke="${color}" stroke-width="1.8" points="${pts.join(' ')}"/>`
   }
-  return s + legend(sets.map(([l, c]) => [l, c]))
+  s += `<line x1="${PAD.l}" y1="${py(0.99).toFixed(1)}" x2="${W - PAD.r}" y2="${py(0.99).toFixed(1)}" stroke="#adb5bd" stroke-dasharray="2,3"/><text x="${W - PAD.r - 2}" y="${(py(0.99) + 11).toFixed(1)}" text-anchor="end" font-size="10" fill="#868e96">p99</text>`
+  return s + legend(sets.map(([l, c]) => [l, c, false]), { bottom: true })
 }
 
 /** Grouped bars: groups = [{ label, bars: [[name, value, color]] }]. */
@@ -105,7 +131,7 @@ function linePanel(series, xLabel, yLabel, { log = false } = {}) {
     s += `<polyline fill="none" stroke="${color}" stroke-width="2" ${dashed ? 'stroke-dasharray="5,3"' : ''} points="${p.map((q) => `${px(q.x).toFixed(1)},${py(q.y).toFixed(1)}`).join(' ')}"/>`
     for (const q of p) s += `<circle cx="${px(q.x).toFixed(1)}" cy="${py(q.y).toFixed(1)}" r="3" fill="${color}"><title>${esc(`${q.x}: ${fmtTick(q.y)}`)}</title></circle>`
   }
-  return s + legend(series.map(([l, c]) => [l, c]))
+  return s + legend(series.map(([l, c, , dashed]) => [l, c, !!dashed]))
 }
 
 export function renderSvg(result) {
@@ -117,14 +143,16 @@ export function renderSvg(result) {
     dist ? cdfPanel([['Zinc', COLORS.zinc, dist.zinc], ['raw forwarder', COLORS.raw, dist.raw], ['raw ping-pong RTT', COLORS.pingpong, dist.pingpong]]) : empty('latency not run'),
   ])
   const groups = []
+  const med = (a, k) => {
+    const v = a.map((x) => x[k]).filter(Number.isFinite).sort((p, q) => p - q)
+    return v.length === 0 ? NaN : v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2
+  }
   const tp = sc.throughput?.data
   if (tp?.zinc?.length) {
-    const med = (a, k) => a.map((x) => x[k]).sort((p, q) => p - q)[a.length >> 1]
     groups.push({ label: 'per subscriber (1 KB)', bars: [['Zinc', med(tp.zinc, 'perSub'), COLORS.zinc], ['raw', med(tp.raw, 'perSub'), COLORS.raw]] })
   }
   const wd = sc.wide?.data
   if (wd?.flat?.length) {
-    const med = (a, k) => a.map((x) => x[k]).sort((p, q) => p - q)[a.length >> 1]
     groups.push({ label: 'root, 10k-shape doc', bars: [['Zinc', med(wd.keyed, 'rootRate'), COLORS.zinc], ['raw', med(wd.raw, 'rootRate'), COLORS.raw], ['Zinc flat layout', med(wd.flat, 'rootRate'), COLORS.flat]] })
   }
   panels.push(['Throughput (fragments/s)', groups.length ? barPanel(groups, 'fragments / s') : empty('throughput not run')])
@@ -144,10 +172,20 @@ export function renderSvg(result) {
             'µs (log)',
             { log: true },
           ) +
-          `<text x="${W - PAD.r}" y="${PAD.t + 30}" text-anchor="end" font-size="10" fill="#495057">root CPU (% core) Zinc / raw: ${s.zinc.map((p, i) => `${p.x}: ${num(p.rootCpu).toFixed(0)}/${num(s.raw[i]?.rootCpu).toFixed(0)}`).join(', ')}</text>`
+          `<text x="${PAD.l + 8}" y="${PAD.t + 30}" font-size="10" fill="#495057">root CPU (% core) Zinc / raw: ${s.zinc.map((p, i) => `${p.x}: ${num(p.rootCpu).toFixed(0)}/${num(s.raw[i]?.rootCpu).toFixed(0)}`).join(', ')}</text>`
         : empty(`${key} not run`),
     ])
   }
+  const fo = sc.failover?.data
+  const foGroups = []
+  for (const [label, runs] of Object.entries(fo ?? {})) {
+    if (!Array.isArray(runs)) continue
+    const ok = runs.filter((r) => r.ok).map((r) => r.syncedMs).sort((a, b) => a - b)
+    if (ok.length === 0) continue
+    const target = label.startsWith('fast') ? 1000 : 2500
+    foGroups.push({ label: `${label.split(':')[0]} (n=${runs.length})`, bars: [['median', ok[ok.length >> 1], COLORS.zinc], ['worst', ok[ok.length - 1], '#a61e4d'], ['target', target, '#adb5bd']] })
+  }
+  panels.push(['Failover: SIGKILL root → all survivors synced (ms)', foGroups.length ? barPanel(foGroups, 'ms') : empty('failover not run')])
   const cols = 2
   const rows = Math.ceil(panels.length / cols)
   const m = result.machine

@@ -10,8 +10,9 @@ const SIZE = 1024
  * One run: a root (or raw forwarder), `depth - 1` relays in a chain below it, a producer and
  * `subs` subscriber endpoints (split over `procs` processes) below the deepest node.
  */
-async function run(kind, { subs, procs, depth, rate, durMs, warmMs }) {
+async function run(kind, { subs, procs, depth, rate, durMs, warmMs, progress }) {
   const ws = []
+  const t0 = performance.now()
   try {
     const zinc = kind === 'zinc'
     const root = await spawnWorker(zinc ? 'zinc-root' : 'raw-forwarder', {})
@@ -26,12 +27,17 @@ async function run(kind, { subs, procs, depth, rate, durMs, warmMs }) {
     const split = Array.from({ length: procs }, (_, i) => Math.floor(subs / procs) + (i < subs % procs ? 1 : 0)).filter((n) => n > 0)
     const [prod, ...subWs] = await Promise.all([
       spawnWorker(zinc ? 'zinc-client' : 'raw-client', zinc ? { join: parent } : { connect: parent }),
-      ...split.map((n) => spawnWorker(zinc ? 'zinc-client' : 'raw-client', zinc ? { join: parent, count: n } : { connect: parent, subs: n, push: false }, { readyTimeoutMs: 180_000 })),
+      ...split.map((n) => spawnWorker(zinc ? 'zinc-client' : 'raw-client', zinc ? { join: parent, count: n } : { connect: parent, subs: n, push: false }, { readyTimeoutMs: 300_000 })),
     ])
     ws.push(prod, ...subWs)
-    if (zinc) await Promise.all([prod, ...subWs].map((w) => w.call('open', { doc: 't' }, 180_000)))
+    const joinedMs = performance.now() - t0
+    if (subs >= 64) progress?.(`  ${kind}: ${subs} subscribers joined after ${(joinedMs / 1000).toFixed(1)} s`)
+    if (zinc) await Promise.all([prod, ...subWs].map((w) => w.call('open', { doc: 't' }, 300_000)))
+    const setupMs = performance.now() - t0
+    if (subs >= 64) progress?.(`  ${kind}: ${subs} subscribers ${zinc ? 'opened the document' : 'subscribed'} after ${(setupMs / 1000).toFixed(1)} s`)
     await Promise.all(subWs.map((w) => w.call('listen', { mode: 'latency', cap: 200_000 })))
-    await sleep(zinc ? 100 : 300)
+    // Many endpoints: let the join-time roster traffic drain before measuring steady state.
+    await sleep(subs >= 64 ? 3000 : zinc ? 100 : 300)
     const go = (ms) => prod.call('rate', zinc ? { recipe: { kind: 'slot', key: 'p', size: SIZE }, rate, durationMs: ms } : { size: SIZE, rate, durationMs: ms })
     await go(warmMs)
     await sleep(50)
@@ -41,7 +47,7 @@ async function run(kind, { subs, procs, depth, rate, durMs, warmMs }) {
     await sleep(100)
     const r1 = await root.call('mark')
     const samples = (await Promise.all(subWs.map((w) => w.call('samples')))).flat()
-    return { ...summarize(samples), rootCpu: cpuPct(r0, r1), delivered: samples.length / ((rate * durMs) / 1000) / subs, dist: thin(samples, 1500) }
+    return { ...summarize(samples), setupMs, rootCpu: cpuPct(r0, r1), delivered: samples.length / ((rate * durMs) / 1000) / subs, dist: thin(samples, 1500) }
   } finally {
     await stopAll(ws)
   }
@@ -52,7 +58,7 @@ async function sweep(ctx, label, points, cfgOf) {
   const series = { zinc: [], raw: [] }
   const reps = ctx.smoke ? 1 : Math.max(1, Math.min(ctx.reps, 2))
   for (const x of points) {
-    const cfg = cfgOf(x)
+    const cfg = { ...cfgOf(x), progress: ctx.progress }
     const z = [], r = []
     for (let rep = 1; rep <= reps; rep++) {
       ctx.progress(`${label}: ${x} — zinc, ${cfg.subs} subscriber(s) in ${Math.min(cfg.procs, cfg.subs)} process(es), depth ${cfg.depth}, ${cfg.rate}/s, rep ${rep}/${reps}`)
@@ -68,6 +74,8 @@ async function sweep(ctx, label, points, cfgOf) {
       row(name, 'root CPU', '% core', m(z, 'rootCpu'), m(r, 'rootCpu'), { baselineLabel: 'raw forwarder' }),
       row(name, 'delivered fraction', 'ratio', m(z, 'delivered'), m(r, 'delivered'), { baselineLabel: 'raw forwarder', better: 'higher' }),
     )
+    if (label === 'fan-out')
+      rows.push(row(name, 'setup: spawn, join and open every subscriber', 'ms', m(z, 'setupMs'), m(r, 'setupMs'), { baselineLabel: 'raw: spawn, connect, subscribe' }))
     const pick = (a) => ({ x, p50: m(a, 'p50'), p99: m(a, 'p99'), rootCpu: m(a, 'rootCpu'), dist: a[a.length - 1].dist })
     series.zinc.push(pick(z))
     series.raw.push(pick(r))

@@ -15,6 +15,12 @@ let cap = 1_000_000
 let flood
 let failover
 
+function digest(str) {
+  let h = 2166136261
+  for (let i = 0; i < str.length; i++) h = Math.imul(h ^ str.charCodeAt(i), 16777619)
+  return (h >>> 0).toString(16)
+}
+
 function endpointOptions(extra = {}) {
   return {
     transport,
@@ -138,9 +144,68 @@ await serve(
       return true
     },
     roles: () => failover?.roles ?? [],
+    // Failover, all survivors synced: every endpoint samples its own (role, epoch, seq, pending,
+    // lost, state digest) every millisecond and remembers when it last changed; the scenario
+    // takes the latest such time once all survivors agree.
+    watchSync() {
+      const lost = new Map()
+      for (const e of endpoints) {
+        e.on('parent-lost', () => lost.set(e.id, true))
+        e.on('parent-back', () => lost.set(e.id, false))
+      }
+      const key = (e, d) => `${e.role}|${e.epoch}|${d?.seq}|${d?.pendingCount}|${lost.get(e.id) ? 1 : 0}`
+      const last = endpoints.map((e, i) => ({ k: key(e, docs[i]), t: nowUs() }))
+      const timer = setInterval(() => {
+        endpoints.forEach((e, i) => {
+          const k = key(e, docs[i])
+          if (k !== last[i].k) last[i] = { k, t: nowUs() }
+        })
+      }, 1)
+      failover = { ...(failover ?? { roles: [] }), timer, lost, last }
+      return true
+    },
+    syncState() {
+      return endpoints.map((e, i) => {
+        const d = docs[i]
+        return {
+          id: e.id,
+          role: e.role,
+          epoch: e.epoch,
+          seq: d?.seq,
+          pending: d?.pendingCount,
+          lost: failover?.lost?.get(e.id) === true,
+          digest: d ? digest(JSON.stringify(d.state)) : null,
+          changedAt: failover?.last?.[i]?.t,
+        }
+      })
+    },
+    // A steady trickle of small changes (each endpoint edits its own slot) until `halt`.
+    trickle({ rate = 50 }) {
+      const state = { running: true, produced: 0, changeUs: [] }
+      state.done = new Promise((resolve) => {
+        const timer = setInterval(() => {
+          if (!state.running) {
+            clearInterval(timer)
+            return resolve()
+          }
+          docs.forEach((d, i) => {
+            if (d.closed) return
+            try {
+              d.change((draft) => {
+                draft[`c${process.pid}_${i}`] = state.produced
+              })
+              state.produced++
+            } catch {}
+          })
+        }, Math.max(1, Math.round(1000 / rate)))
+      })
+      flood = state
+      return true
+    },
     stats: () => endpoints[0]?.stats(),
     async stop() {
       if (flood) flood.running = false
+      if (failover?.timer) clearInterval(failover.timer)
       await Promise.allSettled(endpoints.map((e) => e.close()))
       await transport?.close()
     },

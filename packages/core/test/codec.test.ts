@@ -400,3 +400,15 @@ describe('decodeMessage fuzzing: a Message or a BadFrameError, never another err
     )
   })
 })
+
+describe('stampSequenced', () => {
+  it('decodes like a fresh encoding with the new sender, seq and epoch', async () => {
+    const { stampSequenced } = await import('../dist/protocol/codec.js')
+    const init = initFor(Kind.FRAGMENT, { seq: 0 })
+    const raw = encodeMessage(init)
+    const root = 'a8098c1a-f86e-41d4-a716-446655440000' as EndpointId
+    const stamped = decodeMessage(stampSequenced(raw, root, 42, 7), MAX)
+    const fresh = decodeMessage(encodeMessage({ ...init, sender: root, seq: 42, epoch: 7 }), MAX)
+    expect(plain(stamped)).toEqual(plain(fresh))
+  })
+})

@@ -1,7 +1,7 @@
 import type { Patch } from 'immer'
 import { BadFrameError } from '../errors.js'
 import type { EndpointId } from '../ids.js'
-import { encodeMessage, type Message } from '../protocol/codec.js'
+import { encodeMessage, stampSequenced, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { decodePatches } from '../protocol/patches.js'
 import { RefusalCodec } from '../protocol/payloads.js'
@@ -16,6 +16,8 @@ interface Prepared {
 }
 
 interface Candidate {
+  /** The received envelope, stamped rather than re-encoded when sequenced. */
+  raw?: Uint8Array | undefined
   origin: EndpointId
   clientSeq: number
   patches: Patch[]
@@ -127,7 +129,7 @@ export class Sequencer {
       this.#reject(origin, clientSeq, error instanceof BadFrameError ? `its patches are malformed (${error.reason})` : String(error))
       return
     }
-    this.#batch.push({ origin, clientSeq, patches, payload: message.payload })
+    this.#batch.push({ origin, clientSeq, patches, payload: message.payload, raw: message.kind === Kind.FRAGMENT && message.seq === 0 ? message.raw : undefined })
     this.#stagedBy.set(origin, (this.#stagedBy.get(origin) ?? 0) + 1)
     if (!this.#scheduled) {
       this.#scheduled = true
@@ -167,7 +169,7 @@ export class Sequencer {
     batch.forEach((c, i) => {
       if (failedSet.has(i)) return
       seq++
-      const envelope = encodeMessage({ kind: Kind.FRAGMENT, origin: c.origin, sender: r.io.self, doc: r.doc, clientSeq: c.clientSeq, seq, epoch, payload: c.payload })
+      const envelope = c.raw ? stampSequenced(c.raw, r.io.self, seq, epoch) : encodeMessage({ kind: Kind.FRAGMENT, origin: c.origin, sender: r.io.self, doc: r.doc, clientSeq: c.clientSeq, seq, epoch, payload: c.payload })
       prepared.push({ candidate: c, seq, envelope })
     })
     const rejected = batch.filter((_, i) => failedSet.has(i))

@@ -122,8 +122,19 @@ export function rosterChanged(node: Node): void {
   node.events.emit('peers', node.children.peers())
 }
 
+/**
+ * Publishes the roster once per tick however many children joined in it (a burst of joins
+ * must not cost one full roster per join). Its version rides in `seq`, so a child whose
+ * roster is current skips decoding it.
+ */
 export function publishRoster(node: Node): void {
-  node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.ROSTER, origin: node.id, epoch: node.epoch, payload: RosterCodec.encode(node.children.toWire()) }))
+  if (node.rosterQueued) return
+  node.rosterQueued = true
+  node.defer(() => {
+    node.rosterQueued = false
+    const payload = RosterCodec.encode(node.children.toWire())
+    node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.ROSTER, origin: node.id, epoch: node.epoch, seq: node.children.version, payload }))
+  })
 }
 
 export function removeChild(node: Node, id: EndpointId, why: string): void {

@@ -96,6 +96,10 @@ export class Node {
   lastChildren: Peer[] = []
   /** Children dropped for silence, until when they are worth probing for a newer root. */
   readonly lostChildren = new Map<EndpointId, number>()
+  /** A roster publication is scheduled for this tick. */
+  rosterQueued = false
+  /** Version of the parent's roster held in `siblings` (-1: none yet). */
+  siblingsVersion = -1
   /** Heartbeat ticks so far. */
   ticks = 0
   /** When this root last probed its old children for a newer epoch. */
@@ -198,6 +202,7 @@ export class Node {
     const link = await ParentLink.connect(transport, addresses, this.id, this.opts.maxMessageBytes, this.logger, () => this.stats.queueDrops++)
     this.parent = link
     this.#root = false
+    this.siblingsVersion = -1
     this.#listen(link.sub, 'parent', 2, 'parent', link)
     const welcomed = new Promise<void>((resolve, reject) => (this.#welcome = { resolve, reject }))
     const started = Date.now()

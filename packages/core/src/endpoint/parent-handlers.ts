@@ -63,6 +63,8 @@ export function handleFromParent(node: Node, { message: m, topic }: Work): void 
       return
     }
     case Kind.ROSTER:
+      if (m.seq !== 0 && m.seq === node.siblingsVersion) return
+      node.siblingsVersion = m.seq
       node.siblings = peersFromWire(RosterCodec.decode(m.payload))
       if (node.children.size === 0) node.events.emit('peers', node.siblings)
       return

@@ -83,6 +83,7 @@ export class Node {
   #role: Role = 'host'
   #timer: ReturnType<typeof setInterval> | undefined
   #deferred: Array<() => void> = []
+  #lastDeferredRun = 0
   #welcome: { resolve: () => void; reject: (e: Error) => void } | undefined
   #joinedBefore = false
   #root = false
@@ -377,13 +378,21 @@ export class Node {
     this.parent.subscribe(endpointTopic(origin))
   }
 
-  /** Runs deferred work once the current I/O has been read: one apply per tick. */
+  /**
+   * Runs deferred work once the current I/O has been read: one apply per tick. Adaptive:
+   * when traffic is sparse (nothing ran in the last millisecond) it runs on a microtask, so a
+   * lone change is not held for a turn of the event loop; when it is dense it waits for the
+   * event loop's check phase, so everything read in this turn is applied in one pass.
+   */
   defer(fn: () => void): void {
     this.#deferred.push(fn)
-    if (this.#deferred.length === 1) schedule(() => this.#runDeferred())
+    if (this.#deferred.length !== 1) return
+    if (performance.now() - this.#lastDeferredRun < 1) schedule(() => this.#runDeferred())
+    else queueMicrotask(() => this.#runDeferred())
   }
 
   #runDeferred(): void {
+    this.#lastDeferredRun = performance.now()
     const fns = this.#deferred
     this.#deferred = []
     for (const fn of fns) {

@@ -5,7 +5,7 @@
  * and every token must be present exactly once.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Proc, type Line } from './zmq-helpers.js'
+import { Proc, type Line, expectReplicasEqual } from './zmq-helpers.js'
 
 const procs: Proc[] = []
 afterEach(async () => {
@@ -65,13 +65,7 @@ describe('a cluster of processes over tcp', () => {
     // pushes land where their origins saw the end, and one origin's tokens may interleave.)
     // The shared keys hold one of the values written to them.
     expect(Object.keys(final.state.keys).sort()).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6'])
-    for (const r of reports) {
-      expect(r.seq, r.name).toBe(final.seq)
-      expect(r.pending, r.name).toBe(0)
-      expect(r.hash, r.name).toBe(final.hash)
-      expect(r.state, r.name).toEqual(final.state)
-      expect(r.stats.badFrames, r.name).toBe(0)
-    }
+    expectReplicasEqual(reports, final)
 
     // SIGTERM closes each endpoint and transport, and the processes exit cleanly.
     for (const p of [...clients, root]) p.child.kill('SIGTERM')

@@ -4,6 +4,7 @@
  * awaited and that are always killed (SIGTERM, then SIGKILL) after a test.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { expect } from 'vitest'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Endpoint, type EndpointOptions } from '@zinc/core'
@@ -132,5 +133,19 @@ export class Proc {
 
   #wake(): void {
     for (const check of [...this.#waiters]) check()
+  }
+}
+
+/**
+ * Every process's `report` line equals the final one: same seq, nothing pending, same state
+ * (by hash and by value), no bad frames.
+ */
+export function expectReplicasEqual(reports: Line[], final: Line): void {
+  for (const r of reports) {
+    expect(r.seq, r.name).toBe(final.seq)
+    expect(r.pending, r.name).toBe(0)
+    expect(r.hash, r.name).toBe(final.hash)
+    expect(r.state, r.name).toEqual(final.state)
+    expect(r.stats.badFrames, r.name).toBe(0)
   }
 }

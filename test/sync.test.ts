@@ -263,3 +263,23 @@ describe('application messages keep their payload type', () => {
     await expect(cluster.host.publish('any', undefined)).rejects.toBeInstanceOf(InvalidArgumentError)
   })
 })
+
+describe('keyed collections under concurrency', () => {
+  it('two endpoints inserting different ids into the same (empty) bucket both keep their entry', async () => {
+    const { keyed, bucketPath } = await import('@zinc/core')
+    cluster = await inprocCluster(2)
+    const [a, b] = cluster.clients
+    type Canvas = { shapes: import('@zinc/core').Keyed<{ x: number }> }
+    await cluster.host.open<Canvas>('k', { initial: { shapes: keyed.empty() } })
+    const docA = await a!.open<Canvas>('k')
+    const docB = await b!.open<Canvas>('k')
+    // Two ids whose first-level bucket is the same, so on-demand buckets would collide.
+    const first = bucketPath('a0')[0]
+    const other = Array.from({ length: 1000 }, (_, i) => `b${i}`).find((id) => bucketPath(id)[0] === first)!
+    const fa = docA.change((d) => keyed.set(d.shapes, 'a0', { x: 1 }))!
+    const fb = docB.change((d) => keyed.set(d.shapes, other, { x: 2 }))!
+    await Promise.all([fa.confirmed, fb.confirmed])
+    await waitFor(() => converged([docA, docB]), 'convergence')
+    expect(keyed.has(docA.state.shapes, 'a0') && keyed.has(docA.state.shapes, other)).toBe(true)
+  })
+})

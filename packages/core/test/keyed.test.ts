@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { produce } from 'immer'
-import { keyed, type Keyed } from '@zinc/core'
+import { produce, produceWithPatches, enablePatches } from 'immer'
+import { bucketPath, keyed, type Keyed } from '@zinc/core'
+
+enablePatches()
 
 type Shape = { x: number }
 
@@ -24,11 +26,18 @@ describe('keyed collections', () => {
     expect(new Set([...keyed.entries(next)].map(([id]) => id)).size).toBe(1000)
   })
 
-  it('drops buckets left empty, so a set-then-delete leaves the collection as it was', () => {
+  it('keeps every bucket, so a set-then-delete leaves the collection as it was', () => {
     const empty: Keyed<Shape> = keyed.empty()
     const one = produce(empty, (d) => keyed.set(d, 'a', { x: 1 }))
     const none = produce(one, (d) => void keyed.delete(d, 'a'))
-    expect(none).toEqual({})
+    expect(none).toEqual(keyed.empty())
+    expect(keyed.size(none)).toBe(0)
+  })
+
+  it('inserts touch only the id inside an existing bucket, never a whole bucket', () => {
+    const patches: unknown[] = []
+    produceWithPatches(keyed.empty<Shape>(), (d) => keyed.set(d, 'fresh', { x: 1 }))[1].forEach((p) => patches.push(p))
+    expect(patches).toEqual([{ op: 'add', path: [...bucketPath('fresh'), 'fresh'], value: { x: 1 } }])
   })
 
   it('diff reports exactly what changed and skips shared buckets', () => {

@@ -1,6 +1,6 @@
 import type { DocId } from './ids.js'
 import { checkAppendBatch, type Storage, type StoredDocument, type StoredFragment, type StoredSnapshot, type TreeRecord } from './storage.js'
-import { InvalidArgumentError, ClosedError } from './errors.js'
+import { ClosedError } from './errors.js'
 
 interface Entry {
   snapshot: StoredSnapshot | undefined

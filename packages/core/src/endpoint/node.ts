@@ -88,22 +88,24 @@ export class Node implements NodeContext {
     }
     this.#pool = new HandlerPool<Work>({ concurrency: opts.concurrency, queueLimit: opts.queueLimit, run: (work) => this.#dispatch(work), onError })
     this.#control = new HandlerPool<Work>({ concurrency: 4, queueLimit: opts.queueLimit, run: (work) => this.#dispatch(work), onError })
-    const node = this
+    const isRoot = (): boolean => this.succession.isRoot
+    const storage = this.opts.storage
     const io: ReplicaIO = {
       self: this.id,
       logger: this.logger,
       stats: this.stats,
-      epoch: () => node.succession.epoch,
-      isRoot: () => node.succession.isRoot,
-      sendUp: (bytes) => node.sendUp(bytes),
-      publishFragments: (doc, envelopes) => node.publishFragments(doc, envelopes),
-      publishOnDoc: (doc, bytes) => node.publish(docTopic(doc), bytes),
-      sendTo: (endpoint, bytes) => node.sendTo(endpoint, bytes),
-      defer: (fn) => node.defer(fn),
+      epoch: () => this.succession.epoch,
+      isRoot,
+      sendUp: (bytes) => this.sendUp(bytes),
+      publishFragments: (doc, envelopes) => this.publishFragments(doc, envelopes),
+      publishOnDoc: (doc, bytes) => this.publish(docTopic(doc), bytes),
+      sendTo: (endpoint, bytes) => this.sendTo(endpoint, bytes),
+      defer: (fn) => this.defer(fn),
+      // Only the root writes: a relay or client with storage keeps its tree record there, no documents.
       get storage() {
-        return node.succession.isRoot ? node.opts.storage : undefined
+        return isRoot() ? storage : undefined
       },
-      maybeSnapshot: (replica) => node.replicas.maybeSnapshot(replica),
+      maybeSnapshot: (replica) => this.replicas.maybeSnapshot(replica),
     }
     this.replicas = new ReplicaSet({
       io,

@@ -31,6 +31,7 @@ interface Heard {
 export class Fencing {
   #probing = false
   #lastProbeAt = Number.NEGATIVE_INFINITY
+  #includeChildren = false
   /** Addresses to listen to besides the children and siblings: hints and remembered peers. */
   readonly #extra = new Map<string, EndpointAddresses>()
 
@@ -48,22 +49,41 @@ export class Fencing {
     this.#lastProbeAt = Number.NEGATIVE_INFINITY
   }
 
+  /**
+   * The event loop was frozen (a pause, SIGSTOP): the tree may have gone on without us. Probe at
+   * once, this time including our own children (they may have joined a successor meanwhile).
+   */
+  woke(): void {
+    this.#includeChildren = true
+    this.#lastProbeAt = Number.NEGATIVE_INFINITY
+  }
+
   /** Every tick at a root: probe when due. */
   tick(): void {
     const node = this.node
-    if (this.#probing || node.closed || !node.succession.isRoot) return
+    if (this.#probing || node.closed || !node.succession.isRoot || node.succession.state !== 'settled') return
     const now = node.clock.now()
     if (now - this.#lastProbeAt < node.opts.peerTimeoutMs * 2) return
     this.#lastProbeAt = now
-    void this.probe(this.#targets(now))
+    const woke = this.#includeChildren
+    const targets = this.#targets(now)
+    if (!woke) return void this.probe(targets)
+    // Just woken: confirm nothing until we know no tree went on without us.
+    node.replicas.hold()
+    void this.probe(targets).catch(() => false).then((joined) => {
+      if (!joined && node.succession.isRoot) node.replicas.release()
+    })
   }
 
   #targets(now: number): EndpointAddresses[] {
     const node = this.node
     const targets = new Map<string, EndpointAddresses>()
     const self = node.addresses?.inbound
-    for (const p of [...node.children.probeTargets(now), ...node.succession.previousSiblings]) {
-      if (p.id === node.id || !p.addresses || node.children.has(p.id)) continue
+    const includeChildren = this.#includeChildren
+    this.#includeChildren = false
+    const children = includeChildren ? [...node.children.values()] : []
+    for (const p of [...node.children.probeTargets(now), ...node.succession.previousSiblings, ...children]) {
+      if (p.id === node.id || !p.addresses || (node.children.has(p.id) && !includeChildren)) continue
       targets.set(p.addresses.inbound, p.addresses)
     }
     for (const [inbound, a] of this.#extra) targets.set(inbound, a)

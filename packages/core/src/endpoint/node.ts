@@ -129,6 +129,7 @@ export class Node implements NodeContext {
     this.#ticker = new Ticker(this, {
       stalled: (channel) => (channel === 'inbound' ? this.#inboundListener : this.#parentListener)?.stalled ?? false,
       fencingTick: () => this.fencing.tick(),
+      woke: () => this.fencing.woke(),
     })
   }
 
@@ -228,6 +229,14 @@ export class Node implements NodeContext {
    * confirmation the real tree never sees. Nothing newer found: it resumes as the root at the
    * remembered epoch (never lower).
    */
+  /** A joiner with storage: the epoch it had reached (it never joins an older tree) and the peers it knew. */
+  async recallTree(): Promise<void> {
+    const record = await this.memory.recall()
+    if (!record) return
+    this.succession.restoreEpoch(record.epoch)
+    this.fencing.remember(record.peers)
+  }
+
   async rejoinRememberedTree(): Promise<void> {
     const record = await this.memory.recall()
     if (!record) return
@@ -358,8 +367,12 @@ export class Node implements NodeContext {
     this.stats.receivedByKind[k] = (this.stats.receivedByKind[k] ?? 0) + 1
     const now = this.clock.now()
     if (link) {
-      link.heard(now)
-      if (link === this.#parent) this.parentBack()
+      // Only the parent's own frames count: another process that took its address (a restart)
+      // must not keep a dead parent alive. Before the welcome, anything from there counts.
+      if (!link.welcomed || message.sender === link.parentId) {
+        link.heard(now)
+        if (link === this.#parent && link.welcomed) this.parentBack()
+      }
     } else {
       this.children.heard(message.sender, now)
     }
@@ -487,7 +500,7 @@ export class Node implements NodeContext {
           this.publish(docTopic(replica.doc), bytes)
         } else this.sendUp(bytes)
       }
-      this.replicas.release(replica)
+      this.replicas.drop(replica)
     }
     this.rosterChanged()
   }

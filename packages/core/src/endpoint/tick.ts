@@ -9,6 +9,8 @@ export interface TickPorts {
   /** True while a listener waits for room in the handler queue (it reads nothing meanwhile). */
   stalled(channel: 'inbound' | 'parent'): boolean
   fencingTick(): void
+  /** This root's event loop was frozen: look for a tree that went on without it. */
+  woke(): void
 }
 
 /**
@@ -40,6 +42,7 @@ export class Ticker {
     this.#lastTickAt = now
     if (frozen || this.ports.stalled('inbound')) node.children.touchAll(now)
     if (node.parent && (frozen || this.ports.stalled('parent'))) node.parent.heard(now)
+    if (frozen && node.succession.isRoot) this.ports.woke()
     if (node.addresses) {
       // A root publishes even without children, so a stale root probing its old roster hears the epoch.
       const payload = HeartbeatCodec.encode({ heads: node.replicas.heads(), rosterVersion: node.children.version, ancestors: node.ancestorChain() })

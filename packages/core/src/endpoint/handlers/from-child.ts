@@ -229,7 +229,7 @@ function onClose(node: NodeContext, m: Message): void {
   if (!replica) return
   replica.children.delete(m.origin)
   clearPresence(node, replica, m.origin)
-  node.replicas.release(replica)
+  node.replicas.drop(replica)
 }
 
 export function clearPresence(node: NodeContext, replica: Replica, origin: EndpointId): void {

@@ -11,8 +11,11 @@ export interface ListenerOptions {
   maxMessageBytes: number
   logger: Logger
   onBadFrame: (error: BadFrameError) => void
-  /** Hands the message on; the listener reads the next frame only when this resolves. */
-  deliver: (message: Message, topic: string) => Promise<void>
+  /**
+   * Hands the message on; when it returns a promise, the listener reads the next frame only
+   * once it resolves (back-pressure).
+   */
+  deliver: (message: Message, topic: string) => Promise<void> | void
 }
 
 const decoder = new TextDecoder()
@@ -26,6 +29,7 @@ export class ChannelListener {
   readonly #channel: ReceiveChannel
   readonly #opts: ListenerOptions
   #running: Promise<void> | undefined
+  #stalled = false
 
   constructor(channel: ReceiveChannel, options: ListenerOptions) {
     this.#channel = channel
@@ -34,6 +38,14 @@ export class ChannelListener {
 
   start(): void {
     this.#running ??= this.#loop()
+  }
+
+  /**
+   * True while the listener waits for its consumer to take a message (back-pressure): it reads
+   * nothing meanwhile, so the silence of whoever sends on this channel means nothing.
+   */
+  get stalled(): boolean {
+    return this.#stalled
   }
 
   /** Resolves when the loop has ended (after the channel closed). */
@@ -60,9 +72,15 @@ export class ChannelListener {
           continue
         }
         try {
-          await deliver(message, topic)
+          const delivered = deliver(message, topic)
+          if (delivered) {
+            this.#stalled = true
+            await delivered
+          }
         } catch (error) {
           this.#opts.logger.error({ err: error, channel: this.#opts.name }, 'delivering a message failed')
+        } finally {
+          this.#stalled = false
         }
       }
     } catch (error) {

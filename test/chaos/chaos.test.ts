@@ -8,10 +8,11 @@
  *   ZINC_CHAOS_KINDS=kill-root,pause-root                  only these fault kinds
  * Reports, timelines and member logs: test-artifacts/chaos/seed-<seed>/.
  */
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ARTIFACTS, buildMember } from './build.js'
 import { FAULT_KINDS, type FaultKind } from './nemesis.js'
-import { runChaos } from './run.js'
+import { runChaos, type ChaosResult } from './run.js'
+import { writeSummary } from './summary.js'
 
 const env = process.env
 const many = env.ZINC_CHAOS_SEEDS ? Number(env.ZINC_CHAOS_SEEDS) : 0
@@ -27,8 +28,12 @@ function kinds(): FaultKind[] {
 }
 
 let script = ''
+const results: ChaosResult[] = []
 beforeAll(async () => {
   script = await buildMember()
+})
+afterAll(() => {
+  if (results.length > 0) console.log(`${writeSummary(`${ARTIFACTS}/summary.json`, results)}\n(summary: ${ARTIFACTS}/summary.json)`)
 })
 
 describe('chaos: no confirmed change is ever lost', () => {
@@ -36,6 +41,7 @@ describe('chaos: no confirmed change is ever lost', () => {
   for (const seed of seeds) {
     it(`seed ${seed}: ${faults} faults, then every replica equal, one root, everyone attached, every confirmed change exactly once`, { timeout: 60_000 + faults * 15_000 + 120_000 }, async () => {
       const result = await runChaos({ seed, faults, kinds: kinds(), script, artifacts: ARTIFACTS, log: (line) => console.log(line) })
+      results.push(result)
       console.log(`chaos seed ${seed}: ${result.confirmed} confirmed changes, converged ${result.converged} after ${result.quiesceMs} ms of quiescence\n${result.table}\n(report: ${result.dir}/report.json)`)
       const replay = `replay: ZINC_CHAOS_SEED=${seed} ZINC_CHAOS_FAULTS=${faults} ZINC_CHAOS_KINDS=${kinds().join(',')} npx vitest run test/chaos`
       expect(result.confirmed, `seed ${seed}: the writers had changes confirmed`).toBeGreaterThan(0)

@@ -28,11 +28,11 @@ export function treeViolations(statuses: Map<string, Line | undefined>): Violati
   }
   const roots = live.filter(([, s]) => s.role === 'host')
   if (roots.length !== 1)
-    violations.push({ check: 'one-root', message: `${roots.length} roots: ${roots.map(([n, s]) => `${n} (epoch ${s.epoch}, seq ${s.seq}, ${s.children.length} children)`).join('; ') || 'none'}` })
+    violations.push({ check: 'one-root', message: `${roots.length} roots: ${roots.map(([n, s]) => `${n} (epoch ${s.epoch}, seq ${s.seq}, ${s.children?.length ?? 0} children)`).join('; ') || 'none'}` })
   const nameOf = new Map(live.map(([n, s]) => [s.id as string, n]))
   const parentOf = new Map<string, string>()
   for (const [parent, s] of live) {
-    for (const childId of s.children as string[]) {
+    for (const childId of (s.children ?? []) as string[]) {
       const child = nameOf.get(childId)
       if (!child) continue // a dead incarnation still in a roster until it times out
       const other = parentOf.get(child)

@@ -51,11 +51,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const dir = join(options.artifacts, `seed-${options.seed}`)
   mkdirSync(dir, { recursive: true })
   const cluster = await Cluster.create({ script: options.script, dataDir, heartbeatMs, peerTimeoutMs, writeEveryMs: options.writeEveryMs ?? 60, logLevel: 'info' })
-  const t0 = Date.now()
+  // Times in the report count from when every member has opened the document (the baseline window starts then).
+  let t0 = Date.now()
   let nemesis: Nemesis | undefined
   try {
     await cluster.start(60_000)
     log(`seed ${options.seed}: cluster up in ${Date.now() - t0} ms; ${options.faults} faults of ${options.kinds.join(', ')}`)
+    t0 = Date.now()
     await sleep(peerTimeoutMs) // a baseline window without faults
     nemesis = new Nemesis(cluster, { seed: options.seed, faults: options.faults, kinds: options.kinds, peerTimeoutMs, maxDown: 2, restartTimeoutMs: 30_000 }, t0)
     await nemesis.run()

@@ -83,6 +83,12 @@ export class ParentLink {
     return new Set([self, ...this.#loopChain])
   }
 
+  /** The root at the end of the chain (undefined before the first chain arrives). */
+  get rootId(): EndpointId | undefined {
+    const last = this.#ancestors[this.#ancestors.length - 1]
+    return last ? endpointIdFromBytes(last.id) : undefined
+  }
+
   /** Ids of the chain (the parent first). */
   chainIds(): EndpointId[] {
     return this.#ancestors.map((a) => endpointIdFromBytes(a.id))

@@ -1,5 +1,5 @@
 import type { Replica } from '../../document/replica.js'
-import type { DocId, EndpointId } from '../../ids.js'
+import { endpointIdFromBytes, type DocId, type EndpointId } from '../../ids.js'
 import { encodeMessage, type Message } from '../../protocol/codec.js'
 import { decodeJson } from '../../protocol/json.js'
 import { Kind } from '../../protocol/kinds.js'
@@ -202,11 +202,25 @@ async function onOpen(node: NodeContext, m: Message): Promise<void> {
   const serve = () => {
     if (node.closed) return
     node.stats.served++
-    node.publish(endpointTopic(m.origin), m.seq > 0 ? r.catchUpMessage(m.seq, open.lastEpoch) : r.snapshotMessage())
+    const same = m.seq > 0 && !node.replicas.mustResync(r.doc, m.origin) && sameHistory(r, m.seq, open)
+    node.publish(endpointTopic(m.origin), same ? r.catchUpMessage(m.seq, open.lastEpoch) : r.snapshotMessage())
   }
   // A recovering root answers once it holds everything the survivors had; an endpoint in a
   // failover once it has found its place and caught up there. Opens wait per document.
   node.replicas.serveWhenReady(replica, m.origin, node.isSettled(), serve)
+}
+
+/**
+ * Whether the opener's history agrees with ours at `seq`: the same fragment (origin and
+ * clientSeq) there, when it told us which. Two roots of one epoch (a healed split) sequence
+ * different fragments under the same epoch; only this tells their histories apart.
+ */
+function sameHistory(replica: Replica, seq: number, open: { lastOrigin?: Uint8Array; lastClientSeq?: number }): boolean {
+  if (!open.lastOrigin || open.lastOrigin.byteLength !== 16) return true
+  const entry = replica.log.at(seq)
+  // Our log no longer holds that seq (it was just replaced by a snapshot): we cannot tell.
+  if (!entry) return false
+  return endpointIdFromBytes(open.lastOrigin) === entry.origin && open.lastClientSeq === entry.clientSeq
 }
 
 function onClose(node: NodeContext, m: Message): void {

@@ -29,6 +29,9 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     const replica = node.replicas.get(m.doc as DocId)
     if (!replica) return void node.stats.dropped++
     replica.awaitingServe = false
+    // A snapshot for a replica that was ready: our history was replaced, so what our children
+    // hold (built on the old one) must be replaced too, before anything new reaches them.
+    if (replica.ready && replica.children.size > 0) node.replicas.resyncChildren(replica, (child) => node.refuse(child, 'ERR_NOT_OPEN', 'the history above changed; open again', replica.doc))
     replica.applySnapshot(m.seq, SnapshotCodec.decode(m.payload))
     node.replicas.serveWaiting()
   },
@@ -106,14 +109,16 @@ function onWelcome(node: NodeContext, m: Message, link: ParentLink): void {
 function onHeartbeat(node: NodeContext, m: Message, link: ParentLink): void {
   if (!link.welcomed) return
   const hb = HeartbeatCodec.decode(m.payload)
+  const rootBefore = link.rootId
   const bad = link.takeChain(hb.ancestors, node.id)
   if (bad === 'loop') return onLoop(node, link, hb.ancestors.length)
   link.loopSeen = 0
   if (bad) node.refusal(bad)
-  if (adoptEpoch(node, m)) {
-    // A new root above us: its history may differ from what we and our children hold
-    // (fragments lost with the old root). Reopen from our seq; the parent compares histories
-    // and answers with a catch-up, or a snapshot when they differ.
+  const newRoot = rootBefore !== undefined && link.rootId !== rootBefore
+  if (adoptEpoch(node, m) || newRoot) {
+    // A new root above us (a higher epoch, or another root at ours after a split healed): its
+    // history may differ from what we and our children hold. Reopen from our seq; the parent
+    // compares histories and answers with a catch-up, or a snapshot when they differ.
     for (const r of node.replicas.values()) if (r.ready) node.replicas.requestOpen(r)
   }
   if (hb.rosterVersion !== node.succession.rosterVersion && ++link.rosterMisses >= ROSTER_MISSES) {

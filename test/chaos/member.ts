@@ -49,6 +49,13 @@ const joins = args.join ? (JSON.parse(args.join) as EndpointAddresses[]) : []
 const report = (line: { type: string } & Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ ...line, name, inc: incarnation, t: Date.now() })}\n`)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 let made = 0
+let parentLost = false
+// Confirmed tokens, flushed in small batches (pipes are synchronous on Linux: a line written is out).
+let acks: Array<[string, number, number]> = []
+function flush(): void {
+  if (acks.length > 0) report({ type: 'acked', acks })
+  acks = []
+}
 
 const transport = new ZmqTransport()
 const storage = await LmdbStorage.open(args.storage)
@@ -95,7 +102,6 @@ process.stdin.once('end', () => process.exit(0))
 
 endpoint = await start()
 const ep = endpoint
-let parentLost = false
 ep.on('role', (role) => report({ type: 'role', id: ep.id, role, epoch: ep.epoch }))
 ep.on('parent-lost', () => {
   parentLost = true
@@ -120,12 +126,6 @@ doc = await open()
 const d = doc
 report({ type: 'opened', seq: d.seq })
 
-// Confirmed tokens, flushed in small batches (pipes are synchronous on Linux: a line written is out).
-let acks: Array<[string, number, number]> = []
-function flush(): void {
-  if (acks.length > 0) report({ type: 'acked', acks })
-  acks = []
-}
 setInterval(flush, 20)
 
 const maxPending = Number(args['max-pending'])
@@ -151,7 +151,10 @@ if (writing) {
 }
 
 function status(withState: boolean): void {
-  if (!endpoint || !doc) return report({ type: withState ? 'dump' : 'status', starting: true, role: endpoint?.role, id: endpoint?.id })
+  if (!endpoint || !doc) {
+    report({ type: withState ? 'dump' : 'status', starting: true, role: endpoint?.role, id: endpoint?.id })
+    return
+  }
   flush()
   // A root without children reports its old sibling roster as `peers` (it includes itself): no children then.
   const peers = endpoint.role === 'client' ? [] : endpoint.peers.map((p) => p.id)

@@ -130,6 +130,9 @@ export class Node implements NodeContext {
       stalled: (channel) => (channel === 'inbound' ? this.#inboundListener : this.#parentListener)?.stalled ?? false,
       fencingTick: () => this.fencing.tick(),
       woke: () => this.fencing.woke(),
+      seek: () => {
+        if (this.seeking) this.fencing.seek()
+      },
     })
   }
 
@@ -245,12 +248,26 @@ export class Node implements NodeContext {
     this.logger.info({ epoch: record.epoch, peers: record.peers.length }, 'restarted: looking for the tree this endpoint was in')
     this.succession.stepDown()
     this.fencing.remember(record.peers)
-    const joined = await this.fencing.probe([...record.peers])
-    if (!joined && this.succession.inLimbo) {
+    const joined = await this.fencing.probe([...record.peers], true)
+    if (joined || !this.succession.inLimbo) return this.updateRole()
+    if (record.root) {
       this.succession.resumeAsRoot()
       this.logger.info({ epoch: this.succession.epoch }, 'no newer tree found; resuming as the root')
+      return this.updateRole()
     }
-    this.updateRole()
+    // It was not the root: its documents in storage are stale, and the tree lives on somewhere.
+    // It keeps looking (every tick) and never serves as a root on its own.
+    this.#seeking = true
+    this.logger.warn({ epoch: this.succession.epoch, peers: record.peers.length }, 'restarted: the tree this endpoint was in is not reachable yet; looking for it, not serving as a root')
+  }
+
+  /** Started in limbo (restarted, not the root before): still looking for its tree. */
+  #seeking = false
+
+  /** For the tick: a restarted endpoint still looking for its tree. */
+  get seeking(): boolean {
+    if (this.#seeking && !this.succession.inLimbo) this.#seeking = false
+    return this.#seeking
   }
 
   /** Drops the link to a parent presumed dead, without a goodbye. */

@@ -11,6 +11,8 @@ export interface TickPorts {
   fencingTick(): void
   /** This root's event loop was frozen: look for a tree that went on without it. */
   woke(): void
+  /** A restarted endpoint still looking for its tree: probe when due. */
+  seek(): void
 }
 
 /**
@@ -58,6 +60,7 @@ export class Ticker {
       this.ports.fencingTick()
       return
     }
+    this.ports.seek()
     const link = node.parent
     if (!link || node.succession.inLimbo) return
     if (link.welcomed) node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch }))

@@ -18,7 +18,7 @@ import { Children } from './children.js'
 import type { EndpointEvents, NodeContext, Role, Work } from './context.js'
 import { failover } from './failover.js'
 import { Fencing } from './fencing.js'
-import { handleFromChild } from './handlers/from-child.js'
+import { clearPresence, handleFromChild } from './handlers/from-child.js'
 import { handleFromParent } from './handlers/from-parent.js'
 import type { EndpointAddresses, ResolvedOptions } from './options.js'
 import { ParentLink } from './parent-link.js'
@@ -510,13 +510,7 @@ export class Node implements NodeContext {
       const replica = this.replicas.get(doc)
       if (!replica) continue
       replica.children.delete(id)
-      if (replica.presence.has(id)) {
-        const bytes = replica.presenceMessage(id, null)
-        if (this.succession.isRoot) {
-          replica.setPresence(id, null)
-          this.publish(docTopic(replica.doc), bytes)
-        } else this.sendUp(bytes)
-      }
+      clearPresence(this, replica, id)
       this.replicas.drop(replica)
     }
     this.rosterChanged()

@@ -115,6 +115,15 @@ export class ReplicaSet {
     this.ports.sendUp(Kind.OPEN, encodeMessage({ kind: Kind.OPEN, origin: this.ports.io.self, doc: replica.doc, epoch: this.ports.epoch(), seq, payload }))
   }
 
+  /** Asks the parent for a full snapshot (our history is known to differ from the one above). */
+  requestSnapshot(replica: Replica): void {
+    replica.openedAt = this.ports.clock.now()
+    replica.awaitingServe = true
+    replica.expectSnapshot = true
+    const payload = OpenCodec.encode({ ...replica.openInit, lastEpoch: 0 })
+    this.ports.sendUp(Kind.OPEN, encodeMessage({ kind: Kind.OPEN, origin: this.ports.io.self, doc: replica.doc, epoch: this.ports.epoch(), seq: 0, payload }))
+  }
+
   /** Drops a replica nobody here or below uses any more. */
   drop(replica: Replica): void {
     if (replica.localOpens > 0 || replica.children.size > 0 || this.ports.isRoot()) return

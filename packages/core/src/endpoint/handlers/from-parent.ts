@@ -32,7 +32,7 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     replica.awaitingServe = false
     // A snapshot for a replica that was ready: our history was replaced, so what our children
     // hold (built on the old one) must be replaced too, before anything new reaches them.
-    if (replica.ready && replica.children.size > 0) node.replicas.resyncChildren(replica, (child) => node.refuse(child, 'ERR_NOT_OPEN', 'the history above changed; open again', replica.doc))
+    if (replica.ready && replica.children.size > 0) node.replicas.resyncChildren(replica, (child) => node.refuse(child, 'ERR_RESYNC', 'the history above changed; take a snapshot', replica.doc))
     const snapshot = SnapshotCodec.decode(m.payload)
     const orphans = replica.ready ? orphansBeyond(replica, snapshot, node.id) : []
     replica.applySnapshot(m.seq, snapshot)
@@ -213,6 +213,11 @@ function onRefuse(node: NodeContext, m: Message): void {
     case 'ERR_NOT_OPEN':
       // Our OPEN was lost (or the parent changed): open again; pending changes are resent.
       if (replica && node.clock.now() - replica.openedAt > node.opts.heartbeatMs) node.replicas.requestOpen(replica)
+      return
+    case 'ERR_RESYNC':
+      // Our parent's history was replaced: ours, built on the old one, must be replaced too
+      // (at once: fragments of the new history are already on their way).
+      if (replica?.ready) node.replicas.requestSnapshot(replica)
       return
     case 'ERR_UNAVAILABLE':
       // The document could not be loaded up there just now: the open is retried.

@@ -1,12 +1,13 @@
-import type { PullChannel } from '@zinc/core'
+import type { PeerIdentity, PullChannel } from '@zinc/core'
 import type { WebSocket } from 'ws'
-import { WsBoundChannel, type BindContext } from './bound-channel.js'
+import { WsBoundChannel, type BindContext, type Connection } from './bound-channel.js'
 import { decodeData, isMalformed, SUBPROTOCOL } from './framing.js'
 import { InboundQueue } from './inbound-queue.js'
 import type { ChannelLimits } from './options.js'
 
 interface Peer {
   readonly ws: WebSocket
+  readonly identity: PeerIdentity
   /** Messages of this connection still in the queue. */
   queued: number
   paused: boolean
@@ -17,6 +18,9 @@ interface Peer {
  * order per sender. A connection with `highWaterMark` unread messages is paused (its TCP
  * window fills, its PUSH's socket buffer grows and that PUSH's `send` starts to wait) and
  * resumed once the reader took some: back-pressure, not memory, as with ZeroMQ.
+ *
+ * Every message it yields carries `peer`: the session of the connection it came on (see
+ * `ReceivedFrames`), which is what lets an endpoint bind a child's id to its connection.
  */
 export class WsPullChannel extends WsBoundChannel implements PullChannel {
   private readonly peers = new Map<WebSocket, Peer>()
@@ -30,8 +34,8 @@ export class WsPullChannel extends WsBoundChannel implements PullChannel {
     return this.inbound[Symbol.asyncIterator]()
   }
 
-  protected connected(ws: WebSocket): void {
-    this.peers.set(ws, { ws, queued: 0, paused: false })
+  protected connected(ws: WebSocket, connection: Connection): void {
+    this.peers.set(ws, { ws, identity: connection.peer, queued: 0, paused: false })
   }
 
   protected message(ws: WebSocket, bytes: Uint8Array): void {
@@ -48,7 +52,7 @@ export class WsPullChannel extends WsBoundChannel implements PullChannel {
     }
     this.context.stats.received++
     peer.queued++
-    this.inbound.push([body], peer)
+    this.inbound.push(Object.assign([body], { peer: peer.identity }), peer)
     if (peer.queued >= this.limits.highWaterMark && !peer.paused) {
       peer.paused = true
       ws.pause()

@@ -80,8 +80,9 @@ export class Replica {
     readonly io: ReplicaIO,
     logLimit: number,
     readonly maxMessageBytes: number,
+    logBytes = Infinity,
   ) {
-    this.log = new DocLog(logLimit)
+    this.log = new DocLog(logLimit, logBytes)
   }
 
   /** The root creates the document, seeded with `initial`. */

@@ -2,7 +2,9 @@ import { endpointIdFromBytes, type DocId, type EndpointId } from '../ids.js'
 import { encodeMessage, type Message } from '../protocol/codec.js'
 import { decodeJson } from '../protocol/json.js'
 import { Kind } from '../protocol/kinds.js'
-import { assertSafeValue } from '../protocol/patches.js'
+import type { BadFrameError } from '../errors.js'
+import type { PeerIdentity } from '../transport.js'
+import { countRefusal, fragmentProblem, frameAllowed, helloAllowed, openAtRootOrRefuse, openValueAllowed, presenceAllowed, refuseDoc, refuseFragment, relayRefusal, serveOpen } from './edge-checks.js'
 import { HelloCodec, OpenCodec, RosterCodec, WelcomeCodec } from '../protocol/payloads.js'
 import { TokenBucket } from '../runtime/rate-limit.js'
 import { fetchFromSurvivor, isRecovering, isSettled, maybeEndRecovery } from './failover.js'
@@ -16,9 +18,11 @@ import type { AccessRequest, Verdict } from './options.js'
 const THROTTLED: ReadonlySet<Kind> = new Set<Kind>([Kind.FRAGMENT, Kind.PRESENCE, Kind.APP])
 
 /** Messages arriving on the inbound PULL, from children (or the root's own loop-back). */
-export function handleFromChild(node: Node, { message: m, from }: Work): void | Promise<void> {
-  if (m.kind === Kind.HELLO) return onHello(node, m)
+export function handleFromChild(node: Node, { message: m, from, peer }: Work): void | Promise<void> {
+  if (m.kind === Kind.HELLO) return onHello(node, m, peer)
   if (from === 'child') {
+    // The sender must be the child its connection joined as; the origin, it or its descendant.
+    if (!frameAllowed(node, m, peer)) return
     const child = node.children.get(m.sender)
     if (!child) {
       // Not (or no longer) a child: it must say hello again before anything else counts.
@@ -50,7 +54,7 @@ export function handleFromChild(node: Node, { message: m, from }: Work): void | 
     case Kind.LEAVE:
       return removeChild(node, m.sender, 'left')
     case Kind.OPEN:
-      return onOpen(node, m)
+      return onOpen(node, m, from)
     case Kind.CLOSE:
       return onClose(node, m)
     case Kind.FRAGMENT:
@@ -58,6 +62,7 @@ export function handleFromChild(node: Node, { message: m, from }: Work): void | 
     case Kind.CATCH_UP:
       return onCatchUp(node, m)
     case Kind.PRESENCE:
+      if (!presenceAllowed(node, m, from === 'child' && m.sender === m.origin)) return
       return onPresence(node, m)
     case Kind.FRAGMENTS:
       return onSurvivorFragments(node, m)
@@ -70,10 +75,11 @@ export function handleFromChild(node: Node, { message: m, from }: Work): void | 
   }
 }
 
-async function onHello(node: Node, m: Message): Promise<void> {
+async function onHello(node: Node, m: Message, peer: PeerIdentity | undefined): Promise<void> {
   const hello = HelloCodec.decode(m.payload)
   const id = m.origin
   if (m.sender !== id) return void node.stats.dropped++
+  if (!helloAllowed(node, id, peer)) return
   if (id === node.id || node.parent?.ancestors.some((a) => a.id.byteLength === 16 && endpointIdFromBytes(a.id) === id)) {
     return refuse(node, id, Kind.REFUSE, 'ERR_LOOP', 'joining here would make a loop: this endpoint is your own descendant')
   }
@@ -82,7 +88,10 @@ async function onHello(node: Node, m: Message): Promise<void> {
     const verdict = await node.opts.authenticate({ endpoint: id, token: hello.token, addresses })
     if (verdict !== true) {
       node.logger.warn({ child: id, reason: reasonOf(verdict, 'authentication failed') }, 'refused a join')
-      return refuse(node, id, Kind.REFUSE, 'ERR_AUTH', reasonOf(verdict, 'the token was not accepted; check the token the endpoint joins with'))
+      countRefusal(node, 'ERR_AUTH')
+      refuse(node, id, Kind.REFUSE, 'ERR_AUTH', reasonOf(verdict, 'the token was not accepted; check the token the endpoint joins with'))
+      // Until it passes, its connection hears nothing but its own refusals.
+      return node.identities.childGone(id)
     }
   }
   const addresses = hello.inbound && hello.outbound ? { inbound: hello.inbound, outbound: hello.outbound } : undefined
@@ -90,6 +99,7 @@ async function onHello(node: Node, m: Message): Promise<void> {
   const previousOrder = node.siblings.find((p) => p.id === id)?.joinOrder
   const isNew = node.children.upsert(id, addresses, hello.priority, Date.now(), previousOrder)
   const child = node.children.get(id)!
+  node.identities.admitted(id)
   if (isNew && node.opts.childRateLimit) child.bucket = new TokenBucket(node.opts.childRateLimit)
   const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version })
   node.publish(endpointTopic(id), encodeMessage({ kind: Kind.WELCOME, origin: node.id, epoch: node.epoch, payload }))
@@ -139,6 +149,7 @@ export function publishRoster(node: Node): void {
 
 export function removeChild(node: Node, id: EndpointId, why: string): void {
   const child = node.children.remove(id)
+  node.identities.childGone(id)
   if (!child) return
   node.logger.info({ child: id, why }, 'child removed')
   if (why === 'silent') node.lostChildren.set(id, Date.now() + node.opts.peerTimeoutMs * 20)
@@ -169,21 +180,28 @@ function allowed(node: Node, request: AccessRequest): Verdict | Promise<Verdict>
   return node.opts.authorize(request)
 }
 
-async function onOpen(node: Node, m: Message): Promise<void> {
+async function onOpen(node: Node, m: Message, from: Work['from']): Promise<void> {
   const doc = m.doc as DocId
   const child = node.children.get(m.sender)
   const open = OpenCodec.decode(m.payload)
+  // The initial value is checked where it enters the tree, and refused there by name.
+  if (from === 'child' && !openValueAllowed(node, m, open)) return
   for (const action of ['open', 'read'] as const) {
     const verdict = await allowed(node, { endpoint: m.origin, doc, action })
     if (verdict !== true) {
-      return refuse(node, m.origin, Kind.REFUSE, 'ERR_ACCESS_DENIED', reasonOf(verdict, `not allowed to ${action} this document`), doc)
+      return refuseDoc(node, m.origin, doc, 'ERR_ACCESS_DENIED', reasonOf(verdict, `not allowed to ${action} this document`))
     }
   }
   let replica = node.replicas.get(doc)
   if (!replica && node.isRoot) {
-    const initial = open.hasInitial ? decodeJson(open.initial, 'initial state') : {}
-    assertSafeValue(initial, 0)
-    replica = await node.openAtRoot(doc, isObject(initial) ? initial : {})
+    let initial: unknown = {}
+    try {
+      if (open.hasInitial) initial = decodeJson(open.initial, 'the initial value')
+    } catch (error) {
+      return refuseDoc(node, m.origin, doc, 'ERR_BAD_VALUE', `${(error as BadFrameError).reason ?? String(error)}; open it with a plain JSON value`)
+    }
+    replica = await openAtRootOrRefuse(node, m, isObject(initial) ? initial : {})
+    if (!replica) return
   }
   if (!replica) {
     replica = node.createReplica(doc)
@@ -191,10 +209,14 @@ async function onOpen(node: Node, m: Message): Promise<void> {
   }
   replica.children.add(m.origin)
   child?.docs.add(doc)
+  // Its connection may now hear the document (on a gated PUB nothing else gets through).
+  node.identities.admitDoc(m.sender, doc)
   const r = replica
+  // A refusal of this relay's own open reaches everyone waiting on it.
+  const stopRelaying = r.ready ? undefined : relayRefusal(node, r, m.origin)
   const serve = () => {
-    node.stats.served++
-    node.publish(endpointTopic(m.origin), m.seq > 0 ? r.catchUpMessage(m.seq, open.lastEpoch) : r.snapshotMessage())
+    stopRelaying?.()
+    serveOpen(node, m.origin, doc, () => (m.seq > 0 ? r.catchUpMessage(m.seq, open.lastEpoch) : r.snapshotMessage()))
   }
   // A recovering root answers once it holds everything the survivors had; an endpoint in a
   // failover once it has found its place and caught up there.
@@ -206,6 +228,7 @@ async function onOpen(node: Node, m: Message): Promise<void> {
 function onClose(node: Node, m: Message): void {
   const replica = node.replicas.get(m.doc as DocId)
   node.children.get(m.sender)?.docs.delete(m.doc as DocId)
+  if (m.origin === m.sender) node.identities.revokeDoc(m.sender, m.doc as DocId)
   if (!replica) return
   replica.children.delete(m.origin)
   clearPresence(node, replica, m.origin)
@@ -223,6 +246,11 @@ function onFragment(node: Node, m: Message, from: Work['from']): void | Promise<
     return refuse(node, m.origin, Kind.REFUSE, 'ERR_NOT_OPEN', `document "${doc}" is not open here; open it before changing it`, doc, m.clientSeq)
   }
   if (m.seq !== 0) return void node.stats.dropped++
+  // Values are checked once, where they enter the tree: at the parent of their origin.
+  if (direct) {
+    const problem = fragmentProblem(node, m, replica)
+    if (problem) return refuseFragment(node, m, problem)
+  }
   if (!node.isRoot) return forwardUp(node, m)
   const sequencer = replica.sequencer!
   const decide = (verdict: Verdict) => {

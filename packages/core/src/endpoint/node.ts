@@ -12,7 +12,9 @@ import { ChannelListener } from '../runtime/channel-listener.js'
 import { HandlerPool } from '../runtime/handler-pool.js'
 import { emptyStats, type EndpointStats } from '../runtime/stats.js'
 import { record } from '../runtime/histogram.js'
-import type { PubChannel, PullChannel } from '../transport.js'
+import type { PeerIdentity, PubChannel, PullChannel } from '../transport.js'
+import { Identities } from './identity.js'
+import { DocumentSizes } from './document-size.js'
 import type { MessageHandler } from './app-messages.js'
 import { handleFromChild } from './child-handlers.js'
 import { onHeartbeatTick } from './heartbeat.js'
@@ -48,6 +50,8 @@ export interface Work {
   topic: string
   /** For messages from a parent: the link they came on (stale after a failover). */
   link?: ParentLink
+  /** For messages from children: who sent it, when the transport knows (WebSocket does). */
+  peer?: PeerIdentity
 }
 
 /**
@@ -59,6 +63,12 @@ export class Node {
   readonly events = new TypedEmitter<EndpointEvents>()
   readonly stats: EndpointStats = emptyStats()
   readonly children = new Children()
+  /** Which connection each child joined on, and whom each child speaks for. */
+  readonly identities = new Identities(() => this.inbound, () => this.outbound)
+  /** The root's estimate of each document's size, for `maxDocumentBytes`. */
+  readonly documentSizes = new DocumentSizes()
+  /** When an identity violation was last logged (logged at most once a second). */
+  forgedLoggedAt = 0
   readonly replicas = new Map<DocId, Replica>()
   readonly appHandlers = new Map<string, MessageHandler>()
   readonly pool: HandlerPool<Work>
@@ -190,7 +200,8 @@ export class Node {
   async bind(addresses: EndpointAddresses): Promise<void> {
     const t = this.opts.transport
     this.inbound = await t.pull(addresses.inbound, { maxMessageBytes: this.opts.maxMessageBytes })
-    this.outbound = await t.pub(addresses.outbound, { maxMessageBytes: this.opts.maxMessageBytes })
+    // Gated: a child hears only what it was admitted to (transports that can tell children apart).
+    this.outbound = await t.pub(addresses.outbound, { maxMessageBytes: this.opts.maxMessageBytes, gated: true })
     this.#listen(this.inbound, 'inbound', 1, 'child')
   }
 
@@ -295,11 +306,11 @@ export class Node {
         this.stats.badFrames++
         this.logger.warn({ reason: error.reason, channel: name }, 'dropped a bad frame')
       },
-      deliver: (message, topic) => {
+      deliver: (message, topic, peer) => {
         this.stats.received++
         const k = kindName(message.kind)
         this.stats.receivedByKind[k] = (this.stats.receivedByKind[k] ?? 0) + 1
-        return this.pool.submit(message.doc, { message, from, topic, link })
+        return this.pool.submit(message.doc, peer ? { message, from, topic, link, peer } : { message, from, topic, link })
       },
     })
     this.#listeners.push(listener)
@@ -413,7 +424,7 @@ export class Node {
   }
 
   createReplica(doc: DocId): Replica {
-    const replica = new Replica(doc, this.io, this.opts.logLimit, this.opts.maxMessageBytes)
+    const replica = new Replica(doc, this.io, this.opts.logLimit, this.opts.maxMessageBytes, this.opts.logBytes)
     this.replicas.set(doc, replica)
     if (this.isRoot) replica.becomeSequencer()
     else this.parent?.subscribe(docTopic(doc))

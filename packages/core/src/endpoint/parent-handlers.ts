@@ -1,3 +1,4 @@
+import { refusalError } from './edge-checks.js'
 import { AccessDeniedError, RateLimitedError } from '../errors.js'
 import type { DocId } from '../ids.js'
 import { encodeMessage, type Message } from '../protocol/codec.js'
@@ -125,7 +126,7 @@ function onRefuse(node: Node, m: Message): void {
   }
   if (m.doc) {
     const replica = node.replicas.get(m.doc as DocId)
-    const error = new AccessDeniedError(m.doc, 'open', refusal.reason)
+    const error = refusalError(m.doc, refusal.code, refusal.reason)
     if (replica) {
       node.replicas.delete(replica.doc)
       node.parent?.unsubscribe(docTopic(replica.doc))

@@ -9,10 +9,23 @@ export function encodePatches(patches: readonly Patch[]): Uint8Array {
 
 const OPS = new Set(['add', 'replace', 'remove'])
 
+/**
+ * The payload a relay puts in place of a change it refused where it entered (see PROTOCOL.md,
+ * "Refusals"): the root cannot apply it, so it rejects that clientSeq with `reason` and the
+ * origin's later changes are not held behind a gap.
+ */
+export function refusedPayload(reason: string): Uint8Array {
+  return encodeJson({ refused: reason })
+}
+
 /** Decodes and checks the shape of every patch; does not check that paths resolve. */
 export function decodePatches(bytes: Uint8Array): Patch[] {
   const value = decodeJson(bytes, 'fragment payload')
-  if (!Array.isArray(value)) throw new BadFrameError('fragment payload is not a list of patches')
+  if (!Array.isArray(value)) {
+    const refused = (value as { refused?: unknown } | null)?.refused
+    if (typeof refused === 'string') throw new BadFrameError(`refused where it entered the tree: ${refused}`)
+    throw new BadFrameError('fragment payload is not a list of patches')
+  }
   for (const patch of value) assertPatch(patch)
   return value as Patch[]
 }

@@ -1,7 +1,7 @@
 import { BadFrameError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { decodeMessage, type Message } from '../protocol/codec.js'
-import type { ReceiveChannel } from '../transport.js'
+import type { PeerIdentity, ReceiveChannel, ReceivedFrames } from '../transport.js'
 
 export interface ListenerOptions {
   /** For logs: 'inbound' or 'parent'. */
@@ -11,8 +11,11 @@ export interface ListenerOptions {
   maxMessageBytes: number
   logger: Logger
   onBadFrame: (error: BadFrameError) => void
-  /** Hands the message on; the listener reads the next frame only when this resolves. */
-  deliver: (message: Message, topic: string) => Promise<void>
+  /**
+   * Hands the message on; the listener reads the next frame only when this resolves. `peer` is
+   * who sent it, when the transport knows (a bound PULL's `ReceivedFrames.peer`).
+   */
+  deliver: (message: Message, topic: string, peer?: PeerIdentity) => Promise<void>
 }
 
 const decoder = new TextDecoder()
@@ -60,7 +63,7 @@ export class ChannelListener {
           continue
         }
         try {
-          await deliver(message, topic)
+          await deliver(message, topic, (frames as ReceivedFrames).peer)
         } catch (error) {
           this.#opts.logger.error({ err: error, channel: this.#opts.name }, 'delivering a message failed')
         }

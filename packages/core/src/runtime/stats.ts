@@ -30,6 +30,13 @@ export interface EndpointStats {
   queueDrops: number
   /** Messages from children dropped by their rate limit. */
   throttled: number
+  /**
+   * Frames from children dropped because their `sender` or `origin` is not the connection they
+   * came on (or a descendant that child introduced): forged identities.
+   */
+  forged: number
+  /** Refusals this endpoint sent or applied, by code (`ERR_BAD_VALUE`, `ERR_IDENTITY`, …; PROTOCOL.md, "Refusals"). */
+  refusals: Record<string, number>
   /** Gauges, filled in by `stats()`. */
   pending: number
   queueDepth: number
@@ -44,7 +51,7 @@ export interface EndpointStats {
   receivedByKind: Record<string, number>
 }
 
-export type Counter = Exclude<keyof EndpointStats, 'pending' | 'queueDepth' | 'children' | 'epoch' | 'docs' | 'sentByKind' | 'receivedByKind' | 'handlerLatency'>
+export type Counter = Exclude<keyof EndpointStats, 'pending' | 'queueDepth' | 'children' | 'epoch' | 'docs' | 'sentByKind' | 'receivedByKind' | 'handlerLatency' | 'refusals'>
 
 export function emptyStats(): EndpointStats {
   return {
@@ -62,6 +69,8 @@ export function emptyStats(): EndpointStats {
     served: 0,
     queueDrops: 0,
     throttled: 0,
+    forged: 0,
+    refusals: {},
     pending: 0,
     queueDepth: 0,
     children: 0,

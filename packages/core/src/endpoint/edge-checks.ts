@@ -1,0 +1,187 @@
+import { AccessDeniedError, BadFrameError, DocumentRefusedError, ZincError } from '../errors.js'
+import type { DocId, EndpointId } from '../ids.js'
+import type { Replica } from '../document/replica.js'
+import type { Message } from '../protocol/codec.js'
+import { decodeJson } from '../protocol/json.js'
+import { Kind } from '../protocol/kinds.js'
+import { arrayAmplification } from '../protocol/patch-bounds.js'
+import { decodePatches, refusedPayload } from '../protocol/patches.js'
+import type { Open } from '../protocol/payloads.js'
+import { endpointTopic } from '../protocol/topics.js'
+import type { PeerIdentity } from '../transport.js'
+import { forwardUp, refuse } from './forwarding.js'
+import type { IdentityViolation } from './identity.js'
+import type { Node } from './node.js'
+
+/**
+ * The checks a parent makes on what its direct children send, where values enter the tree:
+ * identity (who may speak for whom), values (depth, forbidden keys, array amplification,
+ * document size) and what it can answer. Each refusal has a code (PROTOCOL.md, "Refusals")
+ * and is counted in `stats().refusals`.
+ */
+
+/** Counts a refusal by code in `stats().refusals`. */
+export function countRefusal(node: Node, code: string): void {
+  node.stats.refusals[code] = (node.stats.refusals[code] ?? 0) + 1
+}
+
+/**
+ * A HELLO's identity check; false when the frame is dropped. An identity violation gets no
+ * answer: the only topic to answer on belongs to the peer whose id was claimed.
+ */
+export function helloAllowed(node: Node, id: EndpointId, peer: PeerIdentity | undefined): boolean {
+  const violation = node.identities.hello(id, peer, (other) => node.children.has(other))
+  if (violation === undefined) return true
+  forged(node, violation, id, id, peer)
+  return false
+}
+
+/** A non-HELLO frame from a known child: false when it is dropped for its identity. */
+export function frameAllowed(node: Node, m: Message, peer: PeerIdentity | undefined): boolean {
+  const child = node.children.get(m.sender)
+  if (!child) return true
+  const staleAfter = Date.now() - 2 * node.opts.heartbeatMs
+  const violation = node.identities.check(
+    m.sender,
+    m.origin,
+    peer,
+    child.addresses !== undefined,
+    (id) => node.children.has(id),
+    (id) => (node.children.get(id)?.lastHeard ?? 0) < staleAfter,
+    node.id,
+  )
+  if (violation === undefined) return true
+  forged(node, violation, m.sender, m.origin, peer)
+  return false
+}
+
+function forged(node: Node, violation: IdentityViolation, sender: EndpointId, origin: EndpointId, peer: PeerIdentity | undefined): void {
+  node.stats.forged++
+  countRefusal(node, 'ERR_IDENTITY')
+  const now = Date.now()
+  if (now - node.forgedLoggedAt < 1000) return
+  node.forgedLoggedAt = now
+  node.logger.warn({ violation, sender, origin, remote: peer?.remoteAddress }, 'dropped a frame whose sender or origin is not the connection it came on')
+}
+
+/**
+ * An OPEN's initial value, checked where it enters; a refusal names the document. Returns
+ * false when refused.
+ */
+export function openValueAllowed(node: Node, m: Message, open: Open): boolean {
+  if (!open.hasInitial) return true
+  try {
+    decodeJson(open.initial, 'the initial value')
+    return true
+  } catch (error) {
+    const reason = error instanceof BadFrameError ? error.reason : String(error)
+    refuseDoc(node, m.origin, m.doc as DocId, 'ERR_BAD_VALUE', `${reason}; open it with a plain JSON value (at most 512 levels deep, no "__proto__", "constructor" or "prototype" keys)`)
+    return false
+  }
+}
+
+/** A PRESENCE value from a direct child: dropped (and counted) when it is not a safe value. */
+export function presenceAllowed(node: Node, m: Message, direct: boolean): boolean {
+  if (!direct || m.payload.byteLength === 0) return true
+  try {
+    decodeJson(m.payload, 'a presence value')
+    return true
+  } catch {
+    node.stats.dropped++
+    countRefusal(node, 'ERR_BAD_VALUE')
+    return false
+  }
+}
+
+/**
+ * A change from a direct child, checked against this endpoint's copy: well-formed patches, no
+ * array amplification, and (at the root) the document stays within `maxDocumentBytes`.
+ * Returns the reason it is refused, or undefined.
+ */
+export function fragmentProblem(node: Node, m: Message, replica: Replica): { code: string; reason: string } | undefined {
+  let patches
+  try {
+    patches = decodePatches(m.payload)
+  } catch (error) {
+    return { code: 'ERR_BAD_VALUE', reason: error instanceof BadFrameError ? error.reason : String(error) }
+  }
+  if (replica.ready) {
+    const amplified = arrayAmplification(replica.confirmed, patches)
+    if (amplified) return { code: 'ERR_BAD_VALUE', reason: amplified }
+  }
+  if (node.isRoot) {
+    const over = node.documentSizes.wouldExceed(replica, m.payload.byteLength, node.opts.maxDocumentBytes)
+    if (over !== undefined) {
+      return { code: 'ERR_DOCUMENT_TOO_LARGE', reason: `document "${replica.doc}" would grow past maxDocumentBytes (${node.opts.maxDocumentBytes} bytes; it is about ${over}); remove content or split it into several documents` }
+    }
+  }
+  return undefined
+}
+
+/**
+ * Refuses a change that failed {@link fragmentProblem}. The root rejects it (the origin rolls it
+ * back). A relay forwards it up with its patches replaced by the reason, so the root marks that
+ * clientSeq rejected and the origin's later changes are not held behind a gap.
+ */
+export function refuseFragment(node: Node, m: Message, problem: { code: string; reason: string }): void {
+  countRefusal(node, problem.code)
+  node.logger.warn({ origin: m.origin, doc: m.doc, code: problem.code, reason: problem.reason }, 'refused a change')
+  if (node.isRoot) return node.replicas.get(m.doc as DocId)?.sequencer?.refuse(m, `${problem.code}: ${problem.reason}`)
+  forwardUp(node, { ...m, payload: refusedPayload(`${problem.code}: ${problem.reason}`) })
+}
+
+/** A targeted refusal of `doc` to `to`, counted. */
+export function refuseDoc(node: Node, to: EndpointId, doc: DocId, code: string, reason: string): void {
+  countRefusal(node, code)
+  refuse(node, to, Kind.REFUSE, code, reason, doc)
+}
+
+/**
+ * Sends an open's answer, or refuses that one open when the answer cannot be sent (a
+ * snapshot over `maxMessageBytes`): the opener hears why instead of waiting forever, and no
+ * other opener is held up.
+ */
+export function serveOpen(node: Node, to: EndpointId, doc: DocId, answer: () => Uint8Array): void {
+  let bytes: Uint8Array
+  try {
+    bytes = answer()
+  } catch (error) {
+    node.logger.error({ err: error, doc }, 'could not make the answer to an open')
+    return refuseDoc(node, to, doc, 'ERR_TOO_LARGE', `this endpoint could not encode the document (${(error as Error).message}); ask the operator to raise maxMessageBytes or split the document`)
+  }
+  if (bytes.byteLength > node.opts.maxMessageBytes) {
+    node.logger.warn({ doc, bytes: bytes.byteLength, limit: node.opts.maxMessageBytes }, 'a snapshot is larger than maxMessageBytes; refusing that open')
+    return refuseDoc(node, to, doc, 'ERR_TOO_LARGE', `its snapshot is ${bytes.byteLength} bytes, more than maxMessageBytes (${node.opts.maxMessageBytes}); ask the operator to raise maxMessageBytes or split the document`)
+  }
+  node.stats.served++
+  node.publish(endpointTopic(to), bytes)
+}
+
+/**
+ * When this relay's own open of `replica` is refused by its parent, every child waiting on it
+ * hears the same refusal (and not silence).
+ */
+export function relayRefusal(node: Node, replica: Replica, to: EndpointId): () => void {
+  return replica.events.once('refused', (error) => {
+    const code = error instanceof ZincError ? error.code : 'ERR_ACCESS_DENIED'
+    const reason = error instanceof DocumentRefusedError ? error.reason : error.message
+    refuseDoc(node, to, replica.doc, code, reason)
+  })
+}
+
+/** The error an opener sees for a refusal of `doc` with `code`. */
+export function refusalError(doc: string, code: string, reason: string): Error {
+  if (code === 'ERR_ACCESS_DENIED') return new AccessDeniedError(doc, 'open', reason)
+  return new DocumentRefusedError(doc, code, reason)
+}
+
+/** Loads a document at the root, answering the opener with ERR_STORAGE_CORRUPT when it cannot. */
+export async function openAtRootOrRefuse(node: Node, m: Message, initial: unknown): Promise<Replica | undefined> {
+  try {
+    return await node.openAtRoot(m.doc as DocId, initial)
+  } catch (error) {
+    const code = error instanceof ZincError && error.code.startsWith('ERR_STORAGE') ? error.code : 'ERR_STORAGE_CORRUPT'
+    refuseDoc(node, m.origin, m.doc as DocId, code, `the root could not load document "${m.doc}" from its storage (${(error as Error).message}); the operator must restore or move the store aside`)
+    return undefined
+  }
+}

@@ -39,7 +39,12 @@ export function helloAllowed(node: Node, id: EndpointId, peer: PeerIdentity | un
 /** A non-HELLO frame from a known child: false when it is dropped for its identity. */
 export function frameAllowed(node: Node, m: Message, peer: PeerIdentity | undefined): boolean {
   const child = node.children.get(m.sender)
-  if (!child) return true
+  if (!child) {
+    // A stranger; but a connection that joined as someone else is not a stranger, it is lying.
+    const lying = peer !== undefined && node.identities.speaksAs(peer.session, m.sender) === false
+    if (lying) forged(node, 'wrong-sender', m.sender, m.origin, peer)
+    return !lying
+  }
   const staleAfter = Date.now() - 2 * node.opts.heartbeatMs
   const violation = node.identities.check(
     m.sender,

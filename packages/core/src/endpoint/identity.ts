@@ -81,6 +81,17 @@ export class Identities {
     return undefined
   }
 
+  /**
+   * Whether `session` is bound to `id`: true, false when it is bound to another id or `id` to
+   * another session, undefined when neither is bound.
+   */
+  speaksAs(session: string, id: EndpointId): boolean | undefined {
+    const bound = this.#idOf.get(session)
+    const holder = this.#sessionOf.get(id)
+    if (bound === undefined && holder === undefined) return undefined
+    return bound === id && holder === session
+  }
+
   /** The child passed `authenticate` and is in the roster: it may hear the control topic. */
   admitted(id: EndpointId): void {
     const session = this.#sessionOf.get(id)

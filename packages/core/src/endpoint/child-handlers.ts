@@ -247,8 +247,8 @@ function onFragment(node: Node, m: Message, from: Work['from']): void | Promise<
   }
   if (m.seq !== 0) return void node.stats.dropped++
   // Values are checked once, where they enter the tree: at the parent of their origin.
-  if (direct) {
-    const problem = fragmentProblem(node, m, replica)
+  if (direct || node.isRoot) {
+    const problem = fragmentProblem(node, m, replica, direct)
     if (problem) return refuseFragment(node, m, problem)
   }
   if (!node.isRoot) return forwardUp(node, m)

@@ -99,20 +99,23 @@ export function presenceAllowed(node: Node, m: Message, direct: boolean): boolea
 }
 
 /**
- * A change from a direct child, checked against this endpoint's copy: well-formed patches, no
- * array amplification, and (at the root) the document stays within `maxDocumentBytes`.
+ * A change, checked against this endpoint's copy: from a direct child (where it enters),
+ * well-formed patches and no array amplification; at the root, whoever forwarded it, the
+ * document stays within `maxDocumentBytes`.
  * Returns the reason it is refused, or undefined.
  */
-export function fragmentProblem(node: Node, m: Message, replica: Replica): { code: string; reason: string } | undefined {
-  let patches
-  try {
-    patches = decodePatches(m.payload)
-  } catch (error) {
-    return { code: 'ERR_BAD_VALUE', reason: error instanceof BadFrameError ? error.reason : String(error) }
-  }
-  if (replica.ready) {
-    const amplified = arrayAmplification(replica.confirmed, patches)
-    if (amplified) return { code: 'ERR_BAD_VALUE', reason: amplified }
+export function fragmentProblem(node: Node, m: Message, replica: Replica, direct: boolean): { code: string; reason: string } | undefined {
+  if (direct) {
+    let patches
+    try {
+      patches = decodePatches(m.payload)
+    } catch (error) {
+      return { code: 'ERR_BAD_VALUE', reason: error instanceof BadFrameError ? error.reason : String(error) }
+    }
+    if (replica.ready) {
+      const amplified = arrayAmplification(replica.confirmed, patches)
+      if (amplified) return { code: 'ERR_BAD_VALUE', reason: amplified }
+    }
   }
   if (node.isRoot) {
     const over = node.documentSizes.wouldExceed(replica, m.payload.byteLength, node.opts.maxDocumentBytes)

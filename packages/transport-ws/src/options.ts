@@ -11,8 +11,9 @@ export interface WsTransportOptions {
    */
   highWaterMark?: number
   /**
-   * Bytes a PUB lets pile up in one subscriber's socket before it drops for that subscriber, so
-   * a few huge messages cannot exhaust memory under a high message count. Default 64 MiB.
+   * Bytes a PUB lets pile up in one subscriber's socket before it drops for that subscriber, and
+   * a PULL lets one connection queue unread before it stops reading it, so a few huge messages
+   * cannot exhaust memory under a high message count. Default 64 MiB.
    */
   highWaterMarkBytes?: number
   /** Largest message body in bytes; larger inbound ones are refused, larger sends rejected. Default 16 MiB. */

@@ -30,6 +30,8 @@ export function countRefusal(node: Node, code: string): void {
  * answer: the only topic to answer on belongs to the peer whose id was claimed.
  */
 export function helloAllowed(node: Node, id: EndpointId, peer: PeerIdentity | undefined): boolean {
+  // Bindings of peers that left without joining (refused, gone) are forgotten now and then.
+  if (node.identities.size > 2 * node.children.size + 64) node.identities.sweep((other) => node.children.has(other))
   const violation = node.identities.hello(id, peer, (other) => node.children.has(other))
   if (violation === undefined) return true
   forged(node, violation, id, id, peer)

@@ -4,7 +4,7 @@ import { decodeJson } from '../protocol/json.js'
 import { Kind } from '../protocol/kinds.js'
 import type { BadFrameError } from '../errors.js'
 import type { PeerIdentity } from '../transport.js'
-import { countRefusal, fragmentProblem, frameAllowed, helloAllowed, openAtRootOrRefuse, openValueAllowed, presenceAllowed, refuseDoc, refuseFragment, relayRefusal, serveOpen } from './edge-checks.js'
+import { fragmentProblem, frameAllowed, helloAllowed, openAtRootOrRefuse, openValueAllowed, presenceAllowed, refuseDoc, refuseFragment, relayRefusal, serveOpen } from './edge-checks.js'
 import { HelloCodec, OpenCodec, RosterCodec, WelcomeCodec } from '../protocol/payloads.js'
 import { TokenBucket } from '../runtime/rate-limit.js'
 import { fetchFromSurvivor, isRecovering, isSettled, maybeEndRecovery } from './failover.js'
@@ -88,7 +88,6 @@ async function onHello(node: Node, m: Message, peer: PeerIdentity | undefined): 
     const verdict = await node.opts.authenticate({ endpoint: id, token: hello.token, addresses })
     if (verdict !== true) {
       node.logger.warn({ child: id, reason: reasonOf(verdict, 'authentication failed') }, 'refused a join')
-      countRefusal(node, 'ERR_AUTH')
       refuse(node, id, Kind.REFUSE, 'ERR_AUTH', reasonOf(verdict, 'the token was not accepted; check the token the endpoint joins with'))
       // Until it passes, its connection hears nothing but its own refusals.
       return node.identities.childGone(id)

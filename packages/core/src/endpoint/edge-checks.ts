@@ -20,7 +20,7 @@ import type { Node } from './node.js'
  * and is counted in `stats().refusals`.
  */
 
-/** Counts a refusal by code in `stats().refusals`. */
+/** Counts a refusal that is not sent as a REFUSE (those `refuse` counts) in `stats().refusals`. */
 export function countRefusal(node: Node, code: string): void {
   node.stats.refusals[code] = (node.stats.refusals[code] ?? 0) + 1
 }
@@ -140,9 +140,8 @@ export function refuseFragment(node: Node, m: Message, problem: { code: string; 
   forwardUp(node, { ...m, payload: refusedPayload(`${problem.code}: ${problem.reason}`) })
 }
 
-/** A targeted refusal of `doc` to `to`, counted. */
+/** A targeted refusal of `doc` to `to` (counted by `refuse`). */
 export function refuseDoc(node: Node, to: EndpointId, doc: DocId, code: string, reason: string): void {
-  countRefusal(node, code)
   refuse(node, to, Kind.REFUSE, code, reason, doc)
 }
 

@@ -17,6 +17,7 @@ export function forwardUp(node: Node, m: Message): void {
 
 /** A targeted refusal on the parent's PUB, topic e/<to>. */
 export function refuse(node: Node, to: EndpointId, kind: Kind, code: string, reason: string, doc: DocId | '' = '', clientSeq = 0): void {
+  node.stats.refusals[code] = (node.stats.refusals[code] ?? 0) + 1
   const payload = RefusalCodec.encode({ code, reason })
   node.publish(endpointTopic(to), encodeMessage({ kind, origin: node.id, doc, clientSeq, epoch: node.epoch, payload }))
 }

@@ -5,13 +5,14 @@ import type { WsTransportStats } from './stats.js'
 /** What a bound WebSocket channel checks before it accepts a connection, and while it lasts. */
 export interface WsGuardOptions {
   /**
-   * Browser origins allowed to connect (`https://app.example.com`), or a function deciding.
-   * A connection whose `Origin` header is not allowed is refused with 403 before the upgrade,
+   * Browser origins allowed to connect (`https://app.example.com`), or a function deciding
+   * from the origin and the request's `Host` header (`sameOrigin` allows a page served by this
+   * same host). A connection whose `Origin` header is not allowed is refused with 403 before the upgrade,
    * so a page on another site cannot use a visitor's browser to join. A request without an
    * `Origin` header (not a browser: a Node endpoint, a CLI) is allowed: it could say anything.
    * Default: every origin.
    */
-  allowedOrigins?: readonly string[] | ((origin: string) => boolean)
+  allowedOrigins?: readonly string[] | ((origin: string, host: string | undefined) => boolean)
   /**
    * Open connections allowed from one IP address (a peer uses two: PUSH and SUB). Past it,
    * upgrades get 429. Behind a reverse proxy every peer has the proxy's address: cap there
@@ -34,6 +35,21 @@ export const GUARD_DEFAULTS = { maxConnectionsPerIp: 0, idleTimeoutMs: 60_000 } 
 export interface Caller {
   readonly remoteAddress: string
   readonly origin: string | undefined
+  /** The `Host` header. */
+  readonly host: string | undefined
+}
+
+/**
+ * An `allowedOrigins` that admits pages served by the host they connect to (the origin's
+ * `host:port` equals the request's `Host` header): what a server that serves its own page wants.
+ */
+export function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (!host) return false
+  try {
+    return new URL(origin).host.toLowerCase() === host.toLowerCase()
+  } catch {
+    return false
+  }
 }
 
 /** A refusal of an upgrade: HTTP status and the reason sent back. */
@@ -49,7 +65,7 @@ export interface GuardRefusal {
 export class ConnectionGuard {
   readonly idleTimeoutMs: number
   private readonly maxPerIp: number
-  private readonly allowed: ((origin: string) => boolean) | undefined
+  private readonly allowed: ((origin: string, host: string | undefined) => boolean) | undefined
   private readonly perIp = new Map<string, number>()
 
   constructor(
@@ -76,12 +92,12 @@ export class ConnectionGuard {
   /** Who is calling. */
   caller(request: IncomingMessage): Caller {
     const origin = request.headers.origin
-    return { remoteAddress: request.socket.remoteAddress ?? '', origin: typeof origin === 'string' ? origin : undefined }
+    return { remoteAddress: request.socket.remoteAddress ?? '', origin: typeof origin === 'string' ? origin : undefined, host: request.headers.host }
   }
 
   /** Why `caller` may not connect, or undefined. Does not count it yet. */
   check(caller: Caller): GuardRefusal | undefined {
-    if (caller.origin !== undefined && this.allowed && !safely(this.allowed, caller.origin)) {
+    if (caller.origin !== undefined && this.allowed && !safely(this.allowed, caller.origin, caller.host)) {
       this.stats.originRefused++
       return { status: 403, reason: `the origin ${caller.origin} is not allowed to connect here; add it to allowedOrigins on the server` }
     }
@@ -104,9 +120,9 @@ export class ConnectionGuard {
   }
 }
 
-function safely(allowed: (origin: string) => boolean, origin: string): boolean {
+function safely(allowed: (origin: string, host: string | undefined) => boolean, origin: string, host: string | undefined): boolean {
   try {
-    return allowed(origin) === true
+    return allowed(origin, host) === true
   } catch {
     return false
   }

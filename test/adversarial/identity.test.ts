@@ -59,7 +59,7 @@ describe('a connection is an identity (WebSocket edge, ZeroMQ root)', () => {
     attacker.change('other', '[{"op":"add","path":["x"],"value":1}]', { origin: alice.id, sender: alice.id, clientSeq: 3 })
 
     await waitFor(() => forged(edge!.relay.stats()) >= before + 4, 'four forged frames to be counted')
-    expect(edge.relay.stats().refusals.ERR_IDENTITY).toBeGreaterThanOrEqual(4)
+    expect(edge.relay.stats().refusedByCode.ERR_IDENTITY).toBeGreaterThanOrEqual(4)
     // Alice's own changes are still hers: the next one is confirmed and everyone has it.
     const stop = a.change((d) => {
       d.alice = 'real'

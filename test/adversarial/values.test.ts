@@ -61,7 +61,7 @@ describe('bad values are refused where they enter (WebSocket edge, ZeroMQ root)'
     const c = await alice.open<Shapes>('fresh-doc', { initial: { ok: true } })
     expect(c.state.ok).toBe(true)
     await honestChangeArrives(a, b, 'after-bad-opens')
-    expect(edge.relay.stats().refusals.ERR_BAD_VALUE).toBeGreaterThanOrEqual(3)
+    expect(edge.relay.stats().refusedByCode.ERR_BAD_VALUE).toBeGreaterThanOrEqual(3)
     expect(edge.relay.stats().handlerErrors).toBe(0)
     expect(edge.root.stats().handlerErrors).toBe(0)
   })
@@ -72,7 +72,7 @@ describe('bad values are refused where they enter (WebSocket edge, ZeroMQ root)'
     const attacker = await joinedRaw(edge, 'board')
     const levels = STRESS ? 100_000 : 100_000
     attacker.send({ kind: Kind.PRESENCE, doc: 'board' as DocId, payload: new TextEncoder().encode(deep(levels)) })
-    await waitFor(() => (edge!.relay.stats().refusals.ERR_BAD_VALUE ?? 0) >= 1, 'the deep presence to be refused')
+    await waitFor(() => (edge!.relay.stats().refusedByCode.ERR_BAD_VALUE ?? 0) >= 1, 'the deep presence to be refused')
     // A newcomer can open the document (its snapshot carries presence), and presence flows.
     const carol = await edge.client()
     const c = await carol.open<Shapes>('board')
@@ -125,7 +125,7 @@ describe('bad values are refused where they enter (WebSocket edge, ZeroMQ root)'
     expect(refused.length).toBeGreaterThanOrEqual(2)
     expect(String((refused[0] as PromiseRejectedResult).reason)).toMatch(/maxDocumentBytes/)
     await honestChangeArrives(b, a, 'after-too-large')
-    expect(edge.root.stats().refusals.ERR_DOCUMENT_TOO_LARGE).toBeGreaterThanOrEqual(2)
+    expect(edge.root.stats().refusedByCode.ERR_DOCUMENT_TOO_LARGE).toBeGreaterThanOrEqual(2)
   })
 
   it('a document whose stored copy cannot be restored answers its openers with ERR_STORAGE_CORRUPT; other documents open', async () => {

@@ -111,7 +111,7 @@ describe('adversarial input over ZeroMQ (root inbound, tcp)', () => {
     await raw.change('board', '[{"op":"replace","path":["list","length"],"value":10000000}]')
     await waitFor(() => raw.refusals.some((r) => r.kind === Kind.REJECT), 'the amplification to be rejected', 15_000)
     expect(raw.refusals.find((r) => r.kind === Kind.REJECT)!.reason).toMatch(/length/)
-    await waitFor(() => (root.stats().refusals.ERR_BAD_VALUE ?? 0) >= 2, 'both refusals counted', 15_000)
+    await waitFor(() => (root.stats().refusedByCode.ERR_BAD_VALUE ?? 0) >= 2, 'both refusals counted', 15_000)
     const carol = await res.endpoint({ join: root.addresses })
     const c = await carol.open<Shapes>('board')
     expect((c.state.list as unknown[]).length).toBe(3)

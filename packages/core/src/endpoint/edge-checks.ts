@@ -3,33 +3,32 @@ import type { DocId, EndpointId } from '../ids.js'
 import type { Replica } from '../document/replica.js'
 import type { Message } from '../protocol/codec.js'
 import { decodeJson } from '../protocol/json.js'
-import { Kind } from '../protocol/kinds.js'
 import { arrayAmplification } from '../protocol/patch-bounds.js'
 import { decodePatches, refusedPayload } from '../protocol/patches.js'
 import type { Open } from '../protocol/payloads.js'
 import { endpointTopic } from '../protocol/topics.js'
 import type { PeerIdentity } from '../transport.js'
-import { forwardUp, refuse } from './forwarding.js'
+import type { NodeContext } from './context.js'
+import { forwardUp } from './forwarding.js'
 import type { IdentityViolation } from './identity.js'
-import type { Node } from './node.js'
 
 /**
  * The checks a parent makes on what its direct children send, where values enter the tree:
  * identity (who may speak for whom), values (depth, forbidden keys, array amplification,
  * document size) and what it can answer. Each refusal has a code (PROTOCOL.md, "Refusals")
- * and is counted in `stats().refusals`.
+ * and is counted in `stats().refusedByCode`.
  */
 
-/** Counts a refusal that is not sent as a REFUSE (those `refuse` counts) in `stats().refusals`. */
-export function countRefusal(node: Node, code: string): void {
-  node.stats.refusals[code] = (node.stats.refusals[code] ?? 0) + 1
+/** Counts a refusal that is not sent as a REFUSE (`node.refuse` counts those) in `stats().refusedByCode`. */
+export function countRefusal(node: NodeContext, code: string): void {
+  node.stats.refusedByCode[code] = (node.stats.refusedByCode[code] ?? 0) + 1
 }
 
 /**
  * A HELLO's identity check; false when the frame is dropped. An identity violation gets no
  * answer: the only topic to answer on belongs to the peer whose id was claimed.
  */
-export function helloAllowed(node: Node, id: EndpointId, peer: PeerIdentity | undefined): boolean {
+export function helloAllowed(node: NodeContext, id: EndpointId, peer: PeerIdentity | undefined): boolean {
   // Bindings of peers that left without joining (refused, gone) are forgotten now and then.
   if (node.identities.size > 2 * node.children.size + 64) node.identities.sweep((other) => node.children.has(other))
   const violation = node.identities.hello(id, peer, (other) => node.children.has(other))
@@ -39,7 +38,7 @@ export function helloAllowed(node: Node, id: EndpointId, peer: PeerIdentity | un
 }
 
 /** A non-HELLO frame from a known child: false when it is dropped for its identity. */
-export function frameAllowed(node: Node, m: Message, peer: PeerIdentity | undefined): boolean {
+export function frameAllowed(node: NodeContext, m: Message, peer: PeerIdentity | undefined): boolean {
   const child = node.children.get(m.sender)
   if (!child) {
     // A stranger; but a connection that joined as someone else is not a stranger, it is lying.
@@ -62,7 +61,7 @@ export function frameAllowed(node: Node, m: Message, peer: PeerIdentity | undefi
   return false
 }
 
-function forged(node: Node, violation: IdentityViolation, sender: EndpointId, origin: EndpointId, peer: PeerIdentity | undefined): void {
+function forged(node: NodeContext, violation: IdentityViolation, sender: EndpointId, origin: EndpointId, peer: PeerIdentity | undefined): void {
   node.stats.forged++
   countRefusal(node, 'ERR_IDENTITY')
   const now = Date.now()
@@ -75,7 +74,7 @@ function forged(node: Node, violation: IdentityViolation, sender: EndpointId, or
  * An OPEN's initial value, checked where it enters; a refusal names the document. Returns
  * false when refused.
  */
-export function openValueAllowed(node: Node, m: Message, open: Open): boolean {
+export function openValueAllowed(node: NodeContext, m: Message, open: Open): boolean {
   if (!open.hasInitial) return true
   try {
     decodeJson(open.initial, 'the initial value')
@@ -88,7 +87,7 @@ export function openValueAllowed(node: Node, m: Message, open: Open): boolean {
 }
 
 /** A PRESENCE value from a direct child: dropped (and counted) when it is not a safe value. */
-export function presenceAllowed(node: Node, m: Message, direct: boolean): boolean {
+export function presenceAllowed(node: NodeContext, m: Message, direct: boolean): boolean {
   if (!direct || m.payload.byteLength === 0) return true
   try {
     decodeJson(m.payload, 'a presence value')
@@ -106,7 +105,7 @@ export function presenceAllowed(node: Node, m: Message, direct: boolean): boolea
  * document stays within `maxDocumentBytes`.
  * Returns the reason it is refused, or undefined.
  */
-export function fragmentProblem(node: Node, m: Message, replica: Replica, direct: boolean): { code: string; reason: string } | undefined {
+export function fragmentProblem(node: NodeContext, m: Message, replica: Replica, direct: boolean): { code: string; reason: string } | undefined {
   if (direct) {
     let patches
     try {
@@ -119,7 +118,7 @@ export function fragmentProblem(node: Node, m: Message, replica: Replica, direct
       if (amplified) return { code: 'ERR_BAD_VALUE', reason: amplified }
     }
   }
-  if (node.isRoot) {
+  if (node.succession.isRoot) {
     const over = node.documentSizes.wouldExceed(replica, m.payload.byteLength, node.opts.maxDocumentBytes)
     if (over !== undefined) {
       return { code: 'ERR_DOCUMENT_TOO_LARGE', reason: `document "${replica.doc}" would grow past maxDocumentBytes (${node.opts.maxDocumentBytes} bytes; it is about ${over}); remove content or split it into several documents` }
@@ -133,16 +132,16 @@ export function fragmentProblem(node: Node, m: Message, replica: Replica, direct
  * back). A relay forwards it up with its patches replaced by the reason, so the root marks that
  * clientSeq rejected and the origin's later changes are not held behind a gap.
  */
-export function refuseFragment(node: Node, m: Message, problem: { code: string; reason: string }): void {
+export function refuseFragment(node: NodeContext, m: Message, problem: { code: string; reason: string }): void {
   countRefusal(node, problem.code)
   node.logger.warn({ origin: m.origin, doc: m.doc, code: problem.code, reason: problem.reason }, 'refused a change')
-  if (node.isRoot) return node.replicas.get(m.doc as DocId)?.sequencer?.refuse(m, `${problem.code}: ${problem.reason}`)
+  if (node.succession.isRoot) return node.replicas.get(m.doc as DocId)?.sequencer?.refuse(m, `${problem.code}: ${problem.reason}`)
   forwardUp(node, { ...m, payload: refusedPayload(`${problem.code}: ${problem.reason}`) })
 }
 
 /** A targeted refusal of `doc` to `to` (counted by `refuse`). */
-export function refuseDoc(node: Node, to: EndpointId, doc: DocId, code: string, reason: string): void {
-  refuse(node, to, Kind.REFUSE, code, reason, doc)
+export function refuseDoc(node: NodeContext, to: EndpointId, doc: DocId, code: string, reason: string): void {
+  node.refuse(to, code, reason, doc)
 }
 
 /**
@@ -150,7 +149,7 @@ export function refuseDoc(node: Node, to: EndpointId, doc: DocId, code: string, 
  * snapshot over `maxMessageBytes`): the opener hears why instead of waiting forever, and no
  * other opener is held up.
  */
-export function serveOpen(node: Node, to: EndpointId, doc: DocId, answer: () => Uint8Array): void {
+export function serveOpen(node: NodeContext, to: EndpointId, doc: DocId, answer: () => Uint8Array): void {
   let bytes: Uint8Array
   try {
     bytes = answer()
@@ -170,7 +169,7 @@ export function serveOpen(node: Node, to: EndpointId, doc: DocId, answer: () => 
  * When this relay's own open of `replica` is refused by its parent, every child waiting on it
  * hears the same refusal (and not silence).
  */
-export function relayRefusal(node: Node, replica: Replica, to: EndpointId): () => void {
+export function relayRefusal(node: NodeContext, replica: Replica, to: EndpointId): () => void {
   return replica.events.once('refused', (error) => {
     const code = error instanceof ZincError ? error.code : 'ERR_ACCESS_DENIED'
     const reason = error instanceof DocumentRefusedError ? error.reason : error.message
@@ -185,9 +184,9 @@ export function refusalError(doc: string, code: string, reason: string): Error {
 }
 
 /** Loads a document at the root, answering the opener with ERR_STORAGE_CORRUPT when it cannot. */
-export async function openAtRootOrRefuse(node: Node, m: Message, initial: unknown): Promise<Replica | undefined> {
+export async function openAtRootOrRefuse(node: NodeContext, m: Message, initial: unknown): Promise<Replica | undefined> {
   try {
-    return await node.openAtRoot(m.doc as DocId, initial)
+    return await node.replicas.openAtRoot(m.doc as DocId, initial)
   } catch (error) {
     const code = error instanceof ZincError && error.code.startsWith('ERR_STORAGE') ? error.code : 'ERR_STORAGE_CORRUPT'
     refuseDoc(node, m.origin, m.doc as DocId, code, `the root could not load document "${m.doc}" from its storage (${(error as Error).message}); the operator must restore or move the store aside`)

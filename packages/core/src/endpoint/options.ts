@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../logger.js'
 import type { Storage } from '../storage.js'
 import type { RateLimit } from '../runtime/rate-limit.js'
 import type { Transport } from '../transport.js'
+import type { Clock } from '../runtime/clock.js'
 
 /** The pair of addresses an endpoint binds, and that a child joins. */
 export interface EndpointAddresses {
@@ -91,6 +92,11 @@ export interface EndpointOptions {
   snapshotEvery?: number
   /** Where log lines go: a pino logger or anything with the same methods. Silent by default. */
   logger?: Logger
+  /**
+   * Time for liveness, succession and fencing: the real clock by default. Tests pass a
+   * `FakeClock` (from `@zinc/core/test-suite`) to replay a failover step by step.
+   */
+  clock?: Clock
 }
 
 /** Every default in one place. */
@@ -109,7 +115,7 @@ export const DEFAULTS = {
   snapshotEvery: 1000,
 } as const
 
-type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'maxDocumentBytes'
+type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes'
 export type ResolvedOptions = Required<Omit<EndpointOptions, Optional>> & Omit<Pick<EndpointOptions, Optional>, 'maxDocumentBytes'> & { maxDocumentBytes: number }
 
 export function resolveOptions(options: EndpointOptions): ResolvedOptions {

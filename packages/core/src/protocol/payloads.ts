@@ -23,6 +23,8 @@ export interface Hello {
   priority: number
   docs: DocHead[]
   ancestry: Uint8Array[]
+  /** Random per process; the same id with another incarnation is a restarted process. */
+  incarnation?: number
 }
 export interface Welcome {
   ancestors: AddressInfo[]

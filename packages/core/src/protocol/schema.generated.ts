@@ -102,6 +102,10 @@ export const zincSchema = {
               "rule": "repeated",
               "type": "bytes",
               "id": 6
+            },
+            "incarnation": {
+              "type": "uint64",
+              "id": 7
             }
           }
         },

@@ -12,10 +12,11 @@ export interface ListenerOptions {
   logger: Logger
   onBadFrame: (error: BadFrameError) => void
   /**
-   * Hands the message on; the listener reads the next frame only when this resolves. `peer` is
-   * who sent it, when the transport knows (a bound PULL's `ReceivedFrames.peer`).
+   * Hands the message on; when it returns a promise, the listener reads the next frame only
+   * once it resolves (back-pressure). `peer` is who sent it, when the transport knows (a bound
+   * PULL's `ReceivedFrames.peer`).
    */
-  deliver: (message: Message, topic: string, peer?: PeerIdentity) => Promise<void>
+  deliver: (message: Message, topic: string, peer?: PeerIdentity) => Promise<void> | void
 }
 
 const decoder = new TextDecoder()
@@ -29,6 +30,7 @@ export class ChannelListener {
   readonly #channel: ReceiveChannel
   readonly #opts: ListenerOptions
   #running: Promise<void> | undefined
+  #stalled = false
 
   constructor(channel: ReceiveChannel, options: ListenerOptions) {
     this.#channel = channel
@@ -37,6 +39,14 @@ export class ChannelListener {
 
   start(): void {
     this.#running ??= this.#loop()
+  }
+
+  /**
+   * True while the listener waits for its consumer to take a message (back-pressure): it reads
+   * nothing meanwhile, so the silence of whoever sends on this channel means nothing.
+   */
+  get stalled(): boolean {
+    return this.#stalled
   }
 
   /** Resolves when the loop has ended (after the channel closed). */
@@ -63,9 +73,15 @@ export class ChannelListener {
           continue
         }
         try {
-          await deliver(message, topic, (frames as ReceivedFrames).peer)
+          const delivered = deliver(message, topic, (frames as ReceivedFrames).peer)
+          if (delivered) {
+            this.#stalled = true
+            await delivered
+          }
         } catch (error) {
           this.#opts.logger.error({ err: error, channel: this.#opts.name }, 'delivering a message failed')
+        } finally {
+          this.#stalled = false
         }
       }
     } catch (error) {

@@ -39,6 +39,23 @@ export class HandlerPool<T> {
 
   /** Queues `item` under `key`; resolves once it is queued (waits while the queue is full). */
   async submit(key: string, item: T): Promise<void> {
+    await this.offer(key, item)
+  }
+
+  /**
+   * Like `submit`, without a promise when there is room: then `item` is queued at once and
+   * nothing is returned; otherwise the returned promise resolves once it is queued.
+   */
+  offer(key: string, item: T): Promise<void> | undefined {
+    if (this.#closed) return undefined
+    if (this.#queued < this.#opts.queueLimit) {
+      this.#enqueue(key, item)
+      return undefined
+    }
+    return this.#submitWhenRoom(key, item)
+  }
+
+  async #submitWhenRoom(key: string, item: T): Promise<void> {
     while (this.#queued >= this.#opts.queueLimit && !this.#closed) {
       await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve))
     }

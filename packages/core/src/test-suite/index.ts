@@ -38,3 +38,4 @@ export function transportConformanceSuite(
     stressTests(harness)
   })
 }
+export { FakeClock } from './fake-clock.js'

@@ -80,8 +80,10 @@ export function handleFromParent(node: Node, { message: m, topic }: Work): void 
       return replica.receiveSequenced(m)
     case Kind.ACK:
       return replica?.acknowledged(m.clientSeq, m.seq)
-    case Kind.REJECT:
-      return replica?.rejected(m.clientSeq, RefusalCodec.decode(m.payload).reason)
+    case Kind.REJECT: {
+      const refusal = RefusalCodec.decode(m.payload)
+      return replica?.rejected(m.clientSeq, refusal.reason, refusal.code, m.seq, m.baseSeq)
+    }
     case Kind.RESEND:
       if (replica) node.stats.resent += replica.resendPending(0, m.clientSeq)
       return

@@ -1,6 +1,6 @@
 import type { Draft, Patch } from 'immer'
 import { applyPatches, produce } from './immer.js'
-import { diffToOp } from './diff.js'
+import { diffToOp, recordIdentity, type Identity } from './diff.js'
 import { applyOp, composeOps, invertOp, transformOp, type Op } from './ot.js'
 import { ClosedError, InvalidArgumentError, TimeoutError } from '../errors.js'
 import type { DocId, EndpointId } from '../ids.js'
@@ -138,8 +138,13 @@ export class Document<S = unknown> {
     this.#assertOpen()
     if (typeof recipe !== 'function') throw new InvalidArgumentError('doc.change(recipe) takes a function that mutates its draft argument.')
     const before = this.replica.visible as S
-    const after = produce(before, recipe as (draft: Draft<S>) => void)
-    const op = diffToOp(before, after)
+    const identity: Identity = new Map()
+    const after = produce(before, (draft: Draft<S>) => {
+      const result = (recipe as (draft: Draft<S>) => unknown)(draft)
+      if (result === undefined) recordIdentity(draft, identity)
+      return result as undefined
+    })
+    const op = diffToOp(before, after, identity)
     if (op === null) return undefined
     const fragment = this.#local(before, op)
     const inverse = invertOp(op, before)

@@ -4,7 +4,8 @@ import type { Replica } from '../document/replica.js'
 import type { Message } from '../protocol/codec.js'
 import { decodeJson } from '../protocol/json.js'
 import { arrayAmplification } from '../protocol/patch-bounds.js'
-import { decodePatches, refusedPayload } from '../protocol/patches.js'
+import { decodeFragmentBody } from '../protocol/ops.js'
+import { refusedPayload } from '../protocol/patches.js'
 import type { Open } from '../protocol/payloads.js'
 import { endpointTopic } from '../protocol/topics.js'
 import type { PeerIdentity } from '../transport.js'
@@ -107,14 +108,16 @@ export function presenceAllowed(node: NodeContext, m: Message, direct: boolean):
  */
 export function fragmentProblem(node: NodeContext, m: Message, replica: Replica, direct: boolean): { code: string; reason: string } | undefined {
   if (direct) {
-    let patches
+    let body
     try {
-      patches = decodePatches(m.payload)
+      body = decodeFragmentBody(m.payload)
     } catch (error) {
       return { code: 'ERR_BAD_VALUE', reason: error instanceof BadFrameError ? error.reason : String(error) }
     }
-    if (replica.ready) {
-      const amplified = arrayAmplification(replica.confirmed, patches)
+    // An op (ot-json1) cannot leave holes: json1 refuses out-of-range indexes and `length` keys
+    // when the root applies it. Patches (the older format, still read) are checked here.
+    if (body.patches && replica.ready) {
+      const amplified = arrayAmplification(replica.confirmed, body.patches)
       if (amplified) return { code: 'ERR_BAD_VALUE', reason: amplified }
     }
   }

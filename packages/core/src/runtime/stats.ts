@@ -32,6 +32,10 @@ export interface EndpointStats {
   sequenced: number
   /** Fragments the root refused to sequence (patch did not apply, not authorized). */
   rejected: number
+  /** Fragments the root rewrote over concurrent ones before sequencing (operational transformation). */
+  transformed: number
+  /** Fragments the root asked their origin to rebase and send again (ERR_STALE_BASE). */
+  staleBases: number
   /** Sequenced fragments applied to local replicas. */
   applied: number
   /** Duplicate fragments recognised and not applied twice. */
@@ -81,6 +85,8 @@ export function emptyStats(): EndpointStats {
     resyncs: 0,
     sequenced: 0,
     rejected: 0,
+    transformed: 0,
+    staleBases: 0,
     applied: 0,
     duplicates: 0,
     resent: 0,

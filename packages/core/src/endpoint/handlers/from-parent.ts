@@ -36,7 +36,10 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
   [Kind.FRAGMENT]: (node, work) => onSequenced(node, work),
   [Kind.FRAGMENTS]: (node, work) => onSequenced(node, work),
   [Kind.ACK]: (node, { message: m }) => node.replicas.get(m.doc as DocId)?.acknowledged(m.clientSeq, m.seq),
-  [Kind.REJECT]: (node, { message: m }) => node.replicas.get(m.doc as DocId)?.rejected(m.clientSeq, RefusalCodec.decode(m.payload).reason),
+  [Kind.REJECT]: (node, { message: m }) => {
+    const refusal = RefusalCodec.decode(m.payload)
+    return node.replicas.get(m.doc as DocId)?.rejected(m.clientSeq, refusal.reason, refusal.code, m.seq, m.baseSeq)
+  },
   [Kind.RESEND]: (node, { message: m }) => {
     const replica = node.replicas.get(m.doc as DocId)
     if (replica) node.stats.resent += replica.resendPending(0, m.clientSeq)

@@ -1,0 +1,154 @@
+import * as json1 from 'ot-json1'
+import * as textUnicode from 'ot-text-unicode'
+
+/**
+ * Zinc's operations are ot-json1 operations (ShareDB's JSON OT type: list insert/remove/move,
+ * object keys, and embedded text through ot-text-unicode). A well-kept library rather than
+ * hand-written transforms: json1 is fuzzed for convergence by its authors, and its semantics
+ * (below) are the ones ShareDB users already know.
+ *
+ * This file is the only place that talks to json1: the op type, apply (checked and frozen),
+ * transform with Zinc's tie-break, compose and invert.
+ */
+export type Op = json1.JSONOp
+
+/**
+ * ot-text-unicode clamps a delete that runs past the end of the string instead of failing;
+ * a change that does not fit its text must be refused, so the embedded text type checks the
+ * length first. Positions count Unicode code points, not UTF-16 units.
+ */
+const checkedText = {
+  ...textUnicode.type,
+  apply(doc: string, op: textUnicode.TextOp): string {
+    if (typeof doc !== 'string') throw new Error(`a text edit addresses a ${doc === undefined ? 'missing value' : typeof doc}, not a string`)
+    let used = 0
+    for (const c of op) {
+      if (typeof c === 'number') used += c
+      else if (typeof c === 'object') used += typeof c.d === 'number' ? c.d : codePoints(c.d)
+    }
+    const length = codePoints(doc)
+    if (used > length) throw new Error(`a text edit reaches offset ${used}, past the end of a ${length}-character string`)
+    return textUnicode.type.apply(doc, op)
+  },
+}
+json1.type.registerSubtype(checkedText)
+
+export function codePoints(s: string): number {
+  let n = s.length
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0xd800 && c <= 0xdbff) n--
+  }
+  return n
+}
+
+/**
+ * Applies an op to a frozen state and returns the new, frozen state (untouched subtrees are
+ * shared, as with immer). Throws an Error saying why when the op does not fit the state: a
+ * missing path, an index out of range, a key that exists already, a text range past the end.
+ */
+export function applyOp<S>(state: S, op: Op): S {
+  if (op === null) return state
+  return freezeDeep(json1.type.apply(state as json1.Doc, op) as S)
+}
+
+/** Applies ops in order; returns the state and the indexes of the ops that did not apply. */
+export function applyOps<S>(state: S, ops: readonly Op[]): { state: S; failed: number[] } {
+  const failed: number[] = []
+  let current = state
+  ops.forEach((op, i) => {
+    try {
+      current = applyOp(current, op)
+    } catch {
+      failed.push(i)
+    }
+  })
+  return { state: current, failed }
+}
+
+/**
+ * `op` (sequenced later) rewritten to apply after `over` (sequenced earlier, or already
+ * applied). The later op takes json1's `left` side: where both insert at one place the later
+ * one lands first, and where both write one key the later one wins (last writer wins by seq,
+ * as before operations). Conflicts resolve as json1's transformNoConflict does: a removal wins
+ * over edits inside what it removed (they vanish), a move of a removed element vanishes.
+ */
+export function transformOp(op: Op, over: Op, opIsLater: boolean): Op {
+  if (op === null || over === null) return op
+  return json1.type.transformNoConflict(op, over, opIsLater ? 'left' : 'right')
+}
+
+/** One op with the effect of `a` then `b`. */
+export function composeOps(a: Op, b: Op): Op {
+  if (a === null) return b
+  if (b === null) return a
+  return json1.type.compose(a, b)
+}
+
+/** The op that undoes `op`, given the state it was applied to. */
+export function invertOp(op: Op, before: unknown): Op {
+  if (op === null) return null
+  return json1.type.invertWithDoc(op, before as json1.Doc)
+}
+
+export function isNoop(op: Op): boolean {
+  return op === null || json1.type.isNoop(op)
+}
+
+/** Throws unless `op` is a well-formed json1 operation. */
+export function checkOp(op: Op): void {
+  json1.type.checkValidOp(op)
+}
+
+export const { insertOp, removeOp, moveOp, replaceOp, editOp } = json1
+
+/** Freezes every object json1 created (its copies along changed paths and inserted values). */
+export function freezeDeep<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value
+  Object.freeze(value)
+  if (Array.isArray(value)) for (const v of value) freezeDeep(v)
+  else for (const k in value) freezeDeep((value as Record<string, unknown>)[k])
+  return value
+}
+
+/** One component of an op, with its full path: what it removes, inserts, moves or edits there. */
+export interface OpComponent {
+  path: Array<string | number>
+  /** Removed here (true, or the removed value when known). */
+  remove?: unknown
+  /** Inserted here. */
+  insert?: unknown
+  /** Picked up here / dropped here by a move, with the move's slot. */
+  pick?: number
+  drop?: number
+  /** A text edit (ot-text-unicode op) of the string here. */
+  text?: unknown
+}
+
+/**
+ * The components of an op in order, each with its full path: for logs, tools and tests.
+ * Note that json1 reads pick paths (remove, pick) in the old document and drop paths
+ * (insert, drop, text) in the new one.
+ */
+export function opComponents(op: Op): OpComponent[] {
+  const out: OpComponent[] = []
+  const walk = (list: readonly unknown[], path: Array<string | number>): void => {
+    let here = path
+    for (const item of list) {
+      if (Array.isArray(item)) walk(item, here)
+      else if (typeof item === 'object' && item !== null) {
+        const c = item as Record<string, unknown>
+        const component: OpComponent = { path: here }
+        if (c.r !== undefined) component.remove = c.r
+        if (c.i !== undefined) component.insert = c.i
+        if (c.p !== undefined) component.pick = c.p as number
+        if (c.d !== undefined) component.drop = c.d as number
+        if (c.es !== undefined) component.text = c.es
+        else if (c.e !== undefined) component.text = c.e
+        out.push(component)
+      } else here = [...here, item as string | number]
+    }
+  }
+  if (op !== null) walk(op, [])
+  return out
+}

@@ -90,7 +90,7 @@ export class Replica {
     logBytes = Infinity,
   ) {
     this.log = new DocLog(logLimit, logBytes)
-    this.history = new OpHistory(Math.max(1024, logLimit))
+    this.history = new OpHistory(Math.max(1024, logLimit), logBytes)
   }
 
   /** The root creates the document, seeded with `initial`. */

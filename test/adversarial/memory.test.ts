@@ -30,7 +30,7 @@ async function joinedRaw(e: Edge, doc: string): Promise<RawPeer> {
 }
 
 describe('memory is bounded by bytes (WebSocket edge, ZeroMQ root)', () => {
-  it(`1 MB × ${STRESS ? 400 : 60} changes to one key: RSS (after GC) stays within 250 MB of where it started, whatever the count`, async () => {
+  it(`1 MB × ${STRESS ? 400 : 60} changes to one key: RSS (after GC) stays within 300 MB of where it started, whatever the count`, async () => {
     // The demo's edge limits; logs capped at 16 MB per document per endpoint.
     edge = await startEdge({ root: { logBytes: 16 << 20 }, relay: { logBytes: 16 << 20, childRateLimit: { perSecond: 300, burst: 600 } } })
     const alice = await edge.client({ logBytes: 16 << 20 })
@@ -59,9 +59,10 @@ describe('memory is bounded by bytes (WebSocket edge, ZeroMQ root)', () => {
     await waitFor(() => edge!.relay.stats().children === 2, 'the sender to be gone', 30_000)
     const after = rssMb()
     console.log(`1 MB × ${count}: RSS ${before.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB, ${after.toFixed(0)} MB after the sender left`)
-    // Stated bound, the same for 60 and 400 changes: the logs hold 16 MB each (root, relay, two
-    // clients), the states 1 MB each, and the allocator keeps some of what passed through.
-    expect(peak - before).toBeLessThan(250)
-    expect(after - before).toBeLessThan(250)
+    // Stated bound, the same for 60 and 400 changes: each of the four endpoints (root, relay,
+    // two clients) keeps at most 16 MB of log and 16 MB of operation history for the document,
+    // the states are 1 MB each, and the allocator keeps some of what passed through.
+    expect(peak - before).toBeLessThan(300)
+    expect(after - before).toBeLessThan(300)
   }, STRESS ? 900_000 : 120_000)
 })

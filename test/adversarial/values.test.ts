@@ -145,3 +145,25 @@ describe('bad values are refused where they enter (WebSocket edge, ZeroMQ root)'
     await honestChangeArrives(a, b, 'after-corrupt')
   })
 })
+
+describe('answers that cannot be sent are refusals, not silence', () => {
+  it('a relay whose snapshot of a document exceeds its maxMessageBytes refuses that open with ERR_TOO_LARGE; other opens are served', async () => {
+    // The edge speaks 1 MB messages; the root allows documents up to 8 MB.
+    edge = await startEdge({ ws: { maxMessageBytes: 1024 * 1024 }, relay: { maxMessageBytes: 1024 * 1024 } })
+    const alice = await edge.client()
+    const bob = await edge.client()
+    const a = await alice.open<Shapes>('grown', { initial: {} })
+    for (let i = 0; i < 3; i++) {
+      await a.change((d) => {
+        d[`part${i}`] = String(i).repeat(600_000)
+      }).confirmed
+    }
+    const carol = await edge.client()
+    await expect(carol.open('grown')).rejects.toMatchObject({ code: 'ERR_TOO_LARGE', message: expect.stringMatching(/grown[\s\S]*maxMessageBytes/) })
+    const small = await carol.open<Shapes>('small', { initial: { ok: true } })
+    expect(small.state.ok).toBe(true)
+    const b = await bob.open<Shapes>('small')
+    await honestChangeArrives(small, b, 'after-too-large')
+    expect(edge.relay.stats().refusedByCode.ERR_TOO_LARGE).toBe(1)
+  })
+})

@@ -4,7 +4,7 @@
  * every other opener and change goes on. WebSocket edge, ZeroMQ root.
  */
 import { Kind, MemoryStorage, type DocId } from '@zinc/core'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers.js'
 import { honestChangeArrives, RawPeer, rssMb, startEdge, STRESS, type Edge } from './edge.js'
 
@@ -13,10 +13,19 @@ type Shapes = Record<string, unknown>
 let edge: Edge | undefined
 const peers: RawPeer[] = []
 
+// Stated bound for every probe in this file: the process grows by less than 120 MB (after GC).
+let rssBefore = 0
+beforeEach(() => {
+  rssBefore = rssMb()
+})
+
 afterEach(async () => {
+  const grown = rssMb() - rssBefore
   for (const p of peers.splice(0)) p.close()
   await edge?.close()
   edge = undefined
+  // Measured before cleanup, asserted after it (a failure must not leak the edge).
+  expect(grown, `RSS grew by ${grown.toFixed(0)} MB`).toBeLessThan(120)
 })
 
 async function joinedRaw(e: Edge, doc?: string): Promise<RawPeer> {

@@ -186,13 +186,22 @@ export function refusalError(doc: string, code: string, reason: string): Error {
   return new DocumentRefusedError(doc, code, reason)
 }
 
-/** Loads a document at the root, answering the opener with ERR_STORAGE_CORRUPT when it cannot. */
+/**
+ * Loads a document at the root. A store that cannot verify it (`ERR_STORAGE_CORRUPT`) answers
+ * its openers with that refusal, naming the document: final, an operator must act. Any other
+ * failure answers `ERR_UNAVAILABLE`, which openers retry.
+ */
 export async function openAtRootOrRefuse(node: NodeContext, m: Message, initial: unknown): Promise<Replica | undefined> {
   try {
     return await node.replicas.openAtRoot(m.doc as DocId, initial)
   } catch (error) {
-    const code = error instanceof ZincError && error.code.startsWith('ERR_STORAGE') ? error.code : 'ERR_STORAGE_CORRUPT'
-    refuseDoc(node, m.origin, m.doc as DocId, code, `the root could not load document "${m.doc}" from its storage (${(error as Error).message}); the operator must restore or move the store aside`)
+    const doc = m.doc as DocId
+    const detail = (error as Error).message
+    if ((error as { code?: unknown }).code === 'ERR_STORAGE_CORRUPT') {
+      refuseDoc(node, m.origin, doc, 'ERR_STORAGE_CORRUPT', `the root's stored copy of document "${doc}" is damaged (${detail}); the operator must restore it from a backup or move it aside`)
+    } else {
+      refuseDoc(node, m.origin, doc, 'ERR_UNAVAILABLE', `the root could not load document "${doc}" just now (${detail}); the open is retried`)
+    }
     return undefined
   }
 }

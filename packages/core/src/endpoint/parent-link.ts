@@ -24,6 +24,8 @@ export class ParentLink {
   expected: EndpointId | undefined
   /** Heartbeats in a row whose roster version differed from ours. */
   rosterMisses = 0
+  /** When we last said hello again after the parent forgot us (throttled). */
+  rehelloAt = Number.NEGATIVE_INFINITY
   /** Heartbeats in a row whose chain contained this endpoint. */
   loopSeen = 0
   #lastHeard: number
@@ -81,6 +83,12 @@ export class ParentLink {
   /** The loop's members as the last refused chain shows them: `self` and the chain up to it. */
   chainIdsWith(self: EndpointId): Set<EndpointId> {
     return new Set([self, ...this.#loopChain])
+  }
+
+  /** The root at the end of the chain (undefined before the first chain arrives). */
+  get rootId(): EndpointId | undefined {
+    const last = this.#ancestors[this.#ancestors.length - 1]
+    return last ? endpointIdFromBytes(last.id) : undefined
   }
 
   /** Ids of the chain (the parent first). */

@@ -1,7 +1,7 @@
 import type { Clock } from '../runtime/clock.js'
 import { Replica } from '../document/replica.js'
 import type { ReplicaIO } from '../document/replica-io.js'
-import type { DocId, EndpointId } from '../ids.js'
+import { endpointIdToBytes, type DocId, type EndpointId } from '../ids.js'
 import type { Logger } from '../logger.js'
 import { encodeMessage } from '../protocol/codec.js'
 import { decodeJson, encodeJson } from '../protocol/json.js'
@@ -36,6 +36,8 @@ export class ReplicaSet {
   readonly #replicas = new Map<DocId, Replica>()
   /** Opens waiting for this endpoint to settle, per document, keyed by the opener. */
   readonly #waitingOpens = new Map<DocId, Map<EndpointId, () => void>>()
+  /** Children whose next open of a document is answered with a snapshot, whatever they hold. */
+  readonly #resync = new Map<DocId, Set<EndpointId>>()
   /** Replicas whose snapshot is being written (one write per document at a time). */
   readonly #writing = new Set<DocId>()
 
@@ -103,13 +105,20 @@ export class ReplicaSet {
     if (init) replica.openInit = init
     replica.expectSnapshot = true
     const seq = replica.ready ? replica.seq : 0
-    const lastEpoch = replica.log.at(seq)?.epoch ?? 0
-    const payload = OpenCodec.encode({ ...replica.openInit, lastEpoch })
+    // What we hold at `seq`: the parent serves a snapshot instead of a catch-up if its history
+    // differs there (another epoch, or — two roots of one epoch — another fragment).
+    const last = replica.log.at(seq)
+    const payload = OpenCodec.encode({
+      ...replica.openInit,
+      lastEpoch: last?.epoch ?? 0,
+      lastOrigin: last ? endpointIdToBytes(last.origin) : new Uint8Array(0),
+      lastClientSeq: last?.clientSeq ?? 0,
+    })
     this.ports.sendUp(Kind.OPEN, encodeMessage({ kind: Kind.OPEN, origin: this.ports.io.self, doc: replica.doc, epoch: this.ports.epoch(), seq, payload }))
   }
 
   /** Drops a replica nobody here or below uses any more. */
-  release(replica: Replica): void {
+  drop(replica: Replica): void {
     if (replica.localOpens > 0 || replica.children.size > 0 || this.ports.isRoot()) return
     this.#replicas.delete(replica.doc)
     this.#waitingOpens.delete(replica.doc)
@@ -150,11 +159,24 @@ export class ReplicaSet {
     return resent
   }
 
+  /** Holds sequencing (a woken root checks first whether the tree went on without it). */
+  hold(): void {
+    for (const replica of this.#replicas.values()) replica.sequencer?.pause()
+  }
+
+  /** Sequencing goes on after `hold`. */
+  release(): void {
+    for (const replica of this.#replicas.values()) replica.sequencer?.resume()
+  }
+
   // ---- serving children ------------------------------------------------------------------
 
-  /** Serves `opener` now, or once this endpoint is settled (`settled` false) and the replica ready. */
+  /**
+   * Serves `opener` now, or once this endpoint is settled (`settled` false) and the replica
+   * has been served itself (it may be re-syncing under a new parent) and is ready.
+   */
   serveWhenReady(replica: Replica, opener: EndpointId, settled: boolean, serve: () => void): void {
-    if (!settled) {
+    if (!settled || replica.awaitingServe) {
       let waiting = this.#waitingOpens.get(replica.doc)
       if (!waiting) this.#waitingOpens.set(replica.doc, (waiting = new Map()))
       waiting.set(opener, serve)
@@ -172,8 +194,26 @@ export class ReplicaSet {
       }
       if (replica.awaitingServe) continue
       this.#waitingOpens.delete(doc)
-      for (const serve of waiting.values()) this.serveWhenReady(replica, '' as EndpointId, true, serve)
+      for (const serve of waiting.values()) {
+        if (replica.ready) serve()
+        else replica.events.once('ready', serve)
+      }
     }
+  }
+
+  /** Our history of `replica` is being replaced: its children must take a snapshot too; `nudge` tells each. */
+  resyncChildren(replica: Replica, nudge: (child: EndpointId) => void): void {
+    const set = new Set(replica.children)
+    this.#resync.set(replica.doc, set)
+    for (const child of set) nudge(child)
+  }
+
+  /** Whether `child` must get a snapshot of `doc` (and from now on, not again). */
+  mustResync(doc: DocId, child: EndpointId): boolean {
+    const set = this.#resync.get(doc)
+    if (!set?.delete(child)) return false
+    if (set.size === 0) this.#resync.delete(doc)
+    return true
   }
 
   get waitingOpens(): number {

@@ -54,6 +54,9 @@ export interface Open {
   hasInitial: boolean
   initial: Uint8Array
   lastEpoch?: number
+  /** Origin (16 bytes) and clientSeq of the fragment at the opener's seq; empty when unknown. */
+  lastOrigin?: Uint8Array
+  lastClientSeq?: number
 }
 export interface PresenceEntry {
   origin: Uint8Array

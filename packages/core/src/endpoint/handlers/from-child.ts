@@ -1,5 +1,5 @@
 import type { Replica } from '../../document/replica.js'
-import type { DocId, EndpointId } from '../../ids.js'
+import { endpointIdFromBytes, type DocId, type EndpointId } from '../../ids.js'
 import { encodeMessage, type Message } from '../../protocol/codec.js'
 import { decodeJson } from '../../protocol/json.js'
 import { Kind } from '../../protocol/kinds.js'
@@ -23,7 +23,7 @@ const THROTTLED: ReadonlySet<Kind> = new Set<Kind>([Kind.FRAGMENT, Kind.PRESENCE
 export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
   [Kind.HEARTBEAT]: () => {},
   [Kind.LEAVE]: (node, { message: m }) => node.removeChild(m.sender, 'left'),
-  [Kind.OPEN]: (node, { message: m, from }) => onOpen(node, m, from),
+  [Kind.OPEN]: (node, { message: m, from }) => answered(node, m, 'ERR_BAD_REQUEST', (n, msg) => onOpen(n, msg, from)),
   [Kind.CLOSE]: (node, { message: m }) => onClose(node, m),
   [Kind.FRAGMENT]: (node, { message: m, from }) => onFragment(node, m, from),
   [Kind.CATCH_UP]: (node, { message: m }) => onCatchUp(node, m),
@@ -42,13 +42,27 @@ export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
 
 export function handleFromChild(node: NodeContext, work: Work): void | Promise<void> {
   const m = work.message
-  if (m.kind === Kind.HELLO) return onHello(node, m, work.peer)
+  if (m.kind === Kind.HELLO) return answered(node, m, 'ERR_AUTH', (n, msg) => onHello(n, msg, work.peer))
   // The sender must be the child its connection joined as; the origin, it or its descendant.
   if (work.from === 'child' && !frameAllowed(node, m, work.peer)) return
   if (work.from === 'child' && !admit(node, m)) return
   const handler = FROM_CHILD[m.kind as Kind]
   if (!handler) return void node.stats.dropped++
   return handler(node, work)
+}
+
+/**
+ * Runs a request handler so that the requester always gets an answer: when the handler fails
+ * (a hook threw, the request was malformed), it gets a refusal saying why instead of silence.
+ */
+async function answered(node: NodeContext, m: Message, code: string, handler: (node: NodeContext, m: Message) => Promise<void>): Promise<void> {
+  try {
+    await handler(node, m)
+  } catch (error) {
+    node.stats.handlerErrors++
+    node.logger.warn({ err: error, from: m.origin, kind: m.kind }, 'a request failed; refusing it')
+    node.refuse(m.origin, code, `the request could not be handled: ${(error as Error).message}`, m.doc)
+  }
 }
 
 /** The gate in front of every message a child sends (besides HELLO). */
@@ -220,11 +234,25 @@ async function onOpen(node: NodeContext, m: Message, from: Work['from']): Promis
   const serve = () => {
     stopRelaying?.()
     if (node.closed) return
-    serveOpen(node, m.origin, doc, () => (m.seq > 0 ? r.catchUpMessage(m.seq, open.lastEpoch) : r.snapshotMessage()))
+    const same = m.seq > 0 && !node.replicas.mustResync(r.doc, m.origin) && sameHistory(r, m.seq, open)
+    serveOpen(node, m.origin, doc, () => (same ? r.catchUpMessage(m.seq, open.lastEpoch) : r.snapshotMessage()))
   }
   // A recovering root answers once it holds everything the survivors had; an endpoint in a
   // failover once it has found its place and caught up there. Opens wait per document.
   node.replicas.serveWhenReady(replica, m.origin, node.isSettled(), serve)
+}
+
+/**
+ * Whether the opener's history agrees with ours at `seq`: the same fragment (origin and
+ * clientSeq) there, when it told us which. Two roots of one epoch (a healed split) sequence
+ * different fragments under the same epoch; only this tells their histories apart.
+ */
+function sameHistory(replica: Replica, seq: number, open: { lastOrigin?: Uint8Array; lastClientSeq?: number }): boolean {
+  if (!open.lastOrigin || open.lastOrigin.byteLength !== 16) return true
+  const entry = replica.log.at(seq)
+  // Our log no longer holds that seq (it was just replaced by a snapshot): we cannot tell.
+  if (!entry) return false
+  return endpointIdFromBytes(open.lastOrigin) === entry.origin && open.lastClientSeq === entry.clientSeq
 }
 
 function onClose(node: NodeContext, m: Message): void {
@@ -234,7 +262,7 @@ function onClose(node: NodeContext, m: Message): void {
   if (!replica) return
   replica.children.delete(m.origin)
   clearPresence(node, replica, m.origin)
-  node.replicas.release(replica)
+  node.replicas.drop(replica)
 }
 
 export function clearPresence(node: NodeContext, replica: Replica, origin: EndpointId): void {

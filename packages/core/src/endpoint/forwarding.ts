@@ -11,7 +11,7 @@ import type { Node } from './node.js'
 export function forwardUp(node: Node, m: Message): void {
   node.watchOrigin(m.origin)
   node.sendUp(
-    encodeMessage({ kind: m.kind, origin: m.origin, sender: node.id, doc: m.doc, clientSeq: m.clientSeq, seq: m.seq, epoch: node.epoch, payload: m.payload, appKind: m.appKind, encoding: m.encoding }),
+    encodeMessage({ kind: m.kind, origin: m.origin, sender: node.id, doc: m.doc, clientSeq: m.clientSeq, seq: m.seq, epoch: node.epoch, payload: m.payload, appKind: m.appKind, encoding: m.encoding, baseSeq: m.baseSeq }),
   )
 }
 

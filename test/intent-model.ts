@@ -1,5 +1,7 @@
 import type { Document, DocumentFragment } from '@zinc/core'
 import { expect } from 'vitest'
+// Plain JavaScript shared with the worker processes (this directory is not type-checked).
+import { randomStep as randomStepJs, tokensOf } from './intent-steps.mjs'
 
 /**
  * The model of issue 13's property tests (inproc and ZeroMQ): a list of elements with ids,
@@ -17,73 +19,27 @@ export interface Board {
   text: string
 }
 
-export type Intent =
-  | { kind: 'insert'; id: string; fragment: DocumentFragment }
-  | { kind: 'remove'; id: string; fragment: DocumentFragment }
-  | { kind: 'move'; id: string; fragment: DocumentFragment }
-  | { kind: 'edit'; id: string; mark: string; fragment: DocumentFragment }
-  | { kind: 'type'; token: string; after?: string; before?: string; fragment: DocumentFragment }
-  | { kind: 'erase'; token: string; fragment: DocumentFragment }
+export type Intent = (
+  | { kind: 'insert'; id: string }
+  | { kind: 'remove'; id: string }
+  | { kind: 'move'; id: string }
+  | { kind: 'edit'; id: string; mark: string }
+  | { kind: 'type'; token: string; after?: string; before?: string }
+  | { kind: 'erase'; token: string }
+) & { fragment: DocumentFragment }
 
-/** Tokens are bracketed so a cut or an interleaving is visible. */
-const tokenPattern = /⟨[^⟨⟩]*⟩/g
-export const tokensOf = (text: string): string[] => text.match(tokenPattern) ?? []
+/** An intent and whether the root accepted it, as plain data (it travels from worker processes). */
+export type Outcome = Omit<Intent, 'fragment'> & { accepted: boolean }
 
-/** Makes one random change on `doc` (visible state as the author sees it) and says what it meant. */
-export function randomStep(doc: Document<Board>, tag: string, random: () => number): Intent | undefined {
-  const state = doc.state
-  const n = state.items.length
-  const pick = random()
-  if (pick < 0.2 || n === 0) {
-    const id = `e${tag}`
-    const at = Math.floor(random() * (n + 1))
-    const fragment = doc.change((d) => void d.items.splice(at, 0, { id, marks: {} }))
-    return fragment && { kind: 'insert', id, fragment }
-  }
-  const index = Math.floor(random() * n)
-  const id = state.items[index]!.id
-  if (pick < 0.3) {
-    const fragment = doc.change((d) => void d.items.splice(index, 1))
-    return fragment && { kind: 'remove', id, fragment }
-  }
-  if (pick < 0.4) {
-    const to = Math.floor(random() * n)
-    const fragment = doc.change((d) => {
-      const [el] = d.items.splice(index, 1)
-      d.items.splice(to, 0, el!)
-    })
-    return fragment && { kind: 'move', id, fragment }
-  }
-  if (pick < 0.6) {
-    const mark = `m${tag}`
-    const fragment = doc.change((d) => {
-      d.items[index]!.marks[mark] = true
-    })
-    return fragment && { kind: 'edit', id, mark, fragment }
-  }
-  const tokens = tokensOf(state.text)
-  if (pick < 0.88 || tokens.length === 0) {
-    // Type a token between two tokens (or at an end), as an edit of the whole string.
-    const token = `⟨${tag}⟩`
-    const slot = Math.floor(random() * (tokens.length + 1))
-    const after = tokens[slot - 1]
-    const before = tokens[slot]
-    const text = [...tokens.slice(0, slot), token, ...tokens.slice(slot)].join('')
-    const fragment = doc.change((d) => void (d.text = text))
-    return fragment && { kind: 'type', token, after, before, fragment }
-  }
-  const token = tokens[Math.floor(random() * tokens.length)]!
-  const fragment = doc.change((d) => void (d.text = d.text.replace(token, '')))
-  return fragment && { kind: 'erase', token, fragment }
-}
+export { tokensOf }
 
-/**
- * Checks the converged state against every change: `accepted[i]` says whether intent i's
- * fragment was confirmed (true) or refused (false).
- */
-export function checkIntent(state: Board, intents: Intent[], accepted: boolean[]): void {
-  const ok = intents.filter((_, i) => accepted[i])
-  const refused = intents.filter((_, i) => !accepted[i])
+/** Makes one random change on `doc` and says what it meant (see intent-steps.mjs). */
+export const randomStep = randomStepJs as (doc: Document<Board>, tag: string, random: () => number) => Intent | undefined
+
+/** Checks the converged state against every change and whether the root accepted it. */
+export function checkIntent(state: Board, intents: Outcome[]): void {
+  const ok = intents.filter((i) => i.accepted)
+  const refused = intents.filter((i) => !i.accepted)
   // Inserts, removals and refusals of list elements.
   const removed = new Set(ok.filter((i) => i.kind === 'remove').map((i) => i.id))
   const ids = state.items.map((e) => e.id)
@@ -102,7 +58,7 @@ export function checkIntent(state: Board, intents: Intent[], accepted: boolean[]
     if (!accepted) expect(on, `refused edit ${i.mark} present`).toBeUndefined()
   }
   // Text: every accepted token intact, once, unless erased; in place between its neighbours.
-  const tokens = tokensOf(state.text)
+  const tokens = tokensOf(state.text) as string[]
   expect(tokens.join(''), 'the text is made of whole tokens only').toBe(state.text)
   expect(new Set(tokens).size, 'a token appears twice').toBe(tokens.length)
   const erased = new Set(ok.filter((i) => i.kind === 'erase').map((i) => i.token))

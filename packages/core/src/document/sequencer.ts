@@ -6,7 +6,7 @@ import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops
 import { RefusalCodec } from '../protocol/payloads.js'
 import { opOf } from './legacy.js'
 import type { HistoryEntry } from './op-history.js'
-import { applyOp, isNoop, transformOp, type Op } from './ot.js'
+import { applyOp, composeOps, isNoop, transformOp, type Op } from './ot.js'
 import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import { RejectionMemory } from './rejections.js'
 import type { Replica } from './replica.js'
@@ -29,7 +29,24 @@ interface Candidate {
   payload: Uint8Array
 }
 
-type Placement = { op: Op; sent: Op; transformed: boolean } | { stale: string; minBase: number } | { reject: string }
+type Placement = { op: Op; sent: Op; transformed: boolean; chain?: Chain | undefined } | { stale: string; minBase: number } | { reject: string }
+
+/**
+ * Per origin, for its changes made on `base`: `x`, everything sequenced by others since
+ * `base` (up to `upTo`), composed and carried past this origin's own changes sequenced since
+ * `base` as it sent them. A change made on `base` is then transformed once, over `x`, instead
+ * of over every entry with every own change in between (quadratic in a burst).
+ */
+interface Chain {
+  base: number
+  upTo: number
+  x: Op
+}
+
+const VANISHED = 'what it changed was removed or replaced by a concurrent change (the removal wins)'
+
+/** Origins whose chain is cached; the oldest is dropped beyond this. */
+const CHAINS = 4096
 
 /**
  * The root's half of a replica: rewrites every accepted fragment to follow what was sequenced
@@ -55,6 +72,7 @@ export class Sequencer {
    * resend of an in-flight one is sequenced a second time.
    */
   readonly #inFlightUpTo = new Map<EndpointId, number>()
+  readonly #chains = new Map<EndpointId, Chain>()
 
   constructor(readonly replica: Replica) {
     // Whatever this root did not refuse itself, it cannot tell apart (a restart, a promotion).
@@ -196,6 +214,16 @@ export class Sequencer {
    * which is group commit under load.
    */
   flush(): void {
+    const t0 = performance.now()
+    try {
+      this.#flush()
+    } finally {
+      const dt = performance.now() - t0
+      if (process.env.ZDBG && dt > 30) console.log('SLOW FLUSH', dt.toFixed(0), 'ms', this.replica.seq)
+    }
+  }
+
+  #flush(): void {
     this.#scheduled = false
     if (this.#committing) return
     const batch = this.#batch
@@ -233,6 +261,11 @@ export class Sequencer {
       }
       state = next
       seq++
+      if (placed.chain) {
+        this.#chains.delete(c.origin) // re-inserted: most recently used last
+        this.#chains.set(c.origin, { ...placed.chain, upTo: seq })
+        if (this.#chains.size > CHAINS) this.#chains.delete(this.#chains.keys().next().value!)
+      } else this.#chains.delete(c.origin)
       if (placed.transformed) r.io.stats.transformed++
       const entry: HistoryEntry = { seq, origin: c.origin, clientSeq: c.clientSeq, base: c.base, op: placed.op, sent: placed.sent }
       // Unchanged by the transform: the received bytes, stamped; else the sequenced form.
@@ -258,6 +291,7 @@ export class Sequencer {
         (error: unknown) => {
           // Not durable, so not acknowledged: the origins are told and roll it back.
           r.io.logger.error({ err: error, doc: r.doc, fragments: prepared.length }, 'storage append failed; rejecting the batch')
+          this.#chains.clear() // they followed entries that are not sequenced after all
           const reason = `the root could not store it (${(error as Error).message})`
           for (const p of prepared) this.#refuse(p.candidate, reason)
           for (const x of rejected) this.#refuse(x.candidate, x.reason)
@@ -269,7 +303,7 @@ export class Sequencer {
         this.#inFlightUpTo.clear()
         const waiting = this.#commitWaiters.splice(0)
         for (const wake of waiting) wake()
-        if (this.#batch.length > 0) this.flush()
+        if (this.#batch.length > 0) this.#flush()
       })
   }
 
@@ -299,9 +333,34 @@ export class Sequencer {
       return { stale: `its base seq ${c.base} is older than the root's history of operations`, minBase: r.seq }
     }
     const entries = prepared.length === 0 ? logged : [...logged, ...prepared.map((p) => p.entry)]
-    let op = c.body.op
+    const sent = c.body.op
+    const cached = this.#chains.get(c.origin)
+    const from = cached && cached.base === c.base ? cached.upTo : c.base
+    const fresh = from === c.base ? entries : entries.filter((e) => e.seq > from)
+    let x: Op = from === c.base ? null : cached!.x
+    let mine = false
+    for (const e of fresh) {
+      if (e.origin === c.origin) mine = true
+      else if (!mine) x = composeOps(x, e.op)
+    }
+    try {
+      if (mine) return this.#placeOverOwn(c, entries)
+      const op = x === null ? sent : transformOp(sent, x, true)
+      if (isNoop(op) && !isNoop(sent)) return { reject: VANISHED }
+      return { op, sent, transformed: x !== null, chain: { base: c.base, upTo: 0, x: x === null ? null : transformOp(x, sent, false) } }
+    } catch (error) {
+      return { reject: `its operation cannot be transformed over concurrent changes (${(error as Error).message})` }
+    }
+  }
+
+  /**
+   * The general case, without a cached chain: own changes sequenced after the base (a chain
+   * this root did not follow from its start). Each foreign entry is carried past the own
+   * changes sequenced after it, then the fragment past that.
+   */
+  #placeOverOwn(c: Candidate, entries: HistoryEntry[]): Placement {
+    let op: Op = c.body.op!
     const sent = op
-    if (entries.length === 0) return { op, sent, transformed: false }
     const own: Op[] = []
     let lastOwn = 0
     for (const e of entries) {
@@ -313,28 +372,22 @@ export class Sequencer {
     if (lastOwn > 0) return { stale: 'it follows changes of yours sequenced before this root took over', minBase: lastOwn }
     let k = 0
     let transformed = false
-    try {
-      for (const e of entries) {
-        if (e.origin === c.origin) {
-          k++
-          continue
-        }
-        let h = e.op
-        for (let j = k; j < own.length; j++) {
-          const next = transformOp(own[j]!, h, true)
-          h = transformOp(h, own[j]!, false)
-          own[j] = next
-        }
-        const next = transformOp(op, h, true)
-        if (next !== op) transformed = true
-        op = next
+    for (const e of entries) {
+      if (e.origin === c.origin) {
+        k++
+        continue
       }
-    } catch (error) {
-      return { reject: `its operation cannot be transformed over concurrent changes (${(error as Error).message})` }
+      let h = e.op
+      for (let j = k; j < own.length; j++) {
+        const next = transformOp(own[j]!, h, true)
+        h = transformOp(h, own[j]!, false)
+        own[j] = next
+      }
+      const next = transformOp(op, h, true)
+      if (next !== op) transformed = true
+      op = next
     }
-    if (isNoop(op) && !isNoop(sent)) {
-      return { reject: 'what it changed was removed or replaced by a concurrent change (the removal wins)' }
-    }
+    if (isNoop(op) && !isNoop(sent)) return { reject: VANISHED }
     return { op, sent, transformed }
   }
 
@@ -380,12 +433,14 @@ export class Sequencer {
 
   /** Not a refusal: the origin rebases the change and sends it again (PROTOCOL.md, Operations). */
   #sendStale(c: Candidate, reason: string, minBase: number): void {
+    if (process.env.ZDBG) console.log("STALE", c.origin.slice(0, 8), c.clientSeq, c.base, reason, minBase, this.replica.seq)
     const r = this.replica
     r.io.stats.staleBases++
     this.#send(c.origin, c.clientSeq, 'ERR_STALE_BASE', reason, minBase)
   }
 
   #reject(origin: EndpointId, clientSeq: number, reason: string): void {
+    if (process.env.ZDBG) console.log("REJECT", origin.slice(0, 8), clientSeq, reason, this.replica.seq)
     this.replica.io.stats.rejected++
     this.#rejections.remember(origin, clientSeq, reason)
     this.#send(origin, clientSeq, 'ERR_CHANGE_REJECTED', reason)

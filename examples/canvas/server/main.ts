@@ -48,6 +48,11 @@ export const EDGE_LIMITS = {
   maxConnectionsPerIp: 64,
   /** A connection silent this long (no message, no pong) is dropped; tabs heartbeat every 250 ms. */
   idleTimeoutMs: 30_000,
+  /**
+   * Largest drawing the root lets grow: its snapshot (plus presence) must fit in one message
+   * from the edge, or a newly opened tab would be refused it (ERR_TOO_LARGE).
+   */
+  maxDocumentBytes: 3.5 * 1024 * 1024,
   /** Unread bytes queued per connection, and unsent bytes per subscriber, before back-pressure or drops. */
   highWaterMarkBytes: 16 * 1024 * 1024,
 } as const
@@ -117,7 +122,8 @@ export async function startCanvasServer(options: CanvasServerOptions = {}): Prom
     await new Promise<void>((resolve) => http.close(() => resolve()))
   }
   try {
-    root = await startRoot(zmq, { ...options.root, logger: options.root?.logger ?? options.logger })
+    // A drawing must stay small enough for the edge to send it to a tab in one message.
+    root = await startRoot(zmq, { maxDocumentBytes: EDGE_LIMITS.maxDocumentBytes, ...options.root, logger: options.root?.logger ?? options.logger })
     relay = await Endpoint.start({
       transport: ws,
       joinTransport: zmq,

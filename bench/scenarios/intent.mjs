@@ -191,7 +191,7 @@ export { modules, rootRun, changeCost, listOf, listRecipe, textOf, typeRecipe }
 
 export async function intent(ctx) {
   const M = await modules()
-  const n = ctx.smoke ? 300 : 3000
+  const n = ctx.smoke ? 150 : 3000
   const small = { items: listOf(100).items, text: 'hello world '.repeat(40) }
   const big = listOf(10_000)
   const text = textOf()
@@ -201,11 +201,11 @@ export async function intent(ctx) {
   ctx.progress?.('intent: 10,000-element list')
   const bigCalm = rootRun(M, { initial: big, writers: 5, n: n / 3, lag: 1, recipe: listRecipe })
   const bigBusy = rootRun(M, { initial: big, writers: 5, n: n / 3, lag: 10, recipe: listRecipe })
-  const bigChange = changeCost(M, big, listRecipe, ctx.smoke ? 50 : 300)
+  const bigChange = changeCost(M, big, listRecipe, ctx.smoke ? 20 : 300)
   ctx.progress?.('intent: 100 KB text, 5 typists')
   const textBusy = rootRun(M, { initial: text, writers: 5, n: n / 3, lag: 10, recipe: typeRecipe })
   const textCalm = rootRun(M, { initial: text, writers: 5, n: n / 3, lag: 1, recipe: typeRecipe })
-  const textChange = changeCost(M, text, typeRecipe, ctx.smoke ? 50 : 300)
+  const textChange = changeCost(M, text, typeRecipe, ctx.smoke ? 20 : 300)
   const rows = [
     row('intent: root sequencing (100-element list + 500-char text)', 'root CPU per fragment, 5 writers with concurrency (chains made 1–10 changes behind)', 'µs', busy.usPerFragment, calm.usPerFragment, { baselineLabel: 'same, no concurrency' }),
     row('intent: 10,000-element list', 'doc.change of one insert/remove/move/edit (p50)', 'µs', bigChange, null, { baselineLabel: '' }),

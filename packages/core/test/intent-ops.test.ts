@@ -199,3 +199,17 @@ describe('text edits slide to natural boundaries', () => {
     expect(opComponents(erase.op)).toEqual([{ path: ['title'], text: [3, { d: 3 }] }])
   })
 })
+
+describe('transforms skip changes to unrelated places', () => {
+  it('ops on different keys commute untouched; ops in one list or on a parent interact', () => {
+    const a = ['shapes', 's1', 'x', { r: true, i: 1 }] as Op
+    const b = ['shapes', 's2', 'x', { r: true, i: 2 }] as Op
+    expect(transformOp(a, b, true)).toBe(a)
+    const removeParent = ['shapes', 's1', { r: true }] as Op
+    expect(transformOp(a, removeParent, true)).toBeNull()
+    const listA = ['items', 0, { i: 'x' }] as Op
+    const listB = ['items', [0, { r: true }], [3, 'done', { i: true }]] as Op
+    expect(transformOp(listA, listB, true)).not.toBe(listA)
+    expect(transformOp(listB, listA, true)).toEqual(['items', [1, { r: true }], [4, 'done', { i: true }]])
+  })
+})

@@ -1,5 +1,5 @@
 import fastDiff from 'fast-diff'
-import { composeOps, editOp, insertOp, moveOp, removeOp, replaceOp, type Op } from './ot.js'
+import { codePoints, composeOps, editOp, insertOp, moveOp, removeOp, replaceOp, type Op } from './ot.js'
 
 type Path = Array<string | number>
 
@@ -179,11 +179,7 @@ function edgeScore(before: string | undefined, after: string | undefined): numbe
   return 0
 }
 
-function countPoints(s: string): number {
-  let n = 0
-  for (const _ of s) n++
-  return n
-}
+const countPoints = codePoints
 
 function diffArray(before: unknown[], after: unknown[], path: Path, out: Op[], identity?: Identity): void {
   const known = identity?.get(before)

@@ -75,6 +75,11 @@ export class OpHistory {
     }
   }
 
+  /** True when the entries after `base` are all here. */
+  covers(base: number): boolean {
+    return base >= this.#floor && base <= this.lastSeq
+  }
+
   /** Entries with seq > `base`, oldest first; undefined when the history no longer reaches back. */
   since(base: number): HistoryEntry[] | undefined {
     if (base < this.#floor || base > this.lastSeq) return undefined

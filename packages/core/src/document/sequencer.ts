@@ -6,7 +6,7 @@ import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops
 import { RefusalCodec } from '../protocol/payloads.js'
 import { opOf } from './legacy.js'
 import type { HistoryEntry } from './op-history.js'
-import { applyOp, composeOps, isNoop, transformOp, type Op } from './ot.js'
+import { applyOp, isNoop, transformOp, type Op } from './ot.js'
 import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import { RejectionMemory } from './rejections.js'
 import type { Replica } from './replica.js'
@@ -32,15 +32,16 @@ interface Candidate {
 type Placement = { op: Op; sent: Op; transformed: boolean; chain?: Chain | undefined } | { stale: string; minBase: number } | { reject: string }
 
 /**
- * Per origin, for its changes made on `base`: `x`, everything sequenced by others since
- * `base` (up to `upTo`), composed and carried past this origin's own changes sequenced since
- * `base` as it sent them. A change made on `base` is then transformed once, over `x`, instead
- * of over every entry with every own change in between (quadratic in a burst).
+ * Per origin, for its changes made on `base`: `foreign`, everything sequenced by others since
+ * `base` (up to `upTo`), in order, each carried past this origin's own changes sequenced
+ * since `base` as it sent them. A change made on `base` is then transformed over these
+ * alone, instead of over every entry with every own change in between (quadratic in a
+ * burst); entries on unrelated paths cost a path comparison, not a transform.
  */
 interface Chain {
   base: number
   upTo: number
-  x: Op
+  foreign: Op[]
 }
 
 const VANISHED = 'what it changed was removed or replaced by a concurrent change (the removal wins)'
@@ -328,26 +329,28 @@ export class Sequencer {
       return { stale: 'it was made on top of a change of yours the root refused; it is rebased and sent again', minBase: 0 }
     }
     if (c.base > r.seq) return { reject: `its base seq ${c.base} is ahead of the document (seq ${r.seq})` }
-    const logged = r.history.since(c.base)
-    if (!logged) {
+    if (!r.history.covers(c.base)) {
       return { stale: `its base seq ${c.base} is older than the root's history of operations`, minBase: r.seq }
     }
-    const entries = prepared.length === 0 ? logged : [...logged, ...prepared.map((p) => p.entry)]
     const sent = c.body.op
     const cached = this.#chains.get(c.origin)
     const from = cached && cached.base === c.base ? cached.upTo : c.base
-    const fresh = from === c.base ? entries : entries.filter((e) => e.seq > from)
-    let x: Op = from === c.base ? null : cached!.x
-    let mine = false
-    for (const e of fresh) {
-      if (e.origin === c.origin) mine = true
-      else if (!mine) x = composeOps(x, e.op)
+    const foreign: Op[] = from === c.base ? [] : [...cached!.foreign]
+    const since = (seq: number): HistoryEntry[] => [...(r.history.since(Math.min(seq, r.seq)) ?? []), ...prepared.map((p) => p.entry)].filter((e) => e.seq > seq)
+    for (const e of since(from)) {
+      // Own changes after the base that this chain did not follow: the general case.
+      if (e.origin === c.origin) return this.#placeOverOwn(c, since(c.base))
+      foreign.push(e.op)
     }
     try {
-      if (mine) return this.#placeOverOwn(c, entries)
-      const op = x === null ? sent : transformOp(sent, x, true)
+      let op = sent
+      for (let i = 0; i < foreign.length; i++) {
+        const f = foreign[i]!
+        foreign[i] = transformOp(f, op, false)
+        op = transformOp(op, f, true)
+      }
       if (isNoop(op) && !isNoop(sent)) return { reject: VANISHED }
-      return { op, sent, transformed: x !== null, chain: { base: c.base, upTo: 0, x: x === null ? null : transformOp(x, sent, false) } }
+      return { op, sent, transformed: op !== sent, chain: { base: c.base, upTo: 0, foreign } }
     } catch (error) {
       return { reject: `its operation cannot be transformed over concurrent changes (${(error as Error).message})` }
     }
@@ -359,6 +362,14 @@ export class Sequencer {
    * changes sequenced after it, then the fragment past that.
    */
   #placeOverOwn(c: Candidate, entries: HistoryEntry[]): Placement {
+    try {
+      return this.#transformOverOwn(c, entries)
+    } catch (error) {
+      return { reject: `its operation cannot be transformed over concurrent changes (${(error as Error).message})` }
+    }
+  }
+
+  #transformOverOwn(c: Candidate, entries: HistoryEntry[]): Placement {
     let op: Op = c.body.op!
     const sent = op
     const own: Op[] = []

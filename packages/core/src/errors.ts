@@ -130,7 +130,13 @@ export class AccessDeniedError extends ZincError {
  * it is too large to send (`ERR_TOO_LARGE`). `code` is the refusal code from PROTOCOL.md.
  */
 export class DocumentRefusedError extends ZincError {
-  constructor(readonly doc: string, code: string, readonly reason: string) {
+  constructor(
+    /** The document that was refused. */
+    readonly doc: string,
+    code: string,
+    /** The parent's reason, which says what to do. */
+    readonly reason: string,
+  ) {
     super(code, `Document "${doc}" could not be opened: ${reason}.`)
   }
 }

@@ -41,7 +41,10 @@ export interface PeerIdentity {
 }
 
 /** Frames as a bound PULL yields them: with the sender's identity when the transport knows it. */
-export type ReceivedFrames = Frames & { readonly peer?: PeerIdentity }
+export type ReceivedFrames = Frames & {
+  /** Who sent it; absent when the transport cannot tell. */
+  readonly peer?: PeerIdentity
+}
 
 /** Options common to every channel. Omitted values take the implementation's defaults. */
 export interface ChannelOptions {

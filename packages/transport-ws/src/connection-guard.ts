@@ -29,7 +29,12 @@ export interface WsGuardOptions {
 }
 
 /** The defaults of {@link WsGuardOptions}. */
-export const GUARD_DEFAULTS = { maxConnectionsPerIp: 0, idleTimeoutMs: 60_000 } as const
+export const GUARD_DEFAULTS = {
+  /** No limit. */
+  maxConnectionsPerIp: 0,
+  /** One minute. */
+  idleTimeoutMs: 60_000,
+} as const
 
 /** Who is asking to connect, as far as HTTP tells. */
 export interface Caller {

@@ -26,7 +26,9 @@ import type { WebSocketFactory, WebSocketLike } from './websocket-like.js'
 
 /** TLS for `wss://` binds when the transport listens itself: PEM key and certificate (chain). */
 export interface WsTlsOptions {
+  /** The private key, PEM. */
   key: string | Buffer
+  /** The certificate (chain), PEM. */
   cert: string | Buffer
 }
 

@@ -126,6 +126,38 @@ describe('a connection is an identity (WebSocket edge, ZeroMQ root)', () => {
     expect(edge.ws.stats().gatedOut).toBeGreaterThan(0)
   })
 
+  it('an id whose connection closed must pass authenticate again on a new one, even while still in the roster', async () => {
+    edge = await startEdge({ relay: { authenticate: ({ token }) => token === 'good' || 'unknown token; sign in again' } })
+    const alice = await edge.client({ token: 'good' })
+    const bob = await edge.client({ token: 'good' })
+    const a = await alice.open<Shapes>('board', { initial: {} })
+    const b = await bob.open<Shapes>('board', { initial: {} })
+    const victim = await raw(edge)
+    victim.hello('good')
+    await waitFor(() => victim.welcomed(), 'the victim to be welcomed')
+    victim.open('board')
+    await waitFor(() => victim.received.some((r) => r.message.kind === Kind.SNAPSHOT), 'the victim’s snapshot')
+    victim.close()
+    // Before the relay drops the victim for silence, someone else says HELLO with its id.
+    const thief = await raw(edge, { id: victim.id })
+    // It says HELLO until answered, as a client does (until the relay has seen the victim's
+    // connection close, the id is still taken and the HELLO is dropped unanswered).
+    let lastHello = 0
+    await waitFor(() => {
+      if (Date.now() - lastHello > 200) {
+        lastHello = Date.now()
+        thief.hello('bad')
+      }
+      return thief.refusals().some((r) => r.code === 'ERR_AUTH')
+    }, 'the thief to be refused')
+    thief.open('board')
+    thief.change('board', '[{"op":"add","path":["stolen"],"value":1}]', { clientSeq: 50 })
+    await honestChangeArrives(a, b, 'after-moved-id')
+    expect(thief.welcomed()).toBe(false)
+    expect(thief.received.some((r) => r.message.kind === Kind.SNAPSHOT)).toBe(false)
+    expect(a.state.stolen).toBeUndefined()
+  })
+
   it('a fresh-id flood on one connection gets one id; the rate limit holds per connection', async () => {
     edge = await startEdge({ relay: { childRateLimit: { perSecond: 50, burst: 50 } } })
     const alice = await edge.client()

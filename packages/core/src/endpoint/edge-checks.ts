@@ -26,14 +26,16 @@ export function countRefusal(node: NodeContext, code: string): void {
 }
 
 /**
- * A HELLO's identity check; false when the frame is dropped. An identity violation gets no
- * answer: the only topic to answer on belongs to the peer whose id was claimed.
+ * A HELLO's identity check: false when the frame is dropped, `'moved'` when the id comes back
+ * on a new connection (it must pass `authenticate` again), true otherwise. An identity
+ * violation gets no answer: the only topic to answer on belongs to the peer whose id was claimed.
  */
-export function helloAllowed(node: NodeContext, id: EndpointId, peer: PeerIdentity | undefined): boolean {
+export function helloAllowed(node: NodeContext, id: EndpointId, peer: PeerIdentity | undefined): boolean | 'moved' {
   // Bindings of peers that left without joining (refused, gone) are forgotten now and then.
   if (node.identities.size > 2 * node.children.size + 64) node.identities.sweep((other) => node.children.has(other))
   const violation = node.identities.hello(id, peer, (other) => node.children.has(other))
   if (violation === undefined) return true
+  if (violation === 'moved') return 'moved'
   forged(node, violation, id, id, peer)
   return false
 }

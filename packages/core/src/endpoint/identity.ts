@@ -58,10 +58,11 @@ export class Identities {
   }
 
   /**
-   * A HELLO from `id` on `peer`'s session. Binds them, or says why not. `isChild` tells
-   * whether an id is a live child here (a session whose child is gone may take a new id).
+   * A HELLO from `id` on `peer`'s session. Binds them, or says why not; `'moved'` when the id
+   * was bound to another (closed) session before. `isChild` tells whether an id is a live child
+   * here (a session whose child is gone may take a new id).
    */
-  hello(id: EndpointId, peer: PeerIdentity | undefined, isChild: (id: EndpointId) => boolean): IdentityViolation | undefined {
+  hello(id: EndpointId, peer: PeerIdentity | undefined, isChild: (id: EndpointId) => boolean): IdentityViolation | 'moved' | undefined {
     if (!peer) return undefined
     const session = peer.session
     const holder = this.#sessionOf.get(id)
@@ -78,7 +79,8 @@ export class Identities {
     this.#idOf.set(session, id)
     // It must hear its welcome or its refusal, and nothing else yet.
     this.pub()?.admit?.(session, endpointTopic(id))
-    return undefined
+    // An id that moved to a new connection must pass `authenticate` again, even if still a child.
+    return holder !== undefined && holder !== session ? 'moved' : undefined
   }
 
   /**
@@ -150,6 +152,15 @@ export class Identities {
     pub?.revoke?.(session)
     if (this.#connected(session)) pub?.admit?.(session, endpointTopic(id))
     else this.#unbindSession(session)
+  }
+
+  /**
+   * `id` failed `authenticate` on the session it just said HELLO on: that session loses the id
+   * (and everything it was admitted to), so a refused peer cannot hold an id it claimed.
+   */
+  refused(id: EndpointId): void {
+    const session = this.#sessionOf.get(id)
+    if (session !== undefined) this.#unbindSession(session)
   }
 
   /** Forgets bindings of sessions that are gone, keeping the maps as small as the live peers. */

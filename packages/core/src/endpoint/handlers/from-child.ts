@@ -120,7 +120,8 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
   const hello = HelloCodec.decode(m.payload)
   const id = m.origin
   if (m.sender !== id) return void node.stats.dropped++
-  if (!helloAllowed(node, id, peer)) return
+  const identity = helloAllowed(node, id, peer)
+  if (identity === false) return
   if (id === node.id || node.parent?.chainIds().includes(id)) {
     node.refusal('loop')
     return node.refuse(id, 'ERR_LOOP', 'joining here would make a loop: this endpoint is your own descendant')
@@ -134,13 +135,13 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
     node.logger.warn({ child: id }, 'a child restarted under its old id; dropping its old state')
     node.removeChild(id, 'left')
   }
-  if (!node.children.has(id) && node.opts.authenticate) {
+  if ((!node.children.has(id) || identity === 'moved') && node.opts.authenticate) {
     const verdict = await node.opts.authenticate({ endpoint: id, token: hello.token, addresses })
     if (verdict !== true) {
       node.logger.warn({ child: id, reason: reasonOf(verdict, 'authentication failed') }, 'refused a join')
       node.refuse(id, 'ERR_AUTH', reasonOf(verdict, 'the token was not accepted; check the token the endpoint joins with'))
-      // Until it passes, its connection hears nothing but its own refusals.
-      return node.identities.childGone(id)
+      // A refused peer keeps no claim on the id; its retried HELLOs hear only their refusals.
+      return node.identities.refused(id)
     }
   }
   // A sibling from before a failover keeps its place in the succession order.

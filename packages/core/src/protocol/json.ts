@@ -4,9 +4,9 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
 /**
- * How deep a value may nest. Deeper values are refused before they are parsed: V8 parses
- * 100,000 levels happily, but every recursive step after it (stringify, immer's clone, a
- * snapshot) overflows the stack, which once made a document unopenable until a restart.
+ * How deep a value may nest. V8 parses 100,000 levels happily, but every recursive step after
+ * it (stringify, a clone, a snapshot) overflows the stack, which once made a document
+ * unopenable until a restart: deeper values are refused right after parsing.
  */
 export const MAX_VALUE_DEPTH = 512
 
@@ -24,20 +24,19 @@ export function encodeJson(value: unknown): Uint8Array {
 
 /**
  * Decodes and checks a JSON value from the wire: valid UTF-8 JSON, nested at most
- * {@link MAX_VALUE_DEPTH} levels (checked on the bytes, without recursion, before parsing), and
- * without a forbidden key anywhere. Throws `BadFrameError` naming `what` and the problem.
+ * {@link MAX_VALUE_DEPTH} levels, and without a forbidden key anywhere. V8's JSON.parse is not
+ * recursive, so a deep value parses safely; the check then walks it with an explicit stack, so
+ * 100,000 levels cost a walk, not a stack overflow. Throws `BadFrameError` naming `what`.
  */
 export function decodeJson(bytes: Uint8Array, what: string): unknown {
-  const depth = nestingDepth(bytes, MAX_VALUE_DEPTH)
-  if (depth > MAX_VALUE_DEPTH) throw new BadFrameError(`${what} nests deeper than ${MAX_VALUE_DEPTH} levels`)
   let value: unknown
   try {
     value = JSON.parse(decoder.decode(bytes))
   } catch (error) {
     throw new BadFrameError(`${what} is not valid UTF-8 JSON (${(error as Error).message})`)
   }
-  const key = forbiddenKey(value, 0)
-  if (key !== undefined) throw new BadFrameError(`${what} has a forbidden key ${JSON.stringify(key)}`)
+  const problem = unsafe(value)
+  if (problem !== undefined) throw new BadFrameError(`${what} ${problem}`)
   return value
 }
 
@@ -46,51 +45,40 @@ export function decodeJson(bytes: Uint8Array, what: string): unknown {
  * the same depth and key rules. Throws `BadFrameError`.
  */
 export function assertSafeValue(value: unknown, what = 'a value'): void {
-  const key = forbiddenKey(value, 0)
-  if (key !== undefined) throw new BadFrameError(`${what} has a forbidden key ${JSON.stringify(key)}`)
+  const problem = unsafe(value)
+  if (problem !== undefined) throw new BadFrameError(`${what} ${problem}`)
 }
 
 /**
- * The deepest `[`/`{` nesting of JSON text, scanning bytes outside strings; stops counting
- * once past `limit`. Linear, no recursion, no allocation.
+ * What is wrong with `value` ("nests deeper than …", "has a forbidden key …"), or undefined.
+ * Iterative (an explicit stack of containers and their depths), one pass over every container.
  */
-export function nestingDepth(bytes: Uint8Array, limit = Infinity): number {
-  let depth = 0
-  let max = 0
-  let inString = false
-  for (let i = 0; i < bytes.byteLength; i++) {
-    const b = bytes[i]!
-    if (inString) {
-      if (b === 0x5c) i++ // a backslash escapes the next byte (multi-byte escapes are plain bytes after it)
-      else if (b === 0x22) inString = false
+function unsafe(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const stack: object[] = [value]
+  const depths: number[] = [1]
+  while (stack.length > 0) {
+    const container = stack.pop()!
+    const depth = depths.pop()!
+    if (depth > MAX_VALUE_DEPTH) return `nests deeper than ${MAX_VALUE_DEPTH} levels`
+    if (Array.isArray(container)) {
+      for (let i = 0; i < container.length; i++) {
+        const item: unknown = container[i]
+        if (typeof item === 'object' && item !== null) {
+          stack.push(item)
+          depths.push(depth + 1)
+        }
+      }
       continue
     }
-    if (b === 0x22) inString = true
-    else if (b === 0x5b || b === 0x7b) {
-      if (++depth > max) {
-        max = depth
-        if (max > limit) return max
+    for (const key in container) {
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype') return `has a forbidden key ${JSON.stringify(key)}`
+      const item: unknown = (container as Record<string, unknown>)[key]
+      if (typeof item === 'object' && item !== null) {
+        stack.push(item)
+        depths.push(depth + 1)
       }
-    } else if (b === 0x5d || b === 0x7d) depth--
-  }
-  return max
-}
-
-/** The first forbidden key in `value`, if any. Recursion is bounded by the depth check. */
-function forbiddenKey(value: unknown, depth: number): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined
-  if (depth > MAX_VALUE_DEPTH) return `(nesting deeper than ${MAX_VALUE_DEPTH} levels)`
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const found = forbiddenKey(item, depth + 1)
-      if (found !== undefined) return found
     }
-    return undefined
-  }
-  for (const key of Object.keys(value)) {
-    if (FORBIDDEN_KEYS.has(key)) return key
-    const found = forbiddenKey((value as Record<string, unknown>)[key], depth + 1)
-    if (found !== undefined) return found
   }
   return undefined
 }

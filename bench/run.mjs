@@ -20,10 +20,11 @@ import { fanout, depth } from './scenarios/tree.mjs'
 import { latejoin } from './scenarios/latejoin.mjs'
 import { failover } from './scenarios/failover.mjs'
 import { memory } from './scenarios/memory.mjs'
+import { intent } from './scenarios/intent.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
-const SCENARIOS = { throughput, latency, wide, fanout, depth, latejoin, failover, memory }
+const SCENARIOS = { throughput, latency, wide, fanout, depth, latejoin, failover, memory, intent }
 
 function parseArgs(argv) {
   const o = { smoke: false, only: null, reps: null, out: path.join(here, 'results'), profile: false, profileWorkers: ['zinc-root'], soakMin: 0 }

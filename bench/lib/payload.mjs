@@ -1,6 +1,6 @@
 // Document shapes and change recipes shared by the Zinc workers, and raw bodies for the
 // zeromq baselines, so both sides move the same number of bytes.
-import { keyed } from '@zinc/core'
+import { keyed, opComponents } from '@zinc/core'
 import { nowUs } from './worker.mjs'
 
 const PAD = 'x'.repeat(64 * 1024)
@@ -34,7 +34,7 @@ export function rawTime(buf) {
 
 /** The timestamp a Zinc fragment (from slotRecipe) carries. */
 export function fragmentTime(fragment) {
-  const v = fragment.patches[0]?.value
+  const v = opComponents(fragment.op)[0]?.insert
   return v && typeof v === 'object' ? v.t : undefined
 }
 

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 
 // Keeps the harness working: runs every scenario at tiny size. Never asserts a time or a ratio.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const SCENARIOS = ['throughput', 'latency', 'wide', 'fanout', 'depth', 'latejoin', 'failover', 'memory']
+const SCENARIOS = ['throughput', 'latency', 'wide', 'fanout', 'depth', 'latejoin', 'failover', 'memory', 'intent']
 
 let out: string | undefined
 

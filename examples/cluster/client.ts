@@ -11,7 +11,7 @@
  * replica has reached `seq` with nothing pending; `stop` closes the endpoint and exits.
  */
 import { parseArgs } from 'node:util'
-import { Endpoint, type DocumentFragment } from '@zinc/core'
+import { Endpoint, opComponents, type DocumentFragment } from '@zinc/core'
 import { ZmqTransport } from '@zinc/transport-zmq'
 import { closeOnSignal, DOC_ID, readCommands, report, stateHash, when, type Shared } from './shared.js'
 
@@ -76,10 +76,10 @@ readCommands((command, arg) => {
 })
 report({ type: 'ready', name, id: client.id })
 
-/** "ada#3 (k3=ada#3)" from the fragment's patches. */
+/** "ada#3 (k3=ada#3)" from the fragment's operation. */
 function describe(f: DocumentFragment): string {
-  return [...f.patches]
+  return opComponents(f.op)
     .sort((a, b) => (a.path[0] === 'tokens' ? -1 : b.path[0] === 'tokens' ? 1 : 0))
-    .map((p) => (p.path[0] === 'tokens' ? String(p.value) : p.path[0] === 'keys' ? `(${String(p.path[1])}=${String(p.value)})` : `${p.op} ${p.path.join('/')}`))
+    .map((c) => (c.path[0] === 'tokens' ? String(c.insert) : c.path[0] === 'keys' ? `(${String(c.path[1])}=${String(c.insert)})` : `${c.insert !== undefined ? 'set' : 'remove'} ${c.path.join('/')}`))
     .join(' ')
 }

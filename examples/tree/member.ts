@@ -22,7 +22,7 @@
  */
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { consoleLogger, Endpoint, type DocumentFragment, type EndpointOptions, type LogLevel } from '@zinc/core'
+import { consoleLogger, Endpoint, opComponents, type DocumentFragment, type EndpointOptions, type LogLevel } from '@zinc/core'
 import { LmdbStorage } from '@zinc/storage-lmdb'
 import { ZmqTransport } from '@zinc/transport-zmq'
 import { DOC_ID, INITIAL, report, stateHash, when, type Shared } from '../cluster/shared.js'
@@ -163,7 +163,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 
 report({ type: 'ready', name, id: endpoint.id, role: endpoint.role, epoch: endpoint.epoch, addresses: args.leaf ? undefined : endpoint.addresses })
 
-/** "ada#3 (k3=ada#3)" from a fragment's patches. */
+/** "ada#3 (k3=ada#3)" from a fragment's operation. */
 function describe(f: DocumentFragment): string {
-  return f.patches.map((p) => (p.path[0] === 'tokens' ? String(p.value) : `(${p.path.slice(1).join('/')}=${String(p.value)})`)).join(' ')
+  return opComponents(f.op)
+    .map((c) => (c.path[0] === 'tokens' ? String(c.insert) : `(${c.path.slice(1).join('/')}=${String(c.insert)})`))
+    .join(' ')
 }

@@ -1,4 +1,4 @@
-import { decodeMessage, decodePatches, Kind, kindName, type Message } from '@zinc/core'
+import { decodeFragmentBody, decodeMessage, Kind, kindName, opComponents, type Message } from '@zinc/core'
 import { decodeBatch, decodeHeartbeat, decodeRefusal, decodeRoster } from './wire.js'
 
 /** One immer patch as it travels (structurally; the CLI does not depend on immer). */
@@ -6,6 +6,22 @@ export interface PatchLike {
   op: string
   path: ReadonlyArray<string | number>
   value?: unknown
+}
+
+/**
+ * A fragment payload as patch-like phrases: an ot-json1 op's components (`add`, `replace`,
+ * `remove`, `move`, `text`), or the immer patches of a fragment from before operations.
+ */
+export function payloadPatches(payload: Uint8Array): PatchLike[] {
+  const body = decodeFragmentBody(payload)
+  if (body.patches) return body.patches
+  return opComponents(body.op).map((c) => {
+    if (c.text !== undefined) return { op: 'text', path: c.path, value: c.text }
+    if (c.pick !== undefined) return { op: 'move', path: c.path, value: `from (slot ${c.pick})` }
+    if (c.drop !== undefined) return { op: 'move', path: c.path, value: `to (slot ${c.drop})` }
+    if (c.insert !== undefined) return { op: c.remove !== undefined ? 'replace' : 'add', path: c.path, value: c.insert }
+    return { op: 'remove', path: c.path }
+  })
 }
 
 /** `value` as compact JSON, cut to `max` characters. */
@@ -72,11 +88,11 @@ function printableTopic(bytes: Uint8Array | undefined): string {
 function summarizeMessage(m: Message): { summary: string; seqFrom?: number; seq?: number } {
   switch (m.kind) {
     case Kind.FRAGMENT:
-      return { summary: summarizePatches(decodePatches(m.payload)) }
+      return { summary: summarizePatches(payloadPatches(m.payload)) }
     case Kind.FRAGMENTS: {
       const inner = decodeBatch(m.payload).map((b) => decodeMessage(b, MAX_FRAME))
       if (inner.length === 0) return { summary: '0 fragments' }
-      const patches = inner.flatMap((f) => decodePatches(f.payload))
+      const patches = inner.flatMap((f) => payloadPatches(f.payload))
       const first = inner[0]!.seq
       const last = inner[inner.length - 1]!.seq
       return { summary: `${inner.length} fragments: ${summarizePatches(patches)}`, seqFrom: first, seq: last }

@@ -125,6 +125,23 @@ export class AccessDeniedError extends ZincError {
   }
 }
 
+/**
+ * A parent refused to open a document for a reason other than access: its stored copy is
+ * damaged (`ERR_STORAGE_CORRUPT`), the initial value is not acceptable (`ERR_BAD_VALUE`), or
+ * it is too large to send (`ERR_TOO_LARGE`). `code` is the refusal code from PROTOCOL.md.
+ */
+export class DocumentRefusedError extends ZincError {
+  constructor(
+    /** The document that was refused. */
+    readonly doc: string,
+    code: string,
+    /** The parent's reason, which says what to do. */
+    readonly reason: string,
+  ) {
+    super(code, `Document "${doc}" could not be opened: ${reason}.`)
+  }
+}
+
 /** The root did not sequence a change: it did not apply, or was not authorized. */
 export class ChangeRejectedError extends ZincError {
   constructor(readonly doc: string, readonly clientSeq: number, reason: string) {

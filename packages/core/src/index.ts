@@ -20,6 +20,9 @@ export { decodeMessage, encodeMessage, type Message, type MessageInit } from './
 export { Kind, kindName, PROTOCOL_VERSION } from './protocol/kinds.js'
 export { CONTROL_TOPIC, docTopic, endpointTopic } from './protocol/topics.js'
 export { decodePatches, encodePatches } from './protocol/patches.js'
+export { decodeFragmentBody, encodeOp, type FragmentBody } from './protocol/ops.js'
+export { applyOp, transformOp, composeOps, invertOp, opComponents, type Op, type OpComponent } from './document/ot.js'
+export { diffToOp } from './document/diff.js'
 export {
   BatchCodec,
   HeartbeatCodec,

@@ -66,9 +66,9 @@ function withUint64(bytes: Uint8Array, fieldNo: number, value: bigint): Uint8Arr
 
 /** A Message with its byte fields as plain arrays (protobufjs hands out Buffers) and without raw. */
 function plain(m: Message): Record<string, unknown> {
-  const { raw: _raw, encoding, ...rest } = m
-  // `encoding` only means something for APP and defaults to 0; compare it only when set.
-  return { ...rest, ...(encoding ? { encoding } : {}), payload: [...m.payload] }
+  const { raw: _raw, encoding, baseSeq, ...rest } = m
+  // `encoding` only means something for APP, `baseSeq` for FRAGMENT; both default to 0: compare them only when set.
+  return { ...rest, ...(encoding ? { encoding } : {}), ...(baseSeq ? { baseSeq } : {}), payload: [...m.payload] }
 }
 
 function expectBadFrame(fn: () => unknown, reason?: RegExp): BadFrameError {

@@ -1,7 +1,9 @@
 import fc from 'fast-check'
 import type { Patch } from 'immer'
 import { describe, expect, it } from 'vitest'
-import { produceWithPatches } from '../dist/document/immer.js'
+import { produce } from '../dist/document/immer.js'
+import { diffToOp } from '../dist/document/diff.js'
+import { applyOp } from '../dist/document/ot.js'
 import { Replica } from '../dist/document/replica.js'
 import type { ReplicaIO } from '../dist/document/replica-io.js'
 import { ChangeRejectedError } from '../dist/errors.js'
@@ -126,9 +128,11 @@ function makeChild(root: Replica) {
   return { io, replica, events }
 }
 
+/** What Document.change does: the recipe's result diffed into an op, applied to the visible state. */
 function localChange(replica: Replica, recipe: (d: Canvas) => void) {
-  const [next, patches, inverse] = produceWithPatches(replica.visible as Canvas, recipe)
-  return replica.localChange(next, patches, inverse)
+  const before = replica.visible as Canvas
+  const op = diffToOp(before, produce(before, recipe))
+  return replica.localChange(applyOp(before, op), op)
 }
 
 describe('Replica at the root (sequencer)', () => {
@@ -519,11 +523,17 @@ describe('Replica below the root', () => {
     const ups = child.io.takeUp()
     for (const m of ups) root.replica.sequencer!.accept(m)
     root.io.tick()
-    const [reject] = root.io.takeSent()
+    // change 1 edits inside what the removal took: the removal wins and change 1 is refused;
+    // change 2 was made on top of change 1, so the root asks for it again (not a refusal)
+    const [reject, stale] = root.io.takeSent()
     expect(reject!.to).toBe(child.io.self)
     expect(reject!.m).toMatchObject({ kind: Kind.REJECT, clientSeq: 1 })
+    expect(RefusalCodec.decode(reject!.m.payload).reason).toMatch(/removed/)
+    expect(stale!.m).toMatchObject({ kind: Kind.REJECT, clientSeq: 2, baseSeq: 1 })
+    expect(RefusalCodec.decode(stale!.m.payload).code).toBe('ERR_STALE_BASE')
+    expect(root.io.takePublished()).toEqual([])
 
-    // the removal arrives first, then the rejection, then the echo of the change that applied
+    // the removal arrives first, then the rejection
     for (const m of removal) child.replica.receiveSequenced(m)
     child.io.tick()
     await drain()
@@ -541,6 +551,15 @@ describe('Replica below the root', () => {
     expect(child.events.changes).toHaveLength(1)
     expect(child.events.changes[0]!.state).toEqual({ shapes: { a: { x: 3 } } })
 
+    // change 2 went again at once, made on seq 1 and knowing change 1 was refused; the stale
+    // answer to its first copy changes nothing
+    const [again] = child.io.takeUp()
+    expect(again).toMatchObject({ kind: Kind.FRAGMENT, clientSeq: 2, baseSeq: 1 })
+    const staleRefusal = RefusalCodec.decode(stale!.m.payload)
+    child.replica.rejected(2, staleRefusal.reason, staleRefusal.code, stale!.m.seq, stale!.m.baseSeq)
+    expect(child.io.takeUp()).toEqual([])
+    root.replica.sequencer!.accept(again!)
+    root.io.tick()
     for (const m of root.io.takePublished()) child.replica.receiveSequenced(m)
     child.io.tick()
     expect(await keep.confirmed).toBe(2)
@@ -571,7 +590,7 @@ describe('Replica below the root', () => {
     expect(child.replica.visible).toEqual(root.replica.confirmed)
   })
 
-  it('a snapshot that already contains a pending change acknowledges it', async () => {
+  it('a snapshot that already contains a pending change asks the root for its verdict and acknowledges it', async () => {
     const root = makeRoot()
     const child = makeChild(root.replica)
     const fragment = localChange(child.replica, (d) => {
@@ -582,6 +601,15 @@ describe('Replica below the root', () => {
     // the echo is lost; a snapshot resync later contains the change
     const snap = decode(root.replica.snapshotMessage())
     child.replica.applySnapshot(snap.seq, SnapshotCodec.decode(snap.payload))
+    // handled by the root, so out of the visible state at once (not applied twice), but
+    // sequenced or refused? The resent copy's answer says (issue 12: never a guessed success).
+    expect(child.replica.visible).toEqual(root.replica.confirmed)
+    const [resent] = child.io.takeUp()
+    expect(resent).toMatchObject({ kind: Kind.FRAGMENT, clientSeq: 1 })
+    root.replica.sequencer!.accept(resent!)
+    const [ack] = root.io.takeSent()
+    expect(ack!.m).toMatchObject({ kind: Kind.ACK, clientSeq: 1, seq: 1 })
+    child.replica.acknowledged(ack!.m.clientSeq, ack!.m.seq)
     expect(await fragment.confirmed).toBe(1)
     expect(child.replica.pending).toEqual([])
     expect(child.replica.visible).toEqual(root.replica.confirmed)
@@ -659,7 +687,10 @@ describe('Replica convergence (root + two children, simulated links)', () => {
         const reply = (m: Message, i: number) => {
           const r = kids[i]!.replica
           if (m.kind === Kind.ACK) r.acknowledged(m.clientSeq, m.seq)
-          else if (m.kind === Kind.REJECT) r.rejected(m.clientSeq, RefusalCodec.decode(m.payload).reason)
+          else if (m.kind === Kind.REJECT) {
+            const refusal = RefusalCodec.decode(m.payload)
+            r.rejected(m.clientSeq, refusal.reason, refusal.code, m.seq, m.baseSeq)
+          }
           else if (m.kind === Kind.RESEND) r.resendPending(0, m.clientSeq)
           else throw new Error(`unexpected reply ${m.kind}`)
         }

@@ -1,5 +1,7 @@
 import type { Draft, Patch } from 'immer'
-import { applyPatches, produceWithPatches } from './immer.js'
+import { applyPatches, produce } from './immer.js'
+import { diffToOp, recordIdentity, type Identity } from './diff.js'
+import { applyOp, composeOps, invertOp, transformOp, type Op } from './ot.js'
 import { ClosedError, InvalidArgumentError, TimeoutError } from '../errors.js'
 import type { DocId, EndpointId } from '../ids.js'
 import type { DocumentFragment } from './fragment.js'
@@ -20,8 +22,13 @@ export interface DocumentHost {
 }
 
 interface UndoEntry {
-  /** Patches that undo (or, on the redo stack, redo) one step: one change, or a group. */
-  patches: Patch[]
+  /**
+   * The op that undoes (or, on the redo stack, redoes) one step: one change, or a group. It
+   * is kept applicable to the current visible state: every change that reaches the visible
+   * state from elsewhere transforms it (so undoing an insert removes that element, wherever
+   * it went).
+   */
+  op: Op
   /** The local changes this step covers (a rejected one leaves the stack). */
   clientSeqs: number[]
   group?: string | number
@@ -84,6 +91,10 @@ export class Document<S = unknown> {
       replica.events.on('rejected', (_error, fragment) => {
         this.#undo = this.#undo.filter((e) => !e.clientSeqs.includes(fragment.clientSeq))
       }),
+      replica.events.on('visibleOp', (op) => {
+        this.#follow(this.#undo, op)
+        this.#follow(this.#redo, op)
+      }),
     )
   }
 
@@ -126,30 +137,55 @@ export class Document<S = unknown> {
   change(recipe: (draft: Draft<S>) => void, options: ChangeOptions = {}): DocumentFragment | undefined {
     this.#assertOpen()
     if (typeof recipe !== 'function') throw new InvalidArgumentError('doc.change(recipe) takes a function that mutates its draft argument.')
-    const [next, patches, inverse] = produceWithPatches(this.replica.visible as S, recipe as (draft: Draft<S>) => void)
-    if (patches.length === 0) return undefined
-    const fragment = this.replica.localChange(next, patches, inverse)
+    const before = this.replica.visible as S
+    const identity: Identity = new Map()
+    const after = produce(before, (draft: Draft<S>) => {
+      const result = (recipe as (draft: Draft<S>) => unknown)(draft)
+      if (result === undefined) recordIdentity(draft, identity)
+      return result as undefined
+    })
+    const op = diffToOp(before, after, identity)
+    if (op === null) return undefined
+    const fragment = this.#local(before, op)
+    const inverse = invertOp(op, before)
     const top = this.#undo[this.#undo.length - 1]
     if (options.undoGroup !== undefined && top && top.group === options.undoGroup) {
       // Undoing the group undoes this change first, then the earlier ones.
-      top.patches = [...inverse, ...top.patches]
+      top.op = composeOps(inverse, top.op)
       top.clientSeqs.push(fragment.clientSeq)
     } else {
-      this.#pushUndo(this.#undo, { patches: inverse, clientSeqs: [fragment.clientSeq], group: options.undoGroup })
+      this.#pushUndo(this.#undo, { op: inverse, clientSeqs: [fragment.clientSeq], group: options.undoGroup })
     }
     this.#redo = []
     return fragment
   }
 
-  /** Applies raw immer patches as a local change (what undo and redo send). */
+  /**
+   * Applies an ot-json1 operation as a local change (what undo and redo send). Throws when it
+   * does not apply to the current state.
+   */
+  applyOp(op: Op): DocumentFragment | undefined {
+    this.#assertOpen()
+    if (op === null) return undefined
+    return this.#local(this.replica.visible as S, op)
+  }
+
+  /** Applies immer patches as a local change, recorded as the operations they amount to. */
   applyPatches(patches: readonly Patch[]): DocumentFragment | undefined {
     this.#assertOpen()
-    const [next, forward, inverse] = produceWithPatches(this.replica.visible as S, (draft) => {
-      applyPatches(draft as object, patches as Patch[])
-    })
-    if (forward.length === 0) return undefined
-    const fragment = this.replica.localChange(next, forward, inverse)
-    return Object.assign(fragment, { inverse })
+    const before = this.replica.visible as S
+    const op = diffToOp(before, applyPatches(before as object, patches as Patch[]))
+    if (op === null) return undefined
+    return this.#local(before, op)
+  }
+
+  /**
+   * The visible state is the op applied to it (not immer's result), so it is exactly what
+   * every replica computes, down to key order.
+   */
+  #local(before: S, op: Op): DocumentFragment {
+    const next = applyOp(before, op)
+    return this.replica.localChange(next, op)
   }
 
   /**
@@ -180,17 +216,40 @@ export class Document<S = unknown> {
     this.#assertOpen()
     while (from.length > 0) {
       const entry = from.pop()!
-      let fragment: (DocumentFragment & { inverse: Patch[] }) | undefined
+      const before = this.replica.visible
+      let fragment: DocumentFragment | undefined
+      let inverse: Op
       try {
-        fragment = this.applyPatches(entry.patches) as (DocumentFragment & { inverse: Patch[] }) | undefined
+        inverse = invertOp(entry.op, before)
+        fragment = this.applyOp(entry.op)
       } catch {
         continue // this step's target is gone; try the one before it
       }
       if (!fragment) continue
-      this.#pushUndo(to, { patches: fragment.inverse, clientSeqs: [fragment.clientSeq] })
+      this.#pushUndo(to, { op: inverse, clientSeqs: [fragment.clientSeq] })
       return true
     }
     return false
+  }
+
+  /**
+   * The visible state moved by `op` (made elsewhere, or a rollback): each step, newest first,
+   * is rewritten to apply after it, and `op` to apply below that step for the next one.
+   * Steps whose target is gone become no-ops and are dropped.
+   */
+  #follow(stack: UndoEntry[], op: Op): void {
+    let over = op
+    for (let i = stack.length - 1; i >= 0 && over !== null; i--) {
+      const entry = stack[i]!
+      try {
+        const next = transformOp(entry.op, over, true)
+        over = transformOp(over, entry.op, false)
+        entry.op = next
+      } catch {
+        entry.op = null
+      }
+    }
+    for (let i = stack.length - 1; i >= 0; i--) if (stack[i]!.op === null) stack.splice(i, 1)
   }
 
   #pushUndo(stack: UndoEntry[], entry: UndoEntry): void {
@@ -219,7 +278,7 @@ export class Document<S = unknown> {
    */
   async synced(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     this.#assertOpen()
-    const waiting = this.replica.pending.map((p) => p.fragment.confirmed)
+    const waiting = this.replica.unsettled.map((p) => p.fragment.confirmed)
     if (waiting.length === 0) return
     const all = Promise.all(waiting).then(() => undefined)
     const { timeoutMs, signal } = options

@@ -1,10 +1,11 @@
-import type { Patch } from 'immer'
 import type { DocId, EndpointId } from '../ids.js'
+import type { Op } from './ot.js'
 
 /**
- * The delta of one change: the immer patches it made, who made it and where it stands.
- * A fragment made locally starts unsequenced (`seq` 0) and learns its seq when the root's
- * echo acknowledges it; `confirmed` settles then (or rejects with `ChangeRejectedError`).
+ * The delta of one change: its operation (an ot-json1 op: list insert/remove/move, object
+ * keys, text edits), who made it and where it stands. A fragment made locally starts
+ * unsequenced (`seq` 0) and learns its seq when the root's echo acknowledges it; `confirmed`
+ * settles then (or rejects with `ChangeRejectedError`).
  */
 export interface DocumentFragment {
   readonly doc: DocId
@@ -13,7 +14,13 @@ export interface DocumentFragment {
   readonly clientSeq: number
   /** The root's sequence number; 0 while a local change is pending. */
   readonly seq: number
-  readonly patches: readonly Patch[]
+  /** The seq of the state this change was made on (as sent; 0 before it was sent). */
+  readonly baseSeq: number
+  /**
+   * The change as an ot-json1 operation: as made, for a local change; as sequenced (already
+   * transformed over concurrent changes) for a remote one.
+   */
+  readonly op: Op
   /** True for changes made by this endpoint. */
   readonly local: boolean
   /** Resolves with the seq once sequenced by the root; rejects if the root refused it. */
@@ -22,19 +29,31 @@ export interface DocumentFragment {
 
 /** The mutable record behind a local fragment. */
 export interface PendingFragment {
-  fragment: DocumentFragment & { seq: number }
+  fragment: DocumentFragment & { seq: number; baseSeq: number }
+  /** The op as it stands now: rebased over every sequenced fragment applied since it was made. */
+  op: Op
+  /** What went (or goes) on the wire: the op as sent, relative to `fragment.baseSeq`. */
   payload: Uint8Array
-  inverse: readonly Patch[]
+  /** Whether it has been sent in its current payload (false: held, see Replica). */
+  sent: boolean
+  /** True once rebased over a foreign op after it was sent: later changes wait (see Replica). */
+  dirty: boolean
+  /** The root asked for a base at least this recent (a stale or rejected chain). */
+  minBase: number
+  /** ... and made after we learned that our change with this clientSeq was refused. */
+  minRefused: number
+  /** The highest refused clientSeq of ours we knew of when it was sent (travels in the payload). */
+  sentRefused: number
   lastSentAt: number
   resolve(seq: number): void
   reject(error: Error): void
 }
 
-export function remoteFragment(doc: DocId, origin: EndpointId, clientSeq: number, seq: number, patches: Patch[]): DocumentFragment {
-  return { doc, origin, clientSeq, seq, patches, local: false, confirmed: Promise.resolve(seq) }
+export function remoteFragment(doc: DocId, origin: EndpointId, clientSeq: number, seq: number, baseSeq: number, op: Op): DocumentFragment {
+  return { doc, origin, clientSeq, seq, baseSeq, op, local: false, confirmed: Promise.resolve(seq) }
 }
 
-export function pendingFragment(doc: DocId, origin: EndpointId, clientSeq: number, patches: Patch[], inverse: Patch[], payload: Uint8Array): PendingFragment {
+export function pendingFragment(doc: DocId, origin: EndpointId, clientSeq: number, op: Op): PendingFragment {
   let resolve!: (seq: number) => void
   let reject!: (error: Error) => void
   const confirmed = new Promise<number>((res, rej) => {
@@ -43,11 +62,16 @@ export function pendingFragment(doc: DocId, origin: EndpointId, clientSeq: numbe
   })
   // Nobody has to listen: a rejection is also reported as a 'rejected' event.
   confirmed.catch(() => {})
-  const fragment = { doc, origin, clientSeq, seq: 0, patches, local: true, confirmed }
+  const fragment = { doc, origin, clientSeq, seq: 0, baseSeq: 0, op, local: true, confirmed }
   return {
     fragment,
-    payload,
-    inverse,
+    op,
+    payload: new Uint8Array(0),
+    sent: false,
+    dirty: false,
+    minBase: 0,
+    minRefused: 0,
+    sentRefused: 0,
     lastSentAt: 0,
     resolve: (seq) => {
       fragment.seq = seq

@@ -1,15 +1,15 @@
-import type { Patch } from 'immer'
 import { ChangeRejectedError, MessageTooLargeError } from '../errors.js'
 import { endpointIdFromBytes, endpointIdToBytes, type DocId, type EndpointId } from '../ids.js'
 import { TypedEmitter } from '../events.js'
 import { decodeMessage, encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { decodeJson, encodeJson } from '../protocol/json.js'
-import { decodePatches, encodePatches } from '../protocol/patches.js'
+import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
-import { applyBatch } from './apply.js'
+import { applyOp, freezeDeep, invertOp, transformOp, type Op } from './ot.js'
+import { opOf } from './legacy.js'
+import { OpHistory } from './op-history.js'
 import { DocLog } from './doc-log.js'
-import { PathSet } from './path-set.js'
 import { pendingFragment, remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import type { ReplicaIO } from './replica-io.js'
 import type { StoredDocument } from '../storage.js'
@@ -20,7 +20,8 @@ interface Sequenced {
   origin: EndpointId
   clientSeq: number
   epoch: number
-  patches: Patch[]
+  base: number
+  body: FragmentBody
   envelope: Uint8Array
 }
 
@@ -32,6 +33,8 @@ export type ReplicaEvents = {
   ready: []
   /** The parent refused to open the document (not authorized). */
   refused: [error: Error]
+  /** The visible state moved by this op, not made here (undo stacks follow it). */
+  visibleOp: [op: Op]
 }
 
 /**
@@ -70,9 +73,13 @@ export class Replica {
   expectSnapshot = false
   /** True from an OPEN until its answer (snapshot or catch-up) arrives. */
   awaitingServe = false
+  /** Recent sequenced ops: the root transforms against them (see Sequencer). */
+  readonly history: OpHistory
   readonly #incoming = new Map<number, Sequenced>()
-  /** False once an acknowledgement in the current run was not at the head of pending. */
-  #headAcksOnly = true
+  /** Changes the root handled before a snapshot told us so, resent to learn how (see applySnapshot). */
+  readonly #awaitingVerdict = new Map<number, PendingFragment>()
+  /** Highest clientSeq of ours we learned was refused (travels with every change we send). */
+  #refusedUpTo = 0
   #flushScheduled = false
 
   constructor(
@@ -80,13 +87,15 @@ export class Replica {
     readonly io: ReplicaIO,
     logLimit: number,
     readonly maxMessageBytes: number,
+    logBytes = Infinity,
   ) {
-    this.log = new DocLog(logLimit)
+    this.log = new DocLog(logLimit, logBytes)
+    this.history = new OpHistory(Math.max(1024, logLimit), logBytes)
   }
 
   /** The root creates the document, seeded with `initial`. */
   seed(initial: unknown): void {
-    this.confirmed = this.visible = initial
+    this.confirmed = this.visible = freezeDeep(initial)
     this.seq = 0
     this.#becomeReady()
   }
@@ -98,41 +107,66 @@ export class Replica {
   // ---- local changes -------------------------------------------------------------------
 
   /** Records a local change already applied to `newVisible`, and sends or sequences it. */
-  localChange(newVisible: unknown, patches: Patch[], inverse: Patch[]): DocumentFragment {
-    const payload = encodePatches(patches)
+  localChange(newVisible: unknown, op: Op): DocumentFragment {
+    const size = encodeOp(op).byteLength
     // Envelope overhead is well under 1 KB; refuse before anything is applied.
-    if (payload.byteLength + 1024 > this.maxMessageBytes) throw new MessageTooLargeError(payload.byteLength, this.maxMessageBytes)
+    if (size + 1024 > this.maxMessageBytes) throw new MessageTooLargeError(size, this.maxMessageBytes)
     const clientSeq = this.nextClientSeq++
-    const pending = pendingFragment(this.doc, this.io.self, clientSeq, patches, inverse, payload)
+    const pending = pendingFragment(this.doc, this.io.self, clientSeq, op)
     this.visible = newVisible
     if (this.sequencer?.canSequenceLocally && this.pending.length === 0) {
       this.sequencer.sequenceLocal(pending, newVisible)
     } else {
       this.pending.push(pending)
-      this.#sendPending(pending)
+      this.#sendHeld()
     }
     this.events.emit('change', this.visible, pending.fragment, [pending.fragment])
     return pending.fragment
   }
 
-  #sendPending(p: PendingFragment): void {
+  /**
+   * Sends the pending changes that may go now. A change is sent with base = our seq, and the
+   * root reads it as made on that state plus our earlier unsequenced changes *as they were
+   * sent*. That holds while none of those was rebased since it was sent; once one was (a
+   * foreign fragment arrived first), later changes are held, rebased locally as more arrive,
+   * and sent when the rebased ones are sequenced. Without concurrency nothing waits.
+   */
+  #sendHeld(): void {
+    let clean = true
+    for (const p of this.pending) {
+      if (!p.sent && clean && this.seq >= p.minBase && this.#refusedUpTo >= p.minRefused) this.#send(p)
+      if (!p.sent || p.dirty) clean = false
+    }
+  }
+
+  #send(p: PendingFragment): void {
+    p.fragment.baseSeq = this.seq
+    p.payload = encodeOp(p.op, this.#refusedUpTo)
+    p.sentRefused = this.#refusedUpTo
+    p.sent = true
+    p.dirty = false
+    this.#transmit(p)
+  }
+
+  #transmit(p: PendingFragment): void {
     p.lastSentAt = Date.now()
     this.io.sendUp(
-      encodeMessage({ kind: Kind.FRAGMENT, origin: this.io.self, doc: this.doc, clientSeq: p.fragment.clientSeq, epoch: this.io.epoch(), payload: p.payload }),
+      encodeMessage({ kind: Kind.FRAGMENT, origin: this.io.self, doc: this.doc, clientSeq: p.fragment.clientSeq, baseSeq: p.fragment.baseSeq, epoch: this.io.epoch(), payload: p.payload }),
     )
   }
 
-  /** Resends pending fragments older than `olderThanMs` (or all, for a re-join). */
+  /** Resends pending fragments older than `olderThanMs` (or all, for a re-join), as they were sent. */
   resendPending(olderThanMs: number, fromClientSeq = 0): number {
     const now = Date.now()
     let n = 0
-    for (const p of this.pending) {
-      if (p.fragment.clientSeq < fromClientSeq) continue
+    for (const p of [...this.#awaitingVerdict.values(), ...this.pending]) {
+      if (p.fragment.clientSeq < fromClientSeq || !p.sent) continue
       if (now - p.lastSentAt >= olderThanMs) {
-        this.#sendPending(p)
+        this.#transmit(p)
         n++
       }
     }
+    this.#sendHeld()
     return n
   }
 
@@ -157,7 +191,7 @@ export class Replica {
       this.io.stats.duplicates++
       return
     }
-    this.#incoming.set(m.seq, { seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, epoch: m.epoch, patches: decodePatches(m.payload), envelope: m.raw })
+    this.#incoming.set(m.seq, { seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, epoch: m.epoch, base: m.baseSeq, body: decodeFragmentBody(m.payload), envelope: m.raw })
   }
 
   #scheduleFlush(): void {
@@ -200,7 +234,7 @@ export class Replica {
 
   /**
    * Restores a stored document (a root after a restart): the newest snapshot, then the
-   * fragments after it, applied in one pass; the log and dedupe table are rebuilt from them.
+   * fragments after it; the log, the op history and the dedupe table are rebuilt from them.
    */
   restore(stored: StoredDocument): void {
     let state: unknown = {}
@@ -208,18 +242,24 @@ export class Replica {
       state = decodeJson(stored.snapshot.state, 'stored snapshot')
       for (const [origin, clientSeq] of stored.snapshot.clientSeqs) this.clientSeqs.set(origin, clientSeq)
     }
+    state = freezeDeep(state)
     let seq = stored.snapshot?.seq ?? 0
-    const patches: Patch[][] = []
+    this.history.reset(seq)
     for (const f of stored.fragments) {
       const m = decodeMessage(f.envelope, Infinity)
-      patches.push(decodePatches(m.payload))
+      let op: Op
+      try {
+        op = opOf(decodeFragmentBody(m.payload), state)
+        state = applyOp(state, op)
+      } catch (error) {
+        throw new Error(`stored fragment ${f.seq} of "${this.doc}" does not apply to its snapshot (${(error as Error).message})`)
+      }
       this.clientSeqs.set(f.origin, Math.max(f.clientSeq, this.clientSeqs.get(f.origin) ?? 0))
       this.log.append({ seq: f.seq, origin: f.origin, clientSeq: f.clientSeq, epoch: m.epoch, envelope: f.envelope })
+      this.history.append({ seq: f.seq, origin: f.origin, clientSeq: f.clientSeq, base: m.baseSeq, op })
       seq = f.seq
     }
-    const { state: restored, failed } = applyBatch(state, patches)
-    if (failed.length > 0) throw new Error(`stored fragment ${stored.fragments[failed[0]!]!.seq} of "${this.doc}" does not apply to its snapshot`)
-    this.confirmed = this.visible = restored
+    this.confirmed = this.visible = state
     this.seq = seq
     this.snapshotSeq = stored.snapshot?.seq ?? 0
     this.#becomeReady()
@@ -235,97 +275,233 @@ export class Replica {
   }
 
   #applyRun(run: Sequenced[]): void {
-    const { state, failed } = applyBatch(this.confirmed, run.map((s) => s.patches))
-    if (failed.length > 0) {
-      // A sequenced fragment the root applied does not apply here: this replica diverged.
-      // Never guess: drop to the last good state and resync from a snapshot.
-      this.io.logger.error({ doc: this.doc, seq: run[failed[0]!]!.seq }, 'a sequenced fragment did not apply; resyncing from a snapshot')
-      this.ready = false
-      this.#incoming.clear()
-      this.requestSnapshot()
-      return
-    }
-    // Pending paths as they were before this run (acknowledged ones included): if the
-    // remote patches touch none of them, they commute and need no full rebase.
-    const pendingPaths = this.pending.length > 0 ? new PathSet(this.pending.map((p) => p.fragment.patches)) : undefined
-    const visibleBefore = this.visible
-    this.confirmed = state
-    this.seq = run[run.length - 1]!.seq
-    this.io.stats.applied += run.length
     const foreign: DocumentFragment[] = []
-    let rebase = false
     for (const s of run) {
+      let op: Op
+      let state: unknown
+      try {
+        op = opOf(s.body, this.confirmed)
+        state = applyOp(this.confirmed, op)
+      } catch (error) {
+        // A sequenced fragment the root applied does not apply here: this replica diverged.
+        // Never guess: drop to the last good state and resync from a snapshot.
+        this.io.logger.error({ doc: this.doc, seq: s.seq, err: error }, 'a sequenced fragment did not apply; resyncing from a snapshot')
+        this.ready = false
+        this.#incoming.clear()
+        this.#rebuildVisible()
+        this.requestSnapshot()
+        break
+      }
+      this.confirmed = state
+      this.seq = s.seq
+      this.io.stats.applied++
       this.clientSeqs.set(s.origin, Math.max(s.clientSeq, this.clientSeqs.get(s.origin) ?? 0))
       this.log.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, epoch: s.epoch, envelope: s.envelope })
-      if (s.origin === this.io.self) {
-        if (!this.#acknowledge(s.clientSeq, s.seq)) {
-          rebase = true
-          this.#headAcksOnly = false
-        }
-      } else {
-        foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.patches))
-        rebase = true
-      }
+      this.history.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, base: s.base, op })
+      if (s.origin === this.io.self && this.#acknowledgeHead(s.clientSeq, s.seq)) continue
+      if (s.origin !== this.io.self) foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
+      this.#rebaseOver(op)
     }
     this.io.publishFragments(this.doc, run.map((s) => s.envelope))
-    if (rebase) {
-      const foreignPatches = foreign.map((f) => f.patches)
-      const commute = pendingPaths !== undefined && this.#headAcksOnly && foreignPatches.every((p) => !pendingPaths.overlaps(p))
-      if (this.pending.length === 0) this.visible = this.confirmed
-      else if (commute) {
-        const { state: onTop, failed: bad } = applyBatch(visibleBefore, foreignPatches)
-        if (bad.length === 0) this.visible = onTop
-        else this.#rebase()
-      } else this.#rebase()
-    }
-    this.#headAcksOnly = true
+    this.#sendHeld()
     if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
   }
 
-  /** The root sequenced one of its own pending changes (after a promotion). */
-  acknowledgeOwn(clientSeq: number, seq: number): void {
-    if (!this.#acknowledge(clientSeq, seq)) this.#rebase()
+  /**
+   * Pending changes made before `op` was sequenced are rewritten to follow it (they will be
+   * sequenced later, so they take the later side), and the visible state moves by `op` as
+   * rewritten to follow them. Undo stacks follow the same way (the 'visibleOp' event).
+   */
+  #rebaseOver(op: Op): void {
+    if (this.pending.length === 0) {
+      this.visible = this.confirmed
+      this.events.emit('visibleOp', op)
+      return
+    }
+    let over = op
+    try {
+      for (const p of this.pending) {
+        const next = transformOp(p.op, over, true)
+        over = transformOp(over, p.op, false)
+        p.op = next
+        if (p.sent) p.dirty = true
+      }
+      this.visible = applyOp(this.visible, over)
+      this.events.emit('visibleOp', over)
+    } catch (error) {
+      this.io.logger.warn({ doc: this.doc, err: error }, 'pending changes did not rebase; recomputing the visible state')
+      this.#rebuildVisible()
+    }
   }
 
-  /** Moves a pending fragment into the confirmed state. True if it was the head (no rebase needed). */
-  #acknowledge(clientSeq: number, seq: number): boolean {
-    const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
-    if (i < 0) {
-      this.io.stats.duplicates++
+  /** The root sequenced one of its own pending changes (after a promotion, or with storage). */
+  acknowledgeOwn(clientSeq: number, seq: number): void {
+    this.#acknowledgeHead(clientSeq, seq)
+    this.#sendHeld()
+  }
+
+  /** The root sequenced a foreign change (confirmed already includes it): pending follow it. */
+  followSequenced(op: Op): void {
+    this.#rebaseOver(op)
+    this.#sendHeld()
+  }
+
+  /**
+   * Our own change came back sequenced. The root sequences one origin's changes in clientSeq
+   * order, so it is the head of pending, already rebased to this very form. Returns false
+   * when it was not pending (a duplicate, or one rolled back meanwhile).
+   */
+  #acknowledgeHead(clientSeq: number, seq: number): boolean {
+    const verdict = this.#awaitingVerdict.get(clientSeq)
+    if (verdict) {
+      this.#awaitingVerdict.delete(clientSeq)
+      verdict.resolve(seq)
+    }
+    const head = this.pending[0]
+    if (!head || head.fragment.clientSeq !== clientSeq) {
+      const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
+      if (i < 0) {
+        if (!verdict) this.io.stats.duplicates++
+        return false
+      }
+      // Earlier ones were refused and their rejection is still on its way: it will come.
+      const [p] = this.pending.splice(i, 1)
+      p!.resolve(seq)
+      this.#rebuildVisible()
       return true
     }
-    const [p] = this.pending.splice(i, 1)
-    p!.resolve(seq)
-    return i === 0
+    this.pending.shift()
+    head.resolve(seq)
+    // Quiet: the visible state is equal (same op on the same state), down to key order.
+    if (this.pending.length === 0) this.visible = this.confirmed
+    // A change rebased here is re-derived from the root's form, so a mismatch cannot linger.
+    else if (head.dirty) this.#rebuildVisible()
+    return true
   }
 
-  /** visible = confirmed + pending; a pending fragment that no longer applies waits for its rejection. */
-  #rebase(): void {
-    this.visible = this.pending.length === 0 ? this.confirmed : applyBatch(this.confirmed, this.pending.map((p) => p.fragment.patches)).state
+  /** visible = confirmed + pending; a pending change that no longer applies waits for its rejection. */
+  #rebuildVisible(): void {
+    let state = this.confirmed
+    for (const p of this.pending) {
+      try {
+        state = applyOp(state, p.op)
+      } catch {
+        // left out until the root answers
+      }
+    }
+    this.visible = state
   }
 
   // ---- targeted replies ----------------------------------------------------------------
 
   /** The root's answer to a resent duplicate: it was sequenced as `seq` (0 = long ago). */
   acknowledged(clientSeq: number, seq: number): void {
+    const verdict = this.#awaitingVerdict.get(clientSeq)
+    if (verdict) {
+      this.#awaitingVerdict.delete(clientSeq)
+      verdict.resolve(seq)
+      return
+    }
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
     if (i < 0) return
-    // Its echo may still be on its way (or was missed): if seq is beyond ours, wait for it.
-    if (seq > this.seq) return
+    // Its echo is on its way (or was missed): our seq must reach it first, or the change
+    // would count twice (confirmed and pending). A catch-up brings it.
+    if (seq === 0 || seq > this.seq) {
+      this.requestCatchUp(250)
+      return
+    }
     const [p] = this.pending.splice(i, 1)
     p!.resolve(seq)
-    this.#rebase()
+    this.#rebuildVisible()
+    this.#sendHeld()
   }
 
-  rejected(clientSeq: number, reason: string): void {
+  /**
+   * The root refused a change. `code` ERR_STALE_BASE is not a refusal: the root could not
+   * place it (its base is older than the root's history, or it was made on top of a change
+   * that was refused) and asks for it again made on a state at least `minBase`.
+   */
+  rejected(clientSeq: number, reason: string, code = 'ERR_CHANGE_REJECTED', minBase = 0, rootRejections = 0): void {
+    if (code === 'ERR_STALE_BASE') return this.#stale(clientSeq, minBase, rootRejections)
+    const verdict = this.#awaitingVerdict.get(clientSeq)
+    if (verdict) {
+      this.#awaitingVerdict.delete(clientSeq)
+      this.#refusedUpTo = Math.max(this.#refusedUpTo, clientSeq)
+      const error = new ChangeRejectedError(this.doc, clientSeq, reason)
+      verdict.reject(error)
+      this.events.emit('rejected', error, verdict.fragment)
+      return
+    }
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
     if (i < 0) return
-    const [p] = this.pending.splice(i, 1)
+    const p = this.pending[i]!
+    this.#refusedUpTo = Math.max(this.#refusedUpTo, clientSeq)
+    // Later pending changes were made on top of this one: take it out from under them (they
+    // are transformed over its inverse) and send them again, made on a state without it.
+    let before = this.confirmed
+    for (const q of this.pending.slice(0, i)) {
+      try {
+        before = applyOp(before, q.op)
+      } catch {
+        // a change that no longer applies waits for its own rejection
+      }
+    }
+    let undo: Op = null
+    try {
+      undo = invertOp(p.op, before)
+    } catch {
+      undo = null
+    }
+    this.pending.splice(i, 1)
+    for (const q of this.pending.slice(i)) {
+      try {
+        const next = transformOp(q.op, undo, true)
+        undo = transformOp(undo, q.op, false)
+        q.op = next
+      } catch {
+        // it stays as it was; the root decides
+      }
+      q.sent = false
+    }
     const error = new ChangeRejectedError(this.doc, clientSeq, reason)
-    p!.reject(error)
-    this.#rebase()
-    this.events.emit('rejected', error, p!.fragment)
+    p.reject(error)
+    this.#rebuildVisible()
+    this.events.emit('visibleOp', undo)
+    this.#sendHeld()
+    this.events.emit('rejected', error, p.fragment)
     this.events.emit('change', this.visible, undefined, [])
+  }
+
+  /**
+   * The root could not place a change: its base is older than `minBase`, or it was made before
+   * we learned that our change `rootRejections` was refused (on top of a refused change). It is sent again, rebased, once both hold; nothing is lost and nothing loops.
+   */
+  #stale(clientSeq: number, minBase: number, rootRejections: number): void {
+    const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
+    if (i < 0) return
+    const p = this.pending[i]!
+    // This answers an older copy: the one sent since already meets both conditions.
+    if (p.sent && p.fragment.baseSeq >= minBase && p.sentRefused >= rootRejections) return
+    for (const q of this.pending.slice(i)) {
+      q.sent = false
+      q.minBase = Math.max(q.minBase, minBase)
+      q.minRefused = Math.max(q.minRefused, rootRejections)
+    }
+    // Our seq must reach what the root asks for (a catch-up brings it). A refusal we have not
+    // heard of is asked for by resending that change (its duplicate is answered with it); one
+    // we no longer hold is simply taken note of.
+    if (this.seq < minBase) this.requestCatchUp(0)
+    if (this.#refusedUpTo < rootRejections) {
+      const unheard = this.unsettled.find((q) => q.fragment.clientSeq === rootRejections)
+      if (unheard?.sent) this.#transmit(unheard)
+      else this.#refusedUpTo = rootRejections
+    }
+    this.#sendHeld()
+  }
+
+  /** Local changes the root has not answered yet (pending, and resent ones awaiting a verdict). */
+  get unsettled(): PendingFragment[] {
+    return [...this.#awaitingVerdict.values(), ...this.pending]
   }
 
   // ---- snapshots -----------------------------------------------------------------------
@@ -339,10 +515,12 @@ export class Replica {
   }
 
   /**
-   * Applies a snapshot at `seq`: pending changes it already contains are acknowledged. A
-   * snapshot behind this replica is only taken when one was asked for; then this replica's
-   * history diverged from the root's (a failover lost fragments, or this endpoint was a stale
-   * root): its own changes the root lacks are kept, as pending changes to be sequenced again.
+   * Applies a snapshot at `seq`. Pending changes the root has handled (clientSeq up to the
+   * snapshot's count for us) leave the visible state and are resent to learn their verdict:
+   * the root answers a duplicate with its seq or its refusal, never a guess. A snapshot behind
+   * this replica is only taken when one was asked for; then this replica's history diverged
+   * from the root's (a failover lost fragments, or this endpoint was a stale root): its own
+   * changes the root lacks are kept, as pending changes to be sequenced again.
    */
   applySnapshot(seq: number, snapshot: Snapshot): void {
     if (this.ready && seq <= this.seq && !this.expectSnapshot) return
@@ -351,29 +529,33 @@ export class Replica {
     for (const { origin, clientSeq } of snapshot.clientSeqs) clientSeqs.set(endpointIdFromBytes(origin), clientSeq)
     const mine = clientSeqs.get(this.io.self) ?? 0
     const rescued = this.ready ? this.#ownBeyond(mine) : []
-    this.confirmed = decodeJson(snapshot.state, 'snapshot state')
+    this.confirmed = freezeDeep(decodeJson(snapshot.state, 'snapshot state'))
     this.seq = seq
     this.clientSeqs.clear()
     for (const [origin, clientSeq] of clientSeqs) this.clientSeqs.set(origin, clientSeq)
     this.presence.clear()
     for (const { origin, value } of snapshot.presence) this.presence.set(endpointIdFromBytes(origin), decodeJson(value, 'presence'))
     this.log.clear()
+    this.history.reset(seq)
     for (let i = this.pending.length - 1; i >= 0; i--) {
       const p = this.pending[i]!
       if (p.fragment.clientSeq <= mine) {
         this.pending.splice(i, 1)
-        p.resolve(seq)
+        this.#awaitingVerdict.set(p.fragment.clientSeq, p)
+        if (p.sent) this.#transmit(p)
       }
     }
     if (rescued.length > 0) {
       this.io.logger.warn({ doc: this.doc, changes: rescued.length }, 'the root lacks some of our sequenced changes; resending them')
       this.pending.unshift(...rescued)
-      for (const p of rescued) this.#sendPending(p)
     }
+    // What stays pending was not rebased over the jump: later changes wait for it.
+    for (const p of this.pending) if (p.sent) p.dirty = true
     if (this.nextClientSeq <= mine) this.nextClientSeq = mine + 1
-    this.#rebase()
     this.catchUpAt = 0
     this.#becomeReady()
+    this.#rebuildVisible()
+    this.#sendHeld()
     this.flush()
     this.events.emit('change', this.visible, undefined, [])
     this.events.emit('presence', this.presence)
@@ -382,13 +564,14 @@ export class Replica {
   /** Our own sequenced changes in the log beyond what the root has, as pending changes again. */
   #ownBeyond(rootHas: number): PendingFragment[] {
     const pendingSeqs = new Set(this.pending.map((p) => p.fragment.clientSeq))
-    return this.log
-      .entriesAfter(0)
-      .filter((e) => e.origin === this.io.self && e.clientSeq > rootHas && !pendingSeqs.has(e.clientSeq))
-      .map((e) => {
-        const m = decodeMessage(e.envelope, Infinity)
-        return pendingFragment(this.doc, this.io.self, e.clientSeq, decodePatches(m.payload), [], m.payload)
-      })
+    const out: PendingFragment[] = []
+    for (const e of this.log.entriesAfter(0)) {
+      if (e.origin !== this.io.self || e.clientSeq <= rootHas || pendingSeqs.has(e.clientSeq)) continue
+      const body = decodeFragmentBody(decodeMessage(e.envelope, Infinity).payload)
+      if (body.patches !== undefined) continue // from before operations: its position is unknown here
+      out.push(pendingFragment(this.doc, this.io.self, e.clientSeq, body.op))
+    }
+    return out
   }
 
   #becomeReady(): void {
@@ -438,6 +621,7 @@ export class Replica {
 
   /** Rejects every pending change: the document is closing or the endpoint is going away. */
   abandon(reason: string): void {
-    for (const p of this.pending.splice(0)) p.reject(new ChangeRejectedError(this.doc, p.fragment.clientSeq, reason))
+    for (const p of [...this.#awaitingVerdict.values(), ...this.pending.splice(0)]) p.reject(new ChangeRejectedError(this.doc, p.fragment.clientSeq, reason))
+    this.#awaitingVerdict.clear()
   }
 }

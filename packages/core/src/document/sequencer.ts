@@ -1,40 +1,64 @@
-import type { Patch } from 'immer'
 import { BadFrameError } from '../errors.js'
 import type { EndpointId } from '../ids.js'
 import { encodeMessage, stampSequenced, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
-import { decodePatches } from '../protocol/patches.js'
+import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
 import { RefusalCodec } from '../protocol/payloads.js'
-import { applyBatch } from './apply.js'
+import { opOf } from './legacy.js'
+import type { HistoryEntry } from './op-history.js'
+import { applyOp, isNoop, transformOp, type Op } from './ot.js'
 import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
+import { RejectionMemory } from './rejections.js'
 import type { Replica } from './replica.js'
 
 interface Prepared {
   candidate: Candidate
-  seq: number
+  entry: HistoryEntry
   envelope: Uint8Array
+  /** The confirmed state once this one is applied. */
+  state: unknown
 }
 
 interface Candidate {
-  /** The received envelope, stamped rather than re-encoded when sequenced. */
+  /** The received envelope, stamped rather than re-encoded when sequenced unchanged. */
   raw?: Uint8Array | undefined
   origin: EndpointId
   clientSeq: number
-  patches: Patch[]
+  base: number
+  body: FragmentBody
   payload: Uint8Array
 }
 
-const REJECTION_MEMORY = 1024
+type Placement = { op: Op; sent: Op; transformed: boolean; chain?: Chain | undefined } | { stale: string; minBase: number } | { reject: string }
 
 /**
- * The root's half of a replica: gives every accepted fragment the document's next seq,
- * exactly once per (origin, clientSeq), and publishes it. Fragments that arrive in one tick
- * are applied in one immer pass.
+ * Per origin, for its changes made on `base`: `foreign`, everything sequenced by others since
+ * `base` (up to `upTo`), in order, each carried past this origin's own changes sequenced
+ * since `base` as it sent them. A change made on `base` is then transformed over these
+ * alone, instead of over every entry with every own change in between (quadratic in a
+ * burst); entries on unrelated paths cost a path comparison, not a transform.
+ */
+interface Chain {
+  base: number
+  upTo: number
+  foreign: Op[]
+}
+
+const VANISHED = 'what it changed was removed or replaced by a concurrent change (the removal wins)'
+
+/** Origins whose chain is cached; the oldest is dropped beyond this. */
+const CHAINS = 4096
+
+/**
+ * The root's half of a replica: rewrites every accepted fragment to follow what was sequenced
+ * since its base seq (operational transformation), gives it the document's next seq, exactly
+ * once per (origin, clientSeq), and publishes the sequenced form, which is what every replica
+ * applies.
  */
 export class Sequencer {
   /** Highest rejected clientSeq per origin; sequenced ones are in replica.clientSeqs (from the log). */
   readonly #rejectedUpTo = new Map<EndpointId, number>()
-  readonly #rejections = new Map<string, string>()
+  readonly #rejections: RejectionMemory
   #batch: Candidate[] = []
   /** Fragments per origin in #batch, so gap checks stay O(1) however big the batch. */
   readonly #stagedBy = new Map<EndpointId, number>()
@@ -49,8 +73,12 @@ export class Sequencer {
    * resend of an in-flight one is sequenced a second time.
    */
   readonly #inFlightUpTo = new Map<EndpointId, number>()
+  readonly #chains = new Map<EndpointId, Chain>()
 
-  constructor(readonly replica: Replica) {}
+  constructor(readonly replica: Replica) {
+    // Whatever this root did not refuse itself, it cannot tell apart (a restart, a promotion).
+    this.#rejections = new RejectionMemory(replica.clientSeqs)
+  }
 
   get paused(): boolean {
     return this.#paused
@@ -81,11 +109,22 @@ export class Sequencer {
     return !this.#paused && !this.#committing && this.replica.io.storage === undefined
   }
 
-  /** The root's own change: sequenced at once, nothing to check or send back. */
+  /** The root's own change, made on its confirmed state: sequenced at once, nothing to transform. */
   sequenceLocal(p: PendingFragment, newState: unknown): void {
     const r = this.replica
+    const base = r.seq
     r.confirmed = newState
-    const seq = this.#commit(r.io.self, p.fragment.clientSeq, p.payload)
+    p.fragment.baseSeq = base
+    const seq = ++r.seq
+    const epoch = r.io.epoch()
+    const clientSeq = p.fragment.clientSeq
+    const envelope = encodeMessage({ kind: Kind.FRAGMENT, origin: r.io.self, sender: r.io.self, doc: r.doc, clientSeq, seq, baseSeq: base, epoch, payload: encodeOp(p.op) })
+    r.clientSeqs.set(r.io.self, clientSeq)
+    r.log.append({ seq, origin: r.io.self, clientSeq, epoch, envelope })
+    r.history.append({ seq, origin: r.io.self, clientSeq, base, op: p.op, sent: p.op })
+    r.io.stats.sequenced++
+    r.io.publishFragments(r.doc, [envelope])
+    r.afterSequenced()
     p.resolve(seq)
   }
 
@@ -100,9 +139,7 @@ export class Sequencer {
     const handled = this.#handled(origin)
     if (clientSeq <= handled) {
       r.io.stats.duplicates++
-      const reason = this.#rejections.get(`${origin}:${clientSeq}`)
-      if (reason !== undefined) this.#reject(origin, clientSeq, reason)
-      else this.#reply(Kind.ACK, origin, clientSeq, r.log.find(origin, clientSeq) ?? 0)
+      this.#answerDuplicate(origin, clientSeq)
       return
     }
     const stored = Math.max(handled, this.#inFlightUpTo.get(origin) ?? 0)
@@ -121,20 +158,43 @@ export class Sequencer {
       r.io.stats.duplicates++
       return
     }
-    let patches: Patch[]
+    let body: FragmentBody
     try {
-      patches = decodePatches(message.payload)
+      body = decodeFragmentBody(message.payload)
     } catch (error) {
       this.#markRejected(origin, clientSeq)
-      this.#reject(origin, clientSeq, error instanceof BadFrameError ? `its patches are malformed (${error.reason})` : String(error))
+      this.#reject(origin, clientSeq, error instanceof BadFrameError ? `its operation is malformed (${error.reason})` : String(error))
       return
     }
-    this.#batch.push({ origin, clientSeq, patches, payload: message.payload, raw: message.kind === Kind.FRAGMENT && message.seq === 0 ? message.raw : undefined })
+    this.#batch.push({ origin, clientSeq, base: message.baseSeq, body, payload: message.payload, raw: message.kind === Kind.FRAGMENT && message.seq === 0 ? message.raw : undefined })
     this.#stagedBy.set(origin, (this.#stagedBy.get(origin) ?? 0) + 1)
     if (!this.#scheduled) {
       this.#scheduled = true
       r.io.defer(() => this.flush())
     }
+  }
+
+  /**
+   * A resent change this root has handled: its seq if the log has it, its refusal if that is
+   * remembered, and a refusal saying so when this root cannot tell (it forgot, or it was not
+   * the root then). Never a success it cannot vouch for.
+   */
+  #answerDuplicate(origin: EndpointId, clientSeq: number): void {
+    const r = this.replica
+    const reason = this.#rejections.reason(origin, clientSeq)
+    if (reason !== undefined) return this.#send(origin, clientSeq, 'ERR_CHANGE_REJECTED', reason)
+    const seq = r.log.find(origin, clientSeq)
+    if (seq !== undefined) return this.#reply(Kind.ACK, origin, clientSeq, seq)
+    if (this.#rejections.mayHaveForgotten(origin, clientSeq)) {
+      return this.#send(
+        origin,
+        clientSeq,
+        'ERR_CHANGE_UNKNOWN',
+        `the root no longer knows whether change ${clientSeq} was applied or refused (older than its memory); the document's state shows whether it is in`,
+      )
+    }
+    // Sequenced (every refusal since this root's start is remembered), its log entry compacted.
+    this.#reply(Kind.ACK, origin, clientSeq, 0)
   }
 
   /** Refuses a change without looking at it (authorization). */
@@ -149,11 +209,22 @@ export class Sequencer {
   }
 
   /**
-   * Sequences everything staged since the last flush in one immer pass. With storage, the
-   * batch is appended (durable) before anything is published or acknowledged; batches that
-   * arrive meanwhile wait and go out together, which is group commit under load.
+   * Sequences everything staged since the last flush, each fragment transformed over what was
+   * sequenced after its base. With storage, the batch is appended (durable) before anything
+   * is published or acknowledged; batches that arrive meanwhile wait and go out together,
+   * which is group commit under load.
    */
   flush(): void {
+    const t0 = performance.now()
+    try {
+      this.#flush()
+    } finally {
+      const dt = performance.now() - t0
+      if (process.env.ZDBG && dt > 30) console.log('SLOW FLUSH', dt.toFixed(0), 'ms', this.replica.seq)
+    }
+  }
+
+  #flush(): void {
     this.#scheduled = false
     if (this.#committing) return
     const batch = this.#batch
@@ -161,37 +232,71 @@ export class Sequencer {
     this.#stagedBy.clear()
     if (batch.length === 0) return
     const r = this.replica
-    const { state, failed } = applyBatch(r.confirmed, batch.map((c) => c.patches))
-    const failedSet = new Set(failed)
     const prepared: Prepared[] = []
+    const rejected: Array<{ candidate: Candidate; reason: string }> = []
+    const stale: Array<{ candidate: Candidate; reason: string; minBase: number }> = []
+    /** Origins refused in this batch: their later fragments here were made on top of it. */
+    const refusedNow = new Set<EndpointId>()
+    let state = r.confirmed
     let seq = r.seq
     const epoch = r.io.epoch()
-    batch.forEach((c, i) => {
-      if (failedSet.has(i)) return
+    for (const c of batch) {
+      if (refusedNow.has(c.origin)) {
+        stale.push({ candidate: c, reason: 'an earlier change of yours in the same batch was refused', minBase: 0 })
+        continue
+      }
+      const placed = this.#place(c, state, prepared)
+      if ('reject' in placed || 'stale' in placed) {
+        if ('reject' in placed) rejected.push({ candidate: c, reason: placed.reject })
+        else stale.push({ candidate: c, reason: placed.stale, minBase: placed.minBase })
+        refusedNow.add(c.origin)
+        continue
+      }
+      let next: unknown
+      try {
+        next = applyOp(state, placed.op)
+      } catch (error) {
+        rejected.push({ candidate: c, reason: `its operation does not apply to the current document (${(error as Error).message})` })
+        refusedNow.add(c.origin)
+        continue
+      }
+      state = next
       seq++
-      const envelope = c.raw ? stampSequenced(c.raw, r.io.self, seq, epoch) : encodeMessage({ kind: Kind.FRAGMENT, origin: c.origin, sender: r.io.self, doc: r.doc, clientSeq: c.clientSeq, seq, epoch, payload: c.payload })
-      prepared.push({ candidate: c, seq, envelope })
-    })
-    const rejected = batch.filter((_, i) => failedSet.has(i))
+      if (placed.chain) {
+        this.#chains.delete(c.origin) // re-inserted: most recently used last
+        this.#chains.set(c.origin, { ...placed.chain, upTo: seq })
+        if (this.#chains.size > CHAINS) this.#chains.delete(this.#chains.keys().next().value!)
+      } else this.#chains.delete(c.origin)
+      if (placed.transformed) r.io.stats.transformed++
+      const entry: HistoryEntry = { seq, origin: c.origin, clientSeq: c.clientSeq, base: c.base, op: placed.op, sent: placed.sent }
+      // Unchanged by the transform: the received bytes, stamped; else the sequenced form.
+      const envelope =
+        c.raw && !placed.transformed && c.body.patches === undefined
+          ? stampSequenced(c.raw, r.io.self, seq, epoch)
+          : encodeMessage({ kind: Kind.FRAGMENT, origin: c.origin, sender: r.io.self, doc: r.doc, clientSeq: c.clientSeq, seq, baseSeq: c.base, epoch, payload: encodeOp(placed.op) })
+      prepared.push({ candidate: c, entry, envelope, state })
+    }
     const storage = r.io.storage
     if (!storage || prepared.length === 0) {
-      this.#complete(state, prepared, rejected, epoch)
+      this.#complete(prepared, rejected, stale)
       return
     }
     this.#committing = true
-    for (const c of batch) this.#inFlightUpTo.set(c.origin, Math.max(c.clientSeq, this.#inFlightUpTo.get(c.origin) ?? 0))
-    const stored = prepared.map((p) => ({ seq: p.seq, origin: p.candidate.origin, clientSeq: p.candidate.clientSeq, envelope: p.envelope }))
+    for (const p of prepared) this.#inFlightUpTo.set(p.candidate.origin, Math.max(p.candidate.clientSeq, this.#inFlightUpTo.get(p.candidate.origin) ?? 0))
+    for (const { candidate: c } of rejected) this.#markRejected(c.origin, c.clientSeq)
+    const stored = prepared.map((p) => ({ seq: p.entry.seq, origin: p.candidate.origin, clientSeq: p.candidate.clientSeq, envelope: p.envelope }))
     storage
       .append(r.doc, stored)
       .then(
-        () => this.#complete(state, prepared, rejected, epoch),
+        () => this.#complete(prepared, rejected, stale),
         (error: unknown) => {
           // Not durable, so not acknowledged: the origins are told and roll it back.
           r.io.logger.error({ err: error, doc: r.doc, fragments: prepared.length }, 'storage append failed; rejecting the batch')
-          for (const p of prepared) this.#markRejected(p.candidate.origin, p.candidate.clientSeq)
+          this.#chains.clear() // they followed entries that are not sequenced after all
           const reason = `the root could not store it (${(error as Error).message})`
-          for (const p of prepared) this.#reject(p.candidate.origin, p.candidate.clientSeq, reason)
-          for (const c of rejected) this.#rejectUnapplied(c)
+          for (const p of prepared) this.#refuse(p.candidate, reason)
+          for (const x of rejected) this.#refuse(x.candidate, x.reason)
+          for (const x of stale) this.#sendStale(x.candidate, x.reason, x.minBase)
         },
       )
       .finally(() => {
@@ -199,8 +304,102 @@ export class Sequencer {
         this.#inFlightUpTo.clear()
         const waiting = this.#commitWaiters.splice(0)
         for (const wake of waiting) wake()
-        if (this.#batch.length > 0) this.flush()
+        if (this.#batch.length > 0) this.#flush()
       })
+  }
+
+  /**
+   * Where a fragment goes: its op rewritten to follow every entry sequenced after its base.
+   * The origin made it on (state at base) + its own changes sequenced since, as it sent them
+   * (it sends a change at once only while none of those was rebased, see Replica); a foreign
+   * entry is first carried past those own changes, then the fragment is carried past it.
+   */
+  #place(c: Candidate, state: unknown, prepared: Prepared[]): Placement {
+    const r = this.replica
+    if (c.body.patches !== undefined) {
+      // A peer from before operations: positional patches, applied where they point.
+      try {
+        const op = opOf(c.body, state)
+        return { op, sent: op, transformed: false }
+      } catch (error) {
+        return { reject: `its patches do not apply to the current document (${(error as Error).message})` }
+      }
+    }
+    if (c.body.rejections < this.#rejections.lastRefused(c.origin)) {
+      return { stale: 'it was made on top of a change of yours the root refused; it is rebased and sent again', minBase: 0 }
+    }
+    if (c.base > r.seq) return { reject: `its base seq ${c.base} is ahead of the document (seq ${r.seq})` }
+    if (!r.history.covers(c.base)) {
+      return { stale: `its base seq ${c.base} is older than the root's history of operations`, minBase: r.seq }
+    }
+    const sent = c.body.op
+    const cached = this.#chains.get(c.origin)
+    const from = cached && cached.base === c.base ? cached.upTo : c.base
+    const foreign: Op[] = from === c.base ? [] : [...cached!.foreign]
+    const since = (seq: number): HistoryEntry[] => [...(r.history.since(Math.min(seq, r.seq)) ?? []), ...prepared.map((p) => p.entry)].filter((e) => e.seq > seq)
+    for (const e of since(from)) {
+      // Own changes after the base that this chain did not follow: the general case.
+      if (e.origin === c.origin) return this.#placeOverOwn(c, since(c.base))
+      foreign.push(e.op)
+    }
+    try {
+      let op = sent
+      for (let i = 0; i < foreign.length; i++) {
+        const f = foreign[i]!
+        foreign[i] = transformOp(f, op, false)
+        op = transformOp(op, f, true)
+      }
+      if (isNoop(op) && !isNoop(sent)) return { reject: VANISHED }
+      return { op, sent, transformed: op !== sent, chain: { base: c.base, upTo: 0, foreign } }
+    } catch (error) {
+      return { reject: `its operation cannot be transformed over concurrent changes (${(error as Error).message})` }
+    }
+  }
+
+  /**
+   * The general case, without a cached chain: own changes sequenced after the base (a chain
+   * this root did not follow from its start). Each foreign entry is carried past the own
+   * changes sequenced after it, then the fragment past that.
+   */
+  #placeOverOwn(c: Candidate, entries: HistoryEntry[]): Placement {
+    try {
+      return this.#transformOverOwn(c, entries)
+    } catch (error) {
+      return { reject: `its operation cannot be transformed over concurrent changes (${(error as Error).message})` }
+    }
+  }
+
+  #transformOverOwn(c: Candidate, entries: HistoryEntry[]): Placement {
+    let op: Op = c.body.op!
+    const sent = op
+    const own: Op[] = []
+    let lastOwn = 0
+    for (const e of entries) {
+      if (e.origin !== c.origin) continue
+      if (e.sent === undefined) lastOwn = e.seq
+      own.push(e.sent ?? null)
+    }
+    // Own changes sequenced by a previous root: how they were sent is not known here.
+    if (lastOwn > 0) return { stale: 'it follows changes of yours sequenced before this root took over', minBase: lastOwn }
+    let k = 0
+    let transformed = false
+    for (const e of entries) {
+      if (e.origin === c.origin) {
+        k++
+        continue
+      }
+      let h = e.op
+      for (let j = k; j < own.length; j++) {
+        const next = transformOp(own[j]!, h, true)
+        h = transformOp(h, own[j]!, false)
+        own[j] = next
+      }
+      const next = transformOp(op, h, true)
+      if (next !== op) transformed = true
+      op = next
+    }
+    if (isNoop(op) && !isNoop(sent)) return { reject: VANISHED }
+    return { op, sent, transformed }
   }
 
   /** Resolves when no batch is being written to storage. */
@@ -209,57 +408,68 @@ export class Sequencer {
     return new Promise((resolve) => this.#commitWaiters.push(resolve))
   }
 
-  #complete(state: unknown, prepared: Prepared[], rejected: Candidate[], epoch: number): void {
+  #complete(prepared: Prepared[], rejected: Array<{ candidate: Candidate; reason: string }>, stale: Array<{ candidate: Candidate; reason: string; minBase: number }>): void {
     const r = this.replica
-    if (prepared.length > 0) r.confirmed = state
     const envelopes: Uint8Array[] = []
     const applied: DocumentFragment[] = []
-    for (const { candidate: c, seq, envelope } of prepared) {
-      r.seq = seq
+    for (const { candidate: c, entry, envelope } of prepared) {
+      r.seq = entry.seq
       r.clientSeqs.set(c.origin, c.clientSeq)
-      r.log.append({ seq, origin: c.origin, clientSeq: c.clientSeq, epoch, envelope })
+      r.log.append({ seq: entry.seq, origin: c.origin, clientSeq: c.clientSeq, epoch: r.io.epoch(), envelope })
+      r.history.append(entry)
       r.io.stats.sequenced++
       envelopes.push(envelope)
-      // The root's own changes (pending while storage writes, or from before a promotion).
-      if (c.origin === r.io.self) r.acknowledgeOwn(c.clientSeq, seq)
-      else applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, seq, c.patches))
     }
-    for (const c of rejected) this.#rejectUnapplied(c)
-    r.visible = r.pending.length === 0 ? r.confirmed : applyBatch(r.confirmed, r.pending.map((p) => p.fragment.patches)).state
+    // Refusals first: a stale answer tells the origin which refusal to wait for.
+    for (const x of rejected) this.#refuse(x.candidate, x.reason)
+    for (const x of stale) this.#sendStale(x.candidate, x.reason, x.minBase)
+    // The root's own replica follows like any other: its pending changes rebased over each.
+    for (const { candidate: c, entry, state: after } of prepared) {
+      r.confirmed = after
+      if (c.origin === r.io.self) r.acknowledgeOwn(c.clientSeq, entry.seq)
+      else {
+        r.followSequenced(entry.op)
+        applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, entry.seq, c.base, entry.op))
+      }
+    }
     if (envelopes.length > 0) r.io.publishFragments(r.doc, envelopes)
     if (applied.length > 0) r.events.emit('change', r.visible, applied[applied.length - 1], applied)
     if (prepared.length > 0) r.afterSequenced()
   }
 
-  #rejectUnapplied(c: Candidate): void {
+  #refuse(c: Candidate, reason: string): void {
     this.#markRejected(c.origin, c.clientSeq)
-    this.#reject(c.origin, c.clientSeq, 'its patches do not apply to the current document (a path no longer resolves)')
+    this.#reject(c.origin, c.clientSeq, reason)
   }
 
-  #commit(origin: EndpointId, clientSeq: number, payload: Uint8Array): number {
+  /** Not a refusal: the origin rebases the change and sends it again (PROTOCOL.md, Operations). */
+  #sendStale(c: Candidate, reason: string, minBase: number): void {
+    if (process.env.ZDBG) console.log("STALE", c.origin.slice(0, 8), c.clientSeq, c.base, reason, minBase, this.replica.seq)
     const r = this.replica
-    const seq = ++r.seq
-    const epoch = r.io.epoch()
-    const envelope = encodeMessage({ kind: Kind.FRAGMENT, origin, sender: r.io.self, doc: r.doc, clientSeq, seq, epoch, payload })
-    r.clientSeqs.set(origin, clientSeq)
-    r.log.append({ seq, origin, clientSeq, epoch, envelope })
-    r.io.stats.sequenced++
-    r.io.publishFragments(r.doc, [envelope])
-    r.afterSequenced()
-    return seq
+    r.io.stats.staleBases++
+    this.#send(c.origin, c.clientSeq, 'ERR_STALE_BASE', reason, minBase)
   }
 
   #reject(origin: EndpointId, clientSeq: number, reason: string): void {
+    if (process.env.ZDBG) console.log("REJECT", origin.slice(0, 8), clientSeq, reason, this.replica.seq)
+    this.replica.io.stats.rejected++
+    this.#rejections.remember(origin, clientSeq, reason)
+    this.#send(origin, clientSeq, 'ERR_CHANGE_REJECTED', reason)
+  }
+
+  /**
+   * A REJECT: `seq` carries the least base seq the root will take from this origin, and
+   * `baseSeq` the highest clientSeq of this origin the root has refused.
+   */
+  #send(origin: EndpointId, clientSeq: number, code: string, reason: string, minBase = 0): void {
     const r = this.replica
-    r.io.stats.rejected++
-    this.#rejections.set(`${origin}:${clientSeq}`, reason)
-    if (this.#rejections.size > REJECTION_MEMORY) this.#rejections.delete(this.#rejections.keys().next().value!)
+    const refusals = this.#rejections.lastRefused(origin)
     if (origin === r.io.self) {
-      r.rejected(clientSeq, reason)
+      r.rejected(clientSeq, reason, code, minBase, refusals)
       return
     }
-    const payload = RefusalCodec.encode({ code: 'ERR_CHANGE_REJECTED', reason })
-    r.io.sendTo(origin, encodeMessage({ kind: Kind.REJECT, origin: r.io.self, doc: r.doc, clientSeq, epoch: r.io.epoch(), payload }))
+    const payload = RefusalCodec.encode({ code, reason })
+    r.io.sendTo(origin, encodeMessage({ kind: Kind.REJECT, origin: r.io.self, doc: r.doc, clientSeq, seq: minBase, baseSeq: refusals, epoch: r.io.epoch(), payload }))
   }
 
   #reply(kind: Kind, to: EndpointId, clientSeq: number, seq: number): void {

@@ -11,6 +11,9 @@ import type { EndpointAddresses, ResolvedOptions } from './options.js'
 import type { ParentLink } from './parent-link.js'
 import type { ReplicaSet } from './replicas.js'
 import type { Succession } from './succession.js'
+import type { PeerIdentity } from '../transport.js'
+import type { Identities } from './identity.js'
+import type { DocumentSizes } from './document-size.js'
 
 /** An endpoint's place in the tree: `host` (no parent: the root), `relay` (a parent and children), `client` (a parent, no children). */
 export type Role = 'host' | 'relay' | 'client'
@@ -38,6 +41,8 @@ export interface Work {
   topic: string
   /** For messages from a parent: the link they came on (stale after a failover). */
   link?: ParentLink
+  /** For messages from children: who sent it, when the transport knows (WebSocket does). */
+  peer?: PeerIdentity
 }
 
 /** A handler of one message kind. */
@@ -57,6 +62,12 @@ export interface NodeContext {
   readonly events: TypedEmitter<EndpointEvents>
   readonly succession: Succession
   readonly children: Children
+  /** Which connection each child joined on, and whom each child speaks for. */
+  readonly identities: Identities
+  /** The root's estimate of each document's size, for `maxDocumentBytes`. */
+  readonly documentSizes: DocumentSizes
+  /** When an identity violation was last logged (logged at most once a second). */
+  forgedLoggedAt: number
   readonly replicas: ReplicaSet
   readonly appHandlers: ReadonlyMap<string, MessageHandler>
   /** The current parent link (undefined at a root and in limbo). */

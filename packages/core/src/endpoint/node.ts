@@ -13,7 +13,9 @@ import { DeferQueue } from '../runtime/defer-queue.js'
 import { HandlerPool } from '../runtime/handler-pool.js'
 import { record } from '../runtime/histogram.js'
 import { emptyStats, type EndpointStats, type RefusalReason } from '../runtime/stats.js'
-import type { PubChannel, PullChannel } from '../transport.js'
+import type { PeerIdentity, PubChannel, PullChannel } from '../transport.js'
+import { Identities } from './identity.js'
+import { DocumentSizes } from './document-size.js'
 import type { MessageHandler } from './app-messages.js'
 import { Children } from './children.js'
 import type { EndpointEvents, NodeContext, Role, Work } from './context.js'
@@ -52,6 +54,12 @@ export class Node implements NodeContext {
   readonly logger: Logger
   readonly succession: Succession
   readonly children: Children
+  /** Which connection each child joined on, and whom each child speaks for. */
+  readonly identities: Identities
+  /** The root's estimate of each document's size, for `maxDocumentBytes`. */
+  readonly documentSizes = new DocumentSizes()
+  /** When an identity violation was last logged (logged at most once a second). */
+  forgedLoggedAt = 0
   readonly replicas: ReplicaSet
   readonly appHandlers = new Map<string, MessageHandler>()
   readonly fencing: Fencing
@@ -85,6 +93,7 @@ export class Node implements NodeContext {
     this.succession = new Succession(this.id, !opts.join)
     this.#role = opts.join ? 'client' : 'host'
     this.children = new Children(opts.childRateLimit)
+    this.identities = new Identities(() => this.#inbound, () => this.#outbound)
     const onError = (error: unknown, work: Work) => {
       this.stats.handlerErrors++
       this.logger.warn({ err: error, kind: kindName(work.message.kind), doc: work.message.doc }, 'a message handler failed')
@@ -115,6 +124,7 @@ export class Node implements NodeContext {
       clock: this.clock,
       logger: this.logger,
       logLimit: opts.logLimit,
+      logBytes: opts.logBytes,
       maxMessageBytes: opts.maxMessageBytes,
       snapshotEvery: opts.snapshotEvery,
       storage: opts.storage,
@@ -188,7 +198,8 @@ export class Node implements NodeContext {
   async bind(addresses: EndpointAddresses): Promise<void> {
     const t = this.opts.transport
     this.#inbound = await t.pull(addresses.inbound, { maxMessageBytes: this.opts.maxMessageBytes })
-    this.#outbound = await t.pub(addresses.outbound, { maxMessageBytes: this.opts.maxMessageBytes })
+    // Gated: a child hears only what it was admitted to (transports that can tell children apart).
+    this.#outbound = await t.pub(addresses.outbound, { maxMessageBytes: this.opts.maxMessageBytes, gated: true })
     this.#inboundListener = this.#listen(this.#inbound, 'inbound', 1, 'child')
   }
 
@@ -376,7 +387,7 @@ export class Node implements NodeContext {
         this.stats.badFrames++
         this.logger.warn({ reason: error.reason, channel: name }, 'dropped a bad frame')
       },
-      deliver: (message, topic) => this.#deliver(message, topic, from, link),
+      deliver: (message, topic, peer) => this.#deliver(message, topic, from, link, peer),
     })
     this.#listeners.push(listener)
     listener.start()
@@ -384,7 +395,7 @@ export class Node implements NodeContext {
   }
 
   /** A frame was read: liveness is stamped now, then the message goes to its lane. */
-  #deliver(message: Message, topic: string, from: Work['from'], link: ParentLink | undefined): Promise<void> | undefined {
+  #deliver(message: Message, topic: string, from: Work['from'], link: ParentLink | undefined, peer?: PeerIdentity): Promise<void> | undefined {
     this.stats.received++
     const k = kindName(message.kind)
     this.stats.receivedByKind[k] = (this.stats.receivedByKind[k] ?? 0) + 1
@@ -399,7 +410,7 @@ export class Node implements NodeContext {
     } else {
       this.children.heard(message.sender, now)
     }
-    const work: Work = { message, from, topic, link }
+    const work: Work = peer ? { message, from, topic, link, peer } : { message, from, topic, link }
     if (CONTROL.has(message.kind) || (message.kind === Kind.REFUSE && !message.doc)) {
       if (this.#control.depth >= this.opts.queueLimit) return void this.stats.queueDrops++
       this.#control.push(`${from}:${message.sender}`, work)
@@ -437,6 +448,7 @@ export class Node implements NodeContext {
   }
 
   refuse(to: EndpointId, code: string, reason: string, doc: DocId | '' = '', clientSeq = 0): void {
+    this.stats.refusedByCode[code] = (this.stats.refusedByCode[code] ?? 0) + 1
     const payload = RefusalCodec.encode({ code, reason })
     this.publish(endpointTopic(to), encodeMessage({ kind: Kind.REFUSE, origin: this.id, doc, clientSeq, epoch: this.succession.epoch, payload }))
   }
@@ -510,6 +522,7 @@ export class Node implements NodeContext {
   removeChild(id: EndpointId, why: 'left' | 'silent'): void {
     const lostUntil = why === 'silent' ? this.clock.now() + this.opts.peerTimeoutMs * 20 : 0
     const child = this.children.remove(id, lostUntil)
+    this.identities.childGone(id)
     if (!child) return
     this.logger.info({ child: id, why }, 'child removed')
     for (const doc of child.docs) {

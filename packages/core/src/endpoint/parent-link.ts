@@ -1,4 +1,4 @@
-import { endpointIdFromBytes, type EndpointId } from '../ids.js'
+import { endpointIdFromBytes, newSession, type EndpointId } from '../ids.js'
 import type { Logger } from '../logger.js'
 import type { AddressInfo } from '../protocol/payloads.js'
 import { CONTROL_TOPIC, endpointTopic } from '../protocol/topics.js'
@@ -97,10 +97,13 @@ export class ParentLink {
   }
 
   static async connect(transport: Transport, addresses: EndpointAddresses, self: EndpointId, maxMessageBytes: number, logger: Logger, onDrop: () => void, now: number): Promise<ParentLink> {
-    const sub = await transport.sub(addresses.outbound, { maxMessageBytes })
+    // One secret per link ties our PUSH and SUB together, so a parent that can tell connections
+    // apart (WebSocket) binds our id to them and lets our SUB hear what we were admitted to.
+    const session = newSession()
+    const sub = await transport.sub(addresses.outbound, { maxMessageBytes, session })
     let push: PushChannel
     try {
-      push = await transport.push(addresses.inbound, { maxMessageBytes })
+      push = await transport.push(addresses.inbound, { maxMessageBytes, session })
     } catch (error) {
       await sub.close()
       throw error

@@ -15,6 +15,8 @@ export interface ReplicaPorts {
   readonly clock: Clock
   readonly logger: Logger
   readonly logLimit: number
+  /** Bytes of sequenced fragments kept per document (next to `logLimit`). */
+  readonly logBytes: number
   readonly maxMessageBytes: number
   readonly snapshotEvery: number
   readonly storage: Storage | undefined
@@ -60,7 +62,7 @@ export class ReplicaSet {
 
   create(doc: DocId): Replica {
     const p = this.ports
-    const replica = new Replica(doc, p.io, p.logLimit, p.maxMessageBytes)
+    const replica = new Replica(doc, p.io, p.logLimit, p.maxMessageBytes, p.logBytes)
     this.#replicas.set(doc, replica)
     if (p.isRoot()) replica.becomeSequencer()
     else p.subscribeDoc(doc)

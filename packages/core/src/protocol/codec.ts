@@ -27,12 +27,14 @@ export interface Message {
   readonly appKind: string
   /** For APP: 0 = bytes, 1 = UTF-8 text, 2 = JSON (how the publisher gave the payload). */
   readonly encoding: number
+  /** For FRAGMENT: the seq of the state the change was made on (0 for the empty history). */
+  readonly baseSeq: number
   /** The encoded bytes this message was decoded from, so relays forward without re-encoding. */
   readonly raw: Uint8Array
 }
 
-export type MessageInit = Omit<Message, 'version' | 'raw' | 'doc' | 'clientSeq' | 'seq' | 'payload' | 'appKind' | 'sender' | 'encoding'> &
-  Partial<Pick<Message, 'doc' | 'clientSeq' | 'seq' | 'payload' | 'appKind' | 'sender' | 'encoding'>>
+export type MessageInit = Omit<Message, 'version' | 'raw' | 'doc' | 'clientSeq' | 'seq' | 'payload' | 'appKind' | 'sender' | 'encoding' | 'baseSeq'> &
+  Partial<Pick<Message, 'doc' | 'clientSeq' | 'seq' | 'payload' | 'appKind' | 'sender' | 'encoding' | 'baseSeq'>>
 
 const EMPTY = new Uint8Array(0)
 
@@ -50,6 +52,7 @@ export function encodeMessage(init: MessageInit): Uint8Array {
     payload: init.payload ?? EMPTY,
     appKind: init.appKind ?? '',
     encoding: init.encoding ?? 0,
+    baseSeq: init.baseSeq ?? 0,
   }).finish()
 }
 
@@ -70,6 +73,7 @@ interface RawEnvelope {
   payload?: Uint8Array
   appKind?: string
   encoding?: number
+  baseSeq?: number | { toNumber(): number; high: number }
 }
 
 /**
@@ -110,6 +114,7 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): Message {
     payload: env.payload instanceof Uint8Array ? env.payload : EMPTY,
     appKind: env.appKind ?? '',
     encoding: env.encoding ?? 0,
+    baseSeq: counter(env.baseSeq, 'baseSeq'),
     raw: bytes,
   }
 }

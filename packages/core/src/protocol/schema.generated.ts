@@ -50,6 +50,11 @@ export const zincSchema = {
             "encoding": {
               "type": "uint32",
               "id": 11
+            },
+            "baseSeq": {
+              "type": "uint64",
+              "id": 12,
+              "protoName": "base_seq"
             }
           }
         },

@@ -1,7 +1,7 @@
 import { BadFrameError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { decodeMessage, type Message } from '../protocol/codec.js'
-import type { ReceiveChannel } from '../transport.js'
+import type { PeerIdentity, ReceiveChannel, ReceivedFrames } from '../transport.js'
 
 export interface ListenerOptions {
   /** For logs: 'inbound' or 'parent'. */
@@ -13,9 +13,10 @@ export interface ListenerOptions {
   onBadFrame: (error: BadFrameError) => void
   /**
    * Hands the message on; when it returns a promise, the listener reads the next frame only
-   * once it resolves (back-pressure).
+   * once it resolves (back-pressure). `peer` is who sent it, when the transport knows (a bound
+   * PULL's `ReceivedFrames.peer`).
    */
-  deliver: (message: Message, topic: string) => Promise<void> | void
+  deliver: (message: Message, topic: string, peer?: PeerIdentity) => Promise<void> | void
 }
 
 const decoder = new TextDecoder()
@@ -72,7 +73,7 @@ export class ChannelListener {
           continue
         }
         try {
-          const delivered = deliver(message, topic)
+          const delivered = deliver(message, topic, (frames as ReceivedFrames).peer)
           if (delivered) {
             this.#stalled = true
             await delivered

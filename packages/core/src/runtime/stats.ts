@@ -32,6 +32,10 @@ export interface EndpointStats {
   sequenced: number
   /** Fragments the root refused to sequence (patch did not apply, not authorized). */
   rejected: number
+  /** Fragments the root rewrote over concurrent ones before sequencing (operational transformation). */
+  transformed: number
+  /** Fragments the root asked their origin to rebase and send again (ERR_STALE_BASE). */
+  staleBases: number
   /** Sequenced fragments applied to local replicas. */
   applied: number
   /** Duplicate fragments recognised and not applied twice. */
@@ -44,6 +48,13 @@ export interface EndpointStats {
   queueDrops: number
   /** Messages from children dropped by their rate limit. */
   throttled: number
+  /**
+   * Frames from children dropped because their `sender` or `origin` is not the connection they
+   * came on (or a descendant that child introduced): forged identities.
+   */
+  forged: number
+  /** Refusals sent to peers (and identity violations dropped), by PROTOCOL.md code (`ERR_BAD_VALUE`, `ERR_IDENTITY`, …). */
+  refusedByCode: Record<string, number>
   /** Inputs about the tree refused, by reason (see {@link RefusalReason}). */
   refusals: Partial<Record<RefusalReason, number>>
   /** Times this endpoint was promoted to root. */
@@ -62,7 +73,7 @@ export interface EndpointStats {
   receivedByKind: Record<string, number>
 }
 
-export type Counter = Exclude<keyof EndpointStats, 'pending' | 'queueDepth' | 'children' | 'epoch' | 'docs' | 'sentByKind' | 'receivedByKind' | 'handlerLatency' | 'refusals'>
+export type Counter = Exclude<keyof EndpointStats, 'pending' | 'queueDepth' | 'children' | 'epoch' | 'docs' | 'sentByKind' | 'receivedByKind' | 'handlerLatency' | 'refusals' | 'refusedByCode'>
 
 export function emptyStats(): EndpointStats {
   return {
@@ -74,12 +85,16 @@ export function emptyStats(): EndpointStats {
     resyncs: 0,
     sequenced: 0,
     rejected: 0,
+    transformed: 0,
+    staleBases: 0,
     applied: 0,
     duplicates: 0,
     resent: 0,
     served: 0,
     queueDrops: 0,
     throttled: 0,
+    forged: 0,
+    refusedByCode: {},
     refusals: {},
     promotions: 0,
     pending: 0,

@@ -3,7 +3,9 @@ import { endpointIdFromBytes, type DocId, type EndpointId } from '../../ids.js'
 import { encodeMessage, type Message } from '../../protocol/codec.js'
 import { decodeJson } from '../../protocol/json.js'
 import { Kind } from '../../protocol/kinds.js'
-import { assertSafeValue } from '../../protocol/patches.js'
+import type { BadFrameError } from '../../errors.js'
+import type { PeerIdentity } from '../../transport.js'
+import { fragmentProblem, frameAllowed, helloAllowed, openAtRootOrRefuse, openValueAllowed, presenceAllowed, refuseDoc, refuseFragment, relayRefusal, serveOpen } from '../edge-checks.js'
 import { HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, WelcomeCodec } from '../../protocol/payloads.js'
 import { CONTROL_TOPIC, docTopic, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
@@ -21,11 +23,14 @@ const THROTTLED: ReadonlySet<Kind> = new Set<Kind>([Kind.FRAGMENT, Kind.PRESENCE
 export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
   [Kind.HEARTBEAT]: () => {},
   [Kind.LEAVE]: (node, { message: m }) => node.removeChild(m.sender, 'left'),
-  [Kind.OPEN]: (node, { message: m }) => answered(node, m, 'ERR_BAD_REQUEST', onOpen),
+  [Kind.OPEN]: (node, { message: m, from }) => answered(node, m, 'ERR_BAD_REQUEST', (n, msg) => onOpen(n, msg, from)),
   [Kind.CLOSE]: (node, { message: m }) => onClose(node, m),
   [Kind.FRAGMENT]: (node, { message: m, from }) => onFragment(node, m, from),
   [Kind.CATCH_UP]: (node, { message: m }) => onCatchUp(node, m),
-  [Kind.PRESENCE]: (node, { message: m }) => onPresence(node, m),
+  [Kind.PRESENCE]: (node, { message: m, from }) => {
+    if (!presenceAllowed(node, m, from === 'child' && m.sender === m.origin)) return
+    return onPresence(node, m)
+  },
   [Kind.FRAGMENTS]: (node, { message: m }) => onSurvivorAnswer(node, m),
   [Kind.SNAPSHOT]: (node, { message: m }) => onSurvivorAnswer(node, m),
   [Kind.APP]: (node, { message: m }) => {
@@ -37,7 +42,9 @@ export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
 
 export function handleFromChild(node: NodeContext, work: Work): void | Promise<void> {
   const m = work.message
-  if (m.kind === Kind.HELLO) return answered(node, m, 'ERR_AUTH', onHello)
+  if (m.kind === Kind.HELLO) return answered(node, m, 'ERR_AUTH', (n, msg) => onHello(n, msg, work.peer))
+  // The sender must be the child its connection joined as; the origin, it or its descendant.
+  if (work.from === 'child' && !frameAllowed(node, m, work.peer)) return
   if (work.from === 'child' && !admit(node, m)) return
   const handler = FROM_CHILD[m.kind as Kind]
   if (!handler) return void node.stats.dropped++
@@ -109,10 +116,12 @@ function hintFrom(node: NodeContext, m: Message): void {
   node.refusal('not-joined')
 }
 
-async function onHello(node: NodeContext, m: Message): Promise<void> {
+async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undefined): Promise<void> {
   const hello = HelloCodec.decode(m.payload)
   const id = m.origin
   if (m.sender !== id) return void node.stats.dropped++
+  const identity = helloAllowed(node, id, peer)
+  if (identity === false) return
   if (id === node.id || node.parent?.chainIds().includes(id)) {
     node.refusal('loop')
     return node.refuse(id, 'ERR_LOOP', 'joining here would make a loop: this endpoint is your own descendant')
@@ -133,15 +142,18 @@ async function onHello(node: NodeContext, m: Message): Promise<void> {
     node.logger.warn({ child: id }, 'a child restarted under its old id; dropping its old state')
     node.removeChild(id, 'left')
   }
-  if (!node.children.has(id) && node.opts.authenticate) {
+  if ((!node.children.has(id) || identity === 'moved') && node.opts.authenticate) {
     const verdict = await node.opts.authenticate({ endpoint: id, token: hello.token, addresses })
     if (verdict !== true) {
       node.logger.warn({ child: id, reason: reasonOf(verdict, 'authentication failed') }, 'refused a join')
-      return node.refuse(id, 'ERR_AUTH', reasonOf(verdict, 'the token was not accepted; check the token the endpoint joins with'))
+      node.refuse(id, 'ERR_AUTH', reasonOf(verdict, 'the token was not accepted; check the token the endpoint joins with'))
+      // A refused peer keeps no claim on the id; its retried HELLOs hear only their refusals.
+      return node.identities.refused(id)
     }
   }
   // A sibling from before a failover keeps its place in the succession order.
   const isNew = node.children.upsert(id, addresses, hello.priority, node.clock.now(), node.succession.previousOrder(id), incarnation)
+  node.identities.admitted(id)
   const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version })
   node.publish(endpointTopic(id), encodeMessage({ kind: Kind.WELCOME, origin: node.id, epoch: node.succession.epoch, payload }))
   if (isNew) {
@@ -194,24 +206,27 @@ function allowed(node: NodeContext, request: AccessRequest): Verdict | Promise<V
   return node.opts.authorize(request)
 }
 
-async function onOpen(node: NodeContext, m: Message): Promise<void> {
+async function onOpen(node: NodeContext, m: Message, from: Work['from']): Promise<void> {
   const doc = m.doc as DocId
   const child = node.children.get(m.sender)
   const open = OpenCodec.decode(m.payload)
+  // The initial value is checked where it enters the tree, and refused there by name.
+  if (from === 'child' && !openValueAllowed(node, m, open)) return
   for (const action of ['open', 'read'] as const) {
     const verdict = await allowed(node, { endpoint: m.origin, doc, action })
     if (verdict !== true) return node.refuse(m.origin, 'ERR_ACCESS_DENIED', reasonOf(verdict, `not allowed to ${action} this document`), doc)
   }
   let replica = node.replicas.get(doc)
   if (!replica && node.succession.isRoot) {
-    const initial = open.hasInitial ? decodeJson(open.initial, 'initial state') : {}
-    assertSafeValue(initial, 0)
+    let initial: unknown = {}
     try {
-      replica = await node.replicas.openAtRoot(doc, isObject(initial) ? initial : {})
+      if (open.hasInitial) initial = decodeJson(open.initial, 'the initial value')
     } catch (error) {
-      // Never silence: the opener learns why, and may try again.
-      return node.refuse(m.origin, 'ERR_UNAVAILABLE', `the document could not be loaded (${(error as Error).message}); try again later`, doc)
+      return refuseDoc(node, m.origin, doc, 'ERR_BAD_VALUE', `${(error as BadFrameError).reason ?? String(error)}; open it with a plain JSON value`)
     }
+    // Never silence: a document that cannot be loaded answers ERR_STORAGE_CORRUPT, by name.
+    replica = await openAtRootOrRefuse(node, m, isObject(initial) ? initial : {})
+    if (!replica) return
   }
   if (!replica) {
     replica = node.replicas.create(doc)
@@ -219,12 +234,16 @@ async function onOpen(node: NodeContext, m: Message): Promise<void> {
   }
   replica.children.add(m.origin)
   child?.docs.add(doc)
+  // Its connection may now hear the document (on a gated PUB nothing else gets through).
+  node.identities.admitDoc(m.sender, doc)
   const r = replica
+  // A refusal of this relay's own open reaches everyone waiting on it.
+  const stopRelaying = r.ready ? undefined : relayRefusal(node, r, m.origin)
   const serve = () => {
+    stopRelaying?.()
     if (node.closed) return
-    node.stats.served++
     const same = m.seq > 0 && !node.replicas.mustResync(r.doc, m.origin) && sameHistory(r, m.seq, open)
-    node.publish(endpointTopic(m.origin), same ? r.catchUpMessage(m.seq, open.lastEpoch) : r.snapshotMessage())
+    serveOpen(node, m.origin, doc, () => (same ? r.catchUpMessage(m.seq, open.lastEpoch) : r.snapshotMessage()))
   }
   // A recovering root answers once it holds everything the survivors had; an endpoint in a
   // failover once it has found its place and caught up there. Opens wait per document.
@@ -247,6 +266,7 @@ function sameHistory(replica: Replica, seq: number, open: { lastOrigin?: Uint8Ar
 function onClose(node: NodeContext, m: Message): void {
   const replica = node.replicas.get(m.doc as DocId)
   node.children.get(m.sender)?.docs.delete(m.doc as DocId)
+  if (m.origin === m.sender) node.identities.revokeDoc(m.sender, m.doc as DocId)
   if (!replica) return
   replica.children.delete(m.origin)
   clearPresence(node, replica, m.origin)
@@ -275,6 +295,11 @@ function onFragment(node: NodeContext, m: Message, from: Work['from']): void | P
     return node.refuse(m.origin, 'ERR_NOT_OPEN', `document "${doc}" is not open here; open it before changing it`, doc, m.clientSeq)
   }
   if (m.seq !== 0) return void node.stats.dropped++
+  // Values are checked once, where they enter the tree; the document's size at the root.
+  if (direct || node.succession.isRoot) {
+    const problem = fragmentProblem(node, m, replica, direct)
+    if (problem) return refuseFragment(node, m, problem)
+  }
   if (!node.succession.isRoot) return forwardUp(node, m)
   const sequencer = replica.sequencer!
   const decide = (verdict: Verdict) => {

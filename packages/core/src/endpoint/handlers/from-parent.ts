@@ -1,7 +1,8 @@
-import { AccessDeniedError, RateLimitedError } from '../../errors.js'
+import { RateLimitedError } from '../../errors.js'
 import { endpointIdFromBytes, type DocId, type EndpointId } from '../../ids.js'
 import type { Replica } from '../../document/replica.js'
 import { decodeMessage, encodeMessage, type Message } from '../../protocol/codec.js'
+import { refusalError } from '../edge-checks.js'
 import { Kind } from '../../protocol/kinds.js'
 import { HeartbeatCodec, RefusalCodec, RosterCodec, SnapshotCodec, WelcomeCodec, type Snapshot } from '../../protocol/payloads.js'
 import { CONTROL_TOPIC, docTopic, endpointOfTopic, isEndpointTopic } from '../../protocol/topics.js'
@@ -48,7 +49,10 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
   [Kind.FRAGMENT]: (node, work) => onSequenced(node, work),
   [Kind.FRAGMENTS]: (node, work) => onSequenced(node, work),
   [Kind.ACK]: (node, { message: m }) => node.replicas.get(m.doc as DocId)?.acknowledged(m.clientSeq, m.seq),
-  [Kind.REJECT]: (node, { message: m }) => node.replicas.get(m.doc as DocId)?.rejected(m.clientSeq, RefusalCodec.decode(m.payload).reason),
+  [Kind.REJECT]: (node, { message: m }) => {
+    const refusal = RefusalCodec.decode(m.payload)
+    return node.replicas.get(m.doc as DocId)?.rejected(m.clientSeq, refusal.reason, refusal.code, m.seq, m.baseSeq)
+  },
   [Kind.RESEND]: (node, { message: m }) => {
     const replica = node.replicas.get(m.doc as DocId)
     if (replica) node.stats.resent += replica.resendPending(0, m.clientSeq)
@@ -225,7 +229,7 @@ function onRefuse(node: NodeContext, m: Message): void {
       return
   }
   if (m.doc) {
-    const error = new AccessDeniedError(m.doc, 'open', refusal.reason)
+    const error = refusalError(m.doc, refusal.code, refusal.reason)
     node.replicas.refused(m.doc as DocId, error)
     node.events.emit('error', error)
     return

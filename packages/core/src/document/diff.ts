@@ -1,0 +1,295 @@
+import fastDiff from 'fast-diff'
+import { codePoints, composeOps, editOp, insertOp, moveOp, removeOp, replaceOp, type Op } from './ot.js'
+
+type Path = Array<string | number>
+
+/**
+ * For arrays the recipe changed: the base array, and for each index of its new version the
+ * element it started as (an edited element is a new object, but immer's draft knows its
+ * original). Collected by {@link recordIdentity} inside the recipe; without it, edited
+ * elements are found by the pairing heuristic below.
+ */
+export type Identity = Map<object, unknown[]>
+
+// immer's draft state (immer 10 and 11); read-only use, and only of drafts the recipe touched.
+const DRAFT_STATE = Symbol.for('immer-state')
+interface DraftState {
+  modified_: boolean
+  base_: object
+  copy_: Record<string | number, unknown> | unknown[] | null
+}
+const stateOf = (v: unknown): DraftState | undefined =>
+  typeof v === 'object' && v !== null ? ((v as Record<symbol, unknown>)[DRAFT_STATE] as DraftState | undefined) : undefined
+
+/**
+ * Call at the end of a recipe, on its draft: records where every element of every changed
+ * array came from. Walks only modified drafts (what immer's own finalize walks).
+ */
+export function recordIdentity(draft: unknown, out: Identity): void {
+  const state = stateOf(draft)
+  if (!state || !state.modified_ || !state.copy_) return
+  const copy = state.copy_
+  if (Array.isArray(copy)) {
+    out.set(state.base_, copy.map((el) => stateOf(el)?.base_ ?? el))
+    for (const el of copy) if (stateOf(el)) recordIdentity(el, out)
+  } else if (!(copy instanceof Map) && !(copy instanceof Set)) {
+    for (const key of Object.keys(copy)) {
+      const v = (copy as Record<string, unknown>)[key]
+      if (stateOf(v)) recordIdentity(v, out)
+    }
+  }
+}
+
+/**
+ * The operations a person would name for one `doc.change`, found by comparing the state
+ * before and after the recipe. immer keeps the references of everything the recipe did not
+ * touch, so:
+ * - in an array, elements are matched by identity; unmatched old elements between the same
+ *   two matched neighbours are paired with unmatched new ones in order and diffed in place
+ *   (an element edited where it stands); the rest are removals, insertions and moves (the
+ *   matched elements outside the longest run that kept its order);
+ * - a string that replaces a string becomes a text edit (fast-diff's inserted and deleted
+ *   ranges), so concurrent typing into one field merges;
+ * - object keys are set, removed or descended into; anything else is replaced.
+ *
+ * Returns null when nothing changed.
+ */
+export function diffToOp(before: unknown, after: unknown, identity?: Identity): Op {
+  const ops: Op[] = []
+  diff(before, after, [], ops, identity)
+  let op: Op = null
+  for (const o of ops) op = composeOps(op, o)
+  return op
+}
+
+function kind(v: unknown): 'array' | 'object' | 'string' | 'other' {
+  if (typeof v === 'string') return 'string'
+  if (Array.isArray(v)) return 'array'
+  if (typeof v === 'object' && v !== null) return 'object'
+  return 'other'
+}
+
+function diff(before: unknown, after: unknown, path: Path, out: Op[], identity?: Identity): void {
+  if (before === after) return
+  const k = kind(before)
+  if (k !== kind(after) || k === 'other') {
+    if (before === undefined) out.push(insertOp(path, after as never))
+    else if (after === undefined) out.push(removeOp(path))
+    else if (!Object.is(before, after)) out.push(replaceOp(path, true, after as never))
+    return
+  }
+  if (k === 'string') return diffText(before as string, after as string, path, out)
+  if (k === 'array') return diffArray(before as unknown[], after as unknown[], path, out, identity)
+  const b = before as Record<string, unknown>
+  const a = after as Record<string, unknown>
+  for (const key of Object.keys(b)) {
+    if (!Object.prototype.hasOwnProperty.call(a, key)) out.push(removeOp([...path, key]))
+  }
+  for (const key of Object.keys(a)) {
+    if (!Object.prototype.hasOwnProperty.call(b, key)) out.push(insertOp([...path, key], a[key] as never))
+    else diff(b[key], a[key], [...path, key], out, identity)
+  }
+}
+
+function diffText(before: string, after: string, path: Path, out: Op[]): void {
+  const text: Array<number | string | { d: number }> = []
+  for (const [type, s] of alignEdits(fastDiff(before, after))) {
+    if (type === fastDiff.EQUAL) text.push(countPoints(s))
+    else if (type === fastDiff.INSERT) text.push(s)
+    else text.push({ d: countPoints(s) })
+  }
+  while (typeof text[text.length - 1] === 'number') text.pop()
+  if (text.length > 0) out.push(editOp(path, 'text-unicode', text))
+}
+
+/**
+ * A diff of two strings is ambiguous where the typed text repeats its surroundings: typing
+ * "(b)" between "(a)" and "(c)" can be read as inserting "b)(" after "(a)(". Locally the
+ * result is the same; under concurrency it is not (someone else's insert at that place
+ * would land inside a word). Like diff-match-patch's semantic lossless cleanup, each lone
+ * insertion or deletion between two unchanged runs slides to where its edges fall on the
+ * most natural boundaries, and where it keeps brackets balanced. Only the 64 characters
+ * either side are considered.
+ */
+function alignEdits(diffs: fastDiff.Diff[]): fastDiff.Diff[] {
+  for (let i = 0; i < diffs.length; i++) {
+    const [type, edited] = diffs[i]!
+    if (type === fastDiff.EQUAL) continue
+    const prev = diffs[i - 1]
+    const next = diffs[i + 1]
+    // A lone insertion or deletion (not half of a replacement).
+    if ((prev && prev[0] !== fastDiff.EQUAL) || (next && next[0] !== fastDiff.EQUAL)) continue
+    const left = prev ? prev[1] : ''
+    const right = next ? next[1] : ''
+    const keepLeft = left.slice(0, Math.max(0, left.length - 64))
+    const keepRight = right.slice(Math.min(right.length, 64))
+    const l = [...left.slice(keepLeft.length)]
+    const e = [...edited]
+    const r = [...right.slice(0, right.length - keepRight.length)]
+    // Slide fully left, then try every position to the right.
+    while (l.length > 0 && e.length > 0 && l[l.length - 1] === e[e.length - 1]) {
+      r.unshift(e.pop()!)
+      e.unshift(l.pop()!)
+    }
+    let best = { score: -1, l: l.join(''), e: e.join(''), r: r.join('') }
+    for (;;) {
+      const leftChar = l.length > 0 ? l[l.length - 1] : [...keepLeft.slice(-2)].pop()
+      const rightChar = r.length > 0 ? r[0] : [...keepRight.slice(0, 2)][0]
+      const score = edgeScore(leftChar, e[0]) + edgeScore(e[e.length - 1], rightChar) + (balanced(e) ? 3 : 0)
+      if (score > best.score) best = { score, l: l.join(''), e: e.join(''), r: r.join('') }
+      if (r.length === 0 || e[0] !== r[0]) break
+      l.push(e.shift()!)
+      e.push(r.shift()!)
+    }
+    const newLeft = keepLeft + best.l
+    const newRight = best.r + keepRight
+    if (prev) prev[1] = newLeft
+    else if (newLeft) {
+      diffs.splice(i, 0, [fastDiff.EQUAL, newLeft])
+      i++
+    }
+    diffs[i] = [type, best.e]
+    if (next) next[1] = newRight
+    else if (newRight) diffs.splice(i + 1, 0, [fastDiff.EQUAL, newRight])
+  }
+  return diffs.filter(([, s]) => s.length > 0)
+}
+
+const OPENING = '([{<⟨«“‘'
+const CLOSING = ')]}>⟩»”’'
+
+function balanced(chars: string[]): boolean {
+  let depth = 0
+  for (const c of chars) {
+    if (OPENING.includes(c)) depth++
+    else if (CLOSING.includes(c) && --depth < 0) return false
+  }
+  return depth === 0
+}
+
+/** How natural a boundary between two characters is (diff-match-patch's scale). */
+function edgeScore(before: string | undefined, after: string | undefined): number {
+  if (before === undefined || after === undefined) return 6
+  const space1 = /\s/.test(before)
+  const space2 = /\s/.test(after)
+  if (before === '\n' || after === '\n') return 4
+  if (space1 || space2) return space2 && !space1 && /[^\p{L}\p{N}\s]/u.test(before) ? 3 : 2
+  if (CLOSING.includes(before) || OPENING.includes(after)) return 2
+  if (/[^\p{L}\p{N}]/u.test(before) || /[^\p{L}\p{N}]/u.test(after)) return 1
+  return 0
+}
+
+const countPoints = codePoints
+
+function diffArray(before: unknown[], after: unknown[], path: Path, out: Op[], identity?: Identity): void {
+  const known = identity?.get(before)
+  // Where each new element came from: its original when immer told us, else itself.
+  const origin = known && known.length === after.length ? known : after
+  // Common ends by identity first: a push, an edit of one element or an insert in a long list
+  // costs no more than the elements it touches.
+  let start = 0
+  while (start < before.length && start < after.length && before[start] === origin[start]) start++
+  let endB = before.length
+  let endA = after.length
+  while (endB > start && endA > start && before[endB - 1] === origin[endA - 1]) {
+    endB--
+    endA--
+  }
+  // Identity matches in the middle: each new element takes the first unused old one.
+  const byValue = new Map<unknown, number[]>()
+  for (let i = endB - 1; i >= start; i--) {
+    const list = byValue.get(before[i])
+    if (list) list.push(i)
+    else byValue.set(before[i], [i])
+  }
+  const oldOf = new Array<number>(endA - start).fill(-1)
+  const newOf = new Array<number>(endB - start).fill(-1)
+  for (let j = start; j < endA; j++) {
+    const list = byValue.get(origin[j])
+    const i = list?.pop()
+    if (i !== undefined) {
+      oldOf[j - start] = i
+      newOf[i - start] = j
+    }
+  }
+  // Matched elements that kept their relative order stay; the others move.
+  const matched: number[] = []
+  for (let j = start; j < endA; j++) if (oldOf[j - start]! >= 0) matched.push(j)
+  const stable = new Set(longestIncreasing(matched.map((j) => oldOf[j - start]!)).map((m) => matched[m]!))
+  // Between two stable neighbours, unmatched old and new elements of one kind pair up in order:
+  // an element the recipe edited where it stood.
+  const paired = new Map<number, number>() // new index -> old index
+  let prevB = start - 1
+  let prevA = start - 1
+  // With immer's identities the unmatched are true insertions and removals: no guessing.
+  const anchors = origin === after ? [...[...stable].sort((x, y) => x - y), endA] : []
+  for (const anchor of anchors) {
+    const nextB = anchor === endA ? endB : oldOf[anchor - start]!
+    const olds: number[] = []
+    for (let i = prevB + 1; i < nextB; i++) if (newOf[i - start]! < 0) olds.push(i)
+    let o = 0
+    for (let j = prevA + 1; j < anchor && o < olds.length; j++) {
+      if (oldOf[j - start]! >= 0) continue
+      const i = olds[o]!
+      if (kind(before[i]) === kind(after[j]) && kind(after[j]) !== 'other') {
+        paired.set(j, i)
+        newOf[i - start] = j
+        o++
+      }
+    }
+    prevB = nextB
+    prevA = anchor
+  }
+  // 1. Removals, highest index first so the others keep their place.
+  const work: number[] = [] // old indexes still present, in current order
+  for (let i = start; i < endB; i++) work.push(i)
+  for (let i = endB - 1; i >= start; i--) {
+    if (newOf[i - start]! < 0) {
+      out.push(removeOp([...path, i]))
+      work.splice(i - start, 1)
+    }
+  }
+  // 2. Moves: every matched element outside the stable run goes right after the element that
+  // precedes it in the new order (in new order, so that neighbour is already in place).
+  const oldAt = (j: number): number => (oldOf[j - start]! >= 0 ? oldOf[j - start]! : (paired.get(j) ?? -1))
+  let prevKept = -1
+  for (let j = start; j < endA; j++) {
+    const i = oldAt(j)
+    if (i < 0) continue
+    if (oldOf[j - start]! >= 0 && !stable.has(j)) {
+      const from = work.indexOf(i)
+      work.splice(from, 1)
+      const to = prevKept < 0 ? 0 : work.indexOf(prevKept) + 1
+      work.splice(to, 0, i)
+      if (from !== to) out.push(moveOp([...path, start + from], [...path, start + to]))
+    }
+    prevKept = i
+  }
+  // 3. Insertions in new order, at their final index.
+  for (let j = start; j < endA; j++) if (oldAt(j) < 0) out.push(insertOp([...path, j], after[j] as never))
+  // 4. Elements edited (where they stand, or moved too), at their final index.
+  for (let j = 0; j < after.length; j++) {
+    const i = j < start ? j : j >= endA ? endB + (j - endA) : oldAt(j)
+    if (i >= 0 && before[i] !== after[j]) diff(before[i], after[j], [...path, j], out, identity)
+  }
+}
+
+/** Indexes (into `xs`) of one longest strictly increasing subsequence, O(n log n). */
+function longestIncreasing(xs: number[]): number[] {
+  const tails: number[] = []
+  const prev = new Array<number>(xs.length)
+  for (let i = 0; i < xs.length; i++) {
+    let lo = 0
+    let hi = tails.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (xs[tails[mid]!]! < xs[i]!) lo = mid + 1
+      else hi = mid
+    }
+    prev[i] = lo > 0 ? tails[lo - 1]! : -1
+    tails[lo] = i
+  }
+  const out: number[] = []
+  for (let i = tails.length > 0 ? tails[tails.length - 1]! : -1; i >= 0; i = prev[i]!) out.push(i)
+  return out.reverse()
+}

@@ -1,0 +1,223 @@
+import * as json1 from 'ot-json1'
+import * as textUnicode from 'ot-text-unicode'
+import { applyOpsDraft } from './draft-apply.js'
+
+/**
+ * Zinc's operations are ot-json1 operations (ShareDB's JSON OT type: list insert/remove/move,
+ * object keys, and embedded text through ot-text-unicode). A well-kept library rather than
+ * hand-written transforms: json1 is fuzzed for convergence by its authors, and its semantics
+ * (below) are the ones ShareDB users already know.
+ *
+ * This file is the only place that talks to json1: the op type, apply (checked and frozen),
+ * transform with Zinc's tie-break, compose and invert.
+ */
+export type Op = json1.JSONOp
+
+/**
+ * ot-text-unicode clamps a delete that runs past the end of the string instead of failing;
+ * a change that does not fit its text must be refused, so the embedded text type checks the
+ * length first. Positions count Unicode code points, not UTF-16 units.
+ */
+const checkedText = {
+  ...textUnicode.type,
+  apply(doc: string, op: textUnicode.TextOp): string {
+    if (typeof doc !== 'string') throw new Error(`a text edit addresses a ${doc === undefined ? 'missing value' : typeof doc}, not a string`)
+    let used = 0
+    for (const c of op) {
+      if (typeof c === 'number') used += c
+      else if (typeof c === 'object') used += typeof c.d === 'number' ? c.d : codePoints(c.d)
+    }
+    const length = codePoints(doc)
+    if (used > length) throw new Error(`a text edit reaches offset ${used}, past the end of a ${length}-character string`)
+    if (length !== doc.length) return textUnicode.type.apply(doc, op)
+    // No surrogate pairs: code points are UTF-16 offsets, so the edit is a few slices (the
+    // library converts every offset by scanning the string from its start).
+    textUnicode.type.checkOp(op)
+    let out = ''
+    let at = 0
+    for (const c of op) {
+      if (typeof c === 'number') {
+        out += doc.slice(at, at + c)
+        at += c
+      } else if (typeof c === 'string') out += c
+      else at += typeof c.d === 'number' ? c.d : codePoints(c.d)
+    }
+    return out + doc.slice(at)
+  },
+}
+json1.type.registerSubtype(checkedText)
+
+const HIGH_SURROGATES = /[\ud800-\udbff]/g
+
+/** Length in Unicode code points; a native scan, so a 100 KB text costs microseconds. */
+export function codePoints(s: string): number {
+  HIGH_SURROGATES.lastIndex = 0
+  if (!HIGH_SURROGATES.test(s)) return s.length
+  return s.length - (s.match(HIGH_SURROGATES)?.length ?? 0)
+}
+
+/**
+ * Applies an op to a frozen state and returns the new, frozen state (untouched subtrees are
+ * shared, as with immer). Throws an Error saying why when the op does not fit the state: a
+ * missing path, an index out of range, a key that exists already, a text range past the end.
+ */
+export function applyOp<S>(state: S, op: Op): S {
+  if (op === null) return state
+  return applyOpsDraft(state, [op])
+}
+
+/**
+ * Applies ops in order in one pass (each container copied once). Returns the state and the
+ * indexes of the ops that did not apply; then the others are applied one by one.
+ */
+export function applyOps<S>(state: S, ops: readonly Op[]): { state: S; failed: number[] } {
+  if (ops.length === 0) return { state, failed: [] }
+  try {
+    return { state: applyOpsDraft(state, ops), failed: [] }
+  } catch {
+    const failed: number[] = []
+    let current = state
+    ops.forEach((op, i) => {
+      try {
+        current = applyOp(current, op)
+      } catch {
+        failed.push(i)
+      }
+    })
+    return { state: current, failed }
+  }
+}
+
+/**
+ * `op` (sequenced later) rewritten to apply after `over` (sequenced earlier, or already
+ * applied). The later op takes json1's `left` side: where both insert at one place the later
+ * one lands first, and where both write one key the later one wins (last writer wins by seq,
+ * as before operations). Conflicts resolve as json1's transformNoConflict does: a removal wins
+ * over edits inside what it removed (they vanish), a move of a removed element vanishes.
+ */
+export function transformOp(op: Op, over: Op, opIsLater: boolean): Op {
+  if (op === null || over === null) return op
+  // Changes to unrelated places (two shapes, two keys) commute: no need for json1's
+  // transform, which costs tens of microseconds even for one component.
+  if (!interacts(op, over)) return op
+  return json1.type.transformNoConflict(op, over, opIsLater ? 'left' : 'right')
+}
+
+const SEP = '\u0000'
+const footprints = new WeakMap<object, string[]>()
+
+/**
+ * The places an op touches: each component's path, cut before its first list index (any two
+ * changes in one list interact: indexes shift).
+ */
+function footprint(op: Exclude<Op, null>): string[] {
+  let paths = footprints.get(op)
+  if (paths) return paths
+  const set = new Set<string>()
+  const walk = (list: readonly unknown[], path: string, cutAbove: boolean): void => {
+    let here = path
+    let cut = cutAbove
+    for (const item of list) {
+      if (Array.isArray(item)) walk(item, here, cut)
+      else if (typeof item === 'object' && item !== null) set.add(here)
+      else if (typeof item === 'number') cut = true
+      else if (!cut) here = here === '' ? SEP + String(item) : here + SEP + String(item)
+    }
+    // a list index ends the path here, whatever follows
+    if (cut) set.add(here)
+  }
+  walk(op, '', false)
+  paths = [...set]
+  footprints.set(op, paths)
+  return paths
+}
+
+/** True unless the two ops touch unrelated places (no path of one lies on a path of the other). */
+export function interacts(a: Exclude<Op, null>, b: Exclude<Op, null>): boolean {
+  const pa = footprint(a)
+  const pb = footprint(b)
+  for (const x of pa) {
+    for (const y of pb) {
+      if (x === y) return true
+      const [short, long] = x.length < y.length ? [x, y] : [y, x]
+      if (long.startsWith(short) && long[short.length] === SEP) return true
+      if (short === '') return true
+    }
+  }
+  return false
+}
+
+/** One op with the effect of `a` then `b`. */
+export function composeOps(a: Op, b: Op): Op {
+  if (a === null) return b
+  if (b === null) return a
+  return json1.type.compose(a, b)
+}
+
+/** The op that undoes `op`, given the state it was applied to. */
+export function invertOp(op: Op, before: unknown): Op {
+  if (op === null) return null
+  return json1.type.invertWithDoc(op, before as json1.Doc)
+}
+
+export function isNoop(op: Op): boolean {
+  return op === null || json1.type.isNoop(op)
+}
+
+/** Throws unless `op` is a well-formed json1 operation. */
+export function checkOp(op: Op): void {
+  json1.type.checkValidOp(op)
+}
+
+export const { insertOp, removeOp, moveOp, replaceOp, editOp } = json1
+
+/** Freezes every object json1 created (its copies along changed paths and inserted values). */
+export function freezeDeep<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value
+  Object.freeze(value)
+  if (Array.isArray(value)) for (const v of value) freezeDeep(v)
+  else for (const k in value) freezeDeep((value as Record<string, unknown>)[k])
+  return value
+}
+
+/** One component of an op, with its full path: what it removes, inserts, moves or edits there. */
+export interface OpComponent {
+  path: Array<string | number>
+  /** Removed here (true, or the removed value when known). */
+  remove?: unknown
+  /** Inserted here. */
+  insert?: unknown
+  /** Picked up here / dropped here by a move, with the move's slot. */
+  pick?: number
+  drop?: number
+  /** A text edit (ot-text-unicode op) of the string here. */
+  text?: unknown
+}
+
+/**
+ * The components of an op in order, each with its full path: for logs, tools and tests.
+ * Note that json1 reads pick paths (remove, pick) in the old document and drop paths
+ * (insert, drop, text) in the new one.
+ */
+export function opComponents(op: Op): OpComponent[] {
+  const out: OpComponent[] = []
+  const walk = (list: readonly unknown[], path: Array<string | number>): void => {
+    let here = path
+    for (const item of list) {
+      if (Array.isArray(item)) walk(item, here)
+      else if (typeof item === 'object' && item !== null) {
+        const c = item as Record<string, unknown>
+        const component: OpComponent = { path: here }
+        if (c.r !== undefined) component.remove = c.r
+        if (c.i !== undefined) component.insert = c.i
+        if (c.p !== undefined) component.pick = c.p as number
+        if (c.d !== undefined) component.drop = c.d as number
+        if (c.es !== undefined) component.text = c.es
+        else if (c.e !== undefined) component.text = c.e
+        out.push(component)
+      } else here = [...here, item as string | number]
+    }
+  }
+  if (op !== null) walk(op, [])
+  return out
+}

@@ -37,6 +37,8 @@ export {
   type Snapshot,
   type Welcome,
 } from './protocol/payloads.js'
+/** immer's draft type, so apps can type recipes (`(d: Draft<Canvas>) => …`) without depending on immer. */
+export type { Draft } from 'immer'
 export { TypedEmitter } from './events.js'
 export { consoleLogger, silentLogger, type Logger, type LogLevel } from './logger.js'
 export { newEndpointId, isEndpointId, isValidDocId, type DocId, type EndpointId } from './ids.js'

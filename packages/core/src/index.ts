@@ -16,7 +16,7 @@ export { HandlerPool, type HandlerPoolOptions } from './runtime/handler-pool.js'
 export type { RateLimit } from './runtime/rate-limit.js'
 export { ChannelListener, type ListenerOptions } from './runtime/channel-listener.js'
 export { decodeMessage, encodeMessage, type Message, type MessageInit } from './protocol/codec.js'
-export { Kind, kindName, PROTOCOL_VERSION } from './protocol/kinds.js'
+export { Kind, kindName, peekKind, PROTOCOL_VERSION } from './protocol/kinds.js'
 export { CONTROL_TOPIC, docTopic, endpointTopic } from './protocol/topics.js'
 export { decodePatches, encodePatches } from './protocol/patches.js'
 export {

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js'
 import { Replica } from '../document/replica.js'
 import type { ReplicaIO } from '../document/replica-io.js'
 import { decodeMessage, encodeMessage, type Message } from '../protocol/codec.js'
-import { Kind, kindName } from '../protocol/kinds.js'
+import { Kind, kindName, peekKind } from '../protocol/kinds.js'
 import { BatchCodec, HelloCodec, OpenCodec, type AddressInfo } from '../protocol/payloads.js'
 import { docTopic, endpointTopic } from '../protocol/topics.js'
 import { ChannelListener } from '../runtime/channel-listener.js'
@@ -320,7 +320,8 @@ export class Node {
 
   // ---- sending -------------------------------------------------------------------------
 
-  countSent(kind: Kind): void {
+  /** Counts one sent message in `sent` and `sentByKind`; every send path calls it exactly once. */
+  countSent(kind: Kind | number): void {
     this.stats.sent++
     const k = kindName(kind)
     this.stats.sentByKind[k] = (this.stats.sentByKind[k] ?? 0) + 1
@@ -329,7 +330,7 @@ export class Node {
   publish(topic: string, bytes: Uint8Array): void {
     const out = this.outbound
     if (!out || this.closed) return
-    this.stats.sent++
+    this.countSent(peekKind(bytes))
     out.send(topic, bytes).catch((error: unknown) => {
       if (!this.closed) this.logger.warn({ err: error, topic }, 'publishing failed')
     })
@@ -339,7 +340,7 @@ export class Node {
   sendUp(bytes: Uint8Array): void {
     if (this.closed) return
     if (this.parent) {
-      this.stats.sent++
+      this.countSent(peekKind(bytes))
       this.parent.send(bytes)
       return
     }
@@ -459,7 +460,6 @@ export class Node {
     const lastEpoch = replica.log.at(seq)?.epoch ?? 0
     const payload = OpenCodec.encode({ ...replica.openInit, lastEpoch })
     this.sendUp(encodeMessage({ kind: Kind.OPEN, origin: this.id, doc: replica.doc, epoch: this.epoch, seq, payload }))
-    this.countSent(Kind.OPEN)
   }
 
   /** Drops a replica nobody here or below uses any more. */
@@ -480,7 +480,7 @@ export class Node {
   async close(): Promise<void> {
     if (this.closed) return
     const steps: Array<[string, () => unknown]> = [
-      ['say goodbye', () => this.parent && this.parent.send(encodeMessage({ kind: Kind.LEAVE, origin: this.id, epoch: this.epoch }))],
+      ['say goodbye', () => this.parent && (this.countSent(Kind.LEAVE), this.parent.send(encodeMessage({ kind: Kind.LEAVE, origin: this.id, epoch: this.epoch })))],
       ['stop timers', () => clearInterval(this.#timer)],
       ['abandon pending changes', () => this.replicas.forEach((r) => r.abandon('the endpoint was closed'))],
     ]

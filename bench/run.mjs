@@ -6,7 +6,8 @@
 //
 // Writes DIR/latest.json, DIR/latest.svg and DIR/latest.md. DIR defaults to bench/results (the
 // recorded results) for a full run only; a --smoke run (tiny sizes, numbers that mean nothing)
-// writes to bench/results/tmp/smoke (git-ignored) unless --out says otherwise.
+// writes to bench/results/tmp/smoke and a partial one (--only, --soak, --profile) to
+// bench/results/tmp/partial, both git-ignored, unless --out says otherwise.
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -57,7 +58,9 @@ function parseArgs(argv) {
   }
   for (const name of o.only ?? []) if (!SCENARIOS[name]) throw new UsageError(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`)
   o.reps ??= o.smoke ? 1 : 3
-  o.out ??= o.smoke ? path.join(here, 'results', 'tmp', 'smoke') : path.join(here, 'results')
+  // Only a full run (every scenario, full size) replaces the recorded results.
+  const partial = o.only !== null || o.soakMin > 0 || o.profile
+  o.out ??= o.smoke ? path.join(here, 'results', 'tmp', 'smoke') : partial ? path.join(here, 'results', 'tmp', 'partial') : path.join(here, 'results')
   if (!(o.reps >= 1)) throw new UsageError('--reps must be at least 1')
   return o
 }

@@ -79,24 +79,24 @@ let a: Page
 let b: Page
 const pageErrors: string[] = []
 
+/** Undefined when Chromium is there (installing it if scripts/ensure-chromium.sh can); else one line saying how to get it. */
 async function ensureChromium(): Promise<string | undefined> {
   if (existsSync(CHROMIUM)) return undefined
-  console.warn(`[canvas e2e] ${CHROMIUM} is missing; running scripts/ensure-chromium.sh (may take minutes)…`)
+  console.warn(`[canvas e2e] ${CHROMIUM} is missing; trying scripts/ensure-chromium.sh (apt-get, may take minutes)`)
+  let why = ''
   try {
-    const { stdout, stderr } = await promisify(execFile)('sh', [ENSURE], { env: { ...process.env, CHROMIUM }, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 })
-    console.warn(`[canvas e2e] ${(stdout + stderr).trim().split('\n').slice(-2).join('\n')}`)
+    await promisify(execFile)('sh', [ENSURE], { env: { ...process.env, CHROMIUM }, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 })
   } catch (error) {
     const e = error as { stderr?: string; message: string }
-    console.warn(`[canvas e2e] ensure-chromium.sh failed: ${(e.stderr || e.message).trim().split('\n').slice(-3).join(' ')}`)
+    why = (e.stderr || e.message).trim().split('\n').pop()!.replace(/^ensure-chromium: /, '')
   }
-  return existsSync(CHROMIUM) ? undefined : `Chromium is not installed at ${CHROMIUM} and scripts/ensure-chromium.sh could not install it (see above); set CHROMIUM=/path/to/chromium to use another.`
+  if (existsSync(CHROMIUM)) return undefined
+  return `Chromium is not installed at ${CHROMIUM} (${why || 'the install did not produce it'}): run \`sudo sh scripts/ensure-chromium.sh\` (Debian: \`sudo apt-get install chromium\`) or set CHROMIUM=/path/to/chromium.`
 }
 
-/** Skips the calling test, saying why, when Chromium is unavailable. */
+/** Skips the calling test, saying why, when Chromium is unavailable (said once, in beforeAll). */
 function needBrowser(ctx: { skip: (note?: string) => void }): void {
-  if (!skipReason) return
-  console.warn(`[canvas e2e] SKIPPED: ${skipReason}`)
-  ctx.skip(skipReason)
+  if (skipReason) ctx.skip(skipReason)
 }
 
 async function openTab(name: string): Promise<Page> {
@@ -155,7 +155,7 @@ describe('canvas demo in Chromium', () => {
   beforeAll(async () => {
     skipReason = await ensureChromium()
     if (skipReason) {
-      console.warn(`[canvas e2e] all canvas tests will be skipped: ${skipReason}`)
+      console.warn(`[canvas e2e] SKIPPED: ${skipReason}`)
       return
     }
     if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: build first (npx tsc -b), or run \`npm test\`, which builds.`)

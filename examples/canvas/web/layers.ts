@@ -25,6 +25,11 @@ export class LayersPanel {
   constructor(readonly app: App) {
     this.#list = $<HTMLOListElement>('layer-list')
     $('layer-add').addEventListener('click', () => this.add())
+    // On a phone the panel would cover most of the drawing: it starts closed there.
+    if (window.innerWidth < 700) {
+      $('layers').hidden = true
+      $('layers-toggle').setAttribute('aria-pressed', 'false')
+    }
     $('layers-toggle').addEventListener('click', () => {
       const panel = $('layers')
       panel.hidden = !panel.hidden

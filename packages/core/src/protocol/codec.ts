@@ -31,6 +31,7 @@ export interface Message {
   readonly raw: Uint8Array
 }
 
+/** What `encodeMessage` takes: a `Message` whose optional fields may be left out. */
 export type MessageInit = Omit<Message, 'version' | 'raw' | 'doc' | 'clientSeq' | 'seq' | 'payload' | 'appKind' | 'sender' | 'encoding'> &
   Partial<Pick<Message, 'doc' | 'clientSeq' | 'seq' | 'payload' | 'appKind' | 'sender' | 'encoding'>>
 

@@ -27,6 +27,7 @@ export function isKind(value: number): value is Kind {
   return NAMES.has(value)
 }
 
+/** The name of a kind (`FRAGMENT`), or `UNKNOWN(n)`. */
 export function kindName(kind: number): string {
   return NAMES.get(kind) ?? `UNKNOWN(${kind})`
 }

@@ -160,6 +160,8 @@ describe('README commands', () => {
     const missing = all.filter((c) => !PLANS[c.command]).map((c) => `${c.readme}:${c.line}: ${c.command}`)
     expect(missing, 'add these commands to PLANS in test/readme/commands.test.ts').toEqual([])
     expect(all.length).toBeGreaterThan(10)
+    const shown = new Set(all.map((c) => c.command))
+    expect(Object.keys(PLANS).filter((c) => !shown.has(c)), 'plans for commands no README shows any more: remove them').toEqual([])
   })
 
   it('the lockfile links every workspace bin where its package.json says (npm ci follows the lockfile)', () => {

@@ -8,10 +8,10 @@
  * - **Quiet retries while the server is away.** Chromium prints a console error for every
  *   WebSocket that fails to connect, and a page cannot silence it. The transport retries each
  *   channel every second or so; while the server is known to be unreachable, only one real
- *   attempt per address is let through every `probeMs` and the others fail at once without
- *   touching the network. So the console gets at most one line per address per `probeMs`, and
- *   the tab still reconnects within about `probeMs` + the transport's retry wait once the
- *   server is back.
+ *   attempt per server (host:port, whichever channel asks first) is let through every `probeMs`
+ *   and the others fail at once without touching the network. So the console gets at most one
+ *   line per `probeMs`, and once the server is back the probe opens, every channel may connect
+ *   again, and the tab is back within about `probeMs` + the transport's retry wait.
  */
 export interface NetSwitch {
   readonly offline: boolean
@@ -27,7 +27,7 @@ export interface NetSwitch {
 
 export function netSwitch(probeMs = 1500): NetSwitch {
   const open = new Set<WebSocket>()
-  /** Last real attempt per address, while the server is unreachable. */
+  /** Last real attempt per server (host:port), while it is unreachable. */
   const lastAttempt = new Map<string, number>()
   const state = {
     offline: false,
@@ -43,9 +43,10 @@ export function netSwitch(probeMs = 1500): NetSwitch {
     },
     WebSocket: undefined as unknown as NetSwitch['WebSocket'],
   }
+  const server = (url: string) => new URL(url).host
   const mayTry = (url: string) => {
     if (state.unreachableSince === undefined) return true
-    const last = lastAttempt.get(url) ?? -Infinity
+    const last = lastAttempt.get(server(url)) ?? -Infinity
     return performance.now() - last >= probeMs
   }
   class SwitchableWebSocket extends WebSocket {
@@ -53,7 +54,7 @@ export function netSwitch(probeMs = 1500): NetSwitch {
       // Offline, or a retry too soon after a failed one: a socket that fails shortly after.
       if (state.offline || !mayTry(url)) return deadSocket() as unknown as SwitchableWebSocket
       super(url, protocols)
-      lastAttempt.set(url, performance.now())
+      lastAttempt.set(server(url), performance.now())
       let opened = false
       open.add(this)
       this.addEventListener('open', () => {

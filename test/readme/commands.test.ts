@@ -62,6 +62,8 @@ const PLANS: Record<string, Plan> = {
   'npx zinc stats http://127.0.0.1:9100': { kind: 'run', timeoutMs: 30_000, expect: /endpoint .* host .*[\s\S]*sent .*HEARTBEAT/ },
   'npx zinc keygen': { kind: 'run', timeoutMs: 30_000, expect: /public/i },
   'npx zinc bench --smoke': { kind: 'run', timeoutMs: 240_000, check: resultsUntouched },
+  // README.md: API reference (warning-free: every exported symbol is documented, icons work from file://)
+  'npm run docs': { kind: 'run', timeoutMs: 300_000, expect: /docs: docs\/api\/index\.html/, check: (out) => void expect(out).not.toMatch(/\[warning\]|\[error\]/) },
   // bench/README.md
   'npm run bench': { kind: 'starts', ready: /\[bench .*\] full run: /, check: resultsUntouched },
   'npm run bench -- --smoke': { kind: 'skip', why: 'bench/test/bench-smoke.test.ts runs exactly this and checks what it writes' },

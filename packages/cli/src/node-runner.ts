@@ -42,7 +42,7 @@ export async function runNode(config: NodeConfig, output: Output = stdout): Prom
   // is promoted to 'host'.
   const shown = (r: string) => (config.command === 'relay' && r === 'client' ? 'relay' : r)
   let role: string = config.join ? shown('client') : 'host'
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat, role: () => role })
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, role: () => role, mapRole: shown })
   const log = logger.child({ endpoint: id })
   const started = Date.now()
 

@@ -8,7 +8,7 @@
  *     groups): gestures.ts (drawing), notes.ts (text), layers.ts (a reorderable list);
  *  4. a hook for tests and measurements (test-hook.ts).
  */
-import { Endpoint, keyed, type Document, type EndpointAddresses } from '@zinc/core'
+import { Endpoint, JoinRefusedError, keyed, type Document, type EndpointAddresses } from '@zinc/core'
 import { WsClientTransport } from '@zinc/transport-ws/browser'
 import { App } from './app.js'
 import { Clipboard } from './clipboard.js'
@@ -35,12 +35,17 @@ function joinAddresses(): EndpointAddresses {
   return { inbound: `${ws}//${location.host}${PATHS.inbound}`, outbound: `${ws}//${location.host}${PATHS.outbound}` }
 }
 
+/** A server started with a token (ZINC_TOKEN) admits tabs opened with `?token=` (the join token). */
+const token = new URLSearchParams(location.search).get('token') ?? undefined
+
 /** Joins the edge relay, retrying while the server is not there yet (the banner says so). */
 async function join(): Promise<Endpoint> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await Endpoint.start({ transport, join: joinAddresses(), joinTimeoutMs: 10_000 })
+      return await Endpoint.start({ transport, join: joinAddresses(), joinTimeoutMs: 10_000, ...(token ? { token } : {}) })
     } catch (error) {
+      // Refused (a wrong or missing ?token=): retrying will not help; the status bar says why.
+      if (error instanceof JoinRefusedError) throw error
       console.warn(`[zinc canvas] could not join (${(error as Error).message}); retrying`)
       await sleep(Math.min(2000, 250 * attempt))
     }

@@ -18,7 +18,8 @@ export interface ToolbarHooks {
 /** Opens another board in this tab (`?board=name`). */
 export function openBoard(name: string, extra: Record<string, string> = {}): void {
   const url = new URL(location.href)
-  url.search = new URLSearchParams({ board: name, ...extra }).toString()
+  const token = url.searchParams.get('token')
+  url.search = new URLSearchParams({ board: name, ...(token ? { token } : {}), ...extra }).toString()
   location.assign(url)
 }
 

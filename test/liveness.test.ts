@@ -81,3 +81,25 @@ describe('liveness lane', () => {
     await waitFor(() => c.host.stats().children === 2, 'both clients are children')
   })
 })
+
+describe('opens are served per document', () => {
+  it('a document whose authorize hook hangs holds back no other document, and a hook that throws is a refusal, not silence', async () => {
+    let releaseSlow!: () => void
+    const slowGate = new Promise<void>((resolve) => (releaseSlow = resolve))
+    const c = (cluster = await inprocCluster(1, {
+      authorize: async ({ doc }) => {
+        if (doc === 'slow') await slowGate
+        if (doc === 'broken') throw new Error('the access service is down')
+        return true
+      },
+    }))
+    const client = c.clients[0]!
+    const slow = client.open('slow', { initial: { n: 0 } })
+    const broken = client.open('broken', { initial: {} })
+    const fast = await client.open<{ n: number }>('fast', { initial: { n: 1 } })
+    expect(fast.state.n).toBe(1)
+    await expect(broken).rejects.toThrow(/access service is down/)
+    releaseSlow()
+    expect((await slow).state).toEqual({ n: 0 })
+  })
+})

@@ -151,3 +151,31 @@ describe('a restarted root', () => {
     expect(succDoc.state.log).toEqual(expect.arrayContaining(['r1', 'a1', 'a2', 'late']))
   })
 })
+
+describe('recovery from a survivor with a short log', () => {
+  it('the successor takes the survivor snapshot: changes of the dead root that only the survivor saw are kept', async () => {
+    const network = new InprocNetwork({ seed: 51 })
+    const opts = { logLimit: 4, peerTimeoutMs: 1500 }
+    const root = await start(network, 'sl-root', opts)
+    const a = await start(network, 'sl-a', { ...opts, join: root.addresses })
+    const b = await start(network, 'sl-b', { ...opts, join: root.addresses })
+    await waitFor(() => a.peers.length === 2 && b.peers.length === 2, 'rosters known')
+    const rootDoc = await root.open<Log>('doc', { initial: { log: [] } })
+    const aDoc = await a.open<Log>('doc', { initial: { log: [] } })
+    const bDoc = await b.open<Log>('doc', { initial: { log: [] } })
+    rootDoc.change((s) => void s.log.push('r0'))
+    await waitFor(() => aDoc.seq === rootDoc.seq && bDoc.seq === rootDoc.seq, 'all at the same seq')
+    // a, first in the succession order, misses 20 changes of the root; b sees them all.
+    network.partition(['sl-a'], ['sl-root'])
+    for (let i = 1; i <= 20; i++) rootDoc.change((s) => void s.log.push(`r${i}`))
+    await rootDoc.synced()
+    await waitFor(() => bDoc.seq === rootDoc.seq, 'b has every change')
+    network.kill('sl-root')
+    network.heal()
+    await waitFor(() => a.role === 'host', 'a is promoted', 30_000)
+    await waitFor(() => aDoc.seq >= 21 && bDoc.seq === aDoc.seq, 'a recovered what b held', 30_000)
+    // b's log holds only its last 4 fragments: a could only take b's snapshot.
+    expect(aDoc.state.log).toEqual(Array.from({ length: 21 }, (_, i) => `r${i}`))
+    expect(bDoc.state).toEqual(aDoc.state)
+  })
+})

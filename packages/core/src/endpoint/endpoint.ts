@@ -61,8 +61,10 @@ export class Endpoint {
     const node = new Node(opts)
     try {
       if (opts.bind) await node.bind(opts.bind)
-      if (opts.join) await node.join(opts.join)
-      else await node.rejoinRememberedTree()
+      if (opts.join) {
+        await node.recallTree()
+        await node.join(opts.join)
+      } else await node.rejoinRememberedTree()
     } catch (error) {
       await node.close()
       throw error
@@ -155,7 +157,7 @@ export class Endpoint {
       await this.#whenReady(replica, options.timeoutMs ?? node.opts.joinTimeoutMs, options.signal)
     } catch (error) {
       replica.localOpens--
-      node.replicas.release(replica)
+      node.replicas.drop(replica)
       throw error
     }
     return new Document<S>(replica, { setPresence: (d, v) => this.#setPresence(d, v), closeDocument: (d) => this.#closeDocument(d) }, { undoLimit: node.opts.undoLimit })
@@ -202,7 +204,7 @@ export class Endpoint {
     if (!replica || node.closed) return
     replica.localOpens--
     if (replica.localOpens === 0 && replica.presence.has(this.id)) this.#setPresence(doc, null)
-    node.replicas.release(replica)
+    node.replicas.drop(replica)
   }
 
   /**

@@ -3,6 +3,7 @@ import { sleep } from '../runtime/clock.js'
 import type { Peer } from './children.js'
 import type { NodeContext } from './context.js'
 import type { EndpointAddresses } from './options.js'
+import type { ParentLink } from './parent-link.js'
 
 /**
  * Host promotion (DESIGN.md, "Liveness and host promotion"). When a parent is dead, every
@@ -29,14 +30,14 @@ export async function failover(node: NodeContext, why: string): Promise<void> {
     if (node.closed) return
     for (const candidate of order) {
       if (node.closed) return
-      if (candidate.id === node.id) return takeOver(node, above, order, attemptMs)
+      if (candidate.id === node.id) return takeOver(node, link, above, order, attemptMs)
       if (await tryJoin(node, candidate.addresses!, attemptMs, candidate.id)) return
     }
     // No candidate answered and this endpoint cannot take over (it binds nothing): try the
     // ancestors directly, and the lost parent itself (it may be restarting), then again.
-    for (const a of above) if (await tryJoin(node, a.addresses, attemptMs, a.id)) return
+    for (const a of above) if (await tryJoin(node, a.addresses, attemptMs)) return
     if (await tryJoin(node, link.addresses, attemptMs)) return
-    if (order.length === 0 && node.addresses) return takeOver(node, above, order, attemptMs)
+    if (order.length === 0 && node.addresses) return takeOver(node, link, above, order, attemptMs)
     await sleep(node.clock, node.opts.heartbeatMs)
   }
 }
@@ -52,21 +53,30 @@ async function tryJoin(node: NodeContext, addresses: EndpointAddresses, timeoutM
 }
 
 /** Takes the dead parent's place: under its nearest living ancestor, or as the new root. */
-async function takeOver(node: NodeContext, above: Array<{ id: EndpointId; addresses: EndpointAddresses }>, order: Peer[], attemptMs: number): Promise<void> {
+async function takeOver(node: NodeContext, link: ParentLink, above: Array<{ id: EndpointId; addresses: EndpointAddresses }>, order: Peer[], attemptMs: number): Promise<void> {
   // A dead relay's successor re-attaches above it. The root is most likely alive (only slow):
   // keep trying for a long while before concluding the whole chain above is gone, because
   // becoming a second root would split the tree.
   const deadline = node.clock.now() + attemptMs * 10
   while (above.length > 0 && !node.closed) {
     for (const ancestor of above) {
-      if (await tryJoin(node, ancestor.addresses, attemptMs, ancestor.id)) {
+      // Whoever answers there now (the ancestor, or a process restarted at its address that
+      // re-joined the tree): the welcome's chain and epoch are checked, so no loop, no stale tree.
+      if (await tryJoin(node, ancestor.addresses, attemptMs)) {
         node.logger.info({ parent: node.parent?.parentId }, "took the dead relay's place")
         return
       }
     }
     if (node.clock.now() > deadline) break
+    // A refusal comes back at once: never spin.
+    await sleep(node.clock, node.opts.heartbeatMs)
   }
-  if (!node.closed) becomeRoot(node, order)
+  if (node.closed) return
+  // The tree may live on elsewhere: a root that knows where the dead parent and its ancestors
+  // were keeps listening there, and re-joins a tree that outranks its own.
+  node.hintNewerRoot(link.addresses)
+  for (const a of above) node.hintNewerRoot(a.addresses)
+  becomeRoot(node, order)
 }
 
 /**

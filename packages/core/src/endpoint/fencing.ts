@@ -31,6 +31,7 @@ interface Heard {
 export class Fencing {
   #probing = false
   #lastProbeAt = Number.NEGATIVE_INFINITY
+  #includeChildren = false
   /** Addresses to listen to besides the children and siblings: hints and remembered peers. */
   readonly #extra = new Map<string, EndpointAddresses>()
 
@@ -48,22 +49,54 @@ export class Fencing {
     this.#lastProbeAt = Number.NEGATIVE_INFINITY
   }
 
-  /** Every tick at a root: probe when due. */
-  tick(): void {
+  /**
+   * The event loop was frozen (a pause, SIGSTOP): the tree may have gone on without us. Probe at
+   * once, this time including our own children (they may have joined a successor meanwhile).
+   */
+  woke(): void {
+    this.#includeChildren = true
+    this.#lastProbeAt = Number.NEGATIVE_INFINITY
+  }
+
+  /**
+   * Every tick of a restarted endpoint that was not the root and has not found its tree yet:
+   * it keeps listening where the tree was, and never serves on its own.
+   */
+  seek(): void {
     const node = this.node
-    if (this.#probing || node.closed || !node.succession.isRoot) return
+    if (this.#probing || node.closed || !node.succession.inLimbo || node.parent) return
     const now = node.clock.now()
     if (now - this.#lastProbeAt < node.opts.peerTimeoutMs * 2) return
     this.#lastProbeAt = now
-    void this.probe(this.#targets(now))
+    void this.probe([...this.#extra.values()], true)
+  }
+
+  /** Every tick at a root: probe when due. */
+  tick(): void {
+    const node = this.node
+    if (this.#probing || node.closed || !node.succession.isRoot || node.succession.state !== 'settled') return
+    const now = node.clock.now()
+    if (now - this.#lastProbeAt < node.opts.peerTimeoutMs * 2) return
+    this.#lastProbeAt = now
+    const woke = this.#includeChildren
+    const targets = this.#targets(now)
+    if (!woke) return void this.probe(targets)
+    // Just woken: confirm nothing until we know no tree went on without us.
+    node.replicas.hold()
+    void this.probe(targets).catch(() => false).then((joined) => {
+      if (!joined && node.succession.isRoot) node.replicas.release()
+    })
   }
 
   #targets(now: number): EndpointAddresses[] {
     const node = this.node
     const targets = new Map<string, EndpointAddresses>()
     const self = node.addresses?.inbound
-    for (const p of [...node.children.probeTargets(now), ...node.succession.previousSiblings]) {
-      if (p.id === node.id || !p.addresses || node.children.has(p.id)) continue
+    const includeChildren = this.#includeChildren
+    this.#includeChildren = false
+    const children = includeChildren ? [...node.children.values()] : []
+    for (const p of [...node.children.probeTargets(now), ...node.succession.previousSiblings, ...children]) {
+      if (p.id === node.id || !p.addresses || (node.children.has(p.id) && !includeChildren)) continue
       targets.set(p.addresses.inbound, p.addresses)
     }
     for (const [inbound, a] of this.#extra) targets.set(inbound, a)
@@ -75,7 +108,7 @@ export class Fencing {
    * Listens to `targets` for a tree that outranks this one; joins the best heard. Returns true
    * if it stepped down and joined. Also used at start by a restarted root (then in limbo).
    */
-  async probe(targets: EndpointAddresses[]): Promise<boolean> {
+  async probe(targets: EndpointAddresses[], restarted = false): Promise<boolean> {
     const node = this.node
     if (targets.length === 0) return false
     this.#probing = true
@@ -86,7 +119,10 @@ export class Fencing {
         for (const h of batch) if (h) heard.push(h)
       }
       const self = { epoch: node.succession.epoch, id: node.id }
-      const better = heard.filter((h) => outranks(h, self)).sort((a, b) => b.epoch - a.epoch || (a.root < b.root ? -1 : 1))
+      // A restarted endpoint has no claim of its own: any tree at least as new as the one it
+      // remembers is the real one. A running root yields only to a tree that outranks it.
+      const wins = (h: Heard) => (restarted ? h.root !== node.id && h.epoch >= self.epoch : outranks(h, self))
+      const better = heard.filter(wins).sort((a, b) => b.epoch - a.epoch || (a.root < b.root ? -1 : 1))
       if (node.succession.isRoot) {
         // Roots this one outranks learn of it, so a split heals even if they never knew us.
         for (const h of heard) if (h.root !== node.id && outranks({ epoch: self.epoch, root: node.id }, { epoch: h.epoch, id: h.root })) this.#tell(h.at)

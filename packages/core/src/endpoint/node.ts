@@ -129,6 +129,10 @@ export class Node implements NodeContext {
     this.#ticker = new Ticker(this, {
       stalled: (channel) => (channel === 'inbound' ? this.#inboundListener : this.#parentListener)?.stalled ?? false,
       fencingTick: () => this.fencing.tick(),
+      woke: () => this.fencing.woke(),
+      seek: () => {
+        if (this.seeking) this.fencing.seek()
+      },
     })
   }
 
@@ -228,6 +232,14 @@ export class Node implements NodeContext {
    * confirmation the real tree never sees. Nothing newer found: it resumes as the root at the
    * remembered epoch (never lower).
    */
+  /** A joiner with storage: the epoch it had reached (it never joins an older tree) and the peers it knew. */
+  async recallTree(): Promise<void> {
+    const record = await this.memory.recall()
+    if (!record) return
+    this.succession.restoreEpoch(record.epoch)
+    this.fencing.remember(record.peers)
+  }
+
   async rejoinRememberedTree(): Promise<void> {
     const record = await this.memory.recall()
     if (!record) return
@@ -236,12 +248,26 @@ export class Node implements NodeContext {
     this.logger.info({ epoch: record.epoch, peers: record.peers.length }, 'restarted: looking for the tree this endpoint was in')
     this.succession.stepDown()
     this.fencing.remember(record.peers)
-    const joined = await this.fencing.probe([...record.peers])
-    if (!joined && this.succession.inLimbo) {
+    const joined = await this.fencing.probe([...record.peers], true)
+    if (joined || !this.succession.inLimbo) return this.updateRole()
+    if (record.root) {
       this.succession.resumeAsRoot()
       this.logger.info({ epoch: this.succession.epoch }, 'no newer tree found; resuming as the root')
+      return this.updateRole()
     }
-    this.updateRole()
+    // It was not the root: its documents in storage are stale, and the tree lives on somewhere.
+    // It keeps looking (every tick) and never serves as a root on its own.
+    this.#seeking = true
+    this.logger.warn({ epoch: this.succession.epoch, peers: record.peers.length }, 'restarted: the tree this endpoint was in is not reachable yet; looking for it, not serving as a root')
+  }
+
+  /** Started in limbo (restarted, not the root before): still looking for its tree. */
+  #seeking = false
+
+  /** For the tick: a restarted endpoint still looking for its tree. */
+  get seeking(): boolean {
+    if (this.#seeking && !this.succession.inLimbo) this.#seeking = false
+    return this.#seeking
   }
 
   /** Drops the link to a parent presumed dead, without a goodbye. */
@@ -358,8 +384,12 @@ export class Node implements NodeContext {
     this.stats.receivedByKind[k] = (this.stats.receivedByKind[k] ?? 0) + 1
     const now = this.clock.now()
     if (link) {
-      link.heard(now)
-      if (link === this.#parent) this.parentBack()
+      // Only the parent's own frames count: another process that took its address (a restart)
+      // must not keep a dead parent alive. Before the welcome, anything from there counts.
+      if (!link.welcomed || message.sender === link.parentId) {
+        link.heard(now)
+        if (link === this.#parent && link.welcomed) this.parentBack()
+      }
     } else {
       this.children.heard(message.sender, now)
     }
@@ -487,7 +517,7 @@ export class Node implements NodeContext {
           this.publish(docTopic(replica.doc), bytes)
         } else this.sendUp(bytes)
       }
-      this.replicas.release(replica)
+      this.replicas.drop(replica)
     }
     this.rosterChanged()
   }

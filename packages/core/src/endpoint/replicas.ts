@@ -116,7 +116,7 @@ export class ReplicaSet {
   }
 
   /** Drops a replica nobody here or below uses any more. */
-  release(replica: Replica): void {
+  drop(replica: Replica): void {
     if (replica.localOpens > 0 || replica.children.size > 0 || this.ports.isRoot()) return
     this.#replicas.delete(replica.doc)
     this.#waitingOpens.delete(replica.doc)
@@ -155,6 +155,16 @@ export class ReplicaSet {
     let resent = 0
     for (const replica of this.#replicas.values()) resent += replica.resendPending(0)
     return resent
+  }
+
+  /** Holds sequencing (a woken root checks first whether the tree went on without it). */
+  hold(): void {
+    for (const replica of this.#replicas.values()) replica.sequencer?.pause()
+  }
+
+  /** Sequencing goes on after `hold`. */
+  release(): void {
+    for (const replica of this.#replicas.values()) replica.sequencer?.resume()
   }
 
   // ---- serving children ------------------------------------------------------------------

@@ -9,6 +9,10 @@ export interface TickPorts {
   /** True while a listener waits for room in the handler queue (it reads nothing meanwhile). */
   stalled(channel: 'inbound' | 'parent'): boolean
   fencingTick(): void
+  /** This root's event loop was frozen: look for a tree that went on without it. */
+  woke(): void
+  /** A restarted endpoint still looking for its tree: probe when due. */
+  seek(): void
 }
 
 /**
@@ -40,6 +44,7 @@ export class Ticker {
     this.#lastTickAt = now
     if (frozen || this.ports.stalled('inbound')) node.children.touchAll(now)
     if (node.parent && (frozen || this.ports.stalled('parent'))) node.parent.heard(now)
+    if (frozen && node.succession.isRoot) this.ports.woke()
     if (node.addresses) {
       // A root publishes even without children, so a stale root probing its old roster hears the epoch.
       const payload = HeartbeatCodec.encode({ heads: node.replicas.heads(), rosterVersion: node.children.version, ancestors: node.ancestorChain() })
@@ -55,6 +60,7 @@ export class Ticker {
       this.ports.fencingTick()
       return
     }
+    this.ports.seek()
     const link = node.parent
     if (!link || node.succession.inLimbo) return
     if (link.welcomed) node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch }))

@@ -21,7 +21,7 @@ const THROTTLED: ReadonlySet<Kind> = new Set<Kind>([Kind.FRAGMENT, Kind.PRESENCE
 export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
   [Kind.HEARTBEAT]: () => {},
   [Kind.LEAVE]: (node, { message: m }) => node.removeChild(m.sender, 'left'),
-  [Kind.OPEN]: (node, { message: m }) => onOpen(node, m),
+  [Kind.OPEN]: (node, { message: m }) => answered(node, m, 'ERR_BAD_REQUEST', onOpen),
   [Kind.CLOSE]: (node, { message: m }) => onClose(node, m),
   [Kind.FRAGMENT]: (node, { message: m, from }) => onFragment(node, m, from),
   [Kind.CATCH_UP]: (node, { message: m }) => onCatchUp(node, m),
@@ -37,11 +37,25 @@ export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
 
 export function handleFromChild(node: NodeContext, work: Work): void | Promise<void> {
   const m = work.message
-  if (m.kind === Kind.HELLO) return onHello(node, m)
+  if (m.kind === Kind.HELLO) return answered(node, m, 'ERR_AUTH', onHello)
   if (work.from === 'child' && !admit(node, m)) return
   const handler = FROM_CHILD[m.kind as Kind]
   if (!handler) return void node.stats.dropped++
   return handler(node, work)
+}
+
+/**
+ * Runs a request handler so that the requester always gets an answer: when the handler fails
+ * (a hook threw, the request was malformed), it gets a refusal saying why instead of silence.
+ */
+async function answered(node: NodeContext, m: Message, code: string, handler: (node: NodeContext, m: Message) => Promise<void>): Promise<void> {
+  try {
+    await handler(node, m)
+  } catch (error) {
+    node.stats.handlerErrors++
+    node.logger.warn({ err: error, from: m.origin, kind: m.kind }, 'a request failed; refusing it')
+    node.refuse(m.origin, code, `the request could not be handled: ${(error as Error).message}`, m.doc)
+  }
 }
 
 /** The gate in front of every message a child sends (besides HELLO). */
@@ -229,7 +243,7 @@ function onClose(node: NodeContext, m: Message): void {
   if (!replica) return
   replica.children.delete(m.origin)
   clearPresence(node, replica, m.origin)
-  node.replicas.release(replica)
+  node.replicas.drop(replica)
 }
 
 export function clearPresence(node: NodeContext, replica: Replica, origin: EndpointId): void {

@@ -88,6 +88,17 @@ export function handleFromParent(node: NodeContext, work: Work): void | Promise<
 
 function onWelcome(node: NodeContext, m: Message, link: ParentLink): void {
   if (link.welcomed && link.parentId === m.origin) return
+  if (link.parentId !== undefined && link.parentId !== m.origin) {
+    // Welcomed by another endpoint at our parent's address: our parent died and a new process
+    // took its ports. That is not our parent: the parent is lost.
+    node.refusal('stale-candidate')
+    return node.startFailover(`another endpoint (${m.origin}) answers at the parent's address`)
+  }
+  if (m.epoch < node.succession.epoch) {
+    // A tree older than the one we have seen (a stale root, restarted or woken): never join it.
+    node.refusal('stale-epoch')
+    return node.joinRefused(`that tree is at epoch ${m.epoch}, older than epoch ${node.succession.epoch} seen here`)
+  }
   const welcome = WelcomeCodec.decode(m.payload)
   if (link.expected && m.origin !== link.expected) {
     // The candidate's address answered with another endpoint: the candidate is dead and a
@@ -171,12 +182,20 @@ function onRefuse(node: NodeContext, m: Message): void {
   const refusal = RefusalCodec.decode(m.payload)
   const replica = m.doc ? node.replicas.get(m.doc as DocId) : undefined
   switch (refusal.code) {
-    case 'ERR_NOT_JOINED':
-      // The parent forgot us (it restarted, or timed us out during a pause): join again.
+    case 'ERR_NOT_JOINED': {
+      const link = node.parent
+      if (!link) return
+      // Only our parent can forget us; from anyone else at its address it says the parent is gone.
+      if (link.welcomed && m.sender !== link.parentId) return void node.refusal('stale-candidate')
+      // The parent forgot us (it timed us out during a pause): join again, at most once a heartbeat.
+      const now = node.clock.now()
+      if (now - link.rehelloAt < node.opts.heartbeatMs) return
+      link.rehelloAt = now
       node.logger.info({}, 'the parent no longer knows this endpoint; joining again')
-      if (node.parent) node.parent.welcomed = false
+      link.welcomed = false
       node.sendHello()
       return
+    }
     case 'ERR_RATE_LIMITED':
       // Our changes stay pending and are resent; the application may want to slow down.
       node.events.emit('error', new RateLimitedError(refusal.reason))

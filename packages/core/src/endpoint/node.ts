@@ -9,6 +9,7 @@ import { BatchCodec, HelloCodec, RefusalCodec, type AddressInfo } from '../proto
 import { CONTROL_TOPIC, docTopic, endpointTopic } from '../protocol/topics.js'
 import { ChannelListener } from '../runtime/channel-listener.js'
 import { realClock, type Clock, type TimerHandle } from '../runtime/clock.js'
+import { DeferQueue } from '../runtime/defer-queue.js'
 import { HandlerPool } from '../runtime/handler-pool.js'
 import { record } from '../runtime/histogram.js'
 import { emptyStats, type EndpointStats, type RefusalReason } from '../runtime/stats.js'
@@ -18,7 +19,7 @@ import { Children } from './children.js'
 import type { EndpointEvents, NodeContext, Role, Work } from './context.js'
 import { failover } from './failover.js'
 import { Fencing } from './fencing.js'
-import { handleFromChild } from './handlers/from-child.js'
+import { clearPresence, handleFromChild } from './handlers/from-child.js'
 import { handleFromParent } from './handlers/from-parent.js'
 import type { EndpointAddresses, ResolvedOptions } from './options.js'
 import { ParentLink } from './parent-link.js'
@@ -70,8 +71,10 @@ export class Node implements NodeContext {
   #inboundListener: ChannelListener | undefined
   #parentListener: ChannelListener | undefined
   #timer: TimerHandle | undefined
-  #deferred: Array<() => void> = []
-  #lastDeferredRun = 0
+  readonly #deferred = new DeferQueue((error) => {
+    this.stats.handlerErrors++
+    this.logger.error({ err: error }, 'deferred work failed')
+  })
   #welcome: { resolve: () => void; reject: (e: Error) => void } | undefined
   #joinedBefore = false
 
@@ -510,43 +513,14 @@ export class Node implements NodeContext {
       const replica = this.replicas.get(doc)
       if (!replica) continue
       replica.children.delete(id)
-      if (replica.presence.has(id)) {
-        const bytes = replica.presenceMessage(id, null)
-        if (this.succession.isRoot) {
-          replica.setPresence(id, null)
-          this.publish(docTopic(replica.doc), bytes)
-        } else this.sendUp(bytes)
-      }
+      clearPresence(this, replica, id)
       this.replicas.drop(replica)
     }
     this.rosterChanged()
   }
 
-  /**
-   * Runs deferred work once the current I/O has been read: one apply per tick. Adaptive:
-   * when traffic is sparse (nothing ran in the last millisecond) it runs on a microtask, so a
-   * lone change is not held for a turn of the event loop; when it is dense it waits for the
-   * event loop's check phase, so everything read in this turn is applied in one pass.
-   */
   defer(fn: () => void): void {
-    this.#deferred.push(fn)
-    if (this.#deferred.length !== 1) return
-    if (performance.now() - this.#lastDeferredRun < 1) schedule(() => this.#runDeferred())
-    else queueMicrotask(() => this.#runDeferred())
-  }
-
-  #runDeferred(): void {
-    this.#lastDeferredRun = performance.now()
-    const fns = this.#deferred
-    this.#deferred = []
-    for (const fn of fns) {
-      try {
-        fn()
-      } catch (error) {
-        this.stats.handlerErrors++
-        this.logger.error({ err: error }, 'deferred work failed')
-      }
-    }
+    this.#deferred.defer(fn)
   }
 
   assertOpen(what = 'Endpoint'): void {
@@ -592,5 +566,3 @@ export class Node implements NodeContext {
 function laneOf(m: Message): string {
   return m.doc ? m.doc : m.kind === Kind.APP ? `app:${m.appKind}` : ''
 }
-
-const schedule: (fn: () => void) => void = typeof setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0)

@@ -84,9 +84,9 @@ async function takeOver(node: NodeContext, link: ParentLink, above: Array<{ id: 
  * for the survivors to re-join and fetches any sequenced fragments they hold that it lacks.
  */
 export function becomeRoot(node: NodeContext, order: readonly Peer[]): void {
-  const epoch = node.succession.promoted(order, node.clock.now() + node.opts.peerTimeoutMs * 2)
+  const blank = node.replicas.promote()
+  const epoch = node.succession.promoted(order, node.clock.now() + node.opts.peerTimeoutMs * 2, blank)
   node.stats.promotions++
-  node.replicas.promote()
   node.logger.warn({ epoch, expecting: [...node.succession.expectedSurvivors] }, 'promoted to root; recovering')
   node.updateRole()
   node.parentBack()

@@ -137,14 +137,22 @@ export class ReplicaSet {
 
   /**
    * A promoted successor takes over: every replica sequences (paused until recovery ends).
-   * One not ready yet is seeded with the state its opener offered, never with `{}`.
+   * One not ready yet is seeded with the state its opener offered, never with `{}`; those are
+   * returned (blank), and recovery waits for a survivor's copy of them.
    */
-  promote(): void {
+  promote(): DocId[] {
+    const blank: DocId[] = []
     for (const replica of this.#replicas.values()) {
-      if (!replica.ready) replica.seed(initialOf(replica))
+      if (!replica.ready) {
+        replica.seed(initialOf(replica))
+        blank.push(replica.doc)
+      }
+      // The root serves; nothing above will answer an open still in flight.
+      replica.awaitingServe = false
       replica.becomeSequencer()
       replica.sequencer!.pause()
     }
+    return blank
   }
 
   /** Sequencing resumes after recovery; with storage, from a fresh snapshot of each document. */

@@ -27,6 +27,11 @@ export class Succession {
   #expected = new Set<EndpointId>()
   #recoveringUntil = 0
   readonly #pendingFetches = new Set<string>()
+  /**
+   * Documents this root had not received yet when it was promoted (seeded from their opener's
+   * initial state): recovery waits for a survivor's copy of each, or for the whole window.
+   */
+  #blank = new Set<string>()
 
   constructor(
     readonly self: EndpointId,
@@ -149,8 +154,9 @@ export class Succession {
    * limbo → recovering: this endpoint takes the dead root's place at a higher epoch, and
    * waits (until `until`) for the survivors in `order` to re-join before sequencing.
    */
-  promoted(order: readonly Peer[], until: number, seenEpoch = 0): number {
+  promoted(order: readonly Peer[], until: number, blank: readonly string[] = [], seenEpoch = 0): number {
     this.#expect('limbo', 'be promoted')
+    this.#blank = new Set(blank)
     this.#root = true
     this.#state = 'recovering'
     this.#epoch = Math.max(this.#epoch, seenEpoch) + 1
@@ -171,13 +177,14 @@ export class Succession {
 
   fetchDone(key: string): void {
     this.#pendingFetches.delete(key)
+    this.#blank.delete(key.slice(key.indexOf('/') + 1))
   }
 
   /** Whether recovery may end now: everyone back and every fetch answered, or time is up. */
   recoveryDue(now: number, isBack: (id: EndpointId) => boolean): boolean {
     if (this.#state !== 'recovering') return false
     const everyoneBack = [...this.#expected].every(isBack)
-    return (everyoneBack && this.#pendingFetches.size === 0) || now >= this.#recoveringUntil
+    return (everyoneBack && this.#pendingFetches.size === 0 && this.#blank.size === 0) || now >= this.#recoveringUntil
   }
 
   /** recovering → settled. */
@@ -185,6 +192,7 @@ export class Succession {
     this.#expect('recovering', 'end recovery')
     this.#state = 'settled'
     this.#pendingFetches.clear()
+    this.#blank.clear()
     this.#recoveringUntil = 0
   }
 

@@ -70,9 +70,11 @@ export class Ticker {
       return
     }
     for (const replica of node.replicas.values()) {
-      if (!replica.ready) {
+      // An open not answered (not ready yet, or a reopen after a re-join whose answer was lost):
+      // ask again. Children's opens of this document wait for it.
+      if (!replica.ready || replica.awaitingServe) {
         if (now - replica.openedAt > resendMs) node.replicas.requestOpen(replica)
-        continue
+        if (!replica.ready) continue
       }
       if (replica.hasGap) replica.requestCatchUp(resendMs)
       node.stats.resent += replica.resendPending(resendMs)

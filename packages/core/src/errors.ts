@@ -112,7 +112,8 @@ export class JoinTimeoutError extends ZincError {
 
 /** The parent refused the join (authentication, a loop, a protocol mismatch). */
 export class JoinRefusedError extends ZincError {
-  constructor(readonly address: string, readonly reason: string) {
+  /** `refusal`: the parent's refusal code (`ERR_AUTH`, `ERR_LOOP`, …) when it sent one. */
+  constructor(readonly address: string, readonly reason: string, readonly refusal = '') {
     super('ERR_JOIN_REFUSED', `The endpoint at ${address} refused to let this endpoint join: ${reason}.`)
   }
 }

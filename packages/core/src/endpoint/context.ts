@@ -85,7 +85,7 @@ export interface NodeContext {
   /** The parent's welcome arrived. */
   welcomed(parentId: EndpointId): void
   /** The parent refused the join. */
-  joinRefused(reason: string): void
+  joinRefused(reason: string, code?: string): void
   /** The parent is heard again after 'parent-lost' (or this endpoint became the root). */
   parentBack(): void
   updateRole(): void

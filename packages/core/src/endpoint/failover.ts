@@ -1,3 +1,4 @@
+import { JoinRefusedError } from '../errors.js'
 import { endpointIdFromBytes, type EndpointId } from '../ids.js'
 import { sleep } from '../runtime/clock.js'
 import type { Peer } from './children.js'
@@ -31,24 +32,25 @@ export async function failover(node: NodeContext, why: string): Promise<void> {
     for (const candidate of order) {
       if (node.closed) return
       if (candidate.id === node.id) return takeOver(node, link, above, order, attemptMs)
-      if (await tryJoin(node, candidate.addresses!, attemptMs, candidate.id)) return
+      if ((await tryJoin(node, candidate.addresses!, attemptMs, candidate.id)) === true) return
     }
     // No candidate answered and this endpoint cannot take over (it binds nothing): try the
     // ancestors directly, and the lost parent itself (it may be restarting), then again.
-    for (const a of above) if (await tryJoin(node, a.addresses, attemptMs)) return
-    if (await tryJoin(node, link.addresses, attemptMs)) return
+    for (const a of above) if ((await tryJoin(node, a.addresses, attemptMs)) === true) return
+    if ((await tryJoin(node, link.addresses, attemptMs)) === true) return
     if (order.length === 0 && node.addresses) return takeOver(node, link, above, order, attemptMs)
     await sleep(node.clock, node.opts.heartbeatMs)
   }
 }
 
-async function tryJoin(node: NodeContext, addresses: EndpointAddresses, timeoutMs: number, expect?: EndpointId): Promise<boolean> {
+/** Joins there: true, or false (no answer, refused) — or 'below' when what answers there is our own descendant. */
+async function tryJoin(node: NodeContext, addresses: EndpointAddresses, timeoutMs: number, expect?: EndpointId): Promise<boolean | 'below'> {
   try {
     await node.join(addresses, timeoutMs, expect)
     return true
   } catch (error) {
     node.logger.info({ inbound: addresses.inbound, reason: (error as Error).message }, 'failover candidate did not answer')
-    return false
+    return error instanceof JoinRefusedError && error.refusal === 'ERR_LOOP' ? 'below' : false
   }
 }
 
@@ -58,14 +60,18 @@ async function takeOver(node: NodeContext, link: ParentLink, above: Array<{ id: 
   // keep trying for a long while before concluding the whole chain above is gone, because
   // becoming a second root would split the tree.
   const deadline = node.clock.now() + attemptMs * 10
-  while (above.length > 0 && !node.closed) {
-    for (const ancestor of above) {
+  const ways = [...above]
+  while (ways.length > 0 && !node.closed) {
+    for (const ancestor of [...ways]) {
       // Whoever answers there now (the ancestor, or a process restarted at its address that
       // re-joined the tree): the welcome's chain and epoch are checked, so no loop, no stale tree.
-      if (await tryJoin(node, ancestor.addresses, attemptMs)) {
+      const joined = await tryJoin(node, ancestor.addresses, attemptMs)
+      if (joined === true) {
         node.logger.info({ parent: node.parent?.parentId }, "took the dead relay's place")
         return
       }
+      // What answers there is below us now: not a way up, whatever the deadline.
+      if (joined === 'below') ways.splice(ways.indexOf(ancestor), 1)
     }
     if (node.clock.now() > deadline) break
     // A refusal comes back at once: never spin.

@@ -323,8 +323,8 @@ export class Node implements NodeContext {
     }
   }
 
-  joinRefused(reason: string): void {
-    const error = new JoinRefusedError(this.#parent?.addresses.inbound ?? '?', reason)
+  joinRefused(reason: string, code = ''): void {
+    const error = new JoinRefusedError(this.#parent?.addresses.inbound ?? '?', reason, code)
     if (this.#welcome) this.#welcome.reject(error)
     else this.events.emit('error', error)
   }

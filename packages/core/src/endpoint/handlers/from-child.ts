@@ -117,6 +117,13 @@ async function onHello(node: NodeContext, m: Message): Promise<void> {
     node.refusal('loop')
     return node.refuse(id, 'ERR_LOOP', 'joining here would make a loop: this endpoint is your own descendant')
   }
+  const joining = node.parent && !node.parent.welcomed ? node.parent : undefined
+  if (joining && hello.inbound && joining.addresses.inbound === hello.inbound && node.id < id) {
+    // Two endpoints joining each other at once would each welcome the other before either
+    // chain shows it: a loop. The smaller id refuses; the other welcomes it and goes on.
+    node.refusal('loop')
+    return node.refuse(id, 'ERR_LOOP', 'this endpoint is joining you right now; joining it would make a loop')
+  }
   const addresses = hello.inbound && hello.outbound ? { inbound: hello.inbound, outbound: hello.outbound } : undefined
   const existing = node.children.get(id)
   const incarnation = hello.incarnation ?? 0

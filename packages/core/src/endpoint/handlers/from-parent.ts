@@ -111,7 +111,7 @@ function onWelcome(node: NodeContext, m: Message, link: ParentLink): void {
   if (bad) {
     link.parentId = undefined
     node.refusal(bad)
-    return node.joinRefused(bad === 'loop' ? 'joining there would make a loop: it is below this endpoint' : 'the welcome carried a malformed ancestor chain')
+    return node.joinRefused(bad === 'loop' ? 'joining there would make a loop: it is below this endpoint' : 'the welcome carried a malformed ancestor chain', bad === 'loop' ? 'ERR_LOOP' : '')
   }
   adoptEpoch(node, m)
   node.welcomed(m.origin)
@@ -215,5 +215,5 @@ function onRefuse(node: NodeContext, m: Message): void {
     node.events.emit('error', error)
     return
   }
-  node.joinRefused(refusal.reason)
+  node.joinRefused(refusal.reason, refusal.code)
 }

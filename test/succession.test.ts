@@ -72,11 +72,12 @@ describe('succession on a fake clock', () => {
 })
 
 describe('two roots at one epoch', () => {
-  it('meet and resolve after a partition, though neither lost its children', async () => {
+  it('meet and resolve after a partition, though neither lost its children; a dead author’s confirmed change on the losing side is kept', async () => {
     const network = new InprocNetwork({ seed: 21 })
     const host = await start(network, 'split-host', {})
-    const a = await start(network, 'split-a', { join: host.addresses })
-    const b = await start(network, 'split-b', { join: host.addresses })
+    // a's id is the smaller: a's tree wins the tie at epoch 2.
+    const a = await start(network, 'split-a', { id: idOf(101), join: host.addresses })
+    const b = await start(network, 'split-b', { id: idOf(102), join: host.addresses })
     // Both know the whole level before the leaves come (then peers shows children).
     await waitFor(() => a.peers.length === 2 && b.peers.length === 2, 'rosters known')
     const leafA = await start(network, 'split-la', { join: a.addresses })
@@ -104,13 +105,16 @@ describe('two roots at one epoch', () => {
     write('split')
     // Confirmed on each side.
     await Promise.all(docs.map((d) => d.synced()))
+    // The leaf on the losing side dies before the trees meet: only b holds its confirmed change.
+    network.kill('split-lb')
+    const alive = everyone.filter((e) => e !== leafB)
+    const aliveDocs = docs.filter((_, i) => everyone[i] !== leafB)
     network.heal()
-    await waitFor(() => everyone.filter((e) => e.role === 'host').length === 1, 'one root again', 30_000)
-    const root = everyone.find((e) => e.role === 'host')!
-    expect(root.id).toBe(a.id < b.id ? a.id : b.id)
-    write('healed')
-    await waitFor(() => converged(docs as Array<Document<unknown>>), 'every replica equal', 30_000)
-    const log = docs[0]!.state.log
+    await waitFor(() => alive.filter((e) => e.role === 'host').length === 1, 'one root again', 30_000)
+    expect(alive.find((e) => e.role === 'host')!.id).toBe(a.id)
+    for (let i = 0; i < aliveDocs.length; i++) aliveDocs[i]!.change((s) => void s.log.push(`healed-${i}`))
+    await waitFor(() => converged(aliveDocs as Array<Document<unknown>>), 'every replica equal', 30_000)
+    const log = aliveDocs[0]!.state.log
     for (const token of made) expect(log.filter((t) => t === token), token).toHaveLength(1)
   })
 })

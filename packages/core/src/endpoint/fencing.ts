@@ -68,7 +68,7 @@ export class Fencing {
     const now = node.clock.now()
     if (now - this.#lastProbeAt < node.opts.peerTimeoutMs * 2) return
     this.#lastProbeAt = now
-    void this.probe([...this.#extra.values()], true)
+    void this.probe([...this.#extra.values()], 'any')
   }
 
   /** Every tick at a root: probe when due. */
@@ -108,7 +108,7 @@ export class Fencing {
    * Listens to `targets` for a tree that outranks this one; joins the best heard. Returns true
    * if it stepped down and joined. Also used at start by a restarted root (then in limbo).
    */
-  async probe(targets: EndpointAddresses[], restarted = false): Promise<boolean> {
+  async probe(targets: EndpointAddresses[], restarted: 'no' | 'at-least-as-new' | 'any' = 'no'): Promise<boolean> {
     const node = this.node
     if (targets.length === 0) return false
     this.#probing = true
@@ -121,7 +121,9 @@ export class Fencing {
       const self = { epoch: node.succession.epoch, id: node.id }
       // A restarted endpoint has no claim of its own: any tree at least as new as the one it
       // remembers is the real one. A running root yields only to a tree that outranks it.
-      const wins = (h: Heard) => (restarted ? h.root !== node.id && h.epoch >= self.epoch : outranks(h, self))
+      // (A restarted non-root takes any tree: it has no subtree and its documents are stale.)
+      const wins = (h: Heard) =>
+        restarted === 'no' ? outranks(h, self) : h.root !== node.id && (restarted === 'any' || h.epoch >= self.epoch)
       const better = heard.filter(wins).sort((a, b) => b.epoch - a.epoch || (a.root < b.root ? -1 : 1))
       if (node.succession.isRoot) {
         // Roots this one outranks learn of it, so a split heals even if they never knew us.

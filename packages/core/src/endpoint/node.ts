@@ -235,23 +235,26 @@ export class Node implements NodeContext {
    * confirmation the real tree never sees. Nothing newer found: it resumes as the root at the
    * remembered epoch (never lower).
    */
-  /** A joiner with storage: the epoch it had reached (it never joins an older tree) and the peers it knew. */
+  /**
+   * A joiner with storage: the peers it knew (listened to if it ever becomes a root). Not its
+   * epoch: a fresh process has no subtree to fence, and the tree it finds may be a branch at a
+   * lower epoch than one that died since; it takes its parent's.
+   */
   async recallTree(): Promise<void> {
     const record = await this.memory.recall()
-    if (!record) return
-    this.succession.restoreEpoch(record.epoch)
-    this.fencing.remember(record.peers)
+    if (record) this.fencing.remember(record.peers)
   }
 
   async rejoinRememberedTree(): Promise<void> {
     const record = await this.memory.recall()
     if (!record) return
-    this.succession.restoreEpoch(record.epoch)
+    // A root resumes at its epoch, never lower; anything else starts from its parent's.
+    if (record.root) this.succession.restoreEpoch(record.epoch)
     if (record.peers.length === 0) return
     this.logger.info({ epoch: record.epoch, peers: record.peers.length }, 'restarted: looking for the tree this endpoint was in')
     this.succession.stepDown()
     this.fencing.remember(record.peers)
-    const joined = await this.fencing.probe([...record.peers], true)
+    const joined = await this.fencing.probe([...record.peers], record.root ? 'at-least-as-new' : 'any')
     if (joined || !this.succession.inLimbo) return this.updateRole()
     if (record.root) {
       this.succession.resumeAsRoot()

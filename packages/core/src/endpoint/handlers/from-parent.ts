@@ -1,8 +1,9 @@
 import { AccessDeniedError, RateLimitedError } from '../../errors.js'
-import type { DocId } from '../../ids.js'
-import type { Message } from '../../protocol/codec.js'
+import { endpointIdFromBytes, type DocId, type EndpointId } from '../../ids.js'
+import type { Replica } from '../../document/replica.js'
+import { decodeMessage, encodeMessage, type Message } from '../../protocol/codec.js'
 import { Kind } from '../../protocol/kinds.js'
-import { HeartbeatCodec, RefusalCodec, RosterCodec, SnapshotCodec, WelcomeCodec } from '../../protocol/payloads.js'
+import { HeartbeatCodec, RefusalCodec, RosterCodec, SnapshotCodec, WelcomeCodec, type Snapshot } from '../../protocol/payloads.js'
 import { CONTROL_TOPIC, docTopic, endpointOfTopic, isEndpointTopic } from '../../protocol/topics.js'
 import { peersFromWire } from '../children.js'
 import type { Handler, NodeContext, Work } from '../context.js'
@@ -32,7 +33,16 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     // A snapshot for a replica that was ready: our history was replaced, so what our children
     // hold (built on the old one) must be replaced too, before anything new reaches them.
     if (replica.ready && replica.children.size > 0) node.replicas.resyncChildren(replica, (child) => node.refuse(child, 'ERR_NOT_OPEN', 'the history above changed; open again', replica.doc))
-    replica.applySnapshot(m.seq, SnapshotCodec.decode(m.payload))
+    const snapshot = SnapshotCodec.decode(m.payload)
+    const orphans = replica.ready ? orphansBeyond(replica, snapshot, node.id) : []
+    replica.applySnapshot(m.seq, snapshot)
+    // Sequenced changes of other endpoints that the new history lacks: their authors may be
+    // gone (a tree that lost a merge), so pass them up once; the root dedupes by (origin,
+    // clientSeq), so an author that resends too changes nothing.
+    if (orphans.length > 0) {
+      node.logger.warn({ doc: replica.doc, changes: orphans.length }, "the root lacks other endpoints' sequenced changes we hold; passing them up")
+      for (const o of orphans) node.sendUp(encodeMessage({ kind: Kind.FRAGMENT, origin: o.origin, sender: node.id, doc: replica.doc, clientSeq: o.clientSeq, epoch: node.succession.epoch, payload: o.payload }))
+    }
     node.replicas.serveWaiting()
   },
   [Kind.FRAGMENT]: (node, work) => onSequenced(node, work),
@@ -216,4 +226,28 @@ function onRefuse(node: NodeContext, m: Message): void {
     return
   }
   node.joinRefused(refusal.reason, refusal.code)
+}
+
+/**
+ * Fragments in our log whose (origin, clientSeq) a snapshot does not contain, other than our
+ * own (the replica resends those itself), oldest first, per origin only a gapless run after
+ * what the snapshot has (a gap would make the root wait for a resend from an author who may
+ * be gone).
+ */
+function orphansBeyond(replica: Replica, snapshot: Snapshot, self: EndpointId): Array<{ origin: EndpointId; clientSeq: number; payload: Uint8Array }> {
+  const has = new Map<EndpointId, number>()
+  for (const { origin, clientSeq } of snapshot.clientSeqs) has.set(endpointIdFromBytes(origin), clientSeq)
+  const out: Array<{ origin: EndpointId; clientSeq: number; payload: Uint8Array }> = []
+  for (const entry of replica.log.entriesAfter(0)) {
+    if (entry.origin === self) continue
+    const next = (has.get(entry.origin) ?? 0) + 1
+    if (entry.clientSeq !== next) continue
+    has.set(entry.origin, next)
+    try {
+      out.push({ origin: entry.origin, clientSeq: entry.clientSeq, payload: decodeMessage(entry.envelope, Infinity).payload })
+    } catch {
+      // an envelope we cannot read again: nothing to pass up
+    }
+  }
+  return out
 }

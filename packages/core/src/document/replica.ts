@@ -6,7 +6,7 @@ import { Kind } from '../protocol/kinds.js'
 import { decodeJson, encodeJson } from '../protocol/json.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
-import { applyOp, freezeDeep, invertOp, transformOp, type Op } from './ot.js'
+import { applyOp, composeOps, freezeDeep, invertOp, transformOp, type Op } from './ot.js'
 import { opOf } from './legacy.js'
 import { OpHistory } from './op-history.js'
 import { DocLog } from './doc-log.js'
@@ -276,6 +276,12 @@ export class Replica {
 
   #applyRun(run: Sequenced[]): void {
     const foreign: DocumentFragment[] = []
+    let over: Op | undefined
+    const flushOver = (): void => {
+      if (over === undefined) return
+      this.#rebaseOver(over)
+      over = undefined
+    }
     for (const s of run) {
       let op: Op
       let state: unknown
@@ -298,10 +304,18 @@ export class Replica {
       this.clientSeqs.set(s.origin, Math.max(s.clientSeq, this.clientSeqs.get(s.origin) ?? 0))
       this.log.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, epoch: s.epoch, envelope: s.envelope })
       this.history.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, base: s.base, op })
-      if (s.origin === this.io.self && this.#acknowledgeHead(s.clientSeq, s.seq)) continue
-      if (s.origin !== this.io.self) foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
-      this.#rebaseOver(op)
+      if (s.origin === this.io.self) {
+        flushOver()
+        if (this.#acknowledgeHead(s.clientSeq, s.seq)) continue
+        this.#rebaseOver(op)
+        continue
+      }
+      foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
+      // Consecutive foreign ops are composed and pending changes rebased over them once:
+      // transform(p, a∘b) = transform(transform(p, a), b), at a fraction of the transforms.
+      over = over === undefined ? op : composeOps(over, op)
     }
+    flushOver()
     this.io.publishFragments(this.doc, run.map((s) => s.envelope))
     this.#sendHeld()
     if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)

@@ -12,7 +12,7 @@
  * Every member binds, so any of them can be promoted. A member's join list is its original
  * parent first, then the other two of r0/a/b: the same command line after every restart.
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { MemberProcess, type Line } from './member-process.js'
@@ -37,15 +37,36 @@ export const WRITERS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const
 
 type Addresses = { inbound: string; outbound: string }
 
-/** A free tcp port on 127.0.0.1 (the kernel picks it; it is released right away for the member to bind). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A free tcp port on 127.0.0.1 below the kernel's ephemeral range. A port from that range
+ * (what `listen(0)` or `tcp://127.0.0.1:*` gets) can be taken, while its member is down, by the
+ * local end of any outgoing connection on the machine, and the restart in place could not bind
+ * it. Below the range only an explicit bind takes a port.
+ */
+async function freePort(taken: Set<number>): Promise<number> {
+  let low = 32768
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low
+  } catch {
+    // Not Linux: keep the usual default.
+  }
+  const from = Math.max(1024, low - 12_000)
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = from + Math.floor(Math.random() * (low - from))
+    if (taken.has(port)) continue
+    if (await canListen(port)) {
+      taken.add(port)
+      return port
+    }
+  }
+  throw new Error(`no free tcp port on 127.0.0.1 between ${from} and ${low}`)
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
 }
 
@@ -58,8 +79,9 @@ export class Cluster {
   static async create(options: ClusterOptions): Promise<Cluster> {
     const cluster = new Cluster(options)
     const names = [...INFRA, ...WRITERS]
+    const taken = new Set<number>()
     for (const name of names) {
-      cluster.addresses.set(name, { inbound: `tcp://127.0.0.1:${await freePort()}`, outbound: `tcp://127.0.0.1:${await freePort()}` })
+      cluster.addresses.set(name, { inbound: `tcp://127.0.0.1:${await freePort(taken)}`, outbound: `tcp://127.0.0.1:${await freePort(taken)}` })
     }
     for (const name of names) {
       const dir = join(options.dataDir, name)

@@ -19,6 +19,16 @@ export interface MemberSpec {
   argv: string[]
 }
 
+/**
+ * Every member process alive, SIGKILLed if the harness exits without stopping them (a test
+ * timeout, an interrupted run): a paused member would otherwise stay stopped forever, and a
+ * running one holds its ports until it notices its stdin closed.
+ */
+const alive = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of alive) child.kill('SIGKILL')
+})
+
 export class MemberProcess {
   readonly lines: Line[] = []
   /** Everything printed, stdout and stderr, prefixed by incarnation: for logs on failure. */
@@ -54,6 +64,7 @@ export class MemberProcess {
     })
     this.#child = child
     this.state = 'running'
+    alive.add(child)
     createInterface({ input: child.stdout! }).on('line', (text) => {
       this.output.push(`${inc} ${text}`)
       if (text.startsWith('{')) {
@@ -68,6 +79,7 @@ export class MemberProcess {
     createInterface({ input: child.stderr! }).on('line', (text) => this.output.push(`${inc} ! ${text}`))
     child.stdin!.on('error', () => {}) // it may be gone when we write
     child.on('exit', (code, signal) => {
+      alive.delete(child)
       this.output.push(`${inc} exited ${code ?? signal}`)
       if (this.#child === child) this.state = 'dead'
       this.#wake()

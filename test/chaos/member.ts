@@ -152,7 +152,8 @@ if (writing) {
 
 function status(withState: boolean): void {
   if (!endpoint || !doc) {
-    report({ type: withState ? 'dump' : 'status', starting: true, role: endpoint?.role, id: endpoint?.id })
+    // No endpoint yet: no parent has welcomed it. An endpoint but no document: open() keeps timing out.
+    report({ type: withState ? 'dump' : 'status', starting: endpoint ? 'opening' : 'joining', role: endpoint?.role, id: endpoint?.id, parentLost })
     return
   }
   flush()

@@ -10,6 +10,7 @@ export function newEndpointId(): EndpointId {
   return uuidv4() as EndpointId
 }
 
+/** Whether a value is an endpoint id (a UUID string). */
 export function isEndpointId(value: unknown): value is EndpointId {
   return typeof value === 'string' && validateUuid(value)
 }

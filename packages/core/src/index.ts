@@ -17,7 +17,7 @@ export { HandlerPool, type HandlerPoolOptions } from './runtime/handler-pool.js'
 export type { RateLimit } from './runtime/rate-limit.js'
 export { ChannelListener, type ListenerOptions } from './runtime/channel-listener.js'
 export { decodeMessage, encodeMessage, type Message, type MessageInit } from './protocol/codec.js'
-export { Kind, kindName, PROTOCOL_VERSION } from './protocol/kinds.js'
+export { Kind, kindName, peekKind, PROTOCOL_VERSION } from './protocol/kinds.js'
 export { CONTROL_TOPIC, docTopic, endpointTopic } from './protocol/topics.js'
 export { decodePatches, encodePatches } from './protocol/patches.js'
 export { decodeFragmentBody, encodeOp, type FragmentBody } from './protocol/ops.js'
@@ -41,6 +41,8 @@ export {
   type Snapshot,
   type Welcome,
 } from './protocol/payloads.js'
+/** immer's draft type, so apps can type recipes (`(d: Draft<Canvas>) => …`) without depending on immer. */
+export type { Draft } from 'immer'
 export { TypedEmitter } from './events.js'
 export { consoleLogger, silentLogger, type Logger, type LogLevel } from './logger.js'
 export { newEndpointId, isEndpointId, isValidDocId, type DocId, type EndpointId } from './ids.js'

@@ -47,6 +47,7 @@ export interface TreeRecord {
   readonly peers: ReadonlyArray<{ readonly inbound: string; readonly outbound: string }>
 }
 
+/** Durable storage of a root: a fragment log and snapshots per document (`MemoryStorage`, `@zinc/storage-lmdb`). Adapters run the storage conformance suite of `@zinc/core/test-suite`. */
 export interface Storage {
   /** Ids of every stored document. */
   documents(): Promise<DocId[]>

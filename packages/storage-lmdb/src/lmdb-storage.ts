@@ -48,6 +48,7 @@ import {
  */
 export type Durability = 'fsync' | 'group'
 
+/** Options of `LmdbStorage.open`. */
 export interface LmdbStorageOptions {
   /** Default `'fsync'` (see `Durability`; measured in the package README). */
   durability?: Durability
@@ -60,7 +61,9 @@ export interface LmdbStorageOptions {
   maxBytes?: number
 }
 
+/** The default durability policy. */
 export const DEFAULT_DURABILITY: Durability = 'fsync'
+/** The default `groupCommitMs` of the `group` policy. */
 export const DEFAULT_GROUP_COMMIT_MS = 5
 
 /** Name of LMDB's data file inside a store directory. */

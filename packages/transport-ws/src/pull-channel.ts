@@ -31,6 +31,7 @@ export class WsPullChannel extends WsBoundChannel implements PullChannel {
     super(address, SUBPROTOCOL.push, limits, context)
   }
 
+  /** The frames received, in order, until the channel closes. */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array[], undefined> {
     return this.inbound[Symbol.asyncIterator]()
   }

@@ -247,7 +247,6 @@ export class Endpoint {
       throw new InvalidArgumentError(`${(error as Error).message}`)
     }
     if (encoded.bytes.byteLength + 1024 > node.opts.maxMessageBytes) throw new MessageTooLargeError(encoded.bytes.byteLength, node.opts.maxMessageBytes)
-    node.countSent(Kind.APP)
     node.sendUp(encodeMessage({ kind: Kind.APP, origin: node.id, epoch: node.succession.epoch, appKind: kind, payload: encoded.bytes, encoding: encoded.encoding }))
   }
 

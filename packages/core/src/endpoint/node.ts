@@ -4,7 +4,7 @@ import { endpointIdToBytes, newEndpointId, type DocId, type EndpointId } from '.
 import type { Logger } from '../logger.js'
 import type { ReplicaIO } from '../document/replica-io.js'
 import { decodeMessage, encodeMessage, type Message } from '../protocol/codec.js'
-import { Kind, kindName } from '../protocol/kinds.js'
+import { Kind, kindName, peekKind } from '../protocol/kinds.js'
 import { BatchCodec, HelloCodec, RefusalCodec, type AddressInfo } from '../protocol/payloads.js'
 import { CONTROL_TOPIC, docTopic, endpointTopic } from '../protocol/topics.js'
 import { ChannelListener } from '../runtime/channel-listener.js'
@@ -130,10 +130,8 @@ export class Node implements NodeContext {
       storage: opts.storage,
       isRoot: () => this.succession.isRoot,
       epoch: () => this.succession.epoch,
-      sendUp: (kind, bytes) => {
-        this.countSent(kind)
-        this.sendUp(bytes)
-      },
+      // sendUp counts the message (by its kind) itself.
+      sendUp: (_kind, bytes) => this.sendUp(bytes),
       subscribeDoc: (doc) => this.#parent?.subscribe(docTopic(doc)),
       unsubscribeDoc: (doc) => this.#parent?.unsubscribe(docTopic(doc)),
     })
@@ -432,7 +430,8 @@ export class Node implements NodeContext {
 
   // ---- sending -------------------------------------------------------------------------
 
-  countSent(kind: number): void {
+  /** Counts one sent message in `sent` and `sentByKind`; every send path calls it exactly once. */
+  countSent(kind: Kind | number): void {
     this.stats.sent++
     const k = kindName(kind)
     this.stats.sentByKind[k] = (this.stats.sentByKind[k] ?? 0) + 1
@@ -441,7 +440,7 @@ export class Node implements NodeContext {
   publish(topic: string, bytes: Uint8Array): void {
     const out = this.#outbound
     if (!out || this.#closed) return
-    this.stats.sent++
+    this.countSent(peekKind(bytes))
     out.send(topic, bytes).catch((error: unknown) => {
       if (!this.#closed) this.logger.warn({ err: error, topic }, 'publishing failed')
     })
@@ -457,7 +456,7 @@ export class Node implements NodeContext {
   sendUp(bytes: Uint8Array): void {
     if (this.#closed) return
     if (this.#parent) {
-      this.stats.sent++
+      this.countSent(peekKind(bytes))
       this.#parent.send(bytes)
       return
     }
@@ -548,7 +547,7 @@ export class Node implements NodeContext {
   async close(): Promise<void> {
     if (this.#closed) return
     const steps: Array<[string, () => unknown]> = [
-      ['say goodbye', () => this.#parent && this.#parent.send(encodeMessage({ kind: Kind.LEAVE, origin: this.id, epoch: this.succession.epoch }))],
+      ['say goodbye', () => this.#parent && (this.countSent(Kind.LEAVE), this.#parent.send(encodeMessage({ kind: Kind.LEAVE, origin: this.id, epoch: this.succession.epoch })))],
       ['stop timers', () => this.clock.clearInterval(this.#timer)],
       ['abandon pending changes', () => [...this.replicas.values()].forEach((r) => r.abandon('the endpoint was closed'))],
     ]

@@ -31,6 +31,7 @@ export interface AccessRequest {
 /** true admits; false or a string (the reason) refuses. */
 export type Verdict = boolean | string
 
+/** Options of `Endpoint.start`; every default is in `DEFAULTS`. */
 export interface EndpointOptions {
   /** Makes the channels. Below (children) and above (parent) unless `joinTransport` is set. */
   transport: Transport

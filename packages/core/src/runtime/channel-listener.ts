@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js'
 import { decodeMessage, type Message } from '../protocol/codec.js'
 import type { PeerIdentity, ReceiveChannel, ReceivedFrames } from '../transport.js'
 
+/** Options of a `ChannelListener`. */
 export interface ListenerOptions {
   /** For logs: 'inbound' or 'parent'. */
   name: string
@@ -10,6 +11,7 @@ export interface ListenerOptions {
   frames: 1 | 2
   maxMessageBytes: number
   logger: Logger
+  /** Called for every frame that does not decode; the frame is dropped. */
   onBadFrame: (error: BadFrameError) => void
   /**
    * Hands the message on; when it returns a promise, the listener reads the next frame only
@@ -37,6 +39,7 @@ export class ChannelListener {
     this.#opts = options
   }
 
+  /** Starts reading the channel (once). */
   start(): void {
     this.#running ??= this.#loop()
   }

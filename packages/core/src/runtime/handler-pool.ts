@@ -7,6 +7,7 @@
 export interface HandlerPoolOptions<T> {
   concurrency: number
   queueLimit: number
+  /** Handles one item; a rejection is counted, never thrown out of the pool. */
   run: (item: T) => void | Promise<void>
   /** Called when `run` throws or rejects; the pool goes on with the next item. */
   onError: (error: unknown, item: T) => void
@@ -15,6 +16,7 @@ export interface HandlerPoolOptions<T> {
 const YIELD_EVERY = 256
 const yieldToEventLoop: (fn: () => void) => void = typeof setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0)
 
+/** A bounded pool that runs one key's items in order and different keys concurrently (see `HandlerPoolOptions`). */
 export class HandlerPool<T> {
   readonly #opts: HandlerPoolOptions<T>
   readonly #queues = new Map<string, T[]>()

@@ -31,10 +31,10 @@ async function joinedRaw(e: Edge, doc: string): Promise<RawPeer> {
 
 describe('memory is bounded by bytes (WebSocket edge, ZeroMQ root)', () => {
   it(`1 MB × ${STRESS ? 400 : 60} changes to one key: RSS (after GC) stays within 300 MB of where it started, whatever the count`, async () => {
-    // The demo's edge limits; logs capped at 16 MB per document per endpoint.
-    edge = await startEdge({ root: { logBytes: 16 << 20 }, relay: { logBytes: 16 << 20, childRateLimit: { perSecond: 300, burst: 600 } } })
-    const alice = await edge.client({ logBytes: 16 << 20 })
-    const bob = await edge.client({ logBytes: 16 << 20 })
+    // The demo's edge limits; logs and operation histories capped at 8 MB per document per endpoint.
+    edge = await startEdge({ root: { logBytes: 8 << 20 }, relay: { logBytes: 8 << 20, childRateLimit: { perSecond: 300, burst: 600 } } })
+    const alice = await edge.client({ logBytes: 8 << 20 })
+    const bob = await edge.client({ logBytes: 8 << 20 })
     const a = await alice.open<Shapes>('big', { initial: {} })
     const b = await bob.open<Shapes>('big', { initial: {} })
     const before = rssMb()
@@ -60,7 +60,7 @@ describe('memory is bounded by bytes (WebSocket edge, ZeroMQ root)', () => {
     const after = rssMb()
     console.log(`1 MB × ${count}: RSS ${before.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB, ${after.toFixed(0)} MB after the sender left`)
     // Stated bound, the same for 60 and 400 changes: each of the four endpoints (root, relay,
-    // two clients) keeps at most 16 MB of log and 16 MB of operation history for the document,
+    // two clients) keeps at most 8 MB of log and 8 MB of operation history for the document,
     // the states are 1 MB each, and the allocator keeps some of what passed through.
     expect(peak - before).toBeLessThan(300)
     expect(after - before).toBeLessThan(300)

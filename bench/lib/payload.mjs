@@ -34,8 +34,14 @@ export function rawTime(buf) {
 
 /** The timestamp a Zinc fragment (from slotRecipe) carries. */
 export function fragmentTime(fragment) {
-  const v = opComponents(fragment.op)[0]?.insert
-  return v && typeof v === 'object' ? v.t : undefined
+  // The slot's new value arrives whole ({ t, n, pad } inserted) or, when only some of its fields
+  // changed, as field edits (`t` and `n` replaced, `pad` untouched): look for `t` either way.
+  for (const c of opComponents(fragment.op)) {
+    const v = c.insert
+    if (v && typeof v === 'object' && typeof v.t === 'number') return v.t
+    if (typeof v === 'number' && c.path[c.path.length - 1] === 't') return v
+  }
+  return undefined
 }
 
 // ---- wide documents -------------------------------------------------------------------

@@ -23,13 +23,6 @@ const ARTIFACTS = join(ROOT, 'test-artifacts', 'canvas')
 const SERVER = join(ROOT, 'examples', 'dist', 'canvas', 'server', 'main.js')
 const ENSURE = join(ROOT, 'scripts', 'ensure-chromium.sh')
 const WAIT = { timeout: 20_000 }
-/**
- * Concurrent typing into one note and concurrent layer moves keep both people's edits only with
- * core's intent-preserving operations (issue 13, branch `intent`). Until they are in, these two
- * tests run only when asked.
- */
-const CONCURRENT_TEXT_ENV = 'ZINC_E2E_CONCURRENT_EDITS'
-const CONCURRENT_TEXT = process.env[CONCURRENT_TEXT_ENV] === '1'
 
 type CanvasServer = { url: string; port: number; close(): Promise<void> }
 type Storage = { close(): Promise<void> }
@@ -311,9 +304,10 @@ describe('canvas demo in Chromium', () => {
     expect(after.count).toBe(before.count + 1)
   })
 
-  it('two people type into the same note at once and both texts appear whole (needs intent-preserving text edits)', async (ctx) => {
+  // Both need core's intent-preserving operations: a string assignment becomes a text edit, a
+  // splice a list move. With whole-value patches the last keystroke wins and a layer gets lost.
+  it('two people type into the same note at once and both texts appear whole', async (ctx) => {
     needBrowser(ctx)
-    if (!CONCURRENT_TEXT) ctx.skip(`set ${CONCURRENT_TEXT_ENV}=1 to run it: concurrent string edits merge only with the intent-preserving operations of issue 13`)
     await a.keyboard.press('n')
     const box = (await a.locator('#overlay').boundingBox())!
     await a.mouse.click(box.x + 420, box.y + 470)
@@ -336,9 +330,8 @@ describe('canvas demo in Chromium', () => {
     await converged()
   })
 
-  it('two people reorder the layers at once and both moves are kept (needs intent-preserving list moves)', async (ctx) => {
+  it('two people reorder the layers at once and both moves are kept', async (ctx) => {
     needBrowser(ctx)
-    if (!CONCURRENT_TEXT) ctx.skip(`set ${CONCURRENT_TEXT_ENV}=1 to run it: concurrent list moves keep intent only with the operations of issue 13`)
     const ids = await hook(a, (z) => z.layerIds()) // top first: Notes, Drawing, Background
     expect(ids).toEqual(['l2', 'l1', 'base'])
     await a.evaluate(() => window.__zinc.setOffline(true))
@@ -410,7 +403,8 @@ describe('canvas demo in Chromium', () => {
     needBrowser(ctx)
     const before = await converged()
     await hook(a, (z) => z.stress(10_000))
-    await b.waitForFunction((n) => window.__zinc.drawnCount() >= n, before.count + 10_000, { timeout: 60_000 })
+    // Generous: 10 changes of 1,000 inserts each, on a machine that may be busy with other tests.
+    await b.waitForFunction((n) => window.__zinc.drawnCount() >= n, before.count + 10_000, { timeout: 240_000 })
     await converged()
     await Promise.all([hook(a, (z) => z.resetPerf()), hook(b, (z) => z.resetPerf())])
     await a.evaluate(() => window.__zinc.measureLocal(40))
@@ -423,7 +417,7 @@ describe('canvas demo in Chromium', () => {
     await shot(b, '6-10k-shapes')
     const after = await converged()
     expect(after.count).toBe(before.count + 10_000)
-  }, 180_000)
+  }, 400_000)
 
   it('a reloaded tab shows the whole drawing as soon as it has joined', async (ctx) => {
     needBrowser(ctx)

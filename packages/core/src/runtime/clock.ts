@@ -6,9 +6,13 @@
 export interface Clock {
   /** Milliseconds, monotonic enough for timeouts (wall time by default). */
   now(): number
+  /** Calls `fn` once after `ms`. */
   setTimeout(fn: () => void, ms: number): TimerHandle
+  /** Cancels a `setTimeout` (undefined is ignored). */
   clearTimeout(handle: TimerHandle | undefined): void
+  /** Calls `fn` every `ms`. */
   setInterval(fn: () => void, ms: number): TimerHandle
+  /** Cancels a `setInterval` (undefined is ignored). */
   clearInterval(handle: TimerHandle | undefined): void
 }
 

@@ -1,0 +1,1 @@
+import * as ot from '../packages/core/dist/document/ot.js'

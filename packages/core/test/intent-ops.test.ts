@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { produce } from '../dist/document/immer.js'
 import { diffToOp, recordIdentity, type Identity } from '../dist/document/diff.js'
-import { applyOp, opComponents, transformOp, type Op } from '../dist/document/ot.js'
+import { applyOp, opComponents, PlaceIndex, transformOp, type Op } from '../dist/document/ot.js'
 
 interface Item {
   id: string
@@ -211,5 +211,19 @@ describe('transforms skip changes to unrelated places', () => {
     const listB = ['items', [0, { r: true }], [3, 'done', { i: true }]] as Op
     expect(transformOp(listA, listB, true)).not.toBe(listA)
     expect(transformOp(listB, listA, true)).toEqual(['items', [1, { r: true }], [4, 'done', { i: true }]])
+  })
+})
+
+describe('PlaceIndex', () => {
+  it('says whether an op may touch the places of others (ancestor, same, descendant), not siblings', () => {
+    const index = new PlaceIndex()
+    index.add(['shapes', 's1', 'x', { r: true, i: 1 }] as Op)
+    index.add(['items', 3, 'done', { i: true }] as Op)
+    expect(index.touches(['shapes', 's1', { r: true }] as Op)).toBe(true)
+    expect(index.touches(['shapes', 's1', 'x', 'deep', { i: 1 }] as Op)).toBe(true)
+    expect(index.touches(['shapes', 's2', 'x', { r: true, i: 1 }] as Op)).toBe(false)
+    expect(index.touches(['items', 0, { i: 'new' }] as Op)).toBe(true)
+    expect(index.touches(['title', { es: [0, 'a'] }] as Op)).toBe(false)
+    expect(index.touches([{ r: true, i: {} }] as Op)).toBe(true)
   })
 })

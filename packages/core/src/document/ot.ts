@@ -132,6 +132,36 @@ function footprint(op: Exclude<Op, null>): string[] {
   return paths
 }
 
+/**
+ * The places a set of ops touches, to tell in O(path depth) whether another op may interact
+ * with any of them (a superset test: true may still mean no interaction).
+ */
+export class PlaceIndex {
+  readonly #paths = new Set<string>()
+  readonly #prefixes = new Set<string>()
+
+  add(op: Op): void {
+    if (op === null) return
+    for (const p of footprint(op)) {
+      this.#paths.add(p)
+      this.#prefixes.add(p)
+      // paths start with SEP: '' (the root) is the shortest prefix
+      for (let at = p.lastIndexOf(SEP); at >= 0; at = at === 0 ? -1 : p.lastIndexOf(SEP, at - 1)) this.#prefixes.add(p.slice(0, at))
+    }
+  }
+
+  touches(op: Op): boolean {
+    if (op === null) return false
+    if (this.#paths.has('')) return true
+    for (const p of footprint(op)) {
+      // one of ours lies at or below p, or p lies below one of ours
+      if (this.#prefixes.has(p)) return true
+      for (let at = p.lastIndexOf(SEP); at >= 0; at = at === 0 ? -1 : p.lastIndexOf(SEP, at - 1)) if (this.#paths.has(p.slice(0, at))) return true
+    }
+    return false
+  }
+}
+
 /** True unless the two ops touch unrelated places (no path of one lies on a path of the other). */
 export function interacts(a: Exclude<Op, null>, b: Exclude<Op, null>): boolean {
   const pa = footprint(a)

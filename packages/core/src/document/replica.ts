@@ -126,9 +126,10 @@ export class Replica {
   /**
    * Sends the pending changes that may go now. A change is sent with base = our seq, and the
    * root reads it as made on that state plus our earlier unsequenced changes *as they were
-   * sent*. That holds while none of those was rebased since it was sent; once one was (a
-   * foreign fragment arrived first), later changes are held, rebased locally as more arrive,
-   * and sent when the rebased ones are sequenced. Without concurrency nothing waits.
+   * sent*. That holds while none of those was rewritten since it was sent; once one was (a
+   * foreign fragment touching the same place arrived first), later changes are held, rebased
+   * locally as more arrive, and sent when the rewritten ones are sequenced. Without
+   * concurrency on the same places nothing waits.
    */
   #sendHeld(): void {
     let clean = true
@@ -322,8 +323,10 @@ export class Replica {
       for (const p of this.pending) {
         const next = transformOp(p.op, over, true)
         over = transformOp(over, p.op, false)
+        // Only a change that was rewritten differs from what was sent (ops on unrelated
+        // paths come back as the very same op): only then do later changes wait.
+        if (next !== p.op && p.sent) p.dirty = true
         p.op = next
-        if (p.sent) p.dirty = true
       }
       this.visible = applyOp(this.visible, over)
       this.events.emit('visibleOp', over)

@@ -6,7 +6,7 @@ import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops
 import { RefusalCodec } from '../protocol/payloads.js'
 import { opOf } from './legacy.js'
 import type { HistoryEntry } from './op-history.js'
-import { applyOp, isNoop, transformOp, type Op } from './ot.js'
+import { applyOp, isNoop, PlaceIndex, transformOp, type Op } from './ot.js'
 import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import { RejectionMemory } from './rejections.js'
 import type { Replica } from './replica.js'
@@ -381,6 +381,9 @@ export class Sequencer {
     }
     // Own changes sequenced by a previous root: how they were sent is not known here.
     if (lastOwn > 0) return { stale: 'it follows changes of yours sequenced before this root took over', minBase: lastOwn }
+    // Foreign entries on places none of the own changes touch need no carrying past them.
+    const ownPlaces = new PlaceIndex()
+    for (const o of own) ownPlaces.add(o)
     let k = 0
     let transformed = false
     for (const e of entries) {
@@ -389,10 +392,13 @@ export class Sequencer {
         continue
       }
       let h = e.op
-      for (let j = k; j < own.length; j++) {
-        const next = transformOp(own[j]!, h, true)
-        h = transformOp(h, own[j]!, false)
-        own[j] = next
+      if (ownPlaces.touches(h)) {
+        for (let j = k; j < own.length; j++) {
+          const next = transformOp(own[j]!, h, true)
+          h = transformOp(h, own[j]!, false)
+          if (next !== own[j]) ownPlaces.add(next) // a move may have taken it elsewhere
+          own[j] = next
+        }
       }
       const next = transformOp(op, h, true)
       if (next !== op) transformed = true

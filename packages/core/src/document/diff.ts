@@ -55,11 +55,21 @@ export function recordIdentity(draft: unknown, out: Identity): void {
  * Returns null when nothing changed.
  */
 export function diffToOp(before: unknown, after: unknown, identity?: Identity): Op {
+  return diffWithOrder(before, after, identity).op
+}
+
+/**
+ * The op, and whether applying it to `before` gives `after` down to the order of object keys
+ * (false when the recipe deleted a key and set it again: immer moves it to the end, the op
+ * replaces it in place). When true, `after` can stand for the applied op.
+ */
+export function diffWithOrder(before: unknown, after: unknown, identity?: Identity): { op: Op; sameOrder: boolean } {
   const ops: Op[] = []
-  diff(before, after, [], ops, identity)
+  const order = { same: true }
+  diff(before, after, [], ops, identity, order)
   let op: Op = null
   for (const o of ops) op = composeOps(op, o)
-  return op
+  return { op, sameOrder: order.same }
 }
 
 function kind(v: unknown): 'array' | 'object' | 'string' | 'other' {
@@ -69,25 +79,48 @@ function kind(v: unknown): 'array' | 'object' | 'string' | 'other' {
   return 'other'
 }
 
-function diff(before: unknown, after: unknown, path: Path, out: Op[], identity?: Identity): void {
+function diff(before: unknown, after: unknown, path: Path, out: Op[], identity?: Identity, order = { same: true }): void {
   if (before === after) return
   const k = kind(before)
   if (k !== kind(after) || k === 'other') {
     if (before === undefined) out.push(insertOp(path, after as never))
     else if (after === undefined) out.push(removeOp(path))
-    else if (!Object.is(before, after)) out.push(replaceOp(path, true, after as never))
+    else if (!Object.is(before, after)) {
+      out.push(replaceOp(path, true, after as never))
+      // below a list index a replace is a remove and an insert: the key moves to the end
+      if (path.some((p) => typeof p === 'number')) order.same = false
+    }
     return
   }
   if (k === 'string') return diffText(before as string, after as string, path, out)
-  if (k === 'array') return diffArray(before as unknown[], after as unknown[], path, out, identity)
+  if (k === 'array') return diffArray(before as unknown[], after as unknown[], path, out, identity, order)
   const b = before as Record<string, unknown>
   const a = after as Record<string, unknown>
   for (const key of Object.keys(b)) {
     if (!Object.prototype.hasOwnProperty.call(a, key)) out.push(removeOp([...path, key]))
   }
-  for (const key of Object.keys(a)) {
+  const keysA = Object.keys(a)
+  for (const key of keysA) {
     if (!Object.prototype.hasOwnProperty.call(b, key)) out.push(insertOp([...path, key], a[key] as never))
-    else diff(b[key], a[key], [...path, key], out, identity)
+    else diff(b[key], a[key], [...path, key], out, identity, order)
+  }
+  // The keys both have must be in the same order, the new ones after them.
+  if (order.same) {
+    const keysB = Object.keys(b)
+    let i = 0
+    let added = false
+    for (const key of keysA) {
+      if (!Object.prototype.hasOwnProperty.call(b, key)) {
+        added = true
+        continue
+      }
+      while (i < keysB.length && !Object.prototype.hasOwnProperty.call(a, keysB[i]!)) i++
+      if (added || keysB[i] !== key) {
+        order.same = false
+        break
+      }
+      i++
+    }
   }
 }
 
@@ -181,7 +214,7 @@ function edgeScore(before: string | undefined, after: string | undefined): numbe
 
 const countPoints = codePoints
 
-function diffArray(before: unknown[], after: unknown[], path: Path, out: Op[], identity?: Identity): void {
+function diffArray(before: unknown[], after: unknown[], path: Path, out: Op[], identity?: Identity, order = { same: true }): void {
   const known = identity?.get(before)
   // Where each new element came from: its original when immer told us, else itself.
   const origin = known && known.length === after.length ? known : after
@@ -270,7 +303,7 @@ function diffArray(before: unknown[], after: unknown[], path: Path, out: Op[], i
   // 4. Elements edited (where they stand, or moved too), at their final index.
   for (let j = 0; j < after.length; j++) {
     const i = j < start ? j : j >= endA ? endB + (j - endA) : oldAt(j)
-    if (i >= 0 && before[i] !== after[j]) diff(before[i], after[j], [...path, j], out, identity)
+    if (i >= 0 && before[i] !== after[j]) diff(before[i], after[j], [...path, j], out, identity, order)
   }
 }
 

@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 // zeromq.js is a native addon: test files run in forked processes, never worker threads.
 export default defineConfig({
@@ -14,7 +14,13 @@ export default defineConfig({
       { extends: true, test: { name: 'storage-lmdb', include: ['packages/storage-lmdb/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'cli', include: ['packages/cli/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'browser', include: ['examples/canvas/test/**/*.test.ts'] } },
-      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts', 'examples/test/**/*.test.ts', 'bench/test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['test/**/*.test.ts', 'examples/test/**/*.test.ts', 'bench/test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/chaos/**'] },
+      },
+      // The chaos run (docs/chaos.md) starts 8 processes and times their liveness: it runs after
+      // every other project (a later group), so other tests' load does not stall its members.
+      { extends: true, test: { name: 'chaos', include: ['test/chaos/**/*.test.ts'], sequence: { groupOrder: 1 } } },
     ],
   },
 })

@@ -4,7 +4,10 @@
 //
 //   node bench/run.mjs [--smoke] [--only NAME[,NAME]] [--reps N] [--out DIR] [--profile [--profile-workers a,b]] [--soak MIN]
 //
-// Writes DIR/latest.json, DIR/latest.svg and DIR/latest.md (DIR defaults to bench/results).
+// Writes DIR/latest.json, DIR/latest.svg and DIR/latest.md. DIR defaults to bench/results (the
+// recorded results) for a full run only; a --smoke run (tiny sizes, numbers that mean nothing)
+// writes to bench/results/tmp/smoke and a partial one (--only, --soak, --profile) to
+// bench/results/tmp/partial, both git-ignored, unless --out says otherwise.
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -26,13 +29,17 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 
 const SCENARIOS = { throughput, latency, wide, fanout, depth, latejoin, failover, memory, intent }
 
+/** A wrong flag: printed as one line with the usage, no stack. */
+class UsageError extends Error {}
+const USAGE = () => 'node bench/run.mjs [--smoke] [--only ' + Object.keys(SCENARIOS).join(',') + '] [--reps N] [--out DIR] [--profile [--profile-workers zinc-root,zinc-client]] [--soak MIN] [--failover-n N] [--hwm N] [--window N]'
+
 function parseArgs(argv) {
-  const o = { smoke: false, only: null, reps: null, out: path.join(here, 'results'), profile: false, profileWorkers: ['zinc-root'], soakMin: 0 }
+  const o = { smoke: false, only: null, reps: null, out: null, profile: false, profileWorkers: ['zinc-root'], soakMin: 0 }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const val = () => {
       const v = argv[++i]
-      if (v === undefined) throw new Error(`${a} needs a value`)
+      if (v === undefined) throw new UsageError(`${a} needs a value`)
       return v
     }
     if (a === '--smoke') o.smoke = true
@@ -46,13 +53,16 @@ function parseArgs(argv) {
     else if (a === '--hwm') o.hwm = Number(val())
     else if (a === '--window') o.window = Number(val())
     else if (a === '--help' || a === '-h') {
-      console.log('node bench/run.mjs [--smoke] [--only ' + Object.keys(SCENARIOS).join(',') + '] [--reps N] [--out DIR] [--profile [--profile-workers zinc-root,zinc-client]] [--soak MIN] [--failover-n N] [--hwm N] [--window N]')
+      console.log(USAGE())
       process.exit(0)
-    } else throw new Error(`unknown argument ${a}`)
+    } else throw new UsageError(`unknown argument ${a}`)
   }
-  for (const name of o.only ?? []) if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`)
+  for (const name of o.only ?? []) if (!SCENARIOS[name]) throw new UsageError(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`)
   o.reps ??= o.smoke ? 1 : 3
-  if (!(o.reps >= 1)) throw new Error('--reps must be at least 1')
+  // Only a full run (every scenario, full size) replaces the recorded results.
+  const partial = o.only !== null || o.soakMin > 0 || o.profile
+  o.out ??= o.smoke ? path.join(here, 'results', 'tmp', 'smoke') : partial ? path.join(here, 'results', 'tmp', 'partial') : path.join(here, 'results')
+  if (!(o.reps >= 1)) throw new UsageError('--reps must be at least 1')
   return o
 }
 
@@ -116,6 +126,10 @@ async function main() {
 }
 
 main().catch((error) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`bench: ${error.message}. Usage: ${USAGE()}\n`)
+    process.exit(2)
+  }
   process.stderr.write(`bench failed: ${error?.stack ?? error}\n`)
   process.exit(1)
 })

@@ -4,7 +4,7 @@
 // trickle of small changes) until the kill, so some changes are in flight when the root dies.
 // Survivors bind tcp so that they are promotable. Median and worst of N kills, with default
 // settings (heartbeat 250 ms, peer timeout 1500 ms) and fast ones (100 / 500 ms).
-import { row, skipRow, sleep, spawnWorker, spawnMany, stopAll, median } from './common.mjs'
+import { row, skipRow, sleep, spawnWorker, stopAll, median } from './common.mjs'
 
 const SURVIVORS = 4
 

@@ -84,18 +84,18 @@ async function sweep(ctx, label, points, cfgOf) {
 }
 
 export function fanout(ctx) {
-  const points = ctx.smoke ? [1, 8] : [1, 8, 64, 256]
+  const points = ctx.smoke ? [1, 2] : [1, 8, 64, 256]
   return sweep(ctx, 'fan-out', points, (n) => ({
     subs: n,
     procs: n <= 8 ? n : 4,
     depth: 1,
     rate: 100,
-    durMs: ctx.smoke ? 500 : 3000,
-    warmMs: ctx.smoke ? 200 : 500,
+    durMs: ctx.smoke ? 300 : 3000,
+    warmMs: ctx.smoke ? 100 : 500,
   }))
 }
 
 export function depth(ctx) {
   const points = ctx.smoke ? [1, 2] : [1, 2, 3, 4]
-  return sweep(ctx, 'depth', points, (d) => ({ subs: 1, procs: 1, depth: d, rate: ctx.smoke ? 200 : 500, durMs: ctx.smoke ? 500 : 3000, warmMs: ctx.smoke ? 200 : 500 }))
+  return sweep(ctx, 'depth', points, (d) => ({ subs: 1, procs: 1, depth: d, rate: ctx.smoke ? 200 : 500, durMs: ctx.smoke ? 300 : 3000, warmMs: ctx.smoke ? 100 : 500 }))
 }

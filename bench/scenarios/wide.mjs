@@ -66,7 +66,8 @@ async function rawSustain({ P, warmMs, durMs }) {
 }
 
 export async function wide(ctx) {
-  const cfg = ctx.smoke ? { n: 10_000, P: 1, warmMs: 300, durMs: 600, timedN: 30, window: 50 } : { n: 10_000, P: 2, warmMs: 1500, durMs: 4000, timedN: 200, window: 200 }
+  // Smoke: 1,000 shapes, so the flat layout's initial document and its copies stay cheap (seconds, not tens).
+  const cfg = ctx.smoke ? { n: 1_000, P: 1, warmMs: 200, durMs: 400, timedN: 20, window: 50 } : { n: 10_000, P: 2, warmMs: 1500, durMs: 4000, timedN: 200, window: 200 }
   const res = { flat: [], keyed: [], raw: [] }
   for (let rep = 1; rep <= ctx.reps; rep++) {
     for (const layout of ['flat', 'keyed']) {

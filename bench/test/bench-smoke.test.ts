@@ -1,23 +1,22 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-// Keeps the harness working: runs every scenario at tiny size. Never asserts a time or a ratio.
+// Keeps the harness working: runs every scenario at tiny size, exactly as bench/README.md shows
+// (`npm run bench -- --smoke`). Never asserts a time or a ratio.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const SCENARIOS = ['throughput', 'latency', 'wide', 'fanout', 'depth', 'latejoin', 'failover', 'memory', 'intent']
-
-let out: string | undefined
-
-afterAll(async () => {
-  if (out) await rm(out, { recursive: true, force: true })
-})
+/** Where a smoke run writes by default: git-ignored, never the recorded results. */
+const out = path.join(root, 'bench', 'results', 'tmp', 'smoke')
+const recorded = path.join(root, 'bench', 'results', 'latest.json')
+const hash = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex')
 
 function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bench/run.mjs', ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn('npm', ['run', 'bench', '--', ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     child.on('exit', (code) => resolve({ code, stderr }))
@@ -26,9 +25,10 @@ function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
 
 describe('bench --smoke', () => {
   it('runs every scenario and writes valid results', { timeout: 240_000 }, async () => {
-    out = await mkdtemp(path.join(tmpdir(), 'zinc-bench-'))
-    const { code, stderr } = await run(['--smoke', '--out', out])
+    const before = await hash(recorded)
+    const { code, stderr } = await run(['--smoke'])
     expect(code, stderr.slice(-4000)).toBe(0)
+    expect(await hash(recorded), 'a smoke run must not replace bench/results/latest.json').toBe(before)
 
     const result = JSON.parse(await readFile(path.join(out, 'latest.json'), 'utf8'))
     expect(result.smoke).toBe(true)

@@ -7,7 +7,7 @@ import { ZmqTransport } from '@zinc/transport-zmq'
 import { Pull, Publisher, Push, Subscriber } from 'zeromq'
 import { args, serve, sleep } from '../lib/worker.mjs'
 
-const a = args()
+args()
 const transport = new ZmqTransport()
 const bind = () => ({ inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' })
 let root

@@ -1,7 +1,7 @@
 /**
  * Embedding Zinc: a host and three clients in one process, on the in-process transport.
  * Each client edits a shared board at the same time; every replica converges to the
- * root's state. Run: `npm start` (or `node examples/dist/embed/main.js` after `npm run build`).
+ * root's state. Run: `npm run embed` (or `node examples/dist/embed/main.js` after `npx tsc -b`).
  */
 import { Endpoint } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'

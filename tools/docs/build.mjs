@@ -12,7 +12,7 @@
 // the sources, a broken @includeCode, …). Warnings (undocumented exports, broken links)
 // are printed but do not fail the build; `check.mjs` reports them.
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -69,8 +69,32 @@ export function runTypedoc(extraArgs = [], { capture = false } = {}) {
   return { status: r.status ?? 1, output: `${r.stdout ?? ''}${r.stderr ?? ''}` }
 }
 
+/**
+ * typedoc's pages point their icons at `assets/icons.svg#icon-…`, which Chromium refuses to load
+ * from `file://` (every page opened from disk logged errors and showed no icons). Each page also
+ * loads `assets/icons.js`, which puts the same symbols into the page itself, so a plain
+ * `#icon-…` works from `file://` and from a server alike.
+ */
+export function inlineIconLinks(dir) {
+  let changed = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) changed += inlineIconLinks(path)
+    else if (entry.name.endsWith('.html')) {
+      const html = readFileSync(path, 'utf8')
+      const fixed = html.replace(/(?:\.\.\/)*assets\/icons\.svg#/g, '#')
+      if (fixed !== html) {
+        writeFileSync(path, fixed)
+        changed++
+      }
+    }
+  }
+  return changed
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { status } = runTypedoc(process.argv.slice(2))
+  if (status === 0 && existsSync(join(root, 'docs', 'api'))) inlineIconLinks(join(root, 'docs', 'api'))
   const index = join(root, 'docs', 'api', 'index.html')
   if (status === 0 && existsSync(index)) console.log(`docs: ${relative(process.cwd(), index) || index}`)
   process.exit(status)

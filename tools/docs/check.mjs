@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { runTypedoc } from './build.mjs'
+import { inlineIconLinks, runTypedoc } from './build.mjs'
 
 const strict = process.argv.includes('--strict')
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -23,6 +23,7 @@ console.log('\n── docs check ──')
 console.log(`typedoc exit status: ${status}; errors: ${errors.length}; warnings: ${warnings.length} (undocumented: ${undocumented.length}, other: ${other.length})`)
 for (const l of other) console.log(`  ${l.trim()}`)
 const index = join(root, 'docs', 'api', 'index.html')
+if (status === 0 && existsSync(index)) inlineIconLinks(join(root, 'docs', 'api'))
 const problems = []
 if (status !== 0 || errors.length > 0) problems.push('typedoc reported errors')
 if (!existsSync(index)) problems.push('docs/api/index.html was not written')

@@ -9,15 +9,24 @@
  * Run: `npm start`, or `node examples/dist/canvas/server/main.js` after `npm run build`.
  * Env: PORT (default 5173 when free, else any free port), HOST (default 127.0.0.1; 0.0.0.0 to
  * show it to others on your network).
+ *
+ * Zero configuration is safe on 127.0.0.1: only this server's own page may connect (same
+ * origin), and the edge limits below hold. Before exposing it, also set:
+ *   ZINC_ALLOWED_ORIGINS  comma-separated page origins allowed to connect (default: same origin)
+ *   ZINC_TOKEN            a shared token every tab must present (open the page with ?token=…)
+ *   ZINC_TLS_KEY / ZINC_TLS_CERT  PEM files: serve https and wss (or put a TLS proxy in front)
+ * and see the README's "Deploying the WebSocket edge" for per-user tokens (JWT).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { readFile, stat } from 'node:fs/promises'
 import { extname, join, normalize, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Endpoint, type EndpointOptions, type Logger } from '@zinc/core'
 import { ZmqTransport } from '@zinc/transport-zmq'
-import { WsServerTransport } from '@zinc/transport-ws'
+import { sameOrigin, WsServerTransport } from '@zinc/transport-ws'
 import { LmdbStorage } from '@zinc/storage-lmdb'
 import { buildWeb } from './bundle.js'
 
@@ -35,6 +44,17 @@ export const EDGE_LIMITS = {
    * does (the page limits itself to 120/s, so an honest tab never meets this one).
    */
   childRateLimit: { perSecond: 300, burst: 600 },
+  /** WebSocket connections per IP address (a tab uses two). Behind a proxy, cap at the proxy. */
+  maxConnectionsPerIp: 64,
+  /** A connection silent this long (no message, no pong) is dropped; tabs heartbeat every 250 ms. */
+  idleTimeoutMs: 30_000,
+  /**
+   * Largest drawing the root lets grow: its snapshot (plus presence) must fit in one message
+   * from the edge, or a newly opened tab would be refused it (ERR_TOO_LARGE).
+   */
+  maxDocumentBytes: 3.5 * 1024 * 1024,
+  /** Unread bytes queued per connection, and unsent bytes per subscriber, before back-pressure or drops. */
+  highWaterMarkBytes: 16 * 1024 * 1024,
 } as const
 
 export interface CanvasServerOptions {
@@ -44,6 +64,14 @@ export interface CanvasServerOptions {
   /** Options for the root host (e.g. `storage`, added by the durable-storage work). */
   root?: RootOptions
   logger?: Logger
+  /** Page origins allowed to open WebSocket connections. Default: the page this server serves (same origin). */
+  allowedOrigins?: readonly string[]
+  /** A shared token every tab must present (the page sends `?token=` as its join token). Default: none. */
+  token?: string
+  /** Checks a joining tab instead of `token` (e.g. a JWT, see the README). */
+  authenticate?: EndpointOptions['authenticate']
+  /** PEM key and certificate: serve https and wss instead of http and ws. */
+  tls?: { key: string | Buffer; cert: string | Buffer }
 }
 
 export interface CanvasServer {
@@ -67,11 +95,23 @@ export async function startRoot(transport: ZmqTransport, options: RootOptions = 
 export async function startCanvasServer(options: CanvasServerOptions = {}): Promise<CanvasServer> {
   const host = options.host ?? '127.0.0.1'
   const publicDir = await buildWeb()
-  const http = createServer((req, res) => void serveStatic(publicDir, req, res))
+  const serve = (req: IncomingMessage, res: ServerResponse) => void serveStatic(publicDir, req, res)
+  const http: Server = options.tls ? (createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, serve) as unknown as Server) : createServer(serve)
   const port = await listen(http, host, options.port)
 
   const zmq = new ZmqTransport()
-  const ws = new WsServerTransport({ server: http, maxMessageBytes: EDGE_LIMITS.maxMessageBytes, highWaterMark: EDGE_LIMITS.highWaterMark })
+  const ws = new WsServerTransport({
+    server: http,
+    maxMessageBytes: EDGE_LIMITS.maxMessageBytes,
+    highWaterMark: EDGE_LIMITS.highWaterMark,
+    highWaterMarkBytes: EDGE_LIMITS.highWaterMarkBytes,
+    maxConnectionsPerIp: EDGE_LIMITS.maxConnectionsPerIp,
+    idleTimeoutMs: EDGE_LIMITS.idleTimeoutMs,
+    // A page on another site must not be able to use a visitor's browser to draw here.
+    allowedOrigins: options.allowedOrigins ?? sameOrigin,
+  })
+  const authenticate = options.authenticate ?? (options.token ? tokenCheck(options.token) : undefined)
+  const scheme = options.tls ? 'wss' : 'ws'
   let root: Endpoint | undefined
   let relay: Endpoint | undefined
   const closeAll = async () => {
@@ -82,14 +122,16 @@ export async function startCanvasServer(options: CanvasServerOptions = {}): Prom
     await new Promise<void>((resolve) => http.close(() => resolve()))
   }
   try {
-    root = await startRoot(zmq, { ...options.root, logger: options.root?.logger ?? options.logger })
+    // A drawing must stay small enough for the edge to send it to a tab in one message.
+    root = await startRoot(zmq, { maxDocumentBytes: EDGE_LIMITS.maxDocumentBytes, ...options.root, logger: options.root?.logger ?? options.logger })
     relay = await Endpoint.start({
       transport: ws,
       joinTransport: zmq,
       join: root.addresses,
-      bind: { inbound: `ws://127.0.0.1:${port}${ZINC_PATHS.inbound}`, outbound: `ws://127.0.0.1:${port}${ZINC_PATHS.outbound}` },
+      bind: { inbound: `${scheme}://127.0.0.1:${port}${ZINC_PATHS.inbound}`, outbound: `${scheme}://127.0.0.1:${port}${ZINC_PATHS.outbound}` },
       maxMessageBytes: EDGE_LIMITS.maxMessageBytes,
       childRateLimit: EDGE_LIMITS.childRateLimit,
+      ...(authenticate ? { authenticate } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     })
   } catch (error) {
@@ -99,12 +141,31 @@ export async function startCanvasServer(options: CanvasServerOptions = {}): Prom
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
   let closing: Promise<void> | undefined
   return {
-    url: `http://${shownHost}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${shownHost}:${port}`,
     port,
     root,
     relay,
     http,
     close: () => (closing ??= closeAll()),
+  }
+}
+
+/** The `authenticate` of a shared token: a tab joins only with the same token. */
+function tokenCheck(expected: string): NonNullable<EndpointOptions['authenticate']> {
+  return ({ token }) => token === expected || 'the token is missing or wrong; open the page with the ?token= the operator gave you'
+}
+
+/** Deployment settings from the environment (see the header of this file). */
+function deploymentFromEnv(): Pick<CanvasServerOptions, 'allowedOrigins' | 'token' | 'tls'> {
+  const env = process.env
+  const origins = env.ZINC_ALLOWED_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean)
+  const key = env.ZINC_TLS_KEY
+  const cert = env.ZINC_TLS_CERT
+  if (Boolean(key) !== Boolean(cert)) throw new Error('Set both ZINC_TLS_KEY and ZINC_TLS_CERT (PEM files), or neither.')
+  return {
+    ...(origins?.length ? { allowedOrigins: origins } : {}),
+    ...(env.ZINC_TOKEN ? { token: env.ZINC_TOKEN } : {}),
+    ...(key && cert ? { tls: { key: readFileSync(key), cert: readFileSync(cert) } } : {}),
   }
 }
 
@@ -183,7 +244,7 @@ async function main(): Promise<void> {
   const storage = await LmdbStorage.open(dataDir)
   let server: CanvasServer
   try {
-    server = await startCanvasServer({ port: portFromEnv(), host: process.env.HOST || '127.0.0.1', root: { storage } })
+    server = await startCanvasServer({ port: portFromEnv(), host: process.env.HOST || '127.0.0.1', root: { storage }, ...deploymentFromEnv() })
   } catch (error) {
     await storage.close()
     throw error
@@ -192,6 +253,9 @@ async function main(): Promise<void> {
   console.log(`  drawings are stored in ${dataDir} (set ZINC_DATA to move them)`)
   console.log(`  root host ${server.root.id.slice(0, 8)} on ${server.root.addresses.inbound} (ZeroMQ); edge relay ${server.relay.id.slice(0, 8)} on ws ${ZINC_PATHS.inbound}`)
   console.log('  open it in two tabs and draw; add ?stress=10000 to load 10,000 shapes; Ctrl-C stops')
+  if (!process.env.ZINC_TOKEN && (process.env.HOST ?? '127.0.0.1') !== '127.0.0.1') {
+    console.log('  note: no ZINC_TOKEN is set, so anyone who can reach this port can draw (see the README, "Deploying the WebSocket edge")')
+  }
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return process.exit(1) // a second Ctrl-C: leave now

@@ -1,12 +1,14 @@
 /** The shared document of the canvas, and checks of what arrives from others. */
 import type { Keyed } from '@zinc/core'
 
-export type ShapeKind = 'stroke' | 'rect' | 'ellipse' | 'line'
+export type ShapeKind = 'stroke' | 'rect' | 'ellipse' | 'line' | 'note'
 
 /**
  * One shape. Geometry is `pts` (flat x,y pairs) relative to the origin `x`,`y`, so moving a
  * shape changes two numbers however long it is. rect/ellipse: pts = two corners; line: its
- * two ends; stroke: every point. `z` orders shapes (ties by id): no big order array to copy.
+ * two ends; stroke: every point; note: two corners, with `text`. Shapes are drawn layer by
+ * layer (the document's `layers` list, bottom first), and within a layer by `z` (ties by id):
+ * no order array of 10,000 ids to copy on every change.
  */
 export interface Shape {
   kind: ShapeKind
@@ -19,12 +21,38 @@ export interface Shape {
   z: number
   /** The endpoint that made it. */
   by: string
+  /** The layer it is on (an id from `Canvas.layers`); none or an unknown id: the bottom. */
+  layer?: string
+  /**
+   * A note's text. Several people may type into it at once: each keystroke assigns the new
+   * string in a plain `doc.change`, which Zinc turns into a text edit (inserted and deleted
+   * ranges), so concurrent typing merges instead of the last keystroke winning.
+   */
+  text?: string
 }
 
-/** Shapes live in a keyed collection: a change copies one bucket, not 10,000 entries. */
+/** A layer: shapes are drawn in the order of `Canvas.layers`, first = bottom. */
+export interface Layer {
+  id: string
+  name: string
+}
+
+/**
+ * The shared document. Shapes live in a keyed collection (a change copies one bucket, not
+ * 10,000 entries); layers are a short list that people reorder with plain array moves, which
+ * Zinc records as list moves, so two people reordering at once both get what they did.
+ * `layers` is missing on boards made before layers existed (the page adds it).
+ */
 export interface Canvas {
   shapes: Keyed<Shape>
+  layers?: Layer[]
 }
+
+export const DEFAULT_LAYERS: readonly Layer[] = [
+  { id: 'base', name: 'Background' },
+  { id: 'l1', name: 'Drawing' },
+  { id: 'l2', name: 'Notes' },
+]
 
 export interface Cursor {
   name: string
@@ -49,7 +77,15 @@ export const LIMITS = {
   changesPerSecond: 120,
   changeBurst: 240,
   nameLength: 32,
+  /** Characters in one note. */
+  noteText: 2_000,
+  /** Layers in one board. */
+  layers: 16,
+  layerName: 40,
 } as const
+
+/** Colours of sticky notes (their fill); the text is dark on all of them. */
+export const NOTE_COLORS = ['#fde68a', '#bbf7d0', '#bfdbfe', '#fbcfe8'] as const
 
 export const COLORS = ['#1f2937', '#e11d48', '#f97316', '#eab308', '#16a34a', '#0ea5e9', '#6366f1', '#a855f7', '#ec4899', '#14b8a6'] as const
 
@@ -75,7 +111,7 @@ export function newShapeId(): string {
 }
 
 const COLOR_RE = /^#[0-9a-fA-F]{6}$/
-const KINDS = new Set<string>(['stroke', 'rect', 'ellipse', 'line'])
+const KINDS = new Set<string>(['stroke', 'rect', 'ellipse', 'line', 'note'])
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= LIMITS.coord * 2
 
@@ -89,13 +125,34 @@ export function isShape(v: unknown): v is Shape {
   const pts = s.pts
   if (!Array.isArray(pts) || pts.length < 2 || pts.length % 2 !== 0 || pts.length > LIMITS.strokeNumbers * 2) return false
   for (let i = 0; i < pts.length; i++) if (!finite(pts[i])) return false
+  if (s.text !== undefined && (typeof s.text !== 'string' || s.text.length > LIMITS.noteText * 2)) return false
+  if (s.layer !== undefined && typeof s.layer !== 'string') return false
   return true
+}
+
+/** The layers of a board as far as they can be trusted: well-formed, unique ids, at most LIMITS.layers. */
+export function cleanLayers(v: unknown): Layer[] {
+  if (!Array.isArray(v)) return []
+  const seen = new Set<string>()
+  const out: Layer[] = []
+  for (const l of v) {
+    if (!l || typeof l !== 'object') continue
+    const { id, name } = l as Record<string, unknown>
+    if (typeof id !== 'string' || typeof name !== 'string' || seen.has(id)) continue
+    seen.add(id)
+    out.push({ id, name: name.slice(0, LIMITS.layerName * 2) })
+    if (out.length === LIMITS.layers * 2) break
+  }
+  return out
 }
 
 /** A cleaned copy of a pasted shape, or undefined. */
 export function cleanShape(v: unknown, by: string): Shape | undefined {
   if (!isShape(v)) return undefined
-  return { kind: v.kind, x: v.x, y: v.y, pts: v.pts.slice(), color: v.color, width: v.width, fill: v.fill === true, z: v.z, by }
+  const shape: Shape = { kind: v.kind, x: v.x, y: v.y, pts: v.pts.slice(), color: v.color, width: v.width, fill: v.fill === true, z: v.z, by }
+  if (typeof v.text === 'string') shape.text = v.text.slice(0, LIMITS.noteText)
+  if (typeof v.layer === 'string') shape.layer = v.layer
+  return shape
 }
 
 export function isCursor(v: unknown): v is Cursor {

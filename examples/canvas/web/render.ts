@@ -35,6 +35,11 @@ export class Renderer {
     this.#full = true
   }
 
+  /** The next draw repaints the whole view (the drawing order changed). */
+  invalidate(): void {
+    this.#full = true
+  }
+
   /** Draws what changed; returns how many shapes were drawn. */
   draw(dirty: Box[]): number {
     const ctx = this.#ctx
@@ -85,6 +90,7 @@ function union(boxes: Box[]): Box {
 
 function drawEntry(ctx: CanvasRenderingContext2D, e: Entry): void {
   const s = e.shape
+  if (s.kind === 'note') return drawNote(ctx, s)
   const path = (e.path ??= pathOf(s))
   ctx.lineWidth = s.width
   ctx.strokeStyle = s.color
@@ -117,4 +123,56 @@ export function pathOf(s: Shape): Path2D {
       for (let i = 2; i < p.length; i += 2) path.lineTo(x + p[i]!, y + p[i + 1]!)
   }
   return path
+}
+
+export const NOTE_FONT = '14px system-ui, sans-serif'
+export const NOTE_PAD = 8
+export const NOTE_LINE = 18
+
+/** The note's box in world coordinates. */
+export function noteBox(s: Shape): { x: number; y: number; w: number; h: number } {
+  const p = s.pts
+  return { x: s.x + Math.min(p[0]!, p[2]!), y: s.y + Math.min(p[1]!, p[3]!), w: Math.abs(p[2]! - p[0]!), h: Math.abs(p[3]! - p[1]!) }
+}
+
+/** A sticky note: its colour, a shadow line, and its text wrapped to its width. */
+function drawNote(ctx: CanvasRenderingContext2D, s: Shape): void {
+  const b = noteBox(s)
+  ctx.fillStyle = s.color
+  ctx.fillRect(b.x, b.y, b.w, b.h)
+  ctx.lineWidth = 1
+  ctx.strokeStyle = 'rgba(0,0,0,.18)'
+  ctx.strokeRect(b.x + 0.5, b.y + 0.5, b.w - 1, b.h - 1)
+  ctx.save()
+  ctx.beginPath()
+  ctx.rect(b.x, b.y, b.w, b.h)
+  ctx.clip()
+  ctx.fillStyle = '#1f2937'
+  ctx.font = NOTE_FONT
+  ctx.textBaseline = 'top'
+  let y = b.y + NOTE_PAD
+  for (const line of wrap(ctx, s.text ?? '', b.w - 2 * NOTE_PAD)) {
+    if (y > b.y + b.h) break
+    ctx.fillText(line, b.x + NOTE_PAD, y)
+    y += NOTE_LINE
+  }
+  ctx.restore()
+}
+
+/** Breaks text into lines no wider than `width` (at spaces when it can). */
+function wrap(ctx: CanvasRenderingContext2D, text: string, width: number): string[] {
+  const lines: string[] = []
+  for (const para of text.split('\n')) {
+    let line = ''
+    for (const word of para.split(/(\s+)/)) {
+      const next = line + word
+      if (ctx.measureText(next).width <= width || line === '') line = next
+      else {
+        lines.push(line.trimEnd())
+        line = word.trimStart()
+      }
+    }
+    lines.push(line)
+  }
+  return lines
 }

@@ -51,14 +51,26 @@ export function boxOf(s: Shape): Box {
   return { x0: s.x + x0 - pad, y0: s.y + y0 - pad, x1: s.x + x1 + pad, y1: s.y + y1 + pad }
 }
 
-export const byZ = (a: Entry, b: Entry) => a.shape.z - b.shape.z || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+/** Drawing order: layer (bottom first), then z, then id. */
+export const drawOrder = (rank: ReadonlyMap<string, number>) => (a: Entry, b: Entry) =>
+  (rank.get(a.shape.layer ?? '') ?? -1) - (rank.get(b.shape.layer ?? '') ?? -1) || a.shape.z - b.shape.z || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 export class Scene {
   readonly entries = new Map<string, Entry>()
   readonly #grid = new Map<number, Set<Entry>>()
   readonly #big = new Set<Entry>()
   #state: Keyed<Shape> = {}
+  #layers: readonly unknown[] | undefined
+  #order = drawOrder(new Map())
   maxZ = 0
+
+  /** Follows the document's layer list; true when the order changed (everything must be redrawn). */
+  setLayers(layers: readonly { id: string }[] | undefined): boolean {
+    if (layers === this.#layers) return false
+    this.#layers = layers
+    this.#order = drawOrder(new Map((layers ?? []).map((l, i) => [l.id, i])))
+    return true
+  }
 
   /**
    * Brings the index to `shapes`; returns the boxes that need drawing again (old and new place
@@ -97,7 +109,7 @@ export class Scene {
         }
       for (const e of this.#big) if (intersects(e.box, box)) found.add(e)
     }
-    return [...found].sort(byZ)
+    return [...found].sort(this.#order)
   }
 
   /** The topmost entry at a point, within `tolerance` of its outline (strokes, lines) or inside it. */
@@ -186,12 +198,12 @@ export function hitShape(s: Shape, x: number, y: number, tolerance: number): boo
   const ly = y - s.y
   const p = s.pts
   const r = s.width / 2 + tolerance
-  if (s.kind === 'rect' || s.kind === 'ellipse') {
+  if (s.kind === 'rect' || s.kind === 'ellipse' || s.kind === 'note') {
     const x0 = Math.min(p[0]!, p[2]!) - r
     const x1 = Math.max(p[0]!, p[2]!) + r
     const y0 = Math.min(p[1]!, p[3]!) - r
     const y1 = Math.max(p[1]!, p[3]!) + r
-    if (s.kind === 'rect') return lx >= x0 && lx <= x1 && ly >= y0 && ly <= y1
+    if (s.kind !== 'ellipse') return lx >= x0 && lx <= x1 && ly >= y0 && ly <= y1
     const cx = (x0 + x1) / 2
     const cy = (y0 + y1) / 2
     const rx = Math.max(1, (x1 - x0) / 2)

@@ -21,6 +21,8 @@ export interface LoggingOptions {
   format: LogFormat
   /** The current role, read for every line. */
   role: () => string
+  /** How a role that core puts on a line (`role changed`) is shown: `zinc relay` shows 'client' as 'relay'. */
+  mapRole?: (role: string) => string
   /** Default: process.stderr. */
   stream?: NodeJS.WritableStream & { isTTY?: boolean; fd?: number }
 }
@@ -79,6 +81,7 @@ export function createLogger(options: LoggingOptions): PinoLogger {
       level: options.level,
       base: undefined,
       mixin: () => ({ role: options.role() }),
+      formatters: { log: (o) => (options.mapRole && typeof o.role === 'string' ? { ...o, role: options.mapRole(o.role) } : o) },
       timestamp: pino.stdTimeFunctions.epochTime,
     },
     destination,

@@ -16,9 +16,9 @@ export function buildProgram(): Command {
   const program = new Command('zinc')
     .description('Run and inspect Zinc nodes: real-time collaborative documents over a tree of ZeroMQ endpoints.')
     .version(version, '-V, --version')
-    .showHelpAfterError('(add --help for usage and examples)')
+  program.configureOutput({ outputError: (text, write) => write(oneLineError(program, text)) })
   for (const cmd of [hostCommand(), relayCommand(), tailCommand(), statsCommand(), keygenCommand(), benchCommand()]) {
-    cmd.showHelpAfterError(`(run zinc ${cmd.name()} --help for usage and examples)`)
+    cmd.configureOutput({ outputError: (text, write) => write(oneLineError(cmd, text)) })
     program.addCommand(cmd)
   }
   program.addHelpText(
@@ -36,6 +36,25 @@ Run zinc <command> --help for each command's options and examples.
 `,
   )
   return program
+}
+
+/** `zinc host --bind <in,out> [options]`: the command with its required options and arguments. */
+export function usageLine(cmd: Command): string {
+  const path: string[] = []
+  for (let c: Command | null = cmd; c; c = c.parent) path.unshift(c.name())
+  if (!cmd.parent) return 'zinc <command> [options]'
+  const required = cmd.options.filter((o) => o.mandatory).map((o) => o.flags.replace(/^-\w, /, ''))
+  const args = cmd.registeredArguments.map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}${a.variadic ? '...' : ''}]`))
+  return [...path, ...args, ...required, '[options]'].join(' ')
+}
+
+/** commander's error (and its "Did you mean" hint) as one line that ends with the right usage. */
+export function oneLineError(cmd: Command, text: string): string {
+  const lines = text.trim().split('\n').map((l) => l.trim().replace(/^error: /, '').replace(/^\((.*)\)$/, '$1')).filter(Boolean)
+  const [what, ...hints] = lines
+  const hint = hints.length ? ` (${hints.map((h) => h.charAt(0).toLowerCase() + h.slice(1)).join('; ')})` : ''
+  const help = cmd.parent ? `zinc ${cmd.name()} --help` : 'zinc --help'
+  return `zinc: ${what}${hint}. Usage: ${usageLine(cmd)} (${help} for every option and examples)\n`
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -62,4 +81,5 @@ async function main(argv: string[]): Promise<void> {
   process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0)
 }
 
-await main(process.argv)
+// Imported by tests for its helpers: run only as the program.
+if (process.argv[1] && /[\\/](main\.js|zinc(\.js)?)$/.test(process.argv[1])) await main(process.argv)

@@ -37,8 +37,12 @@ const stdout: Output = { out: (line) => void process.stdout.write(line + '\n') }
  */
 export async function runNode(config: NodeConfig, output: Output = stdout): Promise<number> {
   const id = newEndpointId()
-  let role: string = config.join ? 'client' : 'host'
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat, role: () => role })
+  // core names an endpoint 'relay' once it has children and 'client' before; a node started
+  // with `zinc relay` binds and serves children from the start, so it reports 'relay' until it
+  // is promoted to 'host'.
+  const shown = (r: string) => (config.command === 'relay' && r === 'client' ? 'relay' : r)
+  let role: string = config.join ? shown('client') : 'host'
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, role: () => role, mapRole: shown })
   const log = logger.child({ endpoint: id })
   const started = Date.now()
 
@@ -124,9 +128,9 @@ export async function runNode(config: NodeConfig, output: Output = stdout): Prom
     if (config.join) log.info({ parent: config.join }, 'joining')
     endpoint = await Endpoint.start(options)
     const ep = endpoint
-    role = ep.role
+    role = shown(ep.role)
     ep.on('role', (r) => {
-      role = r
+      role = shown(r)
     })
     if (config.statsPort !== undefined) {
       stats = await startStatsServer({
@@ -134,7 +138,7 @@ export async function runNode(config: NodeConfig, output: Output = stdout): Prom
         ...(config.statsHost ? { host: config.statsHost } : {}),
         snapshot: () => ({
           endpoint: ep.id,
-          role: ep.role,
+          role: shown(ep.role),
           epoch: ep.epoch,
           addresses: ep.addresses,
           ...(config.join ? { parent: config.join } : {}),
@@ -148,7 +152,7 @@ export async function runNode(config: NodeConfig, output: Output = stdout): Prom
       log.info({ url: stats.url }, 'stats server listening')
     }
     const a = ep.addresses
-    output.out(`zinc ${config.command} ${ep.id} (${ep.role})`)
+    output.out(`zinc ${config.command} ${ep.id} (${role})`)
     output.out(`inbound:  ${a.inbound}`)
     output.out(`outbound: ${a.outbound}`)
     if (stats) output.out(`stats:    ${stats.url}  (GET /stats, /metrics)`)

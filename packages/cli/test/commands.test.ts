@@ -93,6 +93,7 @@ describe('zinc host + tail + stats', () => {
     const { host, inbound, outbound, stats } = await startHost()
     const relay = zinc(['relay', '--join', `${inbound},${outbound}`, '--bind', 'tcp://127.0.0.1:*,*', '--priority', '5', '--log-format', 'json'])
     const header = await relay.waitFor(/^zinc relay /)
+    expect(header).toMatch(/\(relay\)$/) // a relay, not "(client)", before any child joins
     const relayId = header.split(' ')[2]!
     await relay.waitFor(/^outbound:/)
     const result = await runZinc(['stats', stats, '--json'])
@@ -167,9 +168,17 @@ describe('zinc, the small commands', () => {
   it('an unknown flag fails with a helpful error', async () => {
     const { code, stderr } = await runZinc(['host', '--bnid', 'tcp://127.0.0.1:*,*'])
     expect(code).not.toBe(0)
+    // One line: what is wrong, the likely fix, the right usage.
+    expect(stderr.trim().split('\n')).toHaveLength(1)
     expect(stderr).toContain("unknown option '--bnid'")
-    expect(stderr).toContain('Did you mean --bind?')
+    expect(stderr).toContain('did you mean --bind?')
+    expect(stderr).toContain('Usage: zinc host')
     expect(stderr).toContain('zinc host --help')
+    const relay = await runZinc(['relay', '--join', 'tcp://127.0.0.1:7000,7001'])
+    expect(relay.stderr.trim().split('\n')).toHaveLength(1)
+    expect(relay.stderr).toContain('Usage: zinc relay --join <in,out> --bind <in,out> [options]')
+    const unknown = await runZinc(['hots'])
+    expect(unknown.stderr.trim()).toMatch(/^zinc: unknown command 'hots' \(did you mean host\?\)\. Usage: zinc <command> \[options\]/)
   })
 
   it('a bad address says what an address looks like', async () => {

@@ -112,7 +112,8 @@ export class JoinTimeoutError extends ZincError {
 
 /** The parent refused the join (authentication, a loop, a protocol mismatch). */
 export class JoinRefusedError extends ZincError {
-  constructor(readonly address: string, readonly reason: string) {
+  /** `refusal`: the parent's refusal code (`ERR_AUTH`, `ERR_LOOP`, …) when it sent one. */
+  constructor(readonly address: string, readonly reason: string, readonly refusal = '') {
     super('ERR_JOIN_REFUSED', `The endpoint at ${address} refused to let this endpoint join: ${reason}.`)
   }
 }
@@ -121,6 +122,23 @@ export class JoinRefusedError extends ZincError {
 export class AccessDeniedError extends ZincError {
   constructor(readonly doc: string, readonly action: string, reason: string) {
     super('ERR_ACCESS_DENIED', `Not allowed to ${action} document "${doc}": ${reason}. Ask the host's operator for access.`)
+  }
+}
+
+/**
+ * A parent refused to open a document for a reason other than access: its stored copy is
+ * damaged (`ERR_STORAGE_CORRUPT`), the initial value is not acceptable (`ERR_BAD_VALUE`), or
+ * it is too large to send (`ERR_TOO_LARGE`). `code` is the refusal code from PROTOCOL.md.
+ */
+export class DocumentRefusedError extends ZincError {
+  constructor(
+    /** The document that was refused. */
+    readonly doc: string,
+    code: string,
+    /** The parent's reason, which says what to do. */
+    readonly reason: string,
+  ) {
+    super(code, `Document "${doc}" could not be opened: ${reason}.`)
   }
 }
 

@@ -7,6 +7,7 @@ export type EventMap = { [event: string]: unknown[] }
 export type Listener<A extends unknown[]> = (...args: A) => void
 type AnyListener = (...args: unknown[]) => void
 
+/** A small event emitter typed by its event map (`on` returns the function that removes the listener). */
 export class TypedEmitter<E extends EventMap> {
   readonly #listeners = new Map<keyof E, Set<AnyListener>>()
   readonly #onListenerError: (error: unknown, event: string) => void
@@ -32,6 +33,7 @@ export class TypedEmitter<E extends EventMap> {
     return off
   }
 
+  /** Removes a listener added with `on` or `once`. */
   off<K extends keyof E>(event: K, listener: Listener<E[K]>): void {
     this.#listeners.get(event)?.delete(listener as unknown as AnyListener)
   }
@@ -54,10 +56,12 @@ export class TypedEmitter<E extends EventMap> {
     })
   }
 
+  /** How many listeners `event` has. */
   listenerCount(event: keyof E): number {
     return this.#listeners.get(event)?.size ?? 0
   }
 
+  /** Removes every listener of every event. */
   removeAllListeners(): void {
     this.#listeners.clear()
   }

@@ -10,14 +10,17 @@ export class Fifo<T> {
     return this.items.length - this.head
   }
 
+  /** Adds at the end. */
   push(item: T): void {
     this.items.push(item)
   }
 
+  /** The first item, left in place. */
   peek(): T | undefined {
     return this.items[this.head]
   }
 
+  /** Removes and returns the first item. */
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined
     const item = this.items[this.head]
@@ -38,6 +41,7 @@ export class Fifo<T> {
     return all
   }
 
+  /** Empties the queue. */
   clear(): void {
     this.items = []
     this.head = 0

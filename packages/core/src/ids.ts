@@ -10,6 +10,7 @@ export function newEndpointId(): EndpointId {
   return uuidv4() as EndpointId
 }
 
+/** Whether a value is an endpoint id (a UUID string). */
 export function isEndpointId(value: unknown): value is EndpointId {
   return typeof value === 'string' && validateUuid(value)
 }
@@ -53,4 +54,16 @@ export function endpointIdFromBytes(bytes: Uint8Array): EndpointId {
 export function isValidDocId(value: unknown): value is DocId {
   // eslint-disable-next-line no-control-regex
   return typeof value === 'string' && value.length > 0 && value.length <= 256 && !/[\u0000-\u001f]/.test(value)
+}
+
+/**
+ * A fresh connection secret (128 random bits, hex) that ties one parent link's PUSH and SUB
+ * together at a parent that can tell connections apart. Never published.
+ */
+export function newSession(): string {
+  const bytes = new Uint8Array(16)
+  globalThis.crypto.getRandomValues(bytes)
+  let text = ''
+  for (const b of bytes) text += HEX[b]!
+  return text
 }

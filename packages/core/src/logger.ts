@@ -4,10 +4,15 @@
  * and role through `child()`.
  */
 export interface Logger {
+  /** A line at level debug. */
   debug(obj: object, msg?: string): void
+  /** A line at level info. */
   info(obj: object, msg?: string): void
+  /** A line at level warn. */
   warn(obj: object, msg?: string): void
+  /** A line at level error. */
   error(obj: object, msg?: string): void
+  /** A logger that adds `bindings` to every line. */
   child(bindings: Record<string, unknown>): Logger
 }
 
@@ -23,6 +28,7 @@ export const silentLogger: Logger = {
 }
 
 const LEVELS = { debug: 20, info: 30, warn: 40, error: 50 } as const
+/** Levels of `consoleLogger`, least severe first. */
 export type LogLevel = keyof typeof LEVELS
 
 /** A small JSON-lines logger to stderr, for examples and the CLI when pino is not wanted. */

@@ -1,6 +1,6 @@
 import type { DocId } from './ids.js'
-import { checkAppendBatch, type Storage, type StoredDocument, type StoredFragment, type StoredSnapshot } from './storage.js'
-import { InvalidArgumentError, ClosedError } from './errors.js'
+import { checkAppendBatch, type Storage, type StoredDocument, type StoredFragment, type StoredSnapshot, type TreeRecord } from './storage.js'
+import { ClosedError } from './errors.js'
 
 interface Entry {
   snapshot: StoredSnapshot | undefined
@@ -15,7 +15,18 @@ interface Entry {
  */
 export class MemoryStorage implements Storage {
   readonly #docs = new Map<DocId, Entry>()
+  #tree: TreeRecord | undefined
   #closed = false
+
+  async loadTree(): Promise<TreeRecord | undefined> {
+    this.#check()
+    return this.#tree && copyTree(this.#tree)
+  }
+
+  async saveTree(record: TreeRecord): Promise<void> {
+    this.#check()
+    this.#tree = copyTree(record)
+  }
 
   async documents(): Promise<DocId[]> {
     this.#check()
@@ -79,3 +90,7 @@ function head(d: Entry | undefined): number {
   return Math.max(d?.log.at(-1)?.seq ?? 0, d?.snapshot?.seq ?? 0)
 }
 
+
+function copyTree(r: TreeRecord): TreeRecord {
+  return { epoch: r.epoch, root: r.root, peers: r.peers.map((p) => ({ inbound: p.inbound, outbound: p.outbound })) }
+}

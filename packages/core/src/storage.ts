@@ -34,6 +34,20 @@ export interface StoredDocument {
   readonly fragments: StoredFragment[]
 }
 
+/**
+ * What an endpoint remembers of the tree it was in, so that after a restart it re-joins that
+ * tree (now perhaps under a newer root) instead of serving as a stale root.
+ */
+export interface TreeRecord {
+  /** The tree's epoch when the record was written. */
+  readonly epoch: number
+  /** Whether this endpoint was the root then. */
+  readonly root: boolean
+  /** Endpoints it knew, nearest first: its ancestors, its siblings, its children. */
+  readonly peers: ReadonlyArray<{ readonly inbound: string; readonly outbound: string }>
+}
+
+/** Durable storage of a root: a fragment log and snapshots per document (`MemoryStorage`, `@zinc/storage-lmdb`). Adapters run the storage conformance suite of `@zinc/core/test-suite`. */
 export interface Storage {
   /** Ids of every stored document. */
   documents(): Promise<DocId[]>
@@ -54,6 +68,10 @@ export interface Storage {
   readLog(doc: DocId, afterSeq: number): Promise<StoredFragment[]>
   /** Drops fragments with seq <= `uptoSeq`; only done behind a snapshot at or after it. */
   compact(doc: DocId, uptoSeq: number): Promise<void>
+  /** The tree record last saved; undefined if none was. */
+  loadTree(): Promise<TreeRecord | undefined>
+  /** Replaces the tree record (durable under the adapter's policy once it resolves). */
+  saveTree(record: TreeRecord): Promise<void>
   /**
    * Flushes and releases the store; writes issued before it still complete. Idempotent. Every
    * other call after it rejects with `ClosedError`.

@@ -23,6 +23,29 @@
 /** One message on the wire: its frames, in order. */
 export type Frames = Uint8Array[]
 
+/**
+ * Who sent a message, as far as the transport can tell. A transport that cannot tell (ZeroMQ's
+ * PULL carries no routing id) leaves it out, and the endpoint falls back to what frames claim.
+ */
+export interface PeerIdentity {
+  /**
+   * The connecting peer: the same for every connection of one peer's PUSH and SUB (they present
+   * the same `session`, see {@link ChannelOptions.session}), across reconnects; never shared
+   * with another peer. A peer that presents no session gets one per connection.
+   */
+  readonly session: string
+  /** The remote IP address, for logs and per-address decisions. */
+  readonly remoteAddress?: string
+  /** The `Origin` header of a browser's connection, when there is one. */
+  readonly origin?: string
+}
+
+/** Frames as a bound PULL yields them: with the sender's identity when the transport knows it. */
+export type ReceivedFrames = Frames & {
+  /** Who sent it; absent when the transport cannot tell. */
+  readonly peer?: PeerIdentity
+}
+
 /** Options common to every channel. Omitted values take the implementation's defaults. */
 export interface ChannelOptions {
   /**
@@ -32,6 +55,18 @@ export interface ChannelOptions {
   highWaterMark?: number
   /** Largest accepted message in bytes; larger inbound messages are dropped by the transport. */
   maxMessageBytes?: number
+  /**
+   * Connecting channels (`push`, `sub`): a secret that ties one peer's PUSH and SUB together,
+   * so the bound side can tell they are the same peer (WebSocket sends it with each connection;
+   * use at least 128 random bits). Transports that cannot carry it ignore it.
+   */
+  session?: string
+  /**
+   * A bound PUB: deliver to a subscriber only the topics its session was admitted to with
+   * {@link PubChannel.admit}, whatever it subscribed to. Default false (deliver by subscription).
+   * Transports that cannot tell subscribers apart ignore it (their `admit` is absent).
+   */
+  gated?: boolean
 }
 
 interface Channel {
@@ -52,8 +87,17 @@ interface Channel {
 /** A channel that receives. Iterating ends (returns) when the channel closes. */
 export interface ReceiveChannel extends Channel, AsyncIterable<Frames> {}
 
-/** Bound inbound channel: many PUSH channels connect to it; fair-queued, order per sender. */
-export interface PullChannel extends ReceiveChannel {}
+/**
+ * Bound inbound channel: many PUSH channels connect to it; fair-queued, order per sender.
+ * Yields {@link ReceivedFrames}: `peer` is set when the transport knows the sender.
+ */
+export interface PullChannel extends ReceiveChannel {
+  /**
+   * Whether a connection of `session` is open now. Only transports that set `peer` have it;
+   * an endpoint uses it to let an id move to a new session once its old one is gone.
+   */
+  isConnected?(session: string): boolean
+}
 
 /** Connected outbound channel to one PULL. */
 export interface PushChannel extends Channel {
@@ -72,6 +116,13 @@ export interface PubChannel extends Channel {
    * `ChannelClosedError` after `close()`.
    */
   send(topic: string, body: Uint8Array): Promise<void>
+  /**
+   * On a `gated` PUB: lets subscribers of `session` receive topics starting with `prefix`.
+   * Absent on transports that cannot tell subscribers apart.
+   */
+  admit?(session: string, prefix: string): void
+  /** Takes back one admitted prefix, or every one of `session` when `prefix` is omitted. */
+  revoke?(session: string, prefix?: string): void
 }
 
 /** Connected inbound channel from one PUB. Receives nothing until it subscribes. */

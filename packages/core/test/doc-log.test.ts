@@ -120,3 +120,39 @@ describe('DocLog', () => {
     )
   })
 })
+
+describe('DocLog bounded by bytes (logBytes)', () => {
+  it('drops the oldest entries once the bytes pass the limit, whatever the count', () => {
+    const log = new DocLog(10_000, 10_000)
+    for (let s = 1; s <= 400; s++) log.append(entry(s, 1000))
+    expect(log.bytes).toBeLessThanOrEqual(10_000)
+    expect(log.length).toBe(10)
+    expect(log.firstSeq).toBe(391)
+    // A catch-up from before the log gets a snapshot (undefined); from inside it, the entries.
+    expect(log.since(100)).toBeUndefined()
+    expect(log.since(395)!.map(seqOf)).toEqual([396, 397, 398, 399, 400])
+  })
+
+  it('keeps the newest entry even when it alone is larger than the limit', () => {
+    const log = new DocLog(100, 500)
+    log.append(entry(1, 100))
+    log.append(entry(2, 2000))
+    expect(log.length).toBe(1)
+    expect(log.firstSeq).toBe(2)
+    expect(log.bytes).toBe(2000)
+  })
+
+  it('holds the bytes it reports: count and bytes agree after many evictions (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 4, max: 300 }), { minLength: 1, maxLength: 300 }), fc.integer({ min: 1, max: 2000 }), (sizes, limit) => {
+        const log = new DocLog(50, limit)
+        sizes.forEach((size, i) => log.append(entry(i + 1, size)))
+        const kept = sizes.slice(sizes.length - log.length)
+        expect(log.bytes).toBe(kept.reduce((a, b) => a + b, 0))
+        expect(log.length === 1 || log.bytes <= limit).toBe(true)
+        expect(log.length).toBeLessThanOrEqual(50)
+      }),
+      { seed: 14, numRuns: 200 },
+    )
+  })
+})

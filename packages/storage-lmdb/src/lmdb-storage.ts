@@ -13,6 +13,7 @@ import {
   type StoredDocument,
   type StoredFragment,
   type StoredSnapshot,
+  type TreeRecord,
 } from '@zinc/core'
 import { open as openLmdb, type RootDatabase } from 'lmdb'
 import { StoreLock, accessError } from './lock.js'
@@ -27,6 +28,8 @@ import {
   encodeFragment,
   encodeMarker,
   encodeSnapshot,
+  decodeTree,
+  encodeTree,
 } from './records.js'
 
 /**
@@ -45,6 +48,7 @@ import {
  */
 export type Durability = 'fsync' | 'group'
 
+/** Options of `LmdbStorage.open`. */
 export interface LmdbStorageOptions {
   /** Default `'fsync'` (see `Durability`; measured in the package README). */
   durability?: Durability
@@ -57,7 +61,9 @@ export interface LmdbStorageOptions {
   maxBytes?: number
 }
 
+/** The default durability policy. */
 export const DEFAULT_DURABILITY: Durability = 'fsync'
+/** The default `groupCommitMs` of the `group` policy. */
 export const DEFAULT_GROUP_COMMIT_MS = 5
 
 /** Name of LMDB's data file inside a store directory. */
@@ -69,6 +75,8 @@ type Key = Array<string | number>
 const fKey = (doc: string, seq: number): Key => ['f', doc, seq]
 const sKey = (doc: string): Key => ['s', doc]
 const dKey = (doc: string): Key => ['d', doc]
+/** The tree record (one per store). */
+const TREE_KEY: Key = ['t']
 
 /** LMDB error codes (mdb.h) and errnos that mean the store cannot be trusted or is out of space. */
 const MDB_CORRUPT = new Map<number, string>([
@@ -266,6 +274,20 @@ export class LmdbStorage implements Storage {
       const keys = [...db.getKeys({ start: fKey(doc, 0), end: fKey(doc, limit), inclusiveEnd: true })]
       for (const key of keys) db.remove(key)
     })
+  }
+
+  async loadTree(): Promise<TreeRecord | undefined> {
+    this.#check()
+    const bytes = this.#db.get(TREE_KEY)
+    return bytes === undefined ? undefined : this.#verify(() => decodeTree(bytes, 'tree record'))
+  }
+
+  async saveTree(record: TreeRecord): Promise<void> {
+    this.#check()
+    const bytes = encodeTree(record)
+    this.#checkQuota(bytes.length + 64)
+    const db = this.#db
+    return this.#write(() => void db.put(TREE_KEY, bytes))
   }
 
   /**

@@ -16,6 +16,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { StorageAccessError, StorageLockedError } from '@zinc/core'
 
+/** The file in a store's directory that names the process writing to it. */
 export const LOCK_FILE = 'zinc.lock'
 
 /** Directories this process holds a lock on (resolved paths). */

@@ -6,7 +6,7 @@
  * so a flipped bit anywhere in a value is caught when it is read. Numbers are f64 BE (sequence
  * numbers and clientSeqs fit in 2^53); strings are u16 BE length + UTF-8.
  */
-import type { EndpointId, StoredFragment, StoredSnapshot } from '@zinc/core'
+import type { EndpointId, StoredFragment, StoredSnapshot, TreeRecord } from '@zinc/core'
 import { crc32 } from './crc32.js'
 
 /** Bumped on any change of keys or records; a store of another version is refused at open. */
@@ -17,6 +17,7 @@ export const KIND_FRAGMENT = 0x46 // 'F'
 export const KIND_SNAPSHOT = 0x53 // 'S'
 export const KIND_DOC = 0x44 // 'D'
 export const KIND_MARKER = 0x4d // 'M'
+export const KIND_TREE = 0x54 // 'T'
 
 const HEADER = 6
 const encoder = new TextEncoder()
@@ -182,4 +183,28 @@ export function checkMarker(bytes: Uint8Array): string | undefined {
   } catch (error) {
     return (error as Error).message
   }
+}
+
+/** The tree record: its epoch, whether it was the root, and its peers' addresses. */
+export function encodeTree(t: TreeRecord): Uint8Array {
+  const peers = t.peers.map((p) => [utf8(p.inbound, 'inbound'), utf8(p.outbound, 'outbound')] as const)
+  const w = new Writer(HEADER + 8 + 4 + 4 + peers.reduce((n, [a, b]) => n + 4 + a.length + b.length, 0), KIND_TREE)
+  w.f64(t.epoch)
+  w.u32(t.root ? 1 : 0)
+  w.u32(peers.length)
+  for (const [a, b] of peers) {
+    w.str(a)
+    w.str(b)
+  }
+  return w.finish()
+}
+
+export function decodeTree(bytes: Uint8Array, what: string): TreeRecord {
+  const r = new Reader(bytes, KIND_TREE, what)
+  const epoch = r.f64(what)
+  const root = r.u32(what) === 1
+  const n = r.u32(what)
+  const peers: Array<{ inbound: string; outbound: string }> = []
+  for (let i = 0; i < n; i++) peers.push({ inbound: r.str(what), outbound: r.str(what) })
+  return { epoch, root, peers }
 }

@@ -2,6 +2,7 @@ import type { TypedEmitter } from '@zinc/core'
 import type { ConnectionState, WsTransportEvents } from './connection-state.js'
 import type { ChannelLimits, ResolvedWsOptions } from './options.js'
 import { ReconnectingSocket } from './reconnecting-socket.js'
+import { SESSION_PARAM } from './session.js'
 import type { WsTransportStats } from './stats.js'
 import type { WebSocketFactory } from './websocket-like.js'
 
@@ -34,7 +35,9 @@ export abstract class WsClientChannel {
     protected readonly limits: ChannelLimits,
     protected readonly context: ClientContext,
   ) {
-    this.socket = new ReconnectingSocket(address, protocol, limits.maxPayload, context.factory, context.options, context.stats, {
+    // The session rides in the URL of both channels of a peer, so the bound side can pair them.
+    const url = limits.session ? `${address}?${SESSION_PARAM}=${encodeURIComponent(limits.session)}` : address
+    this.socket = new ReconnectingSocket(url, protocol, limits.maxPayload, context.factory, context.options, context.stats, {
       opened: () => this.opened(),
       message: (bytes) => this.message(bytes),
       state: (state) => this.stateChanged(state),

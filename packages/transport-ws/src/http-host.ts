@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http'
-import type { Server as HttpsServer } from 'node:https'
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
 import { AddressInUseError, BindError } from '@zinc/core'
 import { listenHost, normalizePath } from './address.js'
@@ -32,12 +32,16 @@ export class HttpHost {
   }
 
   /** Listens on `host:port` (0 = any free port). Rejects with `AddressInUseError` or `BindError`. */
-  static async listen(address: string, host: string, port: number, stats: WsTransportStats): Promise<HttpHost> {
+  static async listen(address: string, host: string, port: number, stats: WsTransportStats, tls?: { key: string | Buffer; cert: string | Buffer }): Promise<HttpHost> {
     // A plain HTTP request gets a hint; the WebSocket upgrades are routed by path.
-    const server = createServer((_request, response) => {
+    const hint: RequestListener = (_request, response) => {
       response.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' })
       response.end('This is a Zinc WebSocket endpoint: connect with a WebSocket.\n')
-    })
+    }
+    const server: Server | HttpsServer = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, hint) : createServer(hint)
+    // A request (an upgrade included) whose headers do not arrive in time is dropped.
+    server.headersTimeout = 10_000
+    server.requestTimeout = 15_000
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
@@ -113,7 +117,9 @@ export class HttpHost {
 /** Answers an upgrade request with an HTTP error and drops the connection. */
 export function refuse(socket: Duplex, status: number, reason: string): void {
   socket.on('error', () => {})
-  const text = status === 404 ? 'Not Found' : 'Bad Request'
+  const text = STATUS_TEXT[status] ?? 'Bad Request'
   socket.once('finish', () => socket.destroy())
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`)
 }
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' }

@@ -16,7 +16,7 @@ export class InboundQueue<Tag> implements AsyncIterable<Frames> {
   private readonly waiters: Waiter[] = []
   private ended = false
 
-  constructor(private readonly onTake: (tag: Tag) => void = () => {}) {}
+  constructor(private readonly onTake: (tag: Tag, frames: Frames) => void = () => {}) {}
 
   get length(): number {
     return this.items.length
@@ -27,7 +27,7 @@ export class InboundQueue<Tag> implements AsyncIterable<Frames> {
     const waiter = this.waiters.shift()
     if (waiter) {
       waiter({ done: false, value: frames })
-      this.onTake(tag)
+      this.onTake(tag, frames)
     } else {
       this.items.push({ frames, tag })
     }
@@ -52,7 +52,7 @@ export class InboundQueue<Tag> implements AsyncIterable<Frames> {
     if (this.ended) return Promise.resolve(DONE)
     const item = this.waiters.length === 0 ? this.items.shift() : undefined
     if (item) {
-      this.onTake(item.tag)
+      this.onTake(item.tag, item.frames)
       return Promise.resolve({ done: false, value: item.frames })
     }
     return new Promise((resolve) => this.waiters.push(resolve))

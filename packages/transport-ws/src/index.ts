@@ -5,7 +5,9 @@
  * `WsClientTransport` (`@zinc/transport-ws/browser`) only connects, with the global WebSocket.
  * Wire format and semantics: this package's README.md.
  */
-export { WsServerTransport, type WsServerTransportOptions } from './server-transport.js'
+export { WsServerTransport, type WsServerTransportOptions, type WsTlsOptions } from './server-transport.js'
+export { GUARD_DEFAULTS, sameOrigin, type WsGuardOptions } from './connection-guard.js'
+export { newSession, SESSION_PARAM } from './session.js'
 export { WsClientTransport, type WsClientTransportOptions } from './browser.js'
 export { WS_DEFAULTS, type WsTransportOptions } from './options.js'
 export type { ConnectionState, ConnectionStateChange, WsTransportEvents } from './connection-state.js'

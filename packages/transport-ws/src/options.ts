@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type ChannelOptions } from '@zinc/core'
 import { FRAME_OVERHEAD } from './framing.js'
+import { isSession } from './session.js'
 
 /** Options shared by both WebSocket transports. Every channel starts from these. */
 export interface WsTransportOptions {
@@ -10,8 +11,9 @@ export interface WsTransportOptions {
    */
   highWaterMark?: number
   /**
-   * Bytes a PUB lets pile up in one subscriber's socket before it drops for that subscriber, so
-   * a few huge messages cannot exhaust memory under a high message count. Default 64 MiB.
+   * Bytes a PUB lets pile up in one subscriber's socket before it drops for that subscriber, and
+   * a PULL lets one connection queue unread before it stops reading it, so a few huge messages
+   * cannot exhaust memory under a high message count. Default 64 MiB.
    */
   highWaterMarkBytes?: number
   /** Largest message body in bytes; larger inbound ones are refused, larger sends rejected. Default 16 MiB. */
@@ -50,6 +52,10 @@ export interface ChannelLimits {
   maxMessageBytes: number
   /** What the WebSocket layer may accept in one message: the body limit plus framing. */
   maxPayload: number
+  /** Connecting channels: the session presented to the bound side (see `ChannelOptions.session`). */
+  session?: string
+  /** Bound PUB: deliver only admitted topics per session. */
+  gated: boolean
 }
 
 /** Fills defaults; throws `InvalidArgumentError` on values that cannot work. */
@@ -72,7 +78,7 @@ export function resolveWsOptions(options: WsTransportOptions = {}): ResolvedWsOp
 }
 
 /** The limits of a channel opened with `options` on a transport with `defaults`. */
-export function channelLimits(defaults: ResolvedWsOptions, options: ChannelOptions = {}): ChannelLimits {
+export function channelLimits(defaults: ResolvedWsOptions, options: ChannelOptions = {}, session?: string): ChannelLimits {
   const highWaterMark = options.highWaterMark ?? defaults.highWaterMark
   const maxMessageBytes = options.maxMessageBytes ?? defaults.maxMessageBytes
   checkCount('highWaterMark', highWaterMark)
@@ -83,6 +89,8 @@ export function channelLimits(defaults: ResolvedWsOptions, options: ChannelOptio
     highWaterMarkBytes: defaults.highWaterMarkBytes,
     maxMessageBytes,
     maxPayload: maxMessageBytes + FRAME_OVERHEAD,
+    session: checkSession(options.session ?? session),
+    gated: options.gated === true,
   }
 }
 
@@ -96,4 +104,12 @@ function checkPositive(name: string, value: number): void {
   if (!(typeof value === 'number' && value > 0)) {
     throw new InvalidArgumentError(`${name} must be a positive number, got ${value}.`)
   }
+}
+
+function checkSession(session: string | undefined): string | undefined {
+  if (session === undefined) return undefined
+  if (!isSession(session)) {
+    throw new InvalidArgumentError(`A session must be 16 to 128 characters of A-Z, a-z, 0-9, "-" and "_", got ${JSON.stringify(session.slice(0, 40))}.`)
+  }
+  return session
 }

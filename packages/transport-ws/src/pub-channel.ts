@@ -1,11 +1,12 @@
 import { ChannelClosedError, InvalidArgumentError, MessageTooLargeError, type PubChannel } from '@zinc/core'
 import type { WebSocket } from 'ws'
-import { WsBoundChannel, type BindContext } from './bound-channel.js'
+import { WsBoundChannel, type BindContext, type Connection } from './bound-channel.js'
 import { decodeControl, encodePublish, isMalformed, MAX_SUBSCRIPTIONS, MAX_TOPIC_BYTES, SUBPROTOCOL, topicBytes } from './framing.js'
 import type { ChannelLimits } from './options.js'
 
 interface Subscriber {
   readonly ws: WebSocket
+  readonly session: string
   readonly prefixes: Set<string>
   /** Messages handed to `ws.send` whose write has not completed yet. */
   inFlight: number
@@ -16,9 +17,14 @@ interface Subscriber {
  * once for all of them, and never waits: a subscriber with `highWaterMark` messages still
  * being written, or more than `highWaterMarkBytes` in its socket, loses the message (counted
  * in `droppedByHwm`), as ZeroMQ drops past a subscriber's high-water mark.
+ *
+ * A `gated` PUB delivers to a subscriber only the topics its session was admitted to
+ * (`admit`), whatever it subscribed to: a peer the endpoint has not let in gets nothing.
  */
 export class WsPubChannel extends WsBoundChannel implements PubChannel {
   private readonly subscribers = new Map<WebSocket, Subscriber>()
+  /** session → admitted topic prefixes (gated only). */
+  private readonly admitted = new Map<string, Set<string>>()
 
   constructor(address: string, limits: ChannelLimits, context: BindContext) {
     super(address, SUBPROTOCOL.sub, limits, context)
@@ -36,7 +42,11 @@ export class WsPubChannel extends WsBoundChannel implements PubChannel {
     const stats = this.context.stats
     let frame: Uint8Array | undefined
     for (const subscriber of this.subscribers.values()) {
-      if (!matches(subscriber, topic)) continue
+      if (!matches(subscriber.prefixes, topic)) continue
+      if (this.limits.gated && !this.isAdmitted(subscriber.session, topic)) {
+        stats.gatedOut++
+        continue
+      }
       if (subscriber.inFlight >= this.limits.highWaterMark || subscriber.ws.bufferedAmount >= this.limits.highWaterMarkBytes) {
         stats.droppedByHwm++
         continue
@@ -50,8 +60,24 @@ export class WsPubChannel extends WsBoundChannel implements PubChannel {
     return Promise.resolve()
   }
 
-  protected connected(ws: WebSocket): void {
-    this.subscribers.set(ws, { ws, prefixes: new Set(), inFlight: 0 })
+  admit(session: string, prefix: string): void {
+    let prefixes = this.admitted.get(session)
+    if (!prefixes) this.admitted.set(session, (prefixes = new Set()))
+    prefixes.add(prefix)
+  }
+
+  revoke(session: string, prefix?: string): void {
+    if (prefix === undefined) this.admitted.delete(session)
+    else this.admitted.get(session)?.delete(prefix)
+  }
+
+  protected connected(ws: WebSocket, connection: Connection): void {
+    this.subscribers.set(ws, { ws, session: connection.peer.session, prefixes: new Set(), inFlight: 0 })
+  }
+
+  private isAdmitted(session: string, topic: string): boolean {
+    const prefixes = this.admitted.get(session)
+    return prefixes !== undefined && matches(prefixes, topic)
   }
 
   protected message(ws: WebSocket, bytes: Uint8Array): void {
@@ -74,10 +100,11 @@ export class WsPubChannel extends WsBoundChannel implements PubChannel {
 
   protected ending(): void {
     this.subscribers.clear()
+    this.admitted.clear()
   }
 }
 
-function matches(subscriber: Subscriber, topic: string): boolean {
-  for (const prefix of subscriber.prefixes) if (topic.startsWith(prefix)) return true
+function matches(prefixes: ReadonlySet<string>, topic: string): boolean {
+  for (const prefix of prefixes) if (topic.startsWith(prefix)) return true
   return false
 }

@@ -1,14 +1,16 @@
-import type { PullChannel } from '@zinc/core'
+import type { Frames, PeerIdentity, PullChannel } from '@zinc/core'
 import type { WebSocket } from 'ws'
-import { WsBoundChannel, type BindContext } from './bound-channel.js'
+import { WsBoundChannel, type BindContext, type Connection } from './bound-channel.js'
 import { decodeData, isMalformed, SUBPROTOCOL } from './framing.js'
 import { InboundQueue } from './inbound-queue.js'
 import type { ChannelLimits } from './options.js'
 
 interface Peer {
   readonly ws: WebSocket
-  /** Messages of this connection still in the queue. */
+  readonly identity: PeerIdentity
+  /** Messages of this connection still in the queue, and their bytes. */
   queued: number
+  queuedBytes: number
   paused: boolean
 }
 
@@ -17,21 +19,25 @@ interface Peer {
  * order per sender. A connection with `highWaterMark` unread messages is paused (its TCP
  * window fills, its PUSH's socket buffer grows and that PUSH's `send` starts to wait) and
  * resumed once the reader took some: back-pressure, not memory, as with ZeroMQ.
+ *
+ * Every message it yields carries `peer`: the session of the connection it came on (see
+ * `ReceivedFrames`), which is what lets an endpoint bind a child's id to its connection.
  */
 export class WsPullChannel extends WsBoundChannel implements PullChannel {
   private readonly peers = new Map<WebSocket, Peer>()
-  private readonly inbound = new InboundQueue<Peer>((peer) => this.taken(peer))
+  private readonly inbound = new InboundQueue<Peer>((peer, frames) => this.taken(peer, frames))
 
   constructor(address: string, limits: ChannelLimits, context: BindContext) {
     super(address, SUBPROTOCOL.push, limits, context)
   }
 
+  /** The frames received, in order, until the channel closes. */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array[], undefined> {
     return this.inbound[Symbol.asyncIterator]()
   }
 
-  protected connected(ws: WebSocket): void {
-    this.peers.set(ws, { ws, queued: 0, paused: false })
+  protected connected(ws: WebSocket, connection: Connection): void {
+    this.peers.set(ws, { ws, identity: connection.peer, queued: 0, queuedBytes: 0, paused: false })
   }
 
   protected message(ws: WebSocket, bytes: Uint8Array): void {
@@ -48,8 +54,10 @@ export class WsPullChannel extends WsBoundChannel implements PullChannel {
     }
     this.context.stats.received++
     peer.queued++
-    this.inbound.push([body], peer)
-    if (peer.queued >= this.limits.highWaterMark && !peer.paused) {
+    peer.queuedBytes += body.byteLength
+    this.inbound.push(Object.assign([body], { peer: peer.identity }), peer)
+    // Bounded in bytes as well as messages: a thousand 16 MB messages must not sit in memory.
+    if ((peer.queued >= this.limits.highWaterMark || peer.queuedBytes >= this.limits.highWaterMarkBytes) && !peer.paused) {
       peer.paused = true
       ws.pause()
     }
@@ -65,10 +73,11 @@ export class WsPullChannel extends WsBoundChannel implements PullChannel {
     this.peers.clear()
   }
 
-  private taken(peer: Peer): void {
+  private taken(peer: Peer, frames: Frames): void {
     peer.queued--
-    // Resume at half the mark, so a reader one message behind does not toggle it per message.
-    if (peer.paused && peer.queued <= this.limits.highWaterMark / 2) {
+    peer.queuedBytes -= frames[0]?.byteLength ?? 0
+    // Resume at half the marks, so a reader one message behind does not toggle it per message.
+    if (peer.paused && peer.queued <= this.limits.highWaterMark / 2 && peer.queuedBytes <= this.limits.highWaterMarkBytes / 2) {
       peer.paused = false
       peer.ws.resume()
     }

@@ -15,6 +15,7 @@ import type { BindContext, WsBoundChannel } from './bound-channel.js'
 import type { ConnectionStateChange, WsTransportEvents } from './connection-state.js'
 import { WsConnector } from './connector.js'
 import { HttpHost } from './http-host.js'
+import { ConnectionGuard, type WsGuardOptions } from './connection-guard.js'
 import { channelLimits, resolveWsOptions, type ChannelLimits, type ResolvedWsOptions, type WsTransportOptions } from './options.js'
 import { WsPubChannel } from './pub-channel.js'
 import { WsPullChannel } from './pull-channel.js'
@@ -23,8 +24,22 @@ import { emptyStats, type WsTransportStats } from './stats.js'
 import type { WsSubChannel } from './sub-channel.js'
 import type { WebSocketFactory, WebSocketLike } from './websocket-like.js'
 
+/** TLS for `wss://` binds when the transport listens itself: PEM key and certificate (chain). */
+export interface WsTlsOptions {
+  /** The private key, PEM. */
+  key: string | Buffer
+  /** The certificate (chain), PEM. */
+  cert: string | Buffer
+}
+
 /** Options of a {@link WsServerTransport}. */
-export interface WsServerTransportOptions extends WsTransportOptions {
+export interface WsServerTransportOptions extends WsTransportOptions, WsGuardOptions {
+  /**
+   * Serve `wss://` binds over TLS with this key and certificate (the transport listens with
+   * `https.createServer`). Alternatives: pass your own `https.Server` as `server`, or terminate
+   * TLS at a reverse proxy and bind `ws://127.0.0.1:…` behind it.
+   */
+  tls?: WsTlsOptions
   /**
    * An HTTP(S) server of the application, already listening, to bind every channel on (one path
    * each), e.g. the one that serves a web page. Binds then take the server's port: the address
@@ -58,12 +73,16 @@ export class WsServerTransport implements Transport {
   /** `host:port` → a listen in progress on an explicit port, which concurrent binds share. */
   private readonly listening = new Map<string, Promise<HttpHost>>()
   private readonly bound = new Set<WsBoundChannel>()
+  private readonly guard: ConnectionGuard
+  private readonly tls: WsTlsOptions | undefined
   private isClosed = false
 
   /** Throws `InvalidArgumentError` for options that cannot work. */
   constructor(options: WsServerTransportOptions = {}) {
     this.options = resolveWsOptions(options)
     this.server = options.server
+    this.tls = options.tls
+    this.guard = new ConnectionGuard(options, this.counters)
     const factory: WebSocketFactory = (url, protocol, { maxPayload }) =>
       new WebSocket(url, protocol, { maxPayload, perMessageDeflate: false }) as unknown as WebSocketLike
     this.connector = new WsConnector(this.name, factory, this.options, this.counters, this.events)
@@ -120,8 +139,11 @@ export class WsServerTransport implements Transport {
     const parsed = parseWsAddress(address)
     if (!parsed) throw new UnsupportedAddressError(address, this.name, WS_SCHEMES.map((s) => `${s}host:port/path`))
     if (parsed.port === undefined) throw new BindError(address, 'a bound address needs a port (use * for any free port)')
-    if (parsed.scheme === 'wss' && !this.server) {
-      throw new BindError(address, 'binding wss:// needs an https.Server passed in options.server')
+    if (parsed.scheme === 'wss' && !this.server && !this.tls) {
+      throw new BindError(address, 'binding wss:// needs TLS: pass options.tls ({ key, cert }) or an https.Server in options.server')
+    }
+    if (parsed.scheme === 'ws' && this.tls && !this.server) {
+      throw new BindError(address, 'this transport has options.tls, so it listens with TLS: bind wss:// instead of ws://')
     }
     const limits = channelLimits(this.options, options)
     const host = await this.hostFor(address, parsed)
@@ -132,6 +154,7 @@ export class WsServerTransport implements Transport {
       host,
       path: parsed.path,
       stats: this.counters,
+      guard: this.guard,
       released: (channel) => this.release(channel, host, parsed.path),
     }
     const channel = make(resolved, limits, context)
@@ -156,7 +179,7 @@ export class WsServerTransport implements Transport {
       const existing = this.hosts.get(key) ?? this.listening.get(key)
       if (existing) return existing
     }
-    const listening = HttpHost.listen(address, parsed.host, parsed.port!, this.counters)
+    const listening = HttpHost.listen(address, parsed.host, parsed.port!, this.counters, this.tls)
     if (parsed.port !== 0) this.listening.set(key, listening)
     try {
       const host = await listening

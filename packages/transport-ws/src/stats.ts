@@ -16,6 +16,14 @@ export interface WsTransportStats {
   connectionsRefused: number
   /** Reconnect attempts scheduled by PUSH and SUB channels after a lost or failed connection. */
   reconnects: number
+  /** Upgrades refused because their `Origin` is not in `allowedOrigins` (403). */
+  originRefused: number
+  /** Upgrades refused because their IP address holds `maxConnectionsPerIp` connections (429). */
+  perIpRefused: number
+  /** Connections dropped after `idleTimeoutMs` without a complete message or a pong. */
+  idleClosed: number
+  /** Messages a gated PUB withheld from a subscriber whose session was not admitted to the topic. */
+  gatedOut: number
 }
 
 export function emptyStats(): WsTransportStats {
@@ -28,5 +36,9 @@ export function emptyStats(): WsTransportStats {
     connectionsAccepted: 0,
     connectionsRefused: 0,
     reconnects: 0,
+    originRefused: 0,
+    perIpRefused: 0,
+    idleClosed: 0,
+    gatedOut: 0,
   }
 }

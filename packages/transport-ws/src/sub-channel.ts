@@ -39,6 +39,7 @@ export class WsSubChannel extends WsClientChannel implements SubChannel {
     this.changed(false, topicBytes(prefix))
   }
 
+  /** The frames received, in order, until the channel closes. */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array[], undefined> {
     return this.inbound[Symbol.asyncIterator]()
   }

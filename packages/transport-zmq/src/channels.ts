@@ -69,6 +69,7 @@ export class ZmqPullChannel extends ZmqChannel implements PullChannel {
     this.#reader = new SocketReader(socket, () => hooks.stats.received++)
   }
 
+  /** The frames received, in order, until the channel closes. */
   [Symbol.asyncIterator](): AsyncIterator<Frames, undefined> {
     return this.#reader.iterator()
   }
@@ -88,6 +89,7 @@ export class ZmqSubChannel extends ZmqChannel implements SubChannel {
     this.#reader = new SocketReader(socket, () => hooks.stats.received++)
   }
 
+  /** The frames received, in order, until the channel closes. */
   [Symbol.asyncIterator](): AsyncIterator<Frames, undefined> {
     return this.#reader.iterator()
   }

@@ -13,13 +13,21 @@ export interface LogEntry {
 /**
  * The bounded log of a document's most recent sequenced fragments, kept by every replica so
  * it can answer its children's catch-up requests (the nearest ancestor answers, not the root).
+ *
+ * Bounded twice: by count (`limit`) and by the bytes of the envelopes it holds (`bytesLimit`).
+ * A count alone let 400 changes of 1 MB hold 400 MB; now the oldest entries go as soon as
+ * either bound is passed (the newest entry always stays, so a catch-up from just before it can
+ * still be answered). A child whose catch-up reaches back past the log gets a snapshot.
  */
 export class DocLog {
   #entries: LogEntry[] = []
   #start = 0
   #bytes = 0
 
-  constructor(readonly limit: number) {}
+  constructor(
+    readonly limit: number,
+    readonly bytesLimit = Infinity,
+  ) {}
 
   get length(): number {
     return this.#entries.length - this.#start
@@ -37,14 +45,16 @@ export class DocLog {
   append(entry: LogEntry): void {
     this.#entries.push(entry)
     this.#bytes += entry.envelope.byteLength
-    if (this.length > this.limit) {
+    while (this.length > this.limit || (this.#bytes > this.bytesLimit && this.length > 1)) {
       this.#bytes -= this.#entries[this.#start]!.envelope.byteLength
+      // Release the envelope now: the dead prefix may stay in the array until compaction.
+      this.#entries[this.#start] = undefined as unknown as LogEntry
       this.#start++
-      // Compact the array once the dead prefix dominates, keeping appends O(1) amortized.
-      if (this.#start > 1024 && this.#start * 2 > this.#entries.length) {
-        this.#entries = this.#entries.slice(this.#start)
-        this.#start = 0
-      }
+    }
+    // Compact the array once the dead prefix dominates, keeping appends O(1) amortized.
+    if (this.#start > 1024 && this.#start * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#start)
+      this.#start = 0
     }
   }
 

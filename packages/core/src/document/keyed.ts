@@ -28,6 +28,7 @@ export type Keyed<T> = { readonly [bucket: string]: Keyed<T> | T }
 
 /** Levels of buckets, and buckets per level: 512 leaves, a few dozen entries each up to ~20k. */
 export const LEVELS = 3
+/** Buckets per level. */
 export const FAN = 8
 
 type Node<T> = Record<string, unknown> & { __leaf?: T }

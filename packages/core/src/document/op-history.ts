@@ -19,7 +19,8 @@ export interface HistoryEntry {
 }
 
 /**
- * The recent sequenced operations of one document, bounded by count. The root transforms a
+ * The recent sequenced operations of one document, bounded by count and by bytes (the JSON
+ * size of the ops it holds: 400 changes of 1 MB must not keep 400 MB). The root transforms a
  * fragment against the entries after its base seq; a base older than the history gets
  * `ERR_STALE_BASE` and the origin rebases and resends (PROTOCOL.md, Operations).
  */
@@ -28,12 +29,24 @@ export class OpHistory {
   #head = 0
   /** Seq of the state the oldest entry applies to: entries cover (floor, floor + length]. */
   #floor = 0
+  /** JSON bytes of the entries held, and of each entry (parallel to #entries). */
+  #bytes = 0
+  #sizes: number[] = []
 
-  constructor(readonly limit: number) {}
+  constructor(
+    readonly limit: number,
+    readonly bytesLimit = Infinity,
+  ) {}
+
+  get bytes(): number {
+    return this.#bytes
+  }
 
   /** Forgets everything; the next entry continues from `seq` (after a snapshot). */
   reset(seq: number): void {
     this.#entries = []
+    this.#sizes = []
+    this.#bytes = 0
     this.#head = 0
     this.#floor = seq
   }
@@ -45,13 +58,20 @@ export class OpHistory {
   append(entry: HistoryEntry): void {
     if (entry.seq !== this.lastSeq + 1) this.reset(entry.seq - 1)
     this.#entries.push(entry)
-    if (this.#entries.length - this.#head > this.limit) {
+    const size = Number.isFinite(this.bytesLimit) ? sizeOf(entry) : 0
+    this.#sizes.push(size)
+    this.#bytes += size
+    while (this.#entries.length - this.#head > this.limit || (this.#bytes > this.bytesLimit && this.#entries.length - this.#head > 1)) {
+      this.#bytes -= this.#sizes[this.#head]!
+      // Release the op now: the dead prefix stays in the array until compaction.
+      this.#entries[this.#head] = undefined as unknown as HistoryEntry
       this.#head++
       this.#floor++
-      if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
-        this.#entries = this.#entries.slice(this.#head)
-        this.#head = 0
-      }
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head)
+      this.#sizes = this.#sizes.slice(this.#head)
+      this.#head = 0
     }
   }
 
@@ -64,5 +84,15 @@ export class OpHistory {
   since(base: number): HistoryEntry[] | undefined {
     if (base < this.#floor || base > this.lastSeq) return undefined
     return this.#entries.slice(this.#head + (base - this.#floor))
+  }
+}
+
+/** About the memory an entry holds: the JSON size of its ops (strings dominate big ones). */
+function sizeOf(entry: HistoryEntry): number {
+  try {
+    const op = JSON.stringify(entry.op)?.length ?? 0
+    return op + (entry.sent !== undefined && entry.sent !== entry.op ? (JSON.stringify(entry.sent)?.length ?? 0) : 0) + 64
+  } catch {
+    return 64
   }
 }

@@ -87,9 +87,10 @@ export class Replica {
     readonly io: ReplicaIO,
     logLimit: number,
     readonly maxMessageBytes: number,
+    logBytes = Infinity,
   ) {
-    this.log = new DocLog(logLimit)
-    this.history = new OpHistory(Math.max(1024, logLimit))
+    this.log = new DocLog(logLimit, logBytes)
+    this.history = new OpHistory(Math.max(1024, logLimit), logBytes)
   }
 
   /** The root creates the document, seeded with `initial`. */

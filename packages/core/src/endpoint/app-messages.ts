@@ -22,6 +22,7 @@ export interface AppMessage<P = unknown> {
   json<T = unknown>(): T
 }
 
+/** What a message handler gets besides the message. */
 export interface HandlerContext {
   /** The id of the endpoint handling the message. */
   readonly endpoint: EndpointId
@@ -31,7 +32,10 @@ export interface HandlerContext {
 /** Handles one application message kind; may be async (the pool waits for it). */
 export type MessageHandler<P = any> =
   | ((message: AppMessage<P>, context: HandlerContext) => void | Promise<void>)
-  | { handle(message: AppMessage<P>, context: HandlerContext): void | Promise<void> }
+  | {
+      /** Called for each message of the kind (an object with state can be a handler). */
+      handle(message: AppMessage<P>, context: HandlerContext): void | Promise<void>
+    }
 
 export function appMessage(kind: string, origin: EndpointId, bytes: Uint8Array, encoding: number): AppMessage {
   let decoded: { value: unknown } | undefined

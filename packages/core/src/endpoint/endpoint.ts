@@ -9,7 +9,7 @@ import type { EndpointStats } from '../runtime/stats.js'
 import { encodeAppPayload, isValidAppKind, type MessageHandler } from './app-messages.js'
 import { Node, type EndpointEvents, type Role } from './node.js'
 import { resolveOptions, type EndpointAddresses, type EndpointOptions } from './options.js'
-import type { Peer } from './roster.js'
+import type { Peer } from './children.js'
 
 /** Options of {@link Endpoint.open}. */
 export interface OpenOptions<S> {
@@ -60,9 +60,11 @@ export class Endpoint {
     const opts = resolveOptions(options)
     const node = new Node(opts)
     try {
-      if (!opts.join) node.startAsRoot()
       if (opts.bind) await node.bind(opts.bind)
-      if (opts.join) await node.join(opts.join)
+      if (opts.join) {
+        await node.recallTree()
+        await node.join(opts.join)
+      } else await node.rejoinRememberedTree()
     } catch (error) {
       await node.close()
       throw error
@@ -99,12 +101,12 @@ export class Endpoint {
 
   /** The root's current term. */
   get epoch(): number {
-    return this.#node.epoch
+    return this.#node.succession.epoch
   }
 
   /** The roster this endpoint sees: its children when it has some, else its parent's level. */
   get peers(): Peer[] {
-    return this.#node.children.size > 0 ? this.#node.children.peers() : this.#node.siblings
+    return this.#node.children.size > 0 ? this.#node.children.peers() : [...this.#node.succession.siblings]
   }
 
   /** Whether `close()` was called. */
@@ -144,18 +146,18 @@ export class Endpoint {
     if (options.initial !== undefined && (typeof options.initial !== 'object' || options.initial === null))
       throw new InvalidArgumentError('open(id, { initial }) takes an object or array as the initial state.')
     let replica = node.replicas.get(doc)
-    if (!replica && node.isRoot) replica = await node.openAtRoot(doc, options.initial ?? {})
+    if (!replica && node.succession.isRoot) replica = await node.replicas.openAtRoot(doc, options.initial ?? {})
     if (!replica) {
-      replica = node.createReplica(doc)
+      replica = node.replicas.create(doc)
       const hasInitial = options.initial !== undefined
-      node.requestOpen(replica, { hasInitial, initial: hasInitial ? encodeJson(options.initial) : new Uint8Array(0) })
+      node.replicas.requestOpen(replica, { hasInitial, initial: hasInitial ? encodeJson(options.initial) : new Uint8Array(0) })
     }
     replica.localOpens++
     try {
       await this.#whenReady(replica, options.timeoutMs ?? node.opts.joinTimeoutMs, options.signal)
     } catch (error) {
       replica.localOpens--
-      node.releaseReplica(replica)
+      node.replicas.drop(replica)
       throw error
     }
     return new Document<S>(replica, { setPresence: (d, v) => this.#setPresence(d, v), closeDocument: (d) => this.#closeDocument(d) }, { undoLimit: node.opts.undoLimit })
@@ -192,7 +194,7 @@ export class Endpoint {
     if (!replica) return
     replica.setPresence(this.id, value ?? null)
     const bytes = replica.presenceMessage(this.id, value ?? null)
-    if (this.#node.isRoot) this.#node.publish(`d/${doc}\u0000`, bytes)
+    if (this.#node.succession.isRoot) this.#node.publish(`d/${doc}\u0000`, bytes)
     else this.#node.sendUp(bytes)
   }
 
@@ -202,7 +204,7 @@ export class Endpoint {
     if (!replica || node.closed) return
     replica.localOpens--
     if (replica.localOpens === 0 && replica.presence.has(this.id)) this.#setPresence(doc, null)
-    node.releaseReplica(replica)
+    node.replicas.drop(replica)
   }
 
   /**
@@ -245,8 +247,7 @@ export class Endpoint {
       throw new InvalidArgumentError(`${(error as Error).message}`)
     }
     if (encoded.bytes.byteLength + 1024 > node.opts.maxMessageBytes) throw new MessageTooLargeError(encoded.bytes.byteLength, node.opts.maxMessageBytes)
-    node.countSent(Kind.APP)
-    node.sendUp(encodeMessage({ kind: Kind.APP, origin: node.id, epoch: node.epoch, appKind: kind, payload: encoded.bytes, encoding: encoded.encoding }))
+    node.sendUp(encodeMessage({ kind: Kind.APP, origin: node.id, epoch: node.succession.epoch, appKind: kind, payload: encoded.bytes, encoding: encoded.encoding }))
   }
 
   /**
@@ -261,9 +262,9 @@ export class Endpoint {
     const node = this.#node
     const s = structuredClone(node.stats)
     s.pending = [...node.replicas.values()].reduce((n, r) => n + r.pending.length, 0)
-    s.queueDepth = node.pool.depth
+    s.queueDepth = node.queueDepth
     s.children = node.children.size
-    s.epoch = node.epoch
+    s.epoch = node.succession.epoch
     s.docs = Object.fromEntries([...node.replicas.values()].map((r) => [r.doc, r.seq]))
     return s
   }

@@ -2,255 +2,316 @@ import { BadFrameError, ClosedError, JoinRefusedError, JoinTimeoutError } from '
 import { TypedEmitter } from '../events.js'
 import { endpointIdToBytes, newEndpointId, type DocId, type EndpointId } from '../ids.js'
 import type { Logger } from '../logger.js'
-import { Replica } from '../document/replica.js'
 import type { ReplicaIO } from '../document/replica-io.js'
 import { decodeMessage, encodeMessage, type Message } from '../protocol/codec.js'
-import { Kind, kindName } from '../protocol/kinds.js'
-import { BatchCodec, HelloCodec, OpenCodec, type AddressInfo } from '../protocol/payloads.js'
-import { docTopic, endpointTopic } from '../protocol/topics.js'
+import { Kind, kindName, peekKind } from '../protocol/kinds.js'
+import { BatchCodec, HelloCodec, RefusalCodec, type AddressInfo } from '../protocol/payloads.js'
+import { CONTROL_TOPIC, docTopic, endpointTopic } from '../protocol/topics.js'
 import { ChannelListener } from '../runtime/channel-listener.js'
+import { realClock, type Clock, type TimerHandle } from '../runtime/clock.js'
+import { DeferQueue } from '../runtime/defer-queue.js'
 import { HandlerPool } from '../runtime/handler-pool.js'
-import { emptyStats, type EndpointStats } from '../runtime/stats.js'
 import { record } from '../runtime/histogram.js'
-import type { PubChannel, PullChannel } from '../transport.js'
+import { emptyStats, type EndpointStats, type RefusalReason } from '../runtime/stats.js'
+import type { PeerIdentity, PubChannel, PullChannel } from '../transport.js'
+import { Identities } from './identity.js'
+import { DocumentSizes } from './document-size.js'
 import type { MessageHandler } from './app-messages.js'
-import { handleFromChild } from './child-handlers.js'
-import { onHeartbeatTick } from './heartbeat.js'
+import { Children } from './children.js'
+import type { EndpointEvents, NodeContext, Role, Work } from './context.js'
+import { failover } from './failover.js'
+import { Fencing } from './fencing.js'
+import { clearPresence, handleFromChild } from './handlers/from-child.js'
+import { handleFromParent } from './handlers/from-parent.js'
 import type { EndpointAddresses, ResolvedOptions } from './options.js'
 import { ParentLink } from './parent-link.js'
-import { maybeSnapshot } from './snapshots.js'
-import { encodeJson } from '../protocol/json.js'
-import { handleFromParent } from './parent-handlers.js'
-import { Children, type Peer } from './roster.js'
+import { ReplicaSet } from './replicas.js'
+import { Succession } from './succession.js'
+import { Ticker } from './tick.js'
+import { TreeMemory } from './tree-memory.js'
 
-/** An endpoint's place in the tree: `host` (no parent: the root), `relay` (a parent and children), `client` (a parent, no children). */
-export type Role = 'host' | 'relay' | 'client'
-
-/** Events of an {@link Endpoint} and their listener arguments; subscribe with `endpoint.on`. */
-export type EndpointEvents = {
-  /** The endpoint's place in the tree changed. */
-  role: [role: Role]
-  /** The roster this endpoint sees changed: its children if it has any, else its siblings. */
-  peers: [peers: Peer[]]
-  /** The parent has been silent for peerTimeoutMs; a failover starts. */
-  'parent-lost': []
-  /** Connected to the tree again after 'parent-lost': a parent answers (the old one or a successor), or this endpoint became the root. */
-  'parent-back': []
-  /** Something went wrong that the application may want to show (refusals, access denied). */
-  error: [error: Error]
-  /** The endpoint closed; no events follow. */
-  closed: []
-}
-
-export interface Work {
-  message: Message
-  from: 'child' | 'parent' | 'self'
-  topic: string
-  /** For messages from a parent: the link they came on (stale after a failover). */
-  link?: ParentLink
-}
+export type { EndpointEvents, Role } from './context.js'
 
 /**
- * The machinery of one endpoint (the public face is `Endpoint`): its channels, its parent
- * link and children, its document replicas and the handler pool everything flows through.
+ * Kinds about the tree itself. They run in their own lane of the handler pool, never behind
+ * a document's or the application's messages, and are never held back by a full queue.
  */
-export class Node {
+const CONTROL: ReadonlySet<number> = new Set<number>([Kind.HELLO, Kind.WELCOME, Kind.HEARTBEAT, Kind.ROSTER, Kind.LEAVE])
+
+/**
+ * The machinery of one endpoint (the public face is `Endpoint`). It owns the parts and wires
+ * them: the succession state machine (epoch, role, failover state), the child table, the
+ * replica set, the parent link, fencing and the tick. The parts keep their state private;
+ * handlers and procedures see them through `NodeContext`.
+ */
+export class Node implements NodeContext {
   readonly id: EndpointId
+  /** Random per process: a restart under the same id is told apart by it. */
+  readonly incarnation = Math.floor(Math.random() * 2 ** 52) + 1
   readonly events = new TypedEmitter<EndpointEvents>()
   readonly stats: EndpointStats = emptyStats()
-  readonly children = new Children()
-  readonly replicas = new Map<DocId, Replica>()
-  readonly appHandlers = new Map<string, MessageHandler>()
-  readonly pool: HandlerPool<Work>
+  readonly clock: Clock
   readonly logger: Logger
-  readonly io: ReplicaIO
-  epoch = 1
-  inbound: PullChannel | undefined
-  outbound: PubChannel | undefined
-  parent: ParentLink | undefined
-  parentLost = false
-  /** The roster of the parent's level (this endpoint and its siblings). */
-  siblings: Peer[] = []
-  /**
-   * The level's roster from before the last failover, and the parents that died: a successor
-   * that dies during recovery must not leave survivors with only its own partial roster.
-   */
-  previousSiblings: Peer[] = []
-  readonly deadParents = new Set<EndpointId>()
-  closed = false
+  readonly succession: Succession
+  readonly children: Children
+  /** Which connection each child joined on, and whom each child speaks for. */
+  readonly identities: Identities
+  /** The root's estimate of each document's size, for `maxDocumentBytes`. */
+  readonly documentSizes = new DocumentSizes()
+  /** When an identity violation was last logged (logged at most once a second). */
+  forgedLoggedAt = 0
+  readonly replicas: ReplicaSet
+  readonly appHandlers = new Map<string, MessageHandler>()
+  readonly fencing: Fencing
+  readonly memory: TreeMemory
+  /** Documents and application kinds: one lane per key, bounded (back-pressure). */
+  readonly #pool: HandlerPool<Work>
+  /** Tree control (hello, welcome, heartbeat, roster, leave): its own lanes. */
+  readonly #control: HandlerPool<Work>
+  readonly #ticker: Ticker
+  #inbound: PullChannel | undefined
+  #outbound: PubChannel | undefined
+  #parent: ParentLink | undefined
+  #parentLost = false
+  #closed = false
+  #role: Role
   readonly #listeners: ChannelListener[] = []
-  readonly #watchedOrigins = new Set<EndpointId>()
-  #role: Role = 'host'
-  #timer: ReturnType<typeof setInterval> | undefined
-  #deferred: Array<() => void> = []
-  #lastDeferredRun = 0
+  #inboundListener: ChannelListener | undefined
+  #parentListener: ChannelListener | undefined
+  #timer: TimerHandle | undefined
+  readonly #deferred = new DeferQueue((error) => {
+    this.stats.handlerErrors++
+    this.logger.error({ err: error }, 'deferred work failed')
+  })
   #welcome: { resolve: () => void; reject: (e: Error) => void } | undefined
   #joinedBefore = false
-  #root = false
-  /** Set while a failover is running, so the tick does not start another. */
-  failingOver = false
-  /** While the root recovers after a promotion, until this time (ms). */
-  recoveringUntil = 0
-  /** Survivors expected to re-join during recovery. */
-  expectedSurvivors = new Set<EndpointId>()
-  /** Children seen last (a root that loses them all probes them for a newer epoch). */
-  lastChildren: Peer[] = []
-  /** Children dropped for silence, until when they are worth probing for a newer root. */
-  readonly lostChildren = new Map<EndpointId, number>()
-  /** A roster publication is scheduled for this tick. */
-  rosterQueued = false
-  /** Version of the parent's roster held in `siblings` (-1: none yet). */
-  siblingsVersion = -1
-  /** Heartbeat ticks so far. */
-  ticks = 0
-  /** When this root last probed its old children for a newer epoch. */
-  lastProbeAt = 0
-  /** Survivor fetches (`child/doc`) a recovering root still waits for. */
-  readonly pendingFetches = new Set<string>()
-  /** Opens a recovering root answers once recovery is over. */
-  readonly deferredOpens = new Map<string, () => void>()
 
   constructor(readonly opts: ResolvedOptions) {
     this.id = opts.id ?? newEndpointId()
+    this.clock = opts.clock ?? realClock
     this.logger = opts.logger.child({ endpoint: this.id })
-    this.pool = new HandlerPool<Work>({
-      concurrency: opts.concurrency,
-      queueLimit: opts.queueLimit,
-      run: (work) => this.#dispatch(work),
-      onError: (error, work) => {
-        this.stats.handlerErrors++
-        this.logger.warn({ err: error, kind: kindName(work.message.kind), doc: work.message.doc }, 'a message handler failed')
-      },
-    })
-    const node = this
-    this.io = {
+    this.succession = new Succession(this.id, !opts.join)
+    this.#role = opts.join ? 'client' : 'host'
+    this.children = new Children(opts.childRateLimit)
+    this.identities = new Identities(() => this.#inbound, () => this.#outbound)
+    const onError = (error: unknown, work: Work) => {
+      this.stats.handlerErrors++
+      this.logger.warn({ err: error, kind: kindName(work.message.kind), doc: work.message.doc }, 'a message handler failed')
+    }
+    this.#pool = new HandlerPool<Work>({ concurrency: opts.concurrency, queueLimit: opts.queueLimit, run: (work) => this.#dispatch(work), onError })
+    this.#control = new HandlerPool<Work>({ concurrency: 4, queueLimit: opts.queueLimit, run: (work) => this.#dispatch(work), onError })
+    const isRoot = (): boolean => this.succession.isRoot
+    const storage = this.opts.storage
+    const io: ReplicaIO = {
       self: this.id,
       logger: this.logger,
       stats: this.stats,
-      epoch: () => node.epoch,
-      isRoot: () => node.isRoot,
-      sendUp: (bytes) => node.sendUp(bytes),
-      publishFragments: (doc, envelopes) => node.publishFragments(doc, envelopes),
-      publishOnDoc: (doc, bytes) => node.publish(docTopic(doc), bytes),
-      sendTo: (endpoint, bytes) => node.sendTo(endpoint, bytes),
-      defer: (fn) => node.defer(fn),
+      epoch: () => this.succession.epoch,
+      isRoot,
+      sendUp: (bytes) => this.sendUp(bytes),
+      publishFragments: (doc, envelopes) => this.publishFragments(doc, envelopes),
+      publishOnDoc: (doc, bytes) => this.publish(docTopic(doc), bytes),
+      sendTo: (endpoint, bytes) => this.sendTo(endpoint, bytes),
+      defer: (fn) => this.defer(fn),
+      // Only the root writes: a relay or client with storage keeps its tree record there, no documents.
       get storage() {
-        return node.isRoot ? node.opts.storage : undefined
+        return isRoot() ? storage : undefined
       },
-      maybeSnapshot: (replica) => maybeSnapshot(node, replica),
+      maybeSnapshot: (replica) => this.replicas.maybeSnapshot(replica),
     }
+    this.replicas = new ReplicaSet({
+      io,
+      clock: this.clock,
+      logger: this.logger,
+      logLimit: opts.logLimit,
+      logBytes: opts.logBytes,
+      maxMessageBytes: opts.maxMessageBytes,
+      snapshotEvery: opts.snapshotEvery,
+      storage: opts.storage,
+      isRoot: () => this.succession.isRoot,
+      epoch: () => this.succession.epoch,
+      // sendUp counts the message (by its kind) itself.
+      sendUp: (_kind, bytes) => this.sendUp(bytes),
+      subscribeDoc: (doc) => this.#parent?.subscribe(docTopic(doc)),
+      unsubscribeDoc: (doc) => this.#parent?.unsubscribe(docTopic(doc)),
+    })
+    this.fencing = new Fencing(this)
+    this.memory = new TreeMemory(this)
+    this.#ticker = new Ticker(this, {
+      stalled: (channel) => (channel === 'inbound' ? this.#inboundListener : this.#parentListener)?.stalled ?? false,
+      fencingTick: () => this.fencing.tick(),
+      woke: () => this.fencing.woke(),
+      seek: () => {
+        if (this.seeking) this.fencing.seek()
+      },
+    })
   }
 
-  /** True at a root: started without a parent, or promoted. False in the limbo of a failover. */
-  get isRoot(): boolean {
-    return this.#root
+  get closed(): boolean {
+    return this.#closed
   }
 
-  /** Between losing a parent and finding a new place (or becoming the root). */
-  get inLimbo(): boolean {
-    return !this.#root && this.parent === undefined
-  }
-
-  /** Makes this endpoint the root (a promotion). */
-  becomeRootNode(): void {
-    this.#root = true
+  get parent(): ParentLink | undefined {
+    return this.#parent
   }
 
   get role(): Role {
     return this.#role
   }
 
-  get addresses(): EndpointAddresses | undefined {
-    return this.inbound && this.outbound ? { inbound: this.inbound.address, outbound: this.outbound.address } : undefined
+  /** Items waiting or running in the handler lanes. */
+  get queueDepth(): number {
+    return this.#pool.depth + this.#control.depth
   }
 
-  /** Ancestor chain as seen from below: this endpoint first, then its own ancestors. */
+  get addresses(): EndpointAddresses | undefined {
+    return this.#inbound && this.#outbound ? { inbound: this.#inbound.address, outbound: this.#outbound.address } : undefined
+  }
+
   ancestorChain(): AddressInfo[] {
     const self = this.addresses
     const me: AddressInfo[] = self ? [{ id: endpointIdToBytes(this.id), inbound: self.inbound, outbound: self.outbound }] : []
-    return [...me, ...(this.parent?.ancestors ?? [])]
+    return [...me, ...(this.#parent?.ancestors ?? [])]
+  }
+
+  refusal(reason: RefusalReason): void {
+    this.stats.refusals[reason] = (this.stats.refusals[reason] ?? 0) + 1
   }
 
   updateRole(): void {
-    if (this.inLimbo) return
-    const role: Role = this.#root ? 'host' : this.children.size > 0 ? 'relay' : 'client'
+    if (this.succession.inLimbo) return
+    const role: Role = this.succession.isRoot ? 'host' : this.children.size > 0 ? 'relay' : 'client'
     if (role === this.#role) return
     this.#role = role
     this.logger.info({ role }, 'role changed')
     this.events.emit('role', role)
   }
 
-  // ---- start ---------------------------------------------------------------------------
-
-  /** A root from the start (no `join`). */
-  startAsRoot(): void {
-    this.#root = true
+  isSettled(): boolean {
+    return this.succession.state === 'settled'
   }
+
+  // ---- start ---------------------------------------------------------------------------
 
   async bind(addresses: EndpointAddresses): Promise<void> {
     const t = this.opts.transport
-    this.inbound = await t.pull(addresses.inbound, { maxMessageBytes: this.opts.maxMessageBytes })
-    this.outbound = await t.pub(addresses.outbound, { maxMessageBytes: this.opts.maxMessageBytes })
-    this.#listen(this.inbound, 'inbound', 1, 'child')
+    this.#inbound = await t.pull(addresses.inbound, { maxMessageBytes: this.opts.maxMessageBytes })
+    // Gated: a child hears only what it was admitted to (transports that can tell children apart).
+    this.#outbound = await t.pub(addresses.outbound, { maxMessageBytes: this.opts.maxMessageBytes, gated: true })
+    this.#inboundListener = this.#listen(this.#inbound, 'inbound', 1, 'child')
   }
 
   /**
-   * Connects to a parent and waits for its welcome. On failure the half-made link is closed
+   * Connects to a parent and waits for its welcome (from `expect`, when given: another
+   * endpoint answering at that address is refused). On failure the half-made link is closed
    * and this endpoint has no parent again, so a caller can try the next address.
    */
-  async join(addresses: EndpointAddresses, timeoutMs = this.opts.joinTimeoutMs): Promise<void> {
+  async join(addresses: EndpointAddresses, timeoutMs = this.opts.joinTimeoutMs, expect?: EndpointId): Promise<void> {
     const transport = this.opts.joinTransport ?? this.opts.transport
-    const link = await ParentLink.connect(transport, addresses, this.id, this.opts.maxMessageBytes, this.logger, () => this.stats.queueDrops++)
-    this.parent = link
-    this.#root = false
-    this.siblingsVersion = -1
-    this.#listen(link.sub, 'parent', 2, 'parent', link)
+    const link = await ParentLink.connect(transport, addresses, this.id, this.opts.maxMessageBytes, this.logger, () => this.stats.queueDrops++, this.clock.now())
+    link.expected = expect
+    const previous = this.#parent
+    this.#parent = link
+    if (previous && previous !== link) void previous.close()
+    this.succession.forgetRosterVersion()
+    this.#parentListener = this.#listen(link.sub, 'parent', 2, 'parent', link)
     const welcomed = new Promise<void>((resolve, reject) => (this.#welcome = { resolve, reject }))
-    const started = Date.now()
+    const started = this.clock.now()
     const retry = Math.max(50, Math.min(500, this.opts.heartbeatMs))
-    const hello = setInterval(() => this.sendHello(), retry)
+    const hello = this.clock.setInterval(() => this.sendHello(), retry)
     this.sendHello()
-    const timeout = setTimeout(() => this.#welcome?.reject(new JoinTimeoutError(addresses.inbound, timeoutMs)), timeoutMs)
+    const timeout = this.clock.setTimeout(() => this.#welcome?.reject(new JoinTimeoutError(addresses.inbound, timeoutMs)), timeoutMs)
     try {
       await welcomed
-      this.logger.info({ parent: link.parentId, ms: Date.now() - started }, 'joined')
+      this.logger.info({ parent: link.parentId, ms: this.clock.now() - started }, 'joined')
       this.updateRole()
+      this.memory.changed()
     } catch (error) {
-      if (this.parent === link) this.parent = undefined
+      if (this.#parent === link) this.#parent = undefined
       await link.close()
       throw error
     } finally {
-      clearInterval(hello)
-      clearTimeout(timeout)
+      this.clock.clearInterval(hello)
+      this.clock.clearTimeout(timeout)
       this.#welcome = undefined
     }
   }
 
+  /**
+   * A root started with storage: if it remembers a tree (it was restarted), it first listens
+   * where that tree was for one that outranks what it remembers, and re-joins it as a client.
+   * Meanwhile it is in limbo: it sequences nothing, so nobody connecting to its address gets a
+   * confirmation the real tree never sees. Nothing newer found: it resumes as the root at the
+   * remembered epoch (never lower).
+   */
+  /**
+   * A joiner with storage: the peers it knew (listened to if it ever becomes a root). Not its
+   * epoch: a fresh process has no subtree to fence, and the tree it finds may be a branch at a
+   * lower epoch than one that died since; it takes its parent's.
+   */
+  async recallTree(): Promise<void> {
+    const record = await this.memory.recall()
+    if (record) this.fencing.remember(record.peers)
+  }
+
+  async rejoinRememberedTree(): Promise<void> {
+    const record = await this.memory.recall()
+    if (!record) return
+    // A root resumes at its epoch, never lower; anything else starts from its parent's.
+    if (record.root) this.succession.restoreEpoch(record.epoch)
+    if (record.peers.length === 0) return
+    this.logger.info({ epoch: record.epoch, peers: record.peers.length }, 'restarted: looking for the tree this endpoint was in')
+    this.succession.stepDown()
+    this.fencing.remember(record.peers)
+    const joined = await this.fencing.probe([...record.peers], record.root ? 'at-least-as-new' : 'any')
+    if (joined || !this.succession.inLimbo) return this.updateRole()
+    if (record.root) {
+      this.succession.resumeAsRoot()
+      this.logger.info({ epoch: this.succession.epoch }, 'no newer tree found; resuming as the root')
+      return this.updateRole()
+    }
+    // It was not the root: its documents in storage are stale, and the tree lives on somewhere.
+    // It keeps looking (every tick) and never serves as a root on its own.
+    this.#seeking = true
+    this.logger.warn({ epoch: this.succession.epoch, peers: record.peers.length }, 'restarted: the tree this endpoint was in is not reachable yet; looking for it, not serving as a root')
+  }
+
+  /** Started in limbo (restarted, not the root before): still looking for its tree. */
+  #seeking = false
+
+  /** For the tick: a restarted endpoint still looking for its tree. */
+  get seeking(): boolean {
+    if (this.#seeking && !this.succession.inLimbo) this.#seeking = false
+    return this.#seeking
+  }
+
   /** Drops the link to a parent presumed dead, without a goodbye. */
   async detachParent(): Promise<void> {
-    const link = this.parent
+    const link = this.#parent
     if (!link) return
-    this.parent = undefined
+    this.#parent = undefined
     await link.close()
   }
 
   sendHello(): void {
-    if (!this.parent) return
+    const link = this.#parent
+    if (!link) return
     const a = this.addresses
     const payload = HelloCodec.encode({
       token: this.opts.token,
       inbound: a?.inbound ?? '',
       outbound: a?.outbound ?? '',
       priority: this.opts.priority,
-      docs: [...this.replicas.values()].map((r) => ({ doc: r.doc, seq: r.seq })),
+      docs: this.replicas.heads(),
       ancestry: [],
+      incarnation: this.incarnation,
     })
-    this.parent.send(encodeMessage({ kind: Kind.HELLO, origin: this.id, epoch: this.epoch, payload }))
+    link.send(encodeMessage({ kind: Kind.HELLO, origin: this.id, epoch: this.succession.epoch, payload }))
     this.countSent(Kind.HELLO)
   }
 
   welcomed(parentId: EndpointId): void {
-    const link = this.parent
+    const link = this.#parent
     if (!link) return
     if (link.welcomed && link.parentId === parentId) return
     // Documents already open mean a re-join (or a stale root joining its successor).
@@ -258,7 +319,8 @@ export class Node {
     this.#joinedBefore = true
     link.parentId = parentId
     link.welcomed = true
-    link.lastHeard = Date.now()
+    link.heard(this.clock.now())
+    if (this.succession.inLimbo) this.succession.joined()
     this.#welcome?.resolve()
     if (!rejoin) return
     // A re-join (the parent forgot us, or a new parent after a failover): reopen what we
@@ -268,24 +330,52 @@ export class Node {
       r.sequencer = undefined
       r.resetStaged()
       link.subscribe(docTopic(r.doc))
-      this.requestOpen(r)
+      this.replicas.requestOpen(r)
       this.stats.resent += r.resendPending(0)
     }
   }
 
-  refused(reason: string): void {
-    const error = new JoinRefusedError(this.parent?.addresses.inbound ?? '?', reason)
+  joinRefused(reason: string, code = ''): void {
+    const error = new JoinRefusedError(this.#parent?.addresses.inbound ?? '?', reason, code)
     if (this.#welcome) this.#welcome.reject(error)
     else this.events.emit('error', error)
   }
 
-  startTimers(): void {
-    this.#timer = setInterval(() => onHeartbeatTick(this), this.opts.heartbeatMs)
-    // Timers must not keep a process alive on their own: close() is the way to stop.
-    ;(this.#timer as { unref?: () => void }).unref?.()
+  parentBack(): void {
+    if (!this.#parentLost) return
+    this.#parentLost = false
+    this.events.emit('parent-back')
   }
 
-  #listen(channel: PullChannel | ParentLink['sub'], name: string, frames: 1 | 2, from: Work['from'], link?: ParentLink): void {
+  startFailover(why: string): void {
+    if (!this.#parentLost) {
+      this.#parentLost = true
+      this.logger.warn({ parent: this.#parent?.parentId, why }, 'the parent is presumed lost')
+      this.events.emit('parent-lost')
+    }
+    void failover(this, why).catch((error: unknown) => this.logger.error({ err: error }, 'failover failed'))
+  }
+
+  hintNewerRoot(at: EndpointAddresses): void {
+    this.fencing.hint(at)
+  }
+
+  maybeEndRecovery(): void {
+    if (!this.succession.recoveryDue(this.clock.now(), (id) => this.children.has(id))) return
+    this.succession.recovered()
+    this.logger.info({ epoch: this.succession.epoch }, 'recovery done; sequencing')
+    this.memory.changed()
+    void this.replicas.resume().then((resent) => {
+      this.stats.resent += resent
+      this.replicas.serveWaiting()
+    })
+  }
+
+  startTimers(): void {
+    this.#timer = this.clock.setInterval(() => this.#ticker.tick(), this.opts.heartbeatMs)
+  }
+
+  #listen(channel: PullChannel | ParentLink['sub'], name: string, frames: 1 | 2, from: Work['from'], link?: ParentLink): ChannelListener {
     const listener = new ChannelListener(channel, {
       name,
       frames,
@@ -295,20 +385,40 @@ export class Node {
         this.stats.badFrames++
         this.logger.warn({ reason: error.reason, channel: name }, 'dropped a bad frame')
       },
-      deliver: (message, topic) => {
-        this.stats.received++
-        const k = kindName(message.kind)
-        this.stats.receivedByKind[k] = (this.stats.receivedByKind[k] ?? 0) + 1
-        return this.pool.submit(message.doc, { message, from, topic, link })
-      },
+      deliver: (message, topic, peer) => this.#deliver(message, topic, from, link, peer),
     })
     this.#listeners.push(listener)
     listener.start()
+    return listener
+  }
+
+  /** A frame was read: liveness is stamped now, then the message goes to its lane. */
+  #deliver(message: Message, topic: string, from: Work['from'], link: ParentLink | undefined, peer?: PeerIdentity): Promise<void> | undefined {
+    this.stats.received++
+    const k = kindName(message.kind)
+    this.stats.receivedByKind[k] = (this.stats.receivedByKind[k] ?? 0) + 1
+    const now = this.clock.now()
+    if (link) {
+      // Only the parent's own frames count: another process that took its address (a restart)
+      // must not keep a dead parent alive. Before the welcome, anything from there counts.
+      if (!link.welcomed || message.sender === link.parentId) {
+        link.heard(now)
+        if (link === this.#parent && link.welcomed) this.parentBack()
+      }
+    } else {
+      this.children.heard(message.sender, now)
+    }
+    const work: Work = peer ? { message, from, topic, link, peer } : { message, from, topic, link }
+    if (CONTROL.has(message.kind) || (message.kind === Kind.REFUSE && !message.doc)) {
+      if (this.#control.depth >= this.opts.queueLimit) return void this.stats.queueDrops++
+      this.#control.push(`${from}:${message.sender}`, work)
+      return undefined
+    }
+    return this.#pool.offer(laneOf(message), work)
   }
 
   #dispatch(work: Work): void | Promise<void> {
-    if (this.closed) return
-    if (work.link && work.link !== this.parent) return void this.stats.dropped++
+    if (this.#closed) return
     const started = performance.now()
     const result = work.from === 'parent' ? handleFromParent(this, work) : handleFromChild(this, work)
     if (!result) {
@@ -320,179 +430,138 @@ export class Node {
 
   // ---- sending -------------------------------------------------------------------------
 
-  countSent(kind: Kind): void {
+  /** Counts one sent message in `sent` and `sentByKind`; every send path calls it exactly once. */
+  countSent(kind: Kind | number): void {
     this.stats.sent++
     const k = kindName(kind)
     this.stats.sentByKind[k] = (this.stats.sentByKind[k] ?? 0) + 1
   }
 
   publish(topic: string, bytes: Uint8Array): void {
-    const out = this.outbound
-    if (!out || this.closed) return
-    this.stats.sent++
+    const out = this.#outbound
+    if (!out || this.#closed) return
+    this.countSent(peekKind(bytes))
     out.send(topic, bytes).catch((error: unknown) => {
-      if (!this.closed) this.logger.warn({ err: error, topic }, 'publishing failed')
+      if (!this.#closed) this.logger.warn({ err: error, topic }, 'publishing failed')
     })
+  }
+
+  refuse(to: EndpointId, code: string, reason: string, doc: DocId | '' = '', clientSeq = 0): void {
+    this.stats.refusedByCode[code] = (this.stats.refusedByCode[code] ?? 0) + 1
+    const payload = RefusalCodec.encode({ code, reason })
+    this.publish(endpointTopic(to), encodeMessage({ kind: Kind.REFUSE, origin: this.id, doc, clientSeq, epoch: this.succession.epoch, payload }))
   }
 
   /** Towards the root; at the root, straight into its own handler pool. */
   sendUp(bytes: Uint8Array): void {
-    if (this.closed) return
-    if (this.parent) {
-      this.stats.sent++
-      this.parent.send(bytes)
+    if (this.#closed) return
+    if (this.#parent) {
+      this.countSent(peekKind(bytes))
+      this.#parent.send(bytes)
       return
     }
-    if (!this.#root) {
+    if (!this.succession.isRoot) {
       // In the limbo of a failover: nowhere to send. Changes stay pending and are resent.
       this.stats.queueDrops++
       return
     }
     const message = decodeMessage(bytes, Infinity)
-    this.pool.push(message.doc, { message, from: 'self', topic: '' })
+    this.#pool.push(laneOf(message), { message, from: 'self', topic: '' })
   }
 
   sendTo(endpoint: EndpointId, bytes: Uint8Array): void {
     if (endpoint === this.id) {
       const message = decodeMessage(bytes, Infinity)
-      this.pool.push(message.doc, { message, from: 'parent', topic: endpointTopic(this.id) })
+      this.#pool.push(laneOf(message), { message, from: 'parent', topic: endpointTopic(this.id) })
       return
     }
     this.publish(endpointTopic(endpoint), bytes)
   }
 
   publishFragments(doc: DocId, envelopes: Uint8Array[]): void {
-    if (!this.outbound || this.children.size === 0 || envelopes.length === 0) return
+    if (!this.#outbound || this.children.size === 0 || envelopes.length === 0) return
     if (envelopes.length === 1) {
       this.publish(docTopic(doc), envelopes[0]!)
       return
     }
     const payload = BatchCodec.encode({ envelopes })
-    this.publish(docTopic(doc), encodeMessage({ kind: Kind.FRAGMENTS, origin: this.id, doc, epoch: this.epoch, payload }))
+    this.publish(docTopic(doc), encodeMessage({ kind: Kind.FRAGMENTS, origin: this.id, doc, epoch: this.succession.epoch, payload }))
   }
 
-  /** Subscribes upstream to replies for a descendant whose messages this relay forwards. */
   watchOrigin(origin: EndpointId): void {
-    if (!this.parent || origin === this.id || this.#watchedOrigins.has(origin)) return
-    this.#watchedOrigins.add(origin)
-    this.parent.subscribe(endpointTopic(origin))
+    if (origin !== this.id) this.#parent?.subscribe(endpointTopic(origin))
   }
 
+  // ---- the child table -----------------------------------------------------------------
+
+  rosterChanged(): void {
+    this.publishRoster()
+    this.updateRole()
+    this.events.emit('peers', this.children.peers())
+    this.memory.changed()
+  }
+
+  #rosterQueued = false
+
   /**
-   * Runs deferred work once the current I/O has been read: one apply per tick. Adaptive:
-   * when traffic is sparse (nothing ran in the last millisecond) it runs on a microtask, so a
-   * lone change is not held for a turn of the event loop; when it is dense it waits for the
-   * event loop's check phase, so everything read in this turn is applied in one pass.
+   * Publishes the roster once per tick however many children joined in it (a burst of joins
+   * must not cost one full roster per join). Its version rides in `seq`, so a child whose
+   * roster is current skips decoding it.
    */
+  publishRoster(): void {
+    if (this.#rosterQueued) return
+    this.#rosterQueued = true
+    this.defer(() => {
+      this.#rosterQueued = false
+      const payload = this.children.rosterPayload()
+      this.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.ROSTER, origin: this.id, epoch: this.succession.epoch, seq: this.children.version, payload }))
+    })
+  }
+
+  removeChild(id: EndpointId, why: 'left' | 'silent'): void {
+    const lostUntil = why === 'silent' ? this.clock.now() + this.opts.peerTimeoutMs * 20 : 0
+    const child = this.children.remove(id, lostUntil)
+    this.identities.childGone(id)
+    if (!child) return
+    this.logger.info({ child: id, why }, 'child removed')
+    for (const doc of child.docs) {
+      const replica = this.replicas.get(doc)
+      if (!replica) continue
+      replica.children.delete(id)
+      clearPresence(this, replica, id)
+      this.replicas.drop(replica)
+    }
+    this.rosterChanged()
+  }
+
   defer(fn: () => void): void {
-    this.#deferred.push(fn)
-    if (this.#deferred.length !== 1) return
-    if (performance.now() - this.#lastDeferredRun < 1) schedule(() => this.#runDeferred())
-    else queueMicrotask(() => this.#runDeferred())
-  }
-
-  #runDeferred(): void {
-    this.#lastDeferredRun = performance.now()
-    const fns = this.#deferred
-    this.#deferred = []
-    for (const fn of fns) {
-      try {
-        fn()
-      } catch (error) {
-        this.stats.handlerErrors++
-        this.logger.error({ err: error }, 'deferred work failed')
-      }
-    }
-  }
-
-  // ---- documents -----------------------------------------------------------------------
-
-  /** Creates the replica (root: seeded) or asks the parent for it. */
-  replicaFor(doc: DocId): Replica | undefined {
-    return this.replicas.get(doc)
-  }
-
-  createReplica(doc: DocId): Replica {
-    const replica = new Replica(doc, this.io, this.opts.logLimit, this.opts.maxMessageBytes)
-    this.replicas.set(doc, replica)
-    if (this.isRoot) replica.becomeSequencer()
-    else this.parent?.subscribe(docTopic(doc))
-    return replica
-  }
-
-  /**
-   * At the root: the document's replica, restored from storage when it was stored before,
-   * otherwise created from `initial` (and that seed stored, so a restart never re-seeds it).
-   */
-  async openAtRoot(doc: DocId, initial: unknown): Promise<Replica> {
-    const existing = this.replicas.get(doc)
-    if (existing) return existing
-    const replica = this.createReplica(doc)
-    const storage = this.opts.storage
-    if (!storage) {
-      replica.seed(initial)
-      return replica
-    }
-    try {
-      const stored = await storage.load(doc)
-      if (stored) replica.restore(stored)
-      else {
-        await storage.writeSnapshot(doc, { seq: 0, state: encodeJson(initial), clientSeqs: [] })
-        replica.seed(initial)
-      }
-    } catch (error) {
-      this.replicas.delete(doc)
-      this.logger.error({ err: error, doc }, 'loading a document from storage failed')
-      replica.events.emit('refused', error as Error)
-      throw error
-    }
-    return replica
-  }
-
-  /** Asks the parent for a document, from our seq (0: a snapshot). Repeated until served. */
-  requestOpen(replica: Replica, init?: Replica['openInit']): void {
-    replica.openedAt = Date.now()
-    replica.awaitingServe = true
-    if (init) replica.openInit = init
-    replica.expectSnapshot = true
-    const seq = replica.ready ? replica.seq : 0
-    const lastEpoch = replica.log.at(seq)?.epoch ?? 0
-    const payload = OpenCodec.encode({ ...replica.openInit, lastEpoch })
-    this.sendUp(encodeMessage({ kind: Kind.OPEN, origin: this.id, doc: replica.doc, epoch: this.epoch, seq, payload }))
-    this.countSent(Kind.OPEN)
-  }
-
-  /** Drops a replica nobody here or below uses any more. */
-  releaseReplica(replica: Replica): void {
-    if (replica.localOpens > 0 || replica.children.size > 0 || this.isRoot) return
-    this.replicas.delete(replica.doc)
-    replica.abandon('the document was closed on this endpoint')
-    this.parent?.unsubscribe(docTopic(replica.doc))
-    this.sendUp(encodeMessage({ kind: Kind.CLOSE, origin: this.id, doc: replica.doc, epoch: this.epoch }))
+    this.#deferred.defer(fn)
   }
 
   assertOpen(what = 'Endpoint'): void {
-    if (this.closed) throw new ClosedError(`${what} ${this.id}`)
+    if (this.#closed) throw new ClosedError(`${what} ${this.id}`)
   }
 
   // ---- close ---------------------------------------------------------------------------
 
   async close(): Promise<void> {
-    if (this.closed) return
+    if (this.#closed) return
     const steps: Array<[string, () => unknown]> = [
-      ['say goodbye', () => this.parent && this.parent.send(encodeMessage({ kind: Kind.LEAVE, origin: this.id, epoch: this.epoch }))],
-      ['stop timers', () => clearInterval(this.#timer)],
-      ['abandon pending changes', () => this.replicas.forEach((r) => r.abandon('the endpoint was closed'))],
+      ['say goodbye', () => this.#parent && (this.countSent(Kind.LEAVE), this.#parent.send(encodeMessage({ kind: Kind.LEAVE, origin: this.id, epoch: this.succession.epoch })))],
+      ['stop timers', () => this.clock.clearInterval(this.#timer)],
+      ['abandon pending changes', () => [...this.replicas.values()].forEach((r) => r.abandon('the endpoint was closed'))],
     ]
     for (const [name, step] of steps) this.#guard(name, step)
     // Give the goodbye a moment to leave before the channel closes (a dead parent cannot hold us).
-    await this.parent?.flush(100)
-    this.closed = true
+    await this.#parent?.flush(100)
+    this.#closed = true
     this.#welcome?.reject(new ClosedError(`Endpoint ${this.id}`))
     // Let storage writes in flight finish, so what was acknowledged is durable on exit.
     await Promise.race([Promise.all([...this.replicas.values()].map((r) => r.sequencer?.idle())), new Promise((r) => setTimeout(r, 2_000))])
-    this.pool.close()
-    const closing: Array<Promise<unknown> | undefined> = [this.parent?.close(), this.inbound?.close(), this.outbound?.close()]
+    await this.memory.flush()
+    this.#pool.close()
+    this.#control.close()
+    const closing: Array<Promise<unknown> | undefined> = [this.#parent?.close(), this.#inbound?.close(), this.#outbound?.close()]
     const results = await Promise.allSettled(closing)
     for (const r of results) if (r.status === 'rejected') this.logger.warn({ err: r.reason }, 'closing a channel failed')
     await Promise.allSettled(this.#listeners.map((l) => l.done))
@@ -508,5 +577,7 @@ export class Node {
   }
 }
 
-const schedule: (fn: () => void) => void =
-  typeof setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0)
+/** The lane of a message: its document, or its application kind (one slow handler holds back only its kind). */
+function laneOf(m: Message): string {
+  return m.doc ? m.doc : m.kind === Kind.APP ? `app:${m.appKind}` : ''
+}

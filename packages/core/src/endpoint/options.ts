@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../logger.js'
 import type { Storage } from '../storage.js'
 import type { RateLimit } from '../runtime/rate-limit.js'
 import type { Transport } from '../transport.js'
+import type { Clock } from '../runtime/clock.js'
 
 /** The pair of addresses an endpoint binds, and that a child joins. */
 export interface EndpointAddresses {
@@ -30,6 +31,7 @@ export interface AccessRequest {
 /** true admits; false or a string (the reason) refuses. */
 export type Verdict = boolean | string
 
+/** Options of `Endpoint.start`; every default is in `DEFAULTS`. */
 export interface EndpointOptions {
   /** Makes the channels. Below (children) and above (parent) unless `joinTransport` is set. */
   transport: Transport
@@ -63,6 +65,17 @@ export interface EndpointOptions {
   queueLimit?: number
   /** Sequenced fragments kept per document to answer catch-up requests. */
   logLimit?: number
+  /**
+   * Bytes of sequenced fragments kept per document for catch-up, next to `logLimit`: whichever
+   * is reached first drops the oldest. A child that needs older ones gets a snapshot.
+   */
+  logBytes?: number
+  /**
+   * Largest document the root lets grow (its JSON size, about): a change that would pass it is
+   * rejected with `ERR_DOCUMENT_TOO_LARGE`. Default: half of `maxMessageBytes`, so a snapshot
+   * of it always fits in one message.
+   */
+  maxDocumentBytes?: number
   /** A local change not acknowledged after this long is sent again. */
   resendMs?: number
   /** Undo steps kept per document handle. */
@@ -80,6 +93,11 @@ export interface EndpointOptions {
   snapshotEvery?: number
   /** Where log lines go: a pino logger or anything with the same methods. Silent by default. */
   logger?: Logger
+  /**
+   * Time for liveness, succession and fencing: the real clock by default. Tests pass a
+   * `FakeClock` (from `@zinc/core/test-suite`) to replay a failover step by step.
+   */
+  clock?: Clock
 }
 
 /** Every default in one place. */
@@ -92,13 +110,14 @@ export const DEFAULTS = {
   concurrency: 16,
   queueLimit: 10_000,
   logLimit: 10_000,
+  logBytes: 32 * 1024 * 1024,
   resendMs: 2_000,
   undoLimit: 500,
   snapshotEvery: 1000,
 } as const
 
-type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit'
-export type ResolvedOptions = Required<Omit<EndpointOptions, Optional>> & Pick<EndpointOptions, Optional>
+type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes'
+export type ResolvedOptions = Required<Omit<EndpointOptions, Optional>> & Omit<Pick<EndpointOptions, Optional>, 'maxDocumentBytes'> & { maxDocumentBytes: number }
 
 export function resolveOptions(options: EndpointOptions): ResolvedOptions {
   if (!options || typeof options !== 'object') throw new InvalidArgumentError('Endpoint.start(options) needs an options object with at least { transport }.')
@@ -110,7 +129,8 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
   if (options.bind && !options.transport.canBind)
     throw new InvalidArgumentError(`The ${options.transport.name} transport cannot bind; leave out \`bind\` so this endpoint is a leaf.`)
   const resolved = { ...DEFAULTS, token: '', logger: silentLogger, ...stripUndefined(options) } as ResolvedOptions
-  for (const key of ['heartbeatMs', 'peerTimeoutMs', 'joinTimeoutMs', 'maxMessageBytes', 'concurrency', 'queueLimit', 'logLimit', 'resendMs', 'undoLimit', 'snapshotEvery'] as const) {
+  resolved.maxDocumentBytes ??= Math.floor(resolved.maxMessageBytes / 2)
+  for (const key of ['heartbeatMs', 'peerTimeoutMs', 'joinTimeoutMs', 'maxMessageBytes', 'concurrency', 'queueLimit', 'logLimit', 'logBytes', 'maxDocumentBytes', 'resendMs', 'undoLimit', 'snapshotEvery'] as const) {
     const v = resolved[key]
     if (typeof v !== 'number' || !(v > 0)) throw new InvalidArgumentError(`Option ${key} must be a positive number, got ${String(v)}.`)
   }

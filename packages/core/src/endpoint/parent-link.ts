@@ -1,4 +1,4 @@
-import type { EndpointId } from '../ids.js'
+import { endpointIdFromBytes, newSession, type EndpointId } from '../ids.js'
 import type { Logger } from '../logger.js'
 import type { AddressInfo } from '../protocol/payloads.js'
 import { CONTROL_TOPIC, endpointTopic } from '../protocol/topics.js'
@@ -6,6 +6,9 @@ import type { PushChannel, SubChannel, Transport } from '../transport.js'
 import type { EndpointAddresses } from './options.js'
 
 const SEND_QUEUE_LIMIT = 10_000
+
+/** Longest ancestor chain accepted: deeper means a loop being passed around, or a forgery. */
+export const MAX_DEPTH = 64
 
 /**
  * The connection to the parent: a PUSH to its inbound and a SUB to its outbound. Sends go
@@ -17,8 +20,18 @@ export class ParentLink {
   /** Set by the parent's welcome. */
   parentId: EndpointId | undefined
   welcomed = false
-  lastHeard = Date.now()
-  ancestors: AddressInfo[] = []
+  /** The endpoint the succession order meant to join here (a different one answering is refused). */
+  expected: EndpointId | undefined
+  /** Heartbeats in a row whose roster version differed from ours. */
+  rosterMisses = 0
+  /** When we last said hello again after the parent forgot us (throttled). */
+  rehelloAt = Number.NEGATIVE_INFINITY
+  /** Heartbeats in a row whose chain contained this endpoint. */
+  loopSeen = 0
+  #lastHeard: number
+  /** The parent's ancestor chain: the parent first, the root last. */
+  #ancestors: AddressInfo[] = []
+  #loopChain: EndpointId[] = []
   readonly #queue: Uint8Array[] = []
   #pumping = false
   #closed = false
@@ -30,18 +43,72 @@ export class ParentLink {
     readonly sub: SubChannel,
     readonly logger: Logger,
     readonly onDrop: () => void,
-  ) {}
+    now: number,
+  ) {
+    this.#lastHeard = now
+  }
 
-  static async connect(transport: Transport, addresses: EndpointAddresses, self: EndpointId, maxMessageBytes: number, logger: Logger, onDrop: () => void): Promise<ParentLink> {
-    const sub = await transport.sub(addresses.outbound, { maxMessageBytes })
+  /** A frame from the parent was read (stamped on read, never behind a handler queue). */
+  heard(now: number): void {
+    if (now > this.#lastHeard) this.#lastHeard = now
+  }
+
+  /** How long the parent has been silent. */
+  silentFor(now: number): number {
+    return now - this.#lastHeard
+  }
+
+  get ancestors(): readonly AddressInfo[] {
+    return this.#ancestors
+  }
+
+  /**
+   * Takes the parent's chain from a welcome or heartbeat, checking it: it must start with the
+   * parent, hold only well-formed ids, and not contain `self` (a loop). Returns the reason it
+   * is refused, or undefined when it was taken.
+   */
+  takeChain(chain: AddressInfo[], self: EndpointId): 'loop' | 'bad-chain' | undefined {
+    if (chain.length > MAX_DEPTH || chain.some((a) => a.id.byteLength !== 16)) return 'bad-chain'
+    const ids = chain.map((a) => endpointIdFromBytes(a.id))
+    if (this.parentId && ids.length > 0 && ids[0] !== this.parentId) return 'bad-chain'
+    const at = ids.indexOf(self)
+    if (at >= 0) {
+      this.#loopChain = ids.slice(0, at)
+      return 'loop'
+    }
+    this.#ancestors = chain
+    return undefined
+  }
+
+  /** The loop's members as the last refused chain shows them: `self` and the chain up to it. */
+  chainIdsWith(self: EndpointId): Set<EndpointId> {
+    return new Set([self, ...this.#loopChain])
+  }
+
+  /** The root at the end of the chain (undefined before the first chain arrives). */
+  get rootId(): EndpointId | undefined {
+    const last = this.#ancestors[this.#ancestors.length - 1]
+    return last ? endpointIdFromBytes(last.id) : undefined
+  }
+
+  /** Ids of the chain (the parent first). */
+  chainIds(): EndpointId[] {
+    return this.#ancestors.map((a) => endpointIdFromBytes(a.id))
+  }
+
+  static async connect(transport: Transport, addresses: EndpointAddresses, self: EndpointId, maxMessageBytes: number, logger: Logger, onDrop: () => void, now: number): Promise<ParentLink> {
+    // One secret per link ties our PUSH and SUB together, so a parent that can tell connections
+    // apart (WebSocket) binds our id to them and lets our SUB hear what we were admitted to.
+    const session = newSession()
+    const sub = await transport.sub(addresses.outbound, { maxMessageBytes, session })
     let push: PushChannel
     try {
-      push = await transport.push(addresses.inbound, { maxMessageBytes })
+      push = await transport.push(addresses.inbound, { maxMessageBytes, session })
     } catch (error) {
       await sub.close()
       throw error
     }
-    const link = new ParentLink(addresses, push, sub, logger, onDrop)
+    const link = new ParentLink(addresses, push, sub, logger, onDrop, now)
     // Subscribe before saying hello (the Clone pattern): replies published after the
     // subscription reaches the parent cannot be missed.
     link.subscribe(CONTROL_TOPIC)

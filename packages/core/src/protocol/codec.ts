@@ -33,6 +33,7 @@ export interface Message {
   readonly raw: Uint8Array
 }
 
+/** What `encodeMessage` takes: a `Message` whose optional fields may be left out. */
 export type MessageInit = Omit<Message, 'version' | 'raw' | 'doc' | 'clientSeq' | 'seq' | 'payload' | 'appKind' | 'sender' | 'encoding' | 'baseSeq'> &
   Partial<Pick<Message, 'doc' | 'clientSeq' | 'seq' | 'payload' | 'appKind' | 'sender' | 'encoding' | 'baseSeq'>>
 

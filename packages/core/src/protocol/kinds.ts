@@ -27,8 +27,30 @@ export function isKind(value: number): value is Kind {
   return NAMES.has(value)
 }
 
+/** The name of a kind (`FRAGMENT`), or `UNKNOWN(n)`. */
 export function kindName(kind: number): string {
   return NAMES.get(kind) ?? `UNKNOWN(${kind})`
+}
+
+/**
+ * The kind of an encoded Envelope without decoding it: `version` (field 1) and `kind` (field 2)
+ * are the first varints protobufjs writes, so this reads a few bytes. 0 when it cannot tell.
+ * Used to count sent messages by kind on paths that only hold bytes (forwarding, publishing).
+ */
+export function peekKind(bytes: Uint8Array): number {
+  let i = 0
+  for (let fields = 0; fields < 2 && i < bytes.length; fields++) {
+    const tag = bytes[i++]!
+    if ((tag & 7) !== 0) return 0
+    let value = 0
+    for (let shift = 0; i < bytes.length && shift < 35; shift += 7) {
+      const b = bytes[i++]!
+      value |= (b & 0x7f) << shift
+      if (b < 0x80) break
+    }
+    if (tag >> 3 === 2) return value
+  }
+  return 0
 }
 
 /** Kinds that must name a document. */

@@ -28,6 +28,8 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 export function decodeFragmentBody(bytes: Uint8Array): FragmentBody {
   const value = decodeJson(bytes, 'fragment payload')
   if (Array.isArray(value)) return { patches: decodePatches(bytes), rejections: 0 }
+  const refused = (value as { refused?: unknown } | null)?.refused
+  if (typeof refused === 'string') throw new BadFrameError(`refused where it entered the tree: ${refused}`)
   if (typeof value !== 'object' || value === null || !('o' in value)) throw new BadFrameError('fragment payload is neither {"o": op} nor a list of patches')
   const op = (value as { o: unknown }).o as Op
   const r = (value as { r?: unknown }).r ?? 0

@@ -1,6 +1,6 @@
 import type { Patch } from 'immer'
 import { BadFrameError } from '../errors.js'
-import { decodeJson, encodeJson } from './json.js'
+import { assertSafeValue as assertSafeJson, decodeJson, encodeJson, FORBIDDEN_KEYS } from './json.js'
 
 /** A fragment's payload: the immer patches of one change, as JSON. */
 export function encodePatches(patches: readonly Patch[]): Uint8Array {
@@ -8,13 +8,24 @@ export function encodePatches(patches: readonly Patch[]): Uint8Array {
 }
 
 const OPS = new Set(['add', 'replace', 'remove'])
-// Keys that would let a patch reach Object.prototype through a plain-object state.
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+/**
+ * The payload a relay puts in place of a change it refused where it entered (see PROTOCOL.md,
+ * "Refusals"): the root cannot apply it, so it rejects that clientSeq with `reason` and the
+ * origin's later changes are not held behind a gap.
+ */
+export function refusedPayload(reason: string): Uint8Array {
+  return encodeJson({ refused: reason })
+}
 
 /** Decodes and checks the shape of every patch; does not check that paths resolve. */
 export function decodePatches(bytes: Uint8Array): Patch[] {
   const value = decodeJson(bytes, 'fragment payload')
-  if (!Array.isArray(value)) throw new BadFrameError('fragment payload is not a list of patches')
+  if (!Array.isArray(value)) {
+    const refused = (value as { refused?: unknown } | null)?.refused
+    if (typeof refused === 'string') throw new BadFrameError(`refused where it entered the tree: ${refused}`)
+    throw new BadFrameError('fragment payload is not a list of patches')
+  }
   for (const patch of value) assertPatch(patch)
   return value as Patch[]
 }
@@ -32,24 +43,12 @@ function assertPatch(patch: unknown): void {
     }
   }
   if (p.op !== 'remove' && !('value' in p)) throw new BadFrameError(`an ${p.op} patch has no value`)
-  if (p.op !== 'remove') assertSafeValue(p.value, 0)
 }
 
-const MAX_DEPTH = 512
-
 /**
- * JSON.parse makes `"__proto__"` an own key; immer's deep clone of a patch value would then
- * assign it and swap the clone's prototype. Such values are refused outright.
+ * Checks a value that did not come through `decodeJson` (depth and forbidden keys); values
+ * decoded from the wire were checked there already. `depth` is kept for older callers.
  */
-export function assertSafeValue(value: unknown, depth: number): void {
-  if (typeof value !== 'object' || value === null) return
-  if (depth > MAX_DEPTH) throw new BadFrameError(`a value nests deeper than ${MAX_DEPTH} levels`)
-  if (Array.isArray(value)) {
-    for (const item of value) assertSafeValue(item, depth + 1)
-    return
-  }
-  for (const key of Object.keys(value)) {
-    if (key === '__proto__') throw new BadFrameError('a value has a forbidden key "__proto__"')
-    assertSafeValue((value as Record<string, unknown>)[key], depth + 1)
-  }
+export function assertSafeValue(value: unknown, _depth = 0): void {
+  assertSafeJson(value)
 }

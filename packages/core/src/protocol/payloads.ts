@@ -16,6 +16,7 @@ export interface DocHead {
   doc: string
   seq: number
 }
+/** The payload of HELLO messages (see PROTOCOL.md). */
 export interface Hello {
   token: string
   inbound: string
@@ -23,15 +24,20 @@ export interface Hello {
   priority: number
   docs: DocHead[]
   ancestry: Uint8Array[]
+  /** Random per process; the same id with another incarnation is a restarted process. */
+  incarnation?: number
 }
+/** The payload of WELCOME messages (see PROTOCOL.md). */
 export interface Welcome {
   ancestors: AddressInfo[]
   rosterVersion: number
 }
+/** The payload of REFUSE messages (see PROTOCOL.md). */
 export interface Refusal {
   code: string
   reason: string
 }
+/** The payload of HEARTBEAT messages (see PROTOCOL.md). */
 export interface Heartbeat {
   heads: DocHead[]
   rosterVersion: number
@@ -44,14 +50,19 @@ export interface Member {
   joinOrder: number
   priority: number
 }
+/** The payload of ROSTER messages (see PROTOCOL.md). */
 export interface Roster {
   version: number
   members: Member[]
 }
+/** The payload of OPEN messages (see PROTOCOL.md). */
 export interface Open {
   hasInitial: boolean
   initial: Uint8Array
   lastEpoch?: number
+  /** Origin (16 bytes) and clientSeq of the fragment at the opener's seq; empty when unknown. */
+  lastOrigin?: Uint8Array
+  lastClientSeq?: number
 }
 export interface PresenceEntry {
   origin: Uint8Array
@@ -61,11 +72,13 @@ export interface OriginSeq {
   origin: Uint8Array
   clientSeq: number
 }
+/** The payload of SNAPSHOT messages (see PROTOCOL.md). */
 export interface Snapshot {
   state: Uint8Array
   clientSeqs: OriginSeq[]
   presence: PresenceEntry[]
 }
+/** The payload of FRAGMENTS messages (see PROTOCOL.md). */
 export interface Batch {
   envelopes: Uint8Array[]
 }
@@ -91,13 +104,21 @@ function codec<T>(name: string): PayloadCodec<T> {
   }
 }
 
+/** Encodes and decodes `Hello` payloads (protobuf). */
 export const HelloCodec = codec<Hello>('Hello')
+/** Encodes and decodes `Welcome` payloads (protobuf). */
 export const WelcomeCodec = codec<Welcome>('Welcome')
+/** Encodes and decodes `Refusal` payloads (protobuf). */
 export const RefusalCodec = codec<Refusal>('Refusal')
+/** Encodes and decodes `Heartbeat` payloads (protobuf). */
 export const HeartbeatCodec = codec<Heartbeat>('Heartbeat')
+/** Encodes and decodes `Roster` payloads (protobuf). */
 export const RosterCodec = codec<Roster>('Roster')
+/** Encodes and decodes `Open` payloads (protobuf). */
 export const OpenCodec = codec<Open>('Open')
+/** Encodes and decodes `Snapshot` payloads (protobuf). */
 export const SnapshotCodec = codec<Snapshot>('Snapshot')
+/** Encodes and decodes `Batch` payloads (protobuf). */
 export const BatchCodec = codec<Batch>('Batch')
 
 export function requireUuidBytes(bytes: Uint8Array, field: string): Uint8Array {

@@ -107,6 +107,10 @@ export const zincSchema = {
               "rule": "repeated",
               "type": "bytes",
               "id": 6
+            },
+            "incarnation": {
+              "type": "uint64",
+              "id": 7
             }
           }
         },
@@ -236,6 +240,16 @@ export const zincSchema = {
               "type": "uint64",
               "id": 3,
               "protoName": "last_epoch"
+            },
+            "lastOrigin": {
+              "type": "bytes",
+              "id": 4,
+              "protoName": "last_origin"
+            },
+            "lastClientSeq": {
+              "type": "uint64",
+              "id": 5,
+              "protoName": "last_client_seq"
             }
           }
         },

@@ -1,8 +1,9 @@
 import { BadFrameError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { decodeMessage, type Message } from '../protocol/codec.js'
-import type { ReceiveChannel } from '../transport.js'
+import type { PeerIdentity, ReceiveChannel, ReceivedFrames } from '../transport.js'
 
+/** Options of a `ChannelListener`. */
 export interface ListenerOptions {
   /** For logs: 'inbound' or 'parent'. */
   name: string
@@ -10,9 +11,14 @@ export interface ListenerOptions {
   frames: 1 | 2
   maxMessageBytes: number
   logger: Logger
+  /** Called for every frame that does not decode; the frame is dropped. */
   onBadFrame: (error: BadFrameError) => void
-  /** Hands the message on; the listener reads the next frame only when this resolves. */
-  deliver: (message: Message, topic: string) => Promise<void>
+  /**
+   * Hands the message on; when it returns a promise, the listener reads the next frame only
+   * once it resolves (back-pressure). `peer` is who sent it, when the transport knows (a bound
+   * PULL's `ReceivedFrames.peer`).
+   */
+  deliver: (message: Message, topic: string, peer?: PeerIdentity) => Promise<void> | void
 }
 
 const decoder = new TextDecoder()
@@ -26,14 +32,24 @@ export class ChannelListener {
   readonly #channel: ReceiveChannel
   readonly #opts: ListenerOptions
   #running: Promise<void> | undefined
+  #stalled = false
 
   constructor(channel: ReceiveChannel, options: ListenerOptions) {
     this.#channel = channel
     this.#opts = options
   }
 
+  /** Starts reading the channel (once). */
   start(): void {
     this.#running ??= this.#loop()
+  }
+
+  /**
+   * True while the listener waits for its consumer to take a message (back-pressure): it reads
+   * nothing meanwhile, so the silence of whoever sends on this channel means nothing.
+   */
+  get stalled(): boolean {
+    return this.#stalled
   }
 
   /** Resolves when the loop has ended (after the channel closed). */
@@ -60,9 +76,15 @@ export class ChannelListener {
           continue
         }
         try {
-          await deliver(message, topic)
+          const delivered = deliver(message, topic, (frames as ReceivedFrames).peer)
+          if (delivered) {
+            this.#stalled = true
+            await delivered
+          }
         } catch (error) {
           this.#opts.logger.error({ err: error, channel: this.#opts.name }, 'delivering a message failed')
+        } finally {
+          this.#stalled = false
         }
       }
     } catch (error) {

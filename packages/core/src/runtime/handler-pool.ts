@@ -7,6 +7,7 @@
 export interface HandlerPoolOptions<T> {
   concurrency: number
   queueLimit: number
+  /** Handles one item; a rejection is counted, never thrown out of the pool. */
   run: (item: T) => void | Promise<void>
   /** Called when `run` throws or rejects; the pool goes on with the next item. */
   onError: (error: unknown, item: T) => void
@@ -15,6 +16,7 @@ export interface HandlerPoolOptions<T> {
 const YIELD_EVERY = 256
 const yieldToEventLoop: (fn: () => void) => void = typeof setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0)
 
+/** A bounded pool that runs one key's items in order and different keys concurrently (see `HandlerPoolOptions`). */
 export class HandlerPool<T> {
   readonly #opts: HandlerPoolOptions<T>
   readonly #queues = new Map<string, T[]>()
@@ -39,6 +41,23 @@ export class HandlerPool<T> {
 
   /** Queues `item` under `key`; resolves once it is queued (waits while the queue is full). */
   async submit(key: string, item: T): Promise<void> {
+    await this.offer(key, item)
+  }
+
+  /**
+   * Like `submit`, without a promise when there is room: then `item` is queued at once and
+   * nothing is returned; otherwise the returned promise resolves once it is queued.
+   */
+  offer(key: string, item: T): Promise<void> | undefined {
+    if (this.#closed) return undefined
+    if (this.#queued < this.#opts.queueLimit) {
+      this.#enqueue(key, item)
+      return undefined
+    }
+    return this.#submitWhenRoom(key, item)
+  }
+
+  async #submitWhenRoom(key: string, item: T): Promise<void> {
     while (this.#queued >= this.#opts.queueLimit && !this.#closed) {
       await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve))
     }

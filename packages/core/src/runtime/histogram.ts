@@ -10,6 +10,7 @@ export interface Histogram {
   count: number
 }
 
+/** Upper bounds (ms) of the handler latency histogram buckets. */
 export const LATENCY_BUCKETS_MS: readonly number[] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000]
 
 export function emptyHistogram(buckets: readonly number[] = LATENCY_BUCKETS_MS): Histogram {

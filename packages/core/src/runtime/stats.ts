@@ -1,5 +1,19 @@
 import { emptyHistogram, type Histogram } from './histogram.js'
 
+/**
+ * Why a well-formed input about the tree was refused (counted in `refusals`):
+ * - `forged-control`: a heartbeat, roster or welcome on the parent's channel not sent by the parent;
+ * - `future-epoch`: an epoch above the one this endpoint's tree has reached, not from its parent;
+ * - `stale-epoch`: a message of an epoch that is over;
+ * - `stale-roster`: a roster older than the one held;
+ * - `loop`: a join, welcome or heartbeat chain that would make (or shows) a parent loop;
+ * - `bad-chain`: an ancestor chain that does not start with the parent, or is malformed or too deep;
+ * - `stale-candidate`: a successor candidate's address answered with another endpoint (a restarted process);
+ * - `not-joined`: a message from an endpoint that is not a child here;
+ * - `restarted-child`: a child came back as a new process under its old id (its old state is dropped).
+ */
+export type RefusalReason = 'forged-control' | 'future-epoch' | 'stale-epoch' | 'stale-roster' | 'loop' | 'bad-chain' | 'stale-candidate' | 'not-joined' | 'restarted-child'
+
 /** Counters every endpoint keeps; `endpoint.stats()` returns a copy. */
 export interface EndpointStats {
   /** Messages sent on any channel. */
@@ -34,6 +48,17 @@ export interface EndpointStats {
   queueDrops: number
   /** Messages from children dropped by their rate limit. */
   throttled: number
+  /**
+   * Frames from children dropped because their `sender` or `origin` is not the connection they
+   * came on (or a descendant that child introduced): forged identities.
+   */
+  forged: number
+  /** Refusals sent to peers (and identity violations dropped), by PROTOCOL.md code (`ERR_BAD_VALUE`, `ERR_IDENTITY`, …). */
+  refusedByCode: Record<string, number>
+  /** Inputs about the tree refused, by reason (see {@link RefusalReason}). */
+  refusals: Partial<Record<RefusalReason, number>>
+  /** Times this endpoint was promoted to root. */
+  promotions: number
   /** Gauges, filled in by `stats()`. */
   pending: number
   queueDepth: number
@@ -48,7 +73,7 @@ export interface EndpointStats {
   receivedByKind: Record<string, number>
 }
 
-export type Counter = Exclude<keyof EndpointStats, 'pending' | 'queueDepth' | 'children' | 'epoch' | 'docs' | 'sentByKind' | 'receivedByKind' | 'handlerLatency'>
+export type Counter = Exclude<keyof EndpointStats, 'pending' | 'queueDepth' | 'children' | 'epoch' | 'docs' | 'sentByKind' | 'receivedByKind' | 'handlerLatency' | 'refusals' | 'refusedByCode'>
 
 export function emptyStats(): EndpointStats {
   return {
@@ -68,6 +93,10 @@ export function emptyStats(): EndpointStats {
     served: 0,
     queueDrops: 0,
     throttled: 0,
+    forged: 0,
+    refusedByCode: {},
+    refusals: {},
+    promotions: 0,
     pending: 0,
     queueDepth: 0,
     children: 0,

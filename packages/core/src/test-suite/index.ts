@@ -14,6 +14,7 @@ import { backpressureTests } from './backpressure.js'
 import { basicTests } from './basic.js'
 import { closeTests } from './close.js'
 import { useHarness } from './harness.js'
+import { identityTests } from './identity.js'
 import type { TransportSuiteSetup } from './setup.js'
 import { stressTests } from './stress.js'
 import { topicTests } from './topics.js'
@@ -36,5 +37,7 @@ export function transportConformanceSuite(
     closeTests(harness)
     backpressureTests(harness)
     stressTests(harness)
+    identityTests(harness)
   })
 }
+export { FakeClock } from './fake-clock.js'

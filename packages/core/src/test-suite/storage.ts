@@ -15,7 +15,7 @@
  *
  * It checks the contract of `storage.ts`: documents(), load, gapless append (a gap or a repeated
  * seq rejects and stores nothing of its batch), newest snapshot, readLog, compact only behind a
- * snapshot, byte-exact envelopes, durability across reopen, close, and a 100,000-fragment log.
+ * snapshot, byte-exact envelopes, durability across reopen, close, a 100,000-fragment log, and the tree record (`saveTree`/`loadTree`).
  * It never sleeps and asserts no timings.
  */
 import { describe } from 'vitest'
@@ -25,6 +25,7 @@ import { useStorageHarness } from './storage-harness.js'
 import { storageLifecycleTests } from './storage-lifecycle.js'
 import { storageLogTests } from './storage-log.js'
 import { storageScaleTests } from './storage-scale.js'
+import { storageTreeTests } from './storage-tree.js'
 import type { StorageSuiteSetup } from './storage-setup.js'
 
 export type { StorageSuiteSetup } from './storage-setup.js'
@@ -38,5 +39,6 @@ export function storageConformanceSuite(name: string, setup: () => Promise<Stora
     storageBytesTests(harness)
     storageLifecycleTests(harness)
     storageScaleTests(harness)
+    storageTreeTests(harness)
   })
 }

@@ -1,0 +1,136 @@
+/**
+ * Sticky notes that several people type into at once. The editor is a <textarea> over the note;
+ * every keystroke is a plain `doc.change` that assigns the note's new text, which Zinc records
+ * as a text edit (what was inserted and deleted where), so concurrent typing merges. When
+ * someone else's typing arrives, the textarea takes the merged text and this person's caret
+ * and selection move with the text around them.
+ */
+import { keyed } from '@zinc/core'
+import { $, type App } from './app.js'
+import { LIMITS } from './model.js'
+import { noteBox } from './render.js'
+
+/** Where `pos` in `before` is in `after`, when `after` replaced one range of `before`. */
+export function rebase(before: string, after: string, pos: number): number {
+  const max = Math.min(before.length, after.length)
+  let p = 0
+  while (p < max && before.charCodeAt(p) === after.charCodeAt(p)) p++
+  let s = 0
+  while (s < max - p && before.charCodeAt(before.length - 1 - s) === after.charCodeAt(after.length - 1 - s)) s++
+  if (pos <= p) return pos
+  if (pos >= before.length - s) return pos + after.length - before.length
+  return after.length - s
+}
+
+/**
+ * Three-way merge of one person's edit with others': `mine` is `base` with one range replaced
+ * (what was typed here and not yet in the document), `theirs` the document's text now.
+ */
+export function merge(base: string, mine: string, theirs: string): string {
+  if (mine === base) return theirs
+  if (theirs === base) return mine
+  const max = Math.min(base.length, mine.length)
+  let p = 0
+  while (p < max && base.charCodeAt(p) === mine.charCodeAt(p)) p++
+  let s = 0
+  while (s < max - p && base.charCodeAt(base.length - 1 - s) === mine.charCodeAt(mine.length - 1 - s)) s++
+  const inserted = mine.slice(p, mine.length - s)
+  const from = rebase(base, theirs, p)
+  const to = Math.max(from, rebase(base, theirs, base.length - s))
+  return theirs.slice(0, from) + inserted + theirs.slice(to)
+}
+
+export class NoteEditor {
+  readonly #el: HTMLTextAreaElement
+  #id: string | undefined
+  /** The note's text as the document had it when the textarea last matched it. */
+  #base = ''
+
+  constructor(readonly app: App) {
+    this.#el = $<HTMLTextAreaElement>('note-editor')
+    this.#el.maxLength = LIMITS.noteText
+    this.#el.addEventListener('input', () => this.#send())
+    this.#el.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') this.close()
+    })
+    this.#el.addEventListener('blur', () => this.close())
+  }
+
+  get openId(): string | undefined {
+    return this.#id
+  }
+
+  /** Opens the note for typing, the caret at the end of its text. */
+  open(id: string): void {
+    const note = this.app.doc && keyed.get(this.app.doc.state.shapes, id)
+    if (!note || note.kind !== 'note') return
+    this.#id = id
+    this.app.beginGroup()
+    this.#base = note.text ?? ''
+    this.#el.value = this.#base
+    this.#el.hidden = false
+    this.#place()
+    this.#el.focus()
+    this.#el.setSelectionRange(this.#base.length, this.#base.length)
+  }
+
+  close(): void {
+    if (this.#id === undefined) return
+    this.#send()
+    this.#id = undefined
+    this.#el.hidden = true
+    this.app.endGroup()
+  }
+
+  /** Follows the document: others' typing, the note moving, the note deleted. */
+  sync(): void {
+    const id = this.#id
+    const doc = this.app.doc
+    if (id === undefined || !doc) return
+    const note = keyed.get(doc.state.shapes, id)
+    if (!note) {
+      this.#id = undefined
+      this.#el.hidden = true
+      this.app.notify('The note you were typing in was deleted by someone else.', 'warn')
+      return
+    }
+    this.#place()
+    const theirs = note.text ?? ''
+    const el = this.#el
+    if (theirs === this.#base) return
+    // Someone else typed: merge, and keep the caret and selection where they were in the text.
+    const mine = el.value
+    const merged = merge(this.#base, mine, theirs)
+    const [start, end] = [rebase(mine, merged, el.selectionStart), rebase(mine, merged, el.selectionEnd)]
+    el.value = merged
+    el.setSelectionRange(start, end)
+    this.#base = theirs
+    if (merged !== theirs) this.#send()
+  }
+
+  /** Sends the textarea's text as a change of the note (retried at the next frame when throttled). */
+  #send(): void {
+    const id = this.#id
+    if (id === undefined) return
+    const text = this.#el.value.slice(0, LIMITS.noteText)
+    if (text === this.#base) return
+    const sent = this.app.change((d) => {
+      const note = keyed.draftOf(d.shapes, id)
+      if (note) note.text = text
+    })
+    if (sent) this.#base = text
+    else setTimeout(() => this.#send(), 100)
+  }
+
+  #place(): void {
+    const note = this.#id !== undefined && this.app.doc ? keyed.get(this.app.doc.state.shapes, this.#id) : undefined
+    if (!note) return
+    const b = noteBox(note)
+    const st = this.#el.style
+    st.left = `${b.x}px`
+    st.top = `${b.y}px`
+    st.width = `${Math.max(60, b.w)}px`
+    st.height = `${Math.max(40, b.h)}px`
+    st.background = note.color
+  }
+}

@@ -1,0 +1,115 @@
+import type { TypedEmitter } from '../events.js'
+import type { DocId, EndpointId } from '../ids.js'
+import type { Logger } from '../logger.js'
+import type { Message } from '../protocol/codec.js'
+import type { AddressInfo } from '../protocol/payloads.js'
+import type { Clock } from '../runtime/clock.js'
+import type { EndpointStats, RefusalReason } from '../runtime/stats.js'
+import type { MessageHandler } from './app-messages.js'
+import type { Children, Peer } from './children.js'
+import type { EndpointAddresses, ResolvedOptions } from './options.js'
+import type { ParentLink } from './parent-link.js'
+import type { ReplicaSet } from './replicas.js'
+import type { Succession } from './succession.js'
+import type { PeerIdentity } from '../transport.js'
+import type { Identities } from './identity.js'
+import type { DocumentSizes } from './document-size.js'
+
+/** An endpoint's place in the tree: `host` (no parent: the root), `relay` (a parent and children), `client` (a parent, no children). */
+export type Role = 'host' | 'relay' | 'client'
+
+/** Events of an {@link Endpoint} and their listener arguments; subscribe with `endpoint.on`. */
+export type EndpointEvents = {
+  /** The endpoint's place in the tree changed. */
+  role: [role: Role]
+  /** The roster this endpoint sees changed: its children if it has any, else its siblings. */
+  peers: [peers: Peer[]]
+  /** The parent has been silent for peerTimeoutMs; a failover starts. */
+  'parent-lost': []
+  /** Connected to the tree again after 'parent-lost': a parent answers (the old one or a successor), or this endpoint became the root. */
+  'parent-back': []
+  /** Something went wrong that the application may want to show (refusals, access denied). */
+  error: [error: Error]
+  /** The endpoint closed; no events follow. */
+  closed: []
+}
+
+/** One message on its way to a handler. */
+export interface Work {
+  message: Message
+  from: 'child' | 'parent' | 'self'
+  topic: string
+  /** For messages from a parent: the link they came on (stale after a failover). */
+  link?: ParentLink
+  /** For messages from children: who sent it, when the transport knows (WebSocket does). */
+  peer?: PeerIdentity
+}
+
+/** A handler of one message kind. */
+export type Handler = (node: NodeContext, work: Work) => void | Promise<void>
+
+/**
+ * What handlers, the tick, failover and fencing see of an endpoint: its owned parts
+ * (succession, children, replicas, the parent link) and the ways to send. The Node
+ * implements it; nothing here imports the Node, so the parts form no import cycle.
+ */
+export interface NodeContext {
+  readonly id: EndpointId
+  readonly opts: ResolvedOptions
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly stats: EndpointStats
+  readonly events: TypedEmitter<EndpointEvents>
+  readonly succession: Succession
+  readonly children: Children
+  /** Which connection each child joined on, and whom each child speaks for. */
+  readonly identities: Identities
+  /** The root's estimate of each document's size, for `maxDocumentBytes`. */
+  readonly documentSizes: DocumentSizes
+  /** When an identity violation was last logged (logged at most once a second). */
+  forgedLoggedAt: number
+  readonly replicas: ReplicaSet
+  readonly appHandlers: ReadonlyMap<string, MessageHandler>
+  /** The current parent link (undefined at a root and in limbo). */
+  readonly parent: ParentLink | undefined
+  readonly addresses: EndpointAddresses | undefined
+  readonly closed: boolean
+  /** This endpoint first, then its ancestors (as children see it). */
+  ancestorChain(): AddressInfo[]
+  /** Counts a refused input under its reason (`stats().refusals`). */
+  refusal(reason: RefusalReason): void
+
+  publish(topic: string, bytes: Uint8Array): void
+  sendUp(bytes: Uint8Array): void
+  sendTo(endpoint: EndpointId, bytes: Uint8Array): void
+  /** A targeted refusal on this endpoint's PUB, topic e/<to>. */
+  refuse(to: EndpointId, code: string, reason: string, doc?: DocId | '', clientSeq?: number): void
+  countSent(kind: number): void
+  defer(fn: () => void): void
+  /** Subscribes upstream to replies for a descendant whose messages this relay forwards. */
+  watchOrigin(origin: EndpointId): void
+
+  /** Connects to a parent and waits for its welcome (from `expect`, when given). */
+  join(addresses: EndpointAddresses, timeoutMs: number, expect?: EndpointId): Promise<void>
+  detachParent(): Promise<void>
+  sendHello(): void
+  /** The parent's welcome arrived. */
+  welcomed(parentId: EndpointId): void
+  /** The parent refused the join. */
+  joinRefused(reason: string, code?: string): void
+  /** The parent is heard again after 'parent-lost' (or this endpoint became the root). */
+  parentBack(): void
+  updateRole(): void
+  /** The children changed: publish the roster (once per tick), update the role, emit `peers`. */
+  rosterChanged(): void
+  publishRoster(): void
+  removeChild(id: EndpointId, why: 'left' | 'silent'): void
+  /** Starts the failover (once), after the parent was found dead. */
+  startFailover(why: string): void
+  /** Recovery may be over: check and, if so, resume sequencing. */
+  maybeEndRecovery(): void
+  /** A stranger's heartbeat says it is a root that may outrank this one: listen to it. */
+  hintNewerRoot(at: EndpointAddresses): void
+  /** Whether opens can be answered now (not in limbo, not recovering, not re-syncing). */
+  isSettled(): boolean
+}

@@ -1,0 +1,336 @@
+import type { Replica } from '../../document/replica.js'
+import { endpointIdFromBytes, type DocId, type EndpointId } from '../../ids.js'
+import { encodeMessage, type Message } from '../../protocol/codec.js'
+import { decodeJson } from '../../protocol/json.js'
+import { Kind } from '../../protocol/kinds.js'
+import type { BadFrameError } from '../../errors.js'
+import type { PeerIdentity } from '../../transport.js'
+import { fragmentProblem, frameAllowed, helloAllowed, openAtRootOrRefuse, openValueAllowed, presenceAllowed, refuseDoc, refuseFragment, relayRefusal, serveOpen } from '../edge-checks.js'
+import { HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, WelcomeCodec } from '../../protocol/payloads.js'
+import { CONTROL_TOPIC, docTopic, endpointTopic } from '../../protocol/topics.js'
+import type { Handler, NodeContext, Work } from '../context.js'
+import { deliverApp, forwardUp, presenceValue } from '../forwarding.js'
+import type { AccessRequest, Verdict } from '../options.js'
+
+/** What a child's rate limit counts: what fans out to everyone. Control traffic never. */
+const THROTTLED: ReadonlySet<Kind> = new Set<Kind>([Kind.FRAGMENT, Kind.PRESENCE, Kind.APP])
+
+/**
+ * Messages arriving on the inbound PULL, from children (or the root's own loop-back): the
+ * kind → handler table, behind one gate that checks the sender is a child, its epoch, and
+ * its rate limit.
+ */
+export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
+  [Kind.HEARTBEAT]: () => {},
+  [Kind.LEAVE]: (node, { message: m }) => node.removeChild(m.sender, 'left'),
+  [Kind.OPEN]: (node, { message: m, from }) => answered(node, m, 'ERR_BAD_REQUEST', (n, msg) => onOpen(n, msg, from)),
+  [Kind.CLOSE]: (node, { message: m }) => onClose(node, m),
+  [Kind.FRAGMENT]: (node, { message: m, from }) => onFragment(node, m, from),
+  [Kind.CATCH_UP]: (node, { message: m }) => onCatchUp(node, m),
+  [Kind.PRESENCE]: (node, { message: m, from }) => {
+    if (!presenceAllowed(node, m, from === 'child' && m.sender === m.origin)) return
+    return onPresence(node, m)
+  },
+  [Kind.FRAGMENTS]: (node, { message: m }) => onSurvivorAnswer(node, m),
+  [Kind.SNAPSHOT]: (node, { message: m }) => onSurvivorAnswer(node, m),
+  [Kind.APP]: (node, { message: m }) => {
+    if (!node.succession.isRoot) return forwardUp(node, m)
+    node.publish(CONTROL_TOPIC, m.raw)
+    return deliverApp(node, m)
+  },
+}
+
+export function handleFromChild(node: NodeContext, work: Work): void | Promise<void> {
+  const m = work.message
+  if (m.kind === Kind.HELLO) return answered(node, m, 'ERR_AUTH', (n, msg) => onHello(n, msg, work.peer))
+  // The sender must be the child its connection joined as; the origin, it or its descendant.
+  if (work.from === 'child' && !frameAllowed(node, m, work.peer)) return
+  if (work.from === 'child' && !admit(node, m)) return
+  const handler = FROM_CHILD[m.kind as Kind]
+  if (!handler) return void node.stats.dropped++
+  return handler(node, work)
+}
+
+/**
+ * Runs a request handler so that the requester always gets an answer: when the handler fails
+ * (a hook threw, the request was malformed), it gets a refusal saying why instead of silence.
+ */
+async function answered(node: NodeContext, m: Message, code: string, handler: (node: NodeContext, m: Message) => Promise<void>): Promise<void> {
+  try {
+    await handler(node, m)
+  } catch (error) {
+    node.stats.handlerErrors++
+    node.logger.warn({ err: error, from: m.origin, kind: m.kind }, 'a request failed; refusing it')
+    node.refuse(m.origin, code, `the request could not be handled: ${(error as Error).message}`, m.doc)
+  }
+}
+
+/** The gate in front of every message a child sends (besides HELLO). */
+function admit(node: NodeContext, m: Message): boolean {
+  const child = node.children.get(m.sender)
+  if (!child) {
+    // A heartbeat from a stranger may be a root that outranks this one, telling it so.
+    if (m.kind === Kind.HEARTBEAT && node.succession.isRoot) return void hintFrom(node, m), false
+    // Not (or no longer) a child: it must say hello again before anything else counts.
+    node.stats.dropped++
+    node.refusal('not-joined')
+    if (m.kind !== Kind.LEAVE) node.refuse(m.sender, 'ERR_NOT_JOINED', 'this endpoint is not a child here; join again')
+    return false
+  }
+  // Fencing: an epoch from the future is forged; at the root, a child still on an older epoch
+  // must re-join first (a relay passes it on under its own epoch).
+  const epoch = node.succession.epoch
+  if (m.epoch > epoch) {
+    node.stats.dropped++
+    node.refusal('future-epoch')
+    return false
+  }
+  if (m.epoch < epoch && node.succession.isRoot && m.kind !== Kind.LEAVE) {
+    node.stats.dropped++
+    node.refusal('stale-epoch')
+    node.refuse(m.sender, 'ERR_NOT_JOINED', `epoch ${m.epoch} is over; this tree is at epoch ${epoch}, join again`)
+    return false
+  }
+  if (THROTTLED.has(m.kind as Kind) && child.bucket && !child.bucket.take()) {
+    node.stats.throttled++
+    const now = node.clock.now()
+    if (child.throttleNoticeAt < now - 1000) {
+      child.throttleNoticeAt = now
+      node.logger.warn({ child: child.id }, 'a child exceeds its rate limit; its messages are dropped until it slows down')
+      node.refuse(m.sender, 'ERR_RATE_LIMITED', `more than ${node.opts.childRateLimit!.perSecond} messages a second; slow down (changes stay pending and are resent)`)
+    }
+    return false
+  }
+  return true
+}
+
+function hintFrom(node: NodeContext, m: Message): void {
+  node.stats.dropped++
+  try {
+    const chain = HeartbeatCodec.decode(m.payload).ancestors
+    const first = chain[0]
+    if (first && first.inbound && first.outbound) return node.hintNewerRoot({ inbound: first.inbound, outbound: first.outbound })
+  } catch {
+    // malformed: counted below
+  }
+  node.refusal('not-joined')
+}
+
+async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undefined): Promise<void> {
+  const hello = HelloCodec.decode(m.payload)
+  const id = m.origin
+  if (m.sender !== id) return void node.stats.dropped++
+  const identity = helloAllowed(node, id, peer)
+  if (identity === false) return
+  if (id === node.id || node.parent?.chainIds().includes(id)) {
+    node.refusal('loop')
+    return node.refuse(id, 'ERR_LOOP', 'joining here would make a loop: this endpoint is your own descendant')
+  }
+  const joining = node.parent && !node.parent.welcomed ? node.parent : undefined
+  if (joining && hello.inbound && joining.addresses.inbound === hello.inbound && node.id < id) {
+    // Two endpoints joining each other at once would each welcome the other before either
+    // chain shows it: a loop. The smaller id refuses; the other welcomes it and goes on.
+    node.refusal('loop')
+    return node.refuse(id, 'ERR_LOOP', 'this endpoint is joining you right now; joining it would make a loop')
+  }
+  const addresses = hello.inbound && hello.outbound ? { inbound: hello.inbound, outbound: hello.outbound } : undefined
+  const existing = node.children.get(id)
+  const incarnation = hello.incarnation ?? 0
+  if (existing && incarnation !== 0 && existing.incarnation !== 0 && existing.incarnation !== incarnation) {
+    // The same id from a new process: what the old one had open and showed is gone.
+    node.refusal('restarted-child')
+    node.logger.warn({ child: id }, 'a child restarted under its old id; dropping its old state')
+    node.removeChild(id, 'left')
+  }
+  if ((!node.children.has(id) || identity === 'moved') && node.opts.authenticate) {
+    const verdict = await node.opts.authenticate({ endpoint: id, token: hello.token, addresses })
+    if (verdict !== true) {
+      node.logger.warn({ child: id, reason: reasonOf(verdict, 'authentication failed') }, 'refused a join')
+      node.refuse(id, 'ERR_AUTH', reasonOf(verdict, 'the token was not accepted; check the token the endpoint joins with'))
+      // A refused peer keeps no claim on the id; its retried HELLOs hear only their refusals.
+      return node.identities.refused(id)
+    }
+  }
+  // A sibling from before a failover keeps its place in the succession order.
+  const isNew = node.children.upsert(id, addresses, hello.priority, node.clock.now(), node.succession.previousOrder(id), incarnation)
+  node.identities.admitted(id)
+  const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version })
+  node.publish(endpointTopic(id), encodeMessage({ kind: Kind.WELCOME, origin: node.id, epoch: node.succession.epoch, payload }))
+  if (isNew) {
+    node.logger.info({ child: id }, 'child joined')
+    node.rosterChanged()
+  } else {
+    // A known child saying hello again may have missed the roster: send it again.
+    node.publishRoster()
+  }
+  if (node.succession.recovering) {
+    fetchFromSurvivor(node, id, hello.docs)
+    node.maybeEndRecovery()
+  }
+}
+
+/** During recovery: ask a re-joined survivor for what it holds beyond our seq. */
+function fetchFromSurvivor(node: NodeContext, child: EndpointId, heads: Array<{ doc: string; seq: number }>): void {
+  for (const head of heads) {
+    const replica = node.replicas.get(head.doc as DocId)
+    if (!replica || head.seq <= replica.seq) continue
+    node.logger.info({ child, doc: head.doc, theirs: head.seq, ours: replica.seq }, 'fetching fragments from a survivor')
+    node.succession.fetchStarted(`${child}/${replica.doc}`)
+    node.sendTo(child, encodeMessage({ kind: Kind.CATCH_UP, origin: node.id, doc: replica.doc, seq: replica.seq, epoch: node.succession.epoch }))
+  }
+}
+
+/**
+ * A survivor's answer to a recovering root: sequenced fragments the root lacked, or — when its
+ * log no longer reaches back to the root's seq — its snapshot, which is newer than the root's.
+ */
+function onSurvivorAnswer(node: NodeContext, m: Message): void {
+  const replica = node.replicas.get(m.doc as DocId)
+  if (!replica || !node.succession.recovering) return void node.stats.dropped++
+  if (m.kind === Kind.SNAPSHOT) {
+    if (m.seq > replica.seq) {
+      node.logger.warn({ doc: replica.doc, theirs: m.seq, ours: replica.seq }, "a survivor's log is short; taking its snapshot")
+      replica.expectSnapshot = true
+      replica.applySnapshot(m.seq, SnapshotCodec.decode(m.payload))
+    }
+  } else {
+    replica.receiveSequenced(m)
+  }
+  node.succession.fetchDone(`${m.origin}/${replica.doc}`)
+  node.defer(() => node.maybeEndRecovery())
+}
+
+/** The authorize hook's verdict; synchronous when there is no hook (the hot path stays sync). */
+function allowed(node: NodeContext, request: AccessRequest): Verdict | Promise<Verdict> {
+  if (!node.opts.authorize || request.endpoint === node.id) return true
+  return node.opts.authorize(request)
+}
+
+async function onOpen(node: NodeContext, m: Message, from: Work['from']): Promise<void> {
+  const doc = m.doc as DocId
+  const child = node.children.get(m.sender)
+  const open = OpenCodec.decode(m.payload)
+  // The initial value is checked where it enters the tree, and refused there by name.
+  if (from === 'child' && !openValueAllowed(node, m, open)) return
+  for (const action of ['open', 'read'] as const) {
+    const verdict = await allowed(node, { endpoint: m.origin, doc, action })
+    if (verdict !== true) return node.refuse(m.origin, 'ERR_ACCESS_DENIED', reasonOf(verdict, `not allowed to ${action} this document`), doc)
+  }
+  let replica = node.replicas.get(doc)
+  if (!replica && node.succession.isRoot) {
+    let initial: unknown = {}
+    try {
+      if (open.hasInitial) initial = decodeJson(open.initial, 'the initial value')
+    } catch (error) {
+      return refuseDoc(node, m.origin, doc, 'ERR_BAD_VALUE', `${(error as BadFrameError).reason ?? String(error)}; open it with a plain JSON value`)
+    }
+    // Never silence: a document that cannot be loaded answers ERR_STORAGE_CORRUPT, by name.
+    replica = await openAtRootOrRefuse(node, m, isObject(initial) ? initial : {})
+    if (!replica) return
+  }
+  if (!replica) {
+    replica = node.replicas.create(doc)
+    node.replicas.requestOpen(replica, { hasInitial: open.hasInitial, initial: open.initial })
+  }
+  replica.children.add(m.origin)
+  child?.docs.add(doc)
+  // Its connection may now hear the document (on a gated PUB nothing else gets through).
+  node.identities.admitDoc(m.sender, doc)
+  const r = replica
+  // A refusal of this relay's own open reaches everyone waiting on it.
+  const stopRelaying = r.ready ? undefined : relayRefusal(node, r, m.origin)
+  const serve = () => {
+    stopRelaying?.()
+    if (node.closed) return
+    const same = m.seq > 0 && !node.replicas.mustResync(r.doc, m.origin) && sameHistory(r, m.seq, open)
+    serveOpen(node, m.origin, doc, () => (same ? r.catchUpMessage(m.seq, open.lastEpoch) : r.snapshotMessage()))
+  }
+  // A recovering root answers once it holds everything the survivors had; an endpoint in a
+  // failover once it has found its place and caught up there. Opens wait per document.
+  node.replicas.serveWhenReady(replica, m.origin, node.isSettled(), serve)
+}
+
+/**
+ * Whether the opener's history agrees with ours at `seq`: the same fragment (origin and
+ * clientSeq) there, when it told us which. Two roots of one epoch (a healed split) sequence
+ * different fragments under the same epoch; only this tells their histories apart.
+ */
+function sameHistory(replica: Replica, seq: number, open: { lastOrigin?: Uint8Array; lastClientSeq?: number }): boolean {
+  if (!open.lastOrigin || open.lastOrigin.byteLength !== 16) return true
+  const entry = replica.log.at(seq)
+  // Our log no longer holds that seq (it was just replaced by a snapshot): we cannot tell.
+  if (!entry) return false
+  return endpointIdFromBytes(open.lastOrigin) === entry.origin && open.lastClientSeq === entry.clientSeq
+}
+
+function onClose(node: NodeContext, m: Message): void {
+  const replica = node.replicas.get(m.doc as DocId)
+  node.children.get(m.sender)?.docs.delete(m.doc as DocId)
+  if (m.origin === m.sender) node.identities.revokeDoc(m.sender, m.doc as DocId)
+  if (!replica) return
+  replica.children.delete(m.origin)
+  clearPresence(node, replica, m.origin)
+  node.replicas.drop(replica)
+}
+
+export function clearPresence(node: NodeContext, replica: Replica, origin: EndpointId): void {
+  if (!replica.presence.has(origin)) return
+  const bytes = replica.presenceMessage(origin, null)
+  if (node.succession.isRoot) {
+    replica.setPresence(origin, null)
+    node.publish(docTopic(replica.doc), bytes)
+  } else {
+    node.sendUp(bytes)
+  }
+}
+
+function onFragment(node: NodeContext, m: Message, from: Work['from']): void | Promise<void> {
+  const doc = m.doc as DocId
+  const replica = node.replicas.get(doc)
+  const direct = from === 'child' && m.sender === m.origin
+  if (!replica || (direct && !node.children.get(m.sender)?.docs.has(doc))) {
+    // Not sequenced. Its OPEN may merely have been lost: the child opens again and resends;
+    // an endpoint that never opened the document gets nothing in.
+    node.stats.dropped++
+    return node.refuse(m.origin, 'ERR_NOT_OPEN', `document "${doc}" is not open here; open it before changing it`, doc, m.clientSeq)
+  }
+  if (m.seq !== 0) return void node.stats.dropped++
+  // Values are checked once, where they enter the tree; the document's size at the root.
+  if (direct || node.succession.isRoot) {
+    const problem = fragmentProblem(node, m, replica, direct)
+    if (problem) return refuseFragment(node, m, problem)
+  }
+  if (!node.succession.isRoot) return forwardUp(node, m)
+  const sequencer = replica.sequencer!
+  const decide = (verdict: Verdict) => {
+    if (verdict === true) sequencer.accept(m)
+    else sequencer.refuse(m, reasonOf(verdict, 'not allowed to change this document'))
+  }
+  const verdict = allowed(node, { endpoint: m.origin, doc, action: 'change' })
+  if (typeof verdict !== 'boolean' && typeof verdict !== 'string') return Promise.resolve(verdict).then(decide)
+  decide(verdict)
+}
+
+function onCatchUp(node: NodeContext, m: Message): void {
+  const replica = node.replicas.get(m.doc as DocId)
+  if (!replica?.ready || !replica.children.has(m.origin)) return void node.stats.dropped++
+  node.stats.served++
+  node.publish(endpointTopic(m.origin), replica.catchUpMessage(m.seq))
+}
+
+function onPresence(node: NodeContext, m: Message): void {
+  const replica = node.replicas.get(m.doc as DocId)
+  if (!replica) return void node.stats.dropped++
+  if (!node.succession.isRoot) return forwardUp(node, m)
+  replica.setPresence(m.origin, presenceValue(m))
+  node.publish(docTopic(replica.doc), m.raw)
+}
+
+export function reasonOf(verdict: Verdict, fallback: string): string {
+  return typeof verdict === 'string' && verdict ? verdict : fallback
+}
+
+function isObject(v: unknown): v is object {
+  return typeof v === 'object' && v !== null
+}
+

@@ -1,0 +1,281 @@
+import type { Clock } from '../runtime/clock.js'
+import { Replica } from '../document/replica.js'
+import type { ReplicaIO } from '../document/replica-io.js'
+import { endpointIdToBytes, type DocId, type EndpointId } from '../ids.js'
+import type { Logger } from '../logger.js'
+import { encodeMessage } from '../protocol/codec.js'
+import { decodeJson, encodeJson } from '../protocol/json.js'
+import { Kind } from '../protocol/kinds.js'
+import { OpenCodec } from '../protocol/payloads.js'
+import type { Storage } from '../storage.js'
+
+/** What the replica set needs from its endpoint. */
+export interface ReplicaPorts {
+  readonly io: ReplicaIO
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly logLimit: number
+  /** Bytes of sequenced fragments kept per document (next to `logLimit`). */
+  readonly logBytes: number
+  readonly maxMessageBytes: number
+  readonly snapshotEvery: number
+  readonly storage: Storage | undefined
+  isRoot(): boolean
+  epoch(): number
+  sendUp(kind: number, bytes: Uint8Array): void
+  subscribeDoc(doc: DocId): void
+  unsubscribeDoc(doc: DocId): void
+}
+
+/**
+ * The documents an endpoint carries: opening (seeded or restored at the root, asked of the
+ * parent elsewhere), serving children (opens wait per document, so one slow document never
+ * holds back another), releasing, and the root's snapshot policy.
+ */
+export class ReplicaSet {
+  readonly #replicas = new Map<DocId, Replica>()
+  /** Opens waiting for this endpoint to settle, per document, keyed by the opener. */
+  readonly #waitingOpens = new Map<DocId, Map<EndpointId, () => void>>()
+  /** Children whose next open of a document is answered with a snapshot, whatever they hold. */
+  readonly #resync = new Map<DocId, Set<EndpointId>>()
+  /** Replicas whose snapshot is being written (one write per document at a time). */
+  readonly #writing = new Set<DocId>()
+
+  constructor(readonly ports: ReplicaPorts) {}
+
+  get size(): number {
+    return this.#replicas.size
+  }
+
+  get(doc: DocId): Replica | undefined {
+    return this.#replicas.get(doc)
+  }
+
+  values(): IterableIterator<Replica> {
+    return this.#replicas.values()
+  }
+
+  /** Head seq of every ready replica. */
+  heads(): Array<{ doc: DocId; seq: number }> {
+    return [...this.#replicas.values()].filter((r) => r.ready).map((r) => ({ doc: r.doc, seq: r.seq }))
+  }
+
+  create(doc: DocId): Replica {
+    const p = this.ports
+    const replica = new Replica(doc, p.io, p.logLimit, p.maxMessageBytes, p.logBytes)
+    this.#replicas.set(doc, replica)
+    if (p.isRoot()) replica.becomeSequencer()
+    else p.subscribeDoc(doc)
+    return replica
+  }
+
+  /**
+   * At the root: the document's replica, restored from storage when it was stored before,
+   * otherwise created from `initial` (and that seed stored, so a restart never re-seeds it).
+   */
+  async openAtRoot(doc: DocId, initial: unknown): Promise<Replica> {
+    const existing = this.#replicas.get(doc)
+    if (existing) return existing
+    const replica = this.create(doc)
+    const storage = this.ports.storage
+    if (!storage) {
+      replica.seed(initial)
+      return replica
+    }
+    try {
+      const stored = await storage.load(doc)
+      if (stored) replica.restore(stored)
+      else {
+        await storage.writeSnapshot(doc, { seq: 0, state: encodeJson(initial), clientSeqs: [] })
+        replica.seed(initial)
+      }
+    } catch (error) {
+      this.#replicas.delete(doc)
+      this.ports.logger.error({ err: error, doc }, 'loading a document from storage failed')
+      replica.events.emit('refused', error as Error)
+      throw error
+    }
+    return replica
+  }
+
+  /** Asks the parent for a document, from our seq (0: a snapshot). Repeated until served. */
+  requestOpen(replica: Replica, init?: Replica['openInit']): void {
+    replica.openedAt = this.ports.clock.now()
+    replica.awaitingServe = true
+    if (init) replica.openInit = init
+    replica.expectSnapshot = true
+    const seq = replica.ready ? replica.seq : 0
+    // What we hold at `seq`: the parent serves a snapshot instead of a catch-up if its history
+    // differs there (another epoch, or — two roots of one epoch — another fragment).
+    const last = replica.log.at(seq)
+    const payload = OpenCodec.encode({
+      ...replica.openInit,
+      lastEpoch: last?.epoch ?? 0,
+      lastOrigin: last ? endpointIdToBytes(last.origin) : new Uint8Array(0),
+      lastClientSeq: last?.clientSeq ?? 0,
+    })
+    this.ports.sendUp(Kind.OPEN, encodeMessage({ kind: Kind.OPEN, origin: this.ports.io.self, doc: replica.doc, epoch: this.ports.epoch(), seq, payload }))
+  }
+
+  /** Asks the parent for a full snapshot (our history is known to differ from the one above). */
+  requestSnapshot(replica: Replica): void {
+    replica.openedAt = this.ports.clock.now()
+    replica.awaitingServe = true
+    replica.expectSnapshot = true
+    const payload = OpenCodec.encode({ ...replica.openInit, lastEpoch: 0 })
+    this.ports.sendUp(Kind.OPEN, encodeMessage({ kind: Kind.OPEN, origin: this.ports.io.self, doc: replica.doc, epoch: this.ports.epoch(), seq: 0, payload }))
+  }
+
+  /** Drops a replica nobody here or below uses any more. */
+  drop(replica: Replica): void {
+    if (replica.localOpens > 0 || replica.children.size > 0 || this.ports.isRoot()) return
+    this.#replicas.delete(replica.doc)
+    this.#waitingOpens.delete(replica.doc)
+    replica.abandon('the document was closed on this endpoint')
+    this.ports.unsubscribeDoc(replica.doc)
+    this.ports.sendUp(Kind.CLOSE, encodeMessage({ kind: Kind.CLOSE, origin: this.ports.io.self, doc: replica.doc, epoch: this.ports.epoch() }))
+  }
+
+  /** The parent refused the document: forget it (its opener is told through the replica). */
+  refused(doc: DocId, error: Error): void {
+    const replica = this.#replicas.get(doc)
+    if (!replica) return
+    this.#replicas.delete(doc)
+    this.#waitingOpens.delete(doc)
+    this.ports.unsubscribeDoc(doc)
+    replica.events.emit('refused', error)
+  }
+
+  /**
+   * A promoted successor takes over: every replica sequences (paused until recovery ends).
+   * One not ready yet is seeded with the state its opener offered, never with `{}`; those are
+   * returned (blank), and recovery waits for a survivor's copy of them.
+   */
+  promote(): DocId[] {
+    const blank: DocId[] = []
+    for (const replica of this.#replicas.values()) {
+      if (!replica.ready) {
+        replica.seed(initialOf(replica))
+        blank.push(replica.doc)
+      }
+      // The root serves; nothing above will answer an open still in flight.
+      replica.awaitingServe = false
+      replica.becomeSequencer()
+      replica.sequencer!.pause()
+    }
+    return blank
+  }
+
+  /** Sequencing resumes after recovery; with storage, from a fresh snapshot of each document. */
+  async resume(): Promise<number> {
+    if (this.ports.storage) await Promise.all([...this.#replicas.values()].map((r) => this.writeSnapshot(r)))
+    for (const replica of this.#replicas.values()) replica.sequencer?.resume()
+    // Our own changes still pending from before the promotion are now sequenced here.
+    let resent = 0
+    for (const replica of this.#replicas.values()) resent += replica.resendPending(0)
+    return resent
+  }
+
+  /** Holds sequencing (a woken root checks first whether the tree went on without it). */
+  hold(): void {
+    for (const replica of this.#replicas.values()) replica.sequencer?.pause()
+  }
+
+  /** Sequencing goes on after `hold`. */
+  release(): void {
+    for (const replica of this.#replicas.values()) replica.sequencer?.resume()
+  }
+
+  // ---- serving children ------------------------------------------------------------------
+
+  /**
+   * Serves `opener` now, or once this endpoint is settled (`settled` false) and the replica
+   * has been served itself (it may be re-syncing under a new parent) and is ready.
+   */
+  serveWhenReady(replica: Replica, opener: EndpointId, settled: boolean, serve: () => void): void {
+    if (!settled || replica.awaitingServe) {
+      let waiting = this.#waitingOpens.get(replica.doc)
+      if (!waiting) this.#waitingOpens.set(replica.doc, (waiting = new Map()))
+      waiting.set(opener, serve)
+    } else if (replica.ready) serve()
+    else replica.events.once('ready', serve)
+  }
+
+  /** Answers the opens that waited, document by document (each once its replica is ready). */
+  serveWaiting(): void {
+    for (const [doc, waiting] of this.#waitingOpens) {
+      const replica = this.#replicas.get(doc)
+      if (!replica) {
+        this.#waitingOpens.delete(doc)
+        continue
+      }
+      if (replica.awaitingServe) continue
+      this.#waitingOpens.delete(doc)
+      for (const serve of waiting.values()) {
+        if (replica.ready) serve()
+        else replica.events.once('ready', serve)
+      }
+    }
+  }
+
+  /** Our history of `replica` is being replaced: its children must take a snapshot too; `nudge` tells each. */
+  resyncChildren(replica: Replica, nudge: (child: EndpointId) => void): void {
+    const set = new Set(replica.children)
+    this.#resync.set(replica.doc, set)
+    for (const child of set) nudge(child)
+  }
+
+  /** Whether `child` must get a snapshot of `doc` (and from now on, not again). */
+  mustResync(doc: DocId, child: EndpointId): boolean {
+    const set = this.#resync.get(doc)
+    if (!set?.delete(child)) return false
+    if (set.size === 0) this.#resync.delete(doc)
+    return true
+  }
+
+  get waitingOpens(): number {
+    let n = 0
+    for (const w of this.#waitingOpens.values()) n += w.size
+    return n
+  }
+
+  // ---- snapshots -------------------------------------------------------------------------
+
+  /**
+   * The root's snapshot policy: after `snapshotEvery` fragments, store the confirmed state and
+   * compact the stored log behind it, so a restart replays at most that many fragments.
+   */
+  maybeSnapshot(replica: Replica): void {
+    if (!this.ports.storage || !this.ports.isRoot() || this.#writing.has(replica.doc)) return
+    if (replica.seq - replica.snapshotSeq < this.ports.snapshotEvery) return
+    void this.writeSnapshot(replica)
+  }
+
+  async writeSnapshot(replica: Replica): Promise<void> {
+    const storage = this.ports.storage
+    if (!storage || this.#writing.has(replica.doc)) return
+    this.#writing.add(replica.doc)
+    const seq = replica.seq
+    try {
+      await storage.writeSnapshot(replica.doc, { seq, state: encodeJson(replica.confirmed), clientSeqs: [...replica.clientSeqs] })
+      replica.snapshotSeq = seq
+      await storage.compact(replica.doc, seq)
+    } catch (error) {
+      this.ports.logger.error({ err: error, doc: replica.doc, seq }, 'writing a snapshot failed; the log keeps growing until one succeeds')
+    } finally {
+      this.#writing.delete(replica.doc)
+    }
+  }
+}
+
+/** The state a replica's opener offered (`initial`), or `{}` when it offered none. */
+function initialOf(replica: Replica): unknown {
+  const init = replica.openInit
+  if (!init.hasInitial) return {}
+  try {
+    const value = decodeJson(init.initial, 'initial state')
+    return typeof value === 'object' && value !== null ? value : {}
+  } catch {
+    return {}
+  }
+}

@@ -1,0 +1,225 @@
+import type { EndpointId } from '../ids.js'
+import type { Peer } from './children.js'
+
+/**
+ * Where an endpoint stands in the succession (DESIGN.md, "Liveness and host promotion"):
+ *
+ *   settled ──parent lost──▶ limbo ──joined a parent──▶ settled
+ *                              │
+ *                              └──promoted──▶ recovering ──survivors back──▶ settled (root)
+ *
+ * A root that finds a tree that outranks its own steps down (settled → limbo) and joins it.
+ * Only this class changes the epoch, the root flag and the state, and only through these
+ * transitions; an illegal one throws (a bug, not bad input).
+ */
+export type SuccessionState = 'settled' | 'limbo' | 'recovering'
+
+export class Succession {
+  #state: SuccessionState = 'settled'
+  #root: boolean
+  #epoch = 1
+  /** The level's roster (this endpoint and its siblings) as the parent last published it. */
+  #siblings: Peer[] = []
+  #siblingsVersion = -1
+  /** The roster from before the last failover: a successor that dies must not shrink it. */
+  #previous: Peer[] = []
+  readonly #deadParents = new Set<EndpointId>()
+  #expected = new Set<EndpointId>()
+  #recoveringUntil = 0
+  readonly #pendingFetches = new Set<string>()
+  /**
+   * Documents this root had not received yet when it was promoted (seeded from their opener's
+   * initial state): recovery waits for a survivor's copy of each, or for the whole window.
+   */
+  #blank = new Set<string>()
+
+  constructor(
+    readonly self: EndpointId,
+    root: boolean,
+  ) {
+    this.#root = root
+  }
+
+  get state(): SuccessionState {
+    return this.#state
+  }
+
+  get epoch(): number {
+    return this.#epoch
+  }
+
+  /** True at a root (started without a parent, or promoted); false in limbo. */
+  get isRoot(): boolean {
+    return this.#root && this.#state !== 'limbo'
+  }
+
+  get inLimbo(): boolean {
+    return this.#state === 'limbo'
+  }
+
+  get recovering(): boolean {
+    return this.#state === 'recovering'
+  }
+
+  get siblings(): readonly Peer[] {
+    return this.#siblings
+  }
+
+  get previousSiblings(): readonly Peer[] {
+    return this.#previous
+  }
+
+  get deadParents(): ReadonlySet<EndpointId> {
+    return this.#deadParents
+  }
+
+  // ---- facts ---------------------------------------------------------------------------
+
+  /** A roster from the parent; false if it is the version already held. */
+  rosterFromParent(version: number, peers: () => Peer[]): boolean {
+    if (version !== 0 && version === this.#siblingsVersion) return false
+    this.#siblingsVersion = version
+    this.#siblings = peers()
+    return true
+  }
+
+  get rosterVersion(): number {
+    return this.#siblingsVersion
+  }
+
+  /** A new parent: its roster has not arrived yet. */
+  forgetRosterVersion(): void {
+    this.#siblingsVersion = -1
+  }
+
+  /** The join order this endpoint's former sibling had (a survivor keeps its place). */
+  previousOrder(id: EndpointId): number | undefined {
+    return (this.#siblings.find((p) => p.id === id) ?? this.#previous.find((p) => p.id === id))?.joinOrder
+  }
+
+  /**
+   * A parent above shows a higher epoch: adopt it (a client follows its tree). Returns true
+   * if the epoch changed. Epochs never go down.
+   */
+  adoptEpoch(epoch: number): boolean {
+    if (epoch <= this.#epoch) return false
+    this.#epoch = epoch
+    return true
+  }
+
+  /** Restores the epoch a restarted endpoint remembers from its storage. */
+  restoreEpoch(epoch: number): void {
+    if (epoch > this.#epoch) this.#epoch = epoch
+  }
+
+  // ---- transitions -----------------------------------------------------------------------
+
+  /**
+   * settled → limbo: the parent is dead (silent, or its chain has no root). Returns the
+   * succession order every survivor of the level computes the same way from the same facts.
+   */
+  parentLost(dead: EndpointId | undefined): Peer[] {
+    this.#expect('settled', 'lose a parent')
+    if (this.#root) throw new Error('succession: a root has no parent to lose')
+    this.#state = 'limbo'
+    if (dead) this.#deadParents.add(dead)
+    const order = successionOrder([...this.#siblings, ...this.#previous], this.#deadParents)
+    this.#previous = order
+    return order
+  }
+
+  /** settled → limbo for a root that found a tree outranking its own, or a start that must find its tree. */
+  stepDown(): void {
+    this.#expect('settled', 'step down')
+    this.#state = 'limbo'
+    this.#root = false
+  }
+
+  /** limbo → settled: a parent welcomed this endpoint. */
+  joined(): void {
+    if (this.#state === 'settled' && !this.#root) return
+    this.#expect('limbo', 'join')
+    this.#state = 'settled'
+    this.#root = false
+  }
+
+  /** limbo → settled as root, at the remembered epoch: nothing newer was found on restart. */
+  resumeAsRoot(): void {
+    this.#expect('limbo', 'resume as root')
+    this.#root = true
+    this.#state = 'settled'
+  }
+
+  /**
+   * limbo → recovering: this endpoint takes the dead root's place at a higher epoch, and
+   * waits (until `until`) for the survivors in `order` to re-join before sequencing.
+   */
+  promoted(order: readonly Peer[], until: number, blank: readonly string[] = [], seenEpoch = 0): number {
+    this.#expect('limbo', 'be promoted')
+    this.#blank = new Set(blank)
+    this.#root = true
+    this.#state = 'recovering'
+    this.#epoch = Math.max(this.#epoch, seenEpoch) + 1
+    this.#expected = new Set(order.map((p) => p.id).filter((id) => id !== this.self))
+    this.#recoveringUntil = until
+    this.#pendingFetches.clear()
+    return this.#epoch
+  }
+
+  /** Survivors a recovering root still waits for. */
+  get expectedSurvivors(): ReadonlySet<EndpointId> {
+    return this.#expected
+  }
+
+  fetchStarted(key: string): void {
+    this.#pendingFetches.add(key)
+  }
+
+  fetchDone(key: string): void {
+    this.#pendingFetches.delete(key)
+    this.#blank.delete(key.slice(key.indexOf('/') + 1))
+  }
+
+  /** Whether recovery may end now: everyone back and every fetch answered, or time is up. */
+  recoveryDue(now: number, isBack: (id: EndpointId) => boolean): boolean {
+    if (this.#state !== 'recovering') return false
+    const everyoneBack = [...this.#expected].every(isBack)
+    return (everyoneBack && this.#pendingFetches.size === 0 && this.#blank.size === 0) || now >= this.#recoveringUntil
+  }
+
+  /** recovering → settled. */
+  recovered(): void {
+    this.#expect('recovering', 'end recovery')
+    this.#state = 'settled'
+    this.#pendingFetches.clear()
+    this.#blank.clear()
+    this.#recoveringUntil = 0
+  }
+
+  #expect(state: SuccessionState, what: string): void {
+    if (this.#state !== state) throw new Error(`succession: cannot ${what} while ${this.#state}`)
+  }
+}
+
+/**
+ * The succession order: highest priority first, then earliest join, then smallest id, among
+ * endpoints that bound addresses and are not known dead. A pure function of the roster, so
+ * survivors holding the same roster agree.
+ */
+export function successionOrder(roster: readonly Peer[], dead: ReadonlySet<EndpointId>): Peer[] {
+  const unique = new Map<EndpointId, Peer>()
+  for (const p of roster) if (!unique.has(p.id)) unique.set(p.id, p)
+  return [...unique.values()]
+    .filter((p) => p.addresses !== undefined && !dead.has(p.id))
+    .sort((a, b) => b.priority - a.priority || a.joinOrder - b.joinOrder || (a.id < b.id ? -1 : 1))
+}
+
+/**
+ * Whether a tree whose root is `heard` outranks this root's: a higher epoch, or the same
+ * epoch under a root with a smaller id. Exactly one of two roots outranks the other, so a
+ * split heals by the loser joining the winner.
+ */
+export function outranks(heard: { epoch: number; root: string }, self: { epoch: number; id: string }): boolean {
+  if (heard.root === self.id) return false
+  return heard.epoch > self.epoch || (heard.epoch === self.epoch && heard.root < self.id)
+}

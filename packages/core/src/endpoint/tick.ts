@@ -1,0 +1,83 @@
+import { encodeMessage } from '../protocol/codec.js'
+import { Kind } from '../protocol/kinds.js'
+import { HeartbeatCodec } from '../protocol/payloads.js'
+import { CONTROL_TOPIC } from '../protocol/topics.js'
+import type { NodeContext } from './context.js'
+
+/** What the tick needs besides the node: whether its listeners could read, and fencing. */
+export interface TickPorts {
+  /** True while a listener waits for room in the handler queue (it reads nothing meanwhile). */
+  stalled(channel: 'inbound' | 'parent'): boolean
+  fencingTick(): void
+  /** This root's event loop was frozen: look for a tree that went on without it. */
+  woke(): void
+  /** A restarted endpoint still looking for its tree: probe when due. */
+  seek(): void
+}
+
+/**
+ * Everything periodic, every heartbeatMs: heartbeats both ways, liveness of children and
+ * parent, and the retries that make lossy links converge (opens, catch-ups, pending changes).
+ * Liveness is judged on frames read (stamped by the listeners, before any handler queue),
+ * and never while this endpoint itself could not read: a blocked event loop or a full handler
+ * queue is not a dead peer.
+ */
+export class Ticker {
+  #lastTickAt: number
+  #ticks = 0
+
+  constructor(
+    readonly node: NodeContext,
+    readonly ports: TickPorts,
+  ) {
+    this.#lastTickAt = node.clock.now()
+  }
+
+  tick(): void {
+    const node = this.node
+    if (node.closed) return
+    const now = node.clock.now()
+    const { peerTimeoutMs, resendMs } = node.opts
+    // A tick this late means the event loop was blocked (a slow synchronous handler): nobody
+    // could be heard meanwhile, so nobody is judged on that silence.
+    const frozen = now - this.#lastTickAt > peerTimeoutMs / 2
+    this.#lastTickAt = now
+    if (frozen || this.ports.stalled('inbound')) node.children.touchAll(now)
+    if (node.parent && (frozen || this.ports.stalled('parent'))) node.parent.heard(now)
+    if (frozen && node.succession.isRoot) this.ports.woke()
+    if (node.addresses) {
+      // A root publishes even without children, so a stale root probing its old roster hears the epoch.
+      const payload = HeartbeatCodec.encode({ heads: node.replicas.heads(), rosterVersion: node.children.version, ancestors: node.ancestorChain() })
+      node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch, payload }))
+      // The roster goes out on every change; repeating it now and then heals a lost one, so
+      // every child computes the same succession order.
+      if (node.children.size > 0 && ++this.#ticks % 8 === 0) node.publishRoster()
+      for (const child of node.children.silentSince(now - peerTimeoutMs)) node.removeChild(child.id, 'silent')
+    }
+    if (node.isSettled()) node.replicas.serveWaiting()
+    if (node.succession.isRoot) {
+      node.maybeEndRecovery()
+      this.ports.fencingTick()
+      return
+    }
+    this.ports.seek()
+    const link = node.parent
+    if (!link || node.succession.inLimbo) return
+    if (link.welcomed) node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch }))
+    else node.sendHello()
+    if (link.silentFor(now) > peerTimeoutMs) {
+      node.startFailover(`the parent was silent for ${link.silentFor(now)} ms`)
+      return
+    }
+    for (const replica of node.replicas.values()) {
+      // An open not answered (not ready yet, or a reopen after a re-join whose answer was lost):
+      // ask again. Children's opens of this document wait for it.
+      if (!replica.ready || replica.awaitingServe) {
+        if (now - replica.openedAt > resendMs) node.replicas.requestOpen(replica)
+        if (!replica.ready) continue
+      }
+      if (replica.hasGap) replica.requestCatchUp(resendMs)
+      node.stats.resent += replica.resendPending(resendMs)
+    }
+  }
+}

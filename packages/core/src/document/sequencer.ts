@@ -44,6 +44,9 @@ interface Chain {
   foreign: Op[]
 }
 
+/** Transforms of own changes the general case may do for one fragment (see #transformOverOwn). */
+const TRANSFORM_BUDGET = 512
+
 const VANISHED = 'what it changed was removed or replaced by a concurrent change (the removal wins)'
 
 /** Origins whose chain is cached; the oldest is dropped beyond this. */
@@ -381,11 +384,14 @@ export class Sequencer {
     }
     // Own changes sequenced by a previous root: how they were sent is not known here.
     if (lastOwn > 0) return { stale: 'it follows changes of yours sequenced before this root took over', minBase: lastOwn }
+    let lastOwnSeq = 0
+    for (const e of entries) if (e.origin === c.origin) lastOwnSeq = e.seq
     // Foreign entries on places none of the own changes touch need no carrying past them.
     const ownPlaces = new PlaceIndex()
     for (const o of own) ownPlaces.add(o)
     let k = 0
     let transformed = false
+    let work = 0
     for (const e of entries) {
       if (e.origin === c.origin) {
         k++
@@ -393,6 +399,12 @@ export class Sequencer {
       }
       let h = e.op
       if (ownPlaces.touches(h)) {
+        // Many own changes in flight, many others' changes on the same places: quadratic. Past
+        // a budget the origin is asked to send it again once its own changes are sequenced
+        // (then nothing of its own follows the base and this costs one pass), so the root's
+        // event loop (heartbeats included) never stalls on one fragment.
+        work += own.length - k
+        if (work > TRANSFORM_BUDGET) return { stale: 'it follows many changes of yours still in flight on contended places', minBase: lastOwnSeq }
         for (let j = k; j < own.length; j++) {
           const next = transformOp(own[j]!, h, true)
           h = transformOp(h, own[j]!, false)

@@ -105,6 +105,15 @@ export function transformOp(op: Op, over: Op, opIsLater: boolean): Op {
 
 const SEP = '\u0000'
 const footprints = new WeakMap<object, string[]>()
+/** Ops with a move (pick/drop): transforming over them can take another op elsewhere. */
+const moving = new WeakSet<object>()
+
+/** True if the op moves something (so ops carried past it may change places). */
+export function hasMove(op: Op): boolean {
+  if (op === null) return false
+  footprint(op)
+  return moving.has(op)
+}
 
 /**
  * The places an op touches: each component's path, cut before its first list index (any two
@@ -119,7 +128,11 @@ function footprint(op: Exclude<Op, null>): string[] {
     let cut = cutAbove
     for (const item of list) {
       if (Array.isArray(item)) walk(item, here, cut)
-      else if (typeof item === 'object' && item !== null) set.add(here)
+      else if (typeof item === 'object' && item !== null) {
+        set.add(here)
+        const c = item as { p?: unknown; d?: unknown }
+        if (c.p !== undefined || c.d !== undefined) moving.add(op)
+      }
       else if (typeof item === 'number') cut = true
       else if (!cut) here = here === '' ? SEP + String(item) : here + SEP + String(item)
     }

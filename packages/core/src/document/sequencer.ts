@@ -6,7 +6,7 @@ import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops
 import { RefusalCodec } from '../protocol/payloads.js'
 import { opOf } from './legacy.js'
 import type { HistoryEntry } from './op-history.js'
-import { applyOp, isNoop, PlaceIndex, transformOp, type Op } from './ot.js'
+import { applyOp, hasMove, interacts, isNoop, PlaceIndex, transformOp, type Op } from './ot.js'
 import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import { RejectionMemory } from './rejections.js'
 import type { Replica } from './replica.js'
@@ -375,6 +375,22 @@ export class Sequencer {
   #transformOverOwn(c: Candidate, entries: HistoryEntry[]): Placement {
     let op: Op = c.body.op!
     const sent = op
+    // The common case: no foreign entry touches what this change touches, and no own change
+    // moves anything (so carrying foreign entries past them cannot bring one here): nothing
+    // to transform, whatever the own changes in between.
+    let quiet = true
+    for (const e of entries) {
+      if (e.origin === c.origin) {
+        if (e.sent === undefined || hasMove(e.sent)) {
+          quiet = false
+          break
+        }
+      } else if (e.op !== null && sent !== null && interacts(sent, e.op)) {
+        quiet = false
+        break
+      }
+    }
+    if (quiet) return { op: sent, sent, transformed: false }
     const own: Op[] = []
     let lastOwn = 0
     for (const e of entries) {

@@ -6,7 +6,7 @@ import { Kind } from '../protocol/kinds.js'
 import { decodeJson, encodeJson } from '../protocol/json.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
-import { applyOp, freezeDeep, invertOp, transformOp, type Op } from './ot.js'
+import { applyOp, applyOps, freezeDeep, invertOp, transformOp, type Op } from './ot.js'
 import { diffToOp } from './diff.js'
 import { opOf } from './legacy.js'
 import { OpHistory } from './op-history.js'
@@ -82,6 +82,9 @@ export class Replica {
   /** Highest clientSeq of ours we learned was refused (travels with every change we send). */
   #refusedUpTo = 0
   #flushScheduled = false
+  /** While a batched run is applied: confirmed is already final, so rebuilds wait for its end. */
+  #deferRebuild = false
+  #needRebuild = false
 
   constructor(
     readonly doc: DocId,
@@ -278,12 +281,27 @@ export class Replica {
 
   #applyRun(run: Sequenced[]): void {
     const foreign: DocumentFragment[] = []
+    // Several fragments: applied in one immer pass (each container copied once), the
+    // bookkeeping below then runs per fragment against the final state; a rebuild of the
+    // visible state waits for the end of the run.
+    let batched: unknown = undefined
+    if (run.length > 1 && run.every((s) => s.body.patches === undefined)) {
+      const { state, failed } = applyOps(this.confirmed, run.map((s) => s.body.op!))
+      if (failed.length === 0) batched = state
+    }
+    this.#deferRebuild = batched !== undefined
+    this.#needRebuild = false
     for (const s of run) {
       let op: Op
       let state: unknown
       try {
-        op = opOf(s.body, this.confirmed)
-        state = applyOp(this.confirmed, op)
+        if (batched !== undefined) {
+          op = s.body.op!
+          state = batched
+        } else {
+          op = opOf(s.body, this.confirmed)
+          state = applyOp(this.confirmed, op)
+        }
       } catch (error) {
         // A sequenced fragment the root applied does not apply here: this replica diverged.
         // Never guess: drop to the last good state and resync from a snapshot.
@@ -304,6 +322,8 @@ export class Replica {
       if (s.origin !== this.io.self) foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
       this.#rebaseOver(op)
     }
+    this.#deferRebuild = false
+    if (this.#needRebuild) this.#rebuildVisible()
     this.io.publishFragments(this.doc, run.map((s) => s.envelope))
     this.#sendHeld()
     if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
@@ -385,6 +405,10 @@ export class Replica {
 
   /** visible = confirmed + pending; a pending change that no longer applies waits for its rejection. */
   #rebuildVisible(): void {
+    if (this.#deferRebuild) {
+      this.#needRebuild = true
+      return
+    }
     let state = this.confirmed
     for (const p of this.pending) {
       try {

@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { produce } from '../dist/document/immer.js'
-import { diffToOp, recordIdentity, type Identity } from '../dist/document/diff.js'
-import { applyOp, opComponents, transformOp, type Op } from '../dist/document/ot.js'
+import { diffToOp, diffWithOrder, recordIdentity, type Identity } from '../dist/document/diff.js'
+import { applyOp, opComponents, PlaceIndex, transformOp, type Op } from '../dist/document/ot.js'
 
 interface Item {
   id: string
@@ -211,5 +211,51 @@ describe('transforms skip changes to unrelated places', () => {
     const listB = ['items', [0, { r: true }], [3, 'done', { i: true }]] as Op
     expect(transformOp(listA, listB, true)).not.toBe(listA)
     expect(transformOp(listB, listA, true)).toEqual(['items', [1, { r: true }], [4, 'done', { i: true }]])
+  })
+})
+
+describe('PlaceIndex', () => {
+  it('says whether an op may touch the places of others (ancestor, same, descendant), not siblings', () => {
+    const index = new PlaceIndex()
+    index.add(['shapes', 's1', 'x', { r: true, i: 1 }] as Op)
+    index.add(['items', 3, 'done', { i: true }] as Op)
+    expect(index.touches(['shapes', 's1', { r: true }] as Op)).toBe(true)
+    expect(index.touches(['shapes', 's1', 'x', 'deep', { i: 1 }] as Op)).toBe(true)
+    expect(index.touches(['shapes', 's2', 'x', { r: true, i: 1 }] as Op)).toBe(false)
+    expect(index.touches(['items', 0, { i: 'new' }] as Op)).toBe(true)
+    expect(index.touches(['title', { es: [0, 'a'] }] as Op)).toBe(false)
+    expect(index.touches([{ r: true, i: {} }] as Op)).toBe(true)
+  })
+})
+
+describe('key order', () => {
+  it("applying the op keeps object keys where immer's result has them, or says it does not", () => {
+    const keys = fc.constantFrom('a', 'b', 'c', 'd')
+    const step = fc.oneof(
+      fc.record({ t: fc.constant('set' as const), k: keys, v: fc.integer() }),
+      fc.record({ t: fc.constant('delete' as const), k: keys }),
+      fc.record({ t: fc.constant('text' as const), k: keys, v: fc.string({ maxLength: 4 }) }),
+    )
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 8 }), (steps) => {
+        const before = Object.freeze({ m: Object.freeze({ a: 1, b: 'x', c: 3 }) }) as { m: Record<string, unknown> }
+        const after = produce(before, (d) => {
+          for (const s of steps) {
+            if (s.t === 'delete') delete d.m[s.k]
+            else d.m[s.k] = s.v
+          }
+        })
+        const { op, sameOrder } = diffWithOrder(before, after)
+        const applied = applyOp(before, op)
+        expect(applied).toEqual(after)
+        if (sameOrder) expect(JSON.stringify(applied)).toBe(JSON.stringify(after))
+      }),
+      { numRuns: NUM_RUNS, seed: 3 },
+    )
+    const readded = produce({ m: { a: 1, b: 2 } }, (d) => {
+      delete (d.m as Record<string, number>).a
+      d.m.a = 5
+    })
+    expect(diffWithOrder({ m: { a: 1, b: 2 } }, readded).sameOrder).toBe(false)
   })
 })

@@ -1,4 +1,5 @@
 import fastDiff from 'fast-diff'
+import * as json1 from 'ot-json1'
 import { codePoints, composeOps, editOp, insertOp, moveOp, removeOp, replaceOp, type Op } from './ot.js'
 
 type Path = Array<string | number>
@@ -55,11 +56,72 @@ export function recordIdentity(draft: unknown, out: Identity): void {
  * Returns null when nothing changed.
  */
 export function diffToOp(before: unknown, after: unknown, identity?: Identity): Op {
-  const ops: Op[] = []
-  diff(before, after, [], ops, identity)
-  let op: Op = null
-  for (const o of ops) op = composeOps(op, o)
-  return op
+  return diffWithOrder(before, after, identity).op
+}
+
+/**
+ * The op, and whether applying it to `before` gives `after` down to the order of object keys
+ * (false when the recipe deleted a key and set it again: immer moves it to the end, the op
+ * replaces it in place). When true, `after` can stand for the applied op.
+ */
+export function diffWithOrder(before: unknown, after: unknown, identity?: Identity): { op: Op; sameOrder: boolean } {
+  // Changes outside lists are independent of each other: they are written straight into one
+  // op (json1's write cursor). Each changed list is a sequence of ops composed on its own.
+  const out = new Out()
+  const order = { same: true }
+  diff(before, after, [], out, identity, order)
+  return { op: out.finish(), sameOrder: order.same }
+}
+
+/**
+ * Where diff puts what it finds: outside lists, components written into one op; inside a
+ * list (`sequence`), ops in the order they apply.
+ */
+class Out {
+  readonly #cursor = json1.type.writeCursor()
+  #written = false
+  readonly #lists: Op[] = []
+  constructor(readonly sequence?: Op[]) {}
+
+  component(path: Path, c: { r?: true; i?: unknown; es?: unknown }): void {
+    if (this.sequence) {
+      if (c.es !== undefined) this.sequence.push(editOp(path, 'text-unicode', c.es))
+      else if (c.r !== undefined && c.i !== undefined) this.sequence.push(replaceOp(path, true, c.i as never))
+      else if (c.r !== undefined) this.sequence.push(removeOp(path))
+      else this.sequence.push(insertOp(path, c.i as never))
+      return
+    }
+    this.#written = true
+    // writeAtPath takes paths in any order (the cursor resets between writes)
+    if (c.r !== undefined) this.#cursor.writeAtPath(path, 'r', true)
+    if (c.i !== undefined) this.#cursor.writeAtPath(path, 'i', c.i as never)
+    if (c.es !== undefined) this.#cursor.writeAtPath(path, 'es', c.es as never)
+  }
+
+  /** A list's ops, composed. */
+  list(op: Op): void {
+    if (op === null) return
+    if (this.sequence) this.sequence.push(op)
+    else this.#lists.push(op)
+  }
+
+  finish(): Op {
+    return composeAll([this.#written ? this.#cursor.get() : null, ...this.#lists].filter((o) => o !== null))
+  }
+}
+
+/**
+ * Composes a sequence of ops pairwise, in rounds: composing costs the size of both ops, so a
+ * left fold over 1,000 inserts would be quadratic; rounds of pairs keep it n log n.
+ */
+function composeAll(ops: Op[]): Op {
+  let round = ops
+  while (round.length > 1) {
+    const next: Op[] = []
+    for (let i = 0; i < round.length; i += 2) next.push(i + 1 < round.length ? composeOps(round[i]!, round[i + 1]!) : round[i]!)
+    round = next
+  }
+  return round[0] ?? null
 }
 
 function kind(v: unknown): 'array' | 'object' | 'string' | 'other' {
@@ -69,29 +131,52 @@ function kind(v: unknown): 'array' | 'object' | 'string' | 'other' {
   return 'other'
 }
 
-function diff(before: unknown, after: unknown, path: Path, out: Op[], identity?: Identity): void {
+function diff(before: unknown, after: unknown, path: Path, out: Out, identity?: Identity, order = { same: true }): void {
   if (before === after) return
   const k = kind(before)
   if (k !== kind(after) || k === 'other') {
-    if (before === undefined) out.push(insertOp(path, after as never))
-    else if (after === undefined) out.push(removeOp(path))
-    else if (!Object.is(before, after)) out.push(replaceOp(path, true, after as never))
+    if (before === undefined) out.component(path, { i: after })
+    else if (after === undefined) out.component(path, { r: true })
+    else if (!Object.is(before, after)) {
+      out.component(path, { r: true, i: after })
+      // below a list index a replace is a remove and an insert: the key moves to the end
+      if (path.some((p) => typeof p === 'number')) order.same = false
+    }
     return
   }
   if (k === 'string') return diffText(before as string, after as string, path, out)
-  if (k === 'array') return diffArray(before as unknown[], after as unknown[], path, out, identity)
+  if (k === 'array') return diffArray(before as unknown[], after as unknown[], path, out, identity, order)
   const b = before as Record<string, unknown>
   const a = after as Record<string, unknown>
   for (const key of Object.keys(b)) {
-    if (!Object.prototype.hasOwnProperty.call(a, key)) out.push(removeOp([...path, key]))
+    if (!Object.prototype.hasOwnProperty.call(a, key)) out.component([...path, key], { r: true })
   }
-  for (const key of Object.keys(a)) {
-    if (!Object.prototype.hasOwnProperty.call(b, key)) out.push(insertOp([...path, key], a[key] as never))
-    else diff(b[key], a[key], [...path, key], out, identity)
+  const keysA = Object.keys(a)
+  for (const key of keysA) {
+    if (!Object.prototype.hasOwnProperty.call(b, key)) out.component([...path, key], { i: a[key] })
+    else diff(b[key], a[key], [...path, key], out, identity, order)
+  }
+  // The keys both have must be in the same order, the new ones after them.
+  if (order.same) {
+    const keysB = Object.keys(b)
+    let i = 0
+    let added = false
+    for (const key of keysA) {
+      if (!Object.prototype.hasOwnProperty.call(b, key)) {
+        added = true
+        continue
+      }
+      while (i < keysB.length && !Object.prototype.hasOwnProperty.call(a, keysB[i]!)) i++
+      if (added || keysB[i] !== key) {
+        order.same = false
+        break
+      }
+      i++
+    }
   }
 }
 
-function diffText(before: string, after: string, path: Path, out: Op[]): void {
+function diffText(before: string, after: string, path: Path, out: Out): void {
   const text: Array<number | string | { d: number }> = []
   for (const [type, s] of alignEdits(fastDiff(before, after))) {
     if (type === fastDiff.EQUAL) text.push(countPoints(s))
@@ -99,7 +184,7 @@ function diffText(before: string, after: string, path: Path, out: Op[]): void {
     else text.push({ d: countPoints(s) })
   }
   while (typeof text[text.length - 1] === 'number') text.pop()
-  if (text.length > 0) out.push(editOp(path, 'text-unicode', text))
+  if (text.length > 0) out.component(path, { es: text })
 }
 
 /**
@@ -181,7 +266,13 @@ function edgeScore(before: string | undefined, after: string | undefined): numbe
 
 const countPoints = codePoints
 
-function diffArray(before: unknown[], after: unknown[], path: Path, out: Op[], identity?: Identity): void {
+function diffArray(before: unknown[], after: unknown[], path: Path, parent: Out, identity?: Identity, order = { same: true }): void {
+  const sequence: Op[] = []
+  diffList(before, after, path, sequence, identity, order)
+  parent.list(composeAll(sequence))
+}
+
+function diffList(before: unknown[], after: unknown[], path: Path, out: Op[], identity: Identity | undefined, order: { same: boolean }): void {
   const known = identity?.get(before)
   // Where each new element came from: its original when immer told us, else itself.
   const origin = known && known.length === after.length ? known : after
@@ -270,7 +361,7 @@ function diffArray(before: unknown[], after: unknown[], path: Path, out: Op[], i
   // 4. Elements edited (where they stand, or moved too), at their final index.
   for (let j = 0; j < after.length; j++) {
     const i = j < start ? j : j >= endA ? endB + (j - endA) : oldAt(j)
-    if (i >= 0 && before[i] !== after[j]) diff(before[i], after[j], [...path, j], out, identity)
+    if (i >= 0 && before[i] !== after[j]) diff(before[i], after[j], [...path, j], new Out(out), identity, order)
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Draft, Patch } from 'immer'
 import { applyPatches, produce } from './immer.js'
-import { diffToOp, recordIdentity, type Identity } from './diff.js'
+import { diffToOp, diffWithOrder, recordIdentity, type Identity } from './diff.js'
 import { applyOp, composeOps, invertOp, transformOp, type Op } from './ot.js'
 import { ClosedError, InvalidArgumentError, TimeoutError } from '../errors.js'
 import type { DocId, EndpointId } from '../ids.js'
@@ -144,9 +144,10 @@ export class Document<S = unknown> {
       if (result === undefined) recordIdentity(draft, identity)
       return result as undefined
     })
-    const op = diffToOp(before, after, identity)
+    const { op, sameOrder } = diffWithOrder(before, after, identity)
     if (op === null) return undefined
-    const fragment = this.#local(before, op)
+    // immer's result is what the op gives (down to key order): no second pass to apply it.
+    const fragment = sameOrder ? this.replica.localChange(after, op) : this.#local(before, op)
     const inverse = invertOp(op, before)
     const top = this.#undo[this.#undo.length - 1]
     if (options.undoGroup !== undefined && top && top.group === options.undoGroup) {

@@ -67,6 +67,12 @@ interface Component {
 }
 
 const hasPick = (c: Component): boolean => c.p != null || c.r !== undefined
+/**
+ * A replace of an object key on a path of object keys only: its pick and drop name the same
+ * place, so it can be an assignment. Below a list index they may not (the op can move the
+ * element), and json1's remove-then-insert stands.
+ */
+const isReplace = (c: Component, key: string | number, inList: boolean): boolean => !inList && typeof key === 'string' && c.r !== undefined && c.p == null && c.i !== undefined
 
 /** The embedded type's apply (text-unicode as registered in ot.ts), via json1 itself. */
 function applyEdit(value: unknown, c: Component): unknown {
@@ -79,28 +85,30 @@ function applyOnDraft(wrapper: { root: unknown }, op: Exclude<Op, null>): void {
   json1.type.checkValidOp(op)
   const descent: unknown[] = ['root', ...(op as unknown[])]
   const held: unknown[] = []
-  pick(wrapper, descent, held)
-  drop(wrapper, descent, held)
+  pick(wrapper, descent, held, false)
+  drop(wrapper, descent, held, false)
 }
 
 /**
  * Pick phase: removals and pick-ups, children first and lists from the highest index down
  * (json1 orders descents so), so indexes stay those of the document before the op.
  */
-function pick(parent: unknown, descent: unknown[], held: unknown[]): void {
+function pick(parent: unknown, descent: unknown[], held: unknown[], inListAbove: boolean): void {
   // Walk the keys of this descent, then the child descents, then components bottom-up.
-  const stack: Array<{ container: unknown; key: string | number }> = []
+  const stack: Array<{ container: unknown; key: string | number; inList: boolean }> = []
   let sub: unknown = parent
+  let inList = inListAbove
   let i = 0
   for (; i < descent.length; i++) {
     const d = descent[i]
     if (Array.isArray(d)) break
     if (typeof d !== 'object') {
-      stack.push({ container: sub, key: d as string | number })
+      stack.push({ container: sub, key: d as string | number, inList })
+      if (typeof d === 'number') inList = true
       sub = childOf(sub, d as string | number)
     }
   }
-  for (let j = descent.length - 1; j >= i; j--) pick(sub, descent[j] as unknown[], held)
+  for (let j = descent.length - 1; j >= i; j--) pick(sub, descent[j] as unknown[], held, inList)
   for (let k = i - 1; k >= 0; k--) {
     const d = descent[k]
     if (typeof d !== 'object' || d === null) {
@@ -110,6 +118,12 @@ function pick(parent: unknown, descent: unknown[], held: unknown[]): void {
     const c = d as Component
     if (!hasPick(c)) continue
     const at = stack[stack.length - 1]!
+    // A replace of an object key (removed and inserted by one component) is an assignment in
+    // the drop phase: the key keeps its place, as with an immer recipe's assignment.
+    if (isReplace(c, at.key, at.inList)) {
+      assert(childOf(at.container, at.key) !== undefined, 'Cannot pick up or remove undefined')
+      continue
+    }
     const value = childOf(at.container, at.key)
     assert(value !== undefined, 'Cannot pick up or remove undefined')
     if (c.p != null) held[c.p] = value
@@ -118,19 +132,25 @@ function pick(parent: unknown, descent: unknown[], held: unknown[]): void {
 }
 
 /** Drop phase: insertions, drops and edits, in order, at indexes of the resulting document. */
-function drop(parent: unknown, descent: unknown[], held: unknown[]): void {
+function drop(parent: unknown, descent: unknown[], held: unknown[], inListAbove: boolean): void {
   let container: unknown = undefined
   let key: string | number | undefined
   let sub: unknown = parent
+  let inList = inListAbove
+  let keyInList = inListAbove
   for (let n = 0; n < descent.length; n++) {
     const d = descent[n]
     if (Array.isArray(d)) {
-      drop(sub, d, held)
+      drop(sub, d, held, inList)
       sub = key === undefined ? parent : childOf(container, key)
     } else if (typeof d === 'object' && d !== null) {
       const c = d as Component
       assert(key !== undefined, 'A component needs a key')
-      if (c.d != null) sub = insertChild(container as Container, key, held[c.d])
+      if (isReplace(c, key, keyInList)) {
+        assert(isObject(container), 'Cannot insert into missing item')
+        container[key as string] = n < descent.length - 1 && typeof c.i === 'object' && c.i !== null ? structuredClone(c.i) : c.i
+        sub = childOf(container, key)
+      } else if (c.d != null) sub = insertChild(container as Container, key, held[c.d])
       // An inserted value the op descends into further is copied first: it belongs to the op.
       else if (c.i !== undefined) sub = insertChild(container as Container, key, n < descent.length - 1 && typeof c.i === 'object' && c.i !== null ? structuredClone(c.i) : c.i)
       if (c.es !== undefined || c.e !== undefined) {
@@ -142,6 +162,8 @@ function drop(parent: unknown, descent: unknown[], held: unknown[]): void {
     } else {
       container = sub
       key = d as string | number
+      keyInList = inList
+      if (typeof key === 'number') inList = true
       sub = childOf(container, key)
     }
   }

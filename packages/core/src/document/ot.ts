@@ -105,6 +105,15 @@ export function transformOp(op: Op, over: Op, opIsLater: boolean): Op {
 
 const SEP = '\u0000'
 const footprints = new WeakMap<object, string[]>()
+/** Ops with a move (pick/drop): transforming over them can take another op elsewhere. */
+const moving = new WeakSet<object>()
+
+/** True if the op moves something (so ops carried past it may change places). */
+export function hasMove(op: Op): boolean {
+  if (op === null) return false
+  footprint(op)
+  return moving.has(op)
+}
 
 /**
  * The places an op touches: each component's path, cut before its first list index (any two
@@ -119,7 +128,11 @@ function footprint(op: Exclude<Op, null>): string[] {
     let cut = cutAbove
     for (const item of list) {
       if (Array.isArray(item)) walk(item, here, cut)
-      else if (typeof item === 'object' && item !== null) set.add(here)
+      else if (typeof item === 'object' && item !== null) {
+        set.add(here)
+        const c = item as { p?: unknown; d?: unknown }
+        if (c.p !== undefined || c.d !== undefined) moving.add(op)
+      }
       else if (typeof item === 'number') cut = true
       else if (!cut) here = here === '' ? SEP + String(item) : here + SEP + String(item)
     }
@@ -130,6 +143,36 @@ function footprint(op: Exclude<Op, null>): string[] {
   paths = [...set]
   footprints.set(op, paths)
   return paths
+}
+
+/**
+ * The places a set of ops touches, to tell in O(path depth) whether another op may interact
+ * with any of them (a superset test: true may still mean no interaction).
+ */
+export class PlaceIndex {
+  readonly #paths = new Set<string>()
+  readonly #prefixes = new Set<string>()
+
+  add(op: Op): void {
+    if (op === null) return
+    for (const p of footprint(op)) {
+      this.#paths.add(p)
+      this.#prefixes.add(p)
+      // paths start with SEP: '' (the root) is the shortest prefix
+      for (let at = p.lastIndexOf(SEP); at >= 0; at = at === 0 ? -1 : p.lastIndexOf(SEP, at - 1)) this.#prefixes.add(p.slice(0, at))
+    }
+  }
+
+  touches(op: Op): boolean {
+    if (op === null) return false
+    if (this.#paths.has('')) return true
+    for (const p of footprint(op)) {
+      // one of ours lies at or below p, or p lies below one of ours
+      if (this.#prefixes.has(p)) return true
+      for (let at = p.lastIndexOf(SEP); at >= 0; at = at === 0 ? -1 : p.lastIndexOf(SEP, at - 1)) if (this.#paths.has(p.slice(0, at))) return true
+    }
+    return false
+  }
 }
 
 /** True unless the two ops touch unrelated places (no path of one lies on a path of the other). */

@@ -6,7 +6,8 @@ import { Kind } from '../protocol/kinds.js'
 import { decodeJson, encodeJson } from '../protocol/json.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
-import { applyOp, composeOps, freezeDeep, invertOp, transformOp, type Op } from './ot.js'
+import { applyOp, applyOps, freezeDeep, invertOp, transformOp, type Op } from './ot.js'
+import { diffToOp } from './diff.js'
 import { opOf } from './legacy.js'
 import { OpHistory } from './op-history.js'
 import { DocLog } from './doc-log.js'
@@ -81,6 +82,9 @@ export class Replica {
   /** Highest clientSeq of ours we learned was refused (travels with every change we send). */
   #refusedUpTo = 0
   #flushScheduled = false
+  /** While a batched run is applied: confirmed is already final, so rebuilds wait for its end. */
+  #deferRebuild = false
+  #needRebuild = false
 
   constructor(
     readonly doc: DocId,
@@ -127,9 +131,10 @@ export class Replica {
   /**
    * Sends the pending changes that may go now. A change is sent with base = our seq, and the
    * root reads it as made on that state plus our earlier unsequenced changes *as they were
-   * sent*. That holds while none of those was rebased since it was sent; once one was (a
-   * foreign fragment arrived first), later changes are held, rebased locally as more arrive,
-   * and sent when the rebased ones are sequenced. Without concurrency nothing waits.
+   * sent*. That holds while none of those was rewritten since it was sent; once one was (a
+   * foreign fragment touching the same place arrived first), later changes are held, rebased
+   * locally as more arrive, and sent when the rewritten ones are sequenced. Without
+   * concurrency on the same places nothing waits.
    */
   #sendHeld(): void {
     let clean = true
@@ -276,18 +281,27 @@ export class Replica {
 
   #applyRun(run: Sequenced[]): void {
     const foreign: DocumentFragment[] = []
-    let over: Op | undefined
-    const flushOver = (): void => {
-      if (over === undefined) return
-      this.#rebaseOver(over)
-      over = undefined
+    // Several fragments: applied in one immer pass (each container copied once), the
+    // bookkeeping below then runs per fragment against the final state; a rebuild of the
+    // visible state waits for the end of the run.
+    let batched: unknown = undefined
+    if (run.length > 1 && run.every((s) => s.body.patches === undefined)) {
+      const { state, failed } = applyOps(this.confirmed, run.map((s) => s.body.op!))
+      if (failed.length === 0) batched = state
     }
+    this.#deferRebuild = batched !== undefined
+    this.#needRebuild = false
     for (const s of run) {
       let op: Op
       let state: unknown
       try {
-        op = opOf(s.body, this.confirmed)
-        state = applyOp(this.confirmed, op)
+        if (batched !== undefined) {
+          op = s.body.op!
+          state = batched
+        } else {
+          op = opOf(s.body, this.confirmed)
+          state = applyOp(this.confirmed, op)
+        }
       } catch (error) {
         // A sequenced fragment the root applied does not apply here: this replica diverged.
         // Never guess: drop to the last good state and resync from a snapshot.
@@ -304,18 +318,12 @@ export class Replica {
       this.clientSeqs.set(s.origin, Math.max(s.clientSeq, this.clientSeqs.get(s.origin) ?? 0))
       this.log.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, epoch: s.epoch, envelope: s.envelope })
       this.history.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, base: s.base, op })
-      if (s.origin === this.io.self) {
-        flushOver()
-        if (this.#acknowledgeHead(s.clientSeq, s.seq)) continue
-        this.#rebaseOver(op)
-        continue
-      }
-      foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
-      // Consecutive foreign ops are composed and pending changes rebased over them once:
-      // transform(p, a∘b) = transform(transform(p, a), b), at a fraction of the transforms.
-      over = over === undefined ? op : composeOps(over, op)
+      if (s.origin === this.io.self && this.#acknowledgeHead(s.clientSeq, s.seq)) continue
+      if (s.origin !== this.io.self) foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
+      this.#rebaseOver(op)
     }
-    flushOver()
+    this.#deferRebuild = false
+    if (this.#needRebuild) this.#rebuildVisible()
     this.io.publishFragments(this.doc, run.map((s) => s.envelope))
     this.#sendHeld()
     if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
@@ -337,8 +345,10 @@ export class Replica {
       for (const p of this.pending) {
         const next = transformOp(p.op, over, true)
         over = transformOp(over, p.op, false)
+        // Only a change that was rewritten differs from what was sent (ops on unrelated
+        // paths come back as the very same op): only then do later changes wait.
+        if (next !== p.op && p.sent) p.dirty = true
         p.op = next
-        if (p.sent) p.dirty = true
       }
       this.visible = applyOp(this.visible, over)
       this.events.emit('visibleOp', over)
@@ -395,6 +405,10 @@ export class Replica {
 
   /** visible = confirmed + pending; a pending change that no longer applies waits for its rejection. */
   #rebuildVisible(): void {
+    if (this.#deferRebuild) {
+      this.#needRebuild = true
+      return
+    }
     let state = this.confirmed
     for (const p of this.pending) {
       try {
@@ -419,8 +433,9 @@ export class Replica {
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
     if (i < 0) return
     // Its echo is on its way (or was missed): our seq must reach it first, or the change
-    // would count twice (confirmed and pending). A catch-up brings it.
-    if (seq === 0 || seq > this.seq) {
+    // would count twice (confirmed and pending). A catch-up brings it. (0: sequenced before
+    // anything the root still logs; it leaves pending now and arrives with the catch-up.)
+    if (seq > this.seq) {
       this.requestCatchUp(250)
       return
     }
@@ -543,6 +558,19 @@ export class Replica {
     for (const { origin, clientSeq } of snapshot.clientSeqs) clientSeqs.set(endpointIdFromBytes(origin), clientSeq)
     const mine = clientSeqs.get(this.io.self) ?? 0
     const rescued = this.ready ? this.#ownBeyond(mine) : []
+    // What our remaining pending changes were made on: the old confirmed state plus our
+    // changes the snapshot already contains (they leave pending below).
+    let madeOn: unknown = this.ready && this.pending.length > 0 ? this.confirmed : undefined
+    if (madeOn !== undefined) {
+      for (const p of this.pending) {
+        if (p.fragment.clientSeq > mine) break
+        try {
+          madeOn = applyOp(madeOn, p.op)
+        } catch {
+          // left out
+        }
+      }
+    }
     this.confirmed = freezeDeep(decodeJson(snapshot.state, 'snapshot state'))
     this.seq = seq
     this.clientSeqs.clear()
@@ -563,8 +591,29 @@ export class Replica {
       this.io.logger.warn({ doc: this.doc, changes: rescued.length }, 'the root lacks some of our sequenced changes; resending them')
       this.pending.unshift(...rescued)
     }
-    // What stays pending was not rebased over the jump: later changes wait for it.
-    for (const p of this.pending) if (p.sent) p.dirty = true
+    // The jump skipped fragments we never saw: what stays pending is rebased over the
+    // difference between what it was made on and the snapshot (list elements paired by
+    // position, strings by text diff), and sent again on the new seq. Rarely exact, never
+    // silently wrong: a change that no longer applies is refused with the reason.
+    if (madeOn !== undefined) {
+      let jump: Op = null
+      try {
+        jump = diffToOp(madeOn, this.confirmed)
+      } catch {
+        jump = null
+      }
+      for (const p of this.pending) {
+        if (rescued.includes(p)) continue
+        try {
+          const next = transformOp(p.op, jump, true)
+          jump = transformOp(jump, p.op, false)
+          p.op = next
+        } catch {
+          // it stays as it was; the root decides
+        }
+        p.sent = false
+      }
+    }
     if (this.nextClientSeq <= mine) this.nextClientSeq = mine + 1
     this.catchUpAt = 0
     this.#becomeReady()

@@ -6,7 +6,7 @@ import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops
 import { RefusalCodec } from '../protocol/payloads.js'
 import { opOf } from './legacy.js'
 import type { HistoryEntry } from './op-history.js'
-import { applyOp, isNoop, transformOp, type Op } from './ot.js'
+import { applyOp, hasMove, interacts, isNoop, PlaceIndex, transformOp, type Op } from './ot.js'
 import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import { RejectionMemory } from './rejections.js'
 import type { Replica } from './replica.js'
@@ -43,6 +43,9 @@ interface Chain {
   upTo: number
   foreign: Op[]
 }
+
+/** Transforms of own changes the general case may do for one fragment (see #transformOverOwn). */
+const TRANSFORM_BUDGET = 512
 
 const VANISHED = 'what it changed was removed or replaced by a concurrent change (the removal wins)'
 
@@ -372,6 +375,22 @@ export class Sequencer {
   #transformOverOwn(c: Candidate, entries: HistoryEntry[]): Placement {
     let op: Op = c.body.op!
     const sent = op
+    // The common case: no foreign entry touches what this change touches, and no own change
+    // moves anything (so carrying foreign entries past them cannot bring one here): nothing
+    // to transform, whatever the own changes in between.
+    let quiet = true
+    for (const e of entries) {
+      if (e.origin === c.origin) {
+        if (e.sent === undefined || hasMove(e.sent)) {
+          quiet = false
+          break
+        }
+      } else if (e.op !== null && sent !== null && interacts(sent, e.op)) {
+        quiet = false
+        break
+      }
+    }
+    if (quiet) return { op: sent, sent, transformed: false }
     const own: Op[] = []
     let lastOwn = 0
     for (const e of entries) {
@@ -381,18 +400,33 @@ export class Sequencer {
     }
     // Own changes sequenced by a previous root: how they were sent is not known here.
     if (lastOwn > 0) return { stale: 'it follows changes of yours sequenced before this root took over', minBase: lastOwn }
+    let lastOwnSeq = 0
+    for (const e of entries) if (e.origin === c.origin) lastOwnSeq = e.seq
+    // Foreign entries on places none of the own changes touch need no carrying past them.
+    const ownPlaces = new PlaceIndex()
+    for (const o of own) ownPlaces.add(o)
     let k = 0
     let transformed = false
+    let work = 0
     for (const e of entries) {
       if (e.origin === c.origin) {
         k++
         continue
       }
       let h = e.op
-      for (let j = k; j < own.length; j++) {
-        const next = transformOp(own[j]!, h, true)
-        h = transformOp(h, own[j]!, false)
-        own[j] = next
+      if (ownPlaces.touches(h)) {
+        // Many own changes in flight, many others' changes on the same places: quadratic. Past
+        // a budget the origin is asked to send it again once its own changes are sequenced
+        // (then nothing of its own follows the base and this costs one pass), so the root's
+        // event loop (heartbeats included) never stalls on one fragment.
+        work += own.length - k
+        if (work > TRANSFORM_BUDGET) return { stale: 'it follows many changes of yours still in flight on contended places', minBase: lastOwnSeq }
+        for (let j = k; j < own.length; j++) {
+          const next = transformOp(own[j]!, h, true)
+          h = transformOp(h, own[j]!, false)
+          if (next !== own[j]) ownPlaces.add(next) // a move may have taken it elsewhere
+          own[j] = next
+        }
       }
       const next = transformOp(op, h, true)
       if (next !== op) transformed = true

@@ -218,13 +218,7 @@ export class Sequencer {
    * which is group commit under load.
    */
   flush(): void {
-    const t0 = performance.now()
-    try {
-      this.#flush()
-    } finally {
-      const dt = performance.now() - t0
-      if (process.env.ZDBG && dt > 30) console.log('SLOW FLUSH', dt.toFixed(0), 'ms', this.replica.seq)
-    }
+    this.#flush()
   }
 
   #flush(): void {

@@ -61,6 +61,12 @@ export interface NodeContext {
   readonly stats: EndpointStats
   readonly events: TypedEmitter<EndpointEvents>
   readonly succession: Succession
+  /**
+   * The ancestors above the parent lost in the last failover, kept for the next one: a parent
+   * met during a failover may show no ancestors yet (it was re-attaching itself), and its
+   * death must not make an orphan believe there is nothing above it.
+   */
+  formerAncestors: Array<{ id: EndpointId; addresses: EndpointAddresses }>
   readonly children: Children
   /** Which connection each child joined on, and whom each child speaks for. */
   readonly identities: Identities

@@ -19,10 +19,14 @@ export async function failover(node: NodeContext, why: string): Promise<void> {
   if (node.closed || !link || node.succession.state !== 'settled' || node.succession.isRoot) return
   const dead = link.parentId
   // The parent's chain starts with the parent itself; what follows are its ancestors.
-  const above = link.ancestors
+  const shown = link.ancestors
     .slice(1)
     .filter((a) => a.id.byteLength === 16 && a.inbound && a.outbound)
     .map((a) => ({ id: endpointIdFromBytes(a.id), addresses: { inbound: a.inbound, outbound: a.outbound } }))
+  // A parent that showed nothing above itself may have been re-attaching when it welcomed us:
+  // what was above the parent lost before is then still the way up (never "nothing above").
+  const above = shown.length > 0 ? shown : node.formerAncestors.filter((a) => a.id !== dead && a.id !== node.id)
+  node.formerAncestors = above
   const order = node.succession.parentLost(dead)
   const attemptMs = node.opts.peerTimeoutMs
   node.logger.warn({ dead, why, order: order.map((p) => p.id) }, 'parent lost; starting failover')

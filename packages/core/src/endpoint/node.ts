@@ -63,6 +63,7 @@ export class Node implements NodeContext {
   readonly replicas: ReplicaSet
   readonly appHandlers = new Map<string, MessageHandler>()
   readonly fencing: Fencing
+  formerAncestors: Array<{ id: EndpointId; addresses: EndpointAddresses }> = []
   readonly memory: TreeMemory
   /** Documents and application kinds: one lane per key, bounded (back-pressure). */
   readonly #pool: HandlerPool<Work>

@@ -1,1 +1,0 @@
-import * as ot from '../packages/core/dist/document/ot.js'

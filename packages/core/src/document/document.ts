@@ -1,7 +1,7 @@
 import type { Draft, Patch } from 'immer'
 import { applyPatches, produce } from './immer.js'
 import { diffToOp, diffWithOrder, recordIdentity, type Identity } from './diff.js'
-import { applyOp, composeOps, invertOp, transformOp, type Op } from './ot.js'
+import { applyOp, composeOps, invertOp, transformPast, type Op } from './ot.js'
 import { ClosedError, InvalidArgumentError, TimeoutError } from '../errors.js'
 import type { DocId, EndpointId } from '../ids.js'
 import type { DocumentFragment } from './fragment.js'
@@ -243,9 +243,7 @@ export class Document<S = unknown> {
     for (let i = stack.length - 1; i >= 0 && over !== null; i--) {
       const entry = stack[i]!
       try {
-        const next = transformOp(entry.op, over, true)
-        over = transformOp(over, entry.op, false)
-        entry.op = next
+        ;({ op: entry.op, over } = transformPast(entry.op, over))
       } catch {
         entry.op = null
       }

@@ -103,6 +103,15 @@ export function transformOp(op: Op, over: Op, opIsLater: boolean): Op {
   return json1.type.transformNoConflict(op, over, opIsLater ? 'left' : 'right')
 }
 
+/**
+ * Carries two concurrent ops past each other: `op` (the later one) rewritten to follow `over`,
+ * and `over` rewritten to follow `op`. The step of every rebase loop (pending changes, undo
+ * stacks, a snapshot jump).
+ */
+export function transformPast(op: Op, over: Op): { op: Op; over: Op } {
+  return { op: transformOp(op, over, true), over: transformOp(over, op, false) }
+}
+
 const SEP = '\u0000'
 const footprints = new WeakMap<object, string[]>()
 /** Ops with a move (pick/drop): transforming over them can take another op elsewhere. */

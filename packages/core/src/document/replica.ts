@@ -6,7 +6,7 @@ import { Kind } from '../protocol/kinds.js'
 import { decodeJson, encodeJson } from '../protocol/json.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
-import { applyOp, applyOps, freezeDeep, invertOp, transformOp, type Op } from './ot.js'
+import { applyOp, applyOps, freezeDeep, invertOp, transformPast, type Op } from './ot.js'
 import { diffToOp } from './diff.js'
 import { opOf } from './legacy.js'
 import { OpHistory } from './op-history.js'
@@ -343,8 +343,8 @@ export class Replica {
     let over = op
     try {
       for (const p of this.pending) {
-        const next = transformOp(p.op, over, true)
-        over = transformOp(over, p.op, false)
+        const { op: next, over: past } = transformPast(p.op, over)
+        over = past
         // Only a change that was rewritten differs from what was sent (ops on unrelated
         // paths come back as the very same op): only then do later changes wait.
         if (next !== p.op && p.sent) p.dirty = true
@@ -484,9 +484,7 @@ export class Replica {
     this.pending.splice(i, 1)
     for (const q of this.pending.slice(i)) {
       try {
-        const next = transformOp(q.op, undo, true)
-        undo = transformOp(undo, q.op, false)
-        q.op = next
+        ;({ op: q.op, over: undo } = transformPast(q.op, undo))
       } catch {
         // it stays as it was; the root decides
       }
@@ -605,9 +603,7 @@ export class Replica {
       for (const p of this.pending) {
         if (rescued.includes(p)) continue
         try {
-          const next = transformOp(p.op, jump, true)
-          jump = transformOp(jump, p.op, false)
-          p.op = next
+          ;({ op: p.op, over: jump } = transformPast(p.op, jump))
         } catch {
           // it stays as it was; the root decides
         }

@@ -9,6 +9,7 @@ import { ZmqTransport } from '@zinc/transport-zmq'
 import { WebSocket } from 'ws'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { afterEach, beforeEach, expect } from 'vitest'
 import { waitFor } from '../helpers.js'
 
 /** Full sizes with ZINC_STRESS=1; the default run scales the heavy probes down. */
@@ -192,6 +193,23 @@ export async function honestChangeArrives(a: Document<Record<string, unknown>>, 
   })
   await waitFor(() => b.state[key] === label, `an honest change (${label}) to reach the other client`, 30_000)
   await a.synced()
+}
+
+/**
+ * The stated memory bound of a probe file: before each test RSS is read; after it, `cleanup`
+ * runs and the test fails if RSS (measured before cleanup, after GC) grew by `boundMb` or more.
+ */
+export function boundEachTest(boundMb: number, cleanup: () => Promise<void>): void {
+  let before = 0
+  beforeEach(() => {
+    before = rssMb()
+  })
+  afterEach(async () => {
+    const grown = rssMb() - before
+    // Measured before cleanup, asserted after it (a failure must not leak the edge).
+    await cleanup()
+    expect(grown, `RSS grew by ${grown.toFixed(0)} MB`).toBeLessThan(boundMb)
+  })
 }
 
 /**

@@ -4,9 +4,9 @@
  * `authenticate`, and cannot multiply itself into fresh ids on one connection.
  */
 import { Kind, kindName, type DocId, type EndpointStats } from '@zinc/core'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers.js'
-import { honestChangeArrives, RawPeer, rssMb, startEdge, type Edge } from './edge.js'
+import { boundEachTest, honestChangeArrives, RawPeer, rssMb, startEdge, type Edge } from './edge.js'
 
 type Shapes = Record<string, unknown>
 
@@ -14,18 +14,10 @@ let edge: Edge | undefined
 const peers: RawPeer[] = []
 
 // Stated bound for every probe in this file: the process grows by less than 100 MB (after GC).
-let rssBefore = 0
-beforeEach(() => {
-  rssBefore = rssMb()
-})
-
-afterEach(async () => {
-  const grown = rssMb() - rssBefore
+boundEachTest(100, async () => {
   for (const p of peers.splice(0)) p.close()
   await edge?.close()
   edge = undefined
-  // Measured before cleanup, asserted after it (a failure must not leak the edge).
-  expect(grown, `RSS grew by ${grown.toFixed(0)} MB`).toBeLessThan(100)
 })
 
 async function raw(e: Edge, options: Parameters<typeof RawPeer.connect>[1] = {}): Promise<RawPeer> {

@@ -261,3 +261,10 @@ export class RateLimitedError extends ZincError {
     super('ERR_RATE_LIMITED', `The parent is throttling this endpoint: ${reason}. Send fewer changes per second (batch them, or coalesce per animation frame).`)
   }
 }
+
+/**
+ * What an endpoint's `error` event carries: a refusal from the parent (access, a document it
+ * would not open, throttling, a join refused after the endpoint started) or a server hook
+ * that failed at this root.
+ */
+export type EndpointError = AccessDeniedError | DocumentRefusedError | RateLimitedError | JoinRefusedError | HookError

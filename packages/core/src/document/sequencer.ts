@@ -157,6 +157,7 @@ export class Sequencer {
     r.io.publishFragments(r.doc, [envelope])
     r.afterSequenced()
     p.resolve(seq)
+    r.advanced()
     if (r.io.hooks?.notifies) r.io.hooks.sequenced(r.doc, [{ doc: r.doc, endpoint: r.io.self, ops: p.op, before, after: newState, seq, clientSeq }], () => this.#stored())
   }
 
@@ -557,6 +558,7 @@ export class Sequencer {
     if (envelopes.length > 0) r.io.publishFragments(r.doc, envelopes)
     if (applied.length > 0) r.events.emit('change', r.visible, applied[applied.length - 1], applied)
     if (prepared.length > 0) {
+      r.advanced()
       r.afterSequenced()
       if (r.io.hooks?.notifies) {
         const events = prepared.map(({ candidate: c, entry, before, state: after }) => ({ doc: r.doc, endpoint: c.origin, ops: entry.op, before, after, seq: entry.seq, clientSeq: c.clientSeq }))

@@ -170,6 +170,11 @@ export class Node implements NodeContext {
     return this.#closed
   }
 
+  /** False from parent-lost until parent-back. */
+  get connected(): boolean {
+    return !this.#parentLost
+  }
+
   get parent(): ParentLink | undefined {
     return this.#parent
   }

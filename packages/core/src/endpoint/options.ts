@@ -101,6 +101,8 @@ export interface EndpointOptions extends ServerHooks {
   snapshotEvery?: number
   /** Where log lines go: a pino logger or anything with the same methods. Silent by default. */
   logger?: Logger
+  /** Cancels `Endpoint.start` (binding, joining): it rejects with `AbortError` and releases what it opened. */
+  signal?: AbortSignal
   /**
    * Time for liveness, succession and fencing: the real clock by default. Tests pass a
    * `FakeClock` (from `@zinc/core/test-suite`) to replay a failover step by step.
@@ -126,7 +128,7 @@ export const DEFAULTS = {
   storeDebounceMs: 2_000,
 } as const
 
-type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes' | keyof ServerHooks
+type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes' | 'signal' | keyof ServerHooks
 export type ResolvedOptions = Required<Omit<EndpointOptions, Optional>> & Omit<Pick<EndpointOptions, Optional>, 'maxDocumentBytes'> & { maxDocumentBytes: number }
 
 export function resolveOptions(options: EndpointOptions): ResolvedOptions {

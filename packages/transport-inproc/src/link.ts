@@ -1,5 +1,5 @@
 import type { Frames } from '@zinc/core'
-import { Fifo } from '@zinc/core'
+import { Fifo } from '@zinc/core/internal'
 import type { LinkReceiver, NetworkCoreApi } from './wiring.js'
 
 /** Who is at either end of a link and how much it may hold. */

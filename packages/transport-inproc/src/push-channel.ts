@@ -1,5 +1,5 @@
 import { ChannelClosedError, type Frames, type PushChannel } from '@zinc/core'
-import { Fifo } from '@zinc/core'
+import { Fifo } from '@zinc/core/internal'
 import type { Link } from './link.js'
 import type { BoundChannel, ChannelHost, Connector, ResolvedOptions } from './wiring.js'
 

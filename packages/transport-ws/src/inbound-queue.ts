@@ -1,5 +1,5 @@
 import type { Frames } from '@zinc/core'
-import { Fifo } from '@zinc/core'
+import { Fifo } from '@zinc/core/internal'
 
 type Waiter = (result: IteratorResult<Frames, undefined>) => void
 

@@ -1,7 +1,7 @@
 import { ChannelClosedError, MessageTooLargeError, type PushChannel } from '@zinc/core'
 import { WsClientChannel, type ClientContext } from './client-channel.js'
 import { encodeData, SUBPROTOCOL } from './framing.js'
-import { Fifo } from '@zinc/core'
+import { Fifo } from '@zinc/core/internal'
 import type { ChannelLimits } from './options.js'
 
 interface WaitingSend {

@@ -1,4 +1,4 @@
-import { Fifo } from '@zinc/core'
+import { Fifo } from '@zinc/core/internal'
 
 /** Where a {@link WriterQueue} writes: a zeromq.js writable socket. */
 export interface WriterSink<M> {

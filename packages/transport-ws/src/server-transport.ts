@@ -12,7 +12,7 @@ import {
 import { WebSocket } from 'ws'
 import { formatWsAddress, parseWsAddress, WS_SCHEMES, type WsAddress } from './address.js'
 import type { BindContext, WsBoundChannel } from './bound-channel.js'
-import type { ConnectionStateChange, WsTransportEvents } from './connection-state.js'
+import type { WsTransportEvents } from './connection-state.js'
 import { WsConnector } from './connector.js'
 import { HttpHost } from './http-host.js'
 import { ConnectionGuard, type WsGuardOptions } from './connection-guard.js'
@@ -60,7 +60,7 @@ export interface WsServerTransportOptions extends WsTransportOptions, WsGuardOpt
  * connection, connecting channels reconnect with back-off and restore their subscriptions.
  * Malformed and oversize inbound frames are counted in `stats()` and dropped.
  */
-export class WsServerTransport implements Transport {
+export class WsServerTransport implements Transport, AsyncDisposable {
   readonly name = 'ws'
   readonly canBind = true
   private readonly options: ResolvedWsOptions
@@ -111,14 +111,32 @@ export class WsServerTransport implements Transport {
     return this.connector.sub(address, options)
   }
 
-  /** Calls `listener` (on a microtask) whenever a PUSH or SUB channel's connection state changes. */
-  on(event: 'state', listener: (change: ConnectionStateChange) => void): () => void {
+  /**
+   * Listens to `event` (on a microtask): `state` whenever a PUSH or SUB channel's connection
+   * state changes, `closed` once the transport closed. Returns a function that stops listening.
+   */
+  on<K extends keyof WsTransportEvents>(event: K, listener: (...args: WsTransportEvents[K]) => void): () => void {
     return this.events.on(event, listener)
+  }
+
+  /** Like {@link on}, for the next event only. */
+  once<K extends keyof WsTransportEvents>(event: K, listener: (...args: WsTransportEvents[K]) => void): () => void {
+    return this.events.once(event, listener)
+  }
+
+  /** Stops a listener added with {@link on} or {@link once}. */
+  off<K extends keyof WsTransportEvents>(event: K, listener: (...args: WsTransportEvents[K]) => void): void {
+    this.events.off(event, listener)
   }
 
   /** A snapshot of the transport's counters. */
   stats(): WsTransportStats {
-    return { ...this.counters }
+    return { ...this.counters, droppedTooLarge: this.counters.tooLarge }
+  }
+
+  /** `await using transport = …` closes it. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
   }
 
   /**
@@ -126,8 +144,10 @@ export class WsServerTransport implements Transport {
    * `options.server`), dropping connections at once. Idempotent; later opens reject with `ClosedError`.
    */
   async close(): Promise<void> {
+    if (this.isClosed) return
     this.isClosed = true
     await Promise.allSettled([this.connector.close(), ...[...this.bound].map((channel) => channel.close())])
+    this.events.emit('closed')
   }
 
   private async bind<T extends WsBoundChannel>(

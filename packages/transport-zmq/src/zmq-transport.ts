@@ -1,6 +1,7 @@
 import { Context, Publisher, Pull, Push, Subscriber, context as globalContext, type Socket } from 'zeromq'
 import { AddressInUseError, BindError, ClosedError, ConnectError, InvalidArgumentError, TypedEmitter } from '@zinc/core'
 import type { ChannelOptions, Transport } from '@zinc/core'
+import { resolveChannelOptions } from '@zinc/core/internal'
 import { RELEASE_WAIT_MS, assertIpcPathFree, clearReleased, isReleasedHere, markReleased, schemeOf } from './address.js'
 import { ZmqChannel, ZmqPubChannel, ZmqPullChannel, ZmqPushChannel, ZmqSubChannel, type ChannelHooks } from './channels.js'
 import { validateServerKey } from './curve.js'
@@ -19,6 +20,8 @@ export type ZmqTransportEvents = {
   'auth-refused': [refusal: AuthRefusal]
   /** A security handshake failed on one of this transport's sockets (either side). */
   'handshake-failed': [failure: HandshakeFailure]
+  /** The transport closed: every channel it opened is closed. */
+  closed: []
 }
 
 let nextZapDomain = 0
@@ -101,14 +104,19 @@ export class ZmqTransport implements Transport {
     return this.#events.on(event, listener)
   }
 
-  /** Stops a listener added with {@link on}. */
+  /** Like {@link on}, for the next event only. */
+  once<K extends keyof ZmqTransportEvents>(event: K, listener: (...args: ZmqTransportEvents[K]) => void): () => void {
+    return this.#events.once(event, listener)
+  }
+
+  /** Stops a listener added with {@link on} or {@link once}. */
   off<K extends keyof ZmqTransportEvents>(event: K, listener: (...args: ZmqTransportEvents[K]) => void): void {
     this.#events.off(event, listener)
   }
 
   /** A snapshot of the transport's counters. */
   stats(): ZmqTransportStats {
-    return { ...this.#stats }
+    return { ...this.#stats, droppedByHwm: this.#stats.dropped }
   }
 
   /** Closes every channel and the ZAP handler. Idempotent; later channel requests reject. */
@@ -132,6 +140,7 @@ export class ZmqTransport implements Transport {
         // The handler never started, so there is nothing to stop.
       }
     }
+    this.#events.emit('closed')
   }
 
   /** `await using transport = new ZmqTransport()` closes it. */
@@ -213,8 +222,10 @@ export class ZmqTransport implements Transport {
 
   #socketOptions(kind: ChannelKind, options: ChannelOptions | undefined): Record<string, unknown> {
     const o = this.#options
-    const highWaterMark = options?.highWaterMark ?? o.highWaterMark
-    const maxMessageBytes = options?.maxMessageBytes ?? o.maxMessageBytes
+    const limits = resolveChannelOptions(options, o)
+    // libzmq takes ZeroMQ's own form: 0 for "no limit", and no maxMessageSize for none.
+    const highWaterMark = limits.rawHighWaterMark
+    const maxMessageBytes = Number.isFinite(limits.maxMessageBytes) ? limits.maxMessageBytes : undefined
     return {
       context: this.context,
       linger: o.lingerMs,
@@ -227,9 +238,8 @@ export class ZmqTransport implements Transport {
   }
 
   #queueLimit(options: ChannelOptions | undefined): number {
-    const highWaterMark = options?.highWaterMark ?? this.#options.highWaterMark
     // ZeroMQ reads a high-water mark of 0 as "no limit"; the queue follows.
-    return highWaterMark === 0 ? Infinity : highWaterMark
+    return resolveChannelOptions(options, this.#options).highWaterMark
   }
 
   #startZap(): Promise<() => void> {

@@ -2,14 +2,14 @@
  * @zinc/core — real-time collaborative documents over a host-client tree.
  * Public API: DESIGN.md, "Public API (contract)".
  */
-export { Endpoint, type OpenOptions } from './endpoint/endpoint.js'
+export { Endpoint, type OpenOptions, type MessageMap, type PublishOptions } from './endpoint/endpoint.js'
 export type { Role, EndpointEvents } from './endpoint/node.js'
 export { DEFAULTS, type EndpointOptions, type EndpointAddresses, type JoinRequest, type AccessRequest, type Verdict } from './endpoint/options.js'
 export type { Peer } from './endpoint/children.js'
 export type { ServerHooks, ChangeRequest, ChangeEvent, LoadRequest, StoreRequest } from './endpoint/hooks.js'
 export { realClock, type Clock, type TimerHandle } from './runtime/clock.js'
 export { PayloadEncoding, type AppMessage, type HandlerContext, type MessageHandler } from './endpoint/app-messages.js'
-export { Document, type ChangeListener, type ChangeOptions } from './document/document.js'
+export { Document, type ChangeListener, type ChangeOptions, type DocumentEvents, type DocumentStatus, type DocumentChange } from './document/document.js'
 export type { DocumentFragment } from './document/fragment.js'
 export type { Presence } from './document/presence.js'
 export type { EndpointStats, RefusalReason } from './runtime/stats.js'

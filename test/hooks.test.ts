@@ -91,6 +91,34 @@ describe('validate', () => {
     }
   })
 
+  it("an async validate with storage and the root's own changes in between: one order, every replica equal", async () => {
+    const { host, clients } = await tree(
+      {
+        storage: new MemoryStorage(),
+        validate: async ({ before, after }) => {
+          await sleep(Math.random() * 3)
+          const added = (after as List).items.find((x) => !(before as List).items.includes(x))
+          return added === undefined || added % 5 !== 3 || 'no threes'
+        },
+      },
+      2,
+    )
+    const docs = await Promise.all(clients.map((c) => c.open<List>('mixed', { initial: { items: [] } })))
+    const hostDoc = await host.open<List>('mixed')
+    const all = []
+    for (let i = 0; i < 20; i++) {
+      for (const [k, doc] of docs.entries()) all.push(doc.change((d) => void d.items.push((k + 1) * 1000 + i))!)
+      all.push(hostDoc.change((d) => void d.items.push(i))!) // the root's own: not validated
+    }
+    await Promise.allSettled(all.map((f) => f.confirmed))
+    await waitFor(() => [...docs, hostDoc].every((d) => d.pendingCount === 0) && docs.every((d) => d.seq === hostDoc.seq), 'convergence')
+    for (const d of docs) expect(d.state).toEqual(hostDoc.state)
+    for (const k of [0, 1, 2]) {
+      const mine = hostDoc.state.items.filter((x) => Math.floor(x / 1000) === k).map((x) => x % 1000)
+      expect(mine).toEqual([...Array(20).keys()].filter((i) => k === 0 || i % 5 !== 3))
+    }
+  })
+
   it('a validate hook that throws refuses that change only, saying so; the root keeps serving', async () => {
     const { host, clients } = await tree({
       validate: ({ after }) => {

@@ -42,7 +42,7 @@ export {
 } from './protocol/payloads.js'
 /** immer's draft type, so apps can type recipes (`(d: Draft<Canvas>) => …`) without depending on immer. */
 export type { Draft } from 'immer'
-export { TypedEmitter } from './events.js'
+export { TypedEmitter, EventSource, type EventMap, type Listener } from './events.js'
 export { consoleLogger, silentLogger, type Logger, type LogLevel } from './logger.js'
 export { newEndpointId, isEndpointId, isValidDocId, type DocId, type EndpointId } from './ids.js'
 export * from './errors.js'

@@ -1,6 +1,6 @@
 import {
   ClosedError,
-  TypedEmitter,
+  EventSource,
   type ChannelOptions,
   type TransportStats,
   type PubChannel,
@@ -47,7 +47,7 @@ export interface InprocTransportOptions {
  * knows it cannot succeed); a connector whose peer closes or dies keeps its subscriptions and up
  * to its high-water mark of PUSH messages, and re-attaches when something binds that address again.
  */
-export class InprocTransport implements Transport, AsyncDisposable {
+export class InprocTransport extends EventSource<InprocTransportEvents> implements Transport, AsyncDisposable {
   readonly name = 'inproc'
   readonly canBind = true
   /** The node this transport is; name it in `network.partition()` and `network.kill()`. */
@@ -56,9 +56,9 @@ export class InprocTransport implements Transport, AsyncDisposable {
   private readonly channels = new Set<NodeChannel>()
   private isClosed = false
   private readonly network: InprocNetwork
-  private readonly events = new TypedEmitter<InprocTransportEvents>()
 
   constructor(network: InprocNetwork, options: InprocTransportOptions = {}) {
+    super()
     this.core = coreOf(network)
     this.network = network
     this.node = options.node ?? network.uniqueNode()
@@ -82,21 +82,6 @@ export class InprocTransport implements Transport, AsyncDisposable {
   /** Connects a SUB. Rejects with `AddressNotFoundError`, `ConnectError` or `UnsupportedAddressError`. */
   async sub(address: string, options?: ChannelOptions): Promise<SubChannel> {
     return this.open((host) => new InprocSubChannel(host, address, resolve(options)), 'connect')
-  }
-
-  /** Listens to `event`; returns a function that stops listening. */
-  on<K extends keyof InprocTransportEvents>(event: K, listener: (...args: InprocTransportEvents[K]) => void): () => void {
-    return this.events.on(event, listener)
-  }
-
-  /** Like {@link on}, for the next event only. */
-  once<K extends keyof InprocTransportEvents>(event: K, listener: (...args: InprocTransportEvents[K]) => void): () => void {
-    return this.events.once(event, listener)
-  }
-
-  /** Stops a listener added with {@link on} or {@link once}. */
-  off<K extends keyof InprocTransportEvents>(event: K, listener: (...args: InprocTransportEvents[K]) => void): void {
-    this.events.off(event, listener)
   }
 
   /**

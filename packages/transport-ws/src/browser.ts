@@ -5,7 +5,7 @@
  * A browser tab cannot listen, so this transport only connects (`push`, `sub`): an endpoint on
  * it is a leaf that joins a Node endpoint whose `WsServerTransport` bound `ws://` addresses.
  */
-import { ConnectError, InvalidArgumentError, TypedEmitter, type ChannelOptions, type PubChannel, type PullChannel, type Transport } from '@zinc/core'
+import { ConnectError, EventSource, InvalidArgumentError, type ChannelOptions, type PubChannel, type PullChannel, type Transport } from '@zinc/core'
 import type { WsTransportEvents } from './connection-state.js'
 import { WsConnector } from './connector.js'
 import { resolveWsOptions, type WsTransportOptions } from './options.js'
@@ -39,17 +39,17 @@ export interface WsClientTransportOptions extends WsTransportOptions {
  * sent again and up to `highWaterMark` PUSH messages wait meanwhile; `on('state', …)` reports
  * `connected`, `reconnecting` and `closed`, e.g. for a "reconnecting…" badge.
  */
-export class WsClientTransport implements Transport, AsyncDisposable {
+export class WsClientTransport extends EventSource<WsTransportEvents> implements Transport, AsyncDisposable {
   readonly name = 'ws'
   readonly canBind = false
   private readonly connector: WsConnector
-  private readonly events = new TypedEmitter<WsTransportEvents>()
   private readonly counters = emptyStats()
   private readonly Native: WebSocketConstructor | undefined
   private isClosed = false
 
   /** Throws `InvalidArgumentError` for options that cannot work. */
   constructor(options: WsClientTransportOptions = {}) {
+    super()
     const resolved = resolveWsOptions(options)
     this.Native = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
     const Native = this.Native
@@ -81,24 +81,6 @@ export class WsClientTransport implements Transport, AsyncDisposable {
   async sub(address: string, options?: ChannelOptions): Promise<WsSubChannel> {
     this.checkWebSocket(address)
     return this.connector.sub(address, options)
-  }
-
-  /**
-   * Listens to `event` (on a microtask): `state` whenever a PUSH or SUB channel's connection
-   * state changes, `closed` once the transport closed. Returns a function that stops listening.
-   */
-  on<K extends keyof WsTransportEvents>(event: K, listener: (...args: WsTransportEvents[K]) => void): () => void {
-    return this.events.on(event, listener)
-  }
-
-  /** Like {@link on}, for the next event only. */
-  once<K extends keyof WsTransportEvents>(event: K, listener: (...args: WsTransportEvents[K]) => void): () => void {
-    return this.events.once(event, listener)
-  }
-
-  /** Stops a listener added with {@link on} or {@link once}. */
-  off<K extends keyof WsTransportEvents>(event: K, listener: (...args: WsTransportEvents[K]) => void): void {
-    this.events.off(event, listener)
   }
 
   /** A snapshot of the transport's counters. */

@@ -4,7 +4,7 @@ import {
   AddressInUseError,
   BindError,
   ClosedError,
-  TypedEmitter,
+  EventSource,
   UnsupportedAddressError,
   type ChannelOptions,
   type Transport,
@@ -60,13 +60,16 @@ export interface WsServerTransportOptions extends WsTransportOptions, WsGuardOpt
  * connection, connecting channels reconnect with back-off and restore their subscriptions.
  * Malformed and oversize inbound frames are counted in `stats()` and dropped.
  */
-export class WsServerTransport implements Transport, AsyncDisposable {
+/**
+ * Events (`on`, `once`, `off`): `state` whenever a PUSH or SUB channel's connection state
+ * changes, `closed` once the transport closed.
+ */
+export class WsServerTransport extends EventSource<WsTransportEvents> implements Transport, AsyncDisposable {
   readonly name = 'ws'
   readonly canBind = true
   private readonly options: ResolvedWsOptions
   private readonly server: Server | HttpsServer | undefined
   private readonly counters = emptyStats()
-  private readonly events = new TypedEmitter<WsTransportEvents>()
   private readonly connector: WsConnector
   /** `host:port` → the host listening there. */
   private readonly hosts = new Map<string, HttpHost>()
@@ -79,6 +82,7 @@ export class WsServerTransport implements Transport, AsyncDisposable {
 
   /** Throws `InvalidArgumentError` for options that cannot work. */
   constructor(options: WsServerTransportOptions = {}) {
+    super()
     this.options = resolveWsOptions(options)
     this.server = options.server
     this.tls = options.tls
@@ -109,24 +113,6 @@ export class WsServerTransport implements Transport, AsyncDisposable {
   /** Connects a SUB to a bound PUB, subscribed to nothing yet. Rejects like {@link push}. */
   async sub(address: string, options?: ChannelOptions): Promise<WsSubChannel> {
     return this.connector.sub(address, options)
-  }
-
-  /**
-   * Listens to `event` (on a microtask): `state` whenever a PUSH or SUB channel's connection
-   * state changes, `closed` once the transport closed. Returns a function that stops listening.
-   */
-  on<K extends keyof WsTransportEvents>(event: K, listener: (...args: WsTransportEvents[K]) => void): () => void {
-    return this.events.on(event, listener)
-  }
-
-  /** Like {@link on}, for the next event only. */
-  once<K extends keyof WsTransportEvents>(event: K, listener: (...args: WsTransportEvents[K]) => void): () => void {
-    return this.events.once(event, listener)
-  }
-
-  /** Stops a listener added with {@link on} or {@link once}. */
-  off<K extends keyof WsTransportEvents>(event: K, listener: (...args: WsTransportEvents[K]) => void): void {
-    this.events.off(event, listener)
   }
 
   /** A snapshot of the transport's counters. */

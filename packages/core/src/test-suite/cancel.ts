@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { indexOf, numbered, text } from './bytes.js'
-import { settlesWithin, type Harness } from './harness.js'
+import type { Harness } from './harness.js'
+import { fillUntilStalled } from './probe.js'
 import { TEST_TIMEOUT } from './setup.js'
-
-/** How long a send may take before it counts as "staying pending" (detection, not assertion). */
-const STALL_MS = 250
 
 async function rejection(promise: Promise<unknown>): Promise<{ code?: unknown; name?: unknown } | 'resolved'> {
   return promise.then(
@@ -56,23 +54,10 @@ export function cancelTests(harness: () => Harness): void {
       const h = harness()
       const pull = await h.pull(await h.node(), undefined, { highWaterMark: 5 })
       const push = await h.push(await h.node(), pull.address, { highWaterMark: 5 })
-      const size = 64 * 1024
-      const limit = 2000
-      let resolved = 0
-      let stalled = false
       const controller = new AbortController()
-      let waiting: Promise<unknown> | undefined
-      // Fill the queue until a send stays pending; that one carries the signal.
-      while (!stalled && resolved < limit) {
-        const send = push.send(numbered(resolved, size), { signal: controller.signal })
-        send.catch(() => {}) // observed below
-        if (await settlesWithin(send, STALL_MS)) resolved++
-        else {
-          stalled = true
-          waiting = send
-        }
-      }
-      expect(waiting, `one of ${limit} sends to a PULL that never reads stays pending`).toBeDefined()
+      // Fill the queue until a send stays pending; every send carries the signal.
+      const { resolved, stalled: waiting } = await fillUntilStalled(push, { signal: controller.signal })
+      expect(waiting, 'one of the sends to a PULL that never reads stays pending').toBeDefined()
       controller.abort()
       const result = await h.within(rejection(waiting!), 'the aborted send settles')
       expect(result !== 'resolved' && result.code).toBe('ERR_ABORTED')

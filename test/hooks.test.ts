@@ -143,15 +143,20 @@ describe('validate', () => {
     expect(errors[0]).toBeInstanceOf(HookError)
   })
 
-  it('a validate hook that hangs times out: that change is refused, later ones go through', async () => {
+  it('a validate hook that hangs times out: that change is refused, later ones go through, other documents go on meanwhile', async () => {
     const { clients } = await tree({
-      hookTimeoutMs: 200,
-      validate: ({ after }) => (last(after as List) === 1 ? new Promise<boolean>(() => {}) : true),
+      hookTimeoutMs: 2000,
+      validate: ({ doc, after }) => (doc === 'h' && last(after as List) === 1 ? new Promise<boolean>(() => {}) : true),
     })
     const doc = await clients[0]!.open<List>('h', { initial: { items: [] } })
+    const other = await clients[0]!.open<List>('other', { initial: { items: [] } })
     const hung = doc.change((d) => void d.items.push(1))!
     const next = doc.change((d) => void d.items.push(2))!
-    await expect(hung.confirmed).rejects.toThrow(/validate hook did not answer within 200 ms/)
+    // While 'h' waits for its verdict, another document is sequenced.
+    const elsewhere = other.change((d) => void d.items.push(9))!
+    const firstSettled = await Promise.race([elsewhere.confirmed.then(() => 'other'), hung.confirmed.then(() => 'h', () => 'h')])
+    expect(firstSettled).toBe('other')
+    await expect(hung.confirmed).rejects.toThrow(/validate hook did not answer within 2000 ms/)
     await expect(next.confirmed).resolves.toBeGreaterThan(0)
     const later = doc.change((d) => void d.items.push(3))!
     await expect(later.confirmed).resolves.toBeGreaterThan(0)

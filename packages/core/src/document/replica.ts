@@ -556,7 +556,9 @@ export class Replica {
     const clientSeqs = new Map<EndpointId, number>()
     for (const { origin, clientSeq } of snapshot.clientSeqs) clientSeqs.set(endpointIdFromBytes(origin), clientSeq)
     const mine = clientSeqs.get(this.io.self) ?? 0
-    const rescued = this.ready ? this.#ownBeyond(mine) : []
+    // Our log may hold own changes the root lacks even when this replica is not ready: it was
+    // when a fragment that did not apply sent it to resync, and those changes are confirmed.
+    const rescued = this.ready || this.log.length > 0 ? this.#ownBeyond(mine) : []
     // What our remaining pending changes were made on: the old confirmed state plus our
     // changes the snapshot already contains (they leave pending below).
     let madeOn: unknown = this.ready && this.pending.length > 0 ? this.confirmed : undefined

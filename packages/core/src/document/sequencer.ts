@@ -52,6 +52,9 @@ const VANISHED = 'what it changed was removed or replaced by a concurrent change
 /** Origins whose chain is cached; the oldest is dropped beyond this. */
 const CHAINS = 4096
 
+/** The least time between two RESEND requests for the same gap of one origin. */
+const RESEND_EVERY_MS = 500
+
 /**
  * The root's half of a replica: rewrites every accepted fragment to follow what was sequenced
  * since its base seq (operational transformation), gives it the document's next seq, exactly
@@ -77,6 +80,8 @@ export class Sequencer {
    */
   readonly #inFlightUpTo = new Map<EndpointId, number>()
   readonly #chains = new Map<EndpointId, Chain>()
+  /** The last RESEND asked of each origin (see #askResend). */
+  readonly #resendAsked = new Map<EndpointId, { clientSeq: number; at: number }>()
 
   constructor(readonly replica: Replica) {
     // Whatever this root did not refuse itself, it cannot tell apart (a restart, a promotion).
@@ -154,7 +159,7 @@ export class Sequencer {
     if (clientSeq > stored + 1 + this.#staged(origin)) {
       // An earlier change of this origin was lost on the way: ask for it, keep order.
       r.io.stats.dropped++
-      this.#reply(Kind.RESEND, origin, stored + 1 + this.#staged(origin), 0)
+      this.#askResend(origin, stored + 1 + this.#staged(origin))
       return
     }
     if (clientSeq < stored + 1 + this.#staged(origin)) {
@@ -498,6 +503,21 @@ export class Sequencer {
     }
     const payload = RefusalCodec.encode({ code, reason })
     r.io.sendTo(origin, encodeMessage({ kind: Kind.REJECT, origin: r.io.self, doc: r.doc, clientSeq, seq: minBase, baseSeq: refusals, epoch: r.io.epoch(), payload }))
+  }
+
+  /**
+   * Asks `origin` to resend from `clientSeq`, at most once per RESEND_EVERY_MS for one gap. Every
+   * fragment past a gap arrives out of order; answering each one made an origin with a hundred
+   * changes in flight resend all of them a hundred times, and again for each of those: a storm
+   * that never ends when the gap cannot be filled.
+   */
+  #askResend(origin: EndpointId, clientSeq: number): void {
+    const now = Date.now()
+    const last = this.#resendAsked.get(origin)
+    if (last && last.clientSeq === clientSeq && now - last.at < RESEND_EVERY_MS) return
+    if (this.#resendAsked.size >= CHAINS) this.#resendAsked.delete(this.#resendAsked.keys().next().value!)
+    this.#resendAsked.set(origin, { clientSeq, at: now })
+    this.#reply(Kind.RESEND, origin, clientSeq, 0)
   }
 
   #reply(kind: Kind, to: EndpointId, clientSeq: number, seq: number): void {

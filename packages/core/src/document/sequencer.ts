@@ -229,6 +229,8 @@ export class Sequencer {
   #flush(): void {
     this.#scheduled = false
     if (this.#committing) return
+    // Retired (this endpoint re-joined another tree): what was staged goes to the new root.
+    if (this.replica.sequencer !== this) return void (this.#batch = [])
     const batch = this.#batch
     this.#batch = []
     this.#stagedBy.clear()
@@ -290,8 +292,16 @@ export class Sequencer {
     storage
       .append(r.doc, stored)
       .then(
-        () => this.#complete(prepared, rejected, stale),
+        () => {
+          // This endpoint stopped being the root while the batch was being written (a stale
+          // root re-joining the tree that went on without it): nobody was told of these seqs,
+          // and the replica now follows another history. Applying them here would put our
+          // fragments at seqs the real root gave to others; their origins resend them there.
+          if (r.sequencer !== this) return void r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'no longer the root when a batch became durable; it is dropped, its changes go to the new root')
+          this.#complete(prepared, rejected, stale)
+        },
         (error: unknown) => {
+          if (r.sequencer !== this) return
           // Not durable, so not acknowledged: the origins are told and roll it back.
           r.io.logger.error({ err: error, doc: r.doc, fragments: prepared.length }, 'storage append failed; rejecting the batch')
           this.#chains.clear() // they followed entries that are not sequenced after all
@@ -306,7 +316,7 @@ export class Sequencer {
         this.#inFlightUpTo.clear()
         const waiting = this.#commitWaiters.splice(0)
         for (const wake of waiting) wake()
-        if (this.#batch.length > 0) this.#flush()
+        if (this.#batch.length > 0 && r.sequencer === this) this.#flush()
       })
   }
 

@@ -193,6 +193,21 @@ describe('onChange', () => {
     await waitFor(() => host.stats().hookErrors === 2, 'the throw and the timeout counted')
     expect(doc.state.items).toEqual([1, 2, 3, 4, 5])
   })
+
+  it('close does not wait for a queue of hanging onChange calls: those not started are skipped', async () => {
+    let calls = 0
+    const hang = () => {
+      calls++
+      return new Promise<void>(() => {})
+    }
+    const { host } = await tree({ hookTimeoutMs: 300, onChange: hang }, 0)
+    const doc = await host.open<List>('q', { initial: { items: [] } })
+    for (let i = 0; i < 50; i++) doc.change((d) => void d.items.push(i))
+    await waitFor(() => calls >= 1, 'the first onChange call')
+    await host.close()
+    expect(calls).toBeLessThan(50)
+    expect(host.stats().hookErrors).toBeGreaterThanOrEqual(1)
+  })
 })
 
 describe('onLoad and onStore', () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { ChangeRejectedError, Endpoint, HookError, MemoryStorage, type ChangeEvent, type EndpointOptions } from '@zinc/core'
+import { ChangeRejectedError, Endpoint, HookError, MemoryStorage, type ChangeEvent, type Document, type EndpointOptions } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
-import { FAST, waitFor } from './helpers.js'
+import { converged, FAST, inprocCluster, waitFor } from './helpers.js'
 
 type List = { items: number[] }
 
@@ -118,6 +118,38 @@ describe('validate', () => {
       expect(mine).toEqual([...Array(20).keys()].filter((i) => k === 0 || i % 5 !== 3))
     }
   })
+
+  for (const seed of [3, 11]) {
+    it(`seed ${seed}: an async validate on a network that drops, duplicates and delays: each valid change once, in its author's order`, async () => {
+      const network = new InprocNetwork({ seed })
+      const validate = async ({ before, after }: { before: unknown; after: unknown }) => {
+        await sleep(Math.random() * 3)
+        const added = (after as List).items.find((x) => !(before as List).items.includes(x))
+        return added === undefined || added % 7 !== 3 || 'no sevens-and-threes'
+      }
+      const cluster = await inprocCluster(3, { validate }, network)
+      open.push(...cluster.all)
+      const docs = await Promise.all(cluster.clients.map((c) => c.open<List>('f', { initial: { items: [] } })))
+      const hostDoc = await cluster.host.open<List>('f')
+      network.faults({ drop: 0.05, duplicate: 0.05, delay: { probability: 0.1, maxMs: 20 } })
+      const fragments = []
+      for (let i = 0; i < 30; i++) {
+        for (const [k, doc] of docs.entries()) fragments.push({ k, i, f: doc.change((d) => void d.items.push((k + 1) * 1000 + i))! })
+        if (i % 5 === 0) await new Promise((r) => setImmediate(r))
+      }
+      const settled = await Promise.allSettled(fragments.map((x) => x.f.confirmed))
+      network.faults(null)
+      await waitFor(() => converged([hostDoc, ...docs] as Document<unknown>[]), `convergence of seed ${seed}`, 60_000)
+      // Exactly the invalid ones refused; every valid one in, once, in its author's order.
+      const refused = fragments.filter((_, n) => settled[n]!.status === 'rejected').map((x) => (x.k + 1) * 1000 + x.i)
+      expect(refused.sort()).toEqual(fragments.map((x) => (x.k + 1) * 1000 + x.i).filter((v) => v % 7 === 3).sort())
+      for (const k of [0, 1, 2]) {
+        const mine = hostDoc.state.items.filter((x) => Math.floor(x / 1000) === k + 1)
+        expect(mine).toEqual([...Array(30).keys()].map((i) => (k + 1) * 1000 + i).filter((v) => v % 7 !== 3))
+      }
+      expect(network.stats().droppedByFault).toBeGreaterThan(0)
+    })
+  }
 
   it('a validate hook that throws refuses that change only, saying so; the root keeps serving', async () => {
     const { host, clients } = await tree({

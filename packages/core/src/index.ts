@@ -5,6 +5,7 @@
 export { Endpoint, type OpenOptions, type MessageMap, type PublishOptions } from './endpoint/endpoint.js'
 export type { Role, EndpointEvents } from './endpoint/node.js'
 export { DEFAULTS, type EndpointOptions, type EndpointAddresses, type JoinRequest, type AccessRequest, type Verdict } from './endpoint/options.js'
+export type { Coordinator, CoordinatedMember, Leader } from './endpoint/coordinator.js'
 export type { Peer } from './endpoint/children.js'
 export type { ServerHooks, ChangeRequest, ChangeEvent, LoadRequest, StoreRequest } from './endpoint/hooks.js'
 export { realClock, type Clock, type TimerHandle } from './runtime/clock.js'

@@ -11,6 +11,11 @@ export interface ReplicaIO {
   readonly logger: Logger
   readonly stats: EndpointStats
   epoch(): number
+  /**
+   * False while this root may not acknowledge anything (a coordinator cannot prove its
+   * leadership still holds): the sequencer then keeps what it has staged and waits.
+   */
+  mayConfirm?(): boolean
   /** True while this endpoint is the root (it sequences). */
   isRoot(): boolean
   /** Sends an encoded message towards the root. */

@@ -129,6 +129,11 @@ export class Sequencer {
     const held = this.#held
     this.#held = []
     for (const m of held) this.accept(m)
+    // A flush that found the root unable to confirm (see #flush) left its batch staged.
+    if (this.#batch.length > 0 && !this.#scheduled) {
+      this.#scheduled = true
+      this.replica.io.defer(() => this.flush())
+    }
   }
 
   #handled(origin: EndpointId): number {
@@ -141,7 +146,7 @@ export class Sequencer {
 
   /** True when the root's own change can be sequenced synchronously (no storage, nothing in flight). */
   get canSequenceLocally(): boolean {
-    return !this.#paused && !this.#committing && this.replica.io.storage === undefined
+    return !this.#paused && !this.#committing && this.replica.io.storage === undefined && this.replica.io.mayConfirm?.() !== false
   }
 
   /** The root's own change, made on its confirmed state: sequenced at once, nothing to transform. */
@@ -263,6 +268,9 @@ export class Sequencer {
     if (this.#committing) return
     // Retired (this endpoint re-joined another tree): what was staged goes to the new root.
     if (this.replica.sequencer !== this) return void (this.#batch = [])
+    // A coordinated root that cannot prove its leadership right now (a lapsed lease, a woken
+    // pause) sequences nothing: the batch stays staged until `resume`, or goes to a new root.
+    if (this.replica.io.mayConfirm?.() === false) return void (this.#paused = true)
     const batch = this.#batch
     this.#batch = []
     this.#stagedBy.clear()

@@ -15,6 +15,7 @@ import type { Succession } from './succession.js'
 import type { PeerIdentity } from '../transport.js'
 import type { Identities } from './identity.js'
 import type { DocumentSizes } from './document-size.js'
+import type { CoordinationView } from './coordinator.js'
 
 /** An endpoint's place in the tree: `host` (no parent: the root), `relay` (a parent and children), `client` (a parent, no children). */
 export type Role = 'host' | 'relay' | 'client'
@@ -62,6 +63,8 @@ export interface NodeContext {
   readonly stats: EndpointStats
   readonly events: TypedEmitter<EndpointEvents>
   readonly succession: Succession
+  /** Set when a coordinator (etcd) decides the root: its word replaces succession and fencing. */
+  readonly coordination: CoordinationView | undefined
   /**
    * The ancestors above the parent lost in the last failover, kept for the next one: a parent
    * met during a failover may show no ancestors yet (it was re-attaching itself), and its

@@ -92,7 +92,8 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     const node = new Node(opts)
     const starting = (async () => {
       if (opts.bind) await node.bind(opts.bind)
-      if (opts.join) {
+      if (node.coordination) await node.coordination.start()
+      else if (opts.join) {
         await node.recallTree()
         await node.join(opts.join)
       } else await node.rejoinRememberedTree()

@@ -18,6 +18,7 @@ import { Identities } from './identity.js'
 import { DocumentSizes } from './document-size.js'
 import type { MessageHandler } from './app-messages.js'
 import { Children } from './children.js'
+import { Coordination } from './coordination.js'
 import type { EndpointEvents, NodeContext, Role, Work } from './context.js'
 import { failover } from './failover.js'
 import { Fencing } from './fencing.js'
@@ -66,6 +67,8 @@ export class Node implements NodeContext {
   readonly hooks: HookRunner | undefined
   readonly appHandlers = new Map<string, MessageHandler>()
   readonly fencing: Fencing
+  /** Set when a coordinator (etcd) decides the root (option `coordinator`). */
+  readonly coordination: Coordination | undefined
   formerAncestors: Array<{ id: EndpointId; addresses: EndpointAddresses }> = []
   readonly memory: TreeMemory
   /** Documents and application kinds: one lane per key, bounded (back-pressure). */
@@ -125,6 +128,7 @@ export class Node implements NodeContext {
       stats: this.stats,
       epoch: () => this.succession.epoch,
       isRoot,
+      mayConfirm: () => this.coordination?.mayConfirm() ?? true,
       sendUp: (bytes) => this.sendUp(bytes),
       publishFragments: (doc, envelopes) => this.publishFragments(doc, envelopes),
       publishOnDoc: (doc, bytes) => this.publish(docTopic(doc), bytes),
@@ -155,11 +159,14 @@ export class Node implements NodeContext {
       unsubscribeDoc: (doc) => this.#parent?.unsubscribe(docTopic(doc)),
     })
     this.fencing = new Fencing(this)
+    const coordinator = opts.coordinator
+    this.coordination = coordinator && coordinator !== 'peers' ? new Coordination(this, coordinator) : undefined
     this.memory = new TreeMemory(this)
     this.#ticker = new Ticker(this, {
       stalled: (channel) => (channel === 'inbound' ? this.#inboundListener : this.#parentListener)?.stalled ?? false,
-      fencingTick: () => this.fencing.tick(),
-      woke: () => this.fencing.woke(),
+      // With a coordinator, the service fences: a root holds while its lease is unproved.
+      fencingTick: () => (this.coordination ? this.coordination.tick() : this.fencing.tick()),
+      woke: () => (this.coordination ? this.coordination.tick() : this.fencing.woke()),
       seek: () => {
         if (this.seeking) this.fencing.seek()
       },
@@ -384,10 +391,13 @@ export class Node implements NodeContext {
       this.logger.warn({ parent: this.#parent?.parentId, why }, 'the parent is presumed lost')
       this.events.emit('parent-lost')
     }
+    if (this.coordination) return this.coordination.parentSilent(why)
     void failover(this, why).catch((error: unknown) => this.logger.error({ err: error }, 'failover failed'))
   }
 
   hintNewerRoot(at: EndpointAddresses): void {
+    // With a coordinator, another root's say-so is not evidence: only the service names roots.
+    if (this.coordination) return
     this.fencing.hint(at)
   }
 
@@ -510,6 +520,9 @@ export class Node implements NodeContext {
   }
 
   publishFragments(doc: DocId, envelopes: Uint8Array[]): void {
+    // A write that finished after the lease lapsed is not confirmed: the origins keep the
+    // change pending and resend it to the next root.
+    if (this.coordination && !this.coordination.mayConfirm()) return void (this.stats.dropped += envelopes.length)
     if (!this.#outbound || this.children.size === 0 || envelopes.length === 0) return
     if (envelopes.length === 1) {
       this.publish(docTopic(doc), envelopes[0]!)
@@ -577,6 +590,8 @@ export class Node implements NodeContext {
 
   async close(): Promise<void> {
     if (this.#closed) return
+    // Resign first: a successor is elected at once rather than after the lease runs out.
+    await this.coordination?.coordinator.close().catch((error: unknown) => this.logger.warn({ err: error }, 'leaving the coordinator failed'))
     const steps: Array<[string, () => unknown]> = [
       ['say goodbye', () => this.#parent && (this.countSent(Kind.LEAVE), this.#parent.send(encodeMessage({ kind: Kind.LEAVE, origin: this.id, epoch: this.succession.epoch })))],
       ['stop timers', () => this.clock.clearInterval(this.#timer)],

@@ -6,6 +6,7 @@ import type { RateLimit } from '../runtime/rate-limit.js'
 import type { Transport } from '../transport.js'
 import type { Clock } from '../runtime/clock.js'
 import type { ServerHooks, Verdict } from './hooks.js'
+import type { Coordinator } from './coordinator.js'
 
 export type { Verdict } from './hooks.js'
 
@@ -45,6 +46,12 @@ export interface EndpointOptions extends ServerHooks {
   join?: EndpointAddresses
   /** The transport to reach the parent with, when it differs from `transport` (an edge relay). */
   joinTransport?: Transport
+  /**
+   * Who decides the root. `'peers'` (default): the embedded succession, no service to run.
+   * A `Coordinator` such as `etcd({ endpoints })` from `@zinc/coordinator-etcd`: the endpoint
+   * is a member of an election (it needs `bind`, and no `join`: it joins whoever leads).
+   */
+  coordinator?: 'peers' | Coordinator
   /** This endpoint's id; a fresh UUID by default. */
   id?: EndpointId
   /** Credentials sent with the join, checked by the parent's `authenticate`. */
@@ -128,7 +135,7 @@ export const DEFAULTS = {
   storeDebounceMs: 2_000,
 } as const
 
-type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes' | 'signal' | keyof ServerHooks
+type Optional = 'bind' | 'join' | 'coordinator' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes' | 'signal' | keyof ServerHooks
 export type ResolvedOptions = Required<Omit<EndpointOptions, Optional>> & Omit<Pick<EndpointOptions, Optional>, 'maxDocumentBytes'> & { maxDocumentBytes: number }
 
 export function resolveOptions(options: EndpointOptions): ResolvedOptions {
@@ -140,6 +147,13 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
   if (!options.bind && !options.join) throw new InvalidArgumentError('An endpoint needs `bind` (to host children), `join` (to have a parent), or both.')
   if (options.bind && !options.transport.canBind)
     throw new InvalidArgumentError(`The ${options.transport.name} transport cannot bind; leave out \`bind\` so this endpoint is a leaf.`)
+  const coordinator = options.coordinator
+  if (coordinator !== undefined && coordinator !== 'peers') {
+    if (typeof coordinator !== 'object' || typeof coordinator.start !== 'function')
+      throw new InvalidArgumentError("Option `coordinator` must be 'peers' or a coordinator such as etcd({ endpoints: ['127.0.0.1:2379'] }) from @zinc/coordinator-etcd.")
+    if (!options.bind) throw new InvalidArgumentError('A coordinated endpoint (option `coordinator`) must `bind`: it may be elected root, and others join it there.')
+    if (options.join) throw new InvalidArgumentError('A coordinated endpoint joins whoever the coordinator elects: leave out `join`.')
+  }
   const resolved = { ...DEFAULTS, token: '', logger: silentLogger, ...stripUndefined(options) } as ResolvedOptions
   resolved.maxDocumentBytes ??= Math.floor(resolved.maxMessageBytes / 2)
   for (const key of ['heartbeatMs', 'peerTimeoutMs', 'joinTimeoutMs', 'maxMessageBytes', 'concurrency', 'queueLimit', 'logLimit', 'logBytes', 'maxDocumentBytes', 'resendMs', 'undoLimit', 'snapshotEvery', 'hookTimeoutMs', 'storeDebounceMs'] as const) {

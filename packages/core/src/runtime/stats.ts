@@ -13,7 +13,7 @@ import type { TransportStats } from '../transport.js'
  * - `not-joined`: a message from an endpoint that is not a child here;
  * - `restarted-child`: a child came back as a new process under its old id (its old state is dropped).
  */
-export type RefusalReason = 'forged-control' | 'future-epoch' | 'stale-epoch' | 'stale-roster' | 'loop' | 'bad-chain' | 'stale-candidate' | 'not-joined' | 'restarted-child'
+export type RefusalReason = 'forged-control' | 'future-epoch' | 'stale-epoch' | 'stale-roster' | 'loop' | 'bad-chain' | 'stale-candidate' | 'not-joined' | 'restarted-child' | 'unissued-epoch'
 
 /** Counters every endpoint keeps; `endpoint.stats()` returns a copy. */
 export interface EndpointStats {
@@ -62,6 +62,8 @@ export interface EndpointStats {
   refusals: Partial<Record<RefusalReason, number>>
   /** Times this endpoint was promoted to root. */
   promotions: number
+  /** Times a coordinated root's leadership lapsed (its lease could not be renewed in time) and it stepped down. */
+  leaseLapses: number
   /** Gauges, filled in by `stats()`. */
   pending: number
   queueDepth: number
@@ -107,6 +109,7 @@ export function emptyStats(): EndpointStats {
     refusedByCode: {},
     refusals: {},
     promotions: 0,
+    leaseLapses: 0,
     pending: 0,
     queueDepth: 0,
     children: 0,

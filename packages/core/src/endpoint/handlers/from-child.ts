@@ -113,6 +113,9 @@ function admit(node: NodeContext, m: Message): boolean {
 
 function hintFrom(node: NodeContext, m: Message): void {
   node.stats.dropped++
+  // With a coordinator, only the service names roots: a claim is never a reason to step down,
+  // and one at an epoch the service never issued is forged.
+  if (node.coordination) return void (node.coordination.issued(m.epoch) || node.refusal('unissued-epoch'))
   try {
     const chain = HeartbeatCodec.decode(m.payload).ancestors
     const first = chain[0]

@@ -154,10 +154,10 @@ describe('etcd coordinator', () => {
     let step = 30
     const writer = setInterval(() => write(all, step, 3) || (step += 3), 50)
     cleanups.push(async () => clearInterval(writer))
-    await waitFor(() => hosts(all).length === 1 && hosts(all)[0] !== old && hosts(all)[0]!.endpoint.epoch > epoch, 'another member elected')
+    // (The cut-off root stays in limbo, still showing its last role, until it reaches etcd again.)
+    await waitFor(() => hosts(all).some((m) => m !== old && m.endpoint.epoch > epoch), 'another member elected')
     await waitFor(() => sequencedAtLeaseEnd !== undefined, 'the lease of the cut root is over')
     clearInterval(writer)
-    expect(old.endpoint.role).not.toBe('host')
     expect(old.endpoint.stats().leaseLapses).toBeGreaterThanOrEqual(1)
     // Not one change sequenced by the old root once its lease could have ended.
     const oldSequenced = old.endpoint.stats().sequenced
@@ -165,7 +165,8 @@ describe('etcd coordinator', () => {
     await settled(all, 'after the old root rejoined')
     expect(old.endpoint.stats().sequenced).toBe(oldSequenced)
     expect(sequencedAtLeaseEnd).toBe(oldSequenced)
-    expect(Date.now() - cutAt).toBeGreaterThan(0)
+    expect(old.endpoint.role).not.toBe('host')
+    console.log(`[etcd] a root cut off from etcd replaced and back as a member after ${Date.now() - cutAt} ms (lease ${TTL_MS} ms)`)
     expect(all.every((m) => m.endpoint.epoch === hosts(all)[0]!.endpoint.epoch)).toBe(true)
   })
 

@@ -1,5 +1,6 @@
 import type { EndpointId } from '../ids.js'
 import type { Logger } from '../logger.js'
+import type { EndpointAddresses } from './addresses.js'
 
 /**
  * Who decides the root and its epoch. The default (`'peers'`, no coordinator) is the embedded
@@ -28,13 +29,10 @@ export interface Coordinator {
   close(): Promise<void>
 }
 
-/** An endpoint's bound pair (as `EndpointAddresses`; spelled out here so options.ts can import this file). */
-type Addresses = { inbound: string; outbound: string }
-
 /** The endpoint as a coordinator sees it: what it is told to do. */
 export interface CoordinatedMember {
   readonly id: EndpointId
-  readonly addresses: Addresses
+  readonly addresses: EndpointAddresses
   readonly logger: Logger
   /** The service elected this member; `epoch` is its fencing token (rises with every leader). */
   lead(epoch: number): void
@@ -48,7 +46,7 @@ export interface CoordinatedMember {
 export interface Leader {
   id: EndpointId
   epoch: number
-  addresses: Addresses
+  addresses: EndpointAddresses
 }
 
 /** What handlers need of the coordination (NodeContext.coordination). */

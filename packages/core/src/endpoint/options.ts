@@ -10,13 +10,9 @@ import type { Coordinator } from './coordinator.js'
 
 export type { Verdict } from './hooks.js'
 
-/** The pair of addresses an endpoint binds, and that a child joins. */
-export interface EndpointAddresses {
-  /** The PULL channel children PUSH to. */
-  inbound: string
-  /** The PUB channel children SUBscribe to. */
-  outbound: string
-}
+import type { EndpointAddresses } from './addresses.js'
+
+export type { EndpointAddresses } from './addresses.js'
 
 /** What the parent's `authenticate` hook sees of a joiner. */
 export interface JoinRequest {

@@ -333,7 +333,7 @@ export class Node implements NodeContext {
       inbound: a?.inbound ?? '',
       outbound: a?.outbound ?? '',
       priority: this.opts.priority,
-      docs: this.replicas.heads(),
+      docs: this.replicas.heads(true),
       ancestry: [],
       incarnation: this.incarnation,
     })

@@ -236,3 +236,14 @@ export class RateLimitedError extends ZincError {
     super('ERR_RATE_LIMITED', `The parent is throttling this endpoint: ${reason}. Send fewer changes per second (batch them, or coalesce per animation frame).`)
   }
 }
+
+/** A leaf's local store (IndexedDB) could not be read or written: the tab goes on without it for that document. */
+export class LeafStorageError extends ZincError {
+  constructor(readonly doc: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'ERR_LEAF_STORAGE',
+      `The local copy of "${doc}" ${detail}. This tab goes on without it: changes made offline are not kept across a reload until it works again (check the browser's storage settings and free space).`,
+      options,
+    )
+  }
+}

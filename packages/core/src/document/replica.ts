@@ -14,6 +14,7 @@ import { DocLog } from './doc-log.js'
 import { pendingFragment, remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import type { ReplicaIO } from './replica-io.js'
 import type { StoredDocument } from '../storage.js'
+import type { LeafDocument } from '../leaf-storage.js'
 import { Sequencer } from './sequencer.js'
 
 interface Sequenced {
@@ -82,6 +83,13 @@ export class Replica {
   /** Highest clientSeq of ours we learned was refused (travels with every change we send). */
   #refusedUpTo = 0
   #flushScheduled = false
+  /**
+   * Highest clientSeq the leaf's storage holds (Infinity without leaf storage): a change goes
+   * upstream only once saved, so its clientSeq is never given again after a restart.
+   */
+  savedUpTo = Infinity
+  /** Keeps this replica in the leaf's storage (see LeafPersister); stopped before anything is abandoned. */
+  persister: { stop(): void } | undefined
   /** While a batched run is applied: confirmed is already final, so rebuilds wait for its end. */
   #deferRebuild = false
   #needRebuild = false
@@ -139,7 +147,7 @@ export class Replica {
   #sendHeld(): void {
     let clean = true
     for (const p of this.pending) {
-      if (!p.sent && clean && this.seq >= p.minBase && this.#refusedUpTo >= p.minRefused) this.#send(p)
+      if (!p.sent && clean && this.seq >= p.minBase && this.#refusedUpTo >= p.minRefused && p.fragment.clientSeq <= this.savedUpTo) this.#send(p)
       if (!p.sent || p.dirty) clean = false
     }
   }
@@ -173,6 +181,50 @@ export class Replica {
     }
     this.#sendHeld()
     return n
+  }
+
+  /** The leaf's storage holds every change up to `upTo`: those may go upstream now. */
+  saved(upTo: number): void {
+    if (upTo <= this.savedUpTo) return
+    this.savedUpTo = upTo
+    this.#sendHeld()
+  }
+
+  /**
+   * Restores what a leaf kept (a reload, or a restart while offline): the confirmed state at
+   * its seq, and the pending changes on top, to be sent again under their own clientSeqs (the
+   * root answers those it already sequenced with their seq). Ready at once.
+   */
+  restoreLocal(record: LeafDocument): void {
+    this.confirmed = freezeDeep(record.state)
+    this.seq = record.seq
+    this.nextClientSeq = record.nextClientSeq
+    this.savedUpTo = record.nextClientSeq - 1
+    this.history.reset(record.seq)
+    if (record.head) {
+      try {
+        const m = decodeMessage(record.head, Infinity)
+        if (m.seq === record.seq && m.doc === this.doc) this.log.append({ seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, epoch: m.epoch, envelope: m.raw })
+      } catch {
+        // unknown history at seq: the parent answers with a catch-up or a snapshot all the same
+      }
+    }
+    this.pending.length = 0
+    for (const p of record.pending) this.pending.push(pendingFragment(this.doc, this.io.self, p.clientSeq, p.op))
+    this.#rebuildVisible()
+    this.#becomeReady()
+  }
+
+  /** What a leaf keeps of this replica now (see LeafDocument). */
+  leafRecord(): LeafDocument {
+    const head = this.log.at(this.seq)
+    return {
+      seq: this.seq,
+      state: this.confirmed,
+      nextClientSeq: this.nextClientSeq,
+      pending: this.pending.map((p) => ({ clientSeq: p.fragment.clientSeq, op: p.op })),
+      ...(head ? { head: head.envelope } : {}),
+    }
   }
 
   // ---- sequenced fragments from upstream ----------------------------------------------
@@ -680,6 +732,9 @@ export class Replica {
 
   /** Rejects every pending change: the document is closing or the endpoint is going away. */
   abandon(reason: string): void {
+    // What the leaf kept stays as it was: its pending changes are sent on the next open.
+    this.persister?.stop()
+    this.persister = undefined
     for (const p of [...this.#awaitingVerdict.values(), ...this.pending.splice(0)]) p.reject(new ChangeRejectedError(this.doc, p.fragment.clientSeq, reason))
     this.#awaitingVerdict.clear()
   }

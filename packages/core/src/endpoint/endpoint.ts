@@ -10,6 +10,8 @@ import { encodeAppPayload, isValidAppKind, type MessageHandler } from './app-mes
 import { Node, type EndpointEvents, type Role } from './node.js'
 import { resolveOptions, type EndpointAddresses, type EndpointOptions } from './options.js'
 import type { Peer } from './children.js'
+import { joinInBackground } from './background-join.js'
+import { openFromLeafStorage } from './leaf-open.js'
 
 /** Options of {@link Endpoint.open}. */
 export interface OpenOptions<S> {
@@ -59,6 +61,11 @@ export class Endpoint {
   static async start(options: EndpointOptions): Promise<Endpoint> {
     const opts = resolveOptions(options)
     const node = new Node(opts)
+    if (opts.join && opts.waitForParent === false) {
+      await node.recallTree()
+      void joinInBackground(node, opts.join).catch((error: unknown) => node.logger.error({ err: error }, 'joining in the background failed'))
+      return new Endpoint(node)
+    }
     try {
       if (opts.bind) await node.bind(opts.bind)
       if (opts.join) {
@@ -109,6 +116,15 @@ export class Endpoint {
     return this.#node.children.size > 0 ? this.#node.children.peers() : [...this.#node.succession.siblings]
   }
 
+  /**
+   * Whether this endpoint is part of a tree now: the root, or welcomed by a parent that has
+   * not gone silent. False while a leaf started with `waitForParent: false` has not joined,
+   * and from 'parent-lost' to 'parent-back'.
+   */
+  get connected(): boolean {
+    return this.#node.connected
+  }
+
   /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#node.closed
@@ -149,6 +165,8 @@ export class Endpoint {
     if (!replica && node.succession.isRoot) replica = await node.replicas.openAtRoot(doc, options.initial ?? {})
     if (!replica) {
       replica = node.replicas.create(doc)
+      // A leaf with a local store: what it kept is shown at once (offline too), then brought up to date.
+      if (node.opts.leafStorage) await openFromLeafStorage(node, replica, node.opts.leafStorage)
       const hasInitial = options.initial !== undefined
       node.replicas.requestOpen(replica, { hasInitial, initial: hasInitial ? encodeJson(options.initial) : new Uint8Array(0) })
     }

@@ -160,6 +160,13 @@ export class Node implements NodeContext {
     return this.#role
   }
 
+  /** The root, or welcomed by a parent not presumed lost. */
+  get connected(): boolean {
+    if (this.#closed) return false
+    if (this.succession.isRoot) return true
+    return this.#parent?.welcomed === true && !this.#parentLost
+  }
+
   /** Items waiting or running in the handler lanes. */
   get queueDepth(): number {
     return this.#pool.depth + this.#control.depth

@@ -12,6 +12,8 @@ export default defineConfig({
       { extends: true, test: { name: 'transport-zmq', include: ['packages/transport-zmq/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'transport-ws', include: ['packages/transport-ws/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'storage-lmdb', include: ['packages/storage-lmdb/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'storage-idb', include: ['packages/storage-idb/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'react', include: ['packages/react/test/**/*.test.{ts,tsx}'], environment: 'jsdom' } },
       { extends: true, test: { name: 'cli', include: ['packages/cli/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'browser', include: ['examples/canvas/test/**/*.test.ts'] } },
       {

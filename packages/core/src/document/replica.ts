@@ -223,7 +223,8 @@ export class Replica {
       state: this.confirmed,
       nextClientSeq: this.nextClientSeq,
       pending: this.pending.map((p) => ({ clientSeq: p.fragment.clientSeq, op: p.op })),
-      ...(head ? { head: head.envelope } : {}),
+      // A copy: the envelope may be a view into a larger received batch.
+      ...(head ? { head: head.envelope.slice() } : {}),
     }
   }
 

@@ -6,7 +6,7 @@
  * every 250 ms, so silence for `SILENT_MS` means it is away, and any message means it is back
  * (also when the endpoint re-joins a restarted server, where no `parent-back` event comes).
  */
-import type { Endpoint, Role } from '@zinc/core'
+import { LeafStorageError, type Endpoint, type Role } from '@zinc/core'
 import { $, type App } from './app.js'
 import { isCursor } from './model.js'
 import type { NetSwitch } from './net.js'
@@ -41,7 +41,19 @@ export class Status {
     endpoint.on('peers', (p) => ((this.peers = p.length), dirty()))
     endpoint.on('parent-lost', dirty)
     endpoint.on('parent-back', dirty)
-    endpoint.on('error', (error) => this.toast(error.message, 'warn'))
+    endpoint.on('error', (error) => (error instanceof LeafStorageError ? this.notice(error.message) : this.toast(error.message, 'warn')))
+  }
+
+  /** A warning that stays until dismissed (the local copy was unusable: the person should know). */
+  notice(message: string): void {
+    const el = $('notice')
+    const text = $('notice-text')
+    text.textContent = text.textContent ? `${text.textContent} ${message}` : message
+    el.hidden = false
+    $('notice-close').onclick = () => {
+      el.hidden = true
+      text.textContent = ''
+    }
   }
 
   connection(): Connection {

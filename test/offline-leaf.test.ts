@@ -61,12 +61,34 @@ describe('offline-first leaves', () => {
     const again = await second.open<List>('list', { timeoutMs: 1000 })
     expect(again.state.items).toEqual(['offline-2', 'online', 'offline-1'])
     expect(again.pendingCount).toBe(2)
+    expect(again.status).toBe('syncing') // what was kept is not current until the parent answers
 
     network.heal()
     await waitFor(() => second.connected && again.pendingCount === 0 && hostDoc.seq === again.seq, 'the leaf to reconnect and send its changes')
     expect(hostDoc.state.items).toEqual(['offline-2', 'online', 'offline-1'])
     expect(again.state).toEqual(hostDoc.state)
     expect(host.stats().docs['list']).toBe(3)
+    await waitFor(() => again.status === 'caught-up', 'caught up')
+  })
+
+  it('a document kept with nothing pending is "syncing" until the parent has answered for it', async () => {
+    const { network, hostDoc, leaf } = await world()
+    const storage = new MemoryLeafStorage()
+    const first = await leaf(storage)
+    const doc = await first.open<List>('list', { initial: { items: [] } })
+    doc.change((d) => void d.items.push('kept'))
+    await doc.synced()
+    await waitFor(async () => (await storage.load('list' as DocId))?.seq === 1, 'the confirmed state to be kept')
+    await first.close()
+    network.partition(['leaf'], ['host'])
+    hostDoc.change((d) => void d.items.push('newer'))
+    const second = await leaf(storage.reopen())
+    const again = await second.open<List>('list', { timeoutMs: 1000 })
+    expect(again.state.items).toEqual(['kept'])
+    expect(again.status).toBe('syncing')
+    network.heal()
+    await again.ready
+    expect(again.state.items).toEqual(['kept', 'newer'])
   })
 
   it('a change the root sequenced but whose echo the leaf never got is not applied twice after a restart', async () => {

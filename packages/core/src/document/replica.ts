@@ -37,7 +37,19 @@ export type ReplicaEvents = {
   refused: [error: Error]
   /** The visible state moved by this op, not made here (undo stacks follow it). */
   visibleOp: [op: Op]
+  /** `seq` moved forward (sequenced fragments applied, own changes acknowledged, a snapshot). */
+  seq: [seq: number]
+  /** Caught up or not (see `Replica.caughtUp`). */
+  status: [status: DocumentStatus]
 }
+
+/**
+ * `caught-up`: every local change is confirmed by the root and this replica holds everything
+ * its parent was last known to hold (heartbeats carry the parent's head seq). `syncing`: not
+ * yet, or no longer.
+ */
+export type DocumentStatus = 'caught-up' | 'syncing'
+
 
 /**
  * One endpoint's copy of one document. It keeps the confirmed state (everything the root
@@ -74,7 +86,21 @@ export class Replica {
   /** True while an OPEN is unanswered: only then may a snapshot move this replica back. */
   expectSnapshot = false
   /** True from an OPEN until its answer (snapshot or catch-up) arrives. */
-  awaitingServe = false
+  get awaitingServe(): boolean {
+    return this.#awaitingServe
+  }
+
+  set awaitingServe(value: boolean) {
+    this.#awaitingServe = value
+    if (value || !this.#restoredUnserved) return
+    // What a leaf kept is current only once the parent has answered for it.
+    this.#restoredUnserved = false
+    this.checkStatus()
+  }
+
+  #awaitingServe = false
+  /** Restored from a leaf's storage and not yet answered by the parent: not caught up, whatever it holds. */
+  #restoredUnserved = false
   /** Recent sequenced ops: the root transforms against them (see Sequencer). */
   readonly history: OpHistory
   readonly #incoming = new Map<number, Sequenced>()
@@ -90,6 +116,9 @@ export class Replica {
   savedUpTo = Infinity
   /** Keeps this replica in the leaf's storage (see LeafPersister); stopped before anything is abandoned. */
   persister: { stop(): void } | undefined
+  /** Highest seq the parent was last known to hold (its heartbeats, the fragments it sent). */
+  #knownHead = 0
+  #status: DocumentStatus = 'syncing'
   /** While a batched run is applied: confirmed is already final, so rebuilds wait for its end. */
   #deferRebuild = false
   #needRebuild = false
@@ -103,6 +132,36 @@ export class Replica {
   ) {
     this.log = new DocLog(logLimit, logBytes)
     this.history = new OpHistory(Math.max(1024, logLimit), logBytes)
+  }
+
+  /** Whether every local change is confirmed and this replica holds all its parent was last known to hold. */
+  get caughtUp(): boolean {
+    return this.ready && !this.#restoredUnserved && this.pending.length === 0 && this.#awaitingVerdict.size === 0 && (this.io.isRoot() || this.seq >= this.#knownHead)
+  }
+
+  get status(): DocumentStatus {
+    return this.#status
+  }
+
+  /** The parent holds the document up to `seq` (its heartbeat said so). */
+  noteHead(seq: number): void {
+    if (seq <= this.#knownHead) return
+    this.#knownHead = seq
+    this.checkStatus()
+  }
+
+  /** Emits `status` when caught-up changed. Called after anything that moves seq or pending. */
+  checkStatus(): void {
+    const status: DocumentStatus = this.caughtUp ? 'caught-up' : 'syncing'
+    if (status === this.#status) return
+    this.#status = status
+    this.events.emit('status', status)
+  }
+
+  /** Seq moved forward: waiters on a seq hear it, and the status may change. */
+  advanced(): void {
+    this.events.emit('seq', this.seq)
+    this.checkStatus()
   }
 
   /** The root creates the document, seeded with `initial`. */
@@ -133,6 +192,7 @@ export class Replica {
       this.#sendHeld()
     }
     this.events.emit('change', this.visible, pending.fragment, [pending.fragment])
+    this.checkStatus()
     return pending.fragment
   }
 
@@ -209,6 +269,7 @@ export class Replica {
         // unknown history at seq: the parent answers with a catch-up or a snapshot all the same
       }
     }
+    this.#restoredUnserved = true
     this.pending.length = 0
     for (const p of record.pending) this.pending.push(pendingFragment(this.doc, this.io.self, p.clientSeq, p.op))
     this.#rebuildVisible()
@@ -245,6 +306,7 @@ export class Replica {
   }
 
   #stage(m: Message): void {
+    if (m.seq > this.#knownHead) this.#knownHead = m.seq
     if (m.seq <= this.seq || this.#incoming.has(m.seq)) {
       this.io.stats.duplicates++
       return
@@ -380,6 +442,7 @@ export class Replica {
     this.io.publishFragments(this.doc, run.map((s) => s.envelope))
     this.#sendHeld()
     if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
+    this.advanced()
   }
 
   /**
@@ -415,6 +478,7 @@ export class Replica {
   acknowledgeOwn(clientSeq: number, seq: number): void {
     this.#acknowledgeHead(clientSeq, seq)
     this.#sendHeld()
+    this.checkStatus()
   }
 
   /** The root sequenced a foreign change (confirmed already includes it): pending follow it. */
@@ -481,6 +545,7 @@ export class Replica {
     if (verdict) {
       this.#awaitingVerdict.delete(clientSeq)
       verdict.resolve(seq)
+      this.checkStatus()
       return
     }
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
@@ -496,6 +561,7 @@ export class Replica {
     p!.resolve(seq)
     this.#rebuildVisible()
     this.#sendHeld()
+    this.checkStatus()
   }
 
   /**
@@ -512,6 +578,7 @@ export class Replica {
       const error = new ChangeRejectedError(this.doc, clientSeq, reason)
       verdict.reject(error)
       this.events.emit('rejected', error, verdict.fragment)
+      this.checkStatus()
       return
     }
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
@@ -550,6 +617,7 @@ export class Replica {
     this.#sendHeld()
     this.events.emit('rejected', error, p.fragment)
     this.events.emit('change', this.visible, undefined, [])
+    this.checkStatus()
   }
 
   /**
@@ -671,6 +739,7 @@ export class Replica {
     this.flush()
     this.events.emit('change', this.visible, undefined, [])
     this.events.emit('presence', this.presence)
+    this.advanced()
   }
 
   /** Our own sequenced changes in the log beyond what the root has, as pending changes again. */
@@ -690,6 +759,7 @@ export class Replica {
     if (this.ready) return
     this.ready = true
     this.events.emit('ready')
+    this.checkStatus()
   }
 
   /** The snapshot this replica can serve: its confirmed state, never its pending changes. */

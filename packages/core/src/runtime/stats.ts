@@ -26,6 +26,8 @@ export interface EndpointStats {
   dropped: number
   /** Application or built-in handlers that threw. */
   handlerErrors: number
+  /** Server hooks (`validate`, `onChange`, `onLoad`, `onStore`) that threw, rejected or timed out. */
+  hookErrors: number
   /** Catch-up or snapshot requests this endpoint made after seeing a gap. */
   resyncs: number
   /** Fragments this endpoint sequenced (root only). */
@@ -82,6 +84,7 @@ export function emptyStats(): EndpointStats {
     badFrames: 0,
     dropped: 0,
     handlerErrors: 0,
+    hookErrors: 0,
     resyncs: 0,
     sequenced: 0,
     rejected: 0,

@@ -13,7 +13,8 @@ export default defineConfig({
       { extends: true, test: { name: 'transport-ws', include: ['packages/transport-ws/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'storage-lmdb', include: ['packages/storage-lmdb/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'storage-idb', include: ['packages/storage-idb/test/**/*.test.ts'] } },
-      { extends: true, test: { name: 'react', include: ['packages/react/test/**/*.test.{ts,tsx}'], environment: 'jsdom' } },
+      // jsdom's DOM on Node's globals (see packages/react/test/dom-setup.ts)
+      { extends: true, test: { name: 'react', include: ['packages/react/test/**/*.test.{ts,tsx}'], setupFiles: ['packages/react/test/dom-setup.ts'] } },
       { extends: true, test: { name: 'cli', include: ['packages/cli/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'browser', include: ['examples/canvas/test/**/*.test.ts'] } },
       {

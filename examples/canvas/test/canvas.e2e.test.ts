@@ -7,21 +7,16 @@
  * Chromium missing: scripts/ensure-chromium.sh installs it if it can; otherwise every test is
  * skipped with the reason printed.
  */
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureChromium, launchProfile, ROOT } from './chromium.js'
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'canvas')
 const SERVER = join(ROOT, 'examples', 'dist', 'canvas', 'server', 'main.js')
-const ENSURE = join(ROOT, 'scripts', 'ensure-chromium.sh')
 const WAIT = { timeout: 20_000 }
 
 type CanvasServer = { url: string; port: number; close(): Promise<void> }
@@ -74,35 +69,14 @@ let a: Page
 let b: Page
 const pageErrors: string[] = []
 
-/** Undefined when Chromium is there (installing it if scripts/ensure-chromium.sh can); else one line saying how to get it. */
-async function ensureChromium(): Promise<string | undefined> {
-  if (existsSync(CHROMIUM)) return undefined
-  console.warn(`[canvas e2e] ${CHROMIUM} is missing; trying scripts/ensure-chromium.sh (apt-get, may take minutes)`)
-  let why = ''
-  try {
-    await promisify(execFile)('sh', [ENSURE], { env: { ...process.env, CHROMIUM }, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 })
-  } catch (error) {
-    const e = error as { stderr?: string; message: string }
-    why = (e.stderr || e.message).trim().split('\n').pop()!.replace(/^ensure-chromium: /, '')
-  }
-  if (existsSync(CHROMIUM)) return undefined
-  return `Chromium is not installed at ${CHROMIUM} (${why || 'the install did not produce it'}): run \`sudo sh scripts/ensure-chromium.sh\` (Debian: \`sudo apt-get install chromium\`) or set CHROMIUM=/path/to/chromium.`
-}
-
 /** Skips the calling test, saying why, when Chromium is unavailable (said once, in beforeAll). */
 function needBrowser(ctx: { skip: (note?: string) => void }): void {
   if (skipReason) ctx.skip(skipReason)
 }
 
 async function openTab(name: string): Promise<Page> {
-  const userDataDir = await mkdtemp(join(tmpdir(), 'zinc-canvas-chromium-'))
+  const { context, userDataDir } = await launchProfile('zinc-canvas-chromium-')
   userDataDirs.push(userDataDir)
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1100, height: 700 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  })
   contexts.push(context)
   const page = context.pages()[0] ?? (await context.newPage())
   page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`))
@@ -148,7 +122,7 @@ async function converged(): Promise<{ seq: number; count: number; hash: string }
 
 describe('canvas demo in Chromium', () => {
   beforeAll(async () => {
-    skipReason = await ensureChromium()
+    skipReason = await ensureChromium('canvas e2e')
     if (skipReason) {
       console.warn(`[canvas e2e] SKIPPED: ${skipReason}`)
       return

@@ -9,36 +9,9 @@ import { keyed } from '@zinc/core'
 import { $, type App } from './app.js'
 import { LIMITS } from './model.js'
 import { noteBox } from './render.js'
+import { merge, rebase } from './text-merge.js'
 
-/** Where `pos` in `before` is in `after`, when `after` replaced one range of `before`. */
-export function rebase(before: string, after: string, pos: number): number {
-  const max = Math.min(before.length, after.length)
-  let p = 0
-  while (p < max && before.charCodeAt(p) === after.charCodeAt(p)) p++
-  let s = 0
-  while (s < max - p && before.charCodeAt(before.length - 1 - s) === after.charCodeAt(after.length - 1 - s)) s++
-  if (pos <= p) return pos
-  if (pos >= before.length - s) return pos + after.length - before.length
-  return after.length - s
-}
-
-/**
- * Three-way merge of one person's edit with others': `mine` is `base` with one range replaced
- * (what was typed here and not yet in the document), `theirs` the document's text now.
- */
-export function merge(base: string, mine: string, theirs: string): string {
-  if (mine === base) return theirs
-  if (theirs === base) return mine
-  const max = Math.min(base.length, mine.length)
-  let p = 0
-  while (p < max && base.charCodeAt(p) === mine.charCodeAt(p)) p++
-  let s = 0
-  while (s < max - p && base.charCodeAt(base.length - 1 - s) === mine.charCodeAt(mine.length - 1 - s)) s++
-  const inserted = mine.slice(p, mine.length - s)
-  const from = rebase(base, theirs, p)
-  const to = Math.max(from, rebase(base, theirs, base.length - s))
-  return theirs.slice(0, from) + inserted + theirs.slice(to)
-}
+export { merge, rebase }
 
 export class NoteEditor {
   readonly #el: HTMLTextAreaElement

@@ -365,6 +365,7 @@ export class Replica {
     state = freezeDeep(state)
     let seq = stored.snapshot?.seq ?? 0
     this.history.reset(seq)
+    if (seq > 0) this.log.clear(seq, stored.snapshot?.history)
     for (const f of stored.fragments) {
       const m = decodeMessage(f.envelope, Infinity)
       let op: Op
@@ -696,7 +697,7 @@ export class Replica {
     for (const [origin, clientSeq] of clientSeqs) this.clientSeqs.set(origin, clientSeq)
     this.presence.clear()
     for (const { origin, value } of snapshot.presence) this.presence.set(endpointIdFromBytes(origin), decodeJson(value, 'presence'))
-    this.log.clear()
+    this.log.clear(seq, snapshot.history || undefined)
     this.history.reset(seq)
     for (let i = this.pending.length - 1; i >= 0; i--) {
       const p = this.pending[i]!
@@ -768,6 +769,7 @@ export class Replica {
       state: encodeJson(this.confirmed),
       clientSeqs: [...this.clientSeqs].map(([origin, clientSeq]) => ({ origin: endpointIdToBytes(origin), clientSeq })),
       presence: [...this.presence].map(([origin, value]) => ({ origin: endpointIdToBytes(origin), value: encodeJson(value) })),
+      history: this.log.chainAt(this.seq) ?? 0,
     })
     return encodeMessage({ kind: Kind.SNAPSHOT, origin: this.io.self, doc: this.doc, seq: this.seq, epoch: this.io.epoch(), payload })
   }

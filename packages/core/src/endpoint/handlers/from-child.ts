@@ -254,7 +254,10 @@ async function onOpen(node: NodeContext, m: Message, from: Work['from']): Promis
  * clientSeq) there, when it told us which. Two roots of one epoch (a healed split) sequence
  * different fragments under the same epoch; only this tells their histories apart.
  */
-function sameHistory(replica: Replica, seq: number, open: { lastOrigin?: Uint8Array; lastClientSeq?: number }): boolean {
+function sameHistory(replica: Replica, seq: number, open: { lastOrigin?: Uint8Array; lastClientSeq?: number; lastHistory?: number }): boolean {
+  // Both fingerprints known: they compare the whole history up to `seq`, not only its last fragment.
+  const ours = replica.log.chainAt(seq)
+  if (open.lastHistory && ours !== undefined) return open.lastHistory === ours
   if (!open.lastOrigin || open.lastOrigin.byteLength !== 16) return true
   const entry = replica.log.at(seq)
   // Our log no longer holds that seq (it was just replaced by a snapshot): we cannot tell.

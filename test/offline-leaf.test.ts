@@ -91,6 +91,22 @@ describe('offline-first leaves', () => {
     expect(again.state.items).toEqual(['kept', 'newer'])
   })
 
+  it('a change made just before the endpoint closes is kept too', async () => {
+    const { network, hostDoc, leaf } = await world()
+    const storage = new MemoryLeafStorage()
+    const first = await leaf(storage)
+    const doc = await first.open<List>('list', { initial: { items: [] } })
+    network.partition(['leaf'], ['host'])
+    doc.change((d) => void d.items.push('last second'))
+    await first.close() // in the same tick: the closing endpoint writes what it has
+    const second = await leaf(storage.reopen())
+    const again = await second.open<List>('list', { timeoutMs: 1000 })
+    expect(again.state.items).toEqual(['last second'])
+    network.heal()
+    await waitFor(() => again.pendingCount === 0 && hostDoc.state.items.length === 1, 'the change at the root')
+    expect(hostDoc.state.items).toEqual(['last second'])
+  })
+
   it('a change the root sequenced but whose echo the leaf never got is not applied twice after a restart', async () => {
     const { hostDoc, leaf } = await world()
     const storage = new RecordingStorage()

@@ -52,8 +52,13 @@ export class LeafPersister {
     void this.#write()
   }
 
-  stop(): void {
+  /**
+   * Stops keeping the replica. `flush`: first writes it once more as it is now (the document
+   * or the endpoint is closing: a change made just before must not be lost to the reload).
+   */
+  stop(flush = false): void {
     if (this.#stopped) return
+    if (flush && this.replica.ready) this.storage.save(this.replica.doc, this.replica.leafRecord()).catch(() => {})
     this.#stopped = true
     clearInterval(this.#timer)
     for (const off of this.#offs) off()

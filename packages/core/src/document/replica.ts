@@ -115,7 +115,7 @@ export class Replica {
    */
   savedUpTo = Infinity
   /** Keeps this replica in the leaf's storage (see LeafPersister); stopped before anything is abandoned. */
-  persister: { stop(): void } | undefined
+  persister: { stop(flush?: boolean): void } | undefined
   /** Highest seq the parent was last known to hold (its heartbeats, the fragments it sent). */
   #knownHead = 0
   #status: DocumentStatus = 'syncing'
@@ -806,7 +806,7 @@ export class Replica {
   /** Rejects every pending change: the document is closing or the endpoint is going away. */
   abandon(reason: string): void {
     // What the leaf kept stays as it was: its pending changes are sent on the next open.
-    this.persister?.stop()
+    this.persister?.stop(true)
     this.persister = undefined
     for (const p of [...this.#awaitingVerdict.values(), ...this.pending.splice(0)]) p.reject(new ChangeRejectedError(this.doc, p.fragment.clientSeq, reason))
     this.#awaitingVerdict.clear()

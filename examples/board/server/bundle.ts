@@ -5,7 +5,7 @@
 import { copyFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
+import { bundlePage } from '../../canvas/server/bundle-page.js'
 
 /** examples/board/web, from examples/dist/board/server (compiled) — the sources are not copied. */
 export const BOARD_WEB_DIR = fileURLToPath(new URL('../../../board/web/', import.meta.url))
@@ -13,20 +13,10 @@ export const BOARD_WEB_DIR = fileURLToPath(new URL('../../../board/web/', import
 /** Builds the board bundle into `outDir` (the canvas's public folder + /board). */
 export async function buildBoard(outDir: string): Promise<void> {
   await mkdir(outDir, { recursive: true })
-  await build({
-    entryPoints: [join(BOARD_WEB_DIR, 'main.tsx')],
-    outfile: join(outDir, 'main.js'),
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
+  await bundlePage(join(BOARD_WEB_DIR, 'main.tsx'), join(outDir, 'main.js'), {
     jsx: 'automatic',
     // React's production build (its development build is several times slower).
     define: { 'process.env.NODE_ENV': '"production"' },
-    sourcemap: true,
-    minify: true,
-    logLevel: 'warning',
-    legalComments: 'none',
   })
   await Promise.all(['index.html', 'style.css'].map((f) => copyFile(join(BOARD_WEB_DIR, f), join(outDir, f))))
 }

@@ -4,6 +4,7 @@ import type { CacheEntry } from './document-cache.js'
 import { useZincCache } from './provider.js'
 import { useSelected, type Equality } from './select.js'
 
+/** Options of `useDocument` and `useSuspenseDocument`. */
 export interface UseDocumentOptions<S, T> {
   /** Seeds the document if the root has none yet (see `endpoint.open`). */
   initial?: S
@@ -27,8 +28,11 @@ export interface DocumentView<S, T, P> {
 
 /** What `useSuspenseDocument` gives: like useDocument's, always open. */
 export interface SuspenseDocumentView<S, T, P> {
+  /** The selected state. */
   state: T
+  /** Applies a change (optimistic, sequenced by the root); undefined when nothing changed. */
   change: (recipe: (draft: Draft<S>) => void) => DocumentFragment | undefined
+  /** The document handle (presence, undo, status…). */
   doc: Document<S, P>
 }
 

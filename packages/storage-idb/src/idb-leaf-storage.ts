@@ -49,6 +49,7 @@ export class IdbLeafStorage implements LeafStorage {
     this.#claim = claim
   }
 
+  /** Opens (or creates) the app's database and claims this tab's identity in it. Never rejects for a bad store: see `warnings`. */
   static async open(options: IdbLeafStorageOptions = {}): Promise<IdbLeafStorage> {
     const name = options.name ?? 'zinc'
     const warnings: string[] = []

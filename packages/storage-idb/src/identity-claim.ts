@@ -14,6 +14,7 @@ export interface ClaimPorts {
 /** A claimed identity: held until `release`. */
 export interface Claim {
   id: EndpointId
+  /** Lets the identity go (another tab may claim it). */
   release(): void
 }
 

@@ -21,6 +21,7 @@ export class Status {
   peers = 0
   failed: string | undefined
   #joined = false
+  #endpoint: Endpoint | undefined
   #toastTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
@@ -31,6 +32,7 @@ export class Status {
   /** Follows the endpoint's role and roster. */
   follow(endpoint: Endpoint): void {
     this.#joined = true
+    this.#endpoint = endpoint
     this.role = endpoint.role
     this.peers = endpoint.peers.length
     const dirty = () => {
@@ -59,7 +61,9 @@ export class Status {
   connection(): Connection {
     if (this.failed) return 'failed'
     if (this.net.offline) return 'offline'
-    if (!this.#joined) return 'connecting'
+    // Started without waiting for the server: until it first answers, this tab is connecting
+    // (unless the server is known to be unreachable: then the banner says so).
+    if (!this.#joined || (!this.#endpoint?.connected && this.net.lastMessageAt === 0 && this.net.unreachableSince === undefined)) return 'connecting'
     return performance.now() - this.net.lastMessageAt < SILENT_MS ? 'connected' : 'reconnecting'
   }
 

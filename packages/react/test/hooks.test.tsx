@@ -219,4 +219,29 @@ describe('@zinc/react', () => {
     act(() => screen.getByText('add').click())
     await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('connected client caught-up 0'))
   })
+
+  it('useStatus while the parent is unreachable: not connected, changes pending, not caught up; then back', async () => {
+    const { network, tabs } = await tree(1)
+    function Status() {
+      const s = useStatus('board')
+      const { change } = useDocument<Board>('board')
+      return (
+        <div>
+          <p data-testid="status">{`${s.connected ? 'connected' : 'offline'} ${s.caughtUp ? 'caught-up' : 'syncing'} ${s.pending}`}</p>
+          <button onClick={() => change((d) => void d.cards.push('made offline'))}>add</button>
+        </div>
+      )
+    }
+    render(
+      <ZincProvider endpoint={tabs[0]!}>
+        <Status />
+      </ZincProvider>,
+    )
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('connected caught-up 0'))
+    network.partition(['tab-0'], ['host'])
+    act(() => screen.getByText('add').click())
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('offline syncing 1'))
+    network.heal()
+    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('connected caught-up 0'), { timeout: 20_000 })
+  })
 })

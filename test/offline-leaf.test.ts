@@ -79,6 +79,8 @@ describe('offline-first leaves', () => {
     doc.change((d) => void d.items.push('kept'))
     await doc.synced()
     await waitFor(async () => (await storage.load('list' as DocId))?.seq === 1, 'the confirmed state to be kept')
+    // With the history's fingerprint, so the parent can answer the reopen with a catch-up.
+    expect(typeof (await storage.load('list' as DocId))?.history).toBe('number')
     await first.close()
     network.partition(['leaf'], ['host'])
     hostDoc.change((d) => void d.items.push('newer'))

@@ -33,10 +33,11 @@ export interface LeafDocument {
   /** Pending local changes, in clientSeq order. */
   readonly pending: readonly LeafPendingChange[]
   /**
-   * The encoded sequenced fragment at `seq`, as received: a reopen tells the parent which
-   * history it holds (another history at that seq gets a full snapshot). Absent when unknown.
+   * The fingerprint of the sequenced history up to `seq` (see history-chain.ts): a reopen tells
+   * the parent which history it holds, and another history at that seq gets a full snapshot
+   * instead of a catch-up. Absent when unknown.
    */
-  readonly head?: Uint8Array
+  readonly history?: number
 }
 
 /** Durable storage of a leaf's replicas (`IdbLeafStorage`, `MemoryLeafStorage`). */
@@ -60,7 +61,7 @@ export function isLeafDocument(value: unknown): value is LeafDocument {
   if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 0) return false
   if (!Number.isSafeInteger(r.nextClientSeq) || (r.nextClientSeq as number) < 1) return false
   if (typeof r.state !== 'object' || r.state === null) return false
-  if (r.head !== undefined && !(r.head instanceof Uint8Array)) return false
+  if (r.history !== undefined && !Number.isFinite(r.history)) return false
   if (!Array.isArray(r.pending)) return false
   let last = 0
   for (const p of r.pending as unknown[]) {

@@ -33,7 +33,7 @@ afterEach(async () => {
   await Promise.all(names.splice(0).map((name) => deleteDB(name)))
 })
 
-const record: LeafDocument = { seq: 4, state: { items: ['a', { b: 1 }] }, nextClientSeq: 3, pending: [{ clientSeq: 2, op: ['items', 0, { i: 'x' }] }], head: new Uint8Array([1, 2, 3]) }
+const record: LeafDocument = { seq: 4, state: { items: ['a', { b: 1 }] }, nextClientSeq: 3, pending: [{ clientSeq: 2, op: ['items', 0, { i: 'x' }] }], history: 123456789 }
 
 describe('IdbLeafStorage', () => {
   it('keeps records per identity; a reloaded tab (same sessionStorage) gets its identity and records back', async () => {

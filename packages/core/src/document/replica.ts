@@ -261,14 +261,8 @@ export class Replica {
     this.nextClientSeq = record.nextClientSeq
     this.savedUpTo = record.nextClientSeq - 1
     this.history.reset(record.seq)
-    if (record.head) {
-      try {
-        const m = decodeMessage(record.head, Infinity)
-        if (m.seq === record.seq && m.doc === this.doc) this.log.append({ seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, epoch: m.epoch, envelope: m.raw })
-      } catch {
-        // unknown history at seq: the parent answers with a catch-up or a snapshot all the same
-      }
-    }
+    // The log starts at the kept seq, with the kept fingerprint (undefined: unknown).
+    this.log.clear(record.seq, record.history)
     this.#restoredUnserved = true
     this.pending.length = 0
     for (const p of record.pending) this.pending.push(pendingFragment(this.doc, this.io.self, p.clientSeq, p.op))
@@ -278,14 +272,13 @@ export class Replica {
 
   /** What a leaf keeps of this replica now (see LeafDocument). */
   leafRecord(): LeafDocument {
-    const head = this.log.at(this.seq)
+    const history = this.log.chainAt(this.seq)
     return {
       seq: this.seq,
       state: this.confirmed,
       nextClientSeq: this.nextClientSeq,
       pending: this.pending.map((p) => ({ clientSeq: p.fragment.clientSeq, op: p.op })),
-      // A copy: the envelope may be a view into a larger received batch.
-      ...(head ? { head: head.envelope.slice() } : {}),
+      ...(history !== undefined ? { history } : {}),
     }
   }
 
@@ -677,7 +670,9 @@ export class Replica {
     const clientSeqs = new Map<EndpointId, number>()
     for (const { origin, clientSeq } of snapshot.clientSeqs) clientSeqs.set(endpointIdFromBytes(origin), clientSeq)
     const mine = clientSeqs.get(this.io.self) ?? 0
-    const rescued = this.ready ? this.#ownBeyond(mine) : []
+    // Our log may hold own changes the root lacks even when this replica is not ready: it was
+    // when a fragment that did not apply sent it to resync, and those changes are confirmed.
+    const rescued = this.ready || this.log.length > 0 ? this.#ownBeyond(mine) : []
     // What our remaining pending changes were made on: the old confirmed state plus our
     // changes the snapshot already contains (they leave pending below).
     let madeOn: unknown = this.ready && this.pending.length > 0 ? this.confirmed : undefined

@@ -5,7 +5,7 @@
  * a document from opening.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Endpoint, LeafStorageError, MemoryLeafStorage, type DocId, type LeafDocument } from '@zinc/core'
+import { Endpoint, LeafStorageError, MemoryLeafStorage, type DocId, type LeafDocument, type LeafSnapshot, type LeafState } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { FAST, waitFor } from './helpers.js'
 
@@ -31,10 +31,10 @@ async function world() {
 
 /** Records every save, so a test can put back what was kept at an earlier moment. */
 class RecordingStorage extends MemoryLeafStorage {
-  readonly saves: LeafDocument[] = []
-  override async save(doc: DocId, record: LeafDocument): Promise<void> {
-    this.saves.push(structuredClone(record))
-    return super.save(doc, record)
+  readonly saves: LeafSnapshot[] = []
+  override async save(doc: DocId, record: LeafDocument, state?: LeafState): Promise<void> {
+    await super.save(doc, record, state)
+    this.saves.push((await this.load(doc))!)
   }
 }
 
@@ -51,7 +51,7 @@ describe('offline-first leaves', () => {
     network.partition(['leaf'], ['host'])
     doc.change((d) => void d.items.push('offline-1'))
     doc.change((d) => void d.items.splice(0, 0, 'offline-2'))
-    await waitFor(async () => (await storage.load('list' as DocId))?.pending.length === 2, 'the offline changes to be kept')
+    await waitFor(async () => (await storage.load('list' as DocId))?.record.pending.length === 2, 'the offline changes to be kept')
     await first.close()
 
     // The "reload": a new endpoint on the same store, still offline.
@@ -78,9 +78,7 @@ describe('offline-first leaves', () => {
     const doc = await first.open<List>('list', { initial: { items: [] } })
     doc.change((d) => void d.items.push('kept'))
     await doc.synced()
-    await waitFor(async () => (await storage.load('list' as DocId))?.seq === 1, 'the confirmed state to be kept')
-    // With the history's fingerprint, so the parent can answer the reopen with a catch-up.
-    expect(typeof (await storage.load('list' as DocId))?.history).toBe('number')
+    await waitFor(async () => (await storage.load('list' as DocId))?.record.seq === 1, 'the confirmed state to be kept')
     await first.close()
     network.partition(['leaf'], ['host'])
     hostDoc.change((d) => void d.items.push('newer'))
@@ -91,6 +89,41 @@ describe('offline-first leaves', () => {
     network.heal()
     await again.ready
     expect(again.state.items).toEqual(['kept', 'newer'])
+  })
+
+  it('the whole state is written only now and then; a restart rebuilds it from that state and the fragments after it', async () => {
+    const { network, hostDoc, leaf } = await world()
+    class Counting extends MemoryLeafStorage {
+      states = 0
+      records = 0
+      override async save(doc: DocId, record: LeafDocument, state?: LeafState): Promise<void> {
+        this.records++
+        if (state) this.states++
+        return super.save(doc, record, state)
+      }
+    }
+    const storage = new Counting()
+    const first = await leaf(storage)
+    const doc = await first.open<List>('list', { initial: { items: [] } })
+    for (let i = 0; i < 300; i++) {
+      if (i % 2) doc.change((d) => void d.items.push(`leaf ${i}`))
+      else hostDoc.change((d) => void d.items.push(`host ${i}`))
+      if (i % 20 === 0) await doc.synced()
+    }
+    await doc.synced()
+    await waitFor(async () => (await storage.load('list' as DocId))?.record.seq === hostDoc.seq && doc.seq === hostDoc.seq, 'everything kept')
+    const kept = (await storage.load('list' as DocId))!
+    expect(kept.record.sequenced.length).toBe(kept.record.seq - kept.state.seq)
+    // A state every 256 fragments at most (and at the first open), a small record for the rest.
+    expect(storage.states).toBeLessThanOrEqual(4)
+    expect(storage.records).toBeGreaterThan(storage.states)
+    await first.close()
+    network.partition(['leaf'], ['host'])
+    const second = await leaf(storage.reopen())
+    const again = await second.open<List>('list', { timeoutMs: 1000 })
+    expect(again.seq).toBe(hostDoc.seq)
+    expect(again.state).toEqual(hostDoc.state)
+    expect(again.state.items).toHaveLength(300)
   })
 
   it('a change made just before the endpoint closes is kept too', async () => {
@@ -117,10 +150,10 @@ describe('offline-first leaves', () => {
     doc.change((d) => void d.items.push('once'))
     await doc.synced()
     // What was kept when the change was saved and sent, before its echo came back.
-    const beforeEcho = storage.saves.find((r) => r.pending.length === 1)!
-    expect(beforeEcho.seq).toBe(0)
+    const beforeEcho = storage.saves.find((r) => r.record.pending.length === 1)!
+    expect(beforeEcho.record.seq).toBe(0)
     await first.close()
-    await storage.reopen().save('list' as DocId, beforeEcho)
+    await storage.reopen().save('list' as DocId, beforeEcho.record, beforeEcho.state)
 
     const second = await leaf(storage)
     const again = await second.open<List>('list', { timeoutMs: 1000 })
@@ -140,7 +173,7 @@ describe('offline-first leaves', () => {
     const { hostDoc, leaf } = await world()
     hostDoc.change((d) => void d.items.push('from the root'))
     const storage = new MemoryLeafStorage()
-    await storage.save('list' as DocId, { seq: 'x', state: null, nextClientSeq: 0, pending: 7 } as unknown as LeafDocument)
+    await storage.save('list' as DocId, { seq: 'x', nextClientSeq: 0, pending: 7 } as unknown as LeafDocument, { seq: 0, state: null } as unknown as LeafState)
     const e = await leaf(storage)
     const errors: Error[] = []
     e.on('error', (error) => errors.push(error))
@@ -150,7 +183,7 @@ describe('offline-first leaves', () => {
     expect(errors[0]).toBeInstanceOf(LeafStorageError)
     expect(errors[0]!.message).toMatch(/unreadable .* discarded/)
     // It is kept from now on, in good shape.
-    await waitFor(async () => (await storage.load('list' as DocId))?.seq === doc.seq, 'a good record')
+    await waitFor(async () => (await storage.load('list' as DocId))?.record.seq === doc.seq, 'a good record')
   })
 
   it('a store that cannot save: the error is told once and changes still reach the root', async () => {

@@ -23,7 +23,7 @@ export function installTestHook(endpoint: Endpoint, leafStorage: IdbLeafStorage,
     status: () => doc?.status,
     connected: () => endpoint.connected,
     setOffline: (offline: boolean) => net.setOffline(offline),
-    keptPending: async () => ((await leafStorage.load(BOARD_DOC as never))?.pending.length ?? -1),
+    keptPending: async () => ((await leafStorage.load(BOARD_DOC as never))?.record.pending.length ?? -1),
     /** The board as shown: list titles, and each list's card texts in order. */
     shown: () =>
       [...document.querySelectorAll<HTMLElement>('section.list')].map((s) => ({

@@ -45,7 +45,7 @@ export function installTestHook(p: HookParts): { ready: boolean } {
     seq: () => app.doc?.seq ?? 0,
     pending: () => app.doc?.pendingCount ?? 0,
     /** Pending changes as kept in IndexedDB (-1: nothing kept yet), and this tab's identity there. */
-    keptPending: async () => (app.doc && app.leafStorage ? ((await app.leafStorage.load(app.doc.id))?.pending.length ?? -1) : -1),
+    keptPending: async () => (app.doc && app.leafStorage ? ((await app.leafStorage.load(app.doc.id))?.record.pending.length ?? -1) : -1),
     notice: () => {
       const el = document.getElementById('notice')!
       return el.hidden ? '' : (document.getElementById('notice-text')!.textContent ?? '')

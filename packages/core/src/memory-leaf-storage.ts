@@ -1,6 +1,6 @@
 import { ClosedError } from './errors.js'
 import { newEndpointId, type DocId, type EndpointId } from './ids.js'
-import type { LeafDocument, LeafStorage } from './leaf-storage.js'
+import type { LeafDocument, LeafSnapshot, LeafState, LeafStorage } from './leaf-storage.js'
 
 /**
  * LeafStorage in memory: for tests, and for leaves that need no persistence. One instance
@@ -9,20 +9,21 @@ import type { LeafDocument, LeafStorage } from './leaf-storage.js'
  * IndexedDB keeps them.
  */
 export class MemoryLeafStorage implements LeafStorage {
-  readonly #docs = new Map<DocId, LeafDocument>()
+  readonly #docs = new Map<DocId, { state: LeafState | undefined; record: LeafDocument }>()
   #closed = false
 
   constructor(readonly id: EndpointId = newEndpointId()) {}
 
-  async load(doc: DocId): Promise<LeafDocument | undefined> {
+  async load(doc: DocId): Promise<LeafSnapshot | undefined> {
     this.#check()
     const r = this.#docs.get(doc)
-    return r && structuredClone(r)
+    return r?.state ? structuredClone({ state: r.state, record: r.record }) : undefined
   }
 
-  async save(doc: DocId, record: LeafDocument): Promise<void> {
+  async save(doc: DocId, record: LeafDocument, state?: LeafState): Promise<void> {
     this.#check()
-    this.#docs.set(doc, structuredClone(record))
+    const kept = state ?? this.#docs.get(doc)?.state
+    this.#docs.set(doc, structuredClone({ state: kept, record }))
   }
 
   async remove(doc: DocId): Promise<void> {

@@ -1,5 +1,5 @@
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb'
-import type { LeafDocument } from '@zinc/core'
+import type { LeafDocument, LeafState } from '@zinc/core'
 
 /** Written in the `meta` store: a database without it (or with another) is not ours. */
 export const FORMAT = 'zinc-leaf/1'
@@ -15,8 +15,10 @@ export interface SlotRecord {
 export interface LeafSchema extends DBSchema {
   meta: { key: string; value: { key: string; value: string } }
   slots: { key: string; value: SlotRecord }
-  /** Keyed by [slot id, document id]. */
+  /** The small record written after every change, keyed by [slot id, document id]. */
   docs: { key: [string, string]; value: LeafDocument }
+  /** The state the record continues (written now and then, with a record), same keys. */
+  states: { key: [string, string]; value: LeafState }
 }
 
 export type LeafDatabase = IDBPDatabase<LeafSchema>
@@ -59,6 +61,7 @@ async function open(name: string): Promise<LeafDatabase> {
       db.createObjectStore('meta', { keyPath: 'key' })
       db.createObjectStore('slots', { keyPath: 'id' })
       db.createObjectStore('docs')
+      db.createObjectStore('states')
       // The format marker is written in the same upgrade transaction: a database has it or is not ours.
     },
   })
@@ -70,8 +73,8 @@ async function open(name: string): Promise<LeafDatabase> {
 /** Ours: exactly our stores, and our format marker (written now when the database is new and empty). */
 async function isOurs(db: LeafDatabase): Promise<boolean> {
   const names = [...db.objectStoreNames].sort().join(',')
-  if (names !== 'docs,meta,slots') return false
-  const tx = db.transaction(['meta', 'slots', 'docs'], 'readwrite')
+  if (names !== 'docs,meta,slots,states') return false
+  const tx = db.transaction(['meta', 'slots', 'docs', 'states'], 'readwrite')
   const marker = await tx.objectStore('meta').get('format')
   if (marker === undefined) {
     const empty = (await tx.objectStore('slots').count()) === 0 && (await tx.objectStore('docs').count()) === 0

@@ -1,4 +1,4 @@
-import { ClosedError, type DocId, type EndpointId, type LeafDocument, type LeafStorage } from '@zinc/core'
+import { ClosedError, type DocId, type EndpointId, type LeafDocument, type LeafSnapshot, type LeafState, type LeafStorage } from '@zinc/core'
 import { openLeafDatabase, type LeafDatabase } from './database.js'
 import { claimIdentity, type Claim } from './identity-claim.js'
 
@@ -62,22 +62,35 @@ export class IdbLeafStorage implements LeafStorage {
     return new IdbLeafStorage(claim.id, warnings, name, db !== undefined, db, claim)
   }
 
-  async load(doc: DocId): Promise<LeafDocument | undefined> {
+  async load(doc: DocId): Promise<LeafSnapshot | undefined> {
     const db = this.#open()
     if (!db) return undefined
-    return db.get('docs', [this.id, doc])
+    const tx = db.transaction(['docs', 'states'], 'readonly')
+    const [record, state] = await Promise.all([tx.objectStore('docs').get([this.id, doc]), tx.objectStore('states').get([this.id, doc])])
+    await tx.done
+    if (record === undefined && state === undefined) return undefined
+    // Whatever it holds is checked by the endpoint (isLeafSnapshot): a damaged pair is dropped with a warning.
+    return { record, state } as LeafSnapshot
   }
 
-  async save(doc: DocId, record: LeafDocument): Promise<void> {
+  async save(doc: DocId, record: LeafDocument, state?: LeafState): Promise<void> {
     const db = this.#open()
     if (!db) return
-    await db.put('docs', record, [this.id, doc])
+    // One transaction: the record and the state it continues are written together or not at all.
+    const tx = db.transaction(['docs', 'states'], 'readwrite')
+    // A failed request fails the transaction: tx.done rejects with its error.
+    tx.objectStore('docs').put(record, [this.id, doc]).catch(() => {})
+    if (state) tx.objectStore('states').put(state, [this.id, doc]).catch(() => {})
+    await tx.done
   }
 
   async remove(doc: DocId): Promise<void> {
     const db = this.#open()
     if (!db) return
-    await db.delete('docs', [this.id, doc])
+    const tx = db.transaction(['docs', 'states'], 'readwrite')
+    tx.objectStore('docs').delete([this.id, doc]).catch(() => {})
+    tx.objectStore('states').delete([this.id, doc]).catch(() => {})
+    await tx.done
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@
 import 'fake-indexeddb/auto'
 import { openDB, deleteDB } from 'idb'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Endpoint, type DocId, type LeafDocument } from '@zinc/core'
+import { Endpoint, type DocId, type LeafDocument, type LeafState } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { IdbLeafStorage } from '../src/index.js'
 
@@ -33,7 +33,9 @@ afterEach(async () => {
   await Promise.all(names.splice(0).map((name) => deleteDB(name)))
 })
 
-const record: LeafDocument = { seq: 4, state: { items: ['a', { b: 1 }] }, nextClientSeq: 3, pending: [{ clientSeq: 2, op: ['items', 0, { i: 'x' }] }], history: 123456789 }
+const state: LeafState = { seq: 4, state: { items: ['a', { b: 1 }] }, history: 123456789 }
+const record: LeafDocument = { stateSeq: 4, sequenced: [], seq: 4, nextClientSeq: 3, pending: [{ clientSeq: 2, op: ['items', 0, { i: 'x' }] }] }
+const later: LeafDocument = { ...record, nextClientSeq: 4, pending: [...record.pending, { clientSeq: 3, op: ['items', 1, { r: true }] }] }
 
 describe('IdbLeafStorage', () => {
   it('keeps records per identity; a reloaded tab (same sessionStorage) gets its identity and records back', async () => {
@@ -42,13 +44,14 @@ describe('IdbLeafStorage', () => {
     const first = await IdbLeafStorage.open({ name, locks: null, session })
     expect(first.warnings).toEqual([])
     expect(first.persistent).toBe(true)
-    await first.save('doc' as DocId, record)
+    await first.save('doc' as DocId, record, state)
+    await first.save('doc' as DocId, later) // the small record alone: the state stays
     await first.close()
     await expect(first.load('doc' as DocId)).rejects.toThrow(/closed/)
 
     const reloaded = await IdbLeafStorage.open({ name, locks: null, session })
     expect(reloaded.id).toBe(first.id)
-    expect(await reloaded.load('doc' as DocId)).toEqual(record)
+    expect(await reloaded.load('doc' as DocId)).toEqual({ state, record: later })
     await reloaded.remove('doc' as DocId)
     expect(await reloaded.load('doc' as DocId)).toBeUndefined()
     await reloaded.close()
@@ -67,8 +70,8 @@ describe('IdbLeafStorage', () => {
     const s = await IdbLeafStorage.open({ name, locks: null, session: null })
     expect(s.warnings.join(' ')).toMatch(/could not be opened|held something else/)
     expect(s.persistent).toBe(true)
-    await s.save('doc' as DocId, record)
-    expect(await s.load('doc' as DocId)).toEqual(record)
+    await s.save('doc' as DocId, record, state)
+    expect(await s.load('doc' as DocId)).toEqual({ state, record })
     await s.close()
   })
 
@@ -106,7 +109,7 @@ describe('IdbLeafStorage', () => {
       const doc = await one.endpoint.open<{ items: string[] }>('list', { initial: { items: [] } })
       network.partition(['tab'], ['host'])
       doc.change((d) => void d.items.push('made offline'))
-      await until(async () => (await one.leafStorage.load('list' as DocId))?.pending.length === 1)
+      await until(async () => (await one.leafStorage.load('list' as DocId))?.record.pending.length === 1)
       await one.endpoint.close()
       await one.leafStorage.close()
 

@@ -4,12 +4,19 @@ import type { Replica } from './replica.js'
 
 /** How often a replica is checked for changes that raised no event (acknowledgements). */
 const CHECK_MS = 500
+/** Fragments kept in the small record before the state is written again. */
+const MAX_SEQUENCED = 256
 
 /**
  * Keeps one replica in a leaf's storage. Writes are coalesced: one in flight at a time, and
  * whatever changed meanwhile goes in the next one, so a burst of changes costs a few writes.
- * Each write is a consistent picture of the replica (LeafDocument); once it is durable, the
- * changes it holds may go upstream (Replica.saved).
+ * Each write is a consistent picture of the replica; once it is durable, the changes it holds
+ * may go upstream (Replica.saved).
+ *
+ * A write is small: the pending changes and the fragments sequenced since the kept state. The
+ * state (a whole large document) is written with it only every MAX_SEQUENCED fragments, after
+ * a snapshot replaced the history, or when nothing was kept yet — so a change on a large
+ * document is not held back by copying the whole document each time.
  *
  * A write that fails stops the persistence of this document and removes its record, so a
  * restart never resumes from a stale one (a stale record would reuse clientSeqs the root has
@@ -20,6 +27,8 @@ export class LeafPersister {
   #dirty = false
   #stopped = false
   #lastKey = ''
+  /** The state last written (its seq, and the replica log's generation then); undefined: none yet. */
+  #kept: { seq: number; generation: number } | undefined
   readonly #offs: Array<() => void> = []
   readonly #timer: ReturnType<typeof setInterval>
 
@@ -29,7 +38,10 @@ export class LeafPersister {
     readonly logger: Logger,
     /** Told when this document can no longer be kept (the app may warn that offline work is not safe). */
     readonly onFailure: (error: Error) => void,
+    /** Restored from storage: the kept state's seq, and the log's generation after the restore. */
+    kept?: { seq: number; generation: number },
   ) {
+    this.#kept = kept
     replica.persister = this
     // From now on a change waits for the save that holds it before it goes upstream.
     replica.savedUpTo = Math.min(replica.savedUpTo, replica.nextClientSeq - 1)
@@ -58,7 +70,12 @@ export class LeafPersister {
    */
   stop(flush = false): void {
     if (this.#stopped) return
-    if (flush && this.replica.ready) this.storage.save(this.replica.doc, this.replica.leafRecord()).catch(() => {})
+    if (flush && this.replica.ready) {
+      // The record continues the state written last only once that write is done: a final write
+      // racing one in flight carries the state too.
+      const { record, state } = this.replica.leafSnapshot(this.#writing ? undefined : this.#kept, MAX_SEQUENCED)
+      this.storage.save(this.replica.doc, record, state).catch(() => {})
+    }
     this.#stopped = true
     clearInterval(this.#timer)
     for (const off of this.#offs) off()
@@ -77,13 +94,15 @@ export class LeafPersister {
         this.#dirty = false
         const r = this.replica
         this.#lastKey = this.#key()
-        const record = r.leafRecord()
+        const generation = r.log.generation
+        const { record, state } = r.leafSnapshot(this.#kept, MAX_SEQUENCED)
         try {
-          await this.storage.save(r.doc, record)
+          await this.storage.save(r.doc, record, state)
         } catch (error) {
           this.#fail(error as Error)
           return
         }
+        if (state) this.#kept = { seq: state.seq, generation }
         if (this.#stopped) return
         r.saved(record.nextClientSeq - 1)
       } while (this.#dirty && !this.#stopped)

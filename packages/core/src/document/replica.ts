@@ -14,7 +14,7 @@ import { DocLog } from './doc-log.js'
 import { pendingFragment, remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import type { ReplicaIO } from './replica-io.js'
 import type { StoredDocument } from '../storage.js'
-import type { LeafDocument } from '../leaf-storage.js'
+import type { LeafDocument, LeafSnapshot, LeafState } from '../leaf-storage.js'
 import { Sequencer } from './sequencer.js'
 
 interface Sequenced {
@@ -251,18 +251,36 @@ export class Replica {
   }
 
   /**
-   * Restores what a leaf kept (a reload, or a restart while offline): the confirmed state at
-   * its seq, and the pending changes on top, to be sent again under their own clientSeqs (the
-   * root answers those it already sequenced with their seq). Ready at once.
+   * Restores what a leaf kept (a reload, or a restart while offline): the kept state, the
+   * fragments sequenced after it, and the pending changes on top, to be sent again under their
+   * own clientSeqs (the root answers those it already sequenced with their seq). Ready at once.
+   * Throws (and leaves the replica as it was) when the fragments do not continue the state.
    */
-  restoreLocal(record: LeafDocument): void {
-    this.confirmed = freezeDeep(record.state)
-    this.seq = record.seq
+  restoreLocal({ state: kept, record }: LeafSnapshot): void {
+    let state = freezeDeep(kept.state)
+    let seq = kept.seq
+    const entries: Array<{ m: Message; op: Op }> = []
+    for (const envelope of record.sequenced) {
+      const m = decodeMessage(envelope, Infinity)
+      if (m.seq !== seq + 1 || m.doc !== this.doc || m.kind !== Kind.FRAGMENT) throw new Error(`kept fragment ${m.seq} does not follow seq ${seq}`)
+      const op = opOf(decodeFragmentBody(m.payload), state)
+      state = applyOp(state, op)
+      entries.push({ m, op })
+      seq = m.seq
+    }
+    if (seq !== record.seq) throw new Error(`the kept fragments end at seq ${seq}, not ${record.seq}`)
+    this.history.reset(kept.seq)
+    // The log starts at the kept state's seq with its fingerprint (undefined: unknown), then the fragments.
+    this.log.clear(kept.seq, kept.history)
+    for (const { m, op } of entries) {
+      this.log.append({ seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, epoch: m.epoch, envelope: m.raw })
+      this.history.append({ seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, base: m.baseSeq, op })
+      this.clientSeqs.set(m.origin, Math.max(m.clientSeq, this.clientSeqs.get(m.origin) ?? 0))
+    }
+    this.confirmed = state
+    this.seq = seq
     this.nextClientSeq = record.nextClientSeq
     this.savedUpTo = record.nextClientSeq - 1
-    this.history.reset(record.seq)
-    // The log starts at the kept seq, with the kept fingerprint (undefined: unknown).
-    this.log.clear(record.seq, record.history)
     this.#restoredUnserved = true
     this.pending.length = 0
     for (const p of record.pending) this.pending.push(pendingFragment(this.doc, this.io.self, p.clientSeq, p.op))
@@ -270,15 +288,26 @@ export class Replica {
     this.#becomeReady()
   }
 
-  /** What a leaf keeps of this replica now (see LeafDocument). */
-  leafRecord(): LeafDocument {
+  /**
+   * What a leaf keeps of this replica now. Given the state it kept last (`kept`: its seq, and
+   * the log's generation then), only a record of what followed, when the log still holds all of
+   * it, was not cleared since (no snapshot replaced the history) and it is at most `maxSequenced`
+   * fragments; otherwise the state too, to be written with the record.
+   */
+  leafSnapshot(kept: { seq: number; generation: number } | undefined, maxSequenced: number): { record: LeafDocument; state?: LeafState } {
+    const pending = this.pending.map((p) => ({ clientSeq: p.fragment.clientSeq, op: p.op }))
+    if (kept && kept.generation === this.log.generation && kept.seq <= this.seq && this.seq - kept.seq <= maxSequenced) {
+      const entries = this.log.entriesAfter(kept.seq)
+      if (entries.length === this.seq - kept.seq && (entries.length === 0 || entries[0]!.seq === kept.seq + 1)) {
+        // Copies: an envelope may be a view into a larger received batch.
+        const sequenced = entries.map((e) => e.envelope.slice())
+        return { record: { stateSeq: kept.seq, sequenced, seq: this.seq, nextClientSeq: this.nextClientSeq, pending } }
+      }
+    }
     const history = this.log.chainAt(this.seq)
     return {
-      seq: this.seq,
-      state: this.confirmed,
-      nextClientSeq: this.nextClientSeq,
-      pending: this.pending.map((p) => ({ clientSeq: p.fragment.clientSeq, op: p.op })),
-      ...(history !== undefined ? { history } : {}),
+      record: { stateSeq: this.seq, sequenced: [], seq: this.seq, nextClientSeq: this.nextClientSeq, pending },
+      state: { seq: this.seq, state: this.confirmed, ...(history !== undefined ? { history } : {}) },
     }
   }
 

@@ -1,7 +1,7 @@
 import { LeafStorageError } from '../errors.js'
 import { LeafPersister } from '../document/leaf-persister.js'
 import type { Replica } from '../document/replica.js'
-import { isLeafDocument, type LeafStorage } from '../leaf-storage.js'
+import { isLeafSnapshot, type LeafStorage } from '../leaf-storage.js'
 import type { NodeContext } from './context.js'
 
 /**
@@ -24,19 +24,20 @@ export async function openFromLeafStorage(node: NodeContext, replica: Replica, s
     warn(`could not be read (${(error as Error).message}); it is fetched from the server instead`, error)
     record = undefined
   }
-  if (record !== undefined && !isLeafDocument(record)) {
+  if (record !== undefined && !isLeafSnapshot(record)) {
     warn('was unreadable (written by another program or damaged); it was discarded and is fetched from the server instead')
     storage.remove(doc).catch(() => {})
     record = undefined
   }
-  if (record !== undefined && isLeafDocument(record) && !replica.ready) {
+  let kept: { seq: number; generation: number } | undefined
+  if (record !== undefined && isLeafSnapshot(record) && !replica.ready) {
     try {
       replica.restoreLocal(record)
+      kept = { seq: record.state.seq, generation: replica.log.generation }
     } catch (error) {
-      replica.pending.length = 0
       warn(`did not restore (${(error as Error).message}); it was discarded and is fetched from the server instead`, error)
       storage.remove(doc).catch(() => {})
     }
   }
-  new LeafPersister(replica, storage, node.logger, (error) => warn(`could not be saved (${error.message})`, error))
+  new LeafPersister(replica, storage, node.logger, (error) => warn(`could not be saved (${error.message})`, error), kept)
 }

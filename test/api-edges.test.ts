@@ -166,3 +166,35 @@ describe('doc.changes(): an async iterator of changes', () => {
     expect((await stream.next()).done).toBe(true)
   })
 })
+
+describe('transports alike', () => {
+  it('every transport has on/once/off, a closed event, asyncDispose and stats in one shape', async () => {
+    const { WsServerTransport } = await import('@zinc/transport-ws')
+    const { ZmqTransport } = await import('@zinc/transport-zmq')
+    const transports = [new InprocTransport(new InprocNetwork()), new WsServerTransport(), new ZmqTransport()]
+    for (const t of transports) {
+      let closed = 0
+      const removed = () => closed--
+      t.once('closed', () => closed++)
+      t.on('closed', removed)
+      t.off('closed', removed)
+      expect(Object.keys(t.stats())).toEqual(expect.arrayContaining(['sent', 'received', 'droppedByHwm', 'droppedTooLarge', 'malformed']))
+      await t[Symbol.asyncDispose]()
+      await t.close() // idempotent: no second event
+      await waitFor(() => closed === 1, `${t.name}: one closed event`)
+      await new Promise((r) => setTimeout(r, 10))
+      expect(closed).toBe(1)
+    }
+  })
+
+  it('endpoint.stats().wire reports what the transport counted on the wire', async () => {
+    cluster = await inprocCluster(1)
+    const doc = await cluster.clients[0]!.open<List>('wire', { initial: { items: [] } })
+    doc.change((d) => void d.items.push(1))
+    await doc.synced()
+    const wire = cluster.clients[0]!.stats().wire!
+    expect(wire.sent).toBeGreaterThan(0)
+    expect(wire.received).toBeGreaterThan(0)
+    expect(wire).toMatchObject({ droppedByHwm: expect.any(Number), droppedTooLarge: expect.any(Number), malformed: 0 })
+  })
+})

@@ -7,4 +7,3 @@ export { useDocument, useSuspenseDocument, type UseDocumentOptions, type Documen
 export { usePresence, useOthers, type Other } from './use-presence.js'
 export { useStatus, type ZincStatus } from './use-status.js'
 export { shallowEqual, type Equality } from './select.js'
-export { DocumentCache } from './document-cache.js'

@@ -313,6 +313,9 @@ export class Sequencer {
         if (verdict instanceof Promise) {
           this.#hold(run)
           void verdict.then((v) => {
+            // Retired while the hook decided (this endpoint re-joined another tree): the run is
+            // dropped, its changes go to the new root.
+            if (this.replica.sequencer !== this) return this.#release()
             this.#validated(run, c, placed, next, v)
             this.#prepare(run)
           })
@@ -406,7 +409,7 @@ export class Sequencer {
       .finally(() => this.#release())
   }
 
-  /** The sequencer takes new runs again; what arrived meanwhile goes out now. */
+  /** The sequencer takes new runs again; what arrived meanwhile goes out now (unless retired). */
   #release(): void {
     this.#committing = false
     this.#inFlightUpTo.clear()

@@ -12,6 +12,7 @@ import { resolveOptions, type EndpointAddresses, type EndpointOptions } from './
 import type { Peer } from './children.js'
 import { joinInBackground } from './background-join.js'
 import { openFromLeafStorage } from './leaf-open.js'
+import type { Transport, TransportStats } from '../transport.js'
 import { bounded, throwIfAborted } from '../runtime/abort.js'
 
 /**
@@ -25,6 +26,18 @@ export type MessageMap = Record<string, unknown>
 export interface PublishOptions {
   /** Cancels the call: `publish` rejects with `AbortError` if it aborted before the message left. */
   signal?: AbortSignal
+}
+
+/** The counters of the endpoint's transports, summed (each counted once). */
+function wireStats(transports: Array<Transport | undefined>): TransportStats | undefined {
+  let sum: TransportStats | undefined
+  for (const t of new Set(transports)) {
+    const s = t?.stats?.()
+    if (!s) continue
+    sum ??= { sent: 0, received: 0, droppedByHwm: 0, droppedTooLarge: 0, malformed: 0 }
+    for (const key of Object.keys(sum) as Array<keyof TransportStats>) sum[key] += s[key] ?? 0
+  }
+  return sum
 }
 
 /** Options of {@link Endpoint.open}. */
@@ -322,6 +335,7 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     s.children = node.children.size
     s.epoch = node.succession.epoch
     s.docs = Object.fromEntries([...node.replicas.values()].map((r) => [r.doc, r.seq]))
+    s.wire = wireStats([node.opts.transport, node.opts.joinTransport])
     return s
   }
 

@@ -4,14 +4,12 @@
  * cards and lists at the same time; both pages converge with every intent kept (a moved card
  * keeps the text typed into it meanwhile, both reorders stand). Then an offline reload.
  */
-import { existsSync } from 'node:fs'
-import { mkdir, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureChromium, launchProfile, ROOT } from '../../canvas/test/chromium.js'
+import { launchProfile, prepareSuite, ROOT, SERVER } from '../../canvas/test/chromium.js'
 
-const SERVER = join(ROOT, 'examples', 'dist', 'canvas', 'server', 'main.js')
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'board')
 const WAIT = { timeout: 30_000 }
 
@@ -96,13 +94,8 @@ async function addCard(page: Page, listId: string, text: string): Promise<string
 
 describe('board example in Chromium', () => {
   beforeAll(async () => {
-    skipReason = await ensureChromium('board e2e')
-    if (skipReason) {
-      console.warn(`[board e2e] SKIPPED: ${skipReason}`)
-      return
-    }
-    if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: build first (npx tsc -b), or run \`npm test\`, which builds.`)
-    await mkdir(ARTIFACTS, { recursive: true })
+    skipReason = await prepareSuite('board e2e', ARTIFACTS)
+    if (skipReason) return
     const { startCanvasServer } = (await import(SERVER)) as { startCanvasServer(o: { port: number }): Promise<CanvasServer> }
     server = await startCanvasServer({ port: 0 })
     url = `${server.url}/board/?board=e2e-${Math.random().toString(36).slice(2, 8)}`

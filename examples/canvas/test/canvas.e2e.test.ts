@@ -7,16 +7,14 @@
  * Chromium missing: scripts/ensure-chromium.sh installs it if it can; otherwise every test is
  * skipped with the reason printed.
  */
-import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureChromium, launchProfile, ROOT } from './chromium.js'
+import { launchProfile, prepareSuite, ROOT, SERVER } from './chromium.js'
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'canvas')
-const SERVER = join(ROOT, 'examples', 'dist', 'canvas', 'server', 'main.js')
 const WAIT = { timeout: 20_000 }
 
 type CanvasServer = { url: string; port: number; close(): Promise<void> }
@@ -122,13 +120,8 @@ async function converged(): Promise<{ seq: number; count: number; hash: string }
 
 describe('canvas demo in Chromium', () => {
   beforeAll(async () => {
-    skipReason = await ensureChromium('canvas e2e')
-    if (skipReason) {
-      console.warn(`[canvas e2e] SKIPPED: ${skipReason}`)
-      return
-    }
-    if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: build first (npx tsc -b), or run \`npm test\`, which builds.`)
-    await mkdir(ARTIFACTS, { recursive: true })
+    skipReason = await prepareSuite('canvas e2e', ARTIFACTS)
+    if (skipReason) return
     serverModule = (await import(SERVER)) as ServerModule
     const { LmdbStorage } = await import('@zinc/storage-lmdb')
     dataDir = await mkdtemp(join(tmpdir(), 'zinc-canvas-data-'))

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdir, mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,6 +15,8 @@ import { chromium, type BrowserContext } from 'playwright-core'
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const ENSURE = join(ROOT, 'scripts', 'ensure-chromium.sh')
+/** The demo server (canvas and board), as built by `tsc -b`. */
+export const SERVER = join(ROOT, 'examples', 'dist', 'canvas', 'server', 'main.js')
 
 /** Undefined when Chromium is there (installing it if scripts/ensure-chromium.sh can); else one line saying how to get it. */
 export async function ensureChromium(label: string): Promise<string | undefined> {
@@ -44,4 +46,19 @@ export async function launchProfile(prefix: string): Promise<{ context: BrowserC
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
   })
   return { context, userDataDir }
+}
+
+/**
+ * The start of an e2e suite: Chromium there (or the reason the suite is skipped, printed once),
+ * the server built, the artifacts folder made.
+ */
+export async function prepareSuite(label: string, artifacts: string): Promise<string | undefined> {
+  const skip = await ensureChromium(label)
+  if (skip) {
+    console.warn(`[${label}] SKIPPED: ${skip}`)
+    return skip
+  }
+  if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: build first (npx tsc -b), or run \`npm test\`, which builds.`)
+  await mkdir(artifacts, { recursive: true })
+  return undefined
 }

@@ -87,12 +87,26 @@ export class NoteEditor {
     if (id === undefined) return
     const text = this.#el.value.slice(0, LIMITS.noteText)
     if (text === this.#base) return
+    // Applied to the note's text as it is now, not as this editor last saw it: someone else's
+    // typing that arrived since the last frame is merged, never overwritten.
+    let result = text
+    let same = false
     const sent = this.app.change((d) => {
       const note = keyed.draftOf(d.shapes, id)
-      if (note) note.text = text
+      if (!note) return
+      result = merge(this.#base, text, note.text ?? '').slice(0, LIMITS.noteText)
+      same = result === (note.text ?? '')
+      if (!same) note.text = result
     })
-    if (sent) this.#base = text
-    else setTimeout(() => this.#send(), 100)
+    // Throttled: again at the next try. (Nothing to change: the note already says it.)
+    if (!sent && !same) return void setTimeout(() => this.#send(), 100)
+    this.#base = result
+    const el = this.#el
+    if (el.value !== result) {
+      const [start, end] = [rebase(el.value, result, el.selectionStart), rebase(el.value, result, el.selectionEnd)]
+      el.value = result
+      el.setSelectionRange(start, end)
+    }
   }
 
   #place(): void {

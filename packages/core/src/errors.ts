@@ -262,9 +262,20 @@ export class RateLimitedError extends ZincError {
   }
 }
 
+/** A leaf's local store (IndexedDB) could not be read or written: the tab goes on without it for that document. */
+export class LeafStorageError extends ZincError {
+  constructor(readonly doc: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'ERR_LEAF_STORAGE',
+      `The local copy of "${doc}" ${detail}. This tab goes on without it: changes made offline are not kept across a reload until it works again (check the browser's storage settings and free space).`,
+      options,
+    )
+  }
+}
+
 /**
  * What an endpoint's `error` event carries: a refusal from the parent (access, a document it
  * would not open, throttling, a join refused after the endpoint started) or a server hook
  * that failed at this root.
  */
-export type EndpointError = AccessDeniedError | DocumentRefusedError | RateLimitedError | JoinRefusedError | HookError
+export type EndpointError = AccessDeniedError | DocumentRefusedError | RateLimitedError | JoinRefusedError | HookError | LeafStorageError

@@ -127,9 +127,10 @@ export class EtcdCoordinator implements Coordinator {
       const member = this.#member!
       for (let attempt = 0; !this.#closed; attempt++) {
         try {
+          // Taken before the grant request leaves (the Lease sends it as it is made).
+          const sentAt = performance.now()
           const lease = client.lease(this.#ttlSeconds, { autoKeepAlive: false })
           lease.on('lost', () => {})
-          const sentAt = performance.now()
           const id = await lease.grant()
           const ttl = await lease.keepaliveOnce({ deadline: Date.now() + this.#dialTimeoutMs })
           this.#grantedTtl = Number(ttl.TTL)
@@ -172,7 +173,11 @@ export class EtcdCoordinator implements Coordinator {
       const message = (error as Error).message
       if (/not found|expired|revoked/i.test(message)) return void this.#leaseGone(`etcd says the lease is gone (${message})`)
       this.#member?.logger.warn({ coordinator: this.name, reason: message.split('\n')[0] }, 'renewing the etcd lease failed')
-      if (!this.#window.certain) this.#lapse('the etcd lease could not be renewed in time')
+      // Past the window the root already acknowledges nothing (mayConfirm); a renewal that
+      // gets through resumes it, as nobody else can have led while our key stood. Once a whole
+      // TTL has passed since the last renewal left, etcd has probably expired the lease: step
+      // down and stand again.
+      if (this.#window.remainingMs < -this.#window.marginMs(this.#grantedTtl * 1000)) this.#lapse('the etcd lease could not be renewed within its TTL')
     }
     this.#scheduleRenewal()
   }

@@ -1,6 +1,6 @@
 import type { CoordinatedMember, Coordinator, EndpointId, Leader } from '@zinc/core'
-import { noop } from 'cockatiel'
-import { Etcd3, type Lease, type Watcher } from 'etcd3'
+import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop, retry } from 'cockatiel'
+import { Etcd3, isRecoverableError, type Lease, type Watcher } from 'etcd3'
 import { EtcdUnreachableError } from './errors.js'
 import { LeaseWindow } from './lease-window.js'
 
@@ -96,9 +96,18 @@ export class EtcdCoordinator implements Coordinator {
   async start(member: CoordinatedMember): Promise<void> {
     this.#member = member
     const hosts = this.options.endpoints
-    // No retries or circuit breaker in the client: a call fails fast, and this class retries
-    // on its own schedule (a breaker would keep etcd "down" for seconds after it is back).
-    const client = new Etcd3({ hosts, dialTimeout: this.#dialTimeoutMs, faultHandling: { host: () => noop, global: noop } })
+    // One etcd: no retries or circuit breaker in the client; a call fails fast and this class
+    // retries on its own schedule (a breaker would keep etcd "down" for seconds after it is
+    // back). Several: a failed call goes on to the next member at once, and a member that
+    // failed twice in a row is skipped for a second (a renewal must not wait on a dead one).
+    const several = hosts.length > 1
+    const faultHandling = several
+      ? {
+          host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(2) }),
+          global: retry(handleWhen(isRecoverableError), { maxAttempts: hosts.length - 1 }),
+        }
+      : { host: () => noop, global: noop }
+    const client = new Etcd3({ hosts, dialTimeout: this.#dialTimeoutMs, faultHandling })
     this.#client = client
     try {
       await client.maintenance.status({ deadline: Date.now() + this.#dialTimeoutMs })

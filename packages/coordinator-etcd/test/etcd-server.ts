@@ -47,6 +47,9 @@ export class EtcdServer {
     readonly dataDir: string,
     readonly clientPort: number,
     readonly peerPort: number,
+    /** Member name and the cluster it belongs to (`name=peerURL,…`); one member alone by default. */
+    readonly name = 'zinc-test',
+    public initialCluster = '',
   ) {}
 
   get endpoint(): string {
@@ -64,6 +67,16 @@ export class EtcdServer {
     return server
   }
 
+  /** A cluster of `n` members on 127.0.0.1, started together. */
+  static async cluster(bin: string, n: number): Promise<EtcdServer[]> {
+    const members: EtcdServer[] = []
+    for (let i = 0; i < n; i++) members.push(new EtcdServer(bin, await mkdtemp(join(tmpdir(), 'zinc-etcd-')), await freePort(), await freePort(), `zinc-${i}`))
+    const initial = members.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(',')
+    for (const m of members) m.initialCluster = initial
+    await Promise.all(members.map((m) => m.run()))
+    return members
+  }
+
   /** Starts (or restarts, on the same data and ports) and waits until it serves clients. */
   async run(): Promise<void> {
     const client = `http://127.0.0.1:${this.clientPort}`
@@ -71,13 +84,15 @@ export class EtcdServer {
     const proc = spawn(
       this.bin,
       [
-        '--name', 'zinc-test',
+        '--name', this.name,
+        // The same token for every member of one cluster (derived from its member list).
+        '--initial-cluster-token', `zinc-${(this.initialCluster || peer).replace(/\D/g, '').slice(-16)}`,
         '--data-dir', this.dataDir,
         '--listen-client-urls', client,
         '--advertise-client-urls', client,
         '--listen-peer-urls', peer,
         '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', `zinc-test=${peer}`,
+        '--initial-cluster', this.initialCluster || `${this.name}=${peer}`,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'arm64' ? 'arm64' : '' } },
     )

@@ -1,0 +1,77 @@
+import { Endpoint, type Document } from '@zinc/core'
+import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { etcd } from '../src/index.js'
+import { EtcdServer, findEtcd } from './etcd-server.js'
+
+/** A three-member etcd cluster loses one member (SIGKILL): Zinc keeps sequencing. */
+
+let missing: string | undefined
+let cluster: EtcdServer[] = []
+const endpoints: Endpoint[] = []
+
+beforeAll(async () => {
+  const found = await findEtcd()
+  if ('missing' in found) {
+    missing = found.missing
+    return void console.warn(`[etcd tests] skipped: ${missing}`)
+  }
+  cluster = await EtcdServer.cluster(found.bin, 3)
+}, 600_000)
+
+afterAll(async () => {
+  await Promise.all(endpoints.map((e) => e.close()))
+  await Promise.all(cluster.map((m) => m.stop()))
+})
+
+async function waitFor(predicate: () => boolean, message: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${message}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+describe('a three-member etcd cluster', () => {
+  it('loses a member; the root keeps sequencing, nothing is lost', async (ctx) => {
+    if (missing) return ctx.skip(missing)
+    const network = new InprocNetwork({ seed: 5 })
+    const docs: Array<Document<{ log: string[] }>> = []
+    for (let i = 0; i < 2; i++) {
+      const endpoint = await Endpoint.start({
+        heartbeatMs: 30,
+        peerTimeoutMs: 400,
+        joinTimeoutMs: 15_000,
+        transport: new InprocTransport(network, { node: `m${i}` }),
+        bind: { inbound: network.uniqueAddress(`m${i}-in`), outbound: network.uniqueAddress(`m${i}-out`) },
+        coordinator: etcd({ endpoints: cluster.map((m) => m.endpoint), prefix: `zinc-cluster-${process.pid}/`, leaseTtlMs: 3000 }),
+      })
+      endpoints.push(endpoint)
+      docs.push(await endpoint.open<{ log: string[] }>('doc', { initial: { log: [] } }))
+    }
+    const root = endpoints.find((e) => e.role === 'host')!
+    const epoch = root.epoch
+    const made: string[] = []
+    const write = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const token = `t${made.length}`
+        docs[made.length % docs.length]!.change((d) => void d.log.push(token))
+        made.push(token)
+      }
+    }
+    write(20)
+    await Promise.all(docs.map((d) => d.synced()))
+    await cluster[0]!.kill()
+    // Writes go on through the loss of a member, and over the following lease periods.
+    for (let round = 0; round < 8; round++) {
+      write(5)
+      await new Promise((r) => setTimeout(r, 500))
+    }
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+    await waitFor(() => docs.every((d) => d.seq === docs[0]!.seq), 'replicas at one seq')
+    for (const token of made) expect(docs[0]!.state.log.filter((t) => t === token), token).toHaveLength(1)
+    expect(root.role).toBe('host')
+    expect(root.epoch).toBe(epoch)
+    expect(root.stats().leaseLapses).toBe(0)
+  })
+})

@@ -1,24 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { killAll, startHost, runZinc } from '../../cli/test/helpers.js'
-import { EtcdServer, findEtcd, freePort } from './etcd-server.js'
+import { etcdFixture, freePort, waitFor } from './etcd-server.js'
 
 /** `zinc host --coordinator etcd://…`: hosts elect one root on etcd; a killed root is replaced. */
 
-let missing: string | undefined
-let server: EtcdServer | undefined
-
-beforeAll(async () => {
-  const found = await findEtcd()
-  if ('missing' in found) {
-    missing = found.missing
-    return void console.warn(`[etcd tests] skipped: ${missing}`)
-  }
-  server = await EtcdServer.start(found.bin)
-}, 600_000)
-
-afterAll(async () => {
-  await server?.stop()
-})
+const etcdServer = etcdFixture()
 
 afterEach(killAll)
 
@@ -27,18 +13,10 @@ async function role(stats: string): Promise<{ role: string; epoch: number }> {
   return { role: body.role, epoch: body.epoch }
 }
 
-async function until(predicate: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await predicate().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
 describe('zinc host --coordinator etcd://', () => {
   it('two hosts elect one root; SIGKILL it and the other takes over within the lease', async (ctx) => {
-    if (missing) return ctx.skip(missing)
-    const flags = ['--coordinator', `etcd://${server!.endpoint}/cli-${process.pid}`, '--lease-ttl-ms', '2000', '--heartbeat-ms', '100', '--peer-timeout-ms', '1500']
+    if (etcdServer.skip(ctx)) return
+    const flags = ['--coordinator', `etcd://${etcdServer.server.endpoint}/cli-${process.pid}`, '--lease-ttl-ms', '2000', '--heartbeat-ms', '100', '--peer-timeout-ms', '1500']
     const a = await startHost(flags)
     expect(a.host.stdout.join('\n')).toMatch(/coordinator: etcd:\/\/127\.0\.0\.1:\d+ \(elected root\)/)
     const b = await startHost(flags)
@@ -47,7 +25,7 @@ describe('zinc host --coordinator etcd://', () => {
     expect(first.role).toBe('host')
     a.host.kill('SIGKILL')
     const killedAt = Date.now()
-    await until(async () => (await role(b.stats)).role === 'host', 'the second host elected')
+    await waitFor(async () => (await role(b.stats).catch(() => undefined))?.role === 'host', 'the second host elected')
     expect((await role(b.stats)).epoch).toBeGreaterThan(first.epoch)
     console.log(`[etcd cli] the second host led ${Date.now() - killedAt} ms after the root was killed (lease 2000 ms)`)
   })

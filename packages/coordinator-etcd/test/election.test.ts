@@ -1,8 +1,8 @@
 import { encodeMessage, Endpoint, HeartbeatCodec, Kind, newEndpointId, type Document } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { etcd, EtcdUnreachableError } from '../src/index.js'
-import { EtcdLink, EtcdServer, findEtcd, freePort } from './etcd-server.js'
+import { EtcdLink, etcdFixture, freePort, waitFor } from './etcd-server.js'
 
 /**
  * Root election on a real etcd (started here on random ports, a temporary data directory),
@@ -15,36 +15,13 @@ const FAST = { heartbeatMs: 30, peerTimeoutMs: 400, resendMs: 150, joinTimeoutMs
 /** etcd's smallest lease for a default member (1.5 election timeouts, whole seconds). */
 const TTL_MS = 2000
 
-let missing: string | undefined
-let server: EtcdServer | undefined
+const etcdServer = etcdFixture()
 let prefixes = 0
 const cleanups: Array<() => Promise<unknown>> = []
-
-beforeAll(async () => {
-  const found = await findEtcd()
-  if ('missing' in found) {
-    missing = found.missing
-    console.warn(`[etcd tests] skipped: ${missing}`)
-    return
-  }
-  server = await EtcdServer.start(found.bin)
-}, 600_000)
-
-afterAll(async () => {
-  await server?.stop()
-})
 
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
 })
-
-async function waitFor(predicate: () => boolean, message: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${message}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
 
 interface Member {
   name: string
@@ -61,7 +38,7 @@ async function members(n: number): Promise<{ network: InprocNetwork; all: Member
   const all: Member[] = []
   for (let i = 0; i < n; i++) {
     const name = `m${i}`
-    const link = await EtcdLink.to(server!)
+    const link = await EtcdLink.to(etcdServer.server)
     cleanups.push(() => link.close())
     const endpoint = await Endpoint.start({
       ...FAST,
@@ -115,7 +92,7 @@ describe('etcd coordinator', () => {
   })
 
   it('elects one root at an etcd-issued epoch; the others follow it; a clean close hands over at once', async (ctx) => {
-    if (missing) return ctx.skip(missing)
+    if (etcdServer.skip(ctx)) return
     const { all } = await members(3)
     await waitFor(() => hosts(all).length === 1 && all.every((m) => m.endpoint.role !== 'host' || m === hosts(all)[0]), 'one root')
     const [root] = hosts(all)
@@ -136,7 +113,7 @@ describe('etcd coordinator', () => {
   })
 
   it('a root cut off from etcd stops acknowledging within its lease, steps down, and rejoins; nothing acknowledged is lost', async (ctx) => {
-    if (missing) return ctx.skip(missing)
+    if (etcdServer.skip(ctx)) return
     const { all } = await members(3)
     await waitFor(() => hosts(all).length === 1, 'one root')
     const old = hosts(all)[0]!
@@ -171,7 +148,7 @@ describe('etcd coordinator', () => {
   })
 
   it('a root that dies (network gone, lease left to expire) is replaced within the lease; survivors lose nothing', async (ctx) => {
-    if (missing) return ctx.skip(missing)
+    if (etcdServer.skip(ctx)) return
     const { network, all } = await members(3)
     await waitFor(() => hosts(all).length === 1, 'one root')
     const old = hosts(all)[0]!
@@ -190,7 +167,7 @@ describe('etcd coordinator', () => {
   })
 
   it('refuses a leadership claim at an epoch etcd did not issue', async (ctx) => {
-    if (missing) return ctx.skip(missing)
+    if (etcdServer.skip(ctx)) return
     const { network, all } = await members(2)
     await waitFor(() => hosts(all).length === 1, 'one root')
     const root = hosts(all)[0]!

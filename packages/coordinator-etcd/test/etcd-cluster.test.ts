@@ -1,40 +1,22 @@
 import { Endpoint, type Document } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { etcd } from '../src/index.js'
-import { EtcdServer, findEtcd } from './etcd-server.js'
+import { EtcdServer, etcdFixture, waitFor } from './etcd-server.js'
 
 /** A three-member etcd cluster loses one member (SIGKILL): Zinc keeps sequencing. */
 
-let missing: string | undefined
-let cluster: EtcdServer[] = []
+const etcdCluster = etcdFixture((bin) => EtcdServer.cluster(bin, 3))
 const endpoints: Endpoint[] = []
-
-beforeAll(async () => {
-  const found = await findEtcd()
-  if ('missing' in found) {
-    missing = found.missing
-    return void console.warn(`[etcd tests] skipped: ${missing}`)
-  }
-  cluster = await EtcdServer.cluster(found.bin, 3)
-}, 600_000)
 
 afterAll(async () => {
   await Promise.all(endpoints.map((e) => e.close()))
-  await Promise.all(cluster.map((m) => m.stop()))
 })
-
-async function waitFor(predicate: () => boolean, message: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${message}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
 
 describe('a three-member etcd cluster', () => {
   it('loses a member; the root keeps sequencing, nothing is lost', async (ctx) => {
-    if (missing) return ctx.skip(missing)
+    if (etcdCluster.skip(ctx)) return
+    const cluster = etcdCluster.servers
     const network = new InprocNetwork({ seed: 5 })
     const docs: Array<Document<{ log: string[] }>> = []
     for (let i = 0; i < 2; i++) {

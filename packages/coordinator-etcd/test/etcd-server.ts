@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { afterAll, beforeAll } from 'vitest'
 
 const ENSURE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'scripts', 'ensure-etcd.sh')
 
@@ -182,5 +183,46 @@ export class EtcdLink {
   async close(): Promise<void> {
     this.cut()
     await new Promise((resolve) => this.server.close(resolve))
+  }
+}
+
+/**
+ * The etcd of a test file: started in beforeAll (installed first if need be), stopped in
+ * afterAll. `skip(ctx)` skips a test, saying how to get etcd, when there is none.
+ */
+export function etcdFixture(start: (bin: string) => Promise<EtcdServer[]> = async (bin) => [await EtcdServer.start(bin)]) {
+  const state: { servers: EtcdServer[]; missing?: string } = { servers: [] }
+  beforeAll(async () => {
+    const found = await findEtcd()
+    if ('missing' in found) {
+      state.missing = found.missing
+      return void console.warn(`[etcd tests] skipped: ${found.missing}`)
+    }
+    state.servers = await start(found.bin)
+  }, 600_000)
+  afterAll(async () => {
+    await Promise.all(state.servers.map((s) => s.stop()))
+  })
+  return {
+    get server(): EtcdServer {
+      return state.servers[0]!
+    },
+    get servers(): EtcdServer[] {
+      return state.servers
+    },
+    /** True (and the test skipped with the reason) when etcd is missing. */
+    skip(ctx: { skip: (note?: string) => void }): boolean {
+      if (state.missing) ctx.skip(state.missing)
+      return state.missing !== undefined
+    },
+  }
+}
+
+/** Polls `predicate` (sync or async) until true; fails saying what it waited for. */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000, tail: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${tail() ? `\n${tail()}` : ''}`)
+    await new Promise((r) => setTimeout(r, 20))
   }
 }

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { EtcdServer, findEtcd } from './etcd-server.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { etcdFixture, waitFor as until } from './etcd-server.js'
 
 /**
  * A paused root (SIGSTOP, longer than its lease) across processes over ZeroMQ, members elected
@@ -58,30 +58,8 @@ class Member {
   }
 }
 
-async function until(predicate: () => boolean, what: string, timeoutMs = 60_000, tail = () => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}\n${tail()}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
-let missing: string | undefined
-let server: EtcdServer | undefined
+const etcdServer = etcdFixture()
 const members: Member[] = []
-
-beforeAll(async () => {
-  const found = await findEtcd()
-  if ('missing' in found) {
-    missing = found.missing
-    return void console.warn(`[etcd tests] skipped: ${missing}`)
-  }
-  server = await EtcdServer.start(found.bin)
-}, 600_000)
-
-afterAll(async () => {
-  await server?.stop()
-})
 
 afterEach(async () => {
   await Promise.all(members.splice(0).map((m) => m.kill()))
@@ -89,8 +67,8 @@ afterEach(async () => {
 
 describe('a paused root (SIGSTOP) on etcd', () => {
   it('never confirms after its lease could have ended, never shares an epoch, and loses nothing confirmed', { timeout: 300_000 }, async (ctx) => {
-    if (missing) return ctx.skip(missing)
-    const argv = ['--etcd', server!.endpoint, '--prefix', `zinc-pause-${process.pid}/`, '--ttl', String(TTL_MS)]
+    if (etcdServer.skip(ctx)) return
+    const argv = ['--etcd', etcdServer.server.endpoint, '--prefix', `zinc-pause-${process.pid}/`, '--ttl', String(TTL_MS)]
     for (const name of ['m0', 'm1', 'm2']) {
       const m = new Member(name, argv)
       members.push(m)

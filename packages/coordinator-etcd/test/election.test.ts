@@ -166,6 +166,27 @@ describe('etcd coordinator', () => {
     console.log(`[etcd] failover after a root death: ${Date.now() - diedAt} ms (lease ${TTL_MS} ms)`)
   })
 
+  it('etcd down: the root stops acknowledging within its lease, nothing is lost, and sequencing resumes when etcd returns', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const { all } = await members(2)
+    await waitFor(() => hosts(all).length === 1, 'one root')
+    write(all, 0, 10)
+    await settled(all, 'before the outage')
+    const server = etcdServer.server
+    await server.kill()
+    cleanups.push(() => server.run()) // whatever happens below, the next test has its etcd
+    // Past the lease (and its margin) nobody may confirm anything.
+    await new Promise((r) => setTimeout(r, TTL_MS + 500))
+    write(all, 10, 10)
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(all.map((m) => m.doc.pendingCount).reduce((a, b) => a + b)).toBe(10)
+    const seqs = all.map((m) => m.doc.seq)
+    await server.run()
+    cleanups.pop()
+    await settled(all, 'after etcd returned')
+    expect(all[0]!.doc.seq).toBeGreaterThan(Math.max(...seqs))
+  })
+
   it('refuses a leadership claim at an epoch etcd did not issue', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const { network, all } = await members(2)

@@ -62,8 +62,13 @@ export class Coordination implements CoordinatedMember, CoordinationView {
 
   /** Whether this root may acknowledge (sequence, publish confirmations) now. */
   mayConfirm(): boolean {
-    return !this.node.succession.isRoot || this.coordinator.mayConfirm()
+    if (!this.node.succession.isRoot || this.coordinator.mayConfirm()) return true
+    // A sequencer that asked now pauses itself (Sequencer #flush): the tick resumes it.
+    this.#refused = true
+    return false
   }
+
+  #refused = false
 
   lead(epoch: number): void {
     const node = this.node
@@ -121,8 +126,9 @@ export class Coordination implements CoordinatedMember, CoordinationView {
       this.#held = true
       node.replicas.hold()
       node.logger.warn({ epoch: node.succession.epoch }, 'the coordinator lease is not certainly valid: acknowledging nothing until it is renewed')
-    } else if (may && this.#held && node.succession.state === 'settled') {
+    } else if (may && (this.#held || this.#refused) && node.succession.state === 'settled') {
       this.#held = false
+      this.#refused = false
       node.replicas.release()
     }
   }

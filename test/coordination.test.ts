@@ -96,6 +96,25 @@ describe('coordinated endpoints (by hand)', () => {
     expect(doc.state.n).toBe(1)
   })
 
+  it('a root whose window flickers while it and a child write confirms everything in the end', async () => {
+    const network = new InprocNetwork({ seed: 6 })
+    const ca = new HandCoordinator()
+    const cb = new HandCoordinator()
+    const a = await member(network, 'a', ca, () => ca.lead(5))
+    const b = await member(network, 'b', cb, () => cb.follow({ id: a.id, epoch: 5, addresses: a.addresses }))
+    const da: Document<{ log: string[] }> = await a.open('doc', { initial: { log: [] } })
+    const db: Document<{ log: string[] }> = await b.open('doc')
+    for (let i = 0; i < 200; i++) {
+      ;(i % 2 ? da : db).change((d) => void d.log.push(`t${i}`))
+      if (i % 7 === 0) ca.certain = !ca.certain
+      await new Promise((r) => setTimeout(r, i % 3))
+    }
+    ca.certain = true
+    await Promise.all([da.synced({ timeoutMs: 15_000 }), db.synced({ timeoutMs: 15_000 })])
+    await waitFor(() => da.seq === db.seq, 'same seq')
+    expect(new Set(da.state.log).size).toBe(200)
+  })
+
   it('follows the leader it is told of, and a root told of a newer leader steps down and joins it', async () => {
     const network = new InprocNetwork({ seed: 4 })
     const ca = new HandCoordinator()

@@ -3,15 +3,14 @@
  *   node member.mjs --name m0 --etcd 127.0.0.1:2379 --prefix zinc-x/ --ttl 2000
  * JSON lines on stdout:
  *   ready {name, role, epoch}   role {name, role, epoch, t}
- *   seen {name, epoch, seq, t}: the document advanced here while this member was the root
- *     (what it sequenced: it confirmed those changes at that moment)
+ *   seen {name, epoch, seq, sequenced, t}: this member sequenced (confirmed) changes at that moment
  *   acked {name, tokens}: own changes confirmed     burst-done {name, made}
  *   report {name, tokens, seq, epoch, role, pending, stats}
  * stdin: `go <count> <intervalMs>`, `report`, `stop`.
  */
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { Endpoint } from '@zinc/core'
+import { consoleLogger, Endpoint } from '@zinc/core'
 import { ZmqTransport } from '@zinc/transport-zmq'
 import { etcd } from '../dist/index.js'
 
@@ -26,14 +25,17 @@ const endpoint = await Endpoint.start({
   peerTimeoutMs: 1500,
   joinTimeoutMs: 30_000,
   coordinator: etcd({ endpoints: [args.etcd], prefix: args.prefix, leaseTtlMs: Number(args.ttl) }),
+  ...(process.env.ZINC_LOG ? { logger: consoleLogger(process.env.ZINC_LOG, { name }) } : {}),
 })
 endpoint.on('role', (role) => out({ type: 'role', role, epoch: endpoint.epoch, t: Date.now() }))
 const doc = await endpoint.open('doc', { initial: { tokens: [] } })
-// Only an advancing seq is a confirmation (the state also moves with this member's own, optimistic changes).
-let lastSeq = doc.seq
+// What this member sequenced itself (stats().sequenced counts only that, not catch-ups or its
+// own optimistic changes), seen as the document moves: each is a confirmation given then.
+let sequenced = 0
 doc.subscribe(() => {
-  if (doc.seq > lastSeq && endpoint.role === 'host') out({ type: 'seen', epoch: endpoint.epoch, seq: doc.seq, t: Date.now() })
-  lastSeq = Math.max(lastSeq, doc.seq)
+  const now = endpoint.stats().sequenced
+  if (now > sequenced) out({ type: 'seen', epoch: endpoint.epoch, seq: doc.seq, sequenced: now, t: Date.now() })
+  sequenced = now
 })
 
 let acked = []

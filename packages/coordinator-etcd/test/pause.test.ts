@@ -62,7 +62,13 @@ const etcdServer = etcdFixture()
 const members: Member[] = []
 
 afterEach(async () => {
-  await Promise.all(members.splice(0).map((m) => m.kill()))
+  const done = members.splice(0)
+  await Promise.all(done.map((m) => m.kill()))
+  // ZINC_DEBUG_DIR=<dir> (with ZINC_LOG=info for the endpoints' logs) keeps every member's output.
+  if (process.env.ZINC_DEBUG_DIR) {
+    const { writeFileSync } = await import('node:fs')
+    for (const m of done) writeFileSync(join(process.env.ZINC_DEBUG_DIR, `${m.name}.log`), m.output.join('\n'))
+  }
 })
 
 describe('a paused root (SIGSTOP) on etcd', () => {

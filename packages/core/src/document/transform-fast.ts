@@ -6,30 +6,37 @@ import * as textUnicode from 'ot-text-unicode'
  * handed to json1 on the smallest subtree that needs it.
  *
  * Why: a burst of writers on one list transforms every pending change over every concurrent
- * one (pending × foreign pairs, at the root and at each replica), and json1 spends 10–40 µs on
- * even a one-component pair (it walks both ops with read and write cursors). Most pairs are a
- * list insert or removal against another, keys beside keys, or text beside text: index
- * arithmetic, a key comparison, ot-text-unicode's own transform.
+ * one (pending × foreign pairs, at the root, at each replica and in undo stacks), and json1
+ * spends 10–40 µs on even a one-component pair (it walks both ops with read and write
+ * cursors). Most pairs are a list insert or removal against another, keys beside keys, or
+ * text beside text: index arithmetic, a key comparison, ot-text-unicode's own transform.
  *
  * Only ops without moves take this path (a move can carry a change from one subtree to
  * another); with them, both ops go to json1 whole. Without moves, a change under one key never
  * affects a change under another, so the two ops are walked together by key and only the
  * places both touch are transformed. The result is json1's, in json1's normalized form
- * (test/ot-fast.test.ts checks that on random pairs), and it is `op` itself when nothing
- * changed, so callers can tell a rewritten change from an untouched one by reference.
+ * (packages/core/test/transform-fast.test.ts checks that on random pairs), and it is `op`
+ * itself when nothing changed, so callers can tell a rewritten change from an untouched one by
+ * reference. The walk reads sub-ops in place (an array and a start index) and allocates only
+ * for what it rewrites.
  */
 type OpList = json1.JSONOpList
 type Key = string | number
 type Side = 'left' | 'right'
 type Comp = Record<string, unknown>
+type Result = OpList | null
 
 /** Ops known to hold no pick or drop anywhere, so the fast path applies (true) or not (false). */
 const moveFree = new WeakMap<object, boolean>()
 
+/** Returned by the walk where nothing changed (the caller keeps its own sub-op). */
+const SAME = Symbol('same')
+
 export function transformFast(op: OpList, over: OpList, side: Side): json1.JSONOp {
   if (!isMoveFree(op) || !isMoveFree(over)) return json1.type.transformNoConflict(op, over, side)
-  const out = node(op, over, side)
-  if (out !== null && out !== op) moveFree.set(out, true)
+  const out = node(op, 0, over, 0, side)
+  if (out === SAME) return op
+  if (out !== null) moveFree.set(out, true)
   return out
 }
 
@@ -54,97 +61,98 @@ function hasPickOrDrop(list: readonly unknown[]): boolean {
   return false
 }
 
-/** One node of an op: the component here, and the children (each the op relative to it). */
-interface View {
-  comp: Comp | undefined
-  kids: Array<[Key, OpList]>
-}
+const isComp = (v: unknown): v is Comp => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isKey = (v: unknown): v is Key => typeof v === 'string' || typeof v === 'number'
 
-function view(op: OpList): View {
-  let i = 0
-  let comp: Comp | undefined
-  const first = op[0]
-  if (typeof first === 'object' && first !== null && !Array.isArray(first)) {
-    comp = first as Comp
-    i = 1
-  }
-  const next = op[i]
-  // One child is written inline ([key, ...rest]); several as arrays, sorted by key.
-  if (typeof next === 'string' || typeof next === 'number') return { comp, kids: [[next, op.slice(i + 1) as OpList]] }
-  const kids: Array<[Key, OpList]> = []
-  for (; i < op.length; i++) {
-    const c = op[i] as OpList
-    kids.push([c[0] as Key, c.slice(1) as OpList])
-  }
-  return { comp, kids }
-}
+/**
+ * A sub-op is `a` from index `at`: [component?, key, ...rest] (one child, written inline) or
+ * [component?, [key, ...], [key, ...]] (several, sorted by key). Where its children start.
+ */
+const kidsAt = (a: OpList, at: number): number => (isComp(a[at]) ? at + 1 : at)
 
-/** json1's normalized op for a node (null when it does nothing). */
-function build(comp: Comp | undefined, kids: Array<[Key, OpList]>): OpList | null {
-  if (kids.length === 0) return comp ? [comp as never] : null
-  const out: unknown[] = comp ? [comp] : []
-  if (kids.length === 1) out.push(kids[0]![0], ...kids[0]![1])
-  else for (const [k, sub] of kids) out.push([k, ...sub])
-  return out as OpList
-}
+/** The sub-op from `at` as its own op (for json1, or to keep in a rebuilt op). */
+const own = (a: OpList, at: number): OpList => (at === 0 ? a : (a.slice(at) as OpList))
 
-/** `a` transformed over `b`, both relative to the same node. */
-function node(a: OpList, b: OpList, side: Side): OpList | null {
-  const va = view(a)
-  const vb = view(b)
-  if (va.comp === undefined && vb.comp === undefined) {
-    const aList = va.kids.some(([k]) => typeof k === 'number')
-    const bList = vb.kids.some(([k]) => typeof k === 'number')
-    if (!aList && !bList) return keys(a, va.kids, vb.kids, side)
-    if (aList && bList && va.kids.length === 1 && vb.kids.length === 1) {
-      const done = listPair(a, va.kids[0] as [number, OpList], vb.kids[0] as [number, OpList], side)
+/** `a` (from `at`) transformed over `b` (from `bt`), both relative to the same node. */
+function node(a: OpList, at: number, b: OpList, bt: number, side: Side): Result | typeof SAME {
+  const ca = isComp(a[at]) ? a[at] : undefined
+  const cb = isComp(b[bt]) ? b[bt] : undefined
+  const ka = kidsAt(a, at)
+  const kb = kidsAt(b, bt)
+  if (ca === undefined && cb === undefined) {
+    const inlineA = isKey(a[ka])
+    const inlineB = isKey(b[kb])
+    const firstA = inlineA ? a[ka] : (a[ka] as OpList)[0]
+    const firstB = inlineB ? b[kb] : (b[kb] as OpList)[0]
+    // Children sorted with list indexes first: the first key says whether this is a list.
+    if (typeof firstA === 'string' && typeof firstB === 'string') return keys(a, at, ka, inlineA, b, kb, inlineB, side)
+    if (typeof firstA === 'number' && typeof firstB === 'number' && inlineA && inlineB) {
+      const done = listPair(a, at, firstA, ka + 1, b, firstB, kb + 1, side)
       if (done !== undefined) return done
     }
-  } else if (va.kids.length === 0 && vb.kids.length === 0 && onlyKey(va.comp, 'es') && onlyKey(vb.comp, 'es')) {
-    return text(a, va.comp!.es as textUnicode.TextOp, vb.comp!.es as textUnicode.TextOp, side)
+  } else if (ka === a.length && kb === b.length && onlyKey(ca, 'es') && onlyKey(cb, 'es')) {
+    return text(ca!.es as textUnicode.TextOp, cb!.es as textUnicode.TextOp, side)
   }
-  return json1.type.transformNoConflict(a, b, side)
+  return json1.type.transformNoConflict(own(a, at), own(b, bt), side)
 }
 
 /** An object node: children under keys only one op touches stay as they are. */
-function keys(a: OpList, ka: Array<[Key, OpList]>, kb: Array<[Key, OpList]>, side: Side): OpList | null {
-  let out: Array<[Key, OpList]> | undefined
-  for (let i = 0; i < ka.length; i++) {
-    const [k, sub] = ka[i]!
-    let t: OpList | null = sub
-    for (const [kk, other] of kb) {
-      if (kk === k) {
-        t = node(sub, other, side)
-        break
-      }
-    }
-    if (t === sub && out === undefined) continue
-    out ??= ka.slice(0, i)
-    if (t !== null) out.push([k, t])
+function keys(a: OpList, at: number, ka: number, inlineA: boolean, b: OpList, kb: number, inlineB: boolean, side: Side): Result | typeof SAME {
+  if (inlineA) {
+    const t = kidOver(a, ka + 1, a[ka] as Key, b, kb, inlineB, side)
+    if (t === SAME) return SAME
+    return t === null ? null : ([a[ka], ...t] as OpList)
   }
-  return out === undefined ? a : build(undefined, out)
+  let out: Array<[Key, OpList]> | undefined
+  for (let i = ka; i < a.length; i++) {
+    const kid = a[i] as OpList
+    const t = kidOver(kid, 1, kid[0] as Key, b, kb, inlineB, side)
+    if (t === SAME && out === undefined) continue
+    if (out === undefined) {
+      out = []
+      for (let j = ka; j < i; j++) out.push([(a[j] as OpList)[0] as Key, (a[j] as OpList).slice(1) as OpList])
+    }
+    if (t === SAME) out.push([kid[0] as Key, kid.slice(1) as OpList])
+    else if (t !== null) out.push([kid[0] as Key, t])
+  }
+  if (out === undefined) return SAME
+  // this node had no component (see node): only children
+  if (out.length === 0) return null
+  if (out.length === 1) return [out[0]![0], ...out[0]![1]] as OpList
+  return out.map(([k, sub]) => [k, ...sub]) as unknown as OpList
+}
+
+/** A's child `key` (sub-op `a` from `at`) over b's child of the same key, if b has one. */
+function kidOver(a: OpList, at: number, key: Key, b: OpList, kb: number, inlineB: boolean, side: Side): Result | typeof SAME {
+  if (inlineB) return b[kb] === key ? node(a, at, b, kb + 1, side) : SAME
+  for (let j = kb; j < b.length; j++) {
+    const kid = b[j] as OpList
+    if (kid[0] === key) return node(a, at, kid, 1, side)
+  }
+  return SAME
 }
 
 type Act = 'ins' | 'rem' | 'edit'
 
-/** What a change does to list element `index`: a plain insert, a plain removal, or edits inside it. */
-function act(rest: OpList): Act | undefined {
-  const first = rest[0]
-  if (typeof first !== 'object' || first === null || Array.isArray(first)) return 'edit'
-  if (rest.length !== 1) return undefined
-  if (onlyKey(first as Comp, 'i')) return 'ins'
-  if (onlyKey(first as Comp, 'r')) return 'rem'
+/** What a change does to one list element (its sub-op from `at`): plain insert, plain removal, edits inside. */
+function act(rest: OpList, at: number): Act | undefined {
+  const first = rest[at]
+  if (!isComp(first)) return 'edit'
+  if (rest.length !== at + 1) return undefined
+  if (onlyKey(first, 'i')) return 'ins'
+  if (onlyKey(first, 'r')) return 'rem'
   return undefined
 }
 
 /**
- * A list node where each op touches one element: the index shifts by the other's insert or
- * removal; an edit inside an element the other removed vanishes; edits inside one element are
- * transformed below it. Undefined: not a case handled here (json1 decides).
+ * A list node where each op touches one element (a's element n, its sub-op from `ra`; b's m
+ * from `rb`): the index shifts by the other's insert or removal; an edit inside an element the
+ * other removed vanishes; edits inside one element are transformed below it. Undefined: not a
+ * case handled here (json1 decides).
  */
-function listPair(a: OpList, [n, ra]: [number, OpList], [m, rb]: [number, OpList], side: Side): OpList | null | undefined {
-  const x = act(ra)
-  const y = act(rb)
+function listPair(a: OpList, at: number, n: number, ra: number, b: OpList, m: number, rb: number, side: Side): Result | typeof SAME | undefined {
+  const x = act(a, ra)
+  const y = act(b, rb)
   if (x === undefined || y === undefined) return undefined
   let to = n
   if (y === 'ins') {
@@ -153,19 +161,22 @@ function listPair(a: OpList, [n, ra]: [number, OpList], [m, rb]: [number, OpList
     if (m === n && x !== 'ins') return null
     if (m < n) to = n - 1
   } else if (m === n) {
-    if (x !== 'edit') return x === 'ins' ? a : undefined
-    const sub = node(ra, rb, side)
-    if (sub === ra) return a
-    return sub === null ? null : [n, ...sub]
+    if (x !== 'edit') return x === 'ins' ? SAME : undefined
+    const sub = node(a, ra, b, rb, side)
+    if (sub === SAME || sub === null) return sub
+    return [n, ...sub] as OpList
   }
-  return to === n ? a : [to, ...ra]
+  if (to === n) return SAME
+  const out = a.slice(ra - 1) as unknown[] // [n, ...rest]
+  out[0] = to
+  return out as OpList
 }
 
 /** Two text edits of one string: ot-text-unicode's transform, as json1 calls it. */
-function text(a: OpList, x: textUnicode.TextOp, y: textUnicode.TextOp, side: Side): OpList | null {
+function text(x: textUnicode.TextOp, y: textUnicode.TextOp, side: Side): Result | typeof SAME {
   const t = textUnicode.type.transform(x, y, side)
   if (t.length === 0) return null
-  if (t.length === x.length && t.every((c, i) => same(c, x[i]))) return a
+  if (t.length === x.length && t.every((c, i) => same(c, x[i]))) return SAME
   return [{ es: t } as never]
 }
 

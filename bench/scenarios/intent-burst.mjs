@@ -9,7 +9,8 @@
 //
 //   node bench/scenarios/intent-burst.mjs [--writers 4] [--changes 200] [--reps 3] [--only burst|keyed]
 //
-// Prints one line per figure and a JSON line. ZINC_DIST=<dir holding packages/> measures
+// Prints one line per figure and a JSON line; the burst also reports the CPU time it took (all
+// endpoints share this process), steadier than wall time on a loaded machine. ZINC_DIST=<dir holding packages/> measures
 // another build (before/after comparisons).
 import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
@@ -49,6 +50,7 @@ async function burst({ writers, changes, keys }) {
     const docs = await Promise.all(clients.map((c) => c.open('cluster')))
     await Promise.all(docs.map((d) => d.synced()))
     const t0 = performance.now()
+    const c0 = process.cpuUsage()
     // As examples/cluster/client.ts with --interval 0: every change at once, then wait.
     for (let i = 0; i < changes; i++) {
       docs.forEach((doc, w) =>
@@ -61,11 +63,12 @@ async function burst({ writers, changes, keys }) {
     await Promise.all([hostDoc, ...docs].map((d) => d.synced({ timeoutMs: 120_000 })))
     while (!docs.every((d) => d.seq === hostDoc.seq && d.pendingCount === 0)) await new Promise((r) => setTimeout(r, 1))
     const ms = performance.now() - t0
+    const cpu = process.cpuUsage(c0)
     const want = writers * changes
     const ok = hostDoc.state.tokens.length === want && new Set(hostDoc.state.tokens).size === want && docs.every((d) => JSON.stringify(d.state) === JSON.stringify(hostDoc.state))
     if (!ok) throw new Error(`burst: replicas disagree or tokens are missing (${hostDoc.state.tokens.length} of ${want})`)
     const stats = host.stats()
-    return { ms, transformed: stats.transformed, staleBases: stats.staleBases, rejected: stats.rejected }
+    return { ms, cpuMs: (cpu.user + cpu.system) / 1000, transformed: stats.transformed, staleBases: stats.staleBases, rejected: stats.rejected }
   } finally {
     await Promise.all([host, ...clients].map((e) => e.close()))
   }
@@ -108,9 +111,10 @@ if (args.only !== 'keyed') {
   const runs = []
   for (let r = 0; r < reps; r++) {
     runs.push(await burst({ writers: Number(args.writers), changes: Number(args.changes), keys: Number(args.keys) }))
-    console.log(`burst ${args.writers} writers × ${args.changes} changes, rep ${r + 1}: ${runs[r].ms.toFixed(0)} ms (transformed ${runs[r].transformed}, stale ${runs[r].staleBases})`)
+    console.log(`burst ${args.writers} writers × ${args.changes} changes, rep ${r + 1}: ${runs[r].ms.toFixed(0)} ms (CPU ${runs[r].cpuMs.toFixed(0)} ms; transformed ${runs[r].transformed}, stale ${runs[r].staleBases})`)
   }
   out.burstMs = median(runs.map((x) => x.ms))
+  out.burstCpuMs = median(runs.map((x) => x.cpuMs))
   out.burst = runs
 }
 if (args.only !== 'burst') {

@@ -2,7 +2,8 @@
 //   - burst: an in-process host and 4 clients on the inproc transport; each client makes 200
 //     changes as fast as it can, each pushing a unique token into one shared list and setting
 //     one of 7 shared keys (the examples/cluster client's recipe); time until every endpoint is
-//     `synced()` and all replicas agree;
+//     `synced()` and all replicas agree, with the CPU time and the longest event-loop stall (one
+//     task: the root's flush of a batch is the longest, and a root's heartbeats wait for it);
 //   - keyed: p50 of doc.change on a `keyed` 10,000-shape canvas (the wide bench's recipe: one
 //     shape's x), the first 300 changes after 5 warm-up ones, as the wide scenario measures it
 //     (cold JIT included), plus a warm figure over 3,000 more.
@@ -51,6 +52,14 @@ async function burst({ writers, changes, keys }) {
     await Promise.all(docs.map((d) => d.synced()))
     const t0 = performance.now()
     const c0 = process.cpuUsage()
+    // The longest the event loop was held (one task): at a root, heartbeats wait that long.
+    let maxStallMs = 0
+    let last = performance.now()
+    const ticker = setInterval(() => {
+      const now = performance.now()
+      maxStallMs = Math.max(maxStallMs, now - last - 5)
+      last = now
+    }, 5)
     // As examples/cluster/client.ts with --interval 0: every change at once, then wait.
     for (let i = 0; i < changes; i++) {
       docs.forEach((doc, w) =>
@@ -64,11 +73,13 @@ async function burst({ writers, changes, keys }) {
     while (!docs.every((d) => d.seq === hostDoc.seq && d.pendingCount === 0)) await new Promise((r) => setTimeout(r, 1))
     const ms = performance.now() - t0
     const cpu = process.cpuUsage(c0)
+    clearInterval(ticker)
+    maxStallMs = Math.max(maxStallMs, performance.now() - last - 5)
     const want = writers * changes
     const ok = hostDoc.state.tokens.length === want && new Set(hostDoc.state.tokens).size === want && docs.every((d) => JSON.stringify(d.state) === JSON.stringify(hostDoc.state))
     if (!ok) throw new Error(`burst: replicas disagree or tokens are missing (${hostDoc.state.tokens.length} of ${want})`)
     const stats = host.stats()
-    return { ms, cpuMs: (cpu.user + cpu.system) / 1000, transformed: stats.transformed, staleBases: stats.staleBases, rejected: stats.rejected }
+    return { ms, cpuMs: (cpu.user + cpu.system) / 1000, maxStallMs, transformed: stats.transformed, staleBases: stats.staleBases, rejected: stats.rejected }
   } finally {
     await Promise.all([host, ...clients].map((e) => e.close()))
   }
@@ -111,10 +122,11 @@ if (args.only !== 'keyed') {
   const runs = []
   for (let r = 0; r < reps; r++) {
     runs.push(await burst({ writers: Number(args.writers), changes: Number(args.changes), keys: Number(args.keys) }))
-    console.log(`burst ${args.writers} writers × ${args.changes} changes, rep ${r + 1}: ${runs[r].ms.toFixed(0)} ms (CPU ${runs[r].cpuMs.toFixed(0)} ms; transformed ${runs[r].transformed}, stale ${runs[r].staleBases})`)
+    console.log(`burst ${args.writers} writers × ${args.changes} changes, rep ${r + 1}: ${runs[r].ms.toFixed(0)} ms (CPU ${runs[r].cpuMs.toFixed(0)} ms, longest loop stall ${runs[r].maxStallMs.toFixed(0)} ms; transformed ${runs[r].transformed}, stale ${runs[r].staleBases})`)
   }
   out.burstMs = median(runs.map((x) => x.ms))
   out.burstCpuMs = median(runs.map((x) => x.cpuMs))
+  out.burstMaxStallMs = median(runs.map((x) => x.maxStallMs))
   out.burst = runs
 }
 if (args.only !== 'burst') {

@@ -8,8 +8,9 @@ import * as textUnicode from 'ot-text-unicode'
  * Why: a burst of writers on one list transforms every pending change over every concurrent
  * one (pending × foreign pairs, at the root, at each replica and in undo stacks), and json1
  * spends 10–40 µs on even a one-component pair (it walks both ops with read and write
- * cursors). Most pairs are a list insert or removal against another, keys beside keys, or
- * text beside text: index arithmetic, a key comparison, ot-text-unicode's own transform.
+ * cursors). Most pairs are a list insert or removal against another, keys beside keys, text
+ * beside text or two writes of one key: index arithmetic, a key comparison, ot-text-unicode's
+ * own transform, the later write winning.
  *
  * Only ops without moves take this path (a move can carry a change from one subtree to
  * another); with them, both ops go to json1 whole. Without moves, a change under one key never
@@ -90,8 +91,17 @@ function node(a: OpList, at: number, b: OpList, bt: number, side: Side): Result 
       const done = listPair(a, at, firstA, ka + 1, b, firstB, kb + 1, side)
       if (done !== undefined) return done
     }
-  } else if (ka === a.length && kb === b.length && onlyKey(ca, 'es') && onlyKey(cb, 'es')) {
-    return text(ca!.es as textUnicode.TextOp, cb!.es as textUnicode.TextOp, side)
+  } else if (ka === a.length && kb === b.length && ca !== undefined && cb !== undefined) {
+    if (onlyKey(ca, 'es') && onlyKey(cb, 'es')) return text(ca.es as textUnicode.TextOp, cb.es as textUnicode.TextOp, side)
+    // Two writes of one object key (reached by a key: a list element's write is listPair's),
+    // of two different plain values.
+    const x = at > 0 ? write(ca) : undefined
+    const y = bt > 0 ? write(cb) : undefined
+    // Equal values cancel out in json1 (objects compared deeply): left to it.
+    if (x && y && ca.i !== cb.i && (typeof ca.i !== 'object' || ca.i === null) && (typeof cb.i !== 'object' || cb.i === null)) {
+      if (side === 'left') return x === 'replace' ? SAME : [{ r: true, i: ca.i } as never]
+      return x === 'replace' && y === 'insert' ? [{ r: true } as never] : null
+    }
   }
   return json1.type.transformNoConflict(own(a, at), own(b, bt), side)
 }
@@ -178,6 +188,15 @@ function text(x: textUnicode.TextOp, y: textUnicode.TextOp, side: Side): Result 
   if (t.length === 0) return null
   if (t.length === x.length && t.every((c, i) => same(c, x[i]))) return SAME
   return [{ es: t } as never]
+}
+
+/** A component that writes a value: an insert, or a replace (remove then insert). */
+function write(c: Comp): 'insert' | 'replace' | undefined {
+  if (c.i === undefined) return undefined
+  if (onlyKey(c, 'i')) return 'insert'
+  let n = 0
+  for (const k in c) n++
+  return n === 2 && c.r === true ? 'replace' : undefined
 }
 
 function same(c: unknown, d: unknown): boolean {

@@ -5,6 +5,7 @@ import { produce } from '../dist/document/immer.js'
 import { diffToOp, recordIdentity, type Identity } from '../dist/document/diff.js'
 import { applyOp, insertOp, moveOp, removeOp, type Op } from '../dist/document/ot.js'
 import { transformFast } from '../dist/document/transform-fast.js'
+import { invertFast } from '../dist/document/invert-fast.js'
 
 /**
  * transform-fast.ts does the common pairs by hand (list index shifts, keys beside keys, text
@@ -133,5 +134,30 @@ describe('transformFast is json1.transformNoConflict', () => {
     expect(transformFast(a, insertOp(['items', 0], 1) as json1.JSONOpList, 'left')).toEqual(insertOp(['items', 3], { id: 'z', n: 0, tags: [] }))
     // with a move anywhere, json1 decides
     expect(transformFast(a, moveOp(['items', 0], ['items', 4]) as json1.JSONOpList, 'left')).toEqual(json1.type.transformNoConflict(a, moveOp(['items', 0], ['items', 4]), 'left'))
+  })
+})
+
+describe('invertFast is json1.invertWithDoc', () => {
+  it('on random changes: the same inverse where it answers, and it answers for writes of keys', () => {
+    let answered = 0
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 3 }), (steps) => {
+        const op = opOf(steps)
+        if (op === null) return
+        const mine = invertFast(op, base)
+        if (mine === undefined) return
+        answered++
+        expect(mine, JSON.stringify(op)).toStrictEqual(json1.type.invertWithDoc(op, base as never))
+        expect(applyOp(applyOp(base, op), mine)).toEqual(base)
+      }),
+      { numRuns: NUM_RUNS, seed: 9 },
+    )
+    expect(answered).toBeGreaterThan(NUM_RUNS / 50)
+  })
+
+  it('leaves list indexes, text edits and moves to json1', () => {
+    expect(invertFast(insertOp(['items', 0], 1) as json1.JSONOpList, base)).toBeUndefined()
+    expect(invertFast(['title', { es: [1, 'x'] }] as json1.JSONOpList, base)).toBeUndefined()
+    expect(invertFast(['keys', 'k1', { r: true, i: 4 }] as json1.JSONOpList, base)).toStrictEqual(['keys', 'k1', { r: 4, i: 3 }])
   })
 })

@@ -1,6 +1,7 @@
 import * as json1 from 'ot-json1'
 import * as textUnicode from 'ot-text-unicode'
 import { applyOpsDraft } from './draft-apply.js'
+import { invertFast } from './invert-fast.js'
 import { transformFast } from './transform-fast.js'
 
 /**
@@ -209,7 +210,7 @@ export function composeOps(a: Op, b: Op): Op {
 /** The op that undoes `op`, given the state it was applied to. */
 export function invertOp(op: Op, before: unknown): Op {
   if (op === null) return null
-  return json1.type.invertWithDoc(op, before as json1.Doc)
+  return invertFast(op, before) ?? json1.type.invertWithDoc(op, before as json1.Doc)
 }
 
 export function isNoop(op: Op): boolean {

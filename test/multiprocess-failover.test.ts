@@ -15,7 +15,7 @@ const MEMBER = '../tree/member.js' as 'client.js'
  * intent-preserving operations under heavy concurrency; see the README's notes on speed), and a
  * live root presumed dead is a spurious failover. This test is about real deaths.
  */
-const FAST = ['--heartbeat', '100', '--peer-timeout', '3000']
+const FAST = ['--heartbeat', '100', '--peer-timeout', '1500']
 const CHANGES = 120
 
 const procs: Proc[] = []

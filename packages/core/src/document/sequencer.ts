@@ -53,6 +53,13 @@ const VANISHED = 'what it changed was removed or replaced by a concurrent change
 const CHAINS = 4096
 
 /**
+ * A flush sequences for at most this long, then lets the event loop turn (heartbeats, I/O)
+ * before it goes on with the rest of the batch: a burst of many writers on one list costs
+ * transforms, and a root that holds its loop past a peer timeout looks dead to its children.
+ */
+const SLICE_MS = 40
+
+/**
  * The root's half of a replica: rewrites every accepted fragment to follow what was sequenced
  * since its base seq (operational transformation), gives it the document's next seq, exactly
  * once per (origin, clientSeq), and publishes the sequenced form, which is what every replica
@@ -77,6 +84,11 @@ export class Sequencer {
    */
   readonly #inFlightUpTo = new Map<EndpointId, number>()
   readonly #chains = new Map<EndpointId, Chain>()
+  /**
+   * Origins refused (or answered stale) in the batch being sequenced, kept while its rest waits
+   * for the next slice: their later fragments there were made on top of the refused one.
+   */
+  #refusedNow = new Set<EndpointId>()
 
   constructor(readonly replica: Replica) {
     // Whatever this root did not refuse itself, it cannot tell apart (a restart, a promotion).
@@ -107,7 +119,11 @@ export class Sequencer {
     if (clientSeq > (this.#rejectedUpTo.get(origin) ?? 0)) this.#rejectedUpTo.set(origin, clientSeq)
   }
 
-  /** True when the root's own change can be sequenced synchronously (no storage, nothing in flight). */
+  /**
+   * True when the root's own change can be sequenced synchronously (no storage, nothing in
+   * flight). Fragments staged meanwhile (the rest of a sliced batch included) are sequenced
+   * after it, transformed over it like over any change sequenced after their base.
+   */
   get canSequenceLocally(): boolean {
     return !this.#paused && !this.#committing && this.replica.io.storage === undefined
   }
@@ -232,12 +248,15 @@ export class Sequencer {
     const prepared: Prepared[] = []
     const rejected: Array<{ candidate: Candidate; reason: string }> = []
     const stale: Array<{ candidate: Candidate; reason: string; minBase: number }> = []
-    /** Origins refused in this batch: their later fragments here were made on top of it. */
-    const refusedNow = new Set<EndpointId>()
+    const refusedNow = this.#refusedNow
     let state = r.confirmed
     let seq = r.seq
     const epoch = r.io.epoch()
+    const started = performance.now()
+    let done = 0
     for (const c of batch) {
+      if (done > 0 && done % 16 === 0 && performance.now() - started > SLICE_MS) break
+      done++
       if (refusedNow.has(c.origin)) {
         stale.push({ candidate: c, reason: 'an earlier change of yours in the same batch was refused', minBase: 0 })
         continue
@@ -273,6 +292,17 @@ export class Sequencer {
           : encodeMessage({ kind: Kind.FRAGMENT, origin: c.origin, sender: r.io.self, doc: r.doc, clientSeq: c.clientSeq, seq, baseSeq: c.base, epoch, payload: encodeOp(placed.op) })
       prepared.push({ candidate: c, entry, envelope, state })
     }
+    if (done < batch.length) {
+      // The rest goes first in the next slice, after a turn of the event loop; nothing else
+      // starts a flush meanwhile (#scheduled).
+      const rest = batch.slice(done)
+      this.#batch = rest.concat(this.#batch)
+      for (const c of rest) this.#stagedBy.set(c.origin, (this.#stagedBy.get(c.origin) ?? 0) + 1)
+      this.#scheduled = true
+      const next = () => this.#flush()
+      if (r.io.later) r.io.later(next)
+      else r.io.defer(next)
+    } else this.#refusedNow = new Set()
     const storage = r.io.storage
     if (!storage || prepared.length === 0) {
       this.#complete(prepared, rejected, stale)

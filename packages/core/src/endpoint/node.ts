@@ -114,6 +114,7 @@ export class Node implements NodeContext {
       publishOnDoc: (doc, bytes) => this.publish(docTopic(doc), bytes),
       sendTo: (endpoint, bytes) => this.sendTo(endpoint, bytes),
       defer: (fn) => this.defer(fn),
+      later: (fn) => void (typeof setImmediate === 'function' ? setImmediate(fn) : setTimeout(fn, 0)),
       // Only the root writes: a relay or client with storage keeps its tree record there, no documents.
       get storage() {
         return isRoot() ? storage : undefined

@@ -6,6 +6,7 @@ import { diffToOp, recordIdentity, type Identity } from '../dist/document/diff.j
 import { applyOp, insertOp, moveOp, removeOp, type Op } from '../dist/document/ot.js'
 import { transformFast } from '../dist/document/transform-fast.js'
 import { invertFast } from '../dist/document/invert-fast.js'
+import { unionOps } from '../dist/document/compose-fast.js'
 
 /**
  * transform-fast.ts does the common pairs by hand (list index shifts, keys beside keys, text
@@ -155,9 +156,31 @@ describe('invertFast is json1.invertWithDoc', () => {
     expect(answered).toBeGreaterThan(NUM_RUNS / 50)
   })
 
-  it('leaves list indexes, text edits and moves to json1', () => {
-    expect(invertFast(insertOp(['items', 0], 1) as json1.JSONOpList, base)).toBeUndefined()
+  it('leaves several changes in one list, text edits and moves to json1', () => {
+    expect(invertFast([['items', [0, { i: 1 }], [2, { r: true }]]] as unknown as json1.JSONOpList, base)).toBeUndefined()
+    expect(invertFast(insertOp(['items', 0], 1) as json1.JSONOpList, base)).toStrictEqual(removeOp(['items', 0], 1 as never))
     expect(invertFast(['title', { es: [1, 'x'] }] as json1.JSONOpList, base)).toBeUndefined()
     expect(invertFast(['keys', 'k1', { r: true, i: 4 }] as json1.JSONOpList, base)).toStrictEqual(['keys', 'k1', { r: 4, i: 3 }])
+  })
+})
+
+describe('unionOps is json1.compose for changes to different places', () => {
+  it('on random pairs of changes: the same op where it answers, and it answers for changes under different keys', () => {
+    let answered = 0
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 3 }), fc.array(step, { minLength: 1, maxLength: 3 }), (sa, sb) => {
+        const a = opOf(sa)
+        const b = opOf(sb)
+        if (a === null || b === null) return
+        const mine = unionOps(a, b)
+        if (mine === undefined) return
+        answered++
+        // what it answers for are changes to different places: either order composes to it
+        expect(mine, `${JSON.stringify(a)} then ${JSON.stringify(b)}`).toStrictEqual(json1.type.compose(a, b))
+        expect(mine).toStrictEqual(json1.type.compose(b, a))
+      }),
+      { numRuns: NUM_RUNS, seed: 21 },
+    )
+    expect(answered).toBeGreaterThan(NUM_RUNS / 20)
   })
 })

@@ -2,8 +2,8 @@ import type * as json1 from 'ot-json1'
 
 /**
  * json1's invertWithDoc for the common local change, by hand: every component sits at the end
- * of a path of object keys (no list index, no move, no text edit) and writes, removes or
- * replaces a value there. Its inverse has the same paths, each component swapped: an insert of
+ * of a path of object keys or of one index per list (no move, no text edit, no two changes in
+ * one list) and writes, removes or replaces a value there. Its inverse has the same paths, each component swapped: an insert of
  * v becomes a removal of v, a removal becomes an insert of the value the state held there, a
  * replace both. json1 makes the same op, but by applying the op to copies of every container
  * on its paths (30 µs for one field of a keyed 10,000-shape canvas; this is a walk down those
@@ -25,16 +25,18 @@ function node(a: OpList, at: number, doc: unknown): OpList | undefined {
     const inverse = component(first as Comp, doc)
     return inverse === undefined ? undefined : [inverse as never]
   }
-  if (typeof first === 'string') {
+  // One child, written inline: a key, or the index of the only element of a list the op
+  // touches (with one change in a list, its index reads the same before and after).
+  if (typeof first === 'string' || typeof first === 'number') {
     const sub = node(a, at + 1, child(doc, first))
     return sub === undefined ? undefined : ([first, ...sub] as OpList)
   }
-  if (!Array.isArray(first)) return undefined // a list index
+  if (!Array.isArray(first)) return undefined
   const out: unknown[] = []
   for (let i = at; i < a.length; i++) {
     const kid = a[i] as OpList
     const key = kid[0]
-    if (typeof key !== 'string') return undefined
+    if (typeof key !== 'string') return undefined // several changes in one list
     const sub = node(kid, 1, child(doc, key))
     if (sub === undefined) return undefined
     out.push([key, ...sub])
@@ -42,7 +44,8 @@ function node(a: OpList, at: number, doc: unknown): OpList | undefined {
   return out as OpList
 }
 
-function child(doc: unknown, key: string): unknown {
+function child(doc: unknown, key: string | number): unknown {
+  if (typeof key === 'number') return Array.isArray(doc) ? doc[key] : undefined
   return typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>)[key] : undefined
 }
 

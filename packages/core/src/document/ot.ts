@@ -1,6 +1,7 @@
 import * as json1 from 'ot-json1'
 import * as textUnicode from 'ot-text-unicode'
 import { applyOpsDraft } from './draft-apply.js'
+import { unionOps } from './compose-fast.js'
 import { invertFast } from './invert-fast.js'
 import { transformFast } from './transform-fast.js'
 
@@ -204,7 +205,7 @@ export function interacts(a: Exclude<Op, null>, b: Exclude<Op, null>): boolean {
 export function composeOps(a: Op, b: Op): Op {
   if (a === null) return b
   if (b === null) return a
-  return json1.type.compose(a, b)
+  return unionOps(a, b) ?? json1.type.compose(a, b)
 }
 
 /** The op that undoes `op`, given the state it was applied to. */

@@ -27,30 +27,18 @@ type Side = 'left' | 'right'
 type Comp = Record<string, unknown>
 type Result = OpList | null
 
-/** Ops known to hold no pick or drop anywhere, so the fast path applies (true) or not (false). */
-const moveFree = new WeakMap<object, boolean>()
-
 /** Returned by the walk where nothing changed (the caller keeps its own sub-op). */
 const SAME = Symbol('same')
 
 export function transformFast(op: OpList, over: OpList, side: Side): json1.JSONOp {
-  if (!isMoveFree(op) || !isMoveFree(over)) return json1.type.transformNoConflict(op, over, side)
+  // A scan of the op's structure (not of the values it inserts): cheaper than remembering the
+  // answer per op in a WeakMap, which cost more in lookups and GC than it saved.
+  if (hasPickOrDrop(op) || hasPickOrDrop(over)) return json1.type.transformNoConflict(op, over, side)
   const out = node(op, 0, over, 0, side)
-  if (out === SAME) return op
-  if (out !== null) moveFree.set(out, true)
-  return out
+  return out === SAME ? op : out
 }
 
-function isMoveFree(op: OpList): boolean {
-  let known = moveFree.get(op)
-  if (known === undefined) {
-    known = !hasPickOrDrop(op)
-    moveFree.set(op, known)
-  }
-  return known
-}
-
-function hasPickOrDrop(list: readonly unknown[]): boolean {
+export function hasPickOrDrop(list: readonly unknown[]): boolean {
   for (const item of list) {
     if (Array.isArray(item)) {
       if (hasPickOrDrop(item)) return true

@@ -22,7 +22,9 @@ export interface Candidate {
   payload: Uint8Array
 }
 
-export type Placement = { op: Op; sent: Op; transformed: boolean; chain?: Chain | undefined } | { stale: string; minBase: number } | { reject: string }
+/** A fragment placed: its sequenced op, the op as sent, and the origin's chain to cache. */
+export type Placed = { op: Op; sent: Op; transformed: boolean; chain?: Chain | undefined }
+export type Placement = Placed | { stale: string; minBase: number } | { reject: string }
 
 /**
  * Per origin, for its changes made on `base`: `foreign`, everything sequenced by others since

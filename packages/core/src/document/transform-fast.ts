@@ -182,9 +182,7 @@ function text(x: textUnicode.TextOp, y: textUnicode.TextOp, side: Side): Result 
 function write(c: Comp): 'insert' | 'replace' | undefined {
   if (c.i === undefined) return undefined
   if (onlyKey(c, 'i')) return 'insert'
-  let n = 0
-  for (const k in c) n++
-  return n === 2 && c.r === true ? 'replace' : undefined
+  return c.r === true && Object.keys(c).length === 2 ? 'replace' : undefined
 }
 
 function same(c: unknown, d: unknown): boolean {

@@ -3,7 +3,7 @@ import * as textUnicode from 'ot-text-unicode'
 import { applyOpsDraft } from './draft-apply.js'
 import { unionOps } from './compose-fast.js'
 import { invertFast } from './invert-fast.js'
-import { transformFast } from './transform-fast.js'
+import { hasPickOrDrop, transformMoveFree } from './transform-fast.js'
 
 /**
  * Zinc's operations are ot-json1 operations (ShareDB's JSON OT type: list insert/remove/move,
@@ -100,9 +100,13 @@ export function applyOps<S>(state: S, ops: readonly Op[]): { state: S; failed: n
  */
 export function transformOp(op: Op, over: Op, opIsLater: boolean): Op {
   if (op === null || over === null) return op
-  // json1's result; changes to unrelated places (two shapes, two keys) come back as `op`
-  // itself, and common pairs (list inserts, text edits) cost microseconds (transform-fast.ts).
-  return transformFast(op, over, opIsLater ? 'left' : 'right')
+  const side = opIsLater ? 'left' : 'right'
+  // With a move, json1's transform, unless the two touch unrelated places (two shapes, two
+  // keys): those commute, and json1 costs tens of microseconds even for one component.
+  if (hasPickOrDrop(op) || hasPickOrDrop(over)) return interacts(op, over) ? json1.type.transformNoConflict(op, over, side) : op
+  // Without: json1's result, by hand for the common pairs (transform-fast.ts); an op on
+  // unrelated places comes back as `op` itself.
+  return transformMoveFree(op, over, side)
 }
 
 /**

@@ -38,6 +38,8 @@ interface Run {
   epoch: number
   /** True once the run waited for a hook (it holds the sequencer until it completes). */
   held: boolean
+  /** True when the run was cut short (SLICE_MS): the rest of its batch follows in the next. */
+  cut: boolean
 }
 
 /** Origins whose chain is cached; the oldest is dropped beyond this. */
@@ -252,7 +254,7 @@ export class Sequencer {
     const r = this.replica
     const refusedNow = this.#refusedBefore ?? new Set<EndpointId>()
     this.#refusedBefore = undefined
-    this.#prepare({ batch, next: 0, prepared: [], rejected: [], stale: [], refusedNow, state: r.confirmed, seq: r.seq, epoch: r.io.epoch(), held: false })
+    this.#prepare({ batch, next: 0, prepared: [], rejected: [], stale: [], refusedNow, state: r.confirmed, seq: r.seq, epoch: r.io.epoch(), held: false, cut: false })
   }
 
   /**
@@ -328,6 +330,7 @@ export class Sequencer {
     this.#batch = rest.concat(this.#batch)
     for (const c of rest) this.#stagedBy.set(c.origin, (this.#stagedBy.get(c.origin) ?? 0) + 1)
     this.#refusedBefore = run.refusedNow
+    run.cut = true
     this.#scheduled = true
     const next = () => this.#flush()
     if (r.io.later) r.io.later(next)
@@ -383,7 +386,7 @@ export class Sequencer {
     const { prepared, rejected, stale } = run
     const storage = r.io.storage
     if (!storage || prepared.length === 0) {
-      this.#complete(prepared, rejected, stale)
+      this.#complete(prepared, rejected, stale, run.cut)
       if (run.held) this.#release()
       return
     }
@@ -400,7 +403,7 @@ export class Sequencer {
           // and the replica now follows another history. Applying them here would put our
           // fragments at seqs the real root gave to others; their origins resend them there.
           if (r.sequencer !== this) return void r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'no longer the root when a batch became durable; it is dropped, its changes go to the new root')
-          this.#complete(prepared, rejected, stale)
+          this.#complete(prepared, rejected, stale, run.cut)
         },
         (error: unknown) => {
           if (r.sequencer !== this) return
@@ -431,7 +434,7 @@ export class Sequencer {
     return new Promise((resolve) => this.#commitWaiters.push(resolve))
   }
 
-  #complete(prepared: Prepared[], rejected: Array<{ candidate: Candidate; reason: string }>, stale: Array<{ candidate: Candidate; reason: string; minBase: number }>): void {
+  #complete(prepared: Prepared[], rejected: Array<{ candidate: Candidate; reason: string }>, stale: Array<{ candidate: Candidate; reason: string; minBase: number }>, cut = false): void {
     const r = this.replica
     const envelopes: Uint8Array[] = []
     const applied: DocumentFragment[] = []
@@ -459,7 +462,8 @@ export class Sequencer {
     if (applied.length > 0) r.events.emit('change', r.visible, applied[applied.length - 1], applied)
     if (prepared.length > 0) {
       r.advanced()
-      r.afterSequenced()
+      // A batch cut in slices is one batch to the snapshot policy: checked once, at its end.
+      if (!cut) r.afterSequenced()
       if (r.io.hooks?.notifies) {
         const events = prepared.map(({ candidate: c, entry, before, state: after }) => ({ doc: r.doc, endpoint: c.origin, ops: entry.op, before, after, seq: entry.seq, clientSeq: c.clientSeq }))
         r.io.hooks.sequenced(r.doc, events, () => this.#stored())

@@ -34,10 +34,16 @@ export function transformFast(op: OpList, over: OpList, side: Side): json1.JSONO
   // A scan of the op's structure (not of the values it inserts): cheaper than remembering the
   // answer per op in a WeakMap, which cost more in lookups and GC than it saved.
   if (hasPickOrDrop(op) || hasPickOrDrop(over)) return json1.type.transformNoConflict(op, over, side)
+  return transformMoveFree(op, over, side)
+}
+
+/** transformFast for two ops known to hold no move (see hasPickOrDrop). */
+export function transformMoveFree(op: OpList, over: OpList, side: Side): json1.JSONOp {
   const out = node(op, 0, over, 0, side)
   return out === SAME ? op : out
 }
 
+/** True if the op picks up or drops anything (a move) anywhere. */
 export function hasPickOrDrop(list: readonly unknown[]): boolean {
   for (const item of list) {
     if (Array.isArray(item)) {

@@ -3,12 +3,11 @@ import type { DocId, EndpointId } from '../ids.js'
 import { encodeMessage, stampSequenced, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
-import { RefusalCodec } from '../protocol/payloads.js'
 import type { HistoryEntry } from './op-history.js'
 import { applyOp } from './ot.js'
 import { place, type Candidate, type Chain, type Placed } from './placement.js'
 import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
-import { RejectionMemory } from './rejections.js'
+import { OriginAnswers } from './origin-answers.js'
 import type { Replica } from './replica.js'
 
 interface Prepared {
@@ -52,9 +51,6 @@ const CHAINS = 4096
  */
 const SLICE_MS = 40
 
-/** The least time between two RESEND requests for the same gap of one origin. */
-const RESEND_EVERY_MS = 500
-
 /**
  * The root's half of a replica: rewrites every accepted fragment to follow what was sequenced
  * since its base seq (operational transformation), gives it the document's next seq, exactly
@@ -63,8 +59,8 @@ const RESEND_EVERY_MS = 500
  */
 export class Sequencer {
   /** Highest rejected clientSeq per origin; sequenced ones are in replica.clientSeqs (from the log). */
-  readonly #rejectedUpTo = new Map<EndpointId, number>()
-  readonly #rejections: RejectionMemory
+  /** Refusals, stale answers, resend requests and acknowledgments of duplicates. */
+  readonly #answers: OriginAnswers
   #batch: Candidate[] = []
   /** Fragments per origin in #batch, so gap checks stay O(1) however big the batch. */
   readonly #stagedBy = new Map<EndpointId, number>()
@@ -81,22 +77,13 @@ export class Sequencer {
   readonly #inFlightUpTo = new Map<EndpointId, number>()
   readonly #chains = new Map<EndpointId, Chain>()
   /**
-   * Per origin, the lowest clientSeq sent back to be rebased (stale) and not resent since. A
-   * later change of that origin accepted meanwhile (behind a validation) is sent back too, so
-   * the origin's changes are sequenced in its order.
-   */
-  readonly #sentBack = new Map<EndpointId, number>()
-  /** The last RESEND asked of each origin (see #askResend). */
-  readonly #resendAsked = new Map<EndpointId, { clientSeq: number; at: number }>()
-  /**
    * Origins refused in a run cut short (see SLICE_MS), for the run that takes the rest of its
    * batch: their later fragments there were made on top of the refused one.
    */
   #refusedBefore: Set<EndpointId> | undefined
 
   constructor(readonly replica: Replica) {
-    // Whatever this root did not refuse itself, it cannot tell apart (a restart, a promotion).
-    this.#rejections = new RejectionMemory(replica.clientSeqs)
+    this.#answers = new OriginAnswers(replica)
   }
 
   get paused(): boolean {
@@ -113,14 +100,6 @@ export class Sequencer {
     const held = this.#held
     this.#held = []
     for (const m of held) this.accept(m)
-  }
-
-  #handled(origin: EndpointId): number {
-    return Math.max(this.replica.clientSeqs.get(origin) ?? 0, this.#rejectedUpTo.get(origin) ?? 0)
-  }
-
-  #markRejected(origin: EndpointId, clientSeq: number): void {
-    if (clientSeq > (this.#rejectedUpTo.get(origin) ?? 0)) this.#rejectedUpTo.set(origin, clientSeq)
   }
 
   /** True when the root's own change can be sequenced synchronously (no storage, nothing in flight). */
@@ -158,10 +137,10 @@ export class Sequencer {
     }
     const r = this.replica
     const { origin, clientSeq } = message
-    const handled = this.#handled(origin)
+    const handled = this.#answers.handled(origin)
     if (clientSeq <= handled) {
       r.io.stats.duplicates++
-      this.#answerDuplicate(origin, clientSeq)
+      this.#answers.answerDuplicate(origin, clientSeq)
       return
     }
     const stored = Math.max(handled, this.#inFlightUpTo.get(origin) ?? 0)
@@ -173,7 +152,7 @@ export class Sequencer {
     if (clientSeq > stored + 1 + this.#staged(origin)) {
       // An earlier change of this origin was lost on the way: ask for it, keep order.
       r.io.stats.dropped++
-      this.#askResend(origin, stored + 1 + this.#staged(origin))
+      this.#answers.askResend(origin, stored + 1 + this.#staged(origin))
       return
     }
     if (clientSeq < stored + 1 + this.#staged(origin)) {
@@ -184,12 +163,11 @@ export class Sequencer {
     try {
       body = decodeFragmentBody(message.payload)
     } catch (error) {
-      this.#markRejected(origin, clientSeq)
-      this.#reject(origin, clientSeq, error instanceof BadFrameError ? `its operation is malformed (${error.reason})` : String(error))
+      this.#answers.markRejected(origin, clientSeq)
+      this.#answers.reject(origin, clientSeq, error instanceof BadFrameError ? `its operation is malformed (${error.reason})` : String(error))
       return
     }
-    const sentBack = this.#sentBack.get(origin)
-    if (sentBack !== undefined && clientSeq <= sentBack) this.#sentBack.delete(origin)
+    this.#answers.resent(origin, clientSeq)
     this.#batch.push({ origin, clientSeq, base: message.baseSeq, body, payload: message.payload, raw: message.kind === Kind.FRAGMENT && message.seq === 0 ? message.raw : undefined })
     this.#stagedBy.set(origin, (this.#stagedBy.get(origin) ?? 0) + 1)
     if (!this.#scheduled) {
@@ -198,34 +176,11 @@ export class Sequencer {
     }
   }
 
-  /**
-   * A resent change this root has handled: its seq if the log has it, its refusal if that is
-   * remembered, and a refusal saying so when this root cannot tell (it forgot, or it was not
-   * the root then). Never a success it cannot vouch for.
-   */
-  #answerDuplicate(origin: EndpointId, clientSeq: number): void {
-    const r = this.replica
-    const reason = this.#rejections.reason(origin, clientSeq)
-    if (reason !== undefined) return this.#send(origin, clientSeq, 'ERR_CHANGE_REJECTED', reason)
-    const seq = r.log.find(origin, clientSeq)
-    if (seq !== undefined) return this.#reply(Kind.ACK, origin, clientSeq, seq)
-    if (this.#rejections.mayHaveForgotten(origin, clientSeq)) {
-      return this.#send(
-        origin,
-        clientSeq,
-        'ERR_CHANGE_UNKNOWN',
-        `the root no longer knows whether change ${clientSeq} was applied or refused (older than its memory); the document's state shows whether it is in`,
-      )
-    }
-    // Sequenced (every refusal since this root's start is remembered), its log entry compacted.
-    this.#reply(Kind.ACK, origin, clientSeq, 0)
-  }
-
   /** Refuses a change without looking at it (authorization). */
   refuse(message: Message, reason: string): void {
-    const handled = Math.max(this.#handled(message.origin), this.#inFlightUpTo.get(message.origin) ?? 0)
-    if (message.clientSeq === handled + 1 + this.#staged(message.origin)) this.#markRejected(message.origin, message.clientSeq)
-    this.#reject(message.origin, message.clientSeq, reason)
+    const handled = Math.max(this.#answers.handled(message.origin), this.#inFlightUpTo.get(message.origin) ?? 0)
+    if (message.clientSeq === handled + 1 + this.#staged(message.origin)) this.#answers.markRejected(message.origin, message.clientSeq)
+    this.#answers.reject(message.origin, message.clientSeq, reason)
   }
 
   #staged(origin: EndpointId): number {
@@ -276,7 +231,7 @@ export class Sequencer {
         run.stale.push({ candidate: c, reason: 'an earlier change of yours in the same batch was refused', minBase: 0 })
         continue
       }
-      const sentBack = this.#sentBack.get(c.origin)
+      const sentBack = this.#answers.sentBack(c.origin)
       if (sentBack !== undefined && c.clientSeq > sentBack) {
         // An earlier change of this origin was sent back (stale) while this one waited behind
         // a validation: sequencing it now would put it before that one.
@@ -284,7 +239,7 @@ export class Sequencer {
         run.refusedNow.add(c.origin)
         continue
       }
-      const placed = place(c, run.state, r, this.#chains, this.#rejections.lastRefused(c.origin), run.prepared)
+      const placed = place(c, run.state, r, this.#chains, this.#answers.lastRefused(c.origin), run.prepared)
       if ('reject' in placed || 'stale' in placed) {
         if ('reject' in placed) run.rejected.push({ candidate: c, reason: placed.reject })
         else run.stale.push({ candidate: c, reason: placed.stale, minBase: placed.minBase })
@@ -392,7 +347,7 @@ export class Sequencer {
     }
     this.#committing = true
     for (const p of prepared) this.#inFlightUpTo.set(p.candidate.origin, Math.max(p.candidate.clientSeq, this.#inFlightUpTo.get(p.candidate.origin) ?? 0))
-    for (const { candidate: c } of rejected) this.#markRejected(c.origin, c.clientSeq)
+    for (const { candidate: c } of rejected) this.#answers.markRejected(c.origin, c.clientSeq)
     const stored = prepared.map((p) => ({ seq: p.entry.seq, origin: p.candidate.origin, clientSeq: p.candidate.clientSeq, envelope: p.envelope }))
     storage
       .append(r.doc, stored)
@@ -411,9 +366,9 @@ export class Sequencer {
           r.io.logger.error({ err: error, doc: r.doc, fragments: prepared.length }, 'storage append failed; rejecting the batch')
           this.#chains.clear() // they followed entries that are not sequenced after all
           const reason = `the root could not store it (${(error as Error).message})`
-          for (const p of prepared) this.#refuse(p.candidate, reason)
-          for (const x of rejected) this.#refuse(x.candidate, x.reason)
-          for (const x of stale) this.#sendStale(x.candidate, x.reason, x.minBase)
+          for (const p of prepared) this.#answers.refuse(p.candidate.origin, p.candidate.clientSeq, reason)
+          for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
+          for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase)
         },
       )
       .finally(() => this.#release())
@@ -447,8 +402,8 @@ export class Sequencer {
       envelopes.push(envelope)
     }
     // Refusals first: a stale answer tells the origin which refusal to wait for.
-    for (const x of rejected) this.#refuse(x.candidate, x.reason)
-    for (const x of stale) this.#sendStale(x.candidate, x.reason, x.minBase)
+    for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
+    for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase)
     // The root's own replica follows like any other: its pending changes rebased over each.
     for (const { candidate: c, entry, state: after } of prepared) {
       r.confirmed = after
@@ -476,57 +431,4 @@ export class Sequencer {
     return { doc: this.replica.doc, seq: this.replica.seq, state: this.replica.confirmed }
   }
 
-  #refuse(c: Candidate, reason: string): void {
-    this.#markRejected(c.origin, c.clientSeq)
-    this.#reject(c.origin, c.clientSeq, reason)
-  }
-
-  /** Not a refusal: the origin rebases the change and sends it again (PROTOCOL.md, Operations). */
-  #sendStale(c: Candidate, reason: string, minBase: number): void {
-    const r = this.replica
-    r.io.stats.staleBases++
-    this.#sentBack.set(c.origin, Math.min(c.clientSeq, this.#sentBack.get(c.origin) ?? Infinity))
-    this.#send(c.origin, c.clientSeq, 'ERR_STALE_BASE', reason, minBase)
-  }
-
-  #reject(origin: EndpointId, clientSeq: number, reason: string): void {
-    this.replica.io.stats.rejected++
-    this.#rejections.remember(origin, clientSeq, reason)
-    this.#send(origin, clientSeq, 'ERR_CHANGE_REJECTED', reason)
-  }
-
-  /**
-   * A REJECT: `seq` carries the least base seq the root will take from this origin, and
-   * `baseSeq` the highest clientSeq of this origin the root has refused.
-   */
-  #send(origin: EndpointId, clientSeq: number, code: string, reason: string, minBase = 0): void {
-    const r = this.replica
-    const refusals = this.#rejections.lastRefused(origin)
-    if (origin === r.io.self) {
-      r.rejected(clientSeq, reason, code, minBase, refusals)
-      return
-    }
-    const payload = RefusalCodec.encode({ code, reason })
-    r.io.sendTo(origin, encodeMessage({ kind: Kind.REJECT, origin: r.io.self, doc: r.doc, clientSeq, seq: minBase, baseSeq: refusals, epoch: r.io.epoch(), payload }))
-  }
-
-  /**
-   * Asks `origin` to resend from `clientSeq`, at most once per RESEND_EVERY_MS for one gap. Every
-   * fragment past a gap arrives out of order; answering each one made an origin with a hundred
-   * changes in flight resend all of them a hundred times, and again for each of those: a storm
-   * that never ends when the gap cannot be filled.
-   */
-  #askResend(origin: EndpointId, clientSeq: number): void {
-    const now = Date.now()
-    const last = this.#resendAsked.get(origin)
-    if (last && last.clientSeq === clientSeq && now - last.at < RESEND_EVERY_MS) return
-    if (this.#resendAsked.size >= CHAINS) this.#resendAsked.delete(this.#resendAsked.keys().next().value!)
-    this.#resendAsked.set(origin, { clientSeq, at: now })
-    this.#reply(Kind.RESEND, origin, clientSeq, 0)
-  }
-
-  #reply(kind: Kind, to: EndpointId, clientSeq: number, seq: number): void {
-    const r = this.replica
-    r.io.sendTo(to, encodeMessage({ kind, origin: r.io.self, doc: r.doc, clientSeq, seq, epoch: r.io.epoch() }))
-  }
 }

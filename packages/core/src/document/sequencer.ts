@@ -76,11 +76,6 @@ export class Sequencer {
    */
   readonly #inFlightUpTo = new Map<EndpointId, number>()
   readonly #chains = new Map<EndpointId, Chain>()
-  /**
-   * Origins refused in a run cut short (see SLICE_MS), for the run that takes the rest of its
-   * batch: their later fragments there were made on top of the refused one.
-   */
-  #refusedBefore: Set<EndpointId> | undefined
 
   constructor(readonly replica: Replica) {
     this.#answers = new OriginAnswers(replica)
@@ -207,9 +202,7 @@ export class Sequencer {
     this.#stagedBy.clear()
     if (batch.length === 0) return
     const r = this.replica
-    const refusedNow = this.#refusedBefore ?? new Set<EndpointId>()
-    this.#refusedBefore = undefined
-    this.#prepare({ batch, next: 0, prepared: [], rejected: [], stale: [], refusedNow, state: r.confirmed, seq: r.seq, epoch: r.io.epoch(), held: false, cut: false })
+    this.#prepare({ batch, next: 0, prepared: [], rejected: [], stale: [], refusedNow: new Set(), state: r.confirmed, seq: r.seq, epoch: r.io.epoch(), held: false, cut: false })
   }
 
   /**
@@ -280,11 +273,17 @@ export class Sequencer {
    */
   #cut(run: Run): void {
     const r = this.replica
-    const rest = run.batch.slice(run.next)
+    const rest: Candidate[] = []
+    for (const c of run.batch.slice(run.next)) {
+      // As the run would have: a later change of an origin refused in it is sent back now.
+      // (Carrying the refused origins into the next run instead sent back their resends too,
+      // run after run, while the root was slow enough to cut every run.)
+      if (run.refusedNow.has(c.origin)) run.stale.push({ candidate: c, reason: 'an earlier change of yours in the same batch was refused', minBase: 0 })
+      else rest.push(c)
+    }
     run.batch = run.batch.slice(0, run.next)
     this.#batch = rest.concat(this.#batch)
     for (const c of rest) this.#stagedBy.set(c.origin, (this.#stagedBy.get(c.origin) ?? 0) + 1)
-    this.#refusedBefore = run.refusedNow
     run.cut = true
     this.#scheduled = true
     const next = () => this.#flush()

@@ -81,6 +81,8 @@ export interface NodeContext {
   readonly parent: ParentLink | undefined
   readonly addresses: EndpointAddresses | undefined
   readonly closed: boolean
+  /** Restarted as a non-root and still looking for its tree: it serves nobody meanwhile. */
+  readonly seeking: boolean
   /** This endpoint first, then its ancestors (as children see it). */
   ancestorChain(): AddressInfo[]
   /** Counts a refused input under its reason (`stats().refusals`). */

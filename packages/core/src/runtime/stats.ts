@@ -13,7 +13,7 @@ import type { TransportStats } from '../transport.js'
  * - `not-joined`: a message from an endpoint that is not a child here;
  * - `restarted-child`: a child came back as a new process under its old id (its old state is dropped).
  */
-export type RefusalReason = 'forged-control' | 'future-epoch' | 'stale-epoch' | 'stale-roster' | 'loop' | 'bad-chain' | 'stale-candidate' | 'not-joined' | 'restarted-child'
+export type RefusalReason = 'forged-control' | 'future-epoch' | 'stale-epoch' | 'stale-roster' | 'loop' | 'bad-chain' | 'stale-candidate' | 'not-joined' | 'restarted-child' | 'seeking'
 
 /** Counters every endpoint keeps; `endpoint.stats()` returns a copy. */
 export interface EndpointStats {

@@ -26,7 +26,7 @@ async function once(mode, { seconds, rate, probeHz }) {
     const confirm = summarize(out.confirmMs)
     const gaps = summarize(out.beatGapsMs)
     const renders = summarize(r.renderMs)
-    return { mode, published: out.published, rendered: r.renderMs.length, loopP99: r.loopP99Ms, loopMax: r.loopMaxMs, confirmP50: confirm.p50, confirmP99: confirm.p99, confirmMax: confirm.max, beatGapMax: gaps.max, renderP50: renders.p50, renderP99: renders.p99, handlerErrors: r.handlerErrors }
+    return { mode, published: out.published, rendered: r.renderMs.length, loopP99: r.loopP99Ms, loopMax: r.loopMaxMs, confirmP50: confirm.p50, confirmP90: confirm.p90, confirmP99: confirm.p99, confirmMax: confirm.max, beatGapMax: gaps.max, renderP50: renders.p50, renderP99: renders.p99, handlerErrors: r.handlerErrors }
   } finally {
     await stopAll([client, root])
   }
@@ -50,6 +50,7 @@ export async function workers(ctx) {
     pair('root event-loop delay p99 while rendering (worker pool vs inline)', 'loopP99', 'how late the root\'s timers fire'),
     pair('root event-loop delay max while rendering', 'loopMax', 'the worst timer lateness'),
     pair('other document change → confirmed p50', 'confirmP50', 'a client edits another document meanwhile'),
+    pair('other document change → confirmed p90', 'confirmP90', 'a client edits another document meanwhile'),
     pair('other document change → confirmed p99', 'confirmP99', 'a client edits another document meanwhile'),
     pair('largest gap between the root\'s heartbeats (period 250 ms)', 'beatGapMax', 'seen by the client'),
     row('workers', 'render latency p50, publish → done', 'ms', med('worker', 'renderP50'), med('inline', 'renderP50'), { baselineLabel: 'inline', note: '20 ms of work each' }),

@@ -5,34 +5,28 @@
  * lose it (it runs again on a fresh thread); a module that cannot be used fails `handle()` at
  * registration naming the file; a full pool stops the listener instead of growing.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { HandlerLoadError, InvalidArgumentError, WorkerTaskError, type Endpoint } from '@zinc/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { inprocCluster, waitFor, type InprocCluster } from '../helpers.js'
+import { waitFor } from '../helpers.js'
+import { Scratch } from './scratch.js'
 
 const BEHAVE = new URL('./fixtures/behaviours.mjs', import.meta.url)
 
-let cluster: InprocCluster | undefined
-let dir: string | undefined
-afterEach(async () => {
-  await cluster?.close()
-  cluster = undefined
-  if (dir) await rm(dir, { recursive: true, force: true })
-  dir = undefined
-})
+const scratch = new Scratch()
+afterEach(() => scratch.cleanup())
 
 type Result = { n: number; threadId: number }
 
 /** A host with a 'work' handler on `behaviours.mjs`, and what it reported. */
 async function setup(options: { timeoutMs?: number; retries?: number; threads?: number; queueLimit?: number } = {}) {
   const { queueLimit, ...worker } = options
-  cluster = await inprocCluster(1, queueLimit === undefined ? {} : { queueLimit })
+  const cluster = await scratch.start(1, queueLimit === undefined ? {} : { queueLimit })
   const results: Result[] = []
   const errors: WorkerTaskError[] = []
   await cluster.host.handle<unknown, Result>('work', { worker: BEHAVE, threads: 1, ...worker, onResult: (r) => void results.push(r), onError: (e) => void errors.push(e) })
-  const send = (payload: object) => cluster!.clients[0]!.publish('work', payload)
+  const send = (payload: object) => cluster.clients[0]!.publish('work', payload)
   return { host: cluster.host, results, errors, send }
 }
 
@@ -69,7 +63,7 @@ describe('worker handler failures', () => {
   })
 
   it('a thread that dies under a message is replaced and the message runs again: nothing is lost', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'zinc-crash-'))
+    const dir = await scratch.folder('crash')
     const { host, results, errors, send } = await setup()
     await send({ do: 'exit-once', n: 1, file: join(dir, 'crashed-once') })
     await waitFor(() => results.length === 1, 'the message handled on its second attempt', 30_000)
@@ -90,7 +84,7 @@ describe('worker handler failures', () => {
   })
 
   it('a full pool stops the listener: the queue stays within queueLimit and every message arrives, in order', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'zinc-pressure-'))
+    const dir = await scratch.folder('pressure')
     const release = join(dir, 'release')
     const { host, results, send } = await setup({ queueLimit: 8 })
     let deepest = 0
@@ -124,8 +118,8 @@ describe('worker handler failures', () => {
 
 describe('registering a worker handler', () => {
   it('fails at registration, naming the file, when the module is missing, broken or exports no handler', async () => {
-    cluster = await inprocCluster(0)
-    dir = await mkdtemp(join(tmpdir(), 'zinc-load-'))
+    const cluster = await scratch.start(0)
+    const dir = await scratch.folder('load')
     const { host } = cluster
     const missing = join(dir, 'thumbnail.js')
     const missingError = await host.handle('thumbnail', { worker: missing }).catch((e: unknown) => e)

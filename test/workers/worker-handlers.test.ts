@@ -5,31 +5,25 @@
  * heartbeats. Failures and registration errors: worker-failures.test.ts.
  */
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { threadId } from 'node:worker_threads'
 import type { AppMessage } from '@zinc/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { converged, inprocCluster, waitFor, type InprocCluster } from '../helpers.js'
+import { converged, waitFor, type InprocCluster } from '../helpers.js'
+import { Scratch } from './scratch.js'
 
 const ECHO = new URL('./fixtures/echo.mjs', import.meta.url)
 const BEHAVE = new URL('./fixtures/behaviours.mjs', import.meta.url)
 
-let cluster: InprocCluster | undefined
-let dir: string | undefined
-afterEach(async () => {
-  await cluster?.close()
-  cluster = undefined
-  if (dir) await rm(dir, { recursive: true, force: true })
-  dir = undefined
-})
+const scratch = new Scratch()
+afterEach(() => scratch.cleanup())
 
 type Echo = { threadId: number; origin: string; endpoint: string; payload: unknown; text: string }
 
 describe('handle(kind, { worker })', () => {
   it('runs the handler in a worker thread with the message as published, and hands back its result', async () => {
-    cluster = await inprocCluster(1)
+    const cluster = await scratch.start(1)
     const { host, clients } = cluster
     const results: Array<{ result: Echo; message: AppMessage }> = []
     const off = await host.handle<unknown, Echo>('echo', { worker: ECHO, threads: 1, onResult: (result, message) => void results.push({ result, message }) })
@@ -51,7 +45,7 @@ describe('handle(kind, { worker })', () => {
   })
 
   it('moves bytes returned by the handler back to the endpoint as a Uint8Array', async () => {
-    cluster = await inprocCluster(1)
+    const cluster = await scratch.start(1)
     const got: Uint8Array[] = []
     await cluster.host.handle<Uint8Array, Uint8Array>('reverse', { worker: ECHO, export: 'reverse', threads: 1, onResult: (bytes) => void got.push(bytes) })
     const big = Uint8Array.from({ length: 256 * 1024 }, (_, i) => i % 251)
@@ -63,7 +57,7 @@ describe('handle(kind, { worker })', () => {
   })
 
   it('keeps the arrival order of a kind across threads, and of each origin with orderBy: origin', async () => {
-    cluster = await inprocCluster(2)
+    const cluster = await scratch.start(2)
     const [a, b] = cluster.clients as [NonNullable<InprocCluster['clients'][0]>, NonNullable<InprocCluster['clients'][0]>]
     const byKind: number[] = []
     const byOrigin = new Map<string, number[]>()
@@ -86,8 +80,8 @@ describe('handle(kind, { worker })', () => {
   })
 
   it('runs different orderBy keys at once, on different threads', async () => {
-    cluster = await inprocCluster(2)
-    dir = await mkdtemp(join(tmpdir(), 'zinc-meet-'))
+    const cluster = await scratch.start(2)
+    const dir = await scratch.folder('meet')
     const [a, b] = cluster.clients
     const done: Array<{ n: number; threadId: number }> = []
     const errors: Error[] = []
@@ -107,8 +101,8 @@ describe('handle(kind, { worker })', () => {
   })
 
   it('keeps documents and heartbeats going while every worker thread is busy', async () => {
-    cluster = await inprocCluster(2)
-    dir = await mkdtemp(join(tmpdir(), 'zinc-hold-'))
+    const cluster = await scratch.start(2)
+    const dir = await scratch.folder('hold')
     const { host, clients } = cluster
     const release = join(dir, 'release')
     const started = join(dir, 'started')
@@ -139,7 +133,7 @@ describe('handle(kind, { worker })', () => {
   })
 
   it('replaces an earlier handler of the kind, and unregistering stops delivery', async () => {
-    cluster = await inprocCluster(1)
+    const cluster = await scratch.start(1)
     const inline: number[] = []
     const inWorker: number[] = []
     cluster.host.handle<{ n: number }>('swap', (m) => void inline.push(m.payload.n))
@@ -151,7 +145,7 @@ describe('handle(kind, { worker })', () => {
     off()
     const seen = cluster.host.stats().receivedByKind.APP ?? 0
     await cluster.clients[0]!.publish('swap', { n: 3 })
-    await waitFor(() => (cluster!.host.stats().receivedByKind.APP ?? 0) > seen, 'the third message to arrive')
+    await waitFor(() => (cluster.host.stats().receivedByKind.APP ?? 0) > seen, 'the third message to arrive')
     expect(inline).toEqual([1])
     expect(inWorker).toEqual([2])
   })

@@ -1,7 +1,7 @@
-import type { Document, DocumentFragment, Endpoint } from '@zinc/core'
-import { InprocNetwork } from '@zinc/transport-inproc'
+import { consoleLogger, Endpoint, type Document, type DocumentFragment, type EndpointOptions } from '@zinc/core'
+import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { afterEach, describe, expect, it } from 'vitest'
-import { converged, inprocCluster, inprocTree, waitFor, type InprocCluster, type InprocTree } from './helpers.js'
+import { converged, FAST, inprocCluster, inprocTree, waitFor, type InprocCluster, type InprocTree } from './helpers.js'
 
 /**
  * Host promotion on the in-process network, seeded and repeatable: kill the root, kill a
@@ -103,6 +103,49 @@ describe('host promotion', () => {
     await settle(survivors, 'after two deaths')
     expect(killed).toBe(true)
     expect(survivors.find((e) => e.endpoint.role === 'host')!.endpoint.id).toBe(order[1]!.id)
+  })
+
+  it('survivors that notice the death first join the successor before it promotes; it still fetches what they hold beyond its seq', async () => {
+    // The successor hears nothing from the root for a while (a partition) but presumes it
+    // dead late (a long timeout); the others confirm changes meanwhile, see the root die,
+    // and attach to the successor before it promotes. Promoted, it must take their longer
+    // history, not sequence over a shorter one and leave their confirmed changes to be
+    // passed up again on another base (where a list insert can fall out of bounds).
+    const network = new InprocNetwork({ seed: 31 })
+    const started: Endpoint[] = []
+    const start = async (node: string, options: Partial<EndpointOptions>, join?: Endpoint) => {
+      const endpoint = await Endpoint.start({
+        ...FAST,
+        ...options,
+        ...(process.env.ZINC_TEST_LOG ? { logger: consoleLogger('info', { node }) } : {}),
+        transport: new InprocTransport(network, { node }),
+        bind: { inbound: network.uniqueAddress(`${node}-in`), outbound: network.uniqueAddress(`${node}-out`) },
+        ...(join ? { join: join.addresses } : {}),
+      })
+      started.push(endpoint)
+      return endpoint
+    }
+    cluster = { close: async () => void (await Promise.all(started.map((e) => e.close()))) } as InprocCluster
+    const host = await start('host', {})
+    const successor = await start('successor', { peerTimeoutMs: 2_500 }, host)
+    const others = [await start('a', {}, host), await start('b', {}, host)]
+    const all = await editorsOf([host, successor, ...others])
+    burst(all, 0, 30)
+    await Promise.all(all.map((e) => e.doc.synced()))
+    network.partition(['host'], ['successor'])
+    const editors = all.slice(2)
+    burst(editors, 30, 40)
+    await Promise.all(editors.map((e) => e.doc.synced()))
+    expect(all[1]!.doc.seq, 'the successor is behind').toBeLessThan(all[2]!.doc.seq)
+    network.kill('host')
+    network.heal()
+    await waitFor(() => successor.role === 'host', 'the successor promotes', 30_000)
+    const survivors = all.slice(1)
+    burst(survivors, 70, 30)
+    await settle(survivors, 'after a late promotion')
+    // Nothing confirmed by the dead root came back as a change to place again.
+    expect(successor.stats().rejected).toBe(0)
+    for (const e of editors) for (const { token } of e.made.slice(0, 40)) expect(all[1]!.doc.state.log).toContain(token)
   })
 
   it('a relay dies; its children re-attach under its parent', async () => {

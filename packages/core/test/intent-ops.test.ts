@@ -81,6 +81,26 @@ describe('doc.change recipes become the operations a person would name', () => {
     expect(opComponents(op)).toEqual([{ path: ['title'], text: [5, ' brave'] }])
   })
 
+  it('assigning a string that rewrites the old one replaces it, and two concurrent rewrites do not interleave', () => {
+    const a = change(base, (d) => {
+      d.title = 'c3#15'
+    })
+    const b = change(base, (d) => {
+      d.title = 'c0#20'
+    })
+    expect(opComponents(a.op)).toEqual([{ path: ['title'], remove: true, insert: 'c3#15' }])
+    // Whichever is sequenced second wins whole; never characters of both.
+    const bThenA = applyOp(applyOp(base, b.op), transformOp(a.op, b.op, true)) as Doc
+    const aThenB = applyOp(applyOp(base, a.op), transformOp(b.op, a.op, true)) as Doc
+    expect(bThenA.title).toBe('c3#15')
+    expect(aThenB.title).toBe('c0#20')
+    // A few characters replaced in a longer text is still typing.
+    const typo = change({ ...base, title: 'hello wrold' }, (d) => {
+      d.title = 'hello world'
+    })
+    expect(opComponents(typo.op)[0]).toHaveProperty('text')
+  })
+
   it('object keys are set, replaced and removed as keys', () => {
     const { op } = change({ ...base, meta: { a: 1, b: 2 } } as Doc & { meta: Record<string, number> }, (d) => {
       const meta = (d as unknown as { meta: Record<string, number> }).meta

@@ -49,8 +49,9 @@ export function recordIdentity(draft: unknown, out: Identity): void {
  *   two matched neighbours are paired with unmatched new ones in order and diffed in place
  *   (an element edited where it stands); the rest are removals, insertions and moves (the
  *   matched elements outside the longest run that kept its order);
- * - a string that replaces a string becomes a text edit (fast-diff's inserted and deleted
- *   ranges), so concurrent typing into one field merges;
+ * - a string that edits a string becomes a text edit (fast-diff's inserted and deleted
+ *   ranges), so concurrent typing into one field merges; one that rewrites it (see
+ *   isRewrite) replaces it;
  * - object keys are set, removed or descended into; anything else is replaced.
  *
  * Returns null when nothing changed.
@@ -134,7 +135,8 @@ function kind(v: unknown): 'array' | 'object' | 'string' | 'other' {
 function diff(before: unknown, after: unknown, path: Path, out: Out, identity?: Identity, order = { same: true }): void {
   if (before === after) return
   const k = kind(before)
-  if (k !== kind(after) || k === 'other') {
+  const edits = k === 'string' && typeof after === 'string' ? textEdits(before as string, after) : undefined
+  if (k !== kind(after) || k === 'other' || (edits !== undefined && isRewrite(edits))) {
     if (before === undefined) out.component(path, { i: after })
     else if (after === undefined) out.component(path, { r: true })
     else if (!Object.is(before, after)) {
@@ -144,7 +146,7 @@ function diff(before: unknown, after: unknown, path: Path, out: Out, identity?: 
     }
     return
   }
-  if (k === 'string') return diffText(before as string, after as string, path, out)
+  if (edits !== undefined) return diffText(edits, path, out)
   if (k === 'array') return diffArray(before as unknown[], after as unknown[], path, out, identity, order)
   const b = before as Record<string, unknown>
   const a = after as Record<string, unknown>
@@ -176,9 +178,33 @@ function diff(before: unknown, after: unknown, path: Path, out: Out, identity?: 
   }
 }
 
-function diffText(before: string, after: string, path: Path, out: Out): void {
+function textEdits(before: string, after: string): fastDiff.Diff[] {
+  return alignEdits(fastDiff(before, after))
+}
+
+/**
+ * Whether a new string rewrites the old one rather than edits it: something was inserted and
+ * more of the old text was deleted than kept ("c3#15" → "c0#20", a field set to a new value).
+ * Merging two concurrent rewrites character by character gives text neither author wrote
+ * ("c30#1520"), so a rewrite replaces the value, and the later of two concurrent ones wins,
+ * as a map's set does in Yjs. Typing (only insertions, only deletions, or a few characters
+ * replaced in a longer text) stays a text edit and merges.
+ */
+function isRewrite(edits: fastDiff.Diff[]): boolean {
+  let kept = 0
+  let deleted = 0
+  let inserted = 0
+  for (const [type, s] of edits) {
+    if (type === fastDiff.EQUAL) kept += s.length
+    else if (type === fastDiff.DELETE) deleted += s.length
+    else inserted += s.length
+  }
+  return inserted > 0 && deleted > kept
+}
+
+function diffText(edits: fastDiff.Diff[], path: Path, out: Out): void {
   const text: Array<number | string | { d: number }> = []
-  for (const [type, s] of alignEdits(fastDiff(before, after))) {
+  for (const [type, s] of edits) {
     if (type === fastDiff.EQUAL) text.push(countPoints(s))
     else if (type === fastDiff.INSERT) text.push(s)
     else text.push({ d: countPoints(s) })

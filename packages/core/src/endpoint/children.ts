@@ -17,6 +17,8 @@ export interface Child extends Peer {
   incarnation: number
   lastHeard: number
   docs: Set<DocId>
+  /** The heads of its documents as its last HELLO gave them (a promoted parent fetches beyond its own). */
+  heads?: ReadonlyArray<{ doc: string; seq: number }>
   /** Its rate limit, when the parent has one. */
   bucket?: TokenBucket
   /** When it was last told it is throttled (told at most once a second). */

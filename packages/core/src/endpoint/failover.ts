@@ -5,6 +5,7 @@ import type { Peer } from './children.js'
 import type { NodeContext } from './context.js'
 import type { EndpointAddresses } from './options.js'
 import type { ParentLink } from './parent-link.js'
+import { fetchFromSurvivor } from './survivor-fetch.js'
 
 /**
  * Host promotion (DESIGN.md, "Liveness and host promotion"). When a parent is dead, every
@@ -100,5 +101,8 @@ export function becomeRoot(node: NodeContext, order: readonly Peer[]): void {
   node.logger.warn({ epoch, expecting: [...node.succession.expectedSurvivors] }, 'promoted to root; recovering')
   node.updateRole()
   node.parentBack()
+  // Children that noticed the death first joined us before we promoted: what they hold beyond
+  // our seq is fetched now, as from a survivor re-joining during recovery.
+  for (const child of node.children.values()) fetchFromSurvivor(node, child.id, child.heads ?? [])
   node.maybeEndRecovery()
 }

@@ -10,6 +10,8 @@ import { HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, WelcomeCodec } fr
 import { CONTROL_TOPIC, docTopic, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue } from '../forwarding.js'
+import { fetchFromSurvivor } from '../survivor-fetch.js'
+import { whenReached } from '../opener-ahead.js'
 import type { AccessRequest, Verdict } from '../options.js'
 
 /** What a child's rate limit counts: what fans out to everyone. Control traffic never. */
@@ -153,6 +155,7 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
   }
   // A sibling from before a failover keeps its place in the succession order.
   const isNew = node.children.upsert(id, addresses, hello.priority, node.clock.now(), node.succession.previousOrder(id), incarnation)
+  node.children.get(id)!.heads = hello.docs
   node.identities.admitted(id)
   const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version })
   node.publish(endpointTopic(id), encodeMessage({ kind: Kind.WELCOME, origin: node.id, epoch: node.succession.epoch, payload }))
@@ -166,17 +169,6 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
   if (node.succession.recovering) {
     fetchFromSurvivor(node, id, hello.docs)
     node.maybeEndRecovery()
-  }
-}
-
-/** During recovery: ask a re-joined survivor for what it holds beyond our seq. */
-function fetchFromSurvivor(node: NodeContext, child: EndpointId, heads: Array<{ doc: string; seq: number }>): void {
-  for (const head of heads) {
-    const replica = node.replicas.get(head.doc as DocId)
-    if (!replica || head.seq <= replica.seq) continue
-    node.logger.info({ child, doc: head.doc, theirs: head.seq, ours: replica.seq }, 'fetching fragments from a survivor')
-    node.succession.fetchStarted(`${child}/${replica.doc}`)
-    node.sendTo(child, encodeMessage({ kind: Kind.CATCH_UP, origin: node.id, doc: replica.doc, seq: replica.seq, epoch: node.succession.epoch }))
   }
 }
 
@@ -239,9 +231,16 @@ async function onOpen(node: NodeContext, m: Message, from: Work['from']): Promis
   const r = replica
   // A refusal of this relay's own open reaches everyone waiting on it.
   const stopRelaying = r.ready ? undefined : relayRefusal(node, r, m.origin)
+  let ahead = false
   const serve = () => {
     stopRelaying?.()
     if (node.closed) return
+    if (!ahead && m.seq > r.seq) {
+      // The opener is ahead of us: answer once we hold what it holds (see whenReached), and
+      // then as any open, once settled.
+      ahead = true
+      return whenReached(node, r, m.seq, () => node.replicas.serveWhenReady(r, m.origin, node.isSettled(), serve))
+    }
     const same = m.seq > 0 && !node.replicas.mustResync(r.doc, m.origin) && sameHistory(r, m.seq, open)
     serveOpen(node, m.origin, doc, () => (same ? r.catchUpMessage(m.seq, open.lastEpoch) : r.snapshotMessage()))
   }

@@ -62,6 +62,21 @@ describe('worker handler failures', () => {
     expect(host.stats()).toMatchObject({ workerTimeouts: 1, workerTasks: 1, handlerErrors: 1 })
   })
 
+  it('a message waiting for a free thread is not timed out while it waits', async () => {
+    const cluster = await scratch.start(2)
+    const [a, b] = cluster.clients
+    const results: Result[] = []
+    const errors: WorkerTaskError[] = []
+    await cluster.host.handle<unknown, Result>('work', { worker: BEHAVE, threads: 1, timeoutMs: 800, orderBy: 'origin', onResult: (r) => void results.push(r), onError: (e) => void errors.push(e) })
+    // Two lanes, one thread: b's message waits while a's hangs until its time limit.
+    await a!.publish('work', { do: 'hang', n: 1 })
+    await waitFor(() => cluster.host.stats().queueDepth > 0, 'the hang to start')
+    await b!.publish('work', { do: 'ok', n: 2 })
+    await waitFor(() => errors.length + results.length === 2, 'both messages settled', 30_000)
+    expect(errors.map((e) => e.reason)).toEqual(['timeout'])
+    expect(results.map((r) => r.n)).toEqual([2])
+  })
+
   it('a thread that dies under a message is replaced and the message runs again: nothing is lost', async () => {
     const dir = await scratch.folder('crash')
     const { host, results, errors, send } = await setup()

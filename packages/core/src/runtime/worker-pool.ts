@@ -41,7 +41,6 @@ export interface WorkerPoolOptions {
   counters?: WorkerCounters
 }
 
-
 /**
  * A task's input. A message's `payload` is copied once per attempt into a buffer of its own,
  * which is moved (not cloned) to the thread: the frame it came in belongs to the transport
@@ -82,6 +81,9 @@ export class WorkerPool {
   readonly #retries: number
   readonly #piscina: Piscina
   readonly #logger: Logger
+  /** Threads not running a task: a task is handed to piscina only when one is, so `timeoutMs` times the run, not a wait in piscina's queue. */
+  #idle: number
+  readonly #waiting: Array<() => void> = []
   #closed = false
 
   private constructor(href: string, options: WorkerPoolOptions) {
@@ -93,6 +95,7 @@ export class WorkerPool {
     this.#logger = options.logger ?? silentLogger
     this.counters = options.counters ?? { workerTasks: 0, workerErrors: 0, workerTimeouts: 0, workerCrashes: 0, workerRetries: 0 }
     const threads = options.threads ?? defaultThreads()
+    this.#idle = threads
     // Every thread is started up front and kept: a 20 ms handler should not pay a thread start.
     this.#piscina = new Piscina({ filename: ENTRY, minThreads: threads, maxThreads: threads, idleTimeout: Infinity })
     // A thread that fails between tasks (a stray timer throwing) is replaced by piscina; without
@@ -140,6 +143,29 @@ export class WorkerPool {
    * is not the handler's failure).
    */
   async run(input: TaskInput): Promise<unknown> {
+    await this.#acquire()
+    try {
+      return await this.#attempts(input)
+    } finally {
+      this.#release()
+    }
+  }
+
+  async #acquire(): Promise<void> {
+    if (this.#idle > 0 && this.#waiting.length === 0) {
+      this.#idle--
+      return
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve))
+  }
+
+  #release(): void {
+    const next = this.#waiting.shift()
+    if (next) next()
+    else this.#idle++
+  }
+
+  async #attempts(input: TaskInput): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       if (this.#closed) throw new ClosedError(`The worker pool of ${this.name}`)
       let task: WorkerTask
@@ -200,6 +226,8 @@ export class WorkerPool {
   async close({ drain = false }: { drain?: boolean } = {}): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    // Waiting tasks wake, see the pool closed, and reject with ClosedError.
+    for (const wake of this.#waiting.splice(0)) wake()
     if (drain) {
       const timer = new Promise<void>((resolve) => setTimeout(resolve, this.#timeoutMs).unref())
       await Promise.race([this.#piscina.close().catch(() => {}), timer])

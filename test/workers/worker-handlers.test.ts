@@ -56,6 +56,20 @@ describe('handle(kind, { worker })', () => {
     expect(Buffer.from(got[0]!).equals(Buffer.from(big).reverse())).toBe(true)
   })
 
+  it('leaves the frame whole for the rest of the tree: the root forwards the bytes its worker got', async () => {
+    const cluster = await scratch.start(2)
+    const [a, b] = cluster.clients
+    const inWorker: Uint8Array[] = []
+    const atB: Uint8Array[] = []
+    await cluster.host.handle<Uint8Array, Uint8Array>('bytes', { worker: ECHO, export: 'reverse', threads: 1, onResult: (r) => void inWorker.push(r) })
+    b!.handle<Uint8Array>('bytes', (m) => void atB.push(Uint8Array.from(m.payload)))
+    const sent = Uint8Array.from({ length: 64 * 1024 }, (_, i) => (i * 7) % 256)
+    for (let i = 0; i < 5; i++) await a!.publish('bytes', sent)
+    await waitFor(() => inWorker.length === 5 && atB.length === 5, 'the root and b to get every message')
+    for (const got of atB) expect(Buffer.from(got).equals(Buffer.from(sent))).toBe(true)
+    for (const got of inWorker) expect(Buffer.from(got).equals(Buffer.from(sent).reverse())).toBe(true)
+  })
+
   it('keeps the arrival order of a kind across threads, and of each origin with orderBy: origin', async () => {
     const cluster = await scratch.start(2)
     const [a, b] = cluster.clients as [NonNullable<InprocCluster['clients'][0]>, NonNullable<InprocCluster['clients'][0]>]

@@ -13,6 +13,15 @@ describe('examples run on their own', () => {
     expect(stdout).toMatch(/presence seen by alan: \[\{"cursor":\[10,20\],"name":"ada"\}\]/)
   })
 
+  it('validate: a zod schema in the validate hook refuses the change that breaks it, with the reason', async () => {
+    const { stdout } = await run(process.execPath, [dist('validate/main.js')], { timeout: 60_000 })
+    expect(stdout).toMatch(/good change sequenced at seq 1/)
+    expect(stdout).toMatch(/rejected: .*the board would not fit its schema: .*Too small/)
+    expect(stdout).toMatch(/at cards\[1\]\.title/)
+    expect(stdout).toMatch(/bad change: refused by the schema/)
+    expect(stdout).toMatch(/cards on the board: Write the README\n/)
+  })
+
   it('workers: the same handler inline and in a worker pool, the compiled module loaded from dist', async () => {
     const { stdout } = await run(process.execPath, [dist('workers/main.js'), '--renders', '10'], { timeout: 60_000 })
     expect(stdout).toMatch(/^inline {5}: 10 renders of 20 ms done; meanwhile \d+ changes confirmed/m)

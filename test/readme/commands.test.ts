@@ -51,6 +51,7 @@ const PLANS: Record<string, Plan> = {
   // README.md and examples/README.md: examples
   'npm run api': { kind: 'run', timeoutMs: 120_000, expect: /chat \{ text: 'hello' \}/ },
   'npm run embed': { kind: 'run', timeoutMs: 120_000, expect: /every replica equal: true/ },
+  'npm run validate': { kind: 'run', timeoutMs: 120_000, expect: /bad change: refused by the schema/ },
   'npm run cluster': { kind: 'run', timeoutMs: 120_000 },
   'npm run tree': { kind: 'run', timeoutMs: 120_000 },
   'npm run cluster -- --clients 2': { kind: 'run', timeoutMs: 120_000 },

@@ -173,6 +173,31 @@ export class AbortError extends ZincError {
   }
 }
 
+/**
+ * A server hook (`validate`, `onChange`, `onLoad`, `onStore`) threw, rejected, or did not
+ * answer within `hookTimeoutMs`. What it was guarding is refused (a change, an open) or
+ * retried (a store); the endpoint keeps serving.
+ */
+export class HookError extends ZincError {
+  constructor(
+    /** The hook's option name. */
+    readonly hook: string,
+    /** True when it did not answer in time. */
+    readonly timedOut: boolean,
+    /** What went wrong (the hook's error message), or the timeout in ms. */
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      timedOut ? 'ERR_HOOK_TIMEOUT' : 'ERR_HOOK',
+      timedOut
+        ? `The ${hook} hook did not answer within ${detail} ms. Make it faster, or raise hookTimeoutMs.`
+        : `The ${hook} hook failed: ${detail}. Fix the hook; the endpoint keeps serving meanwhile.`,
+      options,
+    )
+  }
+}
+
 function describe(cause: unknown): string {
   if (cause instanceof Error) return cause.message
   return String(cause)
@@ -281,3 +306,10 @@ export class WorkerTaskError extends ZincError {
     super(reason === 'timeout' ? 'ERR_WORKER_TIMEOUT' : reason === 'crashed' ? 'ERR_WORKER_CRASHED' : 'ERR_WORKER_THREW', `The worker handler ${module} ${what}.`, options)
   }
 }
+
+/**
+ * What an endpoint's `error` event carries: a refusal from the parent (access, a document it
+ * would not open, throttling, a join refused after the endpoint started) or a server hook
+ * that failed at this root.
+ */
+export type EndpointError = AccessDeniedError | DocumentRefusedError | RateLimitedError | JoinRefusedError | HookError

@@ -66,3 +66,27 @@ export class TypedEmitter<E extends EventMap> {
     this.#listeners.clear()
   }
 }
+
+/**
+ * A base for public classes that emit typed events (the transports): `on`, `once` and `off`
+ * for their users; the emitter itself for the class and the parts it wires.
+ */
+export class EventSource<E extends EventMap> {
+  /** The emitter behind `on`/`once`/`off`: the class and its parts emit on it. */
+  protected readonly events = new TypedEmitter<E>()
+
+  /** Listens to `event` (dispatched on a microtask); returns a function that stops listening. */
+  on<K extends keyof E>(event: K, listener: Listener<E[K]>): () => void {
+    return this.events.on(event, listener)
+  }
+
+  /** Like {@link EventSource.on}, for the next event only. */
+  once<K extends keyof E>(event: K, listener: Listener<E[K]>): () => void {
+    return this.events.once(event, listener)
+  }
+
+  /** Stops a listener added with `on` or `once`. */
+  off<K extends keyof E>(event: K, listener: Listener<E[K]>): void {
+    this.events.off(event, listener)
+  }
+}

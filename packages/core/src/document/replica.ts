@@ -36,7 +36,19 @@ export type ReplicaEvents = {
   refused: [error: Error]
   /** The visible state moved by this op, not made here (undo stacks follow it). */
   visibleOp: [op: Op]
+  /** `seq` moved forward (sequenced fragments applied, own changes acknowledged, a snapshot). */
+  seq: [seq: number]
+  /** Caught up or not (see `Replica.caughtUp`). */
+  status: [status: DocumentStatus]
 }
+
+/**
+ * `caught-up`: every local change is confirmed by the root and this replica holds everything
+ * its parent was last known to hold (heartbeats carry the parent's head seq). `syncing`: not
+ * yet, or no longer.
+ */
+export type DocumentStatus = 'caught-up' | 'syncing'
+
 
 /**
  * One endpoint's copy of one document. It keeps the confirmed state (everything the root
@@ -82,6 +94,9 @@ export class Replica {
   /** Highest clientSeq of ours we learned was refused (travels with every change we send). */
   #refusedUpTo = 0
   #flushScheduled = false
+  /** Highest seq the parent was last known to hold (its heartbeats, the fragments it sent). */
+  #knownHead = 0
+  #status: DocumentStatus = 'syncing'
   /** While a batched run is applied: confirmed is already final, so rebuilds wait for its end. */
   #deferRebuild = false
   #needRebuild = false
@@ -95,6 +110,36 @@ export class Replica {
   ) {
     this.log = new DocLog(logLimit, logBytes)
     this.history = new OpHistory(Math.max(1024, logLimit), logBytes)
+  }
+
+  /** Whether every local change is confirmed and this replica holds all its parent was last known to hold. */
+  get caughtUp(): boolean {
+    return this.ready && this.pending.length === 0 && this.#awaitingVerdict.size === 0 && (this.io.isRoot() || this.seq >= this.#knownHead)
+  }
+
+  get status(): DocumentStatus {
+    return this.#status
+  }
+
+  /** The parent holds the document up to `seq` (its heartbeat said so). */
+  noteHead(seq: number): void {
+    if (seq <= this.#knownHead) return
+    this.#knownHead = seq
+    this.checkStatus()
+  }
+
+  /** Emits `status` when caught-up changed. Called after anything that moves seq or pending. */
+  checkStatus(): void {
+    const status: DocumentStatus = this.caughtUp ? 'caught-up' : 'syncing'
+    if (status === this.#status) return
+    this.#status = status
+    this.events.emit('status', status)
+  }
+
+  /** Seq moved forward: waiters on a seq hear it, and the status may change. */
+  advanced(): void {
+    this.events.emit('seq', this.seq)
+    this.checkStatus()
   }
 
   /** The root creates the document, seeded with `initial`. */
@@ -125,6 +170,7 @@ export class Replica {
       this.#sendHeld()
     }
     this.events.emit('change', this.visible, pending.fragment, [pending.fragment])
+    this.checkStatus()
     return pending.fragment
   }
 
@@ -192,6 +238,7 @@ export class Replica {
   }
 
   #stage(m: Message): void {
+    if (m.seq > this.#knownHead) this.#knownHead = m.seq
     if (m.seq <= this.seq || this.#incoming.has(m.seq)) {
       this.io.stats.duplicates++
       return
@@ -327,6 +374,7 @@ export class Replica {
     this.io.publishFragments(this.doc, run.map((s) => s.envelope))
     this.#sendHeld()
     if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
+    this.advanced()
   }
 
   /**
@@ -362,6 +410,7 @@ export class Replica {
   acknowledgeOwn(clientSeq: number, seq: number): void {
     this.#acknowledgeHead(clientSeq, seq)
     this.#sendHeld()
+    this.checkStatus()
   }
 
   /** The root sequenced a foreign change (confirmed already includes it): pending follow it. */
@@ -428,6 +477,7 @@ export class Replica {
     if (verdict) {
       this.#awaitingVerdict.delete(clientSeq)
       verdict.resolve(seq)
+      this.checkStatus()
       return
     }
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
@@ -443,6 +493,7 @@ export class Replica {
     p!.resolve(seq)
     this.#rebuildVisible()
     this.#sendHeld()
+    this.checkStatus()
   }
 
   /**
@@ -459,6 +510,7 @@ export class Replica {
       const error = new ChangeRejectedError(this.doc, clientSeq, reason)
       verdict.reject(error)
       this.events.emit('rejected', error, verdict.fragment)
+      this.checkStatus()
       return
     }
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
@@ -497,6 +549,7 @@ export class Replica {
     this.#sendHeld()
     this.events.emit('rejected', error, p.fragment)
     this.events.emit('change', this.visible, undefined, [])
+    this.checkStatus()
   }
 
   /**
@@ -618,6 +671,7 @@ export class Replica {
     this.flush()
     this.events.emit('change', this.visible, undefined, [])
     this.events.emit('presence', this.presence)
+    this.advanced()
   }
 
   /** Our own sequenced changes in the log beyond what the root has, as pending changes again. */
@@ -637,6 +691,7 @@ export class Replica {
     if (this.ready) return
     this.ready = true
     this.events.emit('ready')
+    this.checkStatus()
   }
 
   /** The snapshot this replica can serve: its confirmed state, never its pending changes. */

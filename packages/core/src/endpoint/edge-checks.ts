@@ -183,7 +183,7 @@ export function relayRefusal(node: NodeContext, replica: Replica, to: EndpointId
 }
 
 /** The error an opener sees for a refusal of `doc` with `code`. */
-export function refusalError(doc: string, code: string, reason: string): Error {
+export function refusalError(doc: string, code: string, reason: string): AccessDeniedError | DocumentRefusedError {
   if (code === 'ERR_ACCESS_DENIED') return new AccessDeniedError(doc, 'open', reason)
   return new DocumentRefusedError(doc, code, reason)
 }

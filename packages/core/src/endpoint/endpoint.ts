@@ -11,6 +11,33 @@ import type { WorkerHandlerOptions } from './app-handlers.js'
 import { Node, type EndpointEvents, type Role } from './node.js'
 import { resolveOptions, type EndpointAddresses, type EndpointOptions } from './options.js'
 import type { Peer } from './children.js'
+import type { Transport, TransportStats } from '../transport.js'
+import { bounded, throwIfAborted } from '../runtime/abort.js'
+
+/**
+ * Application message kinds and their payload types, for typed `handle` and `publish`:
+ * `Endpoint.start<{ chat: { text: string }; ping: string }>(…)`. The default takes any kind
+ * with any payload.
+ */
+export type MessageMap = Record<string, unknown>
+
+/** Options of {@link Endpoint.publish}. */
+export interface PublishOptions {
+  /** Cancels the call: `publish` rejects with `AbortError` if it aborted before the message left. */
+  signal?: AbortSignal
+}
+
+/** The counters of the endpoint's transports, summed (each counted once). */
+function wireStats(transports: Array<Transport | undefined>): TransportStats | undefined {
+  let sum: TransportStats | undefined
+  for (const t of new Set(transports)) {
+    const s = t?.stats?.()
+    if (!s) continue
+    sum ??= { sent: 0, received: 0, droppedByHwm: 0, droppedTooLarge: 0, malformed: 0 }
+    for (const key of Object.keys(sum) as Array<keyof TransportStats>) sum[key] += s[key] ?? 0
+  }
+  return sum
+}
 
 /** Options of {@link Endpoint.open}. */
 export interface OpenOptions<S> {
@@ -37,7 +64,8 @@ export interface OpenOptions<S> {
  * await Promise.all([client.close(), host.close()])
  * ```
  */
-export class Endpoint {
+// oxlint-disable-next-line no-explicit-any -- the default map takes any payload, as before typed maps
+export class Endpoint<M extends MessageMap = Record<string, any>> implements AsyncDisposable {
   readonly #node: Node
 
   private constructor(node: Node) {
@@ -57,22 +85,29 @@ export class Endpoint {
    * const client = await Endpoint.start({ transport, bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' }, join: host.addresses })
    * ```
    */
-  static async start(options: EndpointOptions): Promise<Endpoint> {
+  // oxlint-disable-next-line no-explicit-any -- see the class
+  static async start<M extends MessageMap = Record<string, any>>(options: EndpointOptions): Promise<Endpoint<M>> {
     const opts = resolveOptions(options)
+    const signal = options.signal
+    throwIfAborted(signal, 'Endpoint.start')
     const node = new Node(opts)
-    try {
+    const starting = (async () => {
       if (opts.bind) await node.bind(opts.bind)
       if (opts.join) {
         await node.recallTree()
         await node.join(opts.join)
       } else await node.rejoinRememberedTree()
+    })()
+    try {
+      await bounded(starting, { signal, what: 'Endpoint.start' })
     } catch (error) {
+      starting.catch(() => {}) // an abort leaves it running until close() below stops it
       await node.close()
       throw error
     }
     node.startTimers()
     node.logger.info({ role: node.role, addresses: node.addresses }, 'endpoint started')
-    return new Endpoint(node)
+    return new Endpoint<M>(node)
   }
 
   /** This endpoint's UUID. */
@@ -116,6 +151,14 @@ export class Endpoint {
   }
 
   /**
+   * False from `parent-lost` until `parent-back` (a failover or a reconnect in progress);
+   * always true for a root.
+   */
+  get connected(): boolean {
+    return this.#node.connected
+  }
+
+  /**
    * Subscribes to an event (dispatched on a microtask); returns an unsubscribe function.
    *
    * @example
@@ -129,19 +172,31 @@ export class Endpoint {
     return this.#node.events.on(event, listener)
   }
 
+  /** Like {@link Endpoint.on}, for the next event only; returns a function that removes it. */
+  once<K extends keyof EndpointEvents>(event: K, listener: (...args: EndpointEvents[K]) => void): () => void {
+    return this.#node.events.once(event, listener)
+  }
+
+  /** Removes a listener added with `on` or `once`. */
+  off<K extends keyof EndpointEvents>(event: K, listener: (...args: EndpointEvents[K]) => void): void {
+    this.#node.events.off(event, listener)
+  }
+
   /**
    * Opens a document: its state is the root's (seeded with `initial` if the root has none).
-   * Resolves once the state has arrived. Rejects with `AccessDeniedError` when refused.
+   * Resolves once the state has arrived. Rejects with `AccessDeniedError` when refused,
+   * `AbortError` when `signal` aborts, `TimeoutError` after `timeoutMs`. `P` types presence.
    *
    * @example
    * ```ts
    * type Board = { notes: Record<string, string> }
-   * const doc = await endpoint.open<Board>('board-1', { initial: { notes: {} } })
+   * const doc = await endpoint.open<Board, { cursor: [number, number] }>('board-1', { initial: { notes: {} } })
    * ```
    */
-  async open<S extends object = Record<string, unknown>>(id: string, options: OpenOptions<S> = {}): Promise<Document<S>> {
+  async open<S extends object = Record<string, unknown>, P = unknown>(id: string, options: OpenOptions<S> = {}): Promise<Document<S, P>> {
     const node = this.#node
     node.assertOpen()
+    throwIfAborted(options.signal, `Opening document "${id}"`)
     if (!isValidDocId(id)) throw new InvalidArgumentError(`Document id ${JSON.stringify(id)} is invalid: use 1-256 characters without control characters.`)
     const doc = id as DocId
     if (options.initial !== undefined && (typeof options.initial !== 'object' || options.initial === null))
@@ -161,7 +216,7 @@ export class Endpoint {
       node.replicas.drop(replica)
       throw error
     }
-    return new Document<S>(replica, { setPresence: (d, v) => this.#setPresence(d, v), closeDocument: (d) => this.#closeDocument(d) }, { undoLimit: node.opts.undoLimit })
+    return new Document<S, P>(replica, { setPresence: (d, v) => this.#setPresence(d, v), closeDocument: (d) => this.#closeDocument(d) }, { undoLimit: node.opts.undoLimit })
   }
 
   #whenReady(replica: Replica, timeoutMs: number, signal?: AbortSignal): Promise<void> {
@@ -210,7 +265,8 @@ export class Endpoint {
 
   /**
    * Registers the handler of an application message kind (replacing any earlier one).
-   * Returns a function that unregisters it.
+   * Returns a function that unregisters it. With a typed {@link MessageMap} the payload's type
+   * follows from the kind; otherwise give it as the type argument.
    *
    * Given `{ worker }` instead of a function, the handler runs in a pool of worker threads, so
    * CPU-heavy work does not hold back the endpoint's documents and heartbeats; the returned
@@ -223,8 +279,10 @@ export class Endpoint {
    * const stop = await endpoint.handle('thumbnail', { worker: new URL('./thumbnail.js', import.meta.url), timeoutMs: 5000 })
    * ```
    */
-  handle<P = any>(kind: string, handler: MessageHandler<P>): () => void
-  handle<P = any, R = unknown>(kind: string, handler: WorkerHandlerOptions<P, R>): Promise<() => void>
+  handle<K extends keyof M & string>(kind: K, handler: MessageHandler<M[K]>): () => void
+  handle<P = unknown>(kind: string, handler: MessageHandler<P>): () => void
+  handle<K extends keyof M & string, R = unknown>(kind: K, handler: WorkerHandlerOptions<M[K], R>): Promise<() => void>
+  handle<P = unknown, R = unknown>(kind: string, handler: WorkerHandlerOptions<P, R>): Promise<() => void>
   handle(kind: string, handler: MessageHandler | WorkerHandlerOptions): (() => void) | Promise<() => void> {
     this.#node.assertOpen()
     if (!isValidAppKind(kind)) throw new InvalidArgumentError(`Message kind ${JSON.stringify(kind)} is invalid: use 1-128 printable ASCII characters.`)
@@ -243,9 +301,10 @@ export class Endpoint {
    * await endpoint.publish('chat', { text: 'hi' })
    * ```
    */
-  async publish(kind: string, payload: unknown): Promise<void> {
+  async publish<K extends keyof M & string>(kind: K, payload: M[K], options: PublishOptions = {}): Promise<void> {
     const node = this.#node
     node.assertOpen()
+    throwIfAborted(options.signal, `publish('${kind}')`)
     if (!isValidAppKind(kind)) throw new InvalidArgumentError(`Message kind ${JSON.stringify(kind)} is invalid: use 1-128 printable ASCII characters.`)
     let encoded: { bytes: Uint8Array; encoding: number }
     try {
@@ -273,6 +332,7 @@ export class Endpoint {
     s.children = node.children.size
     s.epoch = node.succession.epoch
     s.docs = Object.fromEntries([...node.replicas.values()].map((r) => [r.doc, r.seq]))
+    s.wire = wireStats([node.opts.transport, node.opts.joinTransport])
     return s
   }
 

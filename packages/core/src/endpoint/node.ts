@@ -26,6 +26,7 @@ import { handleFromParent } from './handlers/from-parent.js'
 import type { EndpointAddresses, ResolvedOptions } from './options.js'
 import { ParentLink } from './parent-link.js'
 import { ReplicaSet } from './replicas.js'
+import { HookRunner } from './hook-runner.js'
 import { Succession } from './succession.js'
 import { Ticker } from './tick.js'
 import { TreeMemory } from './tree-memory.js'
@@ -61,6 +62,8 @@ export class Node implements NodeContext {
   /** When an identity violation was last logged (logged at most once a second). */
   forgedLoggedAt = 0
   readonly replicas: ReplicaSet
+  /** The root's server hooks on content, when the application gave any. */
+  readonly hooks: HookRunner | undefined
   readonly appHandlers: AppHandlers = new AppHandlers(this)
   readonly fencing: Fencing
   formerAncestors: Array<{ id: EndpointId; addresses: EndpointAddresses }> = []
@@ -103,6 +106,19 @@ export class Node implements NodeContext {
     this.#control = new HandlerPool<Work>({ concurrency: 4, queueLimit: opts.queueLimit, run: (work) => this.#dispatch(work), onError })
     const isRoot = (): boolean => this.succession.isRoot
     const storage = this.opts.storage
+    const { validate, onChange, onLoad, onStore } = opts
+    if (validate || onChange || onLoad || onStore) {
+      this.hooks = new HookRunner({
+        hooks: { validate, onChange, onLoad, onStore },
+        timeoutMs: opts.hookTimeoutMs,
+        storeDebounceMs: opts.storeDebounceMs,
+        clock: this.clock,
+        logger: this.logger,
+        stats: this.stats,
+        reportError: (error) => this.events.emit('error', error),
+      })
+    }
+    const hooks = this.hooks
     const io: ReplicaIO = {
       self: this.id,
       logger: this.logger,
@@ -119,6 +135,7 @@ export class Node implements NodeContext {
         return isRoot() ? storage : undefined
       },
       maybeSnapshot: (replica) => this.replicas.maybeSnapshot(replica),
+      hooks,
     }
     this.replicas = new ReplicaSet({
       io,
@@ -129,6 +146,7 @@ export class Node implements NodeContext {
       maxMessageBytes: opts.maxMessageBytes,
       snapshotEvery: opts.snapshotEvery,
       storage: opts.storage,
+      load: hooks && onLoad ? (doc) => hooks.load(doc) : undefined,
       isRoot: () => this.succession.isRoot,
       epoch: () => this.succession.epoch,
       // sendUp counts the message (by its kind) itself.
@@ -150,6 +168,11 @@ export class Node implements NodeContext {
 
   get closed(): boolean {
     return this.#closed
+  }
+
+  /** False from parent-lost until parent-back. */
+  get connected(): boolean {
+    return !this.#parentLost
   }
 
   get parent(): ParentLink | undefined {
@@ -559,6 +582,8 @@ export class Node implements NodeContext {
     this.#welcome?.reject(new ClosedError(`Endpoint ${this.id}`))
     // Let storage writes in flight finish, so what was acknowledged is durable on exit.
     await Promise.race([Promise.all([...this.replicas.values()].map((r) => r.sequencer?.idle())), new Promise((r) => setTimeout(r, 2_000))])
+    // onChange calls in flight finish, and what changed since the last onStore is stored.
+    if (this.succession.isRoot) await this.hooks?.close()
     await this.memory.flush()
     this.#pool.close()
     this.#control.close()

@@ -156,6 +156,7 @@ function onHeartbeat(node: NodeContext, m: Message, link: ParentLink): void {
   for (const head of hb.heads) {
     const r = node.replicas.get(head.doc as DocId)
     if (!r?.ready) continue
+    r.noteHead(head.seq)
     if (head.seq <= r.seq) r.behindSince = 0
     // Still behind a heartbeat later: an idle gap (fragments we never saw), not an echo in flight.
     else if (r.behindSince === 0) r.behindSince = now

@@ -15,7 +15,11 @@ export interface WorkerHandlerOptions<P = any, R = unknown> {
   worker: URL | string
   /** The module's export to run (default `default`). */
   export?: string
-  /** Threads of this handler's pool (default: the machine's cores minus one, at least 1). */
+  /**
+   * Threads of this handler's pool at most (default: the machine's cores minus one, at least 1).
+   * One is started at registration; more start when messages run at once (see `orderBy`) and
+   * stop after a minute idle.
+   */
   threads?: number
   /** A message taking longer is abandoned: its thread is terminated and replaced (default 30 s). */
   timeoutMs?: number

@@ -7,6 +7,7 @@
  * The application's module is never piscina's own `filename`: piscina stops replacing threads
  * that fail while starting, so a module that throws on import would leave a pool with none.
  */
+import { parentPort } from 'node:worker_threads'
 import { move, transferableSymbol, valueSymbol } from 'piscina'
 import type { EndpointId } from '../ids.js'
 import type { Logger } from '../logger.js'
@@ -17,9 +18,16 @@ export type WorkerTask =
   /** Imports the module and checks its export is a function (registration). */
   | { op: 'load'; module: string; export: string }
   /** Calls the export with `input` (a `workerFunction`, e.g. a content hook). */
-  | { op: 'call'; module: string; export: string; input: unknown }
+  | { op: 'call'; id: number; module: string; export: string; input: unknown }
   /** Runs the export as a MessageHandler on an application message. */
-  | { op: 'message'; module: string; export: string; endpoint: string; kind: string; origin: string; bytes: Uint8Array; encoding: number }
+  | { op: 'message'; id: number; module: string; export: string; endpoint: string; kind: string; origin: string; bytes: Uint8Array; encoding: number }
+
+/**
+ * Posted (through piscina's 'message' event) when a task's module is loaded and its handler is
+ * about to run: the pool's time limit starts then, not while the task waited for a thread to
+ * start (which under load can take longer than a short limit).
+ */
+export const TASK_STARTED = 'zinc:task-started'
 
 /** A line the handler logged through `context.logger`; replayed into the endpoint's logger. */
 export interface LogRecord {
@@ -93,6 +101,7 @@ export default async function run(task: WorkerTask): Promise<unknown> {
   try {
     const fn = await load(task.module, task.export)
     if (task.op === 'load') return reply({ ok: true, value: null, logs })
+    parentPort?.postMessage({ [TASK_STARTED]: task.id })
     const logger = bufferLogger(logs)
     const value =
       task.op === 'call'

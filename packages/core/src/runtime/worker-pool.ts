@@ -21,7 +21,7 @@ import { Piscina } from 'piscina'
 import { ClosedError, HandlerLoadError, InvalidArgumentError, WorkerTaskError } from '../errors.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { WorkerCounters } from './stats.js'
-import type { LogRecord, WorkerReply, WorkerTask } from './worker-entry.js'
+import { TASK_STARTED, type LogRecord, type WorkerReply, type WorkerTask } from './worker-entry.js'
 
 /** How a worker pool runs its module. */
 export interface WorkerPoolOptions {
@@ -29,7 +29,7 @@ export interface WorkerPoolOptions {
   module: URL | string
   /** The export to run (default `default`). */
   export?: string
-  /** Threads (default: the machine's cores minus one for the endpoint's own loop, at least 1). */
+  /** Threads at most (default: the machine's cores minus one for the endpoint's own loop, at least 1); one is kept, the others start when needed. */
   threads?: number
   /** A task running longer is stopped: its thread is terminated and replaced (default 30 s). */
   timeoutMs?: number
@@ -50,6 +50,14 @@ export interface WorkerPoolOptions {
 export type TaskInput = { op: 'call'; input: unknown } | { op: 'message'; endpoint: string; kind: string; origin: string; payload: Uint8Array; encoding: number }
 
 export const WORKER_DEFAULTS = { timeoutMs: 30_000, retries: 1 } as const
+
+/** A thread beyond the first stops after this long without work. */
+const IDLE_THREAD_MS = 60_000
+/**
+ * How long a task may wait for a thread to start and load the module before its own time limit
+ * starts (a thread replaced after a crash, a second one started on demand, on a loaded machine).
+ */
+const START_LIMIT_MS = 60_000
 
 const ENTRY = fileURLToPath(new URL('./worker-entry.js', import.meta.url))
 
@@ -81,9 +89,12 @@ export class WorkerPool {
   readonly #retries: number
   readonly #piscina: Piscina
   readonly #logger: Logger
-  /** Threads not running a task: a task is handed to piscina only when one is, so `timeoutMs` times the run, not a wait in piscina's queue. */
+  /** Threads not running a task: a task is handed to piscina only when one is, so it never waits in piscina's queue behind long tasks (and past START_LIMIT_MS). */
   #idle: number
   readonly #waiting: Array<() => void> = []
+  /** Tasks handed to piscina, by id: called when their thread says the handler starts. */
+  readonly #started = new Map<number, () => void>()
+  #nextId = 1
   #closed = false
 
   private constructor(href: string, options: WorkerPoolOptions) {
@@ -96,12 +107,19 @@ export class WorkerPool {
     this.counters = options.counters ?? { workerTasks: 0, workerErrors: 0, workerTimeouts: 0, workerCrashes: 0, workerRetries: 0 }
     const threads = options.threads ?? defaultThreads()
     this.#idle = threads
-    // Every thread is started up front and kept: a 20 ms handler should not pay a thread start.
-    this.#piscina = new Piscina({ filename: ENTRY, minThreads: threads, maxThreads: threads, idleTimeout: Infinity })
+    // One thread is kept warm (the module loaded at registration); more start when messages run
+    // at once (orderBy), and stop after a minute idle: a handler whose kind keeps one order
+    // never needs a second thread, and a big machine should not hold cores − 1 idle isolates
+    // per registered kind.
+    this.#piscina = new Piscina({ filename: ENTRY, minThreads: 1, maxThreads: threads, idleTimeout: IDLE_THREAD_MS })
     // A thread that fails between tasks (a stray timer throwing) is replaced by piscina; without
     // a listener, the 'error' event would throw out of the endpoint's process.
     this.#piscina.on('error', () => {
       this.counters.workerCrashes++
+    })
+    this.#piscina.on('message', (m: unknown) => {
+      const id = (m as Record<string, unknown> | null)?.[TASK_STARTED]
+      if (typeof id === 'number') this.#started.get(id)?.()
     })
   }
 
@@ -125,10 +143,12 @@ export class WorkerPool {
     const pool = new WorkerPool(href, options)
     let reply: WorkerReply
     try {
-      reply = (await pool.#piscina.run({ op: 'load', module: href, export: pool.#export } satisfies WorkerTask, { signal: AbortSignal.timeout(pool.#timeoutMs) })) as WorkerReply
+      // Bounded by the start limit, not timeoutMs: starting a thread can take longer than a handler may.
+      reply = (await pool.#piscina.run({ op: 'load', module: href, export: pool.#export } satisfies WorkerTask, { signal: AbortSignal.timeout(START_LIMIT_MS) })) as WorkerReply
     } catch (error) {
       await pool.close()
-      throw new HandlerLoadError(name, `its worker thread died while loading it (${(error as Error).message})`, { cause: error })
+      const aborted = (error as Error)?.name === 'AbortError'
+      throw new HandlerLoadError(name, aborted ? `it did not load within ${START_LIMIT_MS} ms (a top-level await that never settles?)` : `its worker thread died while loading it (${(error as Error).message})`, { cause: error })
     }
     if (!reply.ok) {
       await pool.close()
@@ -168,23 +188,32 @@ export class WorkerPool {
   async #attempts(input: TaskInput): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       if (this.#closed) throw new ClosedError(`The worker pool of ${this.name}`)
+      const id = this.#nextId++
       let task: WorkerTask
       let transferList: ArrayBuffer[] = []
-      if (input.op === 'call') task = { op: 'call', module: this.href, export: this.#export, input: input.input }
+      if (input.op === 'call') task = { op: 'call', id, module: this.href, export: this.#export, input: input.input }
       else {
         const bytes = new Uint8Array(input.payload) // the one copy (see TaskInput)
         transferList = bytes.byteLength > 0 ? [bytes.buffer] : []
-        task = { op: 'message', module: this.href, export: this.#export, endpoint: input.endpoint, kind: input.kind, origin: input.origin, bytes, encoding: input.encoding }
+        task = { op: 'message', id, module: this.href, export: this.#export, endpoint: input.endpoint, kind: input.kind, origin: input.origin, bytes, encoding: input.encoding }
       }
-      const signal = AbortSignal.timeout(this.#timeoutMs)
+      // Two limits: START_LIMIT_MS until a thread runs it, then timeoutMs for the handler itself.
+      const abort = new AbortController()
+      let over: string | undefined
+      const limit = (ms: number, what: string) => setTimeout(() => ((over = what), abort.abort()), ms)
+      let timer = limit(START_LIMIT_MS, `no thread started it within ${START_LIMIT_MS} ms`)
+      this.#started.set(id, () => {
+        clearTimeout(timer)
+        timer = limit(this.#timeoutMs, `${this.#timeoutMs} ms`)
+      })
       let reply: WorkerReply
       try {
-        reply = (await this.#piscina.run(task, { signal, transferList })) as WorkerReply
+        reply = (await this.#piscina.run(task, { signal: abort.signal, transferList })) as WorkerReply
       } catch (error) {
         if (this.#closed) throw new ClosedError(`The worker pool of ${this.name}`)
-        if (signal.aborted) {
+        if (over !== undefined) {
           this.counters.workerTimeouts++
-          throw new WorkerTaskError(this.name, 'timeout', `${this.#timeoutMs} ms`, attempt, { cause: error })
+          throw new WorkerTaskError(this.name, 'timeout', over, attempt, { cause: error })
         }
         // A result structured clone cannot carry fails the same way every time: not a crash.
         if ((error as Error)?.name === 'DataCloneError') {
@@ -197,6 +226,9 @@ export class WorkerPool {
           continue
         }
         throw new WorkerTaskError(this.name, 'crashed', (error as Error)?.message ?? String(error), attempt, { cause: error })
+      } finally {
+        clearTimeout(timer)
+        this.#started.delete(id)
       }
       this.#replay(reply.logs)
       if (!reply.ok) {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { ChangeRejectedError, Endpoint, HookError, MemoryStorage, type ChangeEvent, type EndpointOptions } from '@zinc/core'
+import { ChangeRejectedError, Endpoint, HookError, MemoryStorage, type ChangeEvent, type Document, type EndpointOptions } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
-import { FAST, waitFor } from './helpers.js'
+import { converged, FAST, inprocCluster, waitFor } from './helpers.js'
 
 type List = { items: number[] }
 
@@ -119,6 +119,38 @@ describe('validate', () => {
     }
   })
 
+  for (const seed of [3, 11]) {
+    it(`seed ${seed}: an async validate on a network that drops, duplicates and delays: each valid change once, in its author's order`, async () => {
+      const network = new InprocNetwork({ seed })
+      const validate = async ({ before, after }: { before: unknown; after: unknown }) => {
+        await sleep(Math.random() * 3)
+        const added = (after as List).items.find((x) => !(before as List).items.includes(x))
+        return added === undefined || added % 7 !== 3 || 'no sevens-and-threes'
+      }
+      const cluster = await inprocCluster(3, { validate }, network)
+      open.push(...cluster.all)
+      const docs = await Promise.all(cluster.clients.map((c) => c.open<List>('f', { initial: { items: [] } })))
+      const hostDoc = await cluster.host.open<List>('f')
+      network.faults({ drop: 0.05, duplicate: 0.05, delay: { probability: 0.1, maxMs: 20 } })
+      const fragments = []
+      for (let i = 0; i < 30; i++) {
+        for (const [k, doc] of docs.entries()) fragments.push({ k, i, f: doc.change((d) => void d.items.push((k + 1) * 1000 + i))! })
+        if (i % 5 === 0) await new Promise((r) => setImmediate(r))
+      }
+      const settled = await Promise.allSettled(fragments.map((x) => x.f.confirmed))
+      network.faults(null)
+      await waitFor(() => converged([hostDoc, ...docs] as Document<unknown>[]), `convergence of seed ${seed}`, 60_000)
+      // Exactly the invalid ones refused; every valid one in, once, in its author's order.
+      const refused = fragments.filter((_, n) => settled[n]!.status === 'rejected').map((x) => (x.k + 1) * 1000 + x.i)
+      expect(refused.sort()).toEqual(fragments.map((x) => (x.k + 1) * 1000 + x.i).filter((v) => v % 7 === 3).sort())
+      for (const k of [0, 1, 2]) {
+        const mine = hostDoc.state.items.filter((x) => Math.floor(x / 1000) === k + 1)
+        expect(mine).toEqual([...Array(30).keys()].map((i) => (k + 1) * 1000 + i).filter((v) => v % 7 !== 3))
+      }
+      expect(network.stats().droppedByFault).toBeGreaterThan(0)
+    })
+  }
+
   it('a validate hook that throws refuses that change only, saying so; the root keeps serving', async () => {
     const { host, clients } = await tree({
       validate: ({ after }) => {
@@ -143,15 +175,20 @@ describe('validate', () => {
     expect(errors[0]).toBeInstanceOf(HookError)
   })
 
-  it('a validate hook that hangs times out: that change is refused, later ones go through', async () => {
+  it('a validate hook that hangs times out: that change is refused, later ones go through, other documents go on meanwhile', async () => {
     const { clients } = await tree({
-      hookTimeoutMs: 200,
-      validate: ({ after }) => (last(after as List) === 1 ? new Promise<boolean>(() => {}) : true),
+      hookTimeoutMs: 2000,
+      validate: ({ doc, after }) => (doc === 'h' && last(after as List) === 1 ? new Promise<boolean>(() => {}) : true),
     })
     const doc = await clients[0]!.open<List>('h', { initial: { items: [] } })
+    const other = await clients[0]!.open<List>('other', { initial: { items: [] } })
     const hung = doc.change((d) => void d.items.push(1))!
     const next = doc.change((d) => void d.items.push(2))!
-    await expect(hung.confirmed).rejects.toThrow(/validate hook did not answer within 200 ms/)
+    // While 'h' waits for its verdict, another document is sequenced.
+    const elsewhere = other.change((d) => void d.items.push(9))!
+    const firstSettled = await Promise.race([elsewhere.confirmed.then(() => 'other'), hung.confirmed.then(() => 'h', () => 'h')])
+    expect(firstSettled).toBe('other')
+    await expect(hung.confirmed).rejects.toThrow(/validate hook did not answer within 2000 ms/)
     await expect(next.confirmed).resolves.toBeGreaterThan(0)
     const later = doc.change((d) => void d.items.push(3))!
     await expect(later.confirmed).resolves.toBeGreaterThan(0)
@@ -187,6 +224,21 @@ describe('onChange', () => {
     expect(durableAtCall.every(Boolean)).toBe(true)
     await waitFor(() => host.stats().hookErrors === 2, 'the throw and the timeout counted')
     expect(doc.state.items).toEqual([1, 2, 3, 4, 5])
+  })
+
+  it('close does not wait for a queue of hanging onChange calls: those not started are skipped', async () => {
+    let calls = 0
+    const hang = () => {
+      calls++
+      return new Promise<void>(() => {})
+    }
+    const { host } = await tree({ hookTimeoutMs: 300, onChange: hang }, 0)
+    const doc = await host.open<List>('q', { initial: { items: [] } })
+    for (let i = 0; i < 50; i++) doc.change((d) => void d.items.push(i))
+    await waitFor(() => calls >= 1, 'the first onChange call')
+    await host.close()
+    expect(calls).toBeLessThan(50)
+    expect(host.stats().hookErrors).toBeGreaterThanOrEqual(1)
   })
 })
 

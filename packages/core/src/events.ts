@@ -4,6 +4,7 @@
  * half-way through an update; a listener that throws is reported, not propagated.
  */
 export type EventMap = { [event: string]: unknown[] }
+/** A listener of an event whose arguments are `A`. */
 export type Listener<A extends unknown[]> = (...args: A) => void
 type AnyListener = (...args: unknown[]) => void
 
@@ -80,7 +81,7 @@ export class EventSource<E extends EventMap> {
     return this.events.on(event, listener)
   }
 
-  /** Like {@link EventSource.on}, for the next event only. */
+  /** Like `on`, for the next event only. */
   once<K extends keyof E>(event: K, listener: Listener<E[K]>): () => void {
     return this.events.once(event, listener)
   }

@@ -7,7 +7,8 @@ import type { DocId, EndpointId } from '../ids.js'
 import { bounded, throwIfAborted } from '../runtime/abort.js'
 import type { DocumentFragment } from './fragment.js'
 import type { Presence } from './presence.js'
-import type { DocumentStatus, Replica } from './replica.js'
+import type { DocumentStatus, Replica, ReplicaEvents } from './replica.js'
+import { OwnListeners } from './own-listeners.js'
 import { changeStream, type DocumentChange } from './change-stream.js'
 
 export type { DocumentStatus } from './replica.js'
@@ -34,8 +35,6 @@ export type DocumentEvents<S = unknown, P = unknown> = {
   /** `caught-up` or `syncing` (see {@link Document.status}). */
   status: [status: DocumentStatus]
 }
-
-type AnyListener = object
 
 /** What a Document needs from its endpoint. */
 export interface DocumentHost {
@@ -96,7 +95,7 @@ export class Document<S = unknown, P = unknown> implements AsyncDisposable, Asyn
   /** This handle's own subscriptions to its replica (several handles may share one replica). */
   readonly #offs: Array<() => void> = []
   /** Listeners added with on/once, so off and close release exactly this handle's. */
-  readonly #listeners = new Map<keyof DocumentEvents, Map<AnyListener, () => void>>()
+  readonly #listeners: OwnListeners<ReplicaEvents>
   /** Ends every open change stream (close). */
   readonly #streams = new Set<() => void>()
   readonly #ready: Promise<void>
@@ -109,6 +108,7 @@ export class Document<S = unknown, P = unknown> implements AsyncDisposable, Asyn
     this.#replica = replica
     this.#host = host
     this.#options = options
+    this.#listeners = new OwnListeners(replica.events)
     this.presence = {
       set: (value) => {
         this.#assertOpen()
@@ -369,35 +369,20 @@ export class Document<S = unknown, P = unknown> implements AsyncDisposable, Asyn
    */
   on<K extends keyof DocumentEvents<S, P>>(event: K, listener: (...args: DocumentEvents<S, P>[K]) => void): () => void {
     this.#assertOpen()
-    this.off(event, listener)
-    const off = this.#replica.events.on(event, listener as never)
-    this.#listenersOf(event).set(listener as AnyListener, off)
+    this.#listeners.on(event, listener as never)
     return () => this.off(event, listener)
   }
 
   /** Like {@link Document.on}, for the next event only. */
   once<K extends keyof DocumentEvents<S, P>>(event: K, listener: (...args: DocumentEvents<S, P>[K]) => void): () => void {
     this.#assertOpen()
-    this.off(event, listener)
-    const off = this.#replica.events.once(event, ((...args: DocumentEvents<S, P>[K]) => {
-      this.#listenersOf(event).delete(listener as AnyListener)
-      listener(...args)
-    }) as never)
-    this.#listenersOf(event).set(listener as AnyListener, off)
+    this.#listeners.once(event, listener as never)
     return () => this.off(event, listener)
   }
 
   /** Removes a listener added with `on` or `once` on this handle. */
   off<K extends keyof DocumentEvents<S, P>>(event: K, listener: (...args: DocumentEvents<S, P>[K]) => void): void {
-    const listeners = this.#listeners.get(event)
-    listeners?.get(listener as AnyListener)?.()
-    listeners?.delete(listener as AnyListener)
-  }
-
-  #listenersOf(event: keyof DocumentEvents): Map<AnyListener, () => void> {
-    let map = this.#listeners.get(event)
-    if (!map) this.#listeners.set(event, (map = new Map()))
-    return map
+    this.#listeners.off(event, listener as never)
   }
 
   /**
@@ -446,8 +431,7 @@ export class Document<S = unknown, P = unknown> implements AsyncDisposable, Asyn
     if (this.#closed) return
     this.#closed = true
     for (const off of this.#offs.splice(0)) off()
-    for (const listeners of this.#listeners.values()) for (const off of listeners.values()) off()
-    this.#listeners.clear()
+    this.#listeners.releaseAll()
     for (const end of [...this.#streams]) end()
     await this.#host.closeDocument(this.#replica.doc)
   }

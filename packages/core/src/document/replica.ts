@@ -297,6 +297,7 @@ export class Replica {
     state = freezeDeep(state)
     let seq = stored.snapshot?.seq ?? 0
     this.history.reset(seq)
+    if (seq > 0) this.log.clear(seq, stored.snapshot?.history)
     for (const f of stored.fragments) {
       const m = decodeMessage(f.envelope, Infinity)
       let op: Op
@@ -608,7 +609,9 @@ export class Replica {
     const clientSeqs = new Map<EndpointId, number>()
     for (const { origin, clientSeq } of snapshot.clientSeqs) clientSeqs.set(endpointIdFromBytes(origin), clientSeq)
     const mine = clientSeqs.get(this.io.self) ?? 0
-    const rescued = this.ready ? this.#ownBeyond(mine) : []
+    // Our log may hold own changes the root lacks even when this replica is not ready: it was
+    // when a fragment that did not apply sent it to resync, and those changes are confirmed.
+    const rescued = this.ready || this.log.length > 0 ? this.#ownBeyond(mine) : []
     // What our remaining pending changes were made on: the old confirmed state plus our
     // changes the snapshot already contains (they leave pending below).
     let madeOn: unknown = this.ready && this.pending.length > 0 ? this.confirmed : undefined
@@ -628,7 +631,7 @@ export class Replica {
     for (const [origin, clientSeq] of clientSeqs) this.clientSeqs.set(origin, clientSeq)
     this.presence.clear()
     for (const { origin, value } of snapshot.presence) this.presence.set(endpointIdFromBytes(origin), decodeJson(value, 'presence'))
-    this.log.clear()
+    this.log.clear(seq, snapshot.history || undefined)
     this.history.reset(seq)
     for (let i = this.pending.length - 1; i >= 0; i--) {
       const p = this.pending[i]!
@@ -700,6 +703,7 @@ export class Replica {
       state: encodeJson(this.confirmed),
       clientSeqs: [...this.clientSeqs].map(([origin, clientSeq]) => ({ origin: endpointIdToBytes(origin), clientSeq })),
       presence: [...this.presence].map(([origin, value]) => ({ origin: endpointIdToBytes(origin), value: encodeJson(value) })),
+      history: this.log.chainAt(this.seq) ?? 0,
     })
     return encodeMessage({ kind: Kind.SNAPSHOT, origin: this.io.self, doc: this.doc, seq: this.seq, epoch: this.io.epoch(), payload })
   }

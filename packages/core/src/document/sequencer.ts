@@ -73,6 +73,9 @@ const VANISHED = 'what it changed was removed or replaced by a concurrent change
 /** Origins whose chain is cached; the oldest is dropped beyond this. */
 const CHAINS = 4096
 
+/** The least time between two RESEND requests for the same gap of one origin. */
+const RESEND_EVERY_MS = 500
+
 /**
  * The root's half of a replica: rewrites every accepted fragment to follow what was sequenced
  * since its base seq (operational transformation), gives it the document's next seq, exactly
@@ -104,6 +107,8 @@ export class Sequencer {
    * the origin's changes are sequenced in its order.
    */
   readonly #sentBack = new Map<EndpointId, number>()
+  /** The last RESEND asked of each origin (see #askResend). */
+  readonly #resendAsked = new Map<EndpointId, { clientSeq: number; at: number }>()
 
   constructor(readonly replica: Replica) {
     // Whatever this root did not refuse itself, it cannot tell apart (a restart, a promotion).
@@ -184,7 +189,7 @@ export class Sequencer {
     if (clientSeq > stored + 1 + this.#staged(origin)) {
       // An earlier change of this origin was lost on the way: ask for it, keep order.
       r.io.stats.dropped++
-      this.#reply(Kind.RESEND, origin, stored + 1 + this.#staged(origin), 0)
+      this.#askResend(origin, stored + 1 + this.#staged(origin))
       return
     }
     if (clientSeq < stored + 1 + this.#staged(origin)) {
@@ -256,6 +261,8 @@ export class Sequencer {
   #flush(): void {
     this.#scheduled = false
     if (this.#committing) return
+    // Retired (this endpoint re-joined another tree): what was staged goes to the new root.
+    if (this.replica.sequencer !== this) return void (this.#batch = [])
     const batch = this.#batch
     this.#batch = []
     this.#stagedBy.clear()
@@ -306,6 +313,9 @@ export class Sequencer {
         if (verdict instanceof Promise) {
           this.#hold(run)
           void verdict.then((v) => {
+            // Retired while the hook decided (this endpoint re-joined another tree): the run is
+            // dropped, its changes go to the new root.
+            if (this.replica.sequencer !== this) return this.#release()
             this.#validated(run, c, placed, next, v)
             this.#prepare(run)
           })
@@ -377,8 +387,16 @@ export class Sequencer {
     storage
       .append(r.doc, stored)
       .then(
-        () => this.#complete(prepared, rejected, stale),
+        () => {
+          // This endpoint stopped being the root while the batch was being written (a stale
+          // root re-joining the tree that went on without it): nobody was told of these seqs,
+          // and the replica now follows another history. Applying them here would put our
+          // fragments at seqs the real root gave to others; their origins resend them there.
+          if (r.sequencer !== this) return void r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'no longer the root when a batch became durable; it is dropped, its changes go to the new root')
+          this.#complete(prepared, rejected, stale)
+        },
         (error: unknown) => {
+          if (r.sequencer !== this) return
           // Not durable, so not acknowledged: the origins are told and roll it back.
           r.io.logger.error({ err: error, doc: r.doc, fragments: prepared.length }, 'storage append failed; rejecting the batch')
           this.#chains.clear() // they followed entries that are not sequenced after all
@@ -391,13 +409,13 @@ export class Sequencer {
       .finally(() => this.#release())
   }
 
-  /** The sequencer takes new runs again; what arrived meanwhile goes out now. */
+  /** The sequencer takes new runs again; what arrived meanwhile goes out now (unless retired). */
   #release(): void {
     this.#committing = false
     this.#inFlightUpTo.clear()
     const waiting = this.#commitWaiters.splice(0)
     for (const wake of waiting) wake()
-    if (this.#batch.length > 0) this.#flush()
+    if (this.#batch.length > 0 && this.replica.sequencer === this) this.#flush()
   }
 
   /**
@@ -604,6 +622,21 @@ export class Sequencer {
     }
     const payload = RefusalCodec.encode({ code, reason })
     r.io.sendTo(origin, encodeMessage({ kind: Kind.REJECT, origin: r.io.self, doc: r.doc, clientSeq, seq: minBase, baseSeq: refusals, epoch: r.io.epoch(), payload }))
+  }
+
+  /**
+   * Asks `origin` to resend from `clientSeq`, at most once per RESEND_EVERY_MS for one gap. Every
+   * fragment past a gap arrives out of order; answering each one made an origin with a hundred
+   * changes in flight resend all of them a hundred times, and again for each of those: a storm
+   * that never ends when the gap cannot be filled.
+   */
+  #askResend(origin: EndpointId, clientSeq: number): void {
+    const now = Date.now()
+    const last = this.#resendAsked.get(origin)
+    if (last && last.clientSeq === clientSeq && now - last.at < RESEND_EVERY_MS) return
+    if (this.#resendAsked.size >= CHAINS) this.#resendAsked.delete(this.#resendAsked.keys().next().value!)
+    this.#resendAsked.set(origin, { clientSeq, at: now })
+    this.#reply(Kind.RESEND, origin, clientSeq, 0)
   }
 
   #reply(kind: Kind, to: EndpointId, clientSeq: number, seq: number): void {

@@ -49,7 +49,8 @@ export function frameAllowed(node: NodeContext, m: Message, peer: PeerIdentity |
     if (lying) forged(node, 'wrong-sender', m.sender, m.origin, peer)
     return !lying
   }
-  const staleAfter = Date.now() - 2 * node.opts.heartbeatMs
+  const now = node.clock.now()
+  const staleAfter = now - 2 * node.opts.heartbeatMs
   const violation = node.identities.check(
     m.sender,
     m.origin,
@@ -58,6 +59,8 @@ export function frameAllowed(node: NodeContext, m: Message, peer: PeerIdentity |
     (id) => node.children.has(id),
     (id) => (node.children.get(id)?.lastHeard ?? 0) < staleAfter,
     node.id,
+    now,
+    now - 2 * node.opts.peerTimeoutMs,
   )
   if (violation === undefined) return true
   forged(node, violation, m.sender, m.origin, peer)

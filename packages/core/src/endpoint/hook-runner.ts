@@ -23,6 +23,8 @@ interface StoreState {
   running: Promise<void> | undefined
   /** A change arrived while a store ran: store again after it. */
   again: boolean
+  /** The last store failed: the next change or close stores again (no retry loop on its own). */
+  failed: boolean
   read: () => StoreRequest
 }
 
@@ -39,6 +41,8 @@ export class HookRunner {
   readonly #changes = new Map<DocId, Promise<void>>()
   readonly #stores = new Map<DocId, StoreState>()
   #closed = false
+  /** Set when close() stopped waiting for onChange: calls not started by then are skipped. */
+  #stopped = false
 
   constructor(readonly ports: HookRunnerPorts) {}
 
@@ -70,6 +74,10 @@ export class HookRunner {
       const previous = this.#changes.get(doc) ?? Promise.resolve()
       const next = previous.then(async () => {
         for (const event of events) {
+          if (this.#stopped) {
+            this.ports.logger.warn({ doc, seq: event.seq }, 'closing: onChange not called for this change')
+            continue
+          }
           try {
             await this.#call('onChange', () => onChange(event))
           } catch (error) {
@@ -101,16 +109,23 @@ export class HookRunner {
     }
   }
 
-  /** Waits for onChange calls in flight, and stores every document changed since its last store. */
+  /**
+   * Waits for the queued onChange calls (at most `hookTimeoutMs` in all: later ones are skipped
+   * and logged), then stores every document changed since its last store.
+   */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await Promise.allSettled([...this.#changes.values()])
+    let timer: TimerHandle | undefined
+    const waited = new Promise<void>((resolve) => (timer = this.ports.clock.setTimeout(resolve, this.ports.timeoutMs)))
+    await Promise.race([Promise.allSettled([...this.#changes.values()]), waited])
+    this.ports.clock.clearTimeout(timer)
+    this.#stopped = true
     await Promise.allSettled(
       [...this.#stores.entries()].map(async ([doc, s]) => {
         this.ports.clock.clearTimeout(s.timer)
         await s.running
-        if (s.timer !== undefined || s.again) await this.#store(doc, s)
+        if (s.timer !== undefined || s.again || s.failed) await this.#store(doc, s)
       }),
     )
   }
@@ -118,7 +133,7 @@ export class HookRunner {
   #touch(doc: DocId, read: () => StoreRequest): void {
     const clock = this.ports.clock
     let s = this.#stores.get(doc)
-    if (!s) this.#stores.set(doc, (s = { timer: undefined, since: clock.now(), running: undefined, again: false, read }))
+    if (!s) this.#stores.set(doc, (s = { timer: undefined, since: clock.now(), running: undefined, again: false, failed: false, read }))
     s.read = read
     if (this.#closed) return
     if (s.running) {
@@ -137,6 +152,7 @@ export class HookRunner {
     const onStore = this.ports.hooks.onStore!
     s.timer = undefined
     s.again = false
+    s.failed = false
     const request = s.read()
     s.running = (async () => {
       try {
@@ -144,7 +160,7 @@ export class HookRunner {
       } catch (error) {
         // Kept changed: the next change (or close) stores it again.
         this.#failed(error, { doc, seq: request.seq })
-        s.again = true
+        s.failed = true
       }
     })()
     await s.running

@@ -251,6 +251,13 @@ export class Node implements NodeContext {
       this.updateRole()
       this.memory.changed()
     } catch (error) {
+      if (this.#parent === link && link.welcomed) {
+        // The welcome was handled in the same turn the timeout fired (a busy loop): it counts.
+        this.logger.info({ parent: link.parentId, ms: this.clock.now() - started }, 'joined (the welcome came as the wait ended)')
+        this.updateRole()
+        this.memory.changed()
+        return
+      }
       if (this.#parent === link) this.#parent = undefined
       await link.close()
       throw error

@@ -119,6 +119,7 @@ export class ReplicaSet {
       lastEpoch: last?.epoch ?? 0,
       lastOrigin: last ? endpointIdToBytes(last.origin) : new Uint8Array(0),
       lastClientSeq: last?.clientSeq ?? 0,
+      lastHistory: replica.ready ? (replica.log.chainAt(seq) ?? 0) : 0,
     })
     this.ports.sendUp(Kind.OPEN, encodeMessage({ kind: Kind.OPEN, origin: this.ports.io.self, doc: replica.doc, epoch: this.ports.epoch(), seq, payload }))
   }
@@ -263,7 +264,7 @@ export class ReplicaSet {
     this.#writing.add(replica.doc)
     const seq = replica.seq
     try {
-      await storage.writeSnapshot(replica.doc, { seq, state: encodeJson(replica.confirmed), clientSeqs: [...replica.clientSeqs] })
+      await storage.writeSnapshot(replica.doc, { seq, state: encodeJson(replica.confirmed), clientSeqs: [...replica.clientSeqs], history: replica.log.chainAt(seq) })
       replica.snapshotSeq = seq
       await storage.compact(replica.doc, seq)
     } catch (error) {

@@ -250,6 +250,11 @@ export const zincSchema = {
               "type": "uint64",
               "id": 5,
               "protoName": "last_client_seq"
+            },
+            "lastHistory": {
+              "type": "double",
+              "id": 6,
+              "protoName": "last_history"
             }
           }
         },
@@ -294,6 +299,10 @@ export const zincSchema = {
               "rule": "repeated",
               "type": "PresenceEntry",
               "id": 3
+            },
+            "history": {
+              "type": "double",
+              "id": 4
             }
           }
         },

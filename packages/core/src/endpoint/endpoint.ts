@@ -94,8 +94,9 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     const starting = (async () => {
       if (opts.bind) await node.bind(opts.bind)
       if (opts.join) {
-        await node.recallTree()
+        const wasRoot = await node.recallTree()
         await node.join(opts.join)
+        if (wasRoot) await node.rescueStoredDocuments()
       } else await node.rejoinRememberedTree()
     })()
     try {

@@ -280,9 +280,32 @@ export class Node implements NodeContext {
    * epoch: a fresh process has no subtree to fence, and the tree it finds may be a branch at a
    * lower epoch than one that died since; it takes its parent's.
    */
-  async recallTree(): Promise<void> {
+  async recallTree(): Promise<boolean> {
     const record = await this.memory.recall()
     if (record) this.fencing.remember(record.peers)
+    return record?.root === true
+  }
+
+  /**
+   * A joiner whose storage says it was the root when it stopped (a root killed and restarted
+   * with its original `--join` command line): what it confirmed there, its own changes
+   * included, may exist nowhere else. Each stored document is restored and reopened from its
+   * seq; the parent answers with a catch-up when the histories agree, and otherwise with a
+   * snapshot, whereupon the sequenced changes it lacks are passed up to be sequenced again
+   * (see the SNAPSHOT handler). Without this, they stayed in a store nobody read.
+   */
+  async rescueStoredDocuments(): Promise<void> {
+    const storage = this.opts.storage
+    if (!storage) return
+    for (const doc of await storage.documents()) {
+      if (this.replicas.get(doc)) continue
+      const stored = await storage.load(doc)
+      if (!stored || this.replicas.get(doc)) continue
+      const replica = this.replicas.create(doc)
+      replica.restore(stored)
+      this.replicas.requestOpen(replica)
+      this.logger.info({ doc, seq: replica.seq }, 'restarted after being the root: reopening a stored document to pass up what the tree lacks')
+    }
   }
 
   async rejoinRememberedTree(): Promise<void> {
@@ -333,7 +356,7 @@ export class Node implements NodeContext {
       inbound: a?.inbound ?? '',
       outbound: a?.outbound ?? '',
       priority: this.opts.priority,
-      docs: this.replicas.heads(),
+      docs: this.replicas.heads(true),
       ancestry: [],
       incarnation: this.incarnation,
     })

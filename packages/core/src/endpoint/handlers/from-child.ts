@@ -10,7 +10,7 @@ import { HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, WelcomeCodec } fr
 import { CONTROL_TOPIC, docTopic, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue } from '../forwarding.js'
-import { fetchFromSurvivor } from '../survivor-fetch.js'
+import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
 import { whenReached } from '../opener-ahead.js'
 import type { AccessRequest, Verdict } from '../options.js'
 
@@ -190,8 +190,11 @@ function onSurvivorAnswer(node: NodeContext, m: Message): void {
       replica.expectSnapshot = true
       replica.applySnapshot(m.seq, SnapshotCodec.decode(m.payload))
     }
-  } else {
+  } else if (extendsOurHistory(replica, m, node.children.get(m.origin)?.heads?.find((h) => h.doc === replica.doc))) {
     replica.receiveSequenced(m)
+  } else {
+    node.stats.dropped++
+    node.logger.warn({ doc: replica.doc, survivor: m.origin, ours: replica.seq }, "a survivor's history is another branch than ours; not taking its fragments (it gets our snapshot and resends what we lack)")
   }
   node.succession.fetchDone(`${m.origin}/${replica.doc}`)
   node.defer(() => node.maybeEndRecovery())

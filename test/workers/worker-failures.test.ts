@@ -20,7 +20,7 @@ afterEach(() => scratch.cleanup())
 type Result = { n: number; threadId: number }
 
 /** A host with a 'work' handler on `behaviours.mjs`, and what it reported. */
-async function setup(options: { timeoutMs?: number; retries?: number; threads?: number; queueLimit?: number } = {}) {
+async function setup(options: { timeoutMs?: number; retries?: number; threads?: number; queueLimit?: number; memoryLimitMb?: number } = {}) {
   const { queueLimit, ...worker } = options
   const cluster = await scratch.start(1, queueLimit === undefined ? {} : { queueLimit })
   const results: Result[] = []
@@ -96,6 +96,16 @@ describe('worker handler failures', () => {
     expect(errors[0]!.message).toContain('exited with code: 7')
     await stillServes(host, results, send, 2)
     expect(host.stats()).toMatchObject({ workerCrashes: 3, workerRetries: 2, handlerErrors: 1 })
+  })
+
+  it('a handler past its memory limit kills its thread, not the process, and is reported', async () => {
+    const { host, results, errors, send } = await setup({ memoryLimitMb: 32, retries: 0 })
+    await send({ do: 'hog', n: 1 })
+    await waitFor(() => errors.length === 1, 'the out-of-memory thread reported', 30_000)
+    expect(errors[0]!.reason).toBe('crashed')
+    expect(errors[0]!.message).toMatch(/memory/i)
+    await stillServes(host, results, send, 2)
+    expect(host.stats()).toMatchObject({ workerCrashes: 1, handlerErrors: 1 })
   })
 
   it('a full pool stops the listener: the queue stays within queueLimit and every message arrives, in order', async () => {

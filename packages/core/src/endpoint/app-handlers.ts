@@ -28,6 +28,8 @@ export interface WorkerHandlerOptions<P = any, R = unknown> {
    * A handler with side effects that must not happen twice sets 0.
    */
   retries?: number
+  /** Each thread's JavaScript heap limit in MiB: a handler that needs more kills its thread (reported as `crashed`), never the endpoint's process. */
+  memoryLimitMb?: number
   /**
    * Which messages keep their order. `'kind'` (default): every message of the kind runs one at
    * a time in arrival order, as inline handlers do. `'origin'`: each publisher's messages in
@@ -181,5 +183,6 @@ function poolOptions(o: WorkerHandlerOptions) {
     ...(o.threads !== undefined && { threads: o.threads }),
     ...(o.timeoutMs !== undefined && { timeoutMs: o.timeoutMs }),
     ...(o.retries !== undefined && { retries: o.retries }),
+    ...(o.memoryLimitMb !== undefined && { memoryLimitMb: o.memoryLimitMb }),
   }
 }

@@ -11,6 +11,8 @@ export interface WorkerFunctionOptions {
   timeoutMs?: number
   /** Times a call is made again on a fresh thread when its thread dies under it (default 1). */
   retries?: number
+  /** Each thread's JavaScript heap limit in MiB: a call that needs more kills its thread (`crashed`), not the process. */
+  memoryLimitMb?: number
   /** Where the lines the module logs go (it gets no logger argument: log with `console` or return data). */
   logger?: Logger
 }

@@ -35,6 +35,8 @@ export interface WorkerPoolOptions {
   timeoutMs?: number
   /** Times a task is run again after its thread died under it (default 1). */
   retries?: number
+  /** Each thread's JavaScript heap limit: a handler that needs more kills its thread (a `crashed` failure), not the process. */
+  memoryLimitMb?: number
   /** Where the lines the module logs through `context.logger` go (replayed when its task ends). */
   logger?: Logger
   /** Counted into (an endpoint passes its stats); the pool's own otherwise. */
@@ -111,7 +113,13 @@ export class WorkerPool {
     // at once (orderBy), and stop after a minute idle: a handler whose kind keeps one order
     // never needs a second thread, and a big machine should not hold cores − 1 idle isolates
     // per registered kind.
-    this.#piscina = new Piscina({ filename: ENTRY, minThreads: 1, maxThreads: threads, idleTimeout: IDLE_THREAD_MS })
+    this.#piscina = new Piscina({
+      filename: ENTRY,
+      minThreads: 1,
+      maxThreads: threads,
+      idleTimeout: IDLE_THREAD_MS,
+      ...(options.memoryLimitMb !== undefined && { resourceLimits: { maxOldGenerationSizeMb: options.memoryLimitMb } }),
+    })
     // A thread that fails between tasks (a stray timer throwing) is replaced by piscina; without
     // a listener, the 'error' event would throw out of the endpoint's process.
     this.#piscina.on('error', () => {
@@ -133,6 +141,7 @@ export class WorkerPool {
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) throw new InvalidArgumentError(`threads must be a whole number of at least 1, got ${options.threads}.`)
     if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) throw new InvalidArgumentError(`timeoutMs must be positive, got ${options.timeoutMs}.`)
     if (options.retries !== undefined && !(Number.isInteger(options.retries) && options.retries >= 0)) throw new InvalidArgumentError(`retries must be a whole number of at least 0, got ${options.retries}.`)
+    if (options.memoryLimitMb !== undefined && !(options.memoryLimitMb >= 8)) throw new InvalidArgumentError(`memoryLimitMb must be at least 8, got ${options.memoryLimitMb}.`)
     if (href.startsWith('file:')) {
       try {
         await access(name)

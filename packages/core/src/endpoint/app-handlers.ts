@@ -3,6 +3,7 @@ import type { EndpointId } from '../ids.js'
 import type { Logger } from '../logger.js'
 import type { Message } from '../protocol/codec.js'
 import type { WorkerCounters } from '../runtime/stats.js'
+import type { WorkerThreadOptions } from '../runtime/worker-options.js'
 import type { WorkerPool } from '../runtime/worker-pool.js'
 import { appMessage, runHandler, type AppMessage, type HandlerContext, type MessageHandler } from './app-messages.js'
 
@@ -10,26 +11,9 @@ import { appMessage, runHandler, type AppMessage, type HandlerContext, type Mess
  * A handler that runs in worker threads: `endpoint.handle(kind, { worker: new URL('./x.js',
  * import.meta.url) })`. The module's default export (or `export`) is a `WorkerMessageHandler`.
  */
-export interface WorkerHandlerOptions<P = any, R = unknown> {
+export interface WorkerHandlerOptions<P = any, R = unknown> extends WorkerThreadOptions {
   /** The handler module: a `file:` URL (`new URL('./thumbnail.js', import.meta.url)`) or an absolute path. */
   worker: URL | string
-  /** The module's export to run (default `default`). */
-  export?: string
-  /**
-   * Threads of this handler's pool at most (default: the machine's cores minus one, at least 1).
-   * One is started at registration; more start when messages run at once (see `orderBy`) and
-   * stop after a minute idle.
-   */
-  threads?: number
-  /** A message taking longer is abandoned: its thread is terminated and replaced (default 30 s). */
-  timeoutMs?: number
-  /**
-   * Times a message is run again on a fresh thread when its thread dies under it (default 1).
-   * A handler with side effects that must not happen twice sets 0.
-   */
-  retries?: number
-  /** Each thread's JavaScript heap limit in MiB: a handler that needs more kills its thread (reported as `crashed`), never the endpoint's process. */
-  memoryLimitMb?: number
   /**
    * Which messages keep their order. `'kind'` (default): every message of the kind runs one at
    * a time in arrival order, as inline handlers do. `'origin'`: each publisher's messages in
@@ -102,7 +86,8 @@ export class AppHandlers {
     // Loaded on first use: endpoints without worker handlers never load piscina, and browser
     // bundles get worker-pool.browser.js instead (see the package's `browser` field).
     const { WorkerPool } = await import('../runtime/worker-pool.js')
-    const pool = await WorkerPool.open({ ...poolOptions(options), logger: this.#deps.logger.child({ kind }), counters: this.#deps.stats })
+    const { worker, orderBy: _orderBy, onResult: _onResult, onError: _onError, ...threads } = options
+    const pool = await WorkerPool.open({ ...threads, module: worker, logger: this.#deps.logger.child({ kind }), counters: this.#deps.stats })
     if (this.#deps.closed) {
       await pool.close()
       throw new ClosedError(`Endpoint ${this.#deps.id}`)
@@ -173,16 +158,5 @@ export class AppHandlers {
     if (old && 'worker' in old) {
       old.worker.pool.close({ drain: true }).catch((error: unknown) => this.#deps.logger.warn({ err: error, kind }, 'closing a worker pool failed'))
     }
-  }
-}
-
-function poolOptions(o: WorkerHandlerOptions) {
-  return {
-    module: o.worker,
-    ...(o.export !== undefined && { export: o.export }),
-    ...(o.threads !== undefined && { threads: o.threads }),
-    ...(o.timeoutMs !== undefined && { timeoutMs: o.timeoutMs }),
-    ...(o.retries !== undefined && { retries: o.retries }),
-    ...(o.memoryLimitMb !== undefined && { memoryLimitMb: o.memoryLimitMb }),
   }
 }

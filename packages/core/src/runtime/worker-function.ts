@@ -1,18 +1,9 @@
 import type { Logger } from '../logger.js'
 import type { WorkerCounters } from './stats.js'
+import type { WorkerThreadOptions } from './worker-options.js'
 
-/** How `workerFunction` runs its module. */
-export interface WorkerFunctionOptions {
-  /** The module's export to call (default `default`). */
-  export?: string
-  /** Threads (default: the machine's cores minus one, at least 1). */
-  threads?: number
-  /** A call taking longer rejects (`WorkerTaskError`, reason `timeout`); its thread is terminated and replaced (default 30 s). */
-  timeoutMs?: number
-  /** Times a call is made again on a fresh thread when its thread dies under it (default 1). */
-  retries?: number
-  /** Each thread's JavaScript heap limit in MiB: a call that needs more kills its thread (`crashed`), not the process. */
-  memoryLimitMb?: number
+/** How `workerFunction` runs its module; a call past `timeoutMs` rejects with `WorkerTaskError` (reason `timeout`). */
+export interface WorkerFunctionOptions extends WorkerThreadOptions {
   /** Where the lines the module logs go (it gets no logger argument: log with `console` or return data). */
   logger?: Logger
 }

@@ -21,22 +21,13 @@ import { Piscina } from 'piscina'
 import { ClosedError, HandlerLoadError, InvalidArgumentError, WorkerTaskError } from '../errors.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { WorkerCounters } from './stats.js'
+import type { WorkerThreadOptions } from './worker-options.js'
 import { TASK_STARTED, type LogRecord, type WorkerReply, type WorkerTask } from './worker-entry.js'
 
 /** How a worker pool runs its module. */
-export interface WorkerPoolOptions {
+export interface WorkerPoolOptions extends WorkerThreadOptions {
   /** The module: a `file:` URL (`new URL('./x.js', import.meta.url)`) or an absolute path. */
   module: URL | string
-  /** The export to run (default `default`). */
-  export?: string
-  /** Threads at most (default: the machine's cores minus one for the endpoint's own loop, at least 1); one is kept, the others start when needed. */
-  threads?: number
-  /** A task running longer is stopped: its thread is terminated and replaced (default 30 s). */
-  timeoutMs?: number
-  /** Times a task is run again after its thread died under it (default 1). */
-  retries?: number
-  /** Each thread's JavaScript heap limit: a handler that needs more kills its thread (a `crashed` failure), not the process. */
-  memoryLimitMb?: number
   /** Where the lines the module logs through `context.logger` go (replayed when its task ends). */
   logger?: Logger
   /** Counted into (an endpoint passes its stats); the pool's own otherwise. */

@@ -262,6 +262,17 @@ export class RateLimitedError extends ZincError {
   }
 }
 
+/** A leaf's local store (IndexedDB) could not be read or written: the tab goes on without it for that document. */
+export class LeafStorageError extends ZincError {
+  constructor(readonly doc: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'ERR_LEAF_STORAGE',
+      `The local copy of "${doc}" ${detail}. This tab goes on without it: changes made offline are not kept across a reload until it works again (check the browser's storage settings and free space).`,
+      options,
+    )
+  }
+}
+
 /**
  * A worker-thread handler module that cannot be used: the file is missing, it does not load
  * (a syntax error, a failing import), or it exports no function under the expected name.
@@ -312,4 +323,4 @@ export class WorkerTaskError extends ZincError {
  * would not open, throttling, a join refused after the endpoint started) or a server hook
  * that failed at this root.
  */
-export type EndpointError = AccessDeniedError | DocumentRefusedError | RateLimitedError | JoinRefusedError | HookError
+export type EndpointError = AccessDeniedError | DocumentRefusedError | RateLimitedError | JoinRefusedError | HookError | LeafStorageError

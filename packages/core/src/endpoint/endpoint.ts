@@ -11,6 +11,8 @@ import type { WorkerHandlerOptions } from './app-handlers.js'
 import { Node, type EndpointEvents, type Role } from './node.js'
 import { resolveOptions, type EndpointAddresses, type EndpointOptions } from './options.js'
 import type { Peer } from './children.js'
+import { joinInBackground } from './background-join.js'
+import { openFromLeafStorage } from './leaf-open.js'
 import type { Transport, TransportStats } from '../transport.js'
 import { bounded, throwIfAborted } from '../runtime/abort.js'
 
@@ -91,6 +93,11 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     const signal = options.signal
     throwIfAborted(signal, 'Endpoint.start')
     const node = new Node(opts)
+    if (opts.join && opts.waitForParent === false) {
+      await node.recallTree()
+      void joinInBackground(node, opts.join).catch((error: unknown) => node.logger.error({ err: error }, 'joining in the background failed'))
+      return new Endpoint<M>(node)
+    }
     const starting = (async () => {
       if (opts.bind) await node.bind(opts.bind)
       if (opts.join) {
@@ -146,17 +153,18 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     return this.#node.children.size > 0 ? this.#node.children.peers() : [...this.#node.succession.siblings]
   }
 
-  /** Whether `close()` was called. */
-  get closed(): boolean {
-    return this.#node.closed
-  }
-
   /**
-   * False from `parent-lost` until `parent-back` (a failover or a reconnect in progress);
-   * always true for a root.
+   * Whether this endpoint is part of a tree now: the root, or welcomed by a parent that has
+   * not gone silent. False while a leaf started with `waitForParent: false` has not joined,
+   * and from 'parent-lost' to 'parent-back'.
    */
   get connected(): boolean {
     return this.#node.connected
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#node.closed
   }
 
   /**
@@ -206,6 +214,8 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     if (!replica && node.succession.isRoot) replica = await node.replicas.openAtRoot(doc, options.initial ?? {})
     if (!replica) {
       replica = node.replicas.create(doc)
+      // A leaf with a local store: what it kept is shown at once (offline too), then brought up to date.
+      if (node.opts.leafStorage) await openFromLeafStorage(node, replica, node.opts.leafStorage)
       const hasInitial = options.initial !== undefined
       node.replicas.requestOpen(replica, { hasInitial, initial: hasInitial ? encodeJson(options.initial) : new Uint8Array(0) })
     }

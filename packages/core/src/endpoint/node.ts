@@ -170,17 +170,19 @@ export class Node implements NodeContext {
     return this.#closed
   }
 
-  /** False from parent-lost until parent-back. */
-  get connected(): boolean {
-    return !this.#parentLost
-  }
-
   get parent(): ParentLink | undefined {
     return this.#parent
   }
 
   get role(): Role {
     return this.#role
+  }
+
+  /** The root, or welcomed by a parent not presumed lost. */
+  get connected(): boolean {
+    if (this.#closed) return false
+    if (this.succession.isRoot) return true
+    return this.#parent?.welcomed === true && !this.#parentLost
   }
 
   /** Items waiting or running in the handler lanes. */

@@ -44,7 +44,14 @@ const httpOk = async (url: string) => {
 const PLANS: Record<string, Plan> = {
   // README.md: try it
   'npm ci': { kind: 'skip', why: 'the install command: CI runs it in a fresh clone before npm test, and it would replace node_modules under the running tests' },
-  'npm start': { kind: 'serve', ready: /Zinc canvas: (http:\/\/\S+)/, probe: async (m) => void expect(await httpOk(m[1]!)).toContain('<title>Zinc canvas</title>') },
+  'npm start': {
+    kind: 'serve',
+    ready: /Zinc board: (http:\/\/\S+)/,
+    probe: async (m) => {
+      expect(await httpOk(m[1]!.replace(/\/board\/$/, '/'))).toContain('<title>Zinc canvas</title>')
+      expect(await httpOk(m[1]!)).toContain('<title>Zinc board</title>')
+    },
+  },
   'npm test': { kind: 'skip', why: 'this test is part of it' },
   // README.md: use Zinc in an app
   'npm run pack': { kind: 'run', timeoutMs: 120_000, expect: /packs\/zinc-core-0\.1\.0\.tgz[\s\S]*zinc-transport-zmq-0\.1\.0\.tgz/ },
@@ -56,6 +63,7 @@ const PLANS: Record<string, Plan> = {
   'npm run tree': { kind: 'run', timeoutMs: 120_000 },
   'npm run cluster -- --clients 2': { kind: 'run', timeoutMs: 120_000 },
   'npm run tree -- --changes 5': { kind: 'run', timeoutMs: 120_000 },
+  'npm run workers': { kind: 'run', timeoutMs: 120_000, expect: /worker pool: 30 renders of 20 ms done/ },
   // README.md: the zinc command (one session: host, then a relay under it, then tail and stats)
   'npx zinc host --bind tcp://127.0.0.1:7000,7001 --data .zinc-data/host --stats-port 9100': { kind: 'serve', ready: /^stats: +(http:\/\/\S+)/m, probe: async (m) => void expect(JSON.parse(await httpOk(`${m[1]}/stats`)).role).toBe('host'), stopped: /"msg":"stopped"/ },
   'npx zinc relay --join tcp://127.0.0.1:7000,7001 --bind tcp://127.0.0.1:7100,7101': { kind: 'serve', ready: /^zinc relay \S+ \(relay\)$/m, stopped: /"msg":"stopped"/ },
@@ -73,6 +81,8 @@ const PLANS: Record<string, Plan> = {
   // examples/canvas/README.md
   'PORT=8080 HOST=0.0.0.0 node examples/dist/canvas/server/main.js': { kind: 'serve', ready: /Zinc canvas: (http:\/\/\S+)/, probe: async (m) => void (await httpOk(m[1]!)) },
   'npx tsc -p examples/canvas/web': { kind: 'run', timeoutMs: 120_000 },
+  // examples/board/README.md
+  'npx tsc -p examples/board/web': { kind: 'run', timeoutMs: 120_000 },
   'npx vitest run --project browser': { kind: 'skip', why: 'the browser project is part of npm test (examples/canvas/test)' },
 }
 

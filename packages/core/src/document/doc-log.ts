@@ -29,6 +29,8 @@ export class DocLog {
   /** Seq and fingerprint of the newest fragment appended (or of the base a `clear` set). */
   #headSeq = 0
   #headChain: HistoryChain | undefined = EMPTY_HISTORY
+  /** Counts `clear`s: a log whose generation is unchanged still continues the same history. */
+  #generation = 0
 
   constructor(
     readonly limit: number,
@@ -107,6 +109,12 @@ export class DocLog {
     this.#bytes = 0
     this.#headSeq = seq
     this.#headChain = chain
+    this.#generation++
+  }
+
+  /** Changes whenever the log is cleared (a snapshot or a restore replaced the history). */
+  get generation(): number {
+    return this.#generation
   }
 
   /** The history's fingerprint at `seq`, when this log can tell (undefined otherwise). */

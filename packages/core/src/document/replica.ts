@@ -14,6 +14,7 @@ import { DocLog } from './doc-log.js'
 import { pendingFragment, remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import type { ReplicaIO } from './replica-io.js'
 import type { StoredDocument } from '../storage.js'
+import type { LeafDocument, LeafSnapshot, LeafState } from '../leaf-storage.js'
 import { Sequencer } from './sequencer.js'
 
 interface Sequenced {
@@ -85,7 +86,21 @@ export class Replica {
   /** True while an OPEN is unanswered: only then may a snapshot move this replica back. */
   expectSnapshot = false
   /** True from an OPEN until its answer (snapshot or catch-up) arrives. */
-  awaitingServe = false
+  get awaitingServe(): boolean {
+    return this.#awaitingServe
+  }
+
+  set awaitingServe(value: boolean) {
+    this.#awaitingServe = value
+    if (value || !this.#restoredUnserved) return
+    // What a leaf kept is current only once the parent has answered for it.
+    this.#restoredUnserved = false
+    this.checkStatus()
+  }
+
+  #awaitingServe = false
+  /** Restored from a leaf's storage and not yet answered by the parent: not caught up, whatever it holds. */
+  #restoredUnserved = false
   /** Recent sequenced ops: the root transforms against them (see Sequencer). */
   readonly history: OpHistory
   readonly #incoming = new Map<number, Sequenced>()
@@ -94,6 +109,13 @@ export class Replica {
   /** Highest clientSeq of ours we learned was refused (travels with every change we send). */
   #refusedUpTo = 0
   #flushScheduled = false
+  /**
+   * Highest clientSeq the leaf's storage holds (Infinity without leaf storage): a change goes
+   * upstream only once saved, so its clientSeq is never given again after a restart.
+   */
+  savedUpTo = Infinity
+  /** Keeps this replica in the leaf's storage (see LeafPersister); stopped before anything is abandoned. */
+  persister: { stop(flush?: boolean): void } | undefined
   /** Highest seq the parent was last known to hold (its heartbeats, the fragments it sent). */
   #knownHead = 0
   #status: DocumentStatus = 'syncing'
@@ -114,7 +136,7 @@ export class Replica {
 
   /** Whether every local change is confirmed and this replica holds all its parent was last known to hold. */
   get caughtUp(): boolean {
-    return this.ready && this.pending.length === 0 && this.#awaitingVerdict.size === 0 && (this.io.isRoot() || this.seq >= this.#knownHead)
+    return this.ready && !this.#restoredUnserved && this.pending.length === 0 && this.#awaitingVerdict.size === 0 && (this.io.isRoot() || this.seq >= this.#knownHead)
   }
 
   get status(): DocumentStatus {
@@ -185,7 +207,7 @@ export class Replica {
   #sendHeld(): void {
     let clean = true
     for (const p of this.pending) {
-      if (!p.sent && clean && this.seq >= p.minBase && this.#refusedUpTo >= p.minRefused) this.#send(p)
+      if (!p.sent && clean && this.seq >= p.minBase && this.#refusedUpTo >= p.minRefused && p.fragment.clientSeq <= this.savedUpTo) this.#send(p)
       if (!p.sent || p.dirty) clean = false
     }
   }
@@ -219,6 +241,74 @@ export class Replica {
     }
     this.#sendHeld()
     return n
+  }
+
+  /** The leaf's storage holds every change up to `upTo`: those may go upstream now. */
+  saved(upTo: number): void {
+    if (upTo <= this.savedUpTo) return
+    this.savedUpTo = upTo
+    this.#sendHeld()
+  }
+
+  /**
+   * Restores what a leaf kept (a reload, or a restart while offline): the kept state, the
+   * fragments sequenced after it, and the pending changes on top, to be sent again under their
+   * own clientSeqs (the root answers those it already sequenced with their seq). Ready at once.
+   * Throws (and leaves the replica as it was) when the fragments do not continue the state.
+   */
+  restoreLocal({ state: kept, record }: LeafSnapshot): void {
+    let state = freezeDeep(kept.state)
+    let seq = kept.seq
+    const entries: Array<{ m: Message; op: Op }> = []
+    for (const envelope of record.sequenced) {
+      const m = decodeMessage(envelope, Infinity)
+      if (m.seq !== seq + 1 || m.doc !== this.doc || m.kind !== Kind.FRAGMENT) throw new Error(`kept fragment ${m.seq} does not follow seq ${seq}`)
+      const op = opOf(decodeFragmentBody(m.payload), state)
+      state = applyOp(state, op)
+      entries.push({ m, op })
+      seq = m.seq
+    }
+    if (seq !== record.seq) throw new Error(`the kept fragments end at seq ${seq}, not ${record.seq}`)
+    this.history.reset(kept.seq)
+    // The log starts at the kept state's seq with its fingerprint (undefined: unknown), then the fragments.
+    this.log.clear(kept.seq, kept.history)
+    for (const { m, op } of entries) {
+      this.log.append({ seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, epoch: m.epoch, envelope: m.raw })
+      this.history.append({ seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, base: m.baseSeq, op })
+      this.clientSeqs.set(m.origin, Math.max(m.clientSeq, this.clientSeqs.get(m.origin) ?? 0))
+    }
+    this.confirmed = state
+    this.seq = seq
+    this.nextClientSeq = record.nextClientSeq
+    this.savedUpTo = record.nextClientSeq - 1
+    this.#restoredUnserved = true
+    this.pending.length = 0
+    for (const p of record.pending) this.pending.push(pendingFragment(this.doc, this.io.self, p.clientSeq, p.op))
+    this.#rebuildVisible()
+    this.#becomeReady()
+  }
+
+  /**
+   * What a leaf keeps of this replica now. Given the state it kept last (`kept`: its seq, and
+   * the log's generation then), only a record of what followed, when the log still holds all of
+   * it, was not cleared since (no snapshot replaced the history) and it is at most `maxSequenced`
+   * fragments; otherwise the state too, to be written with the record.
+   */
+  leafSnapshot(kept: { seq: number; generation: number } | undefined, maxSequenced: number): { record: LeafDocument; state?: LeafState } {
+    const pending = this.pending.map((p) => ({ clientSeq: p.fragment.clientSeq, op: p.op }))
+    if (kept && kept.generation === this.log.generation && kept.seq <= this.seq && this.seq - kept.seq <= maxSequenced) {
+      const entries = this.log.entriesAfter(kept.seq)
+      if (entries.length === this.seq - kept.seq && (entries.length === 0 || entries[0]!.seq === kept.seq + 1)) {
+        // Copies: an envelope may be a view into a larger received batch.
+        const sequenced = entries.map((e) => e.envelope.slice())
+        return { record: { stateSeq: kept.seq, sequenced, seq: this.seq, nextClientSeq: this.nextClientSeq, pending } }
+      }
+    }
+    const history = this.log.chainAt(this.seq)
+    return {
+      record: { stateSeq: this.seq, sequenced: [], seq: this.seq, nextClientSeq: this.nextClientSeq, pending },
+      state: { seq: this.seq, state: this.confirmed, ...(history !== undefined ? { history } : {}) },
+    }
   }
 
   // ---- sequenced fragments from upstream ----------------------------------------------
@@ -739,6 +829,9 @@ export class Replica {
 
   /** Rejects every pending change: the document is closing or the endpoint is going away. */
   abandon(reason: string): void {
+    // What the leaf kept stays as it was: its pending changes are sent on the next open.
+    this.persister?.stop(true)
+    this.persister = undefined
     for (const p of [...this.#awaitingVerdict.values(), ...this.pending.splice(0)]) p.reject(new ChangeRejectedError(this.doc, p.fragment.clientSeq, reason))
     this.#awaitingVerdict.clear()
   }

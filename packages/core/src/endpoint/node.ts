@@ -16,7 +16,7 @@ import { emptyStats, type EndpointStats, type RefusalReason } from '../runtime/s
 import type { PeerIdentity, PubChannel, PullChannel } from '../transport.js'
 import { Identities } from './identity.js'
 import { DocumentSizes } from './document-size.js'
-import type { MessageHandler } from './app-messages.js'
+import { AppHandlers } from './app-handlers.js'
 import { Children } from './children.js'
 import type { EndpointEvents, NodeContext, Role, Work } from './context.js'
 import { failover } from './failover.js'
@@ -64,7 +64,7 @@ export class Node implements NodeContext {
   readonly replicas: ReplicaSet
   /** The root's server hooks on content, when the application gave any. */
   readonly hooks: HookRunner | undefined
-  readonly appHandlers = new Map<string, MessageHandler>()
+  readonly appHandlers: AppHandlers = new AppHandlers(this)
   readonly fencing: Fencing
   formerAncestors: Array<{ id: EndpointId; addresses: EndpointAddresses }> = []
   readonly memory: TreeMemory
@@ -171,17 +171,19 @@ export class Node implements NodeContext {
     return this.#closed
   }
 
-  /** False from parent-lost until parent-back. */
-  get connected(): boolean {
-    return !this.#parentLost
-  }
-
   get parent(): ParentLink | undefined {
     return this.#parent
   }
 
   get role(): Role {
     return this.#role
+  }
+
+  /** The root, or welcomed by a parent not presumed lost. */
+  get connected(): boolean {
+    if (this.#closed) return false
+    if (this.succession.isRoot) return true
+    return this.#parent?.welcomed === true && !this.#parentLost
   }
 
   /** Items waiting or running in the handler lanes. */
@@ -281,9 +283,32 @@ export class Node implements NodeContext {
    * epoch: a fresh process has no subtree to fence, and the tree it finds may be a branch at a
    * lower epoch than one that died since; it takes its parent's.
    */
-  async recallTree(): Promise<void> {
+  async recallTree(): Promise<boolean> {
     const record = await this.memory.recall()
     if (record) this.fencing.remember(record.peers)
+    return record?.root === true
+  }
+
+  /**
+   * A joiner whose storage says it was the root when it stopped (a root killed and restarted
+   * with its original `--join` command line): what it confirmed there, its own changes
+   * included, may exist nowhere else. Each stored document is restored and reopened from its
+   * seq; the parent answers with a catch-up when the histories agree, and otherwise with a
+   * snapshot, whereupon the sequenced changes it lacks are passed up to be sequenced again
+   * (see the SNAPSHOT handler). Without this, they stayed in a store nobody read.
+   */
+  async rescueStoredDocuments(): Promise<void> {
+    const storage = this.opts.storage
+    if (!storage) return
+    for (const doc of await storage.documents()) {
+      if (this.replicas.get(doc)) continue
+      const stored = await storage.load(doc)
+      if (!stored || this.replicas.get(doc)) continue
+      const replica = this.replicas.create(doc)
+      replica.restore(stored)
+      this.replicas.requestOpen(replica)
+      this.logger.info({ doc, seq: replica.seq }, 'restarted after being the root: reopening a stored document to pass up what the tree lacks')
+    }
   }
 
   async rejoinRememberedTree(): Promise<void> {
@@ -334,7 +359,7 @@ export class Node implements NodeContext {
       inbound: a?.inbound ?? '',
       outbound: a?.outbound ?? '',
       priority: this.opts.priority,
-      docs: this.replicas.heads(),
+      docs: this.replicas.heads(true),
       ancestry: [],
       incarnation: this.incarnation,
     })
@@ -446,7 +471,7 @@ export class Node implements NodeContext {
       this.#control.push(`${from}:${message.sender}`, work)
       return undefined
     }
-    return this.#pool.offer(laneOf(message), work)
+    return this.#pool.offer(this.#laneOf(message), work)
   }
 
   #dispatch(work: Work): void | Promise<void> {
@@ -498,13 +523,13 @@ export class Node implements NodeContext {
       return
     }
     const message = decodeMessage(bytes, Infinity)
-    this.#pool.push(laneOf(message), { message, from: 'self', topic: '' })
+    this.#pool.push(this.#laneOf(message), { message, from: 'self', topic: '' })
   }
 
   sendTo(endpoint: EndpointId, bytes: Uint8Array): void {
     if (endpoint === this.id) {
       const message = decodeMessage(bytes, Infinity)
-      this.#pool.push(laneOf(message), { message, from: 'parent', topic: endpointTopic(this.id) })
+      this.#pool.push(this.#laneOf(message), { message, from: 'parent', topic: endpointTopic(this.id) })
       return
     }
     this.publish(endpointTopic(endpoint), bytes)
@@ -595,6 +620,7 @@ export class Node implements NodeContext {
     await this.memory.flush()
     this.#pool.close()
     this.#control.close()
+    await this.appHandlers.close()
     const closing: Array<Promise<unknown> | undefined> = [this.#parent?.close(), this.#inbound?.close(), this.#outbound?.close()]
     const results = await Promise.allSettled(closing)
     for (const r of results) if (r.status === 'rejected') this.logger.warn({ err: r.reason }, 'closing a channel failed')
@@ -609,9 +635,9 @@ export class Node implements NodeContext {
       this.logger.warn({ err: error, step: name }, 'a close step failed')
     }
   }
-}
 
-/** The lane of a message: its document, or its application kind (one slow handler holds back only its kind). */
-function laneOf(m: Message): string {
-  return m.doc ? m.doc : m.kind === Kind.APP ? `app:${m.appKind}` : ''
+  /** The lane of a message: its document, or its application kind (one slow handler holds back only its kind; a worker handler's `orderBy` may split it). */
+  #laneOf(m: Message): string {
+    return m.doc ? m.doc : m.kind === Kind.APP ? this.appHandlers.lane(m) : ''
+  }
 }

@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '../errors.js'
 import type { DocId, EndpointId } from '../ids.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { Storage } from '../storage.js'
+import type { LeafStorage } from '../leaf-storage.js'
 import type { RateLimit } from '../runtime/rate-limit.js'
 import type { Transport } from '../transport.js'
 import type { Clock } from '../runtime/clock.js'
@@ -91,6 +92,18 @@ export interface EndpointOptions extends ServerHooks {
    * should set one.
    */
   childRateLimit?: RateLimit
+  /**
+   * A leaf's local store (e.g. IdbLeafStorage in a browser tab): its documents open at once
+   * from what was kept, offline too, and its pending changes survive a reload and are sent
+   * exactly once. The endpoint takes the store's identity (`id`). Leaves only (no `bind`).
+   */
+  leafStorage?: LeafStorage
+  /**
+   * false: `start` resolves at once and the join goes on in the background, retried until the
+   * parent welcomes this endpoint ('parent-back' then; `connected` tells). Meant with
+   * `leafStorage`, so a tab opened offline works on what it kept. Default true.
+   */
+  waitForParent?: boolean
   /** Longest a server hook call may take before it counts as failed (the change is refused, the open retried). */
   hookTimeoutMs?: number
   /** Quiet time after a change before `onStore` is called (it is called at least every 5 × this while changes go on). */
@@ -128,7 +141,7 @@ export const DEFAULTS = {
   storeDebounceMs: 2_000,
 } as const
 
-type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes' | 'signal' | keyof ServerHooks
+type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'leafStorage' | 'waitForParent' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes' | 'signal' | keyof ServerHooks
 export type ResolvedOptions = Required<Omit<EndpointOptions, Optional>> & Omit<Pick<EndpointOptions, Optional>, 'maxDocumentBytes'> & { maxDocumentBytes: number }
 
 export function resolveOptions(options: EndpointOptions): ResolvedOptions {
@@ -140,8 +153,14 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
   if (!options.bind && !options.join) throw new InvalidArgumentError('An endpoint needs `bind` (to host children), `join` (to have a parent), or both.')
   if (options.bind && !options.transport.canBind)
     throw new InvalidArgumentError(`The ${options.transport.name} transport cannot bind; leave out \`bind\` so this endpoint is a leaf.`)
+  if (options.leafStorage && options.bind)
+    throw new InvalidArgumentError('leafStorage is for leaves (browser tabs): leave out `bind`, or use `storage` for an endpoint that may host.')
+  if (options.leafStorage && options.id !== undefined && options.id !== options.leafStorage.id)
+    throw new InvalidArgumentError(`Option id (${options.id}) differs from the leafStorage's identity (${options.leafStorage.id}): leave out id, the endpoint takes the store's.`)
+  if (options.waitForParent === false && !options.join) throw new InvalidArgumentError('waitForParent: false needs `join` (the parent to join in the background).')
   const resolved = { ...DEFAULTS, token: '', logger: silentLogger, ...stripUndefined(options) } as ResolvedOptions
   resolved.maxDocumentBytes ??= Math.floor(resolved.maxMessageBytes / 2)
+  if (resolved.leafStorage) resolved.id = resolved.leafStorage.id
   for (const key of ['heartbeatMs', 'peerTimeoutMs', 'joinTimeoutMs', 'maxMessageBytes', 'concurrency', 'queueLimit', 'logLimit', 'logBytes', 'maxDocumentBytes', 'resendMs', 'undoLimit', 'snapshotEvery', 'hookTimeoutMs', 'storeDebounceMs'] as const) {
     const v = resolved[key]
     if (typeof v !== 'number' || !(v > 0)) throw new InvalidArgumentError(`Option ${key} must be a positive number, got ${String(v)}.`)

@@ -58,9 +58,11 @@ export class ReplicaSet {
     return this.#replicas.values()
   }
 
-  /** Head seq of every ready replica. */
-  heads(): Array<{ doc: DocId; seq: number }> {
-    return [...this.#replicas.values()].filter((r) => r.ready).map((r) => ({ doc: r.doc, seq: r.seq }))
+  /** Head seq of every ready replica (with its history fingerprint, for a HELLO). */
+  heads(withHistory = false): Array<{ doc: DocId; seq: number; history?: number }> {
+    const ready = [...this.#replicas.values()].filter((r) => r.ready)
+    if (!withHistory) return ready.map((r) => ({ doc: r.doc, seq: r.seq }))
+    return ready.map((r) => ({ doc: r.doc, seq: r.seq, history: r.log.chainAt(r.seq) ?? 0 }))
   }
 
   create(doc: DocId): Replica {

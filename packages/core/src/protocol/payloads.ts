@@ -15,6 +15,8 @@ export interface AddressInfo {
 export interface DocHead {
   doc: string
   seq: number
+  /** In HELLO: the history fingerprint at `seq` (document/history-chain.ts); 0 or absent: unknown. */
+  history?: number
 }
 /** The payload of HELLO messages (see PROTOCOL.md). */
 export interface Hello {

@@ -165,6 +165,10 @@ export const zincSchema = {
             "seq": {
               "type": "uint64",
               "id": 2
+            },
+            "history": {
+              "type": "double",
+              "id": 3
             }
           }
         },

@@ -10,7 +10,7 @@ import { HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, WelcomeCodec } fr
 import { CONTROL_TOPIC, docTopic, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue } from '../forwarding.js'
-import { fetchFromSurvivor } from '../survivor-fetch.js'
+import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
 import { whenReached } from '../opener-ahead.js'
 import type { AccessRequest, Verdict } from '../options.js'
 
@@ -129,6 +129,12 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
   if (m.sender !== id) return void node.stats.dropped++
   const identity = helloAllowed(node, id, peer)
   if (identity === false) return
+  if (node.seeking) {
+    // Welcomed here, it would wait for documents this endpoint cannot serve until it finds its
+    // tree (it may never): the joiner is told to go elsewhere (its next candidate).
+    node.refusal('seeking')
+    return node.refuse(id, 'ERR_UNAVAILABLE', 'this endpoint restarted and is still looking for the tree it was in; it serves nobody until then. Join another endpoint of the tree')
+  }
   if (id === node.id || node.parent?.chainIds().includes(id)) {
     node.refusal('loop')
     return node.refuse(id, 'ERR_LOOP', 'joining here would make a loop: this endpoint is your own descendant')
@@ -190,8 +196,11 @@ function onSurvivorAnswer(node: NodeContext, m: Message): void {
       replica.expectSnapshot = true
       replica.applySnapshot(m.seq, SnapshotCodec.decode(m.payload))
     }
-  } else {
+  } else if (extendsOurHistory(replica, m, node.children.get(m.origin)?.heads?.find((h) => h.doc === replica.doc))) {
     replica.receiveSequenced(m)
+  } else {
+    node.stats.dropped++
+    node.logger.warn({ doc: replica.doc, survivor: m.origin, ours: replica.seq }, "a survivor's history is another branch than ours; not taking its fragments (it gets our snapshot and resends what we lack)")
   }
   node.succession.fetchDone(`${m.origin}/${replica.doc}`)
   node.defer(() => node.maybeEndRecovery())

@@ -28,6 +28,11 @@ export interface ReplicaIO {
   sendTo(endpoint: EndpointId, bytes: Uint8Array): void
   /** Runs `fn` once the current batch of I/O has been read (one apply per tick). */
   defer(fn: () => void): void
+  /**
+   * Runs `fn` after a turn of the event loop (timers and I/O first): where a long job goes on
+   * in slices. Without it, `defer`.
+   */
+  later?(fn: () => void): void
   /** The root's durable storage, if any (only the sequencer uses it). */
   readonly storage: Storage | undefined
   /** Writes a snapshot when the snapshot policy says so. */

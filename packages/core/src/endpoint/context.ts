@@ -6,7 +6,7 @@ import type { Message } from '../protocol/codec.js'
 import type { AddressInfo } from '../protocol/payloads.js'
 import type { Clock } from '../runtime/clock.js'
 import type { EndpointStats, RefusalReason } from '../runtime/stats.js'
-import type { MessageHandler } from './app-messages.js'
+import type { AppHandlers } from './app-handlers.js'
 import type { Children, Peer } from './children.js'
 import type { EndpointAddresses, ResolvedOptions } from './options.js'
 import type { ParentLink } from './parent-link.js'
@@ -79,11 +79,14 @@ export interface NodeContext {
   /** When an identity violation was last logged (logged at most once a second). */
   forgedLoggedAt: number
   readonly replicas: ReplicaSet
-  readonly appHandlers: ReadonlyMap<string, MessageHandler>
+  /** The application's handlers, inline or in worker threads. */
+  readonly appHandlers: AppHandlers
   /** The current parent link (undefined at a root and in limbo). */
   readonly parent: ParentLink | undefined
   readonly addresses: EndpointAddresses | undefined
   readonly closed: boolean
+  /** Restarted as a non-root and still looking for its tree: it serves nobody meanwhile. */
+  readonly seeking: boolean
   /** This endpoint first, then its ancestors (as children see it). */
   ancestorChain(): AddressInfo[]
   /** Counts a refused input under its reason (`stats().refusals`). */

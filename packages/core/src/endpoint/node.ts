@@ -16,7 +16,7 @@ import { emptyStats, type EndpointStats, type RefusalReason } from '../runtime/s
 import type { PeerIdentity, PubChannel, PullChannel } from '../transport.js'
 import { Identities } from './identity.js'
 import { DocumentSizes } from './document-size.js'
-import type { MessageHandler } from './app-messages.js'
+import { AppHandlers } from './app-handlers.js'
 import { Children } from './children.js'
 import { Coordination } from './coordination.js'
 import type { EndpointEvents, NodeContext, Role, Work } from './context.js'
@@ -65,7 +65,7 @@ export class Node implements NodeContext {
   readonly replicas: ReplicaSet
   /** The root's server hooks on content, when the application gave any. */
   readonly hooks: HookRunner | undefined
-  readonly appHandlers = new Map<string, MessageHandler>()
+  readonly appHandlers: AppHandlers = new AppHandlers(this)
   readonly fencing: Fencing
   /** Set when a coordinator (etcd) decides the root (option `coordinator`). */
   readonly coordination: Coordination | undefined
@@ -134,6 +134,7 @@ export class Node implements NodeContext {
       publishOnDoc: (doc, bytes) => this.publish(docTopic(doc), bytes),
       sendTo: (endpoint, bytes) => this.sendTo(endpoint, bytes),
       defer: (fn) => this.defer(fn),
+      later: (fn) => void (typeof setImmediate === 'function' ? setImmediate(fn) : setTimeout(fn, 0)),
       // Only the root writes: a relay or client with storage keeps its tree record there, no documents.
       get storage() {
         return isRoot() ? storage : undefined
@@ -480,7 +481,7 @@ export class Node implements NodeContext {
       this.#control.push(`${from}:${message.sender}`, work)
       return undefined
     }
-    return this.#pool.offer(laneOf(message), work)
+    return this.#pool.offer(this.#laneOf(message), work)
   }
 
   #dispatch(work: Work): void | Promise<void> {
@@ -532,13 +533,13 @@ export class Node implements NodeContext {
       return
     }
     const message = decodeMessage(bytes, Infinity)
-    this.#pool.push(laneOf(message), { message, from: 'self', topic: '' })
+    this.#pool.push(this.#laneOf(message), { message, from: 'self', topic: '' })
   }
 
   sendTo(endpoint: EndpointId, bytes: Uint8Array): void {
     if (endpoint === this.id) {
       const message = decodeMessage(bytes, Infinity)
-      this.#pool.push(laneOf(message), { message, from: 'parent', topic: endpointTopic(this.id) })
+      this.#pool.push(this.#laneOf(message), { message, from: 'parent', topic: endpointTopic(this.id) })
       return
     }
     this.publish(endpointTopic(endpoint), bytes)
@@ -634,6 +635,7 @@ export class Node implements NodeContext {
     await this.memory.flush()
     this.#pool.close()
     this.#control.close()
+    await this.appHandlers.close()
     const closing: Array<Promise<unknown> | undefined> = [this.#parent?.close(), this.#inbound?.close(), this.#outbound?.close()]
     const results = await Promise.allSettled(closing)
     for (const r of results) if (r.status === 'rejected') this.logger.warn({ err: r.reason }, 'closing a channel failed')
@@ -648,9 +650,9 @@ export class Node implements NodeContext {
       this.logger.warn({ err: error, step: name }, 'a close step failed')
     }
   }
-}
 
-/** The lane of a message: its document, or its application kind (one slow handler holds back only its kind). */
-function laneOf(m: Message): string {
-  return m.doc ? m.doc : m.kind === Kind.APP ? `app:${m.appKind}` : ''
+  /** The lane of a message: its document, or its application kind (one slow handler holds back only its kind; a worker handler's `orderBy` may split it). */
+  #laneOf(m: Message): string {
+    return m.doc ? m.doc : m.kind === Kind.APP ? this.appHandlers.lane(m) : ''
+  }
 }

@@ -132,6 +132,12 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
   if (m.sender !== id) return void node.stats.dropped++
   const identity = helloAllowed(node, id, peer)
   if (identity === false) return
+  if (node.seeking) {
+    // Welcomed here, it would wait for documents this endpoint cannot serve until it finds its
+    // tree (it may never): the joiner is told to go elsewhere (its next candidate).
+    node.refusal('seeking')
+    return node.refuse(id, 'ERR_UNAVAILABLE', 'this endpoint restarted and is still looking for the tree it was in; it serves nobody until then. Join another endpoint of the tree')
+  }
   if (id === node.id || node.parent?.chainIds().includes(id)) {
     node.refusal('loop')
     return node.refuse(id, 'ERR_LOOP', 'joining here would make a loop: this endpoint is your own descendant')

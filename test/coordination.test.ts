@@ -27,11 +27,13 @@ class HandCoordinator implements Coordinator {
   lead(epoch: number): void {
     this.issuedEpoch = Math.max(this.issuedEpoch, epoch)
     this.leading = true
+    this.certain = true
     this.member!.lead(epoch)
   }
 
   follow(leader: Leader): void {
     this.issuedEpoch = Math.max(this.issuedEpoch, leader.epoch)
+    if (this.leading) this.member!.lapsed('another leader')
     this.leading = false
     this.member!.follow(leader)
   }
@@ -136,6 +138,57 @@ describe('coordinated endpoints (by hand)', () => {
     await waitFor(() => da.seq === db.seq, 'same seq')
     expect([...db.state.log].sort()).toEqual(['a1', 'a2', 'b1'])
     expect(da.state).toEqual(db.state)
+  })
+
+  it('paused roots replaced in turn: every change confirmed in the end, once', async () => {
+    const network = new InprocNetwork({ seed: 9 })
+    const names = ['a', 'b', 'c']
+    const hands = names.map(() => new HandCoordinator())
+    const eps: Endpoint[] = []
+    for (let i = 0; i < 3; i++) {
+      const starting = Endpoint.start({
+        ...FAST,
+        transport: new InprocTransport(network, { node: names[i]! }),
+        bind: { inbound: network.uniqueAddress(`${names[i]}-in`), outbound: network.uniqueAddress(`${names[i]}-out`) },
+        coordinator: hands[i]!,
+      })
+      await waitFor(() => hands[i]!.member !== undefined, 'started')
+      if (i === 0) hands[0]!.lead(2)
+      else hands[i]!.follow({ id: eps[0]!.id, epoch: 2, addresses: eps[0]!.addresses })
+      eps.push(await starting)
+      open.push(eps[i]!)
+    }
+    const docs: Array<Document<{ log: string[] }>> = []
+    for (const e of eps) docs.push(await e.open('doc', { initial: { log: [] } }))
+    let n = 0
+    const write = (k: number) => {
+      for (let i = 0; i < k; i++, n++) docs[n % 3]!.change((d) => void d.log.push(`t${n}`))
+    }
+    let root = 0
+    let epoch = 2
+    for (let round = 0; round < 6; round++) {
+      write(30)
+      await new Promise((r) => setTimeout(r, 50))
+      // The root "pauses": cut off from everyone, its window closed.
+      hands[root]!.certain = false
+      const others = names.filter((_, i) => i !== root)
+      network.partition([names[root]!], others)
+      write(15)
+      const next = (root + 1) % 3
+      epoch += 3
+      hands[next]!.lead(epoch)
+      for (let i = 0; i < 3; i++) if (i !== next && i !== root) hands[i]!.follow({ id: eps[next]!.id, epoch, addresses: eps[next]!.addresses })
+      write(15)
+      await new Promise((r) => setTimeout(r, 300))
+      network.heal()
+      hands[root]!.follow({ id: eps[next]!.id, epoch, addresses: eps[next]!.addresses })
+      root = next
+      await waitFor(() => eps.every((e) => e.epoch === epoch), `round ${round}: everyone at epoch ${epoch}`)
+    }
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 20_000 })))
+    await waitFor(() => docs.every((d) => d.seq === docs[0]!.seq), 'same seq')
+    const log = docs[0]!.state.log
+    for (let i = 0; i < n; i++) expect(log.filter((t) => t === `t${i}`), `t${i}`).toHaveLength(1)
   })
 
   it('a coordinated endpoint needs bind and no join', async () => {

@@ -4,6 +4,7 @@ import { Kind } from '../protocol/kinds.js'
 import { RefusalCodec } from '../protocol/payloads.js'
 import { RejectionMemory } from './rejections.js'
 import type { Replica } from './replica.js'
+import { DIVERGED } from './placement.js'
 
 /** The least time between two RESEND requests for the same gap of one origin. */
 const RESEND_EVERY_MS = 500
@@ -78,6 +79,7 @@ export class OriginAnswers {
     const r = this.replica
     r.io.stats.staleBases++
     this.#sentBack.set(origin, Math.min(clientSeq, this.#sentBack.get(origin) ?? Infinity))
+    if (minBase === DIVERGED) return this.#send(origin, clientSeq, 'ERR_DIVERGED', reason, 0)
     this.#send(origin, clientSeq, 'ERR_STALE_BASE', reason, minBase)
   }
 

@@ -50,6 +50,9 @@ const VANISHED = 'what it changed was removed or replaced by a concurrent change
  * (it sends a change at once only while none of those was rebased, see Replica); a foreign
  * entry is first carried past those own changes, then the fragment is carried past it.
  */
+/** As a stale answer's minBase: the author's history diverged; it resyncs before sending again. */
+export const DIVERGED = Number.MAX_SAFE_INTEGER
+
 export function place(c: Candidate, state: unknown, r: Replica, chains: ReadonlyMap<EndpointId, Chain>, lastRefused: number, prepared: ReadonlyArray<{ entry: HistoryEntry }>): Placement {
   if (c.body.patches !== undefined) {
     // A peer from before operations: positional patches, applied where they point.
@@ -63,7 +66,10 @@ export function place(c: Candidate, state: unknown, r: Replica, chains: Readonly
   if (c.body.rejections < lastRefused) {
     return { stale: 'it was made on top of a change of yours the root refused; it is rebased and sent again', minBase: 0 }
   }
-  if (c.base > r.seq) return { reject: `its base seq ${c.base} is ahead of the document (seq ${r.seq})` }
+  // Made on a history this root does not have (its author followed another root, one that went
+  // on while this one was paused or cut off): not a refusal. The author takes this root's
+  // snapshot, rebases the change onto it, and sends it again (ERR_DIVERGED).
+  if (c.base > r.seq) return { stale: `its base seq ${c.base} is ahead of the document (seq ${r.seq}): your history is not the root's`, minBase: DIVERGED }
   if (!r.history.covers(c.base)) {
     return { stale: `its base seq ${c.base} is older than the root's history of operations`, minBase: r.seq }
   }

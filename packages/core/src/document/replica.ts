@@ -205,6 +205,7 @@ export class Replica {
    * concurrency on the same places nothing waits.
    */
   #sendHeld(): void {
+    if (this.#resyncing) return
     let clean = true
     for (const p of this.pending) {
       if (!p.sent && clean && this.seq >= p.minBase && this.#refusedUpTo >= p.minRefused && p.fragment.clientSeq <= this.savedUpTo) this.#send(p)
@@ -594,6 +595,7 @@ export class Replica {
    */
   rejected(clientSeq: number, reason: string, code = 'ERR_CHANGE_REJECTED', minBase = 0, rootRejections = 0): void {
     if (code === 'ERR_STALE_BASE') return this.#stale(clientSeq, minBase, rootRejections)
+    if (code === 'ERR_DIVERGED') return this.#diverged(clientSeq)
     const verdict = this.#awaitingVerdict.get(clientSeq)
     if (verdict) {
       this.#awaitingVerdict.delete(clientSeq)
@@ -647,6 +649,24 @@ export class Replica {
    * The root could not place a change: its base is older than `minBase`, or it was made before
    * we learned that our change `rootRejections` was refused (on top of a refused change). It is sent again, rebased, once both hold; nothing is lost and nothing loops.
    */
+  /**
+   * The root has not the history our change was made on (we followed another root): the
+   * change and those after it wait, unsent, for the root's snapshot, which rebases them onto
+   * its state (see applySnapshot); then they go again. Asked once however many come back.
+   */
+  #diverged(clientSeq: number): void {
+    const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
+    if (i < 0) return
+    for (const q of this.pending.slice(i)) q.sent = false
+    if (this.#resyncing) return
+    this.#resyncing = true
+    this.io.logger.warn({ doc: this.doc, seq: this.seq }, "the root does not have the history our changes were made on; taking its snapshot before sending them again")
+    this.requestSnapshot()
+  }
+
+  /** Waiting for the root's snapshot after ERR_DIVERGED: nothing is sent meanwhile. */
+  #resyncing = false
+
   #stale(clientSeq: number, minBase: number, rootRejections: number): void {
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
     if (i < 0) return
@@ -696,6 +716,7 @@ export class Replica {
   applySnapshot(seq: number, snapshot: Snapshot): void {
     if (this.ready && seq <= this.seq && !this.expectSnapshot) return
     this.expectSnapshot = false
+    this.#resyncing = false
     const clientSeqs = new Map<EndpointId, number>()
     for (const { origin, clientSeq } of snapshot.clientSeqs) clientSeqs.set(endpointIdFromBytes(origin), clientSeq)
     const mine = clientSeqs.get(this.io.self) ?? 0

@@ -5,7 +5,7 @@
 export { Endpoint, type OpenOptions } from './endpoint/endpoint.js'
 export type { Role, EndpointEvents } from './endpoint/node.js'
 export { DEFAULTS, type EndpointOptions, type EndpointAddresses, type JoinRequest, type AccessRequest, type Verdict } from './endpoint/options.js'
-export type { Peer } from './endpoint/children.js'
+export type { Peer } from './endpoint/roster.js'
 export { realClock, type Clock, type TimerHandle } from './runtime/clock.js'
 export { PayloadEncoding, type AppMessage, type HandlerContext, type MessageHandler } from './endpoint/app-messages.js'
 export { Document, type ChangeListener, type ChangeOptions } from './document/document.js'

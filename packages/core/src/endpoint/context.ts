@@ -6,7 +6,8 @@ import type { AddressInfo } from '../protocol/payloads.js'
 import type { Clock } from '../runtime/clock.js'
 import type { EndpointStats, RefusalReason } from '../runtime/stats.js'
 import type { MessageHandler } from './app-messages.js'
-import type { Children, Peer } from './children.js'
+import type { Children } from './children.js'
+import type { Peer } from './roster.js'
 import type { EndpointAddresses, ResolvedOptions } from './options.js'
 import type { ParentLink } from './parent-link.js'
 import type { ReplicaSet } from './replicas.js'
@@ -106,9 +107,10 @@ export interface NodeContext {
   /** The parent is heard again after 'parent-lost' (or this endpoint became the root). */
   parentBack(): void
   updateRole(): void
-  /** The children changed: publish the roster (once per tick), update the role, emit `peers`. */
-  rosterChanged(): void
-  publishRoster(): void
+  /** The children changed: publish the roster's delta (once per tick), update the role, emit `peers`. */
+  childrenChanged(): void
+  /** Sends the whole roster to one child. */
+  sendRoster(child: EndpointId): void
   removeChild(id: EndpointId, why: 'left' | 'silent'): void
   /** Starts the failover (once), after the parent was found dead. */
   startFailover(why: string): void

@@ -9,7 +9,7 @@ import type { EndpointStats } from '../runtime/stats.js'
 import { encodeAppPayload, isValidAppKind, type MessageHandler } from './app-messages.js'
 import { Node, type EndpointEvents, type Role } from './node.js'
 import { resolveOptions, type EndpointAddresses, type EndpointOptions } from './options.js'
-import type { Peer } from './children.js'
+import type { Peer } from './roster.js'
 
 /** Options of {@link Endpoint.open}. */
 export interface OpenOptions<S> {

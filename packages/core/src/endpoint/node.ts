@@ -495,28 +495,34 @@ export class Node implements NodeContext {
 
   // ---- the child table -----------------------------------------------------------------
 
-  rosterChanged(): void {
-    this.publishRoster()
-    this.updateRole()
-    this.events.emit('peers', this.children.peers())
-    this.memory.changed()
-  }
-
-  #rosterQueued = false
+  #childrenQueued = false
+  #memoryVersion = -1
 
   /**
-   * Publishes the roster once per tick however many children joined in it (a burst of joins
-   * must not cost one full roster per join). Its version rides in `seq`, so a child whose
-   * roster is current skips decoding it.
+   * The children changed. Once per tick however many joined or left in it (a burst of joins
+   * must not cost one roster or one `peers` list per join): the roster's delta, if the
+   * children that can be promoted changed (one frame, encoded once); the role; `peers`.
    */
-  publishRoster(): void {
-    if (this.#rosterQueued) return
-    this.#rosterQueued = true
+  childrenChanged(): void {
+    if (this.#childrenQueued) return
+    this.#childrenQueued = true
     this.defer(() => {
-      this.#rosterQueued = false
-      const payload = this.children.rosterPayload()
-      this.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.ROSTER, origin: this.id, epoch: this.succession.epoch, seq: this.children.version, payload }))
+      this.#childrenQueued = false
+      if (this.#closed) return
+      const delta = this.children.roster.takeDelta(this.id, this.succession.epoch)
+      if (delta) this.publish(CONTROL_TOPIC, delta)
+      this.updateRole()
+      if (this.events.listenerCount('peers') > 0) this.events.emit('peers', this.children.peers())
+      if (this.children.version !== this.#memoryVersion) {
+        this.#memoryVersion = this.children.version
+        this.memory.changed()
+      }
     })
+  }
+
+  /** The whole roster to one child (a join, or a child whose roster fell behind): encoded once per version. */
+  sendRoster(child: EndpointId): void {
+    this.publish(endpointTopic(child), this.children.roster.whole(this.id, this.succession.epoch))
   }
 
   removeChild(id: EndpointId, why: 'left' | 'silent'): void {
@@ -532,7 +538,7 @@ export class Node implements NodeContext {
       clearPresence(this, replica, id)
       this.replicas.drop(replica)
     }
-    this.rosterChanged()
+    this.childrenChanged()
   }
 
   defer(fn: () => void): void {

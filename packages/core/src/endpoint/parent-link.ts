@@ -24,6 +24,8 @@ export class ParentLink {
   expected: EndpointId | undefined
   /** Heartbeats in a row whose roster version differed from ours. */
   rosterMisses = 0
+  /** When we last asked for the whole roster (a delta we could not apply; throttled). */
+  rosterAskedAt = Number.NEGATIVE_INFINITY
   /** When we last said hello again after the parent forgot us (throttled). */
   rehelloAt = Number.NEGATIVE_INFINITY
   /** Heartbeats in a row whose chain contained this endpoint. */

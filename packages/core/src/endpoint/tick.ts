@@ -24,7 +24,6 @@ export interface TickPorts {
  */
 export class Ticker {
   #lastTickAt: number
-  #ticks = 0
 
   constructor(
     readonly node: NodeContext,
@@ -49,9 +48,6 @@ export class Ticker {
       // A root publishes even without children, so a stale root probing its old roster hears the epoch.
       const payload = HeartbeatCodec.encode({ heads: node.replicas.heads(), rosterVersion: node.children.version, ancestors: node.ancestorChain() })
       node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch, payload }))
-      // The roster goes out on every change; repeating it now and then heals a lost one, so
-      // every child computes the same succession order.
-      if (node.children.size > 0 && ++this.#ticks % 8 === 0) node.publishRoster()
       for (const child of node.children.silentSince(now - peerTimeoutMs)) node.removeChild(child.id, 'silent')
     }
     if (node.isSettled()) node.replicas.serveWaiting()

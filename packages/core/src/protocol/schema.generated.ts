@@ -222,6 +222,15 @@ export const zincSchema = {
               "rule": "repeated",
               "type": "Member",
               "id": 2
+            },
+            "base": {
+              "type": "uint64",
+              "id": 3
+            },
+            "removed": {
+              "rule": "repeated",
+              "type": "bytes",
+              "id": 4
             }
           }
         },

@@ -159,12 +159,13 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
   node.identities.admitted(id)
   const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version })
   node.publish(endpointTopic(id), encodeMessage({ kind: Kind.WELCOME, origin: node.id, epoch: node.succession.epoch, payload }))
+  // The whole roster, to this child alone: a new one needs it, and a known one saying hello
+  // again may have missed a delta. Everyone else gets the join as a delta, if it is one that
+  // can be promoted (a leaf joining changes no roster).
+  node.sendRoster(id)
   if (isNew) {
     node.logger.info({ child: id }, 'child joined')
-    node.rosterChanged()
-  } else {
-    // A known child saying hello again may have missed the roster: send it again.
-    node.publishRoster()
+    node.childrenChanged()
   }
   if (node.succession.recovering) {
     fetchFromSurvivor(node, id, hello.docs)

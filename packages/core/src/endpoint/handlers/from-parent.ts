@@ -6,7 +6,7 @@ import { refusalError } from '../edge-checks.js'
 import { Kind } from '../../protocol/kinds.js'
 import { HeartbeatCodec, RefusalCodec, RosterCodec, SnapshotCodec, WelcomeCodec, type Snapshot } from '../../protocol/payloads.js'
 import { CONTROL_TOPIC, docTopic, endpointOfTopic, isEndpointTopic } from '../../protocol/topics.js'
-import { peersFromWire } from '../children.js'
+import { applyRoster } from '../roster.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, presenceValue } from '../forwarding.js'
 import type { ParentLink } from '../parent-link.js'
@@ -22,11 +22,7 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
   [Kind.WELCOME]: (node, { message: m, link }) => onWelcome(node, m, link!),
   [Kind.REFUSE]: (node, { message: m }) => onRefuse(node, m),
   [Kind.HEARTBEAT]: (node, { message: m, link }) => onHeartbeat(node, m, link!),
-  [Kind.ROSTER]: (node, { message: m }) => {
-    if (m.seq !== 0 && m.seq < node.succession.rosterVersion) return void node.refusal('stale-roster')
-    if (!node.succession.rosterFromParent(m.seq, () => peersFromWire(RosterCodec.decode(m.payload)))) return
-    if (node.children.size === 0) node.events.emit('peers', [...node.succession.siblings])
-  },
+  [Kind.ROSTER]: (node, { message: m, link }) => onRoster(node, m, link!),
   [Kind.SNAPSHOT]: (node, { message: m }) => {
     const replica = node.replicas.get(m.doc as DocId)
     if (!replica) return void node.stats.dropped++
@@ -161,6 +157,27 @@ function onHeartbeat(node: NodeContext, m: Message, link: ParentLink): void {
     else if (r.behindSince === 0) r.behindSince = now
     else if (now - r.behindSince >= node.opts.heartbeatMs) r.requestCatchUp(node.opts.resendMs)
   }
+}
+
+/**
+ * The parent's roster (the members of this level that can be promoted), whole or as a delta.
+ * Its version rides in `seq`, so one already held is not decoded. A delta on a version this
+ * endpoint does not hold (one was lost) cannot be applied: it asks for the whole roster, by
+ * saying hello again, at most once a heartbeat.
+ */
+function onRoster(node: NodeContext, m: Message, link: ParentLink): void {
+  const held = node.succession.rosterVersion
+  if (m.seq !== 0 && m.seq < held) return void node.refusal('stale-roster')
+  if (m.seq !== 0 && m.seq === held) return
+  const next = applyRoster(node.succession.siblings, held, RosterCodec.decode(m.payload))
+  if (!next) {
+    const now = node.clock.now()
+    if (now - link.rosterAskedAt < node.opts.heartbeatMs) return
+    link.rosterAskedAt = now
+    return node.sendHello()
+  }
+  node.succession.rosterFromParent(m.seq, next)
+  if (node.children.size === 0) node.events.emit('peers', [...node.succession.siblings])
 }
 
 /**

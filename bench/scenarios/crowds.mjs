@@ -90,11 +90,17 @@ export async function crowd({ relays = 1, leaves, idleMs = 3000, timeoutMs = 600
     // One change from the first leaf: when does each other leaf see it?
     const arrivals = []
     const sent = performance.now()
+    globalThis.__watch = sent
     const stops = docs.slice(1).map((d) => d.subscribe((s) => s.n === 1 && arrivals.push(performance.now() - sent)))
-    docs[0].change((s) => {
+    let atRelay = NaN
+    const relayDoc = await mids[0].open('crowd')
+    stops.push(relayDoc.subscribe((s) => s.n === 1 && (atRelay = performance.now() - sent)))
+    const fragment = docs[0].change((s) => {
       s.n = 1
       s.by = 'first'
     })
+    let confirmedMs = NaN
+    void fragment.confirmed.then(() => (confirmedMs = performance.now() - sent))
     await waitFor(() => arrivals.length === docs.length - 1, 'the change everywhere', timeoutMs)
     for (const stop of stops) stop()
     const rootReceived = root.stats().receivedByKind ?? {}
@@ -106,6 +112,8 @@ export async function crowd({ relays = 1, leaves, idleMs = 3000, timeoutMs = 600
       startS: +(openMs / 1000).toFixed(2),
       idleCpuPct: +idleCpu.toFixed(1),
       idleCpuPerEndpointMsPerS: +((idleCpu * 10) / all.length).toFixed(3),
+      changeAtRelayMs: +atRelay.toFixed(1),
+      changeConfirmedMs: +confirmedMs.toFixed(1),
       changeP50Ms: +pct(arrivals, 50).toFixed(1),
       changeP99Ms: +pct(arrivals, 99).toFixed(1),
       changeMaxMs: +Math.max(...arrivals).toFixed(1),

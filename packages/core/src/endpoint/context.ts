@@ -7,6 +7,7 @@ import type { Clock } from '../runtime/clock.js'
 import type { EndpointStats, RefusalReason } from '../runtime/stats.js'
 import type { MessageHandler } from './app-messages.js'
 import type { Children } from './children.js'
+import type { JoinGate } from './join-gate.js'
 import type { Peer } from './roster.js'
 import type { EndpointAddresses, ResolvedOptions } from './options.js'
 import type { ParentLink } from './parent-link.js'
@@ -69,6 +70,8 @@ export interface NodeContext {
    */
   formerAncestors: Array<{ id: EndpointId; addresses: EndpointAddresses }>
   readonly children: Children
+  /** Admission of new children: bursts wait their turn, then are refused with ERR_BUSY. */
+  readonly joins: JoinGate
   /** Which connection each child joined on, and whom each child speaks for. */
   readonly identities: Identities
   /** The root's estimate of each document's size, for `maxDocumentBytes`. */
@@ -90,7 +93,7 @@ export interface NodeContext {
   sendUp(bytes: Uint8Array): void
   sendTo(endpoint: EndpointId, bytes: Uint8Array): void
   /** A targeted refusal on this endpoint's PUB, topic e/<to>. */
-  refuse(to: EndpointId, code: string, reason: string, doc?: DocId | '', clientSeq?: number): void
+  refuse(to: EndpointId, code: string, reason: string, doc?: DocId | '', clientSeq?: number, retryAfterMs?: number): void
   countSent(kind: number): void
   defer(fn: () => void): void
   /** Subscribes upstream to replies for a descendant whose messages this relay forwards. */

@@ -18,6 +18,7 @@ import { Identities } from './identity.js'
 import { DocumentSizes } from './document-size.js'
 import type { MessageHandler } from './app-messages.js'
 import { Children } from './children.js'
+import { JoinGate } from './join-gate.js'
 import type { EndpointEvents, NodeContext, Role, Work } from './context.js'
 import { failover } from './failover.js'
 import { Fencing } from './fencing.js'
@@ -70,6 +71,8 @@ export class Node implements NodeContext {
   /** Tree control (hello, welcome, heartbeat, roster, leave): its own lanes. */
   readonly #control: HandlerPool<Work>
   readonly #ticker: Ticker
+  /** Admission of new children (a burst of joins is queued, then refused with ERR_BUSY). */
+  readonly joins: JoinGate
   #inbound: PullChannel | undefined
   #outbound: PubChannel | undefined
   #parent: ParentLink | undefined
@@ -94,6 +97,7 @@ export class Node implements NodeContext {
     this.succession = new Succession(this.id, !opts.join)
     this.#role = opts.join ? 'client' : 'host'
     this.children = new Children(opts.childRateLimit)
+    this.joins = new JoinGate(opts.joinLimit, this.clock)
     this.identities = new Identities(() => this.#inbound, () => this.#outbound)
     const onError = (error: unknown, work: Work) => {
       this.stats.handlerErrors++
@@ -221,7 +225,7 @@ export class Node implements NodeContext {
     const retry = Math.max(50, Math.min(500, this.opts.heartbeatMs))
     const hello = this.clock.setInterval(() => this.sendHello(), retry)
     this.sendHello()
-    const timeout = this.clock.setTimeout(() => this.#welcome?.reject(new JoinTimeoutError(addresses.inbound, timeoutMs)), timeoutMs)
+    const timeout = this.clock.setTimeout(() => this.#welcome?.reject(link.busy ? busyError(addresses.inbound, timeoutMs) : new JoinTimeoutError(addresses.inbound, timeoutMs)), timeoutMs)
     try {
       await welcomed
       this.logger.info({ parent: link.parentId, ms: this.clock.now() - started }, 'joined')
@@ -296,7 +300,7 @@ export class Node implements NodeContext {
 
   sendHello(): void {
     const link = this.#parent
-    if (!link) return
+    if (!link || link.helloPausedUntil > this.clock.now()) return
     const a = this.addresses
     const payload = HelloCodec.encode({
       token: this.opts.token,
@@ -447,9 +451,9 @@ export class Node implements NodeContext {
     })
   }
 
-  refuse(to: EndpointId, code: string, reason: string, doc: DocId | '' = '', clientSeq = 0): void {
+  refuse(to: EndpointId, code: string, reason: string, doc: DocId | '' = '', clientSeq = 0, retryAfterMs = 0): void {
     this.stats.refusedByCode[code] = (this.stats.refusedByCode[code] ?? 0) + 1
-    const payload = RefusalCodec.encode({ code, reason })
+    const payload = RefusalCodec.encode({ code, reason, retryAfterMs })
     this.publish(endpointTopic(to), encodeMessage({ kind: Kind.REFUSE, origin: this.id, doc, clientSeq, epoch: this.succession.epoch, payload }))
   }
 
@@ -555,7 +559,7 @@ export class Node implements NodeContext {
     if (this.#closed) return
     const steps: Array<[string, () => unknown]> = [
       ['say goodbye', () => this.#parent && (this.countSent(Kind.LEAVE), this.#parent.send(encodeMessage({ kind: Kind.LEAVE, origin: this.id, epoch: this.succession.epoch })))],
-      ['stop timers', () => this.clock.clearInterval(this.#timer)],
+      ['stop timers', () => (this.clock.clearInterval(this.#timer), this.joins.close())],
       ['abandon pending changes', () => [...this.replicas.values()].forEach((r) => r.abandon('the endpoint was closed'))],
     ]
     for (const [name, step] of steps) this.#guard(name, step)
@@ -587,4 +591,9 @@ export class Node implements NodeContext {
 /** The lane of a message: its document, or its application kind (one slow handler holds back only its kind). */
 function laneOf(m: Message): string {
   return m.doc ? m.doc : m.kind === Kind.APP ? `app:${m.appKind}` : ''
+}
+
+/** The parent kept saying it was busy admitting other joins for the whole join timeout. */
+function busyError(address: string, ms: number): JoinRefusedError {
+  return new JoinRefusedError(address, `it was busy admitting other joins for all of ${ms} ms; try again in a few seconds (or raise joinTimeoutMs)`, 'ERR_BUSY')
 }

@@ -5,6 +5,7 @@ import type { Storage } from '../storage.js'
 import type { RateLimit } from '../runtime/rate-limit.js'
 import type { Transport } from '../transport.js'
 import type { Clock } from '../runtime/clock.js'
+import type { JoinLimit } from './join-gate.js'
 
 /** The pair of addresses an endpoint binds, and that a child joins. */
 export interface EndpointAddresses {
@@ -87,6 +88,13 @@ export interface EndpointOptions {
    * should set one.
    */
   childRateLimit?: RateLimit
+  /**
+   * How fast this endpoint admits new children: `burst` at once, then `perSecond`; up to
+   * `queue` more wait their turn, and past that a joiner is refused with `ERR_BUSY` and a time
+   * to try again (a joining endpoint does so by itself, within its `joinTimeoutMs`). Children
+   * already joined never wait behind newcomers. Default `{ perSecond: 500, burst: 500, queue: 1000 }`.
+   */
+  joinLimit?: JoinLimit
   /** The root's durable storage (e.g. LmdbStorage). Without it, a root restart loses its documents. */
   storage?: Storage
   /** The root stores a snapshot (and compacts the stored log) every this many fragments. */
@@ -114,6 +122,7 @@ export const DEFAULTS = {
   resendMs: 2_000,
   undoLimit: 500,
   snapshotEvery: 1000,
+  joinLimit: { perSecond: 500, burst: 500, queue: 1000 },
 } as const
 
 type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes'
@@ -137,6 +146,9 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
   const limit = resolved.childRateLimit
   if (limit !== undefined && !(limit.perSecond > 0 && limit.burst >= 1))
     throw new InvalidArgumentError('childRateLimit must be { perSecond: > 0, burst: >= 1 }, e.g. { perSecond: 200, burst: 400 }.')
+  const joins = resolved.joinLimit
+  if (!joins || !(joins.perSecond > 0 && joins.burst >= 1 && joins.queue >= 0))
+    throw new InvalidArgumentError('joinLimit must be { perSecond: > 0, burst: >= 1, queue: >= 0 }, e.g. { perSecond: 500, burst: 500, queue: 1000 }.')
   if (resolved.peerTimeoutMs <= resolved.heartbeatMs)
     throw new InvalidArgumentError(`peerTimeoutMs (${resolved.peerTimeoutMs}) must be larger than heartbeatMs (${resolved.heartbeatMs}), typically 4-6 times.`)
   return resolved

@@ -24,6 +24,10 @@ export class ParentLink {
   expected: EndpointId | undefined
   /** Heartbeats in a row whose roster version differed from ours. */
   rosterMisses = 0
+  /** The parent said it is busy admitting joins (ERR_BUSY): no hello before this time. */
+  helloPausedUntil = 0
+  /** It said so at least once during this join. */
+  busy = false
   /** When we last asked for the whole roster (a delta we could not apply; throttled). */
   rosterAskedAt = Number.NEGATIVE_INFINITY
   /** When we last said hello again after the parent forgot us (throttled). */

@@ -36,6 +36,8 @@ export interface Welcome {
 export interface Refusal {
   code: string
   reason: string
+  /** ERR_BUSY: when to try again. */
+  retryAfterMs?: number
 }
 /** The payload of HEARTBEAT messages (see PROTOCOL.md). */
 export interface Heartbeat {

@@ -153,6 +153,11 @@ export const zincSchema = {
             "reason": {
               "type": "string",
               "id": 2
+            },
+            "retryAfterMs": {
+              "type": "uint32",
+              "id": 3,
+              "protoName": "retry_after_ms"
             }
           }
         },

@@ -118,7 +118,7 @@ function hintFrom(node: NodeContext, m: Message): void {
   node.refusal('not-joined')
 }
 
-async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undefined): Promise<void> {
+async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undefined, admitted = false): Promise<void> {
   const hello = HelloCodec.decode(m.payload)
   const id = m.origin
   if (m.sender !== id) return void node.stats.dropped++
@@ -135,6 +135,7 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
     node.refusal('loop')
     return node.refuse(id, 'ERR_LOOP', 'this endpoint is joining you right now; joining it would make a loop')
   }
+  if (!admitted && !node.children.has(id) && !joinAdmitted(node, m, peer)) return
   const addresses = hello.inbound && hello.outbound ? { inbound: hello.inbound, outbound: hello.outbound } : undefined
   const existing = node.children.get(id)
   const incarnation = hello.incarnation ?? 0
@@ -171,6 +172,20 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
     fetchFromSurvivor(node, id, hello.docs)
     node.maybeEndRecovery()
   }
+}
+
+/**
+ * A newcomer's turn (see JoinGate): now, later (its hello is answered when the rate allows;
+ * it keeps saying hello meanwhile, which keeps its place), or never — it is told to try again.
+ */
+function joinAdmitted(node: NodeContext, m: Message, peer: PeerIdentity | undefined): boolean {
+  const verdict = node.joins.offer(m.origin, () => void answered(node, m, 'ERR_AUTH', (n, msg) => onHello(n, msg, peer, true)))
+  if (verdict.admit) return true
+  if (!verdict.queued) {
+    const waiting = node.joins.waiting
+    node.refuse(m.origin, 'ERR_BUSY', `${waiting} endpoints are waiting to join here; try again in ${Math.ceil(verdict.retryAfterMs / 1000)} s (a joining endpoint retries by itself)`, '', 0, verdict.retryAfterMs)
+  }
+  return false
 }
 
 /**

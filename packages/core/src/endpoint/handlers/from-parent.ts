@@ -228,6 +228,17 @@ function onRefuse(node: NodeContext, m: Message): void {
       node.sendHello()
       return
     }
+    case 'ERR_BUSY': {
+      // The parent admits joins at a bounded rate and as many wait as it queues: say hello
+      // again later, spread out so that a crowd told the same thing does not come back at once.
+      const link = node.parent
+      if (!link || link.welcomed) return
+      const wait = Math.max(100, refusal.retryAfterMs ?? 1000) * (1 + Math.random() / 2)
+      link.helloPausedUntil = node.clock.now() + wait
+      link.busy = true
+      node.logger.info({ retryInMs: Math.round(wait) }, 'the parent is busy admitting other joins; trying again later')
+      return
+    }
     case 'ERR_RATE_LIMITED':
       // Our changes stay pending and are resent; the application may want to slow down.
       node.events.emit('error', new RateLimitedError(refusal.reason))

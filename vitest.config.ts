@@ -12,8 +12,12 @@ export default defineConfig({
       { extends: true, test: { name: 'transport-zmq', include: ['packages/transport-zmq/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'transport-ws', include: ['packages/transport-ws/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'storage-lmdb', include: ['packages/storage-lmdb/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'storage-idb', include: ['packages/storage-idb/test/**/*.test.ts'] } },
+      // jsdom's DOM on Node's globals (see packages/react/test/dom-setup.ts)
+      { extends: true, test: { name: 'react', include: ['packages/react/test/**/*.test.{ts,tsx}'], setupFiles: ['packages/react/test/dom-setup.ts'] } },
       { extends: true, test: { name: 'cli', include: ['packages/cli/test/**/*.test.ts'] } },
-      { extends: true, test: { name: 'browser', include: ['examples/canvas/test/**/*.test.ts'] } },
+      // Chromium e2e suites, one file at a time (each runs a server and several browsers).
+      { extends: true, test: { name: 'browser', include: ['examples/canvas/test/**/*.test.ts', 'examples/board/test/**/*.test.ts'], fileParallelism: false } },
       {
         extends: true,
         test: { name: 'integration', include: ['test/**/*.test.ts', 'examples/test/**/*.test.ts', 'bench/test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/chaos/**'] },

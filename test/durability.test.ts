@@ -49,6 +49,43 @@ describe('durable roots (in process)', () => {
     }
   })
 
+  it('a root killed after confirming changes alone, restarted with --join on its storage, passes them up to the tree that replaced it', async () => {
+    const storage = new MemoryStorage()
+    const network = new InprocNetwork({ seed: 4 })
+    const rootBind = { inbound: 'inproc://alone-in', outbound: 'inproc://alone-out' }
+    const root = await Endpoint.start({ ...FAST, transport: new InprocTransport(network, { node: 'root' }), bind: rootBind, storage })
+    const successor = await Endpoint.start({
+      ...FAST,
+      transport: new InprocTransport(network, { node: 'successor' }),
+      bind: { inbound: 'inproc://succ-in', outbound: 'inproc://succ-out' },
+      join: rootBind,
+    })
+    const rootDoc = await root.open<Shared>('doc', { initial: { log: [] } })
+    const doc = await successor.open<Shared>('doc')
+    doc.change((s) => void s.log.push('before'))
+    await doc.synced()
+    // Cut off, the root confirms its own changes alone (durably), then dies.
+    network.partition(['root'], ['successor'])
+    const alone = ['alone0', 'alone1', 'alone2', 'alone3', 'alone4']
+    await Promise.all(alone.map((t) => rootDoc.change((s) => void s.log.push(t))!.confirmed))
+    network.kill('root')
+    network.heal()
+    await root.close()
+    await waitFor(() => successor.role === 'host', 'the successor takes over', 30_000)
+    doc.change((s) => void s.log.push('after'))
+    await doc.synced()
+    // Restarted on its storage with the command line it would have as a member: --join.
+    const restarted = await Endpoint.start({ ...FAST, transport: new InprocTransport(network, { node: 'root2' }), bind: { inbound: 'inproc://r2-in', outbound: 'inproc://r2-out' }, join: successor.addresses!, storage })
+    try {
+      await waitFor(() => alone.every((t) => doc.state.log.includes(t)), 'what the dead root confirmed alone reaches the tree', 30_000)
+      const log = doc.state.log
+      for (const t of ['before', 'after', ...alone]) expect(log.filter((x) => x === t), t).toHaveLength(1)
+    } finally {
+      await restarted.close()
+      await successor.close()
+    }
+  })
+
   it('LMDB: a document survives the root process state being dropped, and reopens from its snapshot', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'zinc-durable-'))
     dirs.push(dir)

@@ -34,7 +34,10 @@ for (let round = 0; round < 3; round++) {
 }
 docs[0]!.presence.set({ cursor: [10, 20], name: 'ada' })
 await Promise.all(docs.map((d) => d.synced()))
-await new Promise((r) => setTimeout(r, 50))
+// Every replica has applied everything the root has sequenced (no sleeping and hoping).
+await Promise.all(docs.map((d) => d.whenSeq(board.seq)))
+// Presence is not sequenced: wait for ada's cursor to reach alan.
+while (docs[2]!.presence.get().size === 0) await new Promise((resolve) => docs[2]!.once('presence', resolve))
 
 const expected = JSON.stringify(board.state)
 const same = docs.every((d) => JSON.stringify(d.state) === expected && d.seq === board.seq)

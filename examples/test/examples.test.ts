@@ -12,4 +12,13 @@ describe('examples run on their own', () => {
     expect(stdout).toMatch(/root has 9 notes at seq 9; every replica equal: true/)
     expect(stdout).toMatch(/presence seen by alan: \[\{"cursor":\[10,20\],"name":"ada"\}\]/)
   })
+
+  it('validate: a zod schema in the validate hook refuses the change that breaks it, with the reason', async () => {
+    const { stdout } = await run(process.execPath, [dist('validate/main.js')], { timeout: 60_000 })
+    expect(stdout).toMatch(/good change sequenced at seq 1/)
+    expect(stdout).toMatch(/rejected: .*the board would not fit its schema: .*Too small/)
+    expect(stdout).toMatch(/at cards\[1\]\.title/)
+    expect(stdout).toMatch(/bad change: refused by the schema/)
+    expect(stdout).toMatch(/cards on the board: Write the README\n/)
+  })
 })

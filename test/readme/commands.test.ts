@@ -44,13 +44,21 @@ const httpOk = async (url: string) => {
 const PLANS: Record<string, Plan> = {
   // README.md: try it
   'npm ci': { kind: 'skip', why: 'the install command: CI runs it in a fresh clone before npm test, and it would replace node_modules under the running tests' },
-  'npm start': { kind: 'serve', ready: /Zinc canvas: (http:\/\/\S+)/, probe: async (m) => void expect(await httpOk(m[1]!)).toContain('<title>Zinc canvas</title>') },
+  'npm start': {
+    kind: 'serve',
+    ready: /Zinc board: (http:\/\/\S+)/,
+    probe: async (m) => {
+      expect(await httpOk(m[1]!.replace(/\/board\/$/, '/'))).toContain('<title>Zinc canvas</title>')
+      expect(await httpOk(m[1]!)).toContain('<title>Zinc board</title>')
+    },
+  },
   'npm test': { kind: 'skip', why: 'this test is part of it' },
   // README.md: use Zinc in an app
   'npm run pack': { kind: 'run', timeoutMs: 120_000, expect: /packs\/zinc-core-0\.1\.0\.tgz[\s\S]*zinc-transport-zmq-0\.1\.0\.tgz/ },
   // README.md and examples/README.md: examples
   'npm run api': { kind: 'run', timeoutMs: 120_000, expect: /chat \{ text: 'hello' \}/ },
   'npm run embed': { kind: 'run', timeoutMs: 120_000, expect: /every replica equal: true/ },
+  'npm run validate': { kind: 'run', timeoutMs: 120_000, expect: /bad change: refused by the schema/ },
   'npm run cluster': { kind: 'run', timeoutMs: 120_000 },
   'npm run tree': { kind: 'run', timeoutMs: 120_000 },
   'npm run cluster -- --clients 2': { kind: 'run', timeoutMs: 120_000 },
@@ -72,6 +80,8 @@ const PLANS: Record<string, Plan> = {
   // examples/canvas/README.md
   'PORT=8080 HOST=0.0.0.0 node examples/dist/canvas/server/main.js': { kind: 'serve', ready: /Zinc canvas: (http:\/\/\S+)/, probe: async (m) => void (await httpOk(m[1]!)) },
   'npx tsc -p examples/canvas/web': { kind: 'run', timeoutMs: 120_000 },
+  // examples/board/README.md
+  'npx tsc -p examples/board/web': { kind: 'run', timeoutMs: 120_000 },
   'npx vitest run --project browser': { kind: 'skip', why: 'the browser project is part of npm test (examples/canvas/test)' },
 }
 

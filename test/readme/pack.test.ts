@@ -47,8 +47,8 @@ afterAll(async () => {
 
 describe('packed packages in an app outside the repository', () => {
   it('every tarball has its LICENSE, README and metadata, and no build cache', () => {
-    expect(tarballs.length).toBe(6)
-    for (const name of ['core', 'transport-inproc', 'transport-zmq', 'transport-ws', 'storage-lmdb', 'cli']) {
+    expect(tarballs.length).toBe(8)
+    for (const name of ['core', 'transport-inproc', 'transport-zmq', 'transport-ws', 'storage-lmdb', 'cli', 'storage-idb', 'react']) {
       const dir = join(app, 'node_modules', '@zinc', name)
       const list = files(dir)
       expect(list, name).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']))
@@ -63,7 +63,7 @@ describe('packed packages in an app outside the repository', () => {
   })
 
   it('every source map resolves to a file in the package', () => {
-    for (const name of ['core', 'transport-inproc', 'transport-zmq', 'transport-ws', 'storage-lmdb', 'cli']) {
+    for (const name of ['core', 'transport-inproc', 'transport-zmq', 'transport-ws', 'storage-lmdb', 'cli', 'storage-idb', 'react']) {
       const dir = join(app, 'node_modules', '@zinc', name)
       const maps = files(dir).filter((f) => f.endsWith('.map'))
       expect(maps.length, name).toBeGreaterThan(0)

@@ -217,6 +217,11 @@ async function serveStatic(dir: string, req: IncomingMessage, res: ServerRespons
       return
     }
     const info = await stat(file).catch(() => undefined)
+    if (info?.isDirectory()) {
+      // /board → /board/ (the page's relative links need the slash)
+      res.writeHead(301, { location: `${path}/` }).end()
+      return
+    }
     if (!info?.isFile()) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found')
       return
@@ -250,6 +255,7 @@ async function main(): Promise<void> {
     throw error
   }
   console.log(`Zinc canvas: ${server.url}`)
+  console.log(`Zinc board: ${server.url}/board/`)
   console.log(`  drawings are stored in ${dataDir} (set ZINC_DATA to move them)`)
   console.log(`  root host ${server.root.id.slice(0, 8)} on ${server.root.addresses.inbound} (ZeroMQ); edge relay ${server.relay.id.slice(0, 8)} on ws ${ZINC_PATHS.inbound}`)
   console.log('  open it in two tabs and draw; add ?stress=10000 to load 10,000 shapes; Ctrl-C stops')

@@ -7,21 +7,14 @@
  * Chromium missing: scripts/ensure-chromium.sh installs it if it can; otherwise every test is
  * skipped with the reason printed.
  */
-import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchProfile, prepareSuite, ROOT, SERVER } from './chromium.js'
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'canvas')
-const SERVER = join(ROOT, 'examples', 'dist', 'canvas', 'server', 'main.js')
-const ENSURE = join(ROOT, 'scripts', 'ensure-chromium.sh')
 const WAIT = { timeout: 20_000 }
 
 type CanvasServer = { url: string; port: number; close(): Promise<void> }
@@ -31,6 +24,8 @@ type Hook = {
   ready: boolean
   seq(): number
   pending(): number
+  keptPending(): Promise<number>
+  notice(): string
   shapeCount(): number
   drawnCount(): number
   digest(): { count: number; hash: string }
@@ -72,35 +67,14 @@ let a: Page
 let b: Page
 const pageErrors: string[] = []
 
-/** Undefined when Chromium is there (installing it if scripts/ensure-chromium.sh can); else one line saying how to get it. */
-async function ensureChromium(): Promise<string | undefined> {
-  if (existsSync(CHROMIUM)) return undefined
-  console.warn(`[canvas e2e] ${CHROMIUM} is missing; trying scripts/ensure-chromium.sh (apt-get, may take minutes)`)
-  let why = ''
-  try {
-    await promisify(execFile)('sh', [ENSURE], { env: { ...process.env, CHROMIUM }, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 })
-  } catch (error) {
-    const e = error as { stderr?: string; message: string }
-    why = (e.stderr || e.message).trim().split('\n').pop()!.replace(/^ensure-chromium: /, '')
-  }
-  if (existsSync(CHROMIUM)) return undefined
-  return `Chromium is not installed at ${CHROMIUM} (${why || 'the install did not produce it'}): run \`sudo sh scripts/ensure-chromium.sh\` (Debian: \`sudo apt-get install chromium\`) or set CHROMIUM=/path/to/chromium.`
-}
-
 /** Skips the calling test, saying why, when Chromium is unavailable (said once, in beforeAll). */
 function needBrowser(ctx: { skip: (note?: string) => void }): void {
   if (skipReason) ctx.skip(skipReason)
 }
 
 async function openTab(name: string): Promise<Page> {
-  const userDataDir = await mkdtemp(join(tmpdir(), 'zinc-canvas-chromium-'))
+  const { context, userDataDir } = await launchProfile('zinc-canvas-chromium-')
   userDataDirs.push(userDataDir)
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1100, height: 700 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  })
   contexts.push(context)
   const page = context.pages()[0] ?? (await context.newPage())
   page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`))
@@ -146,13 +120,8 @@ async function converged(): Promise<{ seq: number; count: number; hash: string }
 
 describe('canvas demo in Chromium', () => {
   beforeAll(async () => {
-    skipReason = await ensureChromium()
-    if (skipReason) {
-      console.warn(`[canvas e2e] SKIPPED: ${skipReason}`)
-      return
-    }
-    if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: build first (npx tsc -b), or run \`npm test\`, which builds.`)
-    await mkdir(ARTIFACTS, { recursive: true })
+    skipReason = await prepareSuite('canvas e2e', ARTIFACTS)
+    if (skipReason) return
     serverModule = (await import(SERVER)) as ServerModule
     const { LmdbStorage } = await import('@zinc/storage-lmdb')
     dataDir = await mkdtemp(join(tmpdir(), 'zinc-canvas-data-'))
@@ -376,18 +345,91 @@ describe('canvas demo in Chromium', () => {
     await a.setViewportSize({ width: 1100, height: 700 })
   })
 
-  it('leaving with changes not yet sent asks first; ?stress= opens a board of its own', async (ctx) => {
+  it('a tab reloaded while offline shows its strokes at once, keeps its identity, and sends them exactly once when back', async (ctx) => {
     needBrowser(ctx)
+    const before = await converged()
+    const aId = await hook(a, (z) => z.endpoint.id)
     await hook(a, (z) => z.setOffline(true))
     await a.keyboard.press('r')
     await drag(a, [700, 300], [760, 360])
-    expect(await hook(a, (z) => z.pending())).toBeGreaterThan(0)
-    const dialog = new Promise<string>((resolve) => a.once('dialog', (d) => void (resolve(d.type()), d.dismiss())))
-    void a.reload({ timeout: 5000 }).catch(() => undefined) // dismissed: the navigation does not happen
-    expect(await dialog).toBe('beforeunload')
-    expect(await hook(a, (z) => z.pending())).toBeGreaterThan(0) // still here, changes still kept
+    await a.keyboard.press('e')
+    await drag(a, [500, 120], [580, 180])
+    await a.waitForFunction((n) => window.__zinc.shapeCount() === n && window.__zinc.pending() >= 2, before.count + 2, WAIT)
+    // Kept in IndexedDB (every change of both strokes): nothing asks before leaving, and the reload has them.
+    const pending = await hook(a, (z) => z.pending())
+    await expect.poll(() => hook(a, (z) => z.keptPending()), WAIT).toBe(pending)
+    await a.reload()
+    await a.waitForFunction(() => window.__zinc?.ready === true, null, WAIT)
+    expect(await hook(a, (z) => z.connection())).toBe('offline') // "Go offline" lasts across the reload
+    expect(await hook(a, (z) => z.shapeCount())).toBe(before.count + 2)
+    expect(await hook(a, (z) => z.pending())).toBe(pending)
+    expect(await hook(a, (z) => z.endpoint.id)).toBe(aId)
+    await a.waitForFunction((n) => window.__zinc.drawnCount() === n, before.count + 2, WAIT)
+    await shot(a, '5-reloaded-offline')
+    expect(await hook(b, (z) => z.shapeCount())).toBe(before.count)
+
     await hook(a, (z) => z.setOffline(false))
-    await converged()
+    const after = await converged()
+    expect(after.count).toBe(before.count + 2) // each stroke once, though sent before and after the reload
+    expect(await hook(b, (z) => z.shapeCount())).toBe(before.count + 2)
+  })
+
+  it('two tabs of one browser are two identities; a damaged or foreign local store starts fresh with a warning', async (ctx) => {
+    needBrowser(ctx)
+    const expected = await converged()
+    const aId = await hook(a, (z) => z.endpoint.id)
+    // A second tab of A's browser (same IndexedDB): its own identity, the same drawing.
+    const second = await a.context().newPage()
+    await second.bringToFront()
+    await second.goto(server!.url)
+    await second.waitForFunction(() => window.__zinc?.ready === true, null, WAIT)
+    expect(await hook(second, (z) => z.endpoint.id)).not.toBe(aId)
+    await second.waitForFunction((n) => window.__zinc.shapeCount() === n, expected.count, WAIT)
+    await second.close()
+    await a.bringToFront()
+
+    // A tab whose kept board is damaged: a warning, and the board from the server.
+    const d = await openTab('D')
+    await d.waitForFunction((n) => window.__zinc.shapeCount() === n, expected.count, WAIT)
+    await expect.poll(() => hook(d, (z) => z.keptPending()), WAIT).toBe(0)
+    await d.evaluate(`new Promise((resolve, reject) => {
+      const open = indexedDB.open('zinc-canvas')
+      open.onerror = () => reject(open.error)
+      open.onsuccess = () => {
+        const db = open.result
+        const tx = db.transaction('docs', 'readwrite')
+        tx.objectStore('docs').put({ seq: 'garbage', pending: 12 }, [window.__zinc.endpoint.id, window.__zinc.doc.id])
+        tx.oncomplete = () => (db.close(), resolve(true))
+        tx.onerror = () => reject(tx.error)
+      }
+    })`)
+    await d.reload()
+    await d.waitForFunction(() => window.__zinc?.ready === true, null, WAIT)
+    await d.waitForFunction(() => /unreadable/.test(window.__zinc.notice()), null, WAIT)
+    await d.waitForFunction((n) => window.__zinc.shapeCount() === n && window.__zinc.drawnCount() === n, expected.count, WAIT)
+    await shot(d, '8-damaged-store')
+
+    // A database of the same name written by something else: cleared, with a warning.
+    await d.evaluate(`new Promise((resolve, reject) => {
+      const del = indexedDB.deleteDatabase('zinc-canvas')
+      del.onerror = () => reject(del.error)
+      del.onsuccess = () => {
+        const open = indexedDB.open('zinc-canvas', 7)
+        open.onupgradeneeded = () => open.result.createObjectStore('something-else')
+        open.onerror = () => reject(open.error)
+        open.onsuccess = () => (open.result.close(), resolve(true))
+      }
+    })`)
+    await d.reload()
+    await d.waitForFunction(() => window.__zinc?.ready === true, null, WAIT)
+    await d.waitForFunction(() => /starts fresh/.test(window.__zinc.notice()), null, WAIT)
+    await d.waitForFunction((n) => window.__zinc.shapeCount() === n, expected.count, WAIT)
+    await d.context().close()
+    expect((await converged()).hash).toBe(expected.hash)
+  })
+
+  it('?stress= opens a board of its own', async (ctx) => {
+    needBrowser(ctx)
     // Stress data goes on a fresh stress-… board, never the shared one.
     const c = await a.context().newPage()
     await c.bringToFront() // a tab in the background gets no animation frames

@@ -3,7 +3,7 @@
  * the one place every edit goes through — `app.change(recipe)`, a plain `doc.change` with the
  * tab's rate limit and the current gesture's undo group.
  */
-import type { Document, DocumentFragment, Draft, Endpoint } from '@zinc/core'
+import type { Document, DocumentFragment, Draft, Endpoint, LeafStorage } from '@zinc/core'
 import { TokenBucket } from './limiter.js'
 import { COLORS, LIMITS, type Canvas } from './model.js'
 import { Renderer } from './render.js'
@@ -19,6 +19,8 @@ export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.g
 export class App {
   /** Set once the tab has joined and opened the board. */
   endpoint: Endpoint | undefined
+  /** This tab's local store (IndexedDB): what a reload shows at once. */
+  leafStorage: LeafStorage | undefined
   doc: Document<Canvas> | undefined
 
   readonly scene = new Scene()

@@ -2,13 +2,16 @@
  * The Zinc canvas page. The Zinc part comes first — it is what an app copies:
  *
  *  1. connect: this tab is a leaf Endpoint on the WebSocket transport, joined to the server's
- *     edge relay (which binds its channels on the page's own port);
- *  2. open the board's document, subscribe to it, share presence, warn before losing changes;
+ *     edge relay (which binds its channels on the page's own port). It keeps its documents in
+ *     IndexedDB (@zinc/storage-idb), so a reload — offline too — shows its work at once, and
+ *     what it made offline is sent exactly once when it is back;
+ *  2. open the board's document, subscribe to it, share presence;
  *  3. every edit is a plain `doc.change` (`app.change` in app.ts adds a rate limit and undo
  *     groups): gestures.ts (drawing), notes.ts (text), layers.ts (a reorderable list);
  *  4. a hook for tests and measurements (test-hook.ts).
  */
-import { Endpoint, JoinRefusedError, keyed, type Document, type EndpointAddresses } from '@zinc/core'
+import { Endpoint, JoinRefusedError, keyed, TimeoutError, type Document, type EndpointAddresses } from '@zinc/core'
+import { IdbLeafStorage } from '@zinc/storage-idb'
 import { WsClientTransport } from '@zinc/transport-ws/browser'
 import { App } from './app.js'
 import { Clipboard } from './clipboard.js'
@@ -17,7 +20,7 @@ import { LayersPanel } from './layers.js'
 import { DEFAULT_LAYERS, friendlyColor, friendlyName, type Canvas, type Shape } from './model.js'
 import { netSwitch } from './net.js'
 import { NoteEditor } from './notes.js'
-import { measureLocal, sleep, stress, stressBoard } from './perf.js'
+import { measureLocal, stress, stressBoard } from './perf.js'
 import { Status } from './status.js'
 import { installTestHook } from './test-hook.js'
 import { openBoard, Toolbar } from './toolbar.js'
@@ -38,18 +41,23 @@ function joinAddresses(): EndpointAddresses {
 /** A server started with a token (ZINC_TOKEN) admits tabs opened with `?token=` (the join token). */
 const token = new URLSearchParams(location.search).get('token') ?? undefined
 
-/** Joins the edge relay, retrying while the server is not there yet (the banner says so). */
-async function join(): Promise<Endpoint> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await Endpoint.start({ transport, join: joinAddresses(), joinTimeoutMs: 10_000, ...(token ? { token } : {}) })
-    } catch (error) {
-      // Refused (a wrong or missing ?token=): retrying will not help; the status bar says why.
-      if (error instanceof JoinRefusedError) throw error
-      console.warn(`[zinc canvas] could not join (${(error as Error).message}); retrying`)
-      await sleep(Math.min(2000, 250 * attempt))
-    }
-  }
+/**
+ * Starts this tab's endpoint on its local store: it does not wait for the server (the join goes
+ * on in the background, retried while the server is away; the banner says so). A store that
+ * is damaged or not ours is cleared: the tab starts fresh and says so (never a blank page).
+ */
+async function join(): Promise<{ endpoint: Endpoint; leafStorage: IdbLeafStorage }> {
+  const leafStorage = await IdbLeafStorage.open({ name: 'zinc-canvas' })
+  for (const warning of leafStorage.warnings) status.notice(warning)
+  const endpoint = await Endpoint.start({ transport, join: joinAddresses(), joinTimeoutMs: 10_000, leafStorage, waitForParent: false, ...(token ? { token } : {}) })
+  // Refused (a wrong or missing ?token=): retrying will not help; the status bar says why.
+  endpoint.on('error', (error) => {
+    if (!(error instanceof JoinRefusedError)) return
+    status.failed = error.message
+    app.dirty.status = true
+    app.requestFrame()
+  })
+  return { endpoint, leafStorage }
 }
 
 // ---- 2. open the board ---------------------------------------------------------------------
@@ -60,9 +68,17 @@ const stressCount = Math.min(100_000, Math.floor(Number(params.get('stress')) ||
 const redirecting = stressCount > 0 && !board.startsWith('stress-')
 if (redirecting) openBoard(stressBoard(), { stress: String(stressCount) })
 
-async function open(endpoint: Endpoint): Promise<Document<Canvas>> {
-  // `initial` seeds a new board only; an existing one comes from the root as it is.
-  const doc = await endpoint.open<Canvas>(`canvas/${board}`, { initial: { shapes: keyed.empty<Shape>(), layers: DEFAULT_LAYERS.map((l) => ({ ...l })) }, timeoutMs: 30_000 })
+async function open(endpoint: Endpoint, leafStorage: IdbLeafStorage): Promise<Document<Canvas>> {
+  // `initial` seeds a new board only; an existing one comes from the root as it is. A board
+  // this tab kept opens at once; a new one waits for the server (retried while it is away).
+  let doc: Document<Canvas> | undefined
+  while (!doc) {
+    try {
+      doc = await endpoint.open<Canvas>(`canvas/${board}`, { initial: { shapes: keyed.empty<Shape>(), layers: DEFAULT_LAYERS.map((l) => ({ ...l })) }, timeoutMs: 30_000 })
+    } catch (error) {
+      if (!(error instanceof TimeoutError)) throw error
+    }
+  }
   doc.subscribe((_state, fragment, batch) => {
     const remote = fragment ? !fragment.local : batch.length === 0 || batch.some((f) => !f.local)
     if (remote) {
@@ -79,9 +95,11 @@ async function open(endpoint: Endpoint): Promise<Document<Canvas>> {
     app.requestFrame()
   })
   doc.onRejected((error) => status.toast(`A change was refused: ${error.message}`, 'warn'))
-  // Changes not yet confirmed by the server live only in this tab: say so before it goes.
+  // Changes not yet confirmed are kept in IndexedDB; only where it is unusable do they live
+  // in this tab alone: then say so before it goes.
+  const kept = doc
   window.addEventListener('beforeunload', (e) => {
-    if (doc.pendingCount === 0) return
+    if (kept.pendingCount === 0 || leafStorage.persistent) return
     e.preventDefault()
     e.returnValue = ''
   })
@@ -89,15 +107,17 @@ async function open(endpoint: Endpoint): Promise<Document<Canvas>> {
 }
 
 async function connect(): Promise<void> {
-  const endpoint = await join()
+  const { endpoint, leafStorage } = await join()
   app.endpoint = endpoint
+  app.leafStorage = leafStorage
   status.follow(endpoint)
-  app.doc = await open(endpoint)
+  app.doc = await open(endpoint, leafStorage)
   layers.ensure()
   view.sendPresence()
   app.requestFrame()
-  console.log(`[zinc canvas] joined as ${endpoint.id.slice(0, 8)} (${endpoint.role}); board "${board}" at seq ${app.doc.seq}`)
-  window.addEventListener('pagehide', () => void endpoint.close())
+  console.log(`[zinc canvas] tab ${endpoint.id.slice(0, 8)} (${endpoint.connected ? endpoint.role : 'not joined yet'}); board "${board}" at seq ${app.doc.seq}`)
+  // The store is let go last: its identity is this tab's until the page is gone.
+  window.addEventListener('pagehide', () => void endpoint.close().then(() => leafStorage.close()))
   if (stressCount > 0 && board.startsWith('stress-')) {
     await stress(app, stressCount)
     await measureLocal(app, view, 30)
@@ -134,6 +154,8 @@ const deleteSelected = () => {
   selectionChanged()
 }
 const toolbar = new Toolbar(app, net, me, { undo, redo, deleteSelected, selectionChanged, presenceChanged: () => view.sendPresence() })
+// "Go offline" lasts across a reload of this tab (so a reload can be tried offline).
+if (sessionStorage.getItem('zinc-offline') === '1') toolbar.setOffline(true)
 
 app.onFrame(() => {
   const t0 = performance.now()

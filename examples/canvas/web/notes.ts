@@ -9,36 +9,9 @@ import { keyed } from '@zinc/core'
 import { $, type App } from './app.js'
 import { LIMITS } from './model.js'
 import { noteBox } from './render.js'
+import { merge, rebase } from './text-merge.js'
 
-/** Where `pos` in `before` is in `after`, when `after` replaced one range of `before`. */
-export function rebase(before: string, after: string, pos: number): number {
-  const max = Math.min(before.length, after.length)
-  let p = 0
-  while (p < max && before.charCodeAt(p) === after.charCodeAt(p)) p++
-  let s = 0
-  while (s < max - p && before.charCodeAt(before.length - 1 - s) === after.charCodeAt(after.length - 1 - s)) s++
-  if (pos <= p) return pos
-  if (pos >= before.length - s) return pos + after.length - before.length
-  return after.length - s
-}
-
-/**
- * Three-way merge of one person's edit with others': `mine` is `base` with one range replaced
- * (what was typed here and not yet in the document), `theirs` the document's text now.
- */
-export function merge(base: string, mine: string, theirs: string): string {
-  if (mine === base) return theirs
-  if (theirs === base) return mine
-  const max = Math.min(base.length, mine.length)
-  let p = 0
-  while (p < max && base.charCodeAt(p) === mine.charCodeAt(p)) p++
-  let s = 0
-  while (s < max - p && base.charCodeAt(base.length - 1 - s) === mine.charCodeAt(mine.length - 1 - s)) s++
-  const inserted = mine.slice(p, mine.length - s)
-  const from = rebase(base, theirs, p)
-  const to = Math.max(from, rebase(base, theirs, base.length - s))
-  return theirs.slice(0, from) + inserted + theirs.slice(to)
-}
+export { merge, rebase }
 
 export class NoteEditor {
   readonly #el: HTMLTextAreaElement
@@ -114,12 +87,26 @@ export class NoteEditor {
     if (id === undefined) return
     const text = this.#el.value.slice(0, LIMITS.noteText)
     if (text === this.#base) return
+    // Applied to the note's text as it is now, not as this editor last saw it: someone else's
+    // typing that arrived since the last frame is merged, never overwritten.
+    let result = text
+    let same = false
     const sent = this.app.change((d) => {
       const note = keyed.draftOf(d.shapes, id)
-      if (note) note.text = text
+      if (!note) return
+      result = merge(this.#base, text, note.text ?? '').slice(0, LIMITS.noteText)
+      same = result === (note.text ?? '')
+      if (!same) note.text = result
     })
-    if (sent) this.#base = text
-    else setTimeout(() => this.#send(), 100)
+    // Throttled: again at the next try. (Nothing to change: the note already says it.)
+    if (!sent && !same) return void setTimeout(() => this.#send(), 100)
+    this.#base = result
+    const el = this.#el
+    if (el.value !== result) {
+      const [start, end] = [rebase(el.value, result, el.selectionStart), rebase(el.value, result, el.selectionEnd)]
+      el.value = result
+      el.setSelectionRange(start, end)
+    }
   }
 
   #place(): void {

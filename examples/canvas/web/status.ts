@@ -6,7 +6,7 @@
  * every 250 ms, so silence for `SILENT_MS` means it is away, and any message means it is back
  * (also when the endpoint re-joins a restarted server, where no `parent-back` event comes).
  */
-import type { Endpoint, Role } from '@zinc/core'
+import { LeafStorageError, type Endpoint, type Role } from '@zinc/core'
 import { $, type App } from './app.js'
 import { isCursor } from './model.js'
 import type { NetSwitch } from './net.js'
@@ -21,6 +21,7 @@ export class Status {
   peers = 0
   failed: string | undefined
   #joined = false
+  #endpoint: Endpoint | undefined
   #toastTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
@@ -31,6 +32,7 @@ export class Status {
   /** Follows the endpoint's role and roster. */
   follow(endpoint: Endpoint): void {
     this.#joined = true
+    this.#endpoint = endpoint
     this.role = endpoint.role
     this.peers = endpoint.peers.length
     const dirty = () => {
@@ -41,13 +43,27 @@ export class Status {
     endpoint.on('peers', (p) => ((this.peers = p.length), dirty()))
     endpoint.on('parent-lost', dirty)
     endpoint.on('parent-back', dirty)
-    endpoint.on('error', (error) => this.toast(error.message, 'warn'))
+    endpoint.on('error', (error) => (error instanceof LeafStorageError ? this.notice(error.message) : this.toast(error.message, 'warn')))
+  }
+
+  /** A warning that stays until dismissed (the local copy was unusable: the person should know). */
+  notice(message: string): void {
+    const el = $('notice')
+    const text = $('notice-text')
+    text.textContent = text.textContent ? `${text.textContent} ${message}` : message
+    el.hidden = false
+    $('notice-close').onclick = () => {
+      el.hidden = true
+      text.textContent = ''
+    }
   }
 
   connection(): Connection {
     if (this.failed) return 'failed'
     if (this.net.offline) return 'offline'
-    if (!this.#joined) return 'connecting'
+    // Started without waiting for the server: until it first answers, this tab is connecting
+    // (unless the server is known to be unreachable: then the banner says so).
+    if (!this.#joined || (!this.#endpoint?.connected && this.net.lastMessageAt === 0 && this.net.unreachableSince === undefined)) return 'connecting'
     return performance.now() - this.net.lastMessageAt < SILENT_MS ? 'connected' : 'reconnecting'
   }
 

@@ -44,6 +44,12 @@ export function installTestHook(p: HookParts): { ready: boolean } {
     me: p.me,
     seq: () => app.doc?.seq ?? 0,
     pending: () => app.doc?.pendingCount ?? 0,
+    /** Pending changes as kept in IndexedDB (-1: nothing kept yet), and this tab's identity there. */
+    keptPending: async () => (app.doc && app.leafStorage ? ((await app.leafStorage.load(app.doc.id))?.record.pending.length ?? -1) : -1),
+    notice: () => {
+      const el = document.getElementById('notice')!
+      return el.hidden ? '' : (document.getElementById('notice-text')!.textContent ?? '')
+    },
     shapeCount: () => (app.doc ? keyed.size(app.doc.state.shapes) : 0),
     drawnCount: () => app.scene.entries.size,
     digest: () => digest(app),

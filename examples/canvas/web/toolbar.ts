@@ -77,6 +77,7 @@ export class Toolbar {
 
   setOffline(offline: boolean): void {
     this.net.setOffline(offline)
+    sessionStorage.setItem('zinc-offline', offline ? '1' : '')
     const b = $('offline')
     b.setAttribute('aria-pressed', String(offline))
     b.textContent = offline ? 'Go online' : 'Go offline'

@@ -42,6 +42,7 @@ const COUNTERS: Record<string, Def> = {
   badFrames: { name: 'zinc_bad_frames_total', type: 'counter', help: 'Frames that failed decoding or validation and were dropped.' },
   dropped: { name: 'zinc_dropped_total', type: 'counter', help: 'Well-formed messages dropped: unexpected, stranger, stale epoch, unknown document.' },
   handlerErrors: { name: 'zinc_handler_errors_total', type: 'counter', help: 'Message handlers that threw.' },
+  hookErrors: { name: 'zinc_hook_errors_total', type: 'counter', help: 'Server hooks (validate, onChange, onLoad, onStore) that threw, rejected or timed out.' },
   resyncs: { name: 'zinc_resyncs_total', type: 'counter', help: 'Catch-up or snapshot requests made after a gap.' },
   sequenced: { name: 'zinc_sequenced_total', type: 'counter', help: 'Fragments sequenced (root only).' },
   rejected: { name: 'zinc_rejected_total', type: 'counter', help: 'Fragments the root refused to sequence.' },

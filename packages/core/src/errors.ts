@@ -173,6 +173,31 @@ export class AbortError extends ZincError {
   }
 }
 
+/**
+ * A server hook (`validate`, `onChange`, `onLoad`, `onStore`) threw, rejected, or did not
+ * answer within `hookTimeoutMs`. What it was guarding is refused (a change, an open) or
+ * retried (a store); the endpoint keeps serving.
+ */
+export class HookError extends ZincError {
+  constructor(
+    /** The hook's option name. */
+    readonly hook: string,
+    /** True when it did not answer in time. */
+    readonly timedOut: boolean,
+    /** What went wrong (the hook's error message), or the timeout in ms. */
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      timedOut ? 'ERR_HOOK_TIMEOUT' : 'ERR_HOOK',
+      timedOut
+        ? `The ${hook} hook did not answer within ${detail} ms. Make it faster, or raise hookTimeoutMs.`
+        : `The ${hook} hook failed: ${detail}. Fix the hook; the endpoint keeps serving meanwhile.`,
+      options,
+    )
+  }
+}
+
 function describe(cause: unknown): string {
   if (cause instanceof Error) return cause.message
   return String(cause)
@@ -236,3 +261,21 @@ export class RateLimitedError extends ZincError {
     super('ERR_RATE_LIMITED', `The parent is throttling this endpoint: ${reason}. Send fewer changes per second (batch them, or coalesce per animation frame).`)
   }
 }
+
+/** A leaf's local store (IndexedDB) could not be read or written: the tab goes on without it for that document. */
+export class LeafStorageError extends ZincError {
+  constructor(readonly doc: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'ERR_LEAF_STORAGE',
+      `The local copy of "${doc}" ${detail}. This tab goes on without it: changes made offline are not kept across a reload until it works again (check the browser's storage settings and free space).`,
+      options,
+    )
+  }
+}
+
+/**
+ * What an endpoint's `error` event carries: a refusal from the parent (access, a document it
+ * would not open, throttling, a join refused after the endpoint started) or a server hook
+ * that failed at this root.
+ */
+export type EndpointError = AccessDeniedError | DocumentRefusedError | RateLimitedError | JoinRefusedError | HookError | LeafStorageError

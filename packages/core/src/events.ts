@@ -4,6 +4,7 @@
  * half-way through an update; a listener that throws is reported, not propagated.
  */
 export type EventMap = { [event: string]: unknown[] }
+/** A listener of an event whose arguments are `A`. */
 export type Listener<A extends unknown[]> = (...args: A) => void
 type AnyListener = (...args: unknown[]) => void
 
@@ -64,5 +65,29 @@ export class TypedEmitter<E extends EventMap> {
   /** Removes every listener of every event. */
   removeAllListeners(): void {
     this.#listeners.clear()
+  }
+}
+
+/**
+ * A base for public classes that emit typed events (the transports): `on`, `once` and `off`
+ * for their users; the emitter itself for the class and the parts it wires.
+ */
+export class EventSource<E extends EventMap> {
+  /** The emitter behind `on`/`once`/`off`: the class and its parts emit on it. */
+  protected readonly events = new TypedEmitter<E>()
+
+  /** Listens to `event` (dispatched on a microtask); returns a function that stops listening. */
+  on<K extends keyof E>(event: K, listener: Listener<E[K]>): () => void {
+    return this.events.on(event, listener)
+  }
+
+  /** Like `on`, for the next event only. */
+  once<K extends keyof E>(event: K, listener: Listener<E[K]>): () => void {
+    return this.events.once(event, listener)
+  }
+
+  /** Stops a listener added with `on` or `once`. */
+  off<K extends keyof E>(event: K, listener: Listener<E[K]>): void {
+    this.events.off(event, listener)
   }
 }

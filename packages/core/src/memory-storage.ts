@@ -57,6 +57,7 @@ export class MemoryStorage implements Storage {
       seq: snapshot.seq,
       state: snapshot.state.slice(),
       clientSeqs: snapshot.clientSeqs.map(([origin, clientSeq]) => [origin, clientSeq] as const),
+      history: snapshot.history,
     }
     const d = this.#docs.get(doc)
     if (!d) this.#docs.set(doc, { snapshot: copy, log: [] })

@@ -26,6 +26,8 @@ export interface StoredSnapshot {
   /** UTF-8 JSON of the state. */
   readonly state: Uint8Array
   readonly clientSeqs: ReadonlyArray<readonly [EndpointId, number]>
+  /** Fingerprint of the history up to `seq` (document/history-chain.ts), when known. */
+  readonly history?: number | undefined
 }
 
 /** What `load` returns: the newest snapshot (if any) and every fragment after it, in order. */

@@ -99,13 +99,25 @@ export interface PullChannel extends ReceiveChannel {
   isConnected?(session: string): boolean
 }
 
+/** Options of {@link PushChannel.send}. */
+export interface SendOptions {
+  /**
+   * Gives up waiting for room: the send rejects with `AbortError`. Its message is not sent,
+   * unless the transport had already handed it to its network library (a ZeroMQ socket at its
+   * high-water mark cannot take a message back): then it may still arrive, once. A send that
+   * already resolved is not affected.
+   */
+  signal?: AbortSignal
+}
+
 /** Connected outbound channel to one PULL. */
 export interface PushChannel extends Channel {
   /**
    * Queues `body` for the peer. Resolves once queued (not delivered); stays pending while the
-   * queue is at its high-water mark; rejects with `ChannelClosedError` after `close()`.
+   * queue is at its high-water mark; rejects with `ChannelClosedError` after `close()`, with
+   * `AbortError` when `options.signal` aborts before there was room.
    */
-  send(body: Uint8Array): Promise<void>
+  send(body: Uint8Array, options?: SendOptions): Promise<void>
 }
 
 /** Bound outbound channel: fan-out to every connected SUB whose subscription prefixes match. */
@@ -127,10 +139,31 @@ export interface PubChannel extends Channel {
 
 /** Connected inbound channel from one PUB. Receives nothing until it subscribes. */
 export interface SubChannel extends ReceiveChannel {
-  /** Receive messages whose topic starts with `prefix` (`''` means everything). */
+  /**
+   * Receive messages whose topic starts with `prefix` (`''` means everything). Throws
+   * `ChannelClosedError` after `close()`.
+   */
   subscribe(prefix: string): void
-  /** Stop receiving `prefix`; messages already in flight may still arrive. */
+  /** Stop receiving `prefix`; messages already in flight may still arrive. Throws `ChannelClosedError` after `close()`. */
   unsubscribe(prefix: string): void
+}
+
+/**
+ * Counters every transport keeps, summed over its channels: the same shape for each, so an
+ * endpoint reports what it lost on the wire whatever carries it (`endpoint.stats().wire`).
+ * A transport adds its own counters next to these.
+ */
+export interface TransportStats {
+  /** Messages handed to the wire by PUSH and PUB channels. */
+  sent: number
+  /** Messages handed to PULL and SUB channels' readers. */
+  received: number
+  /** Messages lost to a high-water mark: a PUB's slow subscriber, a full queue. */
+  droppedByHwm: number
+  /** Inbound messages over `maxMessageBytes`, dropped. */
+  droppedTooLarge: number
+  /** Inbound frames that failed the transport's own validation, dropped. */
+  malformed: number
 }
 
 /** A factory of channels. One transport instance may serve many endpoints. */
@@ -149,4 +182,6 @@ export interface Transport {
   readonly canBind: boolean
   /** Releases what the transport itself holds (contexts, servers). Idempotent. */
   close?(): Promise<void>
+  /** A snapshot of the transport's counters (every Zinc transport has it). */
+  stats?(): TransportStats
 }

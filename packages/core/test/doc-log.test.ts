@@ -156,3 +156,47 @@ describe('DocLog bounded by bytes (logBytes)', () => {
     )
   })
 })
+
+describe('DocLog history fingerprint', () => {
+  const C = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc' as EndpointId
+  const at = (seq: number, origin: EndpointId, clientSeq: number): LogEntry => ({ seq, origin, clientSeq, epoch: 1, envelope: new Uint8Array(1) })
+
+  it('is equal for equal histories and differs when any earlier fragment differs, even with the same last fragment', () => {
+    const ours = new DocLog(100)
+    const theirs = new DocLog(100)
+    const same = new DocLog(100)
+    // Same change (C, 7) at seq 3 in both, after different fragments at seq 1.
+    for (const e of [at(1, A, 1), at(2, B, 1), at(3, C, 7)]) ours.append(e)
+    for (const e of [at(1, B, 1), at(2, A, 1), at(3, C, 7)]) theirs.append(e)
+    for (const e of [at(1, A, 1), at(2, B, 1), at(3, C, 7)]) same.append(e)
+    expect(ours.chainAt(3)).toBeDefined()
+    expect(ours.chainAt(3)).toBe(same.chainAt(3))
+    expect(ours.chainAt(3)).not.toBe(theirs.chainAt(3))
+    expect(ours.chainAt(2)).not.toBe(theirs.chainAt(2))
+  })
+
+  it('carries on from a snapshot base, and is unknown after a base it was not told', () => {
+    const full = new DocLog(100)
+    for (let s = 1; s <= 6; s++) full.append(at(s, s % 2 ? A : B, s))
+    const fromSnapshot = new DocLog(100)
+    fromSnapshot.clear(4, full.chainAt(4))
+    fromSnapshot.append(at(5, A, 5))
+    fromSnapshot.append(at(6, B, 6))
+    expect(fromSnapshot.chainAt(6)).toBe(full.chainAt(6))
+    const unknown = new DocLog(100)
+    unknown.clear(4)
+    unknown.append(at(5, A, 5))
+    expect(unknown.chainAt(5)).toBeUndefined()
+  })
+
+  it('is never 0 (0 means unknown on the wire) and fits a double exactly', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(A, B, C), fc.nat(1e6)), { maxLength: 50 }), (changes) => {
+        const log = new DocLog(1000)
+        changes.forEach(([origin, clientSeq], i) => log.append(at(i + 1, origin, clientSeq)))
+        const chain = log.chainAt(changes.length)!
+        return chain !== 0 && Number.isSafeInteger(chain)
+      }),
+    )
+  })
+})

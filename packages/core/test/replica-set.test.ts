@@ -24,6 +24,7 @@ function replicaSet(): { set: ReplicaSet; sent: number[]; becomeRoot: () => void
     defer: (fn) => queueMicrotask(fn),
     storage: undefined,
     maybeSnapshot: () => {},
+    hooks: undefined,
   }
   const ports: ReplicaPorts = {
     io,
@@ -33,6 +34,7 @@ function replicaSet(): { set: ReplicaSet; sent: number[]; becomeRoot: () => void
     maxMessageBytes: 1 << 20,
     snapshotEvery: 1000,
     storage: undefined,
+    load: undefined,
     isRoot: () => root,
     epoch: () => 1,
     sendUp: (kind) => void sent.push(kind),

@@ -5,75 +5,16 @@ import { produce } from '../dist/document/immer.js'
 import { diffToOp } from '../dist/document/diff.js'
 import { applyOp } from '../dist/document/ot.js'
 import { Replica } from '../dist/document/replica.js'
-import type { ReplicaIO } from '../dist/document/replica-io.js'
 import { ChangeRejectedError } from '../dist/errors.js'
 import { newEndpointId, type DocId, type EndpointId } from '../dist/ids.js'
-import { silentLogger } from '../dist/logger.js'
-import { decodeMessage, encodeMessage, type Message } from '../dist/protocol/codec.js'
+import { encodeMessage, type Message } from '../dist/protocol/codec.js'
 import { Kind } from '../dist/protocol/kinds.js'
 import { decodeJson, encodeJson } from '../dist/protocol/json.js'
 import { encodePatches } from '../dist/protocol/patches.js'
 import { BatchCodec, RefusalCodec, SnapshotCodec } from '../dist/protocol/payloads.js'
-import { emptyStats } from '../dist/runtime/stats.js'
+import { decode, drain, FakeIO } from './fake-replica-io.js'
 
 const DOC = 'board-1' as DocId
-const decode = (bytes: Uint8Array) => decodeMessage(bytes, Infinity)
-
-/** Lets every queued microtask (event dispatch) run. */
-const drain = () => new Promise<void>((r) => setImmediate(r))
-
-/** A ReplicaIO that records everything; deferred work runs only when the test says so. */
-class FakeIO implements ReplicaIO {
-  readonly logger = silentLogger
-  readonly stats = emptyStats()
-  readonly up: Message[] = []
-  readonly published: Message[][] = []
-  readonly sent: Array<{ to: EndpointId; m: Message }> = []
-  readonly deferred: Array<() => void> = []
-  readonly storage = undefined
-  maybeSnapshot() {}
-  constructor(
-    readonly self: EndpointId,
-    public root: boolean,
-  ) {}
-  epoch() {
-    return 1
-  }
-  isRoot() {
-    return this.root
-  }
-  sendUp(bytes: Uint8Array) {
-    this.up.push(decode(bytes))
-  }
-  publishFragments(_doc: DocId, envelopes: Uint8Array[]) {
-    this.published.push(envelopes.map(decode))
-  }
-  publishOnDoc() {}
-  sendTo(to: EndpointId, bytes: Uint8Array) {
-    this.sent.push({ to, m: decode(bytes) })
-  }
-  defer(fn: () => void) {
-    this.deferred.push(fn)
-  }
-  /** Runs deferred work (and whatever it defers in turn) until none is left; returns how many ran. */
-  tick(): number {
-    let n = 0
-    while (this.deferred.length > 0) {
-      this.deferred.shift()!()
-      n++
-    }
-    return n
-  }
-  takeUp(): Message[] {
-    return this.up.splice(0)
-  }
-  takePublished(): Message[] {
-    return this.published.splice(0).flat()
-  }
-  takeSent(): Array<{ to: EndpointId; m: Message }> {
-    return this.sent.splice(0)
-  }
-}
 
 /** Records a replica's events. */
 function record(replica: Replica) {

@@ -15,6 +15,8 @@ export const FORMAT_NAME = 'zinc-lmdb'
 
 export const KIND_FRAGMENT = 0x46 // 'F'
 export const KIND_SNAPSHOT = 0x53 // 'S'
+/** A snapshot with its history fingerprint (an f64 after the seq); 'S' records still read. */
+export const KIND_SNAPSHOT_WITH_HISTORY = 0x48 // 'H'
 export const KIND_DOC = 0x44 // 'D'
 export const KIND_MARKER = 0x4d // 'M'
 export const KIND_TREE = 0x54 // 'T'
@@ -131,9 +133,11 @@ export function decodeFragment(bytes: Uint8Array, expectedSeq: number, what: str
 
 export function encodeSnapshot(s: StoredSnapshot): Uint8Array {
   const origins = s.clientSeqs.map(([o, c]) => [utf8(o, 'origin'), c] as const)
-  const size = HEADER + 8 + 4 + origins.reduce((n, [o]) => n + 2 + o.length + 8, 0) + s.state.length
-  const w = new Writer(size, KIND_SNAPSHOT)
+  const history = s.history !== undefined && s.history !== 0
+  const size = HEADER + 8 + (history ? 8 : 0) + 4 + origins.reduce((n, [o]) => n + 2 + o.length + 8, 0) + s.state.length
+  const w = new Writer(size, history ? KIND_SNAPSHOT_WITH_HISTORY : KIND_SNAPSHOT)
   w.f64(s.seq)
+  if (history) w.f64(s.history!)
   w.u32(origins.length)
   for (const [o, c] of origins) {
     w.str(o)
@@ -144,12 +148,14 @@ export function encodeSnapshot(s: StoredSnapshot): Uint8Array {
 }
 
 export function decodeSnapshot(bytes: Uint8Array, what: string): StoredSnapshot {
-  const r = new Reader(bytes, KIND_SNAPSHOT, what)
+  const withHistory = bytes[0] === KIND_SNAPSHOT_WITH_HISTORY
+  const r = new Reader(bytes, withHistory ? KIND_SNAPSHOT_WITH_HISTORY : KIND_SNAPSHOT, what)
   const seq = r.f64(what)
+  const history = withHistory ? r.f64(what) : undefined
   const count = r.u32(what)
   const clientSeqs: Array<readonly [EndpointId, number]> = []
   for (let i = 0; i < count; i++) clientSeqs.push([r.str(what) as EndpointId, r.f64(what)])
-  return { seq, state: r.rest(), clientSeqs }
+  return { seq, state: r.rest(), clientSeqs, ...(history !== undefined ? { history } : {}) }
 }
 
 /** Per-document index record: the seq of its newest snapshot (0 = none). */

@@ -1,5 +1,5 @@
 import type { Frames } from '@zinc/core'
-import { Fifo } from '@zinc/core'
+import { Fifo } from '@zinc/core/internal'
 import type { LinkReceiver, NetworkCoreApi } from './wiring.js'
 
 /** Who is at either end of a link and how much it may hold. */
@@ -64,6 +64,7 @@ export class Link {
     const { key, from, to } = this.spec
     const counters = this.core.counters
     const fault = this.core.decide(key, from, to)
+    counters.sent++
     if (this.core.severed(from, to)) {
       counters.droppedByPartition++
       return
@@ -93,6 +94,7 @@ export class Link {
     const frames = this.ready.shift()
     if (frames) {
       this.core.counters.delivered++
+      this.core.counters.received++
       this.onTaken?.()
     }
     return frames

@@ -1,5 +1,5 @@
-import { ChannelClosedError, type Frames, type PushChannel } from '@zinc/core'
-import { Fifo } from '@zinc/core'
+import { AbortError, ChannelClosedError, type Frames, type PushChannel, type SendOptions } from '@zinc/core'
+import { Fifo } from '@zinc/core/internal'
 import type { Link } from './link.js'
 import type { BoundChannel, ChannelHost, Connector, ResolvedOptions } from './wiring.js'
 
@@ -7,6 +7,8 @@ interface PendingSend {
   frames: Frames
   resolve(): void
   reject(error: Error): void
+  /** Aborted while it waited: skipped when room opens. */
+  aborted?: boolean
 }
 
 /**
@@ -38,8 +40,10 @@ export class InprocPushChannel implements PushChannel, Connector {
     return this.isDead
   }
 
-  send(body: Uint8Array): Promise<void> {
+  send(body: Uint8Array, options?: SendOptions): Promise<void> {
     if (this.isClosed) return Promise.reject(new ChannelClosedError(this.address))
+    const signal = options?.signal
+    if (signal?.aborted) return Promise.reject(new AbortError(`send on ${this.address}`))
     if (this.isDead) {
       this.host.core.counters.droppedByPartition++
       return Promise.resolve()
@@ -48,7 +52,18 @@ export class InprocPushChannel implements PushChannel, Connector {
       this.put([body])
       return Promise.resolve()
     }
-    return new Promise((resolve, reject) => this.pending.push({ frames: [body], resolve, reject }))
+    return new Promise((resolve, reject) => {
+      const send: PendingSend = { frames: [body], resolve, reject }
+      if (signal) {
+        const onAbort = () => {
+          send.aborted = true
+          reject(new AbortError(`send on ${this.address}`))
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+        send.resolve = () => (signal.removeEventListener('abort', onAbort), resolve())
+      }
+      this.pending.push(send)
+    })
   }
 
   /** @internal Moves waiting sends into the room that opened up. */
@@ -56,6 +71,7 @@ export class InprocPushChannel implements PushChannel, Connector {
     while (this.pending.length > 0 && this.hasRoom()) {
       const send = this.pending.shift()
       if (!send) return
+      if (send.aborted) continue
       this.put(send.frames)
       send.resolve()
     }

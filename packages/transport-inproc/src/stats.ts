@@ -1,6 +1,11 @@
-/** Counters of one `InprocNetwork`, returned by `network.stats()` (a snapshot copy). */
-export interface InprocStats {
-  /** Messages handed to a receiving channel's iterator. */
+import type { TransportStats } from '@zinc/core'
+
+/**
+ * Counters of one `InprocNetwork`, returned by `network.stats()` (a snapshot copy): the
+ * counters every transport has (`TransportStats`), and the network's own.
+ */
+export interface InprocStats extends TransportStats {
+  /** Messages handed to a receiving channel's iterator (the same as `received`). */
   delivered: number
   /** Messages lost to the random `drop` fault. */
   droppedByFault: number
@@ -18,6 +23,9 @@ export interface InprocStats {
 
 export function emptyStats(): InprocStats {
   return {
+    sent: 0,
+    received: 0,
+    malformed: 0,
     delivered: 0,
     droppedByFault: 0,
     droppedByPartition: 0,

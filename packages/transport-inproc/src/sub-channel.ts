@@ -1,4 +1,4 @@
-import type { SubChannel } from '@zinc/core'
+import { ChannelClosedError, type SubChannel } from '@zinc/core'
 import type { Link } from './link.js'
 import { InprocReceiveChannel } from './receive-channel.js'
 import type { BoundChannel, ChannelHost, Connector, ResolvedOptions } from './wiring.js'
@@ -30,10 +30,12 @@ export class InprocSubChannel extends InprocReceiveChannel implements SubChannel
   }
 
   subscribe(prefix: string): void {
+    if (this.closed) throw new ChannelClosedError(this.address, 'subscribe')
     this.subscriptions.set(prefix, (this.subscriptions.get(prefix) ?? 0) + 1)
   }
 
   unsubscribe(prefix: string): void {
+    if (this.closed) throw new ChannelClosedError(this.address, 'unsubscribe')
     const count = this.subscriptions.get(prefix)
     if (count === undefined) return
     if (count <= 1) this.subscriptions.delete(prefix)

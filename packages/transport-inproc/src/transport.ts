@@ -1,7 +1,8 @@
 import {
   ClosedError,
-  InvalidArgumentError,
+  EventSource,
   type ChannelOptions,
+  type TransportStats,
   type PubChannel,
   type PullChannel,
   type PushChannel,
@@ -16,9 +17,16 @@ import { InprocPullChannel } from './pull-channel.js'
 import { InprocPushChannel } from './push-channel.js'
 import { InprocSubChannel } from './sub-channel.js'
 import type { ChannelHost, NodeChannel, ResolvedOptions } from './wiring.js'
+import { resolveChannelOptions } from '@zinc/core/internal'
 
 /** ZeroMQ's default high-water mark. */
 export const DEFAULT_HIGH_WATER_MARK = 1000
+
+/** Events of an `InprocTransport` (`on`, `once`, `off`). */
+export type InprocTransportEvents = {
+  /** The transport closed: every channel it opened is closed. */
+  closed: []
+}
 
 /** Options of an `InprocTransport`. */
 export interface InprocTransportOptions {
@@ -39,7 +47,7 @@ export interface InprocTransportOptions {
  * knows it cannot succeed); a connector whose peer closes or dies keeps its subscriptions and up
  * to its high-water mark of PUSH messages, and re-attaches when something binds that address again.
  */
-export class InprocTransport implements Transport {
+export class InprocTransport extends EventSource<InprocTransportEvents> implements Transport, AsyncDisposable {
   readonly name = 'inproc'
   readonly canBind = true
   /** The node this transport is; name it in `network.partition()` and `network.kill()`. */
@@ -47,9 +55,12 @@ export class InprocTransport implements Transport {
   private readonly core: NetworkCore
   private readonly channels = new Set<NodeChannel>()
   private isClosed = false
+  private readonly network: InprocNetwork
 
   constructor(network: InprocNetwork, options: InprocTransportOptions = {}) {
+    super()
     this.core = coreOf(network)
+    this.network = network
     this.node = options.node ?? network.uniqueNode()
   }
 
@@ -73,10 +84,26 @@ export class InprocTransport implements Transport {
     return this.open((host) => new InprocSubChannel(host, address, resolve(options)), 'connect')
   }
 
+  /**
+   * The counters in the shape every transport shares. They are the whole network's (every
+   * transport of one `InprocNetwork` shares them); `network.stats()` has the fault counters too.
+   */
+  stats(): TransportStats {
+    const s = this.network.stats()
+    return { sent: s.sent, received: s.received, droppedByHwm: s.droppedByHwm, droppedTooLarge: s.droppedTooLarge, malformed: s.malformed }
+  }
+
   /** Closes every channel this transport opened. Idempotent. */
   async close(): Promise<void> {
+    if (this.isClosed) return
     this.isClosed = true
     await Promise.allSettled([...this.channels].map((channel) => channel.close()))
+    this.events.emit('closed')
+  }
+
+  /** `await using transport = new InprocTransport(network)` closes it. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
   }
 
   private open<T extends InprocPullChannel | InprocPubChannel | InprocPushChannel | InprocSubChannel>(
@@ -112,13 +139,6 @@ export class InprocTransport implements Transport {
 }
 
 function resolve(options: ChannelOptions = {}): ResolvedOptions {
-  const { highWaterMark = DEFAULT_HIGH_WATER_MARK, maxMessageBytes = Infinity } = options
-  if (!(highWaterMark >= 0)) {
-    throw new InvalidArgumentError(`highWaterMark must be 0 (no limit) or more, got ${highWaterMark}.`)
-  }
-  if (!(maxMessageBytes > 0)) {
-    throw new InvalidArgumentError(`maxMessageBytes must be positive, got ${maxMessageBytes}.`)
-  }
-  // ZeroMQ reads a high-water mark of 0 as "no limit".
-  return { highWaterMark: highWaterMark === 0 ? Infinity : highWaterMark, maxMessageBytes }
+  const { highWaterMark, maxMessageBytes } = resolveChannelOptions(options, { highWaterMark: DEFAULT_HIGH_WATER_MARK })
+  return { highWaterMark, maxMessageBytes }
 }

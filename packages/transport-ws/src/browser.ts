@@ -5,8 +5,8 @@
  * A browser tab cannot listen, so this transport only connects (`push`, `sub`): an endpoint on
  * it is a leaf that joins a Node endpoint whose `WsServerTransport` bound `ws://` addresses.
  */
-import { ConnectError, InvalidArgumentError, TypedEmitter, type ChannelOptions, type PubChannel, type PullChannel, type Transport } from '@zinc/core'
-import type { ConnectionStateChange, WsTransportEvents } from './connection-state.js'
+import { ConnectError, EventSource, InvalidArgumentError, type ChannelOptions, type PubChannel, type PullChannel, type Transport } from '@zinc/core'
+import type { WsTransportEvents } from './connection-state.js'
 import { WsConnector } from './connector.js'
 import { resolveWsOptions, type WsTransportOptions } from './options.js'
 import type { WsPushChannel } from './push-channel.js'
@@ -39,16 +39,17 @@ export interface WsClientTransportOptions extends WsTransportOptions {
  * sent again and up to `highWaterMark` PUSH messages wait meanwhile; `on('state', …)` reports
  * `connected`, `reconnecting` and `closed`, e.g. for a "reconnecting…" badge.
  */
-export class WsClientTransport implements Transport {
+export class WsClientTransport extends EventSource<WsTransportEvents> implements Transport, AsyncDisposable {
   readonly name = 'ws'
   readonly canBind = false
   private readonly connector: WsConnector
-  private readonly events = new TypedEmitter<WsTransportEvents>()
   private readonly counters = emptyStats()
   private readonly Native: WebSocketConstructor | undefined
+  private isClosed = false
 
   /** Throws `InvalidArgumentError` for options that cannot work. */
   constructor(options: WsClientTransportOptions = {}) {
+    super()
     const resolved = resolveWsOptions(options)
     this.Native = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
     const Native = this.Native
@@ -82,19 +83,22 @@ export class WsClientTransport implements Transport {
     return this.connector.sub(address, options)
   }
 
-  /** Calls `listener` (on a microtask) whenever a PUSH or SUB channel's connection state changes. */
-  on(event: 'state', listener: (change: ConnectionStateChange) => void): () => void {
-    return this.events.on(event, listener)
-  }
-
   /** A snapshot of the transport's counters. */
   stats(): WsTransportStats {
-    return { ...this.counters }
+    return { ...this.counters, droppedTooLarge: this.counters.tooLarge }
+  }
+
+  /** `await using transport = …` closes it. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
   }
 
   /** Closes every channel; later calls reject with `ClosedError`. Idempotent. */
   async close(): Promise<void> {
+    if (this.isClosed) return
+    this.isClosed = true
     await this.connector.close()
+    this.events.emit('closed')
   }
 
   private checkWebSocket(address: string): void {

@@ -18,4 +18,6 @@ export interface ConnectionStateChange {
 export type WsTransportEvents = {
   /** A PUSH or SUB channel connected, lost its connection (`reconnecting`) or closed. */
   state: [change: ConnectionStateChange]
+  /** The transport closed: every channel it opened is closed. */
+  closed: []
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type ChannelOptions } from '@zinc/core'
+import { checkCount, checkPositive, resolveChannelOptions } from '@zinc/core/internal'
 import { FRAME_OVERHEAD } from './framing.js'
 import { isSession } from './session.js'
 
@@ -79,30 +80,14 @@ export function resolveWsOptions(options: WsTransportOptions = {}): ResolvedWsOp
 
 /** The limits of a channel opened with `options` on a transport with `defaults`. */
 export function channelLimits(defaults: ResolvedWsOptions, options: ChannelOptions = {}, session?: string): ChannelLimits {
-  const highWaterMark = options.highWaterMark ?? defaults.highWaterMark
-  const maxMessageBytes = options.maxMessageBytes ?? defaults.maxMessageBytes
-  checkCount('highWaterMark', highWaterMark)
-  checkPositive('maxMessageBytes', maxMessageBytes)
+  const { highWaterMark, maxMessageBytes } = resolveChannelOptions(options, defaults)
   return {
-    // ZeroMQ reads a high-water mark of 0 as "no limit".
-    highWaterMark: highWaterMark === 0 ? Infinity : highWaterMark,
+    highWaterMark,
     highWaterMarkBytes: defaults.highWaterMarkBytes,
     maxMessageBytes,
     maxPayload: maxMessageBytes + FRAME_OVERHEAD,
     session: checkSession(options.session ?? session),
     gated: options.gated === true,
-  }
-}
-
-function checkCount(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidArgumentError(`${name} must be a whole number ≥ 0 (0 means no limit), got ${value}.`)
-  }
-}
-
-function checkPositive(name: string, value: number): void {
-  if (!(typeof value === 'number' && value > 0)) {
-    throw new InvalidArgumentError(`${name} must be a positive number, got ${value}.`)
   }
 }
 

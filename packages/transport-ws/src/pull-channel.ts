@@ -2,7 +2,7 @@ import type { Frames, PeerIdentity, PullChannel } from '@zinc/core'
 import type { WebSocket } from 'ws'
 import { WsBoundChannel, type BindContext, type Connection } from './bound-channel.js'
 import { decodeData, isMalformed, SUBPROTOCOL } from './framing.js'
-import { InboundQueue } from './inbound-queue.js'
+import { AsyncQueue } from '@zinc/core/internal'
 import type { ChannelLimits } from './options.js'
 
 interface Peer {
@@ -25,7 +25,7 @@ interface Peer {
  */
 export class WsPullChannel extends WsBoundChannel implements PullChannel {
   private readonly peers = new Map<WebSocket, Peer>()
-  private readonly inbound = new InboundQueue<Peer>((peer, frames) => this.taken(peer, frames))
+  private readonly inbound = new AsyncQueue<Frames, Peer>((peer, frames) => this.taken(peer, frames))
 
   constructor(address: string, limits: ChannelLimits, context: BindContext) {
     super(address, SUBPROTOCOL.push, limits, context)

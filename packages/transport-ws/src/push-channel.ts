@@ -1,13 +1,15 @@
-import { ChannelClosedError, MessageTooLargeError, type PushChannel } from '@zinc/core'
+import { AbortError, ChannelClosedError, MessageTooLargeError, type PushChannel, type SendOptions } from '@zinc/core'
 import { WsClientChannel, type ClientContext } from './client-channel.js'
 import { encodeData, SUBPROTOCOL } from './framing.js'
-import { Fifo } from '@zinc/core'
+import { Fifo } from '@zinc/core/internal'
 import type { ChannelLimits } from './options.js'
 
 interface WaitingSend {
   frame: Uint8Array
   resolve(): void
   reject(error: Error): void
+  /** Aborted while it waited: skipped when room opens. */
+  aborted?: boolean
 }
 
 /**
@@ -36,8 +38,10 @@ export class WsPushChannel extends WsClientChannel implements PushChannel {
     super(address, 'push', SUBPROTOCOL.push, limits, context)
   }
 
-  send(body: Uint8Array): Promise<void> {
+  send(body: Uint8Array, options?: SendOptions): Promise<void> {
     if (this.closed) return Promise.reject(new ChannelClosedError(this.address))
+    const signal = options?.signal
+    if (signal?.aborted) return Promise.reject(new AbortError(`send on ${this.address}`))
     if (body.byteLength > this.limits.maxMessageBytes) {
       return Promise.reject(new MessageTooLargeError(body.byteLength, this.limits.maxMessageBytes))
     }
@@ -47,7 +51,21 @@ export class WsPushChannel extends WsClientChannel implements PushChannel {
       this.pump()
       return Promise.resolve()
     }
-    return new Promise((resolve, reject) => this.waiting.push({ frame, resolve, reject }))
+    return new Promise((resolve, reject) => {
+      const send: WaitingSend = { frame, resolve, reject }
+      if (signal) {
+        const onAbort = () => {
+          send.aborted = true
+          reject(new AbortError(`send on ${this.address}`))
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+        send.resolve = () => {
+          signal.removeEventListener('abort', onAbort)
+          resolve()
+        }
+      }
+      this.waiting.push(send)
+    })
   }
 
   protected opened(): void {
@@ -78,6 +96,7 @@ export class WsPushChannel extends WsClientChannel implements PushChannel {
       }
       while (this.waiting.length > 0 && this.queue.length < this.limits.highWaterMark) {
         const send = this.waiting.shift()!
+        if (send.aborted) continue
         this.queue.push(send.frame)
         send.resolve()
         moved = true

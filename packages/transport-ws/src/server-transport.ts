@@ -4,7 +4,7 @@ import {
   AddressInUseError,
   BindError,
   ClosedError,
-  TypedEmitter,
+  EventSource,
   UnsupportedAddressError,
   type ChannelOptions,
   type Transport,
@@ -12,7 +12,7 @@ import {
 import { WebSocket } from 'ws'
 import { formatWsAddress, parseWsAddress, WS_SCHEMES, type WsAddress } from './address.js'
 import type { BindContext, WsBoundChannel } from './bound-channel.js'
-import type { ConnectionStateChange, WsTransportEvents } from './connection-state.js'
+import type { WsTransportEvents } from './connection-state.js'
 import { WsConnector } from './connector.js'
 import { HttpHost } from './http-host.js'
 import { ConnectionGuard, type WsGuardOptions } from './connection-guard.js'
@@ -60,13 +60,16 @@ export interface WsServerTransportOptions extends WsTransportOptions, WsGuardOpt
  * connection, connecting channels reconnect with back-off and restore their subscriptions.
  * Malformed and oversize inbound frames are counted in `stats()` and dropped.
  */
-export class WsServerTransport implements Transport {
+/**
+ * Events (`on`, `once`, `off`): `state` whenever a PUSH or SUB channel's connection state
+ * changes, `closed` once the transport closed.
+ */
+export class WsServerTransport extends EventSource<WsTransportEvents> implements Transport, AsyncDisposable {
   readonly name = 'ws'
   readonly canBind = true
   private readonly options: ResolvedWsOptions
   private readonly server: Server | HttpsServer | undefined
   private readonly counters = emptyStats()
-  private readonly events = new TypedEmitter<WsTransportEvents>()
   private readonly connector: WsConnector
   /** `host:port` → the host listening there. */
   private readonly hosts = new Map<string, HttpHost>()
@@ -79,6 +82,7 @@ export class WsServerTransport implements Transport {
 
   /** Throws `InvalidArgumentError` for options that cannot work. */
   constructor(options: WsServerTransportOptions = {}) {
+    super()
     this.options = resolveWsOptions(options)
     this.server = options.server
     this.tls = options.tls
@@ -111,14 +115,14 @@ export class WsServerTransport implements Transport {
     return this.connector.sub(address, options)
   }
 
-  /** Calls `listener` (on a microtask) whenever a PUSH or SUB channel's connection state changes. */
-  on(event: 'state', listener: (change: ConnectionStateChange) => void): () => void {
-    return this.events.on(event, listener)
-  }
-
   /** A snapshot of the transport's counters. */
   stats(): WsTransportStats {
-    return { ...this.counters }
+    return { ...this.counters, droppedTooLarge: this.counters.tooLarge }
+  }
+
+  /** `await using transport = …` closes it. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
   }
 
   /**
@@ -126,8 +130,10 @@ export class WsServerTransport implements Transport {
    * `options.server`), dropping connections at once. Idempotent; later opens reject with `ClosedError`.
    */
   async close(): Promise<void> {
+    if (this.isClosed) return
     this.isClosed = true
     await Promise.allSettled([this.connector.close(), ...[...this.bound].map((channel) => channel.close())])
+    this.events.emit('closed')
   }
 
   private async bind<T extends WsBoundChannel>(

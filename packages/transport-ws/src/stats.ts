@@ -1,5 +1,10 @@
-/** Counters of one WebSocket transport, summed over its channels; `transport.stats()` returns a copy. */
-export interface WsTransportStats {
+import type { TransportStats } from '@zinc/core'
+
+/**
+ * Counters of one WebSocket transport, summed over its channels; `transport.stats()` returns a
+ * copy: the counters every transport has (`TransportStats`), and the WebSocket ones.
+ */
+export interface WsTransportStats extends TransportStats {
   /** Messages handed to a WebSocket by PUSH channels, and by PUB channels once per subscriber. */
   sent: number
   /** Messages handed to PULL and SUB channels' queues. */
@@ -8,7 +13,7 @@ export interface WsTransportStats {
   droppedByHwm: number
   /** Inbound frames that failed validation (bad type, bad topic, bad UTF-8, text): dropped. */
   malformed: number
-  /** Inbound messages over `maxMessageBytes`: refused (the WebSocket layer closes that connection). */
+  /** Inbound messages over `maxMessageBytes`: refused (the WebSocket layer closes that connection). Same as `droppedTooLarge`. */
   tooLarge: number
   /** WebSocket connections accepted by bound channels. */
   connectionsAccepted: number
@@ -33,6 +38,7 @@ export function emptyStats(): WsTransportStats {
     droppedByHwm: 0,
     malformed: 0,
     tooLarge: 0,
+    droppedTooLarge: 0,
     connectionsAccepted: 0,
     connectionsRefused: 0,
     reconnects: 0,

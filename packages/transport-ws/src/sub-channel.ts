@@ -1,7 +1,7 @@
-import { InvalidArgumentError, type SubChannel } from '@zinc/core'
+import { ChannelClosedError, InvalidArgumentError, type SubChannel } from '@zinc/core'
 import { WsClientChannel, type ClientContext } from './client-channel.js'
 import { decodePublish, encodeControl, hasPrefix, isMalformed, MAX_TOPIC_BYTES, SUBPROTOCOL, topicBytes } from './framing.js'
-import { InboundQueue } from './inbound-queue.js'
+import { AsyncQueue } from '@zinc/core/internal'
 import type { ChannelLimits } from './options.js'
 
 /**
@@ -15,13 +15,14 @@ export class WsSubChannel extends WsClientChannel implements SubChannel {
   /** prefix → count: ZeroMQ counts subscriptions, so two subscribes need two unsubscribes. */
   private readonly subscriptions = new Map<string, number>()
   private filters: Uint8Array[] = []
-  private readonly inbound = new InboundQueue<undefined>()
+  private readonly inbound = new AsyncQueue<Uint8Array[]>()
 
   constructor(address: string, limits: ChannelLimits, context: ClientContext) {
     super(address, 'sub', SUBPROTOCOL.sub, limits, context)
   }
 
   subscribe(prefix: string): void {
+    if (this.closed) throw new ChannelClosedError(this.address, 'subscribe')
     const bytes = checkedPrefix(prefix)
     const count = this.subscriptions.get(prefix) ?? 0
     this.subscriptions.set(prefix, count + 1)
@@ -29,6 +30,7 @@ export class WsSubChannel extends WsClientChannel implements SubChannel {
   }
 
   unsubscribe(prefix: string): void {
+    if (this.closed) throw new ChannelClosedError(this.address, 'unsubscribe')
     const count = this.subscriptions.get(prefix)
     if (count === undefined) return
     if (count > 1) {

@@ -1,6 +1,6 @@
 import type { Publisher, Pull, Push, Socket, Subscriber } from 'zeromq'
-import { ChannelClosedError } from '@zinc/core'
-import type { Frames, PubChannel, PullChannel, PushChannel, SubChannel } from '@zinc/core'
+import { AbortError, ChannelClosedError } from '@zinc/core'
+import type { Frames, PubChannel, PullChannel, PushChannel, SendOptions, SubChannel } from '@zinc/core'
 import { SocketReader } from './socket-reader.js'
 import type { ZmqTransportStats } from './stats.js'
 import { WriterQueue } from './writer-queue.js'
@@ -150,9 +150,9 @@ export class ZmqPushChannel extends ZmqChannel implements PushChannel {
    * the socket and the queue in front of it are full; rejects with `ChannelClosedError` after
    * close, or if close discards it.
    */
-  send(body: Uint8Array): Promise<void> {
+  send(body: Uint8Array, options?: SendOptions): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError())
-    return this.#queue.put([body], () => this.closedError())
+    return this.#queue.put([body], () => this.closedError(), options?.signal, () => new AbortError(`send on ${this.address}`))
   }
 
   protected override beforeClose(): void {

@@ -1,5 +1,6 @@
 import type { Context } from 'zeromq'
 import { InvalidArgumentError } from '@zinc/core'
+import { resolveChannelOptions } from '@zinc/core/internal'
 import type { ChannelOptions, Logger } from '@zinc/core'
 import { validateCurveOptions, type CurveOptions } from './curve.js'
 
@@ -82,8 +83,7 @@ export function resolveOptions(options: ZmqTransportOptions): ResolvedOptions {
 
 /** Checks the per-channel overrides the same way. */
 export function checkChannelOptions(options: ChannelOptions | undefined): void {
-  if (options?.highWaterMark !== undefined) checkCount('highWaterMark', options.highWaterMark)
-  if (options?.maxMessageBytes !== undefined) checkCount('maxMessageBytes', options.maxMessageBytes)
+  resolveChannelOptions(options, { highWaterMark: 0 })
 }
 
 function checkCount(name: string, value: number): void {

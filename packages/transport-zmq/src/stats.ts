@@ -1,12 +1,19 @@
-/** Counters of one transport, summed over all its channels. */
-export interface ZmqTransportStats {
+import type { TransportStats } from '@zinc/core'
+
+/**
+ * Counters of one transport, summed over all its channels: the counters every transport has
+ * (`TransportStats`), and ZeroMQ's own.
+ */
+export interface ZmqTransportStats extends TransportStats {
   /** Channels open right now. */
   channelsOpen: number
   /** Messages handed to ZeroMQ by PUB and PUSH channels. */
   sent: number
   /**
-   * PUB messages dropped because the queue in front of the publisher was full. ZeroMQ's own
-   * per-subscriber drops past the high-water mark happen inside libzmq and are not counted.
+   * PUB messages dropped because the queue in front of the publisher was full (the same as
+   * `droppedByHwm`). ZeroMQ's own per-subscriber drops past the high-water mark happen inside
+   * libzmq and are not counted, nor are oversize messages (libzmq drops the connection), so
+   * `droppedTooLarge` and `malformed` stay 0.
    */
   dropped: number
   /** Messages read by PULL and SUB channels. */
@@ -23,5 +30,5 @@ export interface ZmqTransportStats {
 
 /** A fresh set of counters at zero. */
 export function emptyStats(): ZmqTransportStats {
-  return { channelsOpen: 0, sent: 0, dropped: 0, received: 0, sendErrors: 0, authAccepted: 0, authRefused: 0, handshakeFailures: 0 }
+  return { channelsOpen: 0, sent: 0, dropped: 0, received: 0, sendErrors: 0, authAccepted: 0, authRefused: 0, handshakeFailures: 0, droppedByHwm: 0, droppedTooLarge: 0, malformed: 0 }
 }

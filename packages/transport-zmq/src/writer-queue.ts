@@ -1,4 +1,4 @@
-import { Fifo } from '@zinc/core'
+import { Fifo } from '@zinc/core/internal'
 
 /** Where a {@link WriterQueue} writes: a zeromq.js writable socket. */
 export interface WriterSink<M> {
@@ -22,6 +22,8 @@ interface Entry<M> {
   done: () => void
   /** Settles it when close() discards the message instead. */
   discarded: () => void
+  /** Its producer gave up (AbortSignal) before the message reached the socket: skipped. */
+  aborted?: boolean
 }
 
 /**
@@ -70,12 +72,27 @@ export class WriterQueue<M> {
 
   /**
    * Enqueues `message`, waiting for room first. Resolves once ZeroMQ took it; rejects with
-   * `close`'s reason if the queue closes first.
+   * `close`'s reason if the queue closes first, with `abortReason()` if `signal` aborts before
+   * the message reached the socket (it is then not sent).
    */
-  put(message: M, closedReason: () => unknown): Promise<void> {
+  put(message: M, closedReason: () => unknown, signal?: AbortSignal, abortReason?: () => unknown): Promise<void> {
     if (this.#closed) return Promise.reject(closedReason())
+    if (signal?.aborted) return Promise.reject(abortReason?.())
     return new Promise((resolve, reject) => {
       const entry: Entry<M> = { message, done: resolve, discarded: () => reject(closedReason()) }
+      if (signal) {
+        const onAbort = () => {
+          entry.aborted = true
+          reject(abortReason?.())
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+        const settle = (fn: () => void) => () => {
+          signal.removeEventListener('abort', onAbort)
+          fn()
+        }
+        entry.done = settle(resolve)
+        entry.discarded = settle(() => reject(closedReason()))
+      }
       // Later producers queue behind earlier waiters, so a message never overtakes an older one.
       if (this.#waiters.length === 0 && this.#items.length < this.#options.capacity) this.#enqueue(entry)
       else this.#waiters.push(entry)
@@ -102,6 +119,7 @@ export class WriterQueue<M> {
         const entry = this.#items.shift()
         if (entry === undefined) break
         this.#admitWaiters()
+        if (entry.aborted) continue
         try {
           await this.#sink.send(entry.message)
           this.#options.onSent()

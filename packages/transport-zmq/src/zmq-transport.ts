@@ -1,6 +1,7 @@
 import { Context, Publisher, Pull, Push, Subscriber, context as globalContext, type Socket } from 'zeromq'
-import { AddressInUseError, BindError, ClosedError, ConnectError, InvalidArgumentError, TypedEmitter } from '@zinc/core'
+import { AddressInUseError, BindError, ClosedError, ConnectError, EventSource, InvalidArgumentError } from '@zinc/core'
 import type { ChannelOptions, Transport } from '@zinc/core'
+import { resolveChannelOptions } from '@zinc/core/internal'
 import { RELEASE_WAIT_MS, assertIpcPathFree, clearReleased, isReleasedHere, markReleased, schemeOf } from './address.js'
 import { ZmqChannel, ZmqPubChannel, ZmqPullChannel, ZmqPushChannel, ZmqSubChannel, type ChannelHooks } from './channels.js'
 import { validateServerKey } from './curve.js'
@@ -19,6 +20,8 @@ export type ZmqTransportEvents = {
   'auth-refused': [refusal: AuthRefusal]
   /** A security handshake failed on one of this transport's sockets (either side). */
   'handshake-failed': [failure: HandshakeFailure]
+  /** The transport closed: every channel it opened is closed. */
+  closed: []
 }
 
 let nextZapDomain = 0
@@ -32,14 +35,13 @@ let nextZapDomain = 0
  * one send and one receive in flight per socket. Every socket lingers 0 ms by default, so
  * `close()` never holds the process open.
  */
-export class ZmqTransport implements Transport {
+export class ZmqTransport extends EventSource<ZmqTransportEvents> implements Transport {
   readonly name = 'zmq'
   readonly canBind = true
   /** The ZeroMQ context of every socket this transport makes. */
   readonly context: Context
 
   readonly #options: ResolvedOptions
-  readonly #events = new TypedEmitter<ZmqTransportEvents>()
   readonly #stats = emptyStats()
   // Each open channel, with what to undo when it closes.
   readonly #channels = new Map<ZmqChannel, () => void>()
@@ -50,6 +52,7 @@ export class ZmqTransport implements Transport {
 
   /** Throws `InvalidArgumentError` for malformed options or keys. */
   constructor(options: ZmqTransportOptions = {}) {
+    super()
     this.#options = resolveOptions(options)
     // A curve transport gets a context of its own so that its ZAP handler answers only for it.
     this.context = options.context ?? (options.curve !== undefined ? new Context({ blocky: false }) : globalContext)
@@ -96,19 +99,9 @@ export class ZmqTransport implements Transport {
     return this.#track(channel, release)
   }
 
-  /** Listens to `event`; returns a function that stops listening. */
-  on<K extends keyof ZmqTransportEvents>(event: K, listener: (...args: ZmqTransportEvents[K]) => void): () => void {
-    return this.#events.on(event, listener)
-  }
-
-  /** Stops a listener added with {@link on}. */
-  off<K extends keyof ZmqTransportEvents>(event: K, listener: (...args: ZmqTransportEvents[K]) => void): void {
-    this.#events.off(event, listener)
-  }
-
   /** A snapshot of the transport's counters. */
   stats(): ZmqTransportStats {
-    return { ...this.#stats }
+    return { ...this.#stats, droppedByHwm: this.#stats.dropped }
   }
 
   /** Closes every channel and the ZAP handler. Idempotent; later channel requests reject. */
@@ -132,6 +125,7 @@ export class ZmqTransport implements Transport {
         // The handler never started, so there is nothing to stop.
       }
     }
+    this.events.emit('closed')
   }
 
   /** `await using transport = new ZmqTransport()` closes it. */
@@ -213,8 +207,10 @@ export class ZmqTransport implements Transport {
 
   #socketOptions(kind: ChannelKind, options: ChannelOptions | undefined): Record<string, unknown> {
     const o = this.#options
-    const highWaterMark = options?.highWaterMark ?? o.highWaterMark
-    const maxMessageBytes = options?.maxMessageBytes ?? o.maxMessageBytes
+    const limits = resolveChannelOptions(options, o)
+    // libzmq takes ZeroMQ's own form: 0 for "no limit", and no maxMessageSize for none.
+    const highWaterMark = limits.rawHighWaterMark
+    const maxMessageBytes = Number.isFinite(limits.maxMessageBytes) ? limits.maxMessageBytes : undefined
     return {
       context: this.context,
       linger: o.lingerMs,
@@ -227,9 +223,8 @@ export class ZmqTransport implements Transport {
   }
 
   #queueLimit(options: ChannelOptions | undefined): number {
-    const highWaterMark = options?.highWaterMark ?? this.#options.highWaterMark
     // ZeroMQ reads a high-water mark of 0 as "no limit"; the queue follows.
-    return highWaterMark === 0 ? Infinity : highWaterMark
+    return resolveChannelOptions(options, this.#options).highWaterMark
   }
 
   #startZap(): Promise<() => void> {
@@ -250,13 +245,13 @@ export class ZmqTransport implements Transport {
     }
     this.#stats.authRefused++
     this.#options.logger?.warn({ transport: 'zmq', ...refusal }, `refused a connection: ${refusal.reason}`)
-    this.#events.emit('auth-refused', refusal)
+    this.events.emit('auth-refused', refusal)
   }
 
   #handshakeFailed(failure: HandshakeFailure): void {
     this.#stats.handshakeFailures++
     this.#options.logger?.warn({ transport: 'zmq', ...failure }, `security handshake failed: ${failure.reason}`)
-    this.#events.emit('handshake-failed', failure)
+    this.events.emit('handshake-failed', failure)
   }
 
   #track<C extends ZmqChannel>(channel: C, release: () => void): C {

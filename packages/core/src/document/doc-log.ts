@@ -1,4 +1,5 @@
 import type { EndpointId } from '../ids.js'
+import { EMPTY_HISTORY, nextHistory, type HistoryChain } from './history-chain.js'
 
 /** One sequenced fragment as a replica keeps it: its encoded envelope and what dedupe needs. */
 export interface LogEntry {
@@ -8,6 +9,8 @@ export interface LogEntry {
   /** The epoch it was sequenced in: two histories agree at a seq only if epochs match too. */
   readonly epoch: number
   readonly envelope: Uint8Array
+  /** The fingerprint of the history up to and including this fragment (set by append; see history-chain.ts). */
+  chain?: HistoryChain | undefined
 }
 
 /**
@@ -23,6 +26,11 @@ export class DocLog {
   #entries: LogEntry[] = []
   #start = 0
   #bytes = 0
+  /** Seq and fingerprint of the newest fragment appended (or of the base a `clear` set). */
+  #headSeq = 0
+  #headChain: HistoryChain | undefined = EMPTY_HISTORY
+  /** Counts `clear`s: a log whose generation is unchanged still continues the same history. */
+  #generation = 0
 
   constructor(
     readonly limit: number,
@@ -43,6 +51,10 @@ export class DocLog {
   }
 
   append(entry: LogEntry): void {
+    // A gap (never expected: replicas apply in seq order) leaves the fingerprint unknown.
+    this.#headChain = this.#headChain !== undefined && entry.seq === this.#headSeq + 1 ? nextHistory(this.#headChain, entry.seq, entry.origin, entry.clientSeq) : undefined
+    this.#headSeq = entry.seq
+    entry.chain = this.#headChain
     this.#entries.push(entry)
     this.#bytes += entry.envelope.byteLength
     while (this.length > this.limit || (this.#bytes > this.bytesLimit && this.length > 1)) {
@@ -90,9 +102,24 @@ export class DocLog {
     return undefined
   }
 
-  clear(): void {
+  /** Empties the log; the history now stands at `seq` with fingerprint `chain` (undefined: unknown). */
+  clear(seq = 0, chain: HistoryChain | undefined = seq === 0 ? EMPTY_HISTORY : undefined): void {
     this.#entries = []
     this.#start = 0
     this.#bytes = 0
+    this.#headSeq = seq
+    this.#headChain = chain
+    this.#generation++
+  }
+
+  /** Changes whenever the log is cleared (a snapshot or a restore replaced the history). */
+  get generation(): number {
+    return this.#generation
+  }
+
+  /** The history's fingerprint at `seq`, when this log can tell (undefined otherwise). */
+  chainAt(seq: number): HistoryChain | undefined {
+    if (seq === this.#headSeq) return this.#headChain
+    return this.at(seq)?.chain
   }
 }

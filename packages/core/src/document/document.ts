@@ -2,11 +2,17 @@ import type { Draft, Patch } from 'immer'
 import { applyPatches, produce } from './immer.js'
 import { diffToOp, diffWithOrder, recordIdentity, type Identity } from './diff.js'
 import { applyOp, composeOps, invertOp, transformPast, type Op } from './ot.js'
-import { ClosedError, InvalidArgumentError, TimeoutError } from '../errors.js'
+import { ClosedError, InvalidArgumentError, type ChangeRejectedError } from '../errors.js'
 import type { DocId, EndpointId } from '../ids.js'
+import { bounded, throwIfAborted } from '../runtime/abort.js'
 import type { DocumentFragment } from './fragment.js'
 import type { Presence } from './presence.js'
-import type { Replica } from './replica.js'
+import type { DocumentStatus, Replica, ReplicaEvents } from './replica.js'
+import { OwnListeners } from './own-listeners.js'
+import { changeStream, type DocumentChange } from './change-stream.js'
+
+export type { DocumentStatus } from './replica.js'
+export type { DocumentChange } from './change-stream.js'
 
 /**
  * Listener of {@link Document.subscribe}: the new visible state, the last fragment applied
@@ -14,6 +20,21 @@ import type { Replica } from './replica.js'
  * and every fragment applied in that tick.
  */
 export type ChangeListener<S> = (state: S, fragment: DocumentFragment | undefined, batch: readonly DocumentFragment[]) => void
+
+/**
+ * Events of a {@link Document} (`doc.on(event, listener)`), dispatched on a microtask.
+ * `S` is the state's type, `P` the presence value's.
+ */
+export type DocumentEvents<S = unknown, P = unknown> = {
+  /** The visible state changed (see {@link ChangeListener}). */
+  change: [state: S, fragment: DocumentFragment | undefined, batch: readonly DocumentFragment[]]
+  /** A local change was refused by the root and rolled back. */
+  rejected: [error: ChangeRejectedError, fragment: DocumentFragment]
+  /** Any endpoint's presence value changed. */
+  presence: [presence: ReadonlyMap<EndpointId, P>]
+  /** `caught-up` or `syncing` (see {@link Document.status}). */
+  status: [status: DocumentStatus]
+}
 
 /** What a Document needs from its endpoint. */
 export interface DocumentHost {
@@ -56,7 +77,7 @@ export interface ChangeOptions {
  * stop(); await doc.close()
  * ```
  */
-export class Document<S = unknown> {
+export class Document<S = unknown, P = unknown> implements AsyncDisposable, AsyncIterable<DocumentChange<S>> {
   /**
    * Ephemeral per-endpoint values (cursors, selections, names): not sequenced, not persisted,
    * gone when the endpoint leaves.
@@ -67,26 +88,47 @@ export class Document<S = unknown> {
    * doc.presence.subscribe((all) => drawCursors([...all.values()]))
    * ```
    */
-  readonly presence: Presence
+  readonly presence: Presence<P>
   #undo: UndoEntry[] = []
   #redo: UndoEntry[] = []
   #closed = false
+  /** This handle's own subscriptions to its replica (several handles may share one replica). */
   readonly #offs: Array<() => void> = []
+  /** Listeners added with on/once, so off and close release exactly this handle's. */
+  readonly #listeners: OwnListeners<ReplicaEvents>
+  /** Ends every open change stream (close). */
+  readonly #streams = new Set<() => void>()
+  readonly #ready: Promise<void>
+  readonly #replica: Replica
+  readonly #host: DocumentHost
+  readonly #options: { undoLimit: number }
 
   /** @internal Made by `endpoint.open`. */
-  constructor(
-    /** @internal */ readonly replica: Replica,
-    /** @internal */ readonly host: DocumentHost,
-    /** @internal */ readonly options: { undoLimit: number },
-  ) {
+  constructor(replica: Replica, host: DocumentHost, options: { undoLimit: number }) {
+    this.#replica = replica
+    this.#host = host
+    this.#options = options
+    this.#listeners = new OwnListeners(replica.events)
     this.presence = {
       set: (value) => {
         this.#assertOpen()
         host.setPresence(replica.doc, value)
       },
-      get: () => replica.presence,
-      subscribe: (listener) => replica.events.on('presence', listener),
+      get: () => replica.presence as ReadonlyMap<EndpointId, P>,
+      // Released by close(), like every listener of this handle.
+      subscribe: (listener) => this.on('presence', listener),
     }
+    this.#ready = new Promise<void>((resolve, reject) => {
+      if (replica.status === 'caught-up') return resolve()
+      const off = replica.events.on('status', (status) => {
+        if (status !== 'caught-up') return
+        off()
+        resolve()
+      })
+      this.#offs.push(off, () => reject(new ClosedError(`Document "${replica.doc}"`)))
+    })
+    // Nobody has to await it; awaiting it still sees the rejection.
+    this.#ready.catch(() => {})
     this.#offs.push(
       replica.events.on('rejected', (_error, fragment) => {
         this.#undo = this.#undo.filter((e) => !e.clientSeqs.includes(fragment.clientSeq))
@@ -98,24 +140,74 @@ export class Document<S = unknown> {
     )
   }
 
+  /**
+   * `caught-up` once every local change is confirmed by the root and this replica holds all
+   * its parent was last known to hold (heartbeats carry its head); `syncing` before and while
+   * that is not so. The connection itself is `endpoint.connected`.
+   */
+  get status(): DocumentStatus {
+    return this.#replica.status
+  }
+
+  /**
+   * Resolves the first time the document is caught up (see {@link Document.status}): what it
+   * shows is confirmed and current. Rejects with `ClosedError` if it is closed before.
+   *
+   * @example
+   * ```ts
+   * const doc = await endpoint.open<Board>('board-1')
+   * await doc.ready
+   * ```
+   */
+  get ready(): Promise<void> {
+    return this.#ready
+  }
+
+  /**
+   * Resolves once this replica has applied everything up to `seq` (for example the seq a
+   * fragment's `confirmed` gave on another endpoint). Rejects with `AbortError` when `signal`
+   * aborts, `TimeoutError` after `timeoutMs`, `ClosedError` when the document closes first.
+   */
+  async whenSeq(seq: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    this.#assertOpen()
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new InvalidArgumentError(`whenSeq(seq) takes a sequence number (an integer >= 0), got ${String(seq)}.`)
+    if (this.#replica.seq >= seq) return
+    const offs: Array<() => void> = []
+    const reached = new Promise<void>((resolve, reject) => {
+      offs.push(
+        this.#replica.events.on('seq', (now) => {
+          if (now >= seq) resolve()
+        }),
+      )
+      const closed = () => reject(new ClosedError(`Document "${this.id}"`))
+      this.#streams.add(closed)
+      offs.push(() => this.#streams.delete(closed))
+    })
+    try {
+      await bounded(reached, { ...options, what: `doc.whenSeq(${seq}) on "${this.id}"`, hint: 'The root may be unreachable, or the seq not reached yet.' })
+    } finally {
+      for (const off of offs) off()
+    }
+  }
+
   /** The id given to `open`. */
   get id(): DocId {
-    return this.replica.doc
+    return this.#replica.doc
   }
 
   /** The current state: confirmed by the root plus this endpoint's pending changes. Frozen. */
   get state(): S {
-    return this.replica.visible as S
+    return this.#replica.visible as S
   }
 
   /** Seq of the last sequenced fragment applied here. */
   get seq(): number {
-    return this.replica.seq
+    return this.#replica.seq
   }
 
   /** Local changes not yet sequenced by the root. */
   get pendingCount(): number {
-    return this.replica.pending.length
+    return this.#replica.pending.length
   }
 
   /** Whether `close()` was called. */
@@ -137,7 +229,7 @@ export class Document<S = unknown> {
   change(recipe: (draft: Draft<S>) => void, options: ChangeOptions = {}): DocumentFragment | undefined {
     this.#assertOpen()
     if (typeof recipe !== 'function') throw new InvalidArgumentError('doc.change(recipe) takes a function that mutates its draft argument.')
-    const before = this.replica.visible as S
+    const before = this.#replica.visible as S
     const identity: Identity = new Map()
     const after = produce(before, (draft: Draft<S>) => {
       const result = (recipe as (draft: Draft<S>) => unknown)(draft)
@@ -147,7 +239,7 @@ export class Document<S = unknown> {
     const { op, sameOrder } = diffWithOrder(before, after, identity)
     if (op === null) return undefined
     // immer's result is what the op gives (down to key order): no second pass to apply it.
-    const fragment = sameOrder ? this.replica.localChange(after, op) : this.#local(before, op)
+    const fragment = sameOrder ? this.#replica.localChange(after, op) : this.#local(before, op)
     const inverse = invertOp(op, before)
     const top = this.#undo[this.#undo.length - 1]
     if (options.undoGroup !== undefined && top && top.group === options.undoGroup) {
@@ -168,13 +260,13 @@ export class Document<S = unknown> {
   applyOp(op: Op): DocumentFragment | undefined {
     this.#assertOpen()
     if (op === null) return undefined
-    return this.#local(this.replica.visible as S, op)
+    return this.#local(this.#replica.visible as S, op)
   }
 
   /** Applies immer patches as a local change, recorded as the operations they amount to. */
   applyPatches(patches: readonly Patch[]): DocumentFragment | undefined {
     this.#assertOpen()
-    const before = this.replica.visible as S
+    const before = this.#replica.visible as S
     const op = diffToOp(before, applyPatches(before as object, patches as Patch[]))
     if (op === null) return undefined
     return this.#local(before, op)
@@ -186,7 +278,7 @@ export class Document<S = unknown> {
    */
   #local(before: S, op: Op): DocumentFragment {
     const next = applyOp(before, op)
-    return this.replica.localChange(next, op)
+    return this.#replica.localChange(next, op)
   }
 
   /**
@@ -217,7 +309,7 @@ export class Document<S = unknown> {
     this.#assertOpen()
     while (from.length > 0) {
       const entry = from.pop()!
-      const before = this.replica.visible
+      const before = this.#replica.visible
       let fragment: DocumentFragment | undefined
       let inverse: Op
       try {
@@ -253,22 +345,72 @@ export class Document<S = unknown> {
 
   #pushUndo(stack: UndoEntry[], entry: UndoEntry): void {
     stack.push(entry)
-    if (stack.length > this.options.undoLimit) stack.shift()
+    if (stack.length > this.#options.undoLimit) stack.shift()
   }
 
   /** Calls `listener` after every change of the visible state; returns an unsubscribe function. */
   subscribe(listener: ChangeListener<S>): () => void {
-    this.#assertOpen()
-    const off = this.replica.events.on('change', listener as ChangeListener<unknown>)
-    this.#offs.push(off)
-    return off
+    return this.on('change', listener)
   }
 
   /** Called with each rejected local change (already rolled back from `state`). */
-  onRejected(listener: (error: Error, fragment: DocumentFragment) => void): () => void {
-    const off = this.replica.events.on('rejected', listener)
-    this.#offs.push(off)
-    return off
+  onRejected(listener: (error: ChangeRejectedError, fragment: DocumentFragment) => void): () => void {
+    return this.on('rejected', listener)
+  }
+
+  /**
+   * Adds a listener of a {@link DocumentEvents} event; returns a function that removes it.
+   * `close()` removes every listener of this handle.
+   *
+   * @example
+   * ```ts
+   * doc.on('status', (status) => console.log(status)) // 'caught-up' | 'syncing'
+   * ```
+   */
+  on<K extends keyof DocumentEvents<S, P>>(event: K, listener: (...args: DocumentEvents<S, P>[K]) => void): () => void {
+    this.#assertOpen()
+    this.#listeners.on(event, listener as never)
+    return () => this.off(event, listener)
+  }
+
+  /** Like {@link Document.on}, for the next event only. */
+  once<K extends keyof DocumentEvents<S, P>>(event: K, listener: (...args: DocumentEvents<S, P>[K]) => void): () => void {
+    this.#assertOpen()
+    this.#listeners.once(event, listener as never)
+    return () => this.off(event, listener)
+  }
+
+  /** Removes a listener added with `on` or `once` on this handle. */
+  off<K extends keyof DocumentEvents<S, P>>(event: K, listener: (...args: DocumentEvents<S, P>[K]) => void): void {
+    this.#listeners.off(event, listener as never)
+  }
+
+  /**
+   * The changes of the visible state from now on, as an async iterator: one item per
+   * `change` event. Ends when the document closes or the loop is left; rejects with
+   * `AbortError` when `signal` aborts. Items wait for a slow reader (unbounded: read them).
+   *
+   * @example
+   * ```ts
+   * for await (const { state, batch } of doc.changes({ signal })) render(state, batch)
+   * ```
+   */
+  changes(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<DocumentChange<S>> {
+    this.#assertOpen()
+    return changeStream<S>(
+      (listener) => this.on('change', listener),
+      (end) => {
+        this.#streams.add(end)
+        return () => this.#streams.delete(end)
+      },
+      `doc.changes() on "${this.id}"`,
+      options.signal,
+    )
+  }
+
+  /** `for await (const change of doc)`: {@link Document.changes} without a signal. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<DocumentChange<S>> {
+    return this.changes()
   }
 
   /**
@@ -277,33 +419,11 @@ export class Document<S = unknown> {
    */
   async synced(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     this.#assertOpen()
-    const waiting = this.replica.unsettled.map((p) => p.fragment.confirmed)
-    if (waiting.length === 0) return
+    const waiting = this.#replica.unsettled.map((p) => p.fragment.confirmed)
+    const what = `doc.synced() on "${this.id}"`
+    if (waiting.length === 0) return throwIfAborted(options.signal, what)
     const all = Promise.all(waiting).then(() => undefined)
-    const { timeoutMs, signal } = options
-    if (timeoutMs === undefined && !signal) return all
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let onAbort: (() => void) | undefined
-    try {
-      return await Promise.race([
-        all,
-        new Promise<void>((_, reject) => {
-          if (timeoutMs !== undefined)
-            timer = setTimeout(
-              () => reject(new TimeoutError(`doc.synced() on "${this.id}"`, timeoutMs, 'The root may be unreachable; changes stay pending and are resent when it is back.')),
-              timeoutMs,
-            )
-          if (signal) {
-            onAbort = () => reject(signal.reason ?? new Error('aborted'))
-            if (signal.aborted) onAbort()
-            else signal.addEventListener('abort', onAbort, { once: true })
-          }
-        }),
-      ])
-    } finally {
-      if (timer) clearTimeout(timer)
-      if (signal && onAbort) signal.removeEventListener('abort', onAbort)
-    }
+    await bounded(all, { ...options, what, hint: 'The root may be unreachable; changes stay pending and are resent when it is back.' })
   }
 
   /** Releases this handle; the endpoint stops carrying the document when nothing else uses it. */
@@ -311,11 +431,18 @@ export class Document<S = unknown> {
     if (this.#closed) return
     this.#closed = true
     for (const off of this.#offs.splice(0)) off()
-    await this.host.closeDocument(this.replica.doc)
+    this.#listeners.releaseAll()
+    for (const end of [...this.#streams]) end()
+    await this.#host.closeDocument(this.#replica.doc)
+  }
+
+  /** Same as {@link Document.close}, for `await using doc = await endpoint.open(…)`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ClosedError(`Document "${this.replica.doc}"`)
+    if (this.#closed) throw new ClosedError(`Document "${this.#replica.doc}"`)
   }
 }
 

@@ -1,3 +1,4 @@
+import type { ChangeEvent, ChangeRequest, StoreRequest, Verdict } from '../endpoint/hooks.js'
 import type { DocId, EndpointId } from '../ids.js'
 import type { Logger } from '../logger.js'
 import type { EndpointStats } from '../runtime/stats.js'
@@ -26,4 +27,18 @@ export interface ReplicaIO {
   readonly storage: Storage | undefined
   /** Writes a snapshot when the snapshot policy says so. */
   maybeSnapshot(replica: Replica): void
+  /** The root's server hooks, when the application gave any (see ServerHooks). */
+  readonly hooks: SequencerHooks | undefined
+}
+
+/** What the sequencer asks of the server hooks. */
+export interface SequencerHooks {
+  /** True when changes from other endpoints pass the validate hook. */
+  readonly validates: boolean
+  /** True when sequenced changes are reported (onChange, onStore). */
+  readonly notifies: boolean
+  /** Never throws or rejects: a failing hook is a refusal with a reason. */
+  validate(request: ChangeRequest): Verdict | Promise<Verdict>
+  /** Changes sequenced and durable, in seq order; `read` gives the state to store. */
+  sequenced(doc: DocId, events: readonly ChangeEvent[], read: () => StoreRequest): void
 }

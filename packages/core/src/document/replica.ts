@@ -14,6 +14,7 @@ import { DocLog } from './doc-log.js'
 import { pendingFragment, remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import type { ReplicaIO } from './replica-io.js'
 import type { StoredDocument } from '../storage.js'
+import type { LeafDocument, LeafSnapshot, LeafState } from '../leaf-storage.js'
 import { Sequencer } from './sequencer.js'
 
 interface Sequenced {
@@ -36,7 +37,19 @@ export type ReplicaEvents = {
   refused: [error: Error]
   /** The visible state moved by this op, not made here (undo stacks follow it). */
   visibleOp: [op: Op]
+  /** `seq` moved forward (sequenced fragments applied, own changes acknowledged, a snapshot). */
+  seq: [seq: number]
+  /** Caught up or not (see `Replica.caughtUp`). */
+  status: [status: DocumentStatus]
 }
+
+/**
+ * `caught-up`: every local change is confirmed by the root and this replica holds everything
+ * its parent was last known to hold (heartbeats carry the parent's head seq). `syncing`: not
+ * yet, or no longer.
+ */
+export type DocumentStatus = 'caught-up' | 'syncing'
+
 
 /**
  * One endpoint's copy of one document. It keeps the confirmed state (everything the root
@@ -73,7 +86,21 @@ export class Replica {
   /** True while an OPEN is unanswered: only then may a snapshot move this replica back. */
   expectSnapshot = false
   /** True from an OPEN until its answer (snapshot or catch-up) arrives. */
-  awaitingServe = false
+  get awaitingServe(): boolean {
+    return this.#awaitingServe
+  }
+
+  set awaitingServe(value: boolean) {
+    this.#awaitingServe = value
+    if (value || !this.#restoredUnserved) return
+    // What a leaf kept is current only once the parent has answered for it.
+    this.#restoredUnserved = false
+    this.checkStatus()
+  }
+
+  #awaitingServe = false
+  /** Restored from a leaf's storage and not yet answered by the parent: not caught up, whatever it holds. */
+  #restoredUnserved = false
   /** Recent sequenced ops: the root transforms against them (see Sequencer). */
   readonly history: OpHistory
   readonly #incoming = new Map<number, Sequenced>()
@@ -82,6 +109,16 @@ export class Replica {
   /** Highest clientSeq of ours we learned was refused (travels with every change we send). */
   #refusedUpTo = 0
   #flushScheduled = false
+  /**
+   * Highest clientSeq the leaf's storage holds (Infinity without leaf storage): a change goes
+   * upstream only once saved, so its clientSeq is never given again after a restart.
+   */
+  savedUpTo = Infinity
+  /** Keeps this replica in the leaf's storage (see LeafPersister); stopped before anything is abandoned. */
+  persister: { stop(flush?: boolean): void } | undefined
+  /** Highest seq the parent was last known to hold (its heartbeats, the fragments it sent). */
+  #knownHead = 0
+  #status: DocumentStatus = 'syncing'
   /** While a batched run is applied: confirmed is already final, so rebuilds wait for its end. */
   #deferRebuild = false
   #needRebuild = false
@@ -95,6 +132,36 @@ export class Replica {
   ) {
     this.log = new DocLog(logLimit, logBytes)
     this.history = new OpHistory(Math.max(1024, logLimit), logBytes)
+  }
+
+  /** Whether every local change is confirmed and this replica holds all its parent was last known to hold. */
+  get caughtUp(): boolean {
+    return this.ready && !this.#restoredUnserved && this.pending.length === 0 && this.#awaitingVerdict.size === 0 && (this.io.isRoot() || this.seq >= this.#knownHead)
+  }
+
+  get status(): DocumentStatus {
+    return this.#status
+  }
+
+  /** The parent holds the document up to `seq` (its heartbeat said so). */
+  noteHead(seq: number): void {
+    if (seq <= this.#knownHead) return
+    this.#knownHead = seq
+    this.checkStatus()
+  }
+
+  /** Emits `status` when caught-up changed. Called after anything that moves seq or pending. */
+  checkStatus(): void {
+    const status: DocumentStatus = this.caughtUp ? 'caught-up' : 'syncing'
+    if (status === this.#status) return
+    this.#status = status
+    this.events.emit('status', status)
+  }
+
+  /** Seq moved forward: waiters on a seq hear it, and the status may change. */
+  advanced(): void {
+    this.events.emit('seq', this.seq)
+    this.checkStatus()
   }
 
   /** The root creates the document, seeded with `initial`. */
@@ -125,6 +192,7 @@ export class Replica {
       this.#sendHeld()
     }
     this.events.emit('change', this.visible, pending.fragment, [pending.fragment])
+    this.checkStatus()
     return pending.fragment
   }
 
@@ -139,7 +207,7 @@ export class Replica {
   #sendHeld(): void {
     let clean = true
     for (const p of this.pending) {
-      if (!p.sent && clean && this.seq >= p.minBase && this.#refusedUpTo >= p.minRefused) this.#send(p)
+      if (!p.sent && clean && this.seq >= p.minBase && this.#refusedUpTo >= p.minRefused && p.fragment.clientSeq <= this.savedUpTo) this.#send(p)
       if (!p.sent || p.dirty) clean = false
     }
   }
@@ -175,6 +243,74 @@ export class Replica {
     return n
   }
 
+  /** The leaf's storage holds every change up to `upTo`: those may go upstream now. */
+  saved(upTo: number): void {
+    if (upTo <= this.savedUpTo) return
+    this.savedUpTo = upTo
+    this.#sendHeld()
+  }
+
+  /**
+   * Restores what a leaf kept (a reload, or a restart while offline): the kept state, the
+   * fragments sequenced after it, and the pending changes on top, to be sent again under their
+   * own clientSeqs (the root answers those it already sequenced with their seq). Ready at once.
+   * Throws (and leaves the replica as it was) when the fragments do not continue the state.
+   */
+  restoreLocal({ state: kept, record }: LeafSnapshot): void {
+    let state = freezeDeep(kept.state)
+    let seq = kept.seq
+    const entries: Array<{ m: Message; op: Op }> = []
+    for (const envelope of record.sequenced) {
+      const m = decodeMessage(envelope, Infinity)
+      if (m.seq !== seq + 1 || m.doc !== this.doc || m.kind !== Kind.FRAGMENT) throw new Error(`kept fragment ${m.seq} does not follow seq ${seq}`)
+      const op = opOf(decodeFragmentBody(m.payload), state)
+      state = applyOp(state, op)
+      entries.push({ m, op })
+      seq = m.seq
+    }
+    if (seq !== record.seq) throw new Error(`the kept fragments end at seq ${seq}, not ${record.seq}`)
+    this.history.reset(kept.seq)
+    // The log starts at the kept state's seq with its fingerprint (undefined: unknown), then the fragments.
+    this.log.clear(kept.seq, kept.history)
+    for (const { m, op } of entries) {
+      this.log.append({ seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, epoch: m.epoch, envelope: m.raw })
+      this.history.append({ seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, base: m.baseSeq, op })
+      this.clientSeqs.set(m.origin, Math.max(m.clientSeq, this.clientSeqs.get(m.origin) ?? 0))
+    }
+    this.confirmed = state
+    this.seq = seq
+    this.nextClientSeq = record.nextClientSeq
+    this.savedUpTo = record.nextClientSeq - 1
+    this.#restoredUnserved = true
+    this.pending.length = 0
+    for (const p of record.pending) this.pending.push(pendingFragment(this.doc, this.io.self, p.clientSeq, p.op))
+    this.#rebuildVisible()
+    this.#becomeReady()
+  }
+
+  /**
+   * What a leaf keeps of this replica now. Given the state it kept last (`kept`: its seq, and
+   * the log's generation then), only a record of what followed, when the log still holds all of
+   * it, was not cleared since (no snapshot replaced the history) and it is at most `maxSequenced`
+   * fragments; otherwise the state too, to be written with the record.
+   */
+  leafSnapshot(kept: { seq: number; generation: number } | undefined, maxSequenced: number): { record: LeafDocument; state?: LeafState } {
+    const pending = this.pending.map((p) => ({ clientSeq: p.fragment.clientSeq, op: p.op }))
+    if (kept && kept.generation === this.log.generation && kept.seq <= this.seq && this.seq - kept.seq <= maxSequenced) {
+      const entries = this.log.entriesAfter(kept.seq)
+      if (entries.length === this.seq - kept.seq && (entries.length === 0 || entries[0]!.seq === kept.seq + 1)) {
+        // Copies: an envelope may be a view into a larger received batch.
+        const sequenced = entries.map((e) => e.envelope.slice())
+        return { record: { stateSeq: kept.seq, sequenced, seq: this.seq, nextClientSeq: this.nextClientSeq, pending } }
+      }
+    }
+    const history = this.log.chainAt(this.seq)
+    return {
+      record: { stateSeq: this.seq, sequenced: [], seq: this.seq, nextClientSeq: this.nextClientSeq, pending },
+      state: { seq: this.seq, state: this.confirmed, ...(history !== undefined ? { history } : {}) },
+    }
+  }
+
   // ---- sequenced fragments from upstream ----------------------------------------------
 
   /** Accepts a sequenced FRAGMENT or a FRAGMENTS batch; applies them on the next tick. */
@@ -192,6 +328,7 @@ export class Replica {
   }
 
   #stage(m: Message): void {
+    if (m.seq > this.#knownHead) this.#knownHead = m.seq
     if (m.seq <= this.seq || this.#incoming.has(m.seq)) {
       this.io.stats.duplicates++
       return
@@ -250,6 +387,7 @@ export class Replica {
     state = freezeDeep(state)
     let seq = stored.snapshot?.seq ?? 0
     this.history.reset(seq)
+    if (seq > 0) this.log.clear(seq, stored.snapshot?.history)
     for (const f of stored.fragments) {
       const m = decodeMessage(f.envelope, Infinity)
       let op: Op
@@ -327,6 +465,7 @@ export class Replica {
     this.io.publishFragments(this.doc, run.map((s) => s.envelope))
     this.#sendHeld()
     if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
+    this.advanced()
   }
 
   /**
@@ -362,6 +501,7 @@ export class Replica {
   acknowledgeOwn(clientSeq: number, seq: number): void {
     this.#acknowledgeHead(clientSeq, seq)
     this.#sendHeld()
+    this.checkStatus()
   }
 
   /** The root sequenced a foreign change (confirmed already includes it): pending follow it. */
@@ -428,6 +568,7 @@ export class Replica {
     if (verdict) {
       this.#awaitingVerdict.delete(clientSeq)
       verdict.resolve(seq)
+      this.checkStatus()
       return
     }
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
@@ -443,6 +584,7 @@ export class Replica {
     p!.resolve(seq)
     this.#rebuildVisible()
     this.#sendHeld()
+    this.checkStatus()
   }
 
   /**
@@ -459,6 +601,7 @@ export class Replica {
       const error = new ChangeRejectedError(this.doc, clientSeq, reason)
       verdict.reject(error)
       this.events.emit('rejected', error, verdict.fragment)
+      this.checkStatus()
       return
     }
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
@@ -497,6 +640,7 @@ export class Replica {
     this.#sendHeld()
     this.events.emit('rejected', error, p.fragment)
     this.events.emit('change', this.visible, undefined, [])
+    this.checkStatus()
   }
 
   /**
@@ -555,7 +699,9 @@ export class Replica {
     const clientSeqs = new Map<EndpointId, number>()
     for (const { origin, clientSeq } of snapshot.clientSeqs) clientSeqs.set(endpointIdFromBytes(origin), clientSeq)
     const mine = clientSeqs.get(this.io.self) ?? 0
-    const rescued = this.ready ? this.#ownBeyond(mine) : []
+    // Our log may hold own changes the root lacks even when this replica is not ready: it was
+    // when a fragment that did not apply sent it to resync, and those changes are confirmed.
+    const rescued = this.ready || this.log.length > 0 ? this.#ownBeyond(mine) : []
     // What our remaining pending changes were made on: the old confirmed state plus our
     // changes the snapshot already contains (they leave pending below).
     let madeOn: unknown = this.ready && this.pending.length > 0 ? this.confirmed : undefined
@@ -575,7 +721,7 @@ export class Replica {
     for (const [origin, clientSeq] of clientSeqs) this.clientSeqs.set(origin, clientSeq)
     this.presence.clear()
     for (const { origin, value } of snapshot.presence) this.presence.set(endpointIdFromBytes(origin), decodeJson(value, 'presence'))
-    this.log.clear()
+    this.log.clear(seq, snapshot.history || undefined)
     this.history.reset(seq)
     for (let i = this.pending.length - 1; i >= 0; i--) {
       const p = this.pending[i]!
@@ -618,6 +764,7 @@ export class Replica {
     this.flush()
     this.events.emit('change', this.visible, undefined, [])
     this.events.emit('presence', this.presence)
+    this.advanced()
   }
 
   /** Our own sequenced changes in the log beyond what the root has, as pending changes again. */
@@ -637,6 +784,7 @@ export class Replica {
     if (this.ready) return
     this.ready = true
     this.events.emit('ready')
+    this.checkStatus()
   }
 
   /** The snapshot this replica can serve: its confirmed state, never its pending changes. */
@@ -645,6 +793,7 @@ export class Replica {
       state: encodeJson(this.confirmed),
       clientSeqs: [...this.clientSeqs].map(([origin, clientSeq]) => ({ origin: endpointIdToBytes(origin), clientSeq })),
       presence: [...this.presence].map(([origin, value]) => ({ origin: endpointIdToBytes(origin), value: encodeJson(value) })),
+      history: this.log.chainAt(this.seq) ?? 0,
     })
     return encodeMessage({ kind: Kind.SNAPSHOT, origin: this.io.self, doc: this.doc, seq: this.seq, epoch: this.io.epoch(), payload })
   }
@@ -680,6 +829,9 @@ export class Replica {
 
   /** Rejects every pending change: the document is closing or the endpoint is going away. */
   abandon(reason: string): void {
+    // What the leaf kept stays as it was: its pending changes are sent on the next open.
+    this.persister?.stop(true)
+    this.persister = undefined
     for (const p of [...this.#awaitingVerdict.values(), ...this.pending.splice(0)]) p.reject(new ChangeRejectedError(this.doc, p.fragment.clientSeq, reason))
     this.#awaitingVerdict.clear()
   }

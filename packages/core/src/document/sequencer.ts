@@ -1,5 +1,5 @@
 import { BadFrameError } from '../errors.js'
-import type { EndpointId } from '../ids.js'
+import type { DocId, EndpointId } from '../ids.js'
 import { encodeMessage, stampSequenced, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
@@ -17,6 +17,8 @@ interface Prepared {
   envelope: Uint8Array
   /** The confirmed state once this one is applied. */
   state: unknown
+  /** The confirmed state before it. */
+  before: unknown
 }
 
 interface Candidate {
@@ -29,7 +31,26 @@ interface Candidate {
   payload: Uint8Array
 }
 
-type Placement = { op: Op; sent: Op; transformed: boolean; chain?: Chain | undefined } | { stale: string; minBase: number } | { reject: string }
+type Placed = { op: Op; sent: Op; transformed: boolean; chain?: Chain | undefined }
+type Placement = Placed | { stale: string; minBase: number } | { reject: string }
+
+/** One flush: the batch taken, and what became of each fragment so far. */
+interface Run {
+  batch: Candidate[]
+  /** Index of the next fragment to place. */
+  next: number
+  prepared: Prepared[]
+  rejected: Array<{ candidate: Candidate; reason: string }>
+  stale: Array<{ candidate: Candidate; reason: string; minBase: number }>
+  /** Origins refused in this run: their later fragments here were made on top of it. */
+  refusedNow: Set<EndpointId>
+  /** The confirmed state once the prepared fragments are applied, and its seq. */
+  state: unknown
+  seq: number
+  epoch: number
+  /** True once the run waited for a hook (it holds the sequencer until it completes). */
+  held: boolean
+}
 
 /**
  * Per origin, for its changes made on `base`: `foreign`, everything sequenced by others since
@@ -51,6 +72,9 @@ const VANISHED = 'what it changed was removed or replaced by a concurrent change
 
 /** Origins whose chain is cached; the oldest is dropped beyond this. */
 const CHAINS = 4096
+
+/** The least time between two RESEND requests for the same gap of one origin. */
+const RESEND_EVERY_MS = 500
 
 /**
  * The root's half of a replica: rewrites every accepted fragment to follow what was sequenced
@@ -77,6 +101,14 @@ export class Sequencer {
    */
   readonly #inFlightUpTo = new Map<EndpointId, number>()
   readonly #chains = new Map<EndpointId, Chain>()
+  /**
+   * Per origin, the lowest clientSeq sent back to be rebased (stale) and not resent since. A
+   * later change of that origin accepted meanwhile (behind a validation) is sent back too, so
+   * the origin's changes are sequenced in its order.
+   */
+  readonly #sentBack = new Map<EndpointId, number>()
+  /** The last RESEND asked of each origin (see #askResend). */
+  readonly #resendAsked = new Map<EndpointId, { clientSeq: number; at: number }>()
 
   constructor(readonly replica: Replica) {
     // Whatever this root did not refuse itself, it cannot tell apart (a restart, a promotion).
@@ -116,6 +148,7 @@ export class Sequencer {
   sequenceLocal(p: PendingFragment, newState: unknown): void {
     const r = this.replica
     const base = r.seq
+    const before = r.confirmed
     r.confirmed = newState
     p.fragment.baseSeq = base
     const seq = ++r.seq
@@ -129,6 +162,8 @@ export class Sequencer {
     r.io.publishFragments(r.doc, [envelope])
     r.afterSequenced()
     p.resolve(seq)
+    r.advanced()
+    if (r.io.hooks?.notifies) r.io.hooks.sequenced(r.doc, [{ doc: r.doc, endpoint: r.io.self, ops: p.op, before, after: newState, seq, clientSeq }], () => this.#stored())
   }
 
   /** An unsequenced FRAGMENT from below. Duplicates are answered, gaps asked to resend. */
@@ -154,7 +189,7 @@ export class Sequencer {
     if (clientSeq > stored + 1 + this.#staged(origin)) {
       // An earlier change of this origin was lost on the way: ask for it, keep order.
       r.io.stats.dropped++
-      this.#reply(Kind.RESEND, origin, stored + 1 + this.#staged(origin), 0)
+      this.#askResend(origin, stored + 1 + this.#staged(origin))
       return
     }
     if (clientSeq < stored + 1 + this.#staged(origin)) {
@@ -169,6 +204,8 @@ export class Sequencer {
       this.#reject(origin, clientSeq, error instanceof BadFrameError ? `its operation is malformed (${error.reason})` : String(error))
       return
     }
+    const sentBack = this.#sentBack.get(origin)
+    if (sentBack !== undefined && clientSeq <= sentBack) this.#sentBack.delete(origin)
     this.#batch.push({ origin, clientSeq, base: message.baseSeq, body, payload: message.payload, raw: message.kind === Kind.FRAGMENT && message.seq === 0 ? message.raw : undefined })
     this.#stagedBy.set(origin, (this.#stagedBy.get(origin) ?? 0) + 1)
     if (!this.#scheduled) {
@@ -224,58 +261,123 @@ export class Sequencer {
   #flush(): void {
     this.#scheduled = false
     if (this.#committing) return
+    // Retired (this endpoint re-joined another tree): what was staged goes to the new root.
+    if (this.replica.sequencer !== this) return void (this.#batch = [])
     const batch = this.#batch
     this.#batch = []
     this.#stagedBy.clear()
     if (batch.length === 0) return
     const r = this.replica
-    const prepared: Prepared[] = []
-    const rejected: Array<{ candidate: Candidate; reason: string }> = []
-    const stale: Array<{ candidate: Candidate; reason: string; minBase: number }> = []
-    /** Origins refused in this batch: their later fragments here were made on top of it. */
-    const refusedNow = new Set<EndpointId>()
-    let state = r.confirmed
-    let seq = r.seq
-    const epoch = r.io.epoch()
-    for (const c of batch) {
-      if (refusedNow.has(c.origin)) {
-        stale.push({ candidate: c, reason: 'an earlier change of yours in the same batch was refused', minBase: 0 })
+    this.#prepare({ batch, next: 0, prepared: [], rejected: [], stale: [], refusedNow: new Set(), state: r.confirmed, seq: r.seq, epoch: r.io.epoch(), held: false })
+  }
+
+  /**
+   * Places, applies and validates the run's fragments in order, synchronously until the
+   * validate hook answers with a promise: then the run holds the sequencer (like a storage
+   * write: later fragments wait in the next batch, in order) and goes on from the answer.
+   */
+  #prepare(run: Run): void {
+    const r = this.replica
+    while (run.next < run.batch.length) {
+      const c = run.batch[run.next++]!
+      if (run.refusedNow.has(c.origin)) {
+        run.stale.push({ candidate: c, reason: 'an earlier change of yours in the same batch was refused', minBase: 0 })
         continue
       }
-      const placed = this.#place(c, state, prepared)
+      const sentBack = this.#sentBack.get(c.origin)
+      if (sentBack !== undefined && c.clientSeq > sentBack) {
+        // An earlier change of this origin was sent back (stale) while this one waited behind
+        // a validation: sequencing it now would put it before that one.
+        run.stale.push({ candidate: c, reason: 'an earlier change of yours was sent back to be rebased', minBase: 0 })
+        run.refusedNow.add(c.origin)
+        continue
+      }
+      const placed = this.#place(c, run.state, run.prepared)
       if ('reject' in placed || 'stale' in placed) {
-        if ('reject' in placed) rejected.push({ candidate: c, reason: placed.reject })
-        else stale.push({ candidate: c, reason: placed.stale, minBase: placed.minBase })
-        refusedNow.add(c.origin)
+        if ('reject' in placed) run.rejected.push({ candidate: c, reason: placed.reject })
+        else run.stale.push({ candidate: c, reason: placed.stale, minBase: placed.minBase })
+        run.refusedNow.add(c.origin)
         continue
       }
       let next: unknown
       try {
-        next = applyOp(state, placed.op)
+        next = applyOp(run.state, placed.op)
       } catch (error) {
-        rejected.push({ candidate: c, reason: `its operation does not apply to the current document (${(error as Error).message})` })
-        refusedNow.add(c.origin)
+        run.rejected.push({ candidate: c, reason: `its operation does not apply to the current document (${(error as Error).message})` })
+        run.refusedNow.add(c.origin)
         continue
       }
-      state = next
-      seq++
-      if (placed.chain) {
-        this.#chains.delete(c.origin) // re-inserted: most recently used last
-        this.#chains.set(c.origin, { ...placed.chain, upTo: seq })
-        if (this.#chains.size > CHAINS) this.#chains.delete(this.#chains.keys().next().value!)
-      } else this.#chains.delete(c.origin)
-      if (placed.transformed) r.io.stats.transformed++
-      const entry: HistoryEntry = { seq, origin: c.origin, clientSeq: c.clientSeq, base: c.base, op: placed.op, sent: placed.sent }
-      // Unchanged by the transform: the received bytes, stamped; else the sequenced form.
-      const envelope =
-        c.raw && !placed.transformed && c.body.patches === undefined
-          ? stampSequenced(c.raw, r.io.self, seq, epoch)
-          : encodeMessage({ kind: Kind.FRAGMENT, origin: c.origin, sender: r.io.self, doc: r.doc, clientSeq: c.clientSeq, seq, baseSeq: c.base, epoch, payload: encodeOp(placed.op) })
-      prepared.push({ candidate: c, entry, envelope, state })
+      const hooks = r.io.hooks
+      if (hooks?.validates && c.origin !== r.io.self) {
+        const verdict = hooks.validate({ doc: r.doc, endpoint: c.origin, ops: placed.op, before: run.state, after: next })
+        if (verdict instanceof Promise) {
+          this.#hold(run)
+          void verdict.then((v) => {
+            // Retired while the hook decided (this endpoint re-joined another tree): the run is
+            // dropped, its changes go to the new root.
+            if (this.replica.sequencer !== this) return this.#release()
+            this.#validated(run, c, placed, next, v)
+            this.#prepare(run)
+          })
+          return
+        }
+        if (!this.#validated(run, c, placed, next, verdict)) continue
+      } else this.#add(run, c, placed, next)
     }
+    this.#commit(run)
+  }
+
+  /** Adds a validated fragment to the run, or refuses it; true when added. */
+  #validated(run: Run, c: Candidate, placed: Placed, next: unknown, verdict: boolean | string): boolean {
+    if (verdict === true) {
+      this.#add(run, c, placed, next)
+      return true
+    }
+    run.rejected.push({ candidate: c, reason: typeof verdict === 'string' && verdict ? verdict : "the root's validate hook refused it" })
+    run.refusedNow.add(c.origin)
+    return false
+  }
+
+  #add(run: Run, c: Candidate, placed: Placed, next: unknown): void {
+    const r = this.replica
+    const before = run.state
+    run.state = next
+    const seq = ++run.seq
+    if (placed.chain) {
+      this.#chains.delete(c.origin) // re-inserted: most recently used last
+      this.#chains.set(c.origin, { ...placed.chain, upTo: seq })
+      if (this.#chains.size > CHAINS) this.#chains.delete(this.#chains.keys().next().value!)
+    } else this.#chains.delete(c.origin)
+    if (placed.transformed) r.io.stats.transformed++
+    const entry: HistoryEntry = { seq, origin: c.origin, clientSeq: c.clientSeq, base: c.base, op: placed.op, sent: placed.sent }
+    // Unchanged by the transform: the received bytes, stamped; else the sequenced form.
+    const envelope =
+      c.raw && !placed.transformed && c.body.patches === undefined
+        ? stampSequenced(c.raw, r.io.self, seq, run.epoch)
+        : encodeMessage({ kind: Kind.FRAGMENT, origin: c.origin, sender: r.io.self, doc: r.doc, clientSeq: c.clientSeq, seq, baseSeq: c.base, epoch: run.epoch, payload: encodeOp(placed.op) })
+    run.prepared.push({ candidate: c, entry, envelope, state: next, before })
+  }
+
+  /**
+   * The run waits for a hook: the sequencer is held as during a storage write. Every fragment
+   * of the run counts as in flight, so a resend of one is not taken twice and a next change
+   * of the same origin queues behind them instead of looking like a gap.
+   */
+  #hold(run: Run): void {
+    if (run.held) return
+    run.held = true
+    this.#committing = true
+    for (const c of run.batch) this.#inFlightUpTo.set(c.origin, Math.max(c.clientSeq, this.#inFlightUpTo.get(c.origin) ?? 0))
+  }
+
+  /** Stores the run (when the root has storage), then acknowledges, refuses and publishes it. */
+  #commit(run: Run): void {
+    const r = this.replica
+    const { prepared, rejected, stale } = run
     const storage = r.io.storage
     if (!storage || prepared.length === 0) {
       this.#complete(prepared, rejected, stale)
+      if (run.held) this.#release()
       return
     }
     this.#committing = true
@@ -285,8 +387,16 @@ export class Sequencer {
     storage
       .append(r.doc, stored)
       .then(
-        () => this.#complete(prepared, rejected, stale),
+        () => {
+          // This endpoint stopped being the root while the batch was being written (a stale
+          // root re-joining the tree that went on without it): nobody was told of these seqs,
+          // and the replica now follows another history. Applying them here would put our
+          // fragments at seqs the real root gave to others; their origins resend them there.
+          if (r.sequencer !== this) return void r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'no longer the root when a batch became durable; it is dropped, its changes go to the new root')
+          this.#complete(prepared, rejected, stale)
+        },
         (error: unknown) => {
+          if (r.sequencer !== this) return
           // Not durable, so not acknowledged: the origins are told and roll it back.
           r.io.logger.error({ err: error, doc: r.doc, fragments: prepared.length }, 'storage append failed; rejecting the batch')
           this.#chains.clear() // they followed entries that are not sequenced after all
@@ -296,13 +406,16 @@ export class Sequencer {
           for (const x of stale) this.#sendStale(x.candidate, x.reason, x.minBase)
         },
       )
-      .finally(() => {
-        this.#committing = false
-        this.#inFlightUpTo.clear()
-        const waiting = this.#commitWaiters.splice(0)
-        for (const wake of waiting) wake()
-        if (this.#batch.length > 0) this.#flush()
-      })
+      .finally(() => this.#release())
+  }
+
+  /** The sequencer takes new runs again; what arrived meanwhile goes out now (unless retired). */
+  #release(): void {
+    this.#committing = false
+    this.#inFlightUpTo.clear()
+    const waiting = this.#commitWaiters.splice(0)
+    for (const wake of waiting) wake()
+    if (this.#batch.length > 0 && this.replica.sequencer === this) this.#flush()
   }
 
   /**
@@ -462,7 +575,19 @@ export class Sequencer {
     }
     if (envelopes.length > 0) r.io.publishFragments(r.doc, envelopes)
     if (applied.length > 0) r.events.emit('change', r.visible, applied[applied.length - 1], applied)
-    if (prepared.length > 0) r.afterSequenced()
+    if (prepared.length > 0) {
+      r.advanced()
+      r.afterSequenced()
+      if (r.io.hooks?.notifies) {
+        const events = prepared.map(({ candidate: c, entry, before, state: after }) => ({ doc: r.doc, endpoint: c.origin, ops: entry.op, before, after, seq: entry.seq, clientSeq: c.clientSeq }))
+        r.io.hooks.sequenced(r.doc, events, () => this.#stored())
+      }
+    }
+  }
+
+  /** What onStore stores: the confirmed state now. */
+  #stored(): { doc: DocId; seq: number; state: unknown } {
+    return { doc: this.replica.doc, seq: this.replica.seq, state: this.replica.confirmed }
   }
 
   #refuse(c: Candidate, reason: string): void {
@@ -472,14 +597,13 @@ export class Sequencer {
 
   /** Not a refusal: the origin rebases the change and sends it again (PROTOCOL.md, Operations). */
   #sendStale(c: Candidate, reason: string, minBase: number): void {
-    if (process.env.ZDBG) console.log("STALE", c.origin.slice(0, 8), c.clientSeq, c.base, reason, minBase, this.replica.seq)
     const r = this.replica
     r.io.stats.staleBases++
+    this.#sentBack.set(c.origin, Math.min(c.clientSeq, this.#sentBack.get(c.origin) ?? Infinity))
     this.#send(c.origin, c.clientSeq, 'ERR_STALE_BASE', reason, minBase)
   }
 
   #reject(origin: EndpointId, clientSeq: number, reason: string): void {
-    if (process.env.ZDBG) console.log("REJECT", origin.slice(0, 8), clientSeq, reason, this.replica.seq)
     this.replica.io.stats.rejected++
     this.#rejections.remember(origin, clientSeq, reason)
     this.#send(origin, clientSeq, 'ERR_CHANGE_REJECTED', reason)
@@ -498,6 +622,21 @@ export class Sequencer {
     }
     const payload = RefusalCodec.encode({ code, reason })
     r.io.sendTo(origin, encodeMessage({ kind: Kind.REJECT, origin: r.io.self, doc: r.doc, clientSeq, seq: minBase, baseSeq: refusals, epoch: r.io.epoch(), payload }))
+  }
+
+  /**
+   * Asks `origin` to resend from `clientSeq`, at most once per RESEND_EVERY_MS for one gap. Every
+   * fragment past a gap arrives out of order; answering each one made an origin with a hundred
+   * changes in flight resend all of them a hundred times, and again for each of those: a storm
+   * that never ends when the gap cannot be filled.
+   */
+  #askResend(origin: EndpointId, clientSeq: number): void {
+    const now = Date.now()
+    const last = this.#resendAsked.get(origin)
+    if (last && last.clientSeq === clientSeq && now - last.at < RESEND_EVERY_MS) return
+    if (this.#resendAsked.size >= CHAINS) this.#resendAsked.delete(this.#resendAsked.keys().next().value!)
+    this.#resendAsked.set(origin, { clientSeq, at: now })
+    this.#reply(Kind.RESEND, origin, clientSeq, 0)
   }
 
   #reply(kind: Kind, to: EndpointId, clientSeq: number, seq: number): void {

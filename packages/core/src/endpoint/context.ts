@@ -1,3 +1,4 @@
+import type { EndpointError } from '../errors.js'
 import type { TypedEmitter } from '../events.js'
 import type { DocId, EndpointId } from '../ids.js'
 import type { Logger } from '../logger.js'
@@ -30,8 +31,8 @@ export type EndpointEvents = {
   'parent-lost': []
   /** Connected to the tree again after 'parent-lost': a parent answers (the old one or a successor), or this endpoint became the root. */
   'parent-back': []
-  /** Something went wrong that the application may want to show (refusals, access denied). */
-  error: [error: Error]
+  /** Something went wrong that the application may want to show (refusals, access denied, a failed server hook). */
+  error: [error: EndpointError]
   /** The endpoint closed; no events follow. */
   closed: []
 }

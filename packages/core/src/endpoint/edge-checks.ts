@@ -49,7 +49,8 @@ export function frameAllowed(node: NodeContext, m: Message, peer: PeerIdentity |
     if (lying) forged(node, 'wrong-sender', m.sender, m.origin, peer)
     return !lying
   }
-  const staleAfter = Date.now() - 2 * node.opts.heartbeatMs
+  const now = node.clock.now()
+  const staleAfter = now - 2 * node.opts.heartbeatMs
   const violation = node.identities.check(
     m.sender,
     m.origin,
@@ -58,6 +59,8 @@ export function frameAllowed(node: NodeContext, m: Message, peer: PeerIdentity |
     (id) => node.children.has(id),
     (id) => (node.children.get(id)?.lastHeard ?? 0) < staleAfter,
     node.id,
+    now,
+    now - 2 * node.opts.peerTimeoutMs,
   )
   if (violation === undefined) return true
   forged(node, violation, m.sender, m.origin, peer)
@@ -183,7 +186,7 @@ export function relayRefusal(node: NodeContext, replica: Replica, to: EndpointId
 }
 
 /** The error an opener sees for a refusal of `doc` with `code`. */
-export function refusalError(doc: string, code: string, reason: string): Error {
+export function refusalError(doc: string, code: string, reason: string): AccessDeniedError | DocumentRefusedError {
   if (code === 'ERR_ACCESS_DENIED') return new AccessDeniedError(doc, 'open', reason)
   return new DocumentRefusedError(doc, code, reason)
 }

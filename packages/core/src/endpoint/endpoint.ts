@@ -10,6 +10,35 @@ import { encodeAppPayload, isValidAppKind, type MessageHandler } from './app-mes
 import { Node, type EndpointEvents, type Role } from './node.js'
 import { resolveOptions, type EndpointAddresses, type EndpointOptions } from './options.js'
 import type { Peer } from './roster.js'
+import { joinInBackground } from './background-join.js'
+import { openFromLeafStorage } from './leaf-open.js'
+import type { Transport, TransportStats } from '../transport.js'
+import { bounded, throwIfAborted } from '../runtime/abort.js'
+
+/**
+ * Application message kinds and their payload types, for typed `handle` and `publish`:
+ * `Endpoint.start<{ chat: { text: string }; ping: string }>(…)`. The default takes any kind
+ * with any payload.
+ */
+export type MessageMap = Record<string, unknown>
+
+/** Options of {@link Endpoint.publish}. */
+export interface PublishOptions {
+  /** Cancels the call: `publish` rejects with `AbortError` if it aborted before the message left. */
+  signal?: AbortSignal
+}
+
+/** The counters of the endpoint's transports, summed (each counted once). */
+function wireStats(transports: Array<Transport | undefined>): TransportStats | undefined {
+  let sum: TransportStats | undefined
+  for (const t of new Set(transports)) {
+    const s = t?.stats?.()
+    if (!s) continue
+    sum ??= { sent: 0, received: 0, droppedByHwm: 0, droppedTooLarge: 0, malformed: 0 }
+    for (const key of Object.keys(sum) as Array<keyof TransportStats>) sum[key] += s[key] ?? 0
+  }
+  return sum
+}
 
 /** Options of {@link Endpoint.open}. */
 export interface OpenOptions<S> {
@@ -36,7 +65,8 @@ export interface OpenOptions<S> {
  * await Promise.all([client.close(), host.close()])
  * ```
  */
-export class Endpoint {
+// oxlint-disable-next-line no-explicit-any -- the default map takes any payload, as before typed maps
+export class Endpoint<M extends MessageMap = Record<string, any>> implements AsyncDisposable {
   readonly #node: Node
 
   private constructor(node: Node) {
@@ -56,22 +86,35 @@ export class Endpoint {
    * const client = await Endpoint.start({ transport, bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' }, join: host.addresses })
    * ```
    */
-  static async start(options: EndpointOptions): Promise<Endpoint> {
+  // oxlint-disable-next-line no-explicit-any -- see the class
+  static async start<M extends MessageMap = Record<string, any>>(options: EndpointOptions): Promise<Endpoint<M>> {
     const opts = resolveOptions(options)
+    const signal = options.signal
+    throwIfAborted(signal, 'Endpoint.start')
     const node = new Node(opts)
-    try {
+    if (opts.join && opts.waitForParent === false) {
+      await node.recallTree()
+      void joinInBackground(node, opts.join).catch((error: unknown) => node.logger.error({ err: error }, 'joining in the background failed'))
+      return new Endpoint<M>(node)
+    }
+    const starting = (async () => {
       if (opts.bind) await node.bind(opts.bind)
       if (opts.join) {
-        await node.recallTree()
+        const wasRoot = await node.recallTree()
         await node.join(opts.join)
+        if (wasRoot) await node.rescueStoredDocuments()
       } else await node.rejoinRememberedTree()
+    })()
+    try {
+      await bounded(starting, { signal, what: 'Endpoint.start' })
     } catch (error) {
+      starting.catch(() => {}) // an abort leaves it running until close() below stops it
       await node.close()
       throw error
     }
     node.startTimers()
     node.logger.info({ role: node.role, addresses: node.addresses }, 'endpoint started')
-    return new Endpoint(node)
+    return new Endpoint<M>(node)
   }
 
   /** This endpoint's UUID. */
@@ -109,6 +152,15 @@ export class Endpoint {
     return this.#node.children.size > 0 ? this.#node.children.peers() : [...this.#node.succession.siblings]
   }
 
+  /**
+   * Whether this endpoint is part of a tree now: the root, or welcomed by a parent that has
+   * not gone silent. False while a leaf started with `waitForParent: false` has not joined,
+   * and from 'parent-lost' to 'parent-back'.
+   */
+  get connected(): boolean {
+    return this.#node.connected
+  }
+
   /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#node.closed
@@ -128,19 +180,31 @@ export class Endpoint {
     return this.#node.events.on(event, listener)
   }
 
+  /** Like {@link Endpoint.on}, for the next event only; returns a function that removes it. */
+  once<K extends keyof EndpointEvents>(event: K, listener: (...args: EndpointEvents[K]) => void): () => void {
+    return this.#node.events.once(event, listener)
+  }
+
+  /** Removes a listener added with `on` or `once`. */
+  off<K extends keyof EndpointEvents>(event: K, listener: (...args: EndpointEvents[K]) => void): void {
+    this.#node.events.off(event, listener)
+  }
+
   /**
    * Opens a document: its state is the root's (seeded with `initial` if the root has none).
-   * Resolves once the state has arrived. Rejects with `AccessDeniedError` when refused.
+   * Resolves once the state has arrived. Rejects with `AccessDeniedError` when refused,
+   * `AbortError` when `signal` aborts, `TimeoutError` after `timeoutMs`. `P` types presence.
    *
    * @example
    * ```ts
    * type Board = { notes: Record<string, string> }
-   * const doc = await endpoint.open<Board>('board-1', { initial: { notes: {} } })
+   * const doc = await endpoint.open<Board, { cursor: [number, number] }>('board-1', { initial: { notes: {} } })
    * ```
    */
-  async open<S extends object = Record<string, unknown>>(id: string, options: OpenOptions<S> = {}): Promise<Document<S>> {
+  async open<S extends object = Record<string, unknown>, P = unknown>(id: string, options: OpenOptions<S> = {}): Promise<Document<S, P>> {
     const node = this.#node
     node.assertOpen()
+    throwIfAborted(options.signal, `Opening document "${id}"`)
     if (!isValidDocId(id)) throw new InvalidArgumentError(`Document id ${JSON.stringify(id)} is invalid: use 1-256 characters without control characters.`)
     const doc = id as DocId
     if (options.initial !== undefined && (typeof options.initial !== 'object' || options.initial === null))
@@ -149,6 +213,8 @@ export class Endpoint {
     if (!replica && node.succession.isRoot) replica = await node.replicas.openAtRoot(doc, options.initial ?? {})
     if (!replica) {
       replica = node.replicas.create(doc)
+      // A leaf with a local store: what it kept is shown at once (offline too), then brought up to date.
+      if (node.opts.leafStorage) await openFromLeafStorage(node, replica, node.opts.leafStorage)
       const hasInitial = options.initial !== undefined
       node.replicas.requestOpen(replica, { hasInitial, initial: hasInitial ? encodeJson(options.initial) : new Uint8Array(0) })
     }
@@ -160,7 +226,7 @@ export class Endpoint {
       node.replicas.drop(replica)
       throw error
     }
-    return new Document<S>(replica, { setPresence: (d, v) => this.#setPresence(d, v), closeDocument: (d) => this.#closeDocument(d) }, { undoLimit: node.opts.undoLimit })
+    return new Document<S, P>(replica, { setPresence: (d, v) => this.#setPresence(d, v), closeDocument: (d) => this.#closeDocument(d) }, { undoLimit: node.opts.undoLimit })
   }
 
   #whenReady(replica: Replica, timeoutMs: number, signal?: AbortSignal): Promise<void> {
@@ -209,14 +275,17 @@ export class Endpoint {
 
   /**
    * Registers the handler of an application message kind (replacing any earlier one).
-   * Returns a function that unregisters it.
+   * Returns a function that unregisters it. With a typed {@link MessageMap} the payload's type
+   * follows from the kind; otherwise give it as the type argument.
    *
    * @example
    * ```ts
    * const off = endpoint.handle<{ text: string }>('chat', (message) => console.log(message.payload.text))
    * ```
    */
-  handle<P = any>(kind: string, handler: MessageHandler<P>): () => void {
+  handle<K extends keyof M & string>(kind: K, handler: MessageHandler<M[K]>): () => void
+  handle<P = unknown>(kind: string, handler: MessageHandler<P>): () => void
+  handle(kind: string, handler: MessageHandler): () => void {
     this.#node.assertOpen()
     if (!isValidAppKind(kind)) throw new InvalidArgumentError(`Message kind ${JSON.stringify(kind)} is invalid: use 1-128 printable ASCII characters.`)
     if (typeof handler !== 'function' && typeof handler?.handle !== 'function')
@@ -236,9 +305,10 @@ export class Endpoint {
    * await endpoint.publish('chat', { text: 'hi' })
    * ```
    */
-  async publish(kind: string, payload: unknown): Promise<void> {
+  async publish<K extends keyof M & string>(kind: K, payload: M[K], options: PublishOptions = {}): Promise<void> {
     const node = this.#node
     node.assertOpen()
+    throwIfAborted(options.signal, `publish('${kind}')`)
     if (!isValidAppKind(kind)) throw new InvalidArgumentError(`Message kind ${JSON.stringify(kind)} is invalid: use 1-128 printable ASCII characters.`)
     let encoded: { bytes: Uint8Array; encoding: number }
     try {
@@ -266,6 +336,7 @@ export class Endpoint {
     s.children = node.children.size
     s.epoch = node.succession.epoch
     s.docs = Object.fromEntries([...node.replicas.values()].map((r) => [r.doc, r.seq]))
+    s.wire = wireStats([node.opts.transport, node.opts.joinTransport])
     return s
   }
 

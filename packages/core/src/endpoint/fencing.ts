@@ -129,10 +129,14 @@ export class Fencing {
         // Roots this one outranks learn of it, so a split heals even if they never knew us.
         for (const h of heard) if (h.root !== node.id && outranks({ epoch: self.epoch, root: node.id }, { epoch: h.epoch, id: h.root })) this.#tell(h.at)
       }
+      let steppedDown = false
       for (const h of better) {
         if (node.closed) return false
         node.logger.warn({ epoch: h.epoch, ours: node.succession.epoch, at: h.at.inbound }, 'a tree that outranks ours exists; re-joining it as a client')
-        if (node.succession.isRoot) node.succession.stepDown()
+        if (node.succession.isRoot) {
+          node.succession.stepDown()
+          steppedDown = true
+        }
         try {
           await node.join(h.at, node.opts.peerTimeoutMs * 2)
           node.children.forgetRecent()
@@ -142,6 +146,15 @@ export class Fencing {
         } catch (error) {
           node.logger.warn({ err: error }, 're-joining the tree that outranks ours failed; trying the next')
         }
+      }
+      if (steppedDown && node.succession.inLimbo && !node.parent && !node.closed) {
+        // Every join failed: be the root again rather than nobody's child, but confirm
+        // nothing until the next probe (this one's targets kept) has had its try.
+        node.succession.resumeAsRoot()
+        node.updateRole()
+        node.replicas.hold()
+        this.#includeChildren = true
+        node.logger.warn({ epoch: node.succession.epoch }, 'could not re-join the tree that outranks ours; root again until the next try')
       }
       return false
     } finally {

@@ -25,8 +25,13 @@ export type IdentityViolation =
  *
  * Descendants: a child that cannot bind (a leaf, e.g. a browser tab) may only speak for
  * itself. A relay child may speak for descendants: an id is claimed by the first relay that
- * forwards it and stays its own until that relay leaves or falls silent (a failover moves a
- * subtree to another relay); it can never be this endpoint, an ancestor or a direct child.
+ * forwards it and stays its own until that relay leaves, falls silent (a failover moves a
+ * subtree to another relay), or stops speaking for it for two peer timeouts (the descendant
+ * moved under another of our relays, or a relay passed up a few of its fragments once after a
+ * failover); it can never be this endpoint, an ancestor or a direct child. So a relay child
+ * can take over the id of a descendant that is quiet under another relay: relays (they bind;
+ * a browser tab cannot be one) are trusted to route honestly, and `authenticate`, CURVE or
+ * TLS decide who may be one.
  *
  * Gating: on a gated PUB (`PubChannel.admit`), a session receives only `e/<its id>` once it
  * says HELLO (so it hears its welcome or refusal), `c` once it is admitted, and `d/<doc>` for
@@ -37,8 +42,8 @@ export class Identities {
   readonly #sessionOf = new Map<EndpointId, string>()
   /** session → child id. */
   readonly #idOf = new Map<string, EndpointId>()
-  /** descendant id → the child that introduced it. */
-  readonly #claims = new Map<EndpointId, EndpointId>()
+  /** descendant id → the child that introduced it, and when that child last spoke for it. */
+  readonly #claims = new Map<EndpointId, { by: EndpointId; at: number }>()
   /** child id → descendants it introduced. */
   readonly #claimed = new Map<EndpointId, Set<EndpointId>>()
 
@@ -115,21 +120,40 @@ export class Identities {
   /**
    * A frame from below: `sender` came on `peer`'s session (when known) and speaks for `origin`.
    * `canRelay` tells whether the sender binds (only a relay may speak for others); `isChild`
-   * whether an id is a direct child here; `self` is this endpoint's id.
+   * whether an id is a direct child here; `self` is this endpoint's id; a claim the claimant
+   * has not used since `idleBefore` may move.
    */
-  check(sender: EndpointId, origin: EndpointId, peer: PeerIdentity | undefined, canRelay: boolean, isChild: (id: EndpointId) => boolean, isStale: (id: EndpointId) => boolean, self: EndpointId): IdentityViolation | undefined {
+  check(
+    sender: EndpointId,
+    origin: EndpointId,
+    peer: PeerIdentity | undefined,
+    canRelay: boolean,
+    isChild: (id: EndpointId) => boolean,
+    isStale: (id: EndpointId) => boolean,
+    self: EndpointId,
+    now = 0,
+    idleBefore = -Infinity,
+  ): IdentityViolation | undefined {
     if (peer) {
       const session = this.#sessionOf.get(sender)
       if (session !== peer.session) return 'wrong-sender'
     }
     if (origin === sender) return undefined
     if (!canRelay || origin === self || isChild(origin)) return 'wrong-origin'
-    const claimant = this.#claims.get(origin)
-    if (claimant === sender) return undefined
-    // A claim held by a relay that left, or fell silent (its subtree moved in a failover), moves.
-    if (claimant !== undefined && isChild(claimant) && !isStale(claimant)) return 'wrong-origin'
+    const claim = this.#claims.get(origin)
+    const claimant = claim?.by
+    if (claimant === sender) {
+      claim!.at = now
+      return undefined
+    }
+    // A claim held by a relay that left, or fell silent (its subtree moved in a failover), moves;
+    // so does one its relay stopped using (the descendant moved under another relay of ours,
+    // or the relay only passed up a few of its fragments once, after a failover). Otherwise the
+    // descendant's own frames through its real path would be refused for as long as that relay
+    // lives. A live claim in use never moves.
+    if (claim !== undefined && isChild(claim.by) && !isStale(claim.by) && claim.at >= idleBefore) return 'wrong-origin'
     if (claimant !== undefined) this.#claimed.get(claimant)?.delete(origin)
-    this.#claims.set(origin, sender)
+    this.#claims.set(origin, { by: sender, at: now })
     let set = this.#claimed.get(sender)
     if (!set) this.#claimed.set(sender, (set = new Set()))
     set.add(origin)
@@ -144,7 +168,7 @@ export class Identities {
    * keeps only `e/<id>` (so it hears ERR_NOT_JOINED and can join again) while connected.
    */
   childGone(id: EndpointId): void {
-    for (const origin of this.#claimed.get(id) ?? []) if (this.#claims.get(origin) === id) this.#claims.delete(origin)
+    for (const origin of this.#claimed.get(id) ?? []) if (this.#claims.get(origin)?.by === id) this.#claims.delete(origin)
     this.#claimed.delete(id)
     const session = this.#sessionOf.get(id)
     if (session === undefined) return

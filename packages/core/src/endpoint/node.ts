@@ -27,6 +27,7 @@ import { handleFromParent } from './handlers/from-parent.js'
 import type { EndpointAddresses, ResolvedOptions } from './options.js'
 import { ParentLink } from './parent-link.js'
 import { ReplicaSet } from './replicas.js'
+import { HookRunner } from './hook-runner.js'
 import { Succession } from './succession.js'
 import { Ticker } from './tick.js'
 import { TreeMemory } from './tree-memory.js'
@@ -62,6 +63,8 @@ export class Node implements NodeContext {
   /** When an identity violation was last logged (logged at most once a second). */
   forgedLoggedAt = 0
   readonly replicas: ReplicaSet
+  /** The root's server hooks on content, when the application gave any. */
+  readonly hooks: HookRunner | undefined
   readonly appHandlers = new Map<string, MessageHandler>()
   readonly fencing: Fencing
   formerAncestors: Array<{ id: EndpointId; addresses: EndpointAddresses }> = []
@@ -107,6 +110,19 @@ export class Node implements NodeContext {
     this.#control = new HandlerPool<Work>({ concurrency: 4, queueLimit: opts.queueLimit, run: (work) => this.#dispatch(work), onError })
     const isRoot = (): boolean => this.succession.isRoot
     const storage = this.opts.storage
+    const { validate, onChange, onLoad, onStore } = opts
+    if (validate || onChange || onLoad || onStore) {
+      this.hooks = new HookRunner({
+        hooks: { validate, onChange, onLoad, onStore },
+        timeoutMs: opts.hookTimeoutMs,
+        storeDebounceMs: opts.storeDebounceMs,
+        clock: this.clock,
+        logger: this.logger,
+        stats: this.stats,
+        reportError: (error) => this.events.emit('error', error),
+      })
+    }
+    const hooks = this.hooks
     const io: ReplicaIO = {
       self: this.id,
       logger: this.logger,
@@ -123,6 +139,7 @@ export class Node implements NodeContext {
         return isRoot() ? storage : undefined
       },
       maybeSnapshot: (replica) => this.replicas.maybeSnapshot(replica),
+      hooks,
     }
     this.replicas = new ReplicaSet({
       io,
@@ -133,6 +150,7 @@ export class Node implements NodeContext {
       maxMessageBytes: opts.maxMessageBytes,
       snapshotEvery: opts.snapshotEvery,
       storage: opts.storage,
+      load: hooks && onLoad ? (doc) => hooks.load(doc) : undefined,
       isRoot: () => this.succession.isRoot,
       epoch: () => this.succession.epoch,
       // sendUp counts the message (by its kind) itself.
@@ -162,6 +180,13 @@ export class Node implements NodeContext {
 
   get role(): Role {
     return this.#role
+  }
+
+  /** The root, or welcomed by a parent not presumed lost. */
+  get connected(): boolean {
+    if (this.#closed) return false
+    if (this.succession.isRoot) return true
+    return this.#parent?.welcomed === true && !this.#parentLost
   }
 
   /** Items waiting or running in the handler lanes. */
@@ -232,6 +257,13 @@ export class Node implements NodeContext {
       this.updateRole()
       this.memory.changed()
     } catch (error) {
+      if (this.#parent === link && link.welcomed) {
+        // The welcome was handled in the same turn the timeout fired (a busy loop): it counts.
+        this.logger.info({ parent: link.parentId, ms: this.clock.now() - started }, 'joined (the welcome came as the wait ended)')
+        this.updateRole()
+        this.memory.changed()
+        return
+      }
       if (this.#parent === link) this.#parent = undefined
       await link.close()
       throw error
@@ -254,9 +286,32 @@ export class Node implements NodeContext {
    * epoch: a fresh process has no subtree to fence, and the tree it finds may be a branch at a
    * lower epoch than one that died since; it takes its parent's.
    */
-  async recallTree(): Promise<void> {
+  async recallTree(): Promise<boolean> {
     const record = await this.memory.recall()
     if (record) this.fencing.remember(record.peers)
+    return record?.root === true
+  }
+
+  /**
+   * A joiner whose storage says it was the root when it stopped (a root killed and restarted
+   * with its original `--join` command line): what it confirmed there, its own changes
+   * included, may exist nowhere else. Each stored document is restored and reopened from its
+   * seq; the parent answers with a catch-up when the histories agree, and otherwise with a
+   * snapshot, whereupon the sequenced changes it lacks are passed up to be sequenced again
+   * (see the SNAPSHOT handler). Without this, they stayed in a store nobody read.
+   */
+  async rescueStoredDocuments(): Promise<void> {
+    const storage = this.opts.storage
+    if (!storage) return
+    for (const doc of await storage.documents()) {
+      if (this.replicas.get(doc)) continue
+      const stored = await storage.load(doc)
+      if (!stored || this.replicas.get(doc)) continue
+      const replica = this.replicas.create(doc)
+      replica.restore(stored)
+      this.replicas.requestOpen(replica)
+      this.logger.info({ doc, seq: replica.seq }, 'restarted after being the root: reopening a stored document to pass up what the tree lacks')
+    }
   }
 
   async rejoinRememberedTree(): Promise<void> {
@@ -307,7 +362,7 @@ export class Node implements NodeContext {
       inbound: a?.inbound ?? '',
       outbound: a?.outbound ?? '',
       priority: this.opts.priority,
-      docs: this.replicas.heads(),
+      docs: this.replicas.heads(true),
       ancestry: [],
       incarnation: this.incarnation,
     })
@@ -462,6 +517,7 @@ export class Node implements NodeContext {
     if (this.#closed) return
     if (this.#parent) {
       this.countSent(peekKind(bytes))
+      this.#parent.sentAt = this.clock.now()
       this.#parent.send(bytes)
       return
     }
@@ -569,6 +625,8 @@ export class Node implements NodeContext {
     this.#welcome?.reject(new ClosedError(`Endpoint ${this.id}`))
     // Let storage writes in flight finish, so what was acknowledged is durable on exit.
     await Promise.race([Promise.all([...this.replicas.values()].map((r) => r.sequencer?.idle())), new Promise((r) => setTimeout(r, 2_000))])
+    // onChange calls in flight finish, and what changed since the last onStore is stored.
+    if (this.succession.isRoot) await this.hooks?.close()
     await this.memory.flush()
     this.#pool.close()
     this.#control.close()

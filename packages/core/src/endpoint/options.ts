@@ -2,10 +2,14 @@ import { InvalidArgumentError } from '../errors.js'
 import type { DocId, EndpointId } from '../ids.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { Storage } from '../storage.js'
+import type { LeafStorage } from '../leaf-storage.js'
 import type { RateLimit } from '../runtime/rate-limit.js'
 import type { Transport } from '../transport.js'
 import type { Clock } from '../runtime/clock.js'
 import type { JoinLimit } from './join-gate.js'
+import type { ServerHooks, Verdict } from './hooks.js'
+
+export type { Verdict } from './hooks.js'
 
 /** The pair of addresses an endpoint binds, and that a child joins. */
 export interface EndpointAddresses {
@@ -29,11 +33,12 @@ export interface AccessRequest {
   action: 'open' | 'read' | 'change'
 }
 
-/** true admits; false or a string (the reason) refuses. */
-export type Verdict = boolean | string
-
-/** Options of `Endpoint.start`; every default is in `DEFAULTS`. */
-export interface EndpointOptions {
+/**
+ * Options of `Endpoint.start`; every default is in `DEFAULTS`. The server hooks on content
+ * (`validate`, `onChange`, `onLoad`, `onStore`) are documented on {@link ServerHooks}; they run
+ * where the endpoint is the root.
+ */
+export interface EndpointOptions extends ServerHooks {
   /** Makes the channels. Below (children) and above (parent) unless `joinTransport` is set. */
   transport: Transport
   /** Addresses to bind, e.g. `tcp://127.0.0.1:*`. Omit for a leaf that cannot bind (a browser tab). */
@@ -95,12 +100,30 @@ export interface EndpointOptions {
    * already joined never wait behind newcomers. Default `{ perSecond: 500, burst: 500, queue: 1000 }`.
    */
   joinLimit?: JoinLimit
+  /**
+   * A leaf's local store (e.g. IdbLeafStorage in a browser tab): its documents open at once
+   * from what was kept, offline too, and its pending changes survive a reload and are sent
+   * exactly once. The endpoint takes the store's identity (`id`). Leaves only (no `bind`).
+   */
+  leafStorage?: LeafStorage
+  /**
+   * false: `start` resolves at once and the join goes on in the background, retried until the
+   * parent welcomes this endpoint ('parent-back' then; `connected` tells). Meant with
+   * `leafStorage`, so a tab opened offline works on what it kept. Default true.
+   */
+  waitForParent?: boolean
+  /** Longest a server hook call may take before it counts as failed (the change is refused, the open retried). */
+  hookTimeoutMs?: number
+  /** Quiet time after a change before `onStore` is called (it is called at least every 5 × this while changes go on). */
+  storeDebounceMs?: number
   /** The root's durable storage (e.g. LmdbStorage). Without it, a root restart loses its documents. */
   storage?: Storage
   /** The root stores a snapshot (and compacts the stored log) every this many fragments. */
   snapshotEvery?: number
   /** Where log lines go: a pino logger or anything with the same methods. Silent by default. */
   logger?: Logger
+  /** Cancels `Endpoint.start` (binding, joining): it rejects with `AbortError` and releases what it opened. */
+  signal?: AbortSignal
   /**
    * Time for liveness, succession and fencing: the real clock by default. Tests pass a
    * `FakeClock` (from `@zinc/core/test-suite`) to replay a failover step by step.
@@ -123,9 +146,11 @@ export const DEFAULTS = {
   undoLimit: 500,
   snapshotEvery: 1000,
   joinLimit: { perSecond: 500, burst: 500, queue: 1000 },
+  hookTimeoutMs: 5_000,
+  storeDebounceMs: 2_000,
 } as const
 
-type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes'
+type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'leafStorage' | 'waitForParent' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes' | 'signal' | keyof ServerHooks
 export type ResolvedOptions = Required<Omit<EndpointOptions, Optional>> & Omit<Pick<EndpointOptions, Optional>, 'maxDocumentBytes'> & { maxDocumentBytes: number }
 
 export function resolveOptions(options: EndpointOptions): ResolvedOptions {
@@ -137,11 +162,20 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
   if (!options.bind && !options.join) throw new InvalidArgumentError('An endpoint needs `bind` (to host children), `join` (to have a parent), or both.')
   if (options.bind && !options.transport.canBind)
     throw new InvalidArgumentError(`The ${options.transport.name} transport cannot bind; leave out \`bind\` so this endpoint is a leaf.`)
+  if (options.leafStorage && options.bind)
+    throw new InvalidArgumentError('leafStorage is for leaves (browser tabs): leave out `bind`, or use `storage` for an endpoint that may host.')
+  if (options.leafStorage && options.id !== undefined && options.id !== options.leafStorage.id)
+    throw new InvalidArgumentError(`Option id (${options.id}) differs from the leafStorage's identity (${options.leafStorage.id}): leave out id, the endpoint takes the store's.`)
+  if (options.waitForParent === false && !options.join) throw new InvalidArgumentError('waitForParent: false needs `join` (the parent to join in the background).')
   const resolved = { ...DEFAULTS, token: '', logger: silentLogger, ...stripUndefined(options) } as ResolvedOptions
   resolved.maxDocumentBytes ??= Math.floor(resolved.maxMessageBytes / 2)
-  for (const key of ['heartbeatMs', 'peerTimeoutMs', 'joinTimeoutMs', 'maxMessageBytes', 'concurrency', 'queueLimit', 'logLimit', 'logBytes', 'maxDocumentBytes', 'resendMs', 'undoLimit', 'snapshotEvery'] as const) {
+  if (resolved.leafStorage) resolved.id = resolved.leafStorage.id
+  for (const key of ['heartbeatMs', 'peerTimeoutMs', 'joinTimeoutMs', 'maxMessageBytes', 'concurrency', 'queueLimit', 'logLimit', 'logBytes', 'maxDocumentBytes', 'resendMs', 'undoLimit', 'snapshotEvery', 'hookTimeoutMs', 'storeDebounceMs'] as const) {
     const v = resolved[key]
     if (typeof v !== 'number' || !(v > 0)) throw new InvalidArgumentError(`Option ${key} must be a positive number, got ${String(v)}.`)
+  }
+  for (const hook of ['authenticate', 'authorize', 'validate', 'onChange', 'onLoad', 'onStore'] as const) {
+    if (resolved[hook] !== undefined && typeof resolved[hook] !== 'function') throw new InvalidArgumentError(`Option ${hook} must be a function, got ${typeof resolved[hook]}.`)
   }
   const limit = resolved.childRateLimit
   if (limit !== undefined && !(limit.perSecond > 0 && limit.burst >= 1))

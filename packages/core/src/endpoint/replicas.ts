@@ -1,4 +1,5 @@
 import type { Clock } from '../runtime/clock.js'
+import { InvalidArgumentError } from '../errors.js'
 import { Replica } from '../document/replica.js'
 import type { ReplicaIO } from '../document/replica-io.js'
 import { endpointIdToBytes, type DocId, type EndpointId } from '../ids.js'
@@ -20,6 +21,8 @@ export interface ReplicaPorts {
   readonly maxMessageBytes: number
   readonly snapshotEvery: number
   readonly storage: Storage | undefined
+  /** The onLoad hook: a document's state from the application's own database (undefined: none there). */
+  readonly load: ((doc: DocId) => unknown) | undefined
   isRoot(): boolean
   epoch(): number
   sendUp(kind: number, bytes: Uint8Array): void
@@ -55,9 +58,11 @@ export class ReplicaSet {
     return this.#replicas.values()
   }
 
-  /** Head seq of every ready replica. */
-  heads(): Array<{ doc: DocId; seq: number }> {
-    return [...this.#replicas.values()].filter((r) => r.ready).map((r) => ({ doc: r.doc, seq: r.seq }))
+  /** Head seq of every ready replica (with its history fingerprint, for a HELLO). */
+  heads(withHistory = false): Array<{ doc: DocId; seq: number; history?: number }> {
+    const ready = [...this.#replicas.values()].filter((r) => r.ready)
+    if (!withHistory) return ready.map((r) => ({ doc: r.doc, seq: r.seq }))
+    return ready.map((r) => ({ doc: r.doc, seq: r.seq, history: r.log.chainAt(r.seq) ?? 0 }))
   }
 
   create(doc: DocId): Replica {
@@ -71,27 +76,30 @@ export class ReplicaSet {
 
   /**
    * At the root: the document's replica, restored from storage when it was stored before,
-   * otherwise created from `initial` (and that seed stored, so a restart never re-seeds it).
+   * otherwise created from what the onLoad hook gives, or else from `initial` (and that seed
+   * stored, so a restart never re-seeds it).
    */
   async openAtRoot(doc: DocId, initial: unknown): Promise<Replica> {
     const existing = this.#replicas.get(doc)
     if (existing) return existing
     const replica = this.create(doc)
-    const storage = this.ports.storage
-    if (!storage) {
+    const { storage, load } = this.ports
+    if (!storage && !load) {
       replica.seed(initial)
       return replica
     }
     try {
-      const stored = await storage.load(doc)
+      const stored = await storage?.load(doc)
       if (stored) replica.restore(stored)
       else {
-        await storage.writeSnapshot(doc, { seq: 0, state: encodeJson(initial), clientSeqs: [] })
-        replica.seed(initial)
+        const seed = (await load?.(doc)) ?? initial
+        if (typeof seed !== 'object' || seed === null) throw new InvalidArgumentError(`onLoad gave ${typeof seed} for document "${doc}"; return an object or array, or undefined when there is none`)
+        await storage?.writeSnapshot(doc, { seq: 0, state: encodeJson(seed), clientSeqs: [] })
+        replica.seed(seed)
       }
     } catch (error) {
       this.#replicas.delete(doc)
-      this.ports.logger.error({ err: error, doc }, 'loading a document from storage failed')
+      this.ports.logger.error({ err: error, doc }, 'loading a document failed')
       replica.events.emit('refused', error as Error)
       throw error
     }
@@ -113,6 +121,7 @@ export class ReplicaSet {
       lastEpoch: last?.epoch ?? 0,
       lastOrigin: last ? endpointIdToBytes(last.origin) : new Uint8Array(0),
       lastClientSeq: last?.clientSeq ?? 0,
+      lastHistory: replica.ready ? (replica.log.chainAt(seq) ?? 0) : 0,
     })
     this.ports.sendUp(Kind.OPEN, encodeMessage({ kind: Kind.OPEN, origin: this.ports.io.self, doc: replica.doc, epoch: this.ports.epoch(), seq, payload }))
   }
@@ -257,7 +266,7 @@ export class ReplicaSet {
     this.#writing.add(replica.doc)
     const seq = replica.seq
     try {
-      await storage.writeSnapshot(replica.doc, { seq, state: encodeJson(replica.confirmed), clientSeqs: [...replica.clientSeqs] })
+      await storage.writeSnapshot(replica.doc, { seq, state: encodeJson(replica.confirmed), clientSeqs: [...replica.clientSeqs], history: replica.log.chainAt(seq) })
       replica.snapshotSeq = seq
       await storage.compact(replica.doc, seq)
     } catch (error) {

@@ -1,12 +1,17 @@
+import { nextHistory } from '../document/history-chain.js'
+import type { Replica } from '../document/replica.js'
 import type { DocId, EndpointId } from '../ids.js'
-import { encodeMessage } from '../protocol/codec.js'
+import { decodeMessage, encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
+import { BatchCodec } from '../protocol/payloads.js'
 import type { NodeContext } from './context.js'
 
 /** A document head as a child reports it in its HELLO. */
 export interface DocHead {
   doc: string
   seq: number
+  /** The child's history fingerprint at `seq` (0 or absent: unknown). */
+  history?: number
 }
 
 /**
@@ -23,4 +28,30 @@ export function fetchFromSurvivor(node: NodeContext, child: EndpointId, heads: r
     node.succession.fetchStarted(`${child}/${replica.doc}`)
     node.sendTo(child, encodeMessage({ kind: Kind.CATCH_UP, origin: node.id, doc: replica.doc, seq: replica.seq, epoch: node.succession.epoch }))
   }
+}
+
+/**
+ * Whether a survivor's answer (FRAGMENTS after our seq) extends *our* history. The survivor's
+ * HELLO gave its fingerprint at its head; folding the answer's fragments onto ours must give
+ * exactly that. It does not when the survivor was in another branch (it followed a root that
+ * sequenced different fragments before our head, e.g. one that took over while we were paused):
+ * then its fragments must not be applied here on top of ours. The survivor is served our
+ * snapshot instead when it opens, and resends the confirmed changes we lack. Unknown
+ * fingerprints (an old peer, a store without them) keep today's behaviour: applied.
+ */
+export function extendsOurHistory(replica: Replica, answer: Message, head: DocHead | undefined): boolean {
+  const ours = replica.log.chainAt(replica.seq)
+  if (!head?.history || ours === undefined) return true
+  let chain = ours
+  let seq = replica.seq
+  for (const envelope of BatchCodec.decode(answer.payload).envelopes) {
+    const f = decodeMessage(envelope, Infinity)
+    if (f.seq <= seq) continue
+    if (f.seq !== seq + 1) return false
+    chain = nextHistory(chain, f.seq, f.origin, f.clientSeq)
+    seq = f.seq
+    if (seq === head.seq) return chain === head.history
+  }
+  // The answer stops short of the head it announced (its log moved on): nothing to compare.
+  return seq < head.seq ? false : true
 }

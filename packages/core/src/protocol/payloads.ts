@@ -15,6 +15,8 @@ export interface AddressInfo {
 export interface DocHead {
   doc: string
   seq: number
+  /** In HELLO: the history fingerprint at `seq` (document/history-chain.ts); 0 or absent: unknown. */
+  history?: number
 }
 /** The payload of HELLO messages (see PROTOCOL.md). */
 export interface Hello {
@@ -69,6 +71,8 @@ export interface Open {
   /** Origin (16 bytes) and clientSeq of the fragment at the opener's seq; empty when unknown. */
   lastOrigin?: Uint8Array
   lastClientSeq?: number
+  /** Fingerprint of the opener's history up to its seq (document/history-chain.ts); 0 or absent: unknown. */
+  lastHistory?: number
 }
 export interface PresenceEntry {
   origin: Uint8Array
@@ -83,6 +87,8 @@ export interface Snapshot {
   state: Uint8Array
   clientSeqs: OriginSeq[]
   presence: PresenceEntry[]
+  /** Fingerprint of the history up to the snapshot's seq; 0 or absent: unknown. */
+  history?: number
 }
 /** The payload of FRAGMENTS messages (see PROTOCOL.md). */
 export interface Batch {

@@ -170,6 +170,10 @@ export const zincSchema = {
             "seq": {
               "type": "uint64",
               "id": 2
+            },
+            "history": {
+              "type": "double",
+              "id": 3
             }
           }
         },
@@ -264,6 +268,11 @@ export const zincSchema = {
               "type": "uint64",
               "id": 5,
               "protoName": "last_client_seq"
+            },
+            "lastHistory": {
+              "type": "double",
+              "id": 6,
+              "protoName": "last_history"
             }
           }
         },
@@ -308,6 +317,10 @@ export const zincSchema = {
               "rule": "repeated",
               "type": "PresenceEntry",
               "id": 3
+            },
+            "history": {
+              "type": "double",
+              "id": 4
             }
           }
         },

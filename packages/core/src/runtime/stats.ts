@@ -1,4 +1,5 @@
 import { emptyHistogram, type Histogram } from './histogram.js'
+import type { TransportStats } from '../transport.js'
 
 /**
  * Why a well-formed input about the tree was refused (counted in `refusals`):
@@ -26,6 +27,8 @@ export interface EndpointStats {
   dropped: number
   /** Application or built-in handlers that threw. */
   handlerErrors: number
+  /** Server hooks (`validate`, `onChange`, `onLoad`, `onStore`) that threw, rejected or timed out. */
+  hookErrors: number
   /** Catch-up or snapshot requests this endpoint made after seeing a gap. */
   resyncs: number
   /** Fragments this endpoint sequenced (root only). */
@@ -68,6 +71,12 @@ export interface EndpointStats {
   docs: Record<string, number>
   /** Time spent in message handlers (built-in and application), in milliseconds. */
   handlerLatency: Histogram
+  /**
+   * What the transport (and `joinTransport`, when it differs) counted on the wire: sent,
+   * received, dropped past a high-water mark, too large, malformed. Filled in by `stats()`;
+   * a transport shared by several endpoints counts for all of them.
+   */
+  wire?: TransportStats
   /** Sent and received counts per message kind name. */
   sentByKind: Record<string, number>
   receivedByKind: Record<string, number>
@@ -82,6 +91,7 @@ export function emptyStats(): EndpointStats {
     badFrames: 0,
     dropped: 0,
     handlerErrors: 0,
+    hookErrors: 0,
     resyncs: 0,
     sequenced: 0,
     rejected: 0,

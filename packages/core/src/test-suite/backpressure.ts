@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { Frames } from '../transport.js'
-import { indexOf, numbered, pattern, sameBytes, str, text } from './bytes.js'
-import { settlesWithin, type Harness } from './harness.js'
-import { range } from './probe.js'
+import { indexOf, pattern, sameBytes, str, text } from './bytes.js'
+import type { Harness } from './harness.js'
+import { fillUntilStalled, range } from './probe.js'
 import { TEST_TIMEOUT } from './setup.js'
-
-/** How long a send may take before it counts as "staying pending" (detection, not assertion). */
-const STALL_MS = 250
 
 /** High-water marks: a PUB never blocks and drops instead; a PUSH waits. */
 export function backpressureTests(harness: () => Harness): void {
@@ -50,18 +47,8 @@ export function backpressureTests(harness: () => Harness): void {
       const h = harness()
       const pull = await h.pull(await h.node(), undefined, { highWaterMark: 5 })
       const push = await h.push(await h.node(), pull.address, { highWaterMark: 5 })
-      // 64 KB bodies: a real network's kernel buffers fill after a few hundred of them.
-      const size = 64 * 1024
-      const limit = 2000
-      let resolved = 0
-      let stalled: Promise<void> | undefined
-      while (!stalled && resolved < limit) {
-        const send = push.send(numbered(resolved, size))
-        send.catch(() => {}) // observed below; this only keeps an early failure from going unhandled
-        if (await settlesWithin(send, STALL_MS)) resolved++
-        else stalled = send
-      }
-      expect(stalled, `one of ${limit} sends to a PULL that never reads stays pending`).toBeDefined()
+      const { resolved, stalled } = await fillUntilStalled(push)
+      expect(stalled, 'one of the sends to a PULL that never reads stays pending').toBeDefined()
       expect(resolved).toBeGreaterThanOrEqual(1)
 
       const received = h.collect(pull)

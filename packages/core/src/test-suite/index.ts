@@ -12,6 +12,7 @@
 import { describe } from 'vitest'
 import { backpressureTests } from './backpressure.js'
 import { basicTests } from './basic.js'
+import { cancelTests } from './cancel.js'
 import { closeTests } from './close.js'
 import { useHarness } from './harness.js'
 import { identityTests } from './identity.js'
@@ -35,6 +36,7 @@ export function transportConformanceSuite(
     basicTests(harness)
     topicTests(harness)
     closeTests(harness)
+    cancelTests(harness)
     backpressureTests(harness)
     stressTests(harness)
     identityTests(harness)

@@ -1,7 +1,7 @@
 import { expect } from 'vitest'
-import type { Frames, PubChannel } from '../transport.js'
-import { sameBytes, text } from './bytes.js'
-import type { Collector, Harness } from './harness.js'
+import type { Frames, PubChannel, PushChannel, SendOptions } from '../transport.js'
+import { numbered, sameBytes, text } from './bytes.js'
+import { settlesWithin, type Collector, type Harness } from './harness.js'
 
 /** The body of probe messages, sent until a subscription is known to have reached the PUB. */
 export const PROBE = text('zinc-suite-probe')
@@ -40,4 +40,24 @@ export async function expectBindRejected(promise: Promise<unknown>, what: string
 
 export function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i)
+}
+
+/** How long a send may take before it counts as "staying pending" (detection, not assertion). */
+export const STALL_MS = 250
+
+/**
+ * Sends numbered 64 KB messages (a real network's kernel buffers fill after a few hundred) on
+ * `push`, towards a PULL that does not read, until one stays pending. Returns how many
+ * resolved and the send left pending (undefined if all `limit` resolved). `options` go with
+ * every send.
+ */
+export async function fillUntilStalled(push: PushChannel, options?: SendOptions, limit = 2000): Promise<{ resolved: number; stalled: Promise<void> | undefined }> {
+  let resolved = 0
+  while (resolved < limit) {
+    const send = push.send(numbered(resolved, 64 * 1024), options)
+    send.catch(() => {}) // observed by the caller; this only keeps an early failure from going unhandled
+    if (await settlesWithin(send, STALL_MS)) resolved++
+    else return { resolved, stalled: send }
+  }
+  return { resolved, stalled: undefined }
 }

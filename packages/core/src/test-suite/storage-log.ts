@@ -51,6 +51,15 @@ export function storageLogTests(h: StorageHarness): void {
   })
 
   describe('snapshots, readLog and compact', () => {
+    it('a snapshot keeps its history fingerprint, and one written without it loads without it', async () => {
+      await h.storage.writeSnapshot(A, { ...snapshot(12), history: 0x1234_5678_9abc })
+      expect((await h.storage.load(A))?.snapshot?.history).toBe(0x1234_5678_9abc)
+      await h.storage.writeSnapshot(A, snapshot(13))
+      const loaded = await h.storage.load(A)
+      expect(loaded?.snapshot?.seq).toBe(13)
+      expect(loaded?.snapshot?.history).toBeUndefined()
+    })
+
     it('writeSnapshot keeps the newest: an older one does not replace it', async () => {
       await h.storage.append(A, fragments(1, 10))
       await h.storage.writeSnapshot(A, snapshot(8, { v: 'eight' }))

@@ -10,7 +10,7 @@ import { HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, WelcomeCodec } fr
 import { CONTROL_TOPIC, docTopic, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue } from '../forwarding.js'
-import { fetchFromSurvivor } from '../survivor-fetch.js'
+import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
 import { whenReached } from '../opener-ahead.js'
 import type { AccessRequest, Verdict } from '../options.js'
 
@@ -71,11 +71,16 @@ async function answered(node: NodeContext, m: Message, code: string, handler: (n
 function admit(node: NodeContext, m: Message): boolean {
   const child = node.children.get(m.sender)
   if (!child) {
-    // A heartbeat from a stranger may be a root that outranks this one, telling it so.
-    if (m.kind === Kind.HEARTBEAT && node.succession.isRoot) return void hintFrom(node, m), false
+    // A heartbeat from a stranger may be a root that outranks this one, telling it so; or a
+    // child we timed out that still thinks it is ours (it only heartbeats once it stops
+    // writing). Both are answered: a root that pushed to us does not hear our PUB, and a
+    // former child must learn to join again, or it stays detached for good.
+    if (m.kind === Kind.HEARTBEAT && node.succession.isRoot) hintFrom(node, m)
     // Not (or no longer) a child: it must say hello again before anything else counts.
-    node.stats.dropped++
-    node.refusal('not-joined')
+    else {
+      node.stats.dropped++
+      node.refusal('not-joined')
+    }
     if (m.kind !== Kind.LEAVE) node.refuse(m.sender, 'ERR_NOT_JOINED', 'this endpoint is not a child here; join again')
     return false
   }
@@ -201,8 +206,11 @@ function onSurvivorAnswer(node: NodeContext, m: Message): void {
       replica.expectSnapshot = true
       replica.applySnapshot(m.seq, SnapshotCodec.decode(m.payload))
     }
-  } else {
+  } else if (extendsOurHistory(replica, m, node.children.get(m.origin)?.heads?.find((h) => h.doc === replica.doc))) {
     replica.receiveSequenced(m)
+  } else {
+    node.stats.dropped++
+    node.logger.warn({ doc: replica.doc, survivor: m.origin, ours: replica.seq }, "a survivor's history is another branch than ours; not taking its fragments (it gets our snapshot and resends what we lack)")
   }
   node.succession.fetchDone(`${m.origin}/${replica.doc}`)
   node.defer(() => node.maybeEndRecovery())
@@ -270,7 +278,10 @@ async function onOpen(node: NodeContext, m: Message, from: Work['from']): Promis
  * clientSeq) there, when it told us which. Two roots of one epoch (a healed split) sequence
  * different fragments under the same epoch; only this tells their histories apart.
  */
-function sameHistory(replica: Replica, seq: number, open: { lastOrigin?: Uint8Array; lastClientSeq?: number }): boolean {
+function sameHistory(replica: Replica, seq: number, open: { lastOrigin?: Uint8Array; lastClientSeq?: number; lastHistory?: number }): boolean {
+  // Both fingerprints known: they compare the whole history up to `seq`, not only its last fragment.
+  const ours = replica.log.chainAt(seq)
+  if (open.lastHistory && ours !== undefined) return open.lastHistory === ours
   if (!open.lastOrigin || open.lastOrigin.byteLength !== 16) return true
   const entry = replica.log.at(seq)
   // Our log no longer holds that seq (it was just replaced by a snapshot): we cannot tell.

@@ -130,13 +130,21 @@ function onWelcome(node: NodeContext, m: Message, link: ParentLink): void {
 
 function onHeartbeat(node: NodeContext, m: Message, link: ParentLink): void {
   if (!link.welcomed) return
-  const hb = HeartbeatCodec.decode(m.payload)
-  const rootBefore = link.rootId
-  const bad = link.takeChain(hb.ancestors, node.id)
-  if (bad === 'loop') return onLoop(node, link, hb.ancestors.length)
-  link.loopSeen = 0
-  if (bad) node.refusal(bad)
-  const newRoot = rootBefore !== undefined && link.rootId !== rootBefore
+  // An idle parent's heartbeats are the same bytes every time: the last one taken is not
+  // decoded again, nor its chain checked again (most of an idle child's work).
+  const known = link.lastBeat
+  const same = known !== undefined && sameBytes(known.payload, m.payload)
+  const hb = same ? known.heartbeat : HeartbeatCodec.decode(m.payload)
+  let newRoot = false
+  if (!same) {
+    const rootBefore = link.rootId
+    const bad = link.takeChain(hb.ancestors, node.id)
+    if (bad === 'loop') return onLoop(node, link, hb.ancestors.length)
+    link.loopSeen = 0
+    if (bad) node.refusal(bad)
+    link.lastBeat = bad ? undefined : { payload: m.payload, heartbeat: hb }
+    newRoot = rootBefore !== undefined && link.rootId !== rootBefore
+  }
   if (adoptEpoch(node, m) || newRoot) {
     // A new root above us (a higher epoch, or another root at ours after a split healed): its
     // history may differ from what we and our children hold. Reopen from our seq; the parent
@@ -152,6 +160,7 @@ function onHeartbeat(node: NodeContext, m: Message, link: ParentLink): void {
   for (const head of hb.heads) {
     const r = node.replicas.get(head.doc as DocId)
     if (!r?.ready) continue
+    r.noteHead(head.seq)
     if (head.seq <= r.seq) r.behindSince = 0
     // Still behind a heartbeat later: an idle gap (fragments we never saw), not an echo in flight.
     else if (r.behindSince === 0) r.behindSince = now
@@ -288,4 +297,10 @@ function orphansBeyond(replica: Replica, snapshot: Snapshot, self: EndpointId): 
     }
   }
   return out
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
 }

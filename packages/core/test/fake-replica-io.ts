@@ -1,0 +1,66 @@
+import type { ReplicaIO } from '../dist/document/replica-io.js'
+import type { DocId, EndpointId } from '../dist/ids.js'
+import { silentLogger } from '../dist/logger.js'
+import { decodeMessage, type Message } from '../dist/protocol/codec.js'
+import { emptyStats } from '../dist/runtime/stats.js'
+import type { Storage } from '../dist/storage.js'
+
+/** Decodes an envelope without a size limit. */
+export const decode = (bytes: Uint8Array): Message => decodeMessage(bytes, Infinity)
+
+/** Lets every queued microtask (event dispatch) run. */
+export const drain = () => new Promise<void>((r) => setImmediate(r))
+
+/** A ReplicaIO that records everything; deferred work runs only when the test says so. */
+export class FakeIO implements ReplicaIO {
+  readonly logger = silentLogger
+  readonly stats = emptyStats()
+  readonly up: Message[] = []
+  readonly published: Message[][] = []
+  readonly sent: Array<{ to: EndpointId; m: Message }> = []
+  readonly deferred: Array<() => void> = []
+  maybeSnapshot() {}
+  constructor(
+    readonly self: EndpointId,
+    public root: boolean,
+    readonly storage: Storage | undefined = undefined,
+  ) {}
+  epoch() {
+    return 1
+  }
+  isRoot() {
+    return this.root
+  }
+  sendUp(bytes: Uint8Array) {
+    this.up.push(decode(bytes))
+  }
+  publishFragments(_doc: DocId, envelopes: Uint8Array[]) {
+    this.published.push(envelopes.map(decode))
+  }
+  publishOnDoc() {}
+  sendTo(to: EndpointId, bytes: Uint8Array) {
+    this.sent.push({ to, m: decode(bytes) })
+  }
+  defer(fn: () => void) {
+    this.deferred.push(fn)
+  }
+  /** Runs deferred work (and whatever it defers in turn) until none is left; returns how many ran. */
+  tick(): number {
+    let n = 0
+    while (this.deferred.length > 0) {
+      this.deferred.shift()!()
+      n++
+    }
+    return n
+  }
+  takeUp(): Message[] {
+    return this.up.splice(0)
+  }
+  takePublished(): Message[] {
+    return this.published.splice(0).flat()
+  }
+  takeSent(): Array<{ to: EndpointId; m: Message }> {
+    return this.sent.splice(0)
+  }
+}
+

@@ -2,6 +2,7 @@ import { AbortError, ClosedError, InvalidArgumentError, MessageTooLargeError, Ti
 import { Document } from '../document/document.js'
 import type { Replica } from '../document/replica.js'
 import { isValidDocId, type DocId, type EndpointId } from '../ids.js'
+import { docTopic } from '../protocol/topics.js'
 import { encodeMessage } from '../protocol/codec.js'
 import { encodeJson } from '../protocol/json.js'
 import { Kind } from '../protocol/kinds.js'
@@ -255,13 +256,30 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     })
   }
 
+  /** Presence values set in this tick and not sent yet, per document (the last one wins). */
+  readonly #presenceOut = new Map<DocId, { replica: Replica; value: unknown }>()
+
+  /**
+   * Sets this endpoint's presence at once locally; sends it once per tick, the last value
+   * set in it (a pointer moving fires more often than anyone can see).
+   */
   #setPresence(doc: DocId, value: unknown): void {
     const replica = this.#node.replicas.get(doc)
     if (!replica) return
     replica.setPresence(this.id, value ?? null)
-    const bytes = replica.presenceMessage(this.id, value ?? null)
-    if (this.#node.succession.isRoot) this.#node.publish(`d/${doc}\u0000`, bytes)
-    else this.#node.sendUp(bytes)
+    const queued = this.#presenceOut.size > 0
+    this.#presenceOut.set(doc, { replica, value: value ?? null })
+    if (!queued) this.#node.defer(() => this.#sendPresence())
+  }
+
+  #sendPresence(): void {
+    const node = this.#node
+    for (const { replica, value } of this.#presenceOut.values()) {
+      const bytes = replica.presenceMessage(this.id, value)
+      if (node.succession.isRoot) node.publish(docTopic(replica.doc), bytes)
+      else node.sendUp(bytes)
+    }
+    this.#presenceOut.clear()
   }
 
   async #closeDocument(doc: DocId): Promise<void> {
@@ -269,7 +287,11 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     const replica = node.replicas.get(doc)
     if (!replica || node.closed) return
     replica.localOpens--
-    if (replica.localOpens === 0 && replica.presence.has(this.id)) this.#setPresence(doc, null)
+    if (replica.localOpens === 0 && replica.presence.has(this.id)) {
+      this.#setPresence(doc, null)
+      // Now, before the close: the clear must not trail the document's CLOSE.
+      this.#sendPresence()
+    }
     node.replicas.drop(replica)
   }
 

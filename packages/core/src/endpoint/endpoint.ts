@@ -148,7 +148,13 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     return this.#node.succession.epoch
   }
 
-  /** The roster this endpoint sees: its children when it has some, else its parent's level. */
+  /**
+   * Who is around this endpoint. With children: every child (a leaf that binds nothing has
+   * `addresses` undefined). Without: its parent's roster, which lists only the members of this
+   * level that can be promoted (they bind) — what the succession needs; on a leaf such as a
+   * browser tab among other tabs it is often empty. To count the people on a document, use
+   * `doc.presence`.
+   */
   get peers(): Peer[] {
     return this.#node.children.size > 0 ? this.#node.children.peers() : [...this.#node.succession.siblings]
   }

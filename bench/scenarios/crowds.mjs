@@ -9,7 +9,11 @@
 // `--tree R,L` also runs root → R relays → L leaves each (the 10,000-endpoint tree of the
 // issue is `--tree 10,1000`).
 //
-//   node --expose-gc bench/scenarios/crowds.mjs [--sizes 100,200,500,1000] [--tree 10,1000] [--smoke]
+// `--ws N,P`: one edge relay (and its root) in one process, N WebSocket leaves in P other
+// processes (the issue's target is `--ws 1000,10`): join, open, the edge's idle CPU, one change
+// from the root reaching every leaf (p50/p99 over 20 changes), the edge's heap per leaf.
+//
+//   node --expose-gc bench/scenarios/crowds.mjs [--sizes 100,200,500,1000] [--tree 10,1000] [--ws 1000,10] [--smoke]
 //
 // Prints one JSON line per topology (stdout); progress on stderr.
 import { fileURLToPath } from 'node:url'
@@ -128,6 +132,69 @@ export async function crowd({ relays = 1, leaves, idleMs = 3000, timeoutMs = 600
   }
 }
 
+/**
+ * One edge relay (with its root, in one process) and `leaves` WebSocket leaves in `procs`
+ * other processes, all joining at once: the issue's 1,000-tab target.
+ */
+export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
+  const { spawnWorker, stopAll } = await import('../lib/proc.mjs')
+  const { nowUs } = await import('../lib/worker.mjs')
+  const ws = []
+  try {
+    const edge = await spawnWorker('crowd-edge', {}, { execArgv: ['--expose-gc'] })
+    ws.push(edge)
+    const h0 = await edge.call('gc')
+    const t0 = nowUs()
+    const per = Array.from({ length: procs }, (_, i) => Math.floor(leaves / procs) + (i < leaves % procs ? 1 : 0))
+    const tabs = await Promise.all(per.map((count) => spawnWorker('crowd-tabs', { count, join: edge.info.addresses }, { readyTimeoutMs: 300_000 })))
+    ws.push(...tabs)
+    const joinedS = (nowUs() - t0) / 1e6
+    log(`  ws ${leaves}: joined after ${joinedS.toFixed(1)} s`)
+    const opened = await Promise.all(tabs.map((t) => t.call('open', {}, 300_000)))
+    const startS = (Math.max(...opened.map((o) => o.doneUs)) - t0) / 1e6
+    log(`  ws ${leaves}: opened after ${startS.toFixed(1)} s`)
+    await sleep(2000)
+    const h1 = await edge.call('gc')
+    const m0 = await edge.call('mark')
+    const tm0 = await Promise.all(tabs.map((t) => t.call('mark')))
+    await sleep(idleMs)
+    const m1 = await edge.call('mark')
+    const tm1 = await Promise.all(tabs.map((t) => t.call('mark')))
+    const cpu = (a, b) => (100 * (b.cpuUs - a.cpuUs)) / (b.t - a.t)
+    const tabsCpu = tm0.reduce((sum, m, i) => sum + cpu(m, tm1[i]), 0)
+    const lat = []
+    for (let n = 1; n <= changes; n++) {
+      await Promise.all(tabs.map((t) => t.call('listen', { n })))
+      await edge.call('change', { n })
+      const deadline = Date.now() + 30_000
+      let got = []
+      while (Date.now() < deadline) {
+        got = (await Promise.all(tabs.map((t) => t.call('samples')))).flat()
+        if (got.length >= leaves) break
+        await sleep(20)
+      }
+      lat.push(...got.map((us) => us / 1000))
+      await sleep(100)
+    }
+    return {
+      topology: `edge relay → ${leaves} WebSocket leaves in ${procs} processes`,
+      joinS: +joinedS.toFixed(2),
+      startS: +startS.toFixed(2),
+      edgeIdleCpuPct: +cpu(m0, m1).toFixed(1),
+      leafIdleCpuMsPerS: +((tabsCpu * 10) / leaves).toFixed(3),
+      changeP50Ms: +pct(lat, 50).toFixed(1),
+      changeP99Ms: +pct(lat, 99).toFixed(1),
+      changeMaxMs: +Math.max(...lat).toFixed(1),
+      delivered: lat.length / (changes * leaves),
+      edgeHeapPerLeafKB: +((h1 - h0) / leaves / 1024).toFixed(1),
+      leafProcessHeapPerLeafKB: +(tm1.reduce((s, m) => s + m.heapUsed, 0) / leaves / 1024).toFixed(1),
+      refusedBusy: m1.refusedBusy,
+    }
+  } finally {
+    await stopAll(ws)
+  }
+}
+
 async function main() {
   const args = process.argv.slice(2)
   const opt = (name) => {
@@ -136,10 +203,16 @@ async function main() {
   }
   const smoke = args.includes('--smoke')
   const oneByOne = args.includes('--one-by-one')
-  const sizes = (opt('--sizes') ?? (smoke ? '20' : '100,200,500,1000')).split(',').map(Number)
+  const sizes = (opt('--sizes') ?? (smoke ? '20' : '100,200,500,1000')).split(',').map(Number).filter((n) => n > 0)
   for (const leaves of sizes) {
     log(`crowds: root → 1 relay → ${leaves} leaves`)
     console.log(JSON.stringify(await crowd({ leaves, oneByOne, idleMs: smoke ? 500 : 3000 })))
+  }
+  const wsOpt = opt('--ws')
+  if (wsOpt) {
+    const [leaves, procs] = wsOpt.split(',').map(Number)
+    log(`crowds: edge relay → ${leaves} WebSocket leaves in ${procs} processes`)
+    console.log(JSON.stringify(await wsCrowd({ leaves, procs, changes: smoke ? 3 : 20, idleMs: smoke ? 500 : 3000 })))
   }
   const tree = opt('--tree')
   if (tree) {

@@ -102,6 +102,29 @@ describe('crowds', () => {
     expect(rootDoc.state.n).toHaveLength(step)
   }, 120_000)
 
+  it('presence of a crowd moving at once reaches everyone batched: a few frames and a few notifications per tick, not one per person', async () => {
+    const network = new InprocNetwork({ seed: 22 })
+    const start = starter(network)
+    const root = await start({ bind: true })
+    await root.open('doc', { initial: {} })
+    const relay = await start({ bind: true, join: root.addresses })
+    const leaves = await Promise.all(Array.from({ length: 30 }, () => start({ join: relay.addresses })))
+    const docs = await Promise.all(leaves.map((l) => l.open('doc')))
+    const watcher = docs[0]!
+    let notified = 0
+    watcher.presence.subscribe(() => notified++)
+    const before = leaves[0]!.stats().receivedByKind
+    // Everyone moves in the same tick, several times (only the last value of each is sent).
+    for (let move = 0; move < 5; move++) docs.forEach((d, i) => d.presence.set({ at: [i, move] }))
+    await waitFor(() => docs.every((d) => d.presence.get().size === 30 && [...d.presence.get().values()].every((v) => (v as { at: number[] }).at[1] === 4)), 'every leaf sees everyone at their last place')
+    const after = leaves[0]!.stats().receivedByKind
+    const frames = (after['PRESENCE'] ?? 0) - (before['PRESENCE'] ?? 0) + (after['PRESENCES'] ?? 0) - (before['PRESENCES'] ?? 0)
+    expect(after['PRESENCES'] ?? 0).toBeGreaterThan(0)
+    // Without batching: 29 others × 5 moves = 145 frames and as many notifications.
+    expect(frames).toBeLessThan(15)
+    expect(notified).toBeLessThan(15)
+  })
+
   it('a joiner that keeps hearing ERR_BUSY until its join timeout gets a JoinRefusedError that says to try again', async () => {
     const network = new InprocNetwork({ seed: 21 })
     const start = starter(network)

@@ -85,10 +85,12 @@ export async function crowd({ relays = 1, leaves, idleMs = 3000, timeoutMs = 600
     await sleep(1000)
     const h2 = heap()
     const rostersBefore = tabs.reduce((s, t) => s + (t.stats().receivedByKind?.ROSTER ?? 0), 0)
+    await globalThis.__idleHook?.('start')
     const c0 = process.cpuUsage()
     const w0 = performance.now()
     await sleep(idleMs)
     const c1 = process.cpuUsage(c0)
+    await globalThis.__idleHook?.('stop')
     const idleWall = performance.now() - w0
     const idleCpu = (100 * (c1.user + c1.system)) / 1000 / idleWall
     // One change from the first leaf: when does each other leaf see it?
@@ -149,6 +151,9 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     const tabs = await Promise.all(per.map((count) => spawnWorker('crowd-tabs', { count, join: edge.info.addresses }, { readyTimeoutMs: 300_000 })))
     ws.push(...tabs)
     const joinedS = (nowUs() - t0) / 1e6
+    // Inside the tab processes: from their first join to their last (process start-up excluded).
+    const joinInsideS = Math.max(...tabs.map((t) => t.info.joinUs)) / 1e6
+    const spawnS = (Math.max(...tabs.map((t) => t.info.startedUs)) - t0) / 1e6
     log(`  ws ${leaves}: joined after ${joinedS.toFixed(1)} s`)
     const opened = await Promise.all(tabs.map((t) => t.call('open', {}, 300_000)))
     const startS = (Math.max(...opened.map((o) => o.doneUs)) - t0) / 1e6
@@ -179,6 +184,8 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     return {
       topology: `edge relay → ${leaves} WebSocket leaves in ${procs} processes`,
       joinS: +joinedS.toFixed(2),
+      lastProcessUpS: +spawnS.toFixed(2),
+      joinInsideProcessS: +joinInsideS.toFixed(2),
       startS: +startS.toFixed(2),
       edgeIdleCpuPct: +cpu(m0, m1).toFixed(1),
       leafIdleCpuMsPerS: +((tabsCpu * 10) / leaves).toFixed(3),

@@ -9,6 +9,7 @@ import type { EndpointStats, RefusalReason } from '../runtime/stats.js'
 import type { MessageHandler } from './app-messages.js'
 import type { Children } from './children.js'
 import type { JoinGate } from './join-gate.js'
+import type { PresenceOut } from './presence-out.js'
 import type { Peer } from './roster.js'
 import type { EndpointAddresses, ResolvedOptions } from './options.js'
 import type { ParentLink } from './parent-link.js'
@@ -71,6 +72,8 @@ export interface NodeContext {
    */
   formerAncestors: Array<{ id: EndpointId; addresses: EndpointAddresses }>
   readonly children: Children
+  /** The presence a root publishes, batched per tick. */
+  readonly presenceOut: PresenceOut
   /** Admission of new children: bursts wait their turn, then are refused with ERR_BUSY. */
   readonly joins: JoinGate
   /** Which connection each child joined on, and whom each child speaks for. */

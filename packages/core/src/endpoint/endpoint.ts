@@ -2,7 +2,6 @@ import { AbortError, ClosedError, InvalidArgumentError, MessageTooLargeError, Ti
 import { Document } from '../document/document.js'
 import type { Replica } from '../document/replica.js'
 import { isValidDocId, type DocId, type EndpointId } from '../ids.js'
-import { docTopic } from '../protocol/topics.js'
 import { encodeMessage } from '../protocol/codec.js'
 import { encodeJson } from '../protocol/json.js'
 import { Kind } from '../protocol/kinds.js'
@@ -282,7 +281,7 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     const node = this.#node
     for (const { replica, value } of this.#presenceOut.values()) {
       const bytes = replica.presenceMessage(this.id, value)
-      if (node.succession.isRoot) node.publish(docTopic(replica.doc), bytes)
+      if (node.succession.isRoot) node.presenceOut.publish(replica.doc, this.id, bytes)
       else node.sendUp(bytes)
     }
     this.#presenceOut.clear()

@@ -19,6 +19,7 @@ import { DocumentSizes } from './document-size.js'
 import type { MessageHandler } from './app-messages.js'
 import { Children } from './children.js'
 import { JoinGate } from './join-gate.js'
+import { PresenceOut } from './presence-out.js'
 import type { EndpointEvents, NodeContext, Role, Work } from './context.js'
 import { failover } from './failover.js'
 import { Fencing } from './fencing.js'
@@ -76,6 +77,7 @@ export class Node implements NodeContext {
   readonly #ticker: Ticker
   /** Admission of new children (a burst of joins is queued, then refused with ERR_BUSY). */
   readonly joins: JoinGate
+  readonly presenceOut = new PresenceOut(this)
   #inbound: PullChannel | undefined
   #outbound: PubChannel | undefined
   #parent: ParentLink | undefined

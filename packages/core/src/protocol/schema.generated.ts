@@ -77,7 +77,8 @@ export const zincSchema = {
             "FRAGMENTS": 14,
             "PRESENCE": 15,
             "APP": 16,
-            "RESEND": 17
+            "RESEND": 17,
+            "PRESENCES": 18
           }
         },
         "Hello": {

@@ -7,7 +7,7 @@ import type { BadFrameError } from '../../errors.js'
 import type { PeerIdentity } from '../../transport.js'
 import { fragmentProblem, frameAllowed, helloAllowed, openAtRootOrRefuse, openValueAllowed, presenceAllowed, refuseDoc, refuseFragment, relayRefusal, serveOpen } from '../edge-checks.js'
 import { HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, WelcomeCodec } from '../../protocol/payloads.js'
-import { CONTROL_TOPIC, docTopic, endpointTopic } from '../../protocol/topics.js'
+import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue } from '../forwarding.js'
 import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
@@ -304,7 +304,7 @@ export function clearPresence(node: NodeContext, replica: Replica, origin: Endpo
   const bytes = replica.presenceMessage(origin, null)
   if (node.succession.isRoot) {
     replica.setPresence(origin, null)
-    node.publish(docTopic(replica.doc), bytes)
+    node.presenceOut.publish(replica.doc, origin, bytes)
   } else {
     node.sendUp(bytes)
   }
@@ -349,7 +349,7 @@ function onPresence(node: NodeContext, m: Message): void {
   if (!replica) return void node.stats.dropped++
   if (!node.succession.isRoot) return forwardUp(node, m)
   replica.setPresence(m.origin, presenceValue(m))
-  node.publish(docTopic(replica.doc), m.raw)
+  node.presenceOut.publish(replica.doc, m.origin, m.raw)
 }
 
 export function reasonOf(verdict: Verdict, fallback: string): string {

@@ -4,7 +4,7 @@ import type { Replica } from '../../document/replica.js'
 import { decodeMessage, encodeMessage, type Message } from '../../protocol/codec.js'
 import { refusalError } from '../edge-checks.js'
 import { Kind } from '../../protocol/kinds.js'
-import { HeartbeatCodec, RefusalCodec, RosterCodec, SnapshotCodec, WelcomeCodec, type Snapshot } from '../../protocol/payloads.js'
+import { BatchCodec, HeartbeatCodec, RefusalCodec, RosterCodec, SnapshotCodec, WelcomeCodec, type Snapshot } from '../../protocol/payloads.js'
 import { CONTROL_TOPIC, docTopic, endpointOfTopic, isEndpointTopic } from '../../protocol/topics.js'
 import { applyRoster } from '../roster.js'
 import type { Handler, NodeContext, Work } from '../context.js'
@@ -60,6 +60,7 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     replica.setPresence(m.origin, presenceValue(m))
     node.publish(docTopic(replica.doc), m.raw)
   },
+  [Kind.PRESENCES]: (node, { message: m }) => onPresences(node, m),
   [Kind.APP]: (node, { message: m }) => {
     node.publish(CONTROL_TOPIC, m.raw)
     return deliverApp(node, m)
@@ -206,6 +207,22 @@ function onLoop(node: NodeContext, link: ParentLink, length: number): void {
 /** WELCOME and HEARTBEAT from the parent carry its epoch: a client follows its tree. */
 function adoptEpoch(node: NodeContext, m: Message): boolean {
   return node.succession.adoptEpoch(m.epoch)
+}
+
+/** A tick's presence changes from above, in one frame: taken, then passed down as it came. */
+function onPresences(node: NodeContext, m: Message): void {
+  const replica = node.replicas.get(m.doc as DocId)
+  if (!replica) return void node.stats.dropped++
+  for (const bytes of BatchCodec.decode(m.payload).envelopes) {
+    try {
+      const inner = decodeMessage(bytes, Infinity)
+      if (inner.kind !== Kind.PRESENCE || inner.doc !== replica.doc) throw new Error('not a presence of this document')
+      replica.setPresence(inner.origin, presenceValue(inner))
+    } catch {
+      node.stats.dropped++
+    }
+  }
+  node.publish(docTopic(replica.doc), m.raw)
 }
 
 function onSequenced(node: NodeContext, { message: m, topic }: Work): void {

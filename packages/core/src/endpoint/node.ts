@@ -249,9 +249,16 @@ export class Node implements NodeContext {
     this.#parentListener = this.#listen(link.sub, 'parent', 2, 'parent', link)
     const welcomed = new Promise<void>((resolve, reject) => (this.#welcome = { resolve, reject }))
     const started = this.clock.now()
-    const retry = Math.max(50, Math.min(500, this.opts.heartbeatMs))
-    const hello = this.clock.setInterval(() => this.sendHello(), retry)
-    this.sendHello()
+    // Said again until answered (the subscription may not have reached the parent yet), less
+    // and less often: a crowd joining a busy parent must not bury it under repeated hellos.
+    let retry = Math.max(50, Math.min(500, this.opts.heartbeatMs))
+    let hello: TimerHandle | undefined
+    const again = () => {
+      this.sendHello()
+      hello = this.clock.setTimeout(again, retry)
+      retry = Math.min(retry * 2, 2000)
+    }
+    again()
     const timeout = this.clock.setTimeout(() => this.#welcome?.reject(link.busy ? busyError(addresses.inbound, timeoutMs) : new JoinTimeoutError(addresses.inbound, timeoutMs)), timeoutMs)
     try {
       await welcomed
@@ -270,7 +277,7 @@ export class Node implements NodeContext {
       await link.close()
       throw error
     } finally {
-      this.clock.clearInterval(hello)
+      this.clock.clearTimeout(hello)
       this.clock.clearTimeout(timeout)
       this.#welcome = undefined
     }

@@ -143,7 +143,7 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
   const { nowUs } = await import('../lib/worker.mjs')
   const ws = []
   try {
-    const edge = await spawnWorker('crowd-edge', {}, { execArgv: ['--expose-gc'] })
+    const edge = await spawnWorker('crowd-edge', {}, { execArgv: ['--expose-gc', ...(process.env.CROWDS_EDGE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CROWDS_EDGE_PROF}`] : [])] })
     ws.push(edge)
     const h0 = await edge.call('gc')
     const t0 = nowUs()

@@ -37,7 +37,8 @@ describe('resolveOptions', () => {
 
   it('has sane defaults', () => {
     expect(DEFAULTS.peerTimeoutMs).toBeGreaterThan(DEFAULTS.heartbeatMs)
-    for (const v of Object.values(DEFAULTS)) expect(Number.isFinite(v)).toBe(true)
+    // Numbers, or (joinLimit) objects of numbers.
+    for (const v of Object.values(DEFAULTS)) expect(typeof v === 'object' ? Object.values(v).every((n) => Number.isFinite(n)) : Number.isFinite(v)).toBe(true)
   })
 
   it.each([undefined, null, 42, 'x'])('needs an options object, not %j', (options) => {

@@ -1,4 +1,5 @@
 import { RateLimitedError } from '../../errors.js'
+import { sameBytes } from '../../runtime/bytes.js'
 import { endpointIdFromBytes, type DocId, type EndpointId } from '../../ids.js'
 import type { Replica } from '../../document/replica.js'
 import { decodeMessage, encodeMessage, type Message } from '../../protocol/codec.js'
@@ -314,10 +315,4 @@ function orphansBeyond(replica: Replica, snapshot: Snapshot, self: EndpointId): 
     }
   }
   return out
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
 }

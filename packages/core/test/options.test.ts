@@ -35,6 +35,10 @@ describe('resolveOptions', () => {
     expect(r).toMatchObject({ heartbeatMs: 100, peerTimeoutMs: 500, concurrency: 2, queueLimit: 3, logLimit: 4, token: 't', priority: -5, maxMessageBytes: DEFAULTS.maxMessageBytes })
   })
 
+  it.each([{ perSecond: 0, burst: 1, queue: 0 }, { perSecond: 10, burst: 0, queue: 0 }, { perSecond: 10, burst: 1, queue: -1 }])('refuses joinLimit %j, saying what a valid one looks like', (joinLimit) => {
+    expectInvalid({ transport: fakeTransport(), bind, joinLimit }, /joinLimit must be/)
+  })
+
   it('has sane defaults', () => {
     expect(DEFAULTS.peerTimeoutMs).toBeGreaterThan(DEFAULTS.heartbeatMs)
     // Numbers, or (joinLimit) objects of numbers.

@@ -11,6 +11,7 @@ export default defineConfig({
       { extends: true, test: { name: 'transport-inproc', include: ['packages/transport-inproc/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'transport-zmq', include: ['packages/transport-zmq/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'transport-ws', include: ['packages/transport-ws/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'coordinator-etcd', include: ['packages/coordinator-etcd/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'storage-lmdb', include: ['packages/storage-lmdb/test/**/*.test.ts'] } },
       { extends: true, test: { name: 'storage-idb', include: ['packages/storage-idb/test/**/*.test.ts'] } },
       // jsdom's DOM on Node's globals (see packages/react/test/dom-setup.ts)

@@ -24,10 +24,11 @@ import { latejoin } from './scenarios/latejoin.mjs'
 import { failover } from './scenarios/failover.mjs'
 import { memory } from './scenarios/memory.mjs'
 import { intent } from './scenarios/intent.mjs'
+import { workers } from './scenarios/workers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
-const SCENARIOS = { throughput, latency, wide, fanout, depth, latejoin, failover, memory, intent }
+const SCENARIOS = { throughput, latency, wide, fanout, depth, latejoin, failover, memory, intent, workers }
 
 /** A wrong flag: printed as one line with the usage, no stack. */
 class UsageError extends Error {}

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 // Keeps the harness working: runs every scenario at tiny size, exactly as bench/README.md shows
 // (`npm run bench -- --smoke`). Never asserts a time or a ratio.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const SCENARIOS = ['throughput', 'latency', 'wide', 'fanout', 'depth', 'latejoin', 'failover', 'memory', 'intent']
+const SCENARIOS = ['throughput', 'latency', 'wide', 'fanout', 'depth', 'latejoin', 'failover', 'memory', 'intent', 'workers']
 /** Where a smoke run writes by default: git-ignored, never the recorded results. */
 const out = path.join(root, 'bench', 'results', 'tmp', 'smoke')
 const recorded = path.join(root, 'bench', 'results', 'latest.json')

@@ -21,4 +21,10 @@ describe('examples run on their own', () => {
     expect(stdout).toMatch(/bad change: refused by the schema/)
     expect(stdout).toMatch(/cards on the board: Write the README\n/)
   })
+
+  it('workers: the same handler inline and in a worker pool, the compiled module loaded from dist', async () => {
+    const { stdout } = await run(process.execPath, [dist('workers/main.js'), '--renders', '10'], { timeout: 60_000 })
+    expect(stdout).toMatch(/^inline {5}: 10 renders of 20 ms done; meanwhile \d+ changes confirmed/m)
+    expect(stdout).toMatch(/^worker pool: 10 renders of 20 ms done; meanwhile \d+ changes confirmed/m)
+  })
 })

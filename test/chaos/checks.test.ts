@@ -1,11 +1,11 @@
 /**
  * The chaos checks themselves: each violation the suite exists to find is found, on hand-made
  * member reports (a clean tree passes; two roots, a loop, a ghost parent, a lost or doubled
- * confirmed change, a stuck member each fail with a message naming who).
+ * confirmed change, a stuck member, a failed worker handler each fail with a message naming who).
  */
 import { describe, expect, it } from 'vitest'
 import { keyed } from '@zinc/core'
-import { replicaViolations, treeViolations } from './checks.js'
+import { replicaViolations, treeViolations, workerViolations } from './checks.js'
 import { initialDoc, stateHash, write, type ChaosDoc } from './doc.js'
 import type { Line } from './member-process.js'
 
@@ -66,5 +66,22 @@ describe('chaos replica checks', () => {
     expect(messages).toContain('equal: c still has 2 pending changes')
     expect(messages).toContain('confirmed-lost: b lacks 2 of 3 confirmed changes: w1.0#0, w1.0#2')
     expect(messages).toContain('confirmed-duplicated: c has 1 confirmed changes more than once: w1.0#0×2')
+  })
+})
+
+describe('chaos worker checks', () => {
+  const stats = (s: Record<string, number>) => ({ stats: { workerTasks: 0, workerErrors: 0, workerTimeouts: 0, workerCrashes: 0, ...s } })
+  it('handlers that ran and never failed pass', () => {
+    expect(workerViolations(tree(status('r0', 'host', [], stats({ workerTasks: 40 })), status('a', 'client', [], stats({}))), [])).toEqual([])
+  })
+
+  it('a failed registration, a handler that failed, and handlers that never ran are found', () => {
+    const failed = { type: 'worker-failed', name: 'w2', inc: 1, t: 0, error: 'Cannot load the worker handler module /x.mjs: no such file' } as Line
+    const v = workerViolations(tree(status('r0', 'host', [], stats({ workerTasks: 3, workerTimeouts: 1 })), status('a', 'client', [], stats({ workerTasks: 5 }))), [failed])
+    expect(v.map((x) => x.message)).toEqual([
+      'w2 (incarnation 1) could not register its worker handler: Cannot load the worker handler module /x.mjs: no such file',
+      "r0's worker handler failed: 0 threw, 1 timed out, 0 threads died",
+    ])
+    expect(workerViolations(tree(status('r0', 'host', [], stats({}))), []).map((x) => x.message)).toEqual(['no live member handled a single note in its worker thread'])
   })
 })

@@ -5,14 +5,15 @@
  *     the children each parent reports), with no loop and no member claimed by two parents,
  *     and none of them is waiting for a lost parent;
  *   - equal: the same seq, nothing pending, the same state;
- *   - nothing lost: every change whose `confirmed` resolved is present exactly once.
+ *   - nothing lost: every change whose `confirmed` resolved is present exactly once;
+ *   - workers: every member's note handler (a worker thread) registered, ran, and never failed.
  * Each failed check is one readable violation naming the members and tokens involved.
  */
 import { occurrences, type ChaosDoc } from './doc.js'
 import type { Line } from './member-process.js'
 
 export interface Violation {
-  check: 'one-root' | 'attached' | 'equal' | 'confirmed-lost' | 'confirmed-duplicated' | 'unresponsive'
+  check: 'one-root' | 'attached' | 'equal' | 'confirmed-lost' | 'confirmed-duplicated' | 'unresponsive' | 'worker-failed'
   message: string
 }
 
@@ -85,5 +86,23 @@ export function replicaViolations(dumps: Map<string, Line | undefined>, confirme
     if (lost.length > 0) violations.push({ check: 'confirmed-lost', message: `${name} lacks ${lost.length} of ${confirmed.size} confirmed changes: ${sample(lost)}` })
     if (doubled.length > 0) violations.push({ check: 'confirmed-duplicated', message: `${name} has ${doubled.length} confirmed changes more than once: ${sample(doubled)}` })
   }
+  return violations
+}
+
+/**
+ * The note handler every member runs in a worker thread: a registration that failed (any
+ * incarnation's `worker-failed` line), or a live member whose handler threw, timed out or lost
+ * its thread, is a violation; so is a cluster where no live member's handler ever ran.
+ */
+export function workerViolations(dumps: Map<string, Line | undefined>, failedRegistrations: Line[]): Violation[] {
+  const violations: Violation[] = failedRegistrations.map((l) => ({ check: 'worker-failed' as const, message: `${l.name} (incarnation ${l.inc}) could not register its worker handler: ${l.error}` }))
+  const live = [...dumps].filter((e): e is [string, Line] => e[1] !== undefined && !e[1].starting && e[1].stats !== undefined)
+  for (const [name, d] of live) {
+    const { workerErrors = 0, workerTimeouts = 0, workerCrashes = 0 } = d.stats as Record<string, number>
+    if (workerErrors + workerTimeouts + workerCrashes > 0)
+      violations.push({ check: 'worker-failed', message: `${name}'s worker handler failed: ${workerErrors} threw, ${workerTimeouts} timed out, ${workerCrashes} threads died` })
+  }
+  if (live.length > 0 && live.every(([, d]) => ((d.stats as Record<string, number>).workerTasks ?? 0) === 0))
+    violations.push({ check: 'worker-failed', message: 'no live member handled a single note in its worker thread' })
   return violations
 }

@@ -15,6 +15,7 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { MemberProcess, type Line } from './member-process.js'
 
 export interface Liveness {
@@ -34,6 +35,8 @@ export interface ClusterOptions extends Liveness {
 const INFRA = ['r0', 'a', 'b'] as const
 const PARENT: Record<string, string> = { a: 'r0', b: 'r0', w1: 'a', w2: 'a', w3: 'b', w4: 'b', w5: 'b' }
 export const WRITERS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const
+/** The application handler every member runs in a worker thread (member.ts, --worker). */
+const NOTE_WORKER = fileURLToPath(new URL('./note-worker.mjs', import.meta.url))
 
 type Addresses = { inbound: string; outbound: string }
 
@@ -96,6 +99,7 @@ export class Cluster {
         '--log', options.logLevel,
         ...(joinOrder.length > 0 ? ['--join', JSON.stringify(joinOrder.map((n) => cluster.addresses.get(n)))] : []),
         ...((WRITERS as readonly string[]).includes(name) ? ['--write-every', String(options.writeEveryMs)] : []),
+        '--worker', NOTE_WORKER,
       ]
       cluster.members.push(new MemberProcess({ name, script: options.script, argv }))
     }

@@ -6,11 +6,15 @@
  *
  *   node member.mjs --name w1 --incarnation 0 --bind '<addresses JSON>' --storage <dir>
  *        [--join '<JSON list of addresses, tried in order>'] [--write-every 50]
- *        [--heartbeat 150] [--peer-timeout 2000] [--log info]
+ *        [--heartbeat 150] [--peer-timeout 2000] [--log info] [--worker <note handler module path>]
  *
  * Without --join it starts as a root, as a root's original command line does. With it, it
  * tries each address in turn (the original parent first) until one welcomes it: the harness
  * restarts a member with its original command line, when that parent may be dead.
+ *
+ * With --worker, every member handles the writers' notes (one every 10 changes, kind
+ * 'chaos-note') in a worker thread: the faults must not make that handler fail
+ * (`stats.worker*` in each status; a registration that fails is a `worker-failed` line).
  *
  * JSON lines on stdout: started {id, role, epoch, attempts}  role {role, epoch}  parent-lost
  *   parent-back {role, epoch}  acked {acks: [token, madeAt, confirmedAt][]}  rejected {token, reason}
@@ -36,6 +40,7 @@ const { values: args } = parseArgs({
     heartbeat: { type: 'string', default: '150' },
     'peer-timeout': { type: 'string', default: '2000' },
     log: { type: 'string', default: 'info' },
+    worker: { type: 'string' },
   },
 })
 if (!args.name || !args.bind || !args.storage) {
@@ -122,6 +127,9 @@ async function open(): Promise<Document<ChaosDoc>> {
     }
   }
 }
+if (args.worker) {
+  await ep.handle('chaos-note', { worker: args.worker, threads: 1, timeoutMs: 10_000 }).catch((error: Error) => report({ type: 'worker-failed', error: error.message }))
+}
 doc = await open()
 const d = doc
 report({ type: 'opened', seq: d.seq })
@@ -135,6 +143,8 @@ function writeOne(): void {
   const token = tokenOf(name, incarnation, made++)
   const madeAt = Date.now()
   const fragment = d.change((draft) => write(draft, token))
+  // A note for the worker handlers; while detached it goes nowhere (notes are not changes: best effort).
+  if (args.worker && made % 10 === 0) ep.publish('chaos-note', token).catch(() => {})
   fragment?.confirmed.then(
     () => void acks.push([token, madeAt, Date.now()]),
     (error: Error) => report({ type: 'rejected', token, reason: error.message }),

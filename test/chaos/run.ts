@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { availability, formatTable, type Ack, type WindowRow } from './availability.js'
-import { replicaViolations, treeViolations, type Violation } from './checks.js'
+import { replicaViolations, treeViolations, workerViolations, type Violation } from './checks.js'
 import { Cluster } from './cluster.js'
 import type { Line, MemberProcess } from './member-process.js'
 import { Nemesis, type Fault, type FaultKind } from './nemesis.js'
@@ -80,7 +80,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     const acks = collectAcks(cluster.members)
     const confirmed = new Map(acks.map((a) => [a.token, { writer: a.writer, confirmedAt: a.confirmedAt }]))
-    const violations = [...treeViolations(dumps), ...replicaViolations(dumps, confirmed)]
+    const failedWorkers = cluster.members.flatMap((m) => m.lines.filter((l) => l.type === 'worker-failed'))
+    const violations = [...treeViolations(dumps), ...replicaViolations(dumps, confirmed), ...workerViolations(dumps, failedWorkers)]
     const rows = availability(acks, nemesis.faults, t0, quietAt)
     const table = formatTable(rows)
     const result: ChaosResult = { seed: options.seed, violations, faults: nemesis.faults, rows, table, confirmed: confirmed.size, converged, quiesceMs, dir }

@@ -63,6 +63,7 @@ const PLANS: Record<string, Plan> = {
   'npm run tree': { kind: 'run', timeoutMs: 120_000 },
   'npm run cluster -- --clients 2': { kind: 'run', timeoutMs: 120_000 },
   'npm run tree -- --changes 5': { kind: 'run', timeoutMs: 120_000 },
+  'npm run workers': { kind: 'run', timeoutMs: 120_000, expect: /worker pool: 30 renders of 20 ms done/ },
   // README.md: the zinc command (one session: host, then a relay under it, then tail and stats)
   'npx zinc host --bind tcp://127.0.0.1:7000,7001 --data .zinc-data/host --stats-port 9100': { kind: 'serve', ready: /^stats: +(http:\/\/\S+)/m, probe: async (m) => void expect(JSON.parse(await httpOk(`${m[1]}/stats`)).role).toBe('host'), stopped: /"msg":"stopped"/ },
   'npx zinc relay --join tcp://127.0.0.1:7000,7001 --bind tcp://127.0.0.1:7100,7101': { kind: 'serve', ready: /^zinc relay \S+ \(relay\)$/m, stopped: /"msg":"stopped"/ },

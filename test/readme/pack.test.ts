@@ -47,8 +47,8 @@ afterAll(async () => {
 
 describe('packed packages in an app outside the repository', () => {
   it('every tarball has its LICENSE, README and metadata, and no build cache', () => {
-    expect(tarballs.length).toBe(8)
-    for (const name of ['core', 'transport-inproc', 'transport-zmq', 'transport-ws', 'storage-lmdb', 'cli', 'storage-idb', 'react']) {
+    expect(tarballs.length).toBe(9)
+    for (const name of ['core', 'transport-inproc', 'transport-zmq', 'transport-ws', 'storage-lmdb', 'cli', 'storage-idb', 'react', 'coordinator-etcd']) {
       const dir = join(app, 'node_modules', '@zinc', name)
       const list = files(dir)
       expect(list, name).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']))
@@ -63,7 +63,7 @@ describe('packed packages in an app outside the repository', () => {
   })
 
   it('every source map resolves to a file in the package', () => {
-    for (const name of ['core', 'transport-inproc', 'transport-zmq', 'transport-ws', 'storage-lmdb', 'cli', 'storage-idb', 'react']) {
+    for (const name of ['core', 'transport-inproc', 'transport-zmq', 'transport-ws', 'storage-lmdb', 'cli', 'storage-idb', 'react', 'coordinator-etcd']) {
       const dir = join(app, 'node_modules', '@zinc', name)
       const maps = files(dir).filter((f) => f.endsWith('.map'))
       expect(maps.length, name).toBeGreaterThan(0)

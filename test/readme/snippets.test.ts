@@ -1,8 +1,10 @@
 /**
  * Every ```ts block of every README.md is a complete program: this test writes each one to a
  * file, type-checks them all (strict, NodeNext, against the built workspace packages) and runs
- * each with node. The root README's "API in one screen" must also be examples/api/main.ts
- * verbatim, which `npm run api` and the pack test run.
+ * each with node. A block whose first line is a `// name.ts …` comment is a module another
+ * block imports (a worker handler): it is written under that name, type-checked, and run only
+ * through the program that uses it. The root README's "API in one screen" must also be
+ * examples/api/main.ts verbatim, which `npm run api` and the pack test run.
  */
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -16,7 +18,9 @@ const run = promisify(execFile)
 /** Inside the repository, so `@zinc/*` resolve to the workspace packages (git-ignored). */
 const DIR = join(ROOT, 'test-artifacts', 'readme-snippets')
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
-const all = snippets().map((s) => ({ ...s, name: `${s.readme.replace(/[/.]/g, '_')}_${s.line}` }))
+/** `// thumbnail.ts — …` on the first line names a module block. */
+const moduleName = (text: string) => /^\/\/ ([\w-]+)\.ts\b/.exec(text)?.[1]
+const all = snippets().map((s) => ({ ...s, module: moduleName(s.text) !== undefined, name: moduleName(s.text) ?? `${s.readme.replace(/[/.]/g, '_')}_${s.line}` }))
 
 beforeAll(async () => {
   await rm(DIR, { recursive: true, force: true })
@@ -38,6 +42,8 @@ describe('README TypeScript snippets', () => {
     const api = all.find((s) => s.readme === 'README.md')
     expect(api, 'README.md has a ```ts block').toBeDefined()
     expect(api!.text + '\n').toBe(readFileSync(join(ROOT, 'examples', 'api', 'main.ts'), 'utf8'))
+    const names = all.map((s) => s.name)
+    expect(names.filter((n, i) => names.indexOf(n) !== i), 'module blocks need distinct names').toEqual([])
   })
 
   it('all type-check', { timeout: 120_000 }, async () => {
@@ -45,7 +51,7 @@ describe('README TypeScript snippets', () => {
     expect(`${result.stdout}${result.stderr}`.trim(), 'tsc errors (file names say which README and line)').toBe('')
   })
 
-  for (const s of all) {
+  for (const s of all.filter((x) => !x.module)) {
     it(`${s.readme}:${s.line} runs and exits 0`, { timeout: 90_000 }, async () => {
       const { stdout } = await run(process.execPath, [join(DIR, 'out', `${s.name}.js`)], { cwd: DIR, timeout: 60_000 })
       expect(stdout.length).toBeGreaterThan(0) // each snippet prints what it shows

@@ -1,6 +1,7 @@
 import { Endpoint, newEndpointId, type EndpointAddresses, type EndpointOptions, type Storage } from '@zinc/core'
 import type { ZmqTransport } from '@zinc/transport-zmq'
 import { createLogger, type CliLogLevel, type LogFormat } from './logging.js'
+import { openCoordinator, type CoordinatorFlag } from './coordinator.js'
 import { curveOptions, type CurveFlags } from './options.js'
 import { startStatsServer, type StatsServer } from './stats-server.js'
 import { openStorage, storageOptions } from './storage.js'
@@ -18,6 +19,9 @@ export interface NodeConfig extends CurveFlags {
   token?: string
   statsPort?: number
   statsHost?: string
+  /** `--coordinator`: who decides the root (host only). */
+  coordinator?: CoordinatorFlag | 'peers'
+  leaseTtlMs?: number
   logLevel: CliLogLevel
   logFormat: LogFormat
 }
@@ -116,8 +120,12 @@ export async function runNode(config: NodeConfig, output: Output = stdout): Prom
     const { ZmqTransport } = await import('@zinc/transport-zmq')
     transport = new ZmqTransport({ ...(curve ? { curve } : {}), logger: log })
     // `storage` is spread in untyped until core's EndpointOptions declares it (see storage.ts).
+    const coordinated = config.coordinator !== undefined && config.coordinator !== 'peers'
+    const coordinator = config.coordinator && config.coordinator !== 'peers' ? await openCoordinator(config.coordinator, config.leaseTtlMs) : undefined
+    if (coordinator) log.info({ coordinator: coordinator.name }, 'electing the root on the coordinator')
     const options: EndpointOptions = {
       transport,
+      ...(coordinator ? { coordinator } : {}),
       bind: config.bind,
       id,
       logger,
@@ -152,7 +160,8 @@ export async function runNode(config: NodeConfig, output: Output = stdout): Prom
       log.info({ url: stats.url }, 'stats server listening')
     }
     const a = ep.addresses
-    output.out(`zinc ${config.command} ${ep.id} (${role})`)
+    output.out(`zinc ${config.command} ${ep.id} (${role}${coordinated ? `, epoch ${ep.epoch}` : ''})`)
+    if (coordinator) output.out(`coordinator: ${coordinator.name} (${role === 'host' ? 'elected root' : 'following the elected root'})`)
     output.out(`inbound:  ${a.inbound}`)
     output.out(`outbound: ${a.outbound}`)
     if (stats) output.out(`stats:    ${stats.url}  (GET /stats, /metrics)`)

@@ -274,6 +274,51 @@ export class LeafStorageError extends ZincError {
 }
 
 /**
+ * A worker-thread handler module that cannot be used: the file is missing, it does not load
+ * (a syntax error, a failing import), or it exports no function under the expected name.
+ * `handle(kind, { worker })` and `workerFunction(module)` reject with it at registration.
+ */
+export class HandlerLoadError extends ZincError {
+  constructor(
+    /** The module's path (or URL when it is not a file). */
+    readonly module: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'ERR_HANDLER_LOAD',
+      `Cannot load the worker handler module ${module}: ${reason}. Check the path (new URL('./file.js', import.meta.url) resolves next to the compiled file, so build first) and that the module exports the handler function.`,
+      options,
+    )
+  }
+}
+
+/**
+ * A message (or call) a worker thread did not complete. `reason` says how: the handler threw
+ * (`threw`), ran past its `timeoutMs` and its thread was terminated (`timeout`), or its thread
+ * died under it, on every attempt (`crashed`). The thread is replaced either way and the pool
+ * goes on with the next message.
+ */
+export class WorkerTaskError extends ZincError {
+  constructor(
+    readonly module: string,
+    readonly reason: 'threw' | 'timeout' | 'crashed',
+    detail: string,
+    /** How many times it ran (more than 1 after a crash was retried). */
+    readonly attempts = 1,
+    options?: { cause?: unknown },
+  ) {
+    const what =
+      reason === 'threw'
+        ? `threw: ${detail}. Fix the handler; the next message goes on`
+        : reason === 'timeout'
+          ? `ran past its time limit (${detail}); its thread was terminated and replaced. Make it faster or raise timeoutMs`
+          : `crashed its worker thread (${detail}) on ${attempts === 1 ? 'its only attempt' : `all ${attempts} attempts`}; the thread was replaced. Look for process.exit, native crashes or memory limits in the handler`
+    super(reason === 'timeout' ? 'ERR_WORKER_TIMEOUT' : reason === 'crashed' ? 'ERR_WORKER_CRASHED' : 'ERR_WORKER_THREW', `The worker handler ${module} ${what}.`, options)
+  }
+}
+
+/**
  * What an endpoint's `error` event carries: a refusal from the parent (access, a document it
  * would not open, throttling, a join refused after the endpoint started) or a server hook
  * that failed at this root.

@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { DEFAULTS } from '@zinc/core'
 import { parseAddressPair } from '../addresses.js'
+import { parseCoordinator } from '../coordinator.js'
 import type { NodeConfig } from '../node-runner.js'
 import { addKeyPairOptions, addLogOptions, collect, integer, type CurveFlags, type LogFlags } from '../options.js'
 
@@ -11,6 +12,8 @@ interface HostFlags extends CurveFlags, LogFlags {
   peerTimeoutMs?: number
   statsPort?: number
   statsHost?: string
+  coordinator?: string
+  leaseTtlMs?: number
 }
 
 export const DEFAULT_BIND = 'tcp://127.0.0.1:7000,7001'
@@ -29,6 +32,8 @@ export function hostCommand(): Command {
     .option('--peer-timeout-ms <n>', `silence after which a child is dropped (default ${DEFAULTS.peerTimeoutMs})`, integer('--peer-timeout-ms', 1))
     .option('--stats-port <port>', 'serve GET /stats (JSON) and GET /metrics (Prometheus) on this port; 0 picks a free one', integer('--stats-port', 0, 65535))
     .option('--stats-host <host>', 'interface of the stats server', '127.0.0.1')
+    .option('--coordinator <url>', 'who decides the root: peers (embedded, the default) or etcd://HOST:PORT[,…][/PREFIX] (hosts elect one root on etcd; the others follow it)')
+    .option('--lease-ttl-ms <n>', 'with --coordinator etcd: how long a silent root keeps the role (default 5000)', integer('--lease-ttl-ms', 1000))
   addKeyPairOptions(cmd)
   cmd.option('--allow-key <key>', 'admit only children with this CURVE public key (repeatable, or comma-separated)', collect)
   addLogOptions(cmd)
@@ -45,6 +50,7 @@ Examples:
   $ zinc host
   $ zinc host --bind tcp://0.0.0.0:7000,7001 --data ./zinc-data --stats-port 9464
   $ zinc host --bind tcp://127.0.0.1:*,* --log-level debug --log-format json
+  $ zinc host --bind tcp://127.0.0.1:*,* --coordinator etcd://127.0.0.1:2379   # run several: one is root
   $ zinc keygen > host.keys   # then:
   $ zinc host --bind tcp://0.0.0.0:7000,7001 --curve-public <public> --curve-secret <secret> --allow-key <client public>
 `,
@@ -53,9 +59,10 @@ Examples:
     const config: NodeConfig = {
       command: 'host',
       bind: parseAddressPair(flags.bind, 'bind'),
+      ...(flags.coordinator !== undefined ? { coordinator: parseCoordinator(flags.coordinator) } : {}),
       logLevel: flags.logLevel,
       logFormat: flags.logFormat,
-      ...pick(flags, ['data', 'heartbeatMs', 'peerTimeoutMs', 'statsPort', 'statsHost', 'curveSecret', 'curvePublic', 'allowKey']),
+      ...pick(flags, ['data', 'heartbeatMs', 'peerTimeoutMs', 'statsPort', 'statsHost', 'curveSecret', 'curvePublic', 'allowKey', 'leaseTtlMs']),
     }
     const { runNode } = await import('../node-runner.js')
     process.exitCode = await runNode(config)

@@ -156,7 +156,7 @@ function diff(before: unknown, after: unknown, path: Path, out: Out, identity?: 
   const keysA = Object.keys(a)
   for (const key of keysA) {
     if (!Object.prototype.hasOwnProperty.call(b, key)) out.component([...path, key], { i: a[key] })
-    else diff(b[key], a[key], [...path, key], out, identity, order)
+    else if (b[key] !== a[key]) diff(b[key], a[key], [...path, key], out, identity, order) // (no path array for an untouched key)
   }
   // The keys both have must be in the same order, the new ones after them.
   if (order.same) {

@@ -1,7 +1,8 @@
 import type { Draft, Patch } from 'immer'
 import { applyPatches, produce } from './immer.js'
 import { diffToOp, diffWithOrder, recordIdentity, type Identity } from './diff.js'
-import { applyOp, composeOps, invertOp, transformPast, type Op } from './ot.js'
+import { applyOp, composeOps, invertOp, type Op } from './ot.js'
+import { UndoStack } from './undo-stack.js'
 import { ClosedError, InvalidArgumentError, type ChangeRejectedError } from '../errors.js'
 import type { DocId, EndpointId } from '../ids.js'
 import { bounded, throwIfAborted } from '../runtime/abort.js'
@@ -42,18 +43,6 @@ export interface DocumentHost {
   closeDocument(doc: DocId): Promise<void>
 }
 
-interface UndoEntry {
-  /**
-   * The op that undoes (or, on the redo stack, redoes) one step: one change, or a group. It
-   * is kept applicable to the current visible state: every change that reaches the visible
-   * state from elsewhere transforms it (so undoing an insert removes that element, wherever
-   * it went).
-   */
-  op: Op
-  /** The local changes this step covers (a rejected one leaves the stack). */
-  clientSeqs: number[]
-  group?: string | number
-}
 
 /** Options of {@link Document.change}. */
 export interface ChangeOptions {
@@ -89,8 +78,8 @@ export class Document<S = unknown, P = unknown> implements AsyncDisposable, Asyn
    * ```
    */
   readonly presence: Presence<P>
-  #undo: UndoEntry[] = []
-  #redo: UndoEntry[] = []
+  readonly #undo: UndoStack
+  readonly #redo: UndoStack
   #closed = false
   /** This handle's own subscriptions to its replica (several handles may share one replica). */
   readonly #offs: Array<() => void> = []
@@ -101,13 +90,13 @@ export class Document<S = unknown, P = unknown> implements AsyncDisposable, Asyn
   readonly #ready: Promise<void>
   readonly #replica: Replica
   readonly #host: DocumentHost
-  readonly #options: { undoLimit: number }
 
   /** @internal Made by `endpoint.open`. */
   constructor(replica: Replica, host: DocumentHost, options: { undoLimit: number }) {
     this.#replica = replica
     this.#host = host
-    this.#options = options
+    this.#undo = new UndoStack(options.undoLimit)
+    this.#redo = new UndoStack(options.undoLimit)
     this.#listeners = new OwnListeners(replica.events)
     this.presence = {
       set: (value) => {
@@ -131,11 +120,11 @@ export class Document<S = unknown, P = unknown> implements AsyncDisposable, Asyn
     this.#ready.catch(() => {})
     this.#offs.push(
       replica.events.on('rejected', (_error, fragment) => {
-        this.#undo = this.#undo.filter((e) => !e.clientSeqs.includes(fragment.clientSeq))
+        this.#undo.forget(fragment.clientSeq)
       }),
       replica.events.on('visibleOp', (op) => {
-        this.#follow(this.#undo, op)
-        this.#follow(this.#redo, op)
+        this.#undo.follow(op)
+        this.#redo.follow(op)
       }),
     )
   }
@@ -241,15 +230,15 @@ export class Document<S = unknown, P = unknown> implements AsyncDisposable, Asyn
     // immer's result is what the op gives (down to key order): no second pass to apply it.
     const fragment = sameOrder ? this.#replica.localChange(after, op) : this.#local(before, op)
     const inverse = invertOp(op, before)
-    const top = this.#undo[this.#undo.length - 1]
-    if (options.undoGroup !== undefined && top && top.group === options.undoGroup) {
+    const top = options.undoGroup !== undefined ? this.#undo.top() : undefined
+    if (top && top.group === options.undoGroup) {
       // Undoing the group undoes this change first, then the earlier ones.
       top.op = composeOps(inverse, top.op)
       top.clientSeqs.push(fragment.clientSeq)
     } else {
-      this.#pushUndo(this.#undo, { op: inverse, clientSeqs: [fragment.clientSeq], group: options.undoGroup })
+      this.#undo.push({ op: inverse, clientSeqs: [fragment.clientSeq], group: options.undoGroup })
     }
-    this.#redo = []
+    this.#redo.clear()
     return fragment
   }
 
@@ -297,18 +286,17 @@ export class Document<S = unknown, P = unknown> implements AsyncDisposable, Asyn
 
   /** Whether {@link Document.undo} has a step to take. */
   get canUndo(): boolean {
-    return this.#undo.length > 0
+    return this.#undo.top() !== undefined
   }
 
   /** Whether {@link Document.redo} has a step to take. */
   get canRedo(): boolean {
-    return this.#redo.length > 0
+    return this.#redo.top() !== undefined
   }
 
-  #step(from: UndoEntry[], to: UndoEntry[]): boolean {
+  #step(from: UndoStack, to: UndoStack): boolean {
     this.#assertOpen()
-    while (from.length > 0) {
-      const entry = from.pop()!
+    for (let entry = from.pop(); entry; entry = from.pop()) {
       const before = this.#replica.visible
       let fragment: DocumentFragment | undefined
       let inverse: Op
@@ -319,33 +307,10 @@ export class Document<S = unknown, P = unknown> implements AsyncDisposable, Asyn
         continue // this step's target is gone; try the one before it
       }
       if (!fragment) continue
-      this.#pushUndo(to, { op: inverse, clientSeqs: [fragment.clientSeq] })
+      to.push({ op: inverse, clientSeqs: [fragment.clientSeq] })
       return true
     }
     return false
-  }
-
-  /**
-   * The visible state moved by `op` (made elsewhere, or a rollback): each step, newest first,
-   * is rewritten to apply after it, and `op` to apply below that step for the next one.
-   * Steps whose target is gone become no-ops and are dropped.
-   */
-  #follow(stack: UndoEntry[], op: Op): void {
-    let over = op
-    for (let i = stack.length - 1; i >= 0 && over !== null; i--) {
-      const entry = stack[i]!
-      try {
-        ;({ op: entry.op, over } = transformPast(entry.op, over))
-      } catch {
-        entry.op = null
-      }
-    }
-    for (let i = stack.length - 1; i >= 0; i--) if (stack[i]!.op === null) stack.splice(i, 1)
-  }
-
-  #pushUndo(stack: UndoEntry[], entry: UndoEntry): void {
-    stack.push(entry)
-    if (stack.length > this.#options.undoLimit) stack.shift()
   }
 
   /** Calls `listener` after every change of the visible state; returns an unsubscribe function. */

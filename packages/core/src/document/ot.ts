@@ -1,6 +1,9 @@
 import * as json1 from 'ot-json1'
 import * as textUnicode from 'ot-text-unicode'
 import { applyOpsDraft } from './draft-apply.js'
+import { unionOps } from './compose-fast.js'
+import { invertFast } from './invert-fast.js'
+import { hasPickOrDrop, transformMoveFree } from './transform-fast.js'
 
 /**
  * Zinc's operations are ot-json1 operations (ShareDB's JSON OT type: list insert/remove/move,
@@ -97,10 +100,13 @@ export function applyOps<S>(state: S, ops: readonly Op[]): { state: S; failed: n
  */
 export function transformOp(op: Op, over: Op, opIsLater: boolean): Op {
   if (op === null || over === null) return op
-  // Changes to unrelated places (two shapes, two keys) commute: no need for json1's
-  // transform, which costs tens of microseconds even for one component.
-  if (!interacts(op, over)) return op
-  return json1.type.transformNoConflict(op, over, opIsLater ? 'left' : 'right')
+  const side = opIsLater ? 'left' : 'right'
+  // With a move, json1's transform, unless the two touch unrelated places (two shapes, two
+  // keys): those commute, and json1 costs tens of microseconds even for one component.
+  if (hasPickOrDrop(op) || hasPickOrDrop(over)) return interacts(op, over) ? json1.type.transformNoConflict(op, over, side) : op
+  // Without: json1's result, by hand for the common pairs (transform-fast.ts); an op on
+  // unrelated places comes back as `op` itself.
+  return transformMoveFree(op, over, side)
 }
 
 /**
@@ -203,13 +209,13 @@ export function interacts(a: Exclude<Op, null>, b: Exclude<Op, null>): boolean {
 export function composeOps(a: Op, b: Op): Op {
   if (a === null) return b
   if (b === null) return a
-  return json1.type.compose(a, b)
+  return unionOps(a, b) ?? json1.type.compose(a, b)
 }
 
 /** The op that undoes `op`, given the state it was applied to. */
 export function invertOp(op: Op, before: unknown): Op {
   if (op === null) return null
-  return json1.type.invertWithDoc(op, before as json1.Doc)
+  return invertFast(op, before) ?? json1.type.invertWithDoc(op, before as json1.Doc)
 }
 
 export function isNoop(op: Op): boolean {

@@ -11,6 +11,11 @@ export interface ReplicaIO {
   readonly logger: Logger
   readonly stats: EndpointStats
   epoch(): number
+  /**
+   * False while this root may not acknowledge anything (a coordinator cannot prove its
+   * leadership still holds): the sequencer then keeps what it has staged and waits.
+   */
+  mayConfirm?(): boolean
   /** True while this endpoint is the root (it sequences). */
   isRoot(): boolean
   /** Sends an encoded message towards the root. */
@@ -23,6 +28,11 @@ export interface ReplicaIO {
   sendTo(endpoint: EndpointId, bytes: Uint8Array): void
   /** Runs `fn` once the current batch of I/O has been read (one apply per tick). */
   defer(fn: () => void): void
+  /**
+   * Runs `fn` after a turn of the event loop (timers and I/O first): where a long job goes on
+   * in slices. Without it, `defer`.
+   */
+  later?(fn: () => void): void
   /** The root's durable storage, if any (only the sequencer uses it). */
   readonly storage: Storage | undefined
   /** Writes a snapshot when the snapshot policy says so. */

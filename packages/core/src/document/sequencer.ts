@@ -3,12 +3,11 @@ import type { DocId, EndpointId } from '../ids.js'
 import { encodeMessage, stampSequenced, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
-import { RefusalCodec } from '../protocol/payloads.js'
-import { opOf } from './legacy.js'
 import type { HistoryEntry } from './op-history.js'
-import { applyOp, hasMove, interacts, isNoop, PlaceIndex, transformOp, type Op } from './ot.js'
+import { applyOp } from './ot.js'
+import { place, type Candidate, type Chain, type Placed } from './placement.js'
 import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
-import { RejectionMemory } from './rejections.js'
+import { OriginAnswers } from './origin-answers.js'
 import type { Replica } from './replica.js'
 
 interface Prepared {
@@ -21,18 +20,6 @@ interface Prepared {
   before: unknown
 }
 
-interface Candidate {
-  /** The received envelope, stamped rather than re-encoded when sequenced unchanged. */
-  raw?: Uint8Array | undefined
-  origin: EndpointId
-  clientSeq: number
-  base: number
-  body: FragmentBody
-  payload: Uint8Array
-}
-
-type Placed = { op: Op; sent: Op; transformed: boolean; chain?: Chain | undefined }
-type Placement = Placed | { stale: string; minBase: number } | { reject: string }
 
 /** One flush: the batch taken, and what became of each fragment so far. */
 interface Run {
@@ -50,31 +37,19 @@ interface Run {
   epoch: number
   /** True once the run waited for a hook (it holds the sequencer until it completes). */
   held: boolean
+  /** True when the run was cut short (SLICE_MS): the rest of its batch follows in the next. */
+  cut: boolean
 }
-
-/**
- * Per origin, for its changes made on `base`: `foreign`, everything sequenced by others since
- * `base` (up to `upTo`), in order, each carried past this origin's own changes sequenced
- * since `base` as it sent them. A change made on `base` is then transformed over these
- * alone, instead of over every entry with every own change in between (quadratic in a
- * burst); entries on unrelated paths cost a path comparison, not a transform.
- */
-interface Chain {
-  base: number
-  upTo: number
-  foreign: Op[]
-}
-
-/** Transforms of own changes the general case may do for one fragment (see #transformOverOwn). */
-const TRANSFORM_BUDGET = 512
-
-const VANISHED = 'what it changed was removed or replaced by a concurrent change (the removal wins)'
 
 /** Origins whose chain is cached; the oldest is dropped beyond this. */
 const CHAINS = 4096
 
-/** The least time between two RESEND requests for the same gap of one origin. */
-const RESEND_EVERY_MS = 500
+/**
+ * A run places fragments for at most this long, then what it has goes out and the rest of the
+ * batch waits for a turn of the event loop (heartbeats, I/O): a burst of many writers on one
+ * list costs transforms, and a root that holds its loop past a peer timeout looks dead.
+ */
+const SLICE_MS = 40
 
 /**
  * The root's half of a replica: rewrites every accepted fragment to follow what was sequenced
@@ -84,8 +59,8 @@ const RESEND_EVERY_MS = 500
  */
 export class Sequencer {
   /** Highest rejected clientSeq per origin; sequenced ones are in replica.clientSeqs (from the log). */
-  readonly #rejectedUpTo = new Map<EndpointId, number>()
-  readonly #rejections: RejectionMemory
+  /** Refusals, stale answers, resend requests and acknowledgments of duplicates. */
+  readonly #answers: OriginAnswers
   #batch: Candidate[] = []
   /** Fragments per origin in #batch, so gap checks stay O(1) however big the batch. */
   readonly #stagedBy = new Map<EndpointId, number>()
@@ -101,18 +76,9 @@ export class Sequencer {
    */
   readonly #inFlightUpTo = new Map<EndpointId, number>()
   readonly #chains = new Map<EndpointId, Chain>()
-  /**
-   * Per origin, the lowest clientSeq sent back to be rebased (stale) and not resent since. A
-   * later change of that origin accepted meanwhile (behind a validation) is sent back too, so
-   * the origin's changes are sequenced in its order.
-   */
-  readonly #sentBack = new Map<EndpointId, number>()
-  /** The last RESEND asked of each origin (see #askResend). */
-  readonly #resendAsked = new Map<EndpointId, { clientSeq: number; at: number }>()
 
   constructor(readonly replica: Replica) {
-    // Whatever this root did not refuse itself, it cannot tell apart (a restart, a promotion).
-    this.#rejections = new RejectionMemory(replica.clientSeqs)
+    this.#answers = new OriginAnswers(replica)
   }
 
   get paused(): boolean {
@@ -129,19 +95,16 @@ export class Sequencer {
     const held = this.#held
     this.#held = []
     for (const m of held) this.accept(m)
-  }
-
-  #handled(origin: EndpointId): number {
-    return Math.max(this.replica.clientSeqs.get(origin) ?? 0, this.#rejectedUpTo.get(origin) ?? 0)
-  }
-
-  #markRejected(origin: EndpointId, clientSeq: number): void {
-    if (clientSeq > (this.#rejectedUpTo.get(origin) ?? 0)) this.#rejectedUpTo.set(origin, clientSeq)
+    // A flush that found the root unable to confirm (see #flush) left its batch staged.
+    if (this.#batch.length > 0 && !this.#scheduled) {
+      this.#scheduled = true
+      this.replica.io.defer(() => this.flush())
+    }
   }
 
   /** True when the root's own change can be sequenced synchronously (no storage, nothing in flight). */
   get canSequenceLocally(): boolean {
-    return !this.#paused && !this.#committing && this.replica.io.storage === undefined
+    return !this.#paused && !this.#committing && this.replica.io.storage === undefined && this.replica.io.mayConfirm?.() !== false
   }
 
   /** The root's own change, made on its confirmed state: sequenced at once, nothing to transform. */
@@ -174,10 +137,10 @@ export class Sequencer {
     }
     const r = this.replica
     const { origin, clientSeq } = message
-    const handled = this.#handled(origin)
+    const handled = this.#answers.handled(origin)
     if (clientSeq <= handled) {
       r.io.stats.duplicates++
-      this.#answerDuplicate(origin, clientSeq)
+      this.#answers.answerDuplicate(origin, clientSeq)
       return
     }
     const stored = Math.max(handled, this.#inFlightUpTo.get(origin) ?? 0)
@@ -189,7 +152,7 @@ export class Sequencer {
     if (clientSeq > stored + 1 + this.#staged(origin)) {
       // An earlier change of this origin was lost on the way: ask for it, keep order.
       r.io.stats.dropped++
-      this.#askResend(origin, stored + 1 + this.#staged(origin))
+      this.#answers.askResend(origin, stored + 1 + this.#staged(origin))
       return
     }
     if (clientSeq < stored + 1 + this.#staged(origin)) {
@@ -200,12 +163,11 @@ export class Sequencer {
     try {
       body = decodeFragmentBody(message.payload)
     } catch (error) {
-      this.#markRejected(origin, clientSeq)
-      this.#reject(origin, clientSeq, error instanceof BadFrameError ? `its operation is malformed (${error.reason})` : String(error))
+      this.#answers.markRejected(origin, clientSeq)
+      this.#answers.reject(origin, clientSeq, error instanceof BadFrameError ? `its operation is malformed (${error.reason})` : String(error))
       return
     }
-    const sentBack = this.#sentBack.get(origin)
-    if (sentBack !== undefined && clientSeq <= sentBack) this.#sentBack.delete(origin)
+    this.#answers.resent(origin, clientSeq)
     this.#batch.push({ origin, clientSeq, base: message.baseSeq, body, payload: message.payload, raw: message.kind === Kind.FRAGMENT && message.seq === 0 ? message.raw : undefined })
     this.#stagedBy.set(origin, (this.#stagedBy.get(origin) ?? 0) + 1)
     if (!this.#scheduled) {
@@ -214,34 +176,11 @@ export class Sequencer {
     }
   }
 
-  /**
-   * A resent change this root has handled: its seq if the log has it, its refusal if that is
-   * remembered, and a refusal saying so when this root cannot tell (it forgot, or it was not
-   * the root then). Never a success it cannot vouch for.
-   */
-  #answerDuplicate(origin: EndpointId, clientSeq: number): void {
-    const r = this.replica
-    const reason = this.#rejections.reason(origin, clientSeq)
-    if (reason !== undefined) return this.#send(origin, clientSeq, 'ERR_CHANGE_REJECTED', reason)
-    const seq = r.log.find(origin, clientSeq)
-    if (seq !== undefined) return this.#reply(Kind.ACK, origin, clientSeq, seq)
-    if (this.#rejections.mayHaveForgotten(origin, clientSeq)) {
-      return this.#send(
-        origin,
-        clientSeq,
-        'ERR_CHANGE_UNKNOWN',
-        `the root no longer knows whether change ${clientSeq} was applied or refused (older than its memory); the document's state shows whether it is in`,
-      )
-    }
-    // Sequenced (every refusal since this root's start is remembered), its log entry compacted.
-    this.#reply(Kind.ACK, origin, clientSeq, 0)
-  }
-
   /** Refuses a change without looking at it (authorization). */
   refuse(message: Message, reason: string): void {
-    const handled = Math.max(this.#handled(message.origin), this.#inFlightUpTo.get(message.origin) ?? 0)
-    if (message.clientSeq === handled + 1 + this.#staged(message.origin)) this.#markRejected(message.origin, message.clientSeq)
-    this.#reject(message.origin, message.clientSeq, reason)
+    const handled = Math.max(this.#answers.handled(message.origin), this.#inFlightUpTo.get(message.origin) ?? 0)
+    if (message.clientSeq === handled + 1 + this.#staged(message.origin)) this.#answers.markRejected(message.origin, message.clientSeq)
+    this.#answers.reject(message.origin, message.clientSeq, reason)
   }
 
   #staged(origin: EndpointId): number {
@@ -263,12 +202,15 @@ export class Sequencer {
     if (this.#committing) return
     // Retired (this endpoint re-joined another tree): what was staged goes to the new root.
     if (this.replica.sequencer !== this) return void (this.#batch = [])
+    // A coordinated root that cannot prove its leadership right now (a lapsed lease, a woken
+    // pause) sequences nothing: the batch stays staged until `resume`, or goes to a new root.
+    if (this.replica.io.mayConfirm?.() === false) return void (this.#paused = true)
     const batch = this.#batch
     this.#batch = []
     this.#stagedBy.clear()
     if (batch.length === 0) return
     const r = this.replica
-    this.#prepare({ batch, next: 0, prepared: [], rejected: [], stale: [], refusedNow: new Set(), state: r.confirmed, seq: r.seq, epoch: r.io.epoch(), held: false })
+    this.#prepare({ batch, next: 0, prepared: [], rejected: [], stale: [], refusedNow: new Set(), state: r.confirmed, seq: r.seq, epoch: r.io.epoch(), held: false, cut: false })
   }
 
   /**
@@ -278,13 +220,19 @@ export class Sequencer {
    */
   #prepare(run: Run): void {
     const r = this.replica
+    const started = performance.now()
+    const from = run.next
     while (run.next < run.batch.length) {
+      if (!run.held && (run.next - from) % 16 === 15 && performance.now() - started > SLICE_MS) {
+        this.#cut(run)
+        break
+      }
       const c = run.batch[run.next++]!
       if (run.refusedNow.has(c.origin)) {
         run.stale.push({ candidate: c, reason: 'an earlier change of yours in the same batch was refused', minBase: 0 })
         continue
       }
-      const sentBack = this.#sentBack.get(c.origin)
+      const sentBack = this.#answers.sentBack(c.origin)
       if (sentBack !== undefined && c.clientSeq > sentBack) {
         // An earlier change of this origin was sent back (stale) while this one waited behind
         // a validation: sequencing it now would put it before that one.
@@ -292,7 +240,7 @@ export class Sequencer {
         run.refusedNow.add(c.origin)
         continue
       }
-      const placed = this.#place(c, run.state, run.prepared)
+      const placed = place(c, run.state, r, this.#chains, this.#answers.lastRefused(c.origin), run.prepared)
       if ('reject' in placed || 'stale' in placed) {
         if ('reject' in placed) run.rejected.push({ candidate: c, reason: placed.reject })
         else run.stale.push({ candidate: c, reason: placed.stale, minBase: placed.minBase })
@@ -325,6 +273,30 @@ export class Sequencer {
       } else this.#add(run, c, placed, next)
     }
     this.#commit(run)
+  }
+
+  /**
+   * Ends the run where it is: what it placed goes out now, the rest of its batch goes first in
+   * the next one, after a turn of the event loop (nothing else starts a flush meanwhile).
+   */
+  #cut(run: Run): void {
+    const r = this.replica
+    const rest: Candidate[] = []
+    for (const c of run.batch.slice(run.next)) {
+      // As the run would have: a later change of an origin refused in it is sent back now.
+      // (Carrying the refused origins into the next run instead sent back their resends too,
+      // run after run, while the root was slow enough to cut every run.)
+      if (run.refusedNow.has(c.origin)) run.stale.push({ candidate: c, reason: 'an earlier change of yours in the same batch was refused', minBase: 0 })
+      else rest.push(c)
+    }
+    run.batch = run.batch.slice(0, run.next)
+    this.#batch = rest.concat(this.#batch)
+    for (const c of rest) this.#stagedBy.set(c.origin, (this.#stagedBy.get(c.origin) ?? 0) + 1)
+    run.cut = true
+    this.#scheduled = true
+    const next = () => this.#flush()
+    if (r.io.later) r.io.later(next)
+    else r.io.defer(next)
   }
 
   /** Adds a validated fragment to the run, or refuses it; true when added. */
@@ -376,13 +348,13 @@ export class Sequencer {
     const { prepared, rejected, stale } = run
     const storage = r.io.storage
     if (!storage || prepared.length === 0) {
-      this.#complete(prepared, rejected, stale)
+      this.#complete(prepared, rejected, stale, run.cut)
       if (run.held) this.#release()
       return
     }
     this.#committing = true
     for (const p of prepared) this.#inFlightUpTo.set(p.candidate.origin, Math.max(p.candidate.clientSeq, this.#inFlightUpTo.get(p.candidate.origin) ?? 0))
-    for (const { candidate: c } of rejected) this.#markRejected(c.origin, c.clientSeq)
+    for (const { candidate: c } of rejected) this.#answers.markRejected(c.origin, c.clientSeq)
     const stored = prepared.map((p) => ({ seq: p.entry.seq, origin: p.candidate.origin, clientSeq: p.candidate.clientSeq, envelope: p.envelope }))
     storage
       .append(r.doc, stored)
@@ -393,7 +365,7 @@ export class Sequencer {
           // and the replica now follows another history. Applying them here would put our
           // fragments at seqs the real root gave to others; their origins resend them there.
           if (r.sequencer !== this) return void r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'no longer the root when a batch became durable; it is dropped, its changes go to the new root')
-          this.#complete(prepared, rejected, stale)
+          this.#complete(prepared, rejected, stale, run.cut)
         },
         (error: unknown) => {
           if (r.sequencer !== this) return
@@ -401,9 +373,9 @@ export class Sequencer {
           r.io.logger.error({ err: error, doc: r.doc, fragments: prepared.length }, 'storage append failed; rejecting the batch')
           this.#chains.clear() // they followed entries that are not sequenced after all
           const reason = `the root could not store it (${(error as Error).message})`
-          for (const p of prepared) this.#refuse(p.candidate, reason)
-          for (const x of rejected) this.#refuse(x.candidate, x.reason)
-          for (const x of stale) this.#sendStale(x.candidate, x.reason, x.minBase)
+          for (const p of prepared) this.#answers.refuse(p.candidate.origin, p.candidate.clientSeq, reason)
+          for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
+          for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase)
         },
       )
       .finally(() => this.#release())
@@ -418,138 +390,13 @@ export class Sequencer {
     if (this.#batch.length > 0 && this.replica.sequencer === this) this.#flush()
   }
 
-  /**
-   * Where a fragment goes: its op rewritten to follow every entry sequenced after its base.
-   * The origin made it on (state at base) + its own changes sequenced since, as it sent them
-   * (it sends a change at once only while none of those was rebased, see Replica); a foreign
-   * entry is first carried past those own changes, then the fragment is carried past it.
-   */
-  #place(c: Candidate, state: unknown, prepared: Prepared[]): Placement {
-    const r = this.replica
-    if (c.body.patches !== undefined) {
-      // A peer from before operations: positional patches, applied where they point.
-      try {
-        const op = opOf(c.body, state)
-        return { op, sent: op, transformed: false }
-      } catch (error) {
-        return { reject: `its patches do not apply to the current document (${(error as Error).message})` }
-      }
-    }
-    if (c.body.rejections < this.#rejections.lastRefused(c.origin)) {
-      return { stale: 'it was made on top of a change of yours the root refused; it is rebased and sent again', minBase: 0 }
-    }
-    if (c.base > r.seq) return { reject: `its base seq ${c.base} is ahead of the document (seq ${r.seq})` }
-    if (!r.history.covers(c.base)) {
-      return { stale: `its base seq ${c.base} is older than the root's history of operations`, minBase: r.seq }
-    }
-    const sent = c.body.op
-    const cached = this.#chains.get(c.origin)
-    const from = cached && cached.base === c.base ? cached.upTo : c.base
-    const foreign: Op[] = from === c.base ? [] : [...cached!.foreign]
-    const since = (seq: number): HistoryEntry[] => [...(r.history.since(Math.min(seq, r.seq)) ?? []), ...prepared.map((p) => p.entry)].filter((e) => e.seq > seq)
-    for (const e of since(from)) {
-      // Own changes after the base that this chain did not follow: the general case.
-      if (e.origin === c.origin) return this.#placeOverOwn(c, since(c.base))
-      foreign.push(e.op)
-    }
-    try {
-      let op = sent
-      for (let i = 0; i < foreign.length; i++) {
-        const f = foreign[i]!
-        foreign[i] = transformOp(f, op, false)
-        op = transformOp(op, f, true)
-      }
-      if (isNoop(op) && !isNoop(sent)) return { reject: VANISHED }
-      return { op, sent, transformed: op !== sent, chain: { base: c.base, upTo: 0, foreign } }
-    } catch (error) {
-      return { reject: `its operation cannot be transformed over concurrent changes (${(error as Error).message})` }
-    }
-  }
-
-  /**
-   * The general case, without a cached chain: own changes sequenced after the base (a chain
-   * this root did not follow from its start). Each foreign entry is carried past the own
-   * changes sequenced after it, then the fragment past that.
-   */
-  #placeOverOwn(c: Candidate, entries: HistoryEntry[]): Placement {
-    try {
-      return this.#transformOverOwn(c, entries)
-    } catch (error) {
-      return { reject: `its operation cannot be transformed over concurrent changes (${(error as Error).message})` }
-    }
-  }
-
-  #transformOverOwn(c: Candidate, entries: HistoryEntry[]): Placement {
-    let op: Op = c.body.op!
-    const sent = op
-    // The common case: no foreign entry touches what this change touches, and no own change
-    // moves anything (so carrying foreign entries past them cannot bring one here): nothing
-    // to transform, whatever the own changes in between.
-    let quiet = true
-    for (const e of entries) {
-      if (e.origin === c.origin) {
-        if (e.sent === undefined || hasMove(e.sent)) {
-          quiet = false
-          break
-        }
-      } else if (e.op !== null && sent !== null && interacts(sent, e.op)) {
-        quiet = false
-        break
-      }
-    }
-    if (quiet) return { op: sent, sent, transformed: false }
-    const own: Op[] = []
-    let lastOwn = 0
-    for (const e of entries) {
-      if (e.origin !== c.origin) continue
-      if (e.sent === undefined) lastOwn = e.seq
-      own.push(e.sent ?? null)
-    }
-    // Own changes sequenced by a previous root: how they were sent is not known here.
-    if (lastOwn > 0) return { stale: 'it follows changes of yours sequenced before this root took over', minBase: lastOwn }
-    let lastOwnSeq = 0
-    for (const e of entries) if (e.origin === c.origin) lastOwnSeq = e.seq
-    // Foreign entries on places none of the own changes touch need no carrying past them.
-    const ownPlaces = new PlaceIndex()
-    for (const o of own) ownPlaces.add(o)
-    let k = 0
-    let transformed = false
-    let work = 0
-    for (const e of entries) {
-      if (e.origin === c.origin) {
-        k++
-        continue
-      }
-      let h = e.op
-      if (ownPlaces.touches(h)) {
-        // Many own changes in flight, many others' changes on the same places: quadratic. Past
-        // a budget the origin is asked to send it again once its own changes are sequenced
-        // (then nothing of its own follows the base and this costs one pass), so the root's
-        // event loop (heartbeats included) never stalls on one fragment.
-        work += own.length - k
-        if (work > TRANSFORM_BUDGET) return { stale: 'it follows many changes of yours still in flight on contended places', minBase: lastOwnSeq }
-        for (let j = k; j < own.length; j++) {
-          const next = transformOp(own[j]!, h, true)
-          h = transformOp(h, own[j]!, false)
-          if (next !== own[j]) ownPlaces.add(next) // a move may have taken it elsewhere
-          own[j] = next
-        }
-      }
-      const next = transformOp(op, h, true)
-      if (next !== op) transformed = true
-      op = next
-    }
-    if (isNoop(op) && !isNoop(sent)) return { reject: VANISHED }
-    return { op, sent, transformed }
-  }
-
   /** Resolves when no batch is being written to storage. */
   idle(): Promise<void> {
     if (!this.#committing) return Promise.resolve()
     return new Promise((resolve) => this.#commitWaiters.push(resolve))
   }
 
-  #complete(prepared: Prepared[], rejected: Array<{ candidate: Candidate; reason: string }>, stale: Array<{ candidate: Candidate; reason: string; minBase: number }>): void {
+  #complete(prepared: Prepared[], rejected: Array<{ candidate: Candidate; reason: string }>, stale: Array<{ candidate: Candidate; reason: string; minBase: number }>, cut = false): void {
     const r = this.replica
     const envelopes: Uint8Array[] = []
     const applied: DocumentFragment[] = []
@@ -562,8 +409,8 @@ export class Sequencer {
       envelopes.push(envelope)
     }
     // Refusals first: a stale answer tells the origin which refusal to wait for.
-    for (const x of rejected) this.#refuse(x.candidate, x.reason)
-    for (const x of stale) this.#sendStale(x.candidate, x.reason, x.minBase)
+    for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
+    for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase)
     // The root's own replica follows like any other: its pending changes rebased over each.
     for (const { candidate: c, entry, state: after } of prepared) {
       r.confirmed = after
@@ -577,7 +424,8 @@ export class Sequencer {
     if (applied.length > 0) r.events.emit('change', r.visible, applied[applied.length - 1], applied)
     if (prepared.length > 0) {
       r.advanced()
-      r.afterSequenced()
+      // A batch cut in slices is one batch to the snapshot policy: checked once, at its end.
+      if (!cut) r.afterSequenced()
       if (r.io.hooks?.notifies) {
         const events = prepared.map(({ candidate: c, entry, before, state: after }) => ({ doc: r.doc, endpoint: c.origin, ops: entry.op, before, after, seq: entry.seq, clientSeq: c.clientSeq }))
         r.io.hooks.sequenced(r.doc, events, () => this.#stored())
@@ -590,57 +438,4 @@ export class Sequencer {
     return { doc: this.replica.doc, seq: this.replica.seq, state: this.replica.confirmed }
   }
 
-  #refuse(c: Candidate, reason: string): void {
-    this.#markRejected(c.origin, c.clientSeq)
-    this.#reject(c.origin, c.clientSeq, reason)
-  }
-
-  /** Not a refusal: the origin rebases the change and sends it again (PROTOCOL.md, Operations). */
-  #sendStale(c: Candidate, reason: string, minBase: number): void {
-    const r = this.replica
-    r.io.stats.staleBases++
-    this.#sentBack.set(c.origin, Math.min(c.clientSeq, this.#sentBack.get(c.origin) ?? Infinity))
-    this.#send(c.origin, c.clientSeq, 'ERR_STALE_BASE', reason, minBase)
-  }
-
-  #reject(origin: EndpointId, clientSeq: number, reason: string): void {
-    this.replica.io.stats.rejected++
-    this.#rejections.remember(origin, clientSeq, reason)
-    this.#send(origin, clientSeq, 'ERR_CHANGE_REJECTED', reason)
-  }
-
-  /**
-   * A REJECT: `seq` carries the least base seq the root will take from this origin, and
-   * `baseSeq` the highest clientSeq of this origin the root has refused.
-   */
-  #send(origin: EndpointId, clientSeq: number, code: string, reason: string, minBase = 0): void {
-    const r = this.replica
-    const refusals = this.#rejections.lastRefused(origin)
-    if (origin === r.io.self) {
-      r.rejected(clientSeq, reason, code, minBase, refusals)
-      return
-    }
-    const payload = RefusalCodec.encode({ code, reason })
-    r.io.sendTo(origin, encodeMessage({ kind: Kind.REJECT, origin: r.io.self, doc: r.doc, clientSeq, seq: minBase, baseSeq: refusals, epoch: r.io.epoch(), payload }))
-  }
-
-  /**
-   * Asks `origin` to resend from `clientSeq`, at most once per RESEND_EVERY_MS for one gap. Every
-   * fragment past a gap arrives out of order; answering each one made an origin with a hundred
-   * changes in flight resend all of them a hundred times, and again for each of those: a storm
-   * that never ends when the gap cannot be filled.
-   */
-  #askResend(origin: EndpointId, clientSeq: number): void {
-    const now = Date.now()
-    const last = this.#resendAsked.get(origin)
-    if (last && last.clientSeq === clientSeq && now - last.at < RESEND_EVERY_MS) return
-    if (this.#resendAsked.size >= CHAINS) this.#resendAsked.delete(this.#resendAsked.keys().next().value!)
-    this.#resendAsked.set(origin, { clientSeq, at: now })
-    this.#reply(Kind.RESEND, origin, clientSeq, 0)
-  }
-
-  #reply(kind: Kind, to: EndpointId, clientSeq: number, seq: number): void {
-    const r = this.replica
-    r.io.sendTo(to, encodeMessage({ kind, origin: r.io.self, doc: r.doc, clientSeq, seq, epoch: r.io.epoch() }))
-  }
 }

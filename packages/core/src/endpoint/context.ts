@@ -6,7 +6,7 @@ import type { Message } from '../protocol/codec.js'
 import type { AddressInfo } from '../protocol/payloads.js'
 import type { Clock } from '../runtime/clock.js'
 import type { EndpointStats, RefusalReason } from '../runtime/stats.js'
-import type { MessageHandler } from './app-messages.js'
+import type { AppHandlers } from './app-handlers.js'
 import type { Children } from './children.js'
 import type { JoinGate } from './join-gate.js'
 import type { PresenceOut } from './presence-out.js'
@@ -18,6 +18,7 @@ import type { Succession } from './succession.js'
 import type { PeerIdentity } from '../transport.js'
 import type { Identities } from './identity.js'
 import type { DocumentSizes } from './document-size.js'
+import type { CoordinationView } from './coordinator.js'
 
 /** An endpoint's place in the tree: `host` (no parent: the root), `relay` (a parent and children), `client` (a parent, no children). */
 export type Role = 'host' | 'relay' | 'client'
@@ -65,6 +66,8 @@ export interface NodeContext {
   readonly stats: EndpointStats
   readonly events: TypedEmitter<EndpointEvents>
   readonly succession: Succession
+  /** Set when a coordinator (etcd) decides the root: its word replaces succession and fencing. */
+  readonly coordination: CoordinationView | undefined
   /**
    * The ancestors above the parent lost in the last failover, kept for the next one: a parent
    * met during a failover may show no ancestors yet (it was re-attaching itself), and its
@@ -83,11 +86,14 @@ export interface NodeContext {
   /** When an identity violation was last logged (logged at most once a second). */
   forgedLoggedAt: number
   readonly replicas: ReplicaSet
-  readonly appHandlers: ReadonlyMap<string, MessageHandler>
+  /** The application's handlers, inline or in worker threads. */
+  readonly appHandlers: AppHandlers
   /** The current parent link (undefined at a root and in limbo). */
   readonly parent: ParentLink | undefined
   readonly addresses: EndpointAddresses | undefined
   readonly closed: boolean
+  /** Restarted as a non-root and still looking for its tree: it serves nobody meanwhile. */
+  readonly seeking: boolean
   /** This endpoint first, then its ancestors (as children see it). */
   ancestorChain(): AddressInfo[]
   /** Counts a refused input under its reason (`stats().refusals`). */

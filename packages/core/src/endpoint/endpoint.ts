@@ -7,6 +7,7 @@ import { encodeJson } from '../protocol/json.js'
 import { Kind } from '../protocol/kinds.js'
 import type { EndpointStats } from '../runtime/stats.js'
 import { encodeAppPayload, isValidAppKind, type MessageHandler } from './app-messages.js'
+import type { WorkerHandlerOptions } from './app-handlers.js'
 import { Node, type EndpointEvents, type Role } from './node.js'
 import { resolveOptions, type EndpointAddresses, type EndpointOptions } from './options.js'
 import type { Peer } from './roster.js'
@@ -99,7 +100,8 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     }
     const starting = (async () => {
       if (opts.bind) await node.bind(opts.bind)
-      if (opts.join) {
+      if (node.coordination) await node.coordination.start()
+      else if (opts.join) {
         const wasRoot = await node.recallTree()
         await node.join(opts.join)
         if (wasRoot) await node.rescueStoredDocuments()
@@ -305,22 +307,28 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
    * Returns a function that unregisters it. With a typed {@link MessageMap} the payload's type
    * follows from the kind; otherwise give it as the type argument.
    *
+   * Given `{ worker }` instead of a function, the handler runs in a pool of worker threads, so
+   * CPU-heavy work does not hold back the endpoint's documents and heartbeats; the returned
+   * promise resolves once the module is loaded (and rejects with `HandlerLoadError` naming the
+   * file when it cannot be). Options and guarantees: {@link WorkerHandlerOptions}.
+   *
    * @example
    * ```ts
    * const off = endpoint.handle<{ text: string }>('chat', (message) => console.log(message.payload.text))
+   * const stop = await endpoint.handle('thumbnail', { worker: new URL('./thumbnail.js', import.meta.url), timeoutMs: 5000 })
    * ```
    */
   handle<K extends keyof M & string>(kind: K, handler: MessageHandler<M[K]>): () => void
   handle<P = unknown>(kind: string, handler: MessageHandler<P>): () => void
-  handle(kind: string, handler: MessageHandler): () => void {
+  handle<K extends keyof M & string, R = unknown>(kind: K, handler: WorkerHandlerOptions<M[K], R>): Promise<() => void>
+  handle<P = unknown, R = unknown>(kind: string, handler: WorkerHandlerOptions<P, R>): Promise<() => void>
+  handle(kind: string, handler: MessageHandler | WorkerHandlerOptions): (() => void) | Promise<() => void> {
     this.#node.assertOpen()
     if (!isValidAppKind(kind)) throw new InvalidArgumentError(`Message kind ${JSON.stringify(kind)} is invalid: use 1-128 printable ASCII characters.`)
+    if (handler !== null && typeof handler === 'object' && 'worker' in handler) return this.#node.appHandlers.setWorker(kind, handler)
     if (typeof handler !== 'function' && typeof handler?.handle !== 'function')
-      throw new InvalidArgumentError('handle(kind, handler) takes a function or an object with a handle(message, context) method.')
-    this.#node.appHandlers.set(kind, handler)
-    return () => {
-      if (this.#node.appHandlers.get(kind) === handler) this.#node.appHandlers.delete(kind)
-    }
+      throw new InvalidArgumentError('handle(kind, handler) takes a function, an object with a handle(message, context) method, or { worker: URL } to run it in worker threads.')
+    return this.#node.appHandlers.set(kind, handler)
   }
 
   /**

@@ -94,9 +94,9 @@ async function takeOver(node: NodeContext, link: ParentLink, above: Array<{ id: 
  * The new root raises the epoch and, for a recovery window, sequences nothing new: it waits
  * for the survivors to re-join and fetches any sequenced fragments they hold that it lacks.
  */
-export function becomeRoot(node: NodeContext, order: readonly Peer[]): void {
+export function becomeRoot(node: NodeContext, order: readonly Peer[], issued?: number): void {
   const blank = node.replicas.promote()
-  const epoch = node.succession.promoted(order, node.clock.now() + node.opts.peerTimeoutMs * 2, blank)
+  const epoch = node.succession.promoted(order, node.clock.now() + node.opts.peerTimeoutMs * 2, blank, 0, issued)
   node.stats.promotions++
   node.logger.warn({ epoch, expecting: [...node.succession.expectedSurvivors] }, 'promoted to root; recovering')
   node.updateRole()

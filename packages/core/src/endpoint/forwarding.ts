@@ -1,7 +1,5 @@
-import type { EndpointId } from '../ids.js'
 import { decodeJson } from '../protocol/json.js'
 import { encodeMessage, type Message } from '../protocol/codec.js'
-import { appMessage, runHandler } from './app-messages.js'
 import type { NodeContext } from './context.js'
 
 /** A relay passes a descendant's message up, vouching for it as `sender`. */
@@ -16,9 +14,7 @@ export function forwardUp(node: NodeContext, m: Message): void {
 /** Runs the application's handler for an APP message; the origin never gets its own back. */
 export function deliverApp(node: NodeContext, m: Message): void | Promise<void> {
   if (m.origin === node.id) return
-  const handler = node.appHandlers.get(m.appKind)
-  if (!handler) return
-  return runHandler(handler, appMessage(m.appKind, m.origin as EndpointId, m.payload, m.encoding), { endpoint: node.id, logger: node.logger })
+  return node.appHandlers.deliver(m)
 }
 
 /** Presence values are JSON; an empty payload means the origin's presence is gone. */

@@ -16,10 +16,11 @@ import { emptyStats, type EndpointStats, type RefusalReason } from '../runtime/s
 import type { PeerIdentity, PubChannel, PullChannel } from '../transport.js'
 import { Identities } from './identity.js'
 import { DocumentSizes } from './document-size.js'
-import type { MessageHandler } from './app-messages.js'
+import { AppHandlers } from './app-handlers.js'
 import { Children } from './children.js'
 import { JoinGate } from './join-gate.js'
 import { PresenceOut } from './presence-out.js'
+import { Coordination } from './coordination.js'
 import type { EndpointEvents, NodeContext, Role, Work } from './context.js'
 import { failover } from './failover.js'
 import { Fencing } from './fencing.js'
@@ -66,8 +67,10 @@ export class Node implements NodeContext {
   readonly replicas: ReplicaSet
   /** The root's server hooks on content, when the application gave any. */
   readonly hooks: HookRunner | undefined
-  readonly appHandlers = new Map<string, MessageHandler>()
+  readonly appHandlers: AppHandlers = new AppHandlers(this)
   readonly fencing: Fencing
+  /** Set when a coordinator (etcd) decides the root (option `coordinator`). */
+  readonly coordination: Coordination | undefined
   formerAncestors: Array<{ id: EndpointId; addresses: EndpointAddresses }> = []
   readonly memory: TreeMemory
   /** Documents and application kinds: one lane per key, bounded (back-pressure). */
@@ -131,11 +134,13 @@ export class Node implements NodeContext {
       stats: this.stats,
       epoch: () => this.succession.epoch,
       isRoot,
+      mayConfirm: () => this.coordination?.mayConfirm() ?? true,
       sendUp: (bytes) => this.sendUp(bytes),
       publishFragments: (doc, envelopes) => this.publishFragments(doc, envelopes),
       publishOnDoc: (doc, bytes) => this.publish(docTopic(doc), bytes),
       sendTo: (endpoint, bytes) => this.sendTo(endpoint, bytes),
       defer: (fn) => this.defer(fn),
+      later: (fn) => void (typeof setImmediate === 'function' ? setImmediate(fn) : setTimeout(fn, 0)),
       // Only the root writes: a relay or client with storage keeps its tree record there, no documents.
       get storage() {
         return isRoot() ? storage : undefined
@@ -161,11 +166,14 @@ export class Node implements NodeContext {
       unsubscribeDoc: (doc) => this.#parent?.unsubscribe(docTopic(doc)),
     })
     this.fencing = new Fencing(this)
+    const coordinator = opts.coordinator
+    this.coordination = coordinator && coordinator !== 'peers' ? new Coordination(this, coordinator) : undefined
     this.memory = new TreeMemory(this)
     this.#ticker = new Ticker(this, {
       stalled: (channel) => (channel === 'inbound' ? this.#inboundListener : this.#parentListener)?.stalled ?? false,
-      fencingTick: () => this.fencing.tick(),
-      woke: () => this.fencing.woke(),
+      // With a coordinator, the service fences: a root holds while its lease is unproved.
+      fencingTick: () => (this.coordination ? this.coordination.tick() : this.fencing.tick()),
+      woke: () => (this.coordination ? this.coordination.tick() : this.fencing.woke()),
       seek: () => {
         if (this.seeking) this.fencing.seek()
       },
@@ -422,10 +430,13 @@ export class Node implements NodeContext {
       this.logger.warn({ parent: this.#parent?.parentId, why }, 'the parent is presumed lost')
       this.events.emit('parent-lost')
     }
+    if (this.coordination) return this.coordination.parentSilent(why)
     void failover(this, why).catch((error: unknown) => this.logger.error({ err: error }, 'failover failed'))
   }
 
   hintNewerRoot(at: EndpointAddresses): void {
+    // With a coordinator, another root's say-so is not evidence: only the service names roots.
+    if (this.coordination) return
     this.fencing.hint(at)
   }
 
@@ -483,7 +494,7 @@ export class Node implements NodeContext {
       this.#control.push(`${from}:${message.sender}`, work)
       return undefined
     }
-    return this.#pool.offer(laneOf(message), work)
+    return this.#pool.offer(this.#laneOf(message), work)
   }
 
   #dispatch(work: Work): void | Promise<void> {
@@ -536,19 +547,22 @@ export class Node implements NodeContext {
       return
     }
     const message = decodeMessage(bytes, Infinity)
-    this.#pool.push(laneOf(message), { message, from: 'self', topic: '' })
+    this.#pool.push(this.#laneOf(message), { message, from: 'self', topic: '' })
   }
 
   sendTo(endpoint: EndpointId, bytes: Uint8Array): void {
     if (endpoint === this.id) {
       const message = decodeMessage(bytes, Infinity)
-      this.#pool.push(laneOf(message), { message, from: 'parent', topic: endpointTopic(this.id) })
+      this.#pool.push(this.#laneOf(message), { message, from: 'parent', topic: endpointTopic(this.id) })
       return
     }
     this.publish(endpointTopic(endpoint), bytes)
   }
 
   publishFragments(doc: DocId, envelopes: Uint8Array[]): void {
+    // A write that finished after the lease lapsed is not confirmed: the origins keep the
+    // change pending and resend it to the next root.
+    if (this.coordination && !this.coordination.mayConfirm()) return void (this.stats.dropped += envelopes.length)
     if (!this.#outbound || this.children.size === 0 || envelopes.length === 0) return
     if (envelopes.length === 1) {
       this.publish(docTopic(doc), envelopes[0]!)
@@ -622,6 +636,8 @@ export class Node implements NodeContext {
 
   async close(): Promise<void> {
     if (this.#closed) return
+    // Resign first: a successor is elected at once rather than after the lease runs out.
+    await this.coordination?.coordinator.close().catch((error: unknown) => this.logger.warn({ err: error }, 'leaving the coordinator failed'))
     const steps: Array<[string, () => unknown]> = [
       ['say goodbye', () => this.#parent && (this.countSent(Kind.LEAVE), this.#parent.send(encodeMessage({ kind: Kind.LEAVE, origin: this.id, epoch: this.succession.epoch })))],
       ['stop timers', () => (this.clock.clearInterval(this.#timer), this.joins.close())],
@@ -639,6 +655,7 @@ export class Node implements NodeContext {
     await this.memory.flush()
     this.#pool.close()
     this.#control.close()
+    await this.appHandlers.close()
     const closing: Array<Promise<unknown> | undefined> = [this.#parent?.close(), this.#inbound?.close(), this.#outbound?.close()]
     const results = await Promise.allSettled(closing)
     for (const r of results) if (r.status === 'rejected') this.logger.warn({ err: r.reason }, 'closing a channel failed')
@@ -653,11 +670,11 @@ export class Node implements NodeContext {
       this.logger.warn({ err: error, step: name }, 'a close step failed')
     }
   }
-}
 
-/** The lane of a message: its document, or its application kind (one slow handler holds back only its kind). */
-function laneOf(m: Message): string {
-  return m.doc ? m.doc : m.kind === Kind.APP ? `app:${m.appKind}` : ''
+  /** The lane of a message: its document, or its application kind (one slow handler holds back only its kind; a worker handler's `orderBy` may split it). */
+  #laneOf(m: Message): string {
+    return m.doc ? m.doc : m.kind === Kind.APP ? this.appHandlers.lane(m) : ''
+  }
 }
 
 /** The parent kept saying it was busy admitting other joins for the whole join timeout. */

@@ -8,16 +8,13 @@ import type { Transport } from '../transport.js'
 import type { Clock } from '../runtime/clock.js'
 import type { JoinLimit } from './join-gate.js'
 import type { ServerHooks, Verdict } from './hooks.js'
+import type { Coordinator } from './coordinator.js'
 
 export type { Verdict } from './hooks.js'
 
-/** The pair of addresses an endpoint binds, and that a child joins. */
-export interface EndpointAddresses {
-  /** The PULL channel children PUSH to. */
-  inbound: string
-  /** The PUB channel children SUBscribe to. */
-  outbound: string
-}
+import type { EndpointAddresses } from './addresses.js'
+
+export type { EndpointAddresses } from './addresses.js'
 
 /** What the parent's `authenticate` hook sees of a joiner. */
 export interface JoinRequest {
@@ -47,6 +44,12 @@ export interface EndpointOptions extends ServerHooks {
   join?: EndpointAddresses
   /** The transport to reach the parent with, when it differs from `transport` (an edge relay). */
   joinTransport?: Transport
+  /**
+   * Who decides the root. `'peers'` (default): the embedded succession, no service to run.
+   * A `Coordinator` such as `etcd({ endpoints })` from `@zinc/coordinator-etcd`: the endpoint
+   * is a member of an election (it needs `bind`, and no `join`: it joins whoever leads).
+   */
+  coordinator?: 'peers' | Coordinator
   /** This endpoint's id; a fresh UUID by default. */
   id?: EndpointId
   /** Credentials sent with the join, checked by the parent's `authenticate`. */
@@ -150,7 +153,7 @@ export const DEFAULTS = {
   storeDebounceMs: 2_000,
 } as const
 
-type Optional = 'bind' | 'join' | 'joinTransport' | 'id' | 'leafStorage' | 'waitForParent' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes' | 'signal' | keyof ServerHooks
+type Optional = 'bind' | 'join' | 'coordinator' | 'joinTransport' | 'id' | 'leafStorage' | 'waitForParent' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes' | 'signal' | keyof ServerHooks
 export type ResolvedOptions = Required<Omit<EndpointOptions, Optional>> & Omit<Pick<EndpointOptions, Optional>, 'maxDocumentBytes'> & { maxDocumentBytes: number }
 
 export function resolveOptions(options: EndpointOptions): ResolvedOptions {
@@ -162,6 +165,13 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
   if (!options.bind && !options.join) throw new InvalidArgumentError('An endpoint needs `bind` (to host children), `join` (to have a parent), or both.')
   if (options.bind && !options.transport.canBind)
     throw new InvalidArgumentError(`The ${options.transport.name} transport cannot bind; leave out \`bind\` so this endpoint is a leaf.`)
+  const coordinator = options.coordinator
+  if (coordinator !== undefined && coordinator !== 'peers') {
+    if (typeof coordinator !== 'object' || typeof coordinator.start !== 'function')
+      throw new InvalidArgumentError("Option `coordinator` must be 'peers' or a coordinator such as etcd({ endpoints: ['127.0.0.1:2379'] }) from @zinc/coordinator-etcd.")
+    if (!options.bind) throw new InvalidArgumentError('A coordinated endpoint (option `coordinator`) must `bind`: it may be elected root, and others join it there.')
+    if (options.join) throw new InvalidArgumentError('A coordinated endpoint joins whoever the coordinator elects: leave out `join`.')
+  }
   if (options.leafStorage && options.bind)
     throw new InvalidArgumentError('leafStorage is for leaves (browser tabs): leave out `bind`, or use `storage` for an endpoint that may host.')
   if (options.leafStorage && options.id !== undefined && options.id !== options.leafStorage.id)

@@ -129,9 +129,12 @@ export class Succession {
     return order
   }
 
-  /** settled → limbo for a root that found a tree outranking its own, or a start that must find its tree. */
+  /**
+   * settled → limbo for a root that found a tree outranking its own, or a start that must find
+   * its tree; recovering → limbo for a root whose coordinator says its leadership is over.
+   */
   stepDown(): void {
-    this.#expect('settled', 'step down')
+    if (this.#state !== 'recovering') this.#expect('settled', 'step down')
     this.#state = 'limbo'
     this.#root = false
   }
@@ -155,12 +158,14 @@ export class Succession {
    * limbo → recovering: this endpoint takes the dead root's place at a higher epoch, and
    * waits (until `until`) for the survivors in `order` to re-join before sequencing.
    */
-  promoted(order: readonly Peer[], until: number, blank: readonly string[] = [], seenEpoch = 0): number {
+  promoted(order: readonly Peer[], until: number, blank: readonly string[] = [], seenEpoch = 0, issued?: number): number {
     this.#expect('limbo', 'be promoted')
+    // A coordinator's epoch is its fencing token: taken as issued, never one it did not issue.
+    if (issued !== undefined && issued <= this.#epoch) throw new Error(`succession: epoch ${issued} issued by the coordinator is not above ${this.#epoch}`)
     this.#blank = new Set(blank)
     this.#root = true
     this.#state = 'recovering'
-    this.#epoch = Math.max(this.#epoch, seenEpoch) + 1
+    this.#epoch = issued ?? Math.max(this.#epoch, seenEpoch) + 1
     this.#expected = new Set(order.map((p) => p.id).filter((id) => id !== this.self))
     this.#recoveringUntil = until
     this.#pendingFetches.clear()

@@ -11,12 +11,30 @@ import type { TransportStats } from '../transport.js'
  * - `bad-chain`: an ancestor chain that does not start with the parent, or is malformed or too deep;
  * - `stale-candidate`: a successor candidate's address answered with another endpoint (a restarted process);
  * - `not-joined`: a message from an endpoint that is not a child here;
- * - `restarted-child`: a child came back as a new process under its old id (its old state is dropped).
+ * - `restarted-child`: a child came back as a new process under its old id (its old state is dropped);
+ * - `unissued-epoch`: with a coordinator, a leadership claim at an epoch it never issued (forged or garbled).
  */
-export type RefusalReason = 'forged-control' | 'future-epoch' | 'stale-epoch' | 'stale-roster' | 'loop' | 'bad-chain' | 'stale-candidate' | 'not-joined' | 'restarted-child'
+export type RefusalReason = 'forged-control' | 'future-epoch' | 'stale-epoch' | 'stale-roster' | 'loop' | 'bad-chain' | 'stale-candidate' | 'not-joined' | 'restarted-child' | 'seeking' | 'unissued-epoch'
+
+/**
+ * What application handlers in worker threads did (`handle(kind, { worker })`). A failure is
+ * also counted in `handlerErrors`.
+ */
+export interface WorkerCounters {
+  /** Messages a worker handler completed. */
+  workerTasks: number
+  /** Messages whose worker handler threw (or returned what cannot cross threads). */
+  workerErrors: number
+  /** Messages whose worker handler ran past its `timeoutMs`; each terminated and replaced a thread. */
+  workerTimeouts: number
+  /** Worker threads that died under a message or between messages, and were replaced. */
+  workerCrashes: number
+  /** Messages run again on a fresh thread after their thread died under them. */
+  workerRetries: number
+}
 
 /** Counters every endpoint keeps; `endpoint.stats()` returns a copy. */
-export interface EndpointStats {
+export interface EndpointStats extends WorkerCounters {
   /** Messages sent on any channel. */
   sent: number
   /** Messages received and decoded. */
@@ -62,6 +80,8 @@ export interface EndpointStats {
   refusals: Partial<Record<RefusalReason, number>>
   /** Times this endpoint was promoted to root. */
   promotions: number
+  /** Times a coordinated root's leadership lapsed (its lease could not be renewed in time) and it stepped down. */
+  leaseLapses: number
   /** Gauges, filled in by `stats()`. */
   pending: number
   queueDepth: number
@@ -107,6 +127,12 @@ export function emptyStats(): EndpointStats {
     refusedByCode: {},
     refusals: {},
     promotions: 0,
+    leaseLapses: 0,
+    workerTasks: 0,
+    workerErrors: 0,
+    workerTimeouts: 0,
+    workerCrashes: 0,
+    workerRetries: 0,
     pending: 0,
     queueDepth: 0,
     children: 0,

@@ -113,6 +113,9 @@ function admit(node: NodeContext, m: Message): boolean {
 
 function hintFrom(node: NodeContext, m: Message): void {
   node.stats.dropped++
+  // With a coordinator, only the service names roots: a claim is never a reason to step down,
+  // and one at an epoch the service never issued is forged.
+  if (node.coordination) return void (node.coordination.issued(m.epoch) || node.refusal('unissued-epoch'))
   try {
     const chain = HeartbeatCodec.decode(m.payload).ancestors
     const first = chain[0]
@@ -129,6 +132,12 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
   if (m.sender !== id) return void node.stats.dropped++
   const identity = helloAllowed(node, id, peer)
   if (identity === false) return
+  if (node.seeking) {
+    // Welcomed here, it would wait for documents this endpoint cannot serve until it finds its
+    // tree (it may never): the joiner is told to go elsewhere (its next candidate).
+    node.refusal('seeking')
+    return node.refuse(id, 'ERR_UNAVAILABLE', 'this endpoint restarted and is still looking for the tree it was in; it serves nobody until then. Join another endpoint of the tree')
+  }
   if (id === node.id || node.parent?.chainIds().includes(id)) {
     node.refusal('loop')
     return node.refuse(id, 'ERR_LOOP', 'joining here would make a loop: this endpoint is your own descendant')

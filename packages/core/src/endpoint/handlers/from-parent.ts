@@ -94,6 +94,11 @@ export function handleFromParent(node: NodeContext, work: Work): void | Promise<
     node.refusal('stale-epoch')
     return void node.stats.dropped++
   }
+  if (m.epoch > epoch && node.coordination && !node.coordination.issued(m.epoch)) {
+    // A leadership claim at an epoch the coordinator never issued: forged or garbled.
+    node.refusal('unissued-epoch')
+    return void node.stats.dropped++
+  }
   const handler = FROM_PARENT[m.kind as Kind]
   if (!handler) return void node.stats.dropped++
   return handler(node, work)

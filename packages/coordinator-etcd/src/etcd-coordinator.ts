@@ -1,0 +1,300 @@
+import type { CoordinatedMember, Coordinator, EndpointId, Leader } from '@zinc/core'
+import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop, retry } from 'cockatiel'
+import { Etcd3, isRecoverableError, type Lease, type Watcher } from 'etcd3'
+import { EtcdUnreachableError } from './errors.js'
+import { LeaseWindow } from './lease-window.js'
+
+/** Options of {@link etcd}. */
+export interface EtcdCoordinatorOptions {
+  /** etcd client endpoints, e.g. `['127.0.0.1:2379']` or `['http://10.0.0.1:2379', …]`. */
+  endpoints: string[]
+  /** Key prefix of this Zinc deployment; one election per prefix. Default `zinc/`. */
+  prefix?: string
+  /**
+   * Lease TTL: how long a root that stopped renewing (dead, paused, cut off from etcd) keeps
+   * the role before a successor is elected. etcd counts whole seconds (at least its minimum,
+   * 2 s for a default etcd); rounded up. Default 5000.
+   */
+  leaseTtlMs?: number
+  /**
+   * How much earlier than its lease's certain end a root stops acknowledging, for clock drift
+   * between this process and etcd and the time from a check to the message leaving. Default: a
+   * fifth of the TTL, at least 250 ms.
+   */
+  marginMs?: number
+  /** Gives up connecting at start after this long. Default 3000. */
+  dialTimeoutMs?: number
+}
+
+/** What the leader key holds. */
+interface LeaderValue {
+  id: EndpointId
+  inbound: string
+  outbound: string
+}
+
+/**
+ * Root election on etcd, the usual etcd recipe (what etcd's own `concurrency.Election` and the
+ * etcd3 client's `Election` do): every member puts a key under `<prefix>leader/` bound to its
+ * own lease; the key with the lowest create revision leads. The epoch is that key's create
+ * revision: etcd issues it, it rises with every new leader key, and no two leaders share one.
+ *
+ * Why not etcd3's `Election` class itself: it keeps its lease private and renews it on its own
+ * schedule, and its observer reports only the leader's value. A root must know when each
+ * renewal was *sent* (to know how long its lease is certainly valid) and every member needs
+ * the leader key's revision (the fencing epoch), so the ~30 lines of the recipe live here on
+ * the same client. Why etcd3: it is the maintained Node client (gRPC, leases, watches, typed).
+ */
+export class EtcdCoordinator implements Coordinator {
+  readonly name: string
+  readonly #prefix: string
+  readonly #ttlSeconds: number
+  readonly #dialTimeoutMs: number
+  readonly #window: LeaseWindow
+  #client: Etcd3 | undefined
+  #member: CoordinatedMember | undefined
+  #lease: Lease | undefined
+  #myKey = ''
+  #watcher: Watcher | undefined
+  #renewTimer: ReturnType<typeof setTimeout> | undefined
+  #pollTimer: ReturnType<typeof setInterval> | undefined
+  #closed = false
+  #campaigning: Promise<void> | undefined
+  #leaderKey = ''
+  #leaderEpoch = 0
+  #issued = 0
+  #leading = false
+
+  constructor(readonly options: EtcdCoordinatorOptions) {
+    if (!Array.isArray(options?.endpoints) || options.endpoints.length === 0 || !options.endpoints.every((e) => typeof e === 'string' && e.length > 0))
+      throw new TypeError("etcd({ endpoints }) needs at least one etcd address, e.g. etcd({ endpoints: ['127.0.0.1:2379'] }).")
+    const ttlMs = options.leaseTtlMs ?? 5000
+    if (!(ttlMs > 0)) throw new TypeError(`etcd({ leaseTtlMs }) must be a positive number of milliseconds, got ${String(options.leaseTtlMs)}.`)
+    this.#ttlSeconds = Math.max(1, Math.ceil(ttlMs / 1000))
+    this.#prefix = options.prefix ?? 'zinc/'
+    this.#dialTimeoutMs = options.dialTimeoutMs ?? 3000
+    this.name = options.endpoints.map((e) => (e.includes('://') ? e.replace(/^https?:/, 'etcd:') : `etcd://${e}`)).join(',')
+    const margin = options.marginMs
+    this.#window = new LeaseWindow((ttl) => margin ?? Math.max(250, ttl / 5))
+  }
+
+  get issuedEpoch(): number {
+    return this.#issued
+  }
+
+  /** The lease TTL etcd granted, in ms (0 before the first grant). */
+  get leaseTtlMs(): number {
+    return this.#grantedTtl * 1000
+  }
+
+  #grantedTtl = 0
+
+  mayConfirm(): boolean {
+    return this.#leading && this.#window.certain
+  }
+
+  async start(member: CoordinatedMember): Promise<void> {
+    this.#member = member
+    const hosts = this.options.endpoints
+    // One etcd: no retries or circuit breaker in the client; a call fails fast and this class
+    // retries on its own schedule (a breaker would keep etcd "down" for seconds after it is
+    // back). Several: a failed call goes on to the next member at once, and a member that
+    // failed twice in a row is skipped for a second (a renewal must not wait on a dead one).
+    const several = hosts.length > 1
+    const faultHandling = several
+      ? {
+          host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(2) }),
+          global: retry(handleWhen(isRecoverableError), { maxAttempts: hosts.length - 1 }),
+        }
+      : { host: () => noop, global: noop }
+    const client = new Etcd3({ hosts, dialTimeout: this.#dialTimeoutMs, faultHandling })
+    this.#client = client
+    try {
+      await client.maintenance.status({ deadline: Date.now() + this.#dialTimeoutMs })
+    } catch (error) {
+      client.close()
+      this.#client = undefined
+      throw new EtcdUnreachableError(hosts, `${(error as Error).message.split('\n')[0]}`)
+    }
+    this.#watcher = await client.watch().prefix(this.#leaderPrefix).create()
+    const recheck = () => void this.#refresh()
+    this.#watcher.on('put', recheck).on('delete', recheck).on('connected', recheck).on('error', () => {})
+    // A safety net under the watch (a reconnect can miss events): read the leader now and then.
+    this.#pollTimer = setInterval(recheck, Math.max(200, (this.#ttlSeconds * 1000) / 4))
+    await this.#campaign()
+    await this.#refresh()
+  }
+
+  get #leaderPrefix(): string {
+    return `${this.#prefix}leader/`
+  }
+
+  /** A fresh lease and a fresh key bound to it: a new candidacy (and, if it wins, a new epoch). */
+  #campaign(): Promise<void> {
+    this.#campaigning ??= (async () => {
+      const client = this.#client!
+      const member = this.#member!
+      for (let attempt = 0; !this.#closed; attempt++) {
+        try {
+          // Taken before the grant request leaves (the Lease sends it as it is made).
+          const sentAt = performance.now()
+          const lease = client.lease(this.#ttlSeconds, { autoKeepAlive: false })
+          lease.on('lost', () => {})
+          const id = await lease.grant()
+          const ttl = await lease.keepaliveOnce({ deadline: Date.now() + this.#dialTimeoutMs })
+          this.#grantedTtl = Number(ttl.TTL)
+          this.#window.renewed(sentAt, this.#grantedTtl)
+          const value: LeaderValue = { id: member.id, inbound: member.addresses.inbound, outbound: member.addresses.outbound }
+          const key = `${this.#leaderPrefix}${member.id}/${id}`
+          await lease.put(key).value(JSON.stringify(value)).options({ deadline: Date.now() + this.#dialTimeoutMs }).exec()
+          this.#lease = lease
+          this.#myKey = key
+          this.#scheduleRenewal()
+          return
+        } catch (error) {
+          if (attempt % 10 === 0) member.logger.warn({ err: error, coordinator: this.name }, 'entering the etcd election failed; retrying')
+          await delay(Math.min(1000, 100 * (attempt + 1)))
+        }
+      }
+    })().finally(() => (this.#campaigning = undefined))
+    return this.#campaigning
+  }
+
+  /** Renews a third of a TTL after the last renewal, each request with a deadline. */
+  #scheduleRenewal(): void {
+    clearTimeout(this.#renewTimer)
+    if (this.#closed) return
+    this.#renewTimer = setTimeout(() => void this.#renew(), Math.max(100, (this.#grantedTtl * 1000) / 3))
+  }
+
+  async #renew(): Promise<void> {
+    const lease = this.#lease
+    if (!lease || this.#closed) return
+    const sentAt = performance.now()
+    try {
+      const res = await lease.keepaliveOnce({ deadline: Date.now() + Math.max(200, this.#window.remainingMs) })
+      if (lease !== this.#lease) return
+      const ttl = Number(res.TTL)
+      if (!(ttl > 0)) return void this.#leaseGone('etcd says the lease expired')
+      this.#window.renewed(sentAt, ttl)
+    } catch (error) {
+      if (lease !== this.#lease) return
+      const message = (error as Error).message
+      if (/not found|expired|revoked/i.test(message)) return void this.#leaseGone(`etcd says the lease is gone (${message})`)
+      this.#member?.logger.warn({ coordinator: this.name, reason: message.split('\n')[0] }, 'renewing the etcd lease failed')
+      // Past the window the root already acknowledges nothing (mayConfirm); a renewal that
+      // gets through resumes it, as nobody else can have led while our key stood. Once a whole
+      // TTL has passed since the last renewal left, etcd has probably expired the lease: step
+      // down and stand again.
+      if (this.#window.remainingMs < -this.#window.marginMs(this.#grantedTtl * 1000)) this.#lapse('the etcd lease could not be renewed within its TTL')
+    }
+    this.#scheduleRenewal()
+  }
+
+  /** The window closed without a renewal: stop leading now (the lease may still be alive at etcd). */
+  #lapse(why: string): void {
+    if (!this.#leading) return
+    this.#leading = false
+    this.#member?.lapsed(why)
+    // Give up this candidacy: if the lease still exists, revoking it lets a successor in at
+    // once; a new lease competes again (and, if it wins, under a new epoch).
+    void this.#recampaign()
+  }
+
+  #leaseGone(why: string): void {
+    this.#window.lost()
+    if (this.#leading) this.#lapse(why)
+    else void this.#recampaign()
+  }
+
+  async #recampaign(): Promise<void> {
+    const old = this.#lease
+    this.#lease = undefined
+    this.#myKey = ''
+    clearTimeout(this.#renewTimer)
+    await old?.revoke({ deadline: Date.now() + this.#dialTimeoutMs }).catch(() => {})
+    if (this.#closed) return
+    await this.#campaign()
+    await this.#refresh()
+  }
+
+  #refreshing = false
+  #refreshAgain = false
+
+  /** Reads who leads (the lowest create revision under the prefix) and tells the member. */
+  async #refresh(): Promise<void> {
+    if (this.#refreshing) return void (this.#refreshAgain = true)
+    this.#refreshing = true
+    try {
+      do {
+        this.#refreshAgain = false
+        await this.#refreshOnce()
+      } while (this.#refreshAgain && !this.#closed)
+    } finally {
+      this.#refreshing = false
+    }
+  }
+
+  async #refreshOnce(): Promise<void> {
+    const client = this.#client
+    const member = this.#member
+    if (!client || !member || this.#closed) return
+    let res
+    try {
+      res = await client.getAll().prefix(this.#leaderPrefix).sort('Create', 'Ascend').limit(1).options({ deadline: Date.now() + this.#dialTimeoutMs }).exec()
+    } catch {
+      // etcd unreachable: the renewal timer closes the window in time; the poll reads again.
+      return
+    }
+    const kv = res.kvs[0]
+    if (!kv) {
+      if (!this.#lease && !this.#campaigning) void this.#campaign().then(() => this.#refresh())
+      return
+    }
+    const key = kv.key.toString()
+    const epoch = Number(kv.create_revision)
+    if (epoch > this.#issued) this.#issued = epoch
+    if (key === this.#leaderKey && epoch === this.#leaderEpoch && (key !== this.#myKey || this.#leading)) return
+    this.#leaderKey = key
+    this.#leaderEpoch = epoch
+    if (key === this.#myKey) {
+      // Elected; take the role only while the lease is certainly ours.
+      if (!this.#window.certain) return
+      this.#leading = true
+      member.lead(epoch)
+      return
+    }
+    if (this.#leading) {
+      this.#leading = false
+      member.lapsed('etcd names another leader')
+    }
+    let value: LeaderValue
+    try {
+      value = JSON.parse(kv.value.toString()) as LeaderValue
+    } catch {
+      return member.logger.error({ key }, 'the etcd leader key holds no Zinc endpoint; is the prefix shared with something else?')
+    }
+    const leader: Leader = { id: value.id, epoch, addresses: { inbound: value.inbound, outbound: value.outbound } }
+    member.follow(leader)
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#leading = false
+    clearTimeout(this.#renewTimer)
+    clearInterval(this.#pollTimer)
+    await this.#watcher?.cancel().catch(() => {})
+    await this.#lease?.revoke({ deadline: Date.now() + 1000 }).catch(() => {})
+    this.#client?.close()
+  }
+}
+
+/** A coordinator on etcd for `Endpoint.start({ coordinator: etcd({ endpoints }) })`. */
+export function etcd(options: EtcdCoordinatorOptions): EtcdCoordinator {
+  return new EtcdCoordinator(options)
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

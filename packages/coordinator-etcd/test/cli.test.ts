@@ -1,0 +1,46 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { killAll, startHost, runZinc } from '../../cli/test/helpers.js'
+import { etcdFixture, freePort, waitFor } from './etcd-server.js'
+
+/** `zinc host --coordinator etcd://…`: hosts elect one root on etcd; a killed root is replaced. */
+
+const etcdServer = etcdFixture()
+
+afterEach(killAll)
+
+async function role(stats: string): Promise<{ role: string; epoch: number }> {
+  const body = (await (await fetch(`${stats}/stats`)).json()) as { role: string; epoch: number }
+  return { role: body.role, epoch: body.epoch }
+}
+
+describe('zinc host --coordinator etcd://', () => {
+  it('two hosts elect one root; SIGKILL it and the other takes over within the lease', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const flags = ['--coordinator', `etcd://${etcdServer.server.endpoint}/cli-${process.pid}`, '--lease-ttl-ms', '2000', '--heartbeat-ms', '100', '--peer-timeout-ms', '1500']
+    const a = await startHost(flags)
+    expect(a.host.stdout.join('\n')).toMatch(/coordinator: etcd:\/\/127\.0\.0\.1:\d+ \(elected root\)/)
+    const b = await startHost(flags)
+    expect(b.host.stdout.join('\n')).toContain('(following the elected root)')
+    const first = await role(a.stats)
+    expect(first.role).toBe('host')
+    a.host.kill('SIGKILL')
+    const killedAt = Date.now()
+    await waitFor(async () => (await role(b.stats).catch(() => undefined))?.role === 'host', 'the second host elected')
+    expect((await role(b.stats)).epoch).toBeGreaterThan(first.epoch)
+    console.log(`[etcd cli] the second host led ${Date.now() - killedAt} ms after the root was killed (lease 2000 ms)`)
+  })
+
+  it('an unreachable etcd stops the host at start with a message naming the endpoint', async () => {
+    const port = await freePort()
+    const result = await runZinc(['host', '--bind', 'tcp://127.0.0.1:*,*', '--coordinator', `etcd://127.0.0.1:${port}`])
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toContain(`127.0.0.1:${port}`)
+    expect(result.stderr).toContain('Cannot reach etcd')
+  })
+
+  it('a malformed --coordinator is refused with the accepted forms', async () => {
+    const result = await runZinc(['host', '--coordinator', 'zookeeper://x'])
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toContain('etcd://HOST:PORT')
+  })
+})

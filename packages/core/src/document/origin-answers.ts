@@ -1,0 +1,140 @@
+import type { EndpointId } from '../ids.js'
+import { encodeMessage } from '../protocol/codec.js'
+import { Kind } from '../protocol/kinds.js'
+import { RefusalCodec } from '../protocol/payloads.js'
+import { RejectionMemory } from './rejections.js'
+import type { Replica } from './replica.js'
+
+/** The least time between two RESEND requests for the same gap of one origin. */
+const RESEND_EVERY_MS = 500
+
+/** Origins whose last RESEND is remembered; the oldest is forgotten beyond this. */
+const ORIGINS = 4096
+
+/**
+ * What the root tells an origin about its changes besides sequencing them — refusals (and
+ * remembering them), stale answers (rebase and send again), resend requests, answers to
+ * duplicates — and the per-origin bookkeeping those need. The Sequencer's other half.
+ */
+export class OriginAnswers {
+  /** Highest rejected clientSeq per origin; sequenced ones are in replica.clientSeqs (from the log). */
+  readonly #rejectedUpTo = new Map<EndpointId, number>()
+  readonly #rejections: RejectionMemory
+  /**
+   * Per origin, the lowest clientSeq sent back to be rebased (stale) and not resent since. A
+   * later change of that origin accepted meanwhile (behind a validation) is sent back too, so
+   * the origin's changes are sequenced in its order.
+   */
+  readonly #sentBack = new Map<EndpointId, number>()
+  /** The last RESEND asked of each origin (see askResend). */
+  readonly #resendAsked = new Map<EndpointId, { clientSeq: number; at: number }>()
+
+  constructor(readonly replica: Replica) {
+    // Whatever this root did not refuse itself, it cannot tell apart (a restart, a promotion).
+    this.#rejections = new RejectionMemory(replica.clientSeqs)
+  }
+
+  /** The highest clientSeq of `origin` this root handled (sequenced or refused). */
+  handled(origin: EndpointId): number {
+    return Math.max(this.replica.clientSeqs.get(origin) ?? 0, this.#rejectedUpTo.get(origin) ?? 0)
+  }
+
+  /** Counts `clientSeq` of `origin` as handled (refused): a resend of it is answered, not taken. */
+  markRejected(origin: EndpointId, clientSeq: number): void {
+    if (clientSeq > (this.#rejectedUpTo.get(origin) ?? 0)) this.#rejectedUpTo.set(origin, clientSeq)
+  }
+
+  /**
+   * A resent change this root has handled: its seq if the log has it, its refusal if that is
+   * remembered, and a refusal saying so when this root cannot tell (it forgot, or it was not
+   * the root then). Never a success it cannot vouch for.
+   */
+  answerDuplicate(origin: EndpointId, clientSeq: number): void {
+    const r = this.replica
+    const reason = this.#rejections.reason(origin, clientSeq)
+    if (reason !== undefined) return this.#send(origin, clientSeq, 'ERR_CHANGE_REJECTED', reason)
+    const seq = r.log.find(origin, clientSeq)
+    if (seq !== undefined) return this.#reply(Kind.ACK, origin, clientSeq, seq)
+    if (this.#rejections.mayHaveForgotten(origin, clientSeq)) {
+      return this.#send(
+        origin,
+        clientSeq,
+        'ERR_CHANGE_UNKNOWN',
+        `the root no longer knows whether change ${clientSeq} was applied or refused (older than its memory); the document's state shows whether it is in`,
+      )
+    }
+    // Sequenced (every refusal since this root's start is remembered), its log entry compacted.
+    this.#reply(Kind.ACK, origin, clientSeq, 0)
+  }
+
+  /** Refuses a change the sequencer looked at (marked handled: a resend is answered the same). */
+  refuse(origin: EndpointId, clientSeq: number, reason: string): void {
+    this.markRejected(origin, clientSeq)
+    this.reject(origin, clientSeq, reason)
+  }
+
+  /** Not a refusal: the origin rebases the change and sends it again (PROTOCOL.md, Operations). */
+  sendStale(origin: EndpointId, clientSeq: number, reason: string, minBase: number): void {
+    const r = this.replica
+    r.io.stats.staleBases++
+    this.#sentBack.set(origin, Math.min(clientSeq, this.#sentBack.get(origin) ?? Infinity))
+    this.#send(origin, clientSeq, 'ERR_STALE_BASE', reason, minBase)
+  }
+
+  reject(origin: EndpointId, clientSeq: number, reason: string): void {
+    this.replica.io.stats.rejected++
+    this.#rejections.remember(origin, clientSeq, reason)
+    this.#send(origin, clientSeq, 'ERR_CHANGE_REJECTED', reason)
+  }
+
+  /**
+   * A REJECT: `seq` carries the least base seq the root will take from this origin, and
+   * `baseSeq` the highest clientSeq of this origin the root has refused.
+   */
+  #send(origin: EndpointId, clientSeq: number, code: string, reason: string, minBase = 0): void {
+    const r = this.replica
+    const refusals = this.#rejections.lastRefused(origin)
+    if (origin === r.io.self) {
+      r.rejected(clientSeq, reason, code, minBase, refusals)
+      return
+    }
+    const payload = RefusalCodec.encode({ code, reason })
+    r.io.sendTo(origin, encodeMessage({ kind: Kind.REJECT, origin: r.io.self, doc: r.doc, clientSeq, seq: minBase, baseSeq: refusals, epoch: r.io.epoch(), payload }))
+  }
+
+  /**
+   * Asks `origin` to resend from `clientSeq`, at most once per RESEND_EVERY_MS for one gap. Every
+   * fragment past a gap arrives out of order; answering each one made an origin with a hundred
+   * changes in flight resend all of them a hundred times, and again for each of those: a storm
+   * that never ends when the gap cannot be filled.
+   */
+  askResend(origin: EndpointId, clientSeq: number): void {
+    const now = Date.now()
+    const last = this.#resendAsked.get(origin)
+    if (last && last.clientSeq === clientSeq && now - last.at < RESEND_EVERY_MS) return
+    if (this.#resendAsked.size >= ORIGINS) this.#resendAsked.delete(this.#resendAsked.keys().next().value!)
+    this.#resendAsked.set(origin, { clientSeq, at: now })
+    this.#reply(Kind.RESEND, origin, clientSeq, 0)
+  }
+
+  #reply(kind: Kind, to: EndpointId, clientSeq: number, seq: number): void {
+    const r = this.replica
+    r.io.sendTo(to, encodeMessage({ kind, origin: r.io.self, doc: r.doc, clientSeq, seq, epoch: r.io.epoch() }))
+  }
+
+  /** The highest clientSeq of `origin` refused, as the origin is told with every answer. */
+  lastRefused(origin: EndpointId): number {
+    return this.#rejections.lastRefused(origin)
+  }
+
+  /** The lowest clientSeq of `origin` sent back (stale) and not resent since, if any. */
+  sentBack(origin: EndpointId): number | undefined {
+    return this.#sentBack.get(origin)
+  }
+
+  /** `origin` sent `clientSeq` (again): a change sent back up to there is on its way. */
+  resent(origin: EndpointId, clientSeq: number): void {
+    const sentBack = this.#sentBack.get(origin)
+    if (sentBack !== undefined && clientSeq <= sentBack) this.#sentBack.delete(origin)
+  }
+}

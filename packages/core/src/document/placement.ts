@@ -1,0 +1,169 @@
+import type { EndpointId } from '../ids.js'
+import type { FragmentBody } from '../protocol/ops.js'
+import { opOf } from './legacy.js'
+import type { HistoryEntry } from './op-history.js'
+import { hasMove, interacts, isNoop, PlaceIndex, transformOp, type Op } from './ot.js'
+import type { Replica } from './replica.js'
+
+/**
+ * Where the root puts a fragment: its op rewritten to follow what was sequenced since its
+ * base (operational transformation), or why it cannot be placed (refused, or stale: the origin
+ * rebases and sends it again). The Sequencer calls `place` for each fragment of a batch.
+ */
+
+/** A fragment accepted from below, waiting in the sequencer's batch. */
+export interface Candidate {
+  /** The received envelope, stamped rather than re-encoded when sequenced unchanged. */
+  raw?: Uint8Array | undefined
+  origin: EndpointId
+  clientSeq: number
+  base: number
+  body: FragmentBody
+  payload: Uint8Array
+}
+
+/** A fragment placed: its sequenced op, the op as sent, and the origin's chain to cache. */
+export type Placed = { op: Op; sent: Op; transformed: boolean; chain?: Chain | undefined }
+export type Placement = Placed | { stale: string; minBase: number } | { reject: string }
+
+/**
+ * Per origin, for its changes made on `base`: `foreign`, everything sequenced by others since
+ * `base` (up to `upTo`), in order, each carried past this origin's own changes sequenced
+ * since `base` as it sent them. A change made on `base` is then transformed over these
+ * alone, instead of over every entry with every own change in between (quadratic in a
+ * burst); entries on unrelated paths cost a path comparison, not a transform.
+ */
+export interface Chain {
+  base: number
+  upTo: number
+  foreign: Op[]
+}
+
+/** Transforms of own changes the general case may do for one fragment (see transformOverOwn). */
+const TRANSFORM_BUDGET = 512
+
+const VANISHED = 'what it changed was removed or replaced by a concurrent change (the removal wins)'
+
+/**
+ * Where a fragment goes: its op rewritten to follow every entry sequenced after its base.
+ * The origin made it on (state at base) + its own changes sequenced since, as it sent them
+ * (it sends a change at once only while none of those was rebased, see Replica); a foreign
+ * entry is first carried past those own changes, then the fragment is carried past it.
+ */
+export function place(c: Candidate, state: unknown, r: Replica, chains: ReadonlyMap<EndpointId, Chain>, lastRefused: number, prepared: ReadonlyArray<{ entry: HistoryEntry }>): Placement {
+  if (c.body.patches !== undefined) {
+    // A peer from before operations: positional patches, applied where they point.
+    try {
+      const op = opOf(c.body, state)
+      return { op, sent: op, transformed: false }
+    } catch (error) {
+      return { reject: `its patches do not apply to the current document (${(error as Error).message})` }
+    }
+  }
+  if (c.body.rejections < lastRefused) {
+    return { stale: 'it was made on top of a change of yours the root refused; it is rebased and sent again', minBase: 0 }
+  }
+  if (c.base > r.seq) return { reject: `its base seq ${c.base} is ahead of the document (seq ${r.seq})` }
+  if (!r.history.covers(c.base)) {
+    return { stale: `its base seq ${c.base} is older than the root's history of operations`, minBase: r.seq }
+  }
+  const sent = c.body.op
+  const cached = chains.get(c.origin)
+  const from = cached && cached.base === c.base ? cached.upTo : c.base
+  const foreign: Op[] = from === c.base ? [] : [...cached!.foreign]
+  const since = (seq: number): HistoryEntry[] => [...(r.history.since(Math.min(seq, r.seq)) ?? []), ...prepared.map((p) => p.entry)].filter((e) => e.seq > seq)
+  for (const e of since(from)) {
+    // Own changes after the base that this chain did not follow: the general case.
+    if (e.origin === c.origin) return placeOverOwn(c, since(c.base))
+    foreign.push(e.op)
+  }
+  try {
+    let op = sent
+    for (let i = 0; i < foreign.length; i++) {
+      const f = foreign[i]!
+      foreign[i] = transformOp(f, op, false)
+      op = transformOp(op, f, true)
+    }
+    if (isNoop(op) && !isNoop(sent)) return { reject: VANISHED }
+    return { op, sent, transformed: op !== sent, chain: { base: c.base, upTo: 0, foreign } }
+  } catch (error) {
+    return { reject: `its operation cannot be transformed over concurrent changes (${(error as Error).message})` }
+  }
+}
+
+/**
+ * The general case, without a cached chain: own changes sequenced after the base (a chain
+ * this root did not follow from its start). Each foreign entry is carried past the own
+ * changes sequenced after it, then the fragment past that.
+ */
+function placeOverOwn(c: Candidate, entries: HistoryEntry[]): Placement {
+  try {
+    return transformOverOwn(c, entries)
+  } catch (error) {
+    return { reject: `its operation cannot be transformed over concurrent changes (${(error as Error).message})` }
+  }
+}
+
+function transformOverOwn(c: Candidate, entries: HistoryEntry[]): Placement {
+  let op: Op = c.body.op!
+  const sent = op
+  // The common case: no foreign entry touches what this change touches, and no own change
+  // moves anything (so carrying foreign entries past them cannot bring one here): nothing
+  // to transform, whatever the own changes in between.
+  let quiet = true
+  for (const e of entries) {
+    if (e.origin === c.origin) {
+      if (e.sent === undefined || hasMove(e.sent)) {
+        quiet = false
+        break
+      }
+    } else if (e.op !== null && sent !== null && interacts(sent, e.op)) {
+      quiet = false
+      break
+    }
+  }
+  if (quiet) return { op: sent, sent, transformed: false }
+  const own: Op[] = []
+  let lastOwn = 0
+  for (const e of entries) {
+    if (e.origin !== c.origin) continue
+    if (e.sent === undefined) lastOwn = e.seq
+    own.push(e.sent ?? null)
+  }
+  // Own changes sequenced by a previous root: how they were sent is not known here.
+  if (lastOwn > 0) return { stale: 'it follows changes of yours sequenced before this root took over', minBase: lastOwn }
+  let lastOwnSeq = 0
+  for (const e of entries) if (e.origin === c.origin) lastOwnSeq = e.seq
+  // Foreign entries on places none of the own changes touch need no carrying past them.
+  const ownPlaces = new PlaceIndex()
+  for (const o of own) ownPlaces.add(o)
+  let k = 0
+  let transformed = false
+  let work = 0
+  for (const e of entries) {
+    if (e.origin === c.origin) {
+      k++
+      continue
+    }
+    let h = e.op
+    if (ownPlaces.touches(h)) {
+      // Many own changes in flight, many others' changes on the same places: quadratic. Past
+      // a budget the origin is asked to send it again once its own changes are sequenced
+      // (then nothing of its own follows the base and this costs one pass), so the root's
+      // event loop (heartbeats included) never stalls on one fragment.
+      work += own.length - k
+      if (work > TRANSFORM_BUDGET) return { stale: 'it follows many changes of yours still in flight on contended places', minBase: lastOwnSeq }
+      for (let j = k; j < own.length; j++) {
+        const next = transformOp(own[j]!, h, true)
+        h = transformOp(h, own[j]!, false)
+        if (next !== own[j]) ownPlaces.add(next) // a move may have taken it elsewhere
+        own[j] = next
+      }
+    }
+    const next = transformOp(op, h, true)
+    if (next !== op) transformed = true
+    op = next
+  }
+  if (isNoop(op) && !isNoop(sent)) return { reject: VANISHED }
+  return { op, sent, transformed }
+}

@@ -1,0 +1,161 @@
+import { JoinTimeoutError } from '../errors.js'
+import { sleep } from '../runtime/clock.js'
+import type { NodeContext } from './context.js'
+import type { CoordinatedMember, Coordinator, CoordinationView, Leader } from './coordinator.js'
+import { becomeRoot } from './failover.js'
+import type { EndpointAddresses } from './options.js'
+import { successionOrder } from './succession.js'
+
+/**
+ * An endpoint whose root is decided by a coordinator (etcd). The service's word replaces the
+ * embedded succession and fencing: this endpoint becomes root only when elected, at the
+ * epoch the service issued; it steps down when its leadership lapses; it follows (joins) the
+ * leader the service names at once; and it never adopts an epoch the service did not issue.
+ * Recovery after a promotion is the embedded one (survivors re-join and are fetched from).
+ */
+export class Coordination implements CoordinatedMember, CoordinationView {
+  #leader: Leader | undefined
+  /** Sequencing held because leadership could not be proved; released when it can again. */
+  #held = false
+  #joining = false
+
+  constructor(
+    readonly node: NodeContext,
+    readonly coordinator: Coordinator,
+  ) {}
+
+  get id() {
+    return this.node.id
+  }
+
+  get logger() {
+    return this.node.logger
+  }
+
+  get addresses(): EndpointAddresses {
+    const a = this.node.addresses
+    if (!a) throw new Error('coordination: a coordinated endpoint binds addresses (checked at start)')
+    return a
+  }
+
+  /**
+   * Starts in limbo (nobody serves as root before the service says who) and returns once this
+   * endpoint leads or has joined the leader, or rejects after joinTimeoutMs saying why.
+   */
+  async start(): Promise<void> {
+    const node = this.node
+    node.succession.stepDown()
+    await this.coordinator.start(this)
+    const deadline = node.clock.now() + node.opts.joinTimeoutMs
+    while (node.succession.inLimbo && !node.closed) {
+      if (node.clock.now() > deadline) {
+        const leader = this.#leader
+        throw new JoinTimeoutError(leader ? leader.addresses.inbound : this.coordinator.name, node.opts.joinTimeoutMs)
+      }
+      await sleep(node.clock, 20)
+    }
+  }
+
+  issued(epoch: number): boolean {
+    return epoch <= this.coordinator.issuedEpoch
+  }
+
+  /** Whether this root may acknowledge (sequence, publish confirmations) now. */
+  mayConfirm(): boolean {
+    if (!this.node.succession.isRoot || this.coordinator.mayConfirm()) return true
+    // A sequencer that asked now pauses itself (Sequencer #flush): the tick resumes it.
+    this.#refused = true
+    return false
+  }
+
+  #refused = false
+
+  lead(epoch: number): void {
+    const node = this.node
+    if (node.closed) return
+    this.#leader = { id: node.id, epoch, addresses: this.addresses }
+    const s = node.succession
+    if (s.isRoot && s.epoch === epoch) return
+    if (s.isRoot) s.stepDown()
+    // The roster from the old root (our siblings) is who may come back with fragments we lack.
+    const order = s.inLimbo ? successionOrder([...s.siblings, ...s.previousSiblings], s.deadParents) : s.parentLost(node.parent?.parentId)
+    void node.detachParent()
+    this.#held = false
+    node.logger.warn({ epoch, coordinator: this.coordinator.name }, 'elected root by the coordinator')
+    try {
+      becomeRoot(node, order, epoch)
+    } catch (error) {
+      node.logger.error({ err: error, epoch }, 'could not take the root role the coordinator gave')
+    }
+  }
+
+  follow(leader: Leader): void {
+    const node = this.node
+    if (node.closed || leader.id === node.id) return
+    this.#leader = leader
+    if (node.succession.isRoot) {
+      // Someone else leads now: nothing more is acknowledged here; what we hold goes to them.
+      node.replicas.hold()
+      node.succession.stepDown()
+      node.logger.warn({ leader: leader.id, epoch: leader.epoch }, 'the coordinator elected another root; re-joining it as a client')
+    }
+    void this.#joinLeader()
+  }
+
+  lapsed(why: string): void {
+    const node = this.node
+    if (node.closed || !node.succession.isRoot) return
+    node.replicas.hold()
+    node.succession.stepDown()
+    node.stats.leaseLapses++
+    node.logger.warn({ why, epoch: node.succession.epoch }, 'leadership lapsed: acknowledging nothing, stepping down until the coordinator names a root')
+    node.updateRole()
+  }
+
+  parentSilent(why: string): void {
+    this.node.logger.warn({ why, leader: this.#leader?.id }, 'the parent is silent; re-joining the root the coordinator names')
+    void this.#joinLeader()
+  }
+
+  /** Every tick: a root whose leadership could not be proved holds; it resumes once it can. */
+  tick(): void {
+    const node = this.node
+    if (!node.succession.isRoot) return
+    const may = this.coordinator.mayConfirm()
+    if (!may && !this.#held) {
+      this.#held = true
+      node.replicas.hold()
+      node.logger.warn({ epoch: node.succession.epoch }, 'the coordinator lease is not certainly valid: acknowledging nothing until it is renewed')
+    } else if (may && (this.#held || this.#refused) && node.succession.state === 'settled') {
+      this.#held = false
+      this.#refused = false
+      node.replicas.release()
+    }
+  }
+
+  /** Joins the current leader until welcomed, or until another leader is named. */
+  async #joinLeader(): Promise<void> {
+    if (this.#joining) return
+    this.#joining = true
+    const node = this.node
+    try {
+      for (;;) {
+        const leader = this.#leader
+        if (node.closed || !leader || leader.id === node.id || node.succession.isRoot) return
+        const link = node.parent
+        if (link?.welcomed && link.parentId === leader.id && link.silentFor(node.clock.now()) < node.opts.peerTimeoutMs) return
+        try {
+          await node.join(leader.addresses, node.opts.peerTimeoutMs * 2, leader.id)
+          node.parentBack()
+          node.updateRole()
+          if (this.#leader === leader) return
+        } catch (error) {
+          node.logger.info({ leader: leader.id, reason: (error as Error).message }, 'joining the leader failed; trying again')
+          await sleep(node.clock, node.opts.heartbeatMs)
+        }
+      }
+    } finally {
+      this.#joining = false
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import type { EndpointId } from '../ids.js'
+import type { Logger } from '../logger.js'
+import type { EndpointAddresses } from './addresses.js'
+
+/**
+ * Who decides the root and its epoch. The default (`'peers'`, no coordinator) is the embedded
+ * succession: survivors elect a new root from the last roster, with no service to run, but
+ * without a quorum a paused root or a partition can fork the tree for a while. A `Coordinator`
+ * hands that decision to a service with a quorum (etcd: `@zinc/coordinator-etcd`); the
+ * endpoint then never promotes itself, never steps down on a heartbeat it hears, and follows
+ * exactly what the service says. Kept free of any client library, so core stays browser-safe.
+ */
+export interface Coordinator {
+  /** Where the service is, for logs and errors (e.g. `etcd://127.0.0.1:2379`). */
+  readonly name: string
+  /**
+   * Connects and enters the election for `member`. Resolves once connected and campaigning;
+   * rejects with an error naming the service's address when it cannot be reached.
+   */
+  start(member: CoordinatedMember): Promise<void>
+  /**
+   * True only while this member's leadership is certainly still valid (its lease renewed
+   * recently enough, with a margin for clock drift). A root acknowledges nothing otherwise.
+   */
+  mayConfirm(): boolean
+  /** The highest epoch the service has issued that this member knows of (0 before any). */
+  readonly issuedEpoch: number
+  /** Resigns (a successor is elected at once, not after the lease) and disconnects. */
+  close(): Promise<void>
+}
+
+/** The endpoint as a coordinator sees it: what it is told to do. */
+export interface CoordinatedMember {
+  readonly id: EndpointId
+  readonly addresses: EndpointAddresses
+  readonly logger: Logger
+  /** The service elected this member; `epoch` is its fencing token (rises with every leader). */
+  lead(epoch: number): void
+  /** Another member leads at `epoch`: join it. */
+  follow(leader: Leader): void
+  /** This member's leadership is over (its lease lapsed or was lost): stop acknowledging, step down. */
+  lapsed(why: string): void
+}
+
+/** A leader as the service announces it. */
+export interface Leader {
+  id: EndpointId
+  epoch: number
+  addresses: EndpointAddresses
+}
+
+/** What handlers need of the coordination (NodeContext.coordination). */
+export interface CoordinationView {
+  /** False for an epoch above any the service issued: a forged or garbled claim. */
+  issued(epoch: number): boolean
+  /** The parent went silent: re-join the leader the service names (never self-promote). */
+  parentSilent(why: string): void
+}

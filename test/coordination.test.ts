@@ -1,0 +1,202 @@
+import { Endpoint, type CoordinatedMember, type Coordinator, type Document, type Leader } from '@zinc/core'
+import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
+import { afterEach, describe, expect, it } from 'vitest'
+import { FAST, waitFor } from './helpers.js'
+
+/**
+ * The coordinator seam (EndpointOptions.coordinator) driven by hand, without a service: what
+ * the endpoint does when told it leads, that another leads, or that its leadership cannot be
+ * proved for a while. The etcd coordinator's own tests (packages/coordinator-etcd/test) run the
+ * same paths against a real etcd.
+ */
+class HandCoordinator implements Coordinator {
+  readonly name = 'by hand'
+  member: CoordinatedMember | undefined
+  issuedEpoch = 0
+  certain = true
+  leading = false
+
+  async start(member: CoordinatedMember): Promise<void> {
+    this.member = member
+  }
+
+  mayConfirm(): boolean {
+    return this.leading && this.certain
+  }
+
+  lead(epoch: number): void {
+    this.issuedEpoch = Math.max(this.issuedEpoch, epoch)
+    this.leading = true
+    this.certain = true
+    this.member!.lead(epoch)
+  }
+
+  follow(leader: Leader): void {
+    this.issuedEpoch = Math.max(this.issuedEpoch, leader.epoch)
+    if (this.leading) this.member!.lapsed('another leader')
+    this.leading = false
+    this.member!.follow(leader)
+  }
+
+  async close(): Promise<void> {}
+}
+
+const open: Endpoint[] = []
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((e) => e.close()))
+})
+
+async function member(network: InprocNetwork, name: string, coordinator: HandCoordinator, before?: () => void): Promise<Endpoint> {
+  const starting = Endpoint.start({
+    ...FAST,
+    transport: new InprocTransport(network, { node: name }),
+    bind: { inbound: network.uniqueAddress(`${name}-in`), outbound: network.uniqueAddress(`${name}-out`) },
+    coordinator,
+  })
+  // start() waits until the member leads or has joined a leader: decide once it is started.
+  await waitFor(() => coordinator.member !== undefined, `${name} started`)
+  before?.()
+  const endpoint = await starting
+  open.push(endpoint)
+  return endpoint
+}
+
+describe('coordinated endpoints (by hand)', () => {
+  it('a root whose leadership is briefly unproved confirms nothing meanwhile, then resumes', async () => {
+    const network = new InprocNetwork({ seed: 3 })
+    const c = new HandCoordinator()
+    const root = await member(network, 'a', c, () => c.lead(10))
+    expect(root.role).toBe('host')
+    expect(root.epoch).toBe(10)
+    const doc: Document<{ n: number }> = await root.open('doc', { initial: { n: 0 } })
+    doc.change((d) => void (d.n = 1))
+    await doc.synced()
+    c.certain = false
+    doc.change((d) => void (d.n = 2))
+    doc.change((d) => void (d.n = 3))
+    await new Promise((r) => setTimeout(r, FAST.heartbeatMs * 5))
+    expect(doc.pendingCount).toBe(2)
+    const seq = doc.seq
+    c.certain = true
+    await doc.synced({ timeoutMs: 10_000 })
+    expect(doc.seq).toBe(seq + 2)
+    expect(doc.state.n).toBe(3)
+    expect(root.role).toBe('host')
+  })
+
+  it('a window that closed only between two ticks holds nothing for good', async () => {
+    const network = new InprocNetwork({ seed: 5 })
+    const c = new HandCoordinator()
+    const root = await member(network, 'a', c, () => c.lead(3))
+    const doc: Document<{ n: number }> = await root.open('doc', { initial: { n: 0 } })
+    c.certain = false
+    doc.change((d) => void (d.n = 1))
+    // The sequencer's flush (a turn later) finds the window closed and pauses; it reopens before a tick.
+    await new Promise((r) => setTimeout(r, 3))
+    c.certain = true
+    await doc.synced({ timeoutMs: 10_000 })
+    expect(doc.state.n).toBe(1)
+  })
+
+  it('a root whose window flickers while it and a child write confirms everything in the end', async () => {
+    const network = new InprocNetwork({ seed: 6 })
+    const ca = new HandCoordinator()
+    const cb = new HandCoordinator()
+    const a = await member(network, 'a', ca, () => ca.lead(5))
+    const b = await member(network, 'b', cb, () => cb.follow({ id: a.id, epoch: 5, addresses: a.addresses }))
+    const da: Document<{ log: string[] }> = await a.open('doc', { initial: { log: [] } })
+    const db: Document<{ log: string[] }> = await b.open('doc')
+    for (let i = 0; i < 200; i++) {
+      ;(i % 2 ? da : db).change((d) => void d.log.push(`t${i}`))
+      if (i % 7 === 0) ca.certain = !ca.certain
+      await new Promise((r) => setTimeout(r, i % 3))
+    }
+    ca.certain = true
+    await Promise.all([da.synced({ timeoutMs: 15_000 }), db.synced({ timeoutMs: 15_000 })])
+    await waitFor(() => da.seq === db.seq, 'same seq')
+    expect(new Set(da.state.log).size).toBe(200)
+  })
+
+  it('follows the leader it is told of, and a root told of a newer leader steps down and joins it', async () => {
+    const network = new InprocNetwork({ seed: 4 })
+    const ca = new HandCoordinator()
+    const cb = new HandCoordinator()
+    const a = await member(network, 'a', ca, () => ca.lead(5))
+    const b = await member(network, 'b', cb, () => cb.follow({ id: a.id, epoch: 5, addresses: a.addresses }))
+    expect(b.role).toBe('client')
+    const da: Document<{ log: string[] }> = await a.open('doc', { initial: { log: [] } })
+    const db: Document<{ log: string[] }> = await b.open('doc')
+    da.change((d) => void d.log.push('a1'))
+    db.change((d) => void d.log.push('b1'))
+    await Promise.all([da.synced(), db.synced()])
+    // The service now names b, at a higher epoch; a is told b leads.
+    cb.lead(8)
+    ca.follow({ id: b.id, epoch: 8, addresses: b.addresses })
+    da.change((d) => void d.log.push('a2'))
+    await waitFor(() => b.role === 'host' && a.role === 'client' && a.epoch === 8, 'b root, a its client at epoch 8')
+    await Promise.all([da.synced({ timeoutMs: 10_000 }), db.synced({ timeoutMs: 10_000 })])
+    await waitFor(() => da.seq === db.seq, 'same seq')
+    expect([...db.state.log].sort()).toEqual(['a1', 'a2', 'b1'])
+    expect(da.state).toEqual(db.state)
+  })
+
+  it('paused roots replaced in turn: every change confirmed in the end, once', async () => {
+    const network = new InprocNetwork({ seed: 9 })
+    const names = ['a', 'b', 'c']
+    const hands = names.map(() => new HandCoordinator())
+    const eps: Endpoint[] = []
+    for (let i = 0; i < 3; i++) {
+      const starting = Endpoint.start({
+        ...FAST,
+        transport: new InprocTransport(network, { node: names[i]! }),
+        bind: { inbound: network.uniqueAddress(`${names[i]}-in`), outbound: network.uniqueAddress(`${names[i]}-out`) },
+        coordinator: hands[i]!,
+      })
+      await waitFor(() => hands[i]!.member !== undefined, 'started')
+      if (i === 0) hands[0]!.lead(2)
+      else hands[i]!.follow({ id: eps[0]!.id, epoch: 2, addresses: eps[0]!.addresses })
+      eps.push(await starting)
+      open.push(eps[i]!)
+    }
+    const docs: Array<Document<{ log: string[] }>> = []
+    for (const e of eps) docs.push(await e.open('doc', { initial: { log: [] } }))
+    let n = 0
+    const write = (k: number) => {
+      for (let i = 0; i < k; i++, n++) docs[n % 3]!.change((d) => void d.log.push(`t${n}`))
+    }
+    let root = 0
+    let epoch = 2
+    for (let round = 0; round < 6; round++) {
+      write(30)
+      await new Promise((r) => setTimeout(r, 50))
+      // The root "pauses": cut off from everyone, its window closed.
+      hands[root]!.certain = false
+      const others = names.filter((_, i) => i !== root)
+      network.partition([names[root]!], others)
+      write(15)
+      const next = (root + 1) % 3
+      epoch += 3
+      hands[next]!.lead(epoch)
+      for (let i = 0; i < 3; i++) if (i !== next && i !== root) hands[i]!.follow({ id: eps[next]!.id, epoch, addresses: eps[next]!.addresses })
+      write(15)
+      await new Promise((r) => setTimeout(r, 300))
+      network.heal()
+      hands[root]!.follow({ id: eps[next]!.id, epoch, addresses: eps[next]!.addresses })
+      root = next
+      await waitFor(() => eps.every((e) => e.epoch === epoch), `round ${round}: everyone at epoch ${epoch}`)
+    }
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 20_000 })))
+    await waitFor(() => docs.every((d) => d.seq === docs[0]!.seq), 'same seq')
+    const log = docs[0]!.state.log
+    for (let i = 0; i < n; i++) expect(log.filter((t) => t === `t${i}`), `t${i}`).toHaveLength(1)
+  })
+
+  it('a coordinated endpoint needs bind and no join', async () => {
+    const network = new InprocNetwork()
+    const transport = new InprocTransport(network)
+    await expect(Endpoint.start({ transport, join: { inbound: 'inproc://x-in', outbound: 'inproc://x-out' }, coordinator: new HandCoordinator() })).rejects.toThrow(/must `bind`/)
+    await expect(
+      Endpoint.start({ transport, bind: { inbound: 'inproc://y-in', outbound: 'inproc://y-out' }, join: { inbound: 'inproc://x-in', outbound: 'inproc://x-out' }, coordinator: new HandCoordinator() }),
+    ).rejects.toThrow(/leave out `join`/)
+  })
+})

@@ -69,6 +69,21 @@ describe('crowds', () => {
     await waitFor(() => docs.every((d) => d.state.n.length === 1) && rootDoc.state.n.length === 1, 'a change reaches every leaf after the failover', 60_000)
   }, 120_000)
 
+  it('a child that missed roster deltas (a lossy link) gets the whole roster again and agrees with the others', async () => {
+    const network = new InprocNetwork({ seed: 23 })
+    const start = starter(network)
+    const parent = await start({ bind: true })
+    const first = await Promise.all(Array.from({ length: 4 }, () => start({ bind: true, join: parent.addresses })))
+    // A third of the frames are lost while more relays join and some leave: deltas go missing.
+    network.faults({ drop: 0.3 })
+    const second = await Promise.all(Array.from({ length: 6 }, () => start({ bind: true, join: parent.addresses })))
+    await Promise.all(second.slice(0, 2).map((e) => e.close()))
+    network.faults({})
+    const members = [...first, ...second.slice(2)]
+    const ids = (e: Endpoint) => JSON.stringify(e.peers.map((p) => p.id).sort())
+    await waitFor(() => parent.peers.length === 8 && members.every((m) => ids(m) === ids(parent)), 'every child holds the parent’s roster', 30_000)
+  })
+
   it('a burst of 200 joins is queued and refused with ERR_BUSY past the limit, while members keep syncing and stay joined', async () => {
     const network = new InprocNetwork({ seed: 20 })
     const start = starter(network)

@@ -18,6 +18,7 @@ export interface WorkerFunction<A, R> {
   readonly stats: Readonly<WorkerCounters>
   /** Stops its threads; calls still running reject with `ClosedError`. */
   close(): Promise<void>
+  /** `close()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>
 }
 

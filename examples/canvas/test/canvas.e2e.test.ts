@@ -252,7 +252,7 @@ describe('canvas demo in Chromium', () => {
     server = undefined
     for (const p of [a, b]) await p.waitForFunction(() => /^Server unreachable: your changes are kept and will be sent when it is back\. (Retrying in \d+ s…|Retrying now…)$/.test(window.__zinc.banner()), null, WAIT)
     expect(await zinc<string>(a, 'document.getElementById("st-conn").textContent')).toBe('reconnecting')
-    expect(await zinc<boolean>(a, 'document.getElementById("st-peers").classList.contains("stale")')).toBe(true)
+    expect(await zinc<boolean>(a, 'document.getElementById("st-people").classList.contains("stale")')).toBe(true)
     // A keeps drawing; the banner counts what is kept.
     await a.keyboard.press('r')
     await drag(a, [600, 80], [680, 140])

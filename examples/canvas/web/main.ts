@@ -164,7 +164,7 @@ app.onFrame(() => {
   layers.update()
   if (app.dirty.status) {
     app.dirty.status = false
-    status.update()
+    status.update(view)
   }
   if (gestures.hasWork) app.requestFrame()
 })

@@ -8,7 +8,6 @@
  */
 import { LeafStorageError, type Endpoint, type Role } from '@zinc/core'
 import { $, type App } from './app.js'
-import { isCursor } from './model.js'
 import type { NetSwitch } from './net.js'
 
 export type Connection = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'failed'
@@ -18,7 +17,6 @@ const SILENT_MS = 1200
 
 export class Status {
   role: Role | '–' = '–'
-  peers = 0
   failed: string | undefined
   #joined = false
   #endpoint: Endpoint | undefined
@@ -29,18 +27,20 @@ export class Status {
     readonly net: NetSwitch,
   ) {}
 
-  /** Follows the endpoint's role and roster. */
+  /**
+   * Follows the endpoint's role. Not its roster: a tab is a leaf, and a leaf's `peers` lists
+   * only the endpoints of its level that can be promoted (none, for tabs on one server). Who
+   * is here comes from presence (`update`): everyone present, and how many are in view.
+   */
   follow(endpoint: Endpoint): void {
     this.#joined = true
     this.#endpoint = endpoint
     this.role = endpoint.role
-    this.peers = endpoint.peers.length
     const dirty = () => {
       this.app.dirty.status = true
       this.app.requestFrame()
     }
     endpoint.on('role', (r) => ((this.role = r), dirty()))
-    endpoint.on('peers', (p) => ((this.peers = p.length), dirty()))
     endpoint.on('parent-lost', dirty)
     endpoint.on('parent-back', dirty)
     endpoint.on('error', (error) => (error instanceof LeafStorageError ? this.notice(error.message) : this.toast(error.message, 'warn')))
@@ -67,8 +67,8 @@ export class Status {
     return performance.now() - this.net.lastMessageAt < SILENT_MS ? 'connected' : 'reconnecting'
   }
 
-  /** Refreshes the status bar and the banner (called from the animation frame). */
-  update(): void {
+  /** Refreshes the status bar and the banner (called from the animation frame; `crowd`: the counts the overlay last drew). */
+  update(crowd: { people: number; inView: number }): void {
     const { app } = this
     const doc = app.doc
     const conn = this.connection()
@@ -77,10 +77,11 @@ export class Status {
     setText('st-conn', label)
     $('st-conn').className = `conn ${conn}`
     setText('st-role', this.role)
-    setText('st-peers', String(this.peers))
-    setText('st-people', String(doc ? [...doc.presence.get().values()].filter(isCursor).length : 0))
+    // Everyone present counts this person too; in view, only the others' cursors drawn.
+    setText('st-people', String(doc ? crowd.people + ((app.endpoint && doc.presence.get().has(app.endpoint.id)) ? 1 : 0) : 0))
+    setText('st-inview', String(crowd.inView))
     // While away, the counts are the last ones heard: say so.
-    for (const id of ['st-peers', 'st-people', 'st-role']) {
+    for (const id of ['st-inview', 'st-people', 'st-role']) {
       const el = $(id)
       el.classList.toggle('stale', away)
       el.title = away ? 'last known: the server is unreachable' : ''

@@ -39,10 +39,16 @@ export function summary(xs: number[]): { n: number; median?: number; p95?: numbe
   return { n: s.length, median: q(0.5), p95: q(0.95), max: +s[s.length - 1]!.toFixed(2) }
 }
 
+/** Cursors drawn at most per frame (the count in the status bar says how many are in view). */
+const MAX_CURSORS = 100
+
 export class View {
   readonly perf = new Perf()
   /** Set by the document subscription when a remote change arrived; measured at the next render. */
   remotePending = false
+  /** Other people present on the board, and how many of their cursors are in view (as last drawn). */
+  people = 0
+  inView = 0
   readonly #octx: CanvasRenderingContext2D
   /** Extra things to draw on the overlay (the marquee of a selection gesture). */
   marquee: Box | undefined
@@ -142,8 +148,18 @@ export class View {
     const { doc, endpoint } = app
     if (!doc || !endpoint) return
     // Other people: their selections and cursors (values from others are checked before use).
+    // Only those in view are drawn, and at most MAX_CURSORS of them: with a crowd on the
+    // board, a frame costs the same whether a hundred or a thousand people are present.
+    const w = overlay.width / dpr
+    const h = overlay.height / dpr
+    let inView = 0
+    let people = 0
     for (const [id, value] of doc.presence.get()) {
       if (id === endpoint.id || !isCursor(value)) continue
+      people++
+      const c = value.cursor
+      if (!c || c[0] < -20 || c[1] < -20 || c[0] > w || c[1] > h) continue
+      if (++inView > MAX_CURSORS) continue
       if (Array.isArray(value.sel)) {
         octx.strokeStyle = value.color
         octx.lineWidth = 1.5
@@ -152,8 +168,10 @@ export class View {
           if (e) octx.strokeRect(e.box.x0 - 3, e.box.y0 - 3, e.box.x1 - e.box.x0 + 6, e.box.y1 - e.box.y0 + 6)
         }
       }
-      if (value.cursor) drawCursor(octx, value.cursor, value.color, value.name.slice(0, LIMITS.nameLength))
+      drawCursor(octx, c, value.color, value.name.slice(0, LIMITS.nameLength))
     }
+    this.people = people
+    this.inView = inView
   }
 }
 

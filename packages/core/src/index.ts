@@ -6,7 +6,7 @@ export { Endpoint, type OpenOptions, type MessageMap, type PublishOptions } from
 export type { Role, EndpointEvents } from './endpoint/node.js'
 export { DEFAULTS, type EndpointOptions, type EndpointAddresses, type JoinRequest, type AccessRequest, type Verdict } from './endpoint/options.js'
 export type { Coordinator, CoordinatedMember, Leader } from './endpoint/coordinator.js'
-export type { Peer } from './endpoint/children.js'
+export type { Peer } from './endpoint/roster.js'
 export type { ServerHooks, ChangeRequest, ChangeEvent, LoadRequest, StoreRequest } from './endpoint/hooks.js'
 export { realClock, type Clock, type TimerHandle } from './runtime/clock.js'
 export { PayloadEncoding, type AppMessage, type HandlerContext, type MessageHandler } from './endpoint/app-messages.js'

@@ -35,9 +35,14 @@ describe('resolveOptions', () => {
     expect(r).toMatchObject({ heartbeatMs: 100, peerTimeoutMs: 500, concurrency: 2, queueLimit: 3, logLimit: 4, token: 't', priority: -5, maxMessageBytes: DEFAULTS.maxMessageBytes })
   })
 
+  it.each([{ perSecond: 0, burst: 1, queue: 0 }, { perSecond: 10, burst: 0, queue: 0 }, { perSecond: 10, burst: 1, queue: -1 }])('refuses joinLimit %j, saying what a valid one looks like', (joinLimit) => {
+    expectInvalid({ transport: fakeTransport(), bind, joinLimit }, /joinLimit must be/)
+  })
+
   it('has sane defaults', () => {
     expect(DEFAULTS.peerTimeoutMs).toBeGreaterThan(DEFAULTS.heartbeatMs)
-    for (const v of Object.values(DEFAULTS)) expect(Number.isFinite(v)).toBe(true)
+    // Numbers, or (joinLimit) objects of numbers.
+    for (const v of Object.values(DEFAULTS)) expect(typeof v === 'object' ? Object.values(v).every((n) => Number.isFinite(n)) : Number.isFinite(v)).toBe(true)
   })
 
   it.each([undefined, null, 42, 'x'])('needs an options object, not %j', (options) => {

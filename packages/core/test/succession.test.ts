@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { Peer } from '../dist/endpoint/children.js'
+import type { Peer } from '../dist/endpoint/roster.js'
 import { outranks, Succession, successionOrder } from '../dist/endpoint/succession.js'
 import type { EndpointId } from '../dist/ids.js'
 import { FakeClock } from '../dist/test-suite/fake-clock.js'
@@ -56,7 +56,7 @@ describe('outranks', () => {
 describe('the succession state machine', () => {
   it('settled → limbo → recovering → settled; epochs only go up', () => {
     const s = new Succession(id(2), false)
-    s.rosterFromParent(4, () => [peer(1, 1), peer(2, 2), peer(3, 3)])
+    s.rosterFromParent(4, [peer(1, 1), peer(2, 2), peer(3, 3)])
     expect(s.state).toBe('settled')
     expect(s.isRoot).toBe(false)
     const order = s.parentLost(id(1))
@@ -93,10 +93,10 @@ describe('the succession state machine', () => {
 
   it('a dead successor does not shrink the roster the next failover uses', () => {
     const s = new Succession(id(3), false)
-    s.rosterFromParent(1, () => [peer(1, 1), peer(2, 2), peer(3, 3), peer(4, 4)])
+    s.rosterFromParent(1, [peer(1, 1), peer(2, 2), peer(3, 3), peer(4, 4)])
     s.parentLost(id(1))
     s.joined() // joined 2, which publishes only those back so far
-    s.rosterFromParent(1, () => [peer(3, 3)])
+    s.rosterFromParent(1, [peer(3, 3)])
     const order = s.parentLost(id(2))
     expect(order.map((p) => p.id)).toEqual([id(3), id(4)])
     expect(s.previousOrder(id(4))).toBe(4)

@@ -840,7 +840,22 @@ export class Replica {
     } else {
       this.presence.set(origin, value)
     }
-    this.events.emit('presence', this.presence)
+    this.#presenceChanged()
+  }
+
+  #presenceQueued = false
+
+  /**
+   * Listeners hear presence once per tick, however many values changed in it: with a thousand
+   * people moving, a page renders once per batch of moves, not once per move.
+   */
+  #presenceChanged(): void {
+    if (this.#presenceQueued) return
+    this.#presenceQueued = true
+    this.io.defer(() => {
+      this.#presenceQueued = false
+      this.events.emit('presence', this.presence)
+    })
   }
 
   presenceMessage(origin: EndpointId, value: unknown): Uint8Array {

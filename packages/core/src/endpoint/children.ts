@@ -1,16 +1,9 @@
-import { endpointIdFromBytes, endpointIdToBytes, type DocId, type EndpointId } from '../ids.js'
-import { RosterCodec, type Roster } from '../protocol/payloads.js'
+import type { DocId, EndpointId } from '../ids.js'
 import type { EndpointAddresses } from './options.js'
+import { RosterLog, type Peer } from './roster.js'
 import { TokenBucket, type RateLimit } from '../runtime/rate-limit.js'
 
-/** One member of a level of the tree, as the parent publishes it. */
-export interface Peer {
-  id: EndpointId
-  /** Undefined for a leaf that binds nothing (it can never be promoted). */
-  addresses: EndpointAddresses | undefined
-  joinOrder: number
-  priority: number
-}
+export type { Peer } from './roster.js'
 
 export interface Child extends Peer {
   /** Random per process: another value under the same id means the child restarted. */
@@ -31,17 +24,19 @@ export interface Child extends Peer {
  */
 export class Children {
   readonly #children = new Map<EndpointId, Child>()
-  /** Children seen recently, most recent last (at most 64). */
+  /** Children that bind, seen recently, most recent last (at most 64). */
   #recent: Peer[] = []
   /** Children dropped for silence, until when they are worth probing for a newer root. */
   readonly #lost = new Map<EndpointId, number>()
   #joinCounter = 0
-  #version = 0
+  /** The children that can be promoted: what the succession needs, and all a roster carries. */
+  readonly roster = new RosterLog()
 
   constructor(readonly rateLimit: RateLimit | undefined) {}
 
+  /** The roster's version (leaves joining and leaving do not change it). */
   get version(): number {
-    return this.#version
+    return this.roster.version
   }
 
   get size(): number {
@@ -77,8 +72,10 @@ export class Children {
     if (this.rateLimit) child.bucket = new TokenBucket(this.rateLimit)
     this.#children.set(id, child)
     this.#lost.delete(id)
-    this.#remember()
-    this.#version++
+    if (addresses) {
+      this.#remember(child)
+      this.roster.add({ id, addresses, joinOrder, priority })
+    }
     return true
   }
 
@@ -88,7 +85,7 @@ export class Children {
     if (!child) return undefined
     this.#children.delete(id)
     if (lostUntil > 0) this.#lost.set(id, lostUntil)
-    this.#version++
+    this.roster.remove(id)
     return child
   }
 
@@ -119,10 +116,16 @@ export class Children {
     this.#lost.clear()
   }
 
-  #remember(): void {
-    const known = new Map(this.#recent.map((p) => [p.id, p]))
-    for (const p of this.peers()) known.set(p.id, p)
-    this.#recent = [...known.values()].slice(-64)
+  /**
+   * Keeps `child` among the 64 seen most recently that bind (only they can be probed for a
+   * newer tree), in constant work per join whatever the number of children.
+   */
+  #remember(child: Peer): void {
+    const { id, addresses, joinOrder, priority } = child
+    const at = this.#recent.findIndex((p) => p.id === id)
+    if (at >= 0) this.#recent.splice(at, 1)
+    this.#recent.push({ id, addresses, joinOrder, priority })
+    if (this.#recent.length > 64) this.#recent.shift()
   }
 
   /** Children silent since before `deadline`. */
@@ -133,30 +136,4 @@ export class Children {
   peers(): Peer[] {
     return [...this.#children.values()].map(({ id, addresses, joinOrder, priority }) => ({ id, addresses, joinOrder, priority }))
   }
-
-  rosterPayload(): Uint8Array {
-    return RosterCodec.encode(this.toWire())
-  }
-
-  toWire(): Roster {
-    return {
-      version: this.#version,
-      members: this.peers().map((p) => ({
-        id: endpointIdToBytes(p.id),
-        inbound: p.addresses?.inbound ?? '',
-        outbound: p.addresses?.outbound ?? '',
-        joinOrder: p.joinOrder,
-        priority: p.priority,
-      })),
-    }
-  }
-}
-
-export function peersFromWire(roster: Roster): Peer[] {
-  return roster.members.map((m) => ({
-    id: endpointIdFromBytes(m.id),
-    addresses: m.inbound && m.outbound ? { inbound: m.inbound, outbound: m.outbound } : undefined,
-    joinOrder: m.joinOrder,
-    priority: m.priority,
-  }))
 }

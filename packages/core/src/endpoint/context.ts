@@ -7,7 +7,10 @@ import type { AddressInfo } from '../protocol/payloads.js'
 import type { Clock } from '../runtime/clock.js'
 import type { EndpointStats, RefusalReason } from '../runtime/stats.js'
 import type { AppHandlers } from './app-handlers.js'
-import type { Children, Peer } from './children.js'
+import type { Children } from './children.js'
+import type { JoinGate } from './join-gate.js'
+import type { PresenceOut } from './presence-out.js'
+import type { Peer } from './roster.js'
 import type { EndpointAddresses, ResolvedOptions } from './options.js'
 import type { ParentLink } from './parent-link.js'
 import type { ReplicaSet } from './replicas.js'
@@ -72,6 +75,10 @@ export interface NodeContext {
    */
   formerAncestors: Array<{ id: EndpointId; addresses: EndpointAddresses }>
   readonly children: Children
+  /** The presence a root publishes, batched per tick. */
+  readonly presenceOut: PresenceOut
+  /** Admission of new children: bursts wait their turn, then are refused with ERR_BUSY. */
+  readonly joins: JoinGate
   /** Which connection each child joined on, and whom each child speaks for. */
   readonly identities: Identities
   /** The root's estimate of each document's size, for `maxDocumentBytes`. */
@@ -96,7 +103,7 @@ export interface NodeContext {
   sendUp(bytes: Uint8Array): void
   sendTo(endpoint: EndpointId, bytes: Uint8Array): void
   /** A targeted refusal on this endpoint's PUB, topic e/<to>. */
-  refuse(to: EndpointId, code: string, reason: string, doc?: DocId | '', clientSeq?: number): void
+  refuse(to: EndpointId, code: string, reason: string, doc?: DocId | '', clientSeq?: number, retryAfterMs?: number): void
   countSent(kind: number): void
   defer(fn: () => void): void
   /** Subscribes upstream to replies for a descendant whose messages this relay forwards. */
@@ -113,9 +120,10 @@ export interface NodeContext {
   /** The parent is heard again after 'parent-lost' (or this endpoint became the root). */
   parentBack(): void
   updateRole(): void
-  /** The children changed: publish the roster (once per tick), update the role, emit `peers`. */
-  rosterChanged(): void
-  publishRoster(): void
+  /** The children changed: publish the roster's delta (once per tick), update the role, emit `peers`. */
+  childrenChanged(): void
+  /** Sends the whole roster to one child. */
+  sendRoster(child: EndpointId): void
   removeChild(id: EndpointId, why: 'left' | 'silent'): void
   /** Starts the failover (once), after the parent was found dead. */
   startFailover(why: string): void

@@ -10,7 +10,7 @@ import { encodeAppPayload, isValidAppKind, type MessageHandler } from './app-mes
 import type { WorkerHandlerOptions } from './app-handlers.js'
 import { Node, type EndpointEvents, type Role } from './node.js'
 import { resolveOptions, type EndpointAddresses, type EndpointOptions } from './options.js'
-import type { Peer } from './children.js'
+import type { Peer } from './roster.js'
 import { joinInBackground } from './background-join.js'
 import { openFromLeafStorage } from './leaf-open.js'
 import type { Transport, TransportStats } from '../transport.js'
@@ -149,7 +149,13 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     return this.#node.succession.epoch
   }
 
-  /** The roster this endpoint sees: its children when it has some, else its parent's level. */
+  /**
+   * Who is around this endpoint. With children: every child (a leaf that binds nothing has
+   * `addresses` undefined). Without: its parent's roster, which lists only the members of this
+   * level that can be promoted (they bind) — what the succession needs; on a leaf such as a
+   * browser tab among other tabs it is often empty. To count the people on a document, use
+   * `doc.presence`.
+   */
   get peers(): Peer[] {
     return this.#node.children.size > 0 ? this.#node.children.peers() : [...this.#node.succession.siblings]
   }
@@ -257,13 +263,30 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     })
   }
 
+  /** Presence values set in this tick and not sent yet, per document (the last one wins). */
+  readonly #presenceOut = new Map<DocId, { replica: Replica; value: unknown }>()
+
+  /**
+   * Sets this endpoint's presence at once locally; sends it once per tick, the last value
+   * set in it (a pointer moving fires more often than anyone can see).
+   */
   #setPresence(doc: DocId, value: unknown): void {
     const replica = this.#node.replicas.get(doc)
     if (!replica) return
     replica.setPresence(this.id, value ?? null)
-    const bytes = replica.presenceMessage(this.id, value ?? null)
-    if (this.#node.succession.isRoot) this.#node.publish(`d/${doc}\u0000`, bytes)
-    else this.#node.sendUp(bytes)
+    const queued = this.#presenceOut.size > 0
+    this.#presenceOut.set(doc, { replica, value: value ?? null })
+    if (!queued) this.#node.defer(() => this.#sendPresence())
+  }
+
+  #sendPresence(): void {
+    const node = this.#node
+    for (const { replica, value } of this.#presenceOut.values()) {
+      const bytes = replica.presenceMessage(this.id, value)
+      if (node.succession.isRoot) node.presenceOut.publish(replica.doc, this.id, bytes)
+      else node.sendUp(bytes)
+    }
+    this.#presenceOut.clear()
   }
 
   async #closeDocument(doc: DocId): Promise<void> {
@@ -271,7 +294,11 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     const replica = node.replicas.get(doc)
     if (!replica || node.closed) return
     replica.localOpens--
-    if (replica.localOpens === 0 && replica.presence.has(this.id)) this.#setPresence(doc, null)
+    if (replica.localOpens === 0 && replica.presence.has(this.id)) {
+      this.#setPresence(doc, null)
+      // Now, before the close: the clear must not trail the document's CLOSE.
+      this.#sendPresence()
+    }
     node.replicas.drop(replica)
   }
 

@@ -1,7 +1,7 @@
 import { JoinRefusedError } from '../errors.js'
 import { endpointIdFromBytes, type EndpointId } from '../ids.js'
 import { sleep } from '../runtime/clock.js'
-import type { Peer } from './children.js'
+import type { Peer } from './roster.js'
 import type { NodeContext } from './context.js'
 import type { EndpointAddresses } from './options.js'
 import type { ParentLink } from './parent-link.js'

@@ -18,6 +18,8 @@ import { Identities } from './identity.js'
 import { DocumentSizes } from './document-size.js'
 import { AppHandlers } from './app-handlers.js'
 import { Children } from './children.js'
+import { JoinGate } from './join-gate.js'
+import { PresenceOut } from './presence-out.js'
 import { Coordination } from './coordination.js'
 import type { EndpointEvents, NodeContext, Role, Work } from './context.js'
 import { failover } from './failover.js'
@@ -76,6 +78,9 @@ export class Node implements NodeContext {
   /** Tree control (hello, welcome, heartbeat, roster, leave): its own lanes. */
   readonly #control: HandlerPool<Work>
   readonly #ticker: Ticker
+  /** Admission of new children (a burst of joins is queued, then refused with ERR_BUSY). */
+  readonly joins: JoinGate
+  readonly presenceOut = new PresenceOut(this)
   #inbound: PullChannel | undefined
   #outbound: PubChannel | undefined
   #parent: ParentLink | undefined
@@ -100,6 +105,7 @@ export class Node implements NodeContext {
     this.succession = new Succession(this.id, !opts.join)
     this.#role = opts.join ? 'client' : 'host'
     this.children = new Children(opts.childRateLimit)
+    this.joins = new JoinGate(opts.joinLimit, this.clock)
     this.identities = new Identities(() => this.#inbound, () => this.#outbound)
     const onError = (error: unknown, work: Work) => {
       this.stats.handlerErrors++
@@ -251,10 +257,17 @@ export class Node implements NodeContext {
     this.#parentListener = this.#listen(link.sub, 'parent', 2, 'parent', link)
     const welcomed = new Promise<void>((resolve, reject) => (this.#welcome = { resolve, reject }))
     const started = this.clock.now()
-    const retry = Math.max(50, Math.min(500, this.opts.heartbeatMs))
-    const hello = this.clock.setInterval(() => this.sendHello(), retry)
-    this.sendHello()
-    const timeout = this.clock.setTimeout(() => this.#welcome?.reject(new JoinTimeoutError(addresses.inbound, timeoutMs)), timeoutMs)
+    // Said again until answered (the subscription may not have reached the parent yet), less
+    // and less often: a crowd joining a busy parent must not bury it under repeated hellos.
+    let retry = Math.max(50, Math.min(500, this.opts.heartbeatMs))
+    let hello: TimerHandle | undefined
+    const again = () => {
+      this.sendHello()
+      hello = this.clock.setTimeout(again, retry)
+      retry = Math.min(retry * 2, 2000)
+    }
+    again()
+    const timeout = this.clock.setTimeout(() => this.#welcome?.reject(link.busy ? busyError(addresses.inbound, timeoutMs) : new JoinTimeoutError(addresses.inbound, timeoutMs)), timeoutMs)
     try {
       await welcomed
       this.logger.info({ parent: link.parentId, ms: this.clock.now() - started }, 'joined')
@@ -272,7 +285,7 @@ export class Node implements NodeContext {
       await link.close()
       throw error
     } finally {
-      this.clock.clearInterval(hello)
+      this.clock.clearTimeout(hello)
       this.clock.clearTimeout(timeout)
       this.#welcome = undefined
     }
@@ -359,7 +372,7 @@ export class Node implements NodeContext {
 
   sendHello(): void {
     const link = this.#parent
-    if (!link) return
+    if (!link || link.helloPausedUntil > this.clock.now()) return
     const a = this.addresses
     const payload = HelloCodec.encode({
       token: this.opts.token,
@@ -513,9 +526,9 @@ export class Node implements NodeContext {
     })
   }
 
-  refuse(to: EndpointId, code: string, reason: string, doc: DocId | '' = '', clientSeq = 0): void {
+  refuse(to: EndpointId, code: string, reason: string, doc: DocId | '' = '', clientSeq = 0, retryAfterMs = 0): void {
     this.stats.refusedByCode[code] = (this.stats.refusedByCode[code] ?? 0) + 1
-    const payload = RefusalCodec.encode({ code, reason })
+    const payload = RefusalCodec.encode({ code, reason, retryAfterMs })
     this.publish(endpointTopic(to), encodeMessage({ kind: Kind.REFUSE, origin: this.id, doc, clientSeq, epoch: this.succession.epoch, payload }))
   }
 
@@ -524,6 +537,7 @@ export class Node implements NodeContext {
     if (this.#closed) return
     if (this.#parent) {
       this.countSent(peekKind(bytes))
+      this.#parent.sentAt = this.clock.now()
       this.#parent.send(bytes)
       return
     }
@@ -564,28 +578,34 @@ export class Node implements NodeContext {
 
   // ---- the child table -----------------------------------------------------------------
 
-  rosterChanged(): void {
-    this.publishRoster()
-    this.updateRole()
-    this.events.emit('peers', this.children.peers())
-    this.memory.changed()
-  }
-
-  #rosterQueued = false
+  #childrenQueued = false
+  #memoryVersion = -1
 
   /**
-   * Publishes the roster once per tick however many children joined in it (a burst of joins
-   * must not cost one full roster per join). Its version rides in `seq`, so a child whose
-   * roster is current skips decoding it.
+   * The children changed. Once per tick however many joined or left in it (a burst of joins
+   * must not cost one roster or one `peers` list per join): the roster's delta, if the
+   * children that can be promoted changed (one frame, encoded once); the role; `peers`.
    */
-  publishRoster(): void {
-    if (this.#rosterQueued) return
-    this.#rosterQueued = true
+  childrenChanged(): void {
+    if (this.#childrenQueued) return
+    this.#childrenQueued = true
     this.defer(() => {
-      this.#rosterQueued = false
-      const payload = this.children.rosterPayload()
-      this.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.ROSTER, origin: this.id, epoch: this.succession.epoch, seq: this.children.version, payload }))
+      this.#childrenQueued = false
+      if (this.#closed) return
+      const delta = this.children.roster.takeDelta(this.id, this.succession.epoch)
+      if (delta) this.publish(CONTROL_TOPIC, delta)
+      this.updateRole()
+      if (this.events.listenerCount('peers') > 0) this.events.emit('peers', this.children.peers())
+      if (this.children.version !== this.#memoryVersion) {
+        this.#memoryVersion = this.children.version
+        this.memory.changed()
+      }
     })
+  }
+
+  /** The whole roster to one child (a join, or a child whose roster fell behind): encoded once per version. */
+  sendRoster(child: EndpointId): void {
+    this.publish(endpointTopic(child), this.children.roster.whole(this.id, this.succession.epoch))
   }
 
   removeChild(id: EndpointId, why: 'left' | 'silent'): void {
@@ -601,7 +621,7 @@ export class Node implements NodeContext {
       clearPresence(this, replica, id)
       this.replicas.drop(replica)
     }
-    this.rosterChanged()
+    this.childrenChanged()
   }
 
   defer(fn: () => void): void {
@@ -620,7 +640,7 @@ export class Node implements NodeContext {
     await this.coordination?.coordinator.close().catch((error: unknown) => this.logger.warn({ err: error }, 'leaving the coordinator failed'))
     const steps: Array<[string, () => unknown]> = [
       ['say goodbye', () => this.#parent && (this.countSent(Kind.LEAVE), this.#parent.send(encodeMessage({ kind: Kind.LEAVE, origin: this.id, epoch: this.succession.epoch })))],
-      ['stop timers', () => this.clock.clearInterval(this.#timer)],
+      ['stop timers', () => (this.clock.clearInterval(this.#timer), this.joins.close())],
       ['abandon pending changes', () => [...this.replicas.values()].forEach((r) => r.abandon('the endpoint was closed'))],
     ]
     for (const [name, step] of steps) this.#guard(name, step)
@@ -655,4 +675,9 @@ export class Node implements NodeContext {
   #laneOf(m: Message): string {
     return m.doc ? m.doc : m.kind === Kind.APP ? this.appHandlers.lane(m) : ''
   }
+}
+
+/** The parent kept saying it was busy admitting other joins for the whole join timeout. */
+function busyError(address: string, ms: number): JoinRefusedError {
+  return new JoinRefusedError(address, `it was busy admitting other joins for all of ${ms} ms; try again in a few seconds (or raise joinTimeoutMs)`, 'ERR_BUSY')
 }

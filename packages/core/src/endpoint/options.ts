@@ -6,6 +6,7 @@ import type { LeafStorage } from '../leaf-storage.js'
 import type { RateLimit } from '../runtime/rate-limit.js'
 import type { Transport } from '../transport.js'
 import type { Clock } from '../runtime/clock.js'
+import type { JoinLimit } from './join-gate.js'
 import type { ServerHooks, Verdict } from './hooks.js'
 import type { Coordinator } from './coordinator.js'
 
@@ -96,6 +97,13 @@ export interface EndpointOptions extends ServerHooks {
    */
   childRateLimit?: RateLimit
   /**
+   * How fast this endpoint admits new children: `burst` at once, then `perSecond`; up to
+   * `queue` more wait their turn, and past that a joiner is refused with `ERR_BUSY` and a time
+   * to try again (a joining endpoint does so by itself, within its `joinTimeoutMs`). Children
+   * already joined never wait behind newcomers. Default `{ perSecond: 500, burst: 500, queue: 1000 }`.
+   */
+  joinLimit?: JoinLimit
+  /**
    * A leaf's local store (e.g. IdbLeafStorage in a browser tab): its documents open at once
    * from what was kept, offline too, and its pending changes survive a reload and are sent
    * exactly once. The endpoint takes the store's identity (`id`). Leaves only (no `bind`).
@@ -140,6 +148,7 @@ export const DEFAULTS = {
   resendMs: 2_000,
   undoLimit: 500,
   snapshotEvery: 1000,
+  joinLimit: { perSecond: 500, burst: 500, queue: 1000 },
   hookTimeoutMs: 5_000,
   storeDebounceMs: 2_000,
 } as const
@@ -181,6 +190,9 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
   const limit = resolved.childRateLimit
   if (limit !== undefined && !(limit.perSecond > 0 && limit.burst >= 1))
     throw new InvalidArgumentError('childRateLimit must be { perSecond: > 0, burst: >= 1 }, e.g. { perSecond: 200, burst: 400 }.')
+  const joins = resolved.joinLimit
+  if (!joins || !(joins.perSecond > 0 && joins.burst >= 1 && joins.queue >= 0))
+    throw new InvalidArgumentError('joinLimit must be { perSecond: > 0, burst: >= 1, queue: >= 0 }, e.g. { perSecond: 500, burst: 500, queue: 1000 }.')
   if (resolved.peerTimeoutMs <= resolved.heartbeatMs)
     throw new InvalidArgumentError(`peerTimeoutMs (${resolved.peerTimeoutMs}) must be larger than heartbeatMs (${resolved.heartbeatMs}), typically 4-6 times.`)
   return resolved

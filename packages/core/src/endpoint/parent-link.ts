@@ -1,6 +1,6 @@
 import { endpointIdFromBytes, newSession, type EndpointId } from '../ids.js'
 import type { Logger } from '../logger.js'
-import type { AddressInfo } from '../protocol/payloads.js'
+import type { AddressInfo, Heartbeat } from '../protocol/payloads.js'
 import { CONTROL_TOPIC, endpointTopic } from '../protocol/topics.js'
 import type { PushChannel, SubChannel, Transport } from '../transport.js'
 import type { EndpointAddresses } from './options.js'
@@ -24,6 +24,16 @@ export class ParentLink {
   expected: EndpointId | undefined
   /** Heartbeats in a row whose roster version differed from ours. */
   rosterMisses = 0
+  /** The last heartbeat payload taken from the parent, and what it decoded to. */
+  lastBeat: { payload: Uint8Array; heartbeat: Heartbeat } | undefined
+  /** When anything was last sent up (by `sendUp`, on the node's clock): any frame says this endpoint is alive. */
+  sentAt = Number.NEGATIVE_INFINITY
+  /** The parent said it is busy admitting joins (ERR_BUSY): no hello before this time. */
+  helloPausedUntil = 0
+  /** It said so at least once during this join. */
+  busy = false
+  /** When we last asked for the whole roster (a delta we could not apply; throttled). */
+  rosterAskedAt = Number.NEGATIVE_INFINITY
   /** When we last said hello again after the parent forgot us (throttled). */
   rehelloAt = Number.NEGATIVE_INFINITY
   /** Heartbeats in a row whose chain contained this endpoint. */

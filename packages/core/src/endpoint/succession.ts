@@ -1,5 +1,5 @@
 import type { EndpointId } from '../ids.js'
-import type { Peer } from './children.js'
+import type { Peer } from './roster.js'
 
 /**
  * Where an endpoint stands in the succession (DESIGN.md, "Liveness and host promotion"):
@@ -18,7 +18,10 @@ export class Succession {
   #state: SuccessionState = 'settled'
   #root: boolean
   #epoch = 1
-  /** The level's roster (this endpoint and its siblings) as the parent last published it. */
+  /**
+   * The level's roster as the parent last published it: this endpoint and its siblings, those
+   * that bind (can be promoted); leaves are not in it.
+   */
   #siblings: Peer[] = []
   #siblingsVersion = -1
   /** The roster from before the last failover: a successor that dies must not shrink it. */
@@ -75,12 +78,10 @@ export class Succession {
 
   // ---- facts ---------------------------------------------------------------------------
 
-  /** A roster from the parent; false if it is the version already held. */
-  rosterFromParent(version: number, peers: () => Peer[]): boolean {
-    if (version !== 0 && version === this.#siblingsVersion) return false
+  /** The parent's roster at `version`: the members of this level that can be promoted. */
+  rosterFromParent(version: number, peers: Peer[]): void {
     this.#siblingsVersion = version
-    this.#siblings = peers()
-    return true
+    this.#siblings = peers
   }
 
   get rosterVersion(): number {

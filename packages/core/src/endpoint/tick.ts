@@ -2,6 +2,7 @@ import { encodeMessage } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { HeartbeatCodec } from '../protocol/payloads.js'
 import { CONTROL_TOPIC } from '../protocol/topics.js'
+import { sameBytes } from '../runtime/bytes.js'
 import type { NodeContext } from './context.js'
 
 /** What the tick needs besides the node: whether its listeners could read, and fencing. */
@@ -24,7 +25,7 @@ export interface TickPorts {
  */
 export class Ticker {
   #lastTickAt: number
-  #ticks = 0
+  #lastBeat: { payload: Uint8Array; epoch: number; at: number } | undefined
 
   constructor(
     readonly node: NodeContext,
@@ -48,10 +49,15 @@ export class Ticker {
     if (node.addresses) {
       // A root publishes even without children, so a stale root probing its old roster hears the epoch.
       const payload = HeartbeatCodec.encode({ heads: node.replicas.heads(), rosterVersion: node.children.version, ancestors: node.ancestorChain() })
-      node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch, payload }))
-      // The roster goes out on every change; repeating it now and then heals a lost one, so
-      // every child computes the same succession order.
-      if (node.children.size > 0 && ++this.#ticks % 8 === 0) node.publishRoster()
+      // One frame for all children, at once when it says something new (a head moved, the
+      // roster or the chain changed, a new epoch), else at most every fifth of the peer timeout:
+      // an idle edge with a thousand tabs writes to each socket twice a second, not four times.
+      const epoch = node.succession.epoch
+      const last = this.#lastBeat
+      if (!last || last.epoch !== epoch || !sameBytes(last.payload, payload) || now - last.at >= liveEvery(node)) {
+        this.#lastBeat = { payload, epoch, at: now }
+        node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch, payload }))
+      }
       for (const child of node.children.silentSince(now - peerTimeoutMs)) node.removeChild(child.id, 'silent')
     }
     if (node.isSettled()) node.replicas.serveWaiting()
@@ -63,8 +69,12 @@ export class Ticker {
     this.ports.seek()
     const link = node.parent
     if (!link || node.succession.inLimbo) return
-    if (link.welcomed) node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch }))
-    else node.sendHello()
+    // Upward, a heartbeat only when nothing else went up lately, and at most every fifth of
+    // the peer timeout (every other tick by default): a parent of a thousand idle children
+    // reads half as many frames, and still hears each one at least three times per timeout.
+    if (link.welcomed) {
+      if (now - link.sentAt >= liveEvery(node)) node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch }))
+    } else node.sendHello()
     if (link.silentFor(now) > peerTimeoutMs) {
       node.startFailover(`the parent was silent for ${link.silentFor(now)} ms`)
       return
@@ -80,4 +90,13 @@ export class Ticker {
       node.stats.resent += replica.resendPending(resendMs)
     }
   }
+}
+
+/**
+ * How often an idle link must show it is alive: every fifth of the peer timeout (every other
+ * tick by default), so a peer is heard at least three times per timeout; never more often
+ * than the tick.
+ */
+function liveEvery(node: NodeContext): number {
+  return Math.max(node.opts.heartbeatMs, node.opts.peerTimeoutMs / 5)
 }

@@ -69,7 +69,7 @@ export class TreeMemory {
     }
     for (const a of node.parent?.ancestors ?? []) add(a)
     for (const p of node.succession.siblings) add(p.addresses)
-    for (const c of node.children.values()) add(c.addresses)
+    for (const c of node.children.roster.members()) add(c.addresses)
     return { epoch: node.succession.epoch, root: node.succession.isRoot, peers: [...peers.values()] }
   }
 }

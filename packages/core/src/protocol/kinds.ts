@@ -17,6 +17,7 @@ export const Kind = {
   PRESENCE: 15,
   APP: 16,
   RESEND: 17,
+  PRESENCES: 18,
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
 export type KindName = keyof typeof Kind
@@ -65,6 +66,7 @@ export const DOC_KINDS: ReadonlySet<Kind> = new Set<Kind>([
   Kind.FRAGMENTS,
   Kind.PRESENCE,
   Kind.RESEND,
+  Kind.PRESENCES,
 ])
 
 /** The protocol version this build speaks. */

@@ -38,6 +38,8 @@ export interface Welcome {
 export interface Refusal {
   code: string
   reason: string
+  /** ERR_BUSY: when to try again. */
+  retryAfterMs?: number
 }
 /** The payload of HEARTBEAT messages (see PROTOCOL.md). */
 export interface Heartbeat {
@@ -56,6 +58,10 @@ export interface Member {
 export interface Roster {
   version: number
   members: Member[]
+  /** 0 (or absent): the whole roster. Otherwise a delta on the roster at version `base`. */
+  base?: number
+  /** Ids (16 bytes) that left since `base`. */
+  removed?: Uint8Array[]
 }
 /** The payload of OPEN messages (see PROTOCOL.md). */
 export interface Open {

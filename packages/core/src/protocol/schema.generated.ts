@@ -77,7 +77,8 @@ export const zincSchema = {
             "FRAGMENTS": 14,
             "PRESENCE": 15,
             "APP": 16,
-            "RESEND": 17
+            "RESEND": 17,
+            "PRESENCES": 18
           }
         },
         "Hello": {
@@ -153,6 +154,11 @@ export const zincSchema = {
             "reason": {
               "type": "string",
               "id": 2
+            },
+            "retryAfterMs": {
+              "type": "uint32",
+              "id": 3,
+              "protoName": "retry_after_ms"
             }
           }
         },
@@ -226,6 +232,15 @@ export const zincSchema = {
               "rule": "repeated",
               "type": "Member",
               "id": 2
+            },
+            "base": {
+              "type": "uint64",
+              "id": 3
+            },
+            "removed": {
+              "rule": "repeated",
+              "type": "bytes",
+              "id": 4
             }
           }
         },

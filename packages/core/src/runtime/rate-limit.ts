@@ -16,9 +16,12 @@ export class TokenBucket {
   #tokens: number
   #at: number
 
-  constructor(readonly limit: RateLimit) {
+  constructor(
+    readonly limit: RateLimit,
+    now = Date.now(),
+  ) {
     this.#tokens = limit.burst
-    this.#at = Date.now()
+    this.#at = now
   }
 
   take(now = Date.now()): boolean {

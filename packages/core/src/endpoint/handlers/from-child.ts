@@ -7,7 +7,7 @@ import type { BadFrameError } from '../../errors.js'
 import type { PeerIdentity } from '../../transport.js'
 import { fragmentProblem, frameAllowed, helloAllowed, openAtRootOrRefuse, openValueAllowed, presenceAllowed, refuseDoc, refuseFragment, relayRefusal, serveOpen } from '../edge-checks.js'
 import { HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, WelcomeCodec } from '../../protocol/payloads.js'
-import { CONTROL_TOPIC, docTopic, endpointTopic } from '../../protocol/topics.js'
+import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue } from '../forwarding.js'
 import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
@@ -126,7 +126,7 @@ function hintFrom(node: NodeContext, m: Message): void {
   node.refusal('not-joined')
 }
 
-async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undefined): Promise<void> {
+async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undefined, admitted = false): Promise<void> {
   const hello = HelloCodec.decode(m.payload)
   const id = m.origin
   if (m.sender !== id) return void node.stats.dropped++
@@ -149,6 +149,7 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
     node.refusal('loop')
     return node.refuse(id, 'ERR_LOOP', 'this endpoint is joining you right now; joining it would make a loop')
   }
+  if (!admitted && !node.children.has(id) && !joinAdmitted(node, m, peer)) return
   const addresses = hello.inbound && hello.outbound ? { inbound: hello.inbound, outbound: hello.outbound } : undefined
   const existing = node.children.get(id)
   const incarnation = hello.incarnation ?? 0
@@ -173,17 +174,32 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
   node.identities.admitted(id)
   const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version })
   node.publish(endpointTopic(id), encodeMessage({ kind: Kind.WELCOME, origin: node.id, epoch: node.succession.epoch, payload }))
+  // The whole roster, to this child alone: a new one needs it, and a known one saying hello
+  // again may have missed a delta. Everyone else gets the join as a delta, if it is one that
+  // can be promoted (a leaf joining changes no roster).
+  node.sendRoster(id)
   if (isNew) {
     node.logger.info({ child: id }, 'child joined')
-    node.rosterChanged()
-  } else {
-    // A known child saying hello again may have missed the roster: send it again.
-    node.publishRoster()
+    node.childrenChanged()
   }
   if (node.succession.recovering) {
     fetchFromSurvivor(node, id, hello.docs)
     node.maybeEndRecovery()
   }
+}
+
+/**
+ * A newcomer's turn (see JoinGate): now, later (its hello is answered when the rate allows;
+ * it keeps saying hello meanwhile, which keeps its place), or never — it is told to try again.
+ */
+function joinAdmitted(node: NodeContext, m: Message, peer: PeerIdentity | undefined): boolean {
+  const verdict = node.joins.offer(m.origin, () => void answered(node, m, 'ERR_AUTH', (n, msg) => onHello(n, msg, peer, true)))
+  if (verdict.admit) return true
+  if (!verdict.queued) {
+    const waiting = node.joins.waiting
+    node.refuse(m.origin, 'ERR_BUSY', `${waiting} endpoints are waiting to join here; try again in ${Math.ceil(verdict.retryAfterMs / 1000)} s (a joining endpoint retries by itself)`, '', 0, verdict.retryAfterMs)
+  }
+  return false
 }
 
 /**
@@ -297,7 +313,7 @@ export function clearPresence(node: NodeContext, replica: Replica, origin: Endpo
   const bytes = replica.presenceMessage(origin, null)
   if (node.succession.isRoot) {
     replica.setPresence(origin, null)
-    node.publish(docTopic(replica.doc), bytes)
+    node.presenceOut.publish(replica.doc, origin, bytes)
   } else {
     node.sendUp(bytes)
   }
@@ -342,7 +358,7 @@ function onPresence(node: NodeContext, m: Message): void {
   if (!replica) return void node.stats.dropped++
   if (!node.succession.isRoot) return forwardUp(node, m)
   replica.setPresence(m.origin, presenceValue(m))
-  node.publish(docTopic(replica.doc), m.raw)
+  node.presenceOut.publish(replica.doc, m.origin, m.raw)
 }
 
 export function reasonOf(verdict: Verdict, fallback: string): string {

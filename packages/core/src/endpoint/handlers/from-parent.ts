@@ -1,12 +1,13 @@
 import { RateLimitedError } from '../../errors.js'
+import { sameBytes } from '../../runtime/bytes.js'
 import { endpointIdFromBytes, type DocId, type EndpointId } from '../../ids.js'
 import type { Replica } from '../../document/replica.js'
 import { decodeMessage, encodeMessage, type Message } from '../../protocol/codec.js'
 import { refusalError } from '../edge-checks.js'
 import { Kind } from '../../protocol/kinds.js'
-import { HeartbeatCodec, RefusalCodec, RosterCodec, SnapshotCodec, WelcomeCodec, type Snapshot } from '../../protocol/payloads.js'
+import { BatchCodec, HeartbeatCodec, RefusalCodec, RosterCodec, SnapshotCodec, WelcomeCodec, type Snapshot } from '../../protocol/payloads.js'
 import { CONTROL_TOPIC, docTopic, endpointOfTopic, isEndpointTopic } from '../../protocol/topics.js'
-import { peersFromWire } from '../children.js'
+import { applyRoster } from '../roster.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, presenceValue } from '../forwarding.js'
 import type { ParentLink } from '../parent-link.js'
@@ -22,11 +23,7 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
   [Kind.WELCOME]: (node, { message: m, link }) => onWelcome(node, m, link!),
   [Kind.REFUSE]: (node, { message: m }) => onRefuse(node, m),
   [Kind.HEARTBEAT]: (node, { message: m, link }) => onHeartbeat(node, m, link!),
-  [Kind.ROSTER]: (node, { message: m }) => {
-    if (m.seq !== 0 && m.seq < node.succession.rosterVersion) return void node.refusal('stale-roster')
-    if (!node.succession.rosterFromParent(m.seq, () => peersFromWire(RosterCodec.decode(m.payload)))) return
-    if (node.children.size === 0) node.events.emit('peers', [...node.succession.siblings])
-  },
+  [Kind.ROSTER]: (node, { message: m, link }) => onRoster(node, m, link!),
   [Kind.SNAPSHOT]: (node, { message: m }) => {
     const replica = node.replicas.get(m.doc as DocId)
     if (!replica) return void node.stats.dropped++
@@ -64,6 +61,7 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     replica.setPresence(m.origin, presenceValue(m))
     node.publish(docTopic(replica.doc), m.raw)
   },
+  [Kind.PRESENCES]: (node, { message: m }) => onPresences(node, m),
   [Kind.APP]: (node, { message: m }) => {
     node.publish(CONTROL_TOPIC, m.raw)
     return deliverApp(node, m)
@@ -139,13 +137,21 @@ function onWelcome(node: NodeContext, m: Message, link: ParentLink): void {
 
 function onHeartbeat(node: NodeContext, m: Message, link: ParentLink): void {
   if (!link.welcomed) return
-  const hb = HeartbeatCodec.decode(m.payload)
-  const rootBefore = link.rootId
-  const bad = link.takeChain(hb.ancestors, node.id)
-  if (bad === 'loop') return onLoop(node, link, hb.ancestors.length)
-  link.loopSeen = 0
-  if (bad) node.refusal(bad)
-  const newRoot = rootBefore !== undefined && link.rootId !== rootBefore
+  // An idle parent's heartbeats are the same bytes every time: the last one taken is not
+  // decoded again, nor its chain checked again (most of an idle child's work).
+  const known = link.lastBeat
+  const same = known !== undefined && sameBytes(known.payload, m.payload)
+  const hb = same ? known.heartbeat : HeartbeatCodec.decode(m.payload)
+  let newRoot = false
+  if (!same) {
+    const rootBefore = link.rootId
+    const bad = link.takeChain(hb.ancestors, node.id)
+    if (bad === 'loop') return onLoop(node, link, hb.ancestors.length)
+    link.loopSeen = 0
+    if (bad) node.refusal(bad)
+    link.lastBeat = bad ? undefined : { payload: m.payload, heartbeat: hb }
+    newRoot = rootBefore !== undefined && link.rootId !== rootBefore
+  }
   if (adoptEpoch(node, m) || newRoot) {
     // A new root above us (a higher epoch, or another root at ours after a split healed): its
     // history may differ from what we and our children hold. Reopen from our seq; the parent
@@ -170,6 +176,27 @@ function onHeartbeat(node: NodeContext, m: Message, link: ParentLink): void {
 }
 
 /**
+ * The parent's roster (the members of this level that can be promoted), whole or as a delta.
+ * Its version rides in `seq`, so one already held is not decoded. A delta on a version this
+ * endpoint does not hold (one was lost) cannot be applied: it asks for the whole roster, by
+ * saying hello again, at most once a heartbeat.
+ */
+function onRoster(node: NodeContext, m: Message, link: ParentLink): void {
+  const held = node.succession.rosterVersion
+  if (m.seq !== 0 && m.seq < held) return void node.refusal('stale-roster')
+  if (m.seq !== 0 && m.seq === held) return
+  const next = applyRoster(node.succession.siblings, held, RosterCodec.decode(m.payload))
+  if (!next) {
+    const now = node.clock.now()
+    if (now - link.rosterAskedAt < node.opts.heartbeatMs) return
+    link.rosterAskedAt = now
+    return node.sendHello()
+  }
+  node.succession.rosterFromParent(m.seq, next)
+  if (node.children.size === 0) node.events.emit('peers', [...node.succession.siblings])
+}
+
+/**
  * The parent's chain contains this endpoint: the parents form a loop with no root above.
  * Every member sees the same loop; the one with the smallest id breaks it, by treating its
  * parent as dead. Seen twice in a row first, so a chain one heartbeat stale is not a loop.
@@ -186,6 +213,22 @@ function onLoop(node: NodeContext, link: ParentLink, length: number): void {
 /** WELCOME and HEARTBEAT from the parent carry its epoch: a client follows its tree. */
 function adoptEpoch(node: NodeContext, m: Message): boolean {
   return node.succession.adoptEpoch(m.epoch)
+}
+
+/** A tick's presence changes from above, in one frame: taken, then passed down as it came. */
+function onPresences(node: NodeContext, m: Message): void {
+  const replica = node.replicas.get(m.doc as DocId)
+  if (!replica) return void node.stats.dropped++
+  for (const bytes of BatchCodec.decode(m.payload).envelopes) {
+    try {
+      const inner = decodeMessage(bytes, Infinity)
+      if (inner.kind !== Kind.PRESENCE || inner.doc !== replica.doc) throw new Error('not a presence of this document')
+      replica.setPresence(inner.origin, presenceValue(inner))
+    } catch {
+      node.stats.dropped++
+    }
+  }
+  node.publish(docTopic(replica.doc), m.raw)
 }
 
 function onSequenced(node: NodeContext, { message: m, topic }: Work): void {
@@ -215,6 +258,17 @@ function onRefuse(node: NodeContext, m: Message): void {
       node.logger.info({}, 'the parent no longer knows this endpoint; joining again')
       link.welcomed = false
       node.sendHello()
+      return
+    }
+    case 'ERR_BUSY': {
+      // The parent admits joins at a bounded rate and as many wait as it queues: say hello
+      // again later, spread out so that a crowd told the same thing does not come back at once.
+      const link = node.parent
+      if (!link || link.welcomed) return
+      const wait = Math.max(100, refusal.retryAfterMs ?? 1000) * (1 + Math.random() / 2)
+      link.helloPausedUntil = node.clock.now() + wait
+      link.busy = true
+      node.logger.info({ retryInMs: Math.round(wait) }, 'the parent is busy admitting other joins; trying again later')
       return
     }
     case 'ERR_RATE_LIMITED':

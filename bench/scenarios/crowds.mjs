@@ -1,0 +1,240 @@
+// (10) Crowds (issue 19): many leaves under one relay, in one process, on the in-process
+// transport, with default liveness settings (heartbeat 250 ms, peer timeout 1.5 s).
+//
+// For root → 1 relay → N leaves: the time to start and join every leaf (all at once, as a
+// lecture hall's tabs would), then to open the document on every leaf; the process's idle CPU
+// once settled (and per endpoint); how long one change takes to reach every leaf (p50, p99,
+// max over leaves); heap per leaf; and whether a leaf's join still re-sends anything to the
+// other leaves (ROSTER frames received per leaf).
+// `--tree R,L` also runs root → R relays → L leaves each (the 10,000-endpoint tree of the
+// issue is `--tree 10,1000`).
+//
+// `--ws N,P`: one edge relay (and its root) in one process, N WebSocket leaves in P other
+// processes (the issue's target is `--ws 1000,10`): join, open, the edge's idle CPU, one change
+// from the root reaching every leaf (p50/p99 over 20 changes), the edge's heap per leaf.
+//
+//   node --expose-gc bench/scenarios/crowds.mjs [--sizes 100,200,500,1000] [--tree 10,1000] [--ws 1000,10] [--smoke]
+//
+// Prints one JSON line per topology (stdout); progress on stderr.
+import { fileURLToPath } from 'node:url'
+
+const core = await import(new URL('../../packages/core/dist/index.js', import.meta.url).href)
+const { InprocNetwork, InprocTransport } = await import(new URL('../../packages/transport-inproc/dist/index.js', import.meta.url).href)
+const { Endpoint, silentLogger } = core
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const log = (...a) => process.stderr.write(`${a.join(' ')}\n`)
+
+async function waitFor(predicate, what, timeoutMs) {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(5)
+  }
+}
+
+function heap() {
+  globalThis.gc?.()
+  globalThis.gc?.()
+  return process.memoryUsage().heapUsed
+}
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
+}
+
+/** One topology: root → `relays` relays → `leaves` leaves under each. */
+export async function crowd({ relays = 1, leaves, idleMs = 3000, timeoutMs = 600_000, oneByOne = false }) {
+  const network = new InprocNetwork({ seed: 19 })
+  let n = 0
+  const start = (join, bind) => {
+    const name = `n${n++}`
+    return Endpoint.start({
+      transport: new InprocTransport(network, { node: name }),
+      logger: silentLogger,
+      joinTimeoutMs: timeoutMs,
+      ...(bind ? { bind: { inbound: network.uniqueAddress(`${name}-in`), outbound: network.uniqueAddress(`${name}-out`) } } : {}),
+      ...(join ? { join } : {}),
+    })
+  }
+  const all = []
+  try {
+    const h0 = heap()
+    const root = await start(undefined, true)
+    all.push(root)
+    await root.open('crowd', { initial: { n: 0, by: '' } })
+    const mids = []
+    for (let i = 0; i < relays; i++) mids.push(await start(root.addresses, true))
+    all.push(...mids)
+    // Every relay opens the document first (as an edge that serves one lecture would).
+    await Promise.all(mids.map((m) => m.open('crowd')))
+    const h1 = heap()
+    const t0 = performance.now()
+    // All at once (a lecture starting), or one after the other (people trickling in: each join
+    // then sees every earlier one settled, the case where per-join costs add up).
+    const tabs = []
+    if (oneByOne) for (let i = 0; i < leaves; i++) for (const m of mids) tabs.push(await start(m.addresses, false))
+    else tabs.push(...(await Promise.all(mids.flatMap((m) => Array.from({ length: leaves }, () => start(m.addresses, false))))))
+    all.push(...tabs)
+    const joinedMs = performance.now() - t0
+    log(`  ${relays}×${leaves}: joined after ${(joinedMs / 1000).toFixed(1)} s`)
+    const docs = await Promise.all(tabs.map((t) => t.open('crowd')))
+    const openMs = performance.now() - t0
+    log(`  ${relays}×${leaves}: opened after ${(openMs / 1000).toFixed(1)} s`)
+    await sleep(1000)
+    const h2 = heap()
+    const rostersBefore = tabs.reduce((s, t) => s + (t.stats().receivedByKind?.ROSTER ?? 0), 0)
+    await globalThis.__idleHook?.('start')
+    const c0 = process.cpuUsage()
+    const w0 = performance.now()
+    await sleep(idleMs)
+    const c1 = process.cpuUsage(c0)
+    await globalThis.__idleHook?.('stop')
+    const idleWall = performance.now() - w0
+    const idleCpu = (100 * (c1.user + c1.system)) / 1000 / idleWall
+    // One change from the first leaf: when does each other leaf see it?
+    const arrivals = []
+    const sent = performance.now()
+    globalThis.__watch = sent
+    const stops = docs.slice(1).map((d) => d.subscribe((s) => s.n === 1 && arrivals.push(performance.now() - sent)))
+    let atRelay = NaN
+    const relayDoc = await mids[0].open('crowd')
+    stops.push(relayDoc.subscribe((s) => s.n === 1 && (atRelay = performance.now() - sent)))
+    const fragment = docs[0].change((s) => {
+      s.n = 1
+      s.by = 'first'
+    })
+    let confirmedMs = NaN
+    void fragment.confirmed.then(() => (confirmedMs = performance.now() - sent))
+    await waitFor(() => arrivals.length === docs.length - 1, 'the change everywhere', timeoutMs)
+    for (const stop of stops) stop()
+    const rootReceived = root.stats().receivedByKind ?? {}
+    const result = {
+      joins: oneByOne ? 'one by one' : 'all at once',
+      topology: relays === 1 ? `root → 1 relay → ${leaves} leaves` : `root → ${relays} relays → ${leaves} leaves each (${relays * leaves})`,
+      endpoints: all.length,
+      joinS: +(joinedMs / 1000).toFixed(2),
+      startS: +(openMs / 1000).toFixed(2),
+      idleCpuPct: +idleCpu.toFixed(1),
+      idleCpuPerEndpointMsPerS: +((idleCpu * 10) / all.length).toFixed(3),
+      changeAtRelayMs: +atRelay.toFixed(1),
+      changeConfirmedMs: +confirmedMs.toFixed(1),
+      changeP50Ms: +pct(arrivals, 50).toFixed(1),
+      changeP99Ms: +pct(arrivals, 99).toFixed(1),
+      changeMaxMs: +Math.max(...arrivals).toFixed(1),
+      heapPerLeafKB: +((h2 - h1) / tabs.length / 1024).toFixed(1),
+      heapBaseMB: +((h1 - h0) / 1e6).toFixed(1),
+      rosterFramesPerLeaf: +(rostersBefore / tabs.length).toFixed(2),
+      rootReceived,
+    }
+    return result
+  } finally {
+    await Promise.all(all.map((e) => e.close().catch(() => {})))
+  }
+}
+
+/**
+ * One edge relay (with its root, in one process) and `leaves` WebSocket leaves in `procs`
+ * other processes, all joining at once: the issue's 1,000-tab target.
+ */
+export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
+  const { spawnWorker, stopAll } = await import('../lib/proc.mjs')
+  const { nowUs } = await import('../lib/worker.mjs')
+  const ws = []
+  try {
+    const edge = await spawnWorker('crowd-edge', {}, { execArgv: ['--expose-gc', ...(process.env.CROWDS_EDGE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CROWDS_EDGE_PROF}`] : [])] })
+    ws.push(edge)
+    const h0 = await edge.call('gc')
+    const t0 = nowUs()
+    const per = Array.from({ length: procs }, (_, i) => Math.floor(leaves / procs) + (i < leaves % procs ? 1 : 0))
+    const tabs = await Promise.all(per.map((count) => spawnWorker('crowd-tabs', { count, join: edge.info.addresses }, { readyTimeoutMs: 300_000 })))
+    ws.push(...tabs)
+    const joinedS = (nowUs() - t0) / 1e6
+    // Inside the tab processes: from their first join to their last (process start-up excluded).
+    const joinInsideS = Math.max(...tabs.map((t) => t.info.joinUs)) / 1e6
+    const spawnS = (Math.max(...tabs.map((t) => t.info.startedUs)) - t0) / 1e6
+    log(`  ws ${leaves}: joined after ${joinedS.toFixed(1)} s`)
+    const opened = await Promise.all(tabs.map((t) => t.call('open', {}, 300_000)))
+    const startS = (Math.max(...opened.map((o) => o.doneUs)) - t0) / 1e6
+    log(`  ws ${leaves}: opened after ${startS.toFixed(1)} s`)
+    await sleep(2000)
+    const h1 = await edge.call('gc')
+    const m0 = await edge.call('mark')
+    const tm0 = await Promise.all(tabs.map((t) => t.call('mark')))
+    await sleep(idleMs)
+    const m1 = await edge.call('mark')
+    const tm1 = await Promise.all(tabs.map((t) => t.call('mark')))
+    const cpu = (a, b) => (100 * (b.cpuUs - a.cpuUs)) / (b.t - a.t)
+    const tabsCpu = tm0.reduce((sum, m, i) => sum + cpu(m, tm1[i]), 0)
+    const lat = []
+    for (let n = 1; n <= changes; n++) {
+      await Promise.all(tabs.map((t) => t.call('listen', { n })))
+      await edge.call('change', { n })
+      const deadline = Date.now() + 30_000
+      let got = []
+      while (Date.now() < deadline) {
+        got = (await Promise.all(tabs.map((t) => t.call('samples')))).flat()
+        if (got.length >= leaves) break
+        await sleep(20)
+      }
+      lat.push(...got.map((us) => us / 1000))
+      await sleep(100)
+    }
+    return {
+      topology: `edge relay → ${leaves} WebSocket leaves in ${procs} processes`,
+      joinS: +joinedS.toFixed(2),
+      lastProcessUpS: +spawnS.toFixed(2),
+      joinInsideProcessS: +joinInsideS.toFixed(2),
+      startS: +startS.toFixed(2),
+      edgeIdleCpuPct: +cpu(m0, m1).toFixed(1),
+      leafIdleCpuMsPerS: +((tabsCpu * 10) / leaves).toFixed(3),
+      changeP50Ms: +pct(lat, 50).toFixed(1),
+      changeP99Ms: +pct(lat, 99).toFixed(1),
+      changeMaxMs: +Math.max(...lat).toFixed(1),
+      delivered: lat.length / (changes * leaves),
+      edgeHeapPerLeafKB: +((h1 - h0) / leaves / 1024).toFixed(1),
+      leafProcessHeapPerLeafKB: +(tm1.reduce((s, m) => s + m.heapUsed, 0) / leaves / 1024).toFixed(1),
+      refusedBusy: m1.refusedBusy,
+    }
+  } finally {
+    await stopAll(ws)
+  }
+}
+
+async function main() {
+  const args = process.argv.slice(2)
+  const opt = (name) => {
+    const i = args.indexOf(name)
+    return i >= 0 ? args[i + 1] : undefined
+  }
+  const smoke = args.includes('--smoke')
+  const oneByOne = args.includes('--one-by-one')
+  const sizes = (opt('--sizes') ?? (smoke ? '20' : '100,200,500,1000')).split(',').map(Number).filter((n) => n > 0)
+  for (const leaves of sizes) {
+    log(`crowds: root → 1 relay → ${leaves} leaves`)
+    console.log(JSON.stringify(await crowd({ leaves, oneByOne, idleMs: smoke ? 500 : 3000 })))
+  }
+  const wsOpt = opt('--ws')
+  if (wsOpt) {
+    const [leaves, procs] = wsOpt.split(',').map(Number)
+    log(`crowds: edge relay → ${leaves} WebSocket leaves in ${procs} processes`)
+    console.log(JSON.stringify(await wsCrowd({ leaves, procs, changes: smoke ? 3 : 20, idleMs: smoke ? 500 : 3000 })))
+  }
+  const tree = opt('--tree')
+  if (tree) {
+    const [relays, leaves] = tree.split(',').map(Number)
+    log(`crowds: root → ${relays} relays → ${leaves} leaves each`)
+    console.log(JSON.stringify(await crowd({ relays, leaves, oneByOne, idleMs: smoke ? 500 : 3000 })))
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      console.error(error)
+      process.exit(1)
+    },
+  )
+}

@@ -1,0 +1,45 @@
+// Issue 19: `count` browser-tab-like leaves in one process, over WebSocket, joining the edge
+// relay of crowd-edge.mjs all at once. Commands: open, listen (record when each leaf sees
+// change n), samples, mark.
+import { Endpoint } from '@zinc/core'
+import { WsServerTransport } from '@zinc/transport-ws'
+import { args, cpuMark, nowUs, serve } from '../lib/worker.mjs'
+
+const a = args()
+let transport
+const leaves = []
+const docs = []
+let samples = []
+let want = 0
+await serve(
+  async () => {
+    transport = new WsServerTransport({ highWaterMark: 10_000 })
+    const t0 = nowUs()
+    leaves.push(...(await Promise.all(Array.from({ length: a.count }, () => Endpoint.start({ transport, join: a.join, joinTimeoutMs: 120_000 })))))
+    return { pid: process.pid, joinUs: nowUs() - t0, startedUs: t0 }
+  },
+  {
+    async open() {
+      const t0 = nowUs()
+      docs.push(...(await Promise.all(leaves.map((l) => l.open('crowd', { timeoutMs: 120_000 })))))
+      return { openUs: nowUs() - t0, doneUs: nowUs() }
+    },
+    listen({ n }) {
+      want = n
+      samples = []
+      for (const d of docs) {
+        const off = d.subscribe((s) => {
+          if (s.n !== want) return
+          samples.push(nowUs() - s.sentUs)
+          off()
+        })
+      }
+    },
+    samples: () => samples,
+    mark: () => ({ ...cpuMark(), heapUsed: process.memoryUsage().heapUsed }),
+    async stop() {
+      await Promise.all(leaves.map((l) => l.close()))
+      await transport.close()
+    },
+  },
+)

@@ -1,0 +1,155 @@
+import { Endpoint, JoinRefusedError, type EndpointOptions } from '@zinc/core'
+import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
+import { afterEach, describe, expect, it } from 'vitest'
+import { waitFor } from './helpers.js'
+
+/**
+ * Crowds (issue 19): many leaves on one parent. Rosters carry only endpoints that can be
+ * promoted, so leaves joining cost nobody a roster; the succession still works; and a burst
+ * of joins is queued, then refused with ERR_BUSY, without stalling the members already there.
+ */
+
+// Liveness a little slower than the other in-process tests: hundreds of endpoints share this
+// process (and the machine runs other suites), and what is tested is the join burst, not CPU.
+const LIVE = { heartbeatMs: 100, peerTimeoutMs: 2000, resendMs: 300, joinTimeoutMs: 60_000 } as const
+
+let open: Endpoint[] = []
+afterEach(async () => {
+  await Promise.all(open.map((e) => e.close().catch(() => {})))
+  open = []
+})
+
+/** The node each endpoint's transport is on (for kills). */
+const nameOf = new WeakMap<Endpoint, string>()
+
+/** Starts endpoints on `network`, each on its own node; `bind: true` gives it addresses. */
+function starter(network: InprocNetwork) {
+  let n = 0
+  return async (options: Partial<EndpointOptions> & { bind?: boolean } = {}): Promise<Endpoint> => {
+    const name = `n${n++}`
+    const { bind, ...rest } = options
+    const e = await Endpoint.start({
+      ...LIVE,
+      ...rest,
+      transport: new InprocTransport(network, { node: name }),
+      ...(bind ? { bind: { inbound: network.uniqueAddress(`${name}-in`), outbound: network.uniqueAddress(`${name}-out`) } } : {}),
+    })
+    nameOf.set(e, name)
+    open.push(e)
+    return e
+  }
+}
+
+describe('crowds', () => {
+  it('leaves joining cost no roster; the relays below a relay still learn the order, and its leaves follow its successor when it dies', async () => {
+    const network = new InprocNetwork({ seed: 19 })
+    const start = starter(network)
+    const root = await start({ bind: true })
+    const rootDoc = await root.open<{ n: number[] }>('doc', { initial: { n: [] } })
+    const relay = await start({ bind: true, join: root.addresses })
+    const b1 = await start({ bind: true, join: relay.addresses, priority: 2 })
+    const b2 = await start({ bind: true, join: relay.addresses, priority: 1 })
+    const leaves = await Promise.all(Array.from({ length: 40 }, () => start({ join: relay.addresses })))
+    // Everyone below the relay holds the same roster: the two that can be promoted, no leaf.
+    const ids = [b1.id, b2.id].sort()
+    await waitFor(() => [b1, b2, ...leaves].every((e) => JSON.stringify(e.peers.map((p) => p.id).sort()) === JSON.stringify(ids)), 'every child holds the roster of promotable members')
+    // The relay's own view still lists every child.
+    expect(relay.peers).toHaveLength(42)
+    const rostersBefore = leaves[0]!.stats().receivedByKind['ROSTER'] ?? 0
+    const more = await Promise.all(Array.from({ length: 40 }, () => start({ join: relay.addresses })))
+    await waitFor(() => relay.stats().children === 82, 'the second crowd joined')
+    // A leaf joining sends nobody a roster: the first crowd's leaves received none for the second.
+    expect(leaves[0]!.stats().receivedByKind['ROSTER'] ?? 0).toBe(rostersBefore)
+    const docs = await Promise.all([...leaves, ...more].map((l) => l.open<{ n: number[] }>('doc')))
+    // The relay dies: b1 (highest priority) takes its place under the root; b2 and every leaf join b1.
+    network.kill(nameOf.get(relay)!)
+    await waitFor(() => b1.stats().children === 81, 'every survivor below the dead relay re-joined its successor', 60_000)
+    expect(root.peers.map((p) => p.id)).toContain(b1.id)
+    docs[0]!.change((s) => void s.n.push(1))
+    await waitFor(() => docs.every((d) => d.state.n.length === 1) && rootDoc.state.n.length === 1, 'a change reaches every leaf after the failover', 60_000)
+  }, 120_000)
+
+  it('a child that missed roster deltas (a lossy link) gets the whole roster again and agrees with the others', async () => {
+    const network = new InprocNetwork({ seed: 23 })
+    const start = starter(network)
+    const parent = await start({ bind: true })
+    const first = await Promise.all(Array.from({ length: 4 }, () => start({ bind: true, join: parent.addresses })))
+    // A third of the frames are lost while more relays join and some leave: deltas go missing.
+    network.faults({ drop: 0.3 })
+    const second = await Promise.all(Array.from({ length: 6 }, () => start({ bind: true, join: parent.addresses })))
+    await Promise.all(second.slice(0, 2).map((e) => e.close()))
+    network.faults({})
+    const members = [...first, ...second.slice(2)]
+    const ids = (e: Endpoint) => JSON.stringify(e.peers.map((p) => p.id).sort())
+    await waitFor(() => parent.peers.length === 8 && members.every((m) => ids(m) === ids(parent)), 'every child holds the parent’s roster', 30_000)
+  })
+
+  it('a burst of 200 joins is queued and refused with ERR_BUSY past the limit, while members keep syncing and stay joined', async () => {
+    const network = new InprocNetwork({ seed: 20 })
+    const start = starter(network)
+    const joinLimit = { perSecond: 100, burst: 20, queue: 40 }
+    const root = await start({ bind: true, joinLimit })
+    const rootDoc = await root.open<{ n: number[] }>('doc', { initial: { n: [] } })
+    const members = await Promise.all(Array.from({ length: 5 }, () => start({ join: root.addresses })))
+    const memberDocs = await Promise.all(members.map((m) => m.open<{ n: number[] }>('doc')))
+    const lost: string[] = []
+    for (const m of members) m.on('parent-lost', () => lost.push(m.id))
+    // 200 newcomers at once: 20 admitted at once, 40 queued, the rest told to try again.
+    const joining = Promise.all(Array.from({ length: 200 }, () => start({ join: root.addresses })))
+    // Meanwhile the members go on editing; every change is confirmed while the crowd is let in.
+    let step = 0
+    while (root.stats().children < 205 && step < 10_000) {
+      const doc = memberDocs[step % memberDocs.length]!
+      const fragment = doc.change((s) => void s.n.push(step))!
+      await fragment.confirmed
+      step++
+      // In-process delivery is all microtasks: yield to timers (the gate's, the heartbeats).
+      await new Promise((r) => setTimeout(r, 2))
+    }
+    const crowd = await joining
+    expect(crowd).toHaveLength(200)
+    expect(root.stats().refusedByCode['ERR_BUSY'] ?? 0).toBeGreaterThan(0)
+    expect(step).toBeGreaterThan(0)
+    // No member lost its parent or was dropped for silence during the burst.
+    expect(lost).toEqual([])
+    expect(root.stats().children).toBe(205)
+    await waitFor(() => memberDocs.every((d) => d.seq === rootDoc.seq && d.pendingCount === 0), 'the members converged')
+    expect(rootDoc.state.n).toHaveLength(step)
+  }, 120_000)
+
+  it('presence of a crowd moving at once reaches everyone batched: a few frames and a few notifications per tick, not one per person', async () => {
+    const network = new InprocNetwork({ seed: 22 })
+    const start = starter(network)
+    const root = await start({ bind: true })
+    await root.open('doc', { initial: {} })
+    const relay = await start({ bind: true, join: root.addresses })
+    const leaves = await Promise.all(Array.from({ length: 30 }, () => start({ join: relay.addresses })))
+    const docs = await Promise.all(leaves.map((l) => l.open('doc')))
+    const watcher = docs[0]!
+    let notified = 0
+    watcher.presence.subscribe(() => notified++)
+    const before = leaves[0]!.stats().receivedByKind
+    // Everyone moves in the same tick, several times (only the last value of each is sent).
+    for (let move = 0; move < 5; move++) docs.forEach((d, i) => d.presence.set({ at: [i, move] }))
+    await waitFor(() => docs.every((d) => d.presence.get().size === 30 && [...d.presence.get().values()].every((v) => (v as { at: number[] }).at[1] === 4)), 'every leaf sees everyone at their last place')
+    const after = leaves[0]!.stats().receivedByKind
+    const frames = (after['PRESENCE'] ?? 0) - (before['PRESENCE'] ?? 0) + (after['PRESENCES'] ?? 0) - (before['PRESENCES'] ?? 0)
+    expect(after['PRESENCES'] ?? 0).toBeGreaterThan(0)
+    // Without batching: 29 others × 5 moves = 145 frames and as many notifications.
+    expect(frames).toBeLessThan(15)
+    expect(notified).toBeLessThan(15)
+  })
+
+  it('a joiner that keeps hearing ERR_BUSY until its join timeout gets a JoinRefusedError that says to try again', async () => {
+    const network = new InprocNetwork({ seed: 21 })
+    const start = starter(network)
+    // One join admitted, then one every 100 s, and nobody may wait.
+    const root = await start({ bind: true, joinLimit: { perSecond: 0.01, burst: 1, queue: 0 } })
+    await start({ join: root.addresses })
+    const error = await start({ join: root.addresses, joinTimeoutMs: 1500 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(JoinRefusedError)
+    expect((error as JoinRefusedError).refusal).toBe('ERR_BUSY')
+    expect((error as Error).message).toMatch(/try again/)
+    expect(root.stats().refusedByCode['ERR_BUSY']).toBeGreaterThan(0)
+  })
+})

@@ -32,7 +32,10 @@ const SCENARIOS = { throughput, latency, wide, fanout, depth, latejoin, failover
 
 /** A wrong flag: printed as one line with the usage, no stack. */
 class UsageError extends Error {}
-const USAGE = () => 'node bench/run.mjs [--smoke] [--only ' + Object.keys(SCENARIOS).join(',') + '] [--reps N] [--out DIR] [--profile [--profile-workers zinc-root,zinc-client]] [--soak MIN] [--failover-n N] [--hwm N] [--window N]'
+const USAGE = () =>
+  'node bench/run.mjs [--smoke] [--only ' +
+  Object.keys(SCENARIOS).join(',') +
+  '] [--reps N] [--out DIR] [--profile [--profile-workers zinc-root,zinc-client]] [--soak MIN] [--failover-n N] [--hwm N] [--window N]'
 
 function parseArgs(argv) {
   const o = { smoke: false, only: null, reps: null, out: null, profile: false, profileWorkers: ['zinc-root'], soakMin: 0 }
@@ -71,8 +74,13 @@ function machine() {
   let commit = null
   let dirty = null
   try {
-    commit = execSync('git rev-parse --short HEAD', { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
-    dirty = execSync('git status --porcelain -- ../packages', { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().length > 0
+    commit = execSync('git rev-parse --short HEAD', { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim()
+    dirty =
+      execSync('git status --porcelain -- ../packages', { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim().length > 0
   } catch {}
   return {
     cpu: os.cpus()[0]?.model ?? 'unknown',

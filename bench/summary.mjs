@@ -12,16 +12,7 @@ const file = process.argv[2] ?? path.join(here, 'results', 'latest.json')
 const result = JSON.parse(await readFile(file, 'utf8'))
 
 // Which rows make the headline: every row with a target, plus a few that explain them.
-const EXTRA = [
-  /root CPU per fragment/,
-  /subscriber CPU per fragment/,
-  /^end-to-end p50$/,
-  /^root CPU$/,
-  /^join \+ open → in sync$/,
-  /^per endpoint \(heap/,
-  /^per logged fragment/,
-  /^setup: spawn/,
-]
+const EXTRA = [/root CPU per fragment/, /subscriber CPU per fragment/, /^end-to-end p50$/, /^root CPU$/, /^join \+ open → in sync$/, /^per endpoint \(heap/, /^per logged fragment/, /^setup: spawn/]
 const pick = (r) => !r.skipped && r.metric !== 'FAILED' && (r.target || EXTRA.some((re) => re.test(r.metric)))
 const unit = (r) => (r.unit === 'bytes' ? '' : r.unit ? ` ${r.unit}` : '')
 const cell = (v, r) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${fmt(v, r.unit)}${unit(r)}`)

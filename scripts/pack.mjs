@@ -16,9 +16,7 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 /** The workspaces an app can depend on: every one that is not `private`. */
 export function publishableWorkspaces() {
   const { workspaces } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-  return workspaces
-    .map((dir) => ({ dir, manifest: JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) }))
-    .filter((w) => !w.manifest.private)
+  return workspaces.map((dir) => ({ dir, manifest: JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) })).filter((w) => !w.manifest.private)
 }
 
 /** Packs them into `out`; returns the tarballs' absolute paths. */

@@ -64,12 +64,20 @@ describe('AbortSignal: every wait rejects with AbortError', () => {
 
   it('start, before it begins and while it waits for a welcome; what it opened is released', async () => {
     const network = new InprocNetwork()
-    await expect(Endpoint.start({ ...FAST, transport: new InprocTransport(network), bind: { inbound: 'inproc://a-in', outbound: 'inproc://a-out' }, signal: aborted() })).rejects.toBeInstanceOf(AbortError)
+    await expect(Endpoint.start({ ...FAST, transport: new InprocTransport(network), bind: { inbound: 'inproc://a-in', outbound: 'inproc://a-out' }, signal: aborted() })).rejects.toBeInstanceOf(
+      AbortError,
+    )
     // A parent that never decides: the join waits until aborted.
     const host = await Endpoint.start({ ...FAST, transport: new InprocTransport(network), bind: { inbound: 'inproc://h-in', outbound: 'inproc://h-out' }, authenticate: () => new Promise(() => {}) })
     try {
       const controller = new AbortController()
-      const starting = Endpoint.start({ ...FAST, transport: new InprocTransport(network), bind: { inbound: 'inproc://c-in', outbound: 'inproc://c-out' }, join: host.addresses, signal: controller.signal })
+      const starting = Endpoint.start({
+        ...FAST,
+        transport: new InprocTransport(network),
+        bind: { inbound: 'inproc://c-in', outbound: 'inproc://c-out' },
+        join: host.addresses,
+        signal: controller.signal,
+      })
       setTimeout(() => controller.abort(), 50)
       await expect(starting).rejects.toBeInstanceOf(AbortError)
       // Its addresses were released: a new endpoint binds them.

@@ -70,9 +70,9 @@ describe('bad input reaching an endpoint', () => {
     const t = new InprocTransport(network)
     const pull = await t.pull('inproc://not-zinc-in')
     const pub = await t.pub('inproc://not-zinc-out')
-    await expect(
-      Endpoint.start({ ...FAST, joinTimeoutMs: 500, transport: new InprocTransport(network), join: { inbound: pull.address, outbound: pub.address } }),
-    ).rejects.toThrow(/No Zinc endpoint answered the join at inproc:\/\/not-zinc-in/)
+    await expect(Endpoint.start({ ...FAST, joinTimeoutMs: 500, transport: new InprocTransport(network), join: { inbound: pull.address, outbound: pub.address } })).rejects.toThrow(
+      /No Zinc endpoint answered the join at inproc:\/\/not-zinc-in/,
+    )
     await expect(Endpoint.start({ ...FAST, transport: new InprocTransport(network), join: { inbound: 'inproc://nothing-in', outbound: 'inproc://nothing-out' } })).rejects.toThrow(
       /nothing is bound there/,
     )
@@ -113,7 +113,7 @@ describe('late joiners', () => {
 })
 
 describe('a runaway child', () => {
-  it('is throttled by its parent\'s childRateLimit; it loses nothing and others are unaffected', async () => {
+  it("is throttled by its parent's childRateLimit; it loses nothing and others are unaffected", async () => {
     cluster = await inprocCluster(2, { childRateLimit: { perSecond: 400, burst: 20 } })
     const [runaway, other] = cluster.clients
     const hostDoc = await cluster.host.open<{ log: string[]; other: number }>('doc', { initial: { log: [], other: 0 } })

@@ -17,7 +17,6 @@ const SEEDS = STRESS ? Array.from({ length: 40 }, (_, i) => 1000 + i) : [11, 12,
 const STEPS = STRESS ? 400 : 120
 const ENDPOINTS = 8
 
-
 let cluster: InprocCluster | undefined
 afterEach(async () => {
   await cluster?.close()

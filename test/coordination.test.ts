@@ -188,7 +188,11 @@ describe('coordinated endpoints (by hand)', () => {
     await Promise.all(docs.map((d) => d.synced({ timeoutMs: 20_000 })))
     await waitFor(() => docs.every((d) => d.seq === docs[0]!.seq), 'same seq')
     const log = docs[0]!.state.log
-    for (let i = 0; i < n; i++) expect(log.filter((t) => t === `t${i}`), `t${i}`).toHaveLength(1)
+    for (let i = 0; i < n; i++)
+      expect(
+        log.filter((t) => t === `t${i}`),
+        `t${i}`,
+      ).toHaveLength(1)
   })
 
   it('a coordinated endpoint needs bind and no join', async () => {

@@ -131,7 +131,10 @@ describe('crowds', () => {
     const before = leaves[0]!.stats().receivedByKind
     // Everyone moves in the same tick, several times (only the last value of each is sent).
     for (let move = 0; move < 5; move++) docs.forEach((d, i) => d.presence.set({ at: [i, move] }))
-    await waitFor(() => docs.every((d) => d.presence.get().size === 30 && [...d.presence.get().values()].every((v) => (v as { at: number[] }).at[1] === 4)), 'every leaf sees everyone at their last place')
+    await waitFor(
+      () => docs.every((d) => d.presence.get().size === 30 && [...d.presence.get().values()].every((v) => (v as { at: number[] }).at[1] === 4)),
+      'every leaf sees everyone at their last place',
+    )
     const after = leaves[0]!.stats().receivedByKind
     const frames = (after['PRESENCE'] ?? 0) - (before['PRESENCE'] ?? 0) + (after['PRESENCES'] ?? 0) - (before['PRESENCES'] ?? 0)
     expect(after['PRESENCES'] ?? 0).toBeGreaterThan(0)

@@ -75,11 +75,21 @@ describe('durable roots (in process)', () => {
     doc.change((s) => void s.log.push('after'))
     await doc.synced()
     // Restarted on its storage with the command line it would have as a member: --join.
-    const restarted = await Endpoint.start({ ...FAST, transport: new InprocTransport(network, { node: 'root2' }), bind: { inbound: 'inproc://r2-in', outbound: 'inproc://r2-out' }, join: successor.addresses!, storage })
+    const restarted = await Endpoint.start({
+      ...FAST,
+      transport: new InprocTransport(network, { node: 'root2' }),
+      bind: { inbound: 'inproc://r2-in', outbound: 'inproc://r2-out' },
+      join: successor.addresses!,
+      storage,
+    })
     try {
       await waitFor(() => alone.every((t) => doc.state.log.includes(t)), 'what the dead root confirmed alone reaches the tree', 30_000)
       const log = doc.state.log
-      for (const t of ['before', 'after', ...alone]) expect(log.filter((x) => x === t), t).toHaveLength(1)
+      for (const t of ['before', 'after', ...alone])
+        expect(
+          log.filter((x) => x === t),
+          t,
+        ).toHaveLength(1)
     } finally {
       await restarted.close()
       await successor.close()

@@ -46,7 +46,11 @@ async function settle(survivors: Editor[], label: string): Promise<void> {
   })
   const log = survivors[0]!.doc.state.log
   for (const e of survivors) {
-    for (const { token } of e.made) expect(log.filter((t) => t === token), `${label}: ${token} exactly once`).toHaveLength(1)
+    for (const { token } of e.made)
+      expect(
+        log.filter((t) => t === token),
+        `${label}: ${token} exactly once`,
+      ).toHaveLength(1)
   }
   expect(new Set(log).size).toBe(log.length)
 }

@@ -142,7 +142,12 @@ describe('validate', () => {
       await waitFor(() => converged([hostDoc, ...docs] as Document<unknown>[]), `convergence of seed ${seed}`, 60_000)
       // Exactly the invalid ones refused; every valid one in, once, in its author's order.
       const refused = fragments.filter((_, n) => settled[n]!.status === 'rejected').map((x) => (x.k + 1) * 1000 + x.i)
-      expect(refused.sort()).toEqual(fragments.map((x) => (x.k + 1) * 1000 + x.i).filter((v) => v % 7 === 3).sort())
+      expect(refused.sort()).toEqual(
+        fragments
+          .map((x) => (x.k + 1) * 1000 + x.i)
+          .filter((v) => v % 7 === 3)
+          .sort(),
+      )
       for (const k of [0, 1, 2]) {
         const mine = hostDoc.state.items.filter((x) => Math.floor(x / 1000) === k + 1)
         expect(mine).toEqual([...Array(30).keys()].map((i) => (k + 1) * 1000 + i).filter((v) => v % 7 !== 3))
@@ -186,7 +191,13 @@ describe('validate', () => {
     const next = doc.change((d) => void d.items.push(2))!
     // While 'h' waits for its verdict, another document is sequenced.
     const elsewhere = other.change((d) => void d.items.push(9))!
-    const firstSettled = await Promise.race([elsewhere.confirmed.then(() => 'other'), hung.confirmed.then(() => 'h', () => 'h')])
+    const firstSettled = await Promise.race([
+      elsewhere.confirmed.then(() => 'other'),
+      hung.confirmed.then(
+        () => 'h',
+        () => 'h',
+      ),
+    ])
     expect(firstSettled).toBe('other')
     await expect(hung.confirmed).rejects.toThrow(/validate hook did not answer within 2000 ms/)
     await expect(next.confirmed).resolves.toBeGreaterThan(0)

@@ -18,11 +18,18 @@ export function randomStep(doc, tag, random) {
   if (pick < 0.2 || n === 0) {
     const id = `e${tag}`
     const at = Math.floor(random() * (n + 1))
-    return made({ kind: 'insert', id }, doc.change((d) => void d.items.splice(at, 0, { id, marks: {} })))
+    return made(
+      { kind: 'insert', id },
+      doc.change((d) => void d.items.splice(at, 0, { id, marks: {} })),
+    )
   }
   const index = Math.floor(random() * n)
   const id = state.items[index].id
-  if (pick < 0.3) return made({ kind: 'remove', id }, doc.change((d) => void d.items.splice(index, 1)))
+  if (pick < 0.3)
+    return made(
+      { kind: 'remove', id },
+      doc.change((d) => void d.items.splice(index, 1)),
+    )
   if (pick < 0.4) {
     const to = Math.floor(random() * n)
     return made(
@@ -35,7 +42,10 @@ export function randomStep(doc, tag, random) {
   }
   if (pick < 0.6) {
     const mark = `m${tag}`
-    return made({ kind: 'edit', id, mark }, doc.change((d) => void (d.items[index].marks[mark] = true)))
+    return made(
+      { kind: 'edit', id, mark },
+      doc.change((d) => void (d.items[index].marks[mark] = true)),
+    )
   }
   const tokens = tokensOf(state.text)
   if (pick < 0.88 || tokens.length === 0) {
@@ -43,8 +53,14 @@ export function randomStep(doc, tag, random) {
     const token = `⟨${tag}⟩`
     const slot = Math.floor(random() * (tokens.length + 1))
     const text = [...tokens.slice(0, slot), token, ...tokens.slice(slot)].join('')
-    return made({ kind: 'type', token, after: tokens[slot - 1], before: tokens[slot] }, doc.change((d) => void (d.text = text)))
+    return made(
+      { kind: 'type', token, after: tokens[slot - 1], before: tokens[slot] },
+      doc.change((d) => void (d.text = text)),
+    )
   }
   const token = tokens[Math.floor(random() * tokens.length)]
-  return made({ kind: 'erase', token }, doc.change((d) => void (d.text = d.text.replace(token, ''))))
+  return made(
+    { kind: 'erase', token },
+    doc.change((d) => void (d.text = d.text.replace(token, ''))),
+  )
 }

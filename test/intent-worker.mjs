@@ -43,7 +43,13 @@ async function go(steps, seed) {
     await sleep(random() * 6)
   }
   const outcomes = await Promise.all(
-    intents.map(async ({ fragment, ...intent }) => ({ ...intent, accepted: await fragment.confirmed.then(() => true, () => false) })),
+    intents.map(async ({ fragment, ...intent }) => ({
+      ...intent,
+      accepted: await fragment.confirmed.then(
+        () => true,
+        () => false,
+      ),
+    })),
   )
   print({ type: 'done', outcomes })
 }

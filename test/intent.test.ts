@@ -129,7 +129,15 @@ describe('intent under concurrency (property, inproc with delays)', () => {
       }
       network.faults({})
       await waitFor(() => converged(docs as Document<unknown>[]), 'converged', 60_000)
-      const outcomes = await Promise.all(intents.map(async ({ fragment, ...i }) => ({ ...i, accepted: await fragment.confirmed.then(() => true, () => false) })))
+      const outcomes = await Promise.all(
+        intents.map(async ({ fragment, ...i }) => ({
+          ...i,
+          accepted: await fragment.confirmed.then(
+            () => true,
+            () => false,
+          ),
+        })),
+      )
       checkIntent(rootDoc.state, outcomes)
       // Most changes went through: refusals are only for edits whose target was removed.
       expect(outcomes.filter((o) => o.accepted).length).toBeGreaterThan(intents.length / 2)

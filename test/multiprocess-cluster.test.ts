@@ -71,7 +71,11 @@ describe('a cluster of processes over tcp', () => {
     for (const p of [...clients, root]) p.child.kill('SIGTERM')
     const codes = await Promise.all([...clients, root].map((p) => p.exit()))
     expect(codes).toEqual([0, 0, 0, 0, 0])
-    for (const p of [...clients, root]) expect(p.lines.some((l) => l.type === 'closed'), p.label).toBe(true)
+    for (const p of [...clients, root])
+      expect(
+        p.lines.some((l) => l.type === 'closed'),
+        p.label,
+      ).toBe(true)
   })
 
   it('the launcher example runs a root and 4 clients, prints a converged summary and stops them all', async () => {

@@ -105,7 +105,10 @@ describe('failover across processes over tcp', () => {
     const synced = await Promise.all(clients.map((c) => c.next('synced', { timeoutMs: 120_000 })))
     for (const s of synced) expect(s.error, s.name).toBeUndefined()
     const promoted = clients.filter((c) => c.lines.some((l) => l.type === 'role' && l.role === 'host'))
-    expect(promoted.map((p) => p.label), 'exactly one survivor became host').toHaveLength(1)
+    expect(
+      promoted.map((p) => p.label),
+      'exactly one survivor became host',
+    ).toHaveLength(1)
     const newRoot = promoted[0]!
     const others = clients.filter((c) => c !== newRoot)
     const { final, reports } = await settle(newRoot, others, 2)
@@ -113,7 +116,11 @@ describe('failover across processes over tcp', () => {
     expect(final.role).toBe('host')
     expect(final.epoch).toBe(2)
     for (const r of reports) expect(r.role, r.name).not.toBe('host')
-    expectConverged(final, reports, clients.map((c) => ({ name: c.label, made: CHANGES })))
+    expectConverged(
+      final,
+      reports,
+      clients.map((c) => ({ name: c.label, made: CHANGES })),
+    )
     expect(final.state.tokens).toHaveLength(clients.length * CHANGES)
     // What the dead root acknowledged to a survivor is there (implied by the above; said explicitly).
     for (const tokens of ackedByDeadRoot) for (const t of tokens) expect(final.state.tokens).toContain(t)
@@ -150,8 +157,16 @@ describe('failover across processes over tcp', () => {
     expect(final.role).toBe('host')
     expect(final.epoch).toBe(1)
     expect(root.lines.filter((l) => l.type === 'role')).toEqual([])
-    for (const p of survivors.slice(1)) expect(p.lines.filter((l) => l.type === 'role' && l.role === 'host'), p.label).toEqual([])
-    expectConverged(final, reports, survivors.map((p) => ({ name: p.label, made: CHANGES })))
+    for (const p of survivors.slice(1))
+      expect(
+        p.lines.filter((l) => l.type === 'role' && l.role === 'host'),
+        p.label,
+      ).toEqual([])
+    expectConverged(
+      final,
+      reports,
+      survivors.map((p) => ({ name: p.label, made: CHANGES })),
+    )
     // ra's own changes: whatever the root sequenced of them is there once (checked by the no-duplicates rule).
     // The dead relay's children are back in the tree: under the root (the first in succession order
     // takes the relay's place), or under that one.
@@ -159,7 +174,10 @@ describe('failover across processes over tcp', () => {
     const underRoot = [a1Ready.id, a2Ready.id].filter((id) => final.peers.includes(id))
     expect(underRoot.length, 'at least one orphan re-attached under the root').toBeGreaterThanOrEqual(1)
     expect(final.peers).toContain(rbReady.id)
-    for (const [name, id] of [['a1', a1Ready.id], ['a2', a2Ready.id]] as const) {
+    for (const [name, id] of [
+      ['a1', a1Ready.id],
+      ['a2', a2Ready.id],
+    ] as const) {
       const placed = final.peers.includes(id) || underRoot.some((parentId) => byName.get(parentId === a1Ready.id ? 'a1' : 'a2')!.peers.includes(id))
       expect(placed, `${name} is under the root or under its re-attached sibling`).toBe(true)
     }

@@ -208,7 +208,9 @@ describe('offline-first leaves', () => {
     const network = new InprocNetwork()
     const transport = new InprocTransport(network)
     const storage = new MemoryLeafStorage()
-    await expect(Endpoint.start({ transport, join: { inbound: 'inproc://x', outbound: 'inproc://y' }, leafStorage: storage, id: '00000000-0000-4000-8000-000000000000' as never })).rejects.toThrow(/differs from the leafStorage's identity/)
+    await expect(Endpoint.start({ transport, join: { inbound: 'inproc://x', outbound: 'inproc://y' }, leafStorage: storage, id: '00000000-0000-4000-8000-000000000000' as never })).rejects.toThrow(
+      /differs from the leafStorage's identity/,
+    )
     await expect(Endpoint.start({ transport, bind: { inbound: 'inproc://a', outbound: 'inproc://b' }, leafStorage: storage })).rejects.toThrow(/leafStorage is for leaves/)
   })
 })

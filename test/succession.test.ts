@@ -115,7 +115,11 @@ describe('two roots at one epoch', () => {
     for (let i = 0; i < aliveDocs.length; i++) aliveDocs[i]!.change((s) => void s.log.push(`healed-${i}`))
     await waitFor(() => converged(aliveDocs as Array<Document<unknown>>), 'every replica equal', 30_000)
     const log = aliveDocs[0]!.state.log
-    for (const token of made) expect(log.filter((t) => t === token), token).toHaveLength(1)
+    for (const token of made)
+      expect(
+        log.filter((t) => t === token),
+        token,
+      ).toHaveLength(1)
   })
 })
 

@@ -20,7 +20,13 @@ function keep<T extends { close(): Promise<void> }>(x: T): T {
 }
 
 /** An id's 16 bytes, as on the wire. */
-const endpointIdToBytes = (id: string) => Uint8Array.from(id.replace(/-/g, '').match(/../g)!.map((h) => parseInt(h, 16)))
+const endpointIdToBytes = (id: string) =>
+  Uint8Array.from(
+    id
+      .replace(/-/g, '')
+      .match(/../g)!
+      .map((h) => parseInt(h, 16)),
+  )
 
 const roots = (endpoints: Endpoint[]) => endpoints.filter((e) => !e.closed && e.role === 'host')
 
@@ -32,7 +38,8 @@ describe('forged and stale tree input', () => {
     const attacker = keep(await new InprocTransport(network, { node: 'attacker' }).push(host.addresses.inbound))
     const child = c.clients[0]!.id
     const stranger = newEndpointId()
-    const chain = (id: EndpointId) => HeartbeatCodec.encode({ heads: [], rosterVersion: 0, ancestors: [{ id: endpointIdToBytes(id), inbound: 'inproc://nowhere-in', outbound: 'inproc://nowhere-out' }] })
+    const chain = (id: EndpointId) =>
+      HeartbeatCodec.encode({ heads: [], rosterVersion: 0, ancestors: [{ id: endpointIdToBytes(id), inbound: 'inproc://nowhere-in', outbound: 'inproc://nowhere-out' }] })
     await attacker.send(encodeMessage({ kind: Kind.HEARTBEAT, origin: child, epoch: 99 }))
     await attacker.send(encodeMessage({ kind: Kind.HEARTBEAT, origin: child, epoch: 0 }))
     await attacker.send(encodeMessage({ kind: Kind.HEARTBEAT, origin: stranger, epoch: 99, payload: chain(stranger) }))
@@ -74,7 +81,9 @@ describe('forged and stale tree input', () => {
         await pub.send(`e/${m.origin}`, encodeMessage({ kind: Kind.WELCOME, origin: parentId, epoch: 1, payload: welcome }))
       }
     })()
-    const child = keep(await Endpoint.start({ ...FAST, id: childId, transport: new InprocTransport(network, { node: 'child' }), bind: { inbound: 'inproc://child-in', outbound: 'inproc://child-out' }, join: fake }))
+    const child = keep(
+      await Endpoint.start({ ...FAST, id: childId, transport: new InprocTransport(network, { node: 'child' }), bind: { inbound: 'inproc://child-in', outbound: 'inproc://child-out' }, join: fake }),
+    )
     let lost = 0
     child.on('parent-lost', () => lost++)
     const looped = HeartbeatCodec.encode({
@@ -117,11 +126,25 @@ describe('forged and stale tree input', () => {
     open.push(c)
     const { host, network } = c
     const id = newEndpointId()
-    const first = await Endpoint.start({ ...FAST, id, transport: new InprocTransport(network, { node: 'old-self' }), bind: { inbound: 'inproc://old-self-in', outbound: 'inproc://old-self-out' }, join: host.addresses })
+    const first = await Endpoint.start({
+      ...FAST,
+      id,
+      transport: new InprocTransport(network, { node: 'old-self' }),
+      bind: { inbound: 'inproc://old-self-in', outbound: 'inproc://old-self-out' },
+      join: host.addresses,
+    })
     await first.open('doc', { initial: {} })
     await waitFor(() => host.stats().children === 2, 'joined')
     network.kill('old-self')
-    const second = keep(await Endpoint.start({ ...FAST, id, transport: new InprocTransport(network, { node: 'new-self' }), bind: { inbound: 'inproc://new-self-in', outbound: 'inproc://new-self-out' }, join: host.addresses }))
+    const second = keep(
+      await Endpoint.start({
+        ...FAST,
+        id,
+        transport: new InprocTransport(network, { node: 'new-self' }),
+        bind: { inbound: 'inproc://new-self-in', outbound: 'inproc://new-self-out' },
+        join: host.addresses,
+      }),
+    )
     await waitFor(() => host.stats().refusals['restarted-child'] === 1, 'the restart is recognised')
     const doc = await second.open<{ n?: number }>('doc')
     doc.change((s) => void (s.n = 1))

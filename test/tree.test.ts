@@ -99,8 +99,6 @@ describe('trees of relays', () => {
     const { InprocTransport } = await import('@zinc/transport-inproc')
     // Wait until the leaf has heard its ancestor chain (heartbeats carry it).
     await new Promise((r) => setTimeout(r, 100))
-    await expect(
-      Endpoint.start({ transport: new InprocTransport(tree.network), join: leaf.addresses, id: middle.id, heartbeatMs: 30, peerTimeoutMs: 400 }),
-    ).rejects.toThrow(/loop/)
+    await expect(Endpoint.start({ transport: new InprocTransport(tree.network), join: leaf.addresses, id: middle.id, heartbeatMs: 30, peerTimeoutMs: 400 })).rejects.toThrow(/loop/)
   })
 })

@@ -64,7 +64,11 @@ describe('CURVE between endpoints', () => {
   // Each refused client: its transport options, and what the refusal must look like on either side.
   const refusedClients: Array<{
     name: string
-    curve: (keys: { rootKeys: { publicKey: string }; unknown: { publicKey: string; secretKey: string }; allowedKeys: { publicKey: string; secretKey: string } }) => ConstructorParameters<typeof ZmqTransport>[0]
+    curve: (keys: {
+      rootKeys: { publicKey: string }
+      unknown: { publicKey: string; secretKey: string }
+      allowedKeys: { publicKey: string; secretKey: string }
+    }) => ConstructorParameters<typeof ZmqTransport>[0]
     visible: RegExp
   }> = [
     {
@@ -105,14 +109,17 @@ describe('CURVE between endpoints', () => {
       const push = await transport.push(root.addresses.inbound)
       res.add(() => push.close())
       const patch = new TextEncoder().encode(JSON.stringify([{ op: 'add', path: ['items', 'evil'], value: 666 }]))
-            // (Not awaited: ZeroMQ holds a PUSH message until some connection completes its handshake, which never happens.)
+      // (Not awaited: ZeroMQ holds a PUSH message until some connection completes its handshake, which never happens.)
       for (let i = 1; i <= 3; i++) void push.send(encodeMessage({ kind: Kind.FRAGMENT, origin: id, doc: 'board' as DocId, clientSeq: i, epoch: root.epoch, payload: patch })).catch(() => {})
       // The refusal is visible, on the root's side and/or the client's, with a reason; wait for
       // it to repeat after the sends above (ZeroMQ keeps reconnecting and being refused).
       const all = () => [...rootSeen.refused.map((r) => r.reason), ...rootSeen.failed.map((f) => f.reason), ...clientSeen.failed.map((f) => f.reason)]
       const seenAtSend = all().length
       await waitFor(() => all().length >= seenAtSend + 2, 'the injecting connection refused again')
-      expect(all().some((reason) => refused.visible.test(reason)), all().join('\n')).toBe(true)
+      expect(
+        all().some((reason) => refused.visible.test(reason)),
+        all().join('\n'),
+      ).toBe(true)
       const counted = rootTransport.stats().authRefused + rootTransport.stats().handshakeFailures + transport.stats().handshakeFailures
       expect(counted).toBeGreaterThan(0)
 

@@ -64,7 +64,11 @@ export class Proc {
   readonly output: string[] = []
   readonly #waiters = new Set<() => void>()
 
-  constructor(script: 'root.js' | 'client.js' | 'main.js', argv: string[] = [], readonly label: string = script) {
+  constructor(
+    script: 'root.js' | 'client.js' | 'main.js',
+    argv: string[] = [],
+    readonly label: string = script,
+  ) {
     this.child = spawn(process.execPath, [exampleScript(script), ...argv], { stdio: ['pipe', 'pipe', 'pipe'] })
     const onLine = (line: string) => {
       this.output.push(line)

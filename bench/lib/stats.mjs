@@ -20,7 +20,8 @@ export function median(values) {
 export function histogram(samples, bins = 40) {
   const s = samples.filter((x) => x > 0)
   if (s.length === 0) return { edges: [], counts: [] }
-  const lo = Math.log10(Math.min(...s.slice(0, 100000))), hi = Math.log10(Math.max(...s.slice(0, 100000)) * 1.0001)
+  const lo = Math.log10(Math.min(...s.slice(0, 100000))),
+    hi = Math.log10(Math.max(...s.slice(0, 100000)) * 1.0001)
   const edges = Array.from({ length: bins + 1 }, (_, i) => 10 ** (lo + ((hi - lo) * i) / bins))
   const counts = new Array(bins).fill(0)
   const w = (hi - lo) / bins || 1

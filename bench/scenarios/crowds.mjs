@@ -210,7 +210,10 @@ async function main() {
   }
   const smoke = args.includes('--smoke')
   const oneByOne = args.includes('--one-by-one')
-  const sizes = (opt('--sizes') ?? (smoke ? '20' : '100,200,500,1000')).split(',').map(Number).filter((n) => n > 0)
+  const sizes = (opt('--sizes') ?? (smoke ? '20' : '100,200,500,1000'))
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0)
   for (const leaves of sizes) {
     log(`crowds: root → 1 relay → ${leaves} leaves`)
     console.log(JSON.stringify(await crowd({ leaves, oneByOne, idleMs: smoke ? 500 : 3000 })))

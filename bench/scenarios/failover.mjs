@@ -69,13 +69,15 @@ async function series(ctx, label, timing, n) {
   for (let i = 1; i <= n; i++) {
     const r = await once(timing)
     runs.push(r)
-    ctx.progress(`failover (${label}) ${i}/${n}: ${r.ok ? `all ${SURVIVORS} survivors synced after ${r.syncedMs.toFixed(0)} ms (first host ${r.firstHostMs.toFixed(0)} ms; ${r.pendingAtKill} changes pending at the kill; seq ${r.seq}, epoch ${r.epoch})` : `NOT synced: ${JSON.stringify(r.last)}`}`)
+    ctx.progress(
+      `failover (${label}) ${i}/${n}: ${r.ok ? `all ${SURVIVORS} survivors synced after ${r.syncedMs.toFixed(0)} ms (first host ${r.firstHostMs.toFixed(0)} ms; ${r.pendingAtKill} changes pending at the kill; seq ${r.seq}, epoch ${r.epoch})` : `NOT synced: ${JSON.stringify(r.last)}`}`,
+    )
   }
   return runs
 }
 
 export async function failover(ctx) {
-  const n = ctx.smoke ? 1 : ctx.failoverN ?? 10
+  const n = ctx.smoke ? 1 : (ctx.failoverN ?? 10)
   const settings = ctx.smoke
     ? [['fast: heartbeat 100 / timeout 500 ms', { heartbeatMs: 100, peerTimeoutMs: 500 }, 1000]]
     : [

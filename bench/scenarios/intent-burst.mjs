@@ -137,7 +137,9 @@ if (args.only !== 'keyed') {
   const runs = []
   for (let r = 0; r < reps; r++) {
     runs.push(await burst({ writers: Number(args.writers), changes: Number(args.changes), keys: Number(args.keys) }))
-    console.log(`burst ${args.writers} writers × ${args.changes} changes, rep ${r + 1}: ${runs[r].ms.toFixed(0)} ms (CPU ${runs[r].cpuMs.toFixed(0)} ms, longest root flush ${runs[r].rootFlushMs.toFixed(0)} ms, replica flush ${runs[r].replicaFlushMs.toFixed(0)} ms; transformed ${runs[r].transformed}, stale ${runs[r].staleBases})`)
+    console.log(
+      `burst ${args.writers} writers × ${args.changes} changes, rep ${r + 1}: ${runs[r].ms.toFixed(0)} ms (CPU ${runs[r].cpuMs.toFixed(0)} ms, longest root flush ${runs[r].rootFlushMs.toFixed(0)} ms, replica flush ${runs[r].replicaFlushMs.toFixed(0)} ms; transformed ${runs[r].transformed}, stale ${runs[r].staleBases})`,
+    )
   }
   out.burstMs = median(runs.map((x) => x.ms))
   out.burstCpuMs = median(runs.map((x) => x.cpuMs))

@@ -207,7 +207,14 @@ export async function intent(ctx) {
   const textCalm = rootRun(M, { initial: text, writers: 5, n: n / 3, lag: 1, recipe: typeRecipe })
   const textChange = changeCost(M, text, typeRecipe, ctx.smoke ? 20 : 300)
   const rows = [
-    row('intent: root sequencing (100-element list + 500-char text)', 'root CPU per fragment, 5 writers with concurrency (chains made 1–10 changes behind)', 'µs', busy.usPerFragment, calm.usPerFragment, { baselineLabel: 'same, no concurrency' }),
+    row(
+      'intent: root sequencing (100-element list + 500-char text)',
+      'root CPU per fragment, 5 writers with concurrency (chains made 1–10 changes behind)',
+      'µs',
+      busy.usPerFragment,
+      calm.usPerFragment,
+      { baselineLabel: 'same, no concurrency' },
+    ),
     row('intent: 10,000-element list', 'doc.change of one insert/remove/move/edit (p50)', 'µs', bigChange, null, { baselineLabel: '' }),
     row('intent: 10,000-element list', 'root CPU per fragment, 5 writers with concurrency', 'µs', bigBusy.usPerFragment, bigCalm.usPerFragment, { baselineLabel: 'same, no concurrency' }),
     row(`intent: ${TEXT_KB} KB text, 5 typists`, 'doc.change of one keystroke (p50)', 'µs', textChange, null, { baselineLabel: '' }),

@@ -22,7 +22,8 @@ export async function latejoin(ctx) {
       ws.push(server)
       const fetcher = await spawnWorker('raw-client', {})
       ws.push(fetcher)
-      const z = [], r = []
+      const z = [],
+        r = []
       for (let rep = 1; rep <= reps; rep++) {
         ctx.progress(`late join: ${mb} MB — zinc joiner, rep ${rep}/${reps}`)
         z.push(await joiner.call('latejoin', { join: root.info.addresses, doc: 'big' }, 300_000))

@@ -64,7 +64,9 @@ async function pingPong({ n, size = SIZE }) {
 
 export async function latency(ctx) {
   const cfg = ctx.smoke ? { rate: 1000, durMs: 500, warmMs: 200, pings: 200 } : { rate: 1000, durMs: 5000, warmMs: 1000, pings: 3000 }
-  const z = [], r = [], p = []
+  const z = [],
+    r = [],
+    p = []
   let last
   for (let rep = 1; rep <= ctx.reps; rep++) {
     ctx.progress(`latency: zinc A → root → B at ${cfg.rate}/s for ${cfg.durMs} ms, rep ${rep}/${ctx.reps}`)
@@ -73,7 +75,7 @@ export async function latency(ctx) {
     const rs = await rawPath(cfg)
     ctx.progress(`latency: raw ping-pong × ${cfg.pings}, rep ${rep}/${ctx.reps}`)
     const ps = await pingPong({ n: cfg.pings })
-    z.push(summarize(zs)), r.push(summarize(rs)), p.push(summarize(ps))
+    ;(z.push(summarize(zs)), r.push(summarize(rs)), p.push(summarize(ps)))
     last = { zinc: thin(zs), raw: thin(rs), pingpong: thin(ps) }
   }
   const m = (a, k) => median(a.map((x) => x[k]))

@@ -25,7 +25,8 @@ export async function memory(ctx) {
     if (ctx.soakMin > 0) {
       ctx.progress(`memory: soak of ${ctx.soakMin} min at 100 changes/s`)
       soak = await w.call('soak', { minutes: ctx.soakMin, rate: 100 }, ctx.soakMin * 60_000 + 120_000)
-      const first = soak[Math.min(1, soak.length - 1)], last = soak[soak.length - 1]
+      const first = soak[Math.min(1, soak.length - 1)],
+        last = soak[soak.length - 1]
       rows.push(row('memory soak', `heap growth over ${ctx.soakMin} min (after log fills)`, 'bytes', last.heap - first.heap, null, { baselineLabel: '' }))
     } else rows.push(skipRow('memory soak', 'heap stays flat over 10 min', 'opt-in: --soak 10'))
     return { rows, data: { counts: n, eps, raw, docs, frags, soak } }

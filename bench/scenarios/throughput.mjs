@@ -43,7 +43,15 @@ async function measure(kind, { P, S, warmMs, durMs, window, hwm }) {
     const prodCpuUs = p1.reduce((n, m, i) => n + (m.cpuUs - p0[i].cpuUs), 0)
     const rootFrags = r1.sequenced - r0.sequenced
     return {
-      rootStats: rootStats && { queueDrops: rootStats.queueDrops, dropped: rootStats.dropped, duplicates: rootStats.duplicates, resyncs: rootStats.resyncs, sequenced: rootStats.sequenced, sentByKind: rootStats.sentByKind, receivedByKind: rootStats.receivedByKind },
+      rootStats: rootStats && {
+        queueDrops: rootStats.queueDrops,
+        dropped: rootStats.dropped,
+        duplicates: rootStats.duplicates,
+        resyncs: rootStats.resyncs,
+        sequenced: rootStats.sequenced,
+        sentByKind: rootStats.sentByKind,
+        receivedByKind: rootStats.receivedByKind,
+      },
       subCpuPerFrag: subCpuUs / Math.max(1, subFrags),
       rootCpuPerFrag: (r1.cpuUs - r0.cpuUs) / Math.max(1, rootFrags),
       prodCpuPerFrag: prodCpuUs / Math.max(1, rootFrags),
@@ -51,7 +59,12 @@ async function measure(kind, { P, S, warmMs, durMs, window, hwm }) {
       minSub: Math.min(...perSub),
       rootRate: rateBetween(r0, r1, 'sequenced'),
       rootCpu: cpuPct(r0, r1),
-      batch: s1.reduce((n, m, i) => n + (m.count - s0[i].count), 0) / Math.max(1, s1.reduce((n, m, i) => n + (m.events - s0[i].events), 0)),
+      batch:
+        s1.reduce((n, m, i) => n + (m.count - s0[i].count), 0) /
+        Math.max(
+          1,
+          s1.reduce((n, m, i) => n + (m.events - s0[i].events), 0),
+        ),
     }
   } finally {
     await stopAll(ws)
@@ -59,8 +72,13 @@ async function measure(kind, { P, S, warmMs, durMs, window, hwm }) {
 }
 
 export async function throughput(ctx) {
-  const cfg = { ...(ctx.smoke ? { P: 2, S: 2, warmMs: 300, durMs: 600, window: 100 } : { P: 4, S: 8, warmMs: 1500, durMs: 4000, window: 200 }), ...(ctx.window ? { window: ctx.window } : {}), ...(ctx.hwm ? { hwm: ctx.hwm } : {}) }
-  const z = [], r = []
+  const cfg = {
+    ...(ctx.smoke ? { P: 2, S: 2, warmMs: 300, durMs: 600, window: 100 } : { P: 4, S: 8, warmMs: 1500, durMs: 4000, window: 200 }),
+    ...(ctx.window ? { window: ctx.window } : {}),
+    ...(ctx.hwm ? { hwm: ctx.hwm } : {}),
+  }
+  const z = [],
+    r = []
   for (let rep = 1; rep <= ctx.reps; rep++) {
     ctx.progress(`throughput: zinc, ${cfg.P} producers → root → ${cfg.S} subscribers, rep ${rep}/${ctx.reps}`)
     z.push(await measure('zinc', cfg))
@@ -77,7 +95,10 @@ export async function throughput(ctx) {
       row(name, 'root CPU', '% core', m(z, 'rootCpu'), m(r, 'rootCpu'), { better: 'lower' }),
       row(name, 'root CPU per fragment', 'µs', m(z, 'rootCpuPerFrag'), m(r, 'rootCpuPerFrag'), { better: 'lower' }),
       row(name, 'subscriber CPU per fragment received', 'µs', m(z, 'subCpuPerFrag'), m(r, 'subCpuPerFrag'), { better: 'lower' }),
-      row(name, 'producer CPU per fragment sent (incl. receiving the others\' fragments)', 'µs', m(z, 'prodCpuPerFrag'), m(r, 'prodCpuPerFrag'), { better: 'lower', note: 'Zinc producers also apply every other producer\'s fragments; raw PUSH producers receive nothing' }),
+      row(name, "producer CPU per fragment sent (incl. receiving the others' fragments)", 'µs', m(z, 'prodCpuPerFrag'), m(r, 'prodCpuPerFrag'), {
+        better: 'lower',
+        note: "Zinc producers also apply every other producer's fragments; raw PUSH producers receive nothing",
+      }),
       row(name, 'fragments per subscriber callback / recv', 'frags', m(z, 'batch'), m(r, 'batch'), { better: 'higher', note: 'batching: >1 means several fragments applied per tick' }),
     ],
     data: { config: cfg, zinc: z, raw: r },

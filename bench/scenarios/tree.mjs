@@ -59,7 +59,8 @@ async function sweep(ctx, label, points, cfgOf) {
   const reps = ctx.smoke ? 1 : Math.max(1, Math.min(ctx.reps, 2))
   for (const x of points) {
     const cfg = { ...cfgOf(x), progress: ctx.progress }
-    const z = [], r = []
+    const z = [],
+      r = []
     for (let rep = 1; rep <= reps; rep++) {
       ctx.progress(`${label}: ${x} — zinc, ${cfg.subs} subscriber(s) in ${Math.min(cfg.procs, cfg.subs)} process(es), depth ${cfg.depth}, ${cfg.rate}/s, rep ${rep}/${reps}`)
       z.push(await run('zinc', cfg))
@@ -74,8 +75,7 @@ async function sweep(ctx, label, points, cfgOf) {
       row(name, 'root CPU', '% core', m(z, 'rootCpu'), m(r, 'rootCpu'), { baselineLabel: 'raw forwarder' }),
       row(name, 'delivered fraction', 'ratio', m(z, 'delivered'), m(r, 'delivered'), { baselineLabel: 'raw forwarder', better: 'higher' }),
     )
-    if (label === 'fan-out')
-      rows.push(row(name, 'setup: spawn, join and open every subscriber', 'ms', m(z, 'setupMs'), m(r, 'setupMs'), { baselineLabel: 'raw: spawn, connect, subscribe' }))
+    if (label === 'fan-out') rows.push(row(name, 'setup: spawn, join and open every subscriber', 'ms', m(z, 'setupMs'), m(r, 'setupMs'), { baselineLabel: 'raw: spawn, connect, subscribe' }))
     const pick = (a) => ({ x, p50: m(a, 'p50'), p99: m(a, 'p99'), rootCpu: m(a, 'rootCpu'), dist: a[a.length - 1].dist })
     series.zinc.push(pick(z))
     series.raw.push(pick(r))

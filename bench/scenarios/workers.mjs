@@ -26,7 +26,21 @@ async function once(mode, { seconds, rate, probeHz }) {
     const confirm = summarize(out.confirmMs)
     const gaps = summarize(out.beatGapsMs)
     const renders = summarize(r.renderMs)
-    return { mode, published: out.published, rendered: r.renderMs.length, loopP99: r.loopP99Ms, loopMax: r.loopMaxMs, confirmP50: confirm.p50, confirmP90: confirm.p90, confirmP99: confirm.p99, confirmMax: confirm.max, beatGapMax: gaps.max, renderP50: renders.p50, renderP99: renders.p99, handlerErrors: r.handlerErrors }
+    return {
+      mode,
+      published: out.published,
+      rendered: r.renderMs.length,
+      loopP99: r.loopP99Ms,
+      loopMax: r.loopMaxMs,
+      confirmP50: confirm.p50,
+      confirmP90: confirm.p90,
+      confirmP99: confirm.p99,
+      confirmMax: confirm.max,
+      beatGapMax: gaps.max,
+      renderP50: renders.p50,
+      renderP99: renders.p99,
+      handlerErrors: r.handlerErrors,
+    }
   } finally {
     await stopAll([client, root])
   }
@@ -39,20 +53,21 @@ export async function workers(ctx) {
     for (const mode of MODES) {
       ctx.progress(`workers: ${mode}, ${cfg.rate} renders/s × 20 ms for ${cfg.seconds} s (rep ${rep + 1}/${ctx.reps})`)
       const r = await once(mode, cfg)
-      ctx.progress(`  loop delay p99 ${r.loopP99.toFixed(1)} ms max ${r.loopMax.toFixed(1)} ms; other doc p50 ${r.confirmP50.toFixed(1)} p99 ${r.confirmP99.toFixed(1)} ms; heartbeat gap max ${r.beatGapMax.toFixed(0)} ms; renders ${r.rendered}/${r.published} p50 ${r.renderP50?.toFixed?.(1)} ms`)
+      ctx.progress(
+        `  loop delay p99 ${r.loopP99.toFixed(1)} ms max ${r.loopMax.toFixed(1)} ms; other doc p50 ${r.confirmP50.toFixed(1)} p99 ${r.confirmP99.toFixed(1)} ms; heartbeat gap max ${r.beatGapMax.toFixed(0)} ms; renders ${r.rendered}/${r.published} p50 ${r.renderP50?.toFixed?.(1)} ms`,
+      )
       runs.push(r)
     }
   }
   const med = (mode, key) => median(runs.filter((r) => r.mode === mode).map((r) => r[key]))
-  const pair = (metric, key, note) =>
-    row('workers', metric, 'ms', med('worker', key), med('inline', key), { baselineLabel: 'inline', note: `${note}; no renders: ${med('none', key).toFixed(1)} ms` })
+  const pair = (metric, key, note) => row('workers', metric, 'ms', med('worker', key), med('inline', key), { baselineLabel: 'inline', note: `${note}; no renders: ${med('none', key).toFixed(1)} ms` })
   const rows = [
-    pair('root event-loop delay p99 while rendering (worker pool vs inline)', 'loopP99', 'how late the root\'s timers fire'),
+    pair('root event-loop delay p99 while rendering (worker pool vs inline)', 'loopP99', "how late the root's timers fire"),
     pair('root event-loop delay max while rendering', 'loopMax', 'the worst timer lateness'),
     pair('other document change → confirmed p50', 'confirmP50', 'a client edits another document meanwhile'),
     pair('other document change → confirmed p90', 'confirmP90', 'a client edits another document meanwhile'),
     pair('other document change → confirmed p99', 'confirmP99', 'a client edits another document meanwhile'),
-    pair('largest gap between the root\'s heartbeats (period 250 ms)', 'beatGapMax', 'seen by the client'),
+    pair("largest gap between the root's heartbeats (period 250 ms)", 'beatGapMax', 'seen by the client'),
     row('workers', 'render latency p50, publish → done', 'ms', med('worker', 'renderP50'), med('inline', 'renderP50'), { baselineLabel: 'inline', note: '20 ms of work each' }),
   ]
   return { config: cfg, runs, rows }

@@ -12,7 +12,10 @@ const SCENARIOS = ['throughput', 'latency', 'wide', 'fanout', 'depth', 'latejoin
 /** Where a smoke run writes by default: git-ignored, never the recorded results. */
 const out = path.join(root, 'bench', 'results', 'tmp', 'smoke')
 const recorded = path.join(root, 'bench', 'results', 'latest.json')
-const hash = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex')
+const hash = async (file: string) =>
+  createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex')
 
 function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {

@@ -13,7 +13,12 @@ await serve(
     root = await Endpoint.start({ transport: new InprocTransport(network, { node: 'root' }), bind: { inbound: 'inproc://root-in', outbound: 'inproc://root-out' } })
     doc = await root.open('crowd', { initial: { n: 0, sentUs: 0 } })
     ws = new WsServerTransport({ highWaterMark: 10_000 })
-    relay = await Endpoint.start({ transport: ws, joinTransport: new InprocTransport(network, { node: 'relay' }), join: root.addresses, bind: { inbound: 'ws://127.0.0.1:*/in', outbound: 'ws://127.0.0.1:*/out' } })
+    relay = await Endpoint.start({
+      transport: ws,
+      joinTransport: new InprocTransport(network, { node: 'relay' }),
+      join: root.addresses,
+      bind: { inbound: 'ws://127.0.0.1:*/in', outbound: 'ws://127.0.0.1:*/out' },
+    })
     await relay.open('crowd')
     return { pid: process.pid, addresses: relay.addresses }
   },

@@ -38,9 +38,7 @@ await serve(
     for (let i = 0; i < n; i += 16) {
       const batch = []
       for (let j = i; j < Math.min(n, i + 16); j++)
-        batch.push(
-          Endpoint.start(endpointOptions({ join: a.join, ...(a.bind ? { bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' } } : {}) })),
-        )
+        batch.push(Endpoint.start(endpointOptions({ join: a.join, ...(a.bind ? { bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' } } : {}) })))
       endpoints.push(...(await Promise.all(batch)))
     }
     return { pid: process.pid, addresses: a.bind && endpoints[0] ? endpoints[0].addresses : undefined, ids: endpoints.map((e) => e.id) }
@@ -183,21 +181,24 @@ await serve(
     trickle({ rate = 50 }) {
       const state = { running: true, produced: 0, changeUs: [] }
       state.done = new Promise((resolve) => {
-        const timer = setInterval(() => {
-          if (!state.running) {
-            clearInterval(timer)
-            return resolve()
-          }
-          docs.forEach((d, i) => {
-            if (d.closed) return
-            try {
-              d.change((draft) => {
-                draft[`c${process.pid}_${i}`] = state.produced
-              })
-              state.produced++
-            } catch {}
-          })
-        }, Math.max(1, Math.round(1000 / rate)))
+        const timer = setInterval(
+          () => {
+            if (!state.running) {
+              clearInterval(timer)
+              return resolve()
+            }
+            docs.forEach((d, i) => {
+              if (d.closed) return
+              try {
+                d.change((draft) => {
+                  draft[`c${process.pid}_${i}`] = state.produced
+                })
+                state.produced++
+              } catch {}
+            })
+          },
+          Math.max(1, Math.round(1000 / rate)),
+        )
       })
       flood = state
       return true

@@ -39,13 +39,15 @@ await serve(
       return per(m0, m1, n)
     },
     async rawEndpoints({ n }) {
-      const pull = new Pull({ linger: 0 }), pub = new Publisher({ linger: 0 })
+      const pull = new Pull({ linger: 0 }),
+        pub = new Publisher({ linger: 0 })
       await pull.bind('tcp://127.0.0.1:*')
       await pub.bind('tcp://127.0.0.1:*')
       const m0 = await settle()
       const socks = []
       for (let i = 0; i < n; i++) {
-        const p = new Push({ linger: 0 }), s = new Subscriber({ linger: 0 })
+        const p = new Push({ linger: 0 }),
+          s = new Subscriber({ linger: 0 })
         p.connect(pull.lastEndpoint)
         s.connect(pub.lastEndpoint)
         s.subscribe('c')
@@ -60,7 +62,8 @@ await serve(
       const ep = await Endpoint.start({ transport, join: root.addresses })
       const m0 = await settle()
       const docs = []
-      for (let i = 0; i < n; i += 16) docs.push(...(await Promise.all(Array.from({ length: Math.min(16, n - i) }, (_, j) => ep.open(`doc-${i + j}`, { initial: { title: `doc ${i + j}`, items: {} } })))))
+      for (let i = 0; i < n; i += 16)
+        docs.push(...(await Promise.all(Array.from({ length: Math.min(16, n - i) }, (_, j) => ep.open(`doc-${i + j}`, { initial: { title: `doc ${i + j}`, items: {} } })))))
       const m1 = await settle()
       await ep.close()
       return per(m0, m1, n)

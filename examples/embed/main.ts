@@ -16,9 +16,7 @@ const board = await host.open<Board>('board-1', { initial: { notes: {}, order: [
 console.log(`host ${host.id.slice(0, 8)} is the ${host.role}, bound at ${host.addresses.inbound}`)
 
 const names = ['ada', 'grace', 'alan']
-const clients = await Promise.all(
-  names.map((_, i) => Endpoint.start({ transport, bind: { inbound: `inproc://c${i}-in`, outbound: `inproc://c${i}-out` }, join: host.addresses })),
-)
+const clients = await Promise.all(names.map((_, i) => Endpoint.start({ transport, bind: { inbound: `inproc://c${i}-in`, outbound: `inproc://c${i}-out` }, join: host.addresses })))
 const docs = await Promise.all(clients.map((c) => c.open<Board>('board-1')))
 docs.forEach((doc, i) => doc.subscribe((state) => console.log(`  ${names[i]!.padEnd(5)} sees ${state.order.length} notes (seq ${doc.seq})`)))
 

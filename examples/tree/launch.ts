@@ -18,7 +18,11 @@ export class Member {
   readonly ready: Promise<Line>
   addresses: unknown
 
-  constructor(readonly name: string, argv: string[], { echo = true } = {}) {
+  constructor(
+    readonly name: string,
+    argv: string[],
+    { echo = true } = {},
+  ) {
     this.child = spawn(process.execPath, [MEMBER_SCRIPT, '--name', name, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] })
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       if (!line.startsWith('{')) {

@@ -157,7 +157,10 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   else if (command === 'report') {
     const seq = Number(a ?? 0)
     const epoch = Number(b ?? 0)
-    when(() => doc.seq >= seq && endpoint.epoch >= epoch && doc.pendingCount === 0 && !parentLost, () => snapshot('report'))
+    when(
+      () => doc.seq >= seq && endpoint.epoch >= epoch && doc.pendingCount === 0 && !parentLost,
+      () => snapshot('report'),
+    )
   }
 })
 

@@ -53,7 +53,13 @@ describe('the WebSocket edge as deployed', () => {
     })
     await expect(refused.confirmed).rejects.toThrow(/only admins/)
     await expect(edge.client({ token: 'not-a-jwt' })).rejects.toThrow(/sign-in token was not accepted/)
-    const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer('https://app.example.com').setAudience('zinc').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(secret)
+    const expired = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('x')
+      .setIssuer('https://app.example.com')
+      .setAudience('zinc')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(secret)
     await expect(edge.client({ token: expired })).rejects.toThrow(/"exp" claim/)
   })
 
@@ -89,40 +95,44 @@ describe('the WebSocket edge as deployed', () => {
     expect(grown).toBeLessThan(150)
   })
 
-  it('a reader that stops reading loses messages past the high-water mark; the publisher stays bounded and others are unaffected', async () => {
-    edge = await startEdge({ ws: { highWaterMarkBytes: 1024 * 1024 } })
-    const alice = await edge.client()
-    const bob = await edge.client()
-    const a = await alice.open<Shapes>('board', { initial: {} })
-    const b = await bob.open<Shapes>('board', { initial: {} })
-    const slow = await RawPeer.connect(edge.addresses)
-    cleanups.push(() => slow.close())
-    slow.hello()
-    await waitFor(() => slow.welcomed(), 'the slow reader to be welcomed')
-    slow.open('board')
-    await waitFor(() => slow.received.some((r) => r.message.kind === Kind.SNAPSHOT), 'the slow reader’s snapshot')
-    // It stops reading: its TCP window fills (loopback buffers grow to tens of MB here), then
-    // the server's socket buffer, then the publisher's queue for it, which drops past 1 MB.
-    ;(slow.sub as unknown as { _socket: import('node:net').Socket })._socket.pause()
-    const before = rssMb()
-    // Presence fans out like changes but is neither logged nor kept: the bytes go to the wire.
-    const updates = STRESS ? 4000 : 1000
-    const filler = 'p'.repeat(64 * 1024)
-    for (let i = 0; i < updates; i++) {
-      a.presence.set({ i, filler })
-      // One value per tick: values set within one tick are sent once (the last one).
-      await new Promise((r) => setImmediate(r))
-      // Pace like a real tab. Presence is ephemeral: under load Bob may lose some too, so wait
-      // for one near the latest rather than that exact one.
-      if (i % 100 === 99) await waitFor(() => ((b.presence.get().get(alice.id) as { i: number } | undefined)?.i ?? -1) >= i - 100, `presence near ${i} at Bob`, 60_000)
-    }
-    await honestChangeArrives(a, b, 'slow-reader')
-    await honestChangeArrives(b, a, 'slow-reader-back')
-    const grown = rssMb() - before
-    console.log(`slow reader, ${updates} presence updates of 64 KB: RSS +${grown.toFixed(0)} MB, dropped for it ${edge.ws.stats().droppedByHwm}`)
-    expect(edge.ws.stats().droppedByHwm).toBeGreaterThan(0)
-    // Stated bound: 150 MB; the stalled subscriber itself holds at most its 1 MB mark in the
-    // publisher (the kernel holds what its socket buffers take).
-    expect(grown).toBeLessThan(150)
-  }, STRESS ? 300_000 : 120_000)
+  it(
+    'a reader that stops reading loses messages past the high-water mark; the publisher stays bounded and others are unaffected',
+    async () => {
+      edge = await startEdge({ ws: { highWaterMarkBytes: 1024 * 1024 } })
+      const alice = await edge.client()
+      const bob = await edge.client()
+      const a = await alice.open<Shapes>('board', { initial: {} })
+      const b = await bob.open<Shapes>('board', { initial: {} })
+      const slow = await RawPeer.connect(edge.addresses)
+      cleanups.push(() => slow.close())
+      slow.hello()
+      await waitFor(() => slow.welcomed(), 'the slow reader to be welcomed')
+      slow.open('board')
+      await waitFor(() => slow.received.some((r) => r.message.kind === Kind.SNAPSHOT), 'the slow reader’s snapshot')
+      // It stops reading: its TCP window fills (loopback buffers grow to tens of MB here), then
+      // the server's socket buffer, then the publisher's queue for it, which drops past 1 MB.
+      ;(slow.sub as unknown as { _socket: import('node:net').Socket })._socket.pause()
+      const before = rssMb()
+      // Presence fans out like changes but is neither logged nor kept: the bytes go to the wire.
+      const updates = STRESS ? 4000 : 1000
+      const filler = 'p'.repeat(64 * 1024)
+      for (let i = 0; i < updates; i++) {
+        a.presence.set({ i, filler })
+        // One value per tick: values set within one tick are sent once (the last one).
+        await new Promise((r) => setImmediate(r))
+        // Pace like a real tab. Presence is ephemeral: under load Bob may lose some too, so wait
+        // for one near the latest rather than that exact one.
+        if (i % 100 === 99) await waitFor(() => ((b.presence.get().get(alice.id) as { i: number } | undefined)?.i ?? -1) >= i - 100, `presence near ${i} at Bob`, 60_000)
+      }
+      await honestChangeArrives(a, b, 'slow-reader')
+      await honestChangeArrives(b, a, 'slow-reader-back')
+      const grown = rssMb() - before
+      console.log(`slow reader, ${updates} presence updates of 64 KB: RSS +${grown.toFixed(0)} MB, dropped for it ${edge.ws.stats().droppedByHwm}`)
+      expect(edge.ws.stats().droppedByHwm).toBeGreaterThan(0)
+      // Stated bound: 150 MB; the stalled subscriber itself holds at most its 1 MB mark in the
+      // publisher (the kernel holds what its socket buffers take).
+      expect(grown).toBeLessThan(150)
+    },
+    STRESS ? 300_000 : 120_000,
+  )
 })

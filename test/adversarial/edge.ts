@@ -3,7 +3,22 @@
  * relay facing WebSocket — with honest WebSocket clients, and raw peers that speak the wire
  * format directly (envelopes of their own making, any id, any session) as an attacker would.
  */
-import { decodeMessage, encodeMessage, Endpoint, HelloCodec, Kind, newEndpointId, OpenCodec, RefusalCodec, type DocId, type Document, type EndpointId, type EndpointOptions, type Message, type MessageInit } from '@zinc/core'
+import {
+  decodeMessage,
+  encodeMessage,
+  Endpoint,
+  HelloCodec,
+  Kind,
+  newEndpointId,
+  OpenCodec,
+  RefusalCodec,
+  type DocId,
+  type Document,
+  type EndpointId,
+  type EndpointOptions,
+  type Message,
+  type MessageInit,
+} from '@zinc/core'
 import { WsClientTransport, WsServerTransport, type WsServerTransportOptions } from '@zinc/transport-ws'
 import { ZmqTransport } from '@zinc/transport-zmq'
 import { WebSocket } from 'ws'

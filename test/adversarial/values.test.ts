@@ -116,10 +116,11 @@ describe('bad values are refused where they enter (WebSocket edge, ZeroMQ root)'
     const { a, b } = await twoHonest(edge)
     const big = 'x'.repeat(60_000)
     const results = await Promise.allSettled(
-      [0, 1, 2, 3, 4].map((i) =>
-        a.change((d) => {
-          d[`big${i}`] = big
-        }).confirmed,
+      [0, 1, 2, 3, 4].map(
+        (i) =>
+          a.change((d) => {
+            d[`big${i}`] = big
+          }).confirmed,
       ),
     )
     const refused = results.filter((r) => r.status === 'rejected')

@@ -45,7 +45,10 @@ export function availability(acks: Ack[], faults: Fault[], t0: number, end: numb
     const latencies = made.map((a) => a.confirmedAt - a.madeAt).sort((x, y) => x - y)
     const slowest = made.reduce<Ack | undefined>((s, a) => (!s || a.confirmedAt - a.madeAt > s.confirmedAt - s.madeAt ? a : s), undefined)
     // Confirmations that fell inside the window, to find its longest silence.
-    const times = acks.map((a) => a.confirmedAt - t0).filter((t) => t >= w.from && t < w.to).sort((x, y) => x - y)
+    const times = acks
+      .map((a) => a.confirmedAt - t0)
+      .filter((t) => t >= w.from && t < w.to)
+      .sort((x, y) => x - y)
     let gap = 0
     let previous = w.from
     for (const t of [...times, w.to]) {
@@ -66,7 +69,17 @@ export function availability(acks: Ack[], faults: Fault[], t0: number, end: numb
 
 export function formatTable(rows: WindowRow[]): string {
   const header = ['window', 'target', 'from s', 'to s', 'confirmed', 'p50 ms', 'max ms', 'slowest', 'no-confirm gap ms']
-  const body = rows.map((r) => [r.fault, r.target, (r.from / 1000).toFixed(1), (r.to / 1000).toFixed(1), String(r.confirmed), String(r.p50LatencyMs), String(r.maxLatencyMs), r.slowestWriter, String(r.gapMs)])
+  const body = rows.map((r) => [
+    r.fault,
+    r.target,
+    (r.from / 1000).toFixed(1),
+    (r.to / 1000).toFixed(1),
+    String(r.confirmed),
+    String(r.p50LatencyMs),
+    String(r.maxLatencyMs),
+    r.slowestWriter,
+    String(r.gapMs),
+  ])
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)))
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n')

@@ -52,10 +52,15 @@ describe('chaos: no confirmed change is ever lost', () => {
     it(`seed ${seed}: ${faults} faults, then every replica equal, one root, everyone attached, every confirmed change exactly once`, { timeout: 60_000 + faults * 15_000 + 120_000 }, async () => {
       const result = await runChaos({ seed, faults, kinds: kinds(), script, artifacts: ARTIFACTS, log: (line) => console.log(line) })
       results.push(result)
-      console.log(`chaos seed ${seed}: ${result.confirmed} confirmed changes, converged ${result.converged} after ${result.quiesceMs} ms of quiescence\n${result.table}\n(report: ${result.dir}/report.json)`)
+      console.log(
+        `chaos seed ${seed}: ${result.confirmed} confirmed changes, converged ${result.converged} after ${result.quiesceMs} ms of quiescence\n${result.table}\n(report: ${result.dir}/report.json)`,
+      )
       const replay = `replay: ZINC_CHAOS_SEED=${seed} ZINC_CHAOS_FAULTS=${faults} ZINC_CHAOS_KINDS=${kinds().join(',')} npx vitest run test/chaos`
       expect(result.confirmed, `seed ${seed}: the writers had changes confirmed`).toBeGreaterThan(0)
-      expect(result.violations.map((v) => `${v.check}: ${v.message}`), `seed ${seed} (${replay}; logs in ${result.dir})`).toEqual([])
+      expect(
+        result.violations.map((v) => `${v.check}: ${v.message}`),
+        `seed ${seed} (${replay}; logs in ${result.dir})`,
+      ).toEqual([])
     })
   }
 })

@@ -29,7 +29,13 @@ describe('chaos tree checks', () => {
   })
 
   it('a member whose parent is dead (no live member lists it), a lost parent, a member claimed twice, an unresponsive one', () => {
-    const statuses = tree(status('r0', 'host', ['a', 'w1']), status('a', 'relay', ['w1']), status('w1', 'client'), status('w2', 'client', [], { parentLost: true }), status('w3', 'client', [], { starting: 'joining' }))
+    const statuses = tree(
+      status('r0', 'host', ['a', 'w1']),
+      status('a', 'relay', ['w1']),
+      status('w1', 'client'),
+      status('w2', 'client', [], { parentLost: true }),
+      status('w3', 'client', [], { starting: 'joining' }),
+    )
     statuses.set('w4', undefined)
     const v = treeViolations(statuses)
     const messages = v.map((x) => `${x.check}: ${x.message}`)

@@ -25,13 +25,15 @@ export function treeViolations(statuses: Map<string, Line | undefined>): Violati
   const live = [...statuses].filter((e): e is [string, Line] => e[1] !== undefined && !e[1].starting)
   for (const [name, s] of statuses) {
     if (!s) violations.push({ check: 'unresponsive', message: `${name} did not answer (hung, or still starting its endpoint)` })
-    else if (s.starting === 'opening')
-      violations.push({ check: 'unresponsive', message: `${name} (${s.role}) has an endpoint but cannot open the document: its parent never sends it` })
+    else if (s.starting === 'opening') violations.push({ check: 'unresponsive', message: `${name} (${s.role}) has an endpoint but cannot open the document: its parent never sends it` })
     else if (s.starting) violations.push({ check: 'unresponsive', message: `${name} is still starting its endpoint (no parent welcomed it)` })
   }
   const roots = live.filter(([, s]) => s.role === 'host')
   if (roots.length !== 1)
-    violations.push({ check: 'one-root', message: `${roots.length} roots: ${roots.map(([n, s]) => `${n} (epoch ${s.epoch}, seq ${s.seq}, ${s.children?.length ?? 0} children)`).join('; ') || 'none'}` })
+    violations.push({
+      check: 'one-root',
+      message: `${roots.length} roots: ${roots.map(([n, s]) => `${n} (epoch ${s.epoch}, seq ${s.seq}, ${s.children?.length ?? 0} children)`).join('; ') || 'none'}`,
+    })
   const nameOf = new Map(live.map(([n, s]) => [s.id as string, n]))
   const parentOf = new Map<string, string>()
   for (const [parent, s] of live) {

@@ -92,14 +92,20 @@ export class Cluster {
       const parent = PARENT[name]
       const joinOrder = parent ? [parent, ...INFRA.filter((n) => n !== parent && n !== name)] : []
       const argv = [
-        '--bind', JSON.stringify(cluster.addresses.get(name)),
-        '--storage', dir,
-        '--heartbeat', String(options.heartbeatMs),
-        '--peer-timeout', String(options.peerTimeoutMs),
-        '--log', options.logLevel,
+        '--bind',
+        JSON.stringify(cluster.addresses.get(name)),
+        '--storage',
+        dir,
+        '--heartbeat',
+        String(options.heartbeatMs),
+        '--peer-timeout',
+        String(options.peerTimeoutMs),
+        '--log',
+        options.logLevel,
         ...(joinOrder.length > 0 ? ['--join', JSON.stringify(joinOrder.map((n) => cluster.addresses.get(n)))] : []),
         ...((WRITERS as readonly string[]).includes(name) ? ['--write-every', String(options.writeEveryMs)] : []),
-        '--worker', NOTE_WORKER,
+        '--worker',
+        NOTE_WORKER,
       ]
       cluster.members.push(new MemberProcess({ name, script: options.script, argv }))
     }
@@ -144,9 +150,7 @@ export class Cluster {
 
   /** Running members that last said they are the root, newest epoch first. */
   roots(): MemberProcess[] {
-    return this.members
-      .filter((m) => m.state === 'running' && this.roleOf(m)?.role === 'host')
-      .sort((x, y) => this.roleOf(y)!.epoch - this.roleOf(x)!.epoch)
+    return this.members.filter((m) => m.state === 'running' && this.roleOf(m)?.role === 'host').sort((x, y) => this.roleOf(y)!.epoch - this.roleOf(x)!.epoch)
   }
 
   withRole(role: string): MemberProcess[] {

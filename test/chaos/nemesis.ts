@@ -50,7 +50,11 @@ export class Nemesis {
   readonly #random: Random
   readonly #t0: number
 
-  constructor(readonly cluster: Cluster, readonly options: NemesisOptions, t0: number) {
+  constructor(
+    readonly cluster: Cluster,
+    readonly options: NemesisOptions,
+    t0: number,
+  ) {
     this.#random = new Random(options.seed)
     this.#t0 = t0
   }

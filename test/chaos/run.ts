@@ -87,7 +87,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const result: ChaosResult = { seed: options.seed, violations, faults: nemesis.faults, rows, table, confirmed: confirmed.size, converged, quiesceMs, dir }
     writeFileSync(
       join(dir, 'report.json'),
-      JSON.stringify({ seed: options.seed, kinds: options.kinds, heartbeatMs, peerTimeoutMs, confirmed: confirmed.size, converged, quiesceMs, durationMs: end - t0, faults: nemesis.faults, unavailability: rows, violations, final: summarize(dumps) }, null, 2),
+      JSON.stringify(
+        {
+          seed: options.seed,
+          kinds: options.kinds,
+          heartbeatMs,
+          peerTimeoutMs,
+          confirmed: confirmed.size,
+          converged,
+          quiesceMs,
+          durationMs: end - t0,
+          faults: nemesis.faults,
+          unavailability: rows,
+          violations,
+          final: summarize(dumps),
+        },
+        null,
+        2,
+      ),
     )
     return result
   } finally {
@@ -119,7 +136,10 @@ function collectAcks(members: MemberProcess[]): Ack[] {
 
 function summarize(dumps: Map<string, Line | undefined>): Record<string, unknown> {
   return Object.fromEntries(
-    [...dumps].map(([name, d]) => [name, d && { id: d.id, inc: d.inc, role: d.role, epoch: d.epoch, seq: d.seq, pending: d.pending, hash: d.hash, parentLost: d.parentLost, children: d.children, made: d.made, stats: d.stats }]),
+    [...dumps].map(([name, d]) => [
+      name,
+      d && { id: d.id, inc: d.inc, role: d.role, epoch: d.epoch, seq: d.seq, pending: d.pending, hash: d.hash, parentLost: d.parentLost, children: d.children, made: d.made, stats: d.stats },
+    ]),
   )
 }
 

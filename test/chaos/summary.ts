@@ -35,7 +35,10 @@ export function summarize(results: ChaosResult[]): { kinds: KindSummary[]; faile
   const lines = [
     `chaos: ${results.length - failed.length} of ${results.length} seeds passed${failed.length ? `; failed: ${failed.map((f) => `${f.seed} (${f.checks.join(', ')})`).join('; ')}` : ''}`,
     'fault kind    windows  median max ms  worst max ms  median gap ms  worst gap ms',
-    ...kinds.map((k) => `${k.kind.padEnd(12)}  ${String(k.windows).padStart(7)}  ${String(k.medianMaxLatencyMs).padStart(13)}  ${String(k.worstMaxLatencyMs).padStart(12)}  ${String(k.medianGapMs).padStart(13)}  ${String(k.worstGapMs).padStart(12)}`),
+    ...kinds.map(
+      (k) =>
+        `${k.kind.padEnd(12)}  ${String(k.windows).padStart(7)}  ${String(k.medianMaxLatencyMs).padStart(13)}  ${String(k.worstMaxLatencyMs).padStart(12)}  ${String(k.medianGapMs).padStart(13)}  ${String(k.worstGapMs).padStart(12)}`,
+    ),
   ]
   return { kinds, failed, text: lines.join('\n') }
 }

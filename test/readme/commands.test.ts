@@ -65,7 +65,12 @@ const PLANS: Record<string, Plan> = {
   'npm run tree -- --changes 5': { kind: 'run', timeoutMs: 120_000 },
   'npm run workers': { kind: 'run', timeoutMs: 120_000, expect: /worker pool: 30 renders of 20 ms done/ },
   // README.md: the zinc command (one session: host, then a relay under it, then tail and stats)
-  'npx zinc host --bind tcp://127.0.0.1:7000,7001 --data .zinc-data/host --stats-port 9100': { kind: 'serve', ready: /^stats: +(http:\/\/\S+)/m, probe: async (m) => void expect(JSON.parse(await httpOk(`${m[1]}/stats`)).role).toBe('host'), stopped: /"msg":"stopped"/ },
+  'npx zinc host --bind tcp://127.0.0.1:7000,7001 --data .zinc-data/host --stats-port 9100': {
+    kind: 'serve',
+    ready: /^stats: +(http:\/\/\S+)/m,
+    probe: async (m) => void expect(JSON.parse(await httpOk(`${m[1]}/stats`)).role).toBe('host'),
+    stopped: /"msg":"stopped"/,
+  },
   'npx zinc relay --join tcp://127.0.0.1:7000,7001 --bind tcp://127.0.0.1:7100,7101': { kind: 'serve', ready: /^zinc relay \S+ \(relay\)$/m, stopped: /"msg":"stopped"/ },
   'npx zinc tail tcp://127.0.0.1:7001 --count 5': { kind: 'run', timeoutMs: 30_000, expect: /HEARTBEAT/ },
   'npx zinc stats http://127.0.0.1:9100': { kind: 'run', timeoutMs: 30_000, expect: /endpoint .* host .*[\s\S]*sent .*HEARTBEAT/ },
@@ -111,7 +116,12 @@ class Run {
 
   constructor(readonly command: string) {
     // A process group of its own, so stopping it stops npm, node and every worker it started.
-    this.child = spawn('sh', ['-c', command], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ZINC_DATA: join(dataDir, `canvas-${++Run.count}`) } })
+    this.child = spawn('sh', ['-c', command], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ZINC_DATA: join(dataDir, `canvas-${++Run.count}`) },
+    })
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()))
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()))
     this.exited = new Promise((resolve) => this.child.once('close', (code, signal) => resolve(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : null))))
@@ -120,7 +130,7 @@ class Run {
   async waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
     let done = false
     void this.exited.then(() => (done = true))
-    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
       const m = pattern.exec(this.output)
       if (m) return m
       if (done) throw new Error(`\`${this.command}\` exited before printing ${pattern}:\n${this.output.slice(-3000)}`)
@@ -174,7 +184,10 @@ describe('README commands', () => {
     expect(missing, 'add these commands to PLANS in test/readme/commands.test.ts').toEqual([])
     expect(all.length).toBeGreaterThan(10)
     const shown = new Set(all.map((c) => c.command))
-    expect(Object.keys(PLANS).filter((c) => !shown.has(c)), 'plans for commands no README shows any more: remove them').toEqual([])
+    expect(
+      Object.keys(PLANS).filter((c) => !shown.has(c)),
+      'plans for commands no README shows any more: remove them',
+    ).toEqual([])
   })
 
   it('the lockfile links every workspace bin where its package.json says (npm ci follows the lockfile)', () => {

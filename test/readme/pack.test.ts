@@ -52,8 +52,14 @@ describe('packed packages in an app outside the repository', () => {
       const dir = join(app, 'node_modules', '@zinc', name)
       const list = files(dir)
       expect(list, name).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']))
-      expect(list.filter((f) => /tsbuildinfo/.test(f)), name).toEqual([])
-      expect(list.some((f) => f.startsWith('test/')), name).toBe(false)
+      expect(
+        list.filter((f) => /tsbuildinfo/.test(f)),
+        name,
+      ).toEqual([])
+      expect(
+        list.some((f) => f.startsWith('test/')),
+        name,
+      ).toBe(false)
       const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
       expect(manifest.license, name).toBe('MIT')
       expect(manifest.repository?.url, name).toMatch(/^git\+https:/)

@@ -29,7 +29,17 @@ beforeAll(async () => {
   await writeFile(
     join(DIR, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { target: 'ES2022', lib: ['ES2023'], module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noUncheckedIndexedAccess: true, types: ['node'], outDir: 'out', skipLibCheck: true },
+      compilerOptions: {
+        target: 'ES2022',
+        lib: ['ES2023'],
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        noUncheckedIndexedAccess: true,
+        types: ['node'],
+        outDir: 'out',
+        skipLibCheck: true,
+      },
       include: ['*.ts'],
     }),
   )
@@ -43,7 +53,10 @@ describe('README TypeScript snippets', () => {
     expect(api, 'README.md has a ```ts block').toBeDefined()
     expect(api!.text + '\n').toBe(readFileSync(join(ROOT, 'examples', 'api', 'main.ts'), 'utf8'))
     const names = all.map((s) => s.name)
-    expect(names.filter((n, i) => names.indexOf(n) !== i), 'module blocks need distinct names').toEqual([])
+    expect(
+      names.filter((n, i) => names.indexOf(n) !== i),
+      'module blocks need distinct names',
+    ).toEqual([])
   })
 
   it('all type-check', { timeout: 120_000 }, async () => {

@@ -27,9 +27,7 @@ export function ensureInstalled() {
   // --workspaces=false: tools/docs is not a workspace of the root; never act on the root.
   // Under `npm run docs` npm passes the root's prefix and workspace settings down in npm_config_*
   // variables; drop those so this install can only ever act on tools/docs.
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^npm_config_(local_prefix|prefix|workspaces?|include_workspace_root|global|location)$/i.test(k)),
-  )
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(local_prefix|prefix|workspaces?|include_workspace_root|global|location)$/i.test(k)))
   const r = spawnSync(npm, ['ci', '--prefix', here, '--no-audit', '--no-fund', '--workspaces=false'], { stdio: 'inherit', cwd: here, env })
   if (r.status !== 0) {
     console.error('docs: npm ci in tools/docs failed')

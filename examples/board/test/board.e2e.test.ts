@@ -58,7 +58,7 @@ async function openTab(name: string): Promise<Page> {
 /** Waits until both pages have nothing pending and hold the same seq and board; returns it. */
 async function converged(): Promise<Board> {
   let last = ''
-  for (const deadline = Date.now() + WAIT.timeout; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + WAIT.timeout; Date.now() < deadline;) {
     const [x, y] = await Promise.all([a, b].map((p) => hook(p, (z) => ({ seq: z.seq(), pending: z.pending(), state: JSON.stringify(z.state()) }))))
     last = JSON.stringify({ a: x, b: y })
     if (x!.pending === 0 && y!.pending === 0 && x!.seq === y!.seq && x!.state === y!.state) return JSON.parse(x!.state) as Board

@@ -62,7 +62,12 @@ class Failure extends Component<{ children: ReactNode }, { error: Error | undefi
     return { error }
   }
   override render() {
-    if (this.state.error) return <p className="failed" role="alert">Could not open the board: {this.state.error.message}</p>
+    if (this.state.error)
+      return (
+        <p className="failed" role="alert">
+          Could not open the board: {this.state.error.message}
+        </p>
+      )
     return this.props.children
   }
 }

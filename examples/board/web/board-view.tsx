@@ -22,12 +22,22 @@ export function BoardView() {
   }, [state.repair, change])
   return (
     <main>
-      <CollaborativeText className="board-title" aria-label="Board title" rows={1} value={state.title} maxLength={LIMITS.title} read={() => doc.state.title} edit={(apply) => change((d) => void (d.title = apply(d.title)))} />
+      <CollaborativeText
+        className="board-title"
+        aria-label="Board title"
+        rows={1}
+        value={state.title}
+        maxLength={LIMITS.title}
+        read={() => doc.state.title}
+        edit={(apply) => change((d) => void (d.title = apply(d.title)))}
+      />
       <div className="lists">
         {state.lists.map((id, i) => (
           <ListColumn key={id} id={id} leftmost={i === 0} rightmost={i === state.lists.length - 1} />
         ))}
-        <button className="add-list" onClick={() => change((d) => addList(d, newId(), 'New list'))}>+ Add a list</button>
+        <button className="add-list" onClick={() => change((d) => addList(d, newId(), 'New list'))}>
+          + Add a list
+        </button>
       </div>
     </main>
   )

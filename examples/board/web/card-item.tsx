@@ -31,11 +31,21 @@ export const CardItem = memo(function CardItem({ id, first, last, leftmost, righ
       />
       <div className="card-tools">
         <span className="editors">{editors.map((p) => p.name).join(', ')}</span>
-        <button title="Move up" aria-label="Move card up" disabled={first} onClick={() => change((d) => void moveCardWithin(d, id, -1))}>↑</button>
-        <button title="Move down" aria-label="Move card down" disabled={last} onClick={() => change((d) => void moveCardWithin(d, id, 1))}>↓</button>
-        <button title="Move to the list on the left" aria-label="Move card left" disabled={leftmost} onClick={() => change((d) => void moveCardAcross(d, id, -1))}>←</button>
-        <button title="Move to the list on the right" aria-label="Move card right" disabled={rightmost} onClick={() => change((d) => void moveCardAcross(d, id, 1))}>→</button>
-        <button title="Delete card" aria-label="Delete card" onClick={() => change((d) => deleteCard(d, id))}>×</button>
+        <button title="Move up" aria-label="Move card up" disabled={first} onClick={() => change((d) => void moveCardWithin(d, id, -1))}>
+          ↑
+        </button>
+        <button title="Move down" aria-label="Move card down" disabled={last} onClick={() => change((d) => void moveCardWithin(d, id, 1))}>
+          ↓
+        </button>
+        <button title="Move to the list on the left" aria-label="Move card left" disabled={leftmost} onClick={() => change((d) => void moveCardAcross(d, id, -1))}>
+          ←
+        </button>
+        <button title="Move to the list on the right" aria-label="Move card right" disabled={rightmost} onClick={() => change((d) => void moveCardAcross(d, id, 1))}>
+          →
+        </button>
+        <button title="Delete card" aria-label="Delete card" onClick={() => change((d) => deleteCard(d, id))}>
+          ×
+        </button>
       </div>
     </li>
   )

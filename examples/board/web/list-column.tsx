@@ -18,17 +18,41 @@ export const ListColumn = memo(function ListColumn({ id, leftmost, rightmost }: 
   return (
     <section className="list" data-list={id} aria-label={list.title || 'Untitled list'}>
       <header>
-        <CollaborativeText className="list-title" aria-label="List title" rows={1} value={list.title} maxLength={LIMITS.title} read={() => doc?.state.lists.find((l) => l.id === id)?.title ?? ''} edit={(apply) => change((d) => void setTitle(d.lists.find((l) => l.id === id), apply))} />
-        <button title="Move list left" aria-label="Move list left" disabled={leftmost} onClick={() => change((d) => void moveList(d, id, -1))}>◀</button>
-        <button title="Move list right" aria-label="Move list right" disabled={rightmost} onClick={() => change((d) => void moveList(d, id, 1))}>▶</button>
-        <button title="Delete list and its cards" aria-label="Delete list" onClick={() => change((d) => deleteList(d, id))}>×</button>
+        <CollaborativeText
+          className="list-title"
+          aria-label="List title"
+          rows={1}
+          value={list.title}
+          maxLength={LIMITS.title}
+          read={() => doc?.state.lists.find((l) => l.id === id)?.title ?? ''}
+          edit={(apply) =>
+            change(
+              (d) =>
+                void setTitle(
+                  d.lists.find((l) => l.id === id),
+                  apply,
+                ),
+            )
+          }
+        />
+        <button title="Move list left" aria-label="Move list left" disabled={leftmost} onClick={() => change((d) => void moveList(d, id, -1))}>
+          ◀
+        </button>
+        <button title="Move list right" aria-label="Move list right" disabled={rightmost} onClick={() => change((d) => void moveList(d, id, 1))}>
+          ▶
+        </button>
+        <button title="Delete list and its cards" aria-label="Delete list" onClick={() => change((d) => deleteList(d, id))}>
+          ×
+        </button>
       </header>
       <ul>
         {list.cards.map((card, i) => (
           <CardItem key={card} id={card} first={i === 0} last={i === list.cards.length - 1} leftmost={leftmost} rightmost={rightmost} />
         ))}
       </ul>
-      <button className="add-card" onClick={() => change((d) => addCard(d, id, newId()))}>+ Add a card</button>
+      <button className="add-card" onClick={() => change((d) => addCard(d, id, newId()))}>
+        + Add a card
+      </button>
     </section>
   )
 })

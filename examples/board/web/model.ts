@@ -156,7 +156,7 @@ export function repairDuplicates(d: Draft<Board>): void {
   repairShape(d)
   const seen = new Set<string>()
   for (const list of d.lists)
-    for (let i = 0; i < list.cards.length; ) {
+    for (let i = 0; i < list.cards.length;) {
       const card = list.cards[i]!
       if (seen.has(card) || !d.cards[card]) list.cards.splice(i, 1)
       else {

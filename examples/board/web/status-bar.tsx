@@ -12,7 +12,9 @@ export function StatusBar({ offline, onOffline, notices }: { offline: boolean; o
   return (
     <header className="status">
       <strong className="logo">Zinc board</strong>
-      <span id="st-conn" className={`conn ${connection}`}>{connection}</span>
+      <span id="st-conn" className={`conn ${connection}`}>
+        {connection}
+      </span>
       <span id="st-saved">{saved}</span>
       <span className="people" id="st-people">
         {me && <span style={{ color: me.color }}>{me.name} (you)</span>}
@@ -23,7 +25,9 @@ export function StatusBar({ offline, onOffline, notices }: { offline: boolean; o
         ))}
       </span>
       <input aria-label="Your name" value={me?.name ?? ''} onChange={(e) => me && setMe({ ...me, name: e.target.value.slice(0, 40) })} />
-      <button id="offline" aria-pressed={offline} onClick={() => onOffline(!offline)}>{offline ? 'Go online' : 'Go offline'}</button>
+      <button id="offline" aria-pressed={offline} onClick={() => onOffline(!offline)}>
+        {offline ? 'Go online' : 'Go offline'}
+      </button>
       <a href="/">Canvas</a>
       {notices.length > 0 && (
         <div id="notice" role="alert">

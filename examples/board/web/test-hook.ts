@@ -11,7 +11,10 @@ import { BOARD_DOC } from './session.js'
 export function installTestHook(endpoint: Endpoint, leafStorage: IdbLeafStorage, net: NetSwitch): void {
   let doc: Document<Board> | undefined
   // A handle of its own on the board (the page's components share another): reading only.
-  void endpoint.open<Board>(BOARD_DOC, { initial: initialBoard(), timeoutMs: 120_000 }).then((d) => (doc = d), () => undefined)
+  void endpoint.open<Board>(BOARD_DOC, { initial: initialBoard(), timeoutMs: 120_000 }).then(
+    (d) => (doc = d),
+    () => undefined,
+  )
   const hook = {
     get ready() {
       return doc !== undefined && document.querySelector('main') !== null
@@ -23,7 +26,7 @@ export function installTestHook(endpoint: Endpoint, leafStorage: IdbLeafStorage,
     status: () => doc?.status,
     connected: () => endpoint.connected,
     setOffline: (offline: boolean) => net.setOffline(offline),
-    keptPending: async () => ((await leafStorage.load(BOARD_DOC as never))?.record.pending.length ?? -1),
+    keptPending: async () => (await leafStorage.load(BOARD_DOC as never))?.record.pending.length ?? -1,
     /** The board as shown: list titles, and each list's card texts in order. */
     shown: () =>
       [...document.querySelectorAll<HTMLElement>('section.list')].map((s) => ({

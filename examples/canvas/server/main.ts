@@ -158,7 +158,9 @@ function tokenCheck(expected: string): NonNullable<EndpointOptions['authenticate
 /** Deployment settings from the environment (see the header of this file). */
 function deploymentFromEnv(): Pick<CanvasServerOptions, 'allowedOrigins' | 'token' | 'tls'> {
   const env = process.env
-  const origins = env.ZINC_ALLOWED_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean)
+  const origins = env.ZINC_ALLOWED_ORIGINS?.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
   const key = env.ZINC_TLS_KEY
   const cert = env.ZINC_TLS_CERT
   if (Boolean(key) !== Boolean(cert)) throw new Error('Set both ZINC_TLS_KEY and ZINC_TLS_CERT (PEM files), or neither.')

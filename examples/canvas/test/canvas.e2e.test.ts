@@ -109,7 +109,7 @@ async function shot(page: Page, name: string): Promise<void> {
 /** Waits until both tabs have nothing pending and the same seq and drawing. */
 async function converged(): Promise<{ seq: number; count: number; hash: string }> {
   let last = ''
-  for (const deadline = Date.now() + WAIT.timeout; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + WAIT.timeout; Date.now() < deadline;) {
     const [x, y] = await Promise.all([a, b].map((p) => zinc<{ seq: number; pending: number; d: { count: number; hash: string } }>(p, '({ seq: z.seq(), pending: z.pending(), d: z.digest() })')))
     last = JSON.stringify({ a: x, b: y })
     if (x!.pending === 0 && y!.pending === 0 && x!.seq === y!.seq && x!.d.hash === y!.d.hash) return { seq: x!.seq, ...x!.d }
@@ -159,11 +159,7 @@ describe('canvas demo in Chromium', () => {
     await a.mouse.move(box.x + 333, box.y + 222)
     const aName = await hook(a, (z) => z.me.name)
     const aId = await hook(a, (z) => z.endpoint.id)
-    await b.waitForFunction(
-      ([id, name]) => window.__zinc.presence().some((p) => p.id === id && p.name === name && p.cursor?.[0] === 333 && p.cursor?.[1] === 222),
-      [aId, aName] as const,
-      WAIT,
-    )
+    await b.waitForFunction(([id, name]) => window.__zinc.presence().some((p) => p.id === id && p.name === name && p.cursor?.[0] === 333 && p.cursor?.[1] === 222), [aId, aName] as const, WAIT)
     await expect.poll(() => zinc<string>(b, 'document.getElementById("st-conn").textContent'), WAIT).toBe('connected')
     await expect.poll(() => zinc<string>(b, 'document.getElementById("st-people").textContent'), WAIT).toBe('2')
     await b.mouse.move(box.x + 700, box.y + 500)
@@ -250,7 +246,8 @@ describe('canvas demo in Chromium', () => {
     const outageStart = Date.now()
     await server!.close()
     server = undefined
-    for (const p of [a, b]) await p.waitForFunction(() => /^Server unreachable: your changes are kept and will be sent when it is back\. (Retrying in \d+ s…|Retrying now…)$/.test(window.__zinc.banner()), null, WAIT)
+    for (const p of [a, b])
+      await p.waitForFunction(() => /^Server unreachable: your changes are kept and will be sent when it is back\. (Retrying in \d+ s…|Retrying now…)$/.test(window.__zinc.banner()), null, WAIT)
     expect(await zinc<string>(a, 'document.getElementById("st-conn").textContent')).toBe('reconnecting')
     expect(await zinc<boolean>(a, 'document.getElementById("st-people").classList.contains("stale")')).toBe(true)
     // A keeps drawing; the banner counts what is kept.
@@ -330,14 +327,30 @@ describe('canvas demo in Chromium', () => {
 
   it('the layout holds from 390 to 1920 px wide: no sideways scrolling, the canvas fills what is left', async (ctx) => {
     needBrowser(ctx)
-    for (const [width, height] of [[390, 844], [768, 1024], [1280, 800], [1920, 1080]] as const) {
+    for (const [width, height] of [
+      [390, 844],
+      [768, 1024],
+      [1280, 800],
+      [1920, 1080],
+    ] as const) {
       await a.setViewportSize({ width, height })
-      await a.waitForFunction(([w, h]) => {
-        const stage = document.getElementById('stage')!.getBoundingClientRect()
-        const canvas = document.getElementById('base')!.getBoundingClientRect()
-        const status = document.getElementById('status')!.getBoundingClientRect()
-        return Math.round(canvas.width) === Math.round(stage.width) && Math.round(canvas.height) === Math.round(stage.height) && stage.bottom <= status.top + 1 && status.bottom <= h + 1 && document.documentElement.scrollWidth <= w && stage.height > 100
-      }, [width, height] as const, WAIT)
+      await a.waitForFunction(
+        ([w, h]) => {
+          const stage = document.getElementById('stage')!.getBoundingClientRect()
+          const canvas = document.getElementById('base')!.getBoundingClientRect()
+          const status = document.getElementById('status')!.getBoundingClientRect()
+          return (
+            Math.round(canvas.width) === Math.round(stage.width) &&
+            Math.round(canvas.height) === Math.round(stage.height) &&
+            stage.bottom <= status.top + 1 &&
+            status.bottom <= h + 1 &&
+            document.documentElement.scrollWidth <= w &&
+            stage.height > 100
+          )
+        },
+        [width, height] as const,
+        WAIT,
+      )
       const toolbar = (await a.locator('#toolbar').boundingBox())!
       if (width >= 1280) expect(toolbar.height, `one toolbar row at ${width} px`).toBeLessThan(48)
       await shot(a, `6-layout-${width}`)
@@ -454,7 +467,9 @@ describe('canvas demo in Chromium', () => {
     await converged()
     await b.waitForFunction(() => ((window.__zinc.perf().remote as { n: number }).n ?? 0) > 0, null, WAIT)
     const perf = { local: await hook(a, (z) => z.perf()), remote: await hook(b, (z) => z.perf()), at: new Date().toISOString() }
-    console.log(`[canvas e2e] frame times at 10k shapes:\n  local (doc.change + render, tab A): ${JSON.stringify(perf.local.local)}\n  remote (subscribe → render, tab B): ${JSON.stringify(perf.remote.remote)}\n  remote Zinc (socket message → subscribe callback, tab B): ${JSON.stringify(perf.remote.remoteZinc)}`)
+    console.log(
+      `[canvas e2e] frame times at 10k shapes:\n  local (doc.change + render, tab A): ${JSON.stringify(perf.local.local)}\n  remote (subscribe → render, tab B): ${JSON.stringify(perf.remote.remote)}\n  remote Zinc (socket message → subscribe callback, tab B): ${JSON.stringify(perf.remote.remoteZinc)}`,
+    )
     await writeFile(join(ARTIFACTS, 'perf-10k.json'), JSON.stringify(perf, null, 2))
     await shot(b, '6-10k-shapes')
     const after = await converged()

@@ -27,7 +27,11 @@ export async function ensureChromium(label: string): Promise<string | undefined>
     await promisify(execFile)('sh', [ENSURE], { env: { ...process.env, CHROMIUM }, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 })
   } catch (error) {
     const e = error as { stderr?: string; message: string }
-    why = (e.stderr || e.message).trim().split('\n').pop()!.replace(/^ensure-chromium: /, '')
+    why = (e.stderr || e.message)
+      .trim()
+      .split('\n')
+      .pop()!
+      .replace(/^ensure-chromium: /, '')
   }
   if (existsSync(CHROMIUM)) return undefined
   return `Chromium is not installed at ${CHROMIUM} (${why || 'the install did not produce it'}): run \`sudo sh scripts/ensure-chromium.sh\` (Debian: \`sudo apt-get install chromium\`) or set CHROMIUM=/path/to/chromium.`

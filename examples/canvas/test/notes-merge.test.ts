@@ -15,7 +15,7 @@ describe('note editor', () => {
     expect(rebase('', 'abc', 0)).toBe(0)
   })
 
-  it('merge keeps both people\'s typing', () => {
+  it("merge keeps both people's typing", () => {
     expect(merge('hello world', 'hello world!', 'hello brave world')).toBe('hello brave world!')
     expect(merge('hello world', 'Oh, hello world', 'hello world, bye')).toBe('Oh, hello world, bye')
     expect(merge('abc', 'abc', 'abXc')).toBe('abXc') // nothing typed here

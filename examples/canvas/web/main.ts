@@ -179,12 +179,12 @@ view.resize()
 const hook = installTestHook({ app, view, status, net, transport, notes, layers, clipboard, toolbar, me, undo, redo })
 if (!redirecting)
   connect().then(
-  () => (hook.ready = true),
-  (error: unknown) => {
-    status.failed = (error as Error).message
-    console.error('[zinc canvas] failed:', error)
-    status.toast(`Could not open the canvas: ${status.failed}`, 'warn')
-    app.dirty.status = true
-    app.requestFrame()
-  },
-)
+    () => (hook.ready = true),
+    (error: unknown) => {
+      status.failed = (error as Error).message
+      console.error('[zinc canvas] failed:', error)
+      status.toast(`Could not open the canvas: ${status.failed}`, 'warn')
+      app.dirty.status = true
+      app.requestFrame()
+    },
+  )

@@ -23,7 +23,7 @@ export async function stress(app: App, count: number): Promise<void> {
   const h = Math.max(300, view.y1)
   const started = performance.now()
   let z = app.nextZ()
-  for (let done = 0; done < count; ) {
+  for (let done = 0; done < count;) {
     const n = Math.min(1000, count - done)
     const batch: Array<[string, Shape]> = []
     for (let i = 0; i < n; i++) {
@@ -33,7 +33,21 @@ export async function stress(app: App, count: number): Promise<void> {
       const a = Math.round(8 + Math.random() * 32)
       const b = Math.round(8 + Math.random() * 32)
       const pts = kind === 'stroke' ? [0, 0, a / 2, b, a, b / 3, a * 0.8, 0] : [0, 0, a, b]
-      batch.push([newShapeId(), { kind, x, y, pts, color: COLORS[Math.floor(Math.random() * COLORS.length)]!, width: 1 + Math.floor(Math.random() * 3), fill: Math.random() < 0.3, z: z++, by: app.endpoint?.id ?? '', layer: app.ui.layer }])
+      batch.push([
+        newShapeId(),
+        {
+          kind,
+          x,
+          y,
+          pts,
+          color: COLORS[Math.floor(Math.random() * COLORS.length)]!,
+          width: 1 + Math.floor(Math.random() * 3),
+          fill: Math.random() < 0.3,
+          z: z++,
+          by: app.endpoint?.id ?? '',
+          layer: app.ui.layer,
+        },
+      ])
     }
     await nextFrame()
     app.beginGroup()

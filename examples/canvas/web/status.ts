@@ -78,7 +78,7 @@ export class Status {
     $('st-conn').className = `conn ${conn}`
     setText('st-role', this.role)
     // Everyone present counts this person too; in view, only the others' cursors drawn.
-    setText('st-people', String(doc ? crowd.people + ((app.endpoint && doc.presence.get().has(app.endpoint.id)) ? 1 : 0) : 0))
+    setText('st-people', String(doc ? crowd.people + (app.endpoint && doc.presence.get().has(app.endpoint.id) ? 1 : 0) : 0))
     setText('st-inview', String(crowd.inView))
     // While away, the counts are the last ones heard: say so.
     for (const id of ['st-inview', 'st-people', 'st-role']) {

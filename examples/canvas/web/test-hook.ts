@@ -74,8 +74,16 @@ export function installTestHook(p: HookParts): { ready: boolean } {
     openNote: (id: string) => p.notes.open(id),
     editingNote: () => p.notes.openId,
     /** Layers, top first (as the panel shows them). */
-    layers: () => p.layers.layers().map((l) => l.name).reverse(),
-    layerIds: () => p.layers.layers().map((l) => l.id).reverse(),
+    layers: () =>
+      p.layers
+        .layers()
+        .map((l) => l.name)
+        .reverse(),
+    layerIds: () =>
+      p.layers
+        .layers()
+        .map((l) => l.id)
+        .reverse(),
     moveLayer: (id: string, delta: number) => p.layers.move(id, delta),
   }
   Object.assign(window, { __zinc: hook })

@@ -180,15 +180,7 @@ function clock(iso: string): string {
 export function formatTailLine(record: TailRecord | BadFrameRecord): string {
   if ('bad' in record) return `${clock(record.time)} ${record.topic ?? '-'} bad frame: ${record.bad}`
   const seq = record.seqFrom !== undefined && record.seqFrom !== record.seq ? `${record.seqFrom}..${record.seq}` : String(record.seq)
-  const parts = [
-    clock(record.time),
-    record.topic,
-    record.kind,
-    `doc=${record.doc || '-'}`,
-    `seq=${seq}`,
-    `origin=${shortId(record.origin)}`,
-    `${record.size}B`,
-  ]
+  const parts = [clock(record.time), record.topic, record.kind, `doc=${record.doc || '-'}`, `seq=${seq}`, `origin=${shortId(record.origin)}`, `${record.size}B`]
   if (record.summary) parts.push(record.summary)
   return parts.join(' ')
 }

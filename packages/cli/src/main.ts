@@ -13,9 +13,7 @@ import { CliError } from './errors.js'
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
 export function buildProgram(): Command {
-  const program = new Command('zinc')
-    .description('Run and inspect Zinc nodes: real-time collaborative documents over a tree of ZeroMQ endpoints.')
-    .version(version, '-V, --version')
+  const program = new Command('zinc').description('Run and inspect Zinc nodes: real-time collaborative documents over a tree of ZeroMQ endpoints.').version(version, '-V, --version')
   program.configureOutput({ outputError: (text, write) => write(oneLineError(program, text)) })
   for (const cmd of [hostCommand(), relayCommand(), tailCommand(), statsCommand(), keygenCommand(), benchCommand()]) {
     cmd.configureOutput({ outputError: (text, write) => write(oneLineError(cmd, text)) })
@@ -50,7 +48,16 @@ export function usageLine(cmd: Command): string {
 
 /** commander's error (and its "Did you mean" hint) as one line that ends with the right usage. */
 export function oneLineError(cmd: Command, text: string): string {
-  const lines = text.trim().split('\n').map((l) => l.trim().replace(/^error: /, '').replace(/^\((.*)\)$/, '$1')).filter(Boolean)
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) =>
+      l
+        .trim()
+        .replace(/^error: /, '')
+        .replace(/^\((.*)\)$/, '$1'),
+    )
+    .filter(Boolean)
   const [what, ...hints] = lines
   const hint = hints.length ? ` (${hints.map((h) => h.charAt(0).toLowerCase() + h.slice(1)).join('; ')})` : ''
   const help = cmd.parent ? `zinc ${cmd.name()} --help` : 'zinc --help'

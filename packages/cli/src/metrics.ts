@@ -53,8 +53,8 @@ const COUNTERS: Record<string, Def> = {
   queueDrops: { name: 'zinc_queue_drops_total', type: 'counter', help: 'Messages dropped because an outbound queue was full.' },
   pending: { name: 'zinc_pending_changes', type: 'gauge', help: 'Local changes not yet sequenced by the root.' },
   queueDepth: { name: 'zinc_queue_depth', type: 'gauge', help: 'Messages waiting in the handler pool.' },
-  children: { name: 'zinc_children', type: 'gauge', help: 'Children in this endpoint\'s roster.' },
-  epoch: { name: 'zinc_epoch', type: 'gauge', help: 'The root\'s current term.' },
+  children: { name: 'zinc_children', type: 'gauge', help: "Children in this endpoint's roster." },
+  epoch: { name: 'zinc_epoch', type: 'gauge', help: "The root's current term." },
 }
 
 const STRUCTURED = new Set(['docs', 'sentByKind', 'receivedByKind', 'handlerLatency'])
@@ -79,7 +79,10 @@ export function formatNumber(n: number): string {
 
 /** camelCase → snake_case for metric names of counters this formatter does not know yet. */
 function snake(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^a-zA-Z0-9_]/g, '_').toLowerCase()
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^a-zA-Z0-9_]/g, '_')
+    .toLowerCase()
 }
 
 class Writer {

@@ -15,7 +15,13 @@ export function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER
 
 /** Collects a repeatable option; each occurrence may also be a comma-separated list. */
 export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)]
+  return [
+    ...(previous ?? []),
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ]
 }
 
 export interface CurveFlags {
@@ -66,7 +72,7 @@ export function curveOptions(flags: CurveFlags, roles: { bind: boolean; connect:
   if (roles.bind && pair) curve.server = { ...pair, ...(allowKey && allowKey.length > 0 ? { allowedClientKeys: allowKey } : {}) }
   if (roles.connect && serverKey !== undefined) {
     const client = pair ?? roles.ephemeralClient?.()
-    if (!client) throw new CliError('--server-key needs this node\'s own key pair too: add --curve-secret and --curve-public (zinc keygen makes one).')
+    if (!client) throw new CliError("--server-key needs this node's own key pair too: add --curve-secret and --curve-public (zinc keygen makes one).")
     curve.client = { ...client, serverPublicKey: serverKey }
   }
   return curve.server || curve.client ? curve : undefined

@@ -22,7 +22,10 @@ function row(label: string, value: string): string {
 }
 
 function pairs(o: Record<string, unknown>, keys: string[]): string {
-  return keys.filter((k) => typeof o[k] === 'number').map((k) => `${k} ${String(o[k])}`).join('  ')
+  return keys
+    .filter((k) => typeof o[k] === 'number')
+    .map((k) => `${k} ${String(o[k])}`)
+    .join('  ')
 }
 
 function byKind(m: Record<string, number> | undefined): string {
@@ -35,10 +38,7 @@ export function formatStatsText(s: StatsSnapshot): string {
   const stats = s.stats as unknown as Record<string, unknown>
   const extra = Object.keys(stats).filter((k) => typeof stats[k] === 'number' && !COUNTERS.includes(k) && !GAUGES.includes(k))
   const docs = Object.entries(s.stats.docs ?? {})
-  const lines = [
-    row('endpoint', `${s.endpoint}  ${s.role}  epoch ${s.epoch}  up ${s.uptimeSeconds}s`),
-    row('addresses', `inbound ${s.addresses.inbound}  outbound ${s.addresses.outbound}`),
-  ]
+  const lines = [row('endpoint', `${s.endpoint}  ${s.role}  epoch ${s.epoch}  up ${s.uptimeSeconds}s`), row('addresses', `inbound ${s.addresses.inbound}  outbound ${s.addresses.outbound}`)]
   if (s.parent) lines.push(row('parent', `${s.parent.inbound},${s.parent.outbound}`))
   lines.push(row('counters', pairs(stats, [...COUNTERS, ...extra])))
   lines.push(row('gauges', pairs(stats, GAUGES)))

@@ -103,7 +103,15 @@ describe('patch summary', () => {
     expect(summarizePatches([{ op: 'remove', path: ['items', 3] }])).toBe('remove items/3')
     expect(summarizePatches([{ op: 'replace', path: [], value: {} }])).toBe('replace (root)={}')
     expect(summarizePatches([])).toBe('(no patches)')
-    expect(summarizePatches([{ op: 'add', path: ['a'], value: 1 }, { op: 'add', path: ['b'], value: 2 }], 2)).toBe('add a=1, add b=2')
+    expect(
+      summarizePatches(
+        [
+          { op: 'add', path: ['a'], value: 1 },
+          { op: 'add', path: ['b'], value: 2 },
+        ],
+        2,
+      ),
+    ).toBe('add a=1, add b=2')
   })
 
   it('cuts long values', () => {
@@ -198,7 +206,10 @@ describe('Prometheus text', () => {
     expect(text).toContain('zinc_documents 2\n')
     expect(text).not.toContain('histogram')
     // Every sample has a TYPE line before it, and no metric is declared twice.
-    const types = text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2])
+    const types = text
+      .split('\n')
+      .filter((l) => l.startsWith('# TYPE '))
+      .map((l) => l.split(' ')[2])
     expect(new Set(types).size).toBe(types.length)
   })
 

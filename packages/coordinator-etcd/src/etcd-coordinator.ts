@@ -118,7 +118,11 @@ export class EtcdCoordinator implements Coordinator {
     }
     this.#watcher = await client.watch().prefix(this.#leaderPrefix).create()
     const recheck = () => void this.#refresh()
-    this.#watcher.on('put', recheck).on('delete', recheck).on('connected', recheck).on('error', () => {})
+    this.#watcher
+      .on('put', recheck)
+      .on('delete', recheck)
+      .on('connected', recheck)
+      .on('error', () => {})
     // A safety net under the watch (a reconnect can miss events): read the leader now and then.
     this.#pollTimer = setInterval(recheck, Math.max(200, (this.#ttlSeconds * 1000) / 4))
     await this.#campaign()
@@ -146,7 +150,11 @@ export class EtcdCoordinator implements Coordinator {
           this.#window.renewed(sentAt, this.#grantedTtl)
           const value: LeaderValue = { id: member.id, inbound: member.addresses.inbound, outbound: member.addresses.outbound }
           const key = `${this.#leaderPrefix}${member.id}/${id}`
-          await lease.put(key).value(JSON.stringify(value)).options({ deadline: Date.now() + this.#dialTimeoutMs }).exec()
+          await lease
+            .put(key)
+            .value(JSON.stringify(value))
+            .options({ deadline: Date.now() + this.#dialTimeoutMs })
+            .exec()
           this.#lease = lease
           this.#myKey = key
           this.#scheduleRenewal()
@@ -241,7 +249,13 @@ export class EtcdCoordinator implements Coordinator {
     if (!client || !member || this.#closed) return
     let res
     try {
-      res = await client.getAll().prefix(this.#leaderPrefix).sort('Create', 'Ascend').limit(1).options({ deadline: Date.now() + this.#dialTimeoutMs }).exec()
+      res = await client
+        .getAll()
+        .prefix(this.#leaderPrefix)
+        .sort('Create', 'Ascend')
+        .limit(1)
+        .options({ deadline: Date.now() + this.#dialTimeoutMs })
+        .exec()
     } catch {
       // etcd unreachable: the renewal timer closes the window in time; the poll reads again.
       return

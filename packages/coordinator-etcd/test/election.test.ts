@@ -69,12 +69,14 @@ const hosts = (ms: Member[]) => ms.filter((m) => m.endpoint.role === 'host')
 /** Every survivor holds the same log, and every change any of them made is in it exactly once. */
 async function settled(ms: Member[], label: string): Promise<void> {
   await waitFor(() => hosts(ms).length === 1, `${label}: one root`)
-  await waitFor(
-    () => ms.every((m) => m.doc.pendingCount === 0 && m.doc.seq === ms[0]!.doc.seq && JSON.stringify(m.doc.state) === JSON.stringify(ms[0]!.doc.state)),
-    `${label}: members converge`,
-  )
+  await waitFor(() => ms.every((m) => m.doc.pendingCount === 0 && m.doc.seq === ms[0]!.doc.seq && JSON.stringify(m.doc.state) === JSON.stringify(ms[0]!.doc.state)), `${label}: members converge`)
   const log = ms[0]!.doc.state.log
-  for (const m of ms) for (const token of m.made) expect(log.filter((t) => t === token), `${label}: ${token} exactly once`).toHaveLength(1)
+  for (const m of ms)
+    for (const token of m.made)
+      expect(
+        log.filter((t) => t === token),
+        `${label}: ${token} exactly once`,
+      ).toHaveLength(1)
 }
 
 describe('etcd coordinator', () => {
@@ -197,7 +199,10 @@ describe('etcd coordinator', () => {
     const transport = new InprocTransport(network, { node: 'forger' })
     const pub = await transport.pub(network.uniqueAddress('forger-out'), {})
     const push = await transport.push(root.endpoint.addresses.inbound, {})
-    cleanups.push(() => push.close(), () => pub.close())
+    cleanups.push(
+      () => push.close(),
+      () => pub.close(),
+    )
     const forger = newEndpointId()
     const id = Uint8Array.from(Buffer.from(forger.replaceAll('-', ''), 'hex'))
     const payload = HeartbeatCodec.encode({ heads: [], rosterVersion: 0, ancestors: [{ id, inbound: 'inproc://forger-in', outbound: pub.address }] })

@@ -51,7 +51,11 @@ describe('a three-member etcd cluster', () => {
     }
     await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
     await waitFor(() => docs.every((d) => d.seq === docs[0]!.seq), 'replicas at one seq')
-    for (const token of made) expect(docs[0]!.state.log.filter((t) => t === token), token).toHaveLength(1)
+    for (const token of made)
+      expect(
+        docs[0]!.state.log.filter((t) => t === token),
+        token,
+      ).toHaveLength(1)
     expect(root.role).toBe('host')
     expect(root.epoch).toBe(epoch)
     expect(root.stats().leaseLapses).toBe(0)

@@ -21,7 +21,11 @@ export async function findEtcd(): Promise<{ bin: string } | { missing: string }>
     return { missing: 'scripts/ensure-etcd.sh printed no etcd path' }
   } catch (error) {
     const e = error as { stderr?: string; message: string }
-    const why = (e.stderr || e.message).trim().split('\n').pop()!.replace(/^ensure-etcd: /, '')
+    const why = (e.stderr || e.message)
+      .trim()
+      .split('\n')
+      .pop()!
+      .replace(/^ensure-etcd: /, '')
     return { missing: `etcd is not installed (${why}): run \`sudo sh scripts/ensure-etcd.sh\` (Debian: \`sudo apt-get install etcd-server\`) or set ETCD=/path/to/etcd.` }
   }
 }
@@ -85,15 +89,23 @@ export class EtcdServer {
     const proc = spawn(
       this.bin,
       [
-        '--name', this.name,
+        '--name',
+        this.name,
         // The same token for every member of one cluster (derived from its member list).
-        '--initial-cluster-token', `zinc-${(this.initialCluster || peer).replace(/\D/g, '').slice(-16)}`,
-        '--data-dir', this.dataDir,
-        '--listen-client-urls', client,
-        '--advertise-client-urls', client,
-        '--listen-peer-urls', peer,
-        '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', this.initialCluster || `${this.name}=${peer}`,
+        '--initial-cluster-token',
+        `zinc-${(this.initialCluster || peer).replace(/\D/g, '').slice(-16)}`,
+        '--data-dir',
+        this.dataDir,
+        '--listen-client-urls',
+        client,
+        '--advertise-client-urls',
+        client,
+        '--listen-peer-urls',
+        peer,
+        '--initial-advertise-peer-urls',
+        peer,
+        '--initial-cluster',
+        this.initialCluster || `${this.name}=${peer}`,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'arm64' ? 'arm64' : '' } },
     )

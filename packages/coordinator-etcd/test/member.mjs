@@ -49,7 +49,10 @@ async function burst(count, intervalMs) {
   for (let n = 0; n < count; n++) {
     const token = `${name}#${made++}`
     const fragment = doc.change((d) => void d.tokens.push(token))
-    fragment.confirmed.then(() => void acked.push(token), (error) => out({ type: 'rejected', token, reason: error.message }))
+    fragment.confirmed.then(
+      () => void acked.push(token),
+      (error) => out({ type: 'rejected', token, reason: error.message }),
+    )
     await new Promise((resolve) => setTimeout(resolve, intervalMs))
   }
   out({ type: 'burst-done', made })
@@ -67,7 +70,11 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const [command, a, b] = line.trim().split(/\s+/)
   if (command === 'go') void burst(Number(a), Number(b))
   else if (command === 'report') report()
-  else if (command === 'stop') void endpoint.close().then(() => transport.close()).then(() => process.exit(0))
+  else if (command === 'stop')
+    void endpoint
+      .close()
+      .then(() => transport.close())
+      .then(() => process.exit(0))
 })
 process.stdin.once('end', () => process.exit(0))
 out({ type: 'ready', role: endpoint.role, epoch: endpoint.epoch })

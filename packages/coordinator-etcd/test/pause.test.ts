@@ -22,7 +22,10 @@ class Member {
   readonly lines: Line[] = []
   readonly output: string[] = []
 
-  constructor(readonly name: string, argv: string[]) {
+  constructor(
+    readonly name: string,
+    argv: string[],
+  ) {
     this.child = spawn(process.execPath, [MEMBER, '--name', name, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] })
     const onLine = (line: string) => {
       this.output.push(line)
@@ -41,7 +44,12 @@ class Member {
   }
 
   async next(type: string, skip = 0, timeoutMs = 60_000): Promise<Line> {
-    await until(() => this.of(type).length > skip, `${this.name}: a "${type}" line`, timeoutMs, () => this.output.slice(-30).join('\n'))
+    await until(
+      () => this.of(type).length > skip,
+      `${this.name}: a "${type}" line`,
+      timeoutMs,
+      () => this.output.slice(-30).join('\n'),
+    )
     return this.of(type)[skip]!
   }
 
@@ -98,7 +106,12 @@ describe('a paused root (SIGSTOP) on etcd', () => {
       await until(() => others.some((m) => m.of('role').some((l) => l.role === 'host' && Number(l.epoch) > epoch)), 'a new root elected')
       await new Promise((r) => setTimeout(r, 500))
       root.signal('SIGCONT')
-      await until(() => root.of('role').some((l) => Number(l.t) > at && l.role !== 'host'), `${root.name} back as a member`, 60_000, () => root.output.slice(-30).join('\n'))
+      await until(
+        () => root.of('role').some((l) => Number(l.t) > at && l.role !== 'host'),
+        `${root.name} back as a member`,
+        60_000,
+        () => root.output.slice(-30).join('\n'),
+      )
     }
     for (const m of members) await m.next('burst-done', 0, 120_000)
     const started = Date.now()
@@ -122,15 +135,22 @@ describe('a paused root (SIGSTOP) on etcd', () => {
     }
     // At most one member was ever root at any one epoch.
     const rootAt = new Map<number, Set<string>>()
-    for (const m of members) for (const l of [...m.of('ready'), ...m.of('role')]) if (l.role === 'host') (rootAt.get(Number(l.epoch)) ?? rootAt.set(Number(l.epoch), new Set()).get(Number(l.epoch))!).add(m.name)
+    for (const m of members)
+      for (const l of [...m.of('ready'), ...m.of('role')]) if (l.role === 'host') (rootAt.get(Number(l.epoch)) ?? rootAt.set(Number(l.epoch), new Set()).get(Number(l.epoch))!).add(m.name)
     for (const [epoch, names] of rootAt) expect([...names], `roots at epoch ${epoch}`).toHaveLength(1)
     // Everyone converged, and every change confirmed to its author is there exactly once.
     const tokens = reports[0]!.tokens as string[]
     for (const r of reports) expect(r.tokens).toEqual(tokens)
     for (const m of members) {
-      for (const token of m.of('acked').flatMap((l) => l.tokens as string[])) expect(tokens.filter((t) => t === token), token).toHaveLength(1)
+      for (const token of m.of('acked').flatMap((l) => l.tokens as string[]))
+        expect(
+          tokens.filter((t) => t === token),
+          token,
+        ).toHaveLength(1)
       for (let i = 0; i < writes; i++) expect(tokens, `${m.name}#${i} made and never lost`).toContain(`${m.name}#${i}`)
     }
-    console.log(`[etcd pause] ${pauses} pause(s); ${tokens.length} changes; converged ${Date.now() - started} ms after the last write; roots by epoch: ${[...rootAt].map(([e, n]) => `${e}:${[...n]}`).join(' ')}`)
+    console.log(
+      `[etcd pause] ${pauses} pause(s); ${tokens.length} changes; converged ${Date.now() - started} ms after the last write; roots by epoch: ${[...rootAt].map(([e, n]) => `${e}:${[...n]}`).join(' ')}`,
+    )
   })
 })

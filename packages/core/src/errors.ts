@@ -17,36 +17,30 @@ export class ZincError extends Error {
 /** A send or receive on a channel that was closed. */
 export class ChannelClosedError extends ZincError {
   constructor(address: string, operation = 'send') {
-    super(
-      'ERR_CHANNEL_CLOSED',
-      `Cannot ${operation} on the channel ${address}: it is closed. Open a new channel, or stop using this one after close().`,
-    )
+    super('ERR_CHANNEL_CLOSED', `Cannot ${operation} on the channel ${address}: it is closed. Open a new channel, or stop using this one after close().`)
   }
 }
 
 /** Binding an address that another channel already holds. */
 export class AddressInUseError extends ZincError {
   constructor(readonly address: string) {
-    super(
-      'ERR_ADDRESS_IN_USE',
-      `Cannot bind ${address}: the address is already in use. Close the channel holding it, or bind another address (a tcp port of "*" picks a free one).`,
-    )
+    super('ERR_ADDRESS_IN_USE', `Cannot bind ${address}: the address is already in use. Close the channel holding it, or bind another address (a tcp port of "*" picks a free one).`)
   }
 }
 
 /** Connecting to an address where nothing is bound (only transports that can know this). */
 export class AddressNotFoundError extends ZincError {
   constructor(readonly address: string) {
-    super(
-      'ERR_ADDRESS_NOT_FOUND',
-      `Cannot connect to ${address}: nothing is bound there. Start the endpoint that binds it first, or check the address.`,
-    )
+    super('ERR_ADDRESS_NOT_FOUND', `Cannot connect to ${address}: nothing is bound there. Start the endpoint that binds it first, or check the address.`)
   }
 }
 
 /** An address that could not be bound or parsed, with the cause from below. */
 export class BindError extends ZincError {
-  constructor(readonly address: string, cause: unknown) {
+  constructor(
+    readonly address: string,
+    cause: unknown,
+  ) {
     super(
       'ERR_BIND',
       `Cannot bind ${address}: ${describe(cause)}. Check that the address is well formed (tcp://host:port, ipc:///path, inproc://name), that the interface exists and the port is free.`,
@@ -57,32 +51,32 @@ export class BindError extends ZincError {
 
 /** An address that could not be connected to, with the cause from below. */
 export class ConnectError extends ZincError {
-  constructor(readonly address: string, cause: unknown) {
-    super(
-      'ERR_CONNECT',
-      `Cannot connect to ${address}: ${describe(cause)}. Check the address and that the peer is running.`,
-      { cause },
-    )
+  constructor(
+    readonly address: string,
+    cause: unknown,
+  ) {
+    super('ERR_CONNECT', `Cannot connect to ${address}: ${describe(cause)}. Check the address and that the peer is running.`, { cause })
   }
 }
 
 /** An address whose scheme the transport does not speak. */
 export class UnsupportedAddressError extends ZincError {
-  constructor(readonly address: string, transport: string, supported: string[]) {
-    super(
-      'ERR_UNSUPPORTED_ADDRESS',
-      `The ${transport} transport cannot use ${address}: it speaks ${supported.join(', ')}. Use one of those, or another transport.`,
-    )
+  constructor(
+    readonly address: string,
+    transport: string,
+    supported: string[],
+  ) {
+    super('ERR_UNSUPPORTED_ADDRESS', `The ${transport} transport cannot use ${address}: it speaks ${supported.join(', ')}. Use one of those, or another transport.`)
   }
 }
 
 /** A message larger than the configured limit. */
 export class MessageTooLargeError extends ZincError {
-  constructor(readonly bytes: number, readonly limit: number) {
-    super(
-      'ERR_MESSAGE_TOO_LARGE',
-      `A message of ${bytes} bytes exceeds maxMessageBytes (${limit}). Split the change into smaller ones, or raise maxMessageBytes on every endpoint.`,
-    )
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super('ERR_MESSAGE_TOO_LARGE', `A message of ${bytes} bytes exceeds maxMessageBytes (${limit}). Split the change into smaller ones, or raise maxMessageBytes on every endpoint.`)
   }
 }
 
@@ -102,7 +96,10 @@ export class ClosedError extends ZincError {
 
 /** The parent did not answer a join in time, or is not a Zinc endpoint. */
 export class JoinTimeoutError extends ZincError {
-  constructor(readonly address: string, ms: number) {
+  constructor(
+    readonly address: string,
+    ms: number,
+  ) {
     super(
       'ERR_JOIN_TIMEOUT',
       `No Zinc endpoint answered the join at ${address} within ${ms} ms. Check that the address is the inbound/outbound pair of a running Zinc endpoint (host.addresses), and that keys and tokens match.`,
@@ -113,14 +110,22 @@ export class JoinTimeoutError extends ZincError {
 /** The parent refused the join (authentication, a loop, a protocol mismatch). */
 export class JoinRefusedError extends ZincError {
   /** `refusal`: the parent's refusal code (`ERR_AUTH`, `ERR_LOOP`, …) when it sent one. */
-  constructor(readonly address: string, readonly reason: string, readonly refusal = '') {
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+    readonly refusal = '',
+  ) {
     super('ERR_JOIN_REFUSED', `The endpoint at ${address} refused to let this endpoint join: ${reason}.`)
   }
 }
 
 /** The root refused an open, read or change of a document (the `authorize` hook). */
 export class AccessDeniedError extends ZincError {
-  constructor(readonly doc: string, readonly action: string, reason: string) {
+  constructor(
+    readonly doc: string,
+    readonly action: string,
+    reason: string,
+  ) {
     super('ERR_ACCESS_DENIED', `Not allowed to ${action} document "${doc}": ${reason}. Ask the host's operator for access.`)
   }
 }
@@ -144,7 +149,11 @@ export class DocumentRefusedError extends ZincError {
 
 /** The root did not sequence a change: it did not apply, or was not authorized. */
 export class ChangeRejectedError extends ZincError {
-  constructor(readonly doc: string, readonly clientSeq: number, reason: string) {
+  constructor(
+    readonly doc: string,
+    readonly clientSeq: number,
+    reason: string,
+  ) {
     super(
       'ERR_CHANGE_REJECTED',
       `Change #${clientSeq} on document "${doc}" was rejected by the root and rolled back locally: ${reason}. Re-read doc.state and make the change again if it still applies.`,
@@ -205,17 +214,20 @@ function describe(cause: unknown): string {
 
 /** A store whose files fail verification (checksums, format marker, LMDB structure, truncation). */
 export class StorageCorruptError extends ZincError {
-  constructor(readonly path: string, readonly detail: string) {
-    super(
-      'ERR_STORAGE_CORRUPT',
-      `The store at ${path} is damaged (${detail}). Restore it from a backup or move it aside to start empty; Zinc will not load data it cannot verify.`,
-    )
+  constructor(
+    readonly path: string,
+    readonly detail: string,
+  ) {
+    super('ERR_STORAGE_CORRUPT', `The store at ${path} is damaged (${detail}). Restore it from a backup or move it aside to start empty; Zinc will not load data it cannot verify.`)
   }
 }
 
 /** A write that did not fit: the disk, a file-size limit or the store's `maxBytes` quota is full. Nothing of the failed write was stored. */
 export class StorageFullError extends ZincError {
-  constructor(readonly path: string, readonly detail: string) {
+  constructor(
+    readonly path: string,
+    readonly detail: string,
+  ) {
     super(
       'ERR_STORAGE_FULL',
       `The store at ${path} is full (${detail}); the write was not stored and nothing stored before it was changed. Free disk space or raise the limit, then retry (close and reopen the store if it says so).`,
@@ -225,7 +237,11 @@ export class StorageFullError extends ZincError {
 
 /** Another process (or another open store in this one) holds the store's lock. */
 export class StorageLockedError extends ZincError {
-  constructor(readonly path: string, readonly pid: number | undefined, detail = '') {
+  constructor(
+    readonly path: string,
+    readonly pid: number | undefined,
+    detail = '',
+  ) {
     super(
       'ERR_STORAGE_LOCKED',
       `The store at ${path} is in use by ${pid === undefined ? 'another process' : `process ${pid}`}${detail ? ` (${detail})` : ''}. Only one root may write a store: stop that process, or use another directory. If no such process runs, delete ${path}/zinc.lock.`,
@@ -235,18 +251,22 @@ export class StorageLockedError extends ZincError {
 
 /** A data directory that cannot be created, read or written. */
 export class StorageAccessError extends ZincError {
-  constructor(readonly path: string, reason: string, options?: { cause?: unknown }) {
-    super(
-      'ERR_STORAGE_ACCESS',
-      `Cannot use ${path} as a Zinc store: ${reason}. Choose a directory this process can create and write, or fix its owner and permissions.`,
-      options,
-    )
+  constructor(
+    readonly path: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ERR_STORAGE_ACCESS', `Cannot use ${path} as a Zinc store: ${reason}. Choose a directory this process can create and write, or fix its owner and permissions.`, options)
   }
 }
 
 /** A write the store failed to commit for a reason other than space (an I/O error); nothing of it was stored. */
 export class StorageWriteError extends ZincError {
-  constructor(readonly path: string, readonly detail: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly path: string,
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
     super(
       'ERR_STORAGE_WRITE',
       `Could not write to the store at ${path} (${detail}); the write was not stored. Check the disk (space, file-size limits, hardware errors), then close and reopen the store.`,
@@ -264,7 +284,11 @@ export class RateLimitedError extends ZincError {
 
 /** A leaf's local store (IndexedDB) could not be read or written: the tab goes on without it for that document. */
 export class LeafStorageError extends ZincError {
-  constructor(readonly doc: string, detail: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly doc: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
     super(
       'ERR_LEAF_STORAGE',
       `The local copy of "${doc}" ${detail}. This tab goes on without it: changes made offline are not kept across a reload until it works again (check the browser's storage settings and free space).`,

@@ -14,7 +14,12 @@ export class TypedEmitter<E extends EventMap> {
   readonly #onListenerError: (error: unknown, event: string) => void
 
   constructor(onListenerError?: (error: unknown, event: string) => void) {
-    this.#onListenerError = onListenerError ?? ((error) => queueMicrotask(() => { throw error }))
+    this.#onListenerError =
+      onListenerError ??
+      ((error) =>
+        queueMicrotask(() => {
+          throw error
+        }))
   }
 
   /** Adds a listener; returns a function that removes it. */

@@ -46,8 +46,26 @@ export function endpointIdFromBytes(bytes: Uint8Array): EndpointId {
   }
   const h = HEX
   const b = bytes as unknown as number[]
-  return (h[b[0]!]! + h[b[1]!]! + h[b[2]!]! + h[b[3]!]! + '-' + h[b[4]!]! + h[b[5]!]! + '-' + h[b[6]!]! + h[b[7]!]! + '-' + h[b[8]!]! + h[b[9]!]! + '-' +
-    h[b[10]!]! + h[b[11]!]! + h[b[12]!]! + h[b[13]!]! + h[b[14]!]! + h[b[15]!]!) as EndpointId
+  return (h[b[0]!]! +
+    h[b[1]!]! +
+    h[b[2]!]! +
+    h[b[3]!]! +
+    '-' +
+    h[b[4]!]! +
+    h[b[5]!]! +
+    '-' +
+    h[b[6]!]! +
+    h[b[7]!]! +
+    '-' +
+    h[b[8]!]! +
+    h[b[9]!]! +
+    '-' +
+    h[b[10]!]! +
+    h[b[11]!]! +
+    h[b[12]!]! +
+    h[b[13]!]! +
+    h[b[14]!]! +
+    h[b[15]!]!) as EndpointId
 }
 
 /** Document ids are non-empty, at most 256 characters, and free of control characters. */

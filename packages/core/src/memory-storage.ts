@@ -91,7 +91,6 @@ function head(d: Entry | undefined): number {
   return Math.max(d?.log.at(-1)?.seq ?? 0, d?.snapshot?.seq ?? 0)
 }
 
-
 function copyTree(r: TreeRecord): TreeRecord {
   return { epoch: r.epoch, root: r.root, peers: r.peers.map((p) => ({ inbound: p.inbound, outbound: p.outbound })) }
 }

@@ -89,9 +89,7 @@ export function checkAppendBatch(doc: DocId, expected: number, fragments: readon
   let next = expected
   for (const f of fragments) {
     if (f.seq !== next) {
-      throw new InvalidArgumentError(
-        `append to "${doc}" expected seq ${next}, got ${f.seq}: the log must stay gapless (no gaps, no repeats). Nothing of this batch was stored.`,
-      )
+      throw new InvalidArgumentError(`append to "${doc}" expected seq ${next}, got ${f.seq}: the log must stay gapless (no gaps, no repeats). Nothing of this batch was stored.`)
     }
     if (!Number.isSafeInteger(f.clientSeq) || f.clientSeq < 0) {
       throw new InvalidArgumentError(`append to "${doc}": fragment ${f.seq} has clientSeq ${f.clientSeq}; it must be a non-negative integer. Nothing of this batch was stored.`)

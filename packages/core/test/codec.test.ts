@@ -268,9 +268,7 @@ function decodesOrBadFrame(bytes: Uint8Array, maxBytes = MAX): void {
   expect(m.raw).toBe(bytes)
 }
 
-const VALID_ENVELOPES = ALL_KINDS.map((kind) =>
-  encodeMessage(initFor(kind, { payload: Uint8Array.from({ length: 24 }, (_, i) => (i * 37) & 0xff), clientSeq: 300, seq: 1_000_000, epoch: 2 })),
-)
+const VALID_ENVELOPES = ALL_KINDS.map((kind) => encodeMessage(initFor(kind, { payload: Uint8Array.from({ length: 24 }, (_, i) => (i * 37) & 0xff), clientSeq: 300, seq: 1_000_000, epoch: 2 })))
 
 describe('decodeMessage fuzzing: a Message or a BadFrameError, never another error', () => {
   // BUG (reported): src/protocol/codec.ts uuid() -> src/ids.ts endpointIdFromBytes -> uuid's
@@ -315,44 +313,34 @@ describe('decodeMessage fuzzing: a Message or a BadFrameError, never another err
 
   it('valid envelopes with one to three bits flipped', () => {
     fc.assert(
-      fc.property(
-        fc.nat({ max: VALID_ENVELOPES.length - 1 }),
-        fc.array(fc.nat({ max: 1 << 16 }), { minLength: 1, maxLength: 3 }),
-        (which, flips) => {
-          const bytes = VALID_ENVELOPES[which]!.slice()
-          for (const f of flips) {
-            const bit = f % (bytes.byteLength * 8)
-            bytes[bit >> 3]! ^= 1 << (bit & 7)
-          }
-          decodesOrBadFrame(bytes)
-        },
-      ),
+      fc.property(fc.nat({ max: VALID_ENVELOPES.length - 1 }), fc.array(fc.nat({ max: 1 << 16 }), { minLength: 1, maxLength: 3 }), (which, flips) => {
+        const bytes = VALID_ENVELOPES[which]!.slice()
+        for (const f of flips) {
+          const bit = f % (bytes.byteLength * 8)
+          bytes[bit >> 3]! ^= 1 << (bit & 7)
+        }
+        decodesOrBadFrame(bytes)
+      }),
       { seed: 4242, numRuns: 4000 },
     )
   })
 
   it('valid envelopes with random bytes overwritten, inserted or appended', () => {
     fc.assert(
-      fc.property(
-        fc.nat({ max: VALID_ENVELOPES.length - 1 }),
-        fc.nat(),
-        fc.uint8Array({ minLength: 1, maxLength: 8 }),
-        fc.constantFrom('overwrite', 'insert', 'append'),
-        (which, at, junk, how) => {
-          const src = VALID_ENVELOPES[which]!
-          const i = at % src.byteLength
-          let bytes: Uint8Array
-          if (how === 'overwrite') {
-            bytes = src.slice()
-            bytes.set(junk.slice(0, bytes.byteLength - i), i)
-          } else if (how === 'insert') {
-            bytes = Uint8Array.from([...src.slice(0, i), ...junk, ...src.slice(i)])
-          } else {
-            bytes = Uint8Array.from([...src, ...junk])
-          }
-          decodesOrBadFrame(bytes)
-        },
-      ),
+      fc.property(fc.nat({ max: VALID_ENVELOPES.length - 1 }), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.constantFrom('overwrite', 'insert', 'append'), (which, at, junk, how) => {
+        const src = VALID_ENVELOPES[which]!
+        const i = at % src.byteLength
+        let bytes: Uint8Array
+        if (how === 'overwrite') {
+          bytes = src.slice()
+          bytes.set(junk.slice(0, bytes.byteLength - i), i)
+        } else if (how === 'insert') {
+          bytes = Uint8Array.from([...src.slice(0, i), ...junk, ...src.slice(i)])
+        } else {
+          bytes = Uint8Array.from([...src, ...junk])
+        }
+        decodesOrBadFrame(bytes)
+      }),
       { seed: 99, numRuns: 3000 },
     )
   })

@@ -22,7 +22,11 @@ describe('applying ops copies on write', () => {
   })
 
   it('several ops in one pass give what applying them one by one gives; a failing op leaves the state as it was', () => {
-    const ops = [['list', 3, { i: 'd' }], ['list', 0, { r: true }], ['list', 0, 'q', { i: 1 }]] as unknown as Op[]
+    const ops = [
+      ['list', 3, { i: 'd' }],
+      ['list', 0, { r: true }],
+      ['list', 0, 'q', { i: 1 }],
+    ] as unknown as Op[]
     const batched = applyOps(before, ops.slice(0, 2))
     expect(batched.failed).toEqual([])
     expect(batched.state).toEqual(applyOp(applyOp(before, ops[0]!), ops[1]!))

@@ -63,4 +63,3 @@ export class FakeIO implements ReplicaIO {
     return this.sent.splice(0)
   }
 }
-

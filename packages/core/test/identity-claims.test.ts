@@ -15,7 +15,10 @@ describe('descendant claims', () => {
   const check = (ids: Identities, sender: EndpointId, now: number, idleBefore: number) => ids.check(sender, D, undefined, true, isChild, live, SELF, now, idleBefore)
 
   it('a descendant introduced by one live relay cannot be spoken for by another while that relay uses the claim', () => {
-    const ids = new Identities(() => undefined, () => undefined)
+    const ids = new Identities(
+      () => undefined,
+      () => undefined,
+    )
     expect(check(ids, R1, 1_000, 0)).toBeUndefined()
     expect(check(ids, R2, 1_500, 0)).toBe('wrong-origin')
     expect(check(ids, R1, 2_000, 1_000)).toBeUndefined()
@@ -23,7 +26,10 @@ describe('descendant claims', () => {
   })
 
   it('a claim its relay stopped using moves to the relay the descendant now speaks through, and stays there', () => {
-    const ids = new Identities(() => undefined, () => undefined)
+    const ids = new Identities(
+      () => undefined,
+      () => undefined,
+    )
     expect(check(ids, R1, 1_000, 0)).toBeUndefined()
     // R1 has not spoken for D since t=1000; anything older than t=5000 counts as idle.
     expect(check(ids, R2, 9_000, 5_000)).toBeUndefined()
@@ -32,7 +38,10 @@ describe('descendant claims', () => {
   })
 
   it('a leaf (a child that cannot bind) never speaks for anyone but itself', () => {
-    const ids = new Identities(() => undefined, () => undefined)
+    const ids = new Identities(
+      () => undefined,
+      () => undefined,
+    )
     expect(ids.check(R1, D, undefined, false, isChild, live, SELF, 1_000, 0)).toBe('wrong-origin')
   })
 })

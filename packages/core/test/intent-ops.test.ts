@@ -31,7 +31,19 @@ function change(before: Doc, recipe: (d: Doc) => void): { op: Op; after: Doc } {
 
 /** The kinds of component an op has, for "the few operations a person would name". */
 const kinds = (op: Op) =>
-  opComponents(op).map((c) => (c.text !== undefined ? 'text' : c.pick !== undefined ? 'pick' : c.drop !== undefined ? 'drop' : c.remove !== undefined && c.insert !== undefined ? 'replace' : c.remove !== undefined ? 'remove' : 'insert'))
+  opComponents(op).map((c) =>
+    c.text !== undefined
+      ? 'text'
+      : c.pick !== undefined
+        ? 'pick'
+        : c.drop !== undefined
+          ? 'drop'
+          : c.remove !== undefined && c.insert !== undefined
+            ? 'replace'
+            : c.remove !== undefined
+              ? 'remove'
+              : 'insert',
+  )
 
 describe('doc.change recipes become the operations a person would name', () => {
   it('push, unshift and splice-insert are one insert at the final index', () => {
@@ -192,7 +204,12 @@ describe('diffToOp against ot-json1', () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 6 }), fc.nat(4), (stepsA, target) => {
         const id = base.items[target]!.id
-        const a = change(base, (d) => run(d, stepsA.filter((s) => s.t !== 'edit'))).op
+        const a = change(base, (d) =>
+          run(
+            d,
+            stepsA.filter((s) => s.t !== 'edit'),
+          ),
+        ).op
         const b = change(base, (d) => {
           d.items[target]!.n = 42
         }).op

@@ -31,11 +31,26 @@ describe('resolveOptions', () => {
   })
 
   it('keeps given values, and treats undefined as not given', () => {
-    const r = resolveOptions({ transport: fakeTransport(), join, heartbeatMs: 100, peerTimeoutMs: 500, concurrency: 2, queueLimit: 3, logLimit: 4, token: 't', priority: -5, maxMessageBytes: undefined })
+    const r = resolveOptions({
+      transport: fakeTransport(),
+      join,
+      heartbeatMs: 100,
+      peerTimeoutMs: 500,
+      concurrency: 2,
+      queueLimit: 3,
+      logLimit: 4,
+      token: 't',
+      priority: -5,
+      maxMessageBytes: undefined,
+    })
     expect(r).toMatchObject({ heartbeatMs: 100, peerTimeoutMs: 500, concurrency: 2, queueLimit: 3, logLimit: 4, token: 't', priority: -5, maxMessageBytes: DEFAULTS.maxMessageBytes })
   })
 
-  it.each([{ perSecond: 0, burst: 1, queue: 0 }, { perSecond: 10, burst: 0, queue: 0 }, { perSecond: 10, burst: 1, queue: -1 }])('refuses joinLimit %j, saying what a valid one looks like', (joinLimit) => {
+  it.each([
+    { perSecond: 0, burst: 1, queue: 0 },
+    { perSecond: 10, burst: 0, queue: 0 },
+    { perSecond: 10, burst: 1, queue: -1 },
+  ])('refuses joinLimit %j, saying what a valid one looks like', (joinLimit) => {
     expectInvalid({ transport: fakeTransport(), bind, joinLimit }, /joinLimit must be/)
   })
 

@@ -113,7 +113,14 @@ describe('decodePatches rejects bad payloads with BadFrameError', () => {
   })
 
   it('rejects a bad patch after good ones', () => {
-    expectBadFrame(() => decodePatches(json([{ op: 'add', path: ['a'], value: 1 }, { op: 'add', path: ['__proto__'], value: 1 }])))
+    expectBadFrame(() =>
+      decodePatches(
+        json([
+          { op: 'add', path: ['a'], value: 1 },
+          { op: 'add', path: ['__proto__'], value: 1 },
+        ]),
+      ),
+    )
   })
 
   it.each(['add', 'replace'])('rejects an %s patch without a value', (op) => {

@@ -100,7 +100,12 @@ describe('Replica at the root (sequencer)', () => {
     expect(replica.confirmed).toEqual({ shapes: { a: { x: 3 }, b: { x: 5 } } })
     expect(replica.visible).toEqual(replica.confirmed)
     expect(Object.isFrozen(replica.confirmed)).toBe(true)
-    expect([...replica.clientSeqs]).toEqual(expect.arrayContaining([[c1, 2], [c2, 1]]))
+    expect([...replica.clientSeqs]).toEqual(
+      expect.arrayContaining([
+        [c1, 2],
+        [c2, 1],
+      ]),
+    )
     expect(replica.log.since(0)!.map((e) => decode(e).seq)).toEqual([1, 2, 3])
     expect(io.stats.sequenced).toBe(3)
     expect(io.sent).toEqual([])
@@ -631,8 +636,7 @@ describe('Replica convergence (root + two children, simulated links)', () => {
           else if (m.kind === Kind.REJECT) {
             const refusal = RefusalCodec.decode(m.payload)
             r.rejected(m.clientSeq, refusal.reason, refusal.code, m.seq, m.baseSeq)
-          }
-          else if (m.kind === Kind.RESEND) r.resendPending(0, m.clientSeq)
+          } else if (m.kind === Kind.RESEND) r.resendPending(0, m.clientSeq)
           else throw new Error(`unexpected reply ${m.kind}`)
         }
 

@@ -22,7 +22,11 @@ const sorted = (peers: Iterable<Peer>) => [...peers].sort((a, b) => (a.id < b.id
 
 describe('the roster: only members that can be promoted, sent as versioned deltas', () => {
   it('a child that applies every delta holds the whole roster; one that missed a delta cannot apply the next', () => {
-    const step = fc.oneof(fc.record({ op: fc.constant('add' as const), n: fc.integer({ min: 1, max: 30 }) }), fc.record({ op: fc.constant('remove' as const), n: fc.integer({ min: 1, max: 30 }) }), fc.record({ op: fc.constant('flush' as const), n: fc.constant(0) }))
+    const step = fc.oneof(
+      fc.record({ op: fc.constant('add' as const), n: fc.integer({ min: 1, max: 30 }) }),
+      fc.record({ op: fc.constant('remove' as const), n: fc.integer({ min: 1, max: 30 }) }),
+      fc.record({ op: fc.constant('flush' as const), n: fc.constant(0) }),
+    )
     fc.assert(
       fc.property(fc.array(step, { maxLength: 60 }), fc.integer({ min: 0, max: 20 }), (steps, missAt) => {
         const log = new RosterLog()

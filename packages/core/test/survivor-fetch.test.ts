@@ -26,23 +26,37 @@ function rootWith(changes: Array<[EndpointId, number]>): Replica {
 }
 
 describe('a recovering root takes a survivor’s fragments only if they extend its own history', () => {
-  const survivor = rootWith([[X, 1], [X, 2], [X, 3], [X, 4]])
+  const survivor = rootWith([
+    [X, 1],
+    [X, 2],
+    [X, 3],
+    [X, 4],
+  ])
   const head = { doc: DOC, seq: 4, history: survivor.log.chainAt(4)! }
   const answer = decode(survivor.catchUpMessage(2))
 
   it('same history up to our seq: the answer extends it', () => {
-    const us = rootWith([[X, 1], [X, 2]])
+    const us = rootWith([
+      [X, 1],
+      [X, 2],
+    ])
     expect(extendsOurHistory(us, answer, head)).toBe(true)
   })
 
   it('another branch before our seq (same length, a different second fragment): refused', () => {
-    const us = rootWith([[X, 1], [Y, 1]])
+    const us = rootWith([
+      [X, 1],
+      [Y, 1],
+    ])
     expect(us.seq).toBe(2)
     expect(extendsOurHistory(us, answer, head)).toBe(false)
   })
 
   it('unknown fingerprints keep the old behaviour (taken)', () => {
-    const us = rootWith([[X, 1], [Y, 1]])
+    const us = rootWith([
+      [X, 1],
+      [Y, 1],
+    ])
     expect(extendsOurHistory(us, answer, { doc: DOC, seq: 4 })).toBe(true)
   })
 })

@@ -120,8 +120,14 @@ describe('transformFast is json1.transformNoConflict', () => {
   })
 
   it('a transformed burst still applies: pushes from two writers interleave, keys beside them untouched', () => {
-    let a: Op = [['items', 5, { i: { id: 'p', n: 0, tags: [] } }], ['keys', 'k0', { es: [{ d: 4 }, 'c0#1'] }]] as Op
-    const b: Op = [['items', 5, { i: { id: 'q', n: 0, tags: [] } }], ['keys', 'k1', { r: true, i: 2 }]] as Op
+    let a: Op = [
+      ['items', 5, { i: { id: 'p', n: 0, tags: [] } }],
+      ['keys', 'k0', { es: [{ d: 4 }, 'c0#1'] }],
+    ] as Op
+    const b: Op = [
+      ['items', 5, { i: { id: 'q', n: 0, tags: [] } }],
+      ['keys', 'k1', { r: true, i: 2 }],
+    ] as Op
     a = transformFast(a as json1.JSONOpList, b as json1.JSONOpList, 'left')
     const state = applyOp(applyOp(base, b), a)
     expect(state.items.slice(5).map((i) => i.id)).toEqual(['p', 'q'])

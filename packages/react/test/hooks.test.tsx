@@ -39,7 +39,11 @@ function Cards({ renders }: { renders?: { n: number } }) {
   if (!state) return <p>opening</p>
   return (
     <div>
-      <ul>{state.map((c, i) => <li key={i}>{c}</li>)}</ul>
+      <ul>
+        {state.map((c, i) => (
+          <li key={i}>{c}</li>
+        ))}
+      </ul>
       <button onClick={() => change((d) => void d.cards.push(`card ${d.cards.length + 1}`))}>add</button>
     </div>
   )

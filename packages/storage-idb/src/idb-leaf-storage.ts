@@ -79,8 +79,13 @@ export class IdbLeafStorage implements LeafStorage {
     // One transaction: the record and the state it continues are written together or not at all.
     const tx = db.transaction(['docs', 'states'], 'readwrite')
     // A failed request fails the transaction: tx.done rejects with its error.
-    tx.objectStore('docs').put(record, [this.id, doc]).catch(() => {})
-    if (state) tx.objectStore('states').put(state, [this.id, doc]).catch(() => {})
+    tx.objectStore('docs')
+      .put(record, [this.id, doc])
+      .catch(() => {})
+    if (state)
+      tx.objectStore('states')
+        .put(state, [this.id, doc])
+        .catch(() => {})
     await tx.done
   }
 
@@ -88,8 +93,12 @@ export class IdbLeafStorage implements LeafStorage {
     const db = this.#open()
     if (!db) return
     const tx = db.transaction(['docs', 'states'], 'readwrite')
-    tx.objectStore('docs').delete([this.id, doc]).catch(() => {})
-    tx.objectStore('states').delete([this.id, doc]).catch(() => {})
+    tx.objectStore('docs')
+      .delete([this.id, doc])
+      .catch(() => {})
+    tx.objectStore('states')
+      .delete([this.id, doc])
+      .catch(() => {})
     await tx.done
   }
 

@@ -36,7 +36,7 @@ async function appendRate(options, batch, inFlight, total) {
     }
     await Promise.all(pending)
     const ms = performance.now() - t0
-    return { fragmentsPerSec: Math.round(((next - 1) / ms) * 1000), appendsPerSec: Math.round(((next - 1) / batch / ms) * 1000), msPerAppend: +((ms / ((next - 1) / batch))).toFixed(3) }
+    return { fragmentsPerSec: Math.round(((next - 1) / ms) * 1000), appendsPerSec: Math.round(((next - 1) / batch / ms) * 1000), msPerAppend: +(ms / ((next - 1) / batch)).toFixed(3) }
   })
 }
 

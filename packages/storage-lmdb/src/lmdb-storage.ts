@@ -18,19 +18,7 @@ import {
 import { open as openLmdb, type RootDatabase } from 'lmdb'
 import { StoreLock, accessError } from './lock.js'
 import { checkDataFile } from './preflight.js'
-import {
-  RecordError,
-  checkMarker,
-  decodeDoc,
-  decodeFragment,
-  decodeSnapshot,
-  encodeDoc,
-  encodeFragment,
-  encodeMarker,
-  encodeSnapshot,
-  decodeTree,
-  encodeTree,
-} from './records.js'
+import { RecordError, checkMarker, decodeDoc, decodeFragment, decodeSnapshot, encodeDoc, encodeFragment, encodeMarker, encodeSnapshot, decodeTree, encodeTree } from './records.js'
 
 /**
  * When `append` (and `writeSnapshot`, `compact`) resolve. Either way, only after the LMDB
@@ -125,14 +113,7 @@ export class LmdbStorage implements Storage {
   readonly #queue: Array<{ action: () => void; resolve: () => void; reject: (error: unknown) => void }> = []
   #timer: ReturnType<typeof setTimeout> | undefined
 
-  private constructor(
-    path: string,
-    db: RootDatabase<Uint8Array, Key>,
-    lock: StoreLock,
-    durability: Durability,
-    groupCommitMs: number,
-    maxBytes: number | undefined,
-  ) {
+  private constructor(path: string, db: RootDatabase<Uint8Array, Key>, lock: StoreLock, durability: Durability, groupCommitMs: number, maxBytes: number | undefined) {
     this.path = path
     this.#groupMs = durability === 'group' ? groupCommitMs : undefined
     this.#db = db
@@ -502,4 +483,3 @@ function checkDocId(doc: DocId): void {
     throw new InvalidArgumentError(`A document id must be a non-empty string of at most 1024 UTF-8 bytes, not ${JSON.stringify(doc)}.`)
   }
 }
-

@@ -29,7 +29,10 @@ interface LockInfo {
 
 export class StoreLock {
   #released = false
-  private constructor(readonly dir: string, readonly file: string) {}
+  private constructor(
+    readonly dir: string,
+    readonly file: string,
+  ) {}
 
   static acquire(dir: string): StoreLock {
     const file = join(dir, LOCK_FILE)

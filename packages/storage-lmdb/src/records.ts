@@ -64,7 +64,11 @@ class Writer {
 class Reader {
   readonly view: DataView
   pos = HEADER
-  constructor(readonly bytes: Uint8Array, kind: number, what: string) {
+  constructor(
+    readonly bytes: Uint8Array,
+    kind: number,
+    what: string,
+  ) {
     if (bytes.length < HEADER) throw new RecordError(`${what}: record of ${bytes.length} bytes is truncated`)
     if (bytes[0] !== kind) throw new RecordError(`${what}: record kind 0x${bytes[0]!.toString(16)} instead of 0x${kind.toString(16)}`)
     if (bytes[1] !== FORMAT_VERSION) throw new RecordError(`${what}: record format version ${bytes[1]}, this Zinc reads ${FORMAT_VERSION}`)

@@ -80,11 +80,9 @@ describe('a full store', () => {
     await reopened.close()
   })
 
-  it.runIf(process.platform === 'linux')(
-    'a real write failure (the file-size limit, `ulimit -f`, in a child) rejects, stores nothing of the batch and corrupts nothing',
-    async () => {
-      const dir = await tempDir()
-      const code = `
+  it.runIf(process.platform === 'linux')('a real write failure (the file-size limit, `ulimit -f`, in a child) rejects, stores nothing of the batch and corrupts nothing', async () => {
+    const dir = await tempDir()
+    const code = `
         import { LmdbStorage } from '@zinc/storage-lmdb'
         process.on('SIGXFSZ', () => {}) // so the write fails with an error instead of killing us
         const frags = (from, to, size) => Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, origin: 'o', clientSeq: from + i, envelope: new Uint8Array(size).fill((from + i) & 255) }))
@@ -96,23 +94,22 @@ describe('a full store', () => {
         await s.close()
         console.log('RESULT ' + JSON.stringify(out))
       `
-      const child = await output(runNode(code, [dir], 'ulimit -f 2048;'))
-      expect(child.code, child.stderr).toBe(0)
-      const r = result(child.stdout) as { big: { name: string; code: string; message: string } | string; after: unknown }
-      expect(typeof r.big).toBe('object')
-      const big = r.big as { name: string; code: string; message: string }
-      // LMDB reports a short write as EIO; with space on the device that is a write error, on a full disk StorageFullError
-      expect(['ERR_STORAGE_FULL', 'ERR_STORAGE_WRITE']).toContain(big.code)
-      expect(big.message).toContain(dir)
-      // after a failed commit the store refuses further writes until reopened
-      expect(r.after).toMatchObject({ code: big.code })
+    const child = await output(runNode(code, [dir], 'ulimit -f 2048;'))
+    expect(child.code, child.stderr).toBe(0)
+    const r = result(child.stdout) as { big: { name: string; code: string; message: string } | string; after: unknown }
+    expect(typeof r.big).toBe('object')
+    const big = r.big as { name: string; code: string; message: string }
+    // LMDB reports a short write as EIO; with space on the device that is a write error, on a full disk StorageFullError
+    expect(['ERR_STORAGE_FULL', 'ERR_STORAGE_WRITE']).toContain(big.code)
+    expect(big.message).toContain(dir)
+    // after a failed commit the store refuses further writes until reopened
+    expect(r.after).toMatchObject({ code: big.code })
 
-      const s = await LmdbStorage.open(dir)
-      const loaded = await s.load(DOC)
-      expect(loaded?.fragments.map((f) => f.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
-      expect([...(loaded?.fragments[9]?.envelope ?? [])]).toEqual(new Array(100).fill(10))
-      await s.append(DOC, frags(11, 12))
-      await s.close()
-    },
-  )
+    const s = await LmdbStorage.open(dir)
+    const loaded = await s.load(DOC)
+    expect(loaded?.fragments.map((f) => f.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    expect([...(loaded?.fragments[9]?.envelope ?? [])]).toEqual(new Array(100).fill(10))
+    await s.append(DOC, frags(11, 12))
+    await s.close()
+  })
 })

@@ -99,10 +99,7 @@ export class NetworkCore implements NetworkCoreApi {
     if (!target) throw new AddressNotFoundError(address)
     const expected = PEER_KIND[connector.kind]
     if (target.kind !== expected) {
-      throw new ConnectError(
-        address,
-        `a ${connector.kind.toUpperCase()} needs a ${expected.toUpperCase()} there, but a ${target.kind.toUpperCase()} is bound`,
-      )
+      throw new ConnectError(address, `a ${connector.kind.toUpperCase()} needs a ${expected.toUpperCase()} there, but a ${target.kind.toUpperCase()} is bound`)
     }
     target.accept(connector)
   }

@@ -1,14 +1,4 @@
-import {
-  ClosedError,
-  EventSource,
-  type ChannelOptions,
-  type TransportStats,
-  type PubChannel,
-  type PullChannel,
-  type PushChannel,
-  type SubChannel,
-  type Transport,
-} from '@zinc/core'
+import { ClosedError, EventSource, type ChannelOptions, type TransportStats, type PubChannel, type PullChannel, type PushChannel, type SubChannel, type Transport } from '@zinc/core'
 import { checkInprocAddress } from './address.js'
 import { coreOf, type InprocNetwork } from './network.js'
 import type { NetworkCore } from './network-core.js'
@@ -106,10 +96,7 @@ export class InprocTransport extends EventSource<InprocTransportEvents> implemen
     return this.close()
   }
 
-  private open<T extends InprocPullChannel | InprocPubChannel | InprocPushChannel | InprocSubChannel>(
-    make: (host: ChannelHost) => T,
-    how: 'bind' | 'connect',
-  ): T {
+  private open<T extends InprocPullChannel | InprocPubChannel | InprocPushChannel | InprocSubChannel>(make: (host: ChannelHost) => T, how: 'bind' | 'connect'): T {
     if (this.isClosed) throw new ClosedError(`InprocTransport of node ${this.node}`)
     let channel: T | undefined
     const host: ChannelHost = {

@@ -1,10 +1,4 @@
-import {
-  AddressInUseError,
-  AddressNotFoundError,
-  ChannelClosedError,
-  ConnectError,
-  UnsupportedAddressError,
-} from '@zinc/core'
+import { AddressInUseError, AddressNotFoundError, ChannelClosedError, ConnectError, UnsupportedAddressError } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { afterEach, describe, expect, it } from 'vitest'
 import { body, collect, index, settle, str, text, track, waitFor } from './helpers.js'

@@ -75,7 +75,9 @@ export abstract class WsBoundChannel implements Route {
 
   /** @internal Called by the HTTP host for an upgrade request on this channel's path. */
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const offered = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
+    const offered = String(request.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim())
     if (this.isClosed || !offered.includes(this.protocol)) {
       this.context.stats.connectionsRefused++
       refuse(socket, 400, `this Zinc channel accepts only WebSocket clients offering the subprotocol ${this.protocol}`)

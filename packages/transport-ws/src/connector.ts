@@ -49,7 +49,12 @@ export class WsConnector {
   private check(address: string): string {
     if (this.isClosed) throw new ClosedError(`The ${this.transportName} transport`)
     const parsed = parseWsAddress(address)
-    if (!parsed) throw new UnsupportedAddressError(address, this.transportName, WS_SCHEMES.map((s) => `${s}host:port/path`))
+    if (!parsed)
+      throw new UnsupportedAddressError(
+        address,
+        this.transportName,
+        WS_SCHEMES.map((s) => `${s}host:port/path`),
+      )
     if (parsed.port === 0) {
       throw new ConnectError(address, 'port * or 0 only makes sense when binding; connect to the address the bound channel reports')
     }

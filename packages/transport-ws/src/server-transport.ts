@@ -1,14 +1,6 @@
 import type { Server } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
-import {
-  AddressInUseError,
-  BindError,
-  ClosedError,
-  EventSource,
-  UnsupportedAddressError,
-  type ChannelOptions,
-  type Transport,
-} from '@zinc/core'
+import { AddressInUseError, BindError, ClosedError, EventSource, UnsupportedAddressError, type ChannelOptions, type Transport } from '@zinc/core'
 import { WebSocket } from 'ws'
 import { formatWsAddress, parseWsAddress, WS_SCHEMES, type WsAddress } from './address.js'
 import type { BindContext, WsBoundChannel } from './bound-channel.js'
@@ -87,8 +79,7 @@ export class WsServerTransport extends EventSource<WsTransportEvents> implements
     this.server = options.server
     this.tls = options.tls
     this.guard = new ConnectionGuard(options, this.counters)
-    const factory: WebSocketFactory = (url, protocol, { maxPayload }) =>
-      new WebSocket(url, protocol, { maxPayload, perMessageDeflate: false }) as unknown as WebSocketLike
+    const factory: WebSocketFactory = (url, protocol, { maxPayload }) => new WebSocket(url, protocol, { maxPayload, perMessageDeflate: false }) as unknown as WebSocketLike
     this.connector = new WsConnector(this.name, factory, this.options, this.counters, this.events)
   }
 
@@ -136,14 +127,15 @@ export class WsServerTransport extends EventSource<WsTransportEvents> implements
     this.events.emit('closed')
   }
 
-  private async bind<T extends WsBoundChannel>(
-    address: string,
-    options: ChannelOptions | undefined,
-    make: (resolved: string, limits: ChannelLimits, context: BindContext) => T,
-  ): Promise<T> {
+  private async bind<T extends WsBoundChannel>(address: string, options: ChannelOptions | undefined, make: (resolved: string, limits: ChannelLimits, context: BindContext) => T): Promise<T> {
     if (this.isClosed) throw new ClosedError('The ws transport')
     const parsed = parseWsAddress(address)
-    if (!parsed) throw new UnsupportedAddressError(address, this.name, WS_SCHEMES.map((s) => `${s}host:port/path`))
+    if (!parsed)
+      throw new UnsupportedAddressError(
+        address,
+        this.name,
+        WS_SCHEMES.map((s) => `${s}host:port/path`),
+      )
     if (parsed.port === undefined) throw new BindError(address, 'a bound address needs a port (use * for any free port)')
     if (parsed.scheme === 'wss' && !this.server && !this.tls) {
       throw new BindError(address, 'binding wss:// needs TLS: pass options.tls ({ key, cert }) or an https.Server in options.server')

@@ -59,11 +59,19 @@ describe('sessions and gating', () => {
     expect(pull.isConnected(other)).toBe(false)
 
     pub.admit(session, 'e/me')
-    await repeatUntil(() => pub.send('e/me', text('for me')), () => got.length > 0, 'the admitted topic')
+    await repeatUntil(
+      () => pub.send('e/me', text('for me')),
+      () => got.length > 0,
+      'the admitted topic',
+    )
     await pub.send('c', text('not admitted'))
     await pub.send('e/someone-else', text('not mine'))
     pub.admit(session, 'c')
-    await repeatUntil(() => pub.send('c', text('control')), () => got.some((f) => str(f[1]) === 'control'), 'the control topic once admitted')
+    await repeatUntil(
+      () => pub.send('c', text('control')),
+      () => got.some((f) => str(f[1]) === 'control'),
+      'the control topic once admitted',
+    )
     pub.revoke(session)
     await pub.send('c', text('after revoke'))
     await pub.send('e/me', text('after revoke'))
@@ -162,7 +170,27 @@ describe('wss with the tls option', () => {
   it.skipIf(!hasOpenssl)('binds wss:// with a self-signed certificate made at test time, and a client that trusts it connects', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'zinc-tls-'))
     cleanup.add(dir, (d) => rmSync(d, { recursive: true, force: true }))
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' })
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    )
     const key = readFileSync(join(dir, 'key.pem'))
     const cert = readFileSync(join(dir, 'cert.pem'))
     const host = server({ tls: { key, cert } })

@@ -45,6 +45,9 @@ export class Cleanup {
     return value
   }
   async run(): Promise<void> {
-    for (const step of this.steps.splice(0).reverse()) await Promise.resolve().then(step).catch(() => {})
+    for (const step of this.steps.splice(0).reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch(() => {})
   }
 }

@@ -7,8 +7,7 @@ import { Cleanup, collect, repeatUntil, str, text, waitFor } from './helpers.js'
 const cleanup = new Cleanup()
 afterEach(() => cleanup.run())
 
-const server = (options?: ConstructorParameters<typeof WsServerTransport>[0]): WsServerTransport =>
-  cleanup.add(new WsServerTransport(options), (t) => t.close())
+const server = (options?: ConstructorParameters<typeof WsServerTransport>[0]): WsServerTransport => cleanup.add(new WsServerTransport(options), (t) => t.close())
 
 /** A raw `ws` client speaking as `protocol`, for hostile input. */
 async function rawClient(address: string, protocol: string): Promise<WebSocket> {
@@ -41,7 +40,11 @@ describe('WsServerTransport', () => {
     const subbed = collect(sub)
     await push.send(text('up'))
     await waitFor(() => pulled.length === 1, 'the PULL receives')
-    await repeatUntil(() => pub.send('t/1', text('down')), () => subbed.length > 0, 'the SUB receives')
+    await repeatUntil(
+      () => pub.send('t/1', text('down')),
+      () => subbed.length > 0,
+      'the SUB receives',
+    )
     expect(str(subbed[0]?.[0])).toBe('t/1')
   })
 
@@ -88,7 +91,11 @@ describe('WsServerTransport', () => {
     let pulled = collect(pull)
     await push.send(text('before'))
     await waitFor(() => pulled.length === 1, 'the first PULL receives')
-    await repeatUntil(() => pub.send('keep', text('before')), () => received.length > 0, 'the SUB receives from the first PUB')
+    await repeatUntil(
+      () => pub.send('keep', text('before')),
+      () => received.length > 0,
+      'the SUB receives from the first PUB',
+    )
     await waitFor(() => states.includes('connected'), "the SUB reported 'connected'")
 
     await first.close()
@@ -104,11 +111,18 @@ describe('WsServerTransport', () => {
     await waitFor(() => pulled.some((f) => str(f[0]) === 'while down'), 'the queued PUSH message reaches the new PULL')
     const before = received.length
     // The SUB never subscribes again by hand: its subscription travels with the reconnect.
-    await repeatUntil(() => pub2.send('keep/again', text('after')), () => received.length > before, 'the SUB receives from the new PUB')
+    await repeatUntil(
+      () => pub2.send('keep/again', text('after')),
+      () => received.length > before,
+      'the SUB receives from the new PUB',
+    )
     await pub2.send('other', text('filtered'))
     await pub2.send('keep', text('end'))
     await waitFor(() => received.some((f) => str(f[1]) === 'end'), 'the end marker arrives')
-    expect(received.every((f) => str(f[0]).startsWith('keep')), 'the restored subscription still filters').toBe(true)
+    expect(
+      received.every((f) => str(f[0]).startsWith('keep')),
+      'the restored subscription still filters',
+    ).toBe(true)
     await waitFor(() => states.filter((s) => s === 'connected').length >= 2, "the SUB reported 'connected' again")
     expect(client.stats().reconnects).toBeGreaterThan(0)
   })
@@ -155,7 +169,11 @@ describe('WsServerTransport', () => {
     await push.send(text('still fine'))
     await waitFor(() => pulled.length === 1, 'the good PUSH gets through')
     expect(str(pulled[0]?.[0])).toBe('still fine')
-    await repeatUntil(() => pub.send('t', text('x')), () => subbed.length > 0, 'the good SUB still receives')
+    await repeatUntil(
+      () => pub.send('t', text('x')),
+      () => subbed.length > 0,
+      'the good SUB still receives',
+    )
     expect(attackerReceived, 'a subscribe with bad UTF-8 subscribed to nothing').toBe(0)
     const small = await good.push(pull.address, { maxMessageBytes: 1024 })
     await expect(small.send(new Uint8Array(2048))).rejects.toMatchObject({ code: 'ERR_MESSAGE_TOO_LARGE' })
@@ -237,7 +255,11 @@ describe('WsClientTransport (browser side)', () => {
     const subbed = collect(sub)
     await push.send(text('from the tab'))
     await waitFor(() => pulled.length === 1, 'the PULL receives from the tab')
-    await repeatUntil(() => pub.send('d/x', text('to the tab')), () => subbed.length > 0, 'the tab receives')
+    await repeatUntil(
+      () => pub.send('d/x', text('to the tab')),
+      () => subbed.length > 0,
+      'the tab receives',
+    )
   })
 
   it('without a WebSocket (Node 20 has no global one) connecting rejects clearly', async () => {

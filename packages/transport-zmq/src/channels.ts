@@ -152,7 +152,12 @@ export class ZmqPushChannel extends ZmqChannel implements PushChannel {
    */
   send(body: Uint8Array, options?: SendOptions): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError())
-    return this.#queue.put([body], () => this.closedError(), options?.signal, () => new AbortError(`send on ${this.address}`))
+    return this.#queue.put(
+      [body],
+      () => this.closedError(),
+      options?.signal,
+      () => new AbortError(`send on ${this.address}`),
+    )
   }
 
   protected override beforeClose(): void {

@@ -59,9 +59,7 @@ export interface CurveOptions {
 export function validateCurveOptions(curve: CurveOptions): void {
   const check = (key: unknown, name: string) => {
     if (!isZ85Key(key)) {
-      throw new InvalidArgumentError(
-        `curve.${name} must be a 40-character Z85 CURVE key (as generateKeyPair() returns), got ${describeKey(key)}.`,
-      )
+      throw new InvalidArgumentError(`curve.${name} must be a 40-character Z85 CURVE key (as generateKeyPair() returns), got ${describeKey(key)}.`)
     }
   }
   if (curve.server !== undefined) {

@@ -27,12 +27,7 @@ export interface HandshakeFailure {
  * The observer's `receive()` loop is used, not its `on()` emitter mode: the emitter's
  * internal loop leaves an unhandled rejection behind when the socket closes mid-receive.
  */
-export function watchHandshakes(
-  socket: Socket,
-  channel: ChannelKind,
-  address: string,
-  report: (failure: HandshakeFailure) => void,
-): void {
+export function watchHandshakes(socket: Socket, channel: ChannelKind, address: string, report: (failure: HandshakeFailure) => void): void {
   const side = channel === 'pull' || channel === 'pub' ? 'server' : 'client'
   const curve = socket.securityMechanism === 'curve'
   void (async () => {

@@ -63,10 +63,7 @@ export class ZapHandler {
       await router.bind(ZAP_ENDPOINT)
     } catch (err) {
       router.close()
-      throw new BindError(
-        `${ZAP_ENDPOINT} (the ZAP handler; another handler already serves this zmq.Context — give the ZmqTransport its own context)`,
-        err,
-      )
+      throw new BindError(`${ZAP_ENDPOINT} (the ZAP handler; another handler already serves this zmq.Context — give the ZmqTransport its own context)`, err)
     }
     const handler = new ZapHandler(router)
     void handler.#serve()

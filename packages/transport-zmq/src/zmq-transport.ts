@@ -148,9 +148,7 @@ export class ZmqTransport extends EventSource<ZmqTransportEvents> implements Tra
     this.#assertOpen()
     const socket = create({
       ...this.#socketOptions(kind, options),
-      ...(server !== undefined
-        ? { curveServer: true, curveSecretKey: server.secretKey, curvePublicKey: server.publicKey, zapDomain: this.#zapDomain }
-        : {}),
+      ...(server !== undefined ? { curveServer: true, curveSecretKey: server.secretKey, curvePublicKey: server.publicKey, zapDomain: this.#zapDomain } : {}),
     })
     const inproc = scheme === 'inproc' ? InprocRebind.of(this.context) : undefined
     try {
@@ -167,12 +165,7 @@ export class ZmqTransport extends EventSource<ZmqTransportEvents> implements Tra
     return { socket, address: resolved, release: () => (inproc !== undefined ? inproc.unbound(resolved) : markReleased(resolved)) }
   }
 
-  #connect<S extends Socket>(
-    kind: ChannelKind,
-    address: string,
-    options: ZmqConnectOptions | undefined,
-    create: (options: Record<string, unknown>) => S,
-  ): S {
+  #connect<S extends Socket>(kind: ChannelKind, address: string, options: ZmqConnectOptions | undefined, create: (options: Record<string, unknown>) => S): S {
     this.#assertOpen()
     schemeOf(address)
     checkChannelOptions(options)
@@ -181,9 +174,7 @@ export class ZmqTransport extends EventSource<ZmqTransportEvents> implements Tra
     if (client !== undefined) {
       const serverKey = options?.serverPublicKey ?? client.serverPublicKey
       if (serverKey === undefined) {
-        throw new InvalidArgumentError(
-          `Connecting ${address} with CURVE needs the server's public key: set curve.client.serverPublicKey or pass { serverPublicKey } to ${kind}().`,
-        )
+        throw new InvalidArgumentError(`Connecting ${address} with CURVE needs the server's public key: set curve.client.serverPublicKey or pass { serverPublicKey } to ${kind}().`)
       }
       validateServerKey(serverKey)
       curve = { curveServerKey: serverKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey }

@@ -28,6 +28,15 @@ function zmqSetup(address: () => string, options: { sharedContext?: boolean } = 
 }
 
 let inprocCounter = 0
-transportConformanceSuite('zmq over tcp', zmqSetup(() => 'tcp://127.0.0.1:*'))
-transportConformanceSuite('zmq over ipc', zmqSetup(() => ipcAddress()))
-transportConformanceSuite('zmq over inproc', zmqSetup(() => `inproc://zinc-suite-${inprocCounter++}`, { sharedContext: true }))
+transportConformanceSuite(
+  'zmq over tcp',
+  zmqSetup(() => 'tcp://127.0.0.1:*'),
+)
+transportConformanceSuite(
+  'zmq over ipc',
+  zmqSetup(() => ipcAddress()),
+)
+transportConformanceSuite(
+  'zmq over inproc',
+  zmqSetup(() => `inproc://zinc-suite-${inprocCounter++}`, { sharedContext: true }),
+)

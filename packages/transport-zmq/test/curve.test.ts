@@ -189,12 +189,7 @@ describe('CURVE with a ZAP allow-list', () => {
  * Proves a refused peer got nothing through without waiting on a clock: an allowed client
  * then sends a marker over the same channels, and the marker must be all that arrived.
  */
-async function expectOnlyAllowedTraffic(
-  pull: PullChannel,
-  pub: PubChannel,
-  pulled: Uint8Array[][],
-  refusedSubReceived: Uint8Array[][],
-): Promise<void> {
+async function expectOnlyAllowedTraffic(pull: PullChannel, pub: PubChannel, pulled: Uint8Array[][], refusedSubReceived: Uint8Array[][]): Promise<void> {
   const good = clientTransport()
   const push = await good.t.push(pull.address)
   const sub = await good.t.sub(pub.address)

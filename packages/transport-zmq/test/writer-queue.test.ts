@@ -79,7 +79,14 @@ describe('WriterQueue', () => {
     const socket = fakeSocket()
     const queue = new WriterQueue(socket, { capacity: 1, onSent: () => {}, onError: () => {} })
     const closed = new Error('closed')
-    const puts = Array.from({ length: 4 }, (_, i) => queue.put(i, () => closed).then(() => 'sent', (err: unknown) => err))
+    const puts = Array.from({ length: 4 }, (_, i) =>
+      queue
+        .put(i, () => closed)
+        .then(
+          () => 'sent',
+          (err: unknown) => err,
+        ),
+    )
     const offeredSocket = fakeSocket()
     const offered = new WriterQueue(offeredSocket, { capacity: 5, onSent: () => {}, onError: () => {} })
     const offers = [offered.offer(1), offered.offer(2)]

@@ -149,7 +149,11 @@ describe('ZmqTransport: PUB/SUB', () => {
     const subs = await Promise.all([0, 1, 2].map(() => t.sub(pub.address)))
     for (const sub of subs) sub.subscribe('d/')
     const readers = subs.map((sub) => drain(sub))
-    await warmUp(pub, readers.map((r) => r.frames), 'd/warm')
+    await warmUp(
+      pub,
+      readers.map((r) => r.frames),
+      'd/warm',
+    )
     for (let i = 0; i < 100; i++) {
       await pub.send('other/x', bytes(`no-${i}`))
       await pub.send('d/doc', bytes(String(i)))
@@ -278,7 +282,12 @@ describe('ZmqTransport: close', () => {
     const t = transport({ context, highWaterMark: 1 })
     const pull = await t.pull('inproc://zinc-close-waiting')
     const push = await t.push(pull.address)
-    const sends = Array.from({ length: 50 }, () => push.send(bytes('x')).then(() => 'sent', (err: unknown) => err))
+    const sends = Array.from({ length: 50 }, () =>
+      push.send(bytes('x')).then(
+        () => 'sent',
+        (err: unknown) => err,
+      ),
+    )
     await sleep(50)
     await push.close()
     const results = await Promise.all(sends)

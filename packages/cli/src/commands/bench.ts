@@ -17,7 +17,7 @@ export function benchCommand(): Command {
     .description('Runs `node bench/run.mjs` at the repository root with every argument after `bench` passed through, and exits with its exit code.')
     .argument('[args...]', 'arguments for bench/run.mjs (put them after -- if they look like zinc options)')
     .allowUnknownOption()
-    .helpOption('-h, --help', 'show this help (bench/run.mjs --help shows the harness\'s own)')
+    .helpOption('-h, --help', "show this help (bench/run.mjs --help shows the harness's own)")
     .addHelpText(
       'after',
       `

@@ -27,7 +27,7 @@ export function relayCommand(): Command {
     .requiredOption('--join <in,out>', "the parent's inbound,outbound addresses (as zinc host prints them)")
     .requiredOption('--bind <in,out>', 'inbound,outbound addresses to bind; the outbound may be just a port')
     .option('--priority <n>', 'succession priority among siblings: higher is promoted first (default 0)', integer('--priority', -(2 ** 31), 2 ** 31 - 1))
-    .option('--token <token>', 'credentials for the parent\'s authenticate hook')
+    .option('--token <token>', "credentials for the parent's authenticate hook")
     .option('--heartbeat-ms <n>', `heartbeat period (default ${DEFAULTS.heartbeatMs})`, integer('--heartbeat-ms', 1))
     .option('--peer-timeout-ms <n>', `silence after which a child is dropped or the parent presumed dead (default ${DEFAULTS.peerTimeoutMs})`, integer('--peer-timeout-ms', 1))
     .option('--join-timeout-ms <n>', `how long to wait for the parent's welcome (default ${DEFAULTS.joinTimeoutMs})`, integer('--join-timeout-ms', 1))

@@ -14,7 +14,7 @@ interface TailFlags extends CurveFlags {
 
 export function tailCommand(): Command {
   const cmd = new Command('tail')
-    .summary("print every message a node publishes, decoded (like nanocat)")
+    .summary('print every message a node publishes, decoded (like nanocat)')
     .description(
       "Subscribes to a node's outbound (PUB) address and prints every message, one line each: time, topic, kind, doc, seq, origin, size, " +
         'and a summary (the patches of a FRAGMENT, the heads of a HEARTBEAT, …). Malformed frames print as "bad frame: <reason>" and tail goes on. ' +
@@ -24,7 +24,7 @@ export function tailCommand(): Command {
     .option('--doc <id>', 'only this document (topic d/<id>)')
     .option('--json', 'one JSON object per line instead of text')
     .option('--count <n>', 'exit after n messages', integer('--count', 1))
-    .option('--timeout-ms <n>', "give up when nothing (not even a heartbeat) arrives within this long", integer('--timeout-ms', 1), 3000)
+    .option('--timeout-ms <n>', 'give up when nothing (not even a heartbeat) arrives within this long', integer('--timeout-ms', 1), 3000)
   addServerKeyOption(cmd, 'the node (its --curve-public)')
   addKeyPairOptions(cmd)
   cmd.addHelpText(
@@ -106,11 +106,13 @@ function startsWith(topic: Uint8Array | undefined, prefix: string): boolean {
 /** The error for a node that sent nothing, not even a heartbeat, within the timeout. */
 export function silentNode(address: string, timeoutMs: number, curve: boolean, handshake?: string): CliError {
   if (handshake !== undefined) {
-    return new CliError(`Nothing arrived from ${address} within ${timeoutMs} ms: the security handshake failed (${handshake}). ${curve ? "Check --server-key: it must be the node's --curve-public, and the node's --allow-key list must admit this client." : 'The node uses CURVE: add --server-key <its public key>.'}`)
+    return new CliError(
+      `Nothing arrived from ${address} within ${timeoutMs} ms: the security handshake failed (${handshake}). ${curve ? "Check --server-key: it must be the node's --curve-public, and the node's --allow-key list must admit this client." : 'The node uses CURVE: add --server-key <its public key>.'}`,
+    )
   }
   return new CliError(
     `Nothing arrived from ${address} within ${timeoutMs} ms, not even a heartbeat. Is the node running, and is this its outbound address ` +
-      `(zinc host prints it as outbound:)? ${curve ? 'Check --server-key: it must be the node\'s --curve-public.' : 'If the node uses CURVE, add --server-key <its public key>.'} ` +
+      `(zinc host prints it as outbound:)? ${curve ? "Check --server-key: it must be the node's --curve-public." : 'If the node uses CURVE, add --server-key <its public key>.'} ` +
       'A node with a slow --heartbeat-ms needs a larger --timeout-ms.',
   )
 }

@@ -19,8 +19,7 @@ interface DraftState {
   base_: object
   copy_: Record<string | number, unknown> | unknown[] | null
 }
-const stateOf = (v: unknown): DraftState | undefined =>
-  typeof v === 'object' && v !== null ? ((v as Record<symbol, unknown>)[DRAFT_STATE] as DraftState | undefined) : undefined
+const stateOf = (v: unknown): DraftState | undefined => (typeof v === 'object' && v !== null ? ((v as Record<symbol, unknown>)[DRAFT_STATE] as DraftState | undefined) : undefined)
 
 /**
  * Call at the end of a recipe, on its draft: records where every element of every changed
@@ -31,7 +30,10 @@ export function recordIdentity(draft: unknown, out: Identity): void {
   if (!state || !state.modified_ || !state.copy_) return
   const copy = state.copy_
   if (Array.isArray(copy)) {
-    out.set(state.base_, copy.map((el) => stateOf(el)?.base_ ?? el))
+    out.set(
+      state.base_,
+      copy.map((el) => stateOf(el)?.base_ ?? el),
+    )
     for (const el of copy) if (stateOf(el)) recordIdentity(el, out)
   } else if (!(copy instanceof Map) && !(copy instanceof Set)) {
     for (const key of Object.keys(copy)) {

@@ -43,7 +43,6 @@ export interface DocumentHost {
   closeDocument(doc: DocId): Promise<void>
 }
 
-
 /** Options of {@link Document.change}. */
 export interface ChangeOptions {
   /**

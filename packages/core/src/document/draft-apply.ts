@@ -43,8 +43,7 @@ function assert(ok: unknown, message: string): asserts ok {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const isValidKey = (container: unknown, key: string | number): boolean =>
-  container != null && (typeof key === 'number' ? Array.isArray(container) : typeof container === 'object')
+const isValidKey = (container: unknown, key: string | number): boolean => container != null && (typeof key === 'number' ? Array.isArray(container) : typeof container === 'object')
 const childOf = (container: unknown, key: string | number): unknown => (isValidKey(container, key) ? (container as Container)[key as never] : undefined)
 
 /**

@@ -147,8 +147,7 @@ function footprint(op: Exclude<Op, null>): string[] {
         set.add(here)
         const c = item as { p?: unknown; d?: unknown }
         if (c.p !== undefined || c.d !== undefined) moving.add(op)
-      }
-      else if (typeof item === 'number') cut = true
+      } else if (typeof item === 'number') cut = true
       else if (!cut) here = here === '' ? SEP + String(item) : here + SEP + String(item)
     }
     // a list index ends the path here, whatever follows

@@ -33,7 +33,8 @@ export class RejectionMemory {
 
   remember(origin: EndpointId, clientSeq: number, reason: string): void {
     let m = this.#origins.get(origin)
-    if (m) this.#origins.delete(origin) // re-inserted below: most recently refused last
+    if (m)
+      this.#origins.delete(origin) // re-inserted below: most recently refused last
     else m = { reasons: new Map(), forgottenUpTo: 0, lastRefused: 0 }
     this.#origins.set(origin, m)
     if (!m.reasons.has(clientSeq)) {

@@ -50,7 +50,6 @@ export type ReplicaEvents = {
  */
 export type DocumentStatus = 'caught-up' | 'syncing'
 
-
 /**
  * One endpoint's copy of one document. It keeps the confirmed state (everything the root
  * sequenced, applied in seq order), the pending local fragments, and the visible state, which
@@ -425,7 +424,10 @@ export class Replica {
     // visible state waits for the end of the run.
     let batched: unknown = undefined
     if (run.length > 1 && run.every((s) => s.body.patches === undefined)) {
-      const { state, failed } = applyOps(this.confirmed, run.map((s) => s.body.op!))
+      const { state, failed } = applyOps(
+        this.confirmed,
+        run.map((s) => s.body.op!),
+      )
       if (failed.length === 0) batched = state
     }
     this.#deferRebuild = batched !== undefined
@@ -463,7 +465,10 @@ export class Replica {
     }
     this.#deferRebuild = false
     if (this.#needRebuild) this.#rebuildVisible()
-    this.io.publishFragments(this.doc, run.map((s) => s.envelope))
+    this.io.publishFragments(
+      this.doc,
+      run.map((s) => s.envelope),
+    )
     this.#sendHeld()
     if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
     this.advanced()
@@ -660,7 +665,7 @@ export class Replica {
     for (const q of this.pending.slice(i)) q.sent = false
     if (this.#resyncing) return
     this.#resyncing = true
-    this.io.logger.warn({ doc: this.doc, seq: this.seq }, "the root does not have the history our changes were made on; taking its snapshot before sending them again")
+    this.io.logger.warn({ doc: this.doc, seq: this.seq }, 'the root does not have the history our changes were made on; taking its snapshot before sending them again')
     this.requestSnapshot()
   }
 

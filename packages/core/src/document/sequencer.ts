@@ -20,7 +20,6 @@ interface Prepared {
   before: unknown
 }
 
-
 /** One flush: the batch taken, and what became of each fragment so far. */
 interface Run {
   batch: Candidate[]
@@ -364,7 +363,8 @@ export class Sequencer {
           // root re-joining the tree that went on without it): nobody was told of these seqs,
           // and the replica now follows another history. Applying them here would put our
           // fragments at seqs the real root gave to others; their origins resend them there.
-          if (r.sequencer !== this) return void r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'no longer the root when a batch became durable; it is dropped, its changes go to the new root')
+          if (r.sequencer !== this)
+            return void r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'no longer the root when a batch became durable; it is dropped, its changes go to the new root')
           this.#complete(prepared, rejected, stale, run.cut)
         },
         (error: unknown) => {
@@ -437,5 +437,4 @@ export class Sequencer {
   #stored(): { doc: DocId; seq: number; state: unknown } {
     return { doc: this.replica.doc, seq: this.replica.seq, state: this.replica.confirmed }
   }
-
 }

@@ -129,7 +129,10 @@ export function fragmentProblem(node: NodeContext, m: Message, replica: Replica,
   if (node.succession.isRoot) {
     const over = node.documentSizes.wouldExceed(replica, m.payload.byteLength, node.opts.maxDocumentBytes)
     if (over !== undefined) {
-      return { code: 'ERR_DOCUMENT_TOO_LARGE', reason: `document "${replica.doc}" would grow past maxDocumentBytes (${node.opts.maxDocumentBytes} bytes; it is about ${over}); remove content or split it into several documents` }
+      return {
+        code: 'ERR_DOCUMENT_TOO_LARGE',
+        reason: `document "${replica.doc}" would grow past maxDocumentBytes (${node.opts.maxDocumentBytes} bytes; it is about ${over}); remove content or split it into several documents`,
+      }
     }
   }
   return undefined
@@ -167,7 +170,13 @@ export function serveOpen(node: NodeContext, to: EndpointId, doc: DocId, answer:
   }
   if (bytes.byteLength > node.opts.maxMessageBytes) {
     node.logger.warn({ doc, bytes: bytes.byteLength, limit: node.opts.maxMessageBytes }, 'a snapshot is larger than maxMessageBytes; refusing that open')
-    return refuseDoc(node, to, doc, 'ERR_TOO_LARGE', `its snapshot is ${bytes.byteLength} bytes, more than maxMessageBytes (${node.opts.maxMessageBytes}); ask the operator to raise maxMessageBytes or split the document`)
+    return refuseDoc(
+      node,
+      to,
+      doc,
+      'ERR_TOO_LARGE',
+      `its snapshot is ${bytes.byteLength} bytes, more than maxMessageBytes (${node.opts.maxMessageBytes}); ask the operator to raise maxMessageBytes or split the document`,
+    )
   }
   node.stats.served++
   node.publish(endpointTopic(to), bytes)

@@ -83,9 +83,11 @@ export class Fencing {
     if (!woke) return void this.probe(targets)
     // Just woken: confirm nothing until we know no tree went on without us.
     node.replicas.hold()
-    void this.probe(targets).catch(() => false).then((joined) => {
-      if (!joined && node.succession.isRoot) node.replicas.release()
-    })
+    void this.probe(targets)
+      .catch(() => false)
+      .then((joined) => {
+        if (!joined && node.succession.isRoot) node.replicas.release()
+      })
   }
 
   #targets(now: number): EndpointAddresses[] {
@@ -122,8 +124,7 @@ export class Fencing {
       // A restarted endpoint has no claim of its own: any tree at least as new as the one it
       // remembers is the real one. A running root yields only to a tree that outranks it.
       // (A restarted non-root takes any tree: it has no subtree and its documents are stale.)
-      const wins = (h: Heard) =>
-        restarted === 'no' ? outranks(h, self) : h.root !== node.id && (restarted === 'any' || h.epoch >= self.epoch)
+      const wins = (h: Heard) => (restarted === 'no' ? outranks(h, self) : h.root !== node.id && (restarted === 'any' || h.epoch >= self.epoch))
       const better = heard.filter(wins).sort((a, b) => b.epoch - a.epoch || (a.root < b.root ? -1 : 1))
       if (node.succession.isRoot) {
         // Roots this one outranks learn of it, so a split heals even if they never knew us.

@@ -7,7 +7,19 @@ export function forwardUp(node: NodeContext, m: Message): void {
   node.watchOrigin(m.origin)
   node.sendUp(
     // Every field the origin set travels on (baseSeq too: the root transforms from it).
-    encodeMessage({ kind: m.kind, origin: m.origin, sender: node.id, doc: m.doc, clientSeq: m.clientSeq, seq: m.seq, baseSeq: m.baseSeq, epoch: node.succession.epoch, payload: m.payload, appKind: m.appKind, encoding: m.encoding }),
+    encodeMessage({
+      kind: m.kind,
+      origin: m.origin,
+      sender: node.id,
+      doc: m.doc,
+      clientSeq: m.clientSeq,
+      seq: m.seq,
+      baseSeq: m.baseSeq,
+      epoch: node.succession.epoch,
+      payload: m.payload,
+      appKind: m.appKind,
+      encoding: m.encoding,
+    }),
   )
 }
 

@@ -106,7 +106,10 @@ export class Node implements NodeContext {
     this.#role = opts.join ? 'client' : 'host'
     this.children = new Children(opts.childRateLimit)
     this.joins = new JoinGate(opts.joinLimit, this.clock)
-    this.identities = new Identities(() => this.#inbound, () => this.#outbound)
+    this.identities = new Identities(
+      () => this.#inbound,
+      () => this.#outbound,
+    )
     const onError = (error: unknown, work: Work) => {
       this.stats.handlerErrors++
       this.logger.warn({ err: error, kind: kindName(work.message.kind), doc: work.message.doc }, 'a message handler failed')

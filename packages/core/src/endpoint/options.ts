@@ -153,7 +153,22 @@ export const DEFAULTS = {
   storeDebounceMs: 2_000,
 } as const
 
-type Optional = 'bind' | 'join' | 'coordinator' | 'joinTransport' | 'id' | 'leafStorage' | 'waitForParent' | 'authenticate' | 'authorize' | 'storage' | 'childRateLimit' | 'clock' | 'maxDocumentBytes' | 'signal' | keyof ServerHooks
+type Optional =
+  | 'bind'
+  | 'join'
+  | 'coordinator'
+  | 'joinTransport'
+  | 'id'
+  | 'leafStorage'
+  | 'waitForParent'
+  | 'authenticate'
+  | 'authorize'
+  | 'storage'
+  | 'childRateLimit'
+  | 'clock'
+  | 'maxDocumentBytes'
+  | 'signal'
+  | keyof ServerHooks
 export type ResolvedOptions = Required<Omit<EndpointOptions, Optional>> & Omit<Pick<EndpointOptions, Optional>, 'maxDocumentBytes'> & { maxDocumentBytes: number }
 
 export function resolveOptions(options: EndpointOptions): ResolvedOptions {
@@ -163,8 +178,7 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
   checkAddresses('bind', options.bind)
   checkAddresses('join', options.join)
   if (!options.bind && !options.join) throw new InvalidArgumentError('An endpoint needs `bind` (to host children), `join` (to have a parent), or both.')
-  if (options.bind && !options.transport.canBind)
-    throw new InvalidArgumentError(`The ${options.transport.name} transport cannot bind; leave out \`bind\` so this endpoint is a leaf.`)
+  if (options.bind && !options.transport.canBind) throw new InvalidArgumentError(`The ${options.transport.name} transport cannot bind; leave out \`bind\` so this endpoint is a leaf.`)
   const coordinator = options.coordinator
   if (coordinator !== undefined && coordinator !== 'peers') {
     if (typeof coordinator !== 'object' || typeof coordinator.start !== 'function')
@@ -172,15 +186,29 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     if (!options.bind) throw new InvalidArgumentError('A coordinated endpoint (option `coordinator`) must `bind`: it may be elected root, and others join it there.')
     if (options.join) throw new InvalidArgumentError('A coordinated endpoint joins whoever the coordinator elects: leave out `join`.')
   }
-  if (options.leafStorage && options.bind)
-    throw new InvalidArgumentError('leafStorage is for leaves (browser tabs): leave out `bind`, or use `storage` for an endpoint that may host.')
+  if (options.leafStorage && options.bind) throw new InvalidArgumentError('leafStorage is for leaves (browser tabs): leave out `bind`, or use `storage` for an endpoint that may host.')
   if (options.leafStorage && options.id !== undefined && options.id !== options.leafStorage.id)
     throw new InvalidArgumentError(`Option id (${options.id}) differs from the leafStorage's identity (${options.leafStorage.id}): leave out id, the endpoint takes the store's.`)
   if (options.waitForParent === false && !options.join) throw new InvalidArgumentError('waitForParent: false needs `join` (the parent to join in the background).')
   const resolved = { ...DEFAULTS, token: '', logger: silentLogger, ...stripUndefined(options) } as ResolvedOptions
   resolved.maxDocumentBytes ??= Math.floor(resolved.maxMessageBytes / 2)
   if (resolved.leafStorage) resolved.id = resolved.leafStorage.id
-  for (const key of ['heartbeatMs', 'peerTimeoutMs', 'joinTimeoutMs', 'maxMessageBytes', 'concurrency', 'queueLimit', 'logLimit', 'logBytes', 'maxDocumentBytes', 'resendMs', 'undoLimit', 'snapshotEvery', 'hookTimeoutMs', 'storeDebounceMs'] as const) {
+  for (const key of [
+    'heartbeatMs',
+    'peerTimeoutMs',
+    'joinTimeoutMs',
+    'maxMessageBytes',
+    'concurrency',
+    'queueLimit',
+    'logLimit',
+    'logBytes',
+    'maxDocumentBytes',
+    'resendMs',
+    'undoLimit',
+    'snapshotEvery',
+    'hookTimeoutMs',
+    'storeDebounceMs',
+  ] as const) {
     const v = resolved[key]
     if (typeof v !== 'number' || !(v > 0)) throw new InvalidArgumentError(`Option ${key} must be a positive number, got ${String(v)}.`)
   }
@@ -188,8 +216,7 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     if (resolved[hook] !== undefined && typeof resolved[hook] !== 'function') throw new InvalidArgumentError(`Option ${hook} must be a function, got ${typeof resolved[hook]}.`)
   }
   const limit = resolved.childRateLimit
-  if (limit !== undefined && !(limit.perSecond > 0 && limit.burst >= 1))
-    throw new InvalidArgumentError('childRateLimit must be { perSecond: > 0, burst: >= 1 }, e.g. { perSecond: 200, burst: 400 }.')
+  if (limit !== undefined && !(limit.perSecond > 0 && limit.burst >= 1)) throw new InvalidArgumentError('childRateLimit must be { perSecond: > 0, burst: >= 1 }, e.g. { perSecond: 200, burst: 400 }.')
   const joins = resolved.joinLimit
   if (!joins || !(joins.perSecond > 0 && joins.burst >= 1 && joins.queue >= 0))
     throw new InvalidArgumentError('joinLimit must be { perSecond: > 0, burst: >= 1, queue: >= 0 }, e.g. { perSecond: 500, burst: 500, queue: 1000 }.')

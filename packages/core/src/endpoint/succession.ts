@@ -215,9 +215,7 @@ export class Succession {
 export function successionOrder(roster: readonly Peer[], dead: ReadonlySet<EndpointId>): Peer[] {
   const unique = new Map<EndpointId, Peer>()
   for (const p of roster) if (!unique.has(p.id)) unique.set(p.id, p)
-  return [...unique.values()]
-    .filter((p) => p.addresses !== undefined && !dead.has(p.id))
-    .sort((a, b) => b.priority - a.priority || a.joinOrder - b.joinOrder || (a.id < b.id ? -1 : 1))
+  return [...unique.values()].filter((p) => p.addresses !== undefined && !dead.has(p.id)).sort((a, b) => b.priority - a.priority || a.joinOrder - b.joinOrder || (a.id < b.id ? -1 : 1))
 }
 
 /**

@@ -55,9 +55,7 @@ export class TreeMemory {
     const json = JSON.stringify(record)
     if (json === this.#saved) return
     this.#saved = json
-    this.#writing = this.#writing
-      .then(() => storage.saveTree(record))
-      .catch((error: unknown) => this.node.logger.warn({ err: error }, 'saving the tree record failed'))
+    this.#writing = this.#writing.then(() => storage.saveTree(record)).catch((error: unknown) => this.node.logger.warn({ err: error }, 'saving the tree record failed'))
   }
 
   #record(): TreeRecord {

@@ -14,7 +14,8 @@ import type { TransportStats } from '../transport.js'
  * - `restarted-child`: a child came back as a new process under its old id (its old state is dropped);
  * - `unissued-epoch`: with a coordinator, a leadership claim at an epoch it never issued (forged or garbled).
  */
-export type RefusalReason = 'forged-control' | 'future-epoch' | 'stale-epoch' | 'stale-roster' | 'loop' | 'bad-chain' | 'stale-candidate' | 'not-joined' | 'restarted-child' | 'seeking' | 'unissued-epoch'
+export type RefusalReason =
+  'forged-control' | 'future-epoch' | 'stale-epoch' | 'stale-roster' | 'loop' | 'bad-chain' | 'stale-candidate' | 'not-joined' | 'restarted-child' | 'seeking' | 'unissued-epoch'
 
 /**
  * What application handlers in worker threads did (`handle(kind, { worker })`). A failure is

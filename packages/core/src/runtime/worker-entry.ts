@@ -36,9 +36,7 @@ export interface LogRecord {
   msg?: string
 }
 
-export type WorkerReply =
-  | { ok: true; value: unknown; logs: LogRecord[] }
-  | { ok: false; error: { name: string; message: string; stack?: string }; logs: LogRecord[] }
+export type WorkerReply = { ok: true; value: unknown; logs: LogRecord[] } | { ok: false; error: { name: string; message: string; stack?: string }; logs: LogRecord[] }
 
 type Fn = (...args: unknown[]) => unknown
 const loaded = new Map<string, Promise<Fn>>()
@@ -103,10 +101,7 @@ export default async function run(task: WorkerTask): Promise<unknown> {
     if (task.op === 'load') return reply({ ok: true, value: null, logs })
     parentPort?.postMessage({ [TASK_STARTED]: task.id })
     const logger = bufferLogger(logs)
-    const value =
-      task.op === 'call'
-        ? await fn(task.input)
-        : await fn(appMessage(task.kind, task.origin as EndpointId, task.bytes, task.encoding), { endpoint: task.endpoint as EndpointId, logger })
+    const value = task.op === 'call' ? await fn(task.input) : await fn(appMessage(task.kind, task.origin as EndpointId, task.bytes, task.encoding), { endpoint: task.endpoint as EndpointId, logger })
     return reply({ ok: true, value, logs })
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error))

@@ -129,9 +129,11 @@ export class WorkerPool {
   static async open(options: WorkerPoolOptions): Promise<WorkerPool> {
     const href = moduleHref(options.module)
     const name = moduleName(href)
-    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) throw new InvalidArgumentError(`threads must be a whole number of at least 1, got ${options.threads}.`)
+    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1))
+      throw new InvalidArgumentError(`threads must be a whole number of at least 1, got ${options.threads}.`)
     if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) throw new InvalidArgumentError(`timeoutMs must be positive, got ${options.timeoutMs}.`)
-    if (options.retries !== undefined && !(Number.isInteger(options.retries) && options.retries >= 0)) throw new InvalidArgumentError(`retries must be a whole number of at least 0, got ${options.retries}.`)
+    if (options.retries !== undefined && !(Number.isInteger(options.retries) && options.retries >= 0))
+      throw new InvalidArgumentError(`retries must be a whole number of at least 0, got ${options.retries}.`)
     if (options.memoryLimitMb !== undefined && !(options.memoryLimitMb >= 8)) throw new InvalidArgumentError(`memoryLimitMb must be at least 8, got ${options.memoryLimitMb}.`)
     if (href.startsWith('file:')) {
       try {
@@ -148,7 +150,11 @@ export class WorkerPool {
     } catch (error) {
       await pool.close()
       const aborted = (error as Error)?.name === 'AbortError'
-      throw new HandlerLoadError(name, aborted ? `it did not load within ${START_LIMIT_MS} ms (a top-level await that never settles?)` : `its worker thread died while loading it (${(error as Error).message})`, { cause: error })
+      throw new HandlerLoadError(
+        name,
+        aborted ? `it did not load within ${START_LIMIT_MS} ms (a top-level await that never settles?)` : `its worker thread died while loading it (${(error as Error).message})`,
+        { cause: error },
+      )
     }
     if (!reply.ok) {
       await pool.close()

@@ -1,13 +1,5 @@
 import { afterEach, beforeEach } from 'vitest'
-import type {
-  ChannelOptions,
-  Frames,
-  PubChannel,
-  PullChannel,
-  PushChannel,
-  SubChannel,
-  Transport,
-} from '../transport.js'
+import type { ChannelOptions, Frames, PubChannel, PullChannel, PushChannel, SubChannel, Transport } from '../transport.js'
 import type { TransportSuiteSetup } from './setup.js'
 
 interface Closable {
@@ -119,12 +111,7 @@ export class Harness {
    * Repeats `action` until `predicate` holds, as real code must while a subscription or a
    * reconnect propagates; fails with `what` after `ms`.
    */
-  async repeatUntil(
-    action: () => Promise<unknown>,
-    predicate: () => boolean,
-    what: string,
-    ms = this.waitMs,
-  ): Promise<void> {
+  async repeatUntil(action: () => Promise<unknown>, predicate: () => boolean, what: string, ms = this.waitMs): Promise<void> {
     const deadline = Date.now() + ms
     for (;;) {
       await action()
@@ -158,9 +145,7 @@ export class Harness {
 }
 
 /** Registers per-test setup and cleanup; the returned getter gives the current test's harness. */
-export function useHarness(
-  setup: () => TransportSuiteSetup | Promise<TransportSuiteSetup>,
-): () => Harness {
+export function useHarness(setup: () => TransportSuiteSetup | Promise<TransportSuiteSetup>): () => Harness {
   let current: Harness | undefined
   beforeEach(async () => {
     current = new Harness(await setup())

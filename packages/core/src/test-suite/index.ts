@@ -27,10 +27,7 @@ export { storageConformanceSuite, type StorageSuiteSetup } from './storage.js'
  * Registers the suite under `describe(name)`. `setup` runs before each test (so each test gets
  * fresh transports and addresses); `teardown` runs after it, once the suite closed its channels.
  */
-export function transportConformanceSuite(
-  name: string,
-  setup: () => TransportSuiteSetup | Promise<TransportSuiteSetup>,
-): void {
+export function transportConformanceSuite(name: string, setup: () => TransportSuiteSetup | Promise<TransportSuiteSetup>): void {
   describe(name, () => {
     const harness = useHarness(setup)
     basicTests(harness)

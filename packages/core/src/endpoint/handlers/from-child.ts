@@ -197,7 +197,14 @@ function joinAdmitted(node: NodeContext, m: Message, peer: PeerIdentity | undefi
   if (verdict.admit) return true
   if (!verdict.queued) {
     const waiting = node.joins.waiting
-    node.refuse(m.origin, 'ERR_BUSY', `${waiting} endpoints are waiting to join here; try again in ${Math.ceil(verdict.retryAfterMs / 1000)} s (a joining endpoint retries by itself)`, '', 0, verdict.retryAfterMs)
+    node.refuse(
+      m.origin,
+      'ERR_BUSY',
+      `${waiting} endpoints are waiting to join here; try again in ${Math.ceil(verdict.retryAfterMs / 1000)} s (a joining endpoint retries by itself)`,
+      '',
+      0,
+      verdict.retryAfterMs,
+    )
   }
   return false
 }
@@ -215,11 +222,20 @@ function onSurvivorAnswer(node: NodeContext, m: Message): void {
       replica.expectSnapshot = true
       replica.applySnapshot(m.seq, SnapshotCodec.decode(m.payload))
     }
-  } else if (extendsOurHistory(replica, m, node.children.get(m.origin)?.heads?.find((h) => h.doc === replica.doc))) {
+  } else if (
+    extendsOurHistory(
+      replica,
+      m,
+      node.children.get(m.origin)?.heads?.find((h) => h.doc === replica.doc),
+    )
+  ) {
     replica.receiveSequenced(m)
   } else {
     node.stats.dropped++
-    node.logger.warn({ doc: replica.doc, survivor: m.origin, ours: replica.seq }, "a survivor's history is another branch than ours; not taking its fragments (it gets our snapshot and resends what we lack)")
+    node.logger.warn(
+      { doc: replica.doc, survivor: m.origin, ours: replica.seq },
+      "a survivor's history is another branch than ours; not taking its fragments (it gets our snapshot and resends what we lack)",
+    )
   }
   node.succession.fetchDone(`${m.origin}/${replica.doc}`)
   node.defer(() => node.maybeEndRecovery())
@@ -368,4 +384,3 @@ export function reasonOf(verdict: Verdict, fallback: string): string {
 function isObject(v: unknown): v is object {
   return typeof v === 'object' && v !== null
 }
-

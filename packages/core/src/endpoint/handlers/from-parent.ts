@@ -40,7 +40,10 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     if (orphans.length > 0) {
       node.logger.warn({ doc: replica.doc, changes: orphans.length }, "the root lacks other endpoints' sequenced changes we hold; passing them up")
       // Like our own rescued changes, each is taken as made on the new history's head.
-      for (const o of orphans) node.sendUp(encodeMessage({ kind: Kind.FRAGMENT, origin: o.origin, sender: node.id, doc: replica.doc, clientSeq: o.clientSeq, baseSeq: m.seq, epoch: node.succession.epoch, payload: o.payload }))
+      for (const o of orphans)
+        node.sendUp(
+          encodeMessage({ kind: Kind.FRAGMENT, origin: o.origin, sender: node.id, doc: replica.doc, clientSeq: o.clientSeq, baseSeq: m.seq, epoch: node.succession.epoch, payload: o.payload }),
+        )
     }
     node.replicas.serveWaiting()
   },

@@ -172,6 +172,9 @@ export class Replica {
 
   becomeSequencer(): void {
     this.sequencer ??= new Sequencer(this)
+    // A snapshot asked of a parent (ERR_DIVERGED) will not come now: this replica is the root.
+    this.#resyncing = false
+    this.#sendHeld()
   }
 
   // ---- local changes -------------------------------------------------------------------

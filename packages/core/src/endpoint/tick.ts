@@ -64,11 +64,6 @@ export class Ticker {
     if (node.succession.isRoot) {
       node.maybeEndRecovery()
       this.ports.fencingTick()
-      // The root's own changes go through its sequencer like anyone's; one left unanswered
-      // (an answer ignored as meant for an older copy) is sent again, as a child's would be.
-      // Seen in the chaos suite: a promoted root's own changes pending for good.
-      if (node.succession.state === 'settled')
-        for (const replica of node.replicas.values()) if (replica.ready && replica.sequencer && !replica.sequencer.paused) node.stats.resent += replica.resendPending(resendMs)
       return
     }
     this.ports.seek()

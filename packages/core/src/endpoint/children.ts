@@ -2,6 +2,7 @@ import type { DocId, EndpointId } from '../ids.js'
 import type { EndpointAddresses } from './options.js'
 import { RosterLog, type Peer } from './roster.js'
 import { TokenBucket, type RateLimit } from '../runtime/rate-limit.js'
+import type { DocHead } from '../protocol/payloads.js'
 
 export type { Peer } from './roster.js'
 
@@ -11,7 +12,7 @@ export interface Child extends Peer {
   lastHeard: number
   docs: Set<DocId>
   /** The heads of its documents as its last HELLO gave them (a promoted parent fetches beyond its own). */
-  heads?: ReadonlyArray<{ doc: string; seq: number }>
+  heads?: readonly DocHead[]
   /** Its rate limit, when the parent has one. */
   bucket?: TokenBucket
   /** When it was last told it is throttled (told at most once a second). */

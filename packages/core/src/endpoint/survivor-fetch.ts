@@ -3,16 +3,8 @@ import type { Replica } from '../document/replica.js'
 import type { DocId, EndpointId } from '../ids.js'
 import { decodeMessage, encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
-import { BatchCodec } from '../protocol/payloads.js'
+import { BatchCodec, type DocHead } from '../protocol/payloads.js'
 import type { NodeContext } from './context.js'
-
-/** A document head as a child reports it in its HELLO. */
-export interface DocHead {
-  doc: string
-  seq: number
-  /** The child's history fingerprint at `seq` (0 or absent: unknown). */
-  history?: number
-}
 
 /**
  * During recovery: asks a survivor for the sequenced fragments it holds beyond our seq. Called

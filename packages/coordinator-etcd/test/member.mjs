@@ -3,7 +3,7 @@
  *   node member.mjs --name m0 --etcd 127.0.0.1:2379 --prefix zinc-x/ --ttl 2000
  * JSON lines on stdout:
  *   ready {name, role, epoch}   role {name, role, epoch, t}
- *   seen {name, epoch, seq, sequenced, t}: this member sequenced (confirmed) changes at that moment
+ *   seen {name, epoch, seq, sequenced, t, afterGap}: this member sequenced (confirmed) changes since the last sample
  *   acked {name, tokens}: own changes confirmed     burst-done {name, made}
  *   report {name, tokens, seq, epoch, role, pending, stats}
  * stdin: `go <count> <intervalMs>`, `report`, `stop`.
@@ -30,13 +30,20 @@ const endpoint = await Endpoint.start({
 endpoint.on('role', (role) => out({ type: 'role', role, epoch: endpoint.epoch, t: Date.now() }))
 const doc = await endpoint.open('doc', { initial: { tokens: [] } })
 // What this member sequenced itself (stats().sequenced counts only that, not catch-ups or its
-// own optimistic changes), seen as the document moves: each is a confirmation given then.
+// own optimistic changes), sampled every 10 ms: each rise is a confirmation given since the last
+// sample. The first sample after a gap (the process was stopped) cannot tell whether what it sees
+// was sequenced before the stop or after it, so it says so (`afterGap`); timers run before any
+// input is read after a SIGCONT, so nothing sequenced after the pause hides in that sample.
 let sequenced = 0
-doc.subscribe(() => {
+let lastSample = Date.now()
+setInterval(() => {
+  const t = Date.now()
+  const afterGap = t - lastSample > 200
+  lastSample = t
   const now = endpoint.stats().sequenced
-  if (now > sequenced) out({ type: 'seen', epoch: endpoint.epoch, seq: doc.seq, sequenced: now, t: Date.now() })
+  if (now > sequenced) out({ type: 'seen', epoch: endpoint.epoch, seq: doc.seq, sequenced: now, t, afterGap })
   sequenced = now
-})
+}, 10).unref()
 
 let acked = []
 setInterval(() => {

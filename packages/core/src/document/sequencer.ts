@@ -75,6 +75,13 @@ export class Sequencer {
    */
   readonly #inFlightUpTo = new Map<EndpointId, number>()
   readonly #chains = new Map<EndpointId, Chain>()
+  /**
+   * A batch that became durable while the root could not prove its leadership (a pause during
+   * the write outlived the lease window): answered on `resume` if this root still leads, never
+   * if it stepped down. Acknowledging it at once could confirm a change the next root, elected
+   * meanwhile, recovered without.
+   */
+  #parked: (() => void) | undefined
 
   constructor(readonly replica: Replica) {
     this.#answers = new OriginAnswers(replica)
@@ -91,6 +98,10 @@ export class Sequencer {
 
   resume(): void {
     this.#paused = false
+    const parked = this.#parked
+    if (parked && this.replica.io.mayConfirm?.() === false) return void (this.#paused = true)
+    this.#parked = undefined
+    if (parked && this.replica.sequencer === this) parked()
     const held = this.#held
     this.#held = []
     for (const m of held) this.accept(m)
@@ -355,30 +366,45 @@ export class Sequencer {
     for (const p of prepared) this.#inFlightUpTo.set(p.candidate.origin, Math.max(p.candidate.clientSeq, this.#inFlightUpTo.get(p.candidate.origin) ?? 0))
     for (const { candidate: c } of rejected) this.#answers.markRejected(c.origin, c.clientSeq)
     const stored = prepared.map((p) => ({ seq: p.entry.seq, origin: p.candidate.origin, clientSeq: p.candidate.clientSeq, envelope: p.envelope }))
-    storage
-      .append(r.doc, stored)
-      .then(
-        () => {
-          // This endpoint stopped being the root while the batch was being written (a stale
-          // root re-joining the tree that went on without it): nobody was told of these seqs,
-          // and the replica now follows another history. Applying them here would put our
-          // fragments at seqs the real root gave to others; their origins resend them there.
-          if (r.sequencer !== this)
-            return void r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'no longer the root when a batch became durable; it is dropped, its changes go to the new root')
+    storage.append(r.doc, stored).then(
+      () => {
+        // This endpoint stopped being the root while the batch was being written (a stale
+        // root re-joining the tree that went on without it): nobody was told of these seqs,
+        // and the replica now follows another history. Applying them here would put our
+        // fragments at seqs the real root gave to others; their origins resend them there.
+        if (r.sequencer !== this) {
+          r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'no longer the root when a batch became durable; it is dropped, its changes go to the new root')
+          return this.#release()
+        }
+        if (r.io.mayConfirm?.() === false) {
+          this.#paused = true
+          this.#parked = () => {
+            try {
+              this.#complete(prepared, rejected, stale, run.cut)
+            } finally {
+              this.#release()
+            }
+          }
+          return void r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'leadership unproven when a batch became durable; it is answered only if the lease is renewed')
+        }
+        try {
           this.#complete(prepared, rejected, stale, run.cut)
-        },
-        (error: unknown) => {
-          if (r.sequencer !== this) return
-          // Not durable, so not acknowledged: the origins are told and roll it back.
-          r.io.logger.error({ err: error, doc: r.doc, fragments: prepared.length }, 'storage append failed; rejecting the batch')
-          this.#chains.clear() // they followed entries that are not sequenced after all
-          const reason = `the root could not store it (${(error as Error).message})`
-          for (const p of prepared) this.#answers.refuse(p.candidate.origin, p.candidate.clientSeq, reason)
-          for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
-          for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase)
-        },
-      )
-      .finally(() => this.#release())
+        } finally {
+          this.#release()
+        }
+      },
+      (error: unknown) => {
+        if (r.sequencer !== this) return this.#release()
+        // Not durable, so not acknowledged: the origins are told and roll it back.
+        r.io.logger.error({ err: error, doc: r.doc, fragments: prepared.length }, 'storage append failed; rejecting the batch')
+        this.#chains.clear() // they followed entries that are not sequenced after all
+        const reason = `the root could not store it (${(error as Error).message})`
+        for (const p of prepared) this.#answers.refuse(p.candidate.origin, p.candidate.clientSeq, reason)
+        for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
+        for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase)
+        this.#release()
+      },
+    )
   }
 
   /** The sequencer takes new runs again; what arrived meanwhile goes out now (unless retired). */

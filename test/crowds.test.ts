@@ -143,6 +143,39 @@ describe('crowds', () => {
     expect(notified).toBeLessThan(15)
   })
 
+  it('relays pass their leaves’ presence up batched per tick, and the root hears only its relays’ heartbeats, not their leaves’', async () => {
+    const network = new InprocNetwork({ seed: 24 })
+    const start = starter(network)
+    const root = await start({ bind: true })
+    const rootDoc = await root.open('doc', { initial: {} })
+    const relays = await Promise.all([0, 1].map(() => start({ bind: true, join: root.addresses })))
+    const leaves = (await Promise.all(relays.map((r) => Promise.all(Array.from({ length: 25 }, () => start({ join: r.addresses })))))).flat()
+    const docs = await Promise.all(leaves.map((l) => l.open('doc')))
+    const presenceFrames = () => {
+      const got = root.stats().receivedByKind
+      return (got['PRESENCE'] ?? 0) + (got['PRESENCES'] ?? 0)
+    }
+    const before = presenceFrames()
+    // All 50 leaves move in the same tick, several times; each leaf sends its last value once.
+    for (let move = 0; move < 5; move++) docs.forEach((d, i) => d.presence.set({ at: [i, move] }))
+    const settled = (d: { presence: { get(): ReadonlyMap<string, unknown> } }) => d.presence.get().size === 50 && [...d.presence.get().values()].every((v) => (v as { at: number[] }).at[1] === 4)
+    await waitFor(() => settled(rootDoc) && docs.every(settled), 'the root and every leaf, under either relay, see all 50 at their last place')
+    // Forwarded one by one, the root would handle 50 frames; batched, a frame or two per relay.
+    expect(root.stats().receivedByKind['PRESENCES'] ?? 0).toBeGreaterThan(0)
+    expect(presenceFrames() - before).toBeLessThanOrEqual(6)
+
+    // Idle: the leaves heartbeat their relay; the root hears its two relays only.
+    const heard = () => root.stats().receivedByKind['HEARTBEAT'] ?? 0
+    const relayHeard = () => relays.reduce((sum, r) => sum + (r.stats().receivedByKind['HEARTBEAT'] ?? 0), 0)
+    const [rootBefore, relaysBefore, started] = [heard(), relayHeard(), performance.now()]
+    await waitFor(() => relayHeard() - relaysBefore >= 200, 'the leaves heartbeat their relays (about 4 rounds of 50)', 60_000)
+    const elapsed = performance.now() - started
+    // At most one heartbeat per relay per heartbeatMs (they come slower), plus one each in flight.
+    expect(heard() - rootBefore).toBeLessThanOrEqual(2 * (Math.ceil(elapsed / LIVE.heartbeatMs) + 1))
+    // And the other frames the root handled meanwhile are none from the leaves: it knows only its relays.
+    expect(root.stats().children).toBe(2)
+  }, 120_000)
+
   it('a joiner that keeps hearing ERR_BUSY until its join timeout gets a JoinRefusedError that says to try again', async () => {
     const network = new InprocNetwork({ seed: 21 })
     const start = starter(network)

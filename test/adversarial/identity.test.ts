@@ -3,7 +3,7 @@
  * (origin, sender, presence), cannot take a connected peer's id, gets nothing before it passes
  * `authenticate`, and cannot multiply itself into fresh ids on one connection.
  */
-import { Kind, kindName, type DocId, type EndpointStats } from '@zinc/core'
+import { BatchCodec, encodeMessage, Kind, kindName, type DocId, type EndpointStats } from '@zinc/core'
 import { describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers.js'
 import { boundEachTest, honestChangeArrives, RawPeer, rssMb, startEdge, type Edge } from './edge.js'
@@ -74,6 +74,24 @@ describe('a connection is an identity (WebSocket edge, ZeroMQ root)', () => {
     expect(b.state.forged1).toBeUndefined()
     expect(a.presence.get().has(bob.id)).toBe(false)
     expect(edge.root.stats().sequenced).toBeGreaterThanOrEqual(2)
+  })
+
+  it('a batch of presence (PRESENCES) from a leaf is checked value by value: a forged cursor inside is refused, its own still counts', async () => {
+    edge = await startEdge()
+    const bob = await edge.client()
+    const watcher = await edge.client()
+    const b = await bob.open<Shapes>('board', { initial: {} })
+    const w = await watcher.open<Shapes>('board', { initial: {} })
+    const attacker = await joinedRaw(edge, 'board')
+    const before = forged(edge.relay.stats())
+    const value = (v: unknown) => new TextEncoder().encode(JSON.stringify(v))
+    const inner = (origin: typeof bob.id, v: unknown) => encodeMessage({ kind: Kind.PRESENCE, doc: 'board' as DocId, origin, sender: attacker.id, epoch: 1, payload: value(v) })
+    const envelopes = [inner(bob.id, { cursor: 'fake' }), inner(attacker.id, { cursor: 'mine' }), new Uint8Array([1, 2, 3])]
+    attacker.send({ kind: Kind.PRESENCES, doc: 'board' as DocId, payload: BatchCodec.encode({ envelopes }) })
+    await waitFor(() => (w.presence.get().get(attacker.id) as { cursor?: string } | undefined)?.cursor === 'mine', 'the attacker’s own cursor reaches the others')
+    expect(forged(edge.relay.stats())).toBeGreaterThan(before)
+    expect(w.presence.get().has(bob.id)).toBe(false)
+    await honestChangeArrives(w, b, 'after-forged-batch')
   })
 
   it('a HELLO for a connected peer’s id from another connection is dropped; the owner is untouched', async () => {

@@ -281,7 +281,7 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     for (const { replica, value } of this.#presenceOut.values()) {
       const bytes = replica.presenceMessage(this.id, value)
       if (node.succession.isRoot) node.presenceOut.publish(replica.doc, this.id, bytes)
-      else node.sendUp(bytes)
+      else node.presenceOut.forward(replica.doc, this.id, bytes)
     }
     this.#presenceOut.clear()
   }

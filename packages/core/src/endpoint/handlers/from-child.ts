@@ -1,21 +1,21 @@
 import type { Replica } from '../../document/replica.js'
 import { endpointIdFromBytes, type DocId, type EndpointId } from '../../ids.js'
-import { encodeMessage, type Message } from '../../protocol/codec.js'
+import { decodeMessage, encodeMessage, type Message } from '../../protocol/codec.js'
 import { decodeJson } from '../../protocol/json.js'
 import { Kind } from '../../protocol/kinds.js'
 import type { BadFrameError } from '../../errors.js'
 import type { PeerIdentity } from '../../transport.js'
 import { fragmentProblem, frameAllowed, helloAllowed, openAtRootOrRefuse, openValueAllowed, presenceAllowed, refuseDoc, refuseFragment, relayRefusal, serveOpen } from '../edge-checks.js'
-import { HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, WelcomeCodec } from '../../protocol/payloads.js'
+import { BatchCodec, HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, WelcomeCodec } from '../../protocol/payloads.js'
 import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
-import { deliverApp, forwardUp, presenceValue } from '../forwarding.js'
+import { deliverApp, forwardUp, presenceValue, vouched } from '../forwarding.js'
 import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
 import { whenReached } from '../opener-ahead.js'
 import type { AccessRequest, Verdict } from '../options.js'
 
 /** What a child's rate limit counts: what fans out to everyone. Control traffic never. */
-const THROTTLED: ReadonlySet<Kind> = new Set<Kind>([Kind.FRAGMENT, Kind.PRESENCE, Kind.APP])
+const THROTTLED: ReadonlySet<Kind> = new Set<Kind>([Kind.FRAGMENT, Kind.PRESENCE, Kind.PRESENCES, Kind.APP])
 
 /**
  * Messages arriving on the inbound PULL, from children (or the root's own loop-back): the
@@ -33,6 +33,7 @@ export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
     if (!presenceAllowed(node, m, from === 'child' && m.sender === m.origin)) return
     return onPresence(node, m)
   },
+  [Kind.PRESENCES]: (node, work) => onPresences(node, work),
   [Kind.FRAGMENTS]: (node, { message: m }) => onSurvivorAnswer(node, m),
   [Kind.SNAPSHOT]: (node, { message: m }) => onSurvivorAnswer(node, m),
   [Kind.APP]: (node, { message: m }) => {
@@ -331,7 +332,7 @@ export function clearPresence(node: NodeContext, replica: Replica, origin: Endpo
     replica.setPresence(origin, null)
     node.presenceOut.publish(replica.doc, origin, bytes)
   } else {
-    node.sendUp(bytes)
+    node.presenceOut.forward(replica.doc, origin, bytes)
   }
 }
 
@@ -372,9 +373,45 @@ function onCatchUp(node: NodeContext, m: Message): void {
 function onPresence(node: NodeContext, m: Message): void {
   const replica = node.replicas.get(m.doc as DocId)
   if (!replica) return void node.stats.dropped++
-  if (!node.succession.isRoot) return forwardUp(node, m)
+  if (!node.succession.isRoot) {
+    // Passed up with the tick's other presence changes of this document, in one frame.
+    node.watchOrigin(m.origin)
+    return node.presenceOut.forward(replica.doc, m.origin, vouched(node, m))
+  }
   replica.setPresence(m.origin, presenceValue(m))
   node.presenceOut.publish(replica.doc, m.origin, m.raw)
+}
+
+/**
+ * A child relay's tick of presence changes, in one frame. Each inside is checked as if it had
+ * come alone from that child: a PRESENCE of this document, vouched for by the child, from the
+ * child or one of its descendants, with a safe value when the child is its origin. A bad one
+ * is counted and dropped; the others still count.
+ */
+function onPresences(node: NodeContext, { message: m, from, peer }: Work): void {
+  if (!node.replicas.get(m.doc as DocId)) return void node.stats.dropped++
+  let envelopes: Uint8Array[]
+  try {
+    envelopes = BatchCodec.decode(m.payload).envelopes
+  } catch {
+    return void node.stats.dropped++
+  }
+  for (const bytes of envelopes) {
+    let inner: Message
+    try {
+      inner = decodeMessage(bytes, Infinity)
+    } catch {
+      node.stats.dropped++
+      continue
+    }
+    if (inner.kind !== Kind.PRESENCE || inner.doc !== m.doc || inner.sender !== m.sender) {
+      node.stats.dropped++
+      continue
+    }
+    const direct = from === 'child' && inner.sender === inner.origin
+    if (from === 'child' && !frameAllowed(node, inner, peer)) continue
+    if (presenceAllowed(node, inner, direct)) onPresence(node, inner)
+  }
 }
 
 export function reasonOf(verdict: Verdict, fallback: string): string {

@@ -72,6 +72,11 @@ export interface CanvasServerOptions {
   authenticate?: EndpointOptions['authenticate']
   /** PEM key and certificate: serve https and wss instead of http and ws. */
   tls?: { key: string | Buffer; cert: string | Buffer }
+  /**
+   * WebSocket connections per IP address; 0 = no limit. Default `EDGE_LIMITS.maxConnectionsPerIp`.
+   * A load test running hundreds of tabs from one host raises it (bench/scenarios/canvas-crowd.mjs).
+   */
+  maxConnectionsPerIp?: number
 }
 
 export interface CanvasServer {
@@ -105,7 +110,7 @@ export async function startCanvasServer(options: CanvasServerOptions = {}): Prom
     maxMessageBytes: EDGE_LIMITS.maxMessageBytes,
     highWaterMark: EDGE_LIMITS.highWaterMark,
     highWaterMarkBytes: EDGE_LIMITS.highWaterMarkBytes,
-    maxConnectionsPerIp: EDGE_LIMITS.maxConnectionsPerIp,
+    maxConnectionsPerIp: options.maxConnectionsPerIp ?? EDGE_LIMITS.maxConnectionsPerIp,
     idleTimeoutMs: EDGE_LIMITS.idleTimeoutMs,
     // A page on another site must not be able to use a visitor's browser to draw here.
     allowedOrigins: options.allowedOrigins ?? sameOrigin,

@@ -18,7 +18,7 @@
 // Prints one JSON line (stdout); progress on stderr.
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { spawnWorker, stopAll } from '../lib/proc.mjs'
@@ -130,6 +130,7 @@ export async function canvasCrowd({ tabs = 200, procs = 4, pages = 2, hz = 10, s
     log(`canvas-crowd: ${tabs} tabs joined and opened the board in ${startS.toFixed(1)} s`)
 
     // Idle: the pages with the crowd present and still.
+    for (const { page } of opened) await waitFor(async () => Number(await page.textContent('#st-people')) >= tabs, `a page to show the ${tabs} people present`, 120_000)
     const idle = await Promise.all(opened.map(({ page }) => pageFigures(page, 3000)))
     const cpu0 = process.cpuUsage()
     const w0 = await Promise.all(tabProcs.map((w) => w.call('mark')))
@@ -138,13 +139,15 @@ export async function canvasCrowd({ tabs = 200, procs = 4, pages = 2, hz = 10, s
     const moving = Promise.all(tabProcs.map((w) => w.call('move', { hz, ms }, ms + 120_000)))
     await sleep(Math.min(1000, ms / 4))
     const during = await Promise.all(opened.map(({ page }) => pageFigures(page, ms - Math.min(1000, ms / 4) - 500)))
-    const moves = (await moving).reduce((s, m) => s + m.moves, 0)
+    const moved = await moving
+    const moves = moved.reduce((s, m) => s + m.moves, 0)
     const elapsed = performance.now() - t1
     const cpu1 = process.cpuUsage(cpu0)
     const w1 = await Promise.all(tabProcs.map((w) => w.call('mark')))
     const tabsCpu = w0.reduce((s, m, i) => s + (100 * (w1[i].cpuUs - m.cpuUs)) / (w1[i].t - m.t), 0)
     return {
       scenario: `canvas demo: ${tabs} Node tabs over WebSocket in ${procs} processes + ${pages} Chromium page(s), cursors at ${hz} Hz each for ${seconds} s`,
+      loadAverage: +loadavg()[0].toFixed(1),
       startS: +startS.toFixed(2),
       movesPerS: Math.round((moves * 1000) / elapsed),
       serverCpuPct: +((100 * (cpu1.user + cpu1.system)) / 1000 / elapsed).toFixed(1),

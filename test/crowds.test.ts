@@ -176,6 +176,28 @@ describe('crowds', () => {
     expect(root.stats().children).toBe(2)
   }, 120_000)
 
+  it('a tab dropped for silence and back shows its cursor again without moving it', async () => {
+    const network = new InprocNetwork({ seed: 25 })
+    const start = starter(network)
+    const live = { heartbeatMs: 50, peerTimeoutMs: 600 }
+    const root = await start({ bind: true, ...live })
+    await root.open('doc', { initial: {} })
+    const tab = await start({ join: root.addresses, ...live })
+    const watcher = await start({ join: root.addresses, ...live })
+    const tabDoc = await tab.open('doc')
+    const watched = await watcher.open('doc')
+    tabDoc.presence.set({ cursor: [1, 2] })
+    await waitFor(() => watched.presence.get().has(tab.id), 'the watcher sees the tab’s cursor')
+    // The tab goes silent long enough to be dropped: its cursor goes from everyone's view.
+    network.partition([nameOf.get(tab)!], [nameOf.get(root)!])
+    await waitFor(() => !watched.presence.get().has(tab.id), 'the tab’s cursor is gone once the root dropped it', 30_000)
+    network.heal()
+    // Back (re-joined, the document re-opened from a snapshot that lacks it): the tab sends
+    // its cursor again by itself, as a person whose pointer stays still is still there.
+    await waitFor(() => JSON.stringify(watched.presence.get().get(tab.id)) === '{"cursor":[1,2]}', 'the watcher sees the tab’s cursor again', 30_000)
+    expect(tabDoc.presence.get().get(tab.id)).toEqual({ cursor: [1, 2] })
+  }, 60_000)
+
   it('a joiner that keeps hearing ERR_BUSY until its join timeout gets a JoinRefusedError that says to try again', async () => {
     const network = new InprocNetwork({ seed: 21 })
     const start = starter(network)

@@ -130,7 +130,29 @@ export async function canvasCrowd({ tabs = 200, procs = 4, pages = 2, hz = 10, s
     log(`canvas-crowd: ${tabs} tabs joined and opened the board in ${startS.toFixed(1)} s`)
 
     // Idle: the pages with the crowd present and still.
-    for (const { page } of opened) await waitFor(async () => Number(await page.textContent('#st-people')) >= tabs, `a page to show the ${tabs} people present`, 120_000)
+    const brief = (e) => {
+      const s = e.stats()
+      return JSON.stringify({
+        children: s.children,
+        dropped: s.dropped,
+        throttled: s.throttled,
+        queueDrops: s.queueDrops,
+        forged: s.forged,
+        refusals: s.refusals,
+        refusedByCode: s.refusedByCode,
+        receivedByKind: s.receivedByKind,
+        presence: [...(e.documents?.() ?? [])].length,
+      })
+    }
+    try {
+      for (const { page } of opened) await waitFor(async () => Number(await page.textContent('#st-people')) >= tabs, `a page to show the ${tabs} people present`, 120_000)
+    } catch (error) {
+      const shown = await Promise.all(opened.map(({ page }) => page.textContent('#st-people')))
+      const seen = await Promise.all(tabProcs.map((w) => w.call('mark')))
+      log(`canvas-crowd: pages show ${shown.join(', ')} people; tab processes see ${seen.map((m) => m.seen).join(', ')}`)
+      log(`  root ${brief(server.root)}\n  relay ${brief(server.relay)}`)
+      throw error
+    }
     const idle = await Promise.all(opened.map(({ page }) => pageFigures(page, 3000)))
     const cpu0 = process.cpuUsage()
     const w0 = await Promise.all(tabProcs.map((w) => w.call('mark')))

@@ -748,8 +748,10 @@ export class Replica {
     this.seq = seq
     this.clientSeqs.clear()
     for (const [origin, clientSeq] of clientSeqs) this.clientSeqs.set(origin, clientSeq)
+    const own = this.presence.get(this.io.self)
     this.presence.clear()
     for (const { origin, value } of snapshot.presence) this.presence.set(endpointIdFromBytes(origin), decodeJson(value, 'presence'))
+    if (own !== undefined) this.#keepOwnPresence(own)
     this.log.clear(seq, snapshot.history || undefined)
     this.history.reset(seq)
     for (let i = this.pending.length - 1; i >= 0; i--) {
@@ -864,6 +866,19 @@ export class Replica {
       this.#presenceQueued = false
       this.events.emit('presence', this.presence)
     })
+  }
+
+  /**
+   * Our own presence outlives a snapshot. One that lacks it, or holds an older value, comes
+   * from a parent that dropped us (silent too long, or a failover) and cleared our value when
+   * we left: we send it again, or a person whose pointer stays still is gone for everyone
+   * until it moves.
+   */
+  #keepOwnPresence(own: unknown): void {
+    const theirs = this.presence.get(this.io.self)
+    this.presence.set(this.io.self, own)
+    if (this.io.isRoot() || (theirs !== undefined && JSON.stringify(theirs) === JSON.stringify(own))) return
+    this.io.sendUp(this.presenceMessage(this.io.self, own))
   }
 
   presenceMessage(origin: EndpointId, value: unknown): Uint8Array {

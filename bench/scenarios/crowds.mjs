@@ -109,7 +109,22 @@ export async function crowd({ relays = 1, leaves, idleMs = 3000, timeoutMs = 600
     void fragment.confirmed.then(() => (confirmedMs = performance.now() - sent))
     await waitFor(() => arrivals.length === docs.length - 1, 'the change everywhere', timeoutMs)
     for (const stop of stops) stop()
-    const rootReceived = root.stats().receivedByKind ?? {}
+    const rootReceived = { ...(root.stats().receivedByKind ?? {}) }
+    // Presence: up to 10 leaves under each relay move in one tick (every leaf holds every
+    // mover's value: a few per relay keep the 10,000-endpoint tree within memory). Frames the
+    // root handled for it, and the time until every leaf sees every mover.
+    const perRelay = Math.min(leaves, 10)
+    const movers = oneByOne ? docs.slice(0, perRelay * relays) : mids.flatMap((_, r) => docs.slice(r * leaves, r * leaves + perRelay))
+    const presenceFrames = () => {
+      const got = root.stats().receivedByKind ?? {}
+      return (got.PRESENCE ?? 0) + (got.PRESENCES ?? 0)
+    }
+    const p0 = presenceFrames()
+    const ps = performance.now()
+    movers.forEach((d, i) => d.presence.set({ cursor: [i, 1] }))
+    await waitFor(() => docs.every((d) => d.presence.get().size >= movers.length), 'every leaf to see every mover', timeoutMs)
+    const presenceMs = performance.now() - ps
+    const rootPresenceFrames = presenceFrames() - p0
     const result = {
       joins: oneByOne ? 'one by one' : 'all at once',
       topology: relays === 1 ? `root → 1 relay → ${leaves} leaves` : `root → ${relays} relays → ${leaves} leaves each (${relays * leaves})`,
@@ -126,6 +141,9 @@ export async function crowd({ relays = 1, leaves, idleMs = 3000, timeoutMs = 600
       heapPerLeafKB: +((h2 - h1) / tabs.length / 1024).toFixed(1),
       heapBaseMB: +((h1 - h0) / 1e6).toFixed(1),
       rosterFramesPerLeaf: +(rostersBefore / tabs.length).toFixed(2),
+      presenceMovers: movers.length,
+      presenceAllSeenMs: +presenceMs.toFixed(1),
+      rootPresenceFrames,
       rootReceived,
     }
     return result

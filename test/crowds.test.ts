@@ -158,11 +158,30 @@ describe('crowds', () => {
     const before = presenceFrames()
     // All 50 leaves move in the same tick, several times; each leaf sends its last value once.
     for (let move = 0; move < 5; move++) docs.forEach((d, i) => d.presence.set({ at: [i, move] }))
-    const settled = (d: { presence: { get(): ReadonlyMap<string, unknown> } }) => d.presence.get().size === 50 && [...d.presence.get().values()].every((v) => (v as { at: number[] }).at[1] === 4)
+    const settledAt = (d: { presence: { get(): ReadonlyMap<string, unknown> } }, round: number) =>
+      d.presence.get().size === 50 && [...d.presence.get().values()].every((v) => (v as { at: number[] }).at[1] === round)
+    const settled = (d: { presence: { get(): ReadonlyMap<string, unknown> } }) => settledAt(d, 4)
     await waitFor(() => settled(rootDoc) && docs.every(settled), 'the root and every leaf, under either relay, see all 50 at their last place')
     // Forwarded one by one, the root would handle 50 frames; batched, a frame or two per relay.
     expect(root.stats().receivedByKind['PRESENCES'] ?? 0).toBeGreaterThan(0)
     expect(presenceFrames() - before).toBeLessThanOrEqual(6)
+
+    // Moves spread in time, each few in their own task (as cursors move): still at most about
+    // one frame per relay per presence window (16 ms, PRESENCE_WINDOW_MS in core), not one per move.
+    const spreadBefore = presenceFrames()
+    const spreadStart = performance.now()
+    let moves = 0
+    for (let round = 5; round < 25; round++) {
+      for (let i = 0; i < docs.length; i++) {
+        docs[i]!.presence.set({ at: [i, round] })
+        moves++
+        if (i % 5 === 4) await new Promise((r) => setTimeout(r, 1))
+      }
+    }
+    await waitFor(() => settledAt(rootDoc, 24) && docs.every((d) => settledAt(d, 24)), 'everyone sees the last moves')
+    const windows = Math.ceil((performance.now() - spreadStart) / 16) + 2
+    expect(moves).toBe(1000)
+    expect(presenceFrames() - spreadBefore).toBeLessThanOrEqual(2 * windows)
 
     // Idle: the leaves heartbeat their relay; the root hears its two relays only.
     const heard = () => root.stats().receivedByKind['HEARTBEAT'] ?? 0

@@ -643,7 +643,7 @@ export class Node implements NodeContext {
     await this.coordination?.coordinator.close().catch((error: unknown) => this.logger.warn({ err: error }, 'leaving the coordinator failed'))
     const steps: Array<[string, () => unknown]> = [
       ['say goodbye', () => this.#parent && (this.countSent(Kind.LEAVE), this.#parent.send(encodeMessage({ kind: Kind.LEAVE, origin: this.id, epoch: this.succession.epoch })))],
-      ['stop timers', () => (this.clock.clearInterval(this.#timer), this.joins.close())],
+      ['stop timers', () => (this.clock.clearInterval(this.#timer), this.joins.close(), this.presenceOut.stop())],
       ['abandon pending changes', () => [...this.replicas.values()].forEach((r) => r.abandon('the endpoint was closed'))],
     ]
     for (const [name, step] of steps) this.#guard(name, step)

@@ -3,31 +3,49 @@ import { encodeMessage } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { BatchCodec } from '../protocol/payloads.js'
 import { docTopic } from '../protocol/topics.js'
+import type { Clock, TimerHandle } from '../runtime/clock.js'
 
 /** What the batcher needs of the endpoint. */
 export interface PresencePublisher {
   readonly id: EndpointId
   readonly succession: { readonly epoch: number }
+  readonly clock: Clock
   defer(fn: () => void): void
   publish(topic: string, bytes: Uint8Array): void
   sendUp(bytes: Uint8Array): void
 }
 
-/** PRESENCE envelopes waiting for the end of the tick: per document, the last one per origin. */
-type Pending = Map<DocId, Map<EndpointId, Uint8Array>>
+/**
+ * Presence frames of one document in one direction leave at most once per this window: one
+ * display frame (nobody sees a pointer move faster), so a crowd moving at once costs every hop
+ * at most about sixty frames a second per document, however many people move and however
+ * their moves are spread in time. Quiet, a change leaves at the end of its tick.
+ */
+export const PRESENCE_WINDOW_MS = 16
+
+/** One document's presence waiting in one direction: the last envelope per origin. */
+interface Batch {
+  readonly doc: DocId
+  readonly values: Map<EndpointId, Uint8Array>
+  readonly send: (bytes: Uint8Array) => void
+  lastSent: number
+  scheduled: boolean
+  timer: TimerHandle | undefined
+}
 
 /**
- * Presence, batched per tick in both directions: every value that changed in one tick goes out
- * as one PRESENCES frame per document (the last value per origin), so a thousand people moving
- * their pointers cost each endpoint one frame per tick, not one per move.
+ * Presence, batched in both directions: every value that changed since the last frame goes
+ * out as one PRESENCES frame per document (the last value per origin), so a thousand people
+ * moving their pointers cost each endpoint a frame per window, not one per move.
  * - Down (`publish`, at the root): to every endpoint below, on the document's topic.
  * - Up (`forward`, at a relay or leaf): towards the root, so a relay with a thousand leaves
- *   sends its parent one frame per tick per document, not one per leaf that moved.
- * A tick with a single change sends that PRESENCE as it came.
+ *   sends its parent a frame per window per document, not one per leaf that moved.
+ * A batch of a single change sends that PRESENCE as it came.
  */
 export class PresenceOut {
-  readonly #down: Pending = new Map()
-  readonly #up: Pending = new Map()
+  readonly #down = new Map<DocId, Batch>()
+  readonly #up = new Map<DocId, Batch>()
+  #stopped = false
 
   constructor(readonly node: PresencePublisher) {}
 
@@ -41,22 +59,44 @@ export class PresenceOut {
     this.#queue(this.#up, doc, origin, envelope, (bytes) => this.node.sendUp(bytes))
   }
 
-  #queue(pending: Pending, doc: DocId, origin: EndpointId, envelope: Uint8Array, send: (bytes: Uint8Array) => void): void {
-    let values = pending.get(doc)
-    if (!values) {
-      pending.set(doc, (values = new Map()))
-      this.node.defer(() => {
-        pending.delete(doc)
-        this.#flush(doc, values!, send)
-      })
-    }
-    values.set(origin, envelope)
+  /** The endpoint closes: nothing more is sent, no timer is left behind. */
+  stop(): void {
+    this.#stopped = true
+    for (const batch of [...this.#down.values(), ...this.#up.values()]) this.node.clock.clearTimeout(batch.timer)
+    this.#down.clear()
+    this.#up.clear()
   }
 
-  #flush(doc: DocId, values: Map<EndpointId, Uint8Array>, send: (bytes: Uint8Array) => void): void {
+  #queue(batches: Map<DocId, Batch>, doc: DocId, origin: EndpointId, envelope: Uint8Array, send: (bytes: Uint8Array) => void): void {
+    if (this.#stopped) return
+    let batch = batches.get(doc)
+    if (!batch) {
+      if (batches.size >= 64) this.#prune(batches)
+      batches.set(doc, (batch = { doc, values: new Map(), send, lastSent: -Infinity, scheduled: false, timer: undefined }))
+    }
+    batch.values.set(origin, envelope)
+    if (batch.scheduled) return
+    batch.scheduled = true
+    const wait = batch.lastSent + PRESENCE_WINDOW_MS - this.node.clock.now()
+    if (wait <= 0) this.node.defer(() => this.#flush(batch))
+    else batch.timer = this.node.clock.setTimeout(() => this.#flush(batch), wait)
+  }
+
+  #flush(batch: Batch): void {
+    batch.scheduled = false
+    batch.timer = undefined
+    if (this.#stopped || batch.values.size === 0) return
+    batch.lastSent = this.node.clock.now()
+    const envelopes = [...batch.values.values()]
+    batch.values.clear()
+    if (envelopes.length === 1) return batch.send(envelopes[0]!)
     const node = this.node
-    const envelopes = [...values.values()]
-    if (envelopes.length === 1) return send(envelopes[0]!)
-    send(encodeMessage({ kind: Kind.PRESENCES, origin: node.id, sender: node.id, doc, epoch: node.succession.epoch, payload: BatchCodec.encode({ envelopes }) }))
+    batch.send(encodeMessage({ kind: Kind.PRESENCES, origin: node.id, sender: node.id, doc: batch.doc, epoch: node.succession.epoch, payload: BatchCodec.encode({ envelopes }) }))
+  }
+
+  /** Forgets the documents whose window is over and nothing waits (an endpoint opens many documents over its life). */
+  #prune(batches: Map<DocId, Batch>): void {
+    const over = this.node.clock.now() - PRESENCE_WINDOW_MS
+    for (const [doc, batch] of batches) if (!batch.scheduled && batch.lastSent < over) batches.delete(doc)
   }
 }

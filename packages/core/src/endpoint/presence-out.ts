@@ -19,7 +19,10 @@ export interface PresencePublisher {
  * Presence frames of one document in one direction leave at most once per this window: one
  * display frame (nobody sees a pointer move faster), so a crowd moving at once costs every hop
  * at most about sixty frames a second per document, however many people move and however
- * their moves are spread in time. Quiet, a change leaves at the end of its tick.
+ * their moves are spread in time. An endpoint's own value leaves at the end of its tick when
+ * no frame left in the last window; others' values (at a relay, at the root) wait a window
+ * for the rest of the crowd's: sent as they came, a busy relay — whose arrivals are spread by
+ * its own work — would send one frame per person, and each costs every endpoint below a decode.
  */
 export const PRESENCE_WINDOW_MS = 16
 
@@ -77,7 +80,7 @@ export class PresenceOut {
     batch.values.set(origin, envelope)
     if (batch.scheduled) return
     batch.scheduled = true
-    const wait = batch.lastSent + PRESENCE_WINDOW_MS - this.node.clock.now()
+    const wait = origin === this.node.id ? batch.lastSent + PRESENCE_WINDOW_MS - this.node.clock.now() : PRESENCE_WINDOW_MS
     if (wait <= 0) this.node.defer(() => this.#flush(batch))
     else batch.timer = this.node.clock.setTimeout(() => this.#flush(batch), wait)
   }

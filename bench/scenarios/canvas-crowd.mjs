@@ -177,6 +177,29 @@ export async function canvasCrowd({ tabs = 200, procs = 4, pages = 2, hz = 10, s
       presenceSeenByATab: w1[0].seen,
       idle,
       during,
+      // The tree after the run: who is joined where, and the presence frames each hop handled.
+      server: Object.fromEntries(
+        [
+          ['root', server.root],
+          ['edge', server.relay],
+        ].map(([name, e]) => {
+          const st = e.stats()
+          const got = st.receivedByKind
+          return [
+            name,
+            {
+              role: e.role,
+              epoch: st.epoch,
+              children: st.children,
+              presenceIn: (got.PRESENCE ?? 0) + (got.PRESENCES ?? 0),
+              hellos: got.HELLO ?? 0,
+              dropped: st.dropped,
+              throttled: st.throttled,
+              refusals: st.refusals,
+            },
+          ]
+        }),
+      ),
     }
   } finally {
     await stopAll(workers)

@@ -10,6 +10,8 @@ interface Subscriber {
   readonly prefixes: Set<string>
   /** Messages handed to `ws.send` whose write has not completed yet. */
   inFlight: number
+  /** The last `send` that reached it (one that matches two of its prefixes delivers once). */
+  lastSend: number
 }
 
 /**
@@ -23,6 +25,15 @@ interface Subscriber {
  */
 export class WsPubChannel extends WsBoundChannel implements PubChannel {
   private readonly subscribers = new Map<WebSocket, Subscriber>()
+  /**
+   * prefix → its subscribers, and how many prefixes there are of each length: a send looks up
+   * the few prefixes its topic can have instead of testing every subscriber. An edge with a
+   * thousand tabs sends most frames to one of them (`e/<id>`: a welcome, a snapshot, a
+   * refusal); testing all thousand per frame made a crowd's joins quadratic.
+   */
+  private readonly byPrefix = new Map<string, Set<Subscriber>>()
+  private readonly prefixLengths = new Map<number, number>()
+  private sends = 0
   /** session → admitted topic prefixes (gated only). */
   private readonly admitted = new Map<string, Set<string>>()
 
@@ -39,25 +50,38 @@ export class WsPubChannel extends WsBoundChannel implements PubChannel {
     if (topicFrame.byteLength > MAX_TOPIC_BYTES) {
       return Promise.reject(new InvalidArgumentError(`A topic may have at most ${MAX_TOPIC_BYTES} UTF-8 bytes, got ${topicFrame.byteLength}.`))
     }
-    const stats = this.context.stats
+    const send = ++this.sends
     let frame: Uint8Array | undefined
-    for (const subscriber of this.subscribers.values()) {
-      if (!matches(subscriber.prefixes, topic)) continue
-      if (this.limits.gated && !this.isAdmitted(subscriber.session, topic)) {
-        stats.gatedOut++
-        continue
+    for (const length of this.prefixLengths.keys()) {
+      if (length > topic.length) continue
+      const subscribers = this.byPrefix.get(length === topic.length ? topic : topic.slice(0, length))
+      if (!subscribers) continue
+      for (const subscriber of subscribers) {
+        if (subscriber.lastSend === send) continue
+        subscriber.lastSend = send
+        frame = this.deliver(subscriber, topic, topicFrame, body, frame)
       }
-      if (subscriber.inFlight >= this.limits.highWaterMark || subscriber.ws.bufferedAmount >= this.limits.highWaterMarkBytes) {
-        stats.droppedByHwm++
-        continue
-      }
-      frame ??= encodePublish(topicFrame, body)
-      subscriber.inFlight++
-      // The callback runs once the frame is written to the socket (or failed): a slot frees up.
-      subscriber.ws.send(frame, { binary: true }, () => subscriber.inFlight--)
-      stats.sent++
     }
     return Promise.resolve()
+  }
+
+  /** Sends to one subscriber unless gated out or past its high-water mark; returns the frame (encoded once per send). */
+  private deliver(subscriber: Subscriber, topic: string, topicFrame: Uint8Array, body: Uint8Array, encoded: Uint8Array | undefined): Uint8Array | undefined {
+    const stats = this.context.stats
+    if (this.limits.gated && !this.isAdmitted(subscriber.session, topic)) {
+      stats.gatedOut++
+      return encoded
+    }
+    if (subscriber.inFlight >= this.limits.highWaterMark || subscriber.ws.bufferedAmount >= this.limits.highWaterMarkBytes) {
+      stats.droppedByHwm++
+      return encoded
+    }
+    const frame = encoded ?? encodePublish(topicFrame, body)
+    subscriber.inFlight++
+    // The callback runs once the frame is written to the socket (or failed): a slot frees up.
+    subscriber.ws.send(frame, { binary: true }, () => subscriber.inFlight--)
+    stats.sent++
+    return frame
   }
 
   admit(session: string, prefix: string): void {
@@ -72,7 +96,7 @@ export class WsPubChannel extends WsBoundChannel implements PubChannel {
   }
 
   protected connected(ws: WebSocket, connection: Connection): void {
-    this.subscribers.set(ws, { ws, session: connection.peer.session, prefixes: new Set(), inFlight: 0 })
+    this.subscribers.set(ws, { ws, session: connection.peer.session, prefixes: new Set(), inFlight: 0, lastSend: 0 })
   }
 
   private isAdmitted(session: string, topic: string): boolean {
@@ -88,18 +112,45 @@ export class WsPubChannel extends WsBoundChannel implements PubChannel {
       this.context.stats.malformed++
       return
     }
-    if (!control.subscribe) subscriber.prefixes.delete(control.prefix)
-    else if (subscriber.prefixes.size < MAX_SUBSCRIPTIONS) subscriber.prefixes.add(control.prefix)
+    if (!control.subscribe) this.unsubscribe(subscriber, control.prefix)
+    else if (subscriber.prefixes.has(control.prefix)) return
+    else if (subscriber.prefixes.size < MAX_SUBSCRIPTIONS) this.subscribe(subscriber, control.prefix)
     // A client asking for more than that is not a Zinc endpoint: refuse the extra, keep serving.
     else this.context.stats.malformed++
   }
 
+  private subscribe(subscriber: Subscriber, prefix: string): void {
+    subscriber.prefixes.add(prefix)
+    let subscribers = this.byPrefix.get(prefix)
+    if (!subscribers) {
+      this.byPrefix.set(prefix, (subscribers = new Set()))
+      this.prefixLengths.set(prefix.length, (this.prefixLengths.get(prefix.length) ?? 0) + 1)
+    }
+    subscribers.add(subscriber)
+  }
+
+  private unsubscribe(subscriber: Subscriber, prefix: string): void {
+    if (!subscriber.prefixes.delete(prefix)) return
+    const subscribers = this.byPrefix.get(prefix)
+    if (!subscribers) return
+    subscribers.delete(subscriber)
+    if (subscribers.size > 0) return
+    this.byPrefix.delete(prefix)
+    const left = (this.prefixLengths.get(prefix.length) ?? 1) - 1
+    if (left > 0) this.prefixLengths.set(prefix.length, left)
+    else this.prefixLengths.delete(prefix.length)
+  }
+
   protected disconnected(ws: WebSocket): void {
+    const subscriber = this.subscribers.get(ws)
     this.subscribers.delete(ws)
+    if (subscriber) for (const prefix of [...subscriber.prefixes]) this.unsubscribe(subscriber, prefix)
   }
 
   protected ending(): void {
     this.subscribers.clear()
+    this.byPrefix.clear()
+    this.prefixLengths.clear()
     this.admitted.clear()
   }
 }

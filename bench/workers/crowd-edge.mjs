@@ -23,7 +23,15 @@ await serve(
     return { pid: process.pid, addresses: relay.addresses }
   },
   {
-    mark: () => ({ ...cpuMark(), children: relay.stats().children, heapUsed: process.memoryUsage().heapUsed, refusedBusy: relay.stats().refusedByCode['ERR_BUSY'] ?? 0, received: relay.stats().receivedByKind, throttled: relay.stats().throttled, dropped: relay.stats().dropped }),
+    mark: () => ({
+      ...cpuMark(),
+      children: relay.stats().children,
+      heapUsed: process.memoryUsage().heapUsed,
+      refusedBusy: relay.stats().refusedByCode['ERR_BUSY'] ?? 0,
+      received: relay.stats().receivedByKind,
+      throttled: relay.stats().throttled,
+      dropped: relay.stats().dropped,
+    }),
     gc: () => (globalThis.gc?.(), globalThis.gc?.(), process.memoryUsage().heapUsed),
     change: ({ n }) => {
       const sentUs = nowUs()

@@ -200,6 +200,27 @@ describe('crowds', () => {
     expect(root.stats().children).toBe(2)
   }, 120_000)
 
+  it('presence batched at each of two relays in a row reaches the root and the other branch', async () => {
+    const network = new InprocNetwork({ seed: 26 })
+    const start = starter(network)
+    const root = await start({ bind: true })
+    const rootDoc = await root.open('doc', { initial: {} })
+    const upper = await start({ bind: true, join: root.addresses })
+    const lower = await start({ bind: true, join: upper.addresses })
+    const side = await start({ join: upper.addresses })
+    const leaves = await Promise.all(Array.from({ length: 10 }, () => start({ join: lower.addresses })))
+    const docs = await Promise.all(leaves.map((l) => l.open('doc')))
+    const sideDoc = await side.open('doc')
+    const got = () => root.stats().receivedByKind
+    const before = (got()['PRESENCE'] ?? 0) + (got()['PRESENCES'] ?? 0)
+    docs.forEach((d, i) => d.presence.set({ i }))
+    const all = (d: typeof rootDoc) => leaves.every((l, i) => (d.presence.get().get(l.id) as { i?: number } | undefined)?.i === i)
+    await waitFor(() => all(rootDoc) && all(sideDoc), 'the root and a leaf on the other branch see the 10 values')
+    // The lower relay's batch is checked and batched again by the upper one: a frame or two at the root.
+    expect((got()['PRESENCE'] ?? 0) + (got()['PRESENCES'] ?? 0) - before).toBeLessThanOrEqual(3)
+    expect(root.stats().forged + upper.stats().forged).toBe(0)
+  })
+
   it('a tab dropped for silence and back shows its cursor again without moving it', async () => {
     const network = new InprocNetwork({ seed: 25 })
     const start = starter(network)

@@ -374,7 +374,7 @@ function onPresence(node: NodeContext, m: Message): void {
   const replica = node.replicas.get(m.doc as DocId)
   if (!replica) return void node.stats.dropped++
   if (!node.succession.isRoot) {
-    // Passed up with the tick's other presence changes of this document, in one frame.
+    // Passed up with the other presence changes of this document in its window, in one frame.
     node.watchOrigin(m.origin)
     return node.presenceOut.forward(replica.doc, m.origin, vouched(node, m))
   }
@@ -383,7 +383,7 @@ function onPresence(node: NodeContext, m: Message): void {
 }
 
 /**
- * A child relay's tick of presence changes, in one frame. Each inside is checked as if it had
+ * A child's batch of presence changes (PRESENCES), in one frame. Each inside is checked as if it had
  * come alone from that child: a PRESENCE of this document, vouched for by the child, from the
  * child or one of its descendants, with a safe value when the child is its origin. A bad one
  * is counted and dropped; the others still count.

@@ -82,7 +82,7 @@ export class PresenceOut {
     batch.scheduled = true
     const wait = origin === this.node.id ? batch.lastSent + PRESENCE_WINDOW_MS - this.node.clock.now() : PRESENCE_WINDOW_MS
     if (wait <= 0) this.node.defer(() => this.#flush(batch))
-    else batch.timer = this.node.clock.setTimeout(() => this.#flush(batch), wait)
+    else batch.timer = keepAlive(this.node.clock.setTimeout(() => this.#flush(batch), wait))
   }
 
   #flush(batch: Batch): void {
@@ -102,4 +102,14 @@ export class PresenceOut {
     const over = this.node.clock.now() - PRESENCE_WINDOW_MS
     for (const [doc, batch] of batches) if (!batch.scheduled && batch.lastSent < over) batches.delete(doc)
   }
+}
+
+/**
+ * The clock's timers never keep a process alive; this one does (for at most a window): values
+ * waiting to be sent are like a write in progress, and a program that awaits someone's presence
+ * must not exit with it still here.
+ */
+function keepAlive(handle: TimerHandle): TimerHandle {
+  ;(handle.timer as { ref?: () => void } | undefined)?.ref?.()
+  return handle
 }

@@ -1,0 +1,122 @@
+/**
+ * A relay serves opens from its own copy, but the root's `authorize` decides (issue #14: "Relays
+ * ask the root's authorize, or carry its decisions with a bounded cache, before serving
+ * open/read from their own copy"). Over ZeroMQ (root and relay on tcp) and over the WebSocket
+ * edge (the canvas demo's shape): a leaf the root denies `read` is refused with
+ * ERR_ACCESS_DENIED by a relay that already holds the document, an allowed leaf opens through
+ * it, and a revoked permission takes effect at the relay within the root's `accessCacheMs`.
+ */
+import { AccessDeniedError, Endpoint, type AccessRequest, type EndpointId, type EndpointOptions } from '@zinc/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { waitFor } from '../helpers.js'
+import { Resources } from '../zmq-helpers.js'
+import { startEdge, type Edge } from './edge.js'
+
+/** The root's policy: who may not read `secret`, and every question it was asked. */
+function policy() {
+  const denied = new Set<EndpointId>()
+  const asked: AccessRequest[] = []
+  const authorize = (request: AccessRequest) => {
+    asked.push(request)
+    if (request.doc === 'secret' && request.action === 'read' && denied.has(request.endpoint)) return 'this user may not read "secret"'
+    return true
+  }
+  return { denied, asked, authorize }
+}
+
+type Tree = { root: Endpoint; relay: Endpoint; leaf(options?: Partial<EndpointOptions>): Promise<Endpoint> }
+
+/** The shared scenario, over either transport. */
+async function deniedReaderIsRefusedAtTheRelay(tree: Tree, rules: ReturnType<typeof policy>): Promise<void> {
+  // The relay holds the document (an honest reader opened it through the relay).
+  const writer = await tree.leaf()
+  const written = await writer.open<{ n: number }>('secret', { initial: { n: 0 } })
+  await waitFor(() => tree.relay.stats().docs.secret !== undefined, 'the relay holds "secret"')
+
+  const intruder = await tree.leaf()
+  rules.denied.add(intruder.id)
+  const refused = await intruder.open('secret').catch((e: unknown) => e)
+  expect(refused).toBeInstanceOf(AccessDeniedError)
+  expect((refused as AccessDeniedError).code).toBe('ERR_ACCESS_DENIED')
+  expect((refused as Error).message).toContain('this user may not read "secret"')
+  // The relay asked the root about the intruder itself, and counted the refusal.
+  expect(rules.asked.some((r) => r.endpoint === intruder.id && r.action === 'read')).toBe(true)
+  expect(tree.relay.stats().refusedByCode.ERR_ACCESS_DENIED).toBeGreaterThanOrEqual(1)
+  expect(intruder.stats().docs.secret).toBeUndefined()
+
+  // An allowed reader still opens through the same relay, and honest changes reach it.
+  const reader = await tree.leaf()
+  const read = await reader.open<{ n: number }>('secret')
+  await written.change((s) => void (s.n = 7))!.confirmed
+  await waitFor(() => read.state.n === 7, 'an honest change reaches the allowed reader')
+  expect(rules.asked.some((r) => r.endpoint === reader.id)).toBe(true)
+}
+
+describe('a relay asks the root before serving from its own copy', () => {
+  let res: Resources | undefined
+  let edge: Edge | undefined
+  afterEach(async () => {
+    await res?.close()
+    await edge?.close()
+    res = edge = undefined
+  })
+
+  async function zmqTree(root: Partial<EndpointOptions>): Promise<Tree> {
+    res = new Resources()
+    const r = res
+    const rootEp = await r.endpoint(root)
+    const relay = await r.endpoint({ join: rootEp.addresses! })
+    return { root: rootEp, relay, leaf: (options = {}) => r.endpoint({ ...options, bind: undefined, join: relay.addresses! }) }
+  }
+
+  it('over ZeroMQ: a leaf the root denies read is refused ERR_ACCESS_DENIED by a relay holding the document; an allowed leaf opens', async () => {
+    const rules = policy()
+    await deniedReaderIsRefusedAtTheRelay(await zmqTree({ authorize: rules.authorize }), rules)
+  })
+
+  it('over the WebSocket edge: the same, for browser tabs under the demo relay', async () => {
+    const rules = policy()
+    edge = await startEdge({ root: { authorize: rules.authorize } })
+    const e = edge
+    await deniedReaderIsRefusedAtTheRelay({ root: e.root, relay: e.relay, leaf: (options) => e.client(options) }, rules)
+  })
+
+  it('a revoked permission takes effect at the relay by the next open once accessCacheMs (here 0) has passed', async () => {
+    const rules = policy()
+    const tree = await zmqTree({ authorize: rules.authorize, accessCacheMs: 0 })
+    const holder = await tree.leaf()
+    await holder.open('secret', { initial: { n: 0 } })
+    const tab = await tree.leaf()
+    const doc = await tab.open('secret')
+    doc.close()
+    rules.denied.add(tab.id)
+    await expect(tab.open('secret')).rejects.toBeInstanceOf(AccessDeniedError)
+  })
+
+  it('a decision is kept for accessCacheMs: reopening asks the root nothing new, and a refusal stays a refusal', async () => {
+    const rules = policy()
+    const tree = await zmqTree({ authorize: rules.authorize, accessCacheMs: 600_000 })
+    const holder = await tree.leaf()
+    await holder.open('secret', { initial: { n: 0 } })
+    const tab = await tree.leaf()
+    ;(await tab.open('secret')).close()
+    const askedAbout = () => rules.asked.filter((r) => r.endpoint === tab.id).length
+    const before = askedAbout()
+    ;(await tab.open('secret')).close()
+    expect(askedAbout()).toBe(before)
+
+    const intruder = await tree.leaf()
+    rules.denied.add(intruder.id)
+    for (let i = 0; i < 3; i++) await expect(intruder.open('secret')).rejects.toBeInstanceOf(AccessDeniedError)
+  })
+
+  it('without an authorize hook at the root, a crowd of tabs opening at the relay costs the root one question per accessCacheMs', async () => {
+    const tree = await zmqTree({})
+    const holder = await tree.leaf()
+    await holder.open('doc', { initial: { n: 0 } })
+    const tabs = await Promise.all(Array.from({ length: 5 }, () => tree.leaf()))
+    await Promise.all(tabs.map((t) => t.open('doc')))
+    // The holder's own open and the crowd's: at most a few questions went up, not one per tab.
+    expect(tree.relay.stats().sentByKind.ACCESS ?? 0).toBeLessThanOrEqual(2)
+  })
+})

@@ -203,10 +203,14 @@ function opened(ws: WebSocket): Promise<void> {
  */
 export async function honestChangeArrives(a: Document<Record<string, unknown>>, b: Document<Record<string, unknown>>, label: string): Promise<void> {
   const key = `honest-${label}-${Math.random().toString(36).slice(2)}`
+  const started = performance.now()
   a.change((d) => {
     d[key] = label
   })
   await waitFor(() => b.state[key] === label, `an honest change (${label}) to reach the other client`, 30_000)
+  // Measured, not asserted (the issue asks for "within a second"; a loaded CI machine may not).
+  const ms = performance.now() - started
+  if (ms > 1000) console.log(`an honest change (${label}) took ${ms.toFixed(0)} ms to reach the other client`)
   await a.synced()
 }
 

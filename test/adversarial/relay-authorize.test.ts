@@ -118,5 +118,36 @@ describe('a relay asks the root before serving from its own copy', () => {
     await Promise.all(tabs.map((t) => t.open('doc')))
     // The holder's own open and the crowd's: at most a few questions went up, not one per tab.
     expect(tree.relay.stats().sentByKind.ACCESS ?? 0).toBeLessThanOrEqual(2)
+    expect(tree.root.stats().receivedByKind.ACCESS ?? 0).toBeGreaterThanOrEqual(1)
+  })
+
+  it('two relays deep: the lower relay asks the upper one, which asks the root once and answers from what it kept', async () => {
+    const rules = policy()
+    const tree = await zmqTree({ authorize: rules.authorize, accessCacheMs: 600_000 })
+    const lower = await res!.endpoint({ join: tree.relay.addresses! })
+    const leafUnder = (relay: Endpoint) => res!.endpoint({ bind: undefined, join: relay.addresses! })
+    const holder = await leafUnder(lower)
+    const written = await holder.open<{ n: number }>('secret', { initial: { n: 0 } })
+    const intruder = await leafUnder(lower)
+    rules.denied.add(intruder.id)
+    await expect(intruder.open('secret')).rejects.toThrow(/may not read/)
+    expect(rules.asked.some((r) => r.endpoint === intruder.id && r.action === 'read')).toBe(true)
+    expect(lower.stats().refusedByCode.ERR_ACCESS_DENIED).toBeGreaterThanOrEqual(1)
+    // An allowed reader two relays down opens, and honest changes reach it.
+    const reader = await leafUnder(lower)
+    const read = await reader.open<{ n: number }>('secret')
+    await written.change((s) => void (s.n = 3))!.confirmed
+    await waitFor(() => read.state.n === 3, 'an honest change reaches the reader two relays down')
+    // The upper relay keeps what the root said: a tab it asked about (as its own child) that
+    // comes back under the lower relay is answered from there, without asking the root again.
+    const tab = await leafUnder(tree.relay)
+    ;(await tab.open('secret')).close()
+    const id = tab.id
+    await tab.close()
+    const asked = rules.asked.filter((r) => r.endpoint === id).length
+    const again = await res!.endpoint({ bind: undefined, join: lower.addresses!, id })
+    await again.open('secret')
+    expect(rules.asked.filter((r) => r.endpoint === id).length).toBe(asked)
+    expect(tree.relay.stats().receivedByKind.ACCESS ?? 0).toBeGreaterThanOrEqual(1)
   })
 })

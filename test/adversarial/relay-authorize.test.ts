@@ -121,6 +121,32 @@ describe('a relay asks the root before serving from its own copy', () => {
     expect(tree.root.stats().receivedByKind.ACCESS ?? 0).toBeGreaterThanOrEqual(1)
   })
 
+  it('a root authorize that hangs or throws holds back no other document through a relay: timed out it is ERR_UNAVAILABLE (retried), thrown a refusal', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let hang = false
+    const tree = await zmqTree({
+      hookTimeoutMs: 300,
+      authorize: async ({ doc }) => {
+        if (doc === 'stuck' && hang) await gate
+        if (doc === 'broken') throw new Error('the access service is down')
+        return true
+      },
+    })
+    // The relay holds the documents (its own opens are decided before the hook starts hanging).
+    for (const doc of ['stuck', 'free']) await tree.relay.open(doc, { initial: { n: 1 } })
+    hang = true
+    const tab = await tree.leaf()
+    const stuck = tab.open<{ n: number }>('stuck')
+    const broken = tab.open('broken', { initial: {} })
+    const free = await tab.open<{ n: number }>('free')
+    expect(free.state.n).toBe(1)
+    await expect(broken).rejects.toThrow(/access service is down/)
+    await waitFor(() => (tree.relay.stats().refusedByCode.ERR_UNAVAILABLE ?? 0) >= 1, 'the timed-out question to be answered ERR_UNAVAILABLE')
+    release()
+    expect((await stuck).state.n).toBe(1)
+  })
+
   it('two relays deep: the lower relay asks the upper one, which asks the root once and answers from what it kept', async () => {
     const rules = policy()
     const tree = await zmqTree({ authorize: rules.authorize, accessCacheMs: 600_000 })

@@ -5,6 +5,8 @@ import { AccessCodec, type Access } from '../protocol/payloads.js'
 import { endpointTopic } from '../protocol/topics.js'
 import type { AccessDecision, AccessWaiter } from './access-cache.js'
 import type { NodeContext, Work } from './context.js'
+import { callHook } from './hooks.js'
+import { HookError } from '../errors.js'
 
 /**
  * A relay serves opens from its own copy, but only the root's `authorize` decides who may open
@@ -87,7 +89,11 @@ export function accessTick(node: NodeContext): void {
   for (const p of expired) for (const settle of p.waiters.values()) settle(unavailable)
 }
 
-/** The root's own decision: its `authorize` for `open` and `read`. A hook that fails refuses, uncached. */
+/**
+ * The root's own decision: its `authorize` for `open` and `read`, each call bounded by
+ * `hookTimeoutMs`. A hook that times out answers `ERR_UNAVAILABLE` (the opener retries); one that
+ * throws, `ERR_BAD_REQUEST` (as an open at the root would). Neither is kept.
+ */
 async function decideAtRoot(node: NodeContext, subject: EndpointId, doc: DocId): Promise<Access> {
   const ttlMs = node.opts.accessCacheMs
   const authorize = node.opts.authorize
@@ -95,7 +101,7 @@ async function decideAtRoot(node: NodeContext, subject: EndpointId, doc: DocId):
   if (!authorize) return { ...base, allowed: true, everyone: true }
   try {
     for (const action of ['open', 'read'] as const) {
-      const verdict = await authorize({ endpoint: subject, doc, action })
+      const verdict = await callHook('authorize', () => authorize({ endpoint: subject, doc, action }), node.opts.hookTimeoutMs, node.clock)
       if (verdict !== true) {
         const reason = typeof verdict === 'string' && verdict ? verdict : `not allowed to ${action} this document`
         return { ...base, allowed: false, code: 'ERR_ACCESS_DENIED', reason }
@@ -103,9 +109,12 @@ async function decideAtRoot(node: NodeContext, subject: EndpointId, doc: DocId):
     }
     return { ...base, allowed: true }
   } catch (error) {
-    node.stats.handlerErrors++
+    node.stats.hookErrors++
     node.logger.warn({ err: error, endpoint: subject, doc }, "the authorize hook failed; refusing that relay's open")
-    return { ...base, allowed: false, ttlMs: 0, code: 'ERR_BAD_REQUEST', reason: `the open could not be handled: ${(error as Error).message}` }
+    const timedOut = error instanceof HookError && error.timedOut
+    const code = timedOut ? 'ERR_UNAVAILABLE' : 'ERR_BAD_REQUEST'
+    const reason = timedOut ? `the root's authorize hook did not answer within ${node.opts.hookTimeoutMs} ms; the open is retried` : `the open could not be handled: ${(error as Error).message}`
+    return { ...base, allowed: false, ttlMs: 0, code, reason }
   }
 }
 

@@ -141,14 +141,7 @@ describe('load probes over ZeroMQ (root tcp ports)', () => {
       const { root, a, b } = await setup()
       const raw = new ZmqRaw(root.addresses!)
       res.add(() => raw.close())
-      await waitFor(
-        async () => {
-          if (!raw.welcomed) await raw.hello()
-          return raw.welcomed
-        },
-        'the raw process to be welcomed',
-        15_000,
-      )
+      await raw.join()
       await raw.open('board')
       const before = rssMb()
       const count = STRESS ? 400 : 60

@@ -43,6 +43,16 @@ export class ZmqRaw {
     return HelloCodec.encode({ token: '', inbound: addresses?.inbound ?? '', outbound: addresses?.outbound ?? '', priority: 0, docs: [], ancestry: [] })
   }
 
+  /** Says HELLO (as a leaf) until welcomed; the SUB may not have reached the root at first. */
+  async join(): Promise<void> {
+    const deadline = Date.now() + 15_000
+    while (!this.welcomed) {
+      if (Date.now() > deadline) throw new Error('the raw process was not welcomed within 15 s')
+      await this.hello()
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
   async hello(addresses?: { inbound: string; outbound: string }): Promise<void> {
     await this.send({ kind: Kind.HELLO, payload: this.helloPayload(addresses) })
   }

@@ -30,14 +30,7 @@ async function setup() {
   const raw = new ZmqRaw(root.addresses)
   res.add(() => raw.close())
   // Joined as a leaf (no addresses): it may speak only for itself.
-  await waitFor(
-    async () => {
-      if (!raw.welcomed) await raw.hello()
-      return raw.welcomed
-    },
-    'the raw process to be welcomed',
-    15_000,
-  )
+  await raw.join()
   await raw.open('board')
   return { root, alice, bob, a, b, raw }
 }

@@ -103,6 +103,8 @@ export class RawPeer {
   readonly received: Received[] = []
   /** Sequenced changes and heartbeats received (not kept). */
   fragments = 0
+  /** Frames received on document topics (`d/…`): what the parent sends it of documents. */
+  docFrames = 0
   readonly id: EndpointId
   private clientSeq = 0
 
@@ -118,6 +120,7 @@ export class RawPeer {
       const topic = Buffer.from(bytes.subarray(3, 3 + length)).toString()
       try {
         const message = decodeMessage(bytes.subarray(3 + length), Infinity)
+        if (topic.startsWith('d/')) this.docFrames++
         // Sequenced changes and heartbeats are counted, not kept: a test's own memory stays out of its RSS bounds.
         if (message.kind === Kind.FRAGMENT || message.kind === Kind.FRAGMENTS || message.kind === Kind.HEARTBEAT) this.fragments++
         else this.received.push({ topic, message })

@@ -6,11 +6,11 @@
  * ERR_ACCESS_DENIED by a relay that already holds the document, an allowed leaf opens through
  * it, and a revoked permission takes effect at the relay within the root's `accessCacheMs`.
  */
-import { AccessDeniedError, Endpoint, type AccessRequest, type EndpointId, type EndpointOptions } from '@zinc/core'
+import { AccessDeniedError, Endpoint, Kind, type AccessRequest, type EndpointId, type EndpointOptions } from '@zinc/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers.js'
 import { Resources } from '../zmq-helpers.js'
-import { startEdge, type Edge } from './edge.js'
+import { RawPeer, startEdge, type Edge } from './edge.js'
 
 /** The root's policy: who may not read `secret`, and every question it was asked. */
 function policy() {
@@ -175,5 +175,85 @@ describe('a relay asks the root before serving from its own copy', () => {
     await again.open('secret')
     expect(rules.asked.filter((r) => r.endpoint === id).length).toBe(asked)
     expect(tree.relay.stats().receivedByKind.ACCESS ?? 0).toBeGreaterThanOrEqual(1)
+  })
+})
+
+describe('a reader whose access the root revokes loses the document within the stated bound', () => {
+  let res: Resources | undefined
+  let edge: Edge | undefined
+  afterEach(async () => {
+    await res?.close()
+    await edge?.close()
+    res = edge = undefined
+  })
+
+  /** `reader` reads `secret` until the root refuses it; then it is told, and changes stop reaching it. */
+  async function revokedReaderIsCutOff(tree: Tree, rules: ReturnType<typeof policy>, via: Endpoint): Promise<void> {
+    const writer = await tree.leaf()
+    const written = await writer.open<{ n: number }>('secret', { initial: { n: 0 } })
+    const reader = await tree.leaf()
+    const other = await tree.leaf()
+    const read = await reader.open<{ n: number }>('secret')
+    const seen = await other.open<{ n: number }>('secret')
+    const errors: Error[] = []
+    reader.on('error', (e) => errors.push(e))
+    await written.change((s) => void (s.n = 1))!.confirmed
+    await waitFor(() => read.state.n === 1, 'the reader to read while allowed')
+    rules.denied.add(reader.id)
+    // The bound: about twice accessCacheMs (1 s here) plus a heartbeat; waited on generously.
+    await waitFor(() => errors.some((e) => e instanceof AccessDeniedError && e.doc === 'secret'), 'the reader to be told its access was revoked', 30_000)
+    expect(via.stats().refusedByCode.ERR_ACCESS_DENIED).toBeGreaterThanOrEqual(1)
+    await written.change((s) => void (s.n = 2))!.confirmed
+    await waitFor(() => seen.state.n === 2, 'an honest change to reach the reader still allowed')
+    expect(read.state.n).toBe(1)
+    // Opening again is refused, too.
+    await expect(reader.open('secret')).rejects.toBeInstanceOf(AccessDeniedError)
+  }
+
+  it('under a relay, over ZeroMQ', async () => {
+    const rules = policy()
+    res = new Resources()
+    const r = res
+    const root = await r.endpoint({ authorize: rules.authorize, accessCacheMs: 1000 })
+    const relay = await r.endpoint({ join: root.addresses! })
+    await revokedReaderIsCutOff({ root, relay, leaf: () => r.endpoint({ bind: undefined, join: relay.addresses! }) }, rules, relay)
+  })
+
+  it('a direct child of the root, over ZeroMQ', async () => {
+    const rules = policy()
+    res = new Resources()
+    const r = res
+    const root = await r.endpoint({ authorize: rules.authorize, accessCacheMs: 1000 })
+    await revokedReaderIsCutOff({ root, relay: root, leaf: () => r.endpoint({ bind: undefined, join: root.addresses! }) }, rules, root)
+  })
+
+  it('a tab at the WebSocket edge: the edge stops sending it the document', async () => {
+    const rules = policy()
+    edge = await startEdge({ root: { authorize: rules.authorize, accessCacheMs: 1000 } })
+    const e = edge
+    await revokedReaderIsCutOff({ root: e.root, relay: e.relay, leaf: (options) => e.client(options) }, rules, e.relay)
+    // A raw page that would keep listening: once revoked, the edge sends it nothing of the document.
+    const raw = await RawPeer.connect(e.addresses)
+    const beat = setInterval(() => raw.send({ kind: Kind.HEARTBEAT }), 200)
+    try {
+      raw.hello()
+      await waitFor(() => raw.welcomed(), 'the raw page to be welcomed')
+      raw.open('secret')
+      await waitFor(() => raw.received.some((r) => r.message.kind === Kind.SNAPSHOT), 'the raw page to read "secret"')
+      const writer = await e.client()
+      const written = await writer.open<{ n: number }>('secret')
+      await written.change((s) => void (s.n = 10))!.confirmed
+      await waitFor(() => raw.docFrames > 0, 'the raw page to get a change while allowed')
+      rules.denied.add(raw.id)
+      await waitFor(() => raw.refusals().some((r) => r.code === 'ERR_ACCESS_DENIED' && r.doc === 'secret'), 'the raw page to be told', 30_000)
+      const frames = raw.docFrames
+      const other = await (await e.client()).open<{ n: number }>('secret')
+      await written.change((s) => void (s.n = 11))!.confirmed
+      await waitFor(() => other.state.n === 11, 'the change to reach an allowed reader')
+      expect(raw.docFrames).toBe(frames)
+    } finally {
+      clearInterval(beat)
+      raw.close()
+    }
   })
 })

@@ -4,8 +4,8 @@ import type { Access } from '../protocol/payloads.js'
 /** The root's word on one endpoint opening and reading one document, as a relay acts on it. */
 export type AccessDecision = { allowed: true } | { allowed: false; code: string; reason: string }
 
-/** Who waits on a question to the root: the open of a direct child, or a relay child that asked us. */
-export type AccessWaiter = 'open' | 'relay'
+/** Who waits on a question to the root: the open of a direct child, a relay child that asked us, or a reader's periodic check. */
+export type AccessWaiter = 'open' | 'relay' | 'recheck'
 
 /** Decisions kept per relay; past it the oldest go (they are asked again when needed). */
 export const MAX_ACCESS_ENTRIES = 10_000
@@ -38,6 +38,8 @@ export class AccessCache {
   readonly #pending = new Map<string, Pending>()
   /** Until when the root said it has no authorize hook (everyone may open everything). */
   #everyoneUntil = -Infinity
+  /** The ttl of the root's last answer that came with one: its `accessCacheMs`, the pace of a relay's checks of its readers. */
+  rootTtlMs: number | undefined
 
   /** The decision still in force for `subject` on `doc`, if any. */
   cached(subject: EndpointId, doc: DocId, now: number): { decision: AccessDecision; until: number; everyone?: boolean } | undefined {
@@ -71,6 +73,7 @@ export class AccessCache {
   answer(subject: EndpointId, doc: DocId, access: Access, now: number): Array<() => void> {
     const decision: AccessDecision = access.allowed ? { allowed: true } : { allowed: false, code: access.code || 'ERR_ACCESS_DENIED', reason: access.reason }
     const until = now + access.ttlMs
+    if (access.ttlMs > 0) this.rootTtlMs = access.ttlMs
     if (access.allowed && access.everyone) {
       this.#everyoneUntil = until
       // Whatever else is waiting is settled by the same word.

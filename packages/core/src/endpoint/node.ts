@@ -33,6 +33,7 @@ import { HookRunner } from './hook-runner.js'
 import { Succession } from './succession.js'
 import { Ticker } from './tick.js'
 import { AccessCache } from './access-cache.js'
+import { Grants } from './grants.js'
 import { TreeMemory } from './tree-memory.js'
 
 export type { EndpointEvents, Role } from './context.js'
@@ -64,6 +65,7 @@ export class Node implements NodeContext {
   /** The root's estimate of each document's size, for `maxDocumentBytes`. */
   readonly documentSizes = new DocumentSizes()
   readonly access = new AccessCache()
+  readonly grants = new Grants()
   /** When an identity violation was last logged (logged at most once a second). */
   forgedLoggedAt = 0
   readonly replicas: ReplicaSet

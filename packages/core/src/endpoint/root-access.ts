@@ -94,7 +94,7 @@ export function accessTick(node: NodeContext): void {
  * `hookTimeoutMs`. A hook that times out answers `ERR_UNAVAILABLE` (the opener retries); one that
  * throws, `ERR_BAD_REQUEST` (as an open at the root would). Neither is kept.
  */
-async function decideAtRoot(node: NodeContext, subject: EndpointId, doc: DocId): Promise<Access> {
+export async function decideAtRoot(node: NodeContext, subject: EndpointId, doc: DocId): Promise<Access> {
   const ttlMs = node.opts.accessCacheMs
   const authorize = node.opts.authorize
   const base = { endpoint: endpointIdToBytes(subject), ttlMs, everyone: false, reason: '', code: '' }

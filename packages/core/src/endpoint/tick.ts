@@ -5,6 +5,7 @@ import { CONTROL_TOPIC } from '../protocol/topics.js'
 import { sameBytes } from '../runtime/bytes.js'
 import type { NodeContext } from './context.js'
 import { accessTick } from './root-access.js'
+import { recheckReaders } from './revocation.js'
 
 /** What the tick needs besides the node: whether its listeners could read, and fencing. */
 export interface TickPorts {
@@ -63,6 +64,7 @@ export class Ticker {
     }
     if (node.isSettled()) node.replicas.serveWaiting()
     accessTick(node)
+    recheckReaders(node)
     if (node.succession.isRoot) {
       node.maybeEndRecovery()
       this.ports.fencingTick()

@@ -292,6 +292,8 @@ async function serveOpenOf(node: NodeContext, m: Message, open: Open): Promise<v
   }
   replica.children.add(m.origin)
   child?.docs.add(doc)
+  // Decided just now; decided again every accessCacheMs while it reads (revocation.ts).
+  if (child && m.origin === m.sender && (!node.succession.isRoot || node.opts.authorize)) node.grants.served(m.origin, doc, node.clock.now())
   // Its connection may now hear the document (on a gated PUB nothing else gets through).
   node.identities.admitDoc(m.sender, doc)
   const r = replica

@@ -297,6 +297,15 @@ function onRefuse(node: NodeContext, m: Message): void {
   }
   if (m.doc) {
     const error = refusalError(m.doc, refusal.code, refusal.reason)
+    // The children this relay served the document to lose it too (those still waiting for it
+    // hear the refusal through relayRefusal).
+    if (replica?.ready) {
+      for (const child of replica.children) {
+        node.refuse(child, refusal.code, refusal.reason, replica.doc)
+        node.identities.revokeDoc(child, replica.doc)
+        node.children.get(child)?.docs.delete(replica.doc)
+      }
+    }
     node.replicas.refused(m.doc as DocId, error)
     node.events.emit('error', error)
     return

@@ -6,7 +6,7 @@
  * ERR_ACCESS_DENIED by a relay that already holds the document, an allowed leaf opens through
  * it, and a revoked permission takes effect at the relay within the root's `accessCacheMs`.
  */
-import { AccessDeniedError, Endpoint, Kind, type AccessRequest, type EndpointId, type EndpointOptions } from '@zinc/core'
+import { AccessDeniedError, Endpoint, Kind, type AccessRequest, type DocId, type EndpointId, type EndpointOptions } from '@zinc/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers.js'
 import { Resources } from '../zmq-helpers.js'
@@ -145,6 +145,23 @@ describe('a relay asks the root before serving from its own copy', () => {
     await waitFor(() => (tree.relay.stats().refusedByCode.ERR_UNAVAILABLE ?? 0) >= 1, 'the timed-out question to be answered ERR_UNAVAILABLE')
     release()
     expect((await stuck).state.n).toBe(1)
+  })
+
+  it('a page cannot make the edge ask the root for it: ACCESS from a leaf is dropped, not forwarded', async () => {
+    const rules = policy()
+    edge = await startEdge({ root: { authorize: rules.authorize } })
+    const raw = await RawPeer.connect(edge.addresses)
+    try {
+      raw.hello()
+      await waitFor(() => raw.welcomed(), 'the raw page to be welcomed')
+      const dropped = edge.relay.stats().dropped
+      for (let i = 0; i < 100; i++) raw.send({ kind: Kind.ACCESS, doc: `doc-${i}` as DocId })
+      await waitFor(() => edge!.relay.stats().dropped >= dropped + 100, 'the questions to be dropped at the edge')
+      expect(edge.root.stats().receivedByKind.ACCESS ?? 0).toBe(0)
+      expect(rules.asked).toEqual([])
+    } finally {
+      raw.close()
+    }
   })
 
   it('two relays deep: the lower relay asks the upper one, which asks the root once and answers from what it kept', async () => {

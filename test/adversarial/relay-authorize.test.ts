@@ -52,23 +52,23 @@ async function deniedReaderIsRefusedAtTheRelay(tree: Tree, rules: ReturnType<typ
   expect(rules.asked.some((r) => r.endpoint === reader.id)).toBe(true)
 }
 
+let res: Resources | undefined
+let edge: Edge | undefined
+afterEach(async () => {
+  await res?.close()
+  await edge?.close()
+  res = edge = undefined
+})
+
+async function zmqTree(root: Partial<EndpointOptions>): Promise<Tree> {
+  res = new Resources()
+  const r = res
+  const rootEp = await r.endpoint(root)
+  const relay = await r.endpoint({ join: rootEp.addresses! })
+  return { root: rootEp, relay, leaf: (options = {}) => r.endpoint({ ...options, bind: undefined, join: relay.addresses! }) }
+}
+
 describe('a relay asks the root before serving from its own copy', () => {
-  let res: Resources | undefined
-  let edge: Edge | undefined
-  afterEach(async () => {
-    await res?.close()
-    await edge?.close()
-    res = edge = undefined
-  })
-
-  async function zmqTree(root: Partial<EndpointOptions>): Promise<Tree> {
-    res = new Resources()
-    const r = res
-    const rootEp = await r.endpoint(root)
-    const relay = await r.endpoint({ join: rootEp.addresses! })
-    return { root: rootEp, relay, leaf: (options = {}) => r.endpoint({ ...options, bind: undefined, join: relay.addresses! }) }
-  }
-
   it('over ZeroMQ: a leaf the root denies read is refused ERR_ACCESS_DENIED by a relay holding the document; an allowed leaf opens', async () => {
     const rules = policy()
     await deniedReaderIsRefusedAtTheRelay(await zmqTree({ authorize: rules.authorize }), rules)
@@ -196,14 +196,6 @@ describe('a relay asks the root before serving from its own copy', () => {
 })
 
 describe('a reader whose access the root revokes loses the document within the stated bound', () => {
-  let res: Resources | undefined
-  let edge: Edge | undefined
-  afterEach(async () => {
-    await res?.close()
-    await edge?.close()
-    res = edge = undefined
-  })
-
   /** `reader` reads `secret` until the root refuses it; then it is told, and changes stop reaching it. */
   async function revokedReaderIsCutOff(tree: Tree, rules: ReturnType<typeof policy>, via: Endpoint): Promise<void> {
     const writer = await tree.leaf()
@@ -229,11 +221,8 @@ describe('a reader whose access the root revokes loses the document within the s
 
   it('under a relay, over ZeroMQ', async () => {
     const rules = policy()
-    res = new Resources()
-    const r = res
-    const root = await r.endpoint({ authorize: rules.authorize, accessCacheMs: 1000 })
-    const relay = await r.endpoint({ join: root.addresses! })
-    await revokedReaderIsCutOff({ root, relay, leaf: () => r.endpoint({ bind: undefined, join: relay.addresses! }) }, rules, relay)
+    const tree = await zmqTree({ authorize: rules.authorize, accessCacheMs: 1000 })
+    await revokedReaderIsCutOff(tree, rules, tree.relay)
   })
 
   it('a direct child of the root, over ZeroMQ', async () => {

@@ -18,7 +18,7 @@ export const Kind = {
   APP: 16,
   RESEND: 17,
   PRESENCES: 18,
-  ACCESS: 19,
+  ACCESS: 20,
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
 export type KindName = keyof typeof Kind

@@ -79,7 +79,7 @@ export const zincSchema = {
             "APP": 16,
             "RESEND": 17,
             "PRESENCES": 18,
-            "ACCESS": 19
+            "ACCESS": 20
           }
         },
         "Hello": {

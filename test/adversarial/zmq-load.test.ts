@@ -83,7 +83,7 @@ describe('load probes over ZeroMQ (root tcp ports)', () => {
       s.connect(i % 2 === 0 ? root.addresses!.inbound : root.addresses!.outbound)
       sockets.push(s)
     }
-    await waitFor(() => connected === 1000, `1,000 connections (${connected})`, 60_000)
+    await waitFor(() => connected >= 1000, `1,000 connections (${connected})`, 60_000)
     await honestChangeArrives(a, b, 'zmq-idle')
     await honestChangeArrives(b, a, 'zmq-idle-back')
     await nothingLost(a, b)

@@ -107,6 +107,8 @@ export class OriginAnswers {
       r.rejected(clientSeq, reason, code, minBase, refusals)
       return
     }
+    // Counted like every refusal a peer is sent (PROTOCOL.md, "Refusals").
+    r.io.stats.refusedByCode[code] = (r.io.stats.refusedByCode[code] ?? 0) + 1
     const payload = RefusalCodec.encode({ code, reason })
     r.io.sendTo(origin, encodeMessage({ kind: Kind.REJECT, origin: r.io.self, doc: r.doc, clientSeq, seq: minBase, baseSeq: refusals, epoch: r.io.epoch(), payload }))
   }

@@ -4,6 +4,8 @@ import { HeartbeatCodec } from '../protocol/payloads.js'
 import { CONTROL_TOPIC } from '../protocol/topics.js'
 import { sameBytes } from '../runtime/bytes.js'
 import type { NodeContext } from './context.js'
+import { accessTick } from './root-access.js'
+import { recheckReaders } from './revocation.js'
 
 /** What the tick needs besides the node: whether its listeners could read, and fencing. */
 export interface TickPorts {
@@ -34,6 +36,31 @@ export class Ticker {
     this.#lastTickAt = node.clock.now()
   }
 
+  /** Per document at a root: its oldest own change still unanswered, and since when. */
+  readonly #oldestOwn = new Map<string, { clientSeq: number; since: number; warned: number }>()
+
+  /**
+   * A root answers its own changes itself, at once: one still unanswered after several peer
+   * timeouts is stuck, and says why in the log (at most every 10 s per document).
+   */
+  #watchOwnChanges(now: number): void {
+    const node = this.node
+    const waitMs = node.opts.peerTimeoutMs * 3
+    for (const replica of node.replicas.values()) {
+      const oldest = replica.pending[0]?.fragment.clientSeq
+      if (oldest === undefined) {
+        this.#oldestOwn.delete(replica.doc)
+        continue
+      }
+      const seen = this.#oldestOwn.get(replica.doc)
+      if (!seen || seen.clientSeq !== oldest) this.#oldestOwn.set(replica.doc, { clientSeq: oldest, since: now, warned: 0 })
+      else if (now - seen.since > waitMs && now - seen.warned > 10_000) {
+        seen.warned = now
+        node.logger.warn({ ...replica.pendingDiagnosis(), waitingMs: now - seen.since }, "the root's own changes wait unanswered")
+      }
+    }
+  }
+
   tick(): void {
     const node = this.node
     if (node.closed) return
@@ -61,9 +88,12 @@ export class Ticker {
       for (const child of node.children.silentSince(now - peerTimeoutMs)) node.removeChild(child.id, 'silent')
     }
     if (node.isSettled()) node.replicas.serveWaiting()
+    accessTick(node)
+    recheckReaders(node)
     if (node.succession.isRoot) {
       node.maybeEndRecovery()
       this.ports.fencingTick()
+      this.#watchOwnChanges(now)
       return
     }
     this.ports.seek()

@@ -129,7 +129,7 @@ export async function canvasCrowd({ tabs = 200, procs = 4, pages = 2, hz = 10, s
     const startS = (performance.now() - t0) / 1000
     log(`canvas-crowd: ${tabs} tabs joined and opened the board in ${startS.toFixed(1)} s`)
 
-    // Idle: the pages with the crowd present and still.
+    // What an endpoint of the server counted, when a page does not come to show everyone.
     const brief = (e) => {
       const s = e.stats()
       return JSON.stringify({
@@ -141,7 +141,6 @@ export async function canvasCrowd({ tabs = 200, procs = 4, pages = 2, hz = 10, s
         refusals: s.refusals,
         refusedByCode: s.refusedByCode,
         receivedByKind: s.receivedByKind,
-        presence: [...(e.documents?.() ?? [])].length,
       })
     }
     try {
@@ -153,6 +152,7 @@ export async function canvasCrowd({ tabs = 200, procs = 4, pages = 2, hz = 10, s
       log(`  root ${brief(server.root)}\n  relay ${brief(server.relay)}`)
       throw error
     }
+    // Idle: the pages with the crowd present and still.
     const idle = await Promise.all(opened.map(({ page }) => pageFigures(page, 3000)))
     const cpu0 = process.cpuUsage()
     const w0 = await Promise.all(tabProcs.map((w) => w.call('mark')))

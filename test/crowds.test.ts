@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { Endpoint, JoinRefusedError, type EndpointOptions } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -241,6 +243,27 @@ describe('crowds', () => {
     // its cursor again by itself, as a person whose pointer stays still is still there.
     await waitFor(() => JSON.stringify(watched.presence.get().get(tab.id)) === '{"cursor":[1,2]}', 'the watcher sees the tab’s cursor again', 30_000)
     expect(tabDoc.presence.get().get(tab.id)).toEqual({ cursor: [1, 2] })
+  }, 60_000)
+
+  it('a process whose endpoints all talk in-process waits for its queued joiners instead of exiting', async () => {
+    // The clock's timers never keep a process alive; the join gate's, while joiners wait, does.
+    // Without it this script exits (code 13: its top-level await never settles) with 4 joins undone.
+    const script = `
+      import { Endpoint } from '@zinc/core'
+      import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
+      const network = new InprocNetwork()
+      const root = await Endpoint.start({ transport: new InprocTransport(network, { node: 'root' }), bind: { inbound: 'inproc://root-in', outbound: 'inproc://root-out' }, joinLimit: { perSecond: 20, burst: 1, queue: 10 } })
+      const joiners = await Promise.all([0, 1, 2, 3, 4].map((i) => Endpoint.start({ transport: new InprocTransport(network, { node: 'n' + i }), join: root.addresses })))
+      console.log('joined ' + joiners.length)
+      await Promise.all([...joiners, root].map((e) => e.close()))`
+    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] })
+      let out = ''
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+      child.on('exit', (exitCode) => resolve({ code: exitCode, stdout: out }))
+    })
+    expect(stdout.trim()).toBe('joined 5')
+    expect(code).toBe(0)
   }, 60_000)
 
   it('a joiner that keeps hearing ERR_BUSY until its join timeout gets a JoinRefusedError that says to try again', async () => {

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../runtime/clock.js'
+import { keepAlive, type Clock, type TimerHandle } from '../runtime/clock.js'
 import { TokenBucket } from '../runtime/rate-limit.js'
 
 /** How fast a parent admits new children (`EndpointOptions.joinLimit`). */
@@ -69,10 +69,14 @@ export class JoinGate {
     if (this.#timer !== undefined || this.#closed) return
     // Wake when about one token is back (at least every 10 ms, so a burst drains in steps).
     const ms = Math.max(10, Math.ceil(1000 / this.limit.perSecond))
-    this.#timer = this.clock.setTimeout(() => {
-      this.#timer = undefined
-      this.#drain()
-    }, ms)
+    // Joiners waiting keep the process alive (see keepAlive): in one process on the in-process
+    // transport, nothing else might, and the queued joins would never end.
+    this.#timer = keepAlive(
+      this.clock.setTimeout(() => {
+        this.#timer = undefined
+        this.#drain()
+      }, ms),
+    )
   }
 
   #drain(): void {

@@ -3,7 +3,7 @@ import { encodeMessage } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { BatchCodec } from '../protocol/payloads.js'
 import { docTopic } from '../protocol/topics.js'
-import type { Clock, TimerHandle } from '../runtime/clock.js'
+import { keepAlive, type Clock, type TimerHandle } from '../runtime/clock.js'
 
 /** What the batcher needs of the endpoint. */
 export interface PresencePublisher {
@@ -82,6 +82,7 @@ export class PresenceOut {
     batch.scheduled = true
     const wait = origin === this.node.id ? batch.lastSent + PRESENCE_WINDOW_MS - this.node.clock.now() : PRESENCE_WINDOW_MS
     if (wait <= 0) this.node.defer(() => this.#flush(batch))
+    // Values waiting keep the process alive (see keepAlive).
     else batch.timer = keepAlive(this.node.clock.setTimeout(() => this.#flush(batch), wait))
   }
 
@@ -102,14 +103,4 @@ export class PresenceOut {
     const over = this.node.clock.now() - PRESENCE_WINDOW_MS
     for (const [doc, batch] of batches) if (!batch.scheduled && batch.lastSent < over) batches.delete(doc)
   }
-}
-
-/**
- * The clock's timers never keep a process alive; this one does (for at most a window): values
- * waiting to be sent are like a write in progress, and a program that awaits someone's presence
- * must not exit with it still here.
- */
-function keepAlive(handle: TimerHandle): TimerHandle {
-  ;(handle.timer as { ref?: () => void } | undefined)?.ref?.()
-  return handle
 }

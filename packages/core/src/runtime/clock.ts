@@ -33,6 +33,17 @@ function unref<T>(timer: T): T {
   return timer
 }
 
+/**
+ * Makes one of the clock's timers keep the process alive after all: for a timer that stands for
+ * work in progress (values waiting to be sent, joiners waiting to be let in), as a pending write
+ * would. Without it, a process whose endpoints all talk in-process exits with the work undone.
+ * A fake clock's handles have nothing to hold.
+ */
+export function keepAlive(handle: TimerHandle): TimerHandle {
+  ;(handle.timer as { ref?: () => void } | undefined)?.ref?.()
+  return handle
+}
+
 /** Resolves after `ms` on `clock`. */
 export function sleep(clock: Clock, ms: number): Promise<void> {
   return new Promise((resolve) => clock.setTimeout(resolve, ms))

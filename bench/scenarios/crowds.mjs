@@ -215,6 +215,7 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
       leafProcessHeapPerLeafKB: +(tm1.reduce((s, m) => s + m.heapUsed, 0) / leaves / 1024).toFixed(1),
       refusedBusy: m1.refusedBusy,
       edgeReceived: m1.received,
+      edgeWire: m1.wire,
     }
   } finally {
     await stopAll(ws)

@@ -24,6 +24,7 @@ await serve(
   },
   {
     mark: () => ({
+      wire: ws.stats(),
       ...cpuMark(),
       children: relay.stats().children,
       heapUsed: process.memoryUsage().heapUsed,

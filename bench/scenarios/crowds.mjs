@@ -216,6 +216,7 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
       refusedBusy: m1.refusedBusy,
       edgeReceived: m1.received,
       edgeWire: m1.wire,
+      edgeSent: m1.sent,
     }
   } finally {
     await stopAll(ws)

@@ -25,6 +25,7 @@ await serve(
   {
     mark: () => ({
       wire: ws.stats(),
+      sent: relay.stats().sentByKind,
       ...cpuMark(),
       children: relay.stats().children,
       heapUsed: process.memoryUsage().heapUsed,

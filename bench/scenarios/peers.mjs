@@ -13,12 +13,14 @@
 //   fanout      1 writer at 100/s → 64 readers in 8 processes: p50 / p99
 //   latejoin    a new client joins a server holding 10,000 shapes: start → holding them all
 //
-//   node bench/scenarios/peers.mjs [--smoke] [--reps N] [--only latency,throughput,fanout,latejoin] [--systems zinc-zmq,yjs]
+//   node bench/scenarios/peers.mjs [--smoke] [--reps N] [--only latency,throughput,fanout,latejoin] [--systems zinc-zmq,yjs] [--profile DIR]
+//     [--writers N --readers N --window N --dur MS]   another throughput shape, for investigations
 //
 // Standalone, a full run writes bench/results/peers.{json,md}; --smoke writes
-// bench/results/tmp/smoke/peers.*, and --only/--systems bench/results/tmp/partial/peers.*
+// bench/results/tmp/smoke/peers.*, and --only/--systems/--profile bench/results/tmp/partial/peers.*
 // (git-ignored), so only a full run replaces the recorded figures. `node bench/run.mjs --only
-// peers` runs it as one scenario of the harness.
+// peers` runs it as one scenario of the harness. --profile DIR: --cpu-prof of every process,
+// into DIR/<system>-<role>/ (role: server, reader, writer, client); bench/profile-top.mjs reads them.
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -46,12 +48,16 @@ function config(smoke) {
       }
 }
 
+/** --profile DIR: every process writes a V8 CPU profile into DIR/<system>-<role>/. */
+let profileDir
+const flags = (system, role) => ({ execArgv: profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, `${system}-${role}`)] : [] })
+
 async function withServer(system, fn) {
   const ws = []
   try {
-    const server = await spawnWorker('peer-server', { system })
+    const server = await spawnWorker('peer-server', { system }, flags(system, 'server'))
     ws.push(server)
-    const client = (count = 1) => spawnWorker('peer-client', { system, info: server.info, count }).then((w) => (ws.push(w), w))
+    const client = (count = 1, role = 'client') => spawnWorker('peer-client', { system, info: server.info, count }, flags(system, role)).then((w) => (ws.push(w), w))
     return await fn(server, client)
   } finally {
     await stopAll(ws)
@@ -76,8 +82,8 @@ function latency(system, { rate, warmMs, durMs }) {
 function throughput(system, { W, R, window, warmMs, durMs }) {
   return withServer(system, async (server, client) => {
     await server.call('seed', { doc: 'tp' })
-    const readers = await Promise.all(Array.from({ length: R }, () => client()))
-    const writers = await Promise.all(Array.from({ length: W }, () => client()))
+    const readers = await Promise.all(Array.from({ length: R }, () => client(1, 'reader')))
+    const writers = await Promise.all(Array.from({ length: W }, () => client(1, 'writer')))
     await Promise.all([...readers, ...writers].map((w) => w.call('open', { doc: 'tp' })))
     await Promise.all(readers.map((w) => w.call('listen', { mode: 'count' })))
     await Promise.all(writers.map((w, i) => w.call('flood', { wid: `w${i}`, window })))
@@ -159,6 +165,7 @@ const FIGURES = [
 
 export async function peers(ctx) {
   const cfg = config(ctx.smoke)
+  Object.assign(cfg.throughput, ctx.peerThroughput ?? {})
   const parts = ctx.peerParts ?? PARTS
   const systems = ctx.peerSystems ?? SYSTEMS
   const reps = ctx.peerReps ?? (ctx.smoke ? 1 : 2)
@@ -220,16 +227,29 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     return i >= 0 ? argv[i + 1] : undefined
   }
   const smoke = argv.includes('--smoke')
+  const profile = val('--profile')
+  if (profile) profileDir = path.resolve(profile)
   const only = val('--only')?.split(',')
   const systems = val('--systems')?.split(',')
   for (const p of only ?? []) if (!PARTS.includes(p)) throw new Error(`unknown part ${p}; known: ${PARTS.join(', ')}`)
   for (const s of systems ?? []) if (!SYSTEMS.includes(s)) throw new Error(`unknown system ${s}; known: ${SYSTEMS.join(', ')}`)
+  // Investigations: another throughput shape (--writers N --readers N --window N --dur MS).
+  const peerThroughput = Object.fromEntries(
+    [
+      ['W', '--writers'],
+      ['R', '--readers'],
+      ['window', '--window'],
+      ['durMs', '--dur'],
+    ]
+      .filter(([, f]) => val(f) !== undefined)
+      .map(([k, f]) => [k, Number(val(f))]),
+  )
   const here = path.dirname(fileURLToPath(import.meta.url))
-  const dir = smoke ? path.join(here, '..', 'results', 'tmp', 'smoke') : only || systems ? path.join(here, '..', 'results', 'tmp', 'partial') : path.join(here, '..', 'results')
+  const dir = smoke ? path.join(here, '..', 'results', 'tmp', 'smoke') : only || systems || profile || Object.keys(peerThroughput).length > 0 ? path.join(here, '..', 'results', 'tmp', 'partial') : path.join(here, '..', 'results')
   const t0 = Date.now()
   const progress = (m) => process.stderr.write(`[peers ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m}\n`)
   const m = machine()
-  const out = { smoke, ...(await peers({ smoke, progress, peerParts: only, peerSystems: systems, peerReps: val('--reps') ? Number(val('--reps')) : undefined })) }
+  const out = { smoke, ...(await peers({ smoke, progress, peerParts: only, peerSystems: systems, peerReps: val('--reps') ? Number(val('--reps')) : undefined, peerThroughput })) }
   await mkdir(dir, { recursive: true })
   await writeFile(path.join(dir, 'peers.json'), JSON.stringify({ machine: m, ...out }, (k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n')
   const md = peersMarkdown(out, m)

@@ -99,7 +99,11 @@ function throughput(system, { W, R, window, warmMs, durMs }) {
     const wIdx = writers.map((_, i) => 1 + R + i)
     const written = wIdx.reduce((n, i) => n + d(i, 'produced'), 0)
     const received = rIdx.reduce((n, i) => n + d(i, 'count'), 0)
+    // CPU ticks by thread name, summed over readers (main thread, libuv, V8 workers, ZeroMQ I/O).
+    const readerThreads = {}
+    for (const i of rIdx) for (const [k, v] of Object.entries(m1[i].threads ?? {})) readerThreads[k] = (readerThreads[k] ?? 0) + v - (m0[i].threads?.[k] ?? 0)
     return {
+      readerThreads,
       perReader: median(rIdx.map((i) => d(i, 'count') / sec)),
       written: written / sec,
       readerCpu: rIdx.reduce((n, i) => n + d(i, 'cpuUs'), 0) / Math.max(1, received),
@@ -245,7 +249,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       .map(([k, f]) => [k, Number(val(f))]),
   )
   const here = path.dirname(fileURLToPath(import.meta.url))
-  const dir = smoke ? path.join(here, '..', 'results', 'tmp', 'smoke') : only || systems || profile || Object.keys(peerThroughput).length > 0 ? path.join(here, '..', 'results', 'tmp', 'partial') : path.join(here, '..', 'results')
+  const dir = smoke
+    ? path.join(here, '..', 'results', 'tmp', 'smoke')
+    : only || systems || profile || Object.keys(peerThroughput).length > 0
+      ? path.join(here, '..', 'results', 'tmp', 'partial')
+      : path.join(here, '..', 'results')
   const t0 = Date.now()
   const progress = (m) => process.stderr.write(`[peers ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m}\n`)
   const m = machine()

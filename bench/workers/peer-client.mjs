@@ -1,5 +1,6 @@
 // `count` clients of one peer system (bench/peers/) in one process: writers, readers, late joiners.
 // The same loops drive every system; only the peer module differs.
+import { readdirSync, readFileSync } from 'node:fs'
 import { args, cpuMark, nowUs, serve, sleep } from '../lib/worker.mjs'
 import { load, shapeChange } from '../peers/system.mjs'
 
@@ -11,6 +12,20 @@ let events = 0
 let produced = 0
 let samples = []
 let flood
+
+/** CPU ticks (1/100 s) of each thread of this process by name (Linux /proc): where CPU went. */
+function threadTicks() {
+  const out = {}
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      out[name] = (out[name] ?? 0) + Number(f[11]) + Number(f[12])
+    }
+  } catch {}
+  return out
+}
 
 await serve(
   async () => {
@@ -38,7 +53,7 @@ await serve(
         )
       return true
     },
-    mark: () => ({ ...cpuMark(), count, events, produced }),
+    mark: () => ({ ...cpuMark(), count, events, produced, threads: threadTicks() }),
     reset() {
       samples = []
       count = events = 0

@@ -6,7 +6,7 @@ import { Kind } from '../protocol/kinds.js'
 import { decodeJson, encodeJson } from '../protocol/json.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
-import { applyOp, applyOps, freezeDeep, invertOp, transformPast, type Op } from './ot.js'
+import { applyOp, applyOps, freezeDeep, invertOp, PlaceIndex, transformPast, type Op } from './ot.js'
 import { diffToOp } from './diff.js'
 import { opOf } from './legacy.js'
 import { OpHistory } from './op-history.js'
@@ -118,6 +118,14 @@ export class Replica {
   /** Highest seq the parent was last known to hold (its heartbeats, the fragments it sent). */
   #knownHead = 0
   #status: DocumentStatus = 'syncing'
+  /**
+   * The places pending changes touch, so a foreign change on other places passes them without
+   * a transform per pending change (a writer with 200 changes in flight did 200 per received
+   * change). A superset: acknowledged changes stay in it until it is rebuilt. Undefined when it
+   * must be rebuilt from `pending` (after anything but a local change or a rebase moved them).
+   */
+  #pendingPlaces: PlaceIndex | undefined
+  #pendingPlacesAdded = 0
   /** While a batched run is applied: confirmed is already final, so rebuilds wait for its end. */
   #deferRebuild = false
   #needRebuild = false
@@ -191,6 +199,7 @@ export class Replica {
       this.sequencer.sequenceLocal(pending, newVisible)
     } else {
       this.pending.push(pending)
+      this.#addPendingPlace(op)
       this.#sendHeld()
     }
     this.events.emit('change', this.visible, pending.fragment, [pending.fragment])
@@ -286,6 +295,7 @@ export class Replica {
     this.savedUpTo = record.nextClientSeq - 1
     this.#restoredUnserved = true
     this.pending.length = 0
+    this.#pendingPlaces = undefined
     for (const p of record.pending) this.pending.push(pendingFragment(this.doc, this.io.self, p.clientSeq, p.op))
     this.#rebuildVisible()
     this.#becomeReady()
@@ -477,6 +487,21 @@ export class Replica {
     this.advanced()
   }
 
+  #placesOfPending(): PlaceIndex {
+    if (this.#pendingPlaces === undefined || this.#pendingPlacesAdded > 2 * this.pending.length + 64) {
+      this.#pendingPlaces = new PlaceIndex()
+      for (const p of this.pending) this.#pendingPlaces.add(p.op)
+      this.#pendingPlacesAdded = this.pending.length
+    }
+    return this.#pendingPlaces
+  }
+
+  #addPendingPlace(op: Op): void {
+    if (this.#pendingPlaces === undefined) return
+    this.#pendingPlaces.add(op)
+    this.#pendingPlacesAdded++
+  }
+
   /**
    * Pending changes made before `op` was sequenced are rewritten to follow it (they will be
    * sequenced later, so they take the later side), and the visible state moves by `op` as
@@ -490,13 +515,20 @@ export class Replica {
     }
     let over = op
     try {
-      for (const p of this.pending) {
-        const { op: next, over: past } = transformPast(p.op, over)
-        over = past
-        // Only a change that was rewritten differs from what was sent (ops on unrelated
-        // paths come back as the very same op): only then do later changes wait.
-        if (next !== p.op && p.sent) p.dirty = true
-        p.op = next
+      // On places no pending change touches, every transform below gives back its input
+      // (transformOp: unrelated places commute): the loop would change nothing.
+      if (this.#placesOfPending().touches(op)) {
+        for (const p of this.pending) {
+          const { op: next, over: past } = transformPast(p.op, over)
+          over = past
+          // Only a change that was rewritten differs from what was sent (ops on unrelated
+          // paths come back as the very same op): only then do later changes wait.
+          if (next !== p.op) {
+            if (p.sent) p.dirty = true
+            this.#addPendingPlace(next)
+          }
+          p.op = next
+        }
       }
       this.visible = applyOp(this.visible, over)
       this.events.emit('visibleOp', over)
@@ -635,6 +667,7 @@ export class Replica {
       undo = null
     }
     this.pending.splice(i, 1)
+    this.#pendingPlaces = undefined
     for (const q of this.pending.slice(i)) {
       try {
         ;({ op: q.op, over: undo } = transformPast(q.op, undo))
@@ -764,6 +797,7 @@ export class Replica {
       this.io.logger.warn({ doc: this.doc, changes: rescued.length }, 'the root lacks some of our sequenced changes; resending them')
       this.pending.unshift(...rescued)
     }
+    this.#pendingPlaces = undefined
     // The jump skipped fragments we never saw: what stays pending is rebased over the
     // difference between what it was made on and the snapshot (list elements paired by
     // position, strings by text diff), and sent again on the new seq. Rarely exact, never

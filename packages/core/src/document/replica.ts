@@ -125,6 +125,12 @@ export class Replica {
    * must be rebuilt from `pending` (after anything but a local change or a rebase moved them).
    */
   #pendingPlaces: PlaceIndex | undefined
+  /**
+   * During a run of sequenced fragments, the visible state's moves (each foreign op as
+   * rewritten past the pending changes), applied in one pass at the end of the run instead of
+   * one copy of every container on their paths per fragment. Undefined outside a run.
+   */
+  #visibleOps: Op[] | undefined
   #pendingPlacesAdded = 0
   /** While a batched run is applied: confirmed is already final, so rebuilds wait for its end. */
   #deferRebuild = false
@@ -445,6 +451,7 @@ export class Replica {
     }
     this.#deferRebuild = batched !== undefined
     this.#needRebuild = false
+    this.#visibleOps = []
     for (const s of run) {
       let op: Op
       let state: unknown
@@ -477,7 +484,17 @@ export class Replica {
       this.#rebaseOver(op)
     }
     this.#deferRebuild = false
+    const moves = this.#visibleOps ?? []
+    this.#visibleOps = undefined
     if (this.#needRebuild) this.#rebuildVisible()
+    else if (moves.length > 0) {
+      const { state, failed } = applyOps(this.visible, moves)
+      if (failed.length === 0) this.visible = state
+      else {
+        this.io.logger.warn({ doc: this.doc }, 'pending changes did not rebase; recomputing the visible state')
+        this.#rebuildVisible()
+      }
+    }
     this.io.publishFragments(
       this.doc,
       run.map((s) => s.envelope),
@@ -510,6 +527,7 @@ export class Replica {
   #rebaseOver(op: Op): void {
     if (this.pending.length === 0) {
       this.visible = this.confirmed
+      if (this.#visibleOps) this.#visibleOps.length = 0
       this.events.emit('visibleOp', op)
       return
     }
@@ -530,7 +548,8 @@ export class Replica {
           p.op = next
         }
       }
-      this.visible = applyOp(this.visible, over)
+      if (this.#visibleOps) this.#visibleOps.push(over)
+      else this.visible = applyOp(this.visible, over)
       this.events.emit('visibleOp', over)
     } catch (error) {
       this.io.logger.warn({ doc: this.doc, err: error }, 'pending changes did not rebase; recomputing the visible state')
@@ -578,7 +597,10 @@ export class Replica {
     this.pending.shift()
     head.resolve(seq)
     // Quiet: the visible state is equal (same op on the same state), down to key order.
-    if (this.pending.length === 0) this.visible = this.confirmed
+    if (this.pending.length === 0) {
+      this.visible = this.confirmed
+      if (this.#visibleOps) this.#visibleOps.length = 0
+    }
     // A change rebased here is re-derived from the root's form, so a mismatch cannot linger.
     else if (head.dirty) this.#rebuildVisible()
     return true
@@ -590,15 +612,13 @@ export class Replica {
       this.#needRebuild = true
       return
     }
-    let state = this.confirmed
-    for (const p of this.pending) {
-      try {
-        state = applyOp(state, p.op)
-      } catch {
-        // left out until the root answers
-      }
-    }
-    this.visible = state
+    if (this.#visibleOps) this.#visibleOps.length = 0
+    // One pass (each container copied once, not once per pending change); a change that no
+    // longer applies is left out until the root answers.
+    this.visible = applyOps(
+      this.confirmed,
+      this.pending.map((p) => p.op),
+    ).state
   }
 
   // ---- targeted replies ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-import { transformPast, type Op } from './ot.js'
+import { interacts, transformPast, type Op } from './ot.js'
 
 /** One undo (or redo) step, as the stack hands it out: settled over everything seen so far. */
 export interface UndoStep {
@@ -89,7 +89,9 @@ export class UndoStack {
     const below = i > 0 ? this.#entries[i - 1]! : undefined
     this.#behind -= entry.behind.length
     for (let over of entry.behind) {
-      if (entry.op !== null) {
+      // On unrelated places both pass unchanged (transformOp's contract): a path comparison,
+      // not two transforms, for each of the others' changes a step is carried past.
+      if (entry.op !== null && over !== null && interacts(entry.op, over)) {
         try {
           ;({ op: entry.op, over } = transformPast(entry.op, over))
         } catch {

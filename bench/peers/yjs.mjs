@@ -77,12 +77,15 @@ function docHandle({ document, provider }) {
     },
     pending: () => provider.unsyncedChanges,
     ack: () => new Promise((r) => waiters.push(r)),
-    /** cb(n, times) for every transaction of n shapes from other clients; times (µs) only if asked. */
+    /** cb(n, times) for every transaction of n changes from other clients; times (µs, the latest shape of each key) only if asked. */
     onRemote(cb, { times = false } = {}) {
       map.observe((event, txn) => {
         if (txn.local) return
-        const keys = event.keysChanged
-        cb(keys.size, times ? [...keys].map((k) => map.get(k)?.t) : undefined)
+        // Changes received: the items this transaction integrated (one per map.set), not the
+        // keys it changed (an update merged from several sets of one key changes it once).
+        let n = 0
+        for (const [client, clock] of txn.afterState) n += clock - (txn.beforeState.get(client) ?? 0)
+        cb(n, times ? [...event.keysChanged].map((k) => map.get(k)?.t) : undefined)
       })
     },
     async synced() {

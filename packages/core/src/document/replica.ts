@@ -478,7 +478,7 @@ export class Replica {
       this.io.stats.applied++
       this.clientSeqs.set(s.origin, Math.max(s.clientSeq, this.clientSeqs.get(s.origin) ?? 0))
       this.log.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, epoch: s.epoch, envelope: s.envelope })
-      this.history.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, base: s.base, op })
+      this.history.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, base: s.base, op }, s.envelope.byteLength)
       if (s.origin === this.io.self && this.#acknowledgeHead(s.clientSeq, s.seq)) continue
       if (s.origin !== this.io.self) foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
       this.#rebaseOver(op)

@@ -18,11 +18,10 @@ const BATCH = opt('--batch', 3)
 const REPS = opt('--reps', 5)
 const core = process.env.ZINC_CORE ? new URL(`file://${process.env.ZINC_CORE.replace(/\/?$/, '/')}`) : new URL('../../packages/core/dist/', import.meta.url)
 const load = (p) => import(new URL(p, core).href)
-const [{ Replica }, { produce }, { diffToOp, recordIdentity }, { applyOp }, codec, { Kind }, { emptyStats }, { silentLogger }, { newEndpointId }, { encodeOp }, { BatchCodec }] = await Promise.all([
+const [{ Replica }, { produce }, { diffToOp, recordIdentity }, codec, { Kind }, { emptyStats }, { silentLogger }, { newEndpointId }, { encodeOp }, { BatchCodec }] = await Promise.all([
   load('document/replica.js'),
   load('document/immer.js'),
   load('document/diff.js'),
-  load('document/ot.js'),
   load('protocol/codec.js'),
   load('protocol/kinds.js'),
   load('runtime/stats.js'),

@@ -6,6 +6,7 @@ import { Kind } from '../protocol/kinds.js'
 import { decodeJson, encodeJson } from '../protocol/json.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
+import { sharedFragmentBody } from '../protocol/shared-bodies.js'
 import { applyOp, applyOps, freezeDeep, invertOp, PlaceIndex, transformPast, type Op } from './ot.js'
 import { diffToOp } from './diff.js'
 import { opOf } from './legacy.js'
@@ -352,7 +353,7 @@ export class Replica {
       this.io.stats.duplicates++
       return
     }
-    this.#incoming.set(m.seq, { seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, epoch: m.epoch, base: m.baseSeq, body: decodeFragmentBody(m.payload), envelope: m.raw })
+    this.#incoming.set(m.seq, { seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, epoch: m.epoch, base: m.baseSeq, body: sharedFragmentBody(this.doc, m.epoch, m.seq, m.payload), envelope: m.raw })
   }
 
   #scheduleFlush(): void {

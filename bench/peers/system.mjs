@@ -2,10 +2,17 @@
 import { nowUs } from '../lib/worker.mjs'
 
 export const SYSTEMS = ['zinc-zmq', 'zinc-ws', 'yjs']
+/** Systems only run when asked for (--systems). */
+export const EXTRA_SYSTEMS = ['zinc-zmq-base']
 
 /** { module, options } for a system name: Zinc over zmq or ws, or Yjs + Hocuspocus. */
 export async function load(system) {
   if (system === 'zinc-zmq' || system === 'zinc-ws') return { mod: await import('./zinc.mjs'), options: { wire: system.slice(5) } }
+  // Before/after in one run: ZINC_BASE_CORE=<another build's packages/core/dist> is zinc-zmq-base.
+  if (system === 'zinc-zmq-base') {
+    if (!process.env.ZINC_BASE_CORE) throw new Error('zinc-zmq-base needs ZINC_BASE_CORE=<dir of another build of packages/core/dist>')
+    return { mod: await import('./zinc.mjs'), options: { wire: 'zmq', core: process.env.ZINC_BASE_CORE } }
+  }
   if (system === 'yjs') return { mod: await import('./yjs.mjs'), options: {} }
   throw new Error(`unknown peer system ${system}; known: ${SYSTEMS.join(', ')}`)
 }

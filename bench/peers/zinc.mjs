@@ -1,6 +1,7 @@
 // Zinc as a peer system (issue 17): a root host in the server process, one endpoint per client,
 // over ZeroMQ (tcp) or over the WebSocket transport (the edge a browser tab would use).
-import { Endpoint } from '@zinc/core'
+import { pathToFileURL } from 'node:url'
+import * as thisCore from '@zinc/core'
 import { ZmqTransport } from '@zinc/transport-zmq'
 import { WsServerTransport } from '@zinc/transport-ws'
 import { fragmentTime } from '../lib/payload.mjs'
@@ -14,7 +15,11 @@ function transportFor(wire) {
 }
 
 /** The server: a root endpoint bound on tcp or ws. */
-export async function startServer({ wire }) {
+/** This checkout's @zinc/core, or another build of it (`core`: its dist/ directory). */
+const coreOf = async (core) => (core ? await import(pathToFileURL(`${core.replace(/\/$/, '')}/index.js`).href) : thisCore)
+
+export async function startServer({ wire, core }) {
+  const { Endpoint } = await coreOf(core)
   const transport = transportFor(wire)
   const bind = wire === 'zmq' ? { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' } : { inbound: 'ws://127.0.0.1:*/in', outbound: 'ws://127.0.0.1:*/out' }
   const ep = await Endpoint.start({ transport, bind, maxMessageBytes: 256 * 1024 * 1024 })
@@ -33,7 +38,8 @@ export async function startServer({ wire }) {
 }
 
 /** A client process: `count` endpoints joined to the server, on one transport. */
-export async function startClients({ wire, info, count }) {
+export async function startClients({ wire, info, count, core }) {
+  const { Endpoint } = await coreOf(core)
   const transport = transportFor(wire)
   const start = () => Endpoint.start({ transport, join: info.addresses, joinTimeoutMs: 120_000, maxMessageBytes: 256 * 1024 * 1024 })
   const eps = []

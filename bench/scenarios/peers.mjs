@@ -15,6 +15,7 @@
 //
 //   node bench/scenarios/peers.mjs [--smoke] [--reps N] [--only latency,throughput,fanout,latejoin] [--systems zinc-zmq,yjs] [--profile DIR]
 //     [--writers N --readers N --window N --dur MS]   another throughput shape, for investigations
+//   ZINC_BASE_CORE=<another build's packages/core/dist> ... --systems zinc-zmq-base,zinc-zmq,yjs   before/after in one run
 //
 // Standalone, a full run writes bench/results/peers.{json,md}; --smoke writes
 // bench/results/tmp/smoke/peers.*, and --only/--systems/--profile bench/results/tmp/partial/peers.*
@@ -26,11 +27,11 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { summarize } from '../lib/stats.mjs'
 import { fmt } from '../lib/report.mjs'
-import { SYSTEMS } from '../peers/system.mjs'
+import { EXTRA_SYSTEMS, SYSTEMS } from '../peers/system.mjs'
 import { median, row, sleep, spawnWorker, stopAll } from './common.mjs'
 
 const PARTS = ['latency', 'throughput', 'fanout', 'latejoin']
-const LABEL = { 'zinc-zmq': 'Zinc (zmq)', 'zinc-ws': 'Zinc (ws)', yjs: 'Yjs + Hocuspocus' }
+const LABEL = { 'zinc-zmq': 'Zinc (zmq)', 'zinc-ws': 'Zinc (ws)', 'zinc-zmq-base': 'Zinc (zmq, ZINC_BASE_CORE)', yjs: 'Yjs + Hocuspocus' }
 
 function config(smoke) {
   return smoke
@@ -236,7 +237,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const only = val('--only')?.split(',')
   const systems = val('--systems')?.split(',')
   for (const p of only ?? []) if (!PARTS.includes(p)) throw new Error(`unknown part ${p}; known: ${PARTS.join(', ')}`)
-  for (const s of systems ?? []) if (!SYSTEMS.includes(s)) throw new Error(`unknown system ${s}; known: ${SYSTEMS.join(', ')}`)
+  for (const s of systems ?? []) if (![...SYSTEMS, ...EXTRA_SYSTEMS].includes(s)) throw new Error(`unknown system ${s}; known: ${[...SYSTEMS, ...EXTRA_SYSTEMS].join(', ')}`)
   // Investigations: another throughput shape (--writers N --readers N --window N --dur MS).
   const peerThroughput = Object.fromEntries(
     [

@@ -24,6 +24,17 @@ export function applyOpsDraft<S>(state: S, ops: readonly Op[]): S {
   return wrapper.root
 }
 
+/**
+ * Ops already checked with json1's checkValidOp and deeply frozen, so they cannot have changed
+ * since (a received fragment's op, decoded and checked once per process: shared-bodies.ts):
+ * applying them does not check them again.
+ */
+const checked = new WeakSet<object>()
+
+export function markChecked(op: Op): void {
+  if (op !== null && Object.isFrozen(op)) checked.add(op)
+}
+
 /** The containers this pass copied (writable until it ends), and the values it inserted. */
 interface Pass {
   fresh: Set<object>
@@ -129,7 +140,7 @@ function applyEdit(value: unknown, c: Component): unknown {
 
 /** Applies one op (prefixed with the wrapper's `root` key) to the wrapper draft. */
 function applyOnDraft(pass: Pass, wrapper: { root: unknown }, op: Exclude<Op, null>): void {
-  json1.type.checkValidOp(op)
+  if (!checked.has(op)) json1.type.checkValidOp(op)
   const descent: unknown[] = ['root', ...(op as unknown[])]
   const held: unknown[] = []
   pick(pass, wrapper, descent, held, false)

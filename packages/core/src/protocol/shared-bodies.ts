@@ -1,4 +1,5 @@
 import { freezeDeep } from '../document/ot.js'
+import { markChecked } from '../document/draft-apply.js'
 import { decodeFragmentBody, type FragmentBody } from './ops.js'
 
 /**
@@ -19,6 +20,8 @@ export function sharedFragmentBody(doc: string, epoch: number, seq: number, payl
   const hit = bodies.get(key)
   if (hit !== undefined && sameBytes(hit.payload, payload)) return hit.body
   const body = freezeDeep(decodeFragmentBody(payload))
+  // decodeFragmentBody checked the op (checkOp); frozen, it stays valid: applying skips the check.
+  if (body.op !== undefined) markChecked(body.op)
   if (bodies.size >= LIMIT) bodies.delete(bodies.keys().next().value!)
   // A copy: the payload may be a view into a large received batch, which must not stay alive.
   bodies.set(key, { payload: payload.slice(), body })

@@ -412,7 +412,7 @@ export class Sequencer {
         const reason = `the root could not store it (${(error as Error).message})`
         for (const p of prepared) this.#answers.refuse(p.candidate.origin, p.candidate.clientSeq, reason)
         for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
-        for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase)
+        for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase, x.candidate.base)
         this.#release()
       },
     )
@@ -447,7 +447,7 @@ export class Sequencer {
     }
     // Refusals first: a stale answer tells the origin which refusal to wait for.
     for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
-    for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase)
+    for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase, x.candidate.base)
     // The root's own replica follows like any other: its pending changes rebased over each.
     for (const { candidate: c, entry, state: after } of prepared) {
       r.confirmed = after

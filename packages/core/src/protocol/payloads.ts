@@ -40,6 +40,11 @@ export interface Refusal {
   reason: string
   /** ERR_BUSY: when to try again. */
   retryAfterMs?: number
+  /**
+   * ERR_STALE_BASE: 1 + the base seq of the copy this answers (0 or absent: not said, an older
+   * peer). An origin may have sent the change again since; it tells its copies apart by base.
+   */
+  answered?: number
 }
 /** The payload of HEARTBEAT messages (see PROTOCOL.md). */
 export interface Heartbeat {

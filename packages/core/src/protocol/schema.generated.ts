@@ -160,6 +160,10 @@ export const zincSchema = {
               "type": "uint32",
               "id": 3,
               "protoName": "retry_after_ms"
+            },
+            "answered": {
+              "type": "uint64",
+              "id": 4
             }
           }
         },

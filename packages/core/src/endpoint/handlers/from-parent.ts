@@ -53,7 +53,7 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
   [Kind.ACK]: (node, { message: m }) => node.replicas.get(m.doc as DocId)?.acknowledged(m.clientSeq, m.seq),
   [Kind.REJECT]: (node, { message: m }) => {
     const refusal = RefusalCodec.decode(m.payload)
-    return node.replicas.get(m.doc as DocId)?.rejected(m.clientSeq, refusal.reason, refusal.code, m.seq, m.baseSeq)
+    return node.replicas.get(m.doc as DocId)?.rejected(m.clientSeq, refusal.reason, refusal.code, m.seq, m.baseSeq, refusal.answered ? refusal.answered - 1 : undefined)
   },
   [Kind.RESEND]: (node, { message: m }) => {
     const replica = node.replicas.get(m.doc as DocId)

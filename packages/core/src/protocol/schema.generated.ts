@@ -112,6 +112,11 @@ export const zincSchema = {
             "incarnation": {
               "type": "uint64",
               "id": 7
+            },
+            "peerTimeoutMs": {
+              "type": "uint32",
+              "id": 8,
+              "protoName": "peer_timeout_ms"
             }
           }
         },
@@ -126,6 +131,11 @@ export const zincSchema = {
               "type": "uint64",
               "id": 2,
               "protoName": "roster_version"
+            },
+            "peerTimeoutMs": {
+              "type": "uint32",
+              "id": 3,
+              "protoName": "peer_timeout_ms"
             }
           }
         },

@@ -171,8 +171,9 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
   // A sibling from before a failover keeps its place in the succession order.
   const isNew = node.children.upsert(id, addresses, hello.priority, node.clock.now(), node.succession.previousOrder(id), incarnation)
   node.children.get(id)!.heads = hello.docs
+  node.children.setPeerTimeout(id, hello.peerTimeoutMs ?? 0)
   node.identities.admitted(id)
-  const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version })
+  const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version, peerTimeoutMs: node.opts.peerTimeoutMs })
   node.publish(endpointTopic(id), encodeMessage({ kind: Kind.WELCOME, origin: node.id, epoch: node.succession.epoch, payload }))
   // The whole roster, to this child alone: a new one needs it, and a known one saying hello
   // again may have missed a delta. Everyone else gets the join as a delta, if it is one that

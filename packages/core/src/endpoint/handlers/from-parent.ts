@@ -128,6 +128,7 @@ function onWelcome(node: NodeContext, m: Message, link: ParentLink): void {
     return node.joinRefused(`the endpoint at ${link.addresses.inbound} is ${m.origin}, not ${link.expected} (a restarted process)`)
   }
   link.parentId = m.origin
+  link.peerTimeoutMs = welcome.peerTimeoutMs || undefined
   const bad = link.takeChain(welcome.ancestors, node.id)
   if (bad) {
     link.parentId = undefined

@@ -1,4 +1,4 @@
-import { consoleLogger, Endpoint, type Document, type DocumentFragment, type EndpointOptions } from '@zinc/core'
+import { consoleLogger, Endpoint, type Document, type DocumentFragment, type EndpointId, type EndpointOptions } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { afterEach, describe, expect, it } from 'vitest'
 import { converged, FAST, inprocCluster, inprocTree, waitFor, type InprocCluster, type InprocTree } from './helpers.js'
@@ -155,6 +155,55 @@ describe('host promotion', () => {
     // Nothing confirmed by the dead root came back as a change to place again.
     expect(successor.stats().rejected).toBe(0)
     for (const e of editors) for (const { token } of e.made.slice(0, 40)) expect(all[1]!.doc.state.log).toContain(token)
+  })
+
+  it('two roots at one epoch: the tree that loses the tie-break keeps every change it confirmed alone, list inserts included', async () => {
+    // The root dies while its successor is cut off from the other survivors: each side promotes
+    // at epoch 2 and confirms changes; when the partition heals, the root with the larger id
+    // joins the other (the same-epoch tie-break). Its side made many more list inserts than
+    // the winner's, at indexes of its own longer list: they must be placed on the winner's
+    // history, not resent as they were sequenced there (a list insert then fell out of bounds,
+    // was refused, and a change whose `confirmed` had resolved was gone).
+    const network = new InprocNetwork({ seed: 41 })
+    const started: Endpoint[] = []
+    const start = async (node: string, id: string, join?: Endpoint) => {
+      const endpoint = await Endpoint.start({
+        ...FAST,
+        id: id as EndpointId,
+        ...(process.env.ZINC_TEST_LOG ? { logger: consoleLogger('info', { node }) } : {}),
+        transport: new InprocTransport(network, { node }),
+        bind: { inbound: network.uniqueAddress(`${node}-in`), outbound: network.uniqueAddress(`${node}-out`) },
+        ...(join ? { join: join.addresses } : {}),
+      })
+      started.push(endpoint)
+      return endpoint
+    }
+    cluster = { close: async () => void (await Promise.all(started.map((e) => e.close()))) } as InprocCluster
+    const host = await start('host', '00000000-0000-4000-8000-000000000009')
+    // Joined first: first in the succession order, and the smaller id wins the tie-break.
+    const winner = await start('winner', '00000000-0000-4000-8000-000000000001', host)
+    const loser = await start('loser', '00000000-0000-4000-8000-000000000002', host)
+    const follower = await start('follower', '00000000-0000-4000-8000-000000000003', host)
+    const all = await editorsOf([host, winner, loser, follower])
+    burst(all, 0, 20)
+    await Promise.all(all.map((e) => e.doc.synced()))
+    network.partition(['winner'], ['loser', 'follower'])
+    network.kill('host')
+    await waitFor(() => winner.role === 'host' && loser.role === 'host', 'both sides promoted', 30_000)
+    expect([winner.epoch, loser.epoch]).toEqual([2, 2])
+    const [, w, l, f] = all
+    // One at a time, so the loser's own inserts and its child's alternate in its history.
+    for (let step = 20; step < 50; step++) {
+      const e = step % 2 === 0 ? l! : f!
+      burst([e], step, 1)
+      await e.doc.synced()
+    }
+    burst([w!], 50, 2)
+    await Promise.all([w!, l!, f!].map((e) => e.doc.synced()))
+    network.heal()
+    await settle([w!, l!, f!], 'after the split healed')
+    expect(winner.role).toBe('host')
+    expect(winner.stats().rejected).toBe(0)
   })
 
   it('a relay dies; its children re-attach under its parent', async () => {

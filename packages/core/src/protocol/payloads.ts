@@ -97,6 +97,8 @@ export interface Snapshot {
 /** The payload of FRAGMENTS messages (see PROTOCOL.md). */
 export interface Batch {
   envelopes: Uint8Array[]
+  /** In BRANCH: the history fingerprint at the fork (the message's seq); 0 or absent elsewhere. */
+  history?: number
 }
 
 export interface PayloadCodec<T> {

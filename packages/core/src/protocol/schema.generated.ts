@@ -78,7 +78,8 @@ export const zincSchema = {
             "PRESENCE": 15,
             "APP": 16,
             "RESEND": 17,
-            "PRESENCES": 18
+            "PRESENCES": 18,
+            "BRANCH": 19
           }
         },
         "Hello": {
@@ -341,6 +342,10 @@ export const zincSchema = {
               "rule": "repeated",
               "type": "bytes",
               "id": 1
+            },
+            "history": {
+              "type": "double",
+              "id": 2
             }
           }
         }

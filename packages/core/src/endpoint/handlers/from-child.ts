@@ -12,6 +12,7 @@ import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue } from '../forwarding.js'
 import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
 import { whenReached } from '../opener-ahead.js'
+import { onBranch } from '../branch-up.js'
 import type { AccessRequest, Verdict } from '../options.js'
 
 /** What a child's rate limit counts: what fans out to everyone. Control traffic never. */
@@ -35,6 +36,7 @@ export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
   },
   [Kind.FRAGMENTS]: (node, { message: m }) => onSurvivorAnswer(node, m),
   [Kind.SNAPSHOT]: (node, { message: m }) => onSurvivorAnswer(node, m),
+  [Kind.BRANCH]: (node, { message: m }) => onBranch(node, m),
   [Kind.APP]: (node, { message: m }) => {
     if (!node.succession.isRoot) return forwardUp(node, m)
     node.publish(CONTROL_TOPIC, m.raw)

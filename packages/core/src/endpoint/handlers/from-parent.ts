@@ -11,6 +11,7 @@ import { applyRoster } from '../roster.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, presenceValue } from '../forwarding.js'
 import type { ParentLink } from '../parent-link.js'
+import { passBranchUp } from '../branch-up.js'
 
 /** Kinds only the parent itself may send (others are relayed copies of the root's messages). */
 const FROM_PARENT_ONLY: ReadonlySet<Kind> = new Set<Kind>([Kind.WELCOME, Kind.HEARTBEAT, Kind.ROSTER])
@@ -33,6 +34,8 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     if (replica.ready && replica.children.size > 0) node.replicas.resyncChildren(replica, (child) => node.refuse(child, 'ERR_RESYNC', 'the history above changed; take a snapshot', replica.doc))
     const snapshot = SnapshotCodec.decode(m.payload)
     const orphans = replica.ready ? orphansBeyond(replica, snapshot, node.id) : []
+    // What our history confirmed beyond the snapshot goes up first, to be merged (see branch-up.ts).
+    if (replica.ready) passBranchUp(node, replica, snapshot)
     replica.applySnapshot(m.seq, snapshot)
     // Sequenced changes of other endpoints that the new history lacks: their authors may be
     // gone (a tree that lost a merge), so pass them up once; the root dedupes by (origin,

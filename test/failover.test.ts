@@ -61,6 +61,27 @@ async function editorsOf(endpoints: Endpoint[]): Promise<Editor[]> {
   return out
 }
 
+/**
+ * Starts endpoints one by one on `network`, each on its own node (options per endpoint); the
+ * test's cluster closes them all.
+ */
+function starter(network: InprocNetwork): (node: string, options: Partial<EndpointOptions>, join?: Endpoint) => Promise<Endpoint> {
+  const started: Endpoint[] = []
+  cluster = { close: async () => void (await Promise.all(started.map((e) => e.close()))) } as InprocCluster
+  return async (node, options, join) => {
+    const endpoint = await Endpoint.start({
+      ...FAST,
+      ...options,
+      ...(process.env.ZINC_TEST_LOG ? { logger: consoleLogger('info', { node }) } : {}),
+      transport: new InprocTransport(network, { node }),
+      bind: { inbound: network.uniqueAddress(`${node}-in`), outbound: network.uniqueAddress(`${node}-out`) },
+      ...(join ? { join: join.addresses } : {}),
+    })
+    started.push(endpoint)
+    return endpoint
+  }
+}
+
 describe('host promotion', () => {
   for (const seed of SEEDS) {
     it(`seed ${seed}: the root dies mid-burst; a successor takes over, nothing acknowledged is lost`, async () => {
@@ -119,20 +140,7 @@ describe('host promotion', () => {
     // history, not sequence over a shorter one and leave their confirmed changes to be
     // passed up again on another base (where a list insert can fall out of bounds).
     const network = new InprocNetwork({ seed: 31 })
-    const started: Endpoint[] = []
-    const start = async (node: string, options: Partial<EndpointOptions>, join?: Endpoint) => {
-      const endpoint = await Endpoint.start({
-        ...FAST,
-        ...options,
-        ...(process.env.ZINC_TEST_LOG ? { logger: consoleLogger('info', { node }) } : {}),
-        transport: new InprocTransport(network, { node }),
-        bind: { inbound: network.uniqueAddress(`${node}-in`), outbound: network.uniqueAddress(`${node}-out`) },
-        ...(join ? { join: join.addresses } : {}),
-      })
-      started.push(endpoint)
-      return endpoint
-    }
-    cluster = { close: async () => void (await Promise.all(started.map((e) => e.close()))) } as InprocCluster
+    const start = starter(network)
     const host = await start('host', {})
     const successor = await start('successor', { peerTimeoutMs: 2_500 }, host)
     const others = [await start('a', {}, host), await start('b', {}, host)]
@@ -165,20 +173,8 @@ describe('host promotion', () => {
     // history, not resent as they were sequenced there (a list insert then fell out of bounds,
     // was refused, and a change whose `confirmed` had resolved was gone).
     const network = new InprocNetwork({ seed: 41 })
-    const started: Endpoint[] = []
-    const start = async (node: string, id: string, join?: Endpoint) => {
-      const endpoint = await Endpoint.start({
-        ...FAST,
-        id: id as EndpointId,
-        ...(process.env.ZINC_TEST_LOG ? { logger: consoleLogger('info', { node }) } : {}),
-        transport: new InprocTransport(network, { node }),
-        bind: { inbound: network.uniqueAddress(`${node}-in`), outbound: network.uniqueAddress(`${node}-out`) },
-        ...(join ? { join: join.addresses } : {}),
-      })
-      started.push(endpoint)
-      return endpoint
-    }
-    cluster = { close: async () => void (await Promise.all(started.map((e) => e.close()))) } as InprocCluster
+    const startOn = starter(network)
+    const start = (node: string, id: string, join?: Endpoint) => startOn(node, { id: id as EndpointId }, join)
     const host = await start('host', '00000000-0000-4000-8000-000000000009')
     // Joined first: first in the succession order, and the smaller id wins the tie-break.
     const winner = await start('winner', '00000000-0000-4000-8000-000000000001', host)

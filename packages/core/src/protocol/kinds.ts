@@ -19,6 +19,7 @@ export const Kind = {
   RESEND: 17,
   PRESENCES: 18,
   BRANCH: 19,
+  ACCESS: 20,
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
 export type KindName = keyof typeof Kind
@@ -69,6 +70,7 @@ export const DOC_KINDS: ReadonlySet<Kind> = new Set<Kind>([
   Kind.RESEND,
   Kind.PRESENCES,
   Kind.BRANCH,
+  Kind.ACCESS,
 ])
 
 /** The protocol version this build speaks. */

@@ -79,7 +79,8 @@ export const zincSchema = {
             "APP": 16,
             "RESEND": 17,
             "PRESENCES": 18,
-            "BRANCH": 19
+            "BRANCH": 19,
+            "ACCESS": 20
           }
         },
         "Hello": {
@@ -346,6 +347,35 @@ export const zincSchema = {
             "history": {
               "type": "double",
               "id": 2
+            }
+          }
+        },
+        "Access": {
+          "fields": {
+            "endpoint": {
+              "type": "bytes",
+              "id": 1
+            },
+            "allowed": {
+              "type": "bool",
+              "id": 2
+            },
+            "reason": {
+              "type": "string",
+              "id": 3
+            },
+            "ttlMs": {
+              "type": "uint32",
+              "id": 4,
+              "protoName": "ttl_ms"
+            },
+            "everyone": {
+              "type": "bool",
+              "id": 5
+            },
+            "code": {
+              "type": "string",
+              "id": 6
             }
           }
         }

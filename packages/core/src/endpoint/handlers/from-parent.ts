@@ -12,6 +12,7 @@ import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, presenceValue } from '../forwarding.js'
 import type { ParentLink } from '../parent-link.js'
 import { passBranchUp } from '../branch-up.js'
+import { onAccessAnswer } from '../root-access.js'
 
 /** Kinds only the parent itself may send (others are relayed copies of the root's messages). */
 const FROM_PARENT_ONLY: ReadonlySet<Kind> = new Set<Kind>([Kind.WELCOME, Kind.HEARTBEAT, Kind.ROSTER])
@@ -68,6 +69,8 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     node.publish(docTopic(replica.doc), m.raw)
   },
   [Kind.PRESENCES]: (node, { message: m }) => onPresences(node, m),
+  // The root's authorize decision on a descendant's open, which this relay asked for.
+  [Kind.ACCESS]: onAccessAnswer,
   [Kind.APP]: (node, { message: m }) => {
     node.publish(CONTROL_TOPIC, m.raw)
     return deliverApp(node, m)
@@ -152,6 +155,7 @@ function onWelcome(node: NodeContext, m: Message, link: ParentLink): void {
     node.refusal(bad)
     return node.joinRefused(bad === 'loop' ? 'joining there would make a loop: it is below this endpoint' : 'the welcome carried a malformed ancestor chain', bad === 'loop' ? 'ERR_LOOP' : '')
   }
+  node.sawAncestors(link.ancestors)
   adoptEpoch(node, m)
   node.welcomed(m.origin)
 }
@@ -171,6 +175,7 @@ function onHeartbeat(node: NodeContext, m: Message, link: ParentLink): void {
     link.loopSeen = 0
     if (bad) node.refusal(bad)
     link.lastBeat = bad ? undefined : { payload: m.payload, heartbeat: hb }
+    if (!bad) node.sawAncestors(link.ancestors)
     newRoot = rootBefore !== undefined && link.rootId !== rootBefore
   }
   if (adoptEpoch(node, m) || newRoot) {
@@ -312,6 +317,15 @@ function onRefuse(node: NodeContext, m: Message): void {
   }
   if (m.doc) {
     const error = refusalError(m.doc, refusal.code, refusal.reason)
+    // The children this relay served the document to lose it too (those still waiting for it
+    // hear the refusal through relayRefusal).
+    if (replica?.ready) {
+      for (const child of replica.children) {
+        node.refuse(child, refusal.code, refusal.reason, replica.doc)
+        node.identities.revokeDoc(child, replica.doc)
+        node.children.get(child)?.docs.delete(replica.doc)
+      }
+    }
     node.replicas.refused(m.doc as DocId, error)
     node.events.emit('error', error)
     return

@@ -389,6 +389,7 @@ export class Node implements NodeContext {
       docs: this.replicas.heads(true),
       ancestry: [],
       incarnation: this.incarnation,
+      peerTimeoutMs: this.opts.peerTimeoutMs,
     })
     link.send(encodeMessage({ kind: Kind.HELLO, origin: this.id, epoch: this.succession.epoch, payload }))
     this.countSent(Kind.HELLO)

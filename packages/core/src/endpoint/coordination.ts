@@ -2,6 +2,7 @@ import { JoinTimeoutError } from '../errors.js'
 import { sleep } from '../runtime/clock.js'
 import type { NodeContext } from './context.js'
 import type { CoordinatedMember, Coordinator, CoordinationView, Leader } from './coordinator.js'
+import { adopted, adoptFromSurvivor } from './adopt.js'
 import { becomeRoot } from './failover.js'
 import type { EndpointAddresses } from './options.js'
 import { successionOrder } from './succession.js'
@@ -56,6 +57,10 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     }
   }
 
+  get adoptsDocuments(): boolean {
+    return this.coordinator.adoptsDocuments === true
+  }
+
   issued(epoch: number): boolean {
     return epoch <= this.coordinator.issuedEpoch
   }
@@ -70,7 +75,7 @@ export class Coordination implements CoordinatedMember, CoordinationView {
 
   #refused = false
 
-  lead(epoch: number): void {
+  lead(epoch: number, handover?: Leader): void {
     const node = this.node
     if (node.closed) return
     this.#leader = { id: node.id, epoch, addresses: this.addresses }
@@ -79,11 +84,17 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     if (s.isRoot) s.stepDown()
     // The roster from the old root (our siblings) is who may come back with fragments we lack.
     const order = s.inLimbo ? successionOrder([...s.siblings, ...s.previousSiblings], s.deadParents) : s.parentLost(node.parent?.parentId)
+    // A leader that handed over (alive) holds every document of the tree: wait for it too.
+    if (handover && handover.id !== node.id && !order.some((p) => p.id === handover.id))
+      order.push({ id: handover.id, addresses: handover.addresses, joinOrder: Number.MAX_SAFE_INTEGER, priority: Number.MIN_SAFE_INTEGER })
     void node.detachParent()
     this.#held = false
-    node.logger.warn({ epoch, coordinator: this.coordinator.name }, 'elected root by the coordinator')
+    adopted(node)
+    node.logger.warn({ epoch, coordinator: this.coordinator.name, handover: handover?.id }, 'elected root by the coordinator')
     try {
       becomeRoot(node, order, epoch)
+      // Children that re-joined before the election hold documents too.
+      for (const child of node.children.values()) adoptFromSurvivor(node, child.id, child.heads ?? [])
     } catch (error) {
       node.logger.error({ err: error, epoch }, 'could not take the root role the coordinator gave')
     }

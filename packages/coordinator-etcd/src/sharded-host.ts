@@ -1,0 +1,189 @@
+import { Endpoint, newEndpointId, silentLogger, type AccessRequest, type EndpointOptions, type EndpointStats, type Verdict } from '@zinc/core'
+import type { Etcd3 } from 'etcd3'
+import { connectEtcd, EtcdCoordinator, type EtcdCoordinatorOptions } from './etcd-coordinator.js'
+import { HostRegistry } from './registry.js'
+import { checkShardCount, shardCount } from './shard-config.js'
+import { assignShards, shardOf } from './shard-map.js'
+
+/** Endpoint options of one shard's endpoint on a host (it binds; the coordinator is set here). */
+export type ShardEndpointOptions = Omit<EndpointOptions, 'coordinator' | 'join'>
+
+/** Options of {@link ShardedHost.start}. */
+export interface ShardedHostOptions extends EtcdCoordinatorOptions {
+  /**
+   * How many shards the deployment's documents are spread over (each a tree with its own root).
+   * Fixed for a prefix: the first host writes it to etcd and every later host must agree. A few
+   * per host leave room to spread evenly when hosts come and go (e.g. 4 × the most hosts).
+   */
+  shards: number
+  /** This host's id in etcd (default: a fresh UUID). Shards follow it: keep it across restarts. */
+  id?: string
+  /** The options of shard `shard`'s endpoint: transport, `bind` (its own addresses), storage, hooks. */
+  endpoint: (shard: number) => ShardEndpointOptions
+}
+
+/** What {@link ShardedHost.stats} reports. */
+export interface ShardedHostStats {
+  host: string
+  shards: number
+  /** The shards this host leads now (its endpoint for them is root). */
+  led: number[]
+  /** The shards the live set assigns to this host (led once handed over or recovered). */
+  assigned: number[]
+  /** The live hosts, as etcd lists them. */
+  hosts: string[]
+  /** Per shard: this host's endpoint's role, epoch and documents. */
+  endpoints: Array<{ shard: number; role: string; epoch: number; docs: number }>
+  /** Every shard endpoint's counters, summed (docs merged). */
+  totals: EndpointStats
+}
+
+/**
+ * A host of a sharded deployment: documents are spread over `shards` shards (by a hash of their
+ * id), each shard is a tree of its own, and the live hosts (registered in etcd with a lease)
+ * share the shards' roots, as evenly as they can (rendezvous hashing with bounded loads).
+ *
+ * It is a composition, not a new kind of endpoint: one coordinated `Endpoint` per shard, each
+ * in that shard's etcd election. An endpoint stands only while the live set assigns its shard
+ * to this host. When a host joins, the shards that move to it are handed over: the old root
+ * stops acknowledging, steps down and gives its key up; the new one leads at a new epoch and
+ * recovers from the old one (which re-joins it as a client) and from the shard's other members.
+ * When a host dies, its keys expire with its lease, and the new owners recover as after any
+ * failover: from the survivors (the forests and relays that had the documents open).
+ */
+export class ShardedHost {
+  readonly #endpoints: Endpoint[] = []
+  readonly #coordinators: EtcdCoordinator[] = []
+  #assignment: string[] = []
+  #closed = false
+
+  private constructor(
+    readonly id: string,
+    readonly shards: number,
+    readonly prefix: string,
+    readonly registry: HostRegistry,
+    readonly client: Etcd3,
+  ) {}
+
+  /**
+   * Connects to etcd (an `EtcdUnreachableError` naming it otherwise), registers, and starts every
+   * shard's endpoint; resolves once each leads or has joined its shard's root.
+   */
+  static async start(options: ShardedHostOptions): Promise<ShardedHost> {
+    const shards = checkShardCount(options.shards)
+    const prefix = options.prefix ?? 'zinc/'
+    const ttlSeconds = Math.max(1, Math.ceil((options.leaseTtlMs ?? 5000) / 1000))
+    const client = await connectEtcd(options.endpoints, options.dialTimeoutMs ?? 3000)
+    const id = options.id ?? newEndpointId()
+    let host: ShardedHost | undefined
+    try {
+      await shardCount(client, prefix, shards)
+      const logger = options.endpoint(0).logger ?? silentLogger
+      let changed = () => {}
+      const registry = new HostRegistry(client, prefix, ttlSeconds, logger, () => changed(), { id, since: Date.now() })
+      const h = new ShardedHost(id, shards, prefix, registry, client)
+      host = h
+      changed = () => h.#reassign()
+      await registry.start()
+      host.#assignment = assignShards(shards, registry.live())
+      await Promise.all(Array.from({ length: shards }, (_, shard) => host!.#startShard(shard, options)))
+      host.#reassign()
+      return host
+    } catch (error) {
+      if (host) await host.close()
+      else client.close()
+      throw error
+    }
+  }
+
+  async #startShard(shard: number, options: ShardedHostOptions): Promise<void> {
+    const coordinator = new EtcdCoordinator(
+      { ...options, prefix: `${this.prefix}shards/${shard}/` },
+      {
+        client: this.client,
+        stand: () => !this.#closed && this.#assignment[shard] === this.id,
+        host: this.id,
+        alive: (h) => this.registry.has(h),
+      },
+    )
+    this.#coordinators[shard] = coordinator
+    const base = options.endpoint(shard)
+    const authorize = base.authorize
+    const endpoint = await Endpoint.start({
+      ...base,
+      coordinator,
+      // A document of another shard opened here is refused by name (the opener routed it wrong).
+      authorize: (request: AccessRequest): Verdict | Promise<Verdict> => {
+        const home = shardOf(request.doc, this.shards)
+        if (home !== shard) return `document "${request.doc}" belongs to shard ${home}, and this is shard ${shard}'s tree: open it through a Forest (it routes each document to its shard)`
+        return authorize ? authorize(request) : true
+      },
+    })
+    this.#endpoints[shard] = endpoint
+    if (this.#closed) await endpoint.close()
+  }
+
+  /** The live set changed: recompute who leads what, and stand or withdraw accordingly. */
+  #reassign(): void {
+    if (this.#closed) return
+    const live = this.registry.live()
+    // Until our own registration is visible, the set is not ours to act on.
+    if (!live.includes(this.id)) return
+    this.#assignment = assignShards(this.shards, live)
+    for (const c of this.#coordinators) void c?.restand()
+  }
+
+  /** The shards this host leads now. */
+  led(): number[] {
+    return this.#endpoints.flatMap((e, shard) => (e?.role === 'host' ? [shard] : []))
+  }
+
+  /** The shards the current live set assigns to this host. */
+  assigned(): number[] {
+    return this.#assignment.flatMap((h, shard) => (h === this.id ? [shard] : []))
+  }
+
+  /** This host's endpoint of `shard`. */
+  endpoint(shard: number): Endpoint {
+    const e = this.#endpoints[shard]
+    if (!e) throw new RangeError(`This host has no endpoint for shard ${shard} (it has ${this.shards}: 0 … ${this.shards - 1}).`)
+    return e
+  }
+
+  stats(): ShardedHostStats {
+    const endpoints = this.#endpoints.map((e, shard) => ({ shard, role: e.role, epoch: e.epoch, docs: Object.keys(e.stats().docs).length }))
+    return {
+      host: this.id,
+      shards: this.shards,
+      led: this.led(),
+      assigned: this.assigned(),
+      hosts: this.registry.live().sort(),
+      endpoints,
+      totals: sumStats(this.#endpoints.map((e) => e.stats())),
+    }
+  }
+
+  /**
+   * Leaves: every shard this host leads is handed over at once (its candidacy is revoked, so
+   * the next owner leads without waiting for a lease), then etcd forgets the host.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.registry.close()
+    await Promise.all(this.#endpoints.map((e) => e?.close()))
+    this.client.close()
+  }
+}
+
+/** Counters summed over shard endpoints (histograms and nested objects: the first one's). */
+function sumStats(all: EndpointStats[]): EndpointStats {
+  const total = structuredClone(all[0]!)
+  for (const s of all.slice(1)) {
+    for (const [k, v] of Object.entries(s) as Array<[keyof EndpointStats, unknown]>) {
+      if (typeof v === 'number' && typeof total[k] === 'number') (total as unknown as Record<string, number>)[k] = (total[k] as number) + v
+    }
+    Object.assign(total.docs, s.docs)
+  }
+  return total
+}

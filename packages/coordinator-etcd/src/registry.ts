@@ -53,7 +53,11 @@ export class HostRegistry {
   async start(): Promise<void> {
     const reread = () => void this.#read()
     this.#watcher = await this.client.watch().prefix(this.#dir).create()
-    this.#watcher.on('put', reread).on('delete', reread).on('connected', reread).on('error', () => {})
+    this.#watcher
+      .on('put', reread)
+      .on('delete', reread)
+      .on('connected', reread)
+      .on('error', () => {})
     // A safety net under the watch (a reconnect can miss events).
     this.#poll = setInterval(reread, Math.max(250, (this.ttlSeconds * 1000) / 4))
     if (this.self) await this.#register()
@@ -73,10 +77,7 @@ export class HostRegistry {
             void this.#register().then(() => this.#read())
           })
           await lease.grant()
-          await lease
-            .put(`${this.#dir}${this.self!.id}`)
-            .value(JSON.stringify(this.self))
-            .exec()
+          await lease.put(`${this.#dir}${this.self!.id}`).value(JSON.stringify(this.self)).exec()
           this.#lease = lease
           return
         } catch (error) {
@@ -99,7 +100,13 @@ export class HostRegistry {
         this.#again = false
         let kvs
         try {
-          kvs = (await this.client.getAll().prefix(this.#dir).options({ deadline: Date.now() + 3000 }).exec()).kvs
+          kvs = (
+            await this.client
+              .getAll()
+              .prefix(this.#dir)
+              .options({ deadline: Date.now() + 3000 })
+              .exec()
+          ).kvs
         } catch {
           return // etcd unreachable: the poll reads again
         }

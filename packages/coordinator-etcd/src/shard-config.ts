@@ -18,8 +18,7 @@ export class ShardCountMismatchError extends ZincError {
 
 /** Validates a shard count given by a user. */
 export function checkShardCount(shards: unknown): number {
-  if (typeof shards !== 'number' || !Number.isInteger(shards) || shards < 1 || shards > 4096)
-    throw new TypeError(`The shard count must be an integer from 1 to 4096, got ${String(shards)}.`)
+  if (typeof shards !== 'number' || !Number.isInteger(shards) || shards < 1 || shards > 4096) throw new TypeError(`The shard count must be an integer from 1 to 4096, got ${String(shards)}.`)
   return shards
 }
 
@@ -49,7 +48,11 @@ export async function shardCount(client: Etcd3, prefix: string, asked?: number, 
       if (asked !== undefined && stored !== asked) throw new ShardCountMismatchError(prefix, stored, asked)
       return stored
     }
-    if (Date.now() > deadline) throw new ZincError('ERR_NO_SHARDS', `No sharded host has registered under etcd prefix "${prefix}" within ${timeoutMs} ms: start one (zinc host --coordinator etcd://… --shards N), or check the prefix.`)
+    if (Date.now() > deadline)
+      throw new ZincError(
+        'ERR_NO_SHARDS',
+        `No sharded host has registered under etcd prefix "${prefix}" within ${timeoutMs} ms: start one (zinc host --coordinator etcd://… --shards N), or check the prefix.`,
+      )
     await new Promise((r) => setTimeout(r, 200))
   }
 }

@@ -2,7 +2,7 @@ import { JoinTimeoutError } from '../errors.js'
 import { sleep } from '../runtime/clock.js'
 import type { NodeContext } from './context.js'
 import type { CoordinatedMember, Coordinator, CoordinationView, Leader } from './coordinator.js'
-import { adopted, adoptFromSurvivor } from './adopt.js'
+import { adopted } from './adopt.js'
 import { becomeRoot } from './failover.js'
 import type { EndpointAddresses } from './options.js'
 import { successionOrder } from './succession.js'
@@ -93,8 +93,6 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     node.logger.warn({ epoch, coordinator: this.coordinator.name, handover: handover?.id }, 'elected root by the coordinator')
     try {
       becomeRoot(node, order, epoch)
-      // Children that re-joined before the election hold documents too.
-      for (const child of node.children.values()) adoptFromSurvivor(node, child.id, child.heads ?? [])
     } catch (error) {
       node.logger.error({ err: error, epoch }, 'could not take the root role the coordinator gave')
     }

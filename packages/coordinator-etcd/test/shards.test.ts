@@ -1,0 +1,174 @@
+import { consoleLogger, type Document } from '@zinc/core'
+import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
+import { afterEach, describe, expect, it } from 'vitest'
+import { assignShards, Forest, ShardedHost, shardOf } from '../src/index.js'
+import { EtcdLink, etcdFixture, waitFor } from './etcd-server.js'
+
+/**
+ * Documents sharded across hosts on a real etcd: three hosts (one coordinated endpoint per
+ * shard each, in-process network, each host reaching etcd through its own cuttable link), a
+ * forest opening 300 documents. Heavier variant: ZINC_SHARDS_LONG=1 (more documents, writes
+ * during the death).
+ */
+
+type Log = { log: string[] }
+const LONG = process.env.ZINC_SHARDS_LONG === '1'
+const TIMING = { heartbeatMs: 100, peerTimeoutMs: 1000, resendMs: 300, joinTimeoutMs: 30_000 } as const
+const TTL_MS = 2000
+const SHARDS = 12
+const DOCS = LONG ? 600 : 300
+/** ZINC_LOG=info (or debug) prints every endpoint's log, named host/shard. */
+const log = (name: string, shard: number) => (process.env.ZINC_LOG ? { logger: consoleLogger(process.env.ZINC_LOG as 'info', { name: `${name}/${shard}` }) } : {})
+
+const etcdServer = etcdFixture()
+let prefixes = 0
+const cleanups: Array<() => Promise<unknown>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
+})
+
+interface Host {
+  name: string
+  host: ShardedHost
+  link: EtcdLink
+}
+
+async function startHost(network: InprocNetwork, prefix: string, name: string): Promise<Host> {
+  const link = await EtcdLink.to(etcdServer.server)
+  cleanups.push(() => link.close())
+  const transport = new InprocTransport(network, { node: name })
+  const host = await ShardedHost.start({
+    endpoints: [link.endpoint],
+    prefix,
+    leaseTtlMs: TTL_MS,
+    shards: SHARDS,
+    id: name,
+    endpoint: (shard) => ({ ...TIMING, ...log(name, shard), transport, bind: { inbound: network.uniqueAddress(`${name}-${shard}-in`), outbound: network.uniqueAddress(`${name}-${shard}-out`) } }),
+  })
+  cleanups.push(() => host.close())
+  return { name, host, link }
+}
+
+async function startForest(network: InprocNetwork, prefix: string, name: string): Promise<Forest> {
+  const transport = new InprocTransport(network, { node: name })
+  const forest = await Forest.start({
+    endpoints: [etcdServer.server.endpoint],
+    prefix,
+    leaseTtlMs: TTL_MS,
+    endpoint: (shard) => ({ ...TIMING, ...log(name, shard), transport, bind: { inbound: network.uniqueAddress(`${name}-${shard}-in`), outbound: network.uniqueAddress(`${name}-${shard}-out`) } }),
+  })
+  cleanups.push(() => forest.close())
+  return forest
+}
+
+/** Every shard led by exactly the live host the assignment names. */
+function settledOn(hosts: Host[]): boolean {
+  const owners = assignShards(
+    SHARDS,
+    hosts.map((h) => h.name),
+  )
+  return owners.every((owner, shard) => hosts.every((h) => h.host.led().includes(shard) === (h.name === owner)))
+}
+
+const ids = Array.from({ length: DOCS }, (_, i) => `doc-${i}`)
+
+describe('documents sharded across hosts on etcd', () => {
+  it('three hosts share the shards evenly; a joining host takes its share by handover; a dead host’s shards are served again, nothing confirmed lost', { timeout: 240_000 }, async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 21 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const a = await startHost(network, prefix, 'host-a')
+    const b = await startHost(network, prefix, 'host-b')
+    await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
+
+    const forest = await startForest(network, prefix, 'forest')
+    const docs = new Map<string, Document<Log>>()
+    const made = new Map<string, string[]>()
+    const write = (round: string) => {
+      for (const id of ids) {
+        const token = `${id}:${round}`
+        docs.get(id)!.change((s) => void s.log.push(token))
+        made.get(id)!.push(token)
+      }
+    }
+    for (const id of ids) {
+      docs.set(id, await forest.open<Log>(id, { initial: { log: [] } }))
+      made.set(id, [])
+    }
+    write('r1')
+    await Promise.all([...docs.values()].map((d) => d.synced({ timeoutMs: 60_000 })))
+
+    // A third host joins: the shards it is assigned are handed over while their roots are alive.
+    const joinedAt = Date.now()
+    const c = await startHost(network, prefix, 'host-c')
+    const hosts = [a, b, c]
+    await waitFor(() => settledOn(hosts), 'three hosts settled on their shards', 60_000)
+    const handoverMs = Date.now() - joinedAt
+    write('r2')
+    await Promise.all([...docs.values()].map((d) => d.synced({ timeoutMs: 60_000 })))
+
+    // Spread: shards and documents per host within ±20 % of even.
+    const ledBy = hosts.map((h) => h.host.led())
+    const docsBy = ledBy.map((led) => ids.filter((id) => led.includes(shardOf(id, SHARDS))).length)
+    console.log(`[shards] ${SHARDS} shards over 3 hosts: ${ledBy.map((l) => l.length).join('/')}; ${DOCS} documents: ${docsBy.join('/')}; handover on join ${handoverMs} ms`)
+    for (const led of ledBy) expect(Math.abs(led.length - SHARDS / 3)).toBeLessThanOrEqual((SHARDS / 3) * 0.2)
+    for (const n of docsBy) expect(Math.abs(n - DOCS / 3)).toBeLessThanOrEqual((DOCS / 3) * 0.2)
+    expect(ledBy.flat().sort((x, y) => x - y)).toEqual(Array.from({ length: SHARDS }, (_, i) => i))
+
+    // Kill host b: no goodbye, no resignation; etcd expires its lease.
+    const lost = b.host.led()
+    network.kill(b.name)
+    b.link.cut()
+    const diedAt = Date.now()
+    const rest = [a, c]
+    await waitFor(() => settledOn(rest), "the dead host's shards led again", 60_000)
+    const ledAgainMs = Date.now() - diedAt
+    write('r3')
+    await Promise.all([...docs.values()].map((d) => d.synced({ timeoutMs: 60_000 })))
+    const servedMs = Date.now() - diedAt
+    console.log(
+      `[shards] host killed (led ${lost.length} shards): led again after ${ledAgainMs} ms, every document confirmed a new change after ${servedMs} ms (lease ${TTL_MS} ms, peer timeout ${TIMING.peerTimeoutMs} ms)`,
+    )
+    // Every change made is in its document exactly once, and the roots agree.
+    for (const id of ids) {
+      const log = docs.get(id)!.state.log
+      for (const token of made.get(id)!)
+        expect(
+          log.filter((t) => t === token),
+          `${token} exactly once`,
+        ).toHaveLength(1)
+    }
+    for (const shard of lost) {
+      const owner = rest.find((h) => h.host.led().includes(shard))!
+      const root = owner.host.endpoint(shard)
+      expect(Object.keys(root.stats().docs).length).toBe(ids.filter((id) => shardOf(id, SHARDS) === shard).length)
+    }
+  })
+
+  it('refuses a document opened in another shard’s tree, by name', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 22 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    await startHost(network, prefix, 'host-a')
+    const forest = await startForest(network, prefix, 'forest')
+    const wrong = ids.find((id) => shardOf(id, SHARDS) !== 0)!
+    const endpoint = await forest.endpoint(0)
+    const error = await endpoint.open(wrong, { timeoutMs: 10_000 }).catch((e: unknown) => e)
+    expect((error as Error).message).toContain(`belongs to shard ${shardOf(wrong, SHARDS)}`)
+  })
+
+  it('a host started with another shard count is refused, saying what the deployment uses', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 23 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    await startHost(network, prefix, 'host-a')
+    const transport = new InprocTransport(network, { node: 'odd' })
+    const error = await ShardedHost.start({
+      endpoints: [etcdServer.server.endpoint],
+      prefix,
+      shards: SHARDS + 1,
+      endpoint: (shard) => ({ transport, bind: { inbound: network.uniqueAddress(`odd-${shard}-in`), outbound: network.uniqueAddress(`odd-${shard}-out`) } }),
+    }).catch((e: unknown) => e)
+    expect((error as Error).message).toContain(`has ${SHARDS} shards, not ${SHARDS + 1}`)
+  })
+})

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { killAll, startHost, runZinc } from '../../cli/test/helpers.js'
+import { killAll, startHost, runZinc, zinc } from '../../cli/test/helpers.js'
 import { etcdFixture, freePort, waitFor } from './etcd-server.js'
 
 /** `zinc host --coordinator etcd://…`: hosts elect one root on etcd; a killed root is replaced. */
@@ -42,5 +42,26 @@ describe('zinc host --coordinator etcd://', () => {
     const result = await runZinc(['host', '--coordinator', 'zookeeper://x'])
     expect(result.code).not.toBe(0)
     expect(result.stderr).toContain('etcd://HOST:PORT')
+  })
+
+  it('--shards: two hosts split the shards, zinc stats lists those each leads, and a SIGKILLed host’s shards move to the other', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const flags = ['--coordinator', `etcd://${etcdServer.server.endpoint}/cli-shards-${process.pid}`, '--shards', '4', '--lease-ttl-ms', '2000', '--heartbeat-ms', '100', '--peer-timeout-ms', '1500']
+    const start = async () => {
+      const host = zinc(['host', '--bind', 'tcp://127.0.0.1:*,tcp://127.0.0.1:*', '--stats-port', '0', '--log-format', 'json', ...flags])
+      const stats = (await host.waitFor(/^stats:\s+\S+/)).split(/\s+/)[1]!
+      expect(host.stdout.join('\n')).toMatch(/^shard  3: tcp:\/\/127\.0\.0\.1:\d+,tcp:\/\/127\.0\.0\.1:\d+$/m)
+      return { host, stats }
+    }
+    const led = async (stats: string) => ((await (await fetch(`${stats}/stats`)).json()) as { shards: { led: number[] } }).shards.led
+    const a = await start()
+    const b = await start()
+    await waitFor(async () => (await led(a.stats)).length === 2 && (await led(b.stats)).length === 2, 'two shards each')
+    const shown = await runZinc(['stats', b.stats])
+    expect(shown.stdout).toMatch(/shards\s+leads 2 of 4: \d, \d/)
+    a.host.kill('SIGKILL')
+    const killedAt = Date.now()
+    await waitFor(async () => (await led(b.stats).catch(() => [])).length === 4, 'the other host leads all four', 30_000)
+    console.log(`[etcd cli] --shards 4: the surviving host led the dead one's shards ${Date.now() - killedAt} ms after SIGKILL (lease 2000 ms)`)
   })
 })

@@ -33,7 +33,8 @@ const etcd = await startEtcd()
 const results = []
 let run = 0
 try {
-  for (const H of [1, 2, 3]) {
+  const HOSTS = argv.includes('--hosts') ? argv[argv.indexOf('--hosts') + 1].split(',').map(Number) : [1, 2, 3]
+  for (const H of HOSTS) {
     const prefix = `bench-${process.pid}-${++run}/`
     const common = { etcd: etcd.endpoint, prefix, ...timing }
     const hosts = []
@@ -58,6 +59,8 @@ try {
     const fragsPerS = seq / secs
     const hostCpu = after.map((s, i) => (100 * (s.cpuUs - before[i].cpuUs)) / (s.t - before[i].t))
     const prodCpu = floods.map((f) => (100 * (f.m1.cpuUs - f.m0.cpuUs)) / (f.m1.t - f.m0.t))
+    const byShard = floods.reduce((acc, f) => acc.map((n, k) => n + (f.byShard[k] ?? 0)), Array(SHARDS).fill(0))
+    log(`${H} host(s): changes made per shard ${byShard.join(' ')}`)
     log(`${H} host(s): ${fragsPerS.toFixed(0)} fragments/s sequenced; host CPU ${hostCpu.map((c) => c.toFixed(0) + '%').join(' ')}; producer CPU ${prodCpu.map((c) => c.toFixed(0) + '%').join(' ')}`)
     const row = { hosts: H, docsPerS, fragsPerS, hostCpu, prodCpu, led: after.map((s) => s.led.length) }
     await Promise.all(producers.map((p) => p.call('settle', { timeoutMs: 60_000 })))

@@ -44,15 +44,17 @@ await serve(
       const m0 = cpuMark()
       const end = performance.now() + seconds * 1000
       let made = 0
+      const byShard = Array(forest.shards).fill(0)
       while (performance.now() < end) {
         for (const d of docs)
           if (d.pendingCount < window) {
             d.change((s) => void (s.n = ++n))
             made++
+            byShard[forest.shardOf(d.id)]++
           }
         await sleep(1)
       }
-      return { made, m0, m1: cpuMark() }
+      return { made, byShard, m0, m1: cpuMark() }
     },
     /** One change on every document; ms until all are confirmed. */
     probe: async ({ timeoutMs }) => {

@@ -1,4 +1,4 @@
-import { consoleLogger, type Document } from '@zinc/core'
+import { consoleLogger, Endpoint, type Document } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { afterEach, describe, expect, it } from 'vitest'
 import { assignShards, Forest, ShardedHost, shardOf } from '../src/index.js'
@@ -143,6 +143,39 @@ describe('documents sharded across hosts on etcd', () => {
       const root = owner.host.endpoint(shard)
       expect(Object.keys(root.stats().docs).length).toBe(ids.filter((id) => shardOf(id, SHARDS) === shard).length)
     }
+  })
+
+  it('a relay is a forest: a leaf joins its endpoint of the document’s shard, and keeps syncing when that shard moves to a new host', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 24 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const a = await startHost(network, prefix, 'host-a')
+    const relay = await startForest(network, prefix, 'relay')
+    const direct = await startForest(network, prefix, 'direct')
+    // A document whose shard moves when host-b joins (assignShards is what every host computes).
+    const moved = (id: string) => {
+      const k = shardOf(id, SHARDS)
+      return assignShards(SHARDS, ['host-a', 'host-b'])[k] === 'host-b'
+    }
+    const id = ids.find(moved)!
+    const shard = shardOf(id, SHARDS)
+    const upstream = await relay.endpoint(shard)
+    const leaf = await Endpoint.start({ ...TIMING, transport: new InprocTransport(network, { node: 'leaf' }), join: upstream.addresses })
+    cleanups.push(() => leaf.close())
+    const viaRelay = await leaf.open<Log>(id, { initial: { log: [] } })
+    const other = await direct.open<Log>(id)
+    viaRelay.change((s) => void s.log.push('leaf-1'))
+    other.change((s) => void s.log.push('direct-1'))
+    await Promise.all([viaRelay.synced(), other.synced()])
+    const b = await startHost(network, prefix, 'host-b')
+    await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
+    expect(b.host.led()).toContain(shard)
+    viaRelay.change((s) => void s.log.push('leaf-2'))
+    other.change((s) => void s.log.push('direct-2'))
+    await Promise.all([viaRelay.synced({ timeoutMs: 30_000 }), other.synced({ timeoutMs: 30_000 })])
+    await waitFor(() => viaRelay.seq === other.seq && viaRelay.seq === b.host.endpoint(shard).stats().docs[id], 'leaf, forest and the new root at one seq')
+    expect([...viaRelay.state.log].sort()).toEqual(['direct-1', 'direct-2', 'leaf-1', 'leaf-2'])
+    expect(upstream.role).toBe('relay')
   })
 
   it('refuses a document opened in another shard’s tree, by name', async (ctx) => {

@@ -27,11 +27,17 @@ export class Forest {
   readonly #endpoints = new Map<number, Endpoint>()
   #closed = false
 
+  readonly #client: Etcd3
+  readonly #options: ForestOptions
+
   private constructor(
     readonly shards: number,
-    readonly client: Etcd3,
-    readonly options: ForestOptions,
-  ) {}
+    client: Etcd3,
+    options: ForestOptions,
+  ) {
+    this.#client = client
+    this.#options = options
+  }
 
   /** Connects to etcd and learns the shard count (written by the first host). */
   static async start(options: ForestOptions): Promise<Forest> {
@@ -56,8 +62,8 @@ export class Forest {
     if (!Number.isInteger(shard) || shard < 0 || shard >= this.shards) return Promise.reject(new RangeError(`Shard ${shard} does not exist: there are ${this.shards} (0 … ${this.shards - 1}).`))
     let starting = this.#starting.get(shard)
     if (!starting) {
-      const coordinator = new EtcdCoordinator({ ...this.options, prefix: `${this.options.prefix ?? 'zinc/'}shards/${shard}/` }, { client: this.client, stand: () => false })
-      starting = Endpoint.start({ ...this.options.endpoint(shard), coordinator }).then(async (e) => {
+      const coordinator = new EtcdCoordinator({ ...this.#options, prefix: `${this.#options.prefix ?? 'zinc/'}shards/${shard}/` }, { client: this.#client, stand: () => false })
+      starting = Endpoint.start({ ...this.#options.endpoint(shard), coordinator }).then(async (e) => {
         if (this.#closed) {
           await e.close()
           throw new ClosedError('Forest')
@@ -88,10 +94,11 @@ export class Forest {
     return Object.fromEntries([...this.#endpoints].map(([shard, e]) => [shard, e.stats()]))
   }
 
+  /** Closes every endpoint (each leaves its shard's tree) and the etcd client. */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     await Promise.all([...this.#starting.values()].map((p) => p.then((e) => e.close()).catch(() => {})))
-    this.client.close()
+    this.#client.close()
   }
 }

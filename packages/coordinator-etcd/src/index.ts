@@ -1,4 +1,4 @@
-export { etcd, EtcdCoordinator, type EtcdCoordinatorOptions } from './etcd-coordinator.js'
+export { etcd, EtcdCoordinator, type EtcdCoordinatorOptions, type ElectionHooks } from './etcd-coordinator.js'
 export { EtcdUnreachableError } from './errors.js'
 export { ShardedHost, type ShardedHostOptions, type ShardedHostStats, type ShardEndpointOptions } from './sharded-host.js'
 export { Forest, type ForestOptions } from './forest.js'

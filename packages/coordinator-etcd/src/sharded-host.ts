@@ -57,13 +57,24 @@ export class ShardedHost {
   #assignment: string[] = []
   #closed = false
 
+  readonly #registry: HostRegistry
+  readonly #client: Etcd3
+
   private constructor(
     readonly id: string,
     readonly shards: number,
     readonly prefix: string,
-    readonly registry: HostRegistry,
-    readonly client: Etcd3,
-  ) {}
+    registry: HostRegistry,
+    client: Etcd3,
+  ) {
+    this.#registry = registry
+    this.#client = client
+  }
+
+  /** The ids of the live hosts, as etcd lists them. */
+  hosts(): string[] {
+    return this.#registry.live().sort()
+  }
 
   /**
    * Connects to etcd (an `EtcdUnreachableError` naming it otherwise), registers, and starts every
@@ -100,10 +111,10 @@ export class ShardedHost {
     const coordinator = new EtcdCoordinator(
       { ...options, prefix: `${this.prefix}shards/${shard}/` },
       {
-        client: this.client,
+        client: this.#client,
         stand: () => !this.#closed && this.#assignment[shard] === this.id,
         host: this.id,
-        alive: (h) => this.registry.has(h),
+        alive: (h) => this.#registry.has(h),
       },
     )
     this.#coordinators[shard] = coordinator
@@ -126,7 +137,7 @@ export class ShardedHost {
   /** The live set changed: recompute who leads what, and stand or withdraw accordingly. */
   #reassign(): void {
     if (this.#closed) return
-    const live = this.registry.live()
+    const live = this.#registry.live()
     // Until our own registration is visible, the set is not ours to act on.
     if (!live.includes(this.id)) return
     this.#assignment = assignShards(this.shards, live)
@@ -150,6 +161,7 @@ export class ShardedHost {
     return e
   }
 
+  /** The shards led and assigned, the live hosts, each shard endpoint, and their counters summed. */
   stats(): ShardedHostStats {
     const endpoints = this.#endpoints.map((e, shard) => ({ shard, role: e.role, epoch: e.epoch, docs: Object.keys(e.stats().docs).length }))
     return {
@@ -157,7 +169,7 @@ export class ShardedHost {
       shards: this.shards,
       led: this.led(),
       assigned: this.assigned(),
-      hosts: this.registry.live().sort(),
+      hosts: this.hosts(),
       endpoints,
       totals: sumStats(this.#endpoints.map((e) => e.stats())),
     }
@@ -170,9 +182,9 @@ export class ShardedHost {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await this.registry.close()
+    await this.#registry.close()
     await Promise.all(this.#endpoints.map((e) => e?.close()))
-    this.client.close()
+    this.#client.close()
   }
 }
 

@@ -6,14 +6,15 @@
  *     and none of them is waiting for a lost parent;
  *   - equal: the same seq, nothing pending, the same state;
  *   - nothing lost: every change whose `confirmed` resolved is present exactly once;
- *   - workers: every member's note handler (a worker thread) registered, ran, and never failed.
+ *   - workers: every member's note handler (a worker thread) registered, ran, and never failed;
+ *   - coordinated on etcd, over the whole run: never two members root at one epoch.
  * Each failed check is one readable violation naming the members and tokens involved.
  */
 import { occurrences, type ChaosDoc } from './doc.js'
 import type { Line } from './member-process.js'
 
 export interface Violation {
-  check: 'one-root' | 'attached' | 'equal' | 'confirmed-lost' | 'confirmed-duplicated' | 'unresponsive' | 'worker-failed'
+  check: 'one-root' | 'attached' | 'equal' | 'confirmed-lost' | 'confirmed-duplicated' | 'unresponsive' | 'worker-failed' | 'two-roots-one-epoch'
   message: string
 }
 
@@ -107,4 +108,21 @@ export function workerViolations(dumps: Map<string, Line | undefined>, failedReg
   if (live.length > 0 && live.every(([, d]) => ((d.stats as Record<string, number>).workerTasks ?? 0) === 0))
     violations.push({ check: 'worker-failed', message: 'no live member handled a single note in its worker thread' })
   return violations
+}
+
+/**
+ * Coordinated runs only: every epoch is a token etcd issued to one leader, so the `host` role
+ * lines of the whole run (every incarnation) never name two members at one epoch.
+ */
+export function epochViolations(members: ReadonlyArray<{ name: string; lines: readonly Line[] }>): Violation[] {
+  const rootsAt = new Map<number, Set<string>>()
+  for (const m of members)
+    for (const l of m.lines)
+      if ((l.type === 'started' || l.type === 'role' || l.type === 'parent-back') && l.role === 'host') {
+        const epoch = Number(l.epoch)
+        rootsAt.set(epoch, (rootsAt.get(epoch) ?? new Set()).add(m.name))
+      }
+  return [...rootsAt]
+    .filter(([, names]) => names.size > 1)
+    .map(([epoch, names]) => ({ check: 'two-roots-one-epoch' as const, message: `${[...names].join(' and ')} were both root at epoch ${epoch}` }))
 }

@@ -11,6 +11,8 @@
  *
  * Every member binds, so any of them can be promoted. A member's join list is its original
  * parent first, then the other two of r0/a/b: the same command line after every restart.
+ * Coordinated on etcd, every member campaigns and joins whoever etcd elects (r0 first, as it
+ * starts first): a flat tree under the elected root.
  */
 import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -30,6 +32,16 @@ export interface ClusterOptions extends Liveness {
   writeEveryMs: number
   /** Log level of the endpoints (their JSON logs go to stderr, kept for failure reports). */
   logLevel: string
+  /** Coordinated on etcd: every member campaigns; etcd elects the root, the others join it (a flat tree). */
+  etcd?: EtcdMode
+}
+
+export interface EtcdMode {
+  /** host:port of an etcd member. */
+  endpoint: string
+  /** Election key prefix, one per run. */
+  prefix: string
+  leaseTtlMs: number
 }
 
 const INFRA = ['r0', 'a', 'b'] as const
@@ -90,7 +102,8 @@ export class Cluster {
       const dir = join(options.dataDir, name)
       mkdirSync(dir, { recursive: true })
       const parent = PARENT[name]
-      const joinOrder = parent ? [parent, ...INFRA.filter((n) => n !== parent && n !== name)] : []
+      const joinOrder = parent && !options.etcd ? [parent, ...INFRA.filter((n) => n !== parent && n !== name)] : []
+      const etcd = options.etcd ? ['--etcd', options.etcd.endpoint, '--prefix', options.etcd.prefix, '--ttl', String(options.etcd.leaseTtlMs)] : []
       const argv = [
         '--bind',
         JSON.stringify(cluster.addresses.get(name)),
@@ -106,6 +119,7 @@ export class Cluster {
         ...((WRITERS as readonly string[]).includes(name) ? ['--write-every', String(options.writeEveryMs)] : []),
         '--worker',
         NOTE_WORKER,
+        ...etcd,
       ]
       cluster.members.push(new MemberProcess({ name, script: options.script, argv }))
     }

@@ -7,6 +7,10 @@
  *   node member.mjs --name w1 --incarnation 0 --bind '<addresses JSON>' --storage <dir>
  *        [--join '<JSON list of addresses, tried in order>'] [--write-every 50]
  *        [--heartbeat 150] [--peer-timeout 2000] [--log info] [--worker <note handler module path>]
+ *        [--etcd 127.0.0.1:2379 --prefix <key prefix> --ttl <lease ms>]
+ *
+ * With --etcd the member is coordinated (`@zinc/coordinator-etcd`): etcd elects the root among
+ * the members and the others join it; --join is not used then.
  *
  * Without --join it starts as a root, as a root's original command line does. With it, it
  * tries each address in turn (the original parent first) until one welcomes it: the harness
@@ -24,6 +28,7 @@
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { consoleLogger, Endpoint, type Document, type EndpointAddresses, type EndpointOptions, type LogLevel } from '@zinc/core'
+import { etcd } from '@zinc/coordinator-etcd'
 import { LmdbStorage } from '@zinc/storage-lmdb'
 import { ZmqTransport } from '@zinc/transport-zmq'
 import { DOC_ID, initialDoc, stateHash, tokenOf, write, type ChaosDoc } from './doc.js'
@@ -41,6 +46,9 @@ const { values: args } = parseArgs({
     'peer-timeout': { type: 'string', default: '2000' },
     log: { type: 'string', default: 'info' },
     worker: { type: 'string' },
+    etcd: { type: 'string' },
+    prefix: { type: 'string', default: 'zinc-chaos/' },
+    ttl: { type: 'string', default: '2000' },
   },
 })
 if (!args.name || !args.bind || !args.storage) {
@@ -72,6 +80,7 @@ const base: Omit<EndpointOptions, 'transport'> = {
   joinTimeoutMs: 3_000,
   storage,
   logger: consoleLogger(args.log as LogLevel, { name, inc: incarnation }),
+  ...(args.etcd ? { coordinator: etcd({ endpoints: [args.etcd], prefix: args.prefix!, leaseTtlMs: Number(args.ttl) }) } : {}),
 }
 
 /** Starts the endpoint; retries (a port still held, a parent gone) until it has one. */

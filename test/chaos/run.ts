@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { availability, formatTable, type Ack, type WindowRow } from './availability.js'
-import { replicaViolations, treeViolations, workerViolations, type Violation } from './checks.js'
-import { Cluster } from './cluster.js'
+import { epochViolations, replicaViolations, treeViolations, workerViolations, type Violation } from './checks.js'
+import { Cluster, type EtcdMode } from './cluster.js'
 import type { Line, MemberProcess } from './member-process.js'
 import { Nemesis, type Fault, type FaultKind } from './nemesis.js'
 
@@ -27,6 +27,8 @@ export interface ChaosOptions {
   /** How long healed members get to agree before the checks run anyway. */
   quiesceTimeoutMs?: number
   log?: (line: string) => void
+  /** Members coordinated on etcd (the root elected there) instead of the embedded succession. */
+  etcd?: EtcdMode
 }
 
 export interface ChaosResult {
@@ -50,7 +52,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const dataDir = mkdtempSync(join(tmpdir(), `zinc-chaos-${options.seed}-`))
   const dir = join(options.artifacts, `seed-${options.seed}`)
   mkdirSync(dir, { recursive: true })
-  const cluster = await Cluster.create({ script: options.script, dataDir, heartbeatMs, peerTimeoutMs, writeEveryMs: options.writeEveryMs ?? 60, logLevel: 'info' })
+  const cluster = await Cluster.create({
+    script: options.script,
+    dataDir,
+    heartbeatMs,
+    peerTimeoutMs,
+    writeEveryMs: options.writeEveryMs ?? 60,
+    logLevel: 'info',
+    ...(options.etcd ? { etcd: options.etcd } : {}),
+  })
   // Times in the report count from when every member has opened the document (the baseline window starts then).
   let t0 = Date.now()
   let nemesis: Nemesis | undefined
@@ -82,6 +92,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const confirmed = new Map(acks.map((a) => [a.token, { writer: a.writer, confirmedAt: a.confirmedAt }]))
     const failedWorkers = cluster.members.flatMap((m) => m.lines.filter((l) => l.type === 'worker-failed'))
     const violations = [...treeViolations(dumps), ...replicaViolations(dumps, confirmed), ...workerViolations(dumps, failedWorkers)]
+    // etcd issues every epoch once: two members root at one epoch would be a fork.
+    if (options.etcd) violations.push(...epochViolations(cluster.members))
     const rows = availability(acks, nemesis.faults, t0, quietAt)
     const table = formatTable(rows)
     const result: ChaosResult = { seed: options.seed, violations, faults: nemesis.faults, rows, table, confirmed: confirmed.size, converged, quiesceMs, dir }

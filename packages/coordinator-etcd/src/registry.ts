@@ -4,6 +4,8 @@ import type { Etcd3, Lease, Watcher } from 'etcd3'
 /** What a host registers (each shard's root writes its own addresses into its leader key). */
 export interface HostRecord {
   id: string
+  /** The host is handing its shards over before it closes: alive, but assigned nothing. */
+  leaving?: boolean
   /** When the host registered (ms since the epoch), for `zinc stats`. */
   since: number
 }
@@ -37,11 +39,12 @@ export class HostRegistry {
     return `${this.prefix}hosts/`
   }
 
-  /** The ids of the live hosts (this one included once registered). */
+  /** The ids of the hosts shards are assigned over: registered and not leaving (this one included once registered). */
   live(): string[] {
-    return [...this.#hosts.keys()]
+    return [...this.#hosts.values()].filter((h) => !h.leaving).map((h) => h.id)
   }
 
+  /** Whether `id` is registered (leaving or not): a leader of that host that gives way hands over. */
   has(id: string): boolean {
     return this.#hosts.has(id)
   }
@@ -119,7 +122,7 @@ export class HostRegistry {
             this.logger.error({ key: kv.key.toString() }, 'an etcd host key holds no Zinc host record; is the prefix shared with something else?')
           }
         }
-        const same = next.size === this.#hosts.size && [...next.keys()].every((id) => this.#hosts.has(id))
+        const same = next.size === this.#hosts.size && [...next].every(([id, r]) => this.#hosts.get(id)?.leaving === r.leaving)
         this.#hosts.clear()
         for (const [id, r] of next) this.#hosts.set(id, r)
         if (!same && !this.#closed) this.changed()
@@ -127,6 +130,19 @@ export class HostRegistry {
     } finally {
       this.#reading = false
     }
+  }
+
+  /** Marks this host as leaving (same lease): the others take its shards over while it is alive. */
+  async leave(): Promise<void> {
+    const lease = this.#lease
+    if (!lease || !this.self) return
+    this.self.leaving = true
+    await lease
+      .put(`${this.#dir}${this.self.id}`)
+      .value(JSON.stringify(this.self))
+      .options({ deadline: Date.now() + 3000 })
+      .exec()
+    await this.#read()
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { Endpoint, newEndpointId, silentLogger, type AccessRequest, type EndpointOptions, type EndpointStats, type Verdict } from '@zinc/core'
+import { DEFAULTS, Endpoint, newEndpointId, silentLogger, type AccessRequest, type Logger, type EndpointOptions, type EndpointStats, type Verdict } from '@zinc/core'
 import type { Etcd3 } from 'etcd3'
 import { connectEtcd, EtcdCoordinator, type EtcdCoordinatorOptions } from './etcd-coordinator.js'
 import { HostRegistry } from './registry.js'
@@ -59,6 +59,9 @@ export class ShardedHost {
 
   readonly #registry: HostRegistry
   readonly #client: Etcd3
+  readonly #logger: Logger
+  /** The shard endpoints' peer timeout and join timeout: how long a handover may take. */
+  readonly #timing: { peerTimeoutMs: number; joinTimeoutMs: number }
 
   private constructor(
     readonly id: string,
@@ -66,9 +69,12 @@ export class ShardedHost {
     readonly prefix: string,
     registry: HostRegistry,
     client: Etcd3,
+    base: ShardEndpointOptions,
   ) {
     this.#registry = registry
     this.#client = client
+    this.#logger = base.logger ?? silentLogger
+    this.#timing = { peerTimeoutMs: base.peerTimeoutMs ?? DEFAULTS.peerTimeoutMs, joinTimeoutMs: base.joinTimeoutMs ?? DEFAULTS.joinTimeoutMs }
   }
 
   /** The ids of the live hosts, as etcd lists them. */
@@ -89,10 +95,11 @@ export class ShardedHost {
     let host: ShardedHost | undefined
     try {
       await shardCount(client, prefix, shards)
-      const logger = options.endpoint(0).logger ?? silentLogger
+      const base = options.endpoint(0)
+      const logger = base.logger ?? silentLogger
       let changed = () => {}
       const registry = new HostRegistry(client, prefix, ttlSeconds, logger, () => changed(), { id, since: Date.now() })
-      const h = new ShardedHost(id, shards, prefix, registry, client)
+      const h = new ShardedHost(id, shards, prefix, registry, client, base)
       host = h
       changed = () => h.#reassign()
       await registry.start()
@@ -112,7 +119,7 @@ export class ShardedHost {
       { ...options, prefix: `${this.prefix}shards/${shard}/` },
       {
         client: this.#client,
-        stand: () => !this.#closed && this.#assignment[shard] === this.id,
+        stand: () => !this.#closed && !this.#leaving && this.#assignment[shard] === this.id,
         host: this.id,
         alive: (h) => this.#registry.has(h),
       },
@@ -139,9 +146,29 @@ export class ShardedHost {
     if (this.#closed) return
     const live = this.#registry.live()
     // Until our own registration is visible, the set is not ours to act on.
-    if (!live.includes(this.id)) return
+    if (!this.#registry.has(this.id)) return
     this.#assignment = assignShards(this.shards, live)
     for (const c of this.#coordinators) void c?.restand()
+  }
+
+  #leaving = false
+
+  /**
+   * Before closing: marks this host leaving (still registered, so a handover, not a failover),
+   * lets the others take its shards, re-joins each new root as a client so it recovers every
+   * document from us, and waits out that recovery (at most two peer timeouts from promotion).
+   * Bounded by joinTimeoutMs; skipped when no other host is live.
+   */
+  async #handOver(): Promise<void> {
+    const led = this.led()
+    if (led.length === 0 || this.#registry.live().every((h) => h === this.id)) return
+    this.#leaving = true
+    await this.#registry.leave()
+    const deadline = Date.now() + this.#timing.joinTimeoutMs
+    const handed = () => led.every((shard) => this.#endpoints[shard]!.role !== 'host' && this.#endpoints[shard]!.connected)
+    while (!handed() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    if (!handed()) return this.#logger.warn({ shards: led }, 'the shards were not all taken over in time; closing anyway (the next owners recover from the other survivors)')
+    await new Promise((r) => setTimeout(r, this.#timing.peerTimeoutMs * 2))
   }
 
   /** The shards this host leads now. */
@@ -180,7 +207,8 @@ export class ShardedHost {
    * the next owner leads without waiting for a lease), then etcd forgets the host.
    */
   async close(): Promise<void> {
-    if (this.#closed) return
+    if (this.#closed || this.#leaving) return
+    await this.#handOver().catch((error: unknown) => this.#logger.warn({ err: error }, 'handing the shards over before closing failed; closing anyway'))
     this.#closed = true
     await this.#registry.close()
     await Promise.all(this.#endpoints.map((e) => e?.close()))

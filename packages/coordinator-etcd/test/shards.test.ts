@@ -178,6 +178,38 @@ describe('documents sharded across hosts on etcd', () => {
     expect(upstream.role).toBe('relay')
   })
 
+  it('a host that closes hands its shards over while alive: the others lead them, every document intact, even those only it held', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 25 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const a = await startHost(network, prefix, 'host-a')
+    const b = await startHost(network, prefix, 'host-b')
+    await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
+    const forest = await startForest(network, prefix, 'forest')
+    const some = ids.slice(0, 60)
+    const docs = await Promise.all(some.map((id) => forest.open<Log>(id, { initial: { log: [] } })))
+    docs.forEach((d, i) => d.change((s) => void s.log.push(`before-${i}`)))
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+    // Half the documents are closed by the forest: only their root holds them now.
+    const cold = some.filter((_, i) => i % 2 === 1)
+    await Promise.all(docs.filter((_, i) => i % 2 === 1).map((d) => d.close()))
+    await waitFor(() => cold.every((id) => !(id in [...forest.endpoints.values()].reduce((all, e) => ({ ...all, ...e.stats().docs }), {} as Record<string, number>))), 'the forest dropped them')
+    const handed = a.host.led()
+    const closing = Date.now()
+    await a.host.close()
+    const closeMs = Date.now() - closing
+    expect(b.host.led()).toHaveLength(SHARDS)
+    for (let i = 1; i < docs.length; i += 2) docs[i] = await forest.open<Log>(some[i]!)
+    docs.forEach((d, i) => d.change((s) => void s.log.push(`after-${i}`)))
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+    docs.forEach((d, i) => expect(d.state.log).toEqual([`before-${i}`, `after-${i}`]))
+    for (const shard of handed) {
+      const root = b.host.endpoint(shard)
+      expect(Object.keys(root.stats().docs).sort()).toEqual(some.filter((id) => shardOf(id, SHARDS) === shard).sort())
+    }
+    console.log(`[shards] a closing host handed ${handed.length} shards over in ${closeMs} ms (peer timeout ${TIMING.peerTimeoutMs} ms)`)
+  })
+
   it('refuses a document opened in another shard’s tree, by name', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const network = new InprocNetwork({ seed: 22 })

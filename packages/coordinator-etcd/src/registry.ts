@@ -132,10 +132,10 @@ export class HostRegistry {
     }
   }
 
-  /** Marks this host as leaving (same lease): the others take its shards over while it is alive. */
-  async leave(): Promise<void> {
+  /** Marks this host as leaving (same lease): the others take its shards over while it is alive. False when not registered. */
+  async leave(): Promise<boolean> {
     const lease = this.#lease
-    if (!lease || !this.self) return
+    if (!lease || !this.self) return false
     this.self.leaving = true
     await lease
       .put(`${this.#dir}${this.self.id}`)
@@ -143,6 +143,7 @@ export class HostRegistry {
       .options({ deadline: Date.now() + 3000 })
       .exec()
     await this.#read()
+    return true
   }
 
   async close(): Promise<void> {

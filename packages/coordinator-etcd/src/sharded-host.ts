@@ -160,10 +160,12 @@ export class ShardedHost {
    * Bounded by joinTimeoutMs; skipped when no other host is live.
    */
   async #handOver(): Promise<void> {
-    const led = this.led()
+    // Only what we certainly still lead: a host cut off from etcd has nothing to hand over
+    // (its shards move as after a death).
+    const led = this.led().filter((shard) => this.#coordinators[shard]!.mayConfirm())
     if (led.length === 0 || this.#registry.live().every((h) => h === this.id)) return
     this.#leaving = true
-    await this.#registry.leave()
+    if (!(await this.#registry.leave())) return
     const deadline = Date.now() + this.#timing.joinTimeoutMs
     const handed = () => led.every((shard) => this.#endpoints[shard]!.role !== 'host' && this.#endpoints[shard]!.connected)
     while (!handed() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))

@@ -24,7 +24,11 @@ const etcdServer = etcdFixture()
 let prefixes = 0
 const cleanups: Array<() => Promise<unknown>> = []
 afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
+  for (const c of cleanups.splice(0).reverse()) {
+    const t = Date.now()
+    await c().catch(() => {})
+    if (Date.now() - t > 1000) console.log(`[shards] cleanup took ${Date.now() - t} ms: ${c.toString().slice(0, 80)}`)
+  }
 })
 
 interface Host {

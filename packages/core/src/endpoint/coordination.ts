@@ -19,6 +19,9 @@ export class Coordination implements CoordinatedMember, CoordinationView {
   /** Sequencing held because leadership could not be proved; released when it can again. */
   #held = false
   #joining = false
+  /** The leader being joined now, and how to stop waiting on it when the service names another. */
+  #target: Leader | undefined
+  #abort: AbortController | undefined
 
   constructor(
     readonly node: NodeContext,
@@ -101,6 +104,8 @@ export class Coordination implements CoordinatedMember, CoordinationView {
   follow(leader: Leader): void {
     const node = this.node
     if (node.closed || leader.id === node.id) return
+    // A join still waiting on the leader this one replaced (likely dead) stops now.
+    if (this.#target && this.#target.id !== leader.id) this.#abort?.abort()
     this.#leader = leader
     if (node.succession.isRoot) {
       // Someone else leads now: nothing more is acknowledged here; what we hold goes to them.
@@ -153,18 +158,23 @@ export class Coordination implements CoordinatedMember, CoordinationView {
         if (node.closed || !leader || leader.id === node.id || node.succession.isRoot) return
         const link = node.parent
         if (link?.welcomed && link.parentId === leader.id && link.silentFor(node.clock.now()) < node.opts.peerTimeoutMs) return
+        this.#target = leader
+        this.#abort = new AbortController()
         try {
-          await node.join(leader.addresses, node.opts.peerTimeoutMs * 2, leader.id)
+          await node.join(leader.addresses, node.opts.peerTimeoutMs * 2, leader.id, this.#abort.signal)
           node.parentBack()
           node.updateRole()
           if (this.#leader === leader) return
         } catch (error) {
           node.logger.info({ leader: leader.id, reason: (error as Error).message }, 'joining the leader failed; trying again')
-          await sleep(node.clock, node.opts.heartbeatMs)
+          // Replaced while we waited on it: join the new one at once.
+          if (this.#leader === leader) await sleep(node.clock, node.opts.heartbeatMs)
         }
       }
     } finally {
       this.#joining = false
+      this.#target = undefined
+      this.#abort = undefined
     }
   }
 }

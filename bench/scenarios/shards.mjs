@@ -7,7 +7,7 @@
 // `window` unconfirmed per document), with each host's CPU. Then, with 3 hosts, SIGKILL one:
 // the time until every document has a new change confirmed (lease TTL + recovery).
 //
-//   node bench/scenarios/shards.mjs [--docs 300] [--shards 12] [--producers 2] [--seconds 8] [--window 4] [--smoke]
+//   node bench/scenarios/shards.mjs [--docs 300] [--shards 12] [--producers 2] [--seconds 8] [--window 4] [--hosts 1,2,3] [--lease-ttl-ms 2000] [--smoke]
 //
 // Prints the table (markdown) on stdout; progress on stderr. No figure is asserted.
 import os from 'node:os'
@@ -26,7 +26,7 @@ const SHARDS = opt('shards', 12)
 const PRODUCERS = opt('producers', 2)
 const SECONDS = opt('seconds', smoke ? 2 : 8)
 const WINDOW = opt('window', 4)
-const timing = { heartbeatMs: 250, peerTimeoutMs: 1500, leaseTtlMs: 2000 }
+const timing = { heartbeatMs: 250, peerTimeoutMs: 1500, leaseTtlMs: opt('lease-ttl-ms', 2000) }
 const log = (...a) => process.stderr.write(`[shards] ${a.join(' ')}\n`)
 
 const etcd = await startEtcd()
@@ -57,6 +57,8 @@ try {
     const seq = after.reduce((n, s, i) => n + s.sequenced - before[i].sequenced, 0)
     const secs = (after[0].t - before[0].t) / 1e6
     const fragsPerS = seq / secs
+    const lapses = after.reduce((n, s, i) => n + s.leaseLapses - before[i].leaseLapses, 0)
+    if (lapses > 0) log(`${H} host(s): ${lapses} lease lapses during the flood (a root that could not renew in time steps down)`)
     const hostCpu = after.map((s, i) => (100 * (s.cpuUs - before[i].cpuUs)) / (s.t - before[i].t))
     const prodCpu = floods.map((f) => (100 * (f.m1.cpuUs - f.m0.cpuUs)) / (f.m1.t - f.m0.t))
     const byShard = floods.reduce((acc, f) => acc.map((n, k) => n + (f.byShard[k] ?? 0)), Array(SHARDS).fill(0))

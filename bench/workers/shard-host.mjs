@@ -30,7 +30,7 @@ await serve(
   {
     stats: () => {
       const s = host.stats()
-      return { led: s.led, assigned: s.assigned, hosts: s.hosts.length, sequenced: s.totals.sequenced, ...cpuMark() }
+      return { led: s.led, assigned: s.assigned, hosts: s.hosts.length, sequenced: s.totals.sequenced, leaseLapses: s.totals.leaseLapses, ...cpuMark() }
     },
     stop: async () => {
       await host.close()

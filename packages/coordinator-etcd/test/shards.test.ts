@@ -7,8 +7,7 @@ import { EtcdLink, etcdFixture, waitFor } from './etcd-server.js'
 /**
  * Documents sharded across hosts on a real etcd: three hosts (one coordinated endpoint per
  * shard each, in-process network, each host reaching etcd through its own cuttable link), a
- * forest opening 300 documents. Heavier variant: ZINC_SHARDS_LONG=1 (more documents, writes
- * during the death).
+ * forest opening 300 documents. Heavier variant: ZINC_SHARDS_LONG=1 (600 documents).
  */
 
 type Log = { log: string[] }
@@ -124,6 +123,8 @@ describe('documents sharded across hosts on etcd', () => {
     network.kill(b.name)
     b.link.cut()
     const diedAt = Date.now()
+    // Changes made while the dead host's shards have no root: pending, confirmed by the next one.
+    write('during')
     const rest = [a, c]
     await waitFor(() => settledOn(rest), "the dead host's shards led again", 60_000)
     const ledAgainMs = Date.now() - diedAt

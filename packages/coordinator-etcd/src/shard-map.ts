@@ -25,8 +25,8 @@ export function shardOf(doc: string, shards: number): number {
 
 /**
  * The leader of every shard: rendezvous (highest-random-weight) hashing over the live hosts,
- * with bounded loads. Each shard, in order, takes the first host of its own ranking that leads
- * fewer than ⌈shards/hosts⌉ so far. Plain rendezvous moves the fewest shards when a host joins
+ * with bounded loads. Each shard, in order, takes the first host of its own ranking that still
+ * has room (every host leads ⌊shards/hosts⌋ or ⌈shards/hosts⌉). Plain rendezvous moves the fewest shards when a host joins
  * or dies, but spreads them only as evenly as chance allows (±30 % at 3 hosts and 30 shards);
  * the bound keeps every host within one shard of even, and still moves few: a shard changes
  * host only when its own first choices changed or filled up.
@@ -34,12 +34,17 @@ export function shardOf(doc: string, shards: number): number {
 export function assignShards(shards: number, hosts: readonly string[]): string[] {
   const live = [...new Set(hosts)].sort()
   if (live.length === 0) return []
-  const cap = Math.ceil(shards / live.length)
+  // Exactly `shards % hosts` hosts lead ⌈shards/hosts⌉, the others ⌊shards/hosts⌋: the
+  // capacities add up to `shards`, so some host always has room.
+  const floor = Math.floor(shards / live.length)
+  let ceilsLeft = shards % live.length
   const load = new Map<string, number>(live.map((h) => [h, 0]))
+  const room = (host: string) => load.get(host)! < floor || (load.get(host)! === floor && ceilsLeft > 0)
   const owners: string[] = []
   for (let shard = 0; shard < shards; shard++) {
     const ranked = live.map((host) => ({ host, weight: hash32(`${shard}\u0000${host}`) })).sort((a, b) => b.weight - a.weight || (a.host < b.host ? -1 : 1))
-    const owner = ranked.find((r) => load.get(r.host)! < cap)!.host
+    const owner = ranked.find((r) => room(r.host))!.host
+    if (load.get(owner) === floor) ceilsLeft--
     load.set(owner, load.get(owner)! + 1)
     owners.push(owner)
   }

@@ -175,7 +175,8 @@ export class ShardedHost {
 
   /** The shards this host leads now. */
   led(): number[] {
-    return this.#endpoints.flatMap((e, shard) => (e?.role === 'host' ? [shard] : []))
+    // Elected and not lapsed (a root that stepped down keeps the role 'host' until it joins).
+    return this.#endpoints.flatMap((e, shard) => (e?.role === 'host' && this.#coordinators[shard]?.leading ? [shard] : []))
   }
 
   /** The shards the current live set assigns to this host. */

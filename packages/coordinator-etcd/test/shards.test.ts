@@ -215,6 +215,39 @@ describe('documents sharded across hosts on etcd', () => {
     console.log(`[shards] a closing host handed ${handed.length} shards over in ${closeMs} ms (peer timeout ${TIMING.peerTimeoutMs} ms)`)
   })
 
+  it('a host partitioned from etcd and the others loses its shards, and gets them back by handover when it heals; nothing confirmed lost', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 26 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const a = await startHost(network, prefix, 'host-a')
+    const b = await startHost(network, prefix, 'host-b')
+    await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
+    const forest = await startForest(network, prefix, 'forest')
+    const some = ids.slice(0, 48)
+    const docs = await Promise.all(some.map((id) => forest.open<Log>(id, { initial: { log: [] } })))
+    const made: string[][] = some.map(() => [])
+    const write = (round: string) =>
+      docs.forEach((d, i) => {
+        d.change((s) => void s.log.push(`${round}-${i}`))
+        made[i]!.push(`${round}-${i}`)
+      })
+    write('before')
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+    // host-b is cut off from etcd and from every other node, alive.
+    b.link.cut()
+    network.partition(['host-b'], ['host-a', 'forest'])
+    write('cut')
+    await waitFor(() => a.host.led().length === SHARDS, 'host-a leads every shard', 60_000)
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+    await waitFor(() => b.host.led().length === 0, 'host-b leads nothing', 30_000)
+    b.link.heal()
+    network.heal()
+    await waitFor(() => settledOn([a, b]), 'the shards handed back to host-b', 60_000)
+    write('healed')
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+    docs.forEach((d, i) => expect(d.state.log).toEqual(made[i]))
+  })
+
   it('refuses a document opened in another shard’s tree, by name', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const network = new InprocNetwork({ seed: 22 })

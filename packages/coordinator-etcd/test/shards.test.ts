@@ -248,6 +248,35 @@ describe('documents sharded across hosts on etcd', () => {
     docs.forEach((d, i) => expect(d.state.log).toEqual(made[i]))
   })
 
+  it('etcd down: no shard confirms anything past its lease, nothing is lost, and every shard resumes when etcd returns', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 27 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const a = await startHost(network, prefix, 'host-a')
+    const b = await startHost(network, prefix, 'host-b')
+    await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
+    const forest = await startForest(network, prefix, 'forest')
+    const some = ids.slice(0, 48)
+    const docs = await Promise.all(some.map((id) => forest.open<Log>(id, { initial: { log: [] } })))
+    docs.forEach((d, i) => d.change((s) => void s.log.push(`before-${i}`)))
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+    const server = etcdServer.server
+    await server.kill()
+    cleanups.push(() => server.run()) // whatever happens below, the next test has its etcd
+    // Past the lease (and its margin) no root may confirm anything.
+    await new Promise((r) => setTimeout(r, TTL_MS + 500))
+    const seqs = docs.map((d) => d.seq)
+    docs.forEach((d, i) => d.change((s) => void s.log.push(`outage-${i}`)))
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(docs.map((d) => d.seq)).toEqual(seqs)
+    expect(docs.every((d) => d.pendingCount === 1)).toBe(true)
+    await server.run()
+    cleanups.pop()
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 60_000 })))
+    docs.forEach((d, i) => expect(d.state.log).toEqual([`before-${i}`, `outage-${i}`]))
+    await waitFor(() => a.host.led().length + b.host.led().length === SHARDS, 'every shard led again', 30_000)
+  })
+
   it('refuses a document opened in another shard’s tree, by name', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const network = new InprocNetwork({ seed: 22 })

@@ -85,11 +85,11 @@ try {
 
 const base = results[0]
 const lines = [
-  `| hosts | shards led per host | documents/s (open + first change) | fragments/s sequenced | × 1 host | host CPU (% of a core) | producer CPU |`,
-  '|---|---|---|---|---|---|---|',
+  `| hosts | shards led per host | documents/s (open + first change) | fragments/s sequenced | × 1 host | host CPU (% of a core) | producer CPU | CPU of all these processes per fragment |`,
+  '|---|---|---|---|---|---|---|---|',
   ...results.map(
     (r) =>
-      `| ${r.hosts} | ${r.led.join(' / ')} | ${r.docsPerS.toFixed(0)} | ${r.fragsPerS.toFixed(0)} | ${(r.fragsPerS / base.fragsPerS).toFixed(2)}× | ${r.hostCpu.map((c) => c.toFixed(0)).join(' / ')} | ${r.prodCpu.map((c) => c.toFixed(0)).join(' / ')} |`,
+      `| ${r.hosts} | ${r.led.join(' / ')} | ${r.docsPerS.toFixed(0)} | ${r.fragsPerS.toFixed(0)} | ${(r.fragsPerS / base.fragsPerS).toFixed(2)}× | ${r.hostCpu.map((c) => c.toFixed(0)).join(' / ')} | ${r.prodCpu.map((c) => c.toFixed(0)).join(' / ')} | ${((10_000 * [...r.hostCpu, ...r.prodCpu].reduce((x, y) => x + y, 0)) / r.fragsPerS).toFixed(0)} µs |`,
   ),
 ]
 const f = results.find((r) => r.failover)?.failover

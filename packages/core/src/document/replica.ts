@@ -666,6 +666,10 @@ export class Replica {
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
     if (i < 0) return
     for (const q of this.pending.slice(i)) q.sent = false
+    // Our own sequencer said so (a change sent on a base from before this endpoint became the
+    // root): this replica's state is the root's, so the change goes again on it. Asking a
+    // snapshot would ask ourselves, and nothing would be sent until it came.
+    if (this.sequencer) return this.#sendHeld()
     if (this.#resyncing) return
     this.#resyncing = true
     this.io.logger.warn({ doc: this.doc, seq: this.seq }, 'the root does not have the history our changes were made on; taking its snapshot before sending them again')

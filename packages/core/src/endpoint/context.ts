@@ -42,7 +42,8 @@ export type EndpointEvents = {
 /** One message on its way to a handler. */
 export interface Work {
   message: Message
-  from: 'child' | 'parent' | 'self'
+  /** `answer`: the root answering one of its own changes (an ACK of a duplicate, a RESEND). */
+  from: 'child' | 'parent' | 'self' | 'answer'
   topic: string
   /** For messages from a parent: the link they came on (stale after a failover). */
   link?: ParentLink

@@ -25,7 +25,7 @@ import type { EndpointEvents, NodeContext, Role, Work } from './context.js'
 import { failover } from './failover.js'
 import { Fencing } from './fencing.js'
 import { clearPresence, handleFromChild } from './handlers/from-child.js'
-import { handleFromParent } from './handlers/from-parent.js'
+import { handleFromParent, handleOwnAnswer } from './handlers/from-parent.js'
 import type { EndpointAddresses, ResolvedOptions } from './options.js'
 import { ParentLink } from './parent-link.js'
 import { ReplicaSet } from './replicas.js'
@@ -509,7 +509,7 @@ export class Node implements NodeContext {
   #dispatch(work: Work): void | Promise<void> {
     if (this.#closed) return
     const started = performance.now()
-    const result = work.from === 'parent' ? handleFromParent(this, work) : handleFromChild(this, work)
+    const result = work.from === 'parent' ? handleFromParent(this, work) : work.from === 'answer' ? handleOwnAnswer(this, work) : handleFromChild(this, work)
     if (!result) {
       record(this.stats.handlerLatency, performance.now() - started)
       return
@@ -555,14 +555,18 @@ export class Node implements NodeContext {
       this.stats.queueDrops++
       return
     }
+    // On a later turn, as a child's change would come: pushed now, the handler would run inside
+    // the caller (the pool starts an idle lane at once), and a root answering its own change
+    // would take the resend in the middle of answering the rest of that batch.
     const message = decodeMessage(bytes, Infinity)
-    this.#pool.push(this.#laneOf(message), { message, from: 'self', topic: '' })
+    this.defer(() => this.#pool.push(this.#laneOf(message), { message, from: 'self', topic: '' }))
   }
 
   sendTo(endpoint: EndpointId, bytes: Uint8Array): void {
     if (endpoint === this.id) {
+      // The root answering its own change: no parent link carries it (handleOwnAnswer).
       const message = decodeMessage(bytes, Infinity)
-      this.#pool.push(this.#laneOf(message), { message, from: 'parent', topic: endpointTopic(this.id) })
+      this.defer(() => this.#pool.push(this.#laneOf(message), { message, from: 'answer', topic: endpointTopic(this.id) }))
       return
     }
     this.publish(endpointTopic(endpoint), bytes)

@@ -107,6 +107,20 @@ export function handleFromParent(node: NodeContext, work: Work): void | Promise<
   return handler(node, work)
 }
 
+/** What the root may send itself about its own changes (an ACK of a duplicate, a REJECT, a RESEND). */
+const OWN_ANSWERS: ReadonlySet<Kind> = new Set<Kind>([Kind.ACK, Kind.REJECT, Kind.RESEND])
+
+/**
+ * The root answering one of its own changes (a resend of one a previous root sequenced is a
+ * duplicate here, answered with an ACK). It comes on no parent link, so handleFromParent would
+ * drop it, and the change would stay pending at its own root for good.
+ */
+export function handleOwnAnswer(node: NodeContext, work: Work): void | Promise<void> {
+  const m = work.message
+  if (m.origin !== node.id || !OWN_ANSWERS.has(m.kind as Kind)) return void node.stats.dropped++
+  return FROM_PARENT[m.kind as Kind]!(node, work)
+}
+
 function onWelcome(node: NodeContext, m: Message, link: ParentLink): void {
   if (link.welcomed && link.parentId === m.origin) return
   if (link.parentId !== undefined && link.parentId !== m.origin) {

@@ -128,7 +128,27 @@ export async function runNode(config: NodeConfig, output: Output = stdout): Prom
     // Loaded here, not at the top: the native addon is not needed for --help.
     const { ZmqTransport } = await import('@zinc/transport-zmq')
     transport = new ZmqTransport({ ...(curve ? { curve } : {}), logger: log })
-    if (shards !== undefined) {
+    const etcdRelay = config.command === 'relay' && config.join === undefined && config.coordinator !== undefined && config.coordinator !== 'peers'
+    if (etcdRelay) {
+      const { startShardRelay } = await import('./shard-runner.js')
+      const running = await startShardRelay({
+        coordinator: config.coordinator as CoordinatorFlag,
+        bind: config.bind,
+        ...(config.leaseTtlMs !== undefined ? { leaseTtlMs: config.leaseTtlMs } : {}),
+        transport,
+        logger,
+        endpointOptions: defined({ heartbeatMs: config.heartbeatMs, peerTimeoutMs: config.peerTimeoutMs, joinTimeoutMs: config.joinTimeoutMs }),
+      })
+      sharded = running
+      role = 'relay'
+      if (config.statsPort !== undefined) {
+        stats = await startStatsServer({ port: config.statsPort, ...(config.statsHost ? { host: config.statsHost } : {}), snapshot: () => running.snapshot(started) })
+        log.info({ url: stats.url }, 'stats server listening')
+      }
+      output.out(`zinc relay (sharded: an endpoint in every shard's tree, each following that shard's root)`)
+      for (const line of running.lines) output.out(line)
+      if (stats) output.out(`stats:    ${stats.url}  (GET /stats, /metrics)`)
+    } else if (shards !== undefined) {
       const { startShards } = await import('./shard-runner.js')
       const running = await startShards({
         coordinator: config.coordinator as CoordinatorFlag,

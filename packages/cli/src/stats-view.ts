@@ -42,9 +42,11 @@ export function formatStatsText(s: StatsSnapshot): string {
   if (s.parent) lines.push(row('parent', `${s.parent.inbound},${s.parent.outbound}`))
   if (s.shards) {
     const sh = s.shards
-    lines.push(
-      row('shards', `leads ${sh.led.length} of ${sh.count}: ${sh.led.join(', ') || '-'}  (assigned ${sh.assigned.join(', ') || '-'})  hosts ${sh.hosts.length}: ${sh.hosts.map(shortId).join(', ')}`),
-    )
+    if (s.role === 'relay') lines.push(row('shards', `relays all ${sh.count} (one endpoint per shard, each under that shard's root)`))
+    else
+      lines.push(
+        row('shards', `leads ${sh.led.length} of ${sh.count}: ${sh.led.join(', ') || '-'}  (assigned ${sh.assigned.join(', ') || '-'})  hosts ${sh.hosts.length}: ${sh.hosts.map(shortId).join(', ')}`),
+      )
     for (const e of sh.endpoints) lines.push(`  shard ${String(e.shard).padStart(3)}  ${e.role.padEnd(6)}  epoch ${e.epoch}  docs ${e.docs}  ${e.addresses.inbound},${e.addresses.outbound}`)
   }
   lines.push(row('counters', pairs(stats, [...COUNTERS, ...extra])))

@@ -3,6 +3,7 @@ import type { Etcd3 } from 'etcd3'
 import { connectEtcd, EtcdCoordinator, type EtcdCoordinatorOptions } from './etcd-coordinator.js'
 import { shardCount } from './shard-config.js'
 import { shardOf } from './shard-map.js'
+import { sumStats } from './sum-stats.js'
 import type { ShardEndpointOptions } from './sharded-host.js'
 
 /** Options of {@link Forest.start}. */
@@ -92,6 +93,12 @@ export class Forest {
   /** Each endpoint's counters, by shard. */
   stats(): Record<number, EndpointStats> {
     return Object.fromEntries([...this.#endpoints].map(([shard, e]) => [shard, e.stats()]))
+  }
+
+  /** Every endpoint's counters summed (documents merged); undefined before the first endpoint. */
+  totals(): EndpointStats | undefined {
+    const all = [...this.#endpoints.values()].map((e) => e.stats())
+    return all.length > 0 ? sumStats(all) : undefined
   }
 
   /** Closes every endpoint (each leaves its shard's tree) and the etcd client. */

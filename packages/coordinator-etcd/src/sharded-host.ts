@@ -4,6 +4,7 @@ import { connectEtcd, EtcdCoordinator, type EtcdCoordinatorOptions } from './etc
 import { HostRegistry } from './registry.js'
 import { checkShardCount, shardCount } from './shard-config.js'
 import { assignShards, shardOf } from './shard-map.js'
+import { sumStats } from './sum-stats.js'
 
 /** Endpoint options of one shard's endpoint on a host (it binds; the coordinator is set here). */
 export type ShardEndpointOptions = Omit<EndpointOptions, 'coordinator' | 'join'>
@@ -217,16 +218,4 @@ export class ShardedHost {
     await Promise.all(this.#endpoints.map((e) => e?.close()))
     this.#client.close()
   }
-}
-
-/** Counters summed over shard endpoints (histograms and nested objects: the first one's). */
-function sumStats(all: EndpointStats[]): EndpointStats {
-  const total = structuredClone(all[0]!)
-  for (const s of all.slice(1)) {
-    for (const [k, v] of Object.entries(s) as Array<[keyof EndpointStats, unknown]>) {
-      if (typeof v === 'number' && typeof total[k] === 'number') (total as unknown as Record<string, number>)[k] = (total[k] as number) + v
-    }
-    Object.assign(total.docs, s.docs)
-  }
-  return total
 }

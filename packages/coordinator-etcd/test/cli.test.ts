@@ -1,4 +1,7 @@
+import { Endpoint } from '@zinc/core'
+import { ZmqTransport } from '@zinc/transport-zmq'
 import { afterEach, describe, expect, it } from 'vitest'
+import { shardOf } from '../src/index.js'
 import { killAll, startHost, runZinc, zinc } from '../../cli/test/helpers.js'
 import { etcdFixture, freePort, waitFor } from './etcd-server.js'
 
@@ -63,5 +66,36 @@ describe('zinc host --coordinator etcd://', () => {
     const killedAt = Date.now()
     await waitFor(async () => (await led(b.stats).catch(() => [])).length === 4, 'the other host leads all four', 30_000)
     console.log(`[etcd cli] --shards 4: the surviving host led the dead one's shards ${Date.now() - killedAt} ms after SIGKILL (lease 2000 ms)`)
+  })
+
+  it('zinc relay --coordinator: an endpoint in every shard; a client joins the one of its document and syncs through it', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const coordinator = `etcd://${etcdServer.server.endpoint}/cli-relay-${process.pid}`
+    const host = zinc(['host', '--bind', 'tcp://127.0.0.1:*,tcp://127.0.0.1:*', '--log-format', 'json', '--coordinator', coordinator, '--shards', '4', '--lease-ttl-ms', '2000'])
+    await host.waitFor(/^shard  3: /)
+    const relay = zinc(['relay', '--bind', 'tcp://127.0.0.1:*,tcp://127.0.0.1:*', '--stats-port', '0', '--log-format', 'json', '--coordinator', coordinator, '--lease-ttl-ms', '2000'])
+    const stats = (await relay.waitFor(/^stats:\s+\S+/)).split(/\s+/)[1]!
+    const doc = 'relay-doc'
+    const line = relay.stdout.find((l) => l.startsWith(`shard ${String(shardOf(doc, 4)).padStart(2)}: `))!
+    const [inbound, outbound] = line.split(/\s+/).pop()!.split(',')
+    const transport = new ZmqTransport()
+    const client = await Endpoint.start({ transport, join: { inbound: inbound!, outbound: outbound! } })
+    try {
+      const d = await client.open<{ n: number }>(doc, { initial: { n: 0 } })
+      d.change((s) => void (s.n = 1))
+      await d.synced({ timeoutMs: 20_000 })
+      const shown = await runZinc(['stats', stats])
+      expect(shown.stdout).toMatch(/shards\s+relays all 4/)
+      expect(shown.stdout).toContain(doc)
+    } finally {
+      await client.close()
+      await transport.close()
+    }
+  })
+
+  it('zinc relay needs --join or --coordinator, and says so', async () => {
+    const result = await runZinc(['relay', '--bind', 'tcp://127.0.0.1:*,*'])
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toContain('--coordinator etcd://')
   })
 })

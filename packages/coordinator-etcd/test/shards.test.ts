@@ -289,6 +289,20 @@ describe('documents sharded across hosts on etcd', () => {
     expect((error as Error).message).toContain(`belongs to shard ${shardOf(wrong, SHARDS)}`)
   })
 
+  it('a forest with no sharded host under its prefix says so, and how to start one', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 28 })
+    const transport = new InprocTransport(network, { node: 'lonely' })
+    const error = await Forest.start({
+      endpoints: [etcdServer.server.endpoint],
+      prefix: `zinc-shards-${process.pid}-${++prefixes}/`,
+      configTimeoutMs: 500,
+      endpoint: (shard) => ({ transport, bind: { inbound: network.uniqueAddress(`l-${shard}-in`), outbound: network.uniqueAddress(`l-${shard}-out`) } }),
+    }).catch((e: unknown) => e)
+    expect((error as Error).message).toContain('No sharded host has registered')
+    expect((error as Error).message).toContain('--shards N')
+  })
+
   it('a host started with another shard count is refused, saying what the deployment uses', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const network = new InprocNetwork({ seed: 23 })

@@ -7,7 +7,8 @@ import { EtcdLink, etcdFixture, waitFor } from './etcd-server.js'
 /**
  * Documents sharded across hosts on a real etcd: three hosts (one coordinated endpoint per
  * shard each, in-process network, each host reaching etcd through its own cuttable link), a
- * forest opening 300 documents. Heavier variant: ZINC_SHARDS_LONG=1 (600 documents).
+ * forest opening 300 documents. Heavier variant: ZINC_SHARDS_LONG=1 (600 documents, then four cycles of a
+ * host joining and another dying, writes throughout).
  */
 
 type Log = { log: string[] }
@@ -148,6 +149,28 @@ describe('documents sharded across hosts on etcd', () => {
       const root = owner.host.endpoint(shard)
       expect(Object.keys(root.stats().docs).length).toBe(ids.filter((id) => shardOf(id, SHARDS) === shard).length)
     }
+    if (!LONG) return
+    // The long run: hosts keep dying and new ones joining, writes going on throughout.
+    const live = [...rest]
+    for (let cycle = 0; cycle < 4; cycle++) {
+      const fresh = await startHost(network, prefix, `host-n${cycle}`)
+      live.push(fresh)
+      write(`join-${cycle}`)
+      await waitFor(() => settledOn(live), `cycle ${cycle}: settled after a join`, 60_000)
+      const victim = live.splice(cycle % live.length, 1)[0]!
+      network.kill(victim.name)
+      victim.link.cut()
+      write(`death-${cycle}`)
+      console.log(`[shards] cycle ${cycle}: ${victim.name} killed (led ${victim.host.led().join(',')}); live ${live.map((h) => h.name).join(', ')}`)
+      await waitFor(() => settledOn(live), `cycle ${cycle}: settled after a death`, 60_000)
+      await Promise.all([...docs.values()].map((d) => d.synced({ timeoutMs: 60_000 })))
+    }
+    for (const id of ids)
+      for (const token of made.get(id)!)
+        expect(
+          docs.get(id)!.state.log.filter((t) => t === token),
+          `${token} exactly once`,
+        ).toHaveLength(1)
   })
 
   it('a relay is a forest: a leaf joins its endpoint of the document’s shard, and keeps syncing when that shard moves to a new host', async (ctx) => {

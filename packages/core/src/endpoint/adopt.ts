@@ -21,12 +21,14 @@ export function adoptFromSurvivor(node: NodeContext, child: EndpointId, heads: r
   for (const head of heads) {
     const doc = head.doc as DocId
     const known = node.replicas.get(doc)
-    if (head.seq === 0 || (known && !mine?.has(doc))) continue
+    // Held at seq 0: opened here (as a relay, say) but never received from the old root, and
+    // seeded blank at promotion; the survivor's snapshot is the document, not fragments on it.
+    if (head.seq === 0 || (known && known.seq > 0 && !mine?.has(doc))) continue
     if (!mine) adopting.set(node, (mine = new Set()))
-    if (!known) {
-      const replica = node.replicas.create(doc)
+    if (!mine.has(doc)) {
+      const replica = known ?? node.replicas.create(doc)
       // Served (and sequenced) only once recovery ends, by then from the survivor's snapshot.
-      replica.seed({})
+      if (!known) replica.seed({})
       replica.sequencer?.pause()
       mine.add(doc)
       node.logger.info({ child, doc, theirs: head.seq }, 'adopting a document from a survivor')

@@ -132,6 +132,8 @@ export interface NodeContext {
   maybeEndRecovery(): void
   /** A stranger's heartbeat says it is a root that may outrank this one: listen to it. */
   hintNewerRoot(at: EndpointAddresses): void
+  /** The parent showed this chain above us: remembered, to listen there if we ever become a root. */
+  sawAncestors(chain: readonly AddressInfo[]): void
   /** Whether opens can be answered now (not in limbo, not recovering, not re-syncing). */
   isSettled(): boolean
 }

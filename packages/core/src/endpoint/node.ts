@@ -443,6 +443,10 @@ export class Node implements NodeContext {
     void failover(this, why).catch((error: unknown) => this.logger.error({ err: error }, 'failover failed'))
   }
 
+  sawAncestors(chain: readonly AddressInfo[]): void {
+    if (!this.coordination) this.fencing.sawAbove(chain)
+  }
+
   hintNewerRoot(at: EndpointAddresses): void {
     // With a coordinator, another root's say-so is not evidence: only the service names roots.
     if (this.coordination) return

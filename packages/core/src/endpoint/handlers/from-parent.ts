@@ -148,6 +148,7 @@ function onWelcome(node: NodeContext, m: Message, link: ParentLink): void {
     node.refusal(bad)
     return node.joinRefused(bad === 'loop' ? 'joining there would make a loop: it is below this endpoint' : 'the welcome carried a malformed ancestor chain', bad === 'loop' ? 'ERR_LOOP' : '')
   }
+  node.sawAncestors(link.ancestors)
   adoptEpoch(node, m)
   node.welcomed(m.origin)
 }
@@ -167,6 +168,7 @@ function onHeartbeat(node: NodeContext, m: Message, link: ParentLink): void {
     link.loopSeen = 0
     if (bad) node.refusal(bad)
     link.lastBeat = bad ? undefined : { payload: m.payload, heartbeat: hb }
+    if (!bad) node.sawAncestors(link.ancestors)
     newRoot = rootBefore !== undefined && link.rootId !== rootBefore
   }
   if (adoptEpoch(node, m) || newRoot) {

@@ -168,7 +168,8 @@ export async function runNode(config: NodeConfig, output: Output = stdout): Prom
         log.info({ url: stats.url }, 'stats server listening')
       }
       output.out(`zinc host ${id} (sharded: one tree per shard, roots spread over the live hosts)`)
-      output.out(`coordinator: ${config.coordinator && config.coordinator !== 'peers' ? config.coordinator.endpoints.join(',') : ''}`)
+      const flag = config.coordinator as CoordinatorFlag
+      output.out(`coordinator: etcd://${flag.endpoints.join(',')}/${flag.prefix ?? ''} (each shard's root elected there)`)
       for (const line of running.lines) output.out(line)
       if (stats) output.out(`stats:    ${stats.url}  (GET /stats, /metrics; zinc stats ${stats.url} lists the shards led)`)
     } else {

@@ -76,6 +76,21 @@ function settledOn(hosts: Host[]): boolean {
 
 const ids = Array.from({ length: DOCS }, (_, i) => `doc-${i}`)
 
+/** Two hosts settled on their shards, and a forest with the first `count` documents open, each with one change confirmed. */
+async function twoHostsAndDocs(seed: number, count: number) {
+  const network = new InprocNetwork({ seed })
+  const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+  const a = await startHost(network, prefix, 'host-a')
+  const b = await startHost(network, prefix, 'host-b')
+  await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
+  const forest = await startForest(network, prefix, 'forest')
+  const some = ids.slice(0, count)
+  const docs = await Promise.all(some.map((id) => forest.open<Log>(id, { initial: { log: [] } })))
+  docs.forEach((d, i) => d.change((s) => void s.log.push(`before-${i}`)))
+  await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+  return { network, a, b, forest, some, docs }
+}
+
 describe('documents sharded across hosts on etcd', () => {
   it('three hosts share the shards evenly; a joining host takes its share by handover; a dead host’s shards are served again, nothing confirmed lost', { timeout: 240_000 }, async (ctx) => {
     if (etcdServer.skip(ctx)) return
@@ -208,16 +223,7 @@ describe('documents sharded across hosts on etcd', () => {
 
   it('a host that closes hands its shards over while alive: the others lead them, every document intact, even those only it held', async (ctx) => {
     if (etcdServer.skip(ctx)) return
-    const network = new InprocNetwork({ seed: 25 })
-    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
-    const a = await startHost(network, prefix, 'host-a')
-    const b = await startHost(network, prefix, 'host-b')
-    await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
-    const forest = await startForest(network, prefix, 'forest')
-    const some = ids.slice(0, 60)
-    const docs = await Promise.all(some.map((id) => forest.open<Log>(id, { initial: { log: [] } })))
-    docs.forEach((d, i) => d.change((s) => void s.log.push(`before-${i}`)))
-    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+    const { a, b, forest, some, docs } = await twoHostsAndDocs(25, 60)
     // Half the documents are closed by the forest: only their root holds them now.
     const cold = some.filter((_, i) => i % 2 === 1)
     await Promise.all(docs.filter((_, i) => i % 2 === 1).map((d) => d.close()))
@@ -240,22 +246,13 @@ describe('documents sharded across hosts on etcd', () => {
 
   it('a host partitioned from etcd and the others loses its shards, and gets them back by handover when it heals; nothing confirmed lost', async (ctx) => {
     if (etcdServer.skip(ctx)) return
-    const network = new InprocNetwork({ seed: 26 })
-    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
-    const a = await startHost(network, prefix, 'host-a')
-    const b = await startHost(network, prefix, 'host-b')
-    await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
-    const forest = await startForest(network, prefix, 'forest')
-    const some = ids.slice(0, 48)
-    const docs = await Promise.all(some.map((id) => forest.open<Log>(id, { initial: { log: [] } })))
-    const made: string[][] = some.map(() => [])
+    const { network, a, b, docs } = await twoHostsAndDocs(26, 48)
+    const made: string[][] = docs.map((_, i) => [`before-${i}`])
     const write = (round: string) =>
       docs.forEach((d, i) => {
         d.change((s) => void s.log.push(`${round}-${i}`))
         made[i]!.push(`${round}-${i}`)
       })
-    write('before')
-    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
     // host-b is cut off from etcd and from every other node, alive.
     b.link.cut()
     network.partition(['host-b'], ['host-a', 'forest'])
@@ -273,16 +270,7 @@ describe('documents sharded across hosts on etcd', () => {
 
   it('etcd down: no shard confirms anything past its lease, nothing is lost, and every shard resumes when etcd returns', async (ctx) => {
     if (etcdServer.skip(ctx)) return
-    const network = new InprocNetwork({ seed: 27 })
-    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
-    const a = await startHost(network, prefix, 'host-a')
-    const b = await startHost(network, prefix, 'host-b')
-    await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
-    const forest = await startForest(network, prefix, 'forest')
-    const some = ids.slice(0, 48)
-    const docs = await Promise.all(some.map((id) => forest.open<Log>(id, { initial: { log: [] } })))
-    docs.forEach((d, i) => d.change((s) => void s.log.push(`before-${i}`)))
-    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+    const { a, b, docs } = await twoHostsAndDocs(27, 48)
     const server = etcdServer.server
     await server.kill()
     cleanups.push(() => server.run()) // whatever happens below, the next test has its etcd

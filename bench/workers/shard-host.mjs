@@ -1,7 +1,7 @@
 // One host of a sharded deployment (ShardedHost over zmq): bench/scenarios/shards.mjs.
-import { silentLogger } from '@zinc/core'
 import { ShardedHost } from '@zinc/coordinator-etcd'
 import { ZmqTransport } from '@zinc/transport-zmq'
+import { shardOptions } from '../lib/shard-options.mjs'
 import { args, cpuMark, serve } from '../lib/worker.mjs'
 
 const a = args()
@@ -11,20 +11,7 @@ let transport
 await serve(
   async () => {
     transport = new ZmqTransport()
-    host = await ShardedHost.start({
-      endpoints: [a.etcd],
-      prefix: a.prefix,
-      shards: a.shards,
-      leaseTtlMs: a.leaseTtlMs,
-      endpoint: () => ({
-        transport,
-        logger: silentLogger,
-        bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' },
-        heartbeatMs: a.heartbeatMs,
-        peerTimeoutMs: a.peerTimeoutMs,
-        joinTimeoutMs: 60_000,
-      }),
-    })
+    host = await ShardedHost.start({ ...shardOptions(a, transport), shards: a.shards })
     return { id: host.id }
   },
   {

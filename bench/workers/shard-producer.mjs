@@ -1,8 +1,8 @@
 // A Forest (the client side of a sharded deployment) writing to many documents:
 // bench/scenarios/shards.mjs.
-import { silentLogger } from '@zinc/core'
 import { Forest } from '@zinc/coordinator-etcd'
 import { ZmqTransport } from '@zinc/transport-zmq'
+import { shardOptions } from '../lib/shard-options.mjs'
 import { args, cpuMark, serve, sleep } from '../lib/worker.mjs'
 
 const a = args()
@@ -14,19 +14,7 @@ let n = 0
 await serve(
   async () => {
     transport = new ZmqTransport()
-    forest = await Forest.start({
-      endpoints: [a.etcd],
-      prefix: a.prefix,
-      leaseTtlMs: a.leaseTtlMs,
-      endpoint: () => ({
-        transport,
-        logger: silentLogger,
-        bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' },
-        heartbeatMs: a.heartbeatMs,
-        peerTimeoutMs: a.peerTimeoutMs,
-        joinTimeoutMs: 60_000,
-      }),
-    })
+    forest = await Forest.start(shardOptions(a, transport))
     return {}
   },
   {

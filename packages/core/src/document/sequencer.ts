@@ -160,9 +160,15 @@ export class Sequencer {
       return
     }
     if (clientSeq > stored + 1 + this.#staged(origin)) {
+      const from = stored + 1 + this.#staged(origin)
+      if (this.#staged(origin) === 0 && stored === handled && this.#answers.unfillable(origin, from)) {
+        r.io.logger.warn({ doc: r.doc, origin, from, to: clientSeq - 1 }, 'an origin never resends the changes before this one; they were settled by an earlier root: going on without them')
+        this.#answers.skipGap(origin, from, clientSeq - 1)
+        return this.accept(message)
+      }
       // An earlier change of this origin was lost on the way: ask for it, keep order.
       r.io.stats.dropped++
-      this.#answers.askResend(origin, stored + 1 + this.#staged(origin))
+      this.#answers.askResend(origin, from)
       return
     }
     if (clientSeq < stored + 1 + this.#staged(origin)) {

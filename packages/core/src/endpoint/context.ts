@@ -19,6 +19,8 @@ import type { PeerIdentity } from '../transport.js'
 import type { Identities } from './identity.js'
 import type { DocumentSizes } from './document-size.js'
 import type { CoordinationView } from './coordinator.js'
+import type { AccessCache } from './access-cache.js'
+import type { Grants } from './grants.js'
 
 /** An endpoint's place in the tree: `host` (no parent: the root), `relay` (a parent and children), `client` (a parent, no children). */
 export type Role = 'host' | 'relay' | 'client'
@@ -82,6 +84,10 @@ export interface NodeContext {
   readonly joins: JoinGate
   /** Which connection each child joined on, and whom each child speaks for. */
   readonly identities: Identities
+  /** At a relay: the root's `authorize` decisions it serves opens on, and its questions in flight. */
+  readonly access: AccessCache
+  /** The readers each document is served to, and when their access was last decided. */
+  readonly grants: Grants
   /** The root's estimate of each document's size, for `maxDocumentBytes`. */
   readonly documentSizes: DocumentSizes
   /** When an identity violation was last logged (logged at most once a second). */

@@ -32,6 +32,8 @@ import { ReplicaSet } from './replicas.js'
 import { HookRunner } from './hook-runner.js'
 import { Succession } from './succession.js'
 import { Ticker } from './tick.js'
+import { AccessCache } from './access-cache.js'
+import { Grants } from './grants.js'
 import { TreeMemory } from './tree-memory.js'
 
 export type { EndpointEvents, Role } from './context.js'
@@ -62,6 +64,8 @@ export class Node implements NodeContext {
   readonly identities: Identities
   /** The root's estimate of each document's size, for `maxDocumentBytes`. */
   readonly documentSizes = new DocumentSizes()
+  readonly access = new AccessCache()
+  readonly grants = new Grants()
   /** When an identity violation was last logged (logged at most once a second). */
   forgedLoggedAt = 0
   readonly replicas: ReplicaSet

@@ -4,6 +4,8 @@ import { HeartbeatCodec } from '../protocol/payloads.js'
 import { CONTROL_TOPIC } from '../protocol/topics.js'
 import { sameBytes } from '../runtime/bytes.js'
 import type { NodeContext } from './context.js'
+import { accessTick } from './root-access.js'
+import { recheckReaders } from './revocation.js'
 
 /** What the tick needs besides the node: whether its listeners could read, and fencing. */
 export interface TickPorts {
@@ -61,6 +63,8 @@ export class Ticker {
       for (const child of node.children.silentSince(now - peerTimeoutMs)) node.removeChild(child.id, 'silent')
     }
     if (node.isSettled()) node.replicas.serveWaiting()
+    accessTick(node)
+    recheckReaders(node)
     if (node.succession.isRoot) {
       node.maybeEndRecovery()
       this.ports.fencingTick()

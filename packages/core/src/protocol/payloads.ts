@@ -90,6 +90,21 @@ export interface Snapshot {
   /** Fingerprint of the history up to the snapshot's seq; 0 or absent: unknown. */
   history?: number
 }
+/** The payload of ACCESS answers: the root's `authorize` decision for one endpoint and document (see PROTOCOL.md). */
+export interface Access {
+  /** The endpoint the decision is about (16 bytes). */
+  endpoint: Uint8Array
+  /** Allowed to open and read the document. */
+  allowed: boolean
+  /** When refused: the reason the root's authorize gave. */
+  reason: string
+  /** How long relays may serve opens on this decision without asking again. */
+  ttlMs: number
+  /** The root has no authorize hook: the decision holds for every endpoint and document. */
+  everyone: boolean
+  /** When refused: `ERR_ACCESS_DENIED`, or `ERR_BAD_REQUEST` when the hook failed. */
+  code: string
+}
 /** The payload of FRAGMENTS messages (see PROTOCOL.md). */
 export interface Batch {
   envelopes: Uint8Array[]
@@ -130,6 +145,8 @@ export const RosterCodec = codec<Roster>('Roster')
 export const OpenCodec = codec<Open>('Open')
 /** Encodes and decodes `Snapshot` payloads (protobuf). */
 export const SnapshotCodec = codec<Snapshot>('Snapshot')
+/** Encodes and decodes `Access` payloads (protobuf). */
+export const AccessCodec = codec<Access>('Access')
 /** Encodes and decodes `Batch` payloads (protobuf). */
 export const BatchCodec = codec<Batch>('Batch')
 

@@ -78,7 +78,8 @@ export const zincSchema = {
             "PRESENCE": 15,
             "APP": 16,
             "RESEND": 17,
-            "PRESENCES": 18
+            "PRESENCES": 18,
+            "ACCESS": 20
           }
         },
         "Hello": {
@@ -331,6 +332,35 @@ export const zincSchema = {
               "rule": "repeated",
               "type": "bytes",
               "id": 1
+            }
+          }
+        },
+        "Access": {
+          "fields": {
+            "endpoint": {
+              "type": "bytes",
+              "id": 1
+            },
+            "allowed": {
+              "type": "bool",
+              "id": 2
+            },
+            "reason": {
+              "type": "string",
+              "id": 3
+            },
+            "ttlMs": {
+              "type": "uint32",
+              "id": 4,
+              "protoName": "ttl_ms"
+            },
+            "everyone": {
+              "type": "bool",
+              "id": 5
+            },
+            "code": {
+              "type": "string",
+              "id": 6
             }
           }
         }

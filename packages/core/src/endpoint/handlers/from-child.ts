@@ -14,6 +14,8 @@ import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
 import { adoptFromSurvivor, isAdopting } from '../adopt.js'
 import { whenReached } from '../opener-ahead.js'
 import type { AccessRequest, Verdict } from '../options.js'
+import { askRoot, onAccessQuestion } from '../root-access.js'
+import type { Open } from '../../protocol/payloads.js'
 
 /** What a child's rate limit counts: what fans out to everyone. Control traffic never. */
 const THROTTLED: ReadonlySet<Kind> = new Set<Kind>([Kind.FRAGMENT, Kind.PRESENCE, Kind.APP])
@@ -34,6 +36,7 @@ export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
     if (!presenceAllowed(node, m, from === 'child' && m.sender === m.origin)) return
     return onPresence(node, m)
   },
+  [Kind.ACCESS]: onAccessQuestion,
   [Kind.FRAGMENTS]: (node, { message: m }) => onSurvivorAnswer(node, m),
   [Kind.SNAPSHOT]: (node, { message: m }) => onSurvivorAnswer(node, m),
   [Kind.APP]: (node, { message: m }) => {
@@ -255,7 +258,6 @@ function allowed(node: NodeContext, request: AccessRequest): Verdict | Promise<V
 
 async function onOpen(node: NodeContext, m: Message, from: Work['from']): Promise<void> {
   const doc = m.doc as DocId
-  const child = node.children.get(m.sender)
   const open = OpenCodec.decode(m.payload)
   // The initial value is checked where it enters the tree, and refused there by name.
   if (from === 'child' && !openValueAllowed(node, m, open)) return
@@ -263,6 +265,21 @@ async function onOpen(node: NodeContext, m: Message, from: Work['from']): Promis
     const verdict = await allowed(node, { endpoint: m.origin, doc, action })
     if (verdict !== true) return node.refuse(m.origin, 'ERR_ACCESS_DENIED', reasonOf(verdict, `not allowed to ${action} this document`), doc)
   }
+  if (node.succession.isRoot || from !== 'child') return serveOpenOf(node, m, open)
+  // A relay serves from its own copy only what the root's authorize allows (see root-access.ts).
+  // The answer may take a round trip: the open goes on from it, and this document's lane is free meanwhile.
+  askRoot(node, m.origin, doc, 'open', (decision) => {
+    // The opener left while the root was asked: nothing to serve.
+    if (node.closed || !node.children.has(m.sender)) return
+    if (!decision.allowed) return node.refuse(m.origin, decision.code, decision.reason, doc)
+    void answered(node, m, 'ERR_BAD_REQUEST', (n, msg) => serveOpenOf(n, msg, open))
+  })
+}
+
+/** An open that passed every check: served now, or once this endpoint and the document are ready. */
+async function serveOpenOf(node: NodeContext, m: Message, open: Open): Promise<void> {
+  const doc = m.doc as DocId
+  const child = node.children.get(m.sender)
   let replica = node.replicas.get(doc)
   if (!replica && node.succession.isRoot) {
     let initial: unknown = {}
@@ -281,6 +298,8 @@ async function onOpen(node: NodeContext, m: Message, from: Work['from']): Promis
   }
   replica.children.add(m.origin)
   child?.docs.add(doc)
+  // Decided just now; decided again every accessCacheMs while it reads (revocation.ts).
+  if (child && m.origin === m.sender && (!node.succession.isRoot || node.opts.authorize)) node.grants.served(m.origin, doc, node.clock.now())
   // Its connection may now hear the document (on a gated PUB nothing else gets through).
   node.identities.admitDoc(m.sender, doc)
   const r = replica

@@ -11,6 +11,7 @@ import { applyRoster } from '../roster.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, presenceValue } from '../forwarding.js'
 import type { ParentLink } from '../parent-link.js'
+import { onAccessAnswer } from '../root-access.js'
 
 /** Kinds only the parent itself may send (others are relayed copies of the root's messages). */
 const FROM_PARENT_ONLY: ReadonlySet<Kind> = new Set<Kind>([Kind.WELCOME, Kind.HEARTBEAT, Kind.ROSTER])
@@ -65,6 +66,8 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     node.publish(docTopic(replica.doc), m.raw)
   },
   [Kind.PRESENCES]: (node, { message: m }) => onPresences(node, m),
+  // The root's authorize decision on a descendant's open, which this relay asked for.
+  [Kind.ACCESS]: onAccessAnswer,
   [Kind.APP]: (node, { message: m }) => {
     node.publish(CONTROL_TOPIC, m.raw)
     return deliverApp(node, m)
@@ -310,6 +313,15 @@ function onRefuse(node: NodeContext, m: Message): void {
   }
   if (m.doc) {
     const error = refusalError(m.doc, refusal.code, refusal.reason)
+    // The children this relay served the document to lose it too (those still waiting for it
+    // hear the refusal through relayRefusal).
+    if (replica?.ready) {
+      for (const child of replica.children) {
+        node.refuse(child, refusal.code, refusal.reason, replica.doc)
+        node.identities.revokeDoc(child, replica.doc)
+        node.children.get(child)?.docs.delete(replica.doc)
+      }
+    }
     node.replicas.refused(m.doc as DocId, error)
     node.events.emit('error', error)
     return

@@ -702,6 +702,26 @@ export class Replica {
     this.#sendHeld()
   }
 
+  /**
+   * What holds this replica's unanswered changes back, for a log line when the oldest waits
+   * too long: the first unsent one and what it waits for; a sent one waits for its answer.
+   */
+  pendingDiagnosis(): Record<string, unknown> {
+    const unsent = this.pending.findIndex((p) => !p.sent)
+    const u = unsent >= 0 ? this.pending[unsent]! : undefined
+    return {
+      doc: this.doc,
+      seq: this.seq,
+      pending: this.pending.length,
+      sent: this.pending.filter((p) => p.sent).length,
+      oldest: this.pending[0]?.fragment.clientSeq,
+      firstUnsent: u && { clientSeq: u.fragment.clientSeq, minBase: u.minBase, minRefused: u.minRefused, dirtyBefore: this.pending.slice(0, unsent).some((p) => p.dirty) },
+      refusedUpTo: this.#refusedUpTo,
+      resyncing: this.#resyncing,
+      sequencer: this.sequencer && { paused: this.sequencer.paused, held: this.sequencer.heldCount },
+    }
+  }
+
   /** Local changes the root has not answered yet (pending, and resent ones awaiting a verdict). */
   get unsettled(): PendingFragment[] {
     return [...this.#awaitingVerdict.values(), ...this.pending]

@@ -91,6 +91,11 @@ export class Sequencer {
     return this.#paused
   }
 
+  /** Fragments held while paused. */
+  get heldCount(): number {
+    return this.#held.length
+  }
+
   /** Holds new fragments (a promoted root recovering); they are sequenced on resume. */
   pause(): void {
     this.#paused = true

@@ -36,6 +36,31 @@ export class Ticker {
     this.#lastTickAt = node.clock.now()
   }
 
+  /** Per document at a root: its oldest own change still unanswered, and since when. */
+  readonly #oldestOwn = new Map<string, { clientSeq: number; since: number; warned: number }>()
+
+  /**
+   * A root answers its own changes itself, at once: one still unanswered after several peer
+   * timeouts is stuck, and says why in the log (at most every 10 s per document).
+   */
+  #watchOwnChanges(now: number): void {
+    const node = this.node
+    const waitMs = node.opts.peerTimeoutMs * 3
+    for (const replica of node.replicas.values()) {
+      const oldest = replica.pending[0]?.fragment.clientSeq
+      if (oldest === undefined) {
+        this.#oldestOwn.delete(replica.doc)
+        continue
+      }
+      const seen = this.#oldestOwn.get(replica.doc)
+      if (!seen || seen.clientSeq !== oldest) this.#oldestOwn.set(replica.doc, { clientSeq: oldest, since: now, warned: 0 })
+      else if (now - seen.since > waitMs && now - seen.warned > 10_000) {
+        seen.warned = now
+        node.logger.warn({ ...replica.pendingDiagnosis(), waitingMs: now - seen.since }, "the root's own changes wait unanswered")
+      }
+    }
+  }
+
   tick(): void {
     const node = this.node
     if (node.closed) return
@@ -68,6 +93,7 @@ export class Ticker {
     if (node.succession.isRoot) {
       node.maybeEndRecovery()
       this.ports.fencingTick()
+      this.#watchOwnChanges(now)
       return
     }
     this.ports.seek()

@@ -68,6 +68,26 @@ describe('zinc host --coordinator etcd://', () => {
     console.log(`[etcd cli] --shards 4: the surviving host led the dead one's shards ${Date.now() - killedAt} ms after SIGKILL (lease 2000 ms)`)
   })
 
+  it('--shards: SIGTERM hands the shards over before exiting 0; the other host leads them without waiting for a lease', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    // A long lease: a takeover within it can only be the handover, not the lease running out.
+    const flags = ['--coordinator', `etcd://${etcdServer.server.endpoint}/cli-term-${process.pid}`, '--shards', '4', '--lease-ttl-ms', '10000', '--heartbeat-ms', '100', '--peer-timeout-ms', '1000']
+    const start = async () => {
+      const host = zinc(['host', '--bind', 'tcp://127.0.0.1:*,tcp://127.0.0.1:*', '--stats-port', '0', '--log-format', 'json', ...flags])
+      return { host, stats: (await host.waitFor(/^stats:\s+\S+/)).split(/\s+/)[1]! }
+    }
+    const led = async (stats: string) => ((await (await fetch(`${stats}/stats`)).json()) as { shards: { led: number[] } }).shards.led
+    const a = await start()
+    const b = await start()
+    await waitFor(async () => (await led(a.stats)).length === 2 && (await led(b.stats)).length === 2, 'two shards each')
+    const termAt = Date.now()
+    a.host.kill('SIGTERM')
+    await waitFor(async () => (await led(b.stats)).length === 4, 'the other host leads all four', 9_000)
+    const ledMs = Date.now() - termAt
+    expect((await a.host.exited).code).toBe(0)
+    console.log(`[etcd cli] --shards 4, SIGTERM: the other host led every shard ${ledMs} ms later, the terminated one exited 0 after ${Date.now() - termAt} ms (lease 10 s)`)
+  })
+
   it('zinc relay --coordinator: an endpoint in every shard; a client joins the one of its document and syncs through it', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const coordinator = `etcd://${etcdServer.server.endpoint}/cli-relay-${process.pid}`

@@ -48,6 +48,8 @@ export interface ElectionHooks {
   host?: string
   /** Whether a host is still registered: a leader that gave way while alive handed over. */
   alive?: (host: string) => boolean
+  /** Which documents belong to this election (its shard): loaded from storage before a handover. */
+  owns?: (doc: string) => boolean
 }
 
 /**
@@ -167,6 +169,10 @@ export class EtcdCoordinator implements Coordinator {
     await this.#campaigning
     if (this.#standing) return
     if (this.#leading) {
+      // Stored documents not in memory go over too: the next root recovers from what we hold.
+      const owns = this.#hooks?.owns
+      if (owns) await this.#member.prepareHandover?.(owns).catch((error: unknown) => this.#member?.logger.warn({ err: error }, 'loading the stored documents before a handover failed'))
+      if (!this.#leading || this.#standing) return
       this.#leading = false
       this.#member.lapsed('the shard moved to another host: handing it over')
     }

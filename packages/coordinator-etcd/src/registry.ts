@@ -6,6 +6,11 @@ export interface HostRecord {
   id: string
   /** The host is handing its shards over before it closes: alive, but assigned nothing. */
   leaving?: boolean
+  /**
+   * The host is starting: its endpoints first join every shard's current root, and only then is
+   * it assigned shards, so each one it takes is handed over from a root it already follows.
+   */
+  joining?: boolean
   /** When the host registered (ms since the epoch), for `zinc stats`. */
   since: number
 }
@@ -41,7 +46,7 @@ export class HostRegistry {
 
   /** The ids of the hosts shards are assigned over: registered and not leaving (this one included once registered). */
   live(): string[] {
-    return [...this.#hosts.values()].filter((h) => !h.leaving).map((h) => h.id)
+    return [...this.#hosts.values()].filter((h) => !h.leaving && !h.joining).map((h) => h.id)
   }
 
   /** Whether `id` is registered (leaving or not): a leader of that host that gives way hands over. */
@@ -122,7 +127,7 @@ export class HostRegistry {
             this.logger.error({ key: kv.key.toString() }, 'an etcd host key holds no Zinc host record; is the prefix shared with something else?')
           }
         }
-        const same = next.size === this.#hosts.size && [...next].every(([id, r]) => this.#hosts.get(id)?.leaving === r.leaving)
+        const same = next.size === this.#hosts.size && [...next].every(([id, r]) => this.#hosts.get(id)?.leaving === r.leaving && this.#hosts.get(id)?.joining === r.joining)
         this.#hosts.clear()
         for (const [id, r] of next) this.#hosts.set(id, r)
         if (!same && !this.#closed) this.changed()
@@ -133,10 +138,19 @@ export class HostRegistry {
   }
 
   /** Marks this host as leaving (same lease): the others take its shards over while it is alive. False when not registered. */
-  async leave(): Promise<boolean> {
+  leave(): Promise<boolean> {
+    return this.#update({ leaving: true })
+  }
+
+  /** Marks this host as started (no longer joining): shards are assigned to it from now on. */
+  ready(): Promise<boolean> {
+    return this.#update({ joining: false })
+  }
+
+  async #update(change: Partial<HostRecord>): Promise<boolean> {
     const lease = this.#lease
     if (!lease || !this.self) return false
-    this.self.leaving = true
+    Object.assign(this.self, change)
     await lease
       .put(`${this.#dir}${this.self.id}`)
       .value(JSON.stringify(this.self))

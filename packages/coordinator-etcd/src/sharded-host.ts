@@ -99,13 +99,16 @@ export class ShardedHost {
       const base = options.endpoint(0)
       const logger = base.logger ?? silentLogger
       let changed = () => {}
-      const registry = new HostRegistry(client, prefix, ttlSeconds, logger, () => changed(), { id, since: Date.now() })
+      const registry = new HostRegistry(client, prefix, ttlSeconds, logger, () => changed(), { id, since: Date.now(), joining: true })
       const h = new ShardedHost(id, shards, prefix, registry, client, base)
       host = h
       changed = () => h.#reassign()
       await registry.start()
-      host.#assignment = assignShards(shards, registry.live())
+      host.#assignment = host.#assign()
+      // Joining: every endpoint first follows its shard's current root (or, in an empty
+      // deployment, leads it); then the host takes its share, by handover from roots it follows.
       await Promise.all(Array.from({ length: shards }, (_, shard) => host!.#startShard(shard, options)))
+      await registry.ready()
       host.#reassign()
       return host
     } catch (error) {
@@ -123,6 +126,7 @@ export class ShardedHost {
         stand: () => !this.#closed && !this.#leaving && this.#assignment[shard] === this.id,
         host: this.id,
         alive: (h) => this.#registry.has(h),
+        owns: (doc) => shardOf(doc, this.shards) === shard,
       },
     )
     this.#coordinators[shard] = coordinator
@@ -145,10 +149,9 @@ export class ShardedHost {
   /** The live set changed: recompute who leads what, and stand or withdraw accordingly. */
   #reassign(): void {
     if (this.#closed) return
-    const live = this.#registry.live()
     // Until our own registration is visible, the set is not ours to act on.
     if (!this.#registry.has(this.id)) return
-    this.#assignment = assignShards(this.shards, live)
+    this.#assignment = this.#assign()
     for (const c of this.#coordinators) void c?.restand()
   }
 
@@ -172,6 +175,12 @@ export class ShardedHost {
     while (!handed() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     if (!handed()) return this.#logger.warn({ shards: led }, 'the shards were not all taken over in time; closing anyway (the next owners recover from the other survivors)')
     await new Promise((r) => setTimeout(r, this.#timing.peerTimeoutMs * 2))
+  }
+
+  /** Over the live hosts; while none is (the first host is still joining), over this one. */
+  #assign(): string[] {
+    const live = this.#registry.live()
+    return assignShards(this.shards, live.length > 0 ? live : [this.id])
   }
 
   /** The shards this host leads now. */

@@ -126,6 +126,19 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     node.updateRole()
   }
 
+  async prepareHandover(owns: (doc: string) => boolean): Promise<void> {
+    const node = this.node
+    const storage = node.opts.storage
+    if (!storage || !node.succession.isRoot) return
+    let loaded = 0
+    for (const doc of await storage.documents()) {
+      if (!owns(doc) || node.replicas.get(doc) || !node.succession.isRoot) continue
+      await node.replicas.openAtRoot(doc, {})
+      loaded++
+    }
+    if (loaded > 0) node.logger.info({ loaded }, 'loaded the stored documents not in memory, for the next root to recover them from us')
+  }
+
   parentSilent(why: string): void {
     this.node.logger.warn({ why, leader: this.#leader?.id }, 'the parent is silent; re-joining the root the coordinator names')
     void this.#joinLeader()

@@ -50,6 +50,12 @@ export interface CoordinatedMember {
   follow(leader: Leader): void
   /** This member's leadership is over (its lease lapsed or was lost): stop acknowledging, step down. */
   lapsed(why: string): void
+  /**
+   * Before a handover (a shard moving to another host while this root is alive): loads every
+   * document in this member's storage that `owns` accepts and that is not in memory, so the next
+   * root recovers it from this one (it re-joins as a client and is fetched from). No-op without storage.
+   */
+  prepareHandover?(owns: (doc: string) => boolean): Promise<void>
 }
 
 /** A leader as the service announces it. */

@@ -11,6 +11,7 @@ import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue } from '../forwarding.js'
 import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
+import { adoptFromSurvivor, isAdopting } from '../adopt.js'
 import { whenReached } from '../opener-ahead.js'
 import { onBranch } from '../branch-up.js'
 import type { AccessRequest, Verdict } from '../options.js'
@@ -189,7 +190,12 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
     node.childrenChanged()
   }
   if (node.succession.recovering) {
-    fetchFromSurvivor(node, id, hello.docs)
+    adoptFromSurvivor(node, id, hello.docs)
+    fetchFromSurvivor(
+      node,
+      id,
+      hello.docs.filter((h) => !isAdopting(node, h.doc as DocId)),
+    )
     node.maybeEndRecovery()
   }
 }

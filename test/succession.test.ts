@@ -160,6 +160,47 @@ describe('a restarted root', () => {
   })
 })
 
+describe('a stale root restarted where an old ancestor was', () => {
+  it('is found by an endpoint that was below it two promotions ago, and re-joins that tree', { timeout: 90_000 }, async () => {
+    // root → a → w. The root dies: a takes over (w may take over too, for a while, and then
+    // yields to a: a's smaller id wins at one epoch). Then a dies and w takes over. The root
+    // restarts in place on its data, which remembers only a (dead): nothing newer is found
+    // there, so it resumes as a root at epoch 1 — a second tree. Nothing w heard since points
+    // at that address; only w's memory of its old ancestors (root → a) leads there.
+    const network = new InprocNetwork({ seed: 61 })
+    const storage = new MemoryStorage()
+    const root = await start(network, 'sa-root', { storage, id: idOf(1) })
+    const a = await start(network, 'sa-a', { join: root.addresses, id: idOf(2) })
+    const w = await start(network, 'sa-w', { join: a.addresses, id: idOf(3) })
+    const wDoc = await w.open<Log>('doc', { initial: { log: [] } })
+    wDoc.change((s) => void s.log.push('w1'))
+    await wDoc.synced()
+    await waitFor(async () => ((await storage.loadTree())?.peers.length ?? 0) > 0, 'the root remembers its tree')
+    const addresses = root.addresses
+    network.kill('sa-root')
+    await root.close()
+    await waitFor(() => a.role === 'host' && w.role === 'client' && w.epoch === a.epoch, 'a takes over, w under it', 30_000)
+    network.kill('sa-a')
+    await a.close()
+    await waitFor(() => w.role === 'host', 'w takes over', 30_000)
+    wDoc.change((s) => void s.log.push('w2'))
+    await wDoc.synced()
+
+    const restarted = await Endpoint.start({ ...FAST, storage, transport: new InprocTransport(network, { node: 'sa-root-2' }), bind: { ...addresses } })
+    open.push(restarted)
+    // A client that knows only the old root's address: whichever tree it lands in, its change must reach w's.
+    const late = await start(network, 'sa-late', { join: addresses }, false)
+    const lateDoc = await late.open<Log>('doc', { initial: { log: [] } })
+    lateDoc.change((s) => void s.log.push('late'))
+    await waitFor(() => restarted.role !== 'host', 'the stale root steps down', 30_000)
+    expect(restarted.epoch).toBe(w.epoch)
+    await lateDoc.synced()
+    await waitFor(() => wDoc.state.log.includes('late'), "the late client's change is in w's tree", 30_000)
+    expect([w, restarted, late].filter((e) => e.role === 'host')).toEqual([w])
+    expect(wDoc.state.log).toEqual(expect.arrayContaining(['w1', 'w2', 'late']))
+  })
+})
+
 describe('recovery from a survivor with a short log', () => {
   it('the successor takes the survivor snapshot: changes of the dead root that only the survivor saw are kept', async () => {
     const network = new InprocNetwork({ seed: 51 })

@@ -103,6 +103,8 @@ export class RawPeer {
   readonly received: Received[] = []
   /** Sequenced changes and heartbeats received (not kept). */
   fragments = 0
+  /** Frames received on document topics (`d/…`): what the parent sends it of documents. */
+  docFrames = 0
   readonly id: EndpointId
   private clientSeq = 0
 
@@ -118,6 +120,7 @@ export class RawPeer {
       const topic = Buffer.from(bytes.subarray(3, 3 + length)).toString()
       try {
         const message = decodeMessage(bytes.subarray(3 + length), Infinity)
+        if (topic.startsWith('d/')) this.docFrames++
         // Sequenced changes and heartbeats are counted, not kept: a test's own memory stays out of its RSS bounds.
         if (message.kind === Kind.FRAGMENT || message.kind === Kind.FRAGMENTS || message.kind === Kind.HEARTBEAT) this.fragments++
         else this.received.push({ topic, message })
@@ -203,10 +206,14 @@ function opened(ws: WebSocket): Promise<void> {
  */
 export async function honestChangeArrives(a: Document<Record<string, unknown>>, b: Document<Record<string, unknown>>, label: string): Promise<void> {
   const key = `honest-${label}-${Math.random().toString(36).slice(2)}`
+  const started = performance.now()
   a.change((d) => {
     d[key] = label
   })
   await waitFor(() => b.state[key] === label, `an honest change (${label}) to reach the other client`, 30_000)
+  // Measured, not asserted (the issue asks for "within a second"; a loaded CI machine may not).
+  const ms = performance.now() - started
+  if (ms > 1000) console.log(`an honest change (${label}) took ${ms.toFixed(0)} ms to reach the other client`)
   await a.synced()
 }
 

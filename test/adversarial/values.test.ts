@@ -167,5 +167,8 @@ describe('answers that cannot be sent are refusals, not silence', () => {
     const b = await bob.open<Shapes>('small')
     await honestChangeArrives(small, b, 'after-too-large')
     expect(edge.relay.stats().refusedByCode.ERR_TOO_LARGE).toBe(1)
+    // Nothing but a dead parent starts a promotion: the refusal split nothing.
+    for (const ep of [edge.root, edge.relay, alice, bob, carol]) expect(ep.stats().promotions).toBe(0)
+    expect(edge.relay.stats().epoch).toBe(edge.root.stats().epoch)
   })
 })

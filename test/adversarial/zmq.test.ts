@@ -5,73 +5,21 @@
  * is enforced is the descendant rule (a leaf speaks only for itself, no one speaks for a direct
  * child) and every value check. Honest ZeroMQ clients keep exchanging changes.
  */
-import { encodeMessage, Endpoint, HelloCodec, Kind, newEndpointId, OpenCodec, RefusalCodec, type DocId, type EndpointId, type MessageInit } from '@zinc/core'
-import { Push, Subscriber } from 'zeromq'
-import { afterEach, describe, expect, it } from 'vitest'
+import { Endpoint, Kind, newEndpointId, type DocId, type EndpointId } from '@zinc/core'
+import { describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers.js'
 import { Resources } from '../zmq-helpers.js'
-import { decodeMessage } from '@zinc/core'
-import { honestChangeArrives } from './edge.js'
+import { boundEachTest, honestChangeArrives } from './edge.js'
+import { ZmqRaw } from './zmq-raw.js'
 
 type Shapes = Record<string, unknown>
 
 let res = new Resources()
-afterEach(async () => {
+// Stated bound for every probe in this file: the process grows by less than 100 MB (after GC).
+boundEachTest(100, async () => {
   await res.close()
   res = new Resources()
 })
-
-/** A hostile process: a raw PUSH to the root's inbound and a SUB on its outbound. */
-class ZmqRaw {
-  readonly refusals: Array<{ kind: number; doc: string; code: string; reason: string }> = []
-  readonly id = newEndpointId()
-  readonly push = new Push({ linger: 0 })
-  readonly sub = new Subscriber({ linger: 0 })
-  private seq = 0
-
-  constructor(addresses: { inbound: string; outbound: string }) {
-    this.push.connect(addresses.inbound)
-    this.sub.connect(addresses.outbound)
-    this.sub.subscribe(`e/${this.id}`)
-    void this.read()
-  }
-
-  private async read(): Promise<void> {
-    try {
-      for await (const [, body] of this.sub) {
-        const m = decodeMessage(body!, Infinity)
-        if (m.kind === Kind.REFUSE || m.kind === Kind.REJECT) this.refusals.push({ kind: m.kind, doc: m.doc, ...RefusalCodec.decode(m.payload) })
-        if (m.kind === Kind.WELCOME) this.welcomed = true
-      }
-    } catch {
-      // Closed.
-    }
-  }
-
-  welcomed = false
-
-  async send(init: Partial<MessageInit> & { kind: Kind }): Promise<void> {
-    await this.push.send(encodeMessage({ origin: this.id, epoch: 1, ...init }))
-  }
-
-  async hello(addresses?: { inbound: string; outbound: string }): Promise<void> {
-    await this.send({ kind: Kind.HELLO, payload: HelloCodec.encode({ token: '', inbound: addresses?.inbound ?? '', outbound: addresses?.outbound ?? '', priority: 0, docs: [], ancestry: [] }) })
-  }
-
-  async open(doc: string, initial?: string): Promise<void> {
-    const bytes = initial === undefined ? new Uint8Array(0) : new TextEncoder().encode(initial)
-    await this.send({ kind: Kind.OPEN, doc: doc as DocId, payload: OpenCodec.encode({ hasInitial: initial !== undefined, initial: bytes, lastEpoch: 0 }) })
-  }
-
-  async change(doc: string, json: string, init: Partial<MessageInit> = {}): Promise<void> {
-    await this.send({ kind: Kind.FRAGMENT, doc: doc as DocId, clientSeq: ++this.seq, payload: new TextEncoder().encode(json), ...init })
-  }
-
-  close(): void {
-    this.push.close()
-    this.sub.close()
-  }
-}
 
 async function setup() {
   const root = await res.endpoint({ peerTimeoutMs: 10_000 })
@@ -82,14 +30,7 @@ async function setup() {
   const raw = new ZmqRaw(root.addresses)
   res.add(() => raw.close())
   // Joined as a leaf (no addresses): it may speak only for itself.
-  await waitFor(
-    async () => {
-      if (!raw.welcomed) await raw.hello()
-      return raw.welcomed
-    },
-    'the raw process to be welcomed',
-    15_000,
-  )
+  await raw.join()
   await raw.open('board')
   return { root, alice, bob, a, b, raw }
 }

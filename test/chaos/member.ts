@@ -76,8 +76,10 @@ const base: Omit<EndpointOptions, 'transport'> = {
   bind,
   heartbeatMs: Number(args.heartbeat),
   peerTimeoutMs: Number(args['peer-timeout']),
-  // A join attempt gives up quickly, so the next address of the list is tried soon.
-  joinTimeoutMs: 3_000,
+  // A join attempt gives up quickly, so the next address of the list is tried soon. Coordinated,
+  // a start also enters the etcd election and learns the leader first (a few round trips to
+  // etcd, slow on a loaded machine): there is no list to go on to, so it waits longer.
+  joinTimeoutMs: args.etcd ? 15_000 : 3_000,
   storage,
   logger: consoleLogger(args.log as LogLevel, { name, inc: incarnation }),
   ...(args.etcd ? { coordinator: etcd({ endpoints: [args.etcd], prefix: args.prefix!, leaseTtlMs: Number(args.ttl) }) } : {}),

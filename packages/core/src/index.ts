@@ -27,6 +27,7 @@ export { decodeFragmentBody, encodeOp, type FragmentBody } from './protocol/ops.
 export { applyOp, transformOp, composeOps, invertOp, opComponents, type Op, type OpComponent } from './document/ot.js'
 export { diffToOp } from './document/diff.js'
 export {
+  AccessCodec,
   BatchCodec,
   HeartbeatCodec,
   HelloCodec,
@@ -35,6 +36,7 @@ export {
   RosterCodec,
   SnapshotCodec,
   WelcomeCodec,
+  type Access,
   type Batch,
   type Heartbeat,
   type Hello,

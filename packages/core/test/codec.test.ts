@@ -181,7 +181,7 @@ describe('decodeMessage validation', () => {
     expectBadFrame(() => decodeMessage(rawEnvelope({ version }), MAX), /protocol version/)
   })
 
-  it.each([0, 19, 99, 100_000])('rejects unknown kind %i', (kind) => {
+  it.each([0, 21, 99, 100_000])('rejects unknown kind %i', (kind) => {
     expectBadFrame(() => decodeMessage(rawEnvelope({ kind }), MAX), /unknown kind/)
   })
 

@@ -120,6 +120,12 @@ describe('resolveOptions', () => {
     expectInvalid({ transport: fakeTransport(), bind, peerTimeoutMs, heartbeatMs }, /peerTimeoutMs .* must be larger than heartbeatMs/)
   })
 
+  it('accessCacheMs takes 0 (relays ask for every open) and up, nothing else', () => {
+    expect(resolveOptions({ transport: fakeTransport(), bind }).accessCacheMs).toBe(5_000)
+    expect(resolveOptions({ transport: fakeTransport(), bind, accessCacheMs: 0 }).accessCacheMs).toBe(0)
+    for (const accessCacheMs of [-1, Number.NaN, Infinity, '5' as unknown as number]) expectInvalid({ transport: fakeTransport(), bind, accessCacheMs }, /accessCacheMs/)
+  })
+
   it('checks peerTimeoutMs against the default heartbeatMs too', () => {
     expectInvalid({ transport: fakeTransport(), bind, peerTimeoutMs: DEFAULTS.heartbeatMs }, /must be larger than heartbeatMs/)
     expect(resolveOptions({ transport: fakeTransport(), bind, peerTimeoutMs: DEFAULTS.heartbeatMs + 1 }).peerTimeoutMs).toBe(DEFAULTS.heartbeatMs + 1)

@@ -9,6 +9,13 @@ import { DIVERGED } from './placement.js'
 /** The least time between two RESEND requests for the same gap of one origin. */
 const RESEND_EVERY_MS = 500
 
+/**
+ * RESENDs of one gap, over at least this long, after which the gap is given up (see
+ * `unfillable`): an origin that answers each with later changes only holds nothing there.
+ */
+const GIVE_UP_ASKS = 10
+const GIVE_UP_MS = 5_000
+
 /** Origins whose last RESEND is remembered; the oldest is forgotten beyond this. */
 const ORIGINS = 4096
 
@@ -27,8 +34,8 @@ export class OriginAnswers {
    * the origin's changes are sequenced in its order.
    */
   readonly #sentBack = new Map<EndpointId, number>()
-  /** The last RESEND asked of each origin (see askResend). */
-  readonly #resendAsked = new Map<EndpointId, { clientSeq: number; at: number }>()
+  /** The last RESEND asked of each origin (see askResend): which gap, when, since when, how often. */
+  readonly #resendAsked = new Map<EndpointId, { clientSeq: number; at: number; since: number; times: number }>()
 
   constructor(readonly replica: Replica) {
     // Whatever this root did not refuse itself, it cannot tell apart (a restart, a promotion).
@@ -75,12 +82,12 @@ export class OriginAnswers {
   }
 
   /** Not a refusal: the origin rebases the change and sends it again (PROTOCOL.md, Operations). */
-  sendStale(origin: EndpointId, clientSeq: number, reason: string, minBase: number): void {
+  sendStale(origin: EndpointId, clientSeq: number, reason: string, minBase: number, base?: number): void {
     const r = this.replica
     r.io.stats.staleBases++
     this.#sentBack.set(origin, Math.min(clientSeq, this.#sentBack.get(origin) ?? Infinity))
     if (minBase === DIVERGED) return this.#send(origin, clientSeq, 'ERR_DIVERGED', reason, 0)
-    this.#send(origin, clientSeq, 'ERR_STALE_BASE', reason, minBase)
+    this.#send(origin, clientSeq, 'ERR_STALE_BASE', reason, minBase, base)
   }
 
   reject(origin: EndpointId, clientSeq: number, reason: string): void {
@@ -93,14 +100,16 @@ export class OriginAnswers {
    * A REJECT: `seq` carries the least base seq the root will take from this origin, and
    * `baseSeq` the highest clientSeq of this origin the root has refused.
    */
-  #send(origin: EndpointId, clientSeq: number, code: string, reason: string, minBase = 0): void {
+  #send(origin: EndpointId, clientSeq: number, code: string, reason: string, minBase = 0, base?: number): void {
     const r = this.replica
     const refusals = this.#rejections.lastRefused(origin)
     if (origin === r.io.self) {
-      r.rejected(clientSeq, reason, code, minBase, refusals)
+      r.rejected(clientSeq, reason, code, minBase, refusals, base)
       return
     }
-    const payload = RefusalCodec.encode({ code, reason })
+    // Counted like every refusal a peer is sent (PROTOCOL.md, "Refusals").
+    r.io.stats.refusedByCode[code] = (r.io.stats.refusedByCode[code] ?? 0) + 1
+    const payload = RefusalCodec.encode({ code, reason, ...(base !== undefined ? { answered: base + 1 } : {}) })
     r.io.sendTo(origin, encodeMessage({ kind: Kind.REJECT, origin: r.io.self, doc: r.doc, clientSeq, seq: minBase, baseSeq: refusals, epoch: r.io.epoch(), payload }))
   }
 
@@ -115,8 +124,33 @@ export class OriginAnswers {
     const last = this.#resendAsked.get(origin)
     if (last && last.clientSeq === clientSeq && now - last.at < RESEND_EVERY_MS) return
     if (this.#resendAsked.size >= ORIGINS) this.#resendAsked.delete(this.#resendAsked.keys().next().value!)
-    this.#resendAsked.set(origin, { clientSeq, at: now })
+    const again = last?.clientSeq === clientSeq
+    this.#resendAsked.set(origin, { clientSeq, at: now, since: again ? last.since : now, times: again ? last.times + 1 : 1 })
     this.#reply(Kind.RESEND, origin, clientSeq, 0)
+  }
+
+  /**
+   * Whether the gap of `origin` from `from` will never be filled: asked to resend from there
+   * again and again (a RESEND makes it send its unanswered changes in order, from there), it
+   * only ever sends later ones. It holds nothing there: those changes were settled on its side
+   * by a root before this one (refused, or answered "unknown"), which this root cannot know.
+   * Without this the origin's every later change waits behind the gap for good.
+   */
+  unfillable(origin: EndpointId, from: number): boolean {
+    const last = this.#resendAsked.get(origin)
+    return last !== undefined && last.clientSeq === from && last.times >= GIVE_UP_ASKS && Date.now() - last.since >= GIVE_UP_MS
+  }
+
+  /**
+   * Gives the gap `from`..`to` of `origin` up: counted as handled and remembered as refused, so
+   * a copy that still turns up is answered with a refusal, never taken after later changes
+   * and never acknowledged.
+   */
+  skipGap(origin: EndpointId, from: number, to: number): void {
+    const reason = `the root never received change ${from}${to > from ? `–${to}` : ''} (given up after asking for it ${GIVE_UP_ASKS} times); its later changes went on without it`
+    for (let clientSeq = Math.max(from, to - 1023); clientSeq <= to; clientSeq++) this.#rejections.remember(origin, clientSeq, reason)
+    this.markRejected(origin, to)
+    this.#resendAsked.delete(origin)
   }
 
   #reply(kind: Kind, to: EndpointId, clientSeq: number, seq: number): void {

@@ -654,8 +654,8 @@ export class Replica {
    * place it (its base is older than the root's history, or it was made on top of a change
    * that was refused) and asks for it again made on a state at least `minBase`.
    */
-  rejected(clientSeq: number, reason: string, code = 'ERR_CHANGE_REJECTED', minBase = 0, rootRejections = 0): void {
-    if (code === 'ERR_STALE_BASE') return this.#stale(clientSeq, minBase, rootRejections)
+  rejected(clientSeq: number, reason: string, code = 'ERR_CHANGE_REJECTED', minBase = 0, rootRejections = 0, answeredBase?: number): void {
+    if (code === 'ERR_STALE_BASE') return this.#stale(clientSeq, minBase, rootRejections, answeredBase)
     if (code === 'ERR_DIVERGED') return this.#diverged(clientSeq)
     const verdict = this.#awaitingVerdict.get(clientSeq)
     if (verdict) {
@@ -733,12 +733,14 @@ export class Replica {
   /** Waiting for the root's snapshot after ERR_DIVERGED: nothing is sent meanwhile. */
   #resyncing = false
 
-  #stale(clientSeq: number, minBase: number, rootRejections: number): void {
+  #stale(clientSeq: number, minBase: number, rootRejections: number, answeredBase?: number): void {
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
     if (i < 0) return
     const p = this.pending[i]!
-    // This answers an older copy: the one sent since already meets both conditions.
-    if (p.sent && p.fragment.baseSeq >= minBase && p.sentRefused >= rootRejections) return
+    // This answers an older copy: the one sent since has another base (the root says which
+    // copy it answers), or, from a root that does not say, already meets both conditions. A
+    // stale answer to the copy in flight is never ignored: nothing else would send it again.
+    if (p.sent && (answeredBase !== undefined ? p.fragment.baseSeq !== answeredBase : p.fragment.baseSeq >= minBase && p.sentRefused >= rootRejections)) return
     for (const q of this.pending.slice(i)) {
       q.sent = false
       q.minBase = Math.max(q.minBase, minBase)
@@ -754,6 +756,26 @@ export class Replica {
       else this.#refusedUpTo = rootRejections
     }
     this.#sendHeld()
+  }
+
+  /**
+   * What holds this replica's unanswered changes back, for a log line when the oldest waits
+   * too long: the first unsent one and what it waits for; a sent one waits for its answer.
+   */
+  pendingDiagnosis(): Record<string, unknown> {
+    const unsent = this.pending.findIndex((p) => !p.sent)
+    const u = unsent >= 0 ? this.pending[unsent]! : undefined
+    return {
+      doc: this.doc,
+      seq: this.seq,
+      pending: this.pending.length,
+      sent: this.pending.filter((p) => p.sent).length,
+      oldest: this.pending[0]?.fragment.clientSeq,
+      firstUnsent: u && { clientSeq: u.fragment.clientSeq, minBase: u.minBase, minRefused: u.minRefused, dirtyBefore: this.pending.slice(0, unsent).some((p) => p.dirty) },
+      refusedUpTo: this.#refusedUpTo,
+      resyncing: this.#resyncing,
+      sequencer: this.sequencer && { paused: this.sequencer.paused, held: this.sequencer.heldCount },
+    }
   }
 
   /** Local changes the root has not answered yet (pending, and resent ones awaiting a verdict). */

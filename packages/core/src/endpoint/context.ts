@@ -19,6 +19,8 @@ import type { PeerIdentity } from '../transport.js'
 import type { Identities } from './identity.js'
 import type { DocumentSizes } from './document-size.js'
 import type { CoordinationView } from './coordinator.js'
+import type { AccessCache } from './access-cache.js'
+import type { Grants } from './grants.js'
 
 /** An endpoint's place in the tree: `host` (no parent: the root), `relay` (a parent and children), `client` (a parent, no children). */
 export type Role = 'host' | 'relay' | 'client'
@@ -82,6 +84,10 @@ export interface NodeContext {
   readonly joins: JoinGate
   /** Which connection each child joined on, and whom each child speaks for. */
   readonly identities: Identities
+  /** At a relay: the root's `authorize` decisions it serves opens on, and its questions in flight. */
+  readonly access: AccessCache
+  /** The readers each document is served to, and when their access was last decided. */
+  readonly grants: Grants
   /** The root's estimate of each document's size, for `maxDocumentBytes`. */
   readonly documentSizes: DocumentSizes
   /** When an identity violation was last logged (logged at most once a second). */
@@ -111,7 +117,7 @@ export interface NodeContext {
   watchOrigin(origin: EndpointId): void
 
   /** Connects to a parent and waits for its welcome (from `expect`, when given). */
-  join(addresses: EndpointAddresses, timeoutMs: number, expect?: EndpointId): Promise<void>
+  join(addresses: EndpointAddresses, timeoutMs: number, expect?: EndpointId, signal?: AbortSignal): Promise<void>
   detachParent(): Promise<void>
   sendHello(): void
   /** The parent's welcome arrived. */
@@ -132,6 +138,8 @@ export interface NodeContext {
   maybeEndRecovery(): void
   /** A stranger's heartbeat says it is a root that may outrank this one: listen to it. */
   hintNewerRoot(at: EndpointAddresses): void
+  /** The parent showed this chain above us: remembered, to listen there if we ever become a root. */
+  sawAncestors(chain: readonly AddressInfo[]): void
   /** Whether opens can be answered now (not in limbo, not recovering, not re-syncing). */
   isSettled(): boolean
 }

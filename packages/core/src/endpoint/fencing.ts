@@ -1,12 +1,15 @@
 import { endpointIdFromBytes } from '../ids.js'
 import { decodeMessage, encodeMessage } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
-import { HeartbeatCodec } from '../protocol/payloads.js'
+import { HeartbeatCodec, type AddressInfo } from '../protocol/payloads.js'
 import { CONTROL_TOPIC } from '../protocol/topics.js'
 import { sleep } from '../runtime/clock.js'
 import type { NodeContext } from './context.js'
 import type { EndpointAddresses } from './options.js'
 import { outranks } from './succession.js'
+
+/** Former ancestors kept (the most recent ones). */
+const ABOVE_KEPT = 32
 
 /** At most this many addresses are listened to at once. */
 const PARALLEL = 8
@@ -26,7 +29,10 @@ interface Heard {
  * re-joins that tree as a client; what it sequenced alone is resent as its own pending
  * changes, never merged silently. Hearing a root it outranks, it tells that root (a
  * heartbeat pushed to its inbound), which checks by listening itself. So two roots at one
- * epoch meet and resolve as soon as either knows of the other.
+ * epoch meet and resolve as soon as either knows of the other. Every ancestor an endpoint has
+ * had is among what it knows: a root killed and restarted in place (a stale root at an old
+ * epoch, whose memory may name only members that moved on) is found at its old address by
+ * whoever was once below it, however many promotions later.
  */
 export class Fencing {
   #probing = false
@@ -34,12 +40,23 @@ export class Fencing {
   #includeChildren = false
   /** Addresses to listen to besides the children and siblings: hints and remembered peers. */
   readonly #extra = new Map<string, EndpointAddresses>()
+  /** Every ancestor seen in a parent's chain (not cleared by a join, unlike hints). */
+  readonly #above = new Map<string, EndpointAddresses>()
 
   constructor(readonly node: NodeContext) {}
 
   /** Addresses from the tree this endpoint remembers (its storage, after a restart). */
   remember(addresses: readonly EndpointAddresses[]): void {
     for (const a of addresses) this.#extra.set(a.inbound, a)
+  }
+
+  /** A parent's chain: its members are where this endpoint's tree was, should it be a root one day. */
+  sawAbove(chain: readonly AddressInfo[]): void {
+    for (const a of chain) {
+      if (!a.inbound || !a.outbound || this.#above.has(a.inbound)) continue
+      this.#above.set(a.inbound, { inbound: a.inbound, outbound: a.outbound })
+      if (this.#above.size > ABOVE_KEPT) this.#above.delete(this.#above.keys().next().value!)
+    }
   }
 
   /** A stranger's heartbeat says it is a root that outranks this one: listen to it soon. */
@@ -101,7 +118,7 @@ export class Fencing {
       if (p.id === node.id || !p.addresses || (node.children.has(p.id) && !includeChildren)) continue
       targets.set(p.addresses.inbound, p.addresses)
     }
-    for (const [inbound, a] of this.#extra) targets.set(inbound, a)
+    for (const [inbound, a] of [...this.#extra, ...this.#above]) targets.set(inbound, a)
     if (self) targets.delete(self)
     return [...targets.values()]
   }

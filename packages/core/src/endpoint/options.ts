@@ -56,8 +56,20 @@ export interface EndpointOptions extends ServerHooks {
   token?: string
   /** Decides who may join as a child of this endpoint. Default: everyone. */
   authenticate?: (request: JoinRequest) => Verdict | Promise<Verdict>
-  /** Decides who may open, read and change which document (asked where it is served). Default: everything. */
+  /**
+   * Decides who may open, read and change which document. The root's decides: `change` when it
+   * sequences, `open` and `read` when an open is served — by the root itself, or by a relay from
+   * its own copy after asking the root (a relay's own hook, if it has one, is asked as well).
+   * Default: everything.
+   */
   authorize?: (request: AccessRequest) => Verdict | Promise<Verdict>
+  /**
+   * At the root: how long relays may serve opens on one of its `authorize` decisions (for that
+   * endpoint and document) before asking again, so a revoked permission takes effect at every
+   * relay within this long. 0: relays ask for every open. Without an `authorize` hook the root
+   * tells relays so once per this long for all endpoints. Default 5 s.
+   */
+  accessCacheMs?: number
   /** Heartbeat period, both directions. */
   heartbeatMs?: number
   /** Silence after which a child is dropped, or a parent presumed dead. */
@@ -151,6 +163,7 @@ export const DEFAULTS = {
   joinLimit: { perSecond: 500, burst: 500, queue: 1000 },
   hookTimeoutMs: 5_000,
   storeDebounceMs: 2_000,
+  accessCacheMs: 5_000,
 } as const
 
 type Optional =
@@ -212,6 +225,8 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     const v = resolved[key]
     if (typeof v !== 'number' || !(v > 0)) throw new InvalidArgumentError(`Option ${key} must be a positive number, got ${String(v)}.`)
   }
+  if (typeof resolved.accessCacheMs !== 'number' || !(resolved.accessCacheMs >= 0) || resolved.accessCacheMs > 2 ** 31)
+    throw new InvalidArgumentError(`Option accessCacheMs must be a number of milliseconds from 0 (relays ask for every open) up, got ${String(resolved.accessCacheMs)}.`)
   for (const hook of ['authenticate', 'authorize', 'validate', 'onChange', 'onLoad', 'onStore'] as const) {
     if (resolved[hook] !== undefined && typeof resolved[hook] !== 'function') throw new InvalidArgumentError(`Option ${hook} must be a function, got ${typeof resolved[hook]}.`)
   }

@@ -4,6 +4,8 @@ import { HeartbeatCodec } from '../protocol/payloads.js'
 import { CONTROL_TOPIC } from '../protocol/topics.js'
 import { sameBytes } from '../runtime/bytes.js'
 import type { NodeContext } from './context.js'
+import { accessTick } from './root-access.js'
+import { recheckReaders } from './revocation.js'
 
 /** What the tick needs besides the node: whether its listeners could read, and fencing. */
 export interface TickPorts {
@@ -34,6 +36,31 @@ export class Ticker {
     this.#lastTickAt = node.clock.now()
   }
 
+  /** Per document at a root: its oldest own change still unanswered, and since when. */
+  readonly #oldestOwn = new Map<string, { clientSeq: number; since: number; warned: number }>()
+
+  /**
+   * A root answers its own changes itself, at once: one still unanswered after several peer
+   * timeouts is stuck, and says why in the log (at most every 10 s per document).
+   */
+  #watchOwnChanges(now: number): void {
+    const node = this.node
+    const waitMs = node.opts.peerTimeoutMs * 3
+    for (const replica of node.replicas.values()) {
+      const oldest = replica.pending[0]?.fragment.clientSeq
+      if (oldest === undefined) {
+        this.#oldestOwn.delete(replica.doc)
+        continue
+      }
+      const seen = this.#oldestOwn.get(replica.doc)
+      if (!seen || seen.clientSeq !== oldest) this.#oldestOwn.set(replica.doc, { clientSeq: oldest, since: now, warned: 0 })
+      else if (now - seen.since > waitMs && now - seen.warned > 10_000) {
+        seen.warned = now
+        node.logger.warn({ ...replica.pendingDiagnosis(), waitingMs: now - seen.since }, "the root's own changes wait unanswered")
+      }
+    }
+  }
+
   tick(): void {
     const node = this.node
     if (node.closed) return
@@ -54,16 +81,19 @@ export class Ticker {
       // an idle edge with a thousand tabs writes to each socket twice a second, not four times.
       const epoch = node.succession.epoch
       const last = this.#lastBeat
-      if (!last || last.epoch !== epoch || !sameBytes(last.payload, payload) || now - last.at >= liveEvery(node)) {
+      if (!last || last.epoch !== epoch || !sameBytes(last.payload, payload) || now - last.at >= liveEvery(node, node.children.shortestPeerTimeout)) {
         this.#lastBeat = { payload, epoch, at: now }
         node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch, payload }))
       }
       for (const child of node.children.silentSince(now - peerTimeoutMs)) node.removeChild(child.id, 'silent')
     }
     if (node.isSettled()) node.replicas.serveWaiting()
+    accessTick(node)
+    recheckReaders(node)
     if (node.succession.isRoot) {
       node.maybeEndRecovery()
       this.ports.fencingTick()
+      this.#watchOwnChanges(now)
       return
     }
     this.ports.seek()
@@ -73,7 +103,7 @@ export class Ticker {
     // the peer timeout (every other tick by default): a parent of a thousand idle children
     // reads half as many frames, and still hears each one at least three times per timeout.
     if (link.welcomed) {
-      if (now - link.sentAt >= liveEvery(node)) node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch }))
+      if (now - link.sentAt >= liveEvery(node, link.peerTimeoutMs)) node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch }))
     } else node.sendHello()
     if (link.silentFor(now) > peerTimeoutMs) {
       node.startFailover(`the parent was silent for ${link.silentFor(now)} ms`)
@@ -95,8 +125,10 @@ export class Ticker {
 /**
  * How often an idle link must show it is alive: every fifth of the peer timeout (every other
  * tick by default), so a peer is heard at least three times per timeout; never more often
- * than the tick.
+ * than the tick. The timeout is the shorter of ours and the one the other end said it has
+ * (`theirs`): a parent with a long timeout beating at its own pace was presumed dead by
+ * children with a short one, which then made a second root at its epoch (issue 12).
  */
-function liveEvery(node: NodeContext): number {
-  return Math.max(node.opts.heartbeatMs, node.opts.peerTimeoutMs / 5)
+function liveEvery(node: NodeContext, theirs = Infinity): number {
+  return Math.max(node.opts.heartbeatMs, Math.min(node.opts.peerTimeoutMs, theirs) / 5)
 }

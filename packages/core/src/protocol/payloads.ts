@@ -28,11 +28,15 @@ export interface Hello {
   ancestry: Uint8Array[]
   /** Random per process; the same id with another incarnation is a restarted process. */
   incarnation?: number
+  /** The joiner's peerTimeoutMs: its parent's idle heartbeats come often enough for it (0 or absent: unknown). */
+  peerTimeoutMs?: number
 }
 /** The payload of WELCOME messages (see PROTOCOL.md). */
 export interface Welcome {
   ancestors: AddressInfo[]
   rosterVersion: number
+  /** The parent's peerTimeoutMs: the child's idle heartbeats come often enough for it (0 or absent: unknown). */
+  peerTimeoutMs?: number
 }
 /** The payload of REFUSE messages (see PROTOCOL.md). */
 export interface Refusal {
@@ -40,6 +44,11 @@ export interface Refusal {
   reason: string
   /** ERR_BUSY: when to try again. */
   retryAfterMs?: number
+  /**
+   * ERR_STALE_BASE: 1 + the base seq of the copy this answers (0 or absent: not said, an older
+   * peer). An origin may have sent the change again since; it tells its copies apart by base.
+   */
+  answered?: number
 }
 /** The payload of HEARTBEAT messages (see PROTOCOL.md). */
 export interface Heartbeat {
@@ -90,9 +99,26 @@ export interface Snapshot {
   /** Fingerprint of the history up to the snapshot's seq; 0 or absent: unknown. */
   history?: number
 }
+/** The payload of ACCESS answers: the root's `authorize` decision for one endpoint and document (see PROTOCOL.md). */
+export interface Access {
+  /** The endpoint the decision is about (16 bytes). */
+  endpoint: Uint8Array
+  /** Allowed to open and read the document. */
+  allowed: boolean
+  /** When refused: the reason the root's authorize gave. */
+  reason: string
+  /** How long relays may serve opens on this decision without asking again. */
+  ttlMs: number
+  /** The root has no authorize hook: the decision holds for every endpoint and document. */
+  everyone: boolean
+  /** When refused: `ERR_ACCESS_DENIED`, or `ERR_BAD_REQUEST` when the hook failed. */
+  code: string
+}
 /** The payload of FRAGMENTS messages (see PROTOCOL.md). */
 export interface Batch {
   envelopes: Uint8Array[]
+  /** In BRANCH: the history fingerprint at the fork (the message's seq); 0 or absent elsewhere. */
+  history?: number
 }
 
 export interface PayloadCodec<T> {
@@ -130,6 +156,8 @@ export const RosterCodec = codec<Roster>('Roster')
 export const OpenCodec = codec<Open>('Open')
 /** Encodes and decodes `Snapshot` payloads (protobuf). */
 export const SnapshotCodec = codec<Snapshot>('Snapshot')
+/** Encodes and decodes `Access` payloads (protobuf). */
+export const AccessCodec = codec<Access>('Access')
 /** Encodes and decodes `Batch` payloads (protobuf). */
 export const BatchCodec = codec<Batch>('Batch')
 

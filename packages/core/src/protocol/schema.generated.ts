@@ -78,7 +78,9 @@ export const zincSchema = {
             "PRESENCE": 15,
             "APP": 16,
             "RESEND": 17,
-            "PRESENCES": 18
+            "PRESENCES": 18,
+            "BRANCH": 19,
+            "ACCESS": 20
           }
         },
         "Hello": {
@@ -112,6 +114,11 @@ export const zincSchema = {
             "incarnation": {
               "type": "uint64",
               "id": 7
+            },
+            "peerTimeoutMs": {
+              "type": "uint32",
+              "id": 8,
+              "protoName": "peer_timeout_ms"
             }
           }
         },
@@ -126,6 +133,11 @@ export const zincSchema = {
               "type": "uint64",
               "id": 2,
               "protoName": "roster_version"
+            },
+            "peerTimeoutMs": {
+              "type": "uint32",
+              "id": 3,
+              "protoName": "peer_timeout_ms"
             }
           }
         },
@@ -159,6 +171,10 @@ export const zincSchema = {
               "type": "uint32",
               "id": 3,
               "protoName": "retry_after_ms"
+            },
+            "answered": {
+              "type": "uint64",
+              "id": 4
             }
           }
         },
@@ -331,6 +347,39 @@ export const zincSchema = {
               "rule": "repeated",
               "type": "bytes",
               "id": 1
+            },
+            "history": {
+              "type": "double",
+              "id": 2
+            }
+          }
+        },
+        "Access": {
+          "fields": {
+            "endpoint": {
+              "type": "bytes",
+              "id": 1
+            },
+            "allowed": {
+              "type": "bool",
+              "id": 2
+            },
+            "reason": {
+              "type": "string",
+              "id": 3
+            },
+            "ttlMs": {
+              "type": "uint32",
+              "id": 4,
+              "protoName": "ttl_ms"
+            },
+            "everyone": {
+              "type": "bool",
+              "id": 5
+            },
+            "code": {
+              "type": "string",
+              "id": 6
             }
           }
         }

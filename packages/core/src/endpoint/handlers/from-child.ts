@@ -11,8 +11,12 @@ import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue } from '../forwarding.js'
 import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
+import { adoptFromSurvivor, isAdopting } from '../adopt.js'
 import { whenReached } from '../opener-ahead.js'
+import { onBranch } from '../branch-up.js'
 import type { AccessRequest, Verdict } from '../options.js'
+import { askRoot, onAccessQuestion } from '../root-access.js'
+import type { Open } from '../../protocol/payloads.js'
 
 /** What a child's rate limit counts: what fans out to everyone. Control traffic never. */
 const THROTTLED: ReadonlySet<Kind> = new Set<Kind>([Kind.FRAGMENT, Kind.PRESENCE, Kind.APP])
@@ -33,8 +37,10 @@ export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
     if (!presenceAllowed(node, m, from === 'child' && m.sender === m.origin)) return
     return onPresence(node, m)
   },
+  [Kind.ACCESS]: onAccessQuestion,
   [Kind.FRAGMENTS]: (node, { message: m }) => onSurvivorAnswer(node, m),
   [Kind.SNAPSHOT]: (node, { message: m }) => onSurvivorAnswer(node, m),
+  [Kind.BRANCH]: (node, { message: m }) => onBranch(node, m),
   [Kind.APP]: (node, { message: m }) => {
     if (!node.succession.isRoot) return forwardUp(node, m)
     node.publish(CONTROL_TOPIC, m.raw)
@@ -171,8 +177,9 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
   // A sibling from before a failover keeps its place in the succession order.
   const isNew = node.children.upsert(id, addresses, hello.priority, node.clock.now(), node.succession.previousOrder(id), incarnation)
   node.children.get(id)!.heads = hello.docs
+  node.children.setPeerTimeout(id, hello.peerTimeoutMs ?? 0)
   node.identities.admitted(id)
-  const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version })
+  const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version, peerTimeoutMs: node.opts.peerTimeoutMs })
   node.publish(endpointTopic(id), encodeMessage({ kind: Kind.WELCOME, origin: node.id, epoch: node.succession.epoch, payload }))
   // The whole roster, to this child alone: a new one needs it, and a known one saying hello
   // again may have missed a delta. Everyone else gets the join as a delta, if it is one that
@@ -183,7 +190,12 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
     node.childrenChanged()
   }
   if (node.succession.recovering) {
-    fetchFromSurvivor(node, id, hello.docs)
+    adoptFromSurvivor(node, id, hello.docs)
+    fetchFromSurvivor(
+      node,
+      id,
+      hello.docs.filter((h) => !isAdopting(node, h.doc as DocId)),
+    )
     node.maybeEndRecovery()
   }
 }
@@ -249,7 +261,6 @@ function allowed(node: NodeContext, request: AccessRequest): Verdict | Promise<V
 
 async function onOpen(node: NodeContext, m: Message, from: Work['from']): Promise<void> {
   const doc = m.doc as DocId
-  const child = node.children.get(m.sender)
   const open = OpenCodec.decode(m.payload)
   // The initial value is checked where it enters the tree, and refused there by name.
   if (from === 'child' && !openValueAllowed(node, m, open)) return
@@ -257,6 +268,21 @@ async function onOpen(node: NodeContext, m: Message, from: Work['from']): Promis
     const verdict = await allowed(node, { endpoint: m.origin, doc, action })
     if (verdict !== true) return node.refuse(m.origin, 'ERR_ACCESS_DENIED', reasonOf(verdict, `not allowed to ${action} this document`), doc)
   }
+  if (node.succession.isRoot || from !== 'child') return serveOpenOf(node, m, open)
+  // A relay serves from its own copy only what the root's authorize allows (see root-access.ts).
+  // The answer may take a round trip: the open goes on from it, and this document's lane is free meanwhile.
+  askRoot(node, m.origin, doc, 'open', (decision) => {
+    // The opener left while the root was asked: nothing to serve.
+    if (node.closed || !node.children.has(m.sender)) return
+    if (!decision.allowed) return node.refuse(m.origin, decision.code, decision.reason, doc)
+    void answered(node, m, 'ERR_BAD_REQUEST', (n, msg) => serveOpenOf(n, msg, open))
+  })
+}
+
+/** An open that passed every check: served now, or once this endpoint and the document are ready. */
+async function serveOpenOf(node: NodeContext, m: Message, open: Open): Promise<void> {
+  const doc = m.doc as DocId
+  const child = node.children.get(m.sender)
   let replica = node.replicas.get(doc)
   if (!replica && node.succession.isRoot) {
     let initial: unknown = {}
@@ -275,6 +301,8 @@ async function onOpen(node: NodeContext, m: Message, from: Work['from']): Promis
   }
   replica.children.add(m.origin)
   child?.docs.add(doc)
+  // Decided just now; decided again every accessCacheMs while it reads (revocation.ts).
+  if (child && m.origin === m.sender && (!node.succession.isRoot || node.opts.authorize)) node.grants.served(m.origin, doc, node.clock.now())
   // Its connection may now hear the document (on a gated PUB nothing else gets through).
   node.identities.admitDoc(m.sender, doc)
   const r = replica

@@ -11,6 +11,8 @@ import { applyRoster } from '../roster.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, presenceValue } from '../forwarding.js'
 import type { ParentLink } from '../parent-link.js'
+import { passBranchUp } from '../branch-up.js'
+import { onAccessAnswer } from '../root-access.js'
 
 /** Kinds only the parent itself may send (others are relayed copies of the root's messages). */
 const FROM_PARENT_ONLY: ReadonlySet<Kind> = new Set<Kind>([Kind.WELCOME, Kind.HEARTBEAT, Kind.ROSTER])
@@ -33,6 +35,8 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     if (replica.ready && replica.children.size > 0) node.replicas.resyncChildren(replica, (child) => node.refuse(child, 'ERR_RESYNC', 'the history above changed; take a snapshot', replica.doc))
     const snapshot = SnapshotCodec.decode(m.payload)
     const orphans = replica.ready ? orphansBeyond(replica, snapshot, node.id) : []
+    // What our history confirmed beyond the snapshot goes up first, to be merged (see branch-up.ts).
+    if (replica.ready) passBranchUp(node, replica, snapshot)
     replica.applySnapshot(m.seq, snapshot)
     // Sequenced changes of other endpoints that the new history lacks: their authors may be
     // gone (a tree that lost a merge), so pass them up once; the root dedupes by (origin,
@@ -52,7 +56,7 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
   [Kind.ACK]: (node, { message: m }) => node.replicas.get(m.doc as DocId)?.acknowledged(m.clientSeq, m.seq),
   [Kind.REJECT]: (node, { message: m }) => {
     const refusal = RefusalCodec.decode(m.payload)
-    return node.replicas.get(m.doc as DocId)?.rejected(m.clientSeq, refusal.reason, refusal.code, m.seq, m.baseSeq)
+    return node.replicas.get(m.doc as DocId)?.rejected(m.clientSeq, refusal.reason, refusal.code, m.seq, m.baseSeq, refusal.answered ? refusal.answered - 1 : undefined)
   },
   [Kind.RESEND]: (node, { message: m }) => {
     const replica = node.replicas.get(m.doc as DocId)
@@ -65,6 +69,8 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     node.publish(docTopic(replica.doc), m.raw)
   },
   [Kind.PRESENCES]: (node, { message: m }) => onPresences(node, m),
+  // The root's authorize decision on a descendant's open, which this relay asked for.
+  [Kind.ACCESS]: onAccessAnswer,
   [Kind.APP]: (node, { message: m }) => {
     node.publish(CONTROL_TOPIC, m.raw)
     return deliverApp(node, m)
@@ -142,12 +148,14 @@ function onWelcome(node: NodeContext, m: Message, link: ParentLink): void {
     return node.joinRefused(`the endpoint at ${link.addresses.inbound} is ${m.origin}, not ${link.expected} (a restarted process)`)
   }
   link.parentId = m.origin
+  link.peerTimeoutMs = welcome.peerTimeoutMs || undefined
   const bad = link.takeChain(welcome.ancestors, node.id)
   if (bad) {
     link.parentId = undefined
     node.refusal(bad)
     return node.joinRefused(bad === 'loop' ? 'joining there would make a loop: it is below this endpoint' : 'the welcome carried a malformed ancestor chain', bad === 'loop' ? 'ERR_LOOP' : '')
   }
+  node.sawAncestors(link.ancestors)
   adoptEpoch(node, m)
   node.welcomed(m.origin)
 }
@@ -167,6 +175,7 @@ function onHeartbeat(node: NodeContext, m: Message, link: ParentLink): void {
     link.loopSeen = 0
     if (bad) node.refusal(bad)
     link.lastBeat = bad ? undefined : { payload: m.payload, heartbeat: hb }
+    if (!bad) node.sawAncestors(link.ancestors)
     newRoot = rootBefore !== undefined && link.rootId !== rootBefore
   }
   if (adoptEpoch(node, m) || newRoot) {
@@ -308,6 +317,15 @@ function onRefuse(node: NodeContext, m: Message): void {
   }
   if (m.doc) {
     const error = refusalError(m.doc, refusal.code, refusal.reason)
+    // The children this relay served the document to lose it too (those still waiting for it
+    // hear the refusal through relayRefusal).
+    if (replica?.ready) {
+      for (const child of replica.children) {
+        node.refuse(child, refusal.code, refusal.reason, replica.doc)
+        node.identities.revokeDoc(child, replica.doc)
+        node.children.get(child)?.docs.delete(replica.doc)
+      }
+    }
     node.replicas.refused(m.doc as DocId, error)
     node.events.emit('error', error)
     return

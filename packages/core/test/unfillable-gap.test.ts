@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { Replica } from '../dist/document/replica.js'
+import { newEndpointId, type DocId } from '../dist/ids.js'
+import { encodeMessage } from '../dist/protocol/codec.js'
+import { Kind } from '../dist/protocol/kinds.js'
+import { encodeOp } from '../dist/protocol/ops.js'
+import { RefusalCodec } from '../dist/protocol/payloads.js'
+import { decode, FakeIO } from './fake-replica-io.js'
+
+/**
+ * A gap the origin will never fill. Its change 2 was settled by an earlier root (refused, or
+ * answered "unknown"), which this root cannot know: asked to resend from 2, the origin sends 3
+ * again, and again. Found in the chaos suite as a writer whose every later change stayed
+ * pending behind the gap, the root dropping thousands of them. After asking long enough, the
+ * root goes on without 2; a copy of 2 that still turns up is refused, never acknowledged.
+ */
+
+const DOC = 'doc' as DocId
+afterEach(() => void vi.useRealTimers())
+
+describe('a gap its origin never fills', () => {
+  it('is given up after repeated RESENDs: later changes are sequenced, a late copy of the gap is refused', () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const io = new FakeIO(newEndpointId(), true)
+    const root = new Replica(DOC, io, 100, 1 << 20)
+    root.seed({ n: 0 })
+    root.becomeSequencer()
+    const origin = newEndpointId()
+    const fragment = (clientSeq: number, refused = 0) =>
+      decode(encodeMessage({ kind: Kind.FRAGMENT, origin, doc: DOC, clientSeq, epoch: 1, payload: encodeOp(['n', { r: true, i: clientSeq }], refused) }))
+    root.sequencer!.accept(fragment(1))
+    io.tick()
+    expect((root.confirmed as { n: number }).n).toBe(1)
+
+    // Change 3 arrives without 2, again and again (each RESEND answered with 3 only).
+    let resends = 0
+    let answer: ReturnType<typeof decode> | undefined
+    for (let i = 0; i < 40 && !answer; i++) {
+      root.sequencer!.accept(fragment(3))
+      io.tick()
+      const sent = io.takeSent().map(({ m }) => m)
+      resends += sent.filter((m) => m.kind === Kind.RESEND && m.clientSeq === 2).length
+      answer = sent.find((m) => m.kind === Kind.REJECT && m.clientSeq === 3)
+      vi.advanceTimersByTime(600)
+    }
+    expect(resends, 'it asked for 2 first, more than once').toBeGreaterThan(1)
+    // Then it goes on without 2: 3 is sent back to be made again knowing 2 is refused (the
+    // answer says so: baseSeq carries the origin's highest refused change), as any change made
+    // on top of a refused one; sent again that way, it is sequenced.
+    expect(RefusalCodec.decode(answer!.payload).code).toBe('ERR_STALE_BASE')
+    expect(answer!.baseSeq).toBe(2)
+    root.sequencer!.accept(fragment(3, 2))
+    io.tick()
+    expect((root.confirmed as { n: number }).n).toBe(3)
+
+    // A copy of 2 that turns up now is refused with a reason, never taken or acknowledged.
+    io.takeSent()
+    root.sequencer!.accept(fragment(2))
+    io.tick()
+    const answers = io.takeSent().map(({ m }) => m)
+    expect(answers.map((m) => m.kind)).toEqual([Kind.REJECT])
+    expect(RefusalCodec.decode(answers[0]!.payload).reason).toMatch(/never received change 2/)
+    expect((root.confirmed as { n: number }).n).toBe(3)
+  })
+
+  it('is not given up while the origin resends it in time', () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const io = new FakeIO(newEndpointId(), true)
+    const root = new Replica(DOC, io, 100, 1 << 20)
+    root.seed({ n: 0 })
+    root.becomeSequencer()
+    const origin = newEndpointId()
+    const fragment = (clientSeq: number) => decode(encodeMessage({ kind: Kind.FRAGMENT, origin, doc: DOC, clientSeq, epoch: 1, payload: encodeOp(['n', { r: true, i: clientSeq }]) }))
+    root.sequencer!.accept(fragment(1))
+    root.sequencer!.accept(fragment(3))
+    io.tick()
+    vi.advanceTimersByTime(600)
+    root.sequencer!.accept(fragment(3))
+    io.tick()
+    // The resend brings 2, then 3: both in order.
+    root.sequencer!.accept(fragment(2))
+    root.sequencer!.accept(fragment(3))
+    io.tick()
+    expect((root.confirmed as { n: number }).n).toBe(3)
+    expect(root.log.find(origin, 2)).toBe(2)
+    expect(root.log.find(origin, 3)).toBe(3)
+  })
+})

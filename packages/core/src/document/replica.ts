@@ -738,9 +738,10 @@ export class Replica {
     if (i < 0) return
     const p = this.pending[i]!
     // This answers an older copy: the one sent since has another base (the root says which
-    // copy it answers), or, from a root that does not say, already meets both conditions. A
-    // stale answer to the copy in flight is never ignored: nothing else would send it again.
-    if (p.sent && (answeredBase !== undefined ? p.fragment.baseSeq !== answeredBase : p.fragment.baseSeq >= minBase && p.sentRefused >= rootRejections)) return
+    // copy it answers), or already meets both conditions. (Acting on every answer whose base
+    // matches the copy in flight made a storm: copies resent on an unchanged base are told
+    // apart by nothing, and each answer to an older one sent them all again.)
+    if (p.sent && ((answeredBase !== undefined && p.fragment.baseSeq !== answeredBase) || (p.fragment.baseSeq >= minBase && p.sentRefused >= rootRejections))) return
     for (const q of this.pending.slice(i)) {
       q.sent = false
       q.minBase = Math.max(q.minBase, minBase)

@@ -9,11 +9,10 @@
 // writes to bench/results/tmp/smoke and a partial one (--only, --soak, --profile) to
 // bench/results/tmp/partial, both git-ignored, unless --out says otherwise.
 import { mkdir, writeFile } from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
-import { execSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { workerFlags } from './lib/proc.mjs'
+import { machine } from './lib/machine.mjs'
 import { renderSvg } from './lib/svg.mjs'
 import { renderMarkdown, renderTable } from './lib/report.mjs'
 import { throughput } from './scenarios/throughput.mjs'
@@ -25,10 +24,13 @@ import { failover } from './scenarios/failover.mjs'
 import { memory } from './scenarios/memory.mjs'
 import { intent } from './scenarios/intent.mjs'
 import { workers } from './scenarios/workers.mjs'
+import { peers } from './scenarios/peers.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
-const SCENARIOS = { throughput, latency, wide, fanout, depth, latejoin, failover, memory, intent, workers }
+const SCENARIOS = { throughput, latency, wide, fanout, depth, latejoin, failover, memory, intent, workers, peers }
+/** Scenarios a --smoke run without --only skips (see main). */
+const SMOKE_SKIP = ['peers']
 
 /** A wrong flag: printed as one line with the usage, no stack. */
 class UsageError extends Error {}
@@ -70,36 +72,13 @@ function parseArgs(argv) {
   return o
 }
 
-function machine() {
-  let commit = null
-  let dirty = null
-  try {
-    commit = execSync('git rev-parse --short HEAD', { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString()
-      .trim()
-    dirty =
-      execSync('git status --porcelain -- ../packages', { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] })
-        .toString()
-        .trim().length > 0
-  } catch {}
-  return {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.availableParallelism?.() ?? os.cpus().length,
-    memGiB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    platform: `${os.type()} ${os.release()} ${os.arch()}`,
-    loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
-    date: new Date().toISOString(),
-    commit,
-    packagesDirty: dirty,
-  }
-}
-
 async function main() {
   const opts = parseArgs(process.argv.slice(2))
   const started = Date.now()
   const progress = (msg) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`)
-  const names = opts.only ?? Object.keys(SCENARIOS)
+  // peers spawns ~30 processes even at smoke size (~20 s): CI's smoke leaves it out; run it
+  // with --only peers, or `node bench/scenarios/peers.mjs --smoke`.
+  const names = opts.only ?? Object.keys(SCENARIOS).filter((n) => !(opts.smoke && SMOKE_SKIP.includes(n)))
   await mkdir(opts.out, { recursive: true })
   if (opts.profile) {
     const dir = path.join(opts.out, 'prof')

@@ -1,6 +1,7 @@
-import type { Endpoint } from '@zinc/core'
+import { Endpoint, type EndpointOptions } from '@zinc/core'
+import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { afterEach, describe, expect, it } from 'vitest'
-import { inprocCluster, waitFor, type InprocCluster } from './helpers.js'
+import { FAST, inprocCluster, waitFor, type InprocCluster } from './helpers.js'
 
 /**
  * Liveness has its own lane: heartbeats, hellos and rosters are stamped when a frame is read
@@ -80,6 +81,40 @@ describe('liveness lane', () => {
     noPromotion(c, lost)
     await waitFor(() => c.host.stats().children === 2, 'both clients are children')
   })
+})
+
+describe('peers with different peer timeouts', () => {
+  // Issue 12: a parent beat at a fifth of *its own* timeout when idle. A successor with a long
+  // one (2.5 s) beat every 500 ms to siblings that gave up after 400 ms: they made a second root
+  // at its epoch, and a confirmed change was lost when the split healed.
+  for (const [parentMs, childMs] of [
+    [PEER_TIMEOUT * 6, PEER_TIMEOUT],
+    [PEER_TIMEOUT, PEER_TIMEOUT * 6],
+  ] as const) {
+    it(`an idle parent (peerTimeoutMs ${parentMs}) and child (${childMs}) each beat often enough for the other`, async () => {
+      const network = new InprocNetwork({ seed: 4 })
+      const start = (node: string, options: Partial<EndpointOptions>, join?: Endpoint) =>
+        Endpoint.start({
+          ...FAST,
+          ...options,
+          transport: new InprocTransport(network, { node }),
+          bind: { inbound: network.uniqueAddress(`${node}-in`), outbound: network.uniqueAddress(`${node}-out`) },
+          ...(join ? { join: join.addresses } : {}),
+        })
+      const host = await start('host', { peerTimeoutMs: parentMs })
+      const client = await start('client', { peerTimeoutMs: childMs }, host)
+      const c = (cluster = { network, host, clients: [client], all: [host, client], nodeOf: new Map(), close: async () => void (await Promise.all([host.close(), client.close()])) })
+      const { lost } = watch(c.all)
+      await (await client.open<{ n: number }>('d', { initial: { n: 0 } })).synced()
+      // Idle for four of the shorter timeouts: nothing but heartbeats keeps either side alive.
+      const started = Date.now()
+      await waitFor(() => Date.now() - started > PEER_TIMEOUT * 4, 'four peer timeouts', 30_000)
+      noPromotion(c, lost)
+      // The parent never dropped the child for silence (a dropped child is told to join again).
+      expect(host.stats().refusedByCode.ERR_NOT_JOINED ?? 0).toBe(0)
+      expect(host.stats().children).toBe(1)
+    })
+  }
 })
 
 describe('opens are served per document', () => {

@@ -16,17 +16,21 @@ function synced(states, epoch0) {
   return states.every((s) => !s.lost && s.epoch === h.epoch && s.seq === h.seq && s.pending === 0 && s.digest === h.digest)
 }
 
-async function once({ heartbeatMs, peerTimeoutMs }) {
+/**
+ * One kill. `etcd` ({ endpoint, prefix, leaseTtlMs }): every member (root included) is elected
+ * on etcd instead of joining (the first one started leads), for scenarios/failover-etcd.mjs.
+ */
+export async function once({ heartbeatMs, peerTimeoutMs, etcd }) {
   const ws = []
   const timing = heartbeatMs ? { heartbeatMs, peerTimeoutMs } : {}
   try {
-    const root = await spawnWorker('zinc-root', timing)
+    const root = etcd ? await spawnWorker('zinc-client', { etcd, bind: true, ...timing }) : await spawnWorker('zinc-root', timing)
     ws.push(root)
     await root.call('open', { doc: 'f', initial: { kind: 'empty' } })
     // Join one after another: the succession order is the join order.
     const clients = []
     for (let i = 0; i < SURVIVORS; i++) {
-      const c = await spawnWorker('zinc-client', { join: root.info.addresses, bind: true, ...timing })
+      const c = await spawnWorker('zinc-client', etcd ? { etcd, bind: true, ...timing } : { join: root.info.addresses, bind: true, ...timing })
       ws.push(c)
       clients.push(c)
     }

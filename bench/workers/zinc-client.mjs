@@ -34,11 +34,15 @@ function endpointOptions(extra = {}) {
 await serve(
   async () => {
     transport = new ZmqTransport(a.hwm ? { highWaterMark: a.hwm } : {})
+    // `etcd: { endpoint, prefix, leaseTtlMs }`: the root is elected on etcd (scenarios/failover-etcd.mjs).
+    const coordinator = a.etcd ? (await import('@zinc/coordinator-etcd')).etcd({ endpoints: [a.etcd.endpoint], prefix: a.etcd.prefix, leaseTtlMs: a.etcd.leaseTtlMs }) : undefined
     const n = a.count ?? 1
     for (let i = 0; i < n; i += 16) {
       const batch = []
       for (let j = i; j < Math.min(n, i + 16); j++)
-        batch.push(Endpoint.start(endpointOptions({ join: a.join, ...(a.bind ? { bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' } } : {}) })))
+        batch.push(
+          Endpoint.start(endpointOptions({ ...(coordinator ? { coordinator } : { join: a.join }), ...(a.bind ? { bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' } } : {}) })),
+        )
       endpoints.push(...(await Promise.all(batch)))
     }
     return { pid: process.pid, addresses: a.bind && endpoints[0] ? endpoints[0].addresses : undefined, ids: endpoints.map((e) => e.id) }

@@ -9,7 +9,7 @@ export { describeFrames, describePatch, formatTailLine, shortId, shortValue, sum
 export { createLogger, formatLogLine, LOG_FORMATS, LOG_LEVELS, type CliLogLevel, type LogFormat, type LoggingOptions } from './logging.js'
 export { escapeLabel, formatNumber, formatPrometheus, type HistogramSnapshot, type MetricsContext, type MetricsInput } from './metrics.js'
 export { curveOptions, type CurveFlags } from './options.js'
-export { startStatsServer, type StatsServer, type StatsSnapshot } from './stats-server.js'
+export { startStatsServer, type ShardsView, type StatsServer, type StatsSnapshot } from './stats-server.js'
 export { formatHeartbeatText, formatStatsText, type HeartbeatView } from './stats-view.js'
 export { openStorage, storageOptions } from './storage.js'
 export { decodeBatch, decodeHeartbeat, decodeRefusal, decodeRoster, uuidOf } from './wire.js'

@@ -17,6 +17,20 @@ export interface StatsSnapshot {
   time: string
   stats: EndpointStats
   transport?: Record<string, number>
+  /** A sharded host (`zinc host --shards N`): the shards it leads, and each shard endpoint. */
+  shards?: ShardsView
+}
+
+/** What a sharded host reports of its shards. */
+export interface ShardsView {
+  count: number
+  /** The shards this host leads now. */
+  led: number[]
+  /** The shards the live hosts assign to it (led once handed over or recovered). */
+  assigned: number[]
+  /** The live hosts registered in etcd. */
+  hosts: string[]
+  endpoints: Array<{ shard: number; role: string; epoch: number; docs: number; addresses: EndpointAddresses }>
 }
 
 export interface StatsServer {

@@ -40,6 +40,15 @@ export function formatStatsText(s: StatsSnapshot): string {
   const docs = Object.entries(s.stats.docs ?? {})
   const lines = [row('endpoint', `${s.endpoint}  ${s.role}  epoch ${s.epoch}  up ${s.uptimeSeconds}s`), row('addresses', `inbound ${s.addresses.inbound}  outbound ${s.addresses.outbound}`)]
   if (s.parent) lines.push(row('parent', `${s.parent.inbound},${s.parent.outbound}`))
+  if (s.shards) {
+    const sh = s.shards
+    if (s.role === 'relay') lines.push(row('shards', `relays all ${sh.count} (one endpoint per shard, each under that shard's root)`))
+    else
+      lines.push(
+        row('shards', `leads ${sh.led.length} of ${sh.count}: ${sh.led.join(', ') || '-'}  (assigned ${sh.assigned.join(', ') || '-'})  hosts ${sh.hosts.length}: ${sh.hosts.map(shortId).join(', ')}`),
+      )
+    for (const e of sh.endpoints) lines.push(`  shard ${String(e.shard).padStart(3)}  ${e.role.padEnd(6)}  epoch ${e.epoch}  docs ${e.docs}  ${e.addresses.inbound},${e.addresses.outbound}`)
+  }
   lines.push(row('counters', pairs(stats, [...COUNTERS, ...extra])))
   lines.push(row('gauges', pairs(stats, GAUGES)))
   lines.push(row('documents', docs.length ? docs.map(([d, seq]) => `${d}@${seq}`).join('  ') : '-'))

@@ -31,6 +31,25 @@ interface LeaderValue {
   id: EndpointId
   inbound: string
   outbound: string
+  /** The host (ShardedHost) this endpoint belongs to, in a sharded deployment. */
+  host?: string
+}
+
+/**
+ * How one shard's election differs from a whole tree's (set by ShardedHost and Forest, not by
+ * users): candidates stand only while the shard is theirs, and share their host's client.
+ */
+export interface ElectionHooks {
+  /** One etcd client shared by every election of a process; this coordinator does not close it. */
+  client: Etcd3
+  /** Whether to stand now (a host stands for the shards assigned to it; a forest never). */
+  stand: () => boolean
+  /** The host this endpoint belongs to, written into the leader key. */
+  host?: string
+  /** Whether a host is still registered: a leader that gave way while alive handed over. */
+  alive?: (host: string) => boolean
+  /** Which documents belong to this election (its shard): loaded from storage before a handover. */
+  owns?: (doc: string) => boolean
 }
 
 /**
@@ -64,8 +83,15 @@ export class EtcdCoordinator implements Coordinator {
   #leaderEpoch = 0
   #issued = 0
   #leading = false
+  /** The leader last followed, and its host: who handed over, when we are elected next. */
+  #followed: (Leader & { host?: string }) | undefined
+  readonly #hooks: ElectionHooks | undefined
 
-  constructor(readonly options: EtcdCoordinatorOptions) {
+  constructor(
+    readonly options: EtcdCoordinatorOptions,
+    hooks?: ElectionHooks,
+  ) {
+    this.#hooks = hooks
     if (!Array.isArray(options?.endpoints) || options.endpoints.length === 0 || !options.endpoints.every((e) => typeof e === 'string' && e.length > 0))
       throw new TypeError("etcd({ endpoints }) needs at least one etcd address, e.g. etcd({ endpoints: ['127.0.0.1:2379'] }).")
     const ttlMs = options.leaseTtlMs ?? 5000
@@ -76,6 +102,20 @@ export class EtcdCoordinator implements Coordinator {
     this.name = options.endpoints.map((e) => (e.includes('://') ? e.replace(/^https?:/, 'etcd:') : `etcd://${e}`)).join(',')
     const margin = options.marginMs
     this.#window = new LeaseWindow((ttl) => margin ?? Math.max(250, ttl / 5))
+  }
+
+  /** A shard may move to this member's host: recovery adopts documents from survivors. */
+  get adoptsDocuments(): boolean {
+    return this.#hooks !== undefined
+  }
+
+  /** Whether this member leads now (and may acknowledge). */
+  get leading(): boolean {
+    return this.#leading
+  }
+
+  get #standing(): boolean {
+    return this.#hooks ? this.#hooks.stand() : true
   }
 
   get issuedEpoch(): number {
@@ -96,26 +136,8 @@ export class EtcdCoordinator implements Coordinator {
   async start(member: CoordinatedMember): Promise<void> {
     this.#member = member
     const hosts = this.options.endpoints
-    // One etcd: no retries or circuit breaker in the client; a call fails fast and this class
-    // retries on its own schedule (a breaker would keep etcd "down" for seconds after it is
-    // back). Several: a failed call goes on to the next member at once, and a member that
-    // failed twice in a row is skipped for a second (a renewal must not wait on a dead one).
-    const several = hosts.length > 1
-    const faultHandling = several
-      ? {
-          host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(2) }),
-          global: retry(handleWhen(isRecoverableError), { maxAttempts: hosts.length - 1 }),
-        }
-      : { host: () => noop, global: noop }
-    const client = new Etcd3({ hosts, dialTimeout: this.#dialTimeoutMs, faultHandling })
+    const client = this.#hooks?.client ?? (await connectEtcd(hosts, this.#dialTimeoutMs))
     this.#client = client
-    try {
-      await client.maintenance.status({ deadline: Date.now() + this.#dialTimeoutMs })
-    } catch (error) {
-      client.close()
-      this.#client = undefined
-      throw new EtcdUnreachableError(hosts, `${(error as Error).message.split('\n')[0]}`)
-    }
     this.#watcher = await client.watch().prefix(this.#leaderPrefix).create()
     const recheck = () => void this.#refresh()
     this.#watcher
@@ -125,8 +147,46 @@ export class EtcdCoordinator implements Coordinator {
       .on('error', () => {})
     // A safety net under the watch (a reconnect can miss events): read the leader now and then.
     this.#pollTimer = setInterval(recheck, Math.max(200, (this.#ttlSeconds * 1000) / 4))
-    await this.#campaign()
+    if (this.#standing) await this.#campaign()
     await this.#refresh()
+  }
+
+  /**
+   * Stands or withdraws, as the shard assignment now says. Withdrawing while leading is a
+   * clean handover: acknowledge nothing more, step down, then give the key up so the new
+   * owner's candidacy leads at once (it recovers from us when we re-join it).
+   */
+  async restand(): Promise<void> {
+    if (this.#closed || !this.#member) return
+    if (this.#standing) {
+      if (!this.#lease && !this.#campaigning) {
+        await this.#campaign()
+        await this.#refresh()
+      }
+      return
+    }
+    if (!this.#lease && !this.#campaigning) return
+    await this.#campaigning
+    if (this.#standing) return
+    if (this.#leading) {
+      // Stored documents not in memory go over too: the next root recovers from what we hold.
+      const owns = this.#hooks?.owns
+      if (owns) await this.#member.prepareHandover?.(owns).catch((error: unknown) => this.#member?.logger.warn({ err: error }, 'loading the stored documents before a handover failed'))
+      if (!this.#leading || this.#standing) return
+      this.#leading = false
+      this.#member.lapsed('the shard moved to another host: handing it over')
+    }
+    await this.#withdraw()
+    await this.#refresh()
+  }
+
+  /** Revokes this candidacy (its key goes with its lease). */
+  async #withdraw(): Promise<void> {
+    const old = this.#lease
+    this.#lease = undefined
+    this.#myKey = ''
+    clearTimeout(this.#renewTimer)
+    await old?.revoke({ deadline: Date.now() + this.#dialTimeoutMs }).catch(() => {})
   }
 
   get #leaderPrefix(): string {
@@ -148,7 +208,8 @@ export class EtcdCoordinator implements Coordinator {
           const ttl = await lease.keepaliveOnce({ deadline: Date.now() + this.#dialTimeoutMs })
           this.#grantedTtl = Number(ttl.TTL)
           this.#window.renewed(sentAt, this.#grantedTtl)
-          const value: LeaderValue = { id: member.id, inbound: member.addresses.inbound, outbound: member.addresses.outbound }
+          const host = this.#hooks?.host
+          const value: LeaderValue = { id: member.id, inbound: member.addresses.inbound, outbound: member.addresses.outbound, ...(host ? { host } : {}) }
           const key = `${this.#leaderPrefix}${member.id}/${id}`
           await lease
             .put(key)
@@ -216,13 +277,9 @@ export class EtcdCoordinator implements Coordinator {
   }
 
   async #recampaign(): Promise<void> {
-    const old = this.#lease
-    this.#lease = undefined
-    this.#myKey = ''
-    clearTimeout(this.#renewTimer)
-    await old?.revoke({ deadline: Date.now() + this.#dialTimeoutMs }).catch(() => {})
+    await this.#withdraw()
     if (this.#closed) return
-    await this.#campaign()
+    if (this.#standing) await this.#campaign()
     await this.#refresh()
   }
 
@@ -262,7 +319,7 @@ export class EtcdCoordinator implements Coordinator {
     }
     const kv = res.kvs[0]
     if (!kv) {
-      if (!this.#lease && !this.#campaigning) void this.#campaign().then(() => this.#refresh())
+      if (!this.#lease && !this.#campaigning && this.#standing) void this.#campaign().then(() => this.#refresh())
       return
     }
     const key = kv.key.toString()
@@ -275,7 +332,12 @@ export class EtcdCoordinator implements Coordinator {
       // Elected; take the role only while the lease is certainly ours.
       if (!this.#window.certain) return
       this.#leading = true
-      member.lead(epoch)
+      const before = this.#followed
+      const alive = this.#hooks?.alive
+      // The leader we followed gave way while its host is registered: a handover.
+      const handover = before && before.id !== member.id && before.host && alive?.(before.host) ? before : undefined
+      this.#followed = undefined
+      member.lead(epoch, handover)
       return
     }
     if (this.#leading) {
@@ -289,6 +351,7 @@ export class EtcdCoordinator implements Coordinator {
       return member.logger.error({ key }, 'the etcd leader key holds no Zinc endpoint; is the prefix shared with something else?')
     }
     const leader: Leader = { id: value.id, epoch, addresses: { inbound: value.inbound, outbound: value.outbound } }
+    this.#followed = { ...leader, ...(value.host ? { host: value.host } : {}) }
     member.follow(leader)
   }
 
@@ -300,8 +363,33 @@ export class EtcdCoordinator implements Coordinator {
     clearInterval(this.#pollTimer)
     await this.#watcher?.cancel().catch(() => {})
     await this.#lease?.revoke({ deadline: Date.now() + 1000 }).catch(() => {})
-    this.#client?.close()
+    if (!this.#hooks) this.#client?.close()
   }
+}
+
+/**
+ * A client of the etcd at `hosts`, checked to answer; an `EtcdUnreachableError` naming them
+ * otherwise. One etcd: no retries or circuit breaker in the client; a call fails fast and the
+ * callers retry on their own schedule (a breaker would keep etcd "down" for seconds after it is
+ * back). Several: a failed call goes on to the next member at once, and a member that failed
+ * twice in a row is skipped for a second (a renewal must not wait on a dead one).
+ */
+export async function connectEtcd(hosts: string[], dialTimeoutMs: number): Promise<Etcd3> {
+  const faultHandling =
+    hosts.length > 1
+      ? {
+          host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(2) }),
+          global: retry(handleWhen(isRecoverableError), { maxAttempts: hosts.length - 1 }),
+        }
+      : { host: () => noop, global: noop }
+  const client = new Etcd3({ hosts, dialTimeout: dialTimeoutMs, faultHandling })
+  try {
+    await client.maintenance.status({ deadline: Date.now() + dialTimeoutMs })
+  } catch (error) {
+    client.close()
+    throw new EtcdUnreachableError(hosts, `${(error as Error).message.split('\n')[0]}`)
+  }
+  return client
 }
 
 /** A coordinator on etcd for `Endpoint.start({ coordinator: etcd({ endpoints }) })`. */

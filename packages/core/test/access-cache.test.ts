@@ -90,4 +90,40 @@ describe('AccessCache: the root decisions a relay serves opens on', () => {
     for (let i = 0; i < MAX_ACCESS_PENDING; i++) cache.wait(newEndpointId(), doc, 'open', () => {}, 0)
     expect(cache.wait(newEndpointId(), doc, 'open', () => {}, 0)).toBeUndefined()
   })
+
+  it('a crowd opening at once asks the root once: the others wait for its first answer ("everyone" settles them all)', () => {
+    const cache = new AccessCache()
+    const tabs = Array.from({ length: 100 }, () => newEndpointId())
+    let settled = 0
+    const sent = tabs.map((t) => cache.wait(t, doc, 'open', () => settled++, 0))
+    expect(sent.filter(Boolean), 'one question sent').toHaveLength(1)
+    expect(cache.due(1_000, 500, 10_000).again, 'the held ones are not resent either').toHaveLength(1)
+    for (const settle of cache.answer(tabs[0]!, doc, answer(tabs[0]!, true, 5_000, true), 1_001)) settle()
+    expect(settled).toBe(100)
+    expect(cache.release(1_001)).toEqual([])
+  })
+
+  it('when the root decides per endpoint, the held questions are sent once its first answer says so, and held no more', () => {
+    const cache = new AccessCache()
+    const [a, b, c] = [newEndpointId(), newEndpointId(), newEndpointId()]
+    expect(cache.wait(a, doc, 'open', () => {}, 0)).toBe(true)
+    expect(cache.wait(b, doc, 'open', () => {}, 0)).toBe(false)
+    expect(cache.wait(c, doc, 'open', () => {}, 0)).toBe(false)
+    for (const settle of cache.answer(a, doc, answer(a, false, 5_000), 1)) settle()
+    expect(cache.release(2).map((p) => p.subject)).toEqual([b, c])
+    expect(
+      cache.wait(newEndpointId(), doc, 'open', () => {}, 3),
+      'asked at once from now on',
+    ).toBe(true)
+  })
+
+  it('held questions whose question in flight expired are not stranded: the oldest is sent', () => {
+    const cache = new AccessCache()
+    const [a, b] = [newEndpointId(), newEndpointId()]
+    cache.wait(a, doc, 'open', () => {}, 0)
+    cache.wait(b, doc, 'open', () => {}, 100)
+    const { again, expired } = cache.due(1_000, 10_000, 1_000)
+    expect(expired.map((p) => p.subject)).toEqual([a])
+    expect(again.map((p) => p.subject)).toEqual([b])
+  })
 })

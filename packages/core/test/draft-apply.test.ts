@@ -21,6 +21,15 @@ describe('applying ops copies on write', () => {
     expect(untouched.deep).toBe(before.deep)
   })
 
+  it('a record copied on write keeps every key, an own "__proto__" key included, and its prototype', () => {
+    const keys = freezeDeep(JSON.parse('{"m": {"__proto__": {"polluted": true}, "a": 1}}') as { m: Record<string, unknown> })
+    const after = applyOp(keys, ['m', 'b', { i: 2 }] as unknown as Op)
+    expect(Object.keys(after.m)).toEqual(['__proto__', 'a', 'b'])
+    expect(Object.getPrototypeOf(after.m)).toBe(Object.prototype)
+    expect((after.m as { polluted?: unknown }).polluted).toBeUndefined()
+    expect(Object.getOwnPropertyDescriptor(after.m, '__proto__')?.value).toEqual({ polluted: true })
+  })
+
   it('several ops in one pass give what applying them one by one gives; a failing op leaves the state as it was', () => {
     const ops = [
       ['list', 3, { i: 'd' }],

@@ -3,7 +3,7 @@ import * as json1 from 'ot-json1'
 import { describe, expect, it } from 'vitest'
 import { produce } from '../dist/document/immer.js'
 import { diffToOp, recordIdentity, type Identity } from '../dist/document/diff.js'
-import { applyOp, insertOp, moveOp, removeOp, type Op } from '../dist/document/ot.js'
+import { applyOp, insertOp, interacts, moveOp, PlaceIndex, removeOp, transformOp, type Op } from '../dist/document/ot.js'
 import { transformFast } from '../dist/document/transform-fast.js'
 import { invertFast } from '../dist/document/invert-fast.js'
 import { unionOps } from '../dist/document/compose-fast.js'
@@ -141,6 +141,26 @@ describe('transformFast is json1.transformNoConflict', () => {
     expect(transformFast(a, insertOp(['items', 0], 1) as json1.JSONOpList, 'left')).toEqual(insertOp(['items', 3], { id: 'z', n: 0, tags: [] }))
     // with a move anywhere, json1 decides
     expect(transformFast(a, moveOp(['items', 0], ['items', 4]) as json1.JSONOpList, 'left')).toEqual(json1.type.transformNoConflict(a, moveOp(['items', 0], ['items', 4]), 'left'))
+  })
+})
+
+describe('ops on unrelated places pass each other unchanged', () => {
+  // What a replica's rebase and an undo stack rely on to skip a transform when interacts() says no.
+  it('transformOp gives back the very op, both ways, whenever interacts() is false', () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 4 }), fc.array(step, { maxLength: 4 }), (sa, sb) => {
+        const a = opOf(sa)
+        const b = opOf(sb)
+        if (a === null || b === null || interacts(a, b)) return
+        expect(interacts(b, a)).toBe(false)
+        expect(transformOp(a, b, true)).toBe(a)
+        expect(transformOp(b, a, false)).toBe(b)
+        const index = new PlaceIndex()
+        index.add(a)
+        expect(index.touches(b)).toBe(false)
+      }),
+      { numRuns: NUM_RUNS },
+    )
   })
 })
 

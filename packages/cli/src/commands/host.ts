@@ -14,6 +14,7 @@ interface HostFlags extends CurveFlags, LogFlags {
   statsHost?: string
   coordinator?: string
   leaseTtlMs?: number
+  shards?: number
 }
 
 export const DEFAULT_BIND = 'tcp://127.0.0.1:7000,7001'
@@ -33,6 +34,7 @@ export function hostCommand(): Command {
     .option('--stats-port <port>', 'serve GET /stats (JSON) and GET /metrics (Prometheus) on this port; 0 picks a free one', integer('--stats-port', 0, 65535))
     .option('--stats-host <host>', 'interface of the stats server', '127.0.0.1')
     .option('--coordinator <url>', 'who decides the root: peers (embedded, the default) or etcd://HOST:PORT[,…][/PREFIX] (hosts elect one root on etcd; the others follow it)')
+    .option('--shards <n>', 'with --coordinator etcd: spread documents over N shards, each a tree whose root is one of the live hosts (every host gives the same N)', integer('--shards', 1, 4096))
     .option('--lease-ttl-ms <n>', 'with --coordinator etcd: how long a silent root keeps the role (default 5000)', integer('--lease-ttl-ms', 1000))
   addKeyPairOptions(cmd)
   cmd.option('--allow-key <key>', 'admit only children with this CURVE public key (repeatable, or comma-separated)', collect)
@@ -51,6 +53,7 @@ Examples:
   $ zinc host --bind tcp://0.0.0.0:7000,7001 --data ./zinc-data --stats-port 9464
   $ zinc host --bind tcp://127.0.0.1:*,* --log-level debug --log-format json
   $ zinc host --bind tcp://127.0.0.1:*,* --coordinator etcd://127.0.0.1:2379   # run several: one is root
+  $ zinc host --bind tcp://127.0.0.1:*,* --coordinator etcd://127.0.0.1:2379 --shards 12   # run several: shards spread over them
   $ zinc keygen > host.keys   # then:
   $ zinc host --bind tcp://0.0.0.0:7000,7001 --curve-public <public> --curve-secret <secret> --allow-key <client public>
 `,
@@ -62,7 +65,7 @@ Examples:
       ...(flags.coordinator !== undefined ? { coordinator: parseCoordinator(flags.coordinator) } : {}),
       logLevel: flags.logLevel,
       logFormat: flags.logFormat,
-      ...pick(flags, ['data', 'heartbeatMs', 'peerTimeoutMs', 'statsPort', 'statsHost', 'curveSecret', 'curvePublic', 'allowKey', 'leaseTtlMs']),
+      ...pick(flags, ['data', 'heartbeatMs', 'peerTimeoutMs', 'statsPort', 'statsHost', 'curveSecret', 'curvePublic', 'allowKey', 'leaseTtlMs', 'shards']),
     }
     const { runNode } = await import('../node-runner.js')
     process.exitCode = await runNode(config)

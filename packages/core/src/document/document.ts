@@ -232,7 +232,7 @@ export class Document<S = unknown, P = unknown> implements AsyncDisposable, Asyn
     const top = options.undoGroup !== undefined ? this.#undo.top() : undefined
     if (top && top.group === options.undoGroup) {
       // Undoing the group undoes this change first, then the earlier ones.
-      top.op = composeOps(inverse, top.op)
+      this.#undo.amendTop(composeOps(inverse, top.op))
       top.clientSeqs.push(fragment.clientSeq)
     } else {
       this.#undo.push({ op: inverse, clientSeqs: [fragment.clientSeq], group: options.undoGroup })

@@ -55,10 +55,14 @@ export class OpHistory {
     return this.#floor + this.#entries.length - this.#head
   }
 
-  append(entry: HistoryEntry): void {
+  /**
+   * `wireBytes`: the size of the fragment as received, when known (a replica following its
+   * parent): it bounds the op's JSON, so the op need not be serialized again to be counted.
+   */
+  append(entry: HistoryEntry, wireBytes?: number): void {
     if (entry.seq !== this.lastSeq + 1) this.reset(entry.seq - 1)
     this.#entries.push(entry)
-    const size = Number.isFinite(this.bytesLimit) ? sizeOf(entry) : 0
+    const size = !Number.isFinite(this.bytesLimit) ? 0 : wireBytes !== undefined && entry.sent === undefined ? wireBytes + 64 : sizeOf(entry)
     this.#sizes.push(size)
     this.#bytes += size
     while (this.#entries.length - this.#head > this.limit || (this.#bytes > this.bytesLimit && this.#entries.length - this.#head > 1)) {

@@ -82,12 +82,12 @@ export class OriginAnswers {
   }
 
   /** Not a refusal: the origin rebases the change and sends it again (PROTOCOL.md, Operations). */
-  sendStale(origin: EndpointId, clientSeq: number, reason: string, minBase: number): void {
+  sendStale(origin: EndpointId, clientSeq: number, reason: string, minBase: number, base?: number): void {
     const r = this.replica
     r.io.stats.staleBases++
     this.#sentBack.set(origin, Math.min(clientSeq, this.#sentBack.get(origin) ?? Infinity))
     if (minBase === DIVERGED) return this.#send(origin, clientSeq, 'ERR_DIVERGED', reason, 0)
-    this.#send(origin, clientSeq, 'ERR_STALE_BASE', reason, minBase)
+    this.#send(origin, clientSeq, 'ERR_STALE_BASE', reason, minBase, base)
   }
 
   reject(origin: EndpointId, clientSeq: number, reason: string): void {
@@ -100,16 +100,16 @@ export class OriginAnswers {
    * A REJECT: `seq` carries the least base seq the root will take from this origin, and
    * `baseSeq` the highest clientSeq of this origin the root has refused.
    */
-  #send(origin: EndpointId, clientSeq: number, code: string, reason: string, minBase = 0): void {
+  #send(origin: EndpointId, clientSeq: number, code: string, reason: string, minBase = 0, base?: number): void {
     const r = this.replica
     const refusals = this.#rejections.lastRefused(origin)
     if (origin === r.io.self) {
-      r.rejected(clientSeq, reason, code, minBase, refusals)
+      r.rejected(clientSeq, reason, code, minBase, refusals, base)
       return
     }
     // Counted like every refusal a peer is sent (PROTOCOL.md, "Refusals").
     r.io.stats.refusedByCode[code] = (r.io.stats.refusedByCode[code] ?? 0) + 1
-    const payload = RefusalCodec.encode({ code, reason })
+    const payload = RefusalCodec.encode({ code, reason, ...(base !== undefined ? { answered: base + 1 } : {}) })
     r.io.sendTo(origin, encodeMessage({ kind: Kind.REJECT, origin: r.io.self, doc: r.doc, clientSeq, seq: minBase, baseSeq: refusals, epoch: r.io.epoch(), payload }))
   }
 

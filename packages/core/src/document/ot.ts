@@ -193,12 +193,15 @@ export class PlaceIndex {
 export function interacts(a: Exclude<Op, null>, b: Exclude<Op, null>): boolean {
   const pa = footprint(a)
   const pb = footprint(b)
-  for (const x of pa) {
-    for (const y of pb) {
-      if (x === y) return true
-      const [short, long] = x.length < y.length ? [x, y] : [y, x]
-      if (long.startsWith(short) && long[short.length] === SEP) return true
-      if (short === '') return true
+  // Called for every entry a fragment is checked against (hundreds per fragment with deep
+  // windows): no allocation, and the separator after the shorter path is checked first.
+  for (let i = 0; i < pa.length; i++) {
+    const x = pa[i]!
+    if (x === '') return true
+    for (let j = 0; j < pb.length; j++) {
+      const y = pb[j]!
+      if (y === '' || x === y) return true
+      if (x.length < y.length ? y.charCodeAt(x.length) === 0 && y.startsWith(x) : x.length > y.length && x.charCodeAt(y.length) === 0 && x.startsWith(y)) return true
     }
   }
   return false

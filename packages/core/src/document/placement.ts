@@ -23,7 +23,8 @@ export interface Candidate {
 }
 
 /** A fragment placed: its sequenced op, the op as sent, and the origin's chain to cache. */
-export type Placed = { op: Op; sent: Op; transformed: boolean; chain?: Chain | undefined }
+/** `sent` undefined: how the origin sent it is not known here (a merged branch, see branch.ts). */
+export type Placed = { op: Op; sent: Op | undefined; transformed: boolean; chain?: Chain | undefined }
 export type Placement = Placed | { stale: string; minBase: number } | { reject: string }
 
 /**

@@ -6,7 +6,8 @@ import { Kind } from '../protocol/kinds.js'
 import { decodeJson, encodeJson } from '../protocol/json.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
-import { applyOp, applyOps, freezeDeep, invertOp, transformPast, type Op } from './ot.js'
+import { sharedFragmentBody } from '../protocol/shared-bodies.js'
+import { applyOp, applyOps, freezeDeep, invertOp, PlaceIndex, transformPast, type Op } from './ot.js'
 import { diffToOp } from './diff.js'
 import { opOf } from './legacy.js'
 import { OpHistory } from './op-history.js'
@@ -118,6 +119,20 @@ export class Replica {
   /** Highest seq the parent was last known to hold (its heartbeats, the fragments it sent). */
   #knownHead = 0
   #status: DocumentStatus = 'syncing'
+  /**
+   * The places pending changes touch, so a foreign change on other places passes them without
+   * a transform per pending change (a writer with 200 changes in flight did 200 per received
+   * change). A superset: acknowledged changes stay in it until it is rebuilt. Undefined when it
+   * must be rebuilt from `pending` (after anything but a local change or a rebase moved them).
+   */
+  #pendingPlaces: PlaceIndex | undefined
+  /**
+   * During a run of sequenced fragments, the visible state's moves (each foreign op as
+   * rewritten past the pending changes), applied in one pass at the end of the run instead of
+   * one copy of every container on their paths per fragment. Undefined outside a run.
+   */
+  #visibleOps: Op[] | undefined
+  #pendingPlacesAdded = 0
   /** While a batched run is applied: confirmed is already final, so rebuilds wait for its end. */
   #deferRebuild = false
   #needRebuild = false
@@ -191,6 +206,7 @@ export class Replica {
       this.sequencer.sequenceLocal(pending, newVisible)
     } else {
       this.pending.push(pending)
+      this.#addPendingPlace(op)
       this.#sendHeld()
     }
     this.events.emit('change', this.visible, pending.fragment, [pending.fragment])
@@ -286,6 +302,7 @@ export class Replica {
     this.savedUpTo = record.nextClientSeq - 1
     this.#restoredUnserved = true
     this.pending.length = 0
+    this.#pendingPlaces = undefined
     for (const p of record.pending) this.pending.push(pendingFragment(this.doc, this.io.self, p.clientSeq, p.op))
     this.#rebuildVisible()
     this.#becomeReady()
@@ -336,7 +353,7 @@ export class Replica {
       this.io.stats.duplicates++
       return
     }
-    this.#incoming.set(m.seq, { seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, epoch: m.epoch, base: m.baseSeq, body: decodeFragmentBody(m.payload), envelope: m.raw })
+    this.#incoming.set(m.seq, { seq: m.seq, origin: m.origin, clientSeq: m.clientSeq, epoch: m.epoch, base: m.baseSeq, body: sharedFragmentBody(this.doc, m.epoch, m.seq, m.payload), envelope: m.raw })
   }
 
   #scheduleFlush(): void {
@@ -435,6 +452,7 @@ export class Replica {
     }
     this.#deferRebuild = batched !== undefined
     this.#needRebuild = false
+    this.#visibleOps = []
     for (const s of run) {
       let op: Op
       let state: unknown
@@ -461,13 +479,23 @@ export class Replica {
       this.io.stats.applied++
       this.clientSeqs.set(s.origin, Math.max(s.clientSeq, this.clientSeqs.get(s.origin) ?? 0))
       this.log.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, epoch: s.epoch, envelope: s.envelope })
-      this.history.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, base: s.base, op })
+      this.history.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, base: s.base, op }, s.envelope.byteLength)
       if (s.origin === this.io.self && this.#acknowledgeHead(s.clientSeq, s.seq)) continue
       if (s.origin !== this.io.self) foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
       this.#rebaseOver(op)
     }
     this.#deferRebuild = false
+    const moves = this.#visibleOps ?? []
+    this.#visibleOps = undefined
     if (this.#needRebuild) this.#rebuildVisible()
+    else if (moves.length > 0) {
+      const { state, failed } = applyOps(this.visible, moves)
+      if (failed.length === 0) this.visible = state
+      else {
+        this.io.logger.warn({ doc: this.doc }, 'pending changes did not rebase; recomputing the visible state')
+        this.#rebuildVisible()
+      }
+    }
     this.io.publishFragments(
       this.doc,
       run.map((s) => s.envelope),
@@ -475,6 +503,21 @@ export class Replica {
     this.#sendHeld()
     if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
     this.advanced()
+  }
+
+  #placesOfPending(): PlaceIndex {
+    if (this.#pendingPlaces === undefined || this.#pendingPlacesAdded > 2 * this.pending.length + 64) {
+      this.#pendingPlaces = new PlaceIndex()
+      for (const p of this.pending) this.#pendingPlaces.add(p.op)
+      this.#pendingPlacesAdded = this.pending.length
+    }
+    return this.#pendingPlaces
+  }
+
+  #addPendingPlace(op: Op): void {
+    if (this.#pendingPlaces === undefined) return
+    this.#pendingPlaces.add(op)
+    this.#pendingPlacesAdded++
   }
 
   /**
@@ -485,20 +528,29 @@ export class Replica {
   #rebaseOver(op: Op): void {
     if (this.pending.length === 0) {
       this.visible = this.confirmed
+      if (this.#visibleOps) this.#visibleOps.length = 0
       this.events.emit('visibleOp', op)
       return
     }
     let over = op
     try {
-      for (const p of this.pending) {
-        const { op: next, over: past } = transformPast(p.op, over)
-        over = past
-        // Only a change that was rewritten differs from what was sent (ops on unrelated
-        // paths come back as the very same op): only then do later changes wait.
-        if (next !== p.op && p.sent) p.dirty = true
-        p.op = next
+      // On places no pending change touches, every transform below gives back its input
+      // (transformOp: unrelated places commute): the loop would change nothing.
+      if (this.#placesOfPending().touches(op)) {
+        for (const p of this.pending) {
+          const { op: next, over: past } = transformPast(p.op, over)
+          over = past
+          // Only a change that was rewritten differs from what was sent (ops on unrelated
+          // paths come back as the very same op): only then do later changes wait.
+          if (next !== p.op) {
+            if (p.sent) p.dirty = true
+            this.#addPendingPlace(next)
+          }
+          p.op = next
+        }
       }
-      this.visible = applyOp(this.visible, over)
+      if (this.#visibleOps) this.#visibleOps.push(over)
+      else this.visible = applyOp(this.visible, over)
       this.events.emit('visibleOp', over)
     } catch (error) {
       this.io.logger.warn({ doc: this.doc, err: error }, 'pending changes did not rebase; recomputing the visible state')
@@ -546,7 +598,10 @@ export class Replica {
     this.pending.shift()
     head.resolve(seq)
     // Quiet: the visible state is equal (same op on the same state), down to key order.
-    if (this.pending.length === 0) this.visible = this.confirmed
+    if (this.pending.length === 0) {
+      this.visible = this.confirmed
+      if (this.#visibleOps) this.#visibleOps.length = 0
+    }
     // A change rebased here is re-derived from the root's form, so a mismatch cannot linger.
     else if (head.dirty) this.#rebuildVisible()
     return true
@@ -558,15 +613,13 @@ export class Replica {
       this.#needRebuild = true
       return
     }
-    let state = this.confirmed
-    for (const p of this.pending) {
-      try {
-        state = applyOp(state, p.op)
-      } catch {
-        // left out until the root answers
-      }
-    }
-    this.visible = state
+    if (this.#visibleOps) this.#visibleOps.length = 0
+    // One pass (each container copied once, not once per pending change); a change that no
+    // longer applies is left out until the root answers.
+    this.visible = applyOps(
+      this.confirmed,
+      this.pending.map((p) => p.op),
+    ).state
   }
 
   // ---- targeted replies ----------------------------------------------------------------
@@ -601,8 +654,8 @@ export class Replica {
    * place it (its base is older than the root's history, or it was made on top of a change
    * that was refused) and asks for it again made on a state at least `minBase`.
    */
-  rejected(clientSeq: number, reason: string, code = 'ERR_CHANGE_REJECTED', minBase = 0, rootRejections = 0): void {
-    if (code === 'ERR_STALE_BASE') return this.#stale(clientSeq, minBase, rootRejections)
+  rejected(clientSeq: number, reason: string, code = 'ERR_CHANGE_REJECTED', minBase = 0, rootRejections = 0, answeredBase?: number): void {
+    if (code === 'ERR_STALE_BASE') return this.#stale(clientSeq, minBase, rootRejections, answeredBase)
     if (code === 'ERR_DIVERGED') return this.#diverged(clientSeq)
     const verdict = this.#awaitingVerdict.get(clientSeq)
     if (verdict) {
@@ -635,6 +688,7 @@ export class Replica {
       undo = null
     }
     this.pending.splice(i, 1)
+    this.#pendingPlaces = undefined
     for (const q of this.pending.slice(i)) {
       try {
         ;({ op: q.op, over: undo } = transformPast(q.op, undo))
@@ -679,12 +733,15 @@ export class Replica {
   /** Waiting for the root's snapshot after ERR_DIVERGED: nothing is sent meanwhile. */
   #resyncing = false
 
-  #stale(clientSeq: number, minBase: number, rootRejections: number): void {
+  #stale(clientSeq: number, minBase: number, rootRejections: number, answeredBase?: number): void {
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
     if (i < 0) return
     const p = this.pending[i]!
-    // This answers an older copy: the one sent since already meets both conditions.
-    if (p.sent && p.fragment.baseSeq >= minBase && p.sentRefused >= rootRejections) return
+    // This answers an older copy: the one sent since has another base (the root says which
+    // copy it answers), or already meets both conditions. (Acting on every answer whose base
+    // matches the copy in flight made a storm: copies resent on an unchanged base are told
+    // apart by nothing, and each answer to an older one sent them all again.)
+    if (p.sent && ((answeredBase !== undefined && p.fragment.baseSeq !== answeredBase) || (p.fragment.baseSeq >= minBase && p.sentRefused >= rootRejections))) return
     for (const q of this.pending.slice(i)) {
       q.sent = false
       q.minBase = Math.max(q.minBase, minBase)
@@ -790,6 +847,7 @@ export class Replica {
       this.io.logger.warn({ doc: this.doc, changes: rescued.length }, 'the root lacks some of our sequenced changes; resending them')
       this.pending.unshift(...rescued)
     }
+    this.#pendingPlaces = undefined
     // The jump skipped fragments we never saw: what stays pending is rebased over the
     // difference between what it was made on and the snapshot (list elements paired by
     // position, strings by text diff), and sent again on the new seq. Rarely exact, never

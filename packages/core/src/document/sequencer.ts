@@ -9,6 +9,7 @@ import { place, type Candidate, type Chain, type Placed } from './placement.js'
 import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import { OriginAnswers } from './origin-answers.js'
 import type { Replica } from './replica.js'
+import { readBranch, rebaseBranch } from './branch.js'
 
 interface Prepared {
   candidate: Candidate
@@ -82,6 +83,8 @@ export class Sequencer {
    * meanwhile, recovered without.
    */
   #parked: (() => void) | undefined
+  /** Branches to merge (see mergeBranch), waiting while paused or while a run is being written. */
+  #merges: Array<() => void> = []
 
   constructor(readonly replica: Replica) {
     this.#answers = new OriginAnswers(replica)
@@ -111,7 +114,7 @@ export class Sequencer {
     this.#held = []
     for (const m of held) this.accept(m)
     // A flush that found the root unable to confirm (see #flush) left its batch staged.
-    if (this.#batch.length > 0 && !this.#scheduled) {
+    if ((this.#batch.length > 0 || this.#merges.length > 0) && !this.#scheduled) {
       this.#scheduled = true
       this.replica.io.defer(() => this.flush())
     }
@@ -197,6 +200,63 @@ export class Sequencer {
     }
   }
 
+  /**
+   * Merges a branch another history sequenced after `fork` (see branch.ts): carried past what
+   * this root sequenced since, each fragment is sequenced under its own origin and clientSeq,
+   * in the branch's order. All or nothing, and only when this root's history at the fork is
+   * the branch's (`chain`, the fingerprint there) and its op history still reaches back there;
+   * otherwise nothing happens and the branch's changes come as the resends that follow it.
+   */
+  mergeBranch(fork: number, chain: number, envelopes: readonly Uint8Array[]): void {
+    const merge = () => this.#merge(fork, chain, envelopes)
+    if (this.#paused || this.#committing || this.replica.io.mayConfirm?.() === false) return void this.#merges.push(merge)
+    merge()
+  }
+
+  #merge(fork: number, chain: number, envelopes: readonly Uint8Array[]): void {
+    const r = this.replica
+    if (r.sequencer !== this) return
+    const skip = (reason: string) => r.io.logger.info({ doc: r.doc, fork, fragments: envelopes.length, reason }, 'a branch was not merged; its changes come as resends')
+    // Each change must pass the validate hook on its own: as resends, they do.
+    if (r.io.hooks?.validates) return skip('the validate hook sees each change')
+    const over = fork <= r.seq && chain !== 0 && r.log.chainAt(fork) === chain ? r.history.since(fork) : undefined
+    if (!over) return skip("this root's history at the fork is not known to be the branch's")
+    const branch = readBranch(r.doc, fork, envelopes)
+    if (typeof branch === 'string') return skip(branch)
+    // Only changes this root has not handled, each following its origin's last.
+    const upTo = new Map<EndpointId, number>()
+    for (const f of branch) {
+      if (f.clientSeq !== (upTo.get(f.origin) ?? this.#answers.handled(f.origin)) + 1) return skip(`it holds a change this root handled, or one after a gap (${f.origin}:${f.clientSeq})`)
+      upTo.set(f.origin, f.clientSeq)
+    }
+    const ops = rebaseBranch(
+      branch.map((f) => f.body.op),
+      over.map((e) => e.op),
+    )
+    const run: Run = { batch: [], next: 0, prepared: [], rejected: [], stale: [], refusedNow: new Set(), state: r.confirmed, seq: r.seq, epoch: r.io.epoch(), held: false, cut: false }
+    for (let i = 0; i < branch.length; i++) {
+      const f = branch[i]!
+      let next: unknown
+      try {
+        next = applyOp(run.state, ops[i]!)
+      } catch (error) {
+        return skip(`fragment ${f.seq} does not apply once carried past ours (${(error as Error).message})`)
+      }
+      // How its origin sent it is unknown here (`sent` undefined): a later change of that origin
+      // made before it is sent back to be rebased (see placement.ts), never guessed.
+      this.#add(run, { origin: f.origin, clientSeq: f.clientSeq, base: fork, body: f.body, payload: f.payload }, { op: ops[i]!, sent: undefined, transformed: true }, next)
+    }
+    // Resends of these already staged are duplicates now: their echo answers them.
+    const staged = this.#batch.filter((c) => c.clientSeq > (upTo.get(c.origin) ?? 0))
+    if (staged.length !== this.#batch.length) {
+      this.#batch = staged
+      this.#stagedBy.clear()
+      for (const c of staged) this.#stagedBy.set(c.origin, (this.#stagedBy.get(c.origin) ?? 0) + 1)
+    }
+    r.io.logger.info({ doc: r.doc, fork, fragments: branch.length, over: over.length }, 'merged a branch of another history: its changes carried past ours')
+    this.#commit(run)
+  }
+
   /** Refuses a change without looking at it (authorization). */
   refuse(message: Message, reason: string): void {
     const handled = Math.max(this.#answers.handled(message.origin), this.#inFlightUpTo.get(message.origin) ?? 0)
@@ -226,6 +286,9 @@ export class Sequencer {
     // A coordinated root that cannot prove its leadership right now (a lapsed lease, a woken
     // pause) sequences nothing: the batch stays staged until `resume`, or goes to a new root.
     if (this.replica.io.mayConfirm?.() === false) return void (this.#paused = true)
+    // Branches first: the resends that follow them (their duplicates) may already be staged.
+    while (this.#merges.length > 0 && !this.#committing) this.#merges.shift()!()
+    if (this.#committing) return
     const batch = this.#batch
     this.#batch = []
     this.#stagedBy.clear()
@@ -412,7 +475,7 @@ export class Sequencer {
         const reason = `the root could not store it (${(error as Error).message})`
         for (const p of prepared) this.#answers.refuse(p.candidate.origin, p.candidate.clientSeq, reason)
         for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
-        for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase)
+        for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase, x.candidate.base)
         this.#release()
       },
     )
@@ -424,7 +487,7 @@ export class Sequencer {
     this.#inFlightUpTo.clear()
     const waiting = this.#commitWaiters.splice(0)
     for (const wake of waiting) wake()
-    if (this.#batch.length > 0 && this.replica.sequencer === this) this.#flush()
+    if ((this.#batch.length > 0 || this.#merges.length > 0) && this.replica.sequencer === this) this.#flush()
   }
 
   /** Resolves when no batch is being written to storage. */
@@ -447,7 +510,7 @@ export class Sequencer {
     }
     // Refusals first: a stale answer tells the origin which refusal to wait for.
     for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
-    for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase)
+    for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase, x.candidate.base)
     // The root's own replica follows like any other: its pending changes rebased over each.
     for (const { candidate: c, entry, state: after } of prepared) {
       r.confirmed = after

@@ -1,4 +1,4 @@
-import { transformPast, type Op } from './ot.js'
+import { interacts, PlaceIndex, transformPast, type Op } from './ot.js'
 
 /** One undo (or redo) step, as the stack hands it out: settled over everything seen so far. */
 export interface UndoStep {
@@ -35,20 +35,46 @@ const MAX_BEHIND = 1024
 export class UndoStack {
   #entries: Entry[] = []
   #behind = 0
+  /**
+   * The places the steps' ops touch (a superset: forms they had before, steps gone), so an op
+   * elsewhere is not queued at all: it would pass every step unchanged and change none (see
+   * #settle). Rebuilt when it has grown well past the steps it covers.
+   */
+  #places = new PlaceIndex()
+  #placesAdded = 0
 
   constructor(readonly limit: number) {}
 
   /** The visible state moved by `op`. */
   follow(op: Op): void {
     const top = this.#entries[this.#entries.length - 1]
-    if (!top || op === null) return
+    if (!top || op === null || !this.#places.touches(op)) return
     top.behind.push(op)
     if (++this.#behind > MAX_BEHIND) this.#settleAll()
   }
 
   push(step: UndoStep): void {
     this.#entries.push({ ...step, behind: [] })
+    this.#addPlace(step.op)
     if (this.#entries.length > this.limit) this.#behind -= this.#entries.shift()!.behind.length
+  }
+
+  /** Replaces the newest step's op (a change joined its group); call after top(). */
+  amendTop(op: Op): void {
+    const top = this.#entries[this.#entries.length - 1]
+    if (!top) return
+    top.op = op
+    this.#addPlace(op)
+  }
+
+  #addPlace(op: Op): void {
+    if (this.#placesAdded > 2 * this.#entries.length + 64) {
+      this.#places = new PlaceIndex()
+      this.#placesAdded = 0
+      for (const e of this.#entries) this.#places.add(e.op)
+    }
+    this.#places.add(op)
+    this.#placesAdded++
   }
 
   /** The newest step that still does something, brought up to date; undefined when none is left. */
@@ -80,6 +106,8 @@ export class UndoStack {
   clear(): void {
     this.#entries = []
     this.#behind = 0
+    this.#places = new PlaceIndex()
+    this.#placesAdded = 0
   }
 
   /** Carries the ops waiting at step `i` past it, on to the step below. */
@@ -89,9 +117,13 @@ export class UndoStack {
     const below = i > 0 ? this.#entries[i - 1]! : undefined
     this.#behind -= entry.behind.length
     for (let over of entry.behind) {
-      if (entry.op !== null) {
+      // On unrelated places both pass unchanged (transformOp's contract): a path comparison,
+      // not two transforms, for each of the others' changes a step is carried past.
+      if (entry.op !== null && over !== null && interacts(entry.op, over)) {
         try {
+          const before = entry.op
           ;({ op: entry.op, over } = transformPast(entry.op, over))
+          if (entry.op !== before) this.#addPlace(entry.op)
         } catch {
           entry.op = null
         }

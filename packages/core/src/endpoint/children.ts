@@ -13,6 +13,8 @@ export interface Child extends Peer {
   docs: Set<DocId>
   /** The heads of its documents as its last HELLO gave them (a promoted parent fetches beyond its own). */
   heads?: readonly DocHead[]
+  /** Its peerTimeoutMs as its HELLO said (absent: unknown); the idle heartbeat down covers the shortest. */
+  peerTimeoutMs?: number
   /** Its rate limit, when the parent has one. */
   bucket?: TokenBucket
   /** When it was last told it is throttled (told at most once a second). */
@@ -30,6 +32,8 @@ export class Children {
   /** Children dropped for silence, until when they are worth probing for a newer root. */
   readonly #lost = new Map<EndpointId, number>()
   #joinCounter = 0
+  /** Cache of `shortestPeerTimeout` (undefined: to compute again). */
+  #shortest: number | undefined = undefined
   /** The children that can be promoted: what the succession needs, and all a roster carries. */
   readonly roster = new RosterLog()
 
@@ -54,6 +58,25 @@ export class Children {
 
   values(): IterableIterator<Child> {
     return this.#children.values()
+  }
+
+  /** The shortest peerTimeoutMs a child said it has (Infinity: none said), cached until a child changes it. */
+  get shortestPeerTimeout(): number {
+    if (this.#shortest === undefined) {
+      let min = Infinity
+      for (const c of this.#children.values()) if (c.peerTimeoutMs !== undefined && c.peerTimeoutMs < min) min = c.peerTimeoutMs
+      this.#shortest = min
+    }
+    return this.#shortest
+  }
+
+  /** What a child's HELLO said its peerTimeoutMs is (0: unknown). */
+  setPeerTimeout(id: EndpointId, ms: number): void {
+    const child = this.#children.get(id)
+    const value = ms > 0 ? ms : undefined
+    if (!child || child.peerTimeoutMs === value) return
+    child.peerTimeoutMs = value
+    this.#shortest = undefined
   }
 
   /**
@@ -85,6 +108,7 @@ export class Children {
     const child = this.#children.get(id)
     if (!child) return undefined
     this.#children.delete(id)
+    if (child.peerTimeoutMs !== undefined) this.#shortest = undefined
     if (lostUntil > 0) this.#lost.set(id, lostUntil)
     this.roster.remove(id)
     return child

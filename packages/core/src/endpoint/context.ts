@@ -117,7 +117,7 @@ export interface NodeContext {
   watchOrigin(origin: EndpointId): void
 
   /** Connects to a parent and waits for its welcome (from `expect`, when given). */
-  join(addresses: EndpointAddresses, timeoutMs: number, expect?: EndpointId): Promise<void>
+  join(addresses: EndpointAddresses, timeoutMs: number, expect?: EndpointId, signal?: AbortSignal): Promise<void>
   detachParent(): Promise<void>
   sendHello(): void
   /** The parent's welcome arrived. */

@@ -2,6 +2,7 @@ import { JoinTimeoutError } from '../errors.js'
 import { sleep } from '../runtime/clock.js'
 import type { NodeContext } from './context.js'
 import type { CoordinatedMember, Coordinator, CoordinationView, Leader } from './coordinator.js'
+import { adopted } from './adopt.js'
 import { becomeRoot } from './failover.js'
 import type { EndpointAddresses } from './options.js'
 import { successionOrder } from './succession.js'
@@ -18,6 +19,9 @@ export class Coordination implements CoordinatedMember, CoordinationView {
   /** Sequencing held because leadership could not be proved; released when it can again. */
   #held = false
   #joining = false
+  /** The leader being joined now, and how to stop waiting on it when the service names another. */
+  #target: Leader | undefined
+  #abort: AbortController | undefined
 
   constructor(
     readonly node: NodeContext,
@@ -56,6 +60,10 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     }
   }
 
+  get adoptsDocuments(): boolean {
+    return this.coordinator.adoptsDocuments === true
+  }
+
   issued(epoch: number): boolean {
     return epoch <= this.coordinator.issuedEpoch
   }
@@ -70,7 +78,7 @@ export class Coordination implements CoordinatedMember, CoordinationView {
 
   #refused = false
 
-  lead(epoch: number): void {
+  lead(epoch: number, handover?: Leader): void {
     const node = this.node
     if (node.closed) return
     this.#leader = { id: node.id, epoch, addresses: this.addresses }
@@ -79,9 +87,13 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     if (s.isRoot) s.stepDown()
     // The roster from the old root (our siblings) is who may come back with fragments we lack.
     const order = s.inLimbo ? successionOrder([...s.siblings, ...s.previousSiblings], s.deadParents) : s.parentLost(node.parent?.parentId)
+    // A leader that handed over (alive) holds every document of the tree: wait for it too.
+    if (handover && handover.id !== node.id && !order.some((p) => p.id === handover.id))
+      order.push({ id: handover.id, addresses: handover.addresses, joinOrder: Number.MAX_SAFE_INTEGER, priority: Number.MIN_SAFE_INTEGER })
     void node.detachParent()
     this.#held = false
-    node.logger.warn({ epoch, coordinator: this.coordinator.name }, 'elected root by the coordinator')
+    adopted(node)
+    node.logger.warn({ epoch, coordinator: this.coordinator.name, handover: handover?.id }, 'elected root by the coordinator')
     try {
       becomeRoot(node, order, epoch)
     } catch (error) {
@@ -92,6 +104,8 @@ export class Coordination implements CoordinatedMember, CoordinationView {
   follow(leader: Leader): void {
     const node = this.node
     if (node.closed || leader.id === node.id) return
+    // A join still waiting on the leader this one replaced (likely dead) stops now.
+    if (this.#target && this.#target.id !== leader.id) this.#abort?.abort()
     this.#leader = leader
     if (node.succession.isRoot) {
       // Someone else leads now: nothing more is acknowledged here; what we hold goes to them.
@@ -110,6 +124,19 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     node.stats.leaseLapses++
     node.logger.warn({ why, epoch: node.succession.epoch }, 'leadership lapsed: acknowledging nothing, stepping down until the coordinator names a root')
     node.updateRole()
+  }
+
+  async prepareHandover(owns: (doc: string) => boolean): Promise<void> {
+    const node = this.node
+    const storage = node.opts.storage
+    if (!storage || !node.succession.isRoot) return
+    let loaded = 0
+    for (const doc of await storage.documents()) {
+      if (!owns(doc) || node.replicas.get(doc) || !node.succession.isRoot) continue
+      await node.replicas.openAtRoot(doc, {})
+      loaded++
+    }
+    if (loaded > 0) node.logger.info({ loaded }, 'loaded the stored documents not in memory, for the next root to recover them from us')
   }
 
   parentSilent(why: string): void {
@@ -144,18 +171,23 @@ export class Coordination implements CoordinatedMember, CoordinationView {
         if (node.closed || !leader || leader.id === node.id || node.succession.isRoot) return
         const link = node.parent
         if (link?.welcomed && link.parentId === leader.id && link.silentFor(node.clock.now()) < node.opts.peerTimeoutMs) return
+        this.#target = leader
+        this.#abort = new AbortController()
         try {
-          await node.join(leader.addresses, node.opts.peerTimeoutMs * 2, leader.id)
+          await node.join(leader.addresses, node.opts.peerTimeoutMs * 2, leader.id, this.#abort.signal)
           node.parentBack()
           node.updateRole()
           if (this.#leader === leader) return
         } catch (error) {
           node.logger.info({ leader: leader.id, reason: (error as Error).message }, 'joining the leader failed; trying again')
-          await sleep(node.clock, node.opts.heartbeatMs)
+          // Replaced while we waited on it: join the new one at once.
+          if (this.#leader === leader) await sleep(node.clock, node.opts.heartbeatMs)
         }
       }
     } finally {
       this.#joining = false
+      this.#target = undefined
+      this.#abort = undefined
     }
   }
 }

@@ -27,6 +27,12 @@ export interface Coordinator {
   readonly issuedEpoch: number
   /** Resigns (a successor is elected at once, not after the lease) and disconnects. */
   close(): Promise<void>
+  /**
+   * True when this member may be made root of documents it never held (documents sharded
+   * across hosts: a shard moves to a host that never served it). Recovery then takes each
+   * survivor's snapshot of the documents it lacks (see `adoptFromSurvivor`). Default false.
+   */
+  readonly adoptsDocuments?: boolean
 }
 
 /** The endpoint as a coordinator sees it: what it is told to do. */
@@ -34,12 +40,22 @@ export interface CoordinatedMember {
   readonly id: EndpointId
   readonly addresses: EndpointAddresses
   readonly logger: Logger
-  /** The service elected this member; `epoch` is its fencing token (rises with every leader). */
-  lead(epoch: number): void
+  /**
+   * The service elected this member; `epoch` is its fencing token (rises with every leader).
+   * `handover`: the previous leader, alive, gave the role up (a shard moving to this host):
+   * recovery waits for it to re-join and takes what it holds.
+   */
+  lead(epoch: number, handover?: Leader): void
   /** Another member leads at `epoch`: join it. */
   follow(leader: Leader): void
   /** This member's leadership is over (its lease lapsed or was lost): stop acknowledging, step down. */
   lapsed(why: string): void
+  /**
+   * Before a handover (a shard moving to another host while this root is alive): loads every
+   * document in this member's storage that `owns` accepts and that is not in memory, so the next
+   * root recovers it from this one (it re-joins as a client and is fetched from). No-op without storage.
+   */
+  prepareHandover?(owns: (doc: string) => boolean): Promise<void>
 }
 
 /** A leader as the service announces it. */
@@ -53,6 +69,8 @@ export interface Leader {
 export interface CoordinationView {
   /** False for an epoch above any the service issued: a forged or garbled claim. */
   issued(epoch: number): boolean
+  /** Whether a recovering root takes survivors' documents it never held (see Coordinator.adoptsDocuments). */
+  readonly adoptsDocuments: boolean
   /** The parent went silent: re-join the leader the service names (never self-promote). */
   parentSilent(why: string): void
 }

@@ -1,10 +1,11 @@
 import { JoinRefusedError } from '../errors.js'
-import { endpointIdFromBytes, type EndpointId } from '../ids.js'
+import { endpointIdFromBytes, type DocId, type EndpointId } from '../ids.js'
 import { sleep } from '../runtime/clock.js'
 import type { Peer } from './roster.js'
 import type { NodeContext } from './context.js'
 import type { EndpointAddresses } from './options.js'
 import type { ParentLink } from './parent-link.js'
+import { adoptFromSurvivor, isAdopting } from './adopt.js'
 import { fetchFromSurvivor } from './survivor-fetch.js'
 
 /**
@@ -103,6 +104,14 @@ export function becomeRoot(node: NodeContext, order: readonly Peer[], issued?: n
   node.parentBack()
   // Children that noticed the death first joined us before we promoted: what they hold beyond
   // our seq is fetched now, as from a survivor re-joining during recovery.
-  for (const child of node.children.values()) fetchFromSurvivor(node, child.id, child.heads ?? [])
+  for (const child of node.children.values()) {
+    // Documents we never held (a shard moved here) come from their snapshots (see adopt.ts).
+    adoptFromSurvivor(node, child.id, child.heads ?? [])
+    fetchFromSurvivor(
+      node,
+      child.id,
+      (child.heads ?? []).filter((h) => !isAdopting(node, h.doc as DocId)),
+    )
+  }
   node.maybeEndRecovery()
 }

@@ -1,4 +1,4 @@
-import { BadFrameError, ClosedError, JoinRefusedError, JoinTimeoutError } from '../errors.js'
+import { AbortError, BadFrameError, ClosedError, JoinRefusedError, JoinTimeoutError } from '../errors.js'
 import { TypedEmitter } from '../events.js'
 import { endpointIdToBytes, newEndpointId, type DocId, type EndpointId } from '../ids.js'
 import type { Logger } from '../logger.js'
@@ -253,7 +253,7 @@ export class Node implements NodeContext {
    * endpoint answering at that address is refused). On failure the half-made link is closed
    * and this endpoint has no parent again, so a caller can try the next address.
    */
-  async join(addresses: EndpointAddresses, timeoutMs = this.opts.joinTimeoutMs, expect?: EndpointId): Promise<void> {
+  async join(addresses: EndpointAddresses, timeoutMs = this.opts.joinTimeoutMs, expect?: EndpointId, signal?: AbortSignal): Promise<void> {
     const transport = this.opts.joinTransport ?? this.opts.transport
     const link = await ParentLink.connect(transport, addresses, this.id, this.opts.maxMessageBytes, this.logger, () => this.stats.queueDrops++, this.clock.now())
     link.expected = expect
@@ -263,6 +263,11 @@ export class Node implements NodeContext {
     this.succession.forgetRosterVersion()
     this.#parentListener = this.#listen(link.sub, 'parent', 2, 'parent', link)
     const welcomed = new Promise<void>((resolve, reject) => (this.#welcome = { resolve, reject }))
+    // A coordinated endpoint stops waiting on a leader that was replaced (it may be dead).
+    const welcome = this.#welcome
+    const onAbort = () => void (this.#welcome === welcome && welcome?.reject(new AbortError(`Joining ${addresses.inbound}`)))
+    signal?.addEventListener('abort', onAbort, { once: true })
+    if (signal?.aborted) onAbort()
     const started = this.clock.now()
     // Said again until answered (the subscription may not have reached the parent yet), less
     // and less often: a crowd joining a busy parent must not bury it under repeated hellos.
@@ -292,6 +297,7 @@ export class Node implements NodeContext {
       await link.close()
       throw error
     } finally {
+      signal?.removeEventListener('abort', onAbort)
       this.clock.clearTimeout(hello)
       this.clock.clearTimeout(timeout)
       this.#welcome = undefined
@@ -389,6 +395,7 @@ export class Node implements NodeContext {
       docs: this.replicas.heads(true),
       ancestry: [],
       incarnation: this.incarnation,
+      peerTimeoutMs: this.opts.peerTimeoutMs,
     })
     link.send(encodeMessage({ kind: Kind.HELLO, origin: this.id, epoch: this.succession.epoch, payload }))
     this.countSent(Kind.HELLO)

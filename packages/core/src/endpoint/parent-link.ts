@@ -38,6 +38,8 @@ export class ParentLink {
   rehelloAt = Number.NEGATIVE_INFINITY
   /** Heartbeats in a row whose chain contained this endpoint. */
   loopSeen = 0
+  /** The parent's peerTimeoutMs as its welcome said (undefined: unknown); idle heartbeats up cover it. */
+  peerTimeoutMs: number | undefined
   #lastHeard: number
   /** The parent's ancestor chain: the parent first, the root last. */
   #ancestors: AddressInfo[] = []

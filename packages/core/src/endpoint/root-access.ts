@@ -65,6 +65,7 @@ export function onAccessAnswer(node: NodeContext, { message: m, topic, link }: W
   const access = AccessCodec.decode(m.payload)
   const subject = endpointIdFromBytes(access.endpoint)
   for (const settle of node.access.answer(subject, m.doc as DocId, access, node.clock.now())) settle()
+  for (const p of node.access.release(node.clock.now())) sendQuestion(node, p.subject, p.doc)
 }
 
 /**

@@ -81,7 +81,7 @@ export class Ticker {
       // an idle edge with a thousand tabs writes to each socket twice a second, not four times.
       const epoch = node.succession.epoch
       const last = this.#lastBeat
-      if (!last || last.epoch !== epoch || !sameBytes(last.payload, payload) || now - last.at >= liveEvery(node)) {
+      if (!last || last.epoch !== epoch || !sameBytes(last.payload, payload) || now - last.at >= liveEvery(node, node.children.shortestPeerTimeout)) {
         this.#lastBeat = { payload, epoch, at: now }
         node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch, payload }))
       }
@@ -103,7 +103,7 @@ export class Ticker {
     // the peer timeout (every other tick by default): a parent of a thousand idle children
     // reads half as many frames, and still hears each one at least three times per timeout.
     if (link.welcomed) {
-      if (now - link.sentAt >= liveEvery(node)) node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch }))
+      if (now - link.sentAt >= liveEvery(node, link.peerTimeoutMs)) node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch }))
     } else node.sendHello()
     if (link.silentFor(now) > peerTimeoutMs) {
       node.startFailover(`the parent was silent for ${link.silentFor(now)} ms`)
@@ -125,8 +125,10 @@ export class Ticker {
 /**
  * How often an idle link must show it is alive: every fifth of the peer timeout (every other
  * tick by default), so a peer is heard at least three times per timeout; never more often
- * than the tick.
+ * than the tick. The timeout is the shorter of ours and the one the other end said it has
+ * (`theirs`): a parent with a long timeout beating at its own pace was presumed dead by
+ * children with a short one, which then made a second root at its epoch (issue 12).
  */
-function liveEvery(node: NodeContext): number {
-  return Math.max(node.opts.heartbeatMs, node.opts.peerTimeoutMs / 5)
+function liveEvery(node: NodeContext, theirs = Infinity): number {
+  return Math.max(node.opts.heartbeatMs, Math.min(node.opts.peerTimeoutMs, theirs) / 5)
 }

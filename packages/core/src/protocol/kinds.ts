@@ -18,6 +18,7 @@ export const Kind = {
   APP: 16,
   RESEND: 17,
   PRESENCES: 18,
+  BRANCH: 19,
   ACCESS: 20,
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
@@ -68,6 +69,7 @@ export const DOC_KINDS: ReadonlySet<Kind> = new Set<Kind>([
   Kind.PRESENCE,
   Kind.RESEND,
   Kind.PRESENCES,
+  Kind.BRANCH,
   Kind.ACCESS,
 ])
 

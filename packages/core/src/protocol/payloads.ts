@@ -28,11 +28,15 @@ export interface Hello {
   ancestry: Uint8Array[]
   /** Random per process; the same id with another incarnation is a restarted process. */
   incarnation?: number
+  /** The joiner's peerTimeoutMs: its parent's idle heartbeats come often enough for it (0 or absent: unknown). */
+  peerTimeoutMs?: number
 }
 /** The payload of WELCOME messages (see PROTOCOL.md). */
 export interface Welcome {
   ancestors: AddressInfo[]
   rosterVersion: number
+  /** The parent's peerTimeoutMs: the child's idle heartbeats come often enough for it (0 or absent: unknown). */
+  peerTimeoutMs?: number
 }
 /** The payload of REFUSE messages (see PROTOCOL.md). */
 export interface Refusal {
@@ -40,6 +44,11 @@ export interface Refusal {
   reason: string
   /** ERR_BUSY: when to try again. */
   retryAfterMs?: number
+  /**
+   * ERR_STALE_BASE: 1 + the base seq of the copy this answers (0 or absent: not said, an older
+   * peer). An origin may have sent the change again since; it tells its copies apart by base.
+   */
+  answered?: number
 }
 /** The payload of HEARTBEAT messages (see PROTOCOL.md). */
 export interface Heartbeat {
@@ -108,6 +117,8 @@ export interface Access {
 /** The payload of FRAGMENTS messages (see PROTOCOL.md). */
 export interface Batch {
   envelopes: Uint8Array[]
+  /** In BRANCH: the history fingerprint at the fork (the message's seq); 0 or absent elsewhere. */
+  history?: number
 }
 
 export interface PayloadCodec<T> {

@@ -79,6 +79,7 @@ export const zincSchema = {
             "APP": 16,
             "RESEND": 17,
             "PRESENCES": 18,
+            "BRANCH": 19,
             "ACCESS": 20
           }
         },
@@ -113,6 +114,11 @@ export const zincSchema = {
             "incarnation": {
               "type": "uint64",
               "id": 7
+            },
+            "peerTimeoutMs": {
+              "type": "uint32",
+              "id": 8,
+              "protoName": "peer_timeout_ms"
             }
           }
         },
@@ -127,6 +133,11 @@ export const zincSchema = {
               "type": "uint64",
               "id": 2,
               "protoName": "roster_version"
+            },
+            "peerTimeoutMs": {
+              "type": "uint32",
+              "id": 3,
+              "protoName": "peer_timeout_ms"
             }
           }
         },
@@ -160,6 +171,10 @@ export const zincSchema = {
               "type": "uint32",
               "id": 3,
               "protoName": "retry_after_ms"
+            },
+            "answered": {
+              "type": "uint64",
+              "id": 4
             }
           }
         },
@@ -332,6 +347,10 @@ export const zincSchema = {
               "rule": "repeated",
               "type": "bytes",
               "id": 1
+            },
+            "history": {
+              "type": "double",
+              "id": 2
             }
           }
         },

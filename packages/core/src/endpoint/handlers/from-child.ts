@@ -11,7 +11,9 @@ import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue, vouched } from '../forwarding.js'
 import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
+import { adoptFromSurvivor, isAdopting } from '../adopt.js'
 import { whenReached } from '../opener-ahead.js'
+import { onBranch } from '../branch-up.js'
 import type { AccessRequest, Verdict } from '../options.js'
 import { askRoot, onAccessQuestion } from '../root-access.js'
 import type { Open } from '../../protocol/payloads.js'
@@ -39,6 +41,7 @@ export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
   [Kind.ACCESS]: onAccessQuestion,
   [Kind.FRAGMENTS]: (node, { message: m }) => onSurvivorAnswer(node, m),
   [Kind.SNAPSHOT]: (node, { message: m }) => onSurvivorAnswer(node, m),
+  [Kind.BRANCH]: (node, { message: m }) => onBranch(node, m),
   [Kind.APP]: (node, { message: m }) => {
     if (!node.succession.isRoot) return forwardUp(node, m)
     node.publish(CONTROL_TOPIC, m.raw)
@@ -175,8 +178,9 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
   // A sibling from before a failover keeps its place in the succession order.
   const isNew = node.children.upsert(id, addresses, hello.priority, node.clock.now(), node.succession.previousOrder(id), incarnation)
   node.children.get(id)!.heads = hello.docs
+  node.children.setPeerTimeout(id, hello.peerTimeoutMs ?? 0)
   node.identities.admitted(id)
-  const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version })
+  const payload = WelcomeCodec.encode({ ancestors: node.ancestorChain(), rosterVersion: node.children.version, peerTimeoutMs: node.opts.peerTimeoutMs })
   node.publish(endpointTopic(id), encodeMessage({ kind: Kind.WELCOME, origin: node.id, epoch: node.succession.epoch, payload }))
   // The whole roster, to this child alone: a new one needs it, and a known one saying hello
   // again may have missed a delta. Everyone else gets the join as a delta, if it is one that
@@ -187,7 +191,12 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
     node.childrenChanged()
   }
   if (node.succession.recovering) {
-    fetchFromSurvivor(node, id, hello.docs)
+    adoptFromSurvivor(node, id, hello.docs)
+    fetchFromSurvivor(
+      node,
+      id,
+      hello.docs.filter((h) => !isAdopting(node, h.doc as DocId)),
+    )
     node.maybeEndRecovery()
   }
 }

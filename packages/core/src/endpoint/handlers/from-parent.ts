@@ -11,6 +11,7 @@ import { applyRoster } from '../roster.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, presenceValue } from '../forwarding.js'
 import type { ParentLink } from '../parent-link.js'
+import { passBranchUp } from '../branch-up.js'
 import { onAccessAnswer } from '../root-access.js'
 
 /** Kinds only the parent itself may send (others are relayed copies of the root's messages). */
@@ -34,6 +35,8 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     if (replica.ready && replica.children.size > 0) node.replicas.resyncChildren(replica, (child) => node.refuse(child, 'ERR_RESYNC', 'the history above changed; take a snapshot', replica.doc))
     const snapshot = SnapshotCodec.decode(m.payload)
     const orphans = replica.ready ? orphansBeyond(replica, snapshot, node.id) : []
+    // What our history confirmed beyond the snapshot goes up first, to be merged (see branch-up.ts).
+    if (replica.ready) passBranchUp(node, replica, snapshot)
     replica.applySnapshot(m.seq, snapshot)
     // Sequenced changes of other endpoints that the new history lacks: their authors may be
     // gone (a tree that lost a merge), so pass them up once; the root dedupes by (origin,
@@ -53,7 +56,7 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
   [Kind.ACK]: (node, { message: m }) => node.replicas.get(m.doc as DocId)?.acknowledged(m.clientSeq, m.seq),
   [Kind.REJECT]: (node, { message: m }) => {
     const refusal = RefusalCodec.decode(m.payload)
-    return node.replicas.get(m.doc as DocId)?.rejected(m.clientSeq, refusal.reason, refusal.code, m.seq, m.baseSeq)
+    return node.replicas.get(m.doc as DocId)?.rejected(m.clientSeq, refusal.reason, refusal.code, m.seq, m.baseSeq, refusal.answered ? refusal.answered - 1 : undefined)
   },
   [Kind.RESEND]: (node, { message: m }) => {
     const replica = node.replicas.get(m.doc as DocId)
@@ -145,6 +148,7 @@ function onWelcome(node: NodeContext, m: Message, link: ParentLink): void {
     return node.joinRefused(`the endpoint at ${link.addresses.inbound} is ${m.origin}, not ${link.expected} (a restarted process)`)
   }
   link.parentId = m.origin
+  link.peerTimeoutMs = welcome.peerTimeoutMs || undefined
   const bad = link.takeChain(welcome.ancestors, node.id)
   if (bad) {
     link.parentId = undefined

@@ -1,0 +1,230 @@
+import { DEFAULTS, Endpoint, newEndpointId, silentLogger, type AccessRequest, type Logger, type EndpointOptions, type EndpointStats, type Verdict } from '@zinc/core'
+import type { Etcd3 } from 'etcd3'
+import { connectEtcd, EtcdCoordinator, type EtcdCoordinatorOptions } from './etcd-coordinator.js'
+import { HostRegistry } from './registry.js'
+import { checkShardCount, shardCount } from './shard-config.js'
+import { assignShards, shardOf } from './shard-map.js'
+import { sumStats } from './sum-stats.js'
+
+/** Endpoint options of one shard's endpoint on a host (it binds; the coordinator is set here). */
+export type ShardEndpointOptions = Omit<EndpointOptions, 'coordinator' | 'join'>
+
+/** Options of {@link ShardedHost.start}. */
+export interface ShardedHostOptions extends EtcdCoordinatorOptions {
+  /**
+   * How many shards the deployment's documents are spread over (each a tree with its own root).
+   * Fixed for a prefix: the first host writes it to etcd and every later host must agree. A few
+   * per host leave room to spread evenly when hosts come and go (e.g. 4 × the most hosts).
+   */
+  shards: number
+  /** This host's id in etcd (default: a fresh UUID). Shards follow it: keep it across restarts. */
+  id?: string
+  /** The options of shard `shard`'s endpoint: transport, `bind` (its own addresses), storage, hooks. */
+  endpoint: (shard: number) => ShardEndpointOptions
+}
+
+/** What {@link ShardedHost.stats} reports. */
+export interface ShardedHostStats {
+  host: string
+  shards: number
+  /** The shards this host leads now (its endpoint for them is root). */
+  led: number[]
+  /** The shards the live set assigns to this host (led once handed over or recovered). */
+  assigned: number[]
+  /** The live hosts, as etcd lists them. */
+  hosts: string[]
+  /** Per shard: this host's endpoint's role, epoch and documents. */
+  endpoints: Array<{ shard: number; role: string; epoch: number; docs: number }>
+  /** Every shard endpoint's counters, summed (docs merged). */
+  totals: EndpointStats
+}
+
+/**
+ * A host of a sharded deployment: documents are spread over `shards` shards (by a hash of their
+ * id), each shard is a tree of its own, and the live hosts (registered in etcd with a lease)
+ * share the shards' roots, as evenly as they can (rendezvous hashing with bounded loads).
+ *
+ * It is a composition, not a new kind of endpoint: one coordinated `Endpoint` per shard, each
+ * in that shard's etcd election. An endpoint stands only while the live set assigns its shard
+ * to this host. When a host joins, the shards that move to it are handed over: the old root
+ * stops acknowledging, steps down and gives its key up; the new one leads at a new epoch and
+ * recovers from the old one (which re-joins it as a client) and from the shard's other members.
+ * When a host dies, its keys expire with its lease, and the new owners recover as after any
+ * failover: from the survivors (the forests and relays that had the documents open).
+ */
+export class ShardedHost {
+  readonly #endpoints: Endpoint[] = []
+  readonly #coordinators: EtcdCoordinator[] = []
+  #assignment: string[] = []
+  #closed = false
+
+  readonly #registry: HostRegistry
+  readonly #client: Etcd3
+  readonly #logger: Logger
+  /** The shard endpoints' peer timeout and join timeout: how long a handover may take. */
+  readonly #timing: { peerTimeoutMs: number; joinTimeoutMs: number }
+
+  private constructor(
+    readonly id: string,
+    readonly shards: number,
+    readonly prefix: string,
+    registry: HostRegistry,
+    client: Etcd3,
+    base: ShardEndpointOptions,
+  ) {
+    this.#registry = registry
+    this.#client = client
+    this.#logger = base.logger ?? silentLogger
+    this.#timing = { peerTimeoutMs: base.peerTimeoutMs ?? DEFAULTS.peerTimeoutMs, joinTimeoutMs: base.joinTimeoutMs ?? DEFAULTS.joinTimeoutMs }
+  }
+
+  /** The ids of the live hosts, as etcd lists them. */
+  hosts(): string[] {
+    return this.#registry.live().sort()
+  }
+
+  /**
+   * Connects to etcd (an `EtcdUnreachableError` naming it otherwise), registers, and starts every
+   * shard's endpoint; resolves once each leads or has joined its shard's root.
+   */
+  static async start(options: ShardedHostOptions): Promise<ShardedHost> {
+    const shards = checkShardCount(options.shards)
+    const prefix = options.prefix ?? 'zinc/'
+    const ttlSeconds = Math.max(1, Math.ceil((options.leaseTtlMs ?? 5000) / 1000))
+    const client = await connectEtcd(options.endpoints, options.dialTimeoutMs ?? 3000)
+    const id = options.id ?? newEndpointId()
+    let host: ShardedHost | undefined
+    try {
+      await shardCount(client, prefix, shards)
+      const base = options.endpoint(0)
+      const logger = base.logger ?? silentLogger
+      let changed = () => {}
+      const registry = new HostRegistry(client, prefix, ttlSeconds, logger, () => changed(), { id, since: Date.now(), joining: true })
+      const h = new ShardedHost(id, shards, prefix, registry, client, base)
+      host = h
+      changed = () => h.#reassign()
+      await registry.start()
+      host.#assignment = host.#assign()
+      // Joining: every endpoint first follows its shard's current root (or, in an empty
+      // deployment, leads it); then the host takes its share, by handover from roots it follows.
+      await Promise.all(Array.from({ length: shards }, (_, shard) => host!.#startShard(shard, options)))
+      await registry.ready()
+      host.#reassign()
+      return host
+    } catch (error) {
+      if (host) await host.close()
+      else client.close()
+      throw error
+    }
+  }
+
+  async #startShard(shard: number, options: ShardedHostOptions): Promise<void> {
+    const coordinator = new EtcdCoordinator(
+      { ...options, prefix: `${this.prefix}shards/${shard}/` },
+      {
+        client: this.#client,
+        stand: () => !this.#closed && !this.#leaving && this.#assignment[shard] === this.id,
+        host: this.id,
+        alive: (h) => this.#registry.has(h),
+        owns: (doc) => shardOf(doc, this.shards) === shard,
+      },
+    )
+    this.#coordinators[shard] = coordinator
+    const base = options.endpoint(shard)
+    const authorize = base.authorize
+    const endpoint = await Endpoint.start({
+      ...base,
+      coordinator,
+      // A document of another shard opened here is refused by name (the opener routed it wrong).
+      authorize: (request: AccessRequest): Verdict | Promise<Verdict> => {
+        const home = shardOf(request.doc, this.shards)
+        if (home !== shard) return `document "${request.doc}" belongs to shard ${home}, and this is shard ${shard}'s tree: open it through a Forest (it routes each document to its shard)`
+        return authorize ? authorize(request) : true
+      },
+    })
+    this.#endpoints[shard] = endpoint
+    if (this.#closed) await endpoint.close()
+  }
+
+  /** The live set changed: recompute who leads what, and stand or withdraw accordingly. */
+  #reassign(): void {
+    if (this.#closed) return
+    // Until our own registration is visible, the set is not ours to act on.
+    if (!this.#registry.has(this.id)) return
+    this.#assignment = this.#assign()
+    for (const c of this.#coordinators) void c?.restand()
+  }
+
+  #leaving = false
+
+  /**
+   * Before closing: marks this host leaving (still registered, so a handover, not a failover),
+   * lets the others take its shards, re-joins each new root as a client so it recovers every
+   * document from us, and waits out that recovery (at most two peer timeouts from promotion).
+   * Bounded by joinTimeoutMs; skipped when no other host is live.
+   */
+  async #handOver(): Promise<void> {
+    // Only what we certainly still lead: a host cut off from etcd has nothing to hand over
+    // (its shards move as after a death).
+    const led = this.led().filter((shard) => this.#coordinators[shard]!.mayConfirm())
+    if (led.length === 0 || this.#registry.live().every((h) => h === this.id)) return
+    this.#leaving = true
+    if (!(await this.#registry.leave())) return
+    const deadline = Date.now() + this.#timing.joinTimeoutMs
+    const handed = () => led.every((shard) => this.#endpoints[shard]!.role !== 'host' && this.#endpoints[shard]!.connected)
+    while (!handed() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    if (!handed()) return this.#logger.warn({ shards: led }, 'the shards were not all taken over in time; closing anyway (the next owners recover from the other survivors)')
+    await new Promise((r) => setTimeout(r, this.#timing.peerTimeoutMs * 2))
+  }
+
+  /** Over the live hosts; while none is (the first host is still joining), over this one. */
+  #assign(): string[] {
+    const live = this.#registry.live()
+    return assignShards(this.shards, live.length > 0 ? live : [this.id])
+  }
+
+  /** The shards this host leads now. */
+  led(): number[] {
+    // Elected and not lapsed (a root that stepped down keeps the role 'host' until it joins).
+    return this.#endpoints.flatMap((e, shard) => (e?.role === 'host' && this.#coordinators[shard]?.leading ? [shard] : []))
+  }
+
+  /** The shards the current live set assigns to this host. */
+  assigned(): number[] {
+    return this.#assignment.flatMap((h, shard) => (h === this.id ? [shard] : []))
+  }
+
+  /** This host's endpoint of `shard`. */
+  endpoint(shard: number): Endpoint {
+    const e = this.#endpoints[shard]
+    if (!e) throw new RangeError(`This host has no endpoint for shard ${shard} (it has ${this.shards}: 0 … ${this.shards - 1}).`)
+    return e
+  }
+
+  /** The shards led and assigned, the live hosts, each shard endpoint, and their counters summed. */
+  stats(): ShardedHostStats {
+    const endpoints = this.#endpoints.map((e, shard) => ({ shard, role: e.role, epoch: e.epoch, docs: Object.keys(e.stats().docs).length }))
+    return {
+      host: this.id,
+      shards: this.shards,
+      led: this.led(),
+      assigned: this.assigned(),
+      hosts: this.hosts(),
+      endpoints,
+      totals: sumStats(this.#endpoints.map((e) => e.stats())),
+    }
+  }
+
+  /**
+   * Leaves: every shard this host leads is handed over at once (its candidacy is revoked, so
+   * the next owner leads without waiting for a lease), then etcd forgets the host.
+   */
+  async close(): Promise<void> {
+    if (this.#closed || this.#leaving) return
+    await this.#handOver().catch((error: unknown) => this.#logger.warn({ err: error }, 'handing the shards over before closing failed; closing anyway'))
+    this.#closed = true
+    await this.#registry.close()
+    await Promise.all(this.#endpoints.map((e) => e?.close()))
+    this.#client.close()
+  }
+}

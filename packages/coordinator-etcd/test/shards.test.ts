@@ -1,0 +1,363 @@
+import { consoleLogger, Endpoint, MemoryStorage, type Document } from '@zinc/core'
+import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
+import { afterEach, describe, expect, it } from 'vitest'
+import { assignShards, Forest, ShardedHost, shardOf } from '../src/index.js'
+import { EtcdLink, etcdFixture, waitFor } from './etcd-server.js'
+
+/**
+ * Documents sharded across hosts on a real etcd: three hosts (one coordinated endpoint per
+ * shard each, in-process network, each host reaching etcd through its own cuttable link), a
+ * forest opening 300 documents. Heavier variant: ZINC_SHARDS_LONG=1 (600 documents, then four cycles of a
+ * host joining and another dying, writes throughout).
+ */
+
+type Log = { log: string[] }
+const LONG = process.env.ZINC_SHARDS_LONG === '1'
+const TIMING = { heartbeatMs: 100, peerTimeoutMs: 1000, resendMs: 300, joinTimeoutMs: 30_000 } as const
+const TTL_MS = 2000
+const SHARDS = 12
+const DOCS = LONG ? 600 : 300
+/** ZINC_LOG=info (or debug) prints every endpoint's log, named host/shard. */
+const log = (name: string, shard: number) => (process.env.ZINC_LOG ? { logger: consoleLogger(process.env.ZINC_LOG as 'info', { name: `${name}/${shard}` }) } : {})
+
+const etcdServer = etcdFixture()
+let prefixes = 0
+const cleanups: Array<() => Promise<unknown>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) {
+    const t = Date.now()
+    await c().catch(() => {})
+    if (Date.now() - t > 1000) console.log(`[shards] cleanup took ${Date.now() - t} ms: ${c.toString().slice(0, 80)}`)
+  }
+})
+
+interface Host {
+  name: string
+  host: ShardedHost
+  link: EtcdLink
+}
+
+/** `stores`: one storage per shard (kept by the caller across a restart). */
+async function startHost(network: InprocNetwork, prefix: string, name: string, stores?: MemoryStorage[]): Promise<Host> {
+  const link = await EtcdLink.to(etcdServer.server)
+  cleanups.push(() => link.close())
+  const transport = new InprocTransport(network, { node: name })
+  const host = await ShardedHost.start({
+    endpoints: [link.endpoint],
+    prefix,
+    leaseTtlMs: TTL_MS,
+    shards: SHARDS,
+    id: name,
+    endpoint: (shard) => ({
+      ...TIMING,
+      ...log(name, shard),
+      ...(stores ? { storage: stores[shard]! } : {}),
+      transport,
+      bind: { inbound: network.uniqueAddress(`${name}-${shard}-in`), outbound: network.uniqueAddress(`${name}-${shard}-out`) },
+    }),
+  })
+  cleanups.push(() => host.close())
+  return { name, host, link }
+}
+
+async function startForest(network: InprocNetwork, prefix: string, name: string): Promise<Forest> {
+  const transport = new InprocTransport(network, { node: name })
+  const forest = await Forest.start({
+    endpoints: [etcdServer.server.endpoint],
+    prefix,
+    leaseTtlMs: TTL_MS,
+    endpoint: (shard) => ({ ...TIMING, ...log(name, shard), transport, bind: { inbound: network.uniqueAddress(`${name}-${shard}-in`), outbound: network.uniqueAddress(`${name}-${shard}-out`) } }),
+  })
+  cleanups.push(() => forest.close())
+  return forest
+}
+
+/** Every shard led by exactly the live host the assignment names. */
+function settledOn(hosts: Host[]): boolean {
+  const owners = assignShards(
+    SHARDS,
+    hosts.map((h) => h.name),
+  )
+  return owners.every((owner, shard) => hosts.every((h) => h.host.led().includes(shard) === (h.name === owner)))
+}
+
+const ids = Array.from({ length: DOCS }, (_, i) => `doc-${i}`)
+
+/** Two hosts settled on their shards, and a forest with the first `count` documents open, each with one change confirmed. */
+async function twoHostsAndDocs(seed: number, count: number) {
+  const network = new InprocNetwork({ seed })
+  const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+  const a = await startHost(network, prefix, 'host-a')
+  const b = await startHost(network, prefix, 'host-b')
+  await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
+  const forest = await startForest(network, prefix, 'forest')
+  const some = ids.slice(0, count)
+  const docs = await Promise.all(some.map((id) => forest.open<Log>(id, { initial: { log: [] } })))
+  docs.forEach((d, i) => d.change((s) => void s.log.push(`before-${i}`)))
+  await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+  return { network, a, b, forest, some, docs }
+}
+
+describe('documents sharded across hosts on etcd', () => {
+  it('three hosts share the shards evenly; a joining host takes its share by handover; a dead host’s shards are served again, nothing confirmed lost', { timeout: 240_000 }, async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 21 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const a = await startHost(network, prefix, 'host-a')
+    const b = await startHost(network, prefix, 'host-b')
+    await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
+
+    const forest = await startForest(network, prefix, 'forest')
+    const docs = new Map<string, Document<Log>>()
+    const made = new Map<string, string[]>()
+    const write = (round: string) => {
+      for (const id of ids) {
+        const token = `${id}:${round}`
+        docs.get(id)!.change((s) => void s.log.push(token))
+        made.get(id)!.push(token)
+      }
+    }
+    for (const id of ids) {
+      docs.set(id, await forest.open<Log>(id, { initial: { log: [] } }))
+      made.set(id, [])
+    }
+    write('r1')
+    await Promise.all([...docs.values()].map((d) => d.synced({ timeoutMs: 60_000 })))
+
+    // A third host joins: the shards it is assigned are handed over while their roots are alive.
+    const joinedAt = Date.now()
+    const c = await startHost(network, prefix, 'host-c')
+    const hosts = [a, b, c]
+    await waitFor(() => settledOn(hosts), 'three hosts settled on their shards', 60_000)
+    const handoverMs = Date.now() - joinedAt
+    write('r2')
+    await Promise.all([...docs.values()].map((d) => d.synced({ timeoutMs: 60_000 })))
+
+    // Spread: shards and documents per host within ±20 % of even. (On a loaded machine a root may
+    // miss a renewal and be re-elected meanwhile: measured once every shard is led as assigned.)
+    await waitFor(() => settledOn(hosts), 'three hosts settled on their shards', 60_000)
+    const ledBy = hosts.map((h) => h.host.led())
+    const docsBy = ledBy.map((led) => ids.filter((id) => led.includes(shardOf(id, SHARDS))).length)
+    console.log(`[shards] ${SHARDS} shards over 3 hosts: ${ledBy.map((l) => l.length).join('/')}; ${DOCS} documents: ${docsBy.join('/')}; handover on join ${handoverMs} ms`)
+    for (const led of ledBy) expect(Math.abs(led.length - SHARDS / 3)).toBeLessThanOrEqual((SHARDS / 3) * 0.2)
+    for (const n of docsBy) expect(Math.abs(n - DOCS / 3)).toBeLessThanOrEqual((DOCS / 3) * 0.2)
+    expect(ledBy.flat().sort((x, y) => x - y)).toEqual(Array.from({ length: SHARDS }, (_, i) => i))
+
+    // Kill host b: no goodbye, no resignation; etcd expires its lease.
+    const lost = b.host.led()
+    network.kill(b.name)
+    b.link.cut()
+    const diedAt = Date.now()
+    // Changes made while the dead host's shards have no root: pending, confirmed by the next one.
+    write('during')
+    const rest = [a, c]
+    await waitFor(() => settledOn(rest), "the dead host's shards led again", 60_000)
+    const ledAgainMs = Date.now() - diedAt
+    write('r3')
+    await Promise.all([...docs.values()].map((d) => d.synced({ timeoutMs: 60_000 })))
+    const servedMs = Date.now() - diedAt
+    console.log(
+      `[shards] host killed (led ${lost.length} shards): led again after ${ledAgainMs} ms, every document confirmed a new change after ${servedMs} ms (lease ${TTL_MS} ms, peer timeout ${TIMING.peerTimeoutMs} ms)`,
+    )
+    // Every change made is in its document exactly once, and the roots agree.
+    for (const id of ids) {
+      const log = docs.get(id)!.state.log
+      for (const token of made.get(id)!)
+        expect(
+          log.filter((t) => t === token),
+          `${token} exactly once`,
+        ).toHaveLength(1)
+    }
+    for (const shard of lost) {
+      const owner = rest.find((h) => h.host.led().includes(shard))!
+      const root = owner.host.endpoint(shard)
+      expect(Object.keys(root.stats().docs).length).toBe(ids.filter((id) => shardOf(id, SHARDS) === shard).length)
+    }
+    if (!LONG) return
+    // The long run: hosts keep dying and new ones joining, writes going on throughout.
+    const live = [...rest]
+    for (let cycle = 0; cycle < 4; cycle++) {
+      const fresh = await startHost(network, prefix, `host-n${cycle}`)
+      live.push(fresh)
+      write(`join-${cycle}`)
+      await waitFor(() => settledOn(live), `cycle ${cycle}: settled after a join`, 60_000)
+      const victim = live.splice(cycle % live.length, 1)[0]!
+      network.kill(victim.name)
+      victim.link.cut()
+      write(`death-${cycle}`)
+      console.log(`[shards] cycle ${cycle}: ${victim.name} killed (led ${victim.host.led().join(',')}); live ${live.map((h) => h.name).join(', ')}`)
+      await waitFor(() => settledOn(live), `cycle ${cycle}: settled after a death`, 60_000)
+      await Promise.all([...docs.values()].map((d) => d.synced({ timeoutMs: 60_000 })))
+    }
+    for (const id of ids)
+      for (const token of made.get(id)!)
+        expect(
+          docs.get(id)!.state.log.filter((t) => t === token),
+          `${token} exactly once`,
+        ).toHaveLength(1)
+  })
+
+  it('a relay is a forest: a leaf joins its endpoint of the document’s shard, and keeps syncing when that shard moves to a new host', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 24 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const a = await startHost(network, prefix, 'host-a')
+    const relay = await startForest(network, prefix, 'relay')
+    const direct = await startForest(network, prefix, 'direct')
+    // A document whose shard moves when host-b joins (assignShards is what every host computes).
+    const moved = (id: string) => {
+      const k = shardOf(id, SHARDS)
+      return assignShards(SHARDS, ['host-a', 'host-b'])[k] === 'host-b'
+    }
+    const id = ids.find(moved)!
+    const shard = shardOf(id, SHARDS)
+    const upstream = await relay.endpoint(shard)
+    const leaf = await Endpoint.start({ ...TIMING, transport: new InprocTransport(network, { node: 'leaf' }), join: upstream.addresses })
+    cleanups.push(() => leaf.close())
+    const viaRelay = await leaf.open<Log>(id, { initial: { log: [] } })
+    const other = await direct.open<Log>(id)
+    viaRelay.change((s) => void s.log.push('leaf-1'))
+    other.change((s) => void s.log.push('direct-1'))
+    await Promise.all([viaRelay.synced(), other.synced()])
+    const b = await startHost(network, prefix, 'host-b')
+    await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
+    expect(b.host.led()).toContain(shard)
+    viaRelay.change((s) => void s.log.push('leaf-2'))
+    other.change((s) => void s.log.push('direct-2'))
+    await Promise.all([viaRelay.synced({ timeoutMs: 30_000 }), other.synced({ timeoutMs: 30_000 })])
+    await waitFor(() => viaRelay.seq === other.seq && viaRelay.seq === b.host.endpoint(shard).stats().docs[id], 'leaf, forest and the new root at one seq')
+    expect([...viaRelay.state.log].sort()).toEqual(['direct-1', 'direct-2', 'leaf-1', 'leaf-2'])
+    expect(upstream.role).toBe('relay')
+  })
+
+  it('a host that closes hands its shards over while alive: the others lead them, every document intact, even those only it held', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const { a, b, forest, some, docs } = await twoHostsAndDocs(25, 60)
+    // Half the documents are closed by the forest: only their root holds them now.
+    const cold = some.filter((_, i) => i % 2 === 1)
+    await Promise.all(docs.filter((_, i) => i % 2 === 1).map((d) => d.close()))
+    await waitFor(() => cold.every((id) => !(id in [...forest.endpoints.values()].reduce((all, e) => ({ ...all, ...e.stats().docs }), {} as Record<string, number>))), 'the forest dropped them')
+    const handed = a.host.led()
+    const closing = Date.now()
+    await a.host.close()
+    const closeMs = Date.now() - closing
+    expect(b.host.led()).toHaveLength(SHARDS)
+    for (let i = 1; i < docs.length; i += 2) docs[i] = await forest.open<Log>(some[i]!)
+    docs.forEach((d, i) => d.change((s) => void s.log.push(`after-${i}`)))
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+    docs.forEach((d, i) => expect(d.state.log).toEqual([`before-${i}`, `after-${i}`]))
+    for (const shard of handed) {
+      const root = b.host.endpoint(shard)
+      expect(Object.keys(root.stats().docs).sort()).toEqual(some.filter((id) => shardOf(id, SHARDS) === shard).sort())
+    }
+    console.log(`[shards] a closing host handed ${handed.length} shards over in ${closeMs} ms (peer timeout ${TIMING.peerTimeoutMs} ms)`)
+  })
+
+  it('a handover passes on stored documents nobody has open (a host with storage, restarted, then joined by another)', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 29 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const stores = Array.from({ length: SHARDS }, () => new MemoryStorage())
+    const first = await startHost(network, prefix, 'host-a', stores)
+    const forest = await startForest(network, prefix, 'forest')
+    const some = ids.slice(0, 36)
+    const docs = await Promise.all(some.map((id) => forest.open<Log>(id, { initial: { log: [] } })))
+    docs.forEach((d, i) => d.change((s) => void s.log.push(`stored-${i}`)))
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+    await Promise.all(docs.map((d) => d.close()))
+    // Restarted on the same stores: every document is on "disk" only.
+    await first.host.close()
+    const a = await startHost(network, prefix, 'host-a', stores)
+    await waitFor(() => a.host.led().length === SHARDS, 'host-a leads every shard again', 60_000)
+    const b = await startHost(network, prefix, 'host-b')
+    await waitFor(() => settledOn([a, b]), 'the shards split between the two', 60_000)
+    const again = await Promise.all(some.map((id) => forest.open<Log>(id, { initial: { log: ['wrong: re-seeded'] } })))
+    again.forEach((d, i) => expect(d.state.log, some[i]).toEqual([`stored-${i}`]))
+    expect(some.some((id) => b.host.led().includes(shardOf(id, SHARDS)))).toBe(true)
+  })
+
+  it('a host partitioned from etcd and the others loses its shards, and gets them back by handover when it heals; nothing confirmed lost', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const { network, a, b, docs } = await twoHostsAndDocs(26, 48)
+    const made: string[][] = docs.map((_, i) => [`before-${i}`])
+    const write = (round: string) =>
+      docs.forEach((d, i) => {
+        d.change((s) => void s.log.push(`${round}-${i}`))
+        made[i]!.push(`${round}-${i}`)
+      })
+    // host-b is cut off from etcd and from every other node, alive.
+    b.link.cut()
+    network.partition(['host-b'], ['host-a', 'forest'])
+    write('cut')
+    await waitFor(() => a.host.led().length === SHARDS, 'host-a leads every shard', 60_000)
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+    await waitFor(() => b.host.led().length === 0, 'host-b leads nothing', 30_000)
+    b.link.heal()
+    network.heal()
+    await waitFor(() => settledOn([a, b]), 'the shards handed back to host-b', 60_000)
+    write('healed')
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+    docs.forEach((d, i) => expect(d.state.log).toEqual(made[i]))
+  })
+
+  it('etcd down: no shard confirms anything past its lease, nothing is lost, and every shard resumes when etcd returns', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const { a, b, docs } = await twoHostsAndDocs(27, 48)
+    const server = etcdServer.server
+    await server.kill()
+    cleanups.push(() => server.run()) // whatever happens below, the next test has its etcd
+    // Past the lease (and its margin) no root may confirm anything.
+    await new Promise((r) => setTimeout(r, TTL_MS + 500))
+    const seqs = docs.map((d) => d.seq)
+    docs.forEach((d, i) => d.change((s) => void s.log.push(`outage-${i}`)))
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(docs.map((d) => d.seq)).toEqual(seqs)
+    expect(docs.every((d) => d.pendingCount === 1)).toBe(true)
+    await server.run()
+    cleanups.pop()
+    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 60_000 })))
+    docs.forEach((d, i) => expect(d.state.log).toEqual([`before-${i}`, `outage-${i}`]))
+    await waitFor(() => a.host.led().length + b.host.led().length === SHARDS, 'every shard led again', 30_000)
+  })
+
+  it('refuses a document opened in another shard’s tree, by name', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 22 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    await startHost(network, prefix, 'host-a')
+    const forest = await startForest(network, prefix, 'forest')
+    const wrong = ids.find((id) => shardOf(id, SHARDS) !== 0)!
+    const endpoint = await forest.endpoint(0)
+    const error = await endpoint.open(wrong, { timeoutMs: 10_000 }).catch((e: unknown) => e)
+    expect((error as Error).message).toContain(`belongs to shard ${shardOf(wrong, SHARDS)}`)
+  })
+
+  it('a forest with no sharded host under its prefix says so, and how to start one', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 28 })
+    const transport = new InprocTransport(network, { node: 'lonely' })
+    const error = await Forest.start({
+      endpoints: [etcdServer.server.endpoint],
+      prefix: `zinc-shards-${process.pid}-${++prefixes}/`,
+      configTimeoutMs: 500,
+      endpoint: (shard) => ({ transport, bind: { inbound: network.uniqueAddress(`l-${shard}-in`), outbound: network.uniqueAddress(`l-${shard}-out`) } }),
+    }).catch((e: unknown) => e)
+    expect((error as Error).message).toContain('No sharded host has registered')
+    expect((error as Error).message).toContain('--shards N')
+  })
+
+  it('a host started with another shard count is refused, saying what the deployment uses', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 23 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    await startHost(network, prefix, 'host-a')
+    const transport = new InprocTransport(network, { node: 'odd' })
+    const error = await ShardedHost.start({
+      endpoints: [etcdServer.server.endpoint],
+      prefix,
+      shards: SHARDS + 1,
+      endpoint: (shard) => ({ transport, bind: { inbound: network.uniqueAddress(`odd-${shard}-in`), outbound: network.uniqueAddress(`odd-${shard}-out`) } }),
+    }).catch((e: unknown) => e)
+    expect((error as Error).message).toContain(`has ${SHARDS} shards, not ${SHARDS + 1}`)
+  })
+})

@@ -1,0 +1,59 @@
+import type { Replica } from '../document/replica.js'
+import { endpointIdFromBytes, type DocId, type EndpointId } from '../ids.js'
+import { encodeMessage, type Message } from '../protocol/codec.js'
+import { Kind } from '../protocol/kinds.js'
+import { BatchCodec, type Snapshot } from '../protocol/payloads.js'
+import type { NodeContext } from './context.js'
+import { forwardUp } from './forwarding.js'
+
+/** Room left in a message for everything but the branch's envelopes. */
+const ENVELOPE_ROOM = 4096
+
+/**
+ * Before a snapshot replaces this replica's history (it followed another root: the tree that
+ * lost a same-epoch tie-break, a stale root re-joining), what it holds beyond the snapshot —
+ * the changes that history confirmed and the new root lacks, its own and others' — goes up as
+ * one BRANCH after the fork: the root merges it (see document/branch.ts), carried past its own
+ * history. Resent one by one as they were sequenced over there, a list insert landed elsewhere
+ * or out of bounds and was refused: a confirmed change lost (issue 12). The resends still
+ * follow (own changes, orphans): duplicates once the branch is merged, and the way in when the
+ * root cannot merge it.
+ */
+export function passBranchUp(node: NodeContext, replica: Replica, snapshot: Snapshot): void {
+  const has = new Map<EndpointId, number>()
+  for (const { origin, clientSeq } of snapshot.clientSeqs) has.set(endpointIdFromBytes(origin), clientSeq)
+  const entries = replica.log.entriesAfter(0)
+  const first = entries.findIndex((e) => e.clientSeq > (has.get(e.origin) ?? 0))
+  if (first < 0) return
+  const fork = entries[first]!.seq - 1
+  const chain = replica.log.chainAt(fork)
+  if (!chain) return
+  const envelopes: Uint8Array[] = []
+  let bytes = ENVELOPE_ROOM
+  for (const e of entries.slice(first)) {
+    // A branch is a run of changes the root lacks, each following its origin's last; a history
+    // that mixes in changes the root has is not one the root can take whole.
+    if (e.clientSeq !== (has.get(e.origin) ?? 0) + 1) return
+    has.set(e.origin, e.clientSeq)
+    envelopes.push(e.envelope)
+    bytes += e.envelope.byteLength
+  }
+  if (bytes > node.opts.maxMessageBytes) return
+  node.logger.info({ doc: replica.doc, fork, changes: envelopes.length }, 'passing up the changes our former history confirmed beyond the fork, to be merged')
+  node.sendUp(encodeMessage({ kind: Kind.BRANCH, origin: node.id, doc: replica.doc, seq: fork, epoch: node.succession.epoch, payload: BatchCodec.encode({ envelopes, history: chain }) }))
+}
+
+/** A BRANCH from below: a relay passes it up; the root merges it, unless each change must be authorized on its own. */
+export function onBranch(node: NodeContext, m: Message): void {
+  if (!node.succession.isRoot) return forwardUp(node, m)
+  const sequencer = node.replicas.get(m.doc as DocId)?.sequencer
+  // Without a merge the branch's changes come as resends, each authorized like any change.
+  if (!sequencer || node.opts.authorize) return void node.stats.dropped++
+  let batch
+  try {
+    batch = BatchCodec.decode(m.payload)
+  } catch {
+    return void node.stats.badFrames++
+  }
+  sequencer.mergeBranch(m.seq, batch.history ?? 0, batch.envelopes)
+}

@@ -738,10 +738,14 @@ export class Replica {
     if (i < 0) return
     const p = this.pending[i]!
     // This answers an older copy: the one sent since has another base (the root says which
-    // copy it answers), or already meets both conditions. (Acting on every answer whose base
-    // matches the copy in flight made a storm: copies resent on an unchanged base are told
-    // apart by nothing, and each answer to an older one sent them all again.)
-    if (p.sent && ((answeredBase !== undefined && p.fragment.baseSeq !== answeredBase) || (p.fragment.baseSeq >= minBase && p.sentRefused >= rootRejections))) return
+    // copy it answers), or already meets both conditions. At the root, answering its own
+    // changes in process, in order, only the base counts: ignoring an answer to the copy in
+    // flight left it unanswered for good (nothing resends a root's own changes). Elsewhere the
+    // conditions count too: through relays, copies resent on an unchanged base cannot be told
+    // apart, and acting on each answer to an older one sent them all again (a resend storm).
+    const older = answeredBase !== undefined && p.fragment.baseSeq !== answeredBase
+    const met = p.fragment.baseSeq >= minBase && p.sentRefused >= rootRejections
+    if (p.sent && (older || (!this.sequencer && met))) return
     for (const q of this.pending.slice(i)) {
       q.sent = false
       q.minBase = Math.max(q.minBase, minBase)

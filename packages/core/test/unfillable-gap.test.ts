@@ -18,16 +18,22 @@ import { decode, FakeIO } from './fake-replica-io.js'
 const DOC = 'doc' as DocId
 afterEach(() => void vi.useRealTimers())
 
+/** A root sequencing one document (Date faked, to pass the give-up time), and one origin's changes to it. */
+function rootAndOrigin() {
+  vi.useFakeTimers({ toFake: ['Date'] })
+  const io = new FakeIO(newEndpointId(), true)
+  const root = new Replica(DOC, io, 100, 1 << 20)
+  root.seed({ n: 0 })
+  root.becomeSequencer()
+  const origin = newEndpointId()
+  const fragment = (clientSeq: number, refused = 0) =>
+    decode(encodeMessage({ kind: Kind.FRAGMENT, origin, doc: DOC, clientSeq, epoch: 1, payload: encodeOp(['n', { r: true, i: clientSeq }], refused) }))
+  return { io, root, origin, fragment }
+}
+
 describe('a gap its origin never fills', () => {
   it('is given up after repeated RESENDs: later changes are sequenced, a late copy of the gap is refused', () => {
-    vi.useFakeTimers({ toFake: ['Date'] })
-    const io = new FakeIO(newEndpointId(), true)
-    const root = new Replica(DOC, io, 100, 1 << 20)
-    root.seed({ n: 0 })
-    root.becomeSequencer()
-    const origin = newEndpointId()
-    const fragment = (clientSeq: number, refused = 0) =>
-      decode(encodeMessage({ kind: Kind.FRAGMENT, origin, doc: DOC, clientSeq, epoch: 1, payload: encodeOp(['n', { r: true, i: clientSeq }], refused) }))
+    const { io, root, origin, fragment } = rootAndOrigin()
     root.sequencer!.accept(fragment(1))
     io.tick()
     expect((root.confirmed as { n: number }).n).toBe(1)
@@ -64,13 +70,7 @@ describe('a gap its origin never fills', () => {
   })
 
   it('is not given up while the origin resends it in time', () => {
-    vi.useFakeTimers({ toFake: ['Date'] })
-    const io = new FakeIO(newEndpointId(), true)
-    const root = new Replica(DOC, io, 100, 1 << 20)
-    root.seed({ n: 0 })
-    root.becomeSequencer()
-    const origin = newEndpointId()
-    const fragment = (clientSeq: number) => decode(encodeMessage({ kind: Kind.FRAGMENT, origin, doc: DOC, clientSeq, epoch: 1, payload: encodeOp(['n', { r: true, i: clientSeq }]) }))
+    const { io, root, origin, fragment } = rootAndOrigin()
     root.sequencer!.accept(fragment(1))
     root.sequencer!.accept(fragment(3))
     io.tick()

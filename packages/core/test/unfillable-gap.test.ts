@@ -33,7 +33,7 @@ function rootAndOrigin() {
 
 describe('a gap its origin never fills', () => {
   it('is given up after repeated RESENDs: later changes are sequenced, a late copy of the gap is refused', () => {
-    const { io, root, origin, fragment } = rootAndOrigin()
+    const { io, root, fragment } = rootAndOrigin()
     root.sequencer!.accept(fragment(1))
     io.tick()
     expect((root.confirmed as { n: number }).n).toBe(1)

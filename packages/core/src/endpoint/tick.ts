@@ -40,11 +40,14 @@ export class Ticker {
   readonly #oldestOwn = new Map<string, { clientSeq: number; since: number; warned: number }>()
 
   /**
-   * A root answers its own changes itself, at once: one still unanswered after several peer
-   * timeouts is stuck, and says why in the log (at most every 10 s per document).
+   * A change still unanswered after several peer timeouts (a root answers its own at once; a
+   * child's are resent every `resendMs`) is stuck: the log says why, at most every 10 s per
+   * document.
    */
   #watchOwnChanges(now: number): void {
     const node = this.node
+    // Detached (offline, in a failover), waiting is expected: only an attached endpoint is stuck.
+    if (!node.succession.isRoot && !node.parent?.welcomed) return this.#oldestOwn.clear()
     const waitMs = node.opts.peerTimeoutMs * 3
     for (const replica of node.replicas.values()) {
       const oldest = replica.pending[0]?.fragment.clientSeq
@@ -56,7 +59,7 @@ export class Ticker {
       if (!seen || seen.clientSeq !== oldest) this.#oldestOwn.set(replica.doc, { clientSeq: oldest, since: now, warned: 0 })
       else if (now - seen.since > waitMs && now - seen.warned > 10_000) {
         seen.warned = now
-        node.logger.warn({ ...replica.pendingDiagnosis(), waitingMs: now - seen.since }, "the root's own changes wait unanswered")
+        node.logger.warn({ ...replica.pendingDiagnosis(), waitingMs: now - seen.since, root: node.succession.isRoot }, 'our changes wait unanswered')
       }
     }
   }
@@ -96,6 +99,7 @@ export class Ticker {
       this.#watchOwnChanges(now)
       return
     }
+    this.#watchOwnChanges(now)
     this.ports.seek()
     const link = node.parent
     if (!link || node.succession.inLimbo) return

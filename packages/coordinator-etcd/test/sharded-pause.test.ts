@@ -8,7 +8,7 @@ import { etcdFixture, waitFor as until } from './etcd-server.js'
 import { MemberProcess, type Line } from './member-process.js'
 
 /**
- * A paused sharded host (SIGSTOP for 2.5 leases) across processes over ZeroMQ, on a real etcd,
+ * A paused sharded host (SIGSTOP for two leases) across processes over ZeroMQ, on a real etcd,
  * while a forest writes to every document: the other host leads its shards meanwhile; on waking
  * the paused one confirms nothing, steps down, and gets shards back by handover; no two hosts
  * ever acknowledge for one shard at once; every change confirmed to the writer survives.
@@ -19,6 +19,8 @@ const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'sharded-member.mjs
 const LONG = process.env.ZINC_ETCD_LONG === '1'
 const TTL_MS = 2000
 const SHARDS = 4
+/** How long a host stays paused: two leases, so its leases surely expire and others lead meanwhile. */
+const PAUSE_MS = TTL_MS * 2
 const DOCS = 16
 type Tokens = { tokens: string[] }
 
@@ -100,7 +102,7 @@ describe('a paused sharded host (SIGSTOP) on etcd', () => {
       const others = hosts.filter((h) => h !== paused)
       // Its leases expire: the others lead every shard while it sleeps.
       await until(async () => (await Promise.all(others.map(report))).flatMap((r) => r.led).length === SHARDS, 'the others lead every shard', 60_000)
-      await new Promise((r) => setTimeout(r, Math.max(0, at + TTL_MS * 2.5 - Date.now())))
+      await new Promise((r) => setTimeout(r, Math.max(0, at + PAUSE_MS - Date.now())))
       paused.signal('SIGCONT')
       // It steps down for every shard it led, and then gets its share back by handover.
       await until(() => led.every((shard) => paused.of('role').some((l) => l.shard === shard && Number(l.t) > at && l.role !== 'host')), `${paused.name} stepped down on waking`, 60_000)
@@ -150,7 +152,7 @@ describe('a paused sharded host (SIGSTOP) on etcd', () => {
         token,
       ).toHaveLength(1)
     console.log(
-      `[etcd sharded pause] ${stops.length} pause(s) of ${TTL_MS * 2.5} ms; ${made.length} changes over ${DOCS} documents and ${SHARDS} shards, all confirmed once; roots (shard@epoch): ${[...rootAt].map(([k, n]) => `${k}:${[...n]}`).join(' ')}`,
+      `[etcd sharded pause] ${stops.length} pause(s) of ${PAUSE_MS} ms; ${made.length} changes over ${DOCS} documents and ${SHARDS} shards, all confirmed once; roots (shard@epoch): ${[...rootAt].map(([k, n]) => `${k}:${[...n]}`).join(' ')}`,
     )
   })
 })

@@ -35,6 +35,8 @@ interface LeaderValue {
   host?: string
   /** Which run of that host (a host restarted under its id is another one). */
   incarnation?: string
+  /** The endpoint keeps a store of its own: documents nobody has open may be only there. */
+  stores?: boolean
 }
 
 /**
@@ -50,6 +52,8 @@ export interface ElectionHooks {
   host?: string
   /** Which run of the host this is (a restart under the same id is another), written with it. */
   incarnation?: string
+  /** Whether this member keeps a store of its own (its `storage`), written with it. */
+  stores?: boolean
   /**
    * Whether that run of a host is still registered: a leader that gave way while alive handed
    * over. A previous run of a host (restarted under its id) is not alive: it hands nothing over.
@@ -91,7 +95,7 @@ export class EtcdCoordinator implements Coordinator {
   #issued = 0
   #leading = false
   /** The leader last followed, and its host: who handed over, when we are elected next. */
-  #followed: (Leader & { host?: string; incarnation?: string }) | undefined
+  #followed: (Leader & { host?: string; incarnation?: string; stores?: boolean }) | undefined
   readonly #hooks: ElectionHooks | undefined
   /** While leading after a handover: the root that handed over and its host, until it has re-joined us or is gone. */
   #handedBy: { id: EndpointId; host: string; incarnation?: string } | undefined
@@ -237,7 +241,7 @@ export class EtcdCoordinator implements Coordinator {
           this.#window.renewed(sentAt, this.#grantedTtl)
           const host = this.#hooks?.host
           const incarnation = this.#hooks?.incarnation
-          const value: LeaderValue = { id: member.id, inbound: member.addresses.inbound, outbound: member.addresses.outbound, ...(host ? { host } : {}), ...(incarnation ? { incarnation } : {}) }
+          const value: LeaderValue = { id: member.id, inbound: member.addresses.inbound, outbound: member.addresses.outbound, ...(host ? { host } : {}), ...(incarnation ? { incarnation } : {}), ...(this.#hooks?.stores ? { stores: true } : {}) }
           const key = `${this.#leaderPrefix}${member.id}/${id}`
           await lease
             .put(key)
@@ -366,6 +370,12 @@ export class EtcdCoordinator implements Coordinator {
       const alive = this.#hooks?.alive
       // The leader we followed gave way while its host is registered: a handover.
       const handover = before && before.id !== member.id && before.host && alive?.(before.host, before.incarnation) ? before : undefined
+      // A failover from a root that kept its own store: what only that store holds is not here.
+      if (!handover && before?.stores && before.host && before.host !== this.#hooks?.host)
+        member.logger.warn(
+          { previous: before.host },
+          "elected after a root whose host is gone and kept its own store: documents only in that store are not served here, and an open of one creates it anew from the opener's initial (one of the two copies is lost when that host returns). Restart that host with its store, or give every host a shared store (onLoad / onStore hooks)",
+        )
       this.#followed = undefined
       this.#handedBy = handover?.host ? { id: handover.id, host: handover.host, ...(handover.incarnation ? { incarnation: handover.incarnation } : {}) } : undefined
       member.lead(epoch, handover)
@@ -386,7 +396,7 @@ export class EtcdCoordinator implements Coordinator {
     // followed before stays the one that handed over to us, when this key leads.
     if (value.id === member.id) return
     const leader: Leader = { id: value.id, epoch, addresses: { inbound: value.inbound, outbound: value.outbound } }
-    this.#followed = { ...leader, ...(value.host ? { host: value.host } : {}), ...(value.incarnation ? { incarnation: value.incarnation } : {}) }
+    this.#followed = { ...leader, ...(value.host ? { host: value.host } : {}), ...(value.incarnation ? { incarnation: value.incarnation } : {}), ...(value.stores ? { stores: true } : {}) }
     member.follow(leader)
   }
 

@@ -124,6 +124,7 @@ export class ShardedHost {
   }
 
   async #startShard(shard: number, options: ShardedHostOptions): Promise<void> {
+    const base = options.endpoint(shard)
     const coordinator = new EtcdCoordinator(
       { ...options, prefix: `${this.prefix}shards/${shard}/` },
       {
@@ -131,13 +132,13 @@ export class ShardedHost {
         stand: () => !this.#closed && !this.#leaving && this.#assignment[shard] === this.id,
         host: this.id,
         incarnation: this.#incarnation,
+        stores: base.storage !== undefined,
         // Registered, and the same run (a host restarted under its id hands nothing over).
         alive: (h, incarnation) => this.#registry.has(h) && (incarnation === undefined || String(this.#registry.get(h)?.since) === incarnation),
         owns: (doc) => shardOf(doc, this.shards) === shard,
       },
     )
     this.#coordinators[shard] = coordinator
-    const base = options.endpoint(shard)
     const authorize = base.authorize
     const endpoint = await Endpoint.start({
       ...base,

@@ -1,4 +1,4 @@
-import { consoleLogger, Endpoint, MemoryStorage, type Document } from '@zinc/core'
+import { consoleLogger, Endpoint, MemoryStorage, type Document, type Logger } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { afterEach, describe, expect, it } from 'vitest'
 import { assignShards, Forest, ShardedHost, shardOf } from '../src/index.js'
@@ -38,7 +38,7 @@ interface Host {
 }
 
 /** `stores`: one storage per shard (kept by the caller across a restart). */
-async function startHost(network: InprocNetwork, prefix: string, name: string, stores?: MemoryStorage[]): Promise<Host> {
+async function startHost(network: InprocNetwork, prefix: string, name: string, stores?: MemoryStorage[], logger?: Logger): Promise<Host> {
   const link = await EtcdLink.to(etcdServer.server)
   cleanups.push(() => link.close())
   const transport = new InprocTransport(network, { node: name })
@@ -51,6 +51,7 @@ async function startHost(network: InprocNetwork, prefix: string, name: string, s
     endpoint: (shard) => ({
       ...TIMING,
       ...log(name, shard),
+      ...(logger ? { logger } : {}),
       ...(stores ? { storage: stores[shard]! } : {}),
       transport,
       bind: { inbound: network.uniqueAddress(`${name}-${shard}-in`), outbound: network.uniqueAddress(`${name}-${shard}-out`) },
@@ -103,8 +104,16 @@ describe('documents sharded across hosts on etcd', () => {
     if (etcdServer.skip(ctx)) return
     const network = new InprocNetwork({ seed: 21 })
     const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
-    const a = await startHost(network, prefix, 'host-a')
-    const b = await startHost(network, prefix, 'host-b')
+    // What the survivors warn about (host-b keeps a store of its own, and will die).
+    const warnings: string[] = []
+    const warns: Logger = { debug: () => {}, info: () => {}, warn: (o, m) => void warnings.push(`${m} ${JSON.stringify(o)}`), error: () => {}, child: () => warns }
+    const a = await startHost(network, prefix, 'host-a', undefined, warns)
+    const b = await startHost(
+      network,
+      prefix,
+      'host-b',
+      Array.from({ length: SHARDS }, () => new MemoryStorage()),
+    )
     await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
 
     const forest = await startForest(network, prefix, 'forest')
@@ -126,7 +135,7 @@ describe('documents sharded across hosts on etcd', () => {
 
     // A third host joins: the shards it is assigned are handed over while their roots are alive.
     const joinedAt = Date.now()
-    const c = await startHost(network, prefix, 'host-c')
+    const c = await startHost(network, prefix, 'host-c', undefined, warns)
     const hosts = [a, b, c]
     await waitFor(() => settledOn(hosts), 'three hosts settled on their shards', 60_000)
     const handoverMs = Date.now() - joinedAt
@@ -153,6 +162,8 @@ describe('documents sharded across hosts on etcd', () => {
     const rest = [a, c]
     await waitFor(() => settledOn(rest), "the dead host's shards led again", 60_000)
     const ledAgainMs = Date.now() - diedAt
+    // Its successors say that what only its store held is not served (see the README).
+    expect(warnings.filter((w) => w.includes('kept its own store') && w.includes('"previous":"host-b"')).length).toBeGreaterThan(0)
     write('r3')
     await Promise.all([...docs.values()].map((d) => d.synced({ timeoutMs: 60_000 })))
     const servedMs = Date.now() - diedAt

@@ -10,10 +10,11 @@ import { fileURLToPath } from 'node:url'
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const ARTIFACTS = `${ROOT}test-artifacts/chaos`
 
-export async function buildMember(): Promise<string> {
-  const outfile = `${ARTIFACTS}/bin/member.mjs`
+/** Builds `test/chaos/<entry>.ts` (member.ts, or sharded-member.ts for the sharded mode). */
+export async function buildMember(entry = 'member'): Promise<string> {
+  const outfile = `${ARTIFACTS}/bin/${entry}.mjs`
   await build({
-    entryPoints: [fileURLToPath(new URL('./member.ts', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL(`./${entry}.ts`, import.meta.url))],
     outfile,
     bundle: true,
     packages: 'external',

@@ -9,7 +9,9 @@
  * The default run leaves out the kinds in NOT_YET_MET; the long run includes every kind.
  * Each seed also runs coordinated on etcd (started by the test, installed by
  * scripts/ensure-etcd.sh), with every kind, pauses included: `-t etcd` runs only those.
- * Reports, timelines and member logs: test-artifacts/chaos/seed-<seed>/.
+ * Each seed also runs sharded (3 ShardedHost processes, 8 shards, 3 Forest writers on 6
+ * documents; kill-root and pause-root hit hosts, kill-leaf writers): `-t sharded` runs only those.
+ * Reports, timelines and member logs: test-artifacts/chaos/seed-<seed>/ (etcd/, sharded/).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { etcdFixture } from '../../packages/coordinator-etcd/test/etcd-server.js'
@@ -17,6 +19,7 @@ import { ARTIFACTS, buildMember } from './build.js'
 import type { EtcdMode } from './cluster.js'
 import { FAULT_KINDS, type FaultKind } from './nemesis.js'
 import { runChaos, type ChaosResult } from './run.js'
+import { runShardedChaos } from './sharded-run.js'
 import { writeSummary } from './summary.js'
 
 const env = process.env
@@ -40,9 +43,11 @@ function kinds(): FaultKind[] {
 }
 
 let script = ''
+let shardedScript = ''
 const results: ChaosResult[] = []
 beforeAll(async () => {
   script = await buildMember()
+  shardedScript = await buildMember('sharded-member')
 })
 afterAll(() => {
   if (results.length > 0) console.log(`${writeSummary(`${ARTIFACTS}/summary.json`, results)}\n(summary: ${ARTIFACTS}/summary.json)`)
@@ -65,6 +70,37 @@ describe('chaos on etcd: no confirmed change is ever lost, pauses included', () 
   const all = env.ZINC_CHAOS_KINDS ? kinds() : [...FAULT_KINDS]
   for (const seed of seeds)
     chaosCase(seed, all, (ctx) => (etcdServer.skip(ctx) ? undefined : { endpoint: etcdServer.server.endpoint, prefix: `zinc-chaos-${process.pid}-${seed}/`, leaseTtlMs: 2_000 }))
+})
+
+/**
+ * Documents sharded over hosts (@zinc/coordinator-etcd's ShardedHost and Forest): hosts killed,
+ * paused past their leases and restarted, writers killed and restarted. Checked per document
+ * (replicas equal, every confirmed change exactly once) and per shard (led by exactly one host
+ * at the end, never two roots at one epoch).
+ */
+describe('chaos sharded on etcd: no confirmed change is ever lost, never two roots for one shard at one epoch', () => {
+  const etcdServer = etcdFixture()
+  const all: FaultKind[] = env.ZINC_CHAOS_KINDS ? kinds().filter((k) => k !== 'kill-relay') : ['kill-root', 'pause-root', 'kill-leaf']
+  for (const seed of seeds)
+    it(
+      `seed ${seed} (sharded): ${faults} faults, then every document equal everywhere with every confirmed change exactly once, one root per shard`,
+      { timeout: 120_000 + faults * 15_000 + 150_000 },
+      async (ctx) => {
+        if (etcdServer.skip(ctx)) return
+        const etcd = { endpoint: etcdServer.server.endpoint, prefix: `zinc-chaos-sharded-${process.pid}-${seed}/`, leaseTtlMs: 2_000 }
+        const result = await runShardedChaos({ seed, faults, kinds: all, script: shardedScript, artifacts: `${ARTIFACTS}/sharded`, etcd, log: (line) => console.log(line) })
+        results.push(result)
+        console.log(
+          `chaos seed ${seed} (sharded): ${result.confirmed} confirmed changes, converged ${result.converged} after ${result.quiesceMs} ms of quiescence\n${result.table}\n(report: ${result.dir}/report.json)`,
+        )
+        const replay = `replay: ZINC_CHAOS_SEED=${seed} ZINC_CHAOS_FAULTS=${faults} ZINC_CHAOS_KINDS=${all.join(',')} npx vitest run test/chaos -t sharded`
+        expect(result.confirmed, `seed ${seed}: the writers had changes confirmed`).toBeGreaterThan(0)
+        expect(
+          result.violations.map((v) => `${v.check}: ${v.message}`),
+          `seed ${seed} (sharded) (${replay}; logs in ${result.dir})`,
+        ).toEqual([])
+      },
+    )
 })
 
 function chaosCase(seed: number, kinds: FaultKind[], coordinated?: (ctx: { skip: (note?: string) => void }) => EtcdMode | undefined): void {

@@ -9,7 +9,6 @@
  * The choices and the delays follow from the seed; the targets follow from the roles the
  * members reported, which depend on timing, so a replay repeats the plan, not every interleaving.
  */
-import type { Cluster } from './cluster.js'
 import type { MemberProcess } from './member-process.js'
 import { Random } from './random.js'
 
@@ -42,6 +41,17 @@ export interface NemesisOptions {
   restartTimeoutMs: number
 }
 
+/** What the nemesis needs of a cluster: its members, and who holds which role now (Cluster, ShardedCluster). */
+export interface Targets {
+  readonly members: MemberProcess[]
+  /** Running members that last said they are root, newest epoch first. */
+  roots(): MemberProcess[]
+  withRole(role: string): MemberProcess[]
+  roleOf(m: MemberProcess): { role: string; epoch: number } | undefined
+  /** Waits until `m`'s current incarnation is up again (rejects after `timeoutMs`). */
+  opened(m: MemberProcess, timeoutMs: number): Promise<void>
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export class Nemesis {
@@ -51,7 +61,7 @@ export class Nemesis {
   readonly #t0: number
 
   constructor(
-    readonly cluster: Cluster,
+    readonly cluster: Targets,
     readonly options: NemesisOptions,
     t0: number,
   ) {

@@ -127,7 +127,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 }
 
 /** Asks every member (a paused or hung one answers nothing within 5 s). */
-async function ask(cluster: Cluster, command: 'status' | 'dump'): Promise<Map<string, Line | undefined>> {
+export async function ask(cluster: { members: MemberProcess[] }, command: 'status' | 'dump'): Promise<Map<string, Line | undefined>> {
   const answers = await Promise.all(cluster.members.map((m) => m.ask(command, command, 5_000)))
   return new Map(cluster.members.map((m, i) => [m.name, answers[i]]))
 }
@@ -138,7 +138,7 @@ function agreed(statuses: Map<string, Line | undefined>): boolean {
   return lines.every((s) => s.pending === 0 && s.seq === lines[0]!.seq && s.hash === lines[0]!.hash)
 }
 
-function collectAcks(members: MemberProcess[]): Ack[] {
+export function collectAcks(members: MemberProcess[]): Ack[] {
   const acks: Ack[] = []
   for (const m of members)
     for (const line of m.lines)
@@ -156,7 +156,7 @@ function summarize(dumps: Map<string, Line | undefined>): Record<string, unknown
 }
 
 /** One log per member, and a timeline of what matters for succession, merged by time. */
-function writeLogs(dir: string, members: MemberProcess[], faults: Fault[], t0: number): void {
+export function writeLogs(dir: string, members: MemberProcess[], faults: Fault[], t0: number): void {
   const events: Array<[number, string]> = []
   for (const f of faults) {
     events.push([t0 + f.at, `NEMESIS #${f.index} ${f.kind} ${f.target ?? '-'} (${f.targetRole ?? ''} epoch ${f.targetEpoch ?? ''}) ${f.note ?? ''}`])

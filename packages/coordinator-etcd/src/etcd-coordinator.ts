@@ -241,7 +241,14 @@ export class EtcdCoordinator implements Coordinator {
           this.#window.renewed(sentAt, this.#grantedTtl)
           const host = this.#hooks?.host
           const incarnation = this.#hooks?.incarnation
-          const value: LeaderValue = { id: member.id, inbound: member.addresses.inbound, outbound: member.addresses.outbound, ...(host ? { host } : {}), ...(incarnation ? { incarnation } : {}), ...(this.#hooks?.stores ? { stores: true } : {}) }
+          const value: LeaderValue = {
+            id: member.id,
+            inbound: member.addresses.inbound,
+            outbound: member.addresses.outbound,
+            ...(host ? { host } : {}),
+            ...(incarnation ? { incarnation } : {}),
+            ...(this.#hooks?.stores ? { stores: true } : {}),
+          }
           const key = `${this.#leaderPrefix}${member.id}/${id}`
           await lease
             .put(key)

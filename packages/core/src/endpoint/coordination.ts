@@ -99,13 +99,21 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     // Listed as our child from an earlier turn of ours as root (the shard came back): what it
     // said then is stale, so only a hello from now on counts (a live child is told to re-join).
     if (handover && node.children.has(handover.id)) node.removeChild(handover.id, 'left')
+    // Elected knowing nobody who may come back: a root that stepped down with no children, or a
+    // member that never followed the last root. That root's tree may live on in members we never
+    // heard of (its clients, following the leader key, re-join us within moments): recovery then
+    // waits its whole window for them, instead of ending at once with nobody to wait for and
+    // answering them, ahead of us, with snapshots of our older history (the changes the last root
+    // confirmed were lost: sharded chaos seed 101). Not for a fresh process's first election
+    // (its first epoch, no document held): the tree's first root, or a restart, as before.
+    const blind = order.length === 0 && required.length === 0 && (s.epoch > 1 || node.replicas.size > 0)
     void node.detachParent()
     this.#held = false
     adopted(node)
     this.#waitWarnedAt = node.clock.now()
     node.logger.warn({ epoch, coordinator: this.coordinator.name, handover: handover?.id }, 'elected root by the coordinator')
     try {
-      becomeRoot(node, order, epoch, required)
+      becomeRoot(node, order, epoch, required, blind)
     } catch (error) {
       node.logger.error({ err: error, epoch }, 'could not take the root role the coordinator gave')
     }

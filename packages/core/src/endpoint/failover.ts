@@ -95,12 +95,16 @@ async function takeOver(node: NodeContext, link: ParentLink, above: Array<{ id: 
  * The new root raises the epoch and, for a recovery window, sequences nothing new: it waits
  * for the survivors to re-join and fetches any sequenced fragments they hold that it lacks.
  * `required`: survivors it waits for past that window (a root that handed over, alive).
+ * `blind`: it knows no survivor to wait for (see Coordination.lead): the whole window, then
+ * the fetches started in it (up to two more peer timeouts).
  */
-export function becomeRoot(node: NodeContext, order: readonly Peer[], issued?: number, required: readonly EndpointId[] = []): void {
+export function becomeRoot(node: NodeContext, order: readonly Peer[], issued?: number, required: readonly EndpointId[] = [], blind = false): void {
   const blank = node.replicas.promote()
-  const epoch = node.succession.promoted(order, node.clock.now() + node.opts.peerTimeoutMs * 2, blank, 0, issued, required)
+  const now = node.clock.now()
+  const until = now + node.opts.peerTimeoutMs * 2
+  const epoch = node.succession.promoted(order, until, blank, 0, issued, required, blind ? { fetchesUntil: until + node.opts.peerTimeoutMs * 2 } : undefined)
   node.stats.promotions++
-  node.logger.warn({ epoch, expecting: [...node.succession.expectedSurvivors] }, 'promoted to root; recovering')
+  node.logger.warn({ epoch, expecting: [...node.succession.expectedSurvivors], ...(blind ? { blind } : {}) }, 'promoted to root; recovering')
   node.updateRole()
   node.parentBack()
   // Children that noticed the death first joined us before we promoted: what they hold beyond

@@ -41,6 +41,12 @@ export class Succession {
    * released (it is known gone). Never ended by the recovery window.
    */
   #required = new Set<EndpointId>()
+  /**
+   * Promoted knowing no survivor who may come back (see Coordination.lead): recovery waits its
+   * whole window for whoever re-joins, and then for their fetches (until `#fetchesUntil`).
+   */
+  #blind = false
+  #fetchesUntil = 0
 
   constructor(
     readonly self: EndpointId,
@@ -164,7 +170,7 @@ export class Succession {
    * limbo → recovering: this endpoint takes the dead root's place at a higher epoch, and
    * waits (until `until`) for the survivors in `order` to re-join before sequencing.
    */
-  promoted(order: readonly Peer[], until: number, blank: readonly string[] = [], seenEpoch = 0, issued?: number, required: readonly EndpointId[] = []): number {
+  promoted(order: readonly Peer[], until: number, blank: readonly string[] = [], seenEpoch = 0, issued?: number, required: readonly EndpointId[] = [], blind?: { fetchesUntil: number }): number {
     this.#expect('limbo', 'be promoted')
     // A coordinator's epoch is its fencing token: taken as issued, never one it did not issue.
     if (issued !== undefined && issued <= this.#epoch) throw new Error(`succession: epoch ${issued} issued by the coordinator is not above ${this.#epoch}`)
@@ -176,6 +182,8 @@ export class Succession {
     this.#recoveringUntil = until
     this.#pendingFetches.clear()
     this.#required = new Set(required.filter((id) => id !== this.self))
+    this.#blind = blind !== undefined
+    this.#fetchesUntil = blind?.fetchesUntil ?? 0
     return this.#epoch
   }
 
@@ -213,6 +221,8 @@ export class Succession {
   recoveryDue(now: number, isBack: (id: EndpointId) => boolean): boolean {
     if (this.#state !== 'recovering') return false
     for (const id of this.#required) if (!isBack(id) || this.pendingFrom(id).length > 0) return false
+    // Nobody known to wait for: the window is all there is, then the fetches it started.
+    if (this.#blind) return now >= this.#fetchesUntil || (now >= this.#recoveringUntil && this.#pendingFetches.size === 0 && this.#blank.size === 0)
     const everyoneBack = [...this.#expected].every(isBack)
     return (everyoneBack && this.#pendingFetches.size === 0 && this.#blank.size === 0) || now >= this.#recoveringUntil
   }
@@ -224,6 +234,7 @@ export class Succession {
     this.#pendingFetches.clear()
     this.#blank.clear()
     this.#required.clear()
+    this.#blind = false
     this.#recoveringUntil = 0
   }
 

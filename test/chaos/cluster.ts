@@ -146,10 +146,8 @@ export class Cluster {
   }
 
   /** Waits until `m`'s current incarnation has opened the document. */
-  async opened(m: MemberProcess, timeoutMs: number): Promise<void> {
-    const inc = m.incarnation
-    const line = await m.until((l) => l.inc === inc && l.type === 'opened', timeoutMs)
-    if (!line) throw new Error(`${m.name} (incarnation ${inc}) did not open the document within ${timeoutMs} ms. Output:\n${m.output.slice(-30).join('\n')}`)
+  opened(m: MemberProcess, timeoutMs: number): Promise<void> {
+    return m.opened(timeoutMs)
   }
 
   /** What `m` last said about its role (from `started`, `role` and `parent-back` lines of this incarnation). */

@@ -150,6 +150,13 @@ export class MemberProcess {
     })
   }
 
+  /** Waits until the current incarnation printed `opened` (its document is open); throws with its last output after `timeoutMs`. */
+  async opened(timeoutMs: number): Promise<void> {
+    const inc = this.incarnation
+    const line = await this.until((l) => l.inc === inc && l.type === 'opened', timeoutMs)
+    if (!line) throw new Error(`${this.name} (incarnation ${inc}) did not open within ${timeoutMs} ms. Output:\n${this.output.slice(-30).join('\n')}`)
+  }
+
   /** Ends whatever runs: continue a paused process so it can die, then SIGKILL. */
   async stop(): Promise<void> {
     if (this.state === 'paused') this.resume()

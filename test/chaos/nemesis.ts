@@ -96,6 +96,13 @@ export class Nemesis {
     }
   }
 
+  /** After the last fault: every pending heal happens, then every member still paused is continued and every dead one restarted. */
+  async healAll(): Promise<void> {
+    await this.healed()
+    for (const m of this.cluster.members) if (m.state === 'paused') m.resume()
+    for (const m of this.cluster.members) if (m.state === 'dead') m.start()
+  }
+
   /** Resolves once every heal has happened. */
   async healed(): Promise<void> {
     while (this.#heals.size > 0) await Promise.all([...this.#heals])

@@ -71,9 +71,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await sleep(peerTimeoutMs) // a baseline window without faults
     nemesis = new Nemesis(cluster, { seed: options.seed, faults: options.faults, kinds: options.kinds, peerTimeoutMs, maxDown: 2, restartTimeoutMs: 30_000 }, t0)
     await nemesis.run()
-    await nemesis.healed()
-    for (const m of cluster.members) if (m.state === 'paused') m.resume()
-    for (const m of cluster.members) if (m.state === 'dead') m.start()
+    await nemesis.healAll()
 
     // Quiescence: writers stop; everyone must agree within the limit.
     const quietAt = Date.now()

@@ -77,9 +77,7 @@ export async function runShardedChaos(options: ShardedChaosOptions): Promise<Cha
     await sleep(peerTimeoutMs) // a baseline window without faults
     nemesis = new Nemesis(cluster, { seed: options.seed, faults: options.faults, kinds: options.kinds, peerTimeoutMs, maxDown: 2, restartTimeoutMs: 60_000 }, t0)
     await nemesis.run()
-    await nemesis.healed()
-    for (const m of cluster.members) if (m.state === 'paused') m.resume()
-    for (const m of cluster.members) if (m.state === 'dead') m.start()
+    await nemesis.healAll()
 
     const quietAt = Date.now()
     for (const w of cluster.writers) w.send('stop-writing')

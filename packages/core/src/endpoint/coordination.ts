@@ -86,6 +86,8 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     this.#leader = { id: node.id, epoch, addresses: this.addresses }
     const s = node.succession
     if (s.isRoot && s.epoch === epoch) return
+    // Root before (sequencing, or stepped down and not yet following anyone): see below.
+    const wasRoot = s.isRoot || (s.inLimbo && node.parent === undefined && node.children.size > 0)
     if (s.isRoot) s.stepDown()
     // The roster from the old root (our siblings) is who may come back with fragments we lack.
     const order = s.inLimbo ? successionOrder([...s.siblings, ...s.previousSiblings], s.deadParents) : s.parentLost(node.parent?.parentId)
@@ -99,6 +101,14 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     // Listed as our child from an earlier turn of ours as root (the shard came back): what it
     // said then is stale, so only a hello from now on counts (a live child is told to re-join).
     if (handover && node.children.has(handover.id)) node.removeChild(handover.id, 'left')
+    // The same for every child listed from an earlier turn of ours as root (our lease lapsed,
+    // perhaps in a pause, and we are elected again): it may have followed another root since and
+    // hold what that root confirmed, and a root woken from a pause reads the frames queued for it,
+    // so such children look present for another peer timeout. Counted as back, they let recovery
+    // end at once without fetching, and were then served our older history (sharded chaos seed
+    // 105). Each is told to re-join; recovery waits for it and fetches what it holds.
+    // Removed once root (see becomeRoot): before, removing a document's last child would drop it.
+    const stale = wasRoot ? [...node.children.values()].map((c) => c.id).filter((id) => id !== handover?.id) : []
     // Elected knowing nobody who may come back: a root that stepped down with no children, or a
     // member that never followed the last root. That root's tree may live on in members we never
     // heard of (its clients, following the leader key, re-join us within moments): recovery then
@@ -113,7 +123,7 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     this.#waitWarnedAt = node.clock.now()
     node.logger.warn({ epoch, coordinator: this.coordinator.name, handover: handover?.id }, 'elected root by the coordinator')
     try {
-      becomeRoot(node, order, epoch, required, blind)
+      becomeRoot(node, order, epoch, required, blind, stale)
     } catch (error) {
       node.logger.error({ err: error, epoch }, 'could not take the root role the coordinator gave')
     }

@@ -96,15 +96,17 @@ async function takeOver(node: NodeContext, link: ParentLink, above: Array<{ id: 
  * for the survivors to re-join and fetches any sequenced fragments they hold that it lacks.
  * `required`: survivors it waits for past that window (a root that handed over, alive).
  * `blind`: it knows no survivor to wait for (see Coordination.lead): the whole window, then
- * the fetches started in it (up to two more peer timeouts).
+ * the fetches started in it (up to two more peer timeouts). `stale`: children listed from an
+ * earlier turn as root, removed now (see Coordination.lead) so that only a new hello counts.
  */
-export function becomeRoot(node: NodeContext, order: readonly Peer[], issued?: number, required: readonly EndpointId[] = [], blind = false): void {
+export function becomeRoot(node: NodeContext, order: readonly Peer[], issued?: number, required: readonly EndpointId[] = [], blind = false, stale: readonly EndpointId[] = []): void {
   const blank = node.replicas.promote()
   const now = node.clock.now()
   const until = now + node.opts.peerTimeoutMs * 2
   const epoch = node.succession.promoted(order, until, blank, 0, issued, required, blind ? { fetchesUntil: until + node.opts.peerTimeoutMs * 2 } : undefined)
   node.stats.promotions++
   node.logger.warn({ epoch, expecting: [...node.succession.expectedSurvivors], ...(blind ? { blind } : {}) }, 'promoted to root; recovering')
+  for (const id of stale) node.removeChild(id, 'left')
   node.updateRole()
   node.parentBack()
   // Children that noticed the death first joined us before we promoted: what they hold beyond

@@ -169,7 +169,9 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     // pages would when it starts. Times are from that moment.
     const spawnT0 = nowUs()
     const per = Array.from({ length: procs }, (_, i) => Math.floor(leaves / procs) + (i < leaves % procs ? 1 : 0))
-    const tabs = await Promise.all(per.map((count) => spawnWorker('crowd-tabs', { count, join: edge.info.addresses }, { readyTimeoutMs: 300_000 })))
+    // CROWDS_TABS_PROF=<dir>: CPU profile of the first tab process too.
+    const tabProf = (i) => (i === 0 && process.env.CROWDS_TABS_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CROWDS_TABS_PROF}`] : [])
+    const tabs = await Promise.all(per.map((count, i) => spawnWorker('crowd-tabs', { count, join: edge.info.addresses }, { readyTimeoutMs: 300_000, execArgv: tabProf(i) })))
     ws.push(...tabs)
     const spawnS = (Math.max(...tabs.map((t) => t.info.upUs)) - spawnT0) / 1e6
     await sleep(1000)
@@ -178,6 +180,8 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     const joinedS = (Math.max(...joins.map((j) => j.doneUs)) - t0) / 1e6
     // Inside the tab processes: from their first join to their last.
     const joinInsideS = Math.max(...joins.map((j) => j.joinUs)) / 1e6
+    const eachJoinMs = joins.flatMap((j) => j.eachMs)
+    const hellosPerTab = joins.reduce((sum, j) => sum + j.hellos, 0) / leaves
     log(`  ws ${leaves}: joined after ${joinedS.toFixed(1)} s`)
     const opened = await Promise.all(tabs.map((t) => t.call('open', {}, 300_000)))
     const startS = (Math.max(...opened.map((o) => o.doneUs)) - t0) / 1e6
@@ -192,17 +196,26 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     const cpu = (a, b) => (100 * (b.cpuUs - a.cpuUs)) / (b.t - a.t)
     const tabsCpu = tm0.reduce((sum, m, i) => sum + cpu(m, tm1[i]), 0)
     const lat = []
+    // Where the time goes: the first leaf of each process to see a change (the edge's fan-out
+    // and the wire) against the last one (the other 99 leaves of that process applied it first:
+    // a cost of putting 100 tabs in one process, which a browser does not have).
+    const firstInProcess = []
+    const lastInProcess = []
     for (let n = 1; n <= changes; n++) {
       await Promise.all(tabs.map((t) => t.call('listen', { n })))
       await edge.call('change', { n })
       const deadline = Date.now() + 30_000
-      let got = []
+      let perProcess = []
       while (Date.now() < deadline) {
-        got = (await Promise.all(tabs.map((t) => t.call('samples')))).flat()
-        if (got.length >= leaves) break
+        perProcess = await Promise.all(tabs.map((t) => t.call('samples')))
+        if (perProcess.flat().length >= leaves) break
         await sleep(20)
       }
-      lat.push(...got.map((us) => us / 1000))
+      lat.push(...perProcess.flat().map((us) => us / 1000))
+      for (const got of perProcess.filter((g) => g.length > 0)) {
+        firstInProcess.push(Math.min(...got) / 1000)
+        lastInProcess.push(Math.max(...got) / 1000)
+      }
       await sleep(100)
     }
     return {
@@ -210,12 +223,18 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
       joinS: +joinedS.toFixed(2),
       processesUpS: +spawnS.toFixed(2),
       joinInsideProcessS: +joinInsideS.toFixed(2),
+      oneJoinP50Ms: Math.round(pct(eachJoinMs, 50)),
+      oneJoinP90Ms: Math.round(pct(eachJoinMs, 90)),
+      hellosPerTab: +hellosPerTab.toFixed(2),
       startS: +startS.toFixed(2),
       edgeIdleCpuPct: +cpu(m0, m1).toFixed(1),
       leafIdleCpuMsPerS: +((tabsCpu * 10) / leaves).toFixed(3),
       changeP50Ms: +pct(lat, 50).toFixed(1),
       changeP99Ms: +pct(lat, 99).toFixed(1),
       changeMaxMs: +Math.max(...lat).toFixed(1),
+      firstInProcessP50Ms: +pct(firstInProcess, 50).toFixed(1),
+      firstInProcessP99Ms: +pct(firstInProcess, 99).toFixed(1),
+      lastInProcessP50Ms: +pct(lastInProcess, 50).toFixed(1),
       delivered: lat.length / (changes * leaves),
       edgeHeapPerLeafKB: +((h1 - h0) / leaves / 1024).toFixed(1),
       leafProcessHeapPerLeafKB: +(tm1.reduce((s, m) => s + m.heapUsed, 0) / leaves / 1024).toFixed(1),

@@ -20,8 +20,15 @@ await serve(
   {
     async join() {
       const t0 = nowUs()
-      leaves.push(...(await Promise.all(Array.from({ length: a.count }, () => Endpoint.start({ transport, join: a.join, joinTimeoutMs: 120_000 })))))
-      return { joinUs: nowUs() - t0, startedUs: t0, doneUs: nowUs() }
+      const eachMs = []
+      const start = async () => {
+        const leaf = await Endpoint.start({ transport, join: a.join, joinTimeoutMs: 120_000 })
+        eachMs.push((nowUs() - t0) / 1000)
+        return leaf
+      }
+      leaves.push(...(await Promise.all(Array.from({ length: a.count }, start))))
+      const hellos = leaves.reduce((sum, l) => sum + (l.stats().sentByKind.HELLO ?? 0), 0)
+      return { joinUs: nowUs() - t0, startedUs: t0, doneUs: nowUs(), eachMs, hellos }
     },
     async open() {
       const t0 = nowUs()

@@ -175,6 +175,7 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     ws.push(...tabs)
     const spawnS = (Math.max(...tabs.map((t) => t.info.upUs)) - spawnT0) / 1e6
     await sleep(1000)
+    const joinMark = await edge.call('mark')
     const t0 = nowUs()
     const joins = await Promise.all(tabs.map((t) => t.call('join', {}, 300_000)))
     const joinedS = (Math.max(...joins.map((j) => j.doneUs)) - t0) / 1e6
@@ -186,6 +187,10 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     const opened = await Promise.all(tabs.map((t) => t.call('open', {}, 300_000)))
     const startS = (Math.max(...opened.map((o) => o.doneUs)) - t0) / 1e6
     log(`  ws ${leaves}: opened after ${startS.toFixed(1)} s`)
+    // The edge's CPU while the crowd joined and opened: near the wall time means the edge was
+    // the bottleneck; far below it, it waited for the tabs (or for a core).
+    const openMark = await edge.call('mark')
+    const edgeStartCpuS = (openMark.cpuUs - joinMark.cpuUs) / 1e6
     await sleep(2000)
     const h1 = await edge.call('gc')
     const m0 = await edge.call('mark')
@@ -226,7 +231,9 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
       oneJoinP50Ms: Math.round(pct(eachJoinMs, 50)),
       oneJoinP90Ms: Math.round(pct(eachJoinMs, 90)),
       hellosPerTab: +hellosPerTab.toFixed(2),
+      tabsJoinCpuS: +(joins.reduce((sum, j) => sum + j.cpuUs, 0) / 1e6).toFixed(2),
       startS: +startS.toFixed(2),
+      edgeStartCpuS: +edgeStartCpuS.toFixed(2),
       edgeIdleCpuPct: +cpu(m0, m1).toFixed(1),
       leafIdleCpuMsPerS: +((tabsCpu * 10) / leaves).toFixed(3),
       changeP50Ms: +pct(lat, 50).toFixed(1),

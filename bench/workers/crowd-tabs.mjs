@@ -20,6 +20,7 @@ await serve(
   {
     async join() {
       const t0 = nowUs()
+      const cpu0 = cpuMark().cpuUs
       const eachMs = []
       const start = async () => {
         const leaf = await Endpoint.start({ transport, join: a.join, joinTimeoutMs: 120_000 })
@@ -28,7 +29,7 @@ await serve(
       }
       leaves.push(...(await Promise.all(Array.from({ length: a.count }, start))))
       const hellos = leaves.reduce((sum, l) => sum + (l.stats().sentByKind.HELLO ?? 0), 0)
-      return { joinUs: nowUs() - t0, startedUs: t0, doneUs: nowUs(), eachMs, hellos }
+      return { joinUs: nowUs() - t0, startedUs: t0, doneUs: nowUs(), eachMs, hellos, cpuUs: cpuMark().cpuUs - cpu0 }
     },
     async open() {
       const t0 = nowUs()

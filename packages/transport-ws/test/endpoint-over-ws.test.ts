@@ -49,3 +49,70 @@ it('a host on ws addresses and two clients joining over WebSocket converge on a 
   await leafDoc.synced()
   await waitFor(() => nodeDoc.state.n === 2 && hostDoc.state.n === 2, "the leaf's change reaches everyone")
 })
+
+/** A browser-like WebSocket whose SUB connections wait until `release()`: the SUB connects late. */
+function lateSubs(): { WebSocket: new (url: string, protocol?: string | string[]) => unknown; release(): void } {
+  let released = false
+  const waiting: (() => void)[] = []
+  class LateSub {
+    binaryType = 'arraybuffer'
+    onopen: ((event: unknown) => void) | null = null
+    onclose: ((event: unknown) => void) | null = null
+    onerror: ((event: unknown) => void) | null = null
+    onmessage: ((event: { data: unknown }) => void) | null = null
+    private real: WebSocket | undefined
+    constructor(url: string, protocol?: string | string[]) {
+      const connect = (): void => {
+        const ws = new WebSocket(url, protocol)
+        ws.binaryType = 'arraybuffer'
+        ws.onopen = (event) => this.onopen?.(event)
+        ws.onclose = (event) => this.onclose?.(event)
+        ws.onerror = (event) => this.onerror?.(event)
+        ws.onmessage = (event) => this.onmessage?.(event)
+        this.real = ws
+      }
+      if (protocol === 'zinc-sub.v1' && !released) waiting.push(connect)
+      else connect()
+    }
+    get readyState(): number {
+      return this.real?.readyState ?? 0
+    }
+    get bufferedAmount(): number {
+      return this.real?.bufferedAmount ?? 0
+    }
+    send(data: Uint8Array): void {
+      this.real?.send(data)
+    }
+    close(code?: number, reason?: string): void {
+      this.real?.close(code, reason)
+    }
+  }
+  return {
+    WebSocket: LateSub,
+    release: () => {
+      released = true
+      for (const connect of waiting.splice(0)) connect()
+    },
+  }
+}
+
+it('a tab whose SUB connects after its HELLO was answered gets the welcome kept for it, and syncs', async () => {
+  const hostTransport = cleanup.add(new WsServerTransport(), (t) => t.close())
+  const host = cleanup.add(await Endpoint.start({ transport: hostTransport, bind: { inbound: 'ws://127.0.0.1:*/in', outbound: 'ws://127.0.0.1:*/out' } }), (e) => e.close())
+  const hostDoc = await host.open<{ n: number }>('d', { initial: { n: 0 } })
+
+  const late = lateSubs()
+  const tabTransport = cleanup.add(new WsClientTransport({ WebSocket: late.WebSocket }), (t) => t.close())
+  const joining = Endpoint.start({ transport: tabTransport, join: host.addresses, joinTimeoutMs: 60_000 })
+  // The HELLO arrived and was answered while the tab had no SUB connection at all.
+  await waitFor(() => (host.stats().sentByKind.WELCOME ?? 0) >= 1, 'the host to welcome the tab')
+  expect(hostTransport.stats().heldForSubscription).toBeGreaterThanOrEqual(1)
+  late.release()
+  const tab = cleanup.add(await joining, (e) => e.close())
+
+  const tabDoc = await tab.open<{ n: number }>('d')
+  hostDoc.change((d) => {
+    d.n = 1
+  })
+  await waitFor(() => tabDoc.state.n === 1, 'the change to reach the tab')
+})

@@ -50,48 +50,24 @@ it('a host on ws addresses and two clients joining over WebSocket converge on a 
   await waitFor(() => nodeDoc.state.n === 2 && hostDoc.state.n === 2, "the leaf's change reaches everyone")
 })
 
-/** A browser-like WebSocket whose SUB connections wait until `release()`: the SUB connects late. */
+/**
+ * A browser-like WebSocket whose SUB connections open at once but hold what they send (their
+ * subscriptions) until `release()`: the subscriptions reach the parent after the HELLO.
+ */
 function lateSubs(): { WebSocket: new (url: string, protocol?: string | string[]) => unknown; release(): void } {
   let released = false
   const waiting: (() => void)[] = []
-  class LateSub {
-    binaryType = 'arraybuffer'
-    onopen: ((event: unknown) => void) | null = null
-    onclose: ((event: unknown) => void) | null = null
-    onerror: ((event: unknown) => void) | null = null
-    onmessage: ((event: { data: unknown }) => void) | null = null
-    private real: WebSocket | undefined
-    constructor(url: string, protocol?: string | string[]) {
-      const connect = (): void => {
-        const ws = new WebSocket(url, protocol)
-        ws.binaryType = 'arraybuffer'
-        ws.onopen = (event) => this.onopen?.(event)
-        ws.onclose = (event) => this.onclose?.(event)
-        ws.onerror = (event) => this.onerror?.(event)
-        ws.onmessage = (event) => this.onmessage?.(event)
-        this.real = ws
-      }
-      if (protocol === 'zinc-sub.v1' && !released) waiting.push(connect)
-      else connect()
-    }
-    get readyState(): number {
-      return this.real?.readyState ?? 0
-    }
-    get bufferedAmount(): number {
-      return this.real?.bufferedAmount ?? 0
-    }
-    send(data: Uint8Array): void {
-      this.real?.send(data)
-    }
-    close(code?: number, reason?: string): void {
-      this.real?.close(code, reason)
+  class LateSub extends WebSocket {
+    override send(data: Uint8Array): void {
+      if (this.protocol === 'zinc-sub.v1' && !released) waiting.push(() => super.send(data))
+      else super.send(data)
     }
   }
   return {
     WebSocket: LateSub,
     release: () => {
       released = true
-      for (const connect of waiting.splice(0)) connect()
+      for (const send of waiting.splice(0)) send()
     },
   }
 }
@@ -104,7 +80,7 @@ it('a tab whose SUB connects after its HELLO was answered gets the welcome kept 
   const late = lateSubs()
   const tabTransport = cleanup.add(new WsClientTransport({ WebSocket: late.WebSocket }), (t) => t.close())
   const joining = Endpoint.start({ transport: tabTransport, join: host.addresses, joinTimeoutMs: 60_000 })
-  // The HELLO arrived and was answered while the tab had no SUB connection at all.
+  // The HELLO arrived and was answered before the tab's SUB had subscribed to anything.
   await waitFor(() => (host.stats().sentByKind.WELCOME ?? 0) >= 1, 'the host to welcome the tab')
   expect(hostTransport.stats().heldForSubscription).toBeGreaterThanOrEqual(1)
   late.release()

@@ -274,10 +274,7 @@ export class Node implements NodeContext {
     let retry = Math.max(50, Math.min(500, this.opts.heartbeatMs))
     let hello: TimerHandle | undefined
     const again = () => {
-      link.helloDueAt = 0
       this.sendHello()
-      // The tick's hellos (for a re-join) wait for this back-off too while we join here.
-      link.helloDueAt = this.clock.now() + retry
       hello = this.clock.setTimeout(again, retry)
       retry = Math.min(retry * 2, 2000)
     }
@@ -302,7 +299,6 @@ export class Node implements NodeContext {
     } finally {
       signal?.removeEventListener('abort', onAbort)
       this.clock.clearTimeout(hello)
-      link.helloDueAt = 0
       this.clock.clearTimeout(timeout)
       this.#welcome = undefined
     }
@@ -389,7 +385,7 @@ export class Node implements NodeContext {
 
   sendHello(): void {
     const link = this.#parent
-    if (!link || link.helloPausedUntil > this.clock.now() || (!link.welcomed && link.helloDueAt > this.clock.now())) return
+    if (!link || link.helloPausedUntil > this.clock.now()) return
     const a = this.addresses
     const payload = HelloCodec.encode({
       token: this.opts.token,

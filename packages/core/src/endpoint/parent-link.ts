@@ -30,11 +30,6 @@ export class ParentLink {
   sentAt = Number.NEGATIVE_INFINITY
   /** The parent said it is busy admitting joins (ERR_BUSY): no hello before this time. */
   helloPausedUntil = 0
-  /**
-   * While `join` says hello with back-off: no other hello before this time (the tick would
-   * otherwise add one per heartbeat, and a crowd joining a busy parent would bury it).
-   */
-  helloDueAt = 0
   /** It said so at least once during this join. */
   busy = false
   /** When we last asked for the whole roster (a delta we could not apply; throttled). */

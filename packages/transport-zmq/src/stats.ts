@@ -13,8 +13,7 @@ export interface ZmqTransportStats extends TransportStats {
    * PUB messages dropped because the queue in front of the publisher was full (the same as
    * `droppedByHwm`). ZeroMQ's own per-subscriber drops past the high-water mark happen inside
    * libzmq and are not counted, nor are oversize messages (libzmq drops the connection), so
-   * `droppedTooLarge` stays 0. `malformed` counts PULL messages that are not the
-   * `[delimiter, body]` a Zinc PUSH sends (a foreign DEALER's).
+   * `droppedTooLarge` and `malformed` stay 0.
    */
   dropped: number
   /** Messages read by PULL and SUB channels. */

@@ -6,7 +6,7 @@
  * not a Zinc endpoint.
  */
 import { AddressInUseError, BindError, encodeMessage, Endpoint, JoinTimeoutError, Kind, newEndpointId, UnsupportedAddressError, type DocId, type EndpointStats } from '@zinc/core'
-import { Publisher, Pull } from 'zeromq'
+import { Publisher, Pull, Router } from 'zeromq'
 import { afterEach, describe, expect, it } from 'vitest'
 import { waitFor } from './helpers.js'
 import { LOOPBACK, RawPush, Resources, ZMQ_FAST } from './zmq-helpers.js'
@@ -242,8 +242,9 @@ describe('addresses that do not work', () => {
     expect((error as Error).message).toContain('udp://127.0.0.1:5555')
   })
 
-  it('joining a PULL/PUB pair that is not a Zinc endpoint fails with JoinTimeoutError naming the address', async () => {
-    const pull = new Pull({ linger: 0 })
+  it('joining a ROUTER/PUB pair that is not a Zinc endpoint fails with JoinTimeoutError naming the address', async () => {
+    // A ROUTER, as a Zinc inbound is: a PUSH connects to it as a DEALER.
+    const pull = new Router({ linger: 0 })
     const pub = new Publisher({ linger: 0 })
     res.add(() => pull.close())
     res.add(() => pub.close())
@@ -258,7 +259,8 @@ describe('addresses that do not work', () => {
     expect(error).toBeInstanceOf(JoinTimeoutError)
     expect((error as Error).message).toContain(`at ${join.inbound} within 1000 ms`)
     // The stranger got our HELLOs: it was a real connection, just not a Zinc endpoint.
-    const [hello] = await pull.receive()
+    const [, delimiter, hello] = await pull.receive()
+    expect(delimiter!.byteLength).toBe(0)
     expect(hello!.byteLength).toBeGreaterThan(0)
     // Nothing of the failed endpoint is left open in the transport.
     expect(transport.stats().channelsOpen).toBe(0)

@@ -94,19 +94,14 @@ export class ZmqPullChannel extends ZmqChannel implements PullChannel {
   }
 
   #take(frames: Frames): ReceivedFrames | undefined {
-    const [routingId, delimiter, body] = frames
-    if (routingId === undefined || delimiter === undefined || delimiter.byteLength !== 0) return this.#malformed()
-    // ROUTER_NOTIFY: a connection came or went (or the peer sent an empty message itself).
-    if (frames.length === 2) return void this.#connections.notified(routingId)
-    if (frames.length !== 3 || body === undefined) return this.#malformed()
+    const [routingId, first] = frames
+    if (routingId === undefined || first === undefined) return undefined
+    // ROUTER_NOTIFY: a connection came or went (or the peer sent a lone empty frame itself).
+    if (frames.length === 2 && first.byteLength === 0) return void this.#connections.notified(routingId)
     this.hooks.stats.received++
-    return Object.assign([body], { peer: this.#connections.identify(routingId) })
-  }
-
-  #malformed(): undefined {
-    // Not the [delimiter, body] a Zinc DEALER sends.
-    this.hooks.stats.malformed++
-    return undefined
+    // A Zinc PUSH puts an empty delimiter first; what follows is whatever frames arrived.
+    const body = frames.slice(first.byteLength === 0 ? 2 : 1)
+    return Object.assign(body, { peer: this.#connections.identify(routingId) })
   }
 }
 

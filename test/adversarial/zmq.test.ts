@@ -144,6 +144,25 @@ describe('adversarial input over ZeroMQ (root inbound, tcp)', () => {
     await honestChangeArrives(b, a2, 'zmq-restarted')
     expect(root.peers.some((p) => p.id === id)).toBe(true)
   })
+
+  it('a child whose process dies without a word gets its id back on its new connection', async () => {
+    const { root, b } = await setup()
+    // Its sockets close with the transport (no LEAVE): the root still counts it a child.
+    const transport = res.transport()
+    const dying = await res.endpoint({ transport, join: root.addresses })
+    const id = dying.id
+    await dying.open<Shapes>('board')
+    await transport.close()
+    expect(root.peers.some((p) => p.id === id)).toBe(true)
+    // Its old connection is gone, so the id is free for the new one (were it thought alive, the
+    // HELLO would be refused as taking a connected peer's id, for good).
+    const again = await res.endpoint({ id, join: root.addresses })
+    const a2 = await again.open<Shapes>('board')
+    a2.change((d) => void (d.revived = true))
+    await a2.synced()
+    await waitFor(() => b.state.revived === true, 'the revived child’s change at Bob', 15_000)
+    await honestChangeArrives(b, a2, 'zmq-revived')
+  })
 })
 
 export type { Endpoint }

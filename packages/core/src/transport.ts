@@ -24,8 +24,9 @@
 export type Frames = Uint8Array[]
 
 /**
- * Who sent a message, as far as the transport can tell. A transport that cannot tell (ZeroMQ's
- * PULL carries no routing id) leaves it out, and the endpoint falls back to what frames claim.
+ * Who sent a message, as far as the transport can tell (WebSocket: the session in the URL;
+ * ZeroMQ: the routing id its ROUTER reads). A transport that cannot tell (the in-process one)
+ * leaves it out, and the endpoint falls back to what frames claim.
  */
 export interface PeerIdentity {
   /**

@@ -57,6 +57,8 @@ export class Connections {
   readonly #socket: RoutedSender
   /** session → routing id, for every connection believed open. */
   readonly #open = new Map<string, Uint8Array>()
+  /** The connection of the last message, and the identity it was given. */
+  #last: { routingId: Uint8Array; peer: PeerIdentity } | undefined
   /** Sessions with a probe queued or in flight. */
   readonly #probing = new Set<string>()
   // zeromq.js allows one send in flight per socket: probes go one after another.
@@ -71,12 +73,16 @@ export class Connections {
 
   /** A data message from `routingId`: the identity it carries. */
   identify(routingId: Uint8Array): PeerIdentity {
+    // Messages come in runs from one connection: the last one's identity is usually this one's.
+    const last = this.#last
+    if (last !== undefined && Buffer.compare(last.routingId, routingId) === 0 && this.#open.has(last.peer.session)) return last.peer
     const session = sessionOf(routingId)
     if (!this.#open.has(session)) {
       this.#open.set(session, routingId)
       if (this.#open.size > 2 * this.#checkedSize + 64) this.#checkAll()
     }
-    return { session }
+    this.#last = { routingId, peer: { session } }
+    return this.#last.peer
   }
 
   /** An empty message from `routingId`: a connect, a disconnect, a handover, or the peer's own. */

@@ -277,6 +277,15 @@ const ROUTER_NOTIFY = 97
 const NOTIFY_CONNECT_AND_DISCONNECT = 3
 
 /**
+ * ZMTP heartbeats of a PULL's connections: a peer whose host vanished (no FIN, no RST) is
+ * dropped after this long, so its session stops counting as connected and its id is free for
+ * its next incarnation (libzmq answers pings itself; only a stopped process misses them, and
+ * its DEALER reconnects under the same routing id when it runs again).
+ */
+const HEARTBEAT_MS = 5_000
+const HEARTBEAT_TIMEOUT_MS = 30_000
+
+/**
  * The socket behind a PULL channel. A ROUTER rather than a PULL, because only a ROUTER says
  * which connection each message came on (its routing id): that is what lets an endpoint bind
  * a child's id to the connection it said HELLO on. `handover`: a DEALER reconnecting with its
@@ -285,7 +294,14 @@ const NOTIFY_CONNECT_AND_DISCONNECT = 3
  * when no connection has it (see `Connections`).
  */
 function routerFor(options: Record<string, unknown>): Router {
-  const router = new Router({ ...options, handover: true, mandatory: true, sendTimeout: 0 })
+  const router = new Router({
+    ...options,
+    handover: true,
+    mandatory: true,
+    sendTimeout: 0,
+    heartbeatInterval: HEARTBEAT_MS,
+    heartbeatTimeout: HEARTBEAT_TIMEOUT_MS,
+  })
   try {
     // zeromq.js has no named option for it, only its (protected) raw setter.
     ;(router as unknown as { setInt32Option(option: number, value: number): void }).setInt32Option(ROUTER_NOTIFY, NOTIFY_CONNECT_AND_DISCONNECT)

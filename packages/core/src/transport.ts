@@ -58,8 +58,9 @@ export interface ChannelOptions {
   maxMessageBytes?: number
   /**
    * Connecting channels (`push`, `sub`): a secret that ties one peer's PUSH and SUB together,
-   * so the bound side can tell they are the same peer (WebSocket sends it with each connection;
-   * use at least 128 random bits). Transports that cannot carry it ignore it.
+   * so the bound side can tell they are the same peer (WebSocket sends it with each connection,
+   * a ZeroMQ PUSH presents it as its routing id; use at least 128 random bits). Transports that
+   * cannot carry it ignore it.
    */
   session?: string
   /**

@@ -26,15 +26,22 @@ export function routingIdFor(session: string | undefined): string {
   return PRESENTED + session
 }
 
+/** The sessions of routing ids that carry none (no presented session can start with it). */
+const ANONYMOUS = 'anonymous:'
+
 /**
  * The session a routing id stands for: the one a Zinc DEALER presented, or, for an id libzmq
- * made up (a peer that presented none, or an old connection handed over to a new one), a name
- * of its own.
+ * made up (a peer that presented none, or an old connection handed over to a new one) or one
+ * that is not a session (not UTF-8, or posing as an anonymous one), a name of its own. Two
+ * routing ids never share a session.
  */
 export function sessionOf(routingId: Uint8Array): string {
   const bytes = Buffer.from(routingId.buffer, routingId.byteOffset, routingId.byteLength)
-  if (bytes[0] === PRESENTED.charCodeAt(0)) return bytes.toString('utf8', 1)
-  return `anonymous:${bytes.toString('hex')}`
+  if (bytes[0] === PRESENTED.charCodeAt(0)) {
+    const session = bytes.toString('utf8', 1)
+    if (!session.startsWith(ANONYMOUS) && Buffer.from(session).equals(bytes.subarray(1))) return session
+  }
+  return ANONYMOUS + bytes.toString('hex')
 }
 
 /**
@@ -49,9 +56,10 @@ export function sessionOf(routingId: Uint8Array): string {
  * never reads (its receive queue, capped by its high-water mark, holds it; a full one answers
  * EAGAIN, which also means "connected").
  *
- * A session is what the routing id carries (`sessionOf`). Anything a peer sends marks it open; a probe that finds
- * it gone closes it. `isConnected` answers from what is known now and looks again in the
- * background, so an id held by a session whose disconnect was lost is freed for the next HELLO.
+ * A session is what the routing id carries (`sessionOf`). Anything a peer sends marks it open;
+ * a probe that finds it gone closes it. `isConnected` answers from what is known now and looks
+ * again in the background, so an id held by a session whose disconnect was lost is freed for
+ * the next HELLO.
  */
 export class Connections {
   readonly #socket: RoutedSender

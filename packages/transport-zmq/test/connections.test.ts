@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Dealer } from 'zeromq'
 import type { ReceivedFrames } from '@zinc/core'
 import { ZmqTransport } from '../src/index.js'
+import { sessionOf as sessionOfRoutingId } from '../src/connections.js'
 import { bytes, drain, text, waitFor } from './helpers.js'
 
 const closers: Array<() => unknown> = []
@@ -98,5 +99,18 @@ describe('ZmqTransport: a PULL tells connections apart (ROUTER inbound)', () => 
     await waitFor(() => frames.length === 2, 'both messages')
     expect(frames[0]!.map(text)).toEqual(['x', 'y'])
     expect(frames[1]!.map((f) => f.byteLength)).toEqual([0])
+  })
+
+  it('two routing ids never share a session: one that is not UTF-8, or poses as an anonymous one, is anonymous', () => {
+    const id = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))))
+    expect(sessionOfRoutingId(id('zabc'))).toBe('abc')
+    const made = id([0, 1, 2, 3, 4])
+    expect(sessionOfRoutingId(made)).toBe('anonymous:0001020304')
+    // Posing as that made-up one, or as text that is not UTF-8: named by its own bytes.
+    const posing = id('z', sessionOfRoutingId(made))
+    expect(sessionOfRoutingId(posing)).toBe(`anonymous:${posing.toString('hex')}`)
+    const invalid = [id('z', [0xff]), id('z', [0xfe])]
+    expect(new Set(invalid.map(sessionOfRoutingId)).size).toBe(2)
+    for (const rid of invalid) expect(sessionOfRoutingId(rid)).toMatch(/^anonymous:7a/)
   })
 })

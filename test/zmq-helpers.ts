@@ -17,9 +17,11 @@ export const LOOPBACK = { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0
 export const ZMQ_FAST = { heartbeatMs: 50, peerTimeoutMs: 2_000, resendMs: 500, joinTimeoutMs: 15_000 } as const
 
 /**
- * A raw zeromq.js socket that talks to an endpoint's inbound as a Zinc PUSH does: a DEALER
- * (the inbound is a ROUTER) putting an empty delimiter in front of each message. It presents
- * `routingId` when given (a Zinc PUSH presents `z` + its session), else libzmq makes one up.
+ * A raw zeromq.js socket that talks to an endpoint's inbound as a PUSH: a DEALER (the inbound
+ * is a ROUTER) putting an empty delimiter in front of each message, so that whatever frames it
+ * sends (even a lone empty one, which alone would look like libzmq's connect notice) arrive as
+ * sent. It presents `routingId` when given (a Zinc PUSH presents `z` + its session), else
+ * libzmq makes one up.
  */
 export class RawPush {
   readonly socket: Dealer

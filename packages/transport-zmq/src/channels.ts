@@ -6,7 +6,7 @@ import { SocketReader } from './socket-reader.js'
 import type { ZmqTransportStats } from './stats.js'
 import { WriterQueue } from './writer-queue.js'
 
-/** The empty frame in front of each PUSH message (see `ZmqPushChannel`). */
+/** The empty frame in front of an empty PUSH message (see `ZmqPushChannel`). */
 const DELIMITER = new Uint8Array(0)
 
 /** What every channel shares with the transport that made it. */
@@ -99,7 +99,8 @@ export class ZmqPullChannel extends ZmqChannel implements PullChannel {
     // ROUTER_NOTIFY: a connection came or went (or the peer sent a lone empty frame itself).
     if (frames.length === 2 && first.byteLength === 0) return void this.#connections.notified(routingId)
     this.hooks.stats.received++
-    // A Zinc PUSH puts an empty delimiter first; what follows is whatever frames arrived.
+    // An empty frame in front of others is a delimiter (a Zinc PUSH's empty message, a foreign
+    // DEALER's envelope); what follows is whatever frames arrived.
     const body = frames.slice(first.byteLength === 0 ? 2 : 1)
     return Object.assign(body, { peer: this.#connections.identify(routingId) })
   }
@@ -163,9 +164,9 @@ export class ZmqSubChannel extends ZmqChannel implements SubChannel {
 
 /**
  * A connected PUSH channel: a DEALER socket, presenting one routing id on every connection
- * (see `routingIdFor`). Each message is `[empty delimiter, body]`, so that the bound ROUTER
- * tells a message (even an empty one) from its own connect and disconnect notices, which are
- * a lone empty frame. `send` waits while the queue in front of the socket is full.
+ * (see `routingIdFor`). A message is `[body]`; an empty one goes as `[empty, empty]`, because a
+ * lone empty frame is what the bound ROUTER's own connect and disconnect notices look like.
+ * `send` waits while the queue in front of the socket is full.
  */
 export class ZmqPushChannel extends ZmqChannel implements PushChannel {
   readonly #queue: WriterQueue<Frames>
@@ -191,7 +192,7 @@ export class ZmqPushChannel extends ZmqChannel implements PushChannel {
   send(body: Uint8Array, options?: SendOptions): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError())
     return this.#queue.put(
-      [DELIMITER, body],
+      body.byteLength === 0 ? [DELIMITER, body] : [body],
       () => this.closedError(),
       options?.signal,
       () => new AbortError(`send on ${this.address}`),

@@ -227,15 +227,29 @@ function diff(before: unknown, after: unknown, path: Path, out: Out, identity?: 
   const changed = order.byKeys ? changedKeys.get(a) : undefined
   if (changed !== undefined && changed.base === b) {
     // The recipe's own record of what it touched (see recordIdentity): only those keys.
+    let sameKeys = true
     for (const key of changed.keys) {
       const inB = Object.prototype.hasOwnProperty.call(b, key)
       const inA = Object.prototype.hasOwnProperty.call(a, key)
+      if (inB !== inA) sameKeys = false
       if (inB && !inA) out.component([...path, key], { r: true })
       else if (inA && !inB) out.component([...path, key], { i: a[key] })
       else if (inA && b[key as string] !== a[key as string]) diff(b[key as string], a[key as string], [...path, key], out, identity, order)
     }
     // Deleted, added or edited in place, keys keep their order; set again, one may have moved.
-    if (order.same && changed.ambiguous) sameKeyOrder(b, a, order)
+    if (order.same && changed.ambiguous) {
+      if (sameKeys) {
+        // No key came or went: the order is the same if the two lists of keys are.
+        const keysA = Object.keys(a)
+        const keysB = Object.keys(b)
+        for (let i = 0; i < keysA.length; i++) {
+          if (keysA[i] !== keysB[i]) {
+            order.same = false
+            break
+          }
+        }
+      } else sameKeyOrder(b, a, order)
+    }
     return
   }
   for (const key of Object.keys(b)) {

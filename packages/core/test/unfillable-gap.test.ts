@@ -69,6 +69,32 @@ describe('a gap its origin never fills', () => {
     expect((root.confirmed as { n: number }).n).toBe(3)
   })
 
+  it('is not given up while the origin does send it, even if each copy is sent back (found by the chaos suite)', () => {
+    const { io, root, origin, fragment } = rootAndOrigin()
+    root.sequencer!.accept(fragment(1))
+    io.tick()
+    // Change 2 does come each time it is asked for, but made on a history the root does not
+    // have (its base is ahead of the root's seq): sent back each time, not missing.
+    const stale = (clientSeq: number) => decode(encodeMessage({ kind: Kind.FRAGMENT, origin, doc: DOC, clientSeq, baseSeq: 5, epoch: 1, payload: encodeOp(['n', { r: true, i: clientSeq }]) }))
+    const answers: ReturnType<typeof decode>[] = []
+    for (let i = 0; i < 40; i++) {
+      root.sequencer!.accept(stale(2))
+      io.tick()
+      root.sequencer!.accept(fragment(3))
+      io.tick()
+      answers.push(...io.takeSent().map(({ m }) => m))
+      vi.advanceTimersByTime(600)
+    }
+    const refused = answers.filter((m) => m.kind === Kind.REJECT && /never received/.test(RefusalCodec.decode(m.payload).reason))
+    expect(refused, 'a change its origin sends is never said to be missing').toEqual([])
+    // Sent on a base the root has, 2 and then 3 are sequenced, in order.
+    root.sequencer!.accept(fragment(2))
+    root.sequencer!.accept(fragment(3))
+    io.tick()
+    expect(root.log.find(origin, 2)).toBe(2)
+    expect(root.log.find(origin, 3)).toBe(3)
+  })
+
   it('is not given up while the origin resends it in time', () => {
     const { io, root, origin, fragment } = rootAndOrigin()
     root.sequencer!.accept(fragment(1))

@@ -163,14 +163,30 @@ export class OriginAnswers {
     return this.#rejections.lastRefused(origin)
   }
 
-  /** The lowest clientSeq of `origin` sent back (stale) and not resent since, if any. */
+  /**
+   * The lowest clientSeq of `origin` sent back (stale) and not resent since, if any. One this
+   * root has handled since, by another way than its resend (merged with a branch, given up as a
+   * gap, refused), holds nothing back: its resend is a duplicate and would never clear it, and
+   * every later change of the origin was sent back for good (found by the chaos suite: a writer
+   * whose changes all stayed pending, resent every second, answered "an earlier change of
+   * yours was sent back" each time).
+   */
   sentBack(origin: EndpointId): number | undefined {
-    return this.#sentBack.get(origin)
+    const sentBack = this.#sentBack.get(origin)
+    if (sentBack === undefined || sentBack > this.handled(origin)) return sentBack
+    this.#sentBack.delete(origin)
+    return undefined
   }
 
-  /** `origin` sent `clientSeq` (again): a change sent back up to there is on its way. */
+  /**
+   * `origin` sent `clientSeq` (again), in order: a change sent back up to there is on its way,
+   * and a gap asked up to there is filled — whatever the root then makes of the change (sent
+   * back again, refused), the origin does hold it, so the gap is never given up for it.
+   */
   resent(origin: EndpointId, clientSeq: number): void {
     const sentBack = this.#sentBack.get(origin)
     if (sentBack !== undefined && clientSeq <= sentBack) this.#sentBack.delete(origin)
+    const asked = this.#resendAsked.get(origin)
+    if (asked !== undefined && clientSeq >= asked.clientSeq) this.#resendAsked.delete(origin)
   }
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { produce } from '../dist/document/immer.js'
-import { diffWithOrder, recordIdentity, type Identity } from '../dist/document/diff.js'
+import { produce, produceUnfrozen } from '../dist/document/immer.js'
+import { diffWithOrder, freezeChanged, recordIdentity, type Identity } from '../dist/document/diff.js'
 
 /**
  * doc.change diffs the state before and after its recipe; for an object the recipe changed it
@@ -98,6 +98,28 @@ describe('the diff of a recipe by the keys immer recorded', () => {
         expect(byKeys).toEqual(everyKey)
       }),
       { numRuns: 3000 },
+    )
+  })
+
+  it('freezes what the recipe changed as immer would: the same state, frozen everywhere (random recipes)', () => {
+    const frozenEverywhere = (v: unknown): boolean => typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v).every(frozenEverywhere))
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 10 }), fc.boolean(), fc.boolean(), (steps, twice, replace) => {
+        const start = twice ? produce(base, (d) => run(d as Rec, steps.slice(0, 3))) : base
+        const recipe = (d: Rec) => {
+          // a recipe may also return a new state instead of changing its draft
+          if (replace) return { ...d, fresh: { list: [{ n: 1 }] } }
+          run(d, steps, start)
+          recordIdentity(d, new Map())
+          return undefined
+        }
+        const immers = produce(start, recipe as never)
+        const after = produceUnfrozen(start, recipe as never)
+        freezeChanged(after)
+        expect(after).toEqual(immers)
+        expect(frozenEverywhere(after)).toBe(true)
+      }),
+      { numRuns: 2000 },
     )
   })
 

@@ -42,6 +42,25 @@ interface ChangedKeys {
 }
 const changedKeys = new WeakMap<object, ChangedKeys>()
 
+/**
+ * Freezes the result of a recipe run by immer without auto-freeze, after `recordIdentity`: a
+ * copy the recipe made is frozen and only its changed keys are walked (the rest are the frozen
+ * state's own values); anything else new (a value the recipe assigned, a list, a result the
+ * recipe returned instead of changing its draft) is frozen deeply, as immer would.
+ */
+export function freezeChanged(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return
+  const changed = changedKeys.get(value)
+  Object.freeze(value)
+  if (changed !== undefined) {
+    for (const key of changed.keys) freezeChanged((value as Record<string, unknown>)[key as string])
+  } else if (Array.isArray(value)) {
+    for (const v of value) freezeChanged(v)
+  } else {
+    for (const key in value) freezeChanged((value as Record<string, unknown>)[key])
+  }
+}
+
 const isPlainCopy = (copy: object): copy is Record<string, unknown> => !Array.isArray(copy) && !(copy instanceof Map) && !(copy instanceof Set)
 
 /**

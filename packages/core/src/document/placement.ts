@@ -46,14 +46,17 @@ const TRANSFORM_BUDGET = 512
 
 const VANISHED = 'what it changed was removed or replaced by a concurrent change (the removal wins)'
 
+/** As a stale answer's minBase: the author's history diverged; it resyncs before sending again. */
+export const DIVERGED = Number.MAX_SAFE_INTEGER
+
 /**
  * Where a fragment goes: its op rewritten to follow every entry sequenced after its base.
  * The origin made it on (state at base) + its own changes sequenced since, as it sent them
  * (it sends a change at once only while none of those was rebased, see Replica); a foreign
  * entry is first carried past those own changes, then the fragment is carried past it.
+ * `indexed` false: every entry since the base is scanned instead of looked up in the history's
+ * index (the reference the index is tested against, packages/core/test/placement-index.test.ts).
  */
-/** As a stale answer's minBase: the author's history diverged; it resyncs before sending again. */
-export const DIVERGED = Number.MAX_SAFE_INTEGER
 
 export function place(
   c: Candidate,

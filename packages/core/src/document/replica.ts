@@ -14,7 +14,7 @@ import { OpHistory } from './op-history.js'
 import { DocLog } from './doc-log.js'
 import { pendingFragment, remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import type { ReplicaIO } from './replica-io.js'
-import type { StoredDocument } from '../storage.js'
+import type { StoredDocument, StoredSnapshot } from '../storage.js'
 import type { LeafDocument, LeafSnapshot, LeafState } from '../leaf-storage.js'
 import { Sequencer } from './sequencer.js'
 
@@ -78,6 +78,13 @@ export class Replica {
   catchUpAt = 0
   /** Seq of the newest stored snapshot (root with storage). */
   snapshotSeq = 0
+  /**
+   * With storage: the seq the stored log (or snapshot) of this document is known to reach;
+   * undefined while unknown. The sequencer compares it with `seq` before appending a batch
+   * (see Sequencer #commit): a replica moved on by other means than its own batches (recovery
+   * from survivors, adoption) is stored as a snapshot first, or the append would leave a gap.
+   */
+  storedUpTo: number | undefined
   /** Since when a heartbeat has shown the parent ahead of this replica (0 = not behind). */
   behindSince = 0
   /** When the last OPEN went up, and the initial state it offers (repeated until served). */
@@ -425,7 +432,13 @@ export class Replica {
     this.confirmed = this.visible = state
     this.seq = seq
     this.snapshotSeq = stored.snapshot?.seq ?? 0
+    this.storedUpTo = seq
     this.#becomeReady()
+  }
+
+  /** The confirmed state as a stored snapshot (a root with storage). */
+  storedSnapshot(): StoredSnapshot {
+    return { seq: this.seq, state: encodeJson(this.confirmed), clientSeqs: [...this.clientSeqs], history: this.log.chainAt(this.seq) }
   }
 
   /** Forgets fragments staged from a previous parent (after a failover). */

@@ -169,7 +169,7 @@ export class Sequencer {
     }
     if (clientSeq > stored + 1 + this.#staged(origin)) {
       const from = stored + 1 + this.#staged(origin)
-      if (this.#staged(origin) === 0 && stored === handled && this.#answers.unfillable(origin, from)) {
+      if (this.#staged(origin) === 0 && stored === handled && (this.#holdsNothingBefore(origin, from, clientSeq) || this.#answers.unfillable(origin, from))) {
         r.io.logger.warn({ doc: r.doc, origin, from, to: clientSeq - 1 }, 'an origin never resends the changes before this one; they were settled by an earlier root: going on without them')
         this.#answers.skipGap(origin, from, clientSeq - 1)
         return this.accept(message)
@@ -255,6 +255,18 @@ export class Sequencer {
     }
     r.io.logger.info({ doc: r.doc, fork, fragments: branch.length, over: over.length }, 'merged a branch of another history: its changes carried past ours')
     this.#commit(run)
+  }
+
+  /**
+   * Whether `origin` is this endpoint and holds none of its changes `from`..`upTo - 1`: they
+   * were settled by the root it followed before its promotion (refused there), and nothing
+   * will ever resend them. A root knows its own pending changes; it need not ask itself, and
+   * could not: nothing resends a root's own changes on a timer, so after one throttled RESEND
+   * its later changes stayed pending for good (found by the chaos suite).
+   */
+  #holdsNothingBefore(origin: EndpointId, from: number, upTo: number): boolean {
+    const r = this.replica
+    return origin === r.io.self && !r.unsettled.some((p) => p.fragment.clientSeq >= from && p.fragment.clientSeq < upTo)
   }
 
   /** Refuses a change without looking at it (authorization). */
@@ -440,45 +452,67 @@ export class Sequencer {
     for (const p of prepared) this.#inFlightUpTo.set(p.candidate.origin, Math.max(p.candidate.clientSeq, this.#inFlightUpTo.get(p.candidate.origin) ?? 0))
     for (const { candidate: c } of rejected) this.#answers.markRejected(c.origin, c.clientSeq)
     const stored = prepared.map((p) => ({ seq: p.entry.seq, origin: p.candidate.origin, clientSeq: p.candidate.clientSeq, envelope: p.envelope }))
-    storage.append(r.doc, stored).then(
-      () => {
-        // This endpoint stopped being the root while the batch was being written (a stale
-        // root re-joining the tree that went on without it): nobody was told of these seqs,
-        // and the replica now follows another history. Applying them here would put our
-        // fragments at seqs the real root gave to others; their origins resend them there.
-        if (r.sequencer !== this) {
-          r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'no longer the root when a batch became durable; it is dropped, its changes go to the new root')
-          return this.#release()
-        }
-        if (r.io.mayConfirm?.() === false) {
-          this.#paused = true
-          this.#parked = () => {
-            try {
-              this.#complete(prepared, rejected, stale, run.cut)
-            } finally {
-              this.#release()
-            }
+    const last = stored[stored.length - 1]!.seq
+    this.#storeAfter(stored[0]!.seq - 1)
+      .then(() => storage.append(r.doc, stored))
+      .then(() => void (r.storedUpTo = Math.max(last, r.storedUpTo ?? 0)))
+      .then(
+        () => {
+          // This endpoint stopped being the root while the batch was being written (a stale
+          // root re-joining the tree that went on without it): nobody was told of these seqs,
+          // and the replica now follows another history. Applying them here would put our
+          // fragments at seqs the real root gave to others; their origins resend them there.
+          if (r.sequencer !== this) {
+            r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'no longer the root when a batch became durable; it is dropped, its changes go to the new root')
+            return this.#release()
           }
-          return void r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'leadership unproven when a batch became durable; it is answered only if the lease is renewed')
-        }
-        try {
-          this.#complete(prepared, rejected, stale, run.cut)
-        } finally {
+          if (r.io.mayConfirm?.() === false) {
+            this.#paused = true
+            this.#parked = () => {
+              try {
+                this.#complete(prepared, rejected, stale, run.cut)
+              } finally {
+                this.#release()
+              }
+            }
+            return void r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'leadership unproven when a batch became durable; it is answered only if the lease is renewed')
+          }
+          try {
+            this.#complete(prepared, rejected, stale, run.cut)
+          } finally {
+            this.#release()
+          }
+        },
+        (error: unknown) => {
+          if (r.sequencer !== this) return this.#release()
+          // Not durable, so not acknowledged: the origins are told and roll it back.
+          r.io.logger.error({ err: error, doc: r.doc, fragments: prepared.length }, 'storage append failed; rejecting the batch')
+          this.#chains.clear() // they followed entries that are not sequenced after all
+          const reason = `the root could not store it (${(error as Error).message})`
+          for (const p of prepared) this.#answers.refuse(p.candidate.origin, p.candidate.clientSeq, reason)
+          for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
+          for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase, x.candidate.base)
           this.#release()
-        }
-      },
-      (error: unknown) => {
-        if (r.sequencer !== this) return this.#release()
-        // Not durable, so not acknowledged: the origins are told and roll it back.
-        r.io.logger.error({ err: error, doc: r.doc, fragments: prepared.length }, 'storage append failed; rejecting the batch')
-        this.#chains.clear() // they followed entries that are not sequenced after all
-        const reason = `the root could not store it (${(error as Error).message})`
-        for (const p of prepared) this.#answers.refuse(p.candidate.origin, p.candidate.clientSeq, reason)
-        for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
-        for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase, x.candidate.base)
-        this.#release()
-      },
-    )
+        },
+      )
+  }
+
+  /**
+   * Makes the stored document reach `seq` (the seq the batch follows): when the replica moved
+   * past what was stored by other means than this sequencer's batches (fragments recovery
+   * fetched from survivors, an adopted copy), the state at `seq` is stored as a snapshot first.
+   * Appending without it left a gap in the stored log, and every batch after was refused
+   * ("the log must stay gapless"), found by the chaos suite.
+   */
+  #storeAfter(seq: number): Promise<void> {
+    const r = this.replica
+    const storage = r.io.storage!
+    if (r.storedUpTo === seq || seq !== r.seq) return Promise.resolve()
+    r.io.logger.info({ doc: r.doc, seq, stored: r.storedUpTo }, 'the stored document is behind this root; storing a snapshot before the next batch')
+    return storage.writeSnapshot(r.doc, r.storedSnapshot()).then(() => {
+      r.snapshotSeq = Math.max(r.snapshotSeq, seq)
+      r.storedUpTo = Math.max(seq, r.storedUpTo ?? 0)
+    })
   }
 
   /** The sequencer takes new runs again; what arrived meanwhile goes out now (unless retired). */

@@ -41,8 +41,9 @@ export class ReplicaSet {
   readonly #waitingOpens = new Map<DocId, Map<EndpointId, () => void>>()
   /** Children whose next open of a document is answered with a snapshot, whatever they hold. */
   readonly #resync = new Map<DocId, Set<EndpointId>>()
-  /** Replicas whose snapshot is being written (one write per document at a time). */
-  readonly #writing = new Set<DocId>()
+  /** Per document, the snapshot write in progress, and the one asked for meanwhile (see writeSnapshot). */
+  readonly #writing = new Map<DocId, Promise<void>>()
+  readonly #writeNext = new Map<DocId, Promise<void>>()
 
   constructor(readonly ports: ReplicaPorts) {}
 
@@ -96,6 +97,7 @@ export class ReplicaSet {
         if (typeof seed !== 'object' || seed === null) throw new InvalidArgumentError(`onLoad gave ${typeof seed} for document "${doc}"; return an object or array, or undefined when there is none`)
         await storage?.writeSnapshot(doc, { seq: 0, state: encodeJson(seed), clientSeqs: [] })
         replica.seed(seed)
+        if (storage) replica.storedUpTo = 0
       }
     } catch (error) {
       this.#replicas.delete(doc)
@@ -260,19 +262,44 @@ export class ReplicaSet {
     void this.writeSnapshot(replica)
   }
 
-  async writeSnapshot(replica: Replica): Promise<void> {
+  /**
+   * Stores the replica's state now, as a snapshot. One write at a time per document: asked
+   * while one is in progress, it writes again once that one is done, with the state then, and
+   * resolves after that. (Skipping it instead let a promoted root resume on a snapshot older
+   * than the fragments recovery fetched from survivors, so its next append left a gap in the
+   * stored log and every batch after was refused: found by the chaos suite.)
+   */
+  writeSnapshot(replica: Replica): Promise<void> {
     const storage = this.ports.storage
-    if (!storage || this.#writing.has(replica.doc)) return
-    this.#writing.add(replica.doc)
-    const seq = replica.seq
+    if (!storage) return Promise.resolve()
+    const doc = replica.doc
+    const running = this.#writing.get(doc)
+    if (running) {
+      let next = this.#writeNext.get(doc)
+      if (!next) {
+        next = running.then(() => {
+          this.#writeNext.delete(doc)
+          return this.writeSnapshot(replica)
+        })
+        this.#writeNext.set(doc, next)
+      }
+      return next
+    }
+    const write = this.#write(storage, replica).finally(() => this.#writing.delete(doc))
+    this.#writing.set(doc, write)
+    return write
+  }
+
+  async #write(storage: Storage, replica: Replica): Promise<void> {
+    const snapshot = replica.storedSnapshot()
+    const seq = snapshot.seq
     try {
-      await storage.writeSnapshot(replica.doc, { seq, state: encodeJson(replica.confirmed), clientSeqs: [...replica.clientSeqs], history: replica.log.chainAt(seq) })
+      await storage.writeSnapshot(replica.doc, snapshot)
       replica.snapshotSeq = seq
+      replica.storedUpTo = Math.max(seq, replica.storedUpTo ?? 0)
       await storage.compact(replica.doc, seq)
     } catch (error) {
       this.ports.logger.error({ err: error, doc: replica.doc, seq }, 'writing a snapshot failed; the log keeps growing until one succeeds')
-    } finally {
-      this.#writing.delete(replica.doc)
     }
   }
 }

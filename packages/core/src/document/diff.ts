@@ -1,6 +1,7 @@
 import fastDiff from 'fast-diff'
 import * as json1 from 'ot-json1'
-import { codePoints, composeOps, editOp, insertOp, moveOp, removeOp, replaceOp, type Op } from './ot.js'
+import { produceUnfrozen } from './immer.js'
+import { codePoints, composeOps, editOp, freezeDeep, insertOp, moveOp, removeOp, replaceOp, type Op } from './ot.js'
 
 type Path = Array<string | number>
 
@@ -72,17 +73,69 @@ const isPlainCopy = (copy: object): copy is Record<string, unknown> => !Array.is
 export function recordIdentity(draft: unknown, out: Identity): void {
   const state = stateOf(draft)
   if (!state || !state.modified_ || !state.copy_) return
-  // immer 11 keeps every draft of the call and where it was made; without that, every key is scanned.
+  // immer 11 keeps every draft of the call and where it was made; without that (or if this
+  // immer's internals do not give the answer a scan gives, see keysRecordWorks), every key is
+  // scanned and nothing is recorded.
   const drafts = state.scope_?.drafts_
-  const children = Array.isArray(drafts) && state.assigned_ !== undefined ? childIndex(drafts) : undefined
+  const children = Array.isArray(drafts) && state.assigned_ instanceof Map && keysRecordWorks() ? childIndex(drafts) : undefined
   walk(state, out, children)
+}
+
+/** A draft's state: immer 11.2.10 lists drafts in its scope, later versions their states. */
+const draftState = (d: unknown): DraftState | undefined => stateOf(d) ?? (typeof d === 'object' && d !== null && 'base_' in d && 'modified_' in d ? (d as DraftState) : undefined)
+
+let keysRecord: boolean | undefined
+/**
+ * Whether the recorded keys are right with the immer this process runs (its internals are
+ * read, not its API, and a minor version changed them once): checked once, on a recipe that
+ * changes a nested object, sets, deletes and adds keys and moves a draft, against a scan.
+ */
+function keysRecordWorks(): boolean {
+  if (keysRecord !== undefined) return keysRecord
+  keysRecord = false
+  try {
+    const base = freezeDeep({ a: { x: 1, y: { z: 1 } }, b: 1, c: 1, d: { w: 1 }, e: [{ v: 1 }], f: 1 })
+    let drafts: DraftState | undefined
+    const after = produceUnfrozen(base, (d) => {
+      d.a.y.z = 2
+      d.b = 2
+      delete (d as { c?: number }).c
+      ;(d as Record<string, unknown>).g = { n: 1 }
+      ;(d as Record<string, unknown>).h = d.d
+      delete (d as { d?: unknown }).d
+      d.e[0]!.v = 2
+      void d.f
+      const state = stateOf(d)
+      const list = state?.scope_?.drafts_
+      if (state && Array.isArray(list) && state.assigned_ instanceof Map) {
+        drafts = state
+        walk(state, new Map(), childIndex(list))
+      }
+    })
+    const same = (b: Record<string, unknown>, a: Record<string, unknown>): boolean => {
+      const want = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => b[k] !== a[k]).sort()
+      const got = changedKeys.get(a)
+      return got !== undefined && got.base === b && JSON.stringify([...new Set(got.keys.map(String))].sort()) === JSON.stringify(want)
+    }
+    const a = after as unknown as Record<string, Record<string, unknown>>
+    const b = base as unknown as Record<string, Record<string, unknown>>
+    keysRecord =
+      drafts !== undefined &&
+      same(b, a) &&
+      same(b.a!, a.a!) &&
+      same(b.a!.y as Record<string, unknown>, a.a!.y as Record<string, unknown>) &&
+      same((b.e as unknown as Array<Record<string, unknown>>)[0]!, (a.e as unknown as Array<Record<string, unknown>>)[0]!)
+  } catch {
+    keysRecord = false
+  }
+  return keysRecord
 }
 
 /** Object draft → the drafts made under it (immer's get trap puts each at its key_ in copy_). */
 function childIndex(drafts: unknown[]): Map<DraftState, DraftState[]> {
   const index = new Map<DraftState, DraftState[]>()
   for (const d of drafts) {
-    const s = stateOf(d)
+    const s = draftState(d)
     const parent = s?.parent_
     if (s === undefined || parent === undefined || s.key_ === undefined) continue
     const list = index.get(parent)

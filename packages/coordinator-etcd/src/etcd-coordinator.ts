@@ -33,6 +33,10 @@ interface LeaderValue {
   outbound: string
   /** The host (ShardedHost) this endpoint belongs to, in a sharded deployment. */
   host?: string
+  /** Which run of that host (a host restarted under its id is another one). */
+  incarnation?: string
+  /** The endpoint keeps a store of its own: documents nobody has open may be only there. */
+  stores?: boolean
 }
 
 /**
@@ -46,8 +50,15 @@ export interface ElectionHooks {
   stand: () => boolean
   /** The host this endpoint belongs to, written into the leader key. */
   host?: string
-  /** Whether a host is still registered: a leader that gave way while alive handed over. */
-  alive?: (host: string) => boolean
+  /** Which run of the host this is (a restart under the same id is another), written with it. */
+  incarnation?: string
+  /** Whether this member keeps a store of its own (its `storage`), written with it. */
+  stores?: boolean
+  /**
+   * Whether that run of a host is still registered: a leader that gave way while alive handed
+   * over. A previous run of a host (restarted under its id) is not alive: it hands nothing over.
+   */
+  alive?: (host: string, incarnation?: string) => boolean
   /** Which documents belong to this election (its shard): loaded from storage before a handover. */
   owns?: (doc: string) => boolean
 }
@@ -84,8 +95,10 @@ export class EtcdCoordinator implements Coordinator {
   #issued = 0
   #leading = false
   /** The leader last followed, and its host: who handed over, when we are elected next. */
-  #followed: (Leader & { host?: string }) | undefined
+  #followed: (Leader & { host?: string; incarnation?: string; stores?: boolean }) | undefined
   readonly #hooks: ElectionHooks | undefined
+  /** While leading after a handover: the root that handed over and its host, until it has re-joined us or is gone. */
+  #handedBy: { id: EndpointId; host: string; incarnation?: string } | undefined
 
   constructor(
     readonly options: EtcdCoordinatorOptions,
@@ -139,7 +152,10 @@ export class EtcdCoordinator implements Coordinator {
     const client = this.#hooks?.client ?? (await connectEtcd(hosts, this.#dialTimeoutMs))
     this.#client = client
     this.#watcher = await client.watch().prefix(this.#leaderPrefix).create()
-    const recheck = () => void this.#refresh()
+    const recheck = () => {
+      this.#checkHandover()
+      void this.#refresh()
+    }
     this.#watcher
       .on('put', recheck)
       .on('delete', recheck)
@@ -158,6 +174,7 @@ export class EtcdCoordinator implements Coordinator {
    */
   async restand(): Promise<void> {
     if (this.#closed || !this.#member) return
+    this.#checkHandover()
     if (this.#standing) {
       if (!this.#lease && !this.#campaigning) {
         await this.#campaign()
@@ -180,6 +197,19 @@ export class EtcdCoordinator implements Coordinator {
     await this.#refresh()
   }
 
+  /**
+   * Our recovery waits without a time limit for the root that handed over; once its host is no
+   * longer registered (it died, or closed) it never will re-join: stop waiting for it.
+   */
+  #checkHandover(): void {
+    const by = this.#handedBy
+    if (!by) return
+    if (!this.#leading) return void (this.#handedBy = undefined)
+    if (this.#hooks?.alive?.(by.host, by.incarnation) !== false) return
+    this.#handedBy = undefined
+    this.#member?.handoverGone?.(by.id, `its host ${by.host} is no longer registered in etcd (it died or closed)`)
+  }
+
   /** Revokes this candidacy (its key goes with its lease). */
   async #withdraw(): Promise<void> {
     const old = this.#lease
@@ -199,17 +229,26 @@ export class EtcdCoordinator implements Coordinator {
       const client = this.#client!
       const member = this.#member!
       for (let attempt = 0; !this.#closed; attempt++) {
+        let lease: Lease | undefined
         try {
           // Taken before the grant request leaves (the Lease sends it as it is made).
           const sentAt = performance.now()
-          const lease = client.lease(this.#ttlSeconds, { autoKeepAlive: false })
+          lease = client.lease(this.#ttlSeconds, { autoKeepAlive: false })
           lease.on('lost', () => {})
           const id = await lease.grant()
           const ttl = await lease.keepaliveOnce({ deadline: Date.now() + this.#dialTimeoutMs })
           this.#grantedTtl = Number(ttl.TTL)
           this.#window.renewed(sentAt, this.#grantedTtl)
           const host = this.#hooks?.host
-          const value: LeaderValue = { id: member.id, inbound: member.addresses.inbound, outbound: member.addresses.outbound, ...(host ? { host } : {}) }
+          const incarnation = this.#hooks?.incarnation
+          const value: LeaderValue = {
+            id: member.id,
+            inbound: member.addresses.inbound,
+            outbound: member.addresses.outbound,
+            ...(host ? { host } : {}),
+            ...(incarnation ? { incarnation } : {}),
+            ...(this.#hooks?.stores ? { stores: true } : {}),
+          }
           const key = `${this.#leaderPrefix}${member.id}/${id}`
           await lease
             .put(key)
@@ -221,6 +260,8 @@ export class EtcdCoordinator implements Coordinator {
           this.#scheduleRenewal()
           return
         } catch (error) {
+          // The put may have reached etcd all the same: that key must not stand for us.
+          void lease?.revoke({ deadline: Date.now() + this.#dialTimeoutMs }).catch(() => {})
           if (attempt % 10 === 0) member.logger.warn({ err: error, coordinator: this.name }, 'entering the etcd election failed; retrying')
           await delay(Math.min(1000, 100 * (attempt + 1)))
         }
@@ -335,8 +376,15 @@ export class EtcdCoordinator implements Coordinator {
       const before = this.#followed
       const alive = this.#hooks?.alive
       // The leader we followed gave way while its host is registered: a handover.
-      const handover = before && before.id !== member.id && before.host && alive?.(before.host) ? before : undefined
+      const handover = before && before.id !== member.id && before.host && alive?.(before.host, before.incarnation) ? before : undefined
+      // A failover from a root that kept its own store: what only that store holds is not here.
+      if (!handover && before?.stores && before.host && before.host !== this.#hooks?.host)
+        member.logger.warn(
+          { previous: before.host },
+          "elected after a root whose host is gone and kept its own store: documents only in that store are not served here, and an open of one creates it anew from the opener's initial (one of the two copies is lost when that host returns). Restart that host with its store, or give every host a shared store (onLoad / onStore hooks)",
+        )
       this.#followed = undefined
+      this.#handedBy = handover?.host ? { id: handover.id, host: handover.host, ...(handover.incarnation ? { incarnation: handover.incarnation } : {}) } : undefined
       member.lead(epoch, handover)
       return
     }
@@ -350,8 +398,12 @@ export class EtcdCoordinator implements Coordinator {
     } catch {
       return member.logger.error({ key }, 'the etcd leader key holds no Zinc endpoint; is the prefix shared with something else?')
     }
+    // A key of ours that is not (yet) our candidacy: the one being put right now (read before the
+    // put returned), or one from an attempt that failed. Nobody to follow; and the leader we
+    // followed before stays the one that handed over to us, when this key leads.
+    if (value.id === member.id) return
     const leader: Leader = { id: value.id, epoch, addresses: { inbound: value.inbound, outbound: value.outbound } }
-    this.#followed = { ...leader, ...(value.host ? { host: value.host } : {}) }
+    this.#followed = { ...leader, ...(value.host ? { host: value.host } : {}), ...(value.incarnation ? { incarnation: value.incarnation } : {}), ...(value.stores ? { stores: true } : {}) }
     member.follow(leader)
   }
 

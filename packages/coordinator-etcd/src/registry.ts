@@ -127,7 +127,9 @@ export class HostRegistry {
             this.logger.error({ key: kv.key.toString() }, 'an etcd host key holds no Zinc host record; is the prefix shared with something else?')
           }
         }
-        const same = next.size === this.#hosts.size && [...next].every(([id, r]) => this.#hosts.get(id)?.leaving === r.leaving && this.#hosts.get(id)?.joining === r.joining)
+        const same =
+          next.size === this.#hosts.size &&
+          [...next].every(([id, r]) => this.#hosts.get(id)?.leaving === r.leaving && this.#hosts.get(id)?.joining === r.joining && this.#hosts.get(id)?.since === r.since)
         this.#hosts.clear()
         for (const [id, r] of next) this.#hosts.set(id, r)
         if (!same && !this.#closed) this.changed()

@@ -61,6 +61,8 @@ export class ShardedHost {
   readonly #registry: HostRegistry
   readonly #client: Etcd3
   readonly #logger: Logger
+  /** This run of the host: when it registered (a restart under the same id is another run). */
+  readonly #incarnation: string
   /** The shard endpoints' peer timeout and join timeout: how long a handover may take. */
   readonly #timing: { peerTimeoutMs: number; joinTimeoutMs: number }
 
@@ -71,7 +73,9 @@ export class ShardedHost {
     registry: HostRegistry,
     client: Etcd3,
     base: ShardEndpointOptions,
+    incarnation: string,
   ) {
+    this.#incarnation = incarnation
     this.#registry = registry
     this.#client = client
     this.#logger = base.logger ?? silentLogger
@@ -99,8 +103,9 @@ export class ShardedHost {
       const base = options.endpoint(0)
       const logger = base.logger ?? silentLogger
       let changed = () => {}
-      const registry = new HostRegistry(client, prefix, ttlSeconds, logger, () => changed(), { id, since: Date.now(), joining: true })
-      const h = new ShardedHost(id, shards, prefix, registry, client, base)
+      const since = Date.now()
+      const registry = new HostRegistry(client, prefix, ttlSeconds, logger, () => changed(), { id, since, joining: true })
+      const h = new ShardedHost(id, shards, prefix, registry, client, base, String(since))
       host = h
       changed = () => h.#reassign()
       await registry.start()
@@ -119,18 +124,21 @@ export class ShardedHost {
   }
 
   async #startShard(shard: number, options: ShardedHostOptions): Promise<void> {
+    const base = options.endpoint(shard)
     const coordinator = new EtcdCoordinator(
       { ...options, prefix: `${this.prefix}shards/${shard}/` },
       {
         client: this.#client,
         stand: () => !this.#closed && !this.#leaving && this.#assignment[shard] === this.id,
         host: this.id,
-        alive: (h) => this.#registry.has(h),
+        incarnation: this.#incarnation,
+        stores: base.storage !== undefined,
+        // Registered, and the same run (a host restarted under its id hands nothing over).
+        alive: (h, incarnation) => this.#registry.has(h) && (incarnation === undefined || String(this.#registry.get(h)?.since) === incarnation),
         owns: (doc) => shardOf(doc, this.shards) === shard,
       },
     )
     this.#coordinators[shard] = coordinator
-    const base = options.endpoint(shard)
     const authorize = base.authorize
     const endpoint = await Endpoint.start({
       ...base,

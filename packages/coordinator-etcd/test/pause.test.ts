@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { dirname, join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { etcdFixture, waitFor as until } from './etcd-server.js'
+import { MemberProcess } from './member-process.js'
 
 /**
  * A paused root (SIGSTOP, longer than its lease) across processes over ZeroMQ, members elected
@@ -15,68 +14,12 @@ import { etcdFixture, waitFor as until } from './etcd-server.js'
 const MEMBER = join(dirname(fileURLToPath(import.meta.url)), 'member.mjs')
 const LONG = process.env.ZINC_ETCD_LONG === '1'
 const TTL_MS = 2000
-type Line = { type: string; name: string; [key: string]: unknown }
-
-class Member {
-  readonly child: ChildProcess
-  readonly lines: Line[] = []
-  readonly output: string[] = []
-
-  constructor(
-    readonly name: string,
-    argv: string[],
-  ) {
-    this.child = spawn(process.execPath, [MEMBER, '--name', name, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] })
-    const onLine = (line: string) => {
-      this.output.push(line)
-      if (line.startsWith('{')) this.lines.push(JSON.parse(line) as Line)
-    }
-    createInterface({ input: this.child.stdout! }).on('line', onLine)
-    createInterface({ input: this.child.stderr! }).on('line', (l) => this.output.push(l))
-  }
-
-  of(type: string): Line[] {
-    return this.lines.filter((l) => l.type === type)
-  }
-
-  send(command: string): void {
-    this.child.stdin!.write(`${command}\n`)
-  }
-
-  async next(type: string, skip = 0, timeoutMs = 60_000): Promise<Line> {
-    await until(
-      () => this.of(type).length > skip,
-      `${this.name}: a "${type}" line`,
-      timeoutMs,
-      () => this.output.slice(-30).join('\n'),
-    )
-    return this.of(type)[skip]!
-  }
-
-  signal(sig: NodeJS.Signals): void {
-    this.child.kill(sig)
-  }
-
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return
-    const exited = new Promise((resolve) => this.child.once('exit', resolve))
-    this.child.kill('SIGCONT')
-    this.child.kill('SIGKILL')
-    await exited
-  }
-}
 
 const etcdServer = etcdFixture()
-const members: Member[] = []
+const members: MemberProcess[] = []
 
 afterEach(async () => {
-  const done = members.splice(0)
-  await Promise.all(done.map((m) => m.kill()))
-  // ZINC_DEBUG_DIR=<dir> (with ZINC_LOG=info for the endpoints' logs) keeps every member's output.
-  if (process.env.ZINC_DEBUG_DIR) {
-    const { writeFileSync } = await import('node:fs')
-    for (const m of done) writeFileSync(join(process.env.ZINC_DEBUG_DIR, `${m.name}.log`), m.output.join('\n'))
-  }
+  await MemberProcess.killAll(members.splice(0))
 })
 
 describe('a paused root (SIGSTOP) on etcd', () => {
@@ -84,7 +27,7 @@ describe('a paused root (SIGSTOP) on etcd', () => {
     if (etcdServer.skip(ctx)) return
     const argv = ['--etcd', etcdServer.server.endpoint, '--prefix', `zinc-pause-${process.pid}/`, '--ttl', String(TTL_MS)]
     for (const name of ['m0', 'm1', 'm2']) {
-      const m = new Member(name, argv)
+      const m = new MemberProcess(MEMBER, name, argv)
       members.push(m)
       await m.next('ready')
     }

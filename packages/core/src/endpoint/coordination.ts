@@ -2,10 +2,12 @@ import { JoinTimeoutError } from '../errors.js'
 import { sleep } from '../runtime/clock.js'
 import type { NodeContext } from './context.js'
 import type { CoordinatedMember, Coordinator, CoordinationView, Leader } from './coordinator.js'
-import { adopted } from './adopt.js'
+import type { DocId, EndpointId } from '../ids.js'
+import { adopted, adoptFromSurvivor, isAdopting } from './adopt.js'
 import { becomeRoot } from './failover.js'
 import type { EndpointAddresses } from './options.js'
 import { successionOrder } from './succession.js'
+import { fetchFromSurvivor } from './survivor-fetch.js'
 
 /**
  * An endpoint whose root is decided by a coordinator (etcd). The service's word replaces the
@@ -87,15 +89,23 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     if (s.isRoot) s.stepDown()
     // The roster from the old root (our siblings) is who may come back with fragments we lack.
     const order = s.inLimbo ? successionOrder([...s.siblings, ...s.previousSiblings], s.deadParents) : s.parentLost(node.parent?.parentId)
-    // A leader that handed over (alive) holds every document of the tree: wait for it too.
+    // A leader that handed over (alive) holds every document of the tree, some perhaps nowhere
+    // else (stored ones nobody had open): recovery waits for it however long it takes to re-join
+    // (until the coordinator says it is gone, see handoverGone), so no open of its documents is
+    // answered from an opener's `initial` meanwhile.
+    const required = handover && handover.id !== node.id ? [handover.id] : []
     if (handover && handover.id !== node.id && !order.some((p) => p.id === handover.id))
       order.push({ id: handover.id, addresses: handover.addresses, joinOrder: Number.MAX_SAFE_INTEGER, priority: Number.MIN_SAFE_INTEGER })
+    // Listed as our child from an earlier turn of ours as root (the shard came back): what it
+    // said then is stale, so only a hello from now on counts (a live child is told to re-join).
+    if (handover && node.children.has(handover.id)) node.removeChild(handover.id, 'left')
     void node.detachParent()
     this.#held = false
     adopted(node)
+    this.#waitWarnedAt = node.clock.now()
     node.logger.warn({ epoch, coordinator: this.coordinator.name, handover: handover?.id }, 'elected root by the coordinator')
     try {
-      becomeRoot(node, order, epoch)
+      becomeRoot(node, order, epoch, required)
     } catch (error) {
       node.logger.error({ err: error, epoch }, 'could not take the root role the coordinator gave')
     }
@@ -139,6 +149,17 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     if (loaded > 0) node.logger.info({ loaded }, 'loaded the stored documents not in memory, for the next root to recover them from us')
   }
 
+  /**
+   * The root that handed over to us is gone for good (its host died or left before re-joining
+   * us): recovery stops waiting for it and ends as after a failover, from the other survivors.
+   */
+  handoverGone(id: EndpointId, why: string): void {
+    const node = this.node
+    if (node.closed || !node.succession.release(id)) return
+    node.logger.warn({ previous: id, why }, 'the previous root is gone before it handed its documents over; recovering from the other survivors')
+    node.maybeEndRecovery()
+  }
+
   parentSilent(why: string): void {
     this.node.logger.warn({ why, leader: this.#leader?.id }, 'the parent is silent; re-joining the root the coordinator names')
     void this.#joinLeader()
@@ -148,6 +169,7 @@ export class Coordination implements CoordinatedMember, CoordinationView {
   tick(): void {
     const node = this.node
     if (!node.succession.isRoot) return
+    if (node.succession.recovering) this.#awaitHandover()
     const may = this.coordinator.mayConfirm()
     if (!may && !this.#held) {
       this.#held = true
@@ -157,6 +179,37 @@ export class Coordination implements CoordinatedMember, CoordinationView {
       this.#held = false
       this.#refused = false
       node.replicas.release()
+    }
+  }
+
+  #waitWarnedAt = 0
+
+  /**
+   * While recovery waits for the root that handed over: every peer timeout, asks it again for
+   * what it has not answered yet (a lost request must not stall the shard for good), and says
+   * in the log what waits and on whom.
+   */
+  #awaitHandover(): void {
+    const node = this.node
+    const now = node.clock.now()
+    if (now - this.#waitWarnedAt < node.opts.peerTimeoutMs * 2) return
+    this.#waitWarnedAt = now
+    for (const id of node.succession.requiredSurvivors) {
+      const child = node.children.get(id)
+      const pending = new Set(node.succession.pendingFrom(id))
+      if (child && pending.size > 0) {
+        const heads = (child.heads ?? []).filter((h) => pending.has(h.doc))
+        adoptFromSurvivor(node, id, heads)
+        fetchFromSurvivor(
+          node,
+          id,
+          heads.filter((h) => !isAdopting(node, h.doc as DocId)),
+        )
+      }
+      node.logger.warn(
+        { previous: id, rejoined: child !== undefined, unanswered: pending.size },
+        'still waiting for the root that handed this tree over to re-join and pass its documents on: opens and changes wait meanwhile (check that the hosts reach each other)',
+      )
     }
   }
 

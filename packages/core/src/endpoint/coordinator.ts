@@ -43,9 +43,15 @@ export interface CoordinatedMember {
   /**
    * The service elected this member; `epoch` is its fencing token (rises with every leader).
    * `handover`: the previous leader, alive, gave the role up (a shard moving to this host):
-   * recovery waits for it to re-join and takes what it holds.
+   * recovery waits for it to re-join and takes what it holds, however long that takes (no open
+   * is answered meanwhile), until `handoverGone`.
    */
   lead(epoch: number, handover?: Leader): void
+  /**
+   * The leader that handed over (see `lead`) is gone for good before re-joining: its host died
+   * or left. Recovery, which waits for it without a time limit otherwise, stops waiting.
+   */
+  handoverGone?(id: EndpointId, why: string): void
   /** Another member leads at `epoch`: join it. */
   follow(leader: Leader): void
   /** This member's leadership is over (its lease lapsed or was lost): stop acknowledging, step down. */

@@ -94,10 +94,11 @@ async function takeOver(node: NodeContext, link: ParentLink, above: Array<{ id: 
 /**
  * The new root raises the epoch and, for a recovery window, sequences nothing new: it waits
  * for the survivors to re-join and fetches any sequenced fragments they hold that it lacks.
+ * `required`: survivors it waits for past that window (a root that handed over, alive).
  */
-export function becomeRoot(node: NodeContext, order: readonly Peer[], issued?: number): void {
+export function becomeRoot(node: NodeContext, order: readonly Peer[], issued?: number, required: readonly EndpointId[] = []): void {
   const blank = node.replicas.promote()
-  const epoch = node.succession.promoted(order, node.clock.now() + node.opts.peerTimeoutMs * 2, blank, 0, issued)
+  const epoch = node.succession.promoted(order, node.clock.now() + node.opts.peerTimeoutMs * 2, blank, 0, issued, required)
   node.stats.promotions++
   node.logger.warn({ epoch, expecting: [...node.succession.expectedSurvivors] }, 'promoted to root; recovering')
   node.updateRole()

@@ -35,6 +35,12 @@ export class Succession {
    * initial state): recovery waits for a survivor's copy of each, or for the whole window.
    */
   #blank = new Set<string>()
+  /**
+   * Survivors recovery waits for however long they take (a root that handed its documents over
+   * alive, see Coordination.lead): until each has re-joined and answered every fetch, or is
+   * released (it is known gone). Never ended by the recovery window.
+   */
+  #required = new Set<EndpointId>()
 
   constructor(
     readonly self: EndpointId,
@@ -158,7 +164,7 @@ export class Succession {
    * limbo → recovering: this endpoint takes the dead root's place at a higher epoch, and
    * waits (until `until`) for the survivors in `order` to re-join before sequencing.
    */
-  promoted(order: readonly Peer[], until: number, blank: readonly string[] = [], seenEpoch = 0, issued?: number): number {
+  promoted(order: readonly Peer[], until: number, blank: readonly string[] = [], seenEpoch = 0, issued?: number, required: readonly EndpointId[] = []): number {
     this.#expect('limbo', 'be promoted')
     // A coordinator's epoch is its fencing token: taken as issued, never one it did not issue.
     if (issued !== undefined && issued <= this.#epoch) throw new Error(`succession: epoch ${issued} issued by the coordinator is not above ${this.#epoch}`)
@@ -169,12 +175,29 @@ export class Succession {
     this.#expected = new Set(order.map((p) => p.id).filter((id) => id !== this.self))
     this.#recoveringUntil = until
     this.#pendingFetches.clear()
+    this.#required = new Set(required.filter((id) => id !== this.self))
     return this.#epoch
   }
 
   /** Survivors a recovering root still waits for. */
   get expectedSurvivors(): ReadonlySet<EndpointId> {
     return this.#expected
+  }
+
+  /** Survivors recovery waits for without a time limit (see #required). */
+  get requiredSurvivors(): ReadonlySet<EndpointId> {
+    return this.#required
+  }
+
+  /** A required survivor is gone for good (its host died or left): recovery stops waiting for it. */
+  release(id: EndpointId): boolean {
+    return this.#required.delete(id)
+  }
+
+  /** The documents whose fetch from `id` is still unanswered. */
+  pendingFrom(id: EndpointId): string[] {
+    const prefix = `${id}/`
+    return [...this.#pendingFetches].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length))
   }
 
   fetchStarted(key: string): void {
@@ -186,9 +209,10 @@ export class Succession {
     this.#blank.delete(key.slice(key.indexOf('/') + 1))
   }
 
-  /** Whether recovery may end now: everyone back and every fetch answered, or time is up. */
+  /** Whether recovery may end now: every required survivor back and answered, and then everyone back and every fetch answered, or time is up. */
   recoveryDue(now: number, isBack: (id: EndpointId) => boolean): boolean {
     if (this.#state !== 'recovering') return false
+    for (const id of this.#required) if (!isBack(id) || this.pendingFrom(id).length > 0) return false
     const everyoneBack = [...this.#expected].every(isBack)
     return (everyoneBack && this.#pendingFetches.size === 0 && this.#blank.size === 0) || now >= this.#recoveringUntil
   }
@@ -199,6 +223,7 @@ export class Succession {
     this.#state = 'settled'
     this.#pendingFetches.clear()
     this.#blank.clear()
+    this.#required.clear()
     this.#recoveringUntil = 0
   }
 

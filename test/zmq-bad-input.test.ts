@@ -6,10 +6,10 @@
  * not a Zinc endpoint.
  */
 import { AddressInUseError, BindError, encodeMessage, Endpoint, JoinTimeoutError, Kind, newEndpointId, UnsupportedAddressError, type DocId, type EndpointStats } from '@zinc/core'
-import { Publisher, Pull, Push } from 'zeromq'
+import { Publisher, Pull, Router } from 'zeromq'
 import { afterEach, describe, expect, it } from 'vitest'
 import { waitFor } from './helpers.js'
-import { LOOPBACK, Resources, ZMQ_FAST } from './zmq-helpers.js'
+import { LOOPBACK, RawPush, Resources, ZMQ_FAST } from './zmq-helpers.js'
 
 let res = new Resources()
 afterEach(async () => {
@@ -20,10 +20,9 @@ afterEach(async () => {
 const enc = new TextEncoder()
 type Board = { shapes: Record<string, { x: number }> }
 
-/** A raw PUSH socket connected to `address`, closed after the test. */
-function rawPush(address: string): Push {
-  const push = new Push({ linger: 0 })
-  push.connect(address)
+/** A raw socket speaking as a PUSH to `address`, closed after the test. */
+function rawPush(address: string): RawPush {
+  const push = new RawPush().connect(address)
   res.add(() => push.close())
   return push
 }
@@ -68,7 +67,7 @@ describe('bad input on an endpoint inbound over tcp', () => {
   }
 
   /** Sends `frames` and waits until exactly `counter` went up by one (and nothing else did). */
-  async function expectCounted(root: Endpoint, push: Push, frames: Uint8Array | Uint8Array[], counter: Counted, what: string): Promise<void> {
+  async function expectCounted(root: Endpoint, push: RawPush, frames: Uint8Array | Uint8Array[], counter: Counted, what: string): Promise<void> {
     const before = root.stats()
     await push.send(frames)
     const changed = () => COUNTERS.some((c) => root.stats()[c] !== before[c]) || root.stats().duplicates !== before.duplicates
@@ -243,8 +242,9 @@ describe('addresses that do not work', () => {
     expect((error as Error).message).toContain('udp://127.0.0.1:5555')
   })
 
-  it('joining a PULL/PUB pair that is not a Zinc endpoint fails with JoinTimeoutError naming the address', async () => {
-    const pull = new Pull({ linger: 0 })
+  it('joining a ROUTER/PUB pair that is not a Zinc endpoint fails with JoinTimeoutError naming the address', async () => {
+    // A ROUTER, as a Zinc inbound is: a PUSH connects to it as a DEALER.
+    const pull = new Router({ linger: 0 })
     const pub = new Publisher({ linger: 0 })
     res.add(() => pull.close())
     res.add(() => pub.close())
@@ -259,7 +259,7 @@ describe('addresses that do not work', () => {
     expect(error).toBeInstanceOf(JoinTimeoutError)
     expect((error as Error).message).toContain(`at ${join.inbound} within 1000 ms`)
     // The stranger got our HELLOs: it was a real connection, just not a Zinc endpoint.
-    const [hello] = await pull.receive()
+    const [, hello] = await pull.receive()
     expect(hello!.byteLength).toBeGreaterThan(0)
     // Nothing of the failed endpoint is left open in the transport.
     expect(transport.stats().channelsOpen).toBe(0)

@@ -61,6 +61,33 @@ describe('CURVE between endpoints', () => {
     expect(root.stats().sequenced).toBe(2) // the client's change and the root's own
   })
 
+  it('an admitted client cannot speak as another admitted one: its connection is its identity', async () => {
+    const { rootKeys, allowedKeys, root, doc } = await securedRoot()
+    const client = { curve: { client: { ...allowedKeys, serverPublicKey: rootKeys.publicKey } } }
+    const alice = await res.endpoint({ transport: res.transport(client), bind: undefined, join: root.addresses })
+    const aliceDoc = await alice.open<Board>('board')
+    // Same key, its own connection: a raw PUSH of an admitted process, claiming to be Alice.
+    const push = await res.transport(client).push(root.addresses.inbound)
+    const before = root.stats().forged
+    const forged = (clientSeq: number) =>
+      encodeMessage({
+        kind: Kind.FRAGMENT,
+        origin: alice.id,
+        doc: 'board' as DocId,
+        clientSeq,
+        epoch: root.epoch,
+        payload: new TextEncoder().encode('[{"op":"add","path":["items","forged"],"value":1}]'),
+      })
+    await waitFor(async () => {
+      await push.send(forged(1))
+      return root.stats().forged > before
+    }, 'the forged change refused and counted')
+    await aliceDoc.change((s) => void (s.items.real = 1))!.confirmed
+    await waitFor(() => doc.state.items.real === 1, 'Alice’s own change at the root')
+    expect(doc.state.items.forged).toBeUndefined()
+    expect(root.stats().refusedByCode.ERR_IDENTITY).toBeGreaterThan(0)
+  })
+
   // Each refused client: its transport options, and what the refusal must look like on either side.
   const refusedClients: Array<{
     name: string

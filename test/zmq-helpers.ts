@@ -9,11 +9,41 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Endpoint, type EndpointOptions } from '@zinc/core'
 import { ZmqTransport, type ZmqTransportOptions } from '@zinc/transport-zmq'
+import { Dealer, type Context } from 'zeromq'
 
 export const LOOPBACK = { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' } as const
 
 /** Liveness settings for tcp tests: fast enough to fail quickly, slow enough for loaded CI. */
 export const ZMQ_FAST = { heartbeatMs: 50, peerTimeoutMs: 2_000, resendMs: 500, joinTimeoutMs: 15_000 } as const
+
+/**
+ * A raw zeromq.js socket that talks to an endpoint's inbound as a PUSH: a DEALER (the inbound
+ * is a ROUTER) putting an empty delimiter in front of each message, so that whatever frames it
+ * sends (even a lone empty one, which alone would look like libzmq's connect notice) arrive as
+ * sent. It presents `routingId` when given (a Zinc PUSH presents `z` + its session), else
+ * libzmq makes one up.
+ */
+export class RawPush {
+  readonly socket: Dealer
+
+  constructor(options: { routingId?: string; context?: Context } = {}) {
+    this.socket = new Dealer({ linger: 0, ...options })
+  }
+
+  connect(address: string): this {
+    this.socket.connect(address)
+    return this
+  }
+
+  /** Sends one message of one or more frames, after the delimiter. */
+  send(frames: Uint8Array | Uint8Array[]): Promise<void> {
+    return this.socket.send([new Uint8Array(0), ...(Array.isArray(frames) ? frames : [frames])])
+  }
+
+  close(): void {
+    this.socket.close()
+  }
+}
 
 /** Everything a test made that must be closed: endpoints first, then transports and raw sockets. */
 export class Resources {

@@ -164,18 +164,33 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     const edge = await spawnWorker('crowd-edge', {}, { execArgv: ['--expose-gc', ...(process.env.CROWDS_EDGE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CROWDS_EDGE_PROF}`] : [])] })
     ws.push(edge)
     const h0 = await edge.call('gc')
-    const t0 = nowUs()
+    // The tab processes start first (10 Node processes starting at once on 2 cores take seconds,
+    // which says nothing about the edge); then every tab joins at once, as a lecture's loaded
+    // pages would when it starts. Times are from that moment.
+    const spawnT0 = nowUs()
     const per = Array.from({ length: procs }, (_, i) => Math.floor(leaves / procs) + (i < leaves % procs ? 1 : 0))
-    const tabs = await Promise.all(per.map((count) => spawnWorker('crowd-tabs', { count, join: edge.info.addresses }, { readyTimeoutMs: 300_000 })))
+    // CROWDS_TABS_PROF=<dir>: CPU profile of the first tab process too.
+    const tabProf = (i) => (i === 0 && process.env.CROWDS_TABS_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CROWDS_TABS_PROF}`] : [])
+    const tabs = await Promise.all(per.map((count, i) => spawnWorker('crowd-tabs', { count, join: edge.info.addresses }, { readyTimeoutMs: 300_000, execArgv: tabProf(i) })))
     ws.push(...tabs)
-    const joinedS = (nowUs() - t0) / 1e6
-    // Inside the tab processes: from their first join to their last (process start-up excluded).
-    const joinInsideS = Math.max(...tabs.map((t) => t.info.joinUs)) / 1e6
-    const spawnS = (Math.max(...tabs.map((t) => t.info.startedUs)) - t0) / 1e6
+    const spawnS = (Math.max(...tabs.map((t) => t.info.upUs)) - spawnT0) / 1e6
+    await sleep(1000)
+    const joinMark = await edge.call('mark')
+    const t0 = nowUs()
+    const joins = await Promise.all(tabs.map((t) => t.call('join', {}, 300_000)))
+    const joinedS = (Math.max(...joins.map((j) => j.doneUs)) - t0) / 1e6
+    // Inside the tab processes: from their first join to their last.
+    const joinInsideS = Math.max(...joins.map((j) => j.joinUs)) / 1e6
+    const eachJoinMs = joins.flatMap((j) => j.eachMs)
+    const hellosPerTab = joins.reduce((sum, j) => sum + j.hellos, 0) / leaves
     log(`  ws ${leaves}: joined after ${joinedS.toFixed(1)} s`)
     const opened = await Promise.all(tabs.map((t) => t.call('open', {}, 300_000)))
     const startS = (Math.max(...opened.map((o) => o.doneUs)) - t0) / 1e6
     log(`  ws ${leaves}: opened after ${startS.toFixed(1)} s`)
+    // The edge's CPU while the crowd joined and opened: near the wall time means the edge was
+    // the bottleneck; far below it, it waited for the tabs (or for a core).
+    const openMark = await edge.call('mark')
+    const edgeStartCpuS = (openMark.cpuUs - joinMark.cpuUs) / 1e6
     await sleep(2000)
     const h1 = await edge.call('gc')
     const m0 = await edge.call('mark')
@@ -186,30 +201,47 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     const cpu = (a, b) => (100 * (b.cpuUs - a.cpuUs)) / (b.t - a.t)
     const tabsCpu = tm0.reduce((sum, m, i) => sum + cpu(m, tm1[i]), 0)
     const lat = []
+    // Where the time goes: the first leaf of each process to see a change (the edge's fan-out
+    // and the wire) against the last one (the other 99 leaves of that process applied it first:
+    // a cost of putting 100 tabs in one process, which a browser does not have).
+    const firstInProcess = []
+    const lastInProcess = []
     for (let n = 1; n <= changes; n++) {
       await Promise.all(tabs.map((t) => t.call('listen', { n })))
       await edge.call('change', { n })
       const deadline = Date.now() + 30_000
-      let got = []
+      let perProcess = []
       while (Date.now() < deadline) {
-        got = (await Promise.all(tabs.map((t) => t.call('samples')))).flat()
-        if (got.length >= leaves) break
+        perProcess = await Promise.all(tabs.map((t) => t.call('samples')))
+        if (perProcess.flat().length >= leaves) break
         await sleep(20)
       }
-      lat.push(...got.map((us) => us / 1000))
+      lat.push(...perProcess.flat().map((us) => us / 1000))
+      for (const got of perProcess.filter((g) => g.length > 0)) {
+        firstInProcess.push(Math.min(...got) / 1000)
+        lastInProcess.push(Math.max(...got) / 1000)
+      }
       await sleep(100)
     }
     return {
       topology: `edge relay → ${leaves} WebSocket leaves in ${procs} processes`,
       joinS: +joinedS.toFixed(2),
-      lastProcessUpS: +spawnS.toFixed(2),
+      processesUpS: +spawnS.toFixed(2),
       joinInsideProcessS: +joinInsideS.toFixed(2),
+      oneJoinP50Ms: Math.round(pct(eachJoinMs, 50)),
+      oneJoinP90Ms: Math.round(pct(eachJoinMs, 90)),
+      hellosPerTab: +hellosPerTab.toFixed(2),
+      tabsJoinCpuS: +(joins.reduce((sum, j) => sum + j.cpuUs, 0) / 1e6).toFixed(2),
       startS: +startS.toFixed(2),
+      edgeStartCpuS: +edgeStartCpuS.toFixed(2),
       edgeIdleCpuPct: +cpu(m0, m1).toFixed(1),
       leafIdleCpuMsPerS: +((tabsCpu * 10) / leaves).toFixed(3),
       changeP50Ms: +pct(lat, 50).toFixed(1),
       changeP99Ms: +pct(lat, 99).toFixed(1),
       changeMaxMs: +Math.max(...lat).toFixed(1),
+      firstInProcessP50Ms: +pct(firstInProcess, 50).toFixed(1),
+      firstInProcessP99Ms: +pct(firstInProcess, 99).toFixed(1),
+      lastInProcessP50Ms: +pct(lastInProcess, 50).toFixed(1),
       delivered: lat.length / (changes * leaves),
       edgeHeapPerLeafKB: +((h1 - h0) / leaves / 1024).toFixed(1),
       leafProcessHeapPerLeafKB: +(tm1.reduce((s, m) => s + m.heapUsed, 0) / leaves / 1024).toFixed(1),

@@ -6,11 +6,11 @@
  * and RSS (after GC; this process runs the root, the honest clients and the attacker's
  * sockets) stays within the bound each test states. ZINC_STRESS=1 runs the full sizes.
  */
-import { Kind, type Document, type EndpointId } from '@zinc/core'
-import { Context, Push, Subscriber } from 'zeromq'
+import { encodeMessage, Kind, type Document, type EndpointId } from '@zinc/core'
+import { Context, Dealer, Subscriber } from 'zeromq'
 import { afterEach, describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers.js'
-import { Resources } from '../zmq-helpers.js'
+import { RawPush, Resources } from '../zmq-helpers.js'
 import { honestChangeArrives, rssMb, STRESS } from './edge.js'
 import { ZmqRaw } from './zmq-raw.js'
 
@@ -40,45 +40,58 @@ async function nothingLost(a: Document<Shapes>, b: Document<Shapes>): Promise<vo
 }
 
 describe('load probes over ZeroMQ (root tcp ports)', () => {
-  it(`a fresh-id flood (${STRESS ? 5000 : 2000} ids from one process) is admitted at joinLimit's pace, the rest told ERR_BUSY; the ids time out and honest clients go on`, async () => {
+  it(`a fresh-id flood (${STRESS ? 5000 : 2000} ids on one connection) gets one id; a flood of connections is admitted at joinLimit's pace, the rest told ERR_BUSY; honest clients go on`, async () => {
     // An edge's join limit: 50 a second, 100 more waiting.
     const { root, a, b } = await setup({ joinLimit: { perSecond: 50, burst: 50, queue: 100 } })
     const before = rssMb()
     const raw = new ZmqRaw(root.addresses!)
     res.add(() => raw.close())
     const count = STRESS ? 5000 : 2000
-    const ids: EndpointId[] = []
+    const forgedBefore = root.stats().forged
     for (let i = 0; i < count; i++) {
       const id = crypto.randomUUID() as EndpointId
-      ids.push(id)
       await raw.send({ kind: Kind.HELLO, origin: id, payload: raw.helloPayload() })
       await raw.open('board', undefined, id)
       await raw.change('board', JSON.stringify([{ op: 'add', path: [`flood-${i}`], value: i }]), { origin: id, clientSeq: 1 })
     }
+    // One connection, one id (the ROUTER tells connections apart): every HELLO after the first
+    // is an identity violation, and so is everything sent under those ids.
+    await waitFor(() => root.stats().forged - forgedBefore >= count - 1, `${count - 1} extra ids refused`, 60_000)
+    expect(root.stats().children).toBeLessThanOrEqual(3)
+    // Many connections, one id each: what bounds them is the join limit.
+    const joiners = STRESS ? 1000 : 300
+    const context = new Context({ maxSockets: 4096 })
+    const sockets: RawPush[] = []
+    res.add(() => sockets.forEach((s) => s.close()))
+    for (let i = 0; i < joiners; i++) {
+      const push = new RawPush({ context }).connect(root.addresses!.inbound)
+      sockets.push(push)
+      await push.send(encodeMessage({ kind: Kind.HELLO, origin: crypto.randomUUID() as EndpointId, epoch: root.epoch, payload: raw.helloPayload() }))
+    }
     await waitFor(() => (root.stats().refusedByCode.ERR_BUSY ?? 0) > 0, 'joins past the queue to be told ERR_BUSY', 30_000)
     await honestChangeArrives(a, b, 'zmq-flood')
-    // ZeroMQ cannot tell one process's ids apart (PROTOCOL.md, "Identity"): what bounds a flood
-    // there is the join rate and the peer timeout. The flood's ids never heartbeat: they go.
+    // The flood's ids never heartbeat: they go.
     await waitFor(() => root.stats().children === 2, 'the flood ids to time out', 60_000)
     await honestChangeArrives(b, a, 'zmq-flood-back')
     await nothingLost(a, b)
+    expect(a.state['flood-1']).toBeUndefined()
     const grown = rssMb() - before
-    console.log(`fresh-id flood of ${count}: ERR_BUSY ${root.stats().refusedByCode.ERR_BUSY}, RSS +${grown.toFixed(0)} MB`)
+    console.log(`fresh-id flood of ${count} + ${joiners} connections: forged ${root.stats().forged - forgedBefore}, ERR_BUSY ${root.stats().refusedByCode.ERR_BUSY}, RSS +${grown.toFixed(0)} MB`)
     // Stated bound: 100 MB for the flood's child table, documents touched and refusals.
     expect(grown).toBeLessThan(100)
   }, 120_000)
 
-  it('1,000 idle connections (500 PUSH, 500 SUB) cost little and block nobody', async () => {
+  it('1,000 idle connections (500 DEALER, as a PUSH connects, and 500 SUB) cost little and block nobody', async () => {
     const { root, a, b } = await setup()
     const before = rssMb()
-    const sockets: Array<Push | Subscriber> = []
+    const sockets: Array<Dealer | Subscriber> = []
     res.add(() => sockets.forEach((s) => s.close()))
     let connected = 0
     // A context of their own: libzmq's default one holds at most 1,023 sockets (and each
     // socket's event monitor is one more).
     const context = new Context({ maxSockets: 4096 })
     for (let i = 0; i < 1000; i++) {
-      const s = i % 2 === 0 ? new Push({ linger: 0, context }) : new Subscriber({ linger: 0, context })
+      const s = i % 2 === 0 ? new Dealer({ linger: 0, context }) : new Subscriber({ linger: 0, context })
       s.events.on('connect', () => void connected++)
       s.connect(i % 2 === 0 ? root.addresses!.inbound : root.addresses!.outbound)
       sockets.push(s)

@@ -1,19 +1,24 @@
 /**
- * A hostile process on ZeroMQ: a raw PUSH to an endpoint's inbound and a SUB on its outbound,
- * sending envelopes of its own making under any id (a PULL cannot tell who sent a frame).
+ * A hostile process on ZeroMQ: a raw DEALER to an endpoint's inbound (a ROUTER, which tells
+ * connections apart) and a SUB on its outbound, sending envelopes of its own making under any
+ * id it likes.
  */
 import { decodeMessage, encodeMessage, HelloCodec, Kind, newEndpointId, OpenCodec, RefusalCodec, type DocId, type EndpointId, type MessageInit } from '@zinc/core'
-import { Push, Subscriber } from 'zeromq'
+import { Subscriber } from 'zeromq'
+import { RawPush } from '../zmq-helpers.js'
 
-/** A hostile process: a raw PUSH to the root's inbound and a SUB on its outbound. */
+/** A hostile process: a raw DEALER to the root's inbound and a SUB on its outbound. */
 export class ZmqRaw {
   readonly refusals: Array<{ kind: number; doc: string; code: string; reason: string }> = []
-  readonly id = newEndpointId()
-  readonly push = new Push({ linger: 0 })
+  readonly id: EndpointId
+  readonly push: RawPush
   readonly sub = new Subscriber({ linger: 0 })
   private seq = 0
 
-  constructor(addresses: { inbound: string; outbound: string }) {
+  /** `id`: the id it says HELLO as (a fresh one by default); `routingId`: the one its DEALER presents. */
+  constructor(addresses: { inbound: string; outbound: string }, options: { id?: EndpointId; routingId?: string } = {}) {
+    this.id = options.id ?? newEndpointId()
+    this.push = new RawPush(options.routingId === undefined ? {} : { routingId: options.routingId })
     this.push.connect(addresses.inbound)
     this.sub.connect(addresses.outbound)
     this.sub.subscribe(`e/${this.id}`)

@@ -1,9 +1,11 @@
 /**
  * The same probes over ZeroMQ, against a root's tcp inbound: a hostile process that can reach
- * the port (no CURVE here) sends hand-made envelopes. ZeroMQ's PULL carries no routing id, so a
- * frame's identity cannot be checked against its connection (PROTOCOL.md, "Identity"); what
- * is enforced is the descendant rule (a leaf speaks only for itself, no one speaks for a direct
- * child) and every value check. Honest ZeroMQ clients keep exchanging changes.
+ * the port (no CURVE here) sends hand-made envelopes. The inbound is a ROUTER, so each frame
+ * says which connection it came on and a connection is an identity, as at the WebSocket edge
+ * (PROTOCOL.md, "Identity"): a frame claiming a child's id from another connection is refused
+ * and counted, as is a second id on one connection; the descendant rule (a leaf speaks only
+ * for itself, no one speaks for a direct child) and every value check hold too. Honest ZeroMQ
+ * clients keep exchanging changes, and one that restarts joins again on its new connection.
  */
 import { Endpoint, Kind, newEndpointId, type DocId, type EndpointId } from '@zinc/core'
 import { describe, expect, it } from 'vitest'
@@ -73,12 +75,93 @@ describe('adversarial input over ZeroMQ (root inbound, tcp)', () => {
     await raw.send({ kind: Kind.PRESENCE, doc: 'board' as DocId, origin: alice.id, sender: raw.id, payload: new TextEncoder().encode('{"cursor":[0,0]}') })
     // Speaking for someone it made up.
     await raw.change('board', '[{"op":"add","path":["forged2"],"value":1}]', { origin: newEndpointId() as EndpointId, sender: raw.id, clientSeq: 1 })
-    // (Claiming to *be* Alice, sender and origin, cannot be told apart over a ZeroMQ PULL: there
-    // the boundary is CURVE + ZAP, which decides who may connect at all. PROTOCOL.md, "Identity".)
     await waitFor(() => root.stats().forged >= before + 3, 'three forged frames', 15_000)
     await honestChangeArrives(a, b, 'zmq-forged')
     expect(a.state.forged).toBeUndefined()
     expect(a.state.forged2).toBeUndefined()
+  })
+
+  it('another connection claiming to be Alice (sender and origin) is refused and counted; her changes land exactly once', async () => {
+    const { root, alice, bob, a, b, raw } = await setup()
+    const before = root.stats().forged
+    const sequenced = root.stats().sequenced
+    const forgery = (n: number) => `[{"op":"add","path":["forged${n}"],"value":1}]`
+    // From the raw process's own (joined) connection: Alice's next clientSeqs, her presence,
+    // and a document she never opened.
+    for (let seq = 1; seq <= 3; seq++) await raw.change('board', forgery(seq), { origin: alice.id, sender: alice.id, clientSeq: seq })
+    await raw.send({ kind: Kind.PRESENCE, doc: 'board' as DocId, origin: bob.id, sender: bob.id, payload: new TextEncoder().encode('{"cursor":[1,2]}') })
+    await raw.change('other', forgery(4), { origin: alice.id, sender: alice.id, clientSeq: 4 })
+    // From a connection that never said HELLO at all.
+    const stranger = new ZmqRaw(root.addresses)
+    res.add(() => stranger.close())
+    await stranger.change('board', forgery(5), { origin: alice.id, sender: alice.id, clientSeq: 1 })
+    await waitFor(() => root.stats().forged >= before + 6, 'six forged frames', 15_000)
+    expect(root.stats().refusedByCode.ERR_IDENTITY).toBeGreaterThanOrEqual(6)
+    expect(root.stats().sequenced).toBe(sequenced)
+    // Alice's own changes are hers: each lands once, at Bob and at a newcomer.
+    for (let i = 0; i < 3; i++) {
+      a.change((d) => void (d.list as unknown[]).push(`alice-${i}`))
+      await a.synced()
+    }
+    await waitFor(() => (b.state.list as unknown[]).length === 6, 'Alice’s three changes at Bob', 15_000)
+    const carol = await res.endpoint({ join: root.addresses })
+    const c = await carol.open<Shapes>('board')
+    for (const state of [a.state, b.state, c.state]) {
+      expect(state.list).toEqual([1, 2, 3, 'alice-0', 'alice-1', 'alice-2'])
+      for (let n = 1; n <= 5; n++) expect(state[`forged${n}`]).toBeUndefined()
+    }
+    expect(b.presence.get().has(bob.id)).toBe(false)
+    await honestChangeArrives(b, a, 'zmq-impersonation-back')
+    expect(root.stats().handlerErrors).toBe(0)
+  })
+
+  it('a HELLO for a connected child’s id from another connection is refused; so is a second id on one connection', async () => {
+    const { root, alice, a, b, raw } = await setup()
+    const before = root.stats().forged
+    const thief = new ZmqRaw(root.addresses, { id: alice.id })
+    res.add(() => thief.close())
+    await thief.hello()
+    await thief.open('board')
+    // The raw process's connection already joined as itself: another id on it is refused too.
+    await raw.send({ kind: Kind.HELLO, origin: newEndpointId() as EndpointId, payload: raw.helloPayload() })
+    await waitFor(() => root.stats().forged >= before + 3, 'the stolen hello, its open and the second id counted', 15_000)
+    expect(thief.welcomed).toBe(false)
+    expect(root.stats().children).toBe(3)
+    await honestChangeArrives(a, b, 'zmq-theft')
+    await honestChangeArrives(b, a, 'zmq-theft-back')
+    expect(root.peers.some((p) => p.id === alice.id)).toBe(true)
+  })
+
+  it('a child that restarts under its id joins again on its new connection, and its changes count', async () => {
+    const { root, alice, b } = await setup()
+    const id = alice.id
+    await alice.close()
+    const again = await res.endpoint({ id, join: root.addresses })
+    const a2 = await again.open<Shapes>('board')
+    a2.change((d) => void (d.restarted = true))
+    await a2.synced()
+    await waitFor(() => b.state.restarted === true, 'the restarted child’s change at Bob', 15_000)
+    await honestChangeArrives(b, a2, 'zmq-restarted')
+    expect(root.peers.some((p) => p.id === id)).toBe(true)
+  })
+
+  it('a child whose process dies without a word gets its id back on its new connection', async () => {
+    const { root, b } = await setup()
+    // Its sockets close with the transport (no LEAVE): the root still counts it a child.
+    const transport = res.transport()
+    const dying = await res.endpoint({ transport, join: root.addresses })
+    const id = dying.id
+    await dying.open<Shapes>('board')
+    await transport.close()
+    expect(root.peers.some((p) => p.id === id)).toBe(true)
+    // Its old connection is gone, so the id is free for the new one (were it thought alive, the
+    // HELLO would be refused as taking a connected peer's id, for good).
+    const again = await res.endpoint({ id, join: root.addresses })
+    const a2 = await again.open<Shapes>('board')
+    a2.change((d) => void (d.revived = true))
+    await a2.synced()
+    await waitFor(() => b.state.revived === true, 'the revived child’s change at Bob', 15_000)
+    await honestChangeArrives(b, a2, 'zmq-revived')
   })
 })
 

@@ -24,8 +24,9 @@
 export type Frames = Uint8Array[]
 
 /**
- * Who sent a message, as far as the transport can tell. A transport that cannot tell (ZeroMQ's
- * PULL carries no routing id) leaves it out, and the endpoint falls back to what frames claim.
+ * Who sent a message, as far as the transport can tell (WebSocket: the session in the URL;
+ * ZeroMQ: the routing id its ROUTER reads). A transport that cannot tell (the in-process one)
+ * leaves it out, and the endpoint falls back to what frames claim.
  */
 export interface PeerIdentity {
   /**
@@ -57,8 +58,9 @@ export interface ChannelOptions {
   maxMessageBytes?: number
   /**
    * Connecting channels (`push`, `sub`): a secret that ties one peer's PUSH and SUB together,
-   * so the bound side can tell they are the same peer (WebSocket sends it with each connection;
-   * use at least 128 random bits). Transports that cannot carry it ignore it.
+   * so the bound side can tell they are the same peer (WebSocket sends it with each connection,
+   * a ZeroMQ PUSH presents it as its routing id; use at least 128 random bits). Transports that
+   * cannot carry it ignore it.
    */
   session?: string
   /**

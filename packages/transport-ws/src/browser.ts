@@ -69,8 +69,9 @@ export class WsClientTransport extends EventSource<WsTransportEvents> implements
   }
 
   /**
-   * Connects a PUSH to a bound PULL (`ws://host:port/path`); it connects in the background and
-   * reconnects. Rejects with `UnsupportedAddressError`, or `ConnectError` when there is no WebSocket.
+   * Connects a PUSH to a bound PULL (`ws://host:port/path`). Resolves once the first connection
+   * attempt opened or failed; it then goes on reconnecting in the background. Rejects with
+   * `UnsupportedAddressError`, or `ConnectError` when there is no WebSocket.
    */
   async push(address: string, options?: ChannelOptions): Promise<WsPushChannel> {
     this.checkWebSocket(address)

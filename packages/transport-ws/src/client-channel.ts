@@ -25,6 +25,12 @@ export type StateListener = (state: ConnectionState) => void
  */
 export abstract class WsClientChannel {
   protected readonly socket: ReconnectingSocket
+  /**
+   * @internal Settles once the first connection attempt opened or failed (a retry is then
+   * scheduled), or the channel closed: what `push` and `sub` wait for before they resolve.
+   */
+  readonly firstAttempt: Promise<void>
+  private settleFirstAttempt!: () => void
   private readonly listeners = new Set<StateListener>()
   private isClosed = false
 
@@ -35,6 +41,7 @@ export abstract class WsClientChannel {
     protected readonly limits: ChannelLimits,
     protected readonly context: ClientContext,
   ) {
+    this.firstAttempt = new Promise((resolve) => (this.settleFirstAttempt = resolve))
     // The session rides in the URL of both channels of a peer, so the bound side can pair them.
     const url = limits.session ? `${address}?${SESSION_PARAM}=${encodeURIComponent(limits.session)}` : address
     this.socket = new ReconnectingSocket(url, protocol, limits.maxPayload, context.factory, context.options, context.stats, {
@@ -67,6 +74,7 @@ export abstract class WsClientChannel {
   async close(): Promise<void> {
     if (this.isClosed) return
     this.isClosed = true
+    this.settleFirstAttempt()
     this.closing()
     this.socket.close()
     this.context.released(this)
@@ -86,6 +94,7 @@ export abstract class WsClientChannel {
   protected abstract closing(): void
 
   private stateChanged(state: ConnectionState): void {
+    if (state !== 'connecting') this.settleFirstAttempt()
     this.context.events.emit('state', { address: this.address, kind: this.kind, state })
     for (const listener of [...this.listeners]) {
       queueMicrotask(() => listener(state))

@@ -27,12 +27,23 @@ export class WsConnector {
     this.context = { factory, options, stats, events, released: (channel) => this.channels.delete(channel) }
   }
 
-  push(address: string, options?: ChannelOptions): WsPushChannel {
-    return this.track(new WsPushChannel(this.check(address), channelLimits(this.context.options, options), this.context))
+  /**
+   * A PUSH, once its first connection attempt opened or failed (it then goes on retrying in the
+   * background). Waiting for the attempt keeps a caller's clock honest: an endpoint times its
+   * hello retries from here, and hellos queued behind a slow handshake (a thousand tabs
+   * connecting at once) would all go out together and each be answered.
+   */
+  async push(address: string, options?: ChannelOptions): Promise<WsPushChannel> {
+    const channel = this.track(new WsPushChannel(this.check(address), channelLimits(this.context.options, options), this.context))
+    await channel.firstAttempt
+    return channel
   }
 
-  sub(address: string, options?: ChannelOptions): WsSubChannel {
-    return this.track(new WsSubChannel(this.check(address), channelLimits(this.context.options, options), this.context))
+  /** A SUB, once its first connection attempt opened or failed (see {@link push}). */
+  async sub(address: string, options?: ChannelOptions): Promise<WsSubChannel> {
+    const channel = this.track(new WsSubChannel(this.check(address), channelLimits(this.context.options, options), this.context))
+    await channel.firstAttempt
+    return channel
   }
 
   /** Closes every channel made here. Idempotent. */

@@ -2,6 +2,7 @@ import { ChannelClosedError, InvalidArgumentError, MessageTooLargeError, type Pu
 import type { WebSocket } from 'ws'
 import { WsBoundChannel, type BindContext, type Connection } from './bound-channel.js'
 import { decodeControl, encodePublish, isMalformed, MAX_SUBSCRIPTIONS, MAX_TOPIC_BYTES, SUBPROTOCOL, topicBytes } from './framing.js'
+import { LateSubscribers } from './late-subscribers.js'
 import type { ChannelLimits } from './options.js'
 
 interface Subscriber {
@@ -21,7 +22,11 @@ interface Subscriber {
  * in `droppedByHwm`), as ZeroMQ drops past a subscriber's high-water mark.
  *
  * A `gated` PUB delivers to a subscriber only the topics its session was admitted to
- * (`admit`), whatever it subscribed to: a peer the endpoint has not let in gets nothing.
+ * (`admit`), whatever it subscribed to: a peer the endpoint has not let in gets nothing. It
+ * also keeps, for a few seconds after an admission, what it publishes to an admitted session
+ * that has not subscribed yet, and delivers it when the subscription arrives (see
+ * `LateSubscribers`): a peer's HELLO often overtakes its SUB's subscriptions, and its welcome
+ * must not be lost to that race.
  */
 export class WsPubChannel extends WsBoundChannel implements PubChannel {
   private readonly subscribers = new Map<WebSocket, Subscriber>()
@@ -36,9 +41,13 @@ export class WsPubChannel extends WsBoundChannel implements PubChannel {
   private sends = 0
   /** session → admitted topic prefixes (gated only). */
   private readonly admitted = new Map<string, Set<string>>()
+  /** session → its subscribers (gated only: to tell whether a send reached the session). */
+  private readonly bySession = new Map<string, Set<Subscriber>>()
+  private readonly late: LateSubscribers
 
   constructor(address: string, limits: ChannelLimits, context: BindContext) {
     super(address, SUBPROTOCOL.sub, limits, context)
+    this.late = new LateSubscribers(limits.highWaterMarkBytes)
   }
 
   send(topic: string, body: Uint8Array): Promise<void> {
@@ -62,7 +71,20 @@ export class WsPubChannel extends WsBoundChannel implements PubChannel {
         frame = this.deliver(subscriber, topic, topicFrame, body, frame)
       }
     }
+    if (this.late.waiting) this.holdForLate(send, topic, frame ?? encodePublish(topicFrame, body))
     return Promise.resolve()
+  }
+
+  /** Keeps the frame for sessions admitted to its topic moments ago that this send did not reach. */
+  private holdForLate(send: number, topic: string, frame: Uint8Array): void {
+    const now = Date.now()
+    for (const session of this.late.sessionsFor(topic, now)) {
+      let reached = false
+      for (const subscriber of this.bySession.get(session) ?? []) if (subscriber.lastSend === send) reached = true
+      if (reached || !this.isAdmitted(session, topic)) continue
+      if (this.late.hold(session, topic, frame, now)) this.context.stats.heldForSubscription++
+      else this.context.stats.droppedByHwm++
+    }
   }
 
   /** Sends to one subscriber unless gated out or past its high-water mark; returns the frame (encoded once per send). */
@@ -77,26 +99,44 @@ export class WsPubChannel extends WsBoundChannel implements PubChannel {
       return encoded
     }
     const frame = encoded ?? encodePublish(topicFrame, body)
+    this.write(subscriber, frame)
+    return frame
+  }
+
+  private write(subscriber: Subscriber, frame: Uint8Array): void {
     subscriber.inFlight++
     // The callback runs once the frame is written to the socket (or failed): a slot frees up.
     subscriber.ws.send(frame, { binary: true }, () => subscriber.inFlight--)
-    stats.sent++
-    return frame
+    this.context.stats.sent++
   }
 
   admit(session: string, prefix: string): void {
     let prefixes = this.admitted.get(session)
     if (!prefixes) this.admitted.set(session, (prefixes = new Set()))
     prefixes.add(prefix)
+    // Unless a subscriber of the session already hears it, what follows is kept until one does.
+    if (!this.hears(session, prefix)) this.late.admitted(session, prefix, Date.now())
   }
 
   revoke(session: string, prefix?: string): void {
     if (prefix === undefined) this.admitted.delete(session)
     else this.admitted.get(session)?.delete(prefix)
+    this.late.revoked(session, prefix)
   }
 
   protected connected(ws: WebSocket, connection: Connection): void {
-    this.subscribers.set(ws, { ws, session: connection.peer.session, prefixes: new Set(), inFlight: 0, lastSend: 0 })
+    const subscriber: Subscriber = { ws, session: connection.peer.session, prefixes: new Set(), inFlight: 0, lastSend: 0 }
+    this.subscribers.set(ws, subscriber)
+    if (!this.limits.gated) return
+    let subscribers = this.bySession.get(subscriber.session)
+    if (!subscribers) this.bySession.set(subscriber.session, (subscribers = new Set()))
+    subscribers.add(subscriber)
+  }
+
+  /** Whether a subscriber of `session` is subscribed to all of `prefix` already. */
+  private hears(session: string, prefix: string): boolean {
+    for (const subscriber of this.bySession.get(session) ?? []) for (const p of subscriber.prefixes) if (prefix.startsWith(p)) return true
+    return false
   }
 
   private isAdmitted(session: string, topic: string): boolean {
@@ -127,6 +167,13 @@ export class WsPubChannel extends WsBoundChannel implements PubChannel {
       this.prefixLengths.set(prefix.length, (this.prefixLengths.get(prefix.length) ?? 0) + 1)
     }
     subscribers.add(subscriber)
+    if (!this.limits.gated) return
+    // What was kept for this session until it subscribed, in the order it was published.
+    for (const held of this.late.take(subscriber.session, prefix, Date.now())) {
+      if (!this.isAdmitted(subscriber.session, held.topic)) continue
+      if (subscriber.inFlight >= this.limits.highWaterMark || subscriber.ws.bufferedAmount >= this.limits.highWaterMarkBytes) this.context.stats.droppedByHwm++
+      else this.write(subscriber, held.frame)
+    }
   }
 
   private unsubscribe(subscriber: Subscriber, prefix: string): void {
@@ -144,7 +191,10 @@ export class WsPubChannel extends WsBoundChannel implements PubChannel {
   protected disconnected(ws: WebSocket): void {
     const subscriber = this.subscribers.get(ws)
     this.subscribers.delete(ws)
-    if (subscriber) for (const prefix of [...subscriber.prefixes]) this.unsubscribe(subscriber, prefix)
+    if (!subscriber) return
+    for (const prefix of [...subscriber.prefixes]) this.unsubscribe(subscriber, prefix)
+    const subscribers = this.bySession.get(subscriber.session)
+    if (subscribers?.delete(subscriber) && subscribers.size === 0) this.bySession.delete(subscriber.session)
   }
 
   protected ending(): void {
@@ -152,6 +202,8 @@ export class WsPubChannel extends WsBoundChannel implements PubChannel {
     this.byPrefix.clear()
     this.prefixLengths.clear()
     this.admitted.clear()
+    this.bySession.clear()
+    this.late.clear()
   }
 }
 

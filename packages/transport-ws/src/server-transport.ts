@@ -94,8 +94,9 @@ export class WsServerTransport extends EventSource<WsTransportEvents> implements
   }
 
   /**
-   * Connects a PUSH to a bound PULL; it connects in the background and reconnects, so the
-   * peer need not be up yet. Rejects with `UnsupportedAddressError` or `ConnectError`.
+   * Connects a PUSH to a bound PULL. Resolves once the first connection attempt opened or
+   * failed; it then goes on reconnecting in the background, so the peer need not be up yet.
+   * Rejects with `UnsupportedAddressError` or `ConnectError`.
    */
   async push(address: string, options?: ChannelOptions): Promise<WsPushChannel> {
     return this.connector.push(address, options)

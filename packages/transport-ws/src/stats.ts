@@ -29,6 +29,11 @@ export interface WsTransportStats extends TransportStats {
   idleClosed: number
   /** Messages a gated PUB withheld from a subscriber whose session was not admitted to the topic. */
   gatedOut: number
+  /**
+   * Messages a gated PUB kept for a session admitted moments before whose SUB had not
+   * subscribed yet (its HELLO overtook its subscription), to deliver when it does.
+   */
+  heldForSubscription: number
 }
 
 export function emptyStats(): WsTransportStats {
@@ -46,5 +51,6 @@ export function emptyStats(): WsTransportStats {
     perIpRefused: 0,
     idleClosed: 0,
     gatedOut: 0,
+    heldForSubscription: 0,
   }
 }

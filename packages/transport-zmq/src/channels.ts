@@ -1,9 +1,13 @@
-import type { Publisher, Pull, Push, Socket, Subscriber } from 'zeromq'
+import type { Dealer, Publisher, Router, Socket, Subscriber } from 'zeromq'
 import { AbortError, ChannelClosedError } from '@zinc/core'
-import type { Frames, PubChannel, PullChannel, PushChannel, SendOptions, SubChannel } from '@zinc/core'
+import type { Frames, PeerIdentity, PubChannel, PullChannel, PushChannel, ReceivedFrames, SendOptions, SubChannel } from '@zinc/core'
+import { Connections } from './connections.js'
 import { SocketReader } from './socket-reader.js'
 import type { ZmqTransportStats } from './stats.js'
 import { WriterQueue } from './writer-queue.js'
+
+/** The empty frame in front of an empty PUSH message (see `ZmqPushChannel`). */
+const DELIMITER = new Uint8Array(0)
 
 /** What every channel shares with the transport that made it. */
 export interface ChannelHooks {
@@ -59,19 +63,50 @@ export abstract class ZmqChannel {
   }
 }
 
-/** A bound PULL channel. Iterate it to receive `[body]` messages; iteration ends on close. */
+/**
+ * A bound PULL channel: a ROUTER socket, so that every message says which connection it came
+ * on. Iterate it to receive `[body]` messages, each with `peer.session` (the connection's
+ * routing id, the same across a DEALER's reconnects); iteration ends on close.
+ */
 export class ZmqPullChannel extends ZmqChannel implements PullChannel {
   readonly #reader: SocketReader
+  readonly #connections: Connections
 
   /** @internal Made by `ZmqTransport.pull`. */
-  constructor(socket: Pull, address: string, hooks: ChannelHooks) {
+  constructor(socket: Router, address: string, hooks: ChannelHooks) {
     super(socket, address, hooks)
-    this.#reader = new SocketReader(socket, () => hooks.stats.received++)
+    this.#connections = new Connections(socket)
+    this.#reader = new SocketReader(socket, (frames) => this.#take(frames))
   }
 
-  /** The frames received, in order, until the channel closes. */
-  [Symbol.asyncIterator](): AsyncIterator<Frames, undefined> {
+  /** The frames received, in order per connection, until the channel closes. */
+  [Symbol.asyncIterator](): AsyncIterator<ReceivedFrames, undefined> {
     return this.#reader.iterator()
+  }
+
+  /** Whether a connection with this session (routing id) is open now, as far as is known. */
+  isConnected(session: string): boolean {
+    return this.#connections.isConnected(session)
+  }
+
+  protected override beforeClose(): void {
+    this.#connections.close()
+  }
+
+  #take(frames: Frames): ReceivedFrames | undefined {
+    const [routingId, first] = frames
+    if (routingId === undefined || first === undefined) return undefined
+    // ROUTER_NOTIFY: a connection came or went (or the peer sent a lone empty frame itself).
+    if (frames.length === 2 && first.byteLength === 0) return void this.#connections.notified(routingId)
+    this.hooks.stats.received++
+    // An empty frame in front of others is a delimiter (a Zinc PUSH's empty message, a foreign
+    // DEALER's envelope); what follows is whatever frames arrived.
+    // In place (no copy), as this runs for every message.
+    frames.shift()
+    if (first.byteLength === 0) frames.shift()
+    const received = frames as Frames & { peer?: PeerIdentity }
+    received.peer = this.#connections.identify(routingId)
+    return received
   }
 }
 
@@ -86,7 +121,10 @@ export class ZmqSubChannel extends ZmqChannel implements SubChannel {
   constructor(socket: Subscriber, address: string, hooks: ChannelHooks) {
     super(socket, address, hooks)
     this.#subscriber = socket
-    this.#reader = new SocketReader(socket, () => hooks.stats.received++)
+    this.#reader = new SocketReader(socket, (frames) => {
+      hooks.stats.received++
+      return frames
+    })
   }
 
   /** The frames received, in order, until the channel closes. */
@@ -128,7 +166,12 @@ export class ZmqSubChannel extends ZmqChannel implements SubChannel {
   }
 }
 
-/** A connected PUSH channel. `send` waits while the queue in front of the socket is full. */
+/**
+ * A connected PUSH channel: a DEALER socket, presenting one routing id on every connection
+ * (see `routingIdFor`). A message is `[body]`; an empty one goes as `[empty, empty]`, because a
+ * lone empty frame is what the bound ROUTER's own connect and disconnect notices look like.
+ * `send` waits while the queue in front of the socket is full.
+ */
 export class ZmqPushChannel extends ZmqChannel implements PushChannel {
   readonly #queue: WriterQueue<Frames>
 
@@ -136,7 +179,7 @@ export class ZmqPushChannel extends ZmqChannel implements PushChannel {
    * @internal Made by `ZmqTransport.push`.
    * @param queueLimit messages held in front of the socket before `send` waits.
    */
-  constructor(socket: Push, address: string, hooks: ChannelHooks, queueLimit: number) {
+  constructor(socket: Dealer, address: string, hooks: ChannelHooks, queueLimit: number) {
     super(socket, address, hooks)
     this.#queue = new WriterQueue<Frames>(socket, {
       capacity: queueLimit,
@@ -153,7 +196,7 @@ export class ZmqPushChannel extends ZmqChannel implements PushChannel {
   send(body: Uint8Array, options?: SendOptions): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError())
     return this.#queue.put(
-      [body],
+      body.byteLength === 0 ? [DELIMITER, body] : [body],
       () => this.closedError(),
       options?.signal,
       () => new AbortError(`send on ${this.address}`),

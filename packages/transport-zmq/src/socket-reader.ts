@@ -18,12 +18,15 @@ export interface ReadableSocket extends AsyncIterable<Uint8Array[]> {
 export class SocketReader {
   #socket: ReadableSocket
   #source: AsyncIterator<Uint8Array[]>
-  readonly #onMessage: (frames: Frames) => void
+  readonly #onMessage: (frames: Frames) => Frames | undefined
   #tail: Promise<unknown> = Promise.resolve()
   #ended = false
 
-  /** @param onMessage told about every message read, before a consumer sees it (counting). */
-  constructor(socket: ReadableSocket, onMessage: (frames: Frames) => void) {
+  /**
+   * @param onMessage sees every message read before a consumer does (to count it, or to take a
+   * ROUTER's routing id off it): returns what the consumer gets, or undefined to skip it.
+   */
+  constructor(socket: ReadableSocket, onMessage: (frames: Frames) => Frames | undefined) {
     this.#socket = socket
     this.#source = socket[Symbol.asyncIterator]()
     this.#onMessage = onMessage
@@ -77,8 +80,9 @@ export class SocketReader {
         if (source !== this.#source) continue
         return this.#end()
       }
-      this.#onMessage(result.value)
-      return { done: false, value: result.value }
+      const frames = this.#onMessage(result.value)
+      if (frames === undefined) continue
+      return { done: false, value: frames }
     }
   }
 

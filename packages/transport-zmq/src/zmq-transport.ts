@@ -1,8 +1,9 @@
-import { Context, Publisher, Pull, Push, Subscriber, context as globalContext, type Socket } from 'zeromq'
+import { Context, Dealer, Publisher, Router, Subscriber, context as globalContext, type Socket } from 'zeromq'
 import { AddressInUseError, BindError, ClosedError, ConnectError, EventSource, InvalidArgumentError } from '@zinc/core'
 import type { ChannelOptions, Transport } from '@zinc/core'
 import { resolveChannelOptions } from '@zinc/core/internal'
 import { RELEASE_WAIT_MS, assertIpcPathFree, clearReleased, isReleasedHere, markReleased, schemeOf } from './address.js'
+import { routingIdFor } from './connections.js'
 import { ZmqChannel, ZmqPubChannel, ZmqPullChannel, ZmqPushChannel, ZmqSubChannel, type ChannelHooks } from './channels.js'
 import { validateServerKey } from './curve.js'
 import { InprocRebind } from './inproc-rebind.js'
@@ -59,9 +60,12 @@ export class ZmqTransport extends EventSource<ZmqTransportEvents> implements Tra
     this.#hooks = { stats: this.#stats, onClose: (channel) => this.#forget(channel) }
   }
 
-  /** Binds a PULL channel. Rejects with `AddressInUseError`, `BindError` or `UnsupportedAddressError`. */
+  /**
+   * Binds a PULL channel (a ROUTER socket: see {@link ZmqPullChannel}). Rejects with
+   * `AddressInUseError`, `BindError` or `UnsupportedAddressError`.
+   */
   async pull(address: string, options?: ChannelOptions): Promise<ZmqPullChannel> {
-    const bound = await this.#bind('pull', address, options, (o) => new Pull(o))
+    const bound = await this.#bind('pull', address, options, (o) => routerFor(o))
     return this.#track(new ZmqPullChannel(bound.socket, bound.address, this.#hooks), bound.release)
   }
 
@@ -72,11 +76,13 @@ export class ZmqTransport extends EventSource<ZmqTransportEvents> implements Tra
   }
 
   /**
-   * Connects a PUSH channel; the peer need not be bound yet (ZeroMQ connects in the
-   * background and reconnects). Rejects with `ConnectError` or `UnsupportedAddressError`.
+   * Connects a PUSH channel (a DEALER socket whose routing id comes from `options.session`);
+   * the peer need not be bound yet (ZeroMQ connects in the background and reconnects).
+   * Rejects with `ConnectError` or `UnsupportedAddressError`.
    */
   async push(address: string, options?: ZmqConnectOptions): Promise<ZmqPushChannel> {
-    const socket = this.#connect('push', address, options, (o) => new Push(o))
+    const routingId = routingIdFor(options?.session)
+    const socket = this.#connect('push', address, options, (o) => new Dealer({ ...o, routingId }))
     const channel = new ZmqPushChannel(socket, address, this.#hooks, this.#queueLimit(options))
     // A PUSH may connect again to an inproc address whose binder came back.
     const release = this.#onInprocRebind(address, () => {
@@ -264,6 +270,45 @@ export class ZmqTransport extends EventSource<ZmqTransportEvents> implements Tra
   #assertOpen(): void {
     if (this.#closed) throw new ClosedError('This ZmqTransport')
   }
+}
+
+/** ZMQ_ROUTER_NOTIFY (a libzmq draft option, built into zeromq.js v6): connect | disconnect. */
+const ROUTER_NOTIFY = 97
+const NOTIFY_CONNECT_AND_DISCONNECT = 3
+
+/**
+ * ZMTP heartbeats of a PULL's connections: a peer whose host vanished (no FIN, no RST) is
+ * dropped after this long, so its session stops counting as connected and its id is free for
+ * its next incarnation (libzmq answers pings itself; only a stopped process misses them, and
+ * its DEALER reconnects under the same routing id when it runs again).
+ */
+const HEARTBEAT_MS = 5_000
+const HEARTBEAT_TIMEOUT_MS = 30_000
+
+/**
+ * The socket behind a PULL channel. A ROUTER rather than a PULL, because only a ROUTER says
+ * which connection each message came on (its routing id): that is what lets an endpoint bind
+ * a child's id to the connection it said HELLO on. `handover`: a DEALER reconnecting with its
+ * routing id replaces its old connection at once, even one libzmq has not yet seen die.
+ * `mandatory` with no send timeout: a probe of a routing id fails at once, with EHOSTUNREACH
+ * when no connection has it (see `Connections`).
+ */
+function routerFor(options: Record<string, unknown>): Router {
+  const router = new Router({
+    ...options,
+    handover: true,
+    mandatory: true,
+    sendTimeout: 0,
+    heartbeatInterval: HEARTBEAT_MS,
+    heartbeatTimeout: HEARTBEAT_TIMEOUT_MS,
+  })
+  try {
+    // zeromq.js has no named option for it, only its (protected) raw setter.
+    ;(router as unknown as { setInt32Option(option: number, value: number): void }).setInt32Option(ROUTER_NOTIFY, NOTIFY_CONNECT_AND_DISCONNECT)
+  } catch {
+    // A libzmq built without drafts: disconnects are then found only by probing (isConnected).
+  }
+  return router
 }
 
 /**

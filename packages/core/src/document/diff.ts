@@ -1,6 +1,7 @@
 import fastDiff from 'fast-diff'
 import * as json1 from 'ot-json1'
-import { codePoints, composeOps, editOp, insertOp, moveOp, removeOp, replaceOp, type Op } from './ot.js'
+import { produceUnfrozen } from './immer.js'
+import { codePoints, composeOps, editOp, freezeDeep, insertOp, moveOp, removeOp, replaceOp, type Op } from './ot.js'
 
 type Path = Array<string | number>
 
@@ -18,28 +19,169 @@ interface DraftState {
   modified_: boolean
   base_: object
   copy_: Record<string | number, unknown> | unknown[] | null
+  /** immer 11: keys set (true) or deleted (false) on this draft. */
+  assigned_?: Map<string | number, boolean> | undefined
+  /** immer 11: the draft this one was created under, and at which key. */
+  parent_?: DraftState | undefined
+  key_?: string | number | undefined
+  draft_?: unknown
+  /** immer 11: every draft of this produce call. */
+  scope_?: { drafts_?: unknown } | undefined
 }
 const stateOf = (v: unknown): DraftState | undefined => (typeof v === 'object' && v !== null ? ((v as Record<symbol, unknown>)[DRAFT_STATE] as DraftState | undefined) : undefined)
 
 /**
+ * For an object the recipe changed (its new version, as immer returns it): the keys that may
+ * differ from `base`, so the diff compares those instead of every key (a change to one shape
+ * of a 10,000-shape map compared 10,000 keys). `ambiguous`: a key of `base` was set, perhaps
+ * after being deleted (immer then moves it to the end), so key order must be checked in full.
+ */
+interface ChangedKeys {
+  base: object
+  keys: Array<string | number>
+  ambiguous: boolean
+}
+const changedKeys = new WeakMap<object, ChangedKeys>()
+
+/**
+ * Freezes the result of a recipe run by immer without auto-freeze, after `recordIdentity`: a
+ * copy the recipe made is frozen and only its changed keys are walked (the rest are the frozen
+ * state's own values); anything else new (a value the recipe assigned, a list, a result the
+ * recipe returned instead of changing its draft) is frozen deeply, as immer would.
+ */
+export function freezeChanged(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return
+  const changed = changedKeys.get(value)
+  Object.freeze(value)
+  if (changed !== undefined) {
+    for (const key of changed.keys) freezeChanged((value as Record<string, unknown>)[key as string])
+  } else if (Array.isArray(value)) {
+    for (const v of value) freezeChanged(v)
+  } else {
+    for (const key in value) freezeChanged((value as Record<string, unknown>)[key])
+  }
+}
+
+const isPlainCopy = (copy: object): copy is Record<string, unknown> => !Array.isArray(copy) && !(copy instanceof Map) && !(copy instanceof Set)
+
+/**
  * Call at the end of a recipe, on its draft: records where every element of every changed
- * array came from. Walks only modified drafts (what immer's own finalize walks).
+ * array came from, and which keys of every changed object may differ. Walks only modified
+ * drafts (what immer's own finalize walks); an object's draft children are found from immer's
+ * list of drafts and the keys it assigned, not by scanning its keys.
  */
 export function recordIdentity(draft: unknown, out: Identity): void {
   const state = stateOf(draft)
   if (!state || !state.modified_ || !state.copy_) return
+  // immer 11 keeps every draft of the call and where it was made; without that (or if this
+  // immer's internals do not give the answer a scan gives, see keysRecordWorks), every key is
+  // scanned and nothing is recorded.
+  const drafts = state.scope_?.drafts_
+  const children = Array.isArray(drafts) && state.assigned_ instanceof Map && keysRecordWorks() ? childIndex(drafts) : undefined
+  walk(state, out, children)
+}
+
+/** A draft's state: immer 11.2.10 lists drafts in its scope, later versions their states. */
+const draftState = (d: unknown): DraftState | undefined => stateOf(d) ?? (typeof d === 'object' && d !== null && 'base_' in d && 'modified_' in d ? (d as DraftState) : undefined)
+
+let keysRecord: boolean | undefined
+/**
+ * Whether the recorded keys are right with the immer this process runs (its internals are
+ * read, not its API, and a minor version changed them once): checked once, on a recipe that
+ * changes a nested object, sets, deletes and adds keys and moves a draft, against a scan.
+ */
+function keysRecordWorks(): boolean {
+  if (keysRecord !== undefined) return keysRecord
+  keysRecord = false
+  try {
+    const base = freezeDeep({ a: { x: 1, y: { z: 1 } }, b: 1, c: 1, d: { w: 1 }, e: [{ v: 1 }], f: 1 })
+    let drafts: DraftState | undefined
+    const after = produceUnfrozen(base, (d) => {
+      d.a.y.z = 2
+      d.b = 2
+      delete (d as { c?: number }).c
+      ;(d as Record<string, unknown>).g = { n: 1 }
+      ;(d as Record<string, unknown>).h = d.d
+      delete (d as { d?: unknown }).d
+      d.e[0]!.v = 2
+      void d.f
+      const state = stateOf(d)
+      const list = state?.scope_?.drafts_
+      if (state && Array.isArray(list) && state.assigned_ instanceof Map) {
+        drafts = state
+        walk(state, new Map(), childIndex(list))
+      }
+    })
+    const same = (b: Record<string, unknown>, a: Record<string, unknown>): boolean => {
+      const want = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => b[k] !== a[k]).sort()
+      const got = changedKeys.get(a)
+      return got !== undefined && got.base === b && JSON.stringify([...new Set(got.keys.map(String))].sort()) === JSON.stringify(want)
+    }
+    const a = after as unknown as Record<string, Record<string, unknown>>
+    const b = base as unknown as Record<string, Record<string, unknown>>
+    keysRecord =
+      drafts !== undefined &&
+      same(b, a) &&
+      same(b.a!, a.a!) &&
+      same(b.a!.y as Record<string, unknown>, a.a!.y as Record<string, unknown>) &&
+      same((b.e as unknown as Array<Record<string, unknown>>)[0]!, (a.e as unknown as Array<Record<string, unknown>>)[0]!)
+  } catch {
+    keysRecord = false
+  }
+  return keysRecord
+}
+
+/** Object draft → the drafts made under it (immer's get trap puts each at its key_ in copy_). */
+function childIndex(drafts: unknown[]): Map<DraftState, DraftState[]> {
+  const index = new Map<DraftState, DraftState[]>()
+  for (const d of drafts) {
+    const s = draftState(d)
+    const parent = s?.parent_
+    if (s === undefined || parent === undefined || s.key_ === undefined) continue
+    const list = index.get(parent)
+    if (list) list.push(s)
+    else index.set(parent, [s])
+  }
+  return index
+}
+
+function walk(state: DraftState, out: Identity, children: Map<DraftState, DraftState[]> | undefined): void {
+  if (!state.modified_ || !state.copy_) return
   const copy = state.copy_
   if (Array.isArray(copy)) {
     out.set(
       state.base_,
       copy.map((el) => stateOf(el)?.base_ ?? el),
     )
-    for (const el of copy) if (stateOf(el)) recordIdentity(el, out)
-  } else if (!(copy instanceof Map) && !(copy instanceof Set)) {
-    for (const key of Object.keys(copy)) {
-      const v = (copy as Record<string, unknown>)[key]
-      if (stateOf(v)) recordIdentity(v, out)
+    for (const el of copy) {
+      const s = stateOf(el)
+      if (s) walk(s, out, children)
     }
+  } else if (isPlainCopy(copy)) {
+    if (children === undefined || state.assigned_ === undefined) {
+      for (const key of Object.keys(copy)) {
+        const s = stateOf(copy[key])
+        if (s) walk(s, out, children)
+      }
+      return
+    }
+    // The draft values of copy_: those made here and still at their key, and those assigned
+    // (a draft moved here from elsewhere). Every other value is the base's, unchanged.
+    const keys: Array<string | number> = []
+    let ambiguous = false
+    const base = state.base_ as Record<string, unknown>
+    for (const [key, set] of state.assigned_) {
+      keys.push(key)
+      if (set && Object.prototype.hasOwnProperty.call(base, key)) ambiguous = true
+      const s = set ? stateOf(copy[key as string]) : undefined
+      if (s) walk(s, out, children)
+    }
+    for (const s of children.get(state) ?? []) {
+      if (copy[s.key_ as string] !== s.draft_ || state.assigned_.has(s.key_!)) continue
+      if (s.modified_) keys.push(s.key_!)
+      walk(s, out, children)
+    }
+    changedKeys.set(copy, { base: state.base_, keys, ambiguous })
   }
 }
 
@@ -67,14 +209,16 @@ export function diffToOp(before: unknown, after: unknown, identity?: Identity): 
  * (false when the recipe deleted a key and set it again: immer moves it to the end, the op
  * replaces it in place). When true, `after` can stand for the applied op.
  */
-export function diffWithOrder(before: unknown, after: unknown, identity?: Identity): { op: Op; sameOrder: boolean } {
+export function diffWithOrder(before: unknown, after: unknown, identity?: Identity, byKeys = true): { op: Op; sameOrder: boolean } {
   // Changes outside lists are independent of each other: they are written straight into one
   // op (json1's write cursor). Each changed list is a sequence of ops composed on its own.
   const out = new Out()
-  const order = { same: true }
+  const order = { same: true, byKeys: byKeys && identity !== undefined }
   diff(before, after, [], out, identity, order)
   return { op: out.finish(), sameOrder: order.same }
 }
+
+type Order = { same: boolean; byKeys?: boolean }
 
 /**
  * Where diff puts what it finds: outside lists, components written into one op; inside a
@@ -134,7 +278,7 @@ function kind(v: unknown): 'array' | 'object' | 'string' | 'other' {
   return 'other'
 }
 
-function diff(before: unknown, after: unknown, path: Path, out: Out, identity?: Identity, order = { same: true }): void {
+function diff(before: unknown, after: unknown, path: Path, out: Out, identity?: Identity, order: Order = { same: true }): void {
   if (before === after) return
   const k = kind(before)
   const edits = k === 'string' && typeof after === 'string' ? textEdits(before as string, after) : undefined
@@ -152,6 +296,34 @@ function diff(before: unknown, after: unknown, path: Path, out: Out, identity?: 
   if (k === 'array') return diffArray(before as unknown[], after as unknown[], path, out, identity, order)
   const b = before as Record<string, unknown>
   const a = after as Record<string, unknown>
+  const changed = order.byKeys ? changedKeys.get(a) : undefined
+  if (changed !== undefined && changed.base === b) {
+    // The recipe's own record of what it touched (see recordIdentity): only those keys.
+    let sameKeys = true
+    for (const key of changed.keys) {
+      const inB = Object.prototype.hasOwnProperty.call(b, key)
+      const inA = Object.prototype.hasOwnProperty.call(a, key)
+      if (inB !== inA) sameKeys = false
+      if (inB && !inA) out.component([...path, key], { r: true })
+      else if (inA && !inB) out.component([...path, key], { i: a[key] })
+      else if (inA && b[key as string] !== a[key as string]) diff(b[key as string], a[key as string], [...path, key], out, identity, order)
+    }
+    // Deleted, added or edited in place, keys keep their order; set again, one may have moved.
+    if (order.same && changed.ambiguous) {
+      if (sameKeys) {
+        // No key came or went: the order is the same if the two lists of keys are.
+        const keysA = Object.keys(a)
+        const keysB = Object.keys(b)
+        for (let i = 0; i < keysA.length; i++) {
+          if (keysA[i] !== keysB[i]) {
+            order.same = false
+            break
+          }
+        }
+      } else sameKeyOrder(b, a, order)
+    }
+    return
+  }
   for (const key of Object.keys(b)) {
     if (!Object.prototype.hasOwnProperty.call(a, key)) out.component([...path, key], { r: true })
   }
@@ -160,23 +332,25 @@ function diff(before: unknown, after: unknown, path: Path, out: Out, identity?: 
     if (!Object.prototype.hasOwnProperty.call(b, key)) out.component([...path, key], { i: a[key] })
     else if (b[key] !== a[key]) diff(b[key], a[key], [...path, key], out, identity, order) // (no path array for an untouched key)
   }
-  // The keys both have must be in the same order, the new ones after them.
-  if (order.same) {
-    const keysB = Object.keys(b)
-    let i = 0
-    let added = false
-    for (const key of keysA) {
-      if (!Object.prototype.hasOwnProperty.call(b, key)) {
-        added = true
-        continue
-      }
-      while (i < keysB.length && !Object.prototype.hasOwnProperty.call(a, keysB[i]!)) i++
-      if (added || keysB[i] !== key) {
-        order.same = false
-        break
-      }
-      i++
+  if (order.same) sameKeyOrder(b, a, order, keysA)
+}
+
+/** The keys both have must be in the same order, the new ones after them. */
+function sameKeyOrder(b: Record<string, unknown>, a: Record<string, unknown>, order: Order, keysA = Object.keys(a)): void {
+  const keysB = Object.keys(b)
+  let i = 0
+  let added = false
+  for (const key of keysA) {
+    if (!Object.prototype.hasOwnProperty.call(b, key)) {
+      added = true
+      continue
     }
+    while (i < keysB.length && !Object.prototype.hasOwnProperty.call(a, keysB[i]!)) i++
+    if (added || keysB[i] !== key) {
+      order.same = false
+      break
+    }
+    i++
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Draft, Patch } from 'immer'
-import { applyPatches, produce } from './immer.js'
-import { diffToOp, diffWithOrder, recordIdentity, type Identity } from './diff.js'
+import { applyPatches, produceUnfrozen } from './immer.js'
+import { diffToOp, diffWithOrder, freezeChanged, recordIdentity, type Identity } from './diff.js'
 import { applyOp, composeOps, invertOp, type Op } from './ot.js'
 import { UndoStack } from './undo-stack.js'
 import { ClosedError, InvalidArgumentError, type ChangeRejectedError } from '../errors.js'
@@ -219,11 +219,13 @@ export class Document<S = unknown, P = unknown> implements AsyncDisposable, Asyn
     if (typeof recipe !== 'function') throw new InvalidArgumentError('doc.change(recipe) takes a function that mutates its draft argument.')
     const before = this.#replica.visible as S
     const identity: Identity = new Map()
-    const after = produce(before, (draft: Draft<S>) => {
+    const after = produceUnfrozen(before, (draft: Draft<S>) => {
       const result = (recipe as (draft: Draft<S>) => unknown)(draft)
       if (result === undefined) recordIdentity(draft, identity)
       return result as undefined
     })
+    // Frozen before anything else sees it, walking only what the recipe changed.
+    freezeChanged(after)
     const { op, sameOrder } = diffWithOrder(before, after, identity)
     if (op === null) return undefined
     // immer's result is what the op gives (down to key order): no second pass to apply it.

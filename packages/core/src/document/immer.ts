@@ -11,3 +11,11 @@ export const immer = new Immer({ autoFreeze: true })
 export const produceWithPatches: Immer['produceWithPatches'] = immer.produceWithPatches.bind(immer)
 export const applyPatches: Immer['applyPatches'] = immer.applyPatches.bind(immer)
 export const produce: Immer['produce'] = immer.produce.bind(immer)
+
+/**
+ * For doc.change only: immer without its freeze, which walks every key of every copy it made
+ * (all 400 keys of a map to set one). The change freezes its result itself, walking only what
+ * the recipe changed (diff.ts `freezeChanged`); the state it starts from is frozen already.
+ */
+const unfrozen = new Immer({ autoFreeze: false })
+export const produceUnfrozen: Immer['produce'] = unfrozen.produce.bind(unfrozen)

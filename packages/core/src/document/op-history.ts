@@ -1,4 +1,5 @@
 import type { EndpointId } from '../ids.js'
+import { HistoryPlaces } from './history-places.js'
 import type { Op } from './ot.js'
 
 /** One sequenced operation, as every replica applied it. */
@@ -49,6 +50,22 @@ export class OpHistory {
     this.#bytes = 0
     this.#head = 0
     this.#floor = seq
+  }
+
+  /** The seq the oldest entry held applies to. */
+  get floor(): number {
+    return this.#floor
+  }
+
+  /** The entry of `seq`, if held. */
+  at(seq: number): HistoryEntry | undefined {
+    return seq > this.#floor && seq <= this.lastSeq ? this.#entries[this.#head + (seq - this.#floor) - 1] : undefined
+  }
+
+  #places: HistoryPlaces | undefined
+  /** The entries indexed by place and origin, for a root placing fragments (made on first use). */
+  get places(): HistoryPlaces {
+    return (this.#places ??= new HistoryPlaces())
   }
 
   get lastSeq(): number {

@@ -118,7 +118,8 @@ export function transformPast(op: Op, over: Op): { op: Op; over: Op } {
   return { op: transformOp(op, over, true), over: transformOp(over, op, false) }
 }
 
-const SEP = '\u0000'
+/** Separates the keys of a place (see `places`): every place starts with it, '' is the root. */
+export const SEP = '\u0000'
 const footprints = new WeakMap<object, string[]>()
 /** Ops with a move (pick/drop): transforming over them can take another op elsewhere. */
 const moving = new WeakSet<object>()
@@ -132,8 +133,14 @@ export function hasMove(op: Op): boolean {
 
 /**
  * The places an op touches: each component's path, cut before its first list index (any two
- * changes in one list interact: indexes shift).
+ * changes in one list interact: indexes shift). Two ops interact when a place of one lies at
+ * or below a place of the other; ops that do not interact commute (a transform leaves each as
+ * it is). Cached per op: callers must not change the array.
  */
+export function places(op: Exclude<Op, null>): readonly string[] {
+  return footprint(op)
+}
+
 function footprint(op: Exclude<Op, null>): string[] {
   let paths = footprints.get(op)
   if (paths) return paths

@@ -1,6 +1,7 @@
 import type { EndpointId } from '../ids.js'
 import type { FragmentBody } from '../protocol/ops.js'
 import { opOf } from './legacy.js'
+import type { HistoryPlaces, IndexedEntry } from './history-places.js'
 import type { HistoryEntry } from './op-history.js'
 import { hasMove, interacts, isNoop, PlaceIndex, transformOp, type Op } from './ot.js'
 import type { Replica } from './replica.js'
@@ -45,16 +46,27 @@ const TRANSFORM_BUDGET = 512
 
 const VANISHED = 'what it changed was removed or replaced by a concurrent change (the removal wins)'
 
+/** As a stale answer's minBase: the author's history diverged; it resyncs before sending again. */
+export const DIVERGED = Number.MAX_SAFE_INTEGER
+
 /**
  * Where a fragment goes: its op rewritten to follow every entry sequenced after its base.
  * The origin made it on (state at base) + its own changes sequenced since, as it sent them
  * (it sends a change at once only while none of those was rebased, see Replica); a foreign
  * entry is first carried past those own changes, then the fragment is carried past it.
+ * `indexed` false: every entry since the base is scanned instead of looked up in the history's
+ * index (the reference the index is tested against, packages/core/test/placement-index.test.ts).
  */
-/** As a stale answer's minBase: the author's history diverged; it resyncs before sending again. */
-export const DIVERGED = Number.MAX_SAFE_INTEGER
 
-export function place(c: Candidate, state: unknown, r: Replica, chains: ReadonlyMap<EndpointId, Chain>, lastRefused: number, prepared: ReadonlyArray<{ entry: HistoryEntry }>): Placement {
+export function place(
+  c: Candidate,
+  state: unknown,
+  r: Replica,
+  chains: ReadonlyMap<EndpointId, Chain>,
+  lastRefused: number,
+  prepared: ReadonlyArray<{ entry: HistoryEntry }>,
+  indexed = true,
+): Placement {
   if (c.body.patches !== undefined) {
     // A peer from before operations: positional patches, applied where they point.
     try {
@@ -79,10 +91,16 @@ export function place(c: Candidate, state: unknown, r: Replica, chains: Readonly
   const from = cached && cached.base === c.base ? cached.upTo : c.base
   const foreign: Op[] = from === c.base ? [] : [...cached!.foreign]
   const since = (seq: number): HistoryEntry[] => [...(r.history.since(Math.min(seq, r.seq)) ?? []), ...prepared.map((p) => p.entry)].filter((e) => e.seq > seq)
-  for (const e of since(from)) {
+  const index = indexed ? placesOf(r, prepared) : undefined
+  if (index !== undefined) {
     // Own changes after the base that this chain did not follow: the general case.
-    if (e.origin === c.origin) return placeOverOwn(c, since(c.base))
-    foreign.push(e.op)
+    if (index.hasOwnAfter(c.origin, from)) return placeOverOwnIndexed(c, index, () => since(c.base))
+    for (const e of since(from)) foreign.push(e.op)
+  } else {
+    for (const e of since(from)) {
+      if (e.origin === c.origin) return placeOverOwn(c, since(c.base))
+      foreign.push(e.op)
+    }
   }
   try {
     let op = sent
@@ -96,6 +114,50 @@ export function place(c: Candidate, state: unknown, r: Replica, chains: Readonly
   } catch (error) {
     return { reject: `its operation cannot be transformed over concurrent changes (${(error as Error).message})` }
   }
+}
+
+/**
+ * The root's index of its history and of the batch being placed (see HistoryPlaces), brought
+ * up to date; undefined where the two do not follow each other (then everything is scanned).
+ */
+function placesOf(r: Pick<Replica, 'history' | 'seq'>, prepared: ReadonlyArray<{ entry: HistoryEntry }>): HistoryPlaces | undefined {
+  const h = r.history
+  if (r.seq !== h.lastSeq || (prepared.length > 0 && prepared[0]!.entry.seq !== h.lastSeq + 1)) return undefined
+  const top = prepared.length > 0 ? prepared[prepared.length - 1]!.entry.seq : h.lastSeq
+  const index = h.places
+  index.sync({ floor: h.floor, top, at: (seq) => (seq <= h.lastSeq ? h.at(seq) : prepared[seq - h.lastSeq - 1]?.entry) })
+  return index.last === top ? index : undefined
+}
+
+/**
+ * The general case through the index: the same answer as `placeOverOwn` over every entry
+ * since the base, computed over the entries that can change it. Without a move anywhere in
+ * play, an entry on places neither this change nor any own change in flight touches is
+ * neither carried past the own changes nor changes this one (ops that do not interact
+ * commute, and a transform without moves never takes a change to another place), so it is
+ * left out; with a move, every entry is gone through.
+ */
+function placeOverOwnIndexed(c: Candidate, index: HistoryPlaces, all: () => HistoryEntry[]): Placement {
+  const sent = c.body.op!
+  const theirs = (e: IndexedEntry): boolean => e.origin !== c.origin
+  // The common case (see transformOverOwn's `quiet`): found from the index alone.
+  if (!index.hasIrregularAfter(c.origin, c.base) && !index.interacting(sent, c.base, theirs)) return { op: sent, sent, transformed: false }
+  if (sent !== null && hasMove(sent)) return placeOverOwn(c, all())
+  const own = index.ownAfter(c.origin, c.base) as HistoryEntry[]
+  // (an own change whose sent form is unknown or moves: the scan answers)
+  if (index.hasIrregularAfter(c.origin, c.base)) return placeOverOwn(c, all())
+  const picked = new Map<number, HistoryEntry>()
+  let moves = false
+  const pick = (e: IndexedEntry): void => {
+    if (e.origin === c.origin || picked.has(e.seq)) return
+    picked.set(e.seq, e as HistoryEntry)
+    if (hasMove(e.op)) moves = true
+  }
+  index.interacting(sent, c.base, pick)
+  for (const o of own) index.interacting(o.sent!, c.base, pick)
+  if (moves) return placeOverOwn(c, all())
+  const entries = [...own, ...picked.values()].sort((a, b) => a.seq - b.seq)
+  return placeOverOwn(c, entries)
 }
 
 /**

@@ -17,11 +17,11 @@ export type IdentityViolation =
  * A parent's binding of its children's ids to the connections they joined on, and of the
  * descendants each child introduced (relays forward their children's messages as `origin`).
  *
- * Where the transport knows the sender's session (WebSocket: `ReceivedFrames.peer`), the id is
- * the session's: a HELLO binds them, and from then on a frame claiming that id from another
- * session is refused, as is a second id on one session (a fresh-id flood on one socket gets
- * one id). Where it does not (ZeroMQ's PULL carries no routing id), only the descendant rule
- * below applies, and the trust boundary is who may connect at all (CURVE + ZAP).
+ * Where the transport knows the sender's session (`ReceivedFrames.peer`: WebSocket's session,
+ * ZeroMQ's routing id), the id is the session's: a HELLO binds them, and from then on a frame
+ * claiming that id from another session is refused, as is a second id on one session (a
+ * fresh-id flood on one socket gets one id). Where it does not (the in-process transport),
+ * only the descendant rule below applies.
  *
  * Descendants: a child that cannot bind (a leaf, e.g. a browser tab) may only speak for
  * itself. A relay child may speak for descendants: an id is claimed by the first relay that

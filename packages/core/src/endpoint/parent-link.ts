@@ -112,14 +112,14 @@ export class ParentLink {
     // One secret per link ties our PUSH and SUB together, so a parent that can tell connections
     // apart (WebSocket) binds our id to them and lets our SUB hear what we were admitted to.
     const session = newSession()
-    const sub = await transport.sub(addresses.outbound, { maxMessageBytes, session })
-    let push: PushChannel
-    try {
-      push = await transport.push(addresses.inbound, { maxMessageBytes, session })
-    } catch (error) {
-      await sub.close()
-      throw error
+    // Both at once: a transport may resolve only once its connection is up (WebSocket does).
+    const [subbed, pushed] = await Promise.allSettled([transport.sub(addresses.outbound, { maxMessageBytes, session }), transport.push(addresses.inbound, { maxMessageBytes, session })])
+    if (subbed.status === 'rejected' || pushed.status === 'rejected') {
+      await Promise.allSettled([subbed.status === 'fulfilled' && subbed.value.close(), pushed.status === 'fulfilled' && pushed.value.close()])
+      throw subbed.status === 'rejected' ? subbed.reason : (pushed as PromiseRejectedResult).reason
     }
+    const sub = subbed.value
+    const push: PushChannel = pushed.value
     const link = new ParentLink(addresses, push, sub, logger, onDrop, now)
     // Subscribe before saying hello (the Clone pattern): replies published after the
     // subscription reaches the parent cannot be missed.

@@ -1,5 +1,6 @@
 import type { ReplicaIO } from '../dist/document/replica-io.js'
-import type { DocId, EndpointId } from '../dist/ids.js'
+import { Replica } from '../dist/document/replica.js'
+import { newEndpointId, type DocId, type EndpointId } from '../dist/ids.js'
 import { silentLogger } from '../dist/logger.js'
 import { decodeMessage, type Message } from '../dist/protocol/codec.js'
 import { emptyStats } from '../dist/runtime/stats.js'
@@ -62,4 +63,13 @@ export class FakeIO implements ReplicaIO {
   takeSent(): Array<{ to: EndpointId; m: Message }> {
     return this.sent.splice(0)
   }
+}
+
+/** A root sequencing `doc`, seeded with `initial`, over a FakeIO (with `storage` if given). */
+export function seededRoot(doc: DocId, initial: unknown, storage?: Storage): { io: FakeIO; root: Replica } {
+  const io = new FakeIO(newEndpointId(), true, storage)
+  const root = new Replica(doc, io, 100, 1 << 20)
+  root.seed(initial)
+  root.becomeSequencer()
+  return { io, root }
 }

@@ -4,7 +4,7 @@ import { Replica } from '../dist/document/replica.js'
 import { newEndpointId, type DocId } from '../dist/ids.js'
 import { Kind } from '../dist/protocol/kinds.js'
 import { SnapshotCodec } from '../dist/protocol/payloads.js'
-import { decode, FakeIO } from './fake-replica-io.js'
+import { decode, FakeIO, seededRoot } from './fake-replica-io.js'
 
 /**
  * An endpoint promoted to root with changes of its own still pending, after the root it
@@ -19,10 +19,7 @@ type State = { log: string[] }
 
 describe('a root promoted with its own changes pending after a refusal', () => {
   it('sequences them at once: it does not wait for changes of its own it no longer holds', () => {
-    const oldIO = new FakeIO(newEndpointId(), true)
-    const oldRoot = new Replica(DOC, oldIO, 100, 1 << 20)
-    oldRoot.seed({ log: [] })
-    oldRoot.becomeSequencer()
+    const { io: oldIO, root: oldRoot } = seededRoot(DOC, { log: [] })
 
     const io = new FakeIO(newEndpointId(), false)
     const me = new Replica(DOC, io, 100, 1 << 20)

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { Replica } from '../dist/document/replica.js'
 import { newEndpointId, type DocId } from '../dist/ids.js'
 import { encodeMessage } from '../dist/protocol/codec.js'
 import { Kind } from '../dist/protocol/kinds.js'
 import { encodeOp } from '../dist/protocol/ops.js'
 import { RefusalCodec } from '../dist/protocol/payloads.js'
-import { decode, FakeIO } from './fake-replica-io.js'
+import { decode, seededRoot } from './fake-replica-io.js'
 
 /**
  * A change sent back to its origin (stale) holds the origin's later changes back until it is
@@ -20,10 +19,7 @@ type State = { log: string[] }
 
 describe('a change sent back and then handled another way', () => {
   it('holds nothing back: the origin’s next change is sequenced', () => {
-    const io = new FakeIO(newEndpointId(), true)
-    const root = new Replica(DOC, io, 100, 1 << 20)
-    root.seed({ log: [] })
-    root.becomeSequencer()
+    const { io, root } = seededRoot(DOC, { log: [] })
     const fork = root.seq
     const chain = root.log.chainAt(fork)!
     const a = newEndpointId()

@@ -6,7 +6,7 @@ import { encodeMessage } from '../dist/protocol/codec.js'
 import { Kind } from '../dist/protocol/kinds.js'
 import { encodeOp } from '../dist/protocol/ops.js'
 import { SnapshotCodec } from '../dist/protocol/payloads.js'
-import { decode, drain, FakeIO } from './fake-replica-io.js'
+import { decode, drain, FakeIO, seededRoot } from './fake-replica-io.js'
 
 /**
  * A relay promoted to root stores a snapshot when recovery ends; fragments a survivor gave it
@@ -24,10 +24,7 @@ const fragment = (origin: ReturnType<typeof newEndpointId>, clientSeq: number, t
 
 describe('a root whose stored document is behind its replica', () => {
   it('stores a snapshot first: the next batch is appended, not refused, and a restart loads everything', async () => {
-    const oldIO = new FakeIO(newEndpointId(), true)
-    const old = new Replica(DOC, oldIO, 100, 1 << 20)
-    old.seed({ log: [] })
-    old.becomeSequencer()
+    const { io: oldIO, root: old } = seededRoot(DOC, { log: [] })
 
     const storage = new MemoryStorage()
     const io = new FakeIO(newEndpointId(), false, storage)

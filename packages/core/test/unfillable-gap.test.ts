@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { Replica } from '../dist/document/replica.js'
 import { newEndpointId, type DocId } from '../dist/ids.js'
 import { encodeMessage } from '../dist/protocol/codec.js'
 import { Kind } from '../dist/protocol/kinds.js'
 import { encodeOp } from '../dist/protocol/ops.js'
 import { RefusalCodec } from '../dist/protocol/payloads.js'
-import { decode, FakeIO } from './fake-replica-io.js'
+import { decode, seededRoot } from './fake-replica-io.js'
 
 /**
  * A gap the origin will never fill. Its change 2 was settled by an earlier root (refused, or
@@ -21,10 +20,7 @@ afterEach(() => void vi.useRealTimers())
 /** A root sequencing one document (Date faked, to pass the give-up time), and one origin's changes to it. */
 function rootAndOrigin() {
   vi.useFakeTimers({ toFake: ['Date'] })
-  const io = new FakeIO(newEndpointId(), true)
-  const root = new Replica(DOC, io, 100, 1 << 20)
-  root.seed({ n: 0 })
-  root.becomeSequencer()
+  const { io, root } = seededRoot(DOC, { n: 0 })
   const origin = newEndpointId()
   const fragment = (clientSeq: number, refused = 0) =>
     decode(encodeMessage({ kind: Kind.FRAGMENT, origin, doc: DOC, clientSeq, epoch: 1, payload: encodeOp(['n', { r: true, i: clientSeq }], refused) }))

@@ -41,9 +41,8 @@ export class ReplicaSet {
   readonly #waitingOpens = new Map<DocId, Map<EndpointId, () => void>>()
   /** Children whose next open of a document is answered with a snapshot, whatever they hold. */
   readonly #resync = new Map<DocId, Set<EndpointId>>()
-  /** Per document, the snapshot write in progress, and the one asked for meanwhile (see writeSnapshot). */
-  readonly #writing = new Map<DocId, Promise<void>>()
-  readonly #writeNext = new Map<DocId, Promise<void>>()
+  /** Replicas whose snapshot is being written (one write per document at a time). */
+  readonly #writing = new Set<DocId>()
 
   constructor(readonly ports: ReplicaPorts) {}
 
@@ -263,34 +262,14 @@ export class ReplicaSet {
   }
 
   /**
-   * Stores the replica's state now, as a snapshot. One write at a time per document: asked
-   * while one is in progress, it writes again once that one is done, with the state then, and
-   * resolves after that. (Skipping it instead let a promoted root resume on a snapshot older
-   * than the fragments recovery fetched from survivors, so its next append left a gap in the
-   * stored log and every batch after was refused: found by the chaos suite.)
+   * Stores the replica's state now, as a snapshot; skipped while one is being written (the
+   * sequencer stores one before its next batch anyway when the stored document is behind, see
+   * Sequencer #storeAfter).
    */
-  writeSnapshot(replica: Replica): Promise<void> {
+  async writeSnapshot(replica: Replica): Promise<void> {
     const storage = this.ports.storage
-    if (!storage) return Promise.resolve()
-    const doc = replica.doc
-    const running = this.#writing.get(doc)
-    if (running) {
-      let next = this.#writeNext.get(doc)
-      if (!next) {
-        next = running.then(() => {
-          this.#writeNext.delete(doc)
-          return this.writeSnapshot(replica)
-        })
-        this.#writeNext.set(doc, next)
-      }
-      return next
-    }
-    const write = this.#write(storage, replica).finally(() => this.#writing.delete(doc))
-    this.#writing.set(doc, write)
-    return write
-  }
-
-  async #write(storage: Storage, replica: Replica): Promise<void> {
+    if (!storage || this.#writing.has(replica.doc)) return
+    this.#writing.add(replica.doc)
     const snapshot = replica.storedSnapshot()
     const seq = snapshot.seq
     try {
@@ -300,6 +279,8 @@ export class ReplicaSet {
       await storage.compact(replica.doc, seq)
     } catch (error) {
       this.ports.logger.error({ err: error, doc: replica.doc, seq }, 'writing a snapshot failed; the log keeps growing until one succeeds')
+    } finally {
+      this.#writing.delete(replica.doc)
     }
   }
 }

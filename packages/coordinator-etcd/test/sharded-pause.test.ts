@@ -1,11 +1,10 @@
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Document } from '@zinc/core'
 import { ZmqTransport } from '@zinc/transport-zmq'
 import { afterEach, describe, expect, it } from 'vitest'
 import { assignShards, Forest } from '../src/index.js'
 import { etcdFixture, waitFor as until } from './etcd-server.js'
-import { MemberProcess, type Line } from './member-process.js'
+import { MemberProcess } from './member-process.js'
+import { report, SHARDED_MEMBER } from './sharded-member-process.js'
 
 /**
  * A paused sharded host (SIGSTOP for two leases) across processes over ZeroMQ, on a real etcd,
@@ -15,7 +14,6 @@ import { MemberProcess, type Line } from './member-process.js'
  * ZINC_ETCD_LONG=1: three hosts, three pauses.
  */
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'sharded-member.mjs')
 const LONG = process.env.ZINC_ETCD_LONG === '1'
 const TTL_MS = 2000
 const SHARDS = 4
@@ -32,15 +30,6 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close().catch(() => {})
   await MemberProcess.killAll(hosts.splice(0))
 })
-
-type Report = Line & { led: number[]; endpoints: Array<{ shard: number; epoch: number }> }
-
-/** The host's answer to `report`: the shards it leads now, and each endpoint's epoch. */
-async function report(host: MemberProcess): Promise<Report> {
-  const skip = host.of('report').length
-  host.send('report')
-  return (await host.next('report', skip)) as Report
-}
 
 async function forest(prefix: string): Promise<Forest> {
   const transport = new ZmqTransport()
@@ -63,7 +52,7 @@ describe('a paused sharded host (SIGSTOP) on etcd', () => {
     const prefix = `zinc-sharded-pause-${process.pid}/`
     const argv = ['--etcd', etcdServer.server.endpoint, '--prefix', prefix, '--ttl', String(TTL_MS), '--shards', String(SHARDS)]
     for (const name of LONG ? ['h0', 'h1', 'h2'] : ['h0', 'h1']) {
-      const h = new MemberProcess(SCRIPT, name, argv)
+      const h = new MemberProcess(SHARDED_MEMBER, name, argv)
       hosts.push(h)
       await h.next('ready')
     }

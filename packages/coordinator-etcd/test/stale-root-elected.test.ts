@@ -1,11 +1,10 @@
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Document } from '@zinc/core'
 import { ZmqTransport } from '@zinc/transport-zmq'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Forest } from '../src/index.js'
 import { etcdFixture, waitFor as until } from './etcd-server.js'
-import { MemberProcess, type Line } from './member-process.js'
+import { MemberProcess } from './member-process.js'
+import { report, SHARDED_MEMBER } from './sharded-member-process.js'
 
 /**
  * A paused root elected again after the root that replaced it died (found by the sharded chaos
@@ -17,7 +16,6 @@ import { MemberProcess, type Line } from './member-process.js'
  * whoever re-joins and fetches what they hold.
  */
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'sharded-member.mjs')
 const TTL_MS = 2000
 type Tokens = { tokens: string[] }
 
@@ -30,21 +28,13 @@ afterEach(async () => {
   await MemberProcess.killAll(hosts.splice(0))
 })
 
-type Report = Line & { led: number[]; endpoints: Array<{ shard: number; epoch: number }> }
-
-async function report(host: MemberProcess): Promise<Report> {
-  const skip = host.of('report').length
-  host.send('report')
-  return (await host.next('report', skip)) as Report
-}
-
 describe('a paused root elected again after its successor died (etcd, host processes)', () => {
   it('keeps every change its successor confirmed', { timeout: 240_000 }, async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const prefix = `zinc-stale-root-${process.pid}/`
     const argv = ['--etcd', etcdServer.server.endpoint, '--prefix', prefix, '--ttl', String(TTL_MS), '--shards', '1']
     for (const name of ['h0', 'h1']) {
-      const h = new MemberProcess(SCRIPT, name, argv)
+      const h = new MemberProcess(SHARDED_MEMBER, name, argv)
       hosts.push(h)
       await h.next('ready')
     }

@@ -4,7 +4,6 @@ import type { NodeContext } from './context.js'
 import type { CoordinatedMember, Coordinator, CoordinationView, Leader } from './coordinator.js'
 import type { DocId, EndpointId } from '../ids.js'
 import { adopted, adoptFromSurvivor, isAdopting } from './adopt.js'
-import { laterBranchesDone } from './later-branch.js'
 import { becomeRoot } from './failover.js'
 import type { EndpointAddresses } from './options.js'
 import { successionOrder } from './succession.js'
@@ -121,7 +120,6 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     void node.detachParent()
     this.#held = false
     adopted(node)
-    laterBranchesDone(node)
     this.#waitWarnedAt = node.clock.now()
     node.logger.warn({ epoch, coordinator: this.coordinator.name, handover: handover?.id }, 'elected root by the coordinator')
     try {

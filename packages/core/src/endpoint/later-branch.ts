@@ -19,9 +19,9 @@ import type { NodeContext } from './context.js'
  * Then the survivor's branch becomes ours: we take its snapshot, and what only our branch held
  * goes to our own sequencer, as any endpoint passes up what a new root lacks — our own changes
  * as pending ones (Replica.applySnapshot), others' as their resends (the sequencer dedupes by
- * origin and clientSeq).
+ * origin and clientSeq). The survivor being taken from is the succession's state (it ends
+ * with recovery).
  */
-const taking = new WeakMap<NodeContext, Map<DocId, EndpointId>>()
 
 /** Whether the survivor's answer comes from a later root than our head's (its newest fragment's epoch is higher). */
 export function isLaterBranch(replica: Replica, answer: Message): boolean {
@@ -34,10 +34,7 @@ export function isLaterBranch(replica: Replica, answer: Message): boolean {
 
 /** Asks the survivor for its snapshot (a seq past its head: see Replica.catchUpMessage); recovery waits for it. */
 export function takeLaterBranch(node: NodeContext, replica: Replica, survivor: EndpointId, head: DocHead | undefined): void {
-  let mine = taking.get(node)
-  if (!mine) taking.set(node, (mine = new Map()))
-  if (mine.has(replica.doc)) return
-  mine.set(replica.doc, survivor)
+  if (!node.succession.takeLaterBranch(replica.doc, survivor)) return
   node.logger.warn({ doc: replica.doc, survivor, ours: replica.seq, theirs: head?.seq }, "a survivor holds a later root's branch; taking it, and passing on what only ours holds")
   replica.sequencer?.pause()
   node.succession.fetchStarted(`${survivor}/${replica.doc}`)
@@ -46,12 +43,12 @@ export function takeLaterBranch(node: NodeContext, replica: Replica, survivor: E
 
 /** Whether `survivor`'s snapshot of `doc` is the later branch we asked for. */
 export function isTakingFrom(node: NodeContext, doc: DocId, survivor: EndpointId): boolean {
-  return taking.get(node)?.get(doc) === survivor
+  return node.succession.laterBranchOf(doc) === survivor
 }
 
 /** The later branch's snapshot arrived: it replaces ours, and what only ours held is sequenced again. */
 export function tookLaterBranch(node: NodeContext, replica: Replica, seq: number, snapshot: Snapshot): void {
-  taking.get(node)?.delete(replica.doc)
+  node.succession.tookLaterBranch(replica.doc)
   const orphans = orphansBeyond(replica, snapshot, node.id)
   replica.expectSnapshot = true
   replica.applySnapshot(seq, snapshot)
@@ -60,9 +57,4 @@ export function tookLaterBranch(node: NodeContext, replica: Replica, seq: number
     const resend = encodeMessage({ kind: Kind.FRAGMENT, origin: o.origin, sender: node.id, doc: replica.doc, clientSeq: o.clientSeq, baseSeq: seq, epoch: node.succession.epoch, payload: o.payload })
     replica.sequencer?.accept(decodeMessage(resend, Infinity))
   }
-}
-
-/** Recovery ended: nothing is being taken any more. */
-export function laterBranchesDone(node: NodeContext): void {
-  taking.delete(node)
 }

@@ -35,7 +35,6 @@ import { Ticker } from './tick.js'
 import { AccessCache } from './access-cache.js'
 import { Grants } from './grants.js'
 import { TreeMemory } from './tree-memory.js'
-import { laterBranchesDone } from './later-branch.js'
 
 export type { EndpointEvents, Role } from './context.js'
 
@@ -462,7 +461,6 @@ export class Node implements NodeContext {
   maybeEndRecovery(): void {
     if (!this.succession.recoveryDue(this.clock.now(), (id) => this.children.has(id))) return
     this.succession.recovered()
-    laterBranchesDone(this)
     this.logger.info({ epoch: this.succession.epoch }, 'recovery done; sequencing')
     this.memory.changed()
     void this.replicas.resume().then((resent) => {

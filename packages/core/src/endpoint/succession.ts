@@ -182,6 +182,7 @@ export class Succession {
     this.#recoveringUntil = until
     this.#pendingFetches.clear()
     this.#laterBranches.clear()
+    this.#adopting.clear()
     this.#required = new Set(required.filter((id) => id !== this.self))
     this.#blind = blind !== undefined
     this.#fetchesUntil = blind?.fetchesUntil ?? 0
@@ -224,6 +225,21 @@ export class Succession {
    */
   readonly #laterBranches = new Map<string, EndpointId>()
 
+  /** Documents this recovering root adopts from a survivor's snapshot (see adopt.ts). */
+  readonly #adopting = new Set<string>()
+
+  /** Starts adopting `doc`; false when it is being adopted already. */
+  adopt(doc: string): boolean {
+    if (this.#adopting.has(doc)) return false
+    this.#adopting.add(doc)
+    return true
+  }
+
+  /** Whether `doc` is being adopted (then a survivor's answer is its snapshot). */
+  isAdopting(doc: string): boolean {
+    return this.#adopting.has(doc)
+  }
+
   /** Starts taking `doc`'s later branch from `survivor`; false when one is being taken already. */
   takeLaterBranch(doc: string, survivor: EndpointId): boolean {
     if (this.#state !== 'recovering' || this.#laterBranches.has(doc)) return false
@@ -256,6 +272,7 @@ export class Succession {
     this.#state = 'settled'
     this.#pendingFetches.clear()
     this.#laterBranches.clear()
+    this.#adopting.clear()
     this.#blank.clear()
     this.#required.clear()
     this.#blind = false

@@ -11,7 +11,7 @@ import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue, vouched } from '../forwarding.js'
 import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
-import { adoptFromSurvivor, isAdopting } from '../adopt.js'
+import { adoptFromSurvivor } from '../adopt.js'
 import { isLaterBranch, isTakingFrom, takeLaterBranch, tookLaterBranch } from '../later-branch.js'
 import { whenReached } from '../opener-ahead.js'
 import { onBranch } from '../branch-up.js'
@@ -196,7 +196,7 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
     fetchFromSurvivor(
       node,
       id,
-      hello.docs.filter((h) => !isAdopting(node, h.doc as DocId)),
+      hello.docs.filter((h) => !node.succession.isAdopting(h.doc)),
     )
     node.maybeEndRecovery()
   }

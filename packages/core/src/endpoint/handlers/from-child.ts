@@ -22,7 +22,7 @@ import { BatchCodec, HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, Welco
 import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue, vouched } from '../forwarding.js'
-import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
+import { extendsOurHistory, fetchFromSurvivor, isTrustedSurvivor } from '../survivor-fetch.js'
 import { adoptFromSurvivor } from '../adopt.js'
 import { isLaterBranch, isTakingFrom, takeLaterBranch, tookLaterBranch } from '../later-branch.js'
 import { whenReached } from '../opener-ahead.js'
@@ -243,7 +243,7 @@ function joinAdmitted(node: NodeContext, m: Message, peer: PeerIdentity | undefi
  */
 function onSurvivorAnswer(node: NodeContext, m: Message): void {
   const replica = node.replicas.get(m.doc as DocId)
-  if (!replica || !node.succession.recovering) return void node.stats.dropped++
+  if (!replica || !node.succession.recovering || !isTrustedSurvivor(node, m.origin)) return void node.stats.dropped++
   const head = node.children.get(m.origin)?.heads?.find((h) => h.doc === replica.doc)
   if (m.kind === Kind.SNAPSHOT && isTakingFrom(node, replica.doc, m.origin)) {
     tookLaterBranch(node, replica, m.seq, SnapshotCodec.decode(m.payload))

@@ -206,6 +206,12 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     // a cost of putting 100 tabs in one process, which a browser does not have).
     const firstInProcess = []
     const lastInProcess = []
+    // CROWDS_CHANGE_PROF=<dir>: CPU profiles of the edge and of the first tab process while the
+    // changes are sent (only that phase), for bench/profile-top.mjs.
+    const changeProf = process.env.CROWDS_CHANGE_PROF
+    if (changeProf) await Promise.all([edge.call('profile'), tabs[0].call('profile')])
+    const cm0 = await edge.call('mark')
+    const ctm0 = await Promise.all(tabs.map((t) => t.call('mark')))
     for (let n = 1; n <= changes; n++) {
       await Promise.all(tabs.map((t) => t.call('listen', { n })))
       await edge.call('change', { n })
@@ -222,6 +228,14 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
         lastInProcess.push(Math.max(...got) / 1000)
       }
       await sleep(100)
+    }
+    // CPU per change: the edge's, and the tab processes' per leaf (decode and apply, 1,000 times).
+    const cm1 = await edge.call('mark')
+    const ctm1 = await Promise.all(tabs.map((t) => t.call('mark')))
+    const tabsChangeCpuUs = ctm1.reduce((sum, m, i) => sum + m.cpuUs - ctm0[i].cpuUs, 0)
+    if (changeProf) {
+      await edge.call('profile', { file: `${changeProf}/edge-changes.cpuprofile` })
+      await tabs[0].call('profile', { file: `${changeProf}/tabs-changes.cpuprofile` })
     }
     return {
       topology: `edge relay → ${leaves} WebSocket leaves in ${procs} processes`,
@@ -243,6 +257,9 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
       firstInProcessP99Ms: +pct(firstInProcess, 99).toFixed(1),
       lastInProcessP50Ms: +pct(lastInProcess, 50).toFixed(1),
       delivered: lat.length / (changes * leaves),
+      // Includes the 100 ms pauses between changes (heartbeats, idle): compare with idle CPU.
+      edgeCpuPerChangeMs: +((cm1.cpuUs - cm0.cpuUs) / changes / 1000).toFixed(1),
+      tabCpuPerLeafPerChangeUs: Math.round(tabsChangeCpuUs / changes / leaves),
       edgeHeapPerLeafKB: +((h1 - h0) / leaves / 1024).toFixed(1),
       leafProcessHeapPerLeafKB: +(tm1.reduce((s, m) => s + m.heapUsed, 0) / leaves / 1024).toFixed(1),
       refusedBusy: m1.refusedBusy,

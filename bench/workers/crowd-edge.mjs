@@ -5,6 +5,9 @@ import { Endpoint } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { WsServerTransport } from '@zinc/transport-ws'
 import { cpuMark, nowUs, serve } from '../lib/worker.mjs'
+import { phaseProfiler } from '../lib/phase-profile.mjs'
+
+const profiler = phaseProfiler()
 
 let root, relay, ws, doc
 await serve(
@@ -34,6 +37,7 @@ await serve(
       throttled: relay.stats().throttled,
       dropped: relay.stats().dropped,
     }),
+    profile: ({ file }) => (file ? profiler.stop(file) : profiler.start()),
     gc: () => (globalThis.gc?.(), globalThis.gc?.(), process.memoryUsage().heapUsed),
     change: ({ n }) => {
       const sentUs = nowUs()

@@ -5,6 +5,7 @@
 import { Endpoint } from '@zinc/core'
 import { WsServerTransport } from '@zinc/transport-ws'
 import { args, cpuMark, nowUs, serve } from '../lib/worker.mjs'
+import { phaseProfiler } from '../lib/phase-profile.mjs'
 
 const a = args()
 let transport
@@ -12,6 +13,7 @@ const leaves = []
 const docs = []
 let samples = []
 let want = 0
+const profiler = phaseProfiler()
 await serve(
   async () => {
     transport = new WsServerTransport({ highWaterMark: 10_000 })
@@ -48,6 +50,7 @@ await serve(
       }
     },
     samples: () => samples,
+    profile: ({ file }) => (file ? profiler.stop(file) : profiler.start()),
     mark: () => ({ ...cpuMark(), heapUsed: process.memoryUsage().heapUsed }),
     async stop() {
       await Promise.all(leaves.map((l) => l.close()))

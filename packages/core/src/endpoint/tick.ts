@@ -4,6 +4,7 @@ import { HeartbeatCodec } from '../protocol/payloads.js'
 import { CONTROL_TOPIC } from '../protocol/topics.js'
 import { sameBytes } from '../runtime/bytes.js'
 import type { NodeContext } from './context.js'
+import { OpenRetries } from './open-retry.js'
 import { accessTick } from './root-access.js'
 import { recheckReaders } from './revocation.js'
 
@@ -28,6 +29,7 @@ export interface TickPorts {
 export class Ticker {
   #lastTickAt: number
   #lastBeat: { payload: Uint8Array; epoch: number; at: number } | undefined
+  readonly #openRetries = new OpenRetries()
 
   constructor(
     readonly node: NodeContext,
@@ -115,9 +117,12 @@ export class Ticker {
     }
     for (const replica of node.replicas.values()) {
       // An open not answered (not ready yet, or a reopen after a re-join whose answer was lost):
-      // ask again. Children's opens of this document wait for it.
+      // ask again, backing off (open-retry.ts). Children's opens of this document wait for it.
       if (!replica.ready || replica.awaitingServe) {
-        if (now - replica.openedAt > resendMs) node.replicas.requestOpen(replica)
+        if (this.#openRetries.due(replica, now, resendMs)) {
+          node.replicas.requestOpen(replica)
+          this.#openRetries.resent(replica, resendMs)
+        }
         if (!replica.ready) continue
       }
       if (replica.hasGap) replica.requestCatchUp(resendMs)

@@ -214,14 +214,9 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     const ctm0 = await Promise.all(tabs.map((t) => t.call('mark')))
     for (let n = 1; n <= changes; n++) {
       await Promise.all(tabs.map((t) => t.call('listen', { n })))
+      const seen = Promise.all(tabs.map((t) => t.call('seen', { timeoutMs: 30_000 }, 60_000)))
       await edge.call('change', { n })
-      const deadline = Date.now() + 30_000
-      let perProcess = []
-      while (Date.now() < deadline) {
-        perProcess = await Promise.all(tabs.map((t) => t.call('samples')))
-        if (perProcess.flat().length >= leaves) break
-        await sleep(20)
-      }
+      const perProcess = await seen
       lat.push(...perProcess.flat().map((us) => us / 1000))
       for (const got of perProcess.filter((g) => g.length > 0)) {
         firstInProcess.push(Math.min(...got) / 1000)
@@ -259,6 +254,8 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
       delivered: lat.length / (changes * leaves),
       // Includes the 100 ms pauses between changes (heartbeats, idle): compare with idle CPU.
       edgeCpuPerChangeMs: +((cm1.cpuUs - cm0.cpuUs) / changes / 1000).toFixed(1),
+      edgeHeartbeatsWhileChanging: (cm1.sent.HEARTBEAT ?? 0) - (cm0.sent.HEARTBEAT ?? 0),
+      changePhaseS: +((cm1.t - cm0.t) / 1e6).toFixed(2),
       tabCpuPerLeafPerChangeUs: Math.round(tabsChangeCpuUs / changes / leaves),
       edgeHeapPerLeafKB: +((h1 - h0) / leaves / 1024).toFixed(1),
       leafProcessHeapPerLeafKB: +(tm1.reduce((s, m) => s + m.heapUsed, 0) / leaves / 1024).toFixed(1),

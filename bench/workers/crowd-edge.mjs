@@ -10,6 +10,8 @@ import { phaseProfiler } from '../lib/phase-profile.mjs'
 const profiler = phaseProfiler()
 
 let root, relay, ws, doc
+// CROWDS_PEER_TIMEOUT_MS: another peer timeout for the edge and the tabs (heartbeats every fifth of it).
+const liveness = process.env.CROWDS_PEER_TIMEOUT_MS ? { peerTimeoutMs: Number(process.env.CROWDS_PEER_TIMEOUT_MS) } : {}
 await serve(
   async () => {
     const network = new InprocNetwork()
@@ -20,6 +22,7 @@ await serve(
       transport: ws,
       joinTransport: new InprocTransport(network, { node: 'relay' }),
       join: root.addresses,
+      ...liveness,
       bind: { inbound: 'ws://127.0.0.1:*/in', outbound: 'ws://127.0.0.1:*/out' },
     })
     await relay.open('crowd')

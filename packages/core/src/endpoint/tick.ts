@@ -28,8 +28,10 @@ export interface TickPorts {
  */
 export class Ticker {
   #lastTickAt: number
-  #lastBeat: { payload: Uint8Array; epoch: number; at: number } | undefined
+  #lastBeat: { tree: Uint8Array; epoch: number; at: number } | undefined
   readonly #openRetries = new OpenRetries()
+  /** The subtree size last reported up, and when (a leaf reports 1, in an empty heartbeat). */
+  #reported = { subtree: 1, at: 0 }
 
   constructor(
     readonly node: NodeContext,
@@ -80,14 +82,18 @@ export class Ticker {
     if (frozen && node.succession.isRoot) this.ports.woke()
     if (node.addresses) {
       // A root publishes even without children, so a stale root probing its old roster hears the epoch.
-      const payload = HeartbeatCodec.encode({ heads: node.replicas.heads(), rosterVersion: node.children.version, ancestors: node.ancestorChain() })
-      // One frame for all children, at once when it says something new (a head moved, the
-      // roster or the chain changed, a new epoch), else at most every fifth of the peer timeout:
-      // an idle edge with a thousand tabs writes to each socket twice a second, not four times.
+      // One frame for all children, at once when the tree changed (the roster, the chain, a new
+      // epoch), else at most every fifth of the peer timeout: an idle edge with a thousand tabs
+      // writes to each socket twice a second, not four times. A head that moved waits for the
+      // next beat: the fragments that moved it are on their way to the children (a heartbeat
+      // only finds the rare gap), and a beat at once after every change doubled an edge's
+      // writes — a second fan-out to every tab, each decoding it — while a lecture edits.
+      const tree = HeartbeatCodec.encode({ heads: [], rosterVersion: node.children.version, ancestors: node.ancestorChain() })
       const epoch = node.succession.epoch
       const last = this.#lastBeat
-      if (!last || last.epoch !== epoch || !sameBytes(last.payload, payload) || now - last.at >= liveEvery(node, node.children.shortestPeerTimeout)) {
-        this.#lastBeat = { payload, epoch, at: now }
+      if (!last || last.epoch !== epoch || !sameBytes(last.tree, tree) || now - last.at >= liveEvery(node, node.children.shortestPeerTimeout)) {
+        this.#lastBeat = { tree, epoch, at: now }
+        const payload = HeartbeatCodec.encode({ heads: node.replicas.heads(), rosterVersion: node.children.version, ancestors: node.ancestorChain() })
         node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch, payload }))
       }
       for (const child of node.children.silentSince(now - peerTimeoutMs)) node.removeChild(child.id, 'silent')
@@ -108,8 +114,21 @@ export class Ticker {
     // Upward, a heartbeat only when nothing else went up lately, and at most every fifth of
     // the peer timeout (every other tick by default): a parent of a thousand idle children
     // reads half as many frames, and still hears each one at least three times per timeout.
+    // A relay's heartbeat also says how many endpoints its subtree holds (itself included): its
+    // parent adds it to its own, so a root knows the size of its tree from its children alone.
+    // It goes up even when other frames did, once that size changed, and again every peer
+    // timeout (a parent that forgot us, or a new one after a failover, counts us as one until
+    // told). A leaf's is empty (just itself).
     if (link.welcomed) {
-      if (now - link.sentAt >= liveEvery(node, link.peerTimeoutMs)) node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch }))
+      const subtree = node.children.descendants + 1
+      const every = liveEvery(node, link.peerTimeoutMs)
+      const since = now - this.#reported.at
+      const due = (subtree !== this.#reported.subtree && since >= every) || (subtree > 1 && since >= peerTimeoutMs)
+      if (due || now - link.sentAt >= every) {
+        const payload = subtree > 1 || this.#reported.subtree > 1 ? HeartbeatCodec.encode({ heads: [], rosterVersion: 0, ancestors: [], subtree }) : undefined
+        node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch, ...(payload ? { payload } : {}) }))
+        this.#reported = { subtree, at: now }
+      }
     } else node.sendHello()
     if (link.silentFor(now) > peerTimeoutMs) {
       node.startFailover(`the parent was silent for ${link.silentFor(now)} ms`)

@@ -110,6 +110,8 @@ export async function crowd({ relays = 1, leaves, idleMs = 3000, timeoutMs = 600
     await waitFor(() => arrivals.length === docs.length - 1, 'the change everywhere', timeoutMs)
     for (const stop of stops) stop()
     const rootReceived = { ...(root.stats().receivedByKind ?? {}) }
+    // The tree's size as the root knows it: its relays' reports (issue 19: hop by hop).
+    const rootDescendants = root.stats().descendants
     // Presence: up to 10 leaves under each relay move in one tick (every leaf holds every
     // mover's value: a few per relay keep the 10,000-endpoint tree within memory). Frames the
     // root handled for it, and the time until every leaf sees every mover.
@@ -144,6 +146,7 @@ export async function crowd({ relays = 1, leaves, idleMs = 3000, timeoutMs = 600
       presenceMovers: movers.length,
       presenceAllSeenMs: +presenceMs.toFixed(1),
       rootPresenceFrames,
+      rootDescendants,
       rootReceived,
     }
     return result

@@ -1,7 +1,8 @@
-import { decodeMessage, encodeMessage, Endpoint, HeartbeatCodec, Kind, newEndpointId, WelcomeCodec } from '@zinc/core'
+import { encodeMessage, Endpoint, HeartbeatCodec, Kind, newEndpointId, WelcomeCodec } from '@zinc/core'
 import { FakeClock } from '@zinc/core/test-suite'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { expect, it } from 'vitest'
+import { rawParent } from './raw-parent.js'
 
 /**
  * An OPEN the parent never answers is sent again after `resendMs`, then twice as long each
@@ -13,30 +14,25 @@ import { expect, it } from 'vitest'
 it('an unanswered open is asked again after 2, 4, 8, 8, … s, each up to half longer, and never sooner', async () => {
   const clock = new FakeClock()
   const network = new InprocNetwork()
-  const parent = new InprocTransport(network, { node: 'parent' })
-  const pull = await parent.pull('inproc://deaf-in')
-  const pub = await parent.pub('inproc://deaf-out')
+  const parent = await rawParent(network, 'deaf')
   const parentId = newEndpointId()
   const opens: number[] = []
-  void (async () => {
-    for await (const frames of pull) {
-      const m = decodeMessage(frames[0]!, 1 << 20)
-      if (m.kind === Kind.HELLO) {
-        const payload = WelcomeCodec.encode({ ancestors: [], rosterVersion: 0, peerTimeoutMs: 1_500 })
-        await pub.send(`e/${m.origin}`, encodeMessage({ kind: Kind.WELCOME, origin: parentId, epoch: 1, payload }))
-      }
-      if (m.kind === Kind.OPEN) opens.push(clock.now())
+  parent.listen(async (m) => {
+    if (m.kind === Kind.HELLO) {
+      const payload = WelcomeCodec.encode({ ancestors: [], rosterVersion: 0, peerTimeoutMs: 1_500 })
+      await parent.pub.send(`e/${m.origin}`, encodeMessage({ kind: Kind.WELCOME, origin: parentId, epoch: 1, payload }))
     }
-  })()
+    if (m.kind === Kind.OPEN) opens.push(clock.now())
+  })
   // Heartbeats on the fake clock keep the link alive; the open stays unanswered.
   const beat = encodeMessage({ kind: Kind.HEARTBEAT, origin: parentId, epoch: 1, payload: HeartbeatCodec.encode({ heads: [], rosterVersion: 0, ancestors: [] }) })
-  const beating = clock.setInterval(() => void pub.send('c', beat), 250)
+  const beating = clock.setInterval(() => void parent.pub.send('c', beat), 250)
   const joining = Endpoint.start({
     clock,
     heartbeatMs: 250,
     resendMs: 2_000,
     transport: new InprocTransport(network, { node: 'child' }),
-    join: { inbound: 'inproc://deaf-in', outbound: 'inproc://deaf-out' },
+    join: parent.addresses,
   })
   await clock.advance(500, 10)
   const child = await joining
@@ -52,5 +48,5 @@ it('an unanswered open is asked again after 2, 4, 8, 8, … s, each up to half l
   clock.clearInterval(beating)
   await child.close()
   await opened
-  await Promise.all([pull.close(), pub.close()])
+  await parent.close()
 })

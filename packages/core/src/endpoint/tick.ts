@@ -32,6 +32,7 @@ export class Ticker {
   readonly #openRetries = new OpenRetries()
   /** The subtree size last reported up, and when (a leaf reports 1, in an empty heartbeat). */
   #reported = { subtree: 1, at: 0 }
+  #leafBeat: { epoch: number; bytes: Uint8Array } | undefined
 
   constructor(
     readonly node: NodeContext,
@@ -66,6 +67,22 @@ export class Ticker {
         node.logger.warn({ ...replica.pendingDiagnosis(), waitingMs: now - seen.since, root: node.succession.isRoot }, 'our changes wait unanswered')
       }
     }
+  }
+
+  /**
+   * The heartbeat up: a leaf's is the same bytes every time (empty, at one epoch), encoded once
+   * per epoch — a thousand tabs in one process each encoded theirs twice a second (the origin's
+   * UUID parsed every time). A relay's carries its subtree (and one that had children says 1).
+   */
+  #upBeat(subtree: number, reported: number): Uint8Array {
+    const node = this.node
+    const epoch = node.succession.epoch
+    if (subtree > 1 || reported > 1) {
+      const payload = HeartbeatCodec.encode({ heads: [], rosterVersion: 0, ancestors: [], subtree })
+      return encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch, payload })
+    }
+    if (this.#leafBeat?.epoch !== epoch) this.#leafBeat = { epoch, bytes: encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch }) }
+    return this.#leafBeat.bytes
   }
 
   tick(): void {
@@ -125,8 +142,7 @@ export class Ticker {
       const since = now - this.#reported.at
       const due = (subtree !== this.#reported.subtree && since >= every) || (subtree > 1 && since >= peerTimeoutMs)
       if (due || now - link.sentAt >= every) {
-        const payload = subtree > 1 || this.#reported.subtree > 1 ? HeartbeatCodec.encode({ heads: [], rosterVersion: 0, ancestors: [], subtree }) : undefined
-        node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch, ...(payload ? { payload } : {}) }))
+        node.sendUp(this.#upBeat(subtree, this.#reported.subtree))
         this.#reported = { subtree, at: now }
       }
     } else node.sendHello()

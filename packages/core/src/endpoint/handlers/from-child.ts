@@ -40,7 +40,7 @@ const THROTTLED: ReadonlySet<Kind> = new Set<Kind>([Kind.FRAGMENT, Kind.PRESENCE
  * its rate limit.
  */
 export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
-  [Kind.HEARTBEAT]: () => {},
+  [Kind.HEARTBEAT]: (node, { message: m }) => onHeartbeat(node, m),
   [Kind.LEAVE]: (node, { message: m }) => node.removeChild(m.sender, 'left'),
   [Kind.OPEN]: (node, { message: m, from }) => answered(node, m, 'ERR_BAD_REQUEST', (n, msg) => onOpen(n, msg, from)),
   [Kind.CLOSE]: (node, { message: m }) => onClose(node, m),
@@ -131,6 +131,16 @@ function admit(node: NodeContext, m: Message): boolean {
     return false
   }
   return true
+}
+
+/** A child's heartbeat: alive (stamped already); a relay's also says how big its subtree is. */
+function onHeartbeat(node: NodeContext, m: Message): void {
+  if (m.payload.length === 0) return node.children.setSubtree(m.sender, 1)
+  try {
+    node.children.setSubtree(m.sender, HeartbeatCodec.decode(m.payload).subtree ?? 1)
+  } catch {
+    node.stats.badFrames++
+  }
 }
 
 function hintFrom(node: NodeContext, m: Message): void {

@@ -25,6 +25,51 @@ export function applyOpsDraft<S>(state: S, ops: readonly Op[]): S {
 }
 
 /**
+ * A pass left open over ops applied one at a time (the root sequencing a batch): each container
+ * is copied once for all of them, where applying each op on its own copied every container on
+ * its path again (a 400-key map per fragment). Until `finish` the state is writable and must
+ * not leave the caller. An op that does not apply throws and leaves the pass as it was before
+ * it: the pass is rebuilt from the base and the ops that applied (rare: a malformed change).
+ */
+export class OpenPass<S> {
+  readonly #base: S
+  #pass!: Pass
+  #wrapper!: { root: unknown }
+  readonly #applied: Array<Exclude<Op, null>> = []
+
+  constructor(base: S) {
+    this.#base = base
+    this.#open()
+  }
+
+  #open(): void {
+    this.#pass = { fresh: new Set(), inserted: [] }
+    this.#wrapper = { root: this.#base }
+    this.#pass.fresh.add(this.#wrapper)
+  }
+
+  /** Applies `op` after those applied so far; throws (changing nothing) when it does not apply. */
+  apply(op: Op): void {
+    if (op === null) return
+    try {
+      applyOnDraft(this.#pass, this.#wrapper, op)
+    } catch (error) {
+      this.#open()
+      for (const done of this.#applied) applyOnDraft(this.#pass, this.#wrapper, done)
+      throw error
+    }
+    this.#applied.push(op)
+  }
+
+  /** The frozen state after every op applied; the pass is closed. */
+  finish(): S {
+    for (const c of this.#pass.fresh) Object.freeze(c)
+    for (const v of this.#pass.inserted) freezeAll(v)
+    return this.#wrapper.root as S
+  }
+}
+
+/**
  * Ops already checked with json1's checkValidOp and deeply frozen, so they cannot have changed
  * since (a received fragment's op, decoded and checked once per process: shared-bodies.ts):
  * applying them does not check them again.

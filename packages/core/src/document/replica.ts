@@ -463,40 +463,67 @@ export class Replica {
       )
       if (failed.length === 0) batched = state
     }
-    this.#deferRebuild = batched !== undefined
+    this.#following(batched !== undefined, () => {
+      for (const s of run) {
+        let op: Op
+        let state: unknown
+        try {
+          if (batched !== undefined) {
+            op = s.body.op!
+            state = batched
+          } else {
+            op = opOf(s.body, this.confirmed)
+            state = applyOp(this.confirmed, op)
+          }
+        } catch (error) {
+          // A sequenced fragment the root applied does not apply here: this replica diverged.
+          // Never guess: drop to the last good state and resync from a snapshot.
+          this.io.logger.error({ doc: this.doc, seq: s.seq, err: error }, 'a sequenced fragment did not apply; resyncing from a snapshot')
+          this.ready = false
+          this.#incoming.clear()
+          this.#rebuildVisible()
+          this.requestSnapshot()
+          return
+        }
+        this.confirmed = state
+        this.seq = s.seq
+        this.io.stats.applied++
+        this.clientSeqs.set(s.origin, Math.max(s.clientSeq, this.clientSeqs.get(s.origin) ?? 0))
+        this.log.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, epoch: s.epoch, envelope: s.envelope })
+        this.history.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, base: s.base, op }, s.envelope.byteLength)
+        if (s.origin === this.io.self && this.#acknowledgeHead(s.clientSeq, s.seq)) continue
+        if (s.origin !== this.io.self) foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
+        this.#rebaseOver(op)
+      }
+    })
+    this.io.publishFragments(
+      this.doc,
+      run.map((s) => s.envelope),
+    )
+    this.#sendHeld()
+    if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
+    this.advanced()
+  }
+
+  /**
+   * The sequencer's bookkeeping of a run it applied in one pass (`confirmed` is set to the state
+   * after the whole run for each fragment): the visible state moves once, at the end.
+   */
+  followingRun(fn: () => void): void {
+    this.#following(true, fn)
+  }
+
+  /**
+   * Runs the bookkeeping of several sequenced fragments (`fn`) with the visible state moved once
+   * at its end: the ops it moves by are collected and applied in one pass. `deferRebuild`: a
+   * rebuild waits for the end too, as it must when `confirmed` is already the state after all
+   * of them (a rebuild in between would add pending changes not yet rebased over the rest).
+   */
+  #following(deferRebuild: boolean, fn: () => void): void {
+    this.#deferRebuild = deferRebuild
     this.#needRebuild = false
     this.#visibleOps = []
-    for (const s of run) {
-      let op: Op
-      let state: unknown
-      try {
-        if (batched !== undefined) {
-          op = s.body.op!
-          state = batched
-        } else {
-          op = opOf(s.body, this.confirmed)
-          state = applyOp(this.confirmed, op)
-        }
-      } catch (error) {
-        // A sequenced fragment the root applied does not apply here: this replica diverged.
-        // Never guess: drop to the last good state and resync from a snapshot.
-        this.io.logger.error({ doc: this.doc, seq: s.seq, err: error }, 'a sequenced fragment did not apply; resyncing from a snapshot')
-        this.ready = false
-        this.#incoming.clear()
-        this.#rebuildVisible()
-        this.requestSnapshot()
-        break
-      }
-      this.confirmed = state
-      this.seq = s.seq
-      this.io.stats.applied++
-      this.clientSeqs.set(s.origin, Math.max(s.clientSeq, this.clientSeqs.get(s.origin) ?? 0))
-      this.log.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, epoch: s.epoch, envelope: s.envelope })
-      this.history.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, base: s.base, op }, s.envelope.byteLength)
-      if (s.origin === this.io.self && this.#acknowledgeHead(s.clientSeq, s.seq)) continue
-      if (s.origin !== this.io.self) foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
-      this.#rebaseOver(op)
-    }
+    fn()
     this.#deferRebuild = false
     const moves = this.#visibleOps ?? []
     this.#visibleOps = undefined
@@ -509,13 +536,6 @@ export class Replica {
         this.#rebuildVisible()
       }
     }
-    this.io.publishFragments(
-      this.doc,
-      run.map((s) => s.envelope),
-    )
-    this.#sendHeld()
-    if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
-    this.advanced()
   }
 
   #placesOfPending(): PlaceIndex {

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest'
+import { Replica } from '../dist/document/replica.js'
+import type { ReplicaIO } from '../dist/document/replica-io.js'
+import { decodeMessage, encodeMessage, type Message } from '../dist/protocol/codec.js'
+import { Kind } from '../dist/protocol/kinds.js'
+import { decodeFragmentBody, encodeOp } from '../dist/protocol/ops.js'
+import { applyOp, insertOp, removeOp, replaceOp, type Op } from '../dist/document/ot.js'
+import { emptyStats } from '../dist/runtime/stats.js'
+import { silentLogger } from '../dist/logger.js'
+import { newEndpointId, type EndpointId } from '../dist/ids.js'
+
+/**
+ * Without a hook that looks at each change's states, the root applies a batch in one open pass
+ * (each container copied once per batch, not once per fragment). What it sequences, refuses
+ * and holds must be what applying each fragment on its own gives, an unfit one in the middle
+ * of the batch included.
+ */
+const DOC = 'doc'
+
+function rootReplica() {
+  const deferred: Array<() => void> = []
+  const published: Message[] = []
+  const answers: Message[] = []
+  const io: ReplicaIO = {
+    self: newEndpointId(),
+    logger: silentLogger,
+    stats: emptyStats(),
+    storage: undefined,
+    epoch: () => 1,
+    isRoot: () => true,
+    sendUp() {},
+    publishFragments: (_doc, envelopes) => void published.push(...envelopes.map((e) => decodeMessage(e, Infinity))),
+    publishOnDoc() {},
+    sendTo: (_to, bytes) => void answers.push(decodeMessage(bytes, Infinity)),
+    defer: (fn) => void deferred.push(fn),
+    maybeSnapshot() {},
+  }
+  const replica = new Replica(DOC, io, 10_000, 1 << 30)
+  const initial = { shapes: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`s${i}`, { x: i }])), list: ['a', 'b'] }
+  replica.seed(initial)
+  replica.becomeSequencer()
+  const runDeferred = () => {
+    while (deferred.length > 0) deferred.shift()!()
+  }
+  return { replica, published, answers, runDeferred, initial }
+}
+
+const fragment = (origin: EndpointId, clientSeq: number, op: Op) =>
+  decodeMessage(encodeMessage({ kind: Kind.FRAGMENT, origin, doc: DOC, clientSeq, baseSeq: 0, epoch: 1, payload: encodeOp(op) }), Infinity)
+
+const frozen = (v: unknown): boolean => typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v).every(frozen))
+
+describe('a batch sequenced in one pass', () => {
+  it('sequences, refuses and holds what applying each fragment on its own does', async () => {
+    const root = rootReplica()
+    const [a, b, c] = [newEndpointId(), newEndpointId(), newEndpointId()]
+    const seen: unknown[] = []
+    root.replica.events.on('change', (state) => void seen.push(state))
+    const batch: Array<[EndpointId, number, Op]> = [
+      [a, 1, replaceOp(['shapes', 's1'], true, { x: 100 })],
+      [b, 1, insertOp(['shapes', 'new'], { x: -1 })],
+      // does not fit (no such key): refused; b's next change, made on top of it, is sent back
+      [b, 2, removeOp(['shapes', 'missing'])],
+      [b, 3, replaceOp(['shapes', 's2'], true, { x: 200 })],
+      [c, 1, insertOp(['list', 1], 'z')],
+      [a, 2, removeOp(['shapes', 's3'])],
+      [c, 2, replaceOp(['shapes', 's1'], true, { x: 101 })],
+    ]
+    for (const [origin, clientSeq, op] of batch) root.replica.sequencer!.accept(fragment(origin, clientSeq, op))
+    root.runDeferred()
+    expect(root.published.map((m) => `${m.origin === a ? 'a' : m.origin === b ? 'b' : 'c'}${m.clientSeq}`)).toEqual(['a1', 'b1', 'c1', 'a2', 'c2'])
+    expect(root.published.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5])
+    // The state the published fragments give, applied one at a time on the seed.
+    let expected: unknown = root.initial
+    for (const m of root.published) expected = applyOp(expected, decodeFragmentBody(m.payload).op)
+    expect(root.replica.confirmed).toEqual(expected)
+    expect(root.replica.visible).toBe(root.replica.confirmed)
+    expect(Object.keys((root.replica.confirmed as { shapes: object }).shapes)).toEqual(Object.keys((expected as { shapes: object }).shapes))
+    expect(frozen(root.replica.confirmed)).toBe(true)
+    expect(root.replica.seq).toBe(5)
+    await Promise.resolve() // events run on a microtask
+    expect(seen.at(-1)).toBe(root.replica.confirmed)
+    // b heard of its refused change and of the one sent back.
+    const toB = root.answers.filter((m) => m.origin !== a && m.clientSeq >= 2)
+    expect(toB.length).toBeGreaterThanOrEqual(2)
+    // The seed was never written.
+    expect(root.initial.shapes.s1).toEqual({ x: 1 })
+  })
+})

@@ -183,6 +183,21 @@ function applyEdit(value: unknown, c: Component): unknown {
   return json1.type.apply(value as json1.Doc, [edit] as unknown as json1.JSONOp)
 }
 
+/**
+ * True when nothing after `descent[i]` (a key) writes below that key: only components follow
+ * (a replace, removal, insert, drop or edit of the value there as a whole), none of them a
+ * pick-up (a moved value may be written into where it lands, so it must be this pass's copy).
+ * The value there is then read, not copied: copying a shape to replace it was one more copy
+ * (and Set entry) per change.
+ */
+function endsAt(descent: unknown[], i: number): boolean {
+  for (let j = i + 1; j < descent.length; j++) {
+    const d = descent[j]
+    if (typeof d !== 'object' || d === null || Array.isArray(d) || (d as Component).p != null) return false
+  }
+  return true
+}
+
 /** Applies one op (prefixed with the wrapper's `root` key) to the wrapper draft. */
 function applyOnDraft(pass: Pass, wrapper: { root: unknown }, op: Exclude<Op, null>): void {
   if (!checked.has(op)) json1.type.checkValidOp(op)
@@ -208,7 +223,7 @@ function pick(pass: Pass, parent: unknown, descent: unknown[], held: unknown[], 
     if (typeof d !== 'object') {
       stack.push({ container: sub, key: d as string | number, inList })
       if (typeof d === 'number') inList = true
-      sub = enter(pass, sub, d as string | number)
+      sub = endsAt(descent, i) ? childOf(sub, d as string | number) : enter(pass, sub, d as string | number)
     }
   }
   for (let j = descent.length - 1; j >= i; j--) pick(pass, sub, descent[j] as unknown[], held, inList)
@@ -266,7 +281,7 @@ function drop(pass: Pass, parent: unknown, descent: unknown[], held: unknown[], 
       key = d as string | number
       keyInList = inList
       if (typeof key === 'number') inList = true
-      sub = enter(pass, container, key)
+      sub = endsAt(descent, n) ? childOf(container, key) : enter(pass, container, key)
     }
   }
 }

@@ -36,8 +36,8 @@ export type ReplicaEvents = {
   ready: []
   /** The parent refused to open the document (not authorized). */
   refused: [error: Error]
-  /** The visible state moved by this op, not made here (undo stacks follow it). */
-  visibleOp: [op: Op]
+  /** The visible state moved by these ops in order, not made here (undo stacks follow them). */
+  visibleOps: [ops: readonly Op[]]
   /** `seq` moved forward (sequenced fragments applied, own changes acknowledged, a snapshot). */
   seq: [seq: number]
   /** Caught up or not (see `Replica.caughtUp`). */
@@ -142,6 +142,8 @@ export class Replica {
   #pendingPlacesAdded = 0
   /** While a batched run is applied: confirmed is already final, so rebuilds wait for its end. */
   #deferRebuild = false
+  /** Inside #following: the ops the visible state moved by, for one 'visibleOps' event. */
+  #runFollowed: Op[] | undefined
   #needRebuild = false
 
   constructor(
@@ -523,7 +525,11 @@ export class Replica {
     this.#deferRebuild = deferRebuild
     this.#needRebuild = false
     this.#visibleOps = []
+    const followed: Op[] = (this.#runFollowed = [])
     fn()
+    this.#runFollowed = undefined
+    // One event for the run (each is a microtask), not one per fragment.
+    if (followed.length > 0) this.events.emit('visibleOps', followed)
     this.#deferRebuild = false
     const moves = this.#visibleOps ?? []
     this.#visibleOps = undefined
@@ -536,6 +542,12 @@ export class Replica {
         this.#rebuildVisible()
       }
     }
+  }
+
+  /** The visible state moved by `op` (made elsewhere): undo stacks follow, once per run. */
+  #followed(op: Op): void {
+    if (this.#runFollowed) this.#runFollowed.push(op)
+    else this.events.emit('visibleOps', [op])
   }
 
   #placesOfPending(): PlaceIndex {
@@ -556,13 +568,13 @@ export class Replica {
   /**
    * Pending changes made before `op` was sequenced are rewritten to follow it (they will be
    * sequenced later, so they take the later side), and the visible state moves by `op` as
-   * rewritten to follow them. Undo stacks follow the same way (the 'visibleOp' event).
+   * rewritten to follow them. Undo stacks follow the same way (the 'visibleOps' event).
    */
   #rebaseOver(op: Op): void {
     if (this.pending.length === 0) {
       this.visible = this.confirmed
       if (this.#visibleOps) this.#visibleOps.length = 0
-      this.events.emit('visibleOp', op)
+      this.#followed(op)
       return
     }
     let over = op
@@ -584,7 +596,7 @@ export class Replica {
       }
       if (this.#visibleOps) this.#visibleOps.push(over)
       else this.visible = applyOp(this.visible, over)
-      this.events.emit('visibleOp', over)
+      this.#followed(over)
     } catch (error) {
       this.io.logger.warn({ doc: this.doc, err: error }, 'pending changes did not rebase; recomputing the visible state')
       this.#rebuildVisible()
@@ -733,7 +745,7 @@ export class Replica {
     const error = new ChangeRejectedError(this.doc, clientSeq, reason)
     p.reject(error)
     this.#rebuildVisible()
-    this.events.emit('visibleOp', undo)
+    this.events.emit('visibleOps', [undo])
     this.#sendHeld()
     this.events.emit('rejected', error, p.fragment)
     this.events.emit('change', this.visible, undefined, [])

@@ -575,7 +575,7 @@ export class Sequencer {
       r.seq = entry.seq
       r.clientSeqs.set(c.origin, c.clientSeq)
       r.log.append({ seq: entry.seq, origin: c.origin, clientSeq: c.clientSeq, epoch: r.io.epoch(), envelope })
-      r.history.append(entry)
+      r.history.append(entry, envelope.byteLength)
       r.io.stats.sequenced++
       envelopes.push(envelope)
     }

@@ -1,0 +1,156 @@
+// Issue 17: a writer's CPU per change written in the document layer alone (no network).
+//
+// The peers scenario's writer, in one process: a Document on a leaf replica makes its changes
+// (`doc.change(d => { d.shapes[id] = shape })`, 100 keys of its own, at most `--window`
+// unacknowledged), three other writers make as many, and a root replica in the same process
+// sequences them all. What the root publishes comes back to the writer in FRAGMENTS of what
+// accumulated since the last delivery, as a root's batches do. Only the writer's part is timed
+// (its doc.change calls, and taking in what the root sends: decode, apply, rebase, own
+// acknowledgements, change events to one subscriber): µs of CPU per change it wrote.
+//
+//   node bench/scenarios/writer-path.mjs [--n 8000] [--window 200] [--burst 32] [--reps 5] [--profile]
+// ZINC_CORE=<another build's packages/core/dist/> measures that build instead (before/after).
+import { Session } from 'node:inspector/promises'
+
+const argv = process.argv.slice(2)
+const opt = (f, d) => (argv.includes(f) ? Number(argv[argv.indexOf(f) + 1]) : d)
+const N = opt('--n', 8000)
+const WINDOW = opt('--window', 200)
+const BURST = opt('--burst', 32)
+const REPS = opt('--reps', 5)
+const core = process.env.ZINC_CORE ? new URL(`file://${process.env.ZINC_CORE.replace(/\/?$/, '/')}`) : new URL('../../packages/core/dist/', import.meta.url)
+const load = (p) => import(new URL(p, core).href)
+const [{ Replica }, { Document }, { insertOp, replaceOp }, codec, { Kind }, { emptyStats }, { silentLogger }, { newEndpointId }, { encodeOp }, { BatchCodec }] = await Promise.all([
+  load('document/replica.js'),
+  load('document/document.js'),
+  load('document/ot.js'),
+  load('protocol/codec.js'),
+  load('protocol/kinds.js'),
+  load('runtime/stats.js'),
+  load('logger.js'),
+  load('ids.js'),
+  load('protocol/ops.js'),
+  load('protocol/payloads.js'),
+])
+
+function io(root, { published, sent } = {}) {
+  const deferred = []
+  return {
+    deferred,
+    io: {
+      self: newEndpointId(),
+      logger: silentLogger,
+      stats: emptyStats(),
+      storage: undefined,
+      epoch: () => 1,
+      isRoot: () => root,
+      sendUp: (bytes) => sent?.push(bytes),
+      publishFragments: (doc, envelopes) => published?.push(...envelopes),
+      publishOnDoc() {},
+      sendTo() {},
+      defer: (fn) => deferred.push(fn),
+      maybeSnapshot() {},
+    },
+  }
+}
+const drain = (d) => {
+  while (d.length) d.shift()()
+}
+const shape = (id, n) => ({ id, x: n % 1000, y: (n * 7) % 1000, w: 40, h: 30, fill: '#3366cc', n, t: n })
+
+async function run() {
+  const published = []
+  const r = io(true, { published })
+  const root = new Replica('bench', r.io, 10_000, 1 << 30)
+  root.seed({ shapes: {} })
+  root.becomeSequencer()
+  const sent = []
+  const w = io(false, { sent })
+  const replica = new Replica('bench', w.io, 10_000, 1 << 30)
+  replica.seed({ shapes: {} })
+  const doc = new Document(replica, { setPresence() {}, closeDocument: async () => {} }, { undoLimit: 100 })
+  let received = 0
+  doc.subscribe((state, last, batch) => {
+    for (const f of batch) if (!f.local) received++
+  })
+  const others = Array.from({ length: 3 }, (_, i) => ({ id: newEndpointId(), clientSeq: 0, w: i + 1 }))
+  let delivered = 0
+  let cpu = 0
+  const timed = (fn) => {
+    const t = process.cpuUsage()
+    fn()
+    const c = process.cpuUsage(t)
+    cpu += c.user + c.system
+  }
+  /** The root's output since the last delivery, as one FRAGMENTS message to the writer. */
+  const deliver = async () => {
+    const envelopes = published.slice(delivered)
+    delivered = published.length
+    if (envelopes.length === 0) return
+    const bytes = envelopes.length === 1 ? envelopes[0] : codec.encodeMessage({ kind: Kind.FRAGMENTS, origin: r.io.self, doc: 'bench', epoch: 1, payload: BatchCodec.encode({ envelopes }) })
+    timed(() => {
+      replica.receiveSequenced(codec.decodeMessage(bytes, Infinity))
+      drain(w.deferred)
+    })
+    await null // events run on a microtask, as between two reads
+  }
+  /** What the writer sent, and a change of each other writer, go to the root. */
+  const toRoot = () => {
+    for (const bytes of sent.splice(0)) {
+      root.sequencer.accept(codec.decodeMessage(bytes, Infinity))
+      for (const o of others) {
+        const n = o.clientSeq
+        const id = `w${o.w}-${n % 100}`
+        // The op doc.change makes for it (a replace once the key exists), without the recipe.
+        const payload = encodeOp(n >= 100 ? replaceOp(['shapes', id], true, shape(id, n)) : insertOp(['shapes', id], shape(id, n)))
+        root.sequencer.accept(codec.decodeMessage(codec.encodeMessage({ kind: Kind.FRAGMENT, origin: o.id, doc: 'bench', clientSeq: ++o.clientSeq, baseSeq: root.seq, epoch: 1, payload }), Infinity))
+      }
+    }
+    drain(r.deferred)
+  }
+  let made = 0
+  while (made < N) {
+    // A burst while the window allows, as the peers writer does.
+    let burst = 0
+    while (made < N && burst < BURST && replica.pending.length < WINDOW) {
+      const id = `w0-${made % 100}`
+      const value = shape(id, made)
+      timed(() => doc.change((d) => void (d.shapes[id] = value)))
+      made++
+      burst++
+    }
+    toRoot()
+    // The root's answers arrive while the window is full.
+    await deliver()
+  }
+  await deliver()
+  if (replica.pending.length !== 0) throw new Error(`${replica.pending.length} changes unacknowledged`)
+  if (received !== 3 * N) throw new Error(`the writer received ${received} changes of ${3 * N}`)
+  return cpu / N
+}
+
+await run() // warm-up
+let session
+if (argv.includes('--profile')) {
+  session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+}
+const us = []
+for (let i = 0; i < REPS; i++) us.push(await run())
+us.sort((a, b) => a - b)
+console.log(`writer: ${N} changes (window ${WINDOW}, 3 other writers): ${us[us.length >> 1].toFixed(1)} µs CPU per change written (median of ${REPS}; min ${us[0].toFixed(1)})`)
+if (session) {
+  const { profile } = await session.post('Profiler.stop')
+  const self = new Map()
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
+  let total = 0
+  for (let i = 0; i < profile.samples.length; i++) {
+    const n = nodes.get(profile.samples[i])
+    const k = `${n.callFrame.functionName || '(anonymous)'}  ${n.callFrame.url.replace(/.*\/(packages|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`
+    self.set(k, (self.get(k) ?? 0) + profile.timeDeltas[i])
+    total += profile.timeDeltas[i]
+  }
+  for (const [k, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`)
+}

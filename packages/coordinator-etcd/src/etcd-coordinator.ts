@@ -26,6 +26,9 @@ export interface EtcdCoordinatorOptions {
   dialTimeoutMs?: number
 }
 
+/** A leader, with what the key says of its host. */
+type Followed = Leader & { host?: string; incarnation?: string; stores?: boolean }
+
 /** What the leader key holds. */
 interface LeaderValue {
   id: EndpointId
@@ -95,7 +98,7 @@ export class EtcdCoordinator implements Coordinator {
   #issued = 0
   #leading = false
   /** The leader last followed, and its host: who handed over, when we are elected next. */
-  #followed: (Leader & { host?: string; incarnation?: string; stores?: boolean }) | undefined
+  #followed: Followed | undefined
   readonly #hooks: ElectionHooks | undefined
   /** While leading after a handover: the root that handed over and its host, until it has re-joined us or is gone. */
   #handedBy: { id: EndpointId; host: string; incarnation?: string } | undefined
@@ -239,16 +242,7 @@ export class EtcdCoordinator implements Coordinator {
           const ttl = await lease.keepaliveOnce({ deadline: Date.now() + this.#dialTimeoutMs })
           this.#grantedTtl = Number(ttl.TTL)
           this.#window.renewed(sentAt, this.#grantedTtl)
-          const host = this.#hooks?.host
-          const incarnation = this.#hooks?.incarnation
-          const value: LeaderValue = {
-            id: member.id,
-            inbound: member.addresses.inbound,
-            outbound: member.addresses.outbound,
-            ...(host ? { host } : {}),
-            ...(incarnation ? { incarnation } : {}),
-            ...(this.#hooks?.stores ? { stores: true } : {}),
-          }
+          const value = this.#leaderValue(member)
           const key = `${this.#leaderPrefix}${member.id}/${id}`
           await lease
             .put(key)
@@ -268,6 +262,19 @@ export class EtcdCoordinator implements Coordinator {
       }
     })().finally(() => (this.#campaigning = undefined))
     return this.#campaigning
+  }
+
+  #leaderValue(member: CoordinatedMember): LeaderValue {
+    const host = this.#hooks?.host
+    const incarnation = this.#hooks?.incarnation
+    return {
+      id: member.id,
+      inbound: member.addresses.inbound,
+      outbound: member.addresses.outbound,
+      ...(host ? { host } : {}),
+      ...(incarnation ? { incarnation } : {}),
+      ...(this.#hooks?.stores ? { stores: true } : {}),
+    }
   }
 
   /** Renews a third of a TTL after the last renewal, each request with a deadline. */
@@ -372,8 +379,14 @@ export class EtcdCoordinator implements Coordinator {
     if (key === this.#myKey) {
       // Elected; take the role only while the lease is certainly ours.
       if (!this.#window.certain) return
+      // Who led before us, as etcd recorded it (not only as we saw it: a member cut off from
+      // etcd, or elected right as the key it would have followed went, never saw that leader).
+      // Until the record is read and ours written, we do not lead; the poll tries again.
+      const recorded = await this.#takeOverRecord(client, member, epoch)
+      if (recorded === false || this.#leading || key !== this.#myKey || !this.#window.certain || this.#closed) return
       this.#leading = true
-      const before = this.#followed
+      // No record at all (a deployment from before the record existed): the leader we saw.
+      const before = recorded.found ? recorded.previous : this.#followed
       const alive = this.#hooks?.alive
       // The leader we followed gave way while its host is registered: a handover.
       const handover = before && before.id !== member.id && before.host && alive?.(before.host, before.incarnation) ? before : undefined
@@ -405,6 +418,48 @@ export class EtcdCoordinator implements Coordinator {
     const leader: Leader = { id: value.id, epoch, addresses: { inbound: value.inbound, outbound: value.outbound } }
     this.#followed = { ...leader, ...(value.host ? { host: value.host } : {}), ...(value.incarnation ? { incarnation: value.incarnation } : {}), ...(value.stores ? { stores: true } : {}) }
     member.follow(leader)
+  }
+
+  get #lastLeaderKey(): string {
+    return `${this.#prefix}last-leader`
+  }
+
+  /**
+   * Reads the record of the previous leader and writes ours in its place (a plain key, not bound
+   * to a lease: it must outlive its writer). `previous`: another member that led before us.
+   * `false`: etcd could not be reached, or our candidacy is no longer the lowest key.
+   */
+  async #takeOverRecord(client: Etcd3, member: CoordinatedMember, epoch: number): Promise<{ found: boolean; previous?: Followed } | false> {
+    const options = { deadline: Date.now() + this.#dialTimeoutMs }
+    try {
+      const raw = await client.get(this.#lastLeaderKey).options(options).string()
+      let previous: Followed | undefined
+      try {
+        const value = raw ? (JSON.parse(raw) as LeaderValue & { epoch?: number }) : undefined
+        if (value && value.id !== member.id && typeof value.epoch === 'number' && value.epoch < epoch)
+          previous = {
+            id: value.id,
+            epoch: value.epoch,
+            addresses: { inbound: value.inbound, outbound: value.outbound },
+            ...(value.host ? { host: value.host } : {}),
+            ...(value.incarnation ? { incarnation: value.incarnation } : {}),
+            ...(value.stores ? { stores: true } : {}),
+          }
+      } catch {
+        member.logger.error({ key: this.#lastLeaderKey }, 'the etcd record of the last leader holds no Zinc endpoint; is the prefix shared with something else?')
+      }
+      // Written only while our key is still the lowest: a leader elected after us cannot be
+      // overwritten by our late write.
+      const txn = await client
+        .if(this.#myKey, 'Create', '==', epoch)
+        .then(client.put(this.#lastLeaderKey).value(JSON.stringify({ ...this.#leaderValue(member), epoch })))
+        .options(options)
+        .commit()
+      if (!txn.succeeded) return false
+      return { found: raw !== null, ...(previous ? { previous } : {}) }
+    } catch {
+      return false
+    }
   }
 
   async close(): Promise<void> {

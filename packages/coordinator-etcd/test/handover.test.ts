@@ -72,4 +72,30 @@ describe('a shard election on etcd names the leader that handed over', () => {
     await waitFor(() => rb.led.length === 1, 'b leads')
     expect(rb.led[0]!.handover).toBe(ra.id)
   })
+
+  it('to a new leader that never saw the one before it (cut off from etcd while that one led, or elected as its key went): etcd keeps a record of who led last', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const client = await connectEtcd([etcdServer.server.endpoint], 3000)
+    cleanups.push(() => client.close())
+    const prefix = `zinc-handover-unseen-${process.pid}/`
+    const options = { endpoints: [etcdServer.server.endpoint], prefix, leaseTtlMs: 2000 }
+    let aStands = true
+    const a = new EtcdCoordinator(options, { client, stand: () => aStands, host: 'host-a', alive: () => true })
+    const b = new EtcdCoordinator(options, { client, stand: () => true, host: 'host-b', alive: () => true })
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    )
+    const ra = new Recorder()
+    const rb = new Recorder()
+    await a.start(ra)
+    await waitFor(() => ra.led.length === 1, 'a leads')
+    // a hands over before b has read a single leader key: b's first candidacy leads at once.
+    aStands = false
+    await a.restand()
+    await b.start(rb)
+    await waitFor(() => rb.led.length === 1, 'b leads')
+    expect(rb.followed).toEqual([])
+    expect(rb.led[0]!.handover).toBe(ra.id)
+  })
 })

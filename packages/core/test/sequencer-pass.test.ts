@@ -85,5 +85,21 @@ describe('a batch sequenced in one pass', () => {
     expect(toB.length).toBeGreaterThanOrEqual(2)
     // The seed was never written.
     expect(root.initial.shapes.s1).toEqual({ x: 1 })
+
+    // A batch where every op fits: one pass for all of it.
+    const before = root.replica.confirmed as { shapes: Record<string, unknown> }
+    const next: Array<[EndpointId, number, Op]> = [
+      [a, 3, replaceOp(['shapes', 's4'], true, { x: 4 })],
+      [c, 3, insertOp(['shapes', 'more'], { x: 5 })],
+      [a, 4, replaceOp(['shapes', 'more'], true, { x: 6 })],
+    ]
+    for (const [origin, clientSeq, op] of next) root.replica.sequencer!.accept(fragment(origin, clientSeq, op))
+    root.runDeferred()
+    expect(root.replica.seq).toBe(8)
+    for (const m of root.published.slice(5)) expected = applyOp(expected, decodeFragmentBody(m.payload).op)
+    expect(root.replica.confirmed).toEqual(expected)
+    expect(frozen(root.replica.confirmed)).toBe(true)
+    expect(before.shapes.s4).toEqual({ x: 4 })
+    expect(before.shapes.more).toBeUndefined()
   })
 })

@@ -42,6 +42,12 @@ interface Run {
    * (a 400-key map per fragment was the root's top cost). Closed by #settle.
    */
   pass?: OpenPass<unknown> | undefined
+  /**
+   * An op did not apply in the open pass (which then re-applied every op before it): the rest
+   * of the run applies fragment by fragment, so a batch full of unfit ops costs no more than
+   * before the pass, not a re-apply per unfit op.
+   */
+  unfit?: boolean
   seq: number
   epoch: number
   /** True once the run waited for a hook (it holds the sequencer until it completes). */
@@ -354,11 +360,13 @@ export class Sequencer {
         continue
       }
       const hooks = r.io.hooks
-      if (!hooks?.validates && !hooks?.notifies) {
+      if (!hooks?.validates && !hooks?.notifies && !run.unfit) {
         // Nothing looks at this fragment's own states: it joins the run's open pass.
         try {
           ;(run.pass ??= new OpenPass(run.state)).apply(placed.op)
         } catch (error) {
+          this.#settle(run)
+          run.unfit = true
           this.#refuseUnfit(run, c, error)
           continue
         }

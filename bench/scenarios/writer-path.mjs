@@ -143,6 +143,7 @@ us.sort((a, b) => a - b)
 console.log(`writer: ${N} changes (window ${WINDOW}, 3 other writers): ${us[us.length >> 1].toFixed(1)} µs CPU per change written (median of ${REPS}; min ${us[0].toFixed(1)})`)
 if (session) {
   const { profile } = await session.post('Profiler.stop')
+  if (process.env.WRITER_PATH_PROFILE) await import('node:fs/promises').then((fs) => fs.writeFile(process.env.WRITER_PATH_PROFILE, JSON.stringify(profile)))
   const self = new Map()
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
   let total = 0

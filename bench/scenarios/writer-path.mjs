@@ -10,62 +10,34 @@
 //
 //   node bench/scenarios/writer-path.mjs [--n 8000] [--window 200] [--burst 32] [--reps 5] [--profile]
 // ZINC_CORE=<another build's packages/core/dist/> measures that build instead (before/after).
-import { Session } from 'node:inspector/promises'
+import { drain, fakeIO, loadCore, opt, profileIf } from '../lib/doc-path.mjs'
 
 const argv = process.argv.slice(2)
-const opt = (f, d) => (argv.includes(f) ? Number(argv[argv.indexOf(f) + 1]) : d)
-const N = opt('--n', 8000)
-const WINDOW = opt('--window', 200)
-const BURST = opt('--burst', 32)
-const REPS = opt('--reps', 5)
-const core = process.env.ZINC_CORE ? new URL(`file://${process.env.ZINC_CORE.replace(/\/?$/, '/')}`) : new URL('../../packages/core/dist/', import.meta.url)
-const load = (p) => import(new URL(p, core).href)
-const [{ Replica }, { Document }, { insertOp, replaceOp }, codec, { Kind }, { emptyStats }, { silentLogger }, { newEndpointId }, { encodeOp }, { BatchCodec }] = await Promise.all([
-  load('document/replica.js'),
-  load('document/document.js'),
-  load('document/ot.js'),
-  load('protocol/codec.js'),
-  load('protocol/kinds.js'),
-  load('runtime/stats.js'),
-  load('logger.js'),
-  load('ids.js'),
-  load('protocol/ops.js'),
-  load('protocol/payloads.js'),
-])
+const N = opt(argv, '--n', 8000)
+const WINDOW = opt(argv, '--window', 200)
+const BURST = opt(argv, '--burst', 32)
+const REPS = opt(argv, '--reps', 5)
+const [{ Replica }, { Document }, { insertOp, replaceOp }, codec, { Kind }, { newEndpointId }, { encodeOp }, { BatchCodec }] = await loadCore(
+  'document/replica.js',
+  'document/document.js',
+  'document/ot.js',
+  'protocol/codec.js',
+  'protocol/kinds.js',
+  'ids.js',
+  'protocol/ops.js',
+  'protocol/payloads.js',
+)
 
-function io(root, { published, sent } = {}) {
-  const deferred = []
-  return {
-    deferred,
-    io: {
-      self: newEndpointId(),
-      logger: silentLogger,
-      stats: emptyStats(),
-      storage: undefined,
-      epoch: () => 1,
-      isRoot: () => root,
-      sendUp: (bytes) => sent?.push(bytes),
-      publishFragments: (doc, envelopes) => published?.push(...envelopes),
-      publishOnDoc() {},
-      sendTo() {},
-      defer: (fn) => deferred.push(fn),
-      maybeSnapshot() {},
-    },
-  }
-}
-const drain = (d) => {
-  while (d.length) d.shift()()
-}
 const shape = (id, n) => ({ id, x: n % 1000, y: (n * 7) % 1000, w: 40, h: 30, fill: '#3366cc', n, t: n })
 
 async function run() {
   const published = []
-  const r = io(true, { published })
+  const r = await fakeIO(true, { published })
   const root = new Replica('bench', r.io, 10_000, 1 << 30)
   root.seed({ shapes: {} })
   root.becomeSequencer()
   const sent = []
-  const w = io(false, { sent })
+  const w = await fakeIO(false, { sent })
   const replica = new Replica('bench', w.io, 10_000, 1 << 30)
   replica.seed({ shapes: {} })
   const doc = new Document(replica, { setPresence() {}, closeDocument: async () => {} }, { undoLimit: 100 })
@@ -130,28 +102,10 @@ async function run() {
 }
 
 await run() // warm-up
-let session
-if (argv.includes('--profile')) {
-  session = new Session()
-  session.connect()
-  await session.post('Profiler.enable')
-  await session.post('Profiler.start')
-}
+const profiler = await profileIf(argv)
 const us = []
 for (let i = 0; i < REPS; i++) us.push(await run())
 us.sort((a, b) => a - b)
 console.log(`writer: ${N} changes (window ${WINDOW}, 3 other writers): ${us[us.length >> 1].toFixed(1)} µs CPU per change written (median of ${REPS}; min ${us[0].toFixed(1)})`)
-if (session) {
-  const { profile } = await session.post('Profiler.stop')
-  if (process.env.WRITER_PATH_PROFILE) await import('node:fs/promises').then((fs) => fs.writeFile(process.env.WRITER_PATH_PROFILE, JSON.stringify(profile)))
-  const self = new Map()
-  const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
-  let total = 0
-  for (let i = 0; i < profile.samples.length; i++) {
-    const n = nodes.get(profile.samples[i])
-    const k = `${n.callFrame.functionName || '(anonymous)'}  ${n.callFrame.url.replace(/.*\/(packages|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`
-    self.set(k, (self.get(k) ?? 0) + profile.timeDeltas[i])
-    total += profile.timeDeltas[i]
-  }
-  for (const [k, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`)
-}
+// WRITER_PATH_PROFILE=<file>: the profile itself too, for other tools.
+await profiler.stop(process.env.WRITER_PATH_PROFILE)

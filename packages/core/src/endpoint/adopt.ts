@@ -3,6 +3,7 @@ import { encodeMessage } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import type { DocHead } from '../protocol/payloads.js'
 import type { NodeContext } from './context.js'
+import { isTrustedSurvivor } from './survivor-fetch.js'
 
 /**
  * During recovery, at a root whose coordinator may hand it documents it never held (a shard
@@ -13,7 +14,7 @@ import type { NodeContext } from './context.js'
  * Without this, such a document is re-created empty and its openers resend their changes.
  */
 export function adoptFromSurvivor(node: NodeContext, child: EndpointId, heads: readonly DocHead[]): void {
-  if (!node.coordination?.adoptsDocuments || !node.succession.recovering) return
+  if (!node.coordination?.adoptsDocuments || !node.succession.recovering || !isTrustedSurvivor(node, child)) return
   for (const head of heads) {
     const doc = head.doc as DocId
     const known = node.replicas.get(doc)

@@ -21,7 +21,6 @@ export class ClaimingStorage implements Storage {
 
   #write(doc: DocId, write: () => Promise<void>): Promise<void> {
     const before = this.#queued.get(doc)
-    if (!before && this.records.holds(doc)) return write()
     const run = (before ?? Promise.resolve())
       .catch(() => {})
       .then(() => this.records.claim(doc))
@@ -32,12 +31,23 @@ export class ClaimingStorage implements Storage {
     return run
   }
 
+  #direct(doc: DocId): boolean {
+    return !this.#queued.has(doc) && this.records.holds(doc)
+  }
+
+  // A write that waits takes a copy of its bytes first: the caller may reuse its buffers once
+  // the call returns (the Storage contract: the store keeps its own copy).
+
   append(doc: DocId, fragments: readonly StoredFragment[]): Promise<void> {
-    return this.#write(doc, () => this.inner.append(doc, fragments))
+    if (this.#direct(doc)) return this.inner.append(doc, fragments)
+    const copy = fragments.map((f) => ({ ...f, envelope: f.envelope.slice() }))
+    return this.#write(doc, () => this.inner.append(doc, copy))
   }
 
   writeSnapshot(doc: DocId, snapshot: StoredSnapshot): Promise<void> {
-    return this.#write(doc, () => this.inner.writeSnapshot(doc, snapshot))
+    if (this.#direct(doc)) return this.inner.writeSnapshot(doc, snapshot)
+    const copy = { ...snapshot, state: snapshot.state.slice(), clientSeqs: snapshot.clientSeqs.map(([origin, seq]) => [origin, seq] as const) }
+    return this.#write(doc, () => this.inner.writeSnapshot(doc, copy))
   }
 
   documents(): Promise<DocId[]> {

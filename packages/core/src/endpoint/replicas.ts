@@ -292,7 +292,11 @@ export class ReplicaSet {
    */
   async writeSnapshot(replica: Replica): Promise<void> {
     const storage = this.ports.storage
-    if (!storage || this.#writing.has(replica.doc)) return
+    // Not ready: being loaded or seeded at the root right now (openAtRoot), with no state yet.
+    // Its empty snapshot, stored after the seed, replaced the document (recovery ending while an
+    // open's seed was still being written: a sharded root's first write of a document waits for
+    // etcd, see @zinc/coordinator-etcd doc-records.ts).
+    if (!storage || !replica.ready || this.#writing.has(replica.doc)) return
     this.#writing.add(replica.doc)
     const snapshot = replica.storedSnapshot()
     const seq = snapshot.seq

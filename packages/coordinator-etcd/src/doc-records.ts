@@ -1,4 +1,4 @@
-import { ZincError, type Logger } from '@zinc/core'
+import { ClosedError, ZincError, type Logger } from '@zinc/core'
 import type { Etcd3 } from 'etcd3'
 import { StoredElsewhereError } from './errors.js'
 
@@ -40,6 +40,7 @@ export class DocumentRecords {
   readonly #warnedAt = new Map<string, number>()
   /** Claims waiting for this member to lead again. */
   #nextTerm: Array<() => void> = []
+  #closed = false
 
   constructor(
     readonly client: Etcd3,
@@ -74,6 +75,15 @@ export class DocumentRecords {
   endTerm(): void {
     this.#term = undefined
     this.#holders.clear()
+  }
+
+  /** The endpoint closes: claims waiting for a next term never get one. */
+  close(): void {
+    this.endTerm()
+    this.#closed = true
+    const waiting = this.#nextTerm
+    this.#nextTerm = []
+    for (const resume of waiting) resume()
   }
 
   /** Reads every record of the shard at once (one range read per term); false when etcd did not answer. */
@@ -118,7 +128,10 @@ export class DocumentRecords {
           .options({ deadline: Date.now() + this.timeoutMs })
           .string()
       } catch (error) {
-        throw new ZincError('ERR_UNAVAILABLE', `etcd could not be reached to check whether document "${doc}" is stored on another host (${(error as Error).message.split('\n')[0]}); the open is retried`)
+        throw new ZincError(
+          'ERR_UNAVAILABLE',
+          `etcd could not be reached to check whether document "${doc}" is stored on another host (${(error as Error).message.split('\n')[0]}); the open is retried`,
+        )
       }
       if (this.#term === term && !this.#holders.has(doc)) this.#holders.set(doc, holder)
     }
@@ -161,6 +174,7 @@ export class DocumentRecords {
   async #claim(doc: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const term = this.#term
+      if (this.#closed) throw new ClosedError(`the endpoint of ${this.shard}`)
       if (!term) {
         await new Promise<void>((resolve) => this.#nextTerm.push(resolve))
         continue

@@ -411,7 +411,7 @@ export class EtcdCoordinator implements Coordinator {
       if (!handover && before?.stores && before.host && before.host !== this.#hooks?.host)
         member.logger.warn(
           { previous: before.host },
-          "elected after a root whose host is gone and kept its own store: documents whose latest copy is only in that store are not served here until that host leads this shard again (their opens are refused for now and retried; none is created anew). Restart that host with its store, or give every host a shared store (onLoad / onStore hooks)",
+          'elected after a root whose host is gone and kept its own store: documents whose latest copy is only in that store are not served here until that host leads this shard again (their opens are refused for now and retried; none is created anew). Restart that host with its store, or give every host a shared store (onLoad / onStore hooks)',
         )
       this.#followed = undefined
       this.#handedBy = handover?.host ? { id: handover.id, host: handover.host, ...(handover.incarnation ? { incarnation: handover.incarnation } : {}) } : undefined
@@ -484,7 +484,7 @@ export class EtcdCoordinator implements Coordinator {
     if (this.#closed) return
     this.#closed = true
     this.#leading = false
-    this.#hooks?.records?.endTerm()
+    this.#hooks?.records?.close()
     clearTimeout(this.#renewTimer)
     clearInterval(this.#pollTimer)
     await this.#watcher?.cancel().catch(() => {})

@@ -130,15 +130,7 @@ export class ShardedHost {
     const shardPrefix = `${this.prefix}shards/${shard}/`
     // Which host's store holds each document's latest copy: with per-host stores, a document
     // open nowhere is only in one store, and another host must not create it anew (doc-records.ts).
-    const records = new DocumentRecords(
-      this.#client,
-      shardPrefix,
-      `shard ${shard}`,
-      this.id,
-      (h) => this.#registry.has(h),
-      base.logger ?? silentLogger,
-      options.dialTimeoutMs ?? 3000,
-    )
+    const records = new DocumentRecords(this.#client, shardPrefix, `shard ${shard}`, this.id, (h) => this.#registry.has(h), base.logger ?? silentLogger, options.dialTimeoutMs ?? 3000)
     const coordinator = new EtcdCoordinator(
       { ...options, prefix: shardPrefix },
       {

@@ -300,61 +300,65 @@ describe('documents sharded across hosts on etcd', () => {
     again.forEach((d, i) => expect(d.state.log, some[i]).toEqual([`stored-${i}`]))
   })
 
-  it('a document open nowhere and stored only by a host that died is not created anew by the next owner: its opens wait, and fail saying which host to restart; restarted on its store, that host serves it; nothing confirmed lost', { timeout: 240_000 }, async (ctx) => {
-    if (etcdServer.skip(ctx)) return
-    const network = new InprocNetwork({ seed: 30 })
-    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
-    const storesOf = () => Array.from({ length: SHARDS }, () => new MemoryStorage())
-    const a = await startHost(network, prefix, 'host-a', storesOf())
-    const storesB = storesOf()
-    const b = await startHost(network, prefix, 'host-b', storesB)
-    await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
-    const forest = await startForest(network, prefix, 'forest')
-    // Documents of host-b's shards, written, then closed: only host-b's store holds them.
-    const ofB = b.host.led()
-    const onB = (id: string) => ofB.includes(shardOf(id, SHARDS))
-    const stored = ids.filter(onB).slice(0, 12)
-    const docs = await Promise.all(stored.map((id) => forest.open<Log>(id, { initial: { log: [] } })))
-    docs.forEach((d, i) => d.change((s) => void s.log.push(`stored-${i}`)))
-    await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
-    await Promise.all(docs.map((d) => d.close()))
-    const forestDocs = () => [...forest.endpoints.values()].flatMap((e) => Object.keys(e.stats().docs))
-    await waitFor(() => stored.every((id) => !forestDocs().includes(id)), 'the forest dropped them')
+  it(
+    'a document open nowhere and stored only by a host that died is not created anew by the next owner: its opens wait, and fail saying which host to restart; restarted on its store, that host serves it; nothing confirmed lost',
+    { timeout: 240_000 },
+    async (ctx) => {
+      if (etcdServer.skip(ctx)) return
+      const network = new InprocNetwork({ seed: 30 })
+      const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+      const storesOf = () => Array.from({ length: SHARDS }, () => new MemoryStorage())
+      const a = await startHost(network, prefix, 'host-a', storesOf())
+      const storesB = storesOf()
+      const b = await startHost(network, prefix, 'host-b', storesB)
+      await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
+      const forest = await startForest(network, prefix, 'forest')
+      // Documents of host-b's shards, written, then closed: only host-b's store holds them.
+      const ofB = b.host.led()
+      const onB = (id: string) => ofB.includes(shardOf(id, SHARDS))
+      const stored = ids.filter(onB).slice(0, 12)
+      const docs = await Promise.all(stored.map((id) => forest.open<Log>(id, { initial: { log: [] } })))
+      docs.forEach((d, i) => d.change((s) => void s.log.push(`stored-${i}`)))
+      await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+      await Promise.all(docs.map((d) => d.close()))
+      const forestDocs = () => [...forest.endpoints.values()].flatMap((e) => Object.keys(e.stats().docs))
+      await waitFor(() => stored.every((id) => !forestDocs().includes(id)), 'the forest dropped them')
 
-    // host-b dies: no goodbye; host-a leads every shard after the lease.
-    network.kill('host-b')
-    b.link.cut()
-    await waitFor(() => a.host.led().length === SHARDS, 'host-a leads every shard', 60_000)
-    // A document that exists nowhere, in one of those shards, is created at once, as always.
-    const fresh = ids.filter((id) => onB(id) && !stored.includes(id))[0]!
-    const created = await forest.open<Log>(fresh, { initial: { log: ['fresh'] }, timeoutMs: 20_000 })
-    created.change((s) => void s.log.push('fresh-1'))
-    await created.synced({ timeoutMs: 30_000 })
-    // A stored one is never answered as a new document: an open that gives up says why, and what to do.
-    const error = await forest.open<Log>(stored[0]!, { initial: { log: ['wrong: re-seeded'] }, timeoutMs: 3000 }).catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(Error)
-    expect((error as Error).message).toContain('in the store of host host-b, which is not running')
-    expect((error as Error).message).toContain('Restart host host-b with its store')
-    // Opens that wait longer are answered once host-b is back, with what it stored.
-    const answered = new Set<string>()
-    const opening = stored.map((id) => forest.open<Log>(id, { initial: { log: ['wrong: re-seeded'] }, timeoutMs: 120_000 }).then((d) => (answered.add(id), d)))
-    await new Promise((r) => setTimeout(r, TIMING.peerTimeoutMs * 3))
-    expect([...answered]).toEqual([])
-    // The dead run is tidied away (its timers stop), and host-b restarts on its stores as a new process.
-    await b.host.close()
-    const back = await startHost(network, prefix, 'host-b', storesB, undefined, 'host-b-2')
-    await waitFor(() => settledOn([a, back]), 'host-b got its shards back', 60_000)
-    const again = await Promise.all(opening)
-    again.forEach((d, i) => expect(d.state.log, stored[i]).toEqual([`stored-${i}`]))
-    again.forEach((d, i) => d.change((s) => void s.log.push(`after-${i}`)))
-    await Promise.all(again.map((d) => d.synced({ timeoutMs: 30_000 })))
-    again.forEach((d, i) => expect(d.state.log, stored[i]).toEqual([`stored-${i}`, `after-${i}`]))
-    // The document created while host-b was away went over to it with its history.
-    created.change((s) => void s.log.push('fresh-2'))
-    await created.synced({ timeoutMs: 30_000 })
-    expect(created.state.log).toEqual(['fresh', 'fresh-1', 'fresh-2'])
-    expect(back.host.led()).toContain(shardOf(fresh, SHARDS))
-  })
+      // host-b dies: no goodbye; host-a leads every shard after the lease.
+      network.kill('host-b')
+      b.link.cut()
+      await waitFor(() => a.host.led().length === SHARDS, 'host-a leads every shard', 60_000)
+      // A document that exists nowhere, in one of those shards, is created at once, as always.
+      const fresh = ids.filter((id) => onB(id) && !stored.includes(id))[0]!
+      const created = await forest.open<Log>(fresh, { initial: { log: ['fresh'] }, timeoutMs: 20_000 })
+      created.change((s) => void s.log.push('fresh-1'))
+      await created.synced({ timeoutMs: 30_000 })
+      // A stored one is never answered as a new document: an open that gives up says why, and what to do.
+      const error = await forest.open<Log>(stored[0]!, { initial: { log: ['wrong: re-seeded'] }, timeoutMs: 3000 }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(Error)
+      expect((error as Error).message).toContain('in the store of host host-b, which is not running')
+      expect((error as Error).message).toContain('Restart host host-b with its store')
+      // Opens that wait longer are answered once host-b is back, with what it stored.
+      const answered = new Set<string>()
+      const opening = stored.map((id) => forest.open<Log>(id, { initial: { log: ['wrong: re-seeded'] }, timeoutMs: 120_000 }).then((d) => (answered.add(id), d)))
+      await new Promise((r) => setTimeout(r, TIMING.peerTimeoutMs * 3))
+      expect([...answered]).toEqual([])
+      // The dead run is tidied away (its timers stop), and host-b restarts on its stores as a new process.
+      await b.host.close()
+      const back = await startHost(network, prefix, 'host-b', storesB, undefined, 'host-b-2')
+      await waitFor(() => settledOn([a, back]), 'host-b got its shards back', 60_000)
+      const again = await Promise.all(opening)
+      again.forEach((d, i) => expect(d.state.log, stored[i]).toEqual([`stored-${i}`]))
+      again.forEach((d, i) => d.change((s) => void s.log.push(`after-${i}`)))
+      await Promise.all(again.map((d) => d.synced({ timeoutMs: 30_000 })))
+      again.forEach((d, i) => expect(d.state.log, stored[i]).toEqual([`stored-${i}`, `after-${i}`]))
+      // The document created while host-b was away went over to it with its history.
+      created.change((s) => void s.log.push('fresh-2'))
+      await created.synced({ timeoutMs: 30_000 })
+      expect(created.state.log).toEqual(['fresh', 'fresh-1', 'fresh-2'])
+      expect(back.host.led()).toContain(shardOf(fresh, SHARDS))
+    },
+  )
 
   it('a host partitioned from etcd and the others loses its shards, and gets them back by handover when it heals; nothing confirmed lost', async (ctx) => {
     if (etcdServer.skip(ctx)) return

@@ -253,7 +253,13 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
       const timer = setTimeout(() => {
         // The root may have said why it cannot serve the document yet (e.g. it is in a store it cannot read).
         const why = this.#node.replicas.unavailableReason(replica.doc)
-        done(new TimeoutError(`Opening document "${replica.doc}"`, timeoutMs, why ? `The root could not serve it: ${why}.` : 'The parent did not send the document; check that it is running and reachable.'))
+        done(
+          new TimeoutError(
+            `Opening document "${replica.doc}"`,
+            timeoutMs,
+            why ? `The root could not serve it: ${why}.` : 'The parent did not send the document; check that it is running and reachable.',
+          ),
+        )
       }, timeoutMs)
       if (signal) {
         const onAbort = () => done(new AbortError(`Opening document "${replica.doc}"`))

@@ -1,7 +1,6 @@
 import type { CoordinatedMember, Coordinator, EndpointId, Leader } from '@zinc/core'
 import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop, retry } from 'cockatiel'
 import { Etcd3, isRecoverableError, type Lease, type Watcher } from 'etcd3'
-import type { DocumentRecords } from './doc-records.js'
 import { EtcdUnreachableError } from './errors.js'
 import { LeaseWindow } from './lease-window.js'
 
@@ -66,10 +65,16 @@ export interface ElectionHooks {
   /** Which documents belong to this election (its shard): loaded from storage before a handover. */
   owns?: (doc: string) => boolean
   /**
-   * Which host's store holds each document's latest copy (per-host stores): told when this
-   * member's terms start and end, and asked before the root loads a document (checkDocument).
+   * Which host's store holds each document's latest copy (per-host stores, see doc-records.ts):
+   * told when this member's terms start and end, and asked before the root loads a document
+   * (checkDocument).
    */
-  records?: DocumentRecords
+  records?: {
+    newTerm(key: string, epoch: number): void
+    endTerm(): void
+    close(): void
+    check(doc: string): Promise<void>
+  }
 }
 
 /**

@@ -70,9 +70,13 @@ export interface ElectionHooks {
    * (checkDocument).
    */
   records?: {
+    /** This member leads under leader key `key` at `epoch`: records are written only while that key leads. */
     newTerm(key: string, epoch: number): void
+    /** This member no longer leads. */
     endTerm(): void
+    /** This member closes. */
     close(): void
+    /** Resolves when this root may load `doc` from its own store or create it; rejects saying where its latest copy is otherwise. */
     check(doc: string): Promise<void>
   }
 }

@@ -31,25 +31,33 @@ class Recorder implements CoordinatedMember {
   lapsed(): void {}
 }
 
+/**
+ * Two candidates of one shard election on a fresh prefix, sharing one client, both hosts alive;
+ * each stands while its `stands` says so. a is started and leads; b is not started yet.
+ */
+async function twoCandidates(name: string, stands: { a: boolean; b: boolean }) {
+  const client = await connectEtcd([etcdServer.server.endpoint], 3000)
+  cleanups.push(() => client.close())
+  const prefix = `zinc-handover-${name}-${process.pid}/`
+  const options = { endpoints: [etcdServer.server.endpoint], prefix, leaseTtlMs: 2000 }
+  const a = new EtcdCoordinator(options, { client, stand: () => stands.a, host: 'host-a', alive: () => true })
+  const b = new EtcdCoordinator(options, { client, stand: () => stands.b, host: 'host-b', alive: () => true })
+  cleanups.push(
+    () => a.close(),
+    () => b.close(),
+  )
+  const ra = new Recorder()
+  const rb = new Recorder()
+  await a.start(ra)
+  await waitFor(() => ra.led.length === 1, 'a leads')
+  return { client, prefix, a, b, ra, rb }
+}
+
 describe('a shard election on etcd names the leader that handed over', () => {
   it('to the new leader, even when a key of its own stood between the two (its put read back early, or an attempt that failed)', async (ctx) => {
     if (etcdServer.skip(ctx)) return
-    const client = await connectEtcd([etcdServer.server.endpoint], 3000)
-    cleanups.push(() => client.close())
-    const prefix = `zinc-handover-${process.pid}/`
-    const options = { endpoints: [etcdServer.server.endpoint], prefix, leaseTtlMs: 2000 }
-    let aStands = true
-    let bStands = false
-    const a = new EtcdCoordinator(options, { client, stand: () => aStands, host: 'host-a', alive: () => true })
-    const b = new EtcdCoordinator(options, { client, stand: () => bStands, host: 'host-b', alive: () => true })
-    cleanups.push(
-      () => a.close(),
-      () => b.close(),
-    )
-    const ra = new Recorder()
-    const rb = new Recorder()
-    await a.start(ra)
-    await waitFor(() => ra.led.length === 1, 'a leads')
+    const stands = { a: true, b: false }
+    const { client, prefix, a, b, ra, rb } = await twoCandidates('stray', stands)
     await b.start(rb)
     await waitFor(() => rb.followed.includes(ra.id), 'b follows a')
     // A key of b's own, below b's candidacy: what b reads while its own put is in flight.
@@ -60,10 +68,10 @@ describe('a shard election on etcd names the leader that handed over', () => {
       .value(JSON.stringify({ id: rb.id, ...rb.addresses, host: 'host-b' }))
       .exec()
     cleanups.push(() => stray.revoke().catch(() => {}))
-    bStands = true
+    stands.b = true
     await b.restand()
     // a hands over: its key goes, and b's stray key is the lowest for a while.
-    aStands = false
+    stands.a = false
     await a.restand()
     await new Promise((r) => setTimeout(r, 300))
     expect(rb.led).toEqual([])
@@ -75,23 +83,10 @@ describe('a shard election on etcd names the leader that handed over', () => {
 
   it('to a new leader that never saw the one before it (cut off from etcd while that one led, or elected as its key went): etcd keeps a record of who led last', async (ctx) => {
     if (etcdServer.skip(ctx)) return
-    const client = await connectEtcd([etcdServer.server.endpoint], 3000)
-    cleanups.push(() => client.close())
-    const prefix = `zinc-handover-unseen-${process.pid}/`
-    const options = { endpoints: [etcdServer.server.endpoint], prefix, leaseTtlMs: 2000 }
-    let aStands = true
-    const a = new EtcdCoordinator(options, { client, stand: () => aStands, host: 'host-a', alive: () => true })
-    const b = new EtcdCoordinator(options, { client, stand: () => true, host: 'host-b', alive: () => true })
-    cleanups.push(
-      () => a.close(),
-      () => b.close(),
-    )
-    const ra = new Recorder()
-    const rb = new Recorder()
-    await a.start(ra)
-    await waitFor(() => ra.led.length === 1, 'a leads')
+    const stands = { a: true, b: true }
+    const { a, b, ra, rb } = await twoCandidates('unseen', stands)
     // a hands over before b has read a single leader key: b's first candidacy leads at once.
-    aStands = false
+    stands.a = false
     await a.restand()
     await b.start(rb)
     await waitFor(() => rb.led.length === 1, 'b leads')

@@ -17,7 +17,8 @@ export class NetworkCore implements NetworkCoreApi {
   private readonly parked = new Map<string, Set<Connector>>()
   private readonly channels = new Map<string, Set<NodeChannel>>()
   private readonly killed = new Set<string>()
-  private partitions: Array<readonly [ReadonlySet<string>, ReadonlySet<string>]> = []
+  /** [from, to, both directions]. */
+  private partitions: Array<readonly [ReadonlySet<string>, ReadonlySet<string>, boolean]> = []
   private plan: FaultPlan | undefined
   private serial = 0
 
@@ -31,8 +32,8 @@ export class NetworkCore implements NetworkCoreApi {
     this.plan = options ? new FaultPlan(options, options.seed ?? this.seed) : undefined
   }
 
-  partition(a: readonly string[], b: readonly string[]): void {
-    this.partitions.push([new Set(a), new Set(b)])
+  partition(a: readonly string[], b: readonly string[], oneWay = false): void {
+    this.partitions.push([new Set(a), new Set(b), !oneWay])
   }
 
   heal(): void {
@@ -72,7 +73,7 @@ export class NetworkCore implements NetworkCoreApi {
 
   severed(from: string, to: string): boolean {
     if (this.killed.has(from) || this.killed.has(to)) return true
-    return this.partitions.some(([a, b]) => (a.has(from) && b.has(to)) || (b.has(from) && a.has(to)))
+    return this.partitions.some(([a, b, both]) => (a.has(from) && b.has(to)) || (both && b.has(from) && a.has(to)))
   }
 
   bind(channel: BoundChannel): void {

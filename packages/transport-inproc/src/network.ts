@@ -66,9 +66,11 @@ export class InprocNetwork {
   /**
    * Cuts every link between a node of `nodesA` and a node of `nodesB`, both directions, every
    * pattern: messages vanish silently (connections stay up, as in a real partition) until `heal()`.
+   * `{ oneWay: true }`: only messages from `nodesA` to `nodesB` vanish (an asymmetric fault: B
+   * still reaches A, and never hears back).
    */
-  partition(nodesA: readonly string[], nodesB: readonly string[]): void {
-    coreOf(this).partition(nodesA, nodesB)
+  partition(nodesA: readonly string[], nodesB: readonly string[], options?: { oneWay?: boolean }): void {
+    coreOf(this).partition(nodesA, nodesB, options?.oneWay === true)
   }
 
   /** Removes every partition. Messages lost meanwhile stay lost. */

@@ -4,9 +4,6 @@ import { Kind } from '../protocol/kinds.js'
 import type { DocHead } from '../protocol/payloads.js'
 import type { NodeContext } from './context.js'
 
-/** Documents being adopted, per endpoint: their first answer must be a snapshot, never fragments. */
-const adopting = new WeakMap<NodeContext, Set<DocId>>()
-
 /**
  * During recovery, at a root whose coordinator may hand it documents it never held (a shard
  * that moved to this host, `Coordinator.adoptsDocuments`): takes each such document a survivor
@@ -17,35 +14,21 @@ const adopting = new WeakMap<NodeContext, Set<DocId>>()
  */
 export function adoptFromSurvivor(node: NodeContext, child: EndpointId, heads: readonly DocHead[]): void {
   if (!node.coordination?.adoptsDocuments || !node.succession.recovering) return
-  let mine = adopting.get(node)
   for (const head of heads) {
     const doc = head.doc as DocId
     const known = node.replicas.get(doc)
     // Held at seq 0: opened here (as a relay, say) but never received from the old root, and
     // seeded blank at promotion; the survivor's snapshot is the document, not fragments on it.
-    if (head.seq === 0 || (known && known.seq > 0 && !mine?.has(doc))) continue
-    if (!mine) adopting.set(node, (mine = new Set()))
-    if (!mine.has(doc)) {
+    if (head.seq === 0 || (known && known.seq > 0 && !node.succession.isAdopting(doc))) continue
+    if (node.succession.adopt(doc)) {
       const replica = known ?? node.replicas.create(doc)
       // Served (and sequenced) only once recovery ends, by then from the survivor's snapshot.
       if (!known) replica.seed({})
       replica.sequencer?.pause()
-      mine.add(doc)
       node.logger.info({ child, doc, theirs: head.seq }, 'adopting a document from a survivor')
     }
     node.succession.fetchStarted(`${child}/${doc}`)
     // A seq beyond the survivor's head: it answers with its snapshot (see Replica.catchUpMessage).
     node.sendTo(child, encodeMessage({ kind: Kind.CATCH_UP, origin: node.id, doc, seq: head.seq + 1, epoch: node.succession.epoch }))
   }
-}
-
-/** Whether `doc` is being adopted (then a survivor's answer is its snapshot). */
-export function isAdopting(node: NodeContext, doc: DocId): boolean {
-  return adopting.get(node)?.has(doc) === true
-}
-
-/** Recovery ended (or a snapshot arrived): the document is an ordinary one from now on. */
-export function adopted(node: NodeContext, doc?: DocId): void {
-  if (doc === undefined) adopting.delete(node)
-  else adopting.get(node)?.delete(doc)
 }

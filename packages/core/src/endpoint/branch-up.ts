@@ -1,6 +1,6 @@
 import type { Replica } from '../document/replica.js'
 import { endpointIdFromBytes, type DocId, type EndpointId } from '../ids.js'
-import { encodeMessage, type Message } from '../protocol/codec.js'
+import { decodeMessage, encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { BatchCodec, type Snapshot } from '../protocol/payloads.js'
 import type { NodeContext } from './context.js'
@@ -56,4 +56,28 @@ export function onBranch(node: NodeContext, m: Message): void {
     return void node.stats.badFrames++
   }
   sequencer.mergeBranch(m.seq, batch.history ?? 0, batch.envelopes)
+}
+
+/**
+ * Fragments in our log whose (origin, clientSeq) a snapshot does not contain, other than our
+ * own (the replica resends those itself), oldest first, per origin only a gapless run after
+ * what the snapshot has (a gap would make the root wait for a resend from an author who may
+ * be gone).
+ */
+export function orphansBeyond(replica: Replica, snapshot: Snapshot, self: EndpointId): Array<{ origin: EndpointId; clientSeq: number; payload: Uint8Array }> {
+  const has = new Map<EndpointId, number>()
+  for (const { origin, clientSeq } of snapshot.clientSeqs) has.set(endpointIdFromBytes(origin), clientSeq)
+  const out: Array<{ origin: EndpointId; clientSeq: number; payload: Uint8Array }> = []
+  for (const entry of replica.log.entriesAfter(0)) {
+    if (entry.origin === self) continue
+    const next = (has.get(entry.origin) ?? 0) + 1
+    if (entry.clientSeq !== next) continue
+    has.set(entry.origin, next)
+    try {
+      out.push({ origin: entry.origin, clientSeq: entry.clientSeq, payload: decodeMessage(entry.envelope, Infinity).payload })
+    } catch {
+      // an envelope we cannot read again: nothing to pass up
+    }
+  }
+  return out
 }

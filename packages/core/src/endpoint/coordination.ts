@@ -2,8 +2,8 @@ import { JoinTimeoutError } from '../errors.js'
 import { sleep } from '../runtime/clock.js'
 import type { NodeContext } from './context.js'
 import type { CoordinatedMember, Coordinator, CoordinationView, Leader } from './coordinator.js'
-import type { DocId, EndpointId } from '../ids.js'
-import { adopted, adoptFromSurvivor, isAdopting } from './adopt.js'
+import type { EndpointId } from '../ids.js'
+import { adoptFromSurvivor } from './adopt.js'
 import { becomeRoot } from './failover.js'
 import type { EndpointAddresses } from './options.js'
 import { successionOrder } from './succession.js'
@@ -119,7 +119,6 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     const blind = order.length === 0 && required.length === 0 && (s.epoch > 1 || node.replicas.size > 0)
     void node.detachParent()
     this.#held = false
-    adopted(node)
     this.#waitWarnedAt = node.clock.now()
     node.logger.warn({ epoch, coordinator: this.coordinator.name, handover: handover?.id }, 'elected root by the coordinator')
     try {
@@ -227,7 +226,7 @@ export class Coordination implements CoordinatedMember, CoordinationView {
         fetchFromSurvivor(
           node,
           id,
-          heads.filter((h) => !isAdopting(node, h.doc as DocId)),
+          heads.filter((h) => !node.succession.isAdopting(h.doc)),
         )
       }
       node.logger.warn(

@@ -1,11 +1,11 @@
 import { JoinRefusedError } from '../errors.js'
-import { endpointIdFromBytes, type DocId, type EndpointId } from '../ids.js'
+import { endpointIdFromBytes, type EndpointId } from '../ids.js'
 import { sleep } from '../runtime/clock.js'
 import type { Peer } from './roster.js'
 import type { NodeContext } from './context.js'
 import type { EndpointAddresses } from './options.js'
 import type { ParentLink } from './parent-link.js'
-import { adoptFromSurvivor, isAdopting } from './adopt.js'
+import { adoptFromSurvivor } from './adopt.js'
 import { fetchFromSurvivor } from './survivor-fetch.js'
 
 /**
@@ -117,7 +117,7 @@ export function becomeRoot(node: NodeContext, order: readonly Peer[], issued?: n
     fetchFromSurvivor(
       node,
       child.id,
-      (child.heads ?? []).filter((h) => !isAdopting(node, h.doc as DocId)),
+      (child.heads ?? []).filter((h) => !node.succession.isAdopting(h.doc)),
     )
   }
   node.maybeEndRecovery()

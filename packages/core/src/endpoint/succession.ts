@@ -181,6 +181,8 @@ export class Succession {
     this.#expected = new Set(order.map((p) => p.id).filter((id) => id !== this.self))
     this.#recoveringUntil = until
     this.#pendingFetches.clear()
+    this.#laterBranches.clear()
+    this.#adopting.clear()
     this.#required = new Set(required.filter((id) => id !== this.self))
     this.#blind = blind !== undefined
     this.#fetchesUntil = blind?.fetchesUntil ?? 0
@@ -217,6 +219,43 @@ export class Succession {
     this.#blank.delete(key.slice(key.indexOf('/') + 1))
   }
 
+  /**
+   * Documents whose history this recovering root replaces by a survivor's later branch (see
+   * later-branch.ts), and the survivor whose snapshot it waits for. One survivor per document.
+   */
+  readonly #laterBranches = new Map<string, EndpointId>()
+
+  /** Documents this recovering root adopts from a survivor's snapshot (see adopt.ts). */
+  readonly #adopting = new Set<string>()
+
+  /** Starts adopting `doc`; false when it is being adopted already. */
+  adopt(doc: string): boolean {
+    if (this.#adopting.has(doc)) return false
+    this.#adopting.add(doc)
+    return true
+  }
+
+  /** Whether `doc` is being adopted (then a survivor's answer is its snapshot). */
+  isAdopting(doc: string): boolean {
+    return this.#adopting.has(doc)
+  }
+
+  /** Starts taking `doc`'s later branch from `survivor`; false when one is being taken already. */
+  takeLaterBranch(doc: string, survivor: EndpointId): boolean {
+    if (this.#state !== 'recovering' || this.#laterBranches.has(doc)) return false
+    this.#laterBranches.set(doc, survivor)
+    return true
+  }
+
+  /** The survivor whose later branch of `doc` is awaited, if any. */
+  laterBranchOf(doc: string): EndpointId | undefined {
+    return this.#laterBranches.get(doc)
+  }
+
+  tookLaterBranch(doc: string): void {
+    this.#laterBranches.delete(doc)
+  }
+
   /** Whether recovery may end now: every required survivor back and answered, and then everyone back and every fetch answered, or time is up. */
   recoveryDue(now: number, isBack: (id: EndpointId) => boolean): boolean {
     if (this.#state !== 'recovering') return false
@@ -232,6 +271,8 @@ export class Succession {
     this.#expect('recovering', 'end recovery')
     this.#state = 'settled'
     this.#pendingFetches.clear()
+    this.#laterBranches.clear()
+    this.#adopting.clear()
     this.#blank.clear()
     this.#required.clear()
     this.#blind = false

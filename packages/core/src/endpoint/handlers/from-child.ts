@@ -11,7 +11,8 @@ import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue, vouched } from '../forwarding.js'
 import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
-import { adoptFromSurvivor, isAdopting } from '../adopt.js'
+import { adoptFromSurvivor } from '../adopt.js'
+import { isLaterBranch, isTakingFrom, takeLaterBranch, tookLaterBranch } from '../later-branch.js'
 import { whenReached } from '../opener-ahead.js'
 import { onBranch } from '../branch-up.js'
 import type { AccessRequest, Verdict } from '../options.js'
@@ -195,7 +196,7 @@ async function onHello(node: NodeContext, m: Message, peer: PeerIdentity | undef
     fetchFromSurvivor(
       node,
       id,
-      hello.docs.filter((h) => !isAdopting(node, h.doc as DocId)),
+      hello.docs.filter((h) => !node.succession.isAdopting(h.doc)),
     )
     node.maybeEndRecovery()
   }
@@ -229,20 +230,20 @@ function joinAdmitted(node: NodeContext, m: Message, peer: PeerIdentity | undefi
 function onSurvivorAnswer(node: NodeContext, m: Message): void {
   const replica = node.replicas.get(m.doc as DocId)
   if (!replica || !node.succession.recovering) return void node.stats.dropped++
-  if (m.kind === Kind.SNAPSHOT) {
+  const head = node.children.get(m.origin)?.heads?.find((h) => h.doc === replica.doc)
+  if (m.kind === Kind.SNAPSHOT && isTakingFrom(node, replica.doc, m.origin)) {
+    tookLaterBranch(node, replica, m.seq, SnapshotCodec.decode(m.payload))
+  } else if (m.kind === Kind.SNAPSHOT) {
     if (m.seq > replica.seq) {
       node.logger.warn({ doc: replica.doc, theirs: m.seq, ours: replica.seq }, "a survivor's log is short; taking its snapshot")
       replica.expectSnapshot = true
       replica.applySnapshot(m.seq, SnapshotCodec.decode(m.payload))
     }
-  } else if (
-    extendsOurHistory(
-      replica,
-      m,
-      node.children.get(m.origin)?.heads?.find((h) => h.doc === replica.doc),
-    )
-  ) {
+  } else if (extendsOurHistory(replica, m, head)) {
     replica.receiveSequenced(m)
+  } else if (isLaterBranch(replica, m)) {
+    // Answered by its snapshot: recovery waits for that (see later-branch.ts).
+    takeLaterBranch(node, replica, m.origin, head)
   } else {
     node.stats.dropped++
     node.logger.warn(

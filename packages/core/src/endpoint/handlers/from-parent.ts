@@ -1,17 +1,16 @@
 import { RateLimitedError } from '../../errors.js'
 import { sameBytes } from '../../runtime/bytes.js'
-import { endpointIdFromBytes, type DocId, type EndpointId } from '../../ids.js'
-import type { Replica } from '../../document/replica.js'
+import type { DocId } from '../../ids.js'
 import { decodeMessage, encodeMessage, type Message } from '../../protocol/codec.js'
 import { refusalError } from '../edge-checks.js'
 import { Kind } from '../../protocol/kinds.js'
-import { BatchCodec, HeartbeatCodec, RefusalCodec, RosterCodec, SnapshotCodec, WelcomeCodec, type Snapshot } from '../../protocol/payloads.js'
+import { BatchCodec, HeartbeatCodec, RefusalCodec, RosterCodec, SnapshotCodec, WelcomeCodec } from '../../protocol/payloads.js'
 import { CONTROL_TOPIC, docTopic, endpointOfTopic, isEndpointTopic } from '../../protocol/topics.js'
 import { applyRoster } from '../roster.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, presenceValue } from '../forwarding.js'
 import type { ParentLink } from '../parent-link.js'
-import { passBranchUp } from '../branch-up.js'
+import { orphansBeyond, passBranchUp } from '../branch-up.js'
 import { onAccessAnswer } from '../root-access.js'
 
 /** Kinds only the parent itself may send (others are relayed copies of the root's messages). */
@@ -333,28 +332,4 @@ function onRefuse(node: NodeContext, m: Message): void {
     return
   }
   node.joinRefused(refusal.reason, refusal.code)
-}
-
-/**
- * Fragments in our log whose (origin, clientSeq) a snapshot does not contain, other than our
- * own (the replica resends those itself), oldest first, per origin only a gapless run after
- * what the snapshot has (a gap would make the root wait for a resend from an author who may
- * be gone).
- */
-function orphansBeyond(replica: Replica, snapshot: Snapshot, self: EndpointId): Array<{ origin: EndpointId; clientSeq: number; payload: Uint8Array }> {
-  const has = new Map<EndpointId, number>()
-  for (const { origin, clientSeq } of snapshot.clientSeqs) has.set(endpointIdFromBytes(origin), clientSeq)
-  const out: Array<{ origin: EndpointId; clientSeq: number; payload: Uint8Array }> = []
-  for (const entry of replica.log.entriesAfter(0)) {
-    if (entry.origin === self) continue
-    const next = (has.get(entry.origin) ?? 0) + 1
-    if (entry.clientSeq !== next) continue
-    has.set(entry.origin, next)
-    try {
-      out.push({ origin: entry.origin, clientSeq: entry.clientSeq, payload: decodeMessage(entry.envelope, Infinity).payload })
-    } catch {
-      // an envelope we cannot read again: nothing to pass up
-    }
-  }
-  return out
 }

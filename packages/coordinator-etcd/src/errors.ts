@@ -32,7 +32,7 @@ export class StoredElsewhereError extends ZincError {
         `; this root will not create it anew nor serve an older copy (a confirmed change would be lost). ` +
         (holderRunning
           ? `It is served once host ${holder} leads ${shard} again (it gets its shards back when the live hosts are those it left).`
-          : `Restart host ${holder} with its store (the same --id and --data): it takes its shards back and serves it.`) +
+          : `Restart host ${holder} with its store (under the same host id, with the same data directory): it takes its shards back and serves it.`) +
         ` Or give every host a shared store (onLoad / onStore hooks on a common database)`,
     )
   }

@@ -19,7 +19,11 @@ export interface ShardedHostOptions extends EtcdCoordinatorOptions {
    * per host leave room to spread evenly when hosts come and go (e.g. 4 × the most hosts).
    */
   shards: number
-  /** This host's id in etcd (default: a fresh UUID). Shards follow it: keep it across restarts. */
+  /**
+   * This host's id in etcd (default: a fresh UUID). Shards follow it: keep it across restarts.
+   * Required with a store (`storage` in `endpoint`): etcd records which host's store holds each
+   * document by this id.
+   */
   id?: string
   /** The options of shard `shard`'s endpoint: transport, `bind` (its own addresses), storage, hooks. */
   endpoint: (shard: number) => ShardEndpointOptions
@@ -103,6 +107,10 @@ export class ShardedHost {
     try {
       await shardCount(client, prefix, shards)
       const base = options.endpoint(0)
+      if (options.id === undefined && base.storage)
+        throw new TypeError(
+          'ShardedHost.start: a host with a store needs a stable `id`, the same after a restart: etcd records which host stores each document by that id, and a restarted host under a new one would not find its own documents (their opens would wait for the old id). Pass `id` (zinc host keeps it in the --data directory).',
+        )
       const logger = base.logger ?? silentLogger
       let changed = () => {}
       const since = Date.now()

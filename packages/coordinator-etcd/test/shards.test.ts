@@ -430,6 +430,19 @@ describe('documents sharded across hosts on etcd', () => {
     expect((error as Error).message).toContain('--shards N')
   })
 
+  it('a host with a store and no id is refused, saying why it needs one', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 31 })
+    const transport = new InprocTransport(network, { node: 'anonymous' })
+    const error = await ShardedHost.start({
+      endpoints: [etcdServer.server.endpoint],
+      prefix: `zinc-shards-${process.pid}-${++prefixes}/`,
+      shards: SHARDS,
+      endpoint: (shard) => ({ transport, storage: new MemoryStorage(), bind: { inbound: network.uniqueAddress(`anon-${shard}-in`), outbound: network.uniqueAddress(`anon-${shard}-out`) } }),
+    }).catch((e: unknown) => e)
+    expect((error as Error).message).toContain('a host with a store needs a stable `id`')
+  })
+
   it('a host started with another shard count is refused, saying what the deployment uses', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const network = new InprocNetwork({ seed: 23 })

@@ -2,6 +2,16 @@ import { ClosedError, ZincError, type Logger } from '@zinc/core'
 import type { Etcd3 } from 'etcd3'
 import { StoredElsewhereError } from './errors.js'
 
+/**
+ * `call` bounded by `ms`: the request deadline is etcd's, and this one ours, so that an open or a
+ * write never waits on a call the client left hanging (a reconnect, a stream being set up).
+ */
+function bounded<T>(call: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer from etcd within ${ms} ms`)), ms)))
+  return Promise.race([call, late]).finally(() => clearTimeout(timer))
+}
+
 /** A leadership term of one shard: our leader key and its create revision (the epoch). */
 interface Term {
   key: string
@@ -91,11 +101,15 @@ export class DocumentRecords {
     term.loaded ??= (async () => {
       try {
         const kvs = (
-          await this.client
-            .getAll()
-            .prefix(this.#dir)
-            .options({ deadline: Date.now() + this.timeoutMs })
-            .exec()
+          await bounded(
+            this.client
+              .getAll()
+              .prefix(this.#dir)
+              .options({ deadline: Date.now() + this.timeoutMs })
+              .exec(),
+            this.timeoutMs + 500,
+            'reading the document records',
+          )
         ).kvs
         if (this.#term !== term) return false
         for (const kv of kvs) {
@@ -123,10 +137,14 @@ export class DocumentRecords {
     let holder = this.#holders.get(doc)
     if (holder === undefined && !complete) {
       try {
-        holder = await this.client
-          .get(`${this.#dir}${doc}`)
-          .options({ deadline: Date.now() + this.timeoutMs })
-          .string()
+        holder = await bounded(
+          this.client
+            .get(`${this.#dir}${doc}`)
+            .options({ deadline: Date.now() + this.timeoutMs })
+            .string(),
+          this.timeoutMs + 500,
+          'reading the document record',
+        )
       } catch (error) {
         throw new ZincError(
           'ERR_UNAVAILABLE',
@@ -182,11 +200,15 @@ export class DocumentRecords {
       // Already ours from an earlier term (read at the start of this one): nothing to write.
       if ((await this.#load(term)) && this.#term === term && this.#holders.get(doc) === this.host) return
       try {
-        const txn = await this.client
-          .if(term.key, 'Create', '==', term.epoch)
-          .then(this.client.put(`${this.#dir}${doc}`).value(this.host))
-          .options({ deadline: Date.now() + this.timeoutMs })
-          .commit()
+        const txn = await bounded(
+          this.client
+            .if(term.key, 'Create', '==', term.epoch)
+            .then(this.client.put(`${this.#dir}${doc}`).value(this.host))
+            .options({ deadline: Date.now() + this.timeoutMs })
+            .commit(),
+          this.timeoutMs + 500,
+          'recording the document holder',
+        )
         if (txn.succeeded) {
           if (this.#term === term) this.#holders.set(doc, this.host)
           return

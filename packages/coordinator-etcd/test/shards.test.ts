@@ -360,6 +360,49 @@ describe('documents sharded across hosts on etcd', () => {
     },
   )
 
+  it('a host back on its store that gets its shard back keeps its stored copy of a document over a survivor’s older one', { timeout: 240_000 }, async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 32 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const storesA = Array.from({ length: SHARDS }, () => new MemoryStorage())
+    const a = await startHost(network, prefix, 'host-a', storesA)
+    const writer = await startForest(network, prefix, 'writer')
+    const lagging = await startForest(network, prefix, 'lagging')
+    // A document whose shard host-a leads again once host-b is back too.
+    const id = ids.find((doc) => assignShards(SHARDS, ['host-a', 'host-b'])[shardOf(doc, SHARDS)] === 'host-a')!
+    const w = await writer.open<Log>(id, { initial: { log: [] } })
+    const l = await lagging.open<Log>(id)
+    w.change((s) => void s.log.push('one'))
+    await w.synced({ timeoutMs: 30_000 })
+    await waitFor(() => l.state.log.length === 1, 'the lagging forest has the first change')
+    // The lagging forest hears nothing more from the hosts; the writer's next changes are
+    // confirmed and stored by host-a, then the writer closes the document.
+    network.partition(['lagging'], ['host-a', 'host-b'])
+    w.change((s) => void s.log.push('two'))
+    w.change((s) => void s.log.push('three'))
+    await w.synced({ timeoutMs: 30_000 })
+    await w.close()
+    // host-b joins, host-a dies: host-b leads every shard, without the document.
+    const b = await startHost(network, prefix, 'host-b')
+    await waitFor(() => settledOn([a, b]), 'two hosts settled', 60_000)
+    network.kill('host-a')
+    a.link.cut()
+    await waitFor(() => b.host.led().length === SHARDS, 'host-b leads every shard', 60_000)
+    await a.host.close()
+    // host-a restarts on its store; host-b, handing its shards back, cannot reach it for a while,
+    // so host-a recovers with the lagging forest (which can reach it) as a survivor meanwhile.
+    const back = await startHost(network, prefix, 'host-a', storesA, undefined, 'host-a-2')
+    network.partition(['host-b'], ['host-a-2'])
+    await waitFor(() => back.host.led().includes(shardOf(id, SHARDS)), 'host-a leads the shard again', 60_000)
+    await new Promise((r) => setTimeout(r, TIMING.peerTimeoutMs * 3))
+    network.heal()
+    await waitFor(() => l.state.log.length === 3, 'the lagging forest gets what host-a stored', 60_000)
+    expect(l.state.log).toEqual(['one', 'two', 'three'])
+    l.change((s) => void s.log.push('four'))
+    await l.synced({ timeoutMs: 30_000 })
+    expect(l.state.log).toEqual(['one', 'two', 'three', 'four'])
+  })
+
   it('a host partitioned from etcd and the others loses its shards, and gets them back by handover when it heals; nothing confirmed lost', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const { network, a, b, docs } = await twoHostsAndDocs(26, 48)

@@ -5,7 +5,19 @@ import { decodeJson } from '../../protocol/json.js'
 import { Kind } from '../../protocol/kinds.js'
 import type { BadFrameError } from '../../errors.js'
 import type { PeerIdentity } from '../../transport.js'
-import { fragmentProblem, frameAllowed, helloAllowed, openAtRootOrRefuse, openValueAllowed, presenceAllowed, refuseDoc, refuseFragment, relayRefusal, serveOpen } from '../edge-checks.js'
+import {
+  branchAllowed,
+  fragmentProblem,
+  frameAllowed,
+  helloAllowed,
+  openAtRootOrRefuse,
+  openValueAllowed,
+  presenceAllowed,
+  refuseDoc,
+  refuseFragment,
+  relayRefusal,
+  serveOpen,
+} from '../edge-checks.js'
 import { BatchCodec, HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, WelcomeCodec } from '../../protocol/payloads.js'
 import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
@@ -42,7 +54,9 @@ export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
   [Kind.ACCESS]: onAccessQuestion,
   [Kind.FRAGMENTS]: (node, { message: m }) => onSurvivorAnswer(node, m),
   [Kind.SNAPSHOT]: (node, { message: m }) => onSurvivorAnswer(node, m),
-  [Kind.BRANCH]: (node, { message: m }) => onBranch(node, m),
+  [Kind.BRANCH]: (node, { message: m, peer }) => {
+    if (branchAllowed(node, m, peer)) onBranch(node, m)
+  },
   [Kind.APP]: (node, { message: m }) => {
     if (!node.succession.isRoot) return forwardUp(node, m)
     node.publish(CONTROL_TOPIC, m.raw)

@@ -162,8 +162,14 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     let loaded = 0
     for (const doc of await storage.documents()) {
       if (!owns(doc) || node.replicas.get(doc) || !node.succession.isRoot) continue
-      await node.replicas.openAtRoot(doc, {})
-      loaded++
+      try {
+        await node.replicas.openAtRoot(doc, {})
+        loaded++
+      } catch (error) {
+        // One that cannot be loaded (its latest copy is in another host's store, see
+        // Coordinator.checkDocument; or a damaged one) stays where it is; the others go over.
+        node.logger.warn({ doc, reason: (error as Error).message }, 'a stored document is not handed over')
+      }
     }
     if (loaded > 0) node.logger.info({ loaded }, 'loaded the stored documents not in memory, for the next root to recover them from us')
   }

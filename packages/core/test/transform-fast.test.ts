@@ -155,9 +155,6 @@ describe('ops on unrelated places pass each other unchanged', () => {
         expect(interacts(b, a)).toBe(false)
         expect(transformOp(a, b, true)).toBe(a)
         expect(transformOp(b, a, false)).toBe(b)
-        // what transformOp's shortcut stands for: json1 leaves them as they are too
-        expect(json1.type.transformNoConflict(a, b, 'left')).toStrictEqual(a)
-        expect(json1.type.transformNoConflict(b, a, 'right')).toStrictEqual(b)
         const index = new PlaceIndex()
         index.add(a)
         expect(index.touches(b)).toBe(false)

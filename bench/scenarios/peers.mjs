@@ -31,7 +31,7 @@ import { EXTRA_SYSTEMS, SYSTEMS } from '../peers/system.mjs'
 import { median, row, sleep, spawnWorker, stopAll } from './common.mjs'
 
 const PARTS = ['latency', 'throughput', 'fanout', 'latejoin']
-const LABEL = { 'zinc-zmq': 'Zinc (zmq)', 'zinc-ws': 'Zinc (ws)', 'zinc-zmq-base': 'Zinc (zmq, ZINC_BASE_CORE)', yjs: 'Yjs + Hocuspocus' }
+const LABEL = { 'zinc-zmq': 'Zinc (zmq)', 'zinc-ws': 'Zinc (ws)', 'zinc-zmq-base': 'Zinc (zmq, ZINC_BASE_CORE)', 'zinc-zmq-keyed': 'Zinc (zmq, keyed shapes)', yjs: 'Yjs + Hocuspocus' }
 
 function config(smoke) {
   return smoke

@@ -3,7 +3,7 @@
  * (origin, sender, presence), cannot take a connected peer's id, gets nothing before it passes
  * `authenticate`, and cannot multiply itself into fresh ids on one connection.
  */
-import { BatchCodec, encodeMessage, Kind, kindName, type DocId, type EndpointStats } from '@zinc/core'
+import { BatchCodec, encodeMessage, encodeOp, Kind, kindName, SnapshotCodec, type DocId, type EndpointStats } from '@zinc/core'
 import { describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers.js'
 import { boundEachTest, honestChangeArrives, RawPeer, rssMb, startEdge, type Edge } from './edge.js'
@@ -74,6 +74,42 @@ describe('a connection is an identity (WebSocket edge, ZeroMQ root)', () => {
     expect(b.state.forged1).toBeUndefined()
     expect(a.presence.get().has(bob.id)).toBe(false)
     expect(edge.root.stats().sequenced).toBeGreaterThanOrEqual(2)
+  })
+
+  it("a BRANCH from a leaf is refused: a leaf speaks only for itself, and a branch's fragments carry others' origins (a forged change of Alice's, merged, would swallow her next one)", async () => {
+    edge = await startEdge()
+    const alice = await edge.client()
+    const bob = await edge.client()
+    const a = await alice.open<Shapes>('board', { initial: {} })
+    const b = await bob.open<Shapes>('board', { initial: {} })
+    const attacker = await joinedRaw(edge, 'board')
+    const snapshot = attacker.received.find((r) => r.message.kind === Kind.SNAPSHOT && r.message.doc === 'board')!.message
+    const fork = snapshot.seq
+    const history = SnapshotCodec.decode(snapshot.payload).history
+    // Alice's first change, as if another history had sequenced it right after the fork.
+    const forgedFragment = encodeMessage({
+      kind: Kind.FRAGMENT,
+      origin: alice.id,
+      sender: alice.id,
+      doc: 'board' as DocId,
+      clientSeq: 1,
+      seq: fork + 1,
+      baseSeq: fork,
+      epoch: 1,
+      payload: encodeOp(['forgedBranch', { i: 1 }]),
+    })
+    const before = edge.relay.stats()
+    attacker.send({ kind: Kind.BRANCH, doc: 'board' as DocId, seq: fork, payload: BatchCodec.encode({ envelopes: [forgedFragment], history }) })
+    await waitFor(() => edge!.relay.stats().forged > before.forged, 'the branch to be refused and counted')
+    // Alice's own first change is hers: confirmed, and at Bob's.
+    a.change((d) => {
+      d.alice = 'real'
+    })
+    await a.synced()
+    await waitFor(() => b.state.alice === 'real', 'Alice’s real change at Bob')
+    await honestChangeArrives(b, a, 'after-branch')
+    expect(a.state.forgedBranch).toBeUndefined()
+    expect(b.state.forgedBranch).toBeUndefined()
   })
 
   it('a batch of presence (PRESENCES) from a leaf is checked value by value: a forged cursor inside is refused, its own still counts', async () => {

@@ -167,7 +167,7 @@ export async function runNode(config: NodeConfig, output: Output = stdout): Prom
         stats = await startStatsServer({ port: config.statsPort, ...(config.statsHost ? { host: config.statsHost } : {}), snapshot: () => running.snapshot(started) })
         log.info({ url: stats.url }, 'stats server listening')
       }
-      output.out(`zinc host ${id} (sharded: one tree per shard, roots spread over the live hosts)`)
+      output.out(`zinc host ${running.id} (sharded: one tree per shard, roots spread over the live hosts)`)
       const flag = config.coordinator as CoordinatorFlag
       output.out(`coordinator: etcd://${flag.endpoints.join(',')}/${flag.prefix ?? ''} (each shard's root elected there)`)
       for (const line of running.lines) output.out(line)

@@ -1,3 +1,5 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { EndpointAddresses, Logger, Storage } from '@zinc/core'
 import type { ZmqTransport } from '@zinc/transport-zmq'
 import type { Forest, ShardedHost } from '@zinc/coordinator-etcd'
@@ -5,6 +7,26 @@ import type { CoordinatorFlag } from './coordinator.js'
 import { CliError } from './errors.js'
 import type { StatsSnapshot } from './stats-server.js'
 import { openStorage, storageOptions } from './storage.js'
+
+/**
+ * The host id kept in the data directory (`DIR/host-id`, written on the first run): etcd records
+ * which host's store holds each document by host id, so a host restarted on its stores must come
+ * back under the same id, or it would not recognise its own documents (their opens would wait
+ * for a host that never returns).
+ */
+async function hostIdIn(data: string, fresh: string): Promise<string> {
+  const file = join(data, 'host-id')
+  try {
+    const kept = (await readFile(file, 'utf8')).trim()
+    if (kept) return kept
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new CliError(`--data: cannot read the host id in ${file} (${(error as Error).message}); fix its permissions, or remove it only if this host's stores go too.`)
+  }
+  await mkdir(data, { recursive: true })
+  await writeFile(file, `${fresh}\n`)
+  return fresh
+}
 
 /** The sharded host as `zinc host --shards N` runs it: what the runner prints, serves and closes. */
 export interface RunningShards {
@@ -76,7 +98,7 @@ export async function startShards(config: ShardsConfig): Promise<RunningShards> 
       ...config.coordinator,
       ...(config.leaseTtlMs !== undefined ? { leaseTtlMs: config.leaseTtlMs } : {}),
       shards: config.shards,
-      id: config.id,
+      id: config.data === undefined ? config.id : await hostIdIn(config.data, config.id),
       endpoint: (shard: number) => ({
         ...config.endpointOptions,
         transport: config.transport,

@@ -12,3 +12,28 @@ export class EtcdUnreachableError extends ZincError {
     )
   }
 }
+
+/**
+ * A root of a shard was asked for a document whose latest copy is in another host's store
+ * (documents sharded across hosts with a store each): it neither creates it anew nor serves an
+ * older copy of its own. The open is retried until that host leads the shard again.
+ */
+export class StoredElsewhereError extends ZincError {
+  constructor(
+    readonly doc: string,
+    readonly shard: string,
+    readonly holder: string,
+    readonly holderRunning: boolean,
+  ) {
+    super(
+      'ERR_STORED_ELSEWHERE',
+      `document "${doc}" exists, and its latest copy is in the store of host ${holder}, ` +
+        (holderRunning ? `which is running but does not lead ${shard} now` : `which is not running (not registered in etcd)`) +
+        `; this root will not create it anew nor serve an older copy (a confirmed change would be lost). ` +
+        (holderRunning
+          ? `It is served once host ${holder} leads ${shard} again (it gets its shards back when the live hosts are those it left).`
+          : `Restart host ${holder} with its store (under the same host id, with the same data directory): it takes its shards back and serves it.`) +
+        ` Or give every host a shared store (onLoad / onStore hooks on a common database)`,
+    )
+  }
+}

@@ -64,6 +64,21 @@ export interface ElectionHooks {
   alive?: (host: string, incarnation?: string) => boolean
   /** Which documents belong to this election (its shard): loaded from storage before a handover. */
   owns?: (doc: string) => boolean
+  /**
+   * Which host's store holds each document's latest copy (per-host stores, see doc-records.ts):
+   * told when this member's terms start and end, and asked before the root loads a document
+   * (checkDocument).
+   */
+  records?: {
+    /** This member leads under leader key `key` at `epoch`: records are written only while that key leads. */
+    newTerm(key: string, epoch: number): void
+    /** This member no longer leads. */
+    endTerm(): void
+    /** This member closes. */
+    close(): void
+    /** Resolves when this root may load `doc` from its own store or create it; rejects saying where its latest copy is otherwise. */
+    check(doc: string): Promise<void>
+  }
 }
 
 /**
@@ -123,6 +138,14 @@ export class EtcdCoordinator implements Coordinator {
   /** A shard may move to this member's host: recovery adopts documents from survivors. */
   get adoptsDocuments(): boolean {
     return this.#hooks !== undefined
+  }
+
+  /**
+   * Before the root loads a document it does not hold: with per-host stores, refused while the
+   * latest copy is in another host's store (DocumentRecords.check); otherwise at once.
+   */
+  checkDocument(doc: string): Promise<void> {
+    return this.#hooks?.records?.check(doc) ?? Promise.resolve()
   }
 
   /** Whether this member leads now (and may acknowledge). */
@@ -194,6 +217,7 @@ export class EtcdCoordinator implements Coordinator {
       if (owns) await this.#member.prepareHandover?.(owns).catch((error: unknown) => this.#member?.logger.warn({ err: error }, 'loading the stored documents before a handover failed'))
       if (!this.#leading || this.#standing) return
       this.#leading = false
+      this.#hooks?.records?.endTerm()
       this.#member.lapsed('the shard moved to another host: handing it over')
     }
     await this.#withdraw()
@@ -312,6 +336,7 @@ export class EtcdCoordinator implements Coordinator {
   #lapse(why: string): void {
     if (!this.#leading) return
     this.#leading = false
+    this.#hooks?.records?.endTerm()
     this.#member?.lapsed(why)
     // Give up this candidacy: if the lease still exists, revoking it lets a successor in at
     // once; a new lease competes again (and, if it wins, under a new epoch).
@@ -385,6 +410,7 @@ export class EtcdCoordinator implements Coordinator {
       const recorded = await this.#takeOverRecord(client, member, epoch)
       if (recorded === false || this.#leading || key !== this.#myKey || !this.#window.certain || this.#closed) return
       this.#leading = true
+      this.#hooks?.records?.newTerm(key, epoch)
       // No record at all (a deployment from before the record existed): the leader we saw.
       const before = recorded.found ? recorded.previous : this.#followed
       const alive = this.#hooks?.alive
@@ -394,7 +420,7 @@ export class EtcdCoordinator implements Coordinator {
       if (!handover && before?.stores && before.host && before.host !== this.#hooks?.host)
         member.logger.warn(
           { previous: before.host },
-          "elected after a root whose host is gone and kept its own store: documents only in that store are not served here, and an open of one creates it anew from the opener's initial (one of the two copies is lost when that host returns). Restart that host with its store, or give every host a shared store (onLoad / onStore hooks)",
+          'elected after a root whose host is gone and kept its own store: documents whose latest copy is only in that store are not served here until that host leads this shard again (their opens are refused for now and retried; none is created anew). Restart that host with its store, or give every host a shared store (onLoad / onStore hooks)',
         )
       this.#followed = undefined
       this.#handedBy = handover?.host ? { id: handover.id, host: handover.host, ...(handover.incarnation ? { incarnation: handover.incarnation } : {}) } : undefined
@@ -403,6 +429,7 @@ export class EtcdCoordinator implements Coordinator {
     }
     if (this.#leading) {
       this.#leading = false
+      this.#hooks?.records?.endTerm()
       member.lapsed('etcd names another leader')
     }
     let value: LeaderValue
@@ -466,6 +493,7 @@ export class EtcdCoordinator implements Coordinator {
     if (this.#closed) return
     this.#closed = true
     this.#leading = false
+    this.#hooks?.records?.close()
     clearTimeout(this.#renewTimer)
     clearInterval(this.#pollTimer)
     await this.#watcher?.cancel().catch(() => {})

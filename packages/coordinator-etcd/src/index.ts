@@ -1,5 +1,5 @@
 export { etcd, EtcdCoordinator, type EtcdCoordinatorOptions, type ElectionHooks } from './etcd-coordinator.js'
-export { EtcdUnreachableError } from './errors.js'
+export { EtcdUnreachableError, StoredElsewhereError } from './errors.js'
 export { ShardedHost, type ShardedHostOptions, type ShardedHostStats, type ShardEndpointOptions } from './sharded-host.js'
 export { Forest, type ForestOptions } from './forest.js'
 export { assignShards, shardOf } from './shard-map.js'

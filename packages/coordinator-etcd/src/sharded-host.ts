@@ -1,6 +1,8 @@
 import { DEFAULTS, Endpoint, newEndpointId, silentLogger, type AccessRequest, type Logger, type EndpointOptions, type EndpointStats, type Verdict } from '@zinc/core'
 import type { Etcd3 } from 'etcd3'
 import { connectEtcd, EtcdCoordinator, type EtcdCoordinatorOptions } from './etcd-coordinator.js'
+import { ClaimingStorage } from './claiming-storage.js'
+import { DocumentRecords } from './doc-records.js'
 import { HostRegistry } from './registry.js'
 import { checkShardCount, shardCount } from './shard-config.js'
 import { assignShards, shardOf } from './shard-map.js'
@@ -17,7 +19,11 @@ export interface ShardedHostOptions extends EtcdCoordinatorOptions {
    * per host leave room to spread evenly when hosts come and go (e.g. 4 × the most hosts).
    */
   shards: number
-  /** This host's id in etcd (default: a fresh UUID). Shards follow it: keep it across restarts. */
+  /**
+   * This host's id in etcd (default: a fresh UUID). Shards follow it: keep it across restarts.
+   * Required with a store (`storage` in `endpoint`): etcd records which host's store holds each
+   * document by this id.
+   */
   id?: string
   /** The options of shard `shard`'s endpoint: transport, `bind` (its own addresses), storage, hooks. */
   endpoint: (shard: number) => ShardEndpointOptions
@@ -101,6 +107,10 @@ export class ShardedHost {
     try {
       await shardCount(client, prefix, shards)
       const base = options.endpoint(0)
+      if (options.id === undefined && base.storage)
+        throw new TypeError(
+          'ShardedHost.start: a host with a store needs a stable `id`, the same after a restart: etcd records which host stores each document by that id, and a restarted host under a new one would not find its own documents (their opens would wait for the old id). Pass `id` (zinc host keeps it in the --data directory).',
+        )
       const logger = base.logger ?? silentLogger
       let changed = () => {}
       const since = Date.now()
@@ -125,8 +135,12 @@ export class ShardedHost {
 
   async #startShard(shard: number, options: ShardedHostOptions): Promise<void> {
     const base = options.endpoint(shard)
+    const shardPrefix = `${this.prefix}shards/${shard}/`
+    // Which host's store holds each document's latest copy: with per-host stores, a document
+    // open nowhere is only in one store, and another host must not create it anew (doc-records.ts).
+    const records = new DocumentRecords(this.#client, shardPrefix, `shard ${shard}`, this.id, (h) => this.#registry.has(h), base.logger ?? silentLogger, options.dialTimeoutMs ?? 3000)
     const coordinator = new EtcdCoordinator(
-      { ...options, prefix: `${this.prefix}shards/${shard}/` },
+      { ...options, prefix: shardPrefix },
       {
         client: this.#client,
         stand: () => !this.#closed && !this.#leaving && this.#assignment[shard] === this.id,
@@ -136,12 +150,14 @@ export class ShardedHost {
         // Registered, and the same run (a host restarted under its id hands nothing over).
         alive: (h, incarnation) => this.#registry.has(h) && (incarnation === undefined || String(this.#registry.get(h)?.since) === incarnation),
         owns: (doc) => shardOf(doc, this.shards) === shard,
+        records,
       },
     )
     this.#coordinators[shard] = coordinator
     const authorize = base.authorize
     const endpoint = await Endpoint.start({
       ...base,
+      ...(base.storage ? { storage: new ClaimingStorage(base.storage, records) } : {}),
       coordinator,
       // A document of another shard opened here is refused by name (the opener routed it wrong).
       authorize: (request: AccessRequest): Verdict | Promise<Verdict> => {

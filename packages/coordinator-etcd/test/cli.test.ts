@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Endpoint } from '@zinc/core'
 import { ZmqTransport } from '@zinc/transport-zmq'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -66,6 +69,26 @@ describe('zinc host --coordinator etcd://', () => {
     const killedAt = Date.now()
     await waitFor(async () => (await led(b.stats).catch(() => [])).length === 4, 'the other host leads all four', 30_000)
     console.log(`[etcd cli] --shards 4: the surviving host led the dead one's shards ${Date.now() - killedAt} ms after SIGKILL (lease 2000 ms)`)
+  })
+
+  it('--shards --data: a host restarted on its data directory comes back under the same id (etcd records who stores each document by it)', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const dir = await mkdtemp(join(tmpdir(), 'zinc-shards-data-'))
+    try {
+      const flags = ['--coordinator', `etcd://${etcdServer.server.endpoint}/cli-data-${process.pid}`, '--shards', '2', '--lease-ttl-ms', '2000', '--data', dir]
+      const run = async () => {
+        const host = zinc(['host', '--bind', 'tcp://127.0.0.1:*,tcp://127.0.0.1:*', '--log-format', 'json', ...flags])
+        const id = (await host.waitFor(/^zinc host \S+ \(sharded/)).split(' ')[2]!
+        host.kill('SIGTERM')
+        expect((await host.exited).code).toBe(0)
+        return id
+      }
+      const first = await run()
+      expect(await run()).toBe(first)
+      expect((await readFile(join(dir, 'host-id'), 'utf8')).trim()).toBe(first)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('--shards: SIGTERM hands the shards over before exiting 0; the other host leads them without waiting for a lease', async (ctx) => {

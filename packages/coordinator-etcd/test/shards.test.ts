@@ -37,11 +37,14 @@ interface Host {
   link: EtcdLink
 }
 
-/** `stores`: one storage per shard (kept by the caller across a restart). */
-async function startHost(network: InprocNetwork, prefix: string, name: string, stores?: MemoryStorage[], logger?: Logger): Promise<Host> {
+/**
+ * `stores`: one storage per shard (kept by the caller across a restart). `node`: its process on
+ * the network, when not `name` (a host restarted after `network.kill(name)` is a new process).
+ */
+async function startHost(network: InprocNetwork, prefix: string, name: string, stores?: MemoryStorage[], logger?: Logger, node = name): Promise<Host> {
   const link = await EtcdLink.to(etcdServer.server)
   cleanups.push(() => link.close())
-  const transport = new InprocTransport(network, { node: name })
+  const transport = new InprocTransport(network, { node })
   const host = await ShardedHost.start({
     endpoints: [link.endpoint],
     prefix,
@@ -54,7 +57,7 @@ async function startHost(network: InprocNetwork, prefix: string, name: string, s
       ...(logger ? { logger } : {}),
       ...(stores ? { storage: stores[shard]! } : {}),
       transport,
-      bind: { inbound: network.uniqueAddress(`${name}-${shard}-in`), outbound: network.uniqueAddress(`${name}-${shard}-out`) },
+      bind: { inbound: network.uniqueAddress(`${node}-${shard}-in`), outbound: network.uniqueAddress(`${node}-${shard}-out`) },
     }),
   })
   cleanups.push(() => host.close())
@@ -297,6 +300,109 @@ describe('documents sharded across hosts on etcd', () => {
     again.forEach((d, i) => expect(d.state.log, some[i]).toEqual([`stored-${i}`]))
   })
 
+  it(
+    'a document open nowhere and stored only by a host that died is not created anew by the next owner: its opens wait, and fail saying which host to restart; restarted on its store, that host serves it; nothing confirmed lost',
+    { timeout: 240_000 },
+    async (ctx) => {
+      if (etcdServer.skip(ctx)) return
+      const network = new InprocNetwork({ seed: 30 })
+      const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+      const storesOf = () => Array.from({ length: SHARDS }, () => new MemoryStorage())
+      const a = await startHost(network, prefix, 'host-a', storesOf())
+      const storesB = storesOf()
+      const b = await startHost(network, prefix, 'host-b', storesB)
+      await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
+      const forest = await startForest(network, prefix, 'forest')
+      // Documents of host-b's shards, written, then closed: only host-b's store holds them.
+      const ofB = b.host.led()
+      const onB = (id: string) => ofB.includes(shardOf(id, SHARDS))
+      const stored = ids.filter(onB).slice(0, 12)
+      const docs = await Promise.all(stored.map((id) => forest.open<Log>(id, { initial: { log: [] } })))
+      docs.forEach((d, i) => d.change((s) => void s.log.push(`stored-${i}`)))
+      await Promise.all(docs.map((d) => d.synced({ timeoutMs: 30_000 })))
+      await Promise.all(docs.map((d) => d.close()))
+      const forestDocs = () => [...forest.endpoints.values()].flatMap((e) => Object.keys(e.stats().docs))
+      await waitFor(() => stored.every((id) => !forestDocs().includes(id)), 'the forest dropped them')
+
+      // host-b dies: no goodbye; host-a leads every shard after the lease.
+      network.kill('host-b')
+      b.link.cut()
+      await waitFor(() => a.host.led().length === SHARDS, 'host-a leads every shard', 60_000)
+      // A document that exists nowhere, in one of those shards, is created at once, as always.
+      const fresh = ids.filter((id) => onB(id) && !stored.includes(id))[0]!
+      const created = await forest.open<Log>(fresh, { initial: { log: ['fresh'] }, timeoutMs: 20_000 })
+      created.change((s) => void s.log.push('fresh-1'))
+      await created.synced({ timeoutMs: 30_000 })
+      // A stored one is never answered as a new document: an open that gives up says why, and what to do.
+      const error = await forest.open<Log>(stored[0]!, { initial: { log: ['wrong: re-seeded'] }, timeoutMs: 3000 }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(Error)
+      expect((error as Error).message).toContain('in the store of host host-b, which is not running')
+      expect((error as Error).message).toContain('Restart host host-b with its store')
+      // Opens that wait longer are answered once host-b is back, with what it stored.
+      const answered = new Set<string>()
+      const opening = stored.map((id) => forest.open<Log>(id, { initial: { log: ['wrong: re-seeded'] }, timeoutMs: 120_000 }).then((d) => (answered.add(id), d)))
+      await new Promise((r) => setTimeout(r, TIMING.peerTimeoutMs * 3))
+      expect([...answered]).toEqual([])
+      // The dead run is tidied away (its timers stop), and host-b restarts on its stores as a new process.
+      await b.host.close()
+      const back = await startHost(network, prefix, 'host-b', storesB, undefined, 'host-b-2')
+      await waitFor(() => settledOn([a, back]), 'host-b got its shards back', 60_000)
+      const again = await Promise.all(opening)
+      again.forEach((d, i) => expect(d.state.log, stored[i]).toEqual([`stored-${i}`]))
+      again.forEach((d, i) => d.change((s) => void s.log.push(`after-${i}`)))
+      await Promise.all(again.map((d) => d.synced({ timeoutMs: 30_000 })))
+      again.forEach((d, i) => expect(d.state.log, stored[i]).toEqual([`stored-${i}`, `after-${i}`]))
+      // The document created while host-b was away went over to it with its history.
+      created.change((s) => void s.log.push('fresh-2'))
+      await created.synced({ timeoutMs: 30_000 })
+      expect(created.state.log).toEqual(['fresh', 'fresh-1', 'fresh-2'])
+      expect(back.host.led()).toContain(shardOf(fresh, SHARDS))
+    },
+  )
+
+  it('a host back on its store that gets its shard back keeps its stored copy of a document over a survivor’s older one', { timeout: 240_000 }, async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 32 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const storesA = Array.from({ length: SHARDS }, () => new MemoryStorage())
+    const a = await startHost(network, prefix, 'host-a', storesA)
+    const writer = await startForest(network, prefix, 'writer')
+    const lagging = await startForest(network, prefix, 'lagging')
+    // A document whose shard host-a leads again once host-b is back too.
+    const id = ids.find((doc) => assignShards(SHARDS, ['host-a', 'host-b'])[shardOf(doc, SHARDS)] === 'host-a')!
+    const w = await writer.open<Log>(id, { initial: { log: [] } })
+    const l = await lagging.open<Log>(id)
+    w.change((s) => void s.log.push('one'))
+    await w.synced({ timeoutMs: 30_000 })
+    await waitFor(() => l.state.log.length === 1, 'the lagging forest has the first change')
+    // The lagging forest hears nothing more from the hosts; the writer's next changes are
+    // confirmed and stored by host-a, then the writer closes the document.
+    network.partition(['lagging'], ['host-a', 'host-b'])
+    w.change((s) => void s.log.push('two'))
+    w.change((s) => void s.log.push('three'))
+    await w.synced({ timeoutMs: 30_000 })
+    await w.close()
+    // host-b joins, host-a dies: host-b leads every shard, without the document.
+    const b = await startHost(network, prefix, 'host-b')
+    await waitFor(() => settledOn([a, b]), 'two hosts settled', 60_000)
+    network.kill('host-a')
+    a.link.cut()
+    await waitFor(() => b.host.led().length === SHARDS, 'host-b leads every shard', 60_000)
+    await a.host.close()
+    // host-a restarts on its store; host-b, handing its shards back, cannot reach it for a while,
+    // so host-a recovers with the lagging forest (which can reach it) as a survivor meanwhile.
+    const back = await startHost(network, prefix, 'host-a', storesA, undefined, 'host-a-2')
+    network.partition(['host-b'], ['host-a-2'])
+    await waitFor(() => back.host.led().includes(shardOf(id, SHARDS)), 'host-a leads the shard again', 60_000)
+    await new Promise((r) => setTimeout(r, TIMING.peerTimeoutMs * 3))
+    network.heal()
+    await waitFor(() => l.state.log.length === 3, 'the lagging forest gets what host-a stored', 60_000)
+    expect(l.state.log).toEqual(['one', 'two', 'three'])
+    l.change((s) => void s.log.push('four'))
+    await l.synced({ timeoutMs: 30_000 })
+    expect(l.state.log).toEqual(['one', 'two', 'three', 'four'])
+  })
+
   it('a host partitioned from etcd and the others loses its shards, and gets them back by handover when it heals; nothing confirmed lost', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const { network, a, b, docs } = await twoHostsAndDocs(26, 48)
@@ -365,6 +471,19 @@ describe('documents sharded across hosts on etcd', () => {
     }).catch((e: unknown) => e)
     expect((error as Error).message).toContain('No sharded host has registered')
     expect((error as Error).message).toContain('--shards N')
+  })
+
+  it('a host with a store and no id is refused, saying why it needs one', async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 31 })
+    const transport = new InprocTransport(network, { node: 'anonymous' })
+    const error = await ShardedHost.start({
+      endpoints: [etcdServer.server.endpoint],
+      prefix: `zinc-shards-${process.pid}-${++prefixes}/`,
+      shards: SHARDS,
+      endpoint: (shard) => ({ transport, storage: new MemoryStorage(), bind: { inbound: network.uniqueAddress(`anon-${shard}-in`), outbound: network.uniqueAddress(`anon-${shard}-out`) } }),
+    }).catch((e: unknown) => e)
+    expect((error as Error).message).toContain('a host with a store needs a stable `id`')
   })
 
   it('a host started with another shard count is refused, saying what the deployment uses', async (ctx) => {

@@ -2,7 +2,9 @@ import type { DocId, EndpointId } from '../ids.js'
 import { encodeMessage } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import type { DocHead } from '../protocol/payloads.js'
+import type { Storage } from '../storage.js'
 import type { NodeContext } from './context.js'
+import { fetchFromSurvivor, isTrustedSurvivor } from './survivor-fetch.js'
 
 /**
  * During recovery, at a root whose coordinator may hand it documents it never held (a shard
@@ -13,22 +15,83 @@ import type { NodeContext } from './context.js'
  * Without this, such a document is re-created empty and its openers resend their changes.
  */
 export function adoptFromSurvivor(node: NodeContext, child: EndpointId, heads: readonly DocHead[]): void {
-  if (!node.coordination?.adoptsDocuments || !node.succession.recovering) return
+  if (!node.coordination?.adoptsDocuments || !node.succession.recovering || !isTrustedSurvivor(node, child)) return
+  const storage = node.opts.storage
   for (const head of heads) {
     const doc = head.doc as DocId
     const known = node.replicas.get(doc)
     // Held at seq 0: opened here (as a relay, say) but never received from the old root, and
     // seeded blank at promotion; the survivor's snapshot is the document, not fragments on it.
     if (head.seq === 0 || (known && known.seq > 0 && !node.succession.isAdopting(doc))) continue
-    if (node.succession.adopt(doc)) {
-      const replica = known ?? node.replicas.create(doc)
-      // Served (and sequenced) only once recovery ends, by then from the survivor's snapshot.
-      if (!known) replica.seed({})
-      replica.sequencer?.pause()
-      node.logger.info({ child, doc, theirs: head.seq }, 'adopting a document from a survivor')
+    // Our own store may hold it (a host back on its store, the shard handed back to it): first
+    // see how far, see fromOwnStore.
+    if (!known && storage && !node.succession.isAdopting(doc)) {
+      void fromOwnStore(node, storage, child, head)
+      continue
     }
-    node.succession.fetchStarted(`${child}/${doc}`)
-    // A seq beyond the survivor's head: it answers with its snapshot (see Replica.catchUpMessage).
-    node.sendTo(child, encodeMessage({ kind: Kind.CATCH_UP, origin: node.id, doc, seq: head.seq + 1, epoch: node.succession.epoch }))
+    adopt(node, child, head)
+  }
+}
+
+/** Takes `head.doc` from the survivor `child`: asks for its snapshot, recovery waiting for it. */
+function adopt(node: NodeContext, child: EndpointId, head: DocHead): void {
+  const doc = head.doc as DocId
+  const known = node.replicas.get(doc)
+  if (node.succession.adopt(doc)) {
+    const replica = known ?? node.replicas.create(doc)
+    // Served (and sequenced) only once recovery ends, by then from the survivor's snapshot.
+    if (!known) replica.seed({})
+    replica.sequencer?.pause()
+    node.logger.info({ child, doc, theirs: head.seq }, 'adopting a document from a survivor')
+  }
+  node.succession.fetchStarted(`${child}/${doc}`)
+  // A seq beyond the survivor's head: it answers with its snapshot (see Replica.catchUpMessage).
+  node.sendTo(child, encodeMessage({ kind: Kind.CATCH_UP, origin: node.id, doc, seq: head.seq + 1, epoch: node.succession.epoch }))
+}
+
+/**
+ * A document a survivor offers that this root does not hold in memory, but may hold in its own
+ * store, perhaps further than the survivor (which may have lagged behind what this root
+ * confirmed and stored before it went away). Its snapshot taken blindly replaced the stored
+ * history with a shorter one: the changes past it were lost, and every later append was refused
+ * (the stored log was ahead: "expected seq 145, got 67", sharded chaos seed 104). So the stored
+ * copy is restored first, when the coordinator agrees it is the latest (Coordinator.checkDocument:
+ * not when another host's store has a newer one); then only what the survivor holds beyond it is
+ * fetched, as from any survivor (a later branch is taken as such, see later-branch.ts). With no
+ * stored copy, or not the latest, the survivor's snapshot is adopted as before. Recovery waits
+ * for the load (it counts as a fetch in flight).
+ */
+async function fromOwnStore(node: NodeContext, storage: Storage, child: EndpointId, head: DocHead): Promise<void> {
+  const doc = head.doc as DocId
+  const key = `${child}/${doc}`
+  node.succession.fetchStarted(key)
+  // Several survivors may offer it at once: each loads, the first restores (see restoreStored).
+  await restoreStored(node, storage, doc)
+  if (node.closed || !node.succession.recovering) return void node.succession.fetchDone(key)
+  const restored = node.replicas.get(doc)
+  if (restored && restored.seq > 0 && !node.succession.isAdopting(doc)) {
+    fetchFromSurvivor(node, child, [head])
+    if (head.seq <= restored.seq) node.succession.fetchDone(key)
+  } else {
+    adopt(node, child, head)
+  }
+  node.maybeEndRecovery()
+}
+
+/** Restores `doc` from our store into a (paused) replica, when it is there and the latest copy. */
+async function restoreStored(node: NodeContext, storage: Storage, doc: DocId): Promise<void> {
+  try {
+    await node.replicas.ports.check?.(doc)
+    const stored = await storage.load(doc)
+    // Created and restored in one step: a replica here now is another load's, or an open's.
+    if (!stored || node.closed || node.replicas.get(doc) || !node.succession.recovering) return
+    const replica = node.replicas.create(doc)
+    replica.restore(stored)
+    // Sequenced only once recovery ends, as every document of a promoted root.
+    replica.sequencer?.pause()
+    node.logger.info({ doc, seq: replica.seq }, 'a survivor offers a document this root has in its own store: restored it first')
+  } catch (error) {
+    // Another host's store has the latest copy, or ours cannot be read: the survivor's it is.
+    node.logger.info({ doc, reason: (error as Error).message }, 'not restoring a document from our store before adopting it')
   }
 }

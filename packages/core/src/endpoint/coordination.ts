@@ -116,7 +116,9 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     // answering them, ahead of us, with snapshots of our older history (the changes the last root
     // confirmed were lost: sharded chaos seed 101). Not for a fresh process's first election
     // (its first epoch, no document held): the tree's first root, or a restart, as before.
-    const blind = order.length === 0 && required.length === 0 && (s.epoch > 1 || node.replicas.size > 0)
+    // Our own id in the order (a roster from a parent we once had lists us) is nobody to wait for:
+    // counted, a root re-elected after a turn of its own ended recovery at once (seed 104).
+    const blind = !order.some((p) => p.id !== node.id) && required.length === 0 && (s.epoch > 1 || node.replicas.size > 0)
     void node.detachParent()
     this.#held = false
     this.#waitWarnedAt = node.clock.now()
@@ -160,8 +162,14 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     let loaded = 0
     for (const doc of await storage.documents()) {
       if (!owns(doc) || node.replicas.get(doc) || !node.succession.isRoot) continue
-      await node.replicas.openAtRoot(doc, {})
-      loaded++
+      try {
+        await node.replicas.openAtRoot(doc, {})
+        loaded++
+      } catch (error) {
+        // One that cannot be loaded (its latest copy is in another host's store, see
+        // Coordinator.checkDocument; or a damaged one) stays where it is; the others go over.
+        node.logger.warn({ doc, reason: (error as Error).message }, 'a stored document is not handed over')
+      }
     }
     if (loaded > 0) node.logger.info({ loaded }, 'loaded the stored documents not in memory, for the next root to recover them from us')
   }

@@ -33,6 +33,15 @@ export interface Coordinator {
    * survivor's snapshot of the documents it lacks (see `adoptFromSurvivor`). Default false.
    */
   readonly adoptsDocuments?: boolean
+  /**
+   * Called by a root before it loads a document it does not hold in memory, from its store or
+   * anew from the opener's `initial`. Resolves when this root's store (or a fresh seed, for a
+   * document that exists nowhere) is the document's latest copy. Rejects, saying where that copy
+   * is and what to do, when it is elsewhere (another host's store, documents sharded across
+   * hosts): the open is then refused `ERR_UNAVAILABLE` and retried by the opener, so no change is
+   * ever confirmed on a copy that would replace that one. Absent: every document may be loaded.
+   */
+  checkDocument?(doc: string): Promise<void>
 }
 
 /** The endpoint as a coordinator sees it: what it is told to do. */

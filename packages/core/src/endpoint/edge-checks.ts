@@ -67,6 +67,20 @@ export function frameAllowed(node: NodeContext, m: Message, peer: PeerIdentity |
   return false
 }
 
+/**
+ * A BRANCH passes up another history's fragments under their authors' origins, unchecked one by
+ * one (the root merges it whole). Only a child that can be promoted (it binds: as root it could
+ * sequence anything anyway) may pass one; a leaf speaks for itself alone, and its own confirmed
+ * changes come back as resends, checked like any change. Without this, a page could pack a
+ * fragment under another's origin and next clientSeq into a branch: merged, it made that
+ * endpoint's real next change a duplicate, reported confirmed and never applied.
+ */
+export function branchAllowed(node: NodeContext, m: Message, peer: PeerIdentity | undefined): boolean {
+  if (node.children.get(m.sender)?.addresses !== undefined) return true
+  forged(node, 'branch-from-leaf', m.sender, m.origin, peer)
+  return false
+}
+
 function forged(node: NodeContext, violation: IdentityViolation, sender: EndpointId, origin: EndpointId, peer: PeerIdentity | undefined): void {
   node.stats.forged++
   countRefusal(node, 'ERR_IDENTITY')

@@ -250,7 +250,17 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
       offs.push(replica.events.on('ready', () => done()))
       offs.push(replica.events.on('refused', (error) => done(error)))
       offs.push(this.#node.events.on('closed', () => done(new ClosedError(`Endpoint ${this.id}`))))
-      const timer = setTimeout(() => done(new TimeoutError(`Opening document "${replica.doc}"`, timeoutMs, 'The parent did not send the document; check that it is running and reachable.')), timeoutMs)
+      const timer = setTimeout(() => {
+        // The root may have said why it cannot serve the document yet (e.g. it is in a store it cannot read).
+        const why = this.#node.replicas.unavailableReason(replica.doc)
+        done(
+          new TimeoutError(
+            `Opening document "${replica.doc}"`,
+            timeoutMs,
+            why ? `The root could not serve it: ${why}.` : 'The parent did not send the document; check that it is running and reachable.',
+          ),
+        )
+      }, timeoutMs)
       if (signal) {
         const onAbort = () => done(new AbortError(`Opening document "${replica.doc}"`))
         if (signal.aborted) onAbort()

@@ -12,6 +12,8 @@ export type IdentityViolation =
   | 'wrong-sender'
   /** An `origin` that is not the sender nor a descendant the sender introduced. */
   | 'wrong-origin'
+  /** A BRANCH (fragments under other endpoints' origins) from a child that cannot be promoted. */
+  | 'branch-from-leaf'
 
 /**
  * A parent's binding of its children's ids to the connections they joined on, and of the

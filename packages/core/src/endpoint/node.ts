@@ -21,6 +21,7 @@ import { Children } from './children.js'
 import { JoinGate } from './join-gate.js'
 import { PresenceOut } from './presence-out.js'
 import { Coordination } from './coordination.js'
+import type { Coordinator } from './coordinator.js'
 import type { EndpointEvents, NodeContext, Role, Work } from './context.js'
 import { failover } from './failover.js'
 import { Fencing } from './fencing.js'
@@ -165,6 +166,7 @@ export class Node implements NodeContext {
       snapshotEvery: opts.snapshotEvery,
       storage: opts.storage,
       load: hooks && onLoad ? (doc) => hooks.load(doc) : undefined,
+      check: typeof opts.coordinator === 'object' && opts.coordinator.checkDocument ? (doc) => (opts.coordinator as Coordinator).checkDocument!(doc) : undefined,
       isRoot: () => this.succession.isRoot,
       epoch: () => this.succession.epoch,
       // sendUp counts the message (by its kind) itself.

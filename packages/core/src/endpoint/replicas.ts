@@ -1,5 +1,5 @@
 import type { Clock } from '../runtime/clock.js'
-import { InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError, ZincError } from '../errors.js'
 import { Replica } from '../document/replica.js'
 import type { ReplicaIO } from '../document/replica-io.js'
 import { endpointIdToBytes, type DocId, type EndpointId } from '../ids.js'
@@ -23,6 +23,8 @@ export interface ReplicaPorts {
   readonly storage: Storage | undefined
   /** The onLoad hook: a document's state from the application's own database (undefined: none there). */
   readonly load: ((doc: DocId) => unknown) | undefined
+  /** The coordinator's check before a document is loaded or created here (Coordinator.checkDocument). */
+  readonly check: ((doc: DocId) => Promise<void>) | undefined
   isRoot(): boolean
   epoch(): number
   sendUp(kind: number, bytes: Uint8Array): void
@@ -43,6 +45,8 @@ export class ReplicaSet {
   readonly #resync = new Map<DocId, Set<EndpointId>>()
   /** Replicas whose snapshot is being written (one write per document at a time). */
   readonly #writing = new Set<DocId>()
+  /** Why the parent could not serve a document for now (ERR_UNAVAILABLE), for the opener's timeout error. */
+  readonly #unavailable = new Map<DocId, string>()
 
   constructor(readonly ports: ReplicaPorts) {}
 
@@ -80,8 +84,16 @@ export class ReplicaSet {
    * stored, so a restart never re-seeds it).
    */
   async openAtRoot(doc: DocId, initial: unknown): Promise<Replica> {
-    const existing = this.#replicas.get(doc)
-    if (existing) return existing
+    const held = this.#replicas.get(doc)
+    if (held) return held
+    if (this.ports.check) {
+      // Its latest copy may be in a store this root cannot read: then it is neither loaded from
+      // ours nor created anew (the error says where it is), see Coordinator.checkDocument.
+      await this.ports.check(doc)
+      const existing = this.#replicas.get(doc)
+      if (existing) return existing
+      if (!this.ports.isRoot()) throw new ZincError('ERR_UNAVAILABLE', `this endpoint stopped being the root while it checked document "${doc}"; the open goes to the new root`)
+    }
     const replica = this.create(doc)
     const { storage, load } = this.ports
     if (!storage && !load) {
@@ -136,10 +148,21 @@ export class ReplicaSet {
     this.ports.sendUp(Kind.OPEN, encodeMessage({ kind: Kind.OPEN, origin: this.ports.io.self, doc: replica.doc, epoch: this.ports.epoch(), seq: 0, payload }))
   }
 
+  /** The parent could not serve `doc` for now (ERR_UNAVAILABLE, retried): kept for the opener's timeout error. */
+  unavailable(doc: DocId, reason: string): void {
+    if (this.#replicas.has(doc)) this.#unavailable.set(doc, reason)
+  }
+
+  /** The last reason the parent gave for not serving `doc` yet, if any. */
+  unavailableReason(doc: DocId): string | undefined {
+    return this.#unavailable.get(doc)
+  }
+
   /** Drops a replica nobody here or below uses any more. */
   drop(replica: Replica): void {
     if (replica.localOpens > 0 || replica.children.size > 0 || this.ports.isRoot()) return
     this.#replicas.delete(replica.doc)
+    this.#unavailable.delete(replica.doc)
     this.#waitingOpens.delete(replica.doc)
     replica.abandon('the document was closed on this endpoint')
     this.ports.unsubscribeDoc(replica.doc)
@@ -152,6 +175,7 @@ export class ReplicaSet {
     if (!replica) return
     this.#replicas.delete(doc)
     this.#waitingOpens.delete(doc)
+    this.#unavailable.delete(doc)
     this.ports.unsubscribeDoc(doc)
     replica.events.emit('refused', error)
   }
@@ -270,7 +294,11 @@ export class ReplicaSet {
    */
   async writeSnapshot(replica: Replica): Promise<void> {
     const storage = this.ports.storage
-    if (!storage || this.#writing.has(replica.doc)) return
+    // Not ready: being loaded or seeded at the root right now (openAtRoot), with no state yet.
+    // Its empty snapshot, stored after the seed, replaced the document (recovery ending while an
+    // open's seed was still being written: a sharded root's first write of a document waits for
+    // etcd, see @zinc/coordinator-etcd doc-records.ts).
+    if (!storage || !replica.ready || this.#writing.has(replica.doc)) return
     this.#writing.add(replica.doc)
     const snapshot = replica.storedSnapshot()
     const seq = snapshot.seq

@@ -5,12 +5,24 @@ import { decodeJson } from '../../protocol/json.js'
 import { Kind } from '../../protocol/kinds.js'
 import type { BadFrameError } from '../../errors.js'
 import type { PeerIdentity } from '../../transport.js'
-import { fragmentProblem, frameAllowed, helloAllowed, openAtRootOrRefuse, openValueAllowed, presenceAllowed, refuseDoc, refuseFragment, relayRefusal, serveOpen } from '../edge-checks.js'
+import {
+  branchAllowed,
+  fragmentProblem,
+  frameAllowed,
+  helloAllowed,
+  openAtRootOrRefuse,
+  openValueAllowed,
+  presenceAllowed,
+  refuseDoc,
+  refuseFragment,
+  relayRefusal,
+  serveOpen,
+} from '../edge-checks.js'
 import { BatchCodec, HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, WelcomeCodec } from '../../protocol/payloads.js'
 import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue, vouched } from '../forwarding.js'
-import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
+import { extendsOurHistory, fetchFromSurvivor, isTrustedSurvivor } from '../survivor-fetch.js'
 import { adoptFromSurvivor } from '../adopt.js'
 import { isLaterBranch, isTakingFrom, takeLaterBranch, tookLaterBranch } from '../later-branch.js'
 import { whenReached } from '../opener-ahead.js'
@@ -42,7 +54,9 @@ export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
   [Kind.ACCESS]: onAccessQuestion,
   [Kind.FRAGMENTS]: (node, { message: m }) => onSurvivorAnswer(node, m),
   [Kind.SNAPSHOT]: (node, { message: m }) => onSurvivorAnswer(node, m),
-  [Kind.BRANCH]: (node, { message: m }) => onBranch(node, m),
+  [Kind.BRANCH]: (node, { message: m, peer }) => {
+    if (branchAllowed(node, m, peer)) onBranch(node, m)
+  },
   [Kind.APP]: (node, { message: m }) => {
     if (!node.succession.isRoot) return forwardUp(node, m)
     node.publish(CONTROL_TOPIC, m.raw)
@@ -239,7 +253,7 @@ function joinAdmitted(node: NodeContext, m: Message, peer: PeerIdentity | undefi
  */
 function onSurvivorAnswer(node: NodeContext, m: Message): void {
   const replica = node.replicas.get(m.doc as DocId)
-  if (!replica || !node.succession.recovering) return void node.stats.dropped++
+  if (!replica || !node.succession.recovering || !isTrustedSurvivor(node, m.origin)) return void node.stats.dropped++
   const head = node.children.get(m.origin)?.heads?.find((h) => h.doc === replica.doc)
   if (m.kind === Kind.SNAPSHOT && isTakingFrom(node, replica.doc, m.origin)) {
     tookLaterBranch(node, replica, m.seq, SnapshotCodec.decode(m.payload))

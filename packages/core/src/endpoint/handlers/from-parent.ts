@@ -310,8 +310,10 @@ function onRefuse(node: NodeContext, m: Message): void {
       if (replica?.ready) node.replicas.requestSnapshot(replica)
       return
     case 'ERR_UNAVAILABLE':
-      // The document could not be loaded up there just now: the open is retried.
+      // The document could not be loaded up there just now: the open is retried (and, should
+      // the opener give up, its timeout error says why).
       node.logger.warn({ doc: m.doc, reason: refusal.reason }, 'opening a document failed for now; retrying')
+      if (m.doc) node.replicas.unavailable(m.doc as DocId, refusal.reason)
       return
   }
   if (m.doc) {

@@ -194,6 +194,7 @@ export class DocumentRecords {
       const term = this.#term
       if (this.#closed) throw new ClosedError(`the endpoint of ${this.shard}`)
       if (!term) {
+        this.logger.info({ doc }, 'this endpoint does not lead its shard now: storing the document waits until it leads again')
         await new Promise<void>((resolve) => this.#nextTerm.push(resolve))
         continue
       }
@@ -214,6 +215,11 @@ export class DocumentRecords {
           return
         }
         // Our key no longer leads: the coordinator ends the term as soon as it reads so.
+        if (attempt % 10 === 0)
+          this.logger.warn(
+            { doc, key: term.key, epoch: term.epoch },
+            'recording in etcd that this host stores the document was refused: our leader key no longer leads; waiting for the coordinator to see it',
+          )
         await new Promise((r) => setTimeout(r, 200))
       } catch (error) {
         if (attempt % 10 === 0) this.logger.warn({ doc, reason: (error as Error).message.split('\n')[0] }, 'recording in etcd that this host stores the document failed; retrying (its changes wait)')

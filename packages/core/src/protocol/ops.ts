@@ -1,8 +1,11 @@
 import type { Patch } from 'immer'
 import { BadFrameError } from '../errors.js'
-import { checkOp, type Op } from '../document/ot.js'
-import { decodeJson, encodeJson } from './json.js'
-import { assertSafeValue, decodePatches } from './patches.js'
+import { freezeDeep, type Op } from '../document/ot.js'
+import { encodeJson } from './json.js'
+import { freezeSafe, readOp } from './op-check.js'
+import { decodePatches } from './patches.js'
+
+const decoder = new TextDecoder('utf-8', { fatal: true })
 
 /**
  * A FRAGMENT's payload: `{"o": op}`, the change as one ot-json1 operation (see PROTOCOL.md,
@@ -21,50 +24,35 @@ export function encodeOp(op: Op, rejections = 0): Uint8Array {
   return encodeJson(rejections > 0 ? { o: op, r: rejections } : { o: op })
 }
 
-// Keys that would let an op reach Object.prototype through a plain-object state.
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
-
-/** Decodes and checks a fragment payload; does not check that it applies. Throws BadFrameError. */
+/**
+ * Decodes and checks a fragment payload; does not check that it applies. Throws BadFrameError.
+ *
+ * After the parse, one pass (op-check.ts) checks the values (at most 512 levels, no
+ * `__proto__`/`constructor`/`prototype` key), Zinc's op rules (no such key in a path, only the
+ * text-unicode embedded type) and json1's structure, and freezes the op: the body is deeply
+ * frozen and its op marked checked, so it may be shared by every replica of a process and is
+ * not checked again when applied. Every decode makes every check: where a change enters the
+ * tree and at every endpoint that receives it, since a reader cannot know who made its bytes.
+ */
 export function decodeFragmentBody(bytes: Uint8Array): FragmentBody {
-  const value = decodeJson(bytes, 'fragment payload')
-  if (Array.isArray(value)) return { patches: decodePatches(bytes), rejections: 0 }
-  const refused = (value as { refused?: unknown } | null)?.refused
-  if (typeof refused === 'string') throw new BadFrameError(`refused where it entered the tree: ${refused}`)
-  if (typeof value !== 'object' || value === null || !('o' in value)) throw new BadFrameError('fragment payload is neither {"o": op} nor a list of patches')
-  const op = (value as { o: unknown }).o as Op
-  const r = (value as { r?: unknown }).r ?? 0
-  if (typeof r !== 'number' || !Number.isInteger(r) || r < 0) throw new BadFrameError('fragment payload has a bad refusal count')
-  assertOpShape(op, 0)
+  let value: unknown
   try {
-    checkOp(op)
+    value = JSON.parse(decoder.decode(bytes))
   } catch (error) {
-    throw new BadFrameError(`fragment op is not a valid ot-json1 operation (${(error as Error).message})`)
+    throw new BadFrameError(`fragment payload is not valid UTF-8 JSON (${(error as Error).message})`)
   }
-  return { op, rejections: r }
-}
-
-const MAX_DEPTH = 512
-
-/** Refuses forbidden keys anywhere in an op's paths and `__proto__` in any inserted value. */
-function assertOpShape(op: unknown, depth: number): void {
-  if (op === null) return
-  if (depth > MAX_DEPTH) throw new BadFrameError(`an op nests deeper than ${MAX_DEPTH} levels`)
-  if (!Array.isArray(op)) throw new BadFrameError('fragment op is not a list')
-  for (const item of op) {
-    if (typeof item === 'string') {
-      if (FORBIDDEN_KEYS.has(item)) throw new BadFrameError(`an op path has a forbidden key ${JSON.stringify(item)}`)
-    } else if (typeof item === 'number') {
-      if (!Number.isInteger(item) || item < 0) throw new BadFrameError(`an op path has a bad index ${item}`)
-    } else if (Array.isArray(item)) {
-      assertOpShape(item, depth + 1)
-    } else if (typeof item === 'object' && item !== null) {
-      for (const [k, v] of Object.entries(item)) {
-        if (k === '__proto__') throw new BadFrameError('an op component has a forbidden key "__proto__"')
-        if (k === 'et' && v !== 'text-unicode') throw new BadFrameError(`an op uses an unknown embedded type ${JSON.stringify(v)}`)
-        assertSafeValue(v, depth + 1)
-      }
-    } else {
-      throw new BadFrameError(`an op has an element of type ${item === null ? 'null' : typeof item}`)
-    }
+  if (Array.isArray(value)) return freezeDeep({ patches: decodePatches(bytes), rejections: 0 })
+  if (typeof value !== 'object' || value === null) throw new BadFrameError('fragment payload is neither {"o": op} nor a list of patches')
+  const wrapper = value as Record<string, unknown>
+  // Every key but the op's is checked as a value (the op is walked by readOp below).
+  for (const key in wrapper) {
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw new BadFrameError(`fragment payload has a forbidden key ${JSON.stringify(key)}`)
+    if (key !== 'o') freezeSafe(wrapper[key], 2)
   }
+  const refused = wrapper.refused
+  if (typeof refused === 'string') throw new BadFrameError(`refused where it entered the tree: ${refused}`)
+  if (!('o' in wrapper)) throw new BadFrameError('fragment payload is neither {"o": op} nor a list of patches')
+  const r = wrapper.r ?? 0
+  if (typeof r !== 'number' || !Number.isInteger(r) || r < 0) throw new BadFrameError('fragment payload has a bad refusal count')
+  return Object.freeze({ op: readOp(wrapper.o, 2), rejections: r })
 }

@@ -1,4 +1,5 @@
-import type { Etcd3, Watcher } from 'etcd3'
+import type { Etcd3, IKeyValue } from 'etcd3'
+import { WatchedPrefix } from './watched-prefix.js'
 
 /**
  * Shards lent for a while to the host whose store holds a document their owner cannot serve
@@ -16,36 +17,27 @@ import type { Etcd3, Watcher } from 'etcd3'
  */
 export class ShardLends {
   readonly #lends = new Map<number, string>()
-  #watcher: Watcher | undefined
-  #poll: ReturnType<typeof setInterval> | undefined
+  readonly #keys: WatchedPrefix
   #closed = false
-  #reading = false
-  #again = false
 
   constructor(
     readonly client: Etcd3,
     readonly prefix: string,
-    readonly pollMs: number,
+    pollMs: number,
     readonly timeoutMs: number,
     /** The lends changed: assign again. */
     readonly changed: () => void,
-  ) {}
+  ) {
+    this.#keys = new WatchedPrefix(client, this.#dir, pollMs, timeoutMs, (kvs) => this.#apply(kvs))
+  }
 
   get #dir(): string {
     return `${this.prefix}lends/`
   }
 
   async start(): Promise<void> {
-    const reread = () => void this.#read()
-    this.#watcher = await this.client.watch().prefix(this.#dir).create()
-    this.#watcher
-      .on('put', reread)
-      .on('delete', reread)
-      .on('connected', reread)
-      .on('error', () => {})
-    // A safety net under the watch (a reconnect can miss events).
-    this.#poll = setInterval(reread, this.pollMs)
-    await this.#read()
+    await this.#keys.start()
+    await this.#keys.read()
   }
 
   /** The host `shard` is lent to, if any. */
@@ -66,7 +58,7 @@ export class ShardLends {
       .then(this.client.put(key).value(host))
       .options({ deadline: Date.now() + this.timeoutMs })
       .commit()
-    await this.#read()
+    await this.#keys.read()
   }
 
   /** Gives `shard` back, if it is lent to `host`. */
@@ -77,45 +69,23 @@ export class ShardLends {
       .then(this.client.delete().key(key))
       .options({ deadline: Date.now() + this.timeoutMs })
       .commit()
-    await this.#read()
+    await this.#keys.read()
   }
 
-  async #read(): Promise<void> {
-    if (this.#reading) return void (this.#again = true)
-    this.#reading = true
-    try {
-      do {
-        this.#again = false
-        let kvs
-        try {
-          kvs = (
-            await this.client
-              .getAll()
-              .prefix(this.#dir)
-              .options({ deadline: Date.now() + this.timeoutMs })
-              .exec()
-          ).kvs
-        } catch {
-          return // etcd unreachable: the poll reads again
-        }
-        const next = new Map<number, string>()
-        for (const kv of kvs) {
-          const shard = Number(kv.key.toString().slice(this.#dir.length))
-          if (Number.isInteger(shard)) next.set(shard, kv.value.toString())
-        }
-        const same = next.size === this.#lends.size && [...next].every(([k, h]) => this.#lends.get(k) === h)
-        this.#lends.clear()
-        for (const [k, h] of next) this.#lends.set(k, h)
-        if (!same && !this.#closed) this.changed()
-      } while (this.#again && !this.#closed)
-    } finally {
-      this.#reading = false
+  #apply(kvs: IKeyValue[]): void {
+    const next = new Map<number, string>()
+    for (const kv of kvs) {
+      const shard = Number(kv.key.toString().slice(this.#dir.length))
+      if (Number.isInteger(shard)) next.set(shard, kv.value.toString())
     }
+    const same = next.size === this.#lends.size && [...next].every(([k, h]) => this.#lends.get(k) === h)
+    this.#lends.clear()
+    for (const [k, h] of next) this.#lends.set(k, h)
+    if (!same) this.changed()
   }
 
   async close(): Promise<void> {
     this.#closed = true
-    clearInterval(this.#poll)
-    await this.#watcher?.cancel().catch(() => {})
+    await this.#keys.close()
   }
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { Endpoint, JoinRefusedError, type EndpointOptions } from '@zinc/core'
+import { Endpoint, JoinRefusedError, silentLogger, type EndpointOptions } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { afterEach, describe, expect, it } from 'vitest'
 import { waitFor } from './helpers.js'
@@ -95,7 +95,17 @@ describe('crowds', () => {
     const network = new InprocNetwork({ seed: 20 })
     const start = starter(network)
     const joinLimit = BURST.joinLimit
-    const root = await start({ bind: true, joinLimit })
+    // The root's log says whom it dropped for silence: none of the members may be.
+    const droppedSilent: string[] = []
+    const logger = {
+      ...silentLogger,
+      info: (obj: object, msg?: string) => {
+        const o = obj as { child?: string; why?: string }
+        if (msg === 'child removed' && o.why === 'silent' && o.child) droppedSilent.push(o.child)
+      },
+      child: () => logger,
+    }
+    const root = await start({ bind: true, joinLimit, logger })
     const rootDoc = await root.open<{ n: number[] }>('doc', { initial: { n: [] } })
     const members = await Promise.all(Array.from({ length: 5 }, () => start({ join: root.addresses })))
     const memberDocs = await Promise.all(members.map((m) => m.open<{ n: number[] }>('doc')))
@@ -117,8 +127,10 @@ describe('crowds', () => {
     expect(crowd).toHaveLength(BURST.joins)
     expect(root.stats().refusedByCode['ERR_BUSY'] ?? 0).toBeGreaterThan(0)
     expect(step).toBeGreaterThan(0)
-    // No member lost its parent or was dropped for silence during the burst.
+    // No member lost its parent or was dropped for silence during the burst (its heartbeats
+    // were read on time while the crowd was let in).
     expect(lost).toEqual([])
+    expect(droppedSilent.filter((id) => members.some((m) => m.id === id))).toEqual([])
     expect(root.stats().children).toBe(BURST.joins + 5)
     await waitFor(() => memberDocs.every((d) => d.seq === rootDoc.seq && d.pendingCount === 0), 'the members converged')
     expect(rootDoc.state.n).toHaveLength(step)
@@ -222,6 +234,30 @@ describe('crowds', () => {
     expect((got()['PRESENCE'] ?? 0) + (got()['PRESENCES'] ?? 0) - before).toBeLessThanOrEqual(3)
     expect(root.stats().forged + upper.stats().forged).toBe(0)
   })
+
+  it('a root learns its tree’s size from its relays’ heartbeats, hop by hop, and sees it shrink', async () => {
+    const network = new InprocNetwork({ seed: 26 })
+    const start = starter(network)
+    const root = await start({ bind: true })
+    const relays = await Promise.all([0, 1].map(() => start({ bind: true, join: root.addresses })))
+    const lower = await start({ bind: true, join: relays[1]!.addresses })
+    const leaves = await Promise.all([
+      ...Array.from({ length: 10 }, () => start({ join: relays[0]!.addresses })),
+      ...Array.from({ length: 6 }, () => start({ join: relays[1]!.addresses })),
+      ...Array.from({ length: 5 }, () => start({ join: lower.addresses })),
+    ])
+    // 2 relays, 1 relay below one of them, 21 leaves: 24 endpoints below the root, which has 2 children.
+    await waitFor(() => root.stats().descendants === 24, 'the root counts 24 endpoints below it')
+    expect(root.stats().children).toBe(2)
+    expect(relays[1]!.stats().descendants).toBe(12)
+    expect(lower.stats().descendants).toBe(5)
+    // Three leaves of the lowest relay leave, and one of the first relay's: the count follows.
+    await Promise.all([...leaves.slice(16, 19), leaves[0]!].map((l) => l.close()))
+    await waitFor(() => root.stats().descendants === 20, 'the root counts 20 once four leaves left')
+    expect(lower.stats().descendants).toBe(2)
+    // The root never read a leaf's heartbeat: its children are its two relays.
+    expect(root.stats().children).toBe(2)
+  }, 60_000)
 
   it('a tab dropped for silence and back shows its cursor again without moving it', async () => {
     const network = new InprocNetwork({ seed: 25 })

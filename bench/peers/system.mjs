@@ -3,7 +3,7 @@ import { nowUs } from '../lib/worker.mjs'
 
 export const SYSTEMS = ['zinc-zmq', 'zinc-ws', 'yjs']
 /** Systems only run when asked for (--systems). */
-export const EXTRA_SYSTEMS = ['zinc-zmq-base']
+export const EXTRA_SYSTEMS = ['zinc-zmq-base', 'zinc-zmq-keyed']
 
 /** { module, options } for a system name: Zinc over zmq or ws, or Yjs + Hocuspocus. */
 export async function load(system) {
@@ -13,6 +13,8 @@ export async function load(system) {
     if (!process.env.ZINC_BASE_CORE) throw new Error('zinc-zmq-base needs ZINC_BASE_CORE=<dir of another build of packages/core/dist>')
     return { mod: await import('./zinc.mjs'), options: { wire: 'zmq', core: process.env.ZINC_BASE_CORE } }
   }
+  // The shapes in Zinc's layout for wide maps (`keyed`: buckets by a hash of the id), not one flat record.
+  if (system === 'zinc-zmq-keyed') return { mod: await import('./zinc.mjs'), options: { wire: 'zmq', keyed: true } }
   if (system === 'yjs') return { mod: await import('./yjs.mjs'), options: {} }
   throw new Error(`unknown peer system ${system}; known: ${SYSTEMS.join(', ')}`)
 }

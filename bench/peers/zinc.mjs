@@ -18,8 +18,8 @@ function transportFor(wire) {
 /** This checkout's @zinc/core, or another build of it (`core`: its dist/ directory). */
 const coreOf = async (core) => (core ? await import(pathToFileURL(`${core.replace(/\/$/, '')}/index.js`).href) : thisCore)
 
-export async function startServer({ wire, core }) {
-  const { Endpoint } = await coreOf(core)
+export async function startServer({ wire, core, keyed: inBuckets = false }) {
+  const { Endpoint, keyed } = await coreOf(core)
   const transport = transportFor(wire)
   const bind = wire === 'zmq' ? { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' } : { inbound: 'ws://127.0.0.1:*/in', outbound: 'ws://127.0.0.1:*/out' }
   const ep = await Endpoint.start({ transport, bind, maxMessageBytes: 256 * 1024 * 1024 })
@@ -28,7 +28,7 @@ export async function startServer({ wire, core }) {
     info: { addresses: ep.addresses },
     /** Opens `name` holding `shapes` (a plain object of id → shape). */
     async seed(name, shapes) {
-      docs.push(await ep.open(name, { initial: { shapes } }))
+      docs.push(await ep.open(name, { initial: { shapes: inBuckets ? keyed.from(Object.entries(shapes)) : shapes } }))
     },
     async close() {
       await ep.close()
@@ -38,21 +38,22 @@ export async function startServer({ wire, core }) {
 }
 
 /** A client process: `count` endpoints joined to the server, on one transport. */
-export async function startClients({ wire, info, count, core }) {
-  const { Endpoint } = await coreOf(core)
+export async function startClients({ wire, info, count, core, keyed: inBuckets = false }) {
+  const { Endpoint, keyed } = await coreOf(core)
+  const layout = inBuckets ? keyed : undefined
   const transport = transportFor(wire)
   const start = () => Endpoint.start({ transport, join: info.addresses, joinTimeoutMs: 120_000, maxMessageBytes: 256 * 1024 * 1024 })
   const eps = []
   for (let i = 0; i < count; i += 16) eps.push(...(await Promise.all(Array.from({ length: Math.min(16, count - i) }, start))))
   return {
     async open(name) {
-      return Promise.all(eps.map(async (ep) => docHandle(await ep.open(name, { timeoutMs: 120_000 }))))
+      return Promise.all(eps.map(async (ep) => docHandle(await ep.open(name, { timeoutMs: 120_000 }), layout)))
     },
     /** A new endpoint joins and opens `name`; returns the number of shapes it then holds. */
     async lateJoin(name) {
       const ep = await start()
       const doc = await ep.open(name, { timeoutMs: 120_000 })
-      const n = Object.keys(doc.state.shapes).length
+      const n = layout ? layout.size(doc.state.shapes) : Object.keys(doc.state.shapes).length
       await ep.close()
       return n
     },
@@ -63,12 +64,14 @@ export async function startClients({ wire, info, count, core }) {
   }
 }
 
-function docHandle(doc) {
+/** `layout`: core's `keyed` when the shapes are kept in its buckets, else one flat record. */
+function docHandle(doc, layout) {
   const inflight = []
   return {
     set(key, shape) {
       const f = doc.change((d) => {
-        d.shapes[key] = shape
+        if (layout) layout.set(d.shapes, key, shape)
+        else d.shapes[key] = shape
       })
       if (f) inflight.push(f.confirmed.catch(() => undefined))
     },

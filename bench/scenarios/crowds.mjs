@@ -110,6 +110,8 @@ export async function crowd({ relays = 1, leaves, idleMs = 3000, timeoutMs = 600
     await waitFor(() => arrivals.length === docs.length - 1, 'the change everywhere', timeoutMs)
     for (const stop of stops) stop()
     const rootReceived = { ...(root.stats().receivedByKind ?? {}) }
+    // The tree's size as the root knows it: its relays' reports (issue 19: hop by hop).
+    const rootDescendants = root.stats().descendants
     // Presence: up to 10 leaves under each relay move in one tick (every leaf holds every
     // mover's value: a few per relay keep the 10,000-endpoint tree within memory). Frames the
     // root handled for it, and the time until every leaf sees every mover.
@@ -144,6 +146,7 @@ export async function crowd({ relays = 1, leaves, idleMs = 3000, timeoutMs = 600
       presenceMovers: movers.length,
       presenceAllSeenMs: +presenceMs.toFixed(1),
       rootPresenceFrames,
+      rootDescendants,
       rootReceived,
     }
     return result
@@ -206,22 +209,31 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     // a cost of putting 100 tabs in one process, which a browser does not have).
     const firstInProcess = []
     const lastInProcess = []
+    // CROWDS_CHANGE_PROF=<dir>: CPU profiles of the edge and of the first tab process while the
+    // changes are sent (only that phase), for bench/profile-top.mjs.
+    const changeProf = process.env.CROWDS_CHANGE_PROF
+    if (changeProf) await Promise.all([edge.call('profile'), tabs[0].call('profile')])
+    const cm0 = await edge.call('mark')
+    const ctm0 = await Promise.all(tabs.map((t) => t.call('mark')))
     for (let n = 1; n <= changes; n++) {
       await Promise.all(tabs.map((t) => t.call('listen', { n })))
+      const seen = Promise.all(tabs.map((t) => t.call('seen', { timeoutMs: 30_000 }, 60_000)))
       await edge.call('change', { n })
-      const deadline = Date.now() + 30_000
-      let perProcess = []
-      while (Date.now() < deadline) {
-        perProcess = await Promise.all(tabs.map((t) => t.call('samples')))
-        if (perProcess.flat().length >= leaves) break
-        await sleep(20)
-      }
+      const perProcess = await seen
       lat.push(...perProcess.flat().map((us) => us / 1000))
       for (const got of perProcess.filter((g) => g.length > 0)) {
         firstInProcess.push(Math.min(...got) / 1000)
         lastInProcess.push(Math.max(...got) / 1000)
       }
       await sleep(100)
+    }
+    // CPU per change: the edge's, and the tab processes' per leaf (decode and apply, 1,000 times).
+    const cm1 = await edge.call('mark')
+    const ctm1 = await Promise.all(tabs.map((t) => t.call('mark')))
+    const tabsChangeCpuUs = ctm1.reduce((sum, m, i) => sum + m.cpuUs - ctm0[i].cpuUs, 0)
+    if (changeProf) {
+      await edge.call('profile', { file: `${changeProf}/edge-changes.cpuprofile` })
+      await tabs[0].call('profile', { file: `${changeProf}/tabs-changes.cpuprofile` })
     }
     return {
       topology: `edge relay → ${leaves} WebSocket leaves in ${procs} processes`,
@@ -243,6 +255,11 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
       firstInProcessP99Ms: +pct(firstInProcess, 99).toFixed(1),
       lastInProcessP50Ms: +pct(lastInProcess, 50).toFixed(1),
       delivered: lat.length / (changes * leaves),
+      // Includes the 100 ms pauses between changes (heartbeats, idle): compare with idle CPU.
+      edgeCpuPerChangeMs: +((cm1.cpuUs - cm0.cpuUs) / changes / 1000).toFixed(1),
+      edgeHeartbeatsWhileChanging: (cm1.sent.HEARTBEAT ?? 0) - (cm0.sent.HEARTBEAT ?? 0),
+      changePhaseS: +((cm1.t - cm0.t) / 1e6).toFixed(2),
+      tabCpuPerLeafPerChangeUs: Math.round(tabsChangeCpuUs / changes / leaves),
       edgeHeapPerLeafKB: +((h1 - h0) / leaves / 1024).toFixed(1),
       leafProcessHeapPerLeafKB: +(tm1.reduce((s, m) => s + m.heapUsed, 0) / leaves / 1024).toFixed(1),
       refusedBusy: m1.refusedBusy,

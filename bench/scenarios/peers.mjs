@@ -16,6 +16,7 @@
 //   node bench/scenarios/peers.mjs [--smoke] [--reps N] [--only latency,throughput,fanout,latejoin] [--systems zinc-zmq,yjs] [--profile DIR]
 //     [--writers N --readers N --window N --dur MS]   another throughput shape, for investigations
 //   ZINC_BASE_CORE=<another build's packages/core/dist> ... --systems zinc-zmq-base,zinc-zmq,yjs   before/after in one run
+//   ... --systems zinc-zmq,zinc-zmq-keyed,yjs   Zinc with the shapes in core's `keyed` buckets (its layout for wide maps) too
 //
 // Standalone, a full run writes bench/results/peers.{json,md}; --smoke writes
 // bench/results/tmp/smoke/peers.*, and --only/--systems/--profile bench/results/tmp/partial/peers.*
@@ -31,7 +32,7 @@ import { EXTRA_SYSTEMS, SYSTEMS } from '../peers/system.mjs'
 import { median, row, sleep, spawnWorker, stopAll } from './common.mjs'
 
 const PARTS = ['latency', 'throughput', 'fanout', 'latejoin']
-const LABEL = { 'zinc-zmq': 'Zinc (zmq)', 'zinc-ws': 'Zinc (ws)', 'zinc-zmq-base': 'Zinc (zmq, ZINC_BASE_CORE)', yjs: 'Yjs + Hocuspocus' }
+const LABEL = { 'zinc-zmq': 'Zinc (zmq)', 'zinc-ws': 'Zinc (ws)', 'zinc-zmq-base': 'Zinc (zmq, ZINC_BASE_CORE)', 'zinc-zmq-keyed': 'Zinc (zmq, keyed shapes)', yjs: 'Yjs + Hocuspocus' }
 
 function config(smoke) {
   return smoke

@@ -9,56 +9,27 @@
 //
 //   node bench/scenarios/reader-path.mjs [--n 20000] [--batch 3] [--reps 5] [--profile]
 // ZINC_CORE=<another build's packages/core/dist/> measures that build instead (before/after).
-import { Session } from 'node:inspector/promises'
+import { drain, fakeIO, loadCore, opt, profileIf } from '../lib/doc-path.mjs'
 
 const argv = process.argv.slice(2)
-const opt = (f, d) => (argv.includes(f) ? Number(argv[argv.indexOf(f) + 1]) : d)
-const N = opt('--n', 20_000)
-const BATCH = opt('--batch', 3)
-const REPS = opt('--reps', 5)
-const core = process.env.ZINC_CORE ? new URL(`file://${process.env.ZINC_CORE.replace(/\/?$/, '/')}`) : new URL('../../packages/core/dist/', import.meta.url)
-const load = (p) => import(new URL(p, core).href)
-const [{ Replica }, { produce }, { diffToOp, recordIdentity }, codec, { Kind }, { emptyStats }, { silentLogger }, { newEndpointId }, { encodeOp }, { BatchCodec }] = await Promise.all([
-  load('document/replica.js'),
-  load('document/immer.js'),
-  load('document/diff.js'),
-  load('protocol/codec.js'),
-  load('protocol/kinds.js'),
-  load('runtime/stats.js'),
-  load('logger.js'),
-  load('ids.js'),
-  load('protocol/ops.js'),
-  load('protocol/payloads.js'),
-])
-
-function io(root, published) {
-  const deferred = []
-  return {
-    deferred,
-    io: {
-      self: newEndpointId(),
-      logger: silentLogger,
-      stats: emptyStats(),
-      storage: undefined,
-      epoch: () => 1,
-      isRoot: () => root,
-      sendUp() {},
-      publishFragments: (doc, envelopes) => published?.push(...envelopes),
-      publishOnDoc() {},
-      sendTo() {},
-      defer: (fn) => deferred.push(fn),
-      maybeSnapshot() {},
-    },
-  }
-}
-const drain = (d) => {
-  while (d.length) d.shift()()
-}
+const N = opt(argv, '--n', 20_000)
+const BATCH = opt(argv, '--batch', 3)
+const REPS = opt(argv, '--reps', 5)
+const [{ Replica }, { produce }, { diffToOp, recordIdentity }, codec, { Kind }, { newEndpointId }, { encodeOp }, { BatchCodec }] = await loadCore(
+  'document/replica.js',
+  'document/immer.js',
+  'document/diff.js',
+  'protocol/codec.js',
+  'protocol/kinds.js',
+  'ids.js',
+  'protocol/ops.js',
+  'protocol/payloads.js',
+)
 
 /** The root's output: N sequenced changes, packed in FRAGMENTS messages of BATCH. */
-function sequence() {
+async function sequence() {
   const published = []
-  const r = io(true, published)
+  const r = await fakeIO(true, { published })
   const root = new Replica('bench', r.io, 10_000, 1 << 30)
   root.seed({ shapes: {} })
   root.becomeSequencer()
@@ -89,7 +60,7 @@ function sequence() {
 
 /** µs per change for a fresh leaf to take in every message, as the node hands them over. */
 async function read(messages) {
-  const l = io(false)
+  const l = await fakeIO(false)
   const leaf = new Replica('bench', l.io, 10_000, 1 << 30)
   leaf.seed({ shapes: {} })
   let received = 0
@@ -106,29 +77,11 @@ async function read(messages) {
   return (c.user + c.system) / N
 }
 
-const messages = sequence()
+const messages = await sequence()
 await read(messages) // warm-up
-let session
-if (argv.includes('--profile')) {
-  session = new Session()
-  session.connect()
-  await session.post('Profiler.enable')
-  await session.post('Profiler.start')
-}
+const profiler = await profileIf(argv)
 const us = []
 for (let i = 0; i < REPS; i++) us.push(await read(messages))
 us.sort((a, b) => a - b)
 console.log(`leaf: ${N} changes in FRAGMENTS of ${BATCH}: ${us[us.length >> 1].toFixed(2)} µs CPU per change (median of ${REPS}; min ${us[0].toFixed(2)})`)
-if (session) {
-  const { profile } = await session.post('Profiler.stop')
-  const self = new Map()
-  const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
-  let total = 0
-  for (let i = 0; i < profile.samples.length; i++) {
-    const n = nodes.get(profile.samples[i])
-    const k = `${n.callFrame.functionName || '(anonymous)'}  ${n.callFrame.url.replace(/.*\/(packages|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`
-    self.set(k, (self.get(k) ?? 0) + profile.timeDeltas[i])
-    total += profile.timeDeltas[i]
-  }
-  for (const [k, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`)
-}
+await profiler.stop()

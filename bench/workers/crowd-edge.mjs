@@ -5,8 +5,13 @@ import { Endpoint } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { WsServerTransport } from '@zinc/transport-ws'
 import { cpuMark, nowUs, serve } from '../lib/worker.mjs'
+import { phaseProfiler } from '../lib/phase-profile.mjs'
+
+const profiler = phaseProfiler()
 
 let root, relay, ws, doc
+// CROWDS_PEER_TIMEOUT_MS: another peer timeout for the edge and the tabs (heartbeats every fifth of it).
+const liveness = process.env.CROWDS_PEER_TIMEOUT_MS ? { peerTimeoutMs: Number(process.env.CROWDS_PEER_TIMEOUT_MS) } : {}
 await serve(
   async () => {
     const network = new InprocNetwork()
@@ -17,6 +22,7 @@ await serve(
       transport: ws,
       joinTransport: new InprocTransport(network, { node: 'relay' }),
       join: root.addresses,
+      ...liveness,
       bind: { inbound: 'ws://127.0.0.1:*/in', outbound: 'ws://127.0.0.1:*/out' },
     })
     await relay.open('crowd')
@@ -34,6 +40,7 @@ await serve(
       throttled: relay.stats().throttled,
       dropped: relay.stats().dropped,
     }),
+    profile: ({ file }) => (file ? profiler.stop(file) : profiler.start()),
     gc: () => (globalThis.gc?.(), globalThis.gc?.(), process.memoryUsage().heapUsed),
     change: ({ n }) => {
       const sentUs = nowUs()

@@ -5,6 +5,7 @@
 import { Endpoint } from '@zinc/core'
 import { WsServerTransport } from '@zinc/transport-ws'
 import { args, cpuMark, nowUs, serve } from '../lib/worker.mjs'
+import { phaseProfiler } from '../lib/phase-profile.mjs'
 
 const a = args()
 let transport
@@ -12,6 +13,10 @@ const leaves = []
 const docs = []
 let samples = []
 let want = 0
+let allSeen = () => {}
+const profiler = phaseProfiler()
+// CROWDS_PEER_TIMEOUT_MS: another peer timeout for the edge and the tabs (heartbeats every fifth of it).
+const liveness = process.env.CROWDS_PEER_TIMEOUT_MS ? { peerTimeoutMs: Number(process.env.CROWDS_PEER_TIMEOUT_MS) } : {}
 await serve(
   async () => {
     transport = new WsServerTransport({ highWaterMark: 10_000 })
@@ -23,7 +28,7 @@ await serve(
       const cpu0 = cpuMark().cpuUs
       const eachMs = []
       const start = async () => {
-        const leaf = await Endpoint.start({ transport, join: a.join, joinTimeoutMs: 120_000 })
+        const leaf = await Endpoint.start({ transport, join: a.join, joinTimeoutMs: 120_000, ...liveness })
         eachMs.push((nowUs() - t0) / 1000)
         return leaf
       }
@@ -44,10 +49,25 @@ await serve(
           if (s.n !== want) return
           samples.push(nowUs() - s.sentUs)
           off()
+          if (samples.length === docs.length) allSeen()
         })
       }
     },
+    // Answers once every leaf here saw the change (or after timeoutMs): the bench waits for
+    // that instead of asking every 20 ms, which cost the tab processes CPU in the window measured.
+    seen: ({ timeoutMs = 30_000 }) =>
+      new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          allSeen = () => {}
+          resolve(samples)
+        }
+        const timer = setTimeout(done, timeoutMs)
+        allSeen = done
+        if (samples.length === docs.length) done()
+      }),
     samples: () => samples,
+    profile: ({ file }) => (file ? profiler.stop(file) : profiler.start()),
     mark: () => ({ ...cpuMark(), heapUsed: process.memoryUsage().heapUsed }),
     async stop() {
       await Promise.all(leaves.map((l) => l.close()))

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { applyOp, applyOps, freezeDeep, type Op } from '../dist/document/ot.js'
+import { OpenPass } from '../dist/document/draft-apply.js'
 
 /** draft-apply.ts copies on write without immer: what immer guaranteed must still hold. */
 describe('applying ops copies on write', () => {
@@ -53,5 +54,45 @@ describe('applying ops copies on write', () => {
     const after = applyOp(before, op) as unknown as { keys: { v: { items: string[] } } }
     expect(after.keys.v.items).toEqual(['first'])
     expect(value.items).toEqual([])
+  })
+
+  it('an open pass (the root sequencing a batch) gives what applying each op on its own gives; an op that fails halfway leaves it as it was', () => {
+    const ops = [
+      ['keys', 'a', { i: 1 }],
+      // removes keys.k in its pick phase, then fails to insert past the list's end
+      [
+        ['keys', 'k', { r: true }],
+        ['list', 9, { i: 'x' }],
+      ],
+      ['keys', 'k', { es: [3, '!'] }],
+      ['list', 1, { r: true }],
+      ['keys', 'a', { r: true, i: 2 }],
+      ['deep', 'x', 'y', 0, { i: 0 }],
+      ['deep', 'x', 'y', 7, { r: true }],
+    ] as unknown as Op[]
+    const pass = new OpenPass(before)
+    let oneByOne = before
+    const refused: number[] = []
+    ops.forEach((op, i) => {
+      let fits = true
+      try {
+        oneByOne = applyOp(oneByOne, op)
+      } catch {
+        fits = false
+      }
+      if (fits) pass.apply(op)
+      else {
+        expect(() => pass.apply(op)).toThrow()
+        refused.push(i)
+      }
+    })
+    expect(refused).toEqual([1, 6])
+    const after = pass.finish()
+    expect(after).toEqual(oneByOne)
+    expect(Object.keys(after.keys)).toEqual(Object.keys(oneByOne.keys))
+    expect(after).toEqual({ list: ['a', 'c'], keys: { k: 'abc!', n: 1, a: 2 }, deep: { x: { y: [0, 1, 2] } } })
+    const frozen = (v: unknown): boolean => typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v).every(frozen))
+    expect(frozen(after)).toBe(true)
+    expect(before).toEqual({ list: ['a', 'b', 'c'], keys: { k: 'abc', n: 1 }, deep: { x: { y: [1, 2] } } })
   })
 })

@@ -210,3 +210,31 @@ describe('unionOps is json1.compose for changes to different places', () => {
     expect(answered).toBeGreaterThan(NUM_RUNS / 20)
   })
 })
+
+describe('applyOp (draft-apply.ts) is json1.type.apply', () => {
+  it('on random recipes, and on their ops carried past each other (moves, removals, replacements, edits inside moved values)', () => {
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 6 }), fc.array(step, { minLength: 1, maxLength: 6 }), (sa, sb) => {
+        const a = opOf(sa)
+        const b = opOf(sb)
+        for (const op of [a, b]) if (op !== null) expect(applyOp(base, op), JSON.stringify(op)).toStrictEqual(json1.type.apply(base as never, op))
+        if (a === null || b === null) return
+        // b then a carried past b: composed ops with moves into places the other changed
+        const after = json1.type.transformNoConflict(a, b, 'left')
+        const mid = applyOp(base, b)
+        expect(applyOp(mid, after), `${JSON.stringify(after)} after ${JSON.stringify(b)}`).toStrictEqual(json1.type.apply(json1.type.apply(base as never, b), after))
+      }),
+      { numRuns: NUM_RUNS, seed: 22 },
+    )
+  })
+
+  it('a value moved and then written into where it lands, a replaced value, a removed one', () => {
+    const op = [
+      ['items', 0, { p: 0 }],
+      ['keys', 'moved', { d: 0 }, 'z', { i: 9 }],
+    ] as unknown as Op
+    const cases = [op, ['items', 1, { r: true, i: { id: 'q', n: 1, tags: [] } }], ['items', 2, { r: true }], ['keys', 'k1', { r: true, i: 4 }]] as unknown as Op[]
+    for (const c of cases) expect(applyOp(base, c), JSON.stringify(c)).toStrictEqual(json1.type.apply(base as never, c))
+    expect(base.items[0]!.n).toBe(0)
+  })
+})

@@ -121,9 +121,11 @@ export class Document<S = unknown, P = unknown> implements AsyncDisposable, Asyn
       replica.events.on('rejected', (_error, fragment) => {
         this.#undo.forget(fragment.clientSeq)
       }),
-      replica.events.on('visibleOp', (op) => {
-        this.#undo.follow(op)
-        this.#redo.follow(op)
+      replica.events.on('visibleOps', (ops) => {
+        for (const op of ops) {
+          this.#undo.follow(op)
+          this.#redo.follow(op)
+        }
       }),
     )
   }

@@ -25,6 +25,51 @@ export function applyOpsDraft<S>(state: S, ops: readonly Op[]): S {
 }
 
 /**
+ * A pass left open over ops applied one at a time (the root sequencing a batch): each container
+ * is copied once for all of them, where applying each op on its own copied every container on
+ * its path again (a 400-key map per fragment). Until `finish` the state is writable and must
+ * not leave the caller. An op that does not apply throws and leaves the pass as it was before
+ * it: the pass is rebuilt from the base and the ops that applied (rare: a malformed change).
+ */
+export class OpenPass<S> {
+  readonly #base: S
+  #pass!: Pass
+  #wrapper!: { root: unknown }
+  readonly #applied: Array<Exclude<Op, null>> = []
+
+  constructor(base: S) {
+    this.#base = base
+    this.#open()
+  }
+
+  #open(): void {
+    this.#pass = { fresh: new Set(), inserted: [] }
+    this.#wrapper = { root: this.#base }
+    this.#pass.fresh.add(this.#wrapper)
+  }
+
+  /** Applies `op` after those applied so far; throws (changing nothing) when it does not apply. */
+  apply(op: Op): void {
+    if (op === null) return
+    try {
+      applyOnDraft(this.#pass, this.#wrapper, op)
+    } catch (error) {
+      this.#open()
+      for (const done of this.#applied) applyOnDraft(this.#pass, this.#wrapper, done)
+      throw error
+    }
+    this.#applied.push(op)
+  }
+
+  /** The frozen state after every op applied; the pass is closed. */
+  finish(): S {
+    for (const c of this.#pass.fresh) Object.freeze(c)
+    for (const v of this.#pass.inserted) freezeAll(v)
+    return this.#wrapper.root as S
+  }
+}
+
+/**
  * Ops already checked with json1's checkValidOp and deeply frozen, so they cannot have changed
  * since (a received fragment's op, decoded and checked once per process: shared-bodies.ts):
  * applying them does not check them again.
@@ -138,6 +183,21 @@ function applyEdit(value: unknown, c: Component): unknown {
   return json1.type.apply(value as json1.Doc, [edit] as unknown as json1.JSONOp)
 }
 
+/**
+ * True when nothing after `descent[i]` (a key) writes below that key: only components follow
+ * (a replace, removal, insert, drop or edit of the value there as a whole), none of them a
+ * pick-up (a moved value may be written into where it lands, so it must be this pass's copy).
+ * The value there is then read, not copied: copying a shape to replace it was one more copy
+ * (and Set entry) per change.
+ */
+function endsAt(descent: unknown[], i: number): boolean {
+  for (let j = i + 1; j < descent.length; j++) {
+    const d = descent[j]
+    if (typeof d !== 'object' || d === null || Array.isArray(d) || (d as Component).p != null) return false
+  }
+  return true
+}
+
 /** Applies one op (prefixed with the wrapper's `root` key) to the wrapper draft. */
 function applyOnDraft(pass: Pass, wrapper: { root: unknown }, op: Exclude<Op, null>): void {
   if (!checked.has(op)) json1.type.checkValidOp(op)
@@ -163,7 +223,7 @@ function pick(pass: Pass, parent: unknown, descent: unknown[], held: unknown[], 
     if (typeof d !== 'object') {
       stack.push({ container: sub, key: d as string | number, inList })
       if (typeof d === 'number') inList = true
-      sub = enter(pass, sub, d as string | number)
+      sub = endsAt(descent, i) ? childOf(sub, d as string | number) : enter(pass, sub, d as string | number)
     }
   }
   for (let j = descent.length - 1; j >= i; j--) pick(pass, sub, descent[j] as unknown[], held, inList)
@@ -221,7 +281,7 @@ function drop(pass: Pass, parent: unknown, descent: unknown[], held: unknown[], 
       key = d as string | number
       keyInList = inList
       if (typeof key === 'number') inList = true
-      sub = enter(pass, container, key)
+      sub = endsAt(descent, n) ? childOf(container, key) : enter(pass, container, key)
     }
   }
 }

@@ -73,13 +73,14 @@ export class OpHistory {
   }
 
   /**
-   * `wireBytes`: the size of the fragment as received, when known (a replica following its
-   * parent): it bounds the op's JSON, so the op need not be serialized again to be counted.
+   * `wireBytes`: the size of the fragment as received or sequenced, when known (a replica
+   * following its parent, a root): it bounds the op's JSON, so the op need not be serialized
+   * again to be counted (unless the entry also holds another op as sent).
    */
   append(entry: HistoryEntry, wireBytes?: number): void {
     if (entry.seq !== this.lastSeq + 1) this.reset(entry.seq - 1)
     this.#entries.push(entry)
-    const size = !Number.isFinite(this.bytesLimit) ? 0 : wireBytes !== undefined && entry.sent === undefined ? wireBytes + 64 : sizeOf(entry)
+    const size = !Number.isFinite(this.bytesLimit) ? 0 : wireBytes !== undefined && (entry.sent === undefined || entry.sent === entry.op) ? wireBytes + 64 : sizeOf(entry)
     this.#sizes.push(size)
     this.#bytes += size
     while (this.#entries.length - this.#head > this.limit || (this.#bytes > this.bytesLimit && this.#entries.length - this.#head > 1)) {

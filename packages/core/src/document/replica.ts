@@ -36,8 +36,8 @@ export type ReplicaEvents = {
   ready: []
   /** The parent refused to open the document (not authorized). */
   refused: [error: Error]
-  /** The visible state moved by this op, not made here (undo stacks follow it). */
-  visibleOp: [op: Op]
+  /** The visible state moved by these ops in order, not made here (undo stacks follow them). */
+  visibleOps: [ops: readonly Op[]]
   /** `seq` moved forward (sequenced fragments applied, own changes acknowledged, a snapshot). */
   seq: [seq: number]
   /** Caught up or not (see `Replica.caughtUp`). */
@@ -142,6 +142,8 @@ export class Replica {
   #pendingPlacesAdded = 0
   /** While a batched run is applied: confirmed is already final, so rebuilds wait for its end. */
   #deferRebuild = false
+  /** Inside #following: the ops the visible state moved by, for one 'visibleOps' event. */
+  #runFollowed: Op[] | undefined
   #needRebuild = false
 
   constructor(
@@ -463,40 +465,71 @@ export class Replica {
       )
       if (failed.length === 0) batched = state
     }
-    this.#deferRebuild = batched !== undefined
+    this.#following(batched !== undefined, () => {
+      for (const s of run) {
+        let op: Op
+        let state: unknown
+        try {
+          if (batched !== undefined) {
+            op = s.body.op!
+            state = batched
+          } else {
+            op = opOf(s.body, this.confirmed)
+            state = applyOp(this.confirmed, op)
+          }
+        } catch (error) {
+          // A sequenced fragment the root applied does not apply here: this replica diverged.
+          // Never guess: drop to the last good state and resync from a snapshot.
+          this.io.logger.error({ doc: this.doc, seq: s.seq, err: error }, 'a sequenced fragment did not apply; resyncing from a snapshot')
+          this.ready = false
+          this.#incoming.clear()
+          this.#rebuildVisible()
+          this.requestSnapshot()
+          return
+        }
+        this.confirmed = state
+        this.seq = s.seq
+        this.io.stats.applied++
+        this.clientSeqs.set(s.origin, Math.max(s.clientSeq, this.clientSeqs.get(s.origin) ?? 0))
+        this.log.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, epoch: s.epoch, envelope: s.envelope })
+        this.history.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, base: s.base, op }, s.envelope.byteLength)
+        if (s.origin === this.io.self && this.#acknowledgeHead(s.clientSeq, s.seq)) continue
+        if (s.origin !== this.io.self) foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
+        this.#rebaseOver(op)
+      }
+    })
+    this.io.publishFragments(
+      this.doc,
+      run.map((s) => s.envelope),
+    )
+    this.#sendHeld()
+    if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
+    this.advanced()
+  }
+
+  /**
+   * The sequencer's bookkeeping of a run it applied in one pass (`confirmed` is set to the state
+   * after the whole run for each fragment): the visible state moves once, at the end.
+   */
+  followingRun(fn: () => void): void {
+    this.#following(true, fn)
+  }
+
+  /**
+   * Runs the bookkeeping of several sequenced fragments (`fn`) with the visible state moved once
+   * at its end: the ops it moves by are collected and applied in one pass. `deferRebuild`: a
+   * rebuild waits for the end too, as it must when `confirmed` is already the state after all
+   * of them (a rebuild in between would add pending changes not yet rebased over the rest).
+   */
+  #following(deferRebuild: boolean, fn: () => void): void {
+    this.#deferRebuild = deferRebuild
     this.#needRebuild = false
     this.#visibleOps = []
-    for (const s of run) {
-      let op: Op
-      let state: unknown
-      try {
-        if (batched !== undefined) {
-          op = s.body.op!
-          state = batched
-        } else {
-          op = opOf(s.body, this.confirmed)
-          state = applyOp(this.confirmed, op)
-        }
-      } catch (error) {
-        // A sequenced fragment the root applied does not apply here: this replica diverged.
-        // Never guess: drop to the last good state and resync from a snapshot.
-        this.io.logger.error({ doc: this.doc, seq: s.seq, err: error }, 'a sequenced fragment did not apply; resyncing from a snapshot')
-        this.ready = false
-        this.#incoming.clear()
-        this.#rebuildVisible()
-        this.requestSnapshot()
-        break
-      }
-      this.confirmed = state
-      this.seq = s.seq
-      this.io.stats.applied++
-      this.clientSeqs.set(s.origin, Math.max(s.clientSeq, this.clientSeqs.get(s.origin) ?? 0))
-      this.log.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, epoch: s.epoch, envelope: s.envelope })
-      this.history.append({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, base: s.base, op }, s.envelope.byteLength)
-      if (s.origin === this.io.self && this.#acknowledgeHead(s.clientSeq, s.seq)) continue
-      if (s.origin !== this.io.self) foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
-      this.#rebaseOver(op)
-    }
+    const followed: Op[] = (this.#runFollowed = [])
+    fn()
+    this.#runFollowed = undefined
+    // One event for the run (each is a microtask), not one per fragment.
+    if (followed.length > 0) this.events.emit('visibleOps', followed)
     this.#deferRebuild = false
     const moves = this.#visibleOps ?? []
     this.#visibleOps = undefined
@@ -509,13 +542,12 @@ export class Replica {
         this.#rebuildVisible()
       }
     }
-    this.io.publishFragments(
-      this.doc,
-      run.map((s) => s.envelope),
-    )
-    this.#sendHeld()
-    if (foreign.length > 0) this.events.emit('change', this.visible, foreign[foreign.length - 1], foreign)
-    this.advanced()
+  }
+
+  /** The visible state moved by `op` (made elsewhere): undo stacks follow, once per run. */
+  #followed(op: Op): void {
+    if (this.#runFollowed) this.#runFollowed.push(op)
+    else this.events.emit('visibleOps', [op])
   }
 
   #placesOfPending(): PlaceIndex {
@@ -536,13 +568,13 @@ export class Replica {
   /**
    * Pending changes made before `op` was sequenced are rewritten to follow it (they will be
    * sequenced later, so they take the later side), and the visible state moves by `op` as
-   * rewritten to follow them. Undo stacks follow the same way (the 'visibleOp' event).
+   * rewritten to follow them. Undo stacks follow the same way (the 'visibleOps' event).
    */
   #rebaseOver(op: Op): void {
     if (this.pending.length === 0) {
       this.visible = this.confirmed
       if (this.#visibleOps) this.#visibleOps.length = 0
-      this.events.emit('visibleOp', op)
+      this.#followed(op)
       return
     }
     let over = op
@@ -564,7 +596,7 @@ export class Replica {
       }
       if (this.#visibleOps) this.#visibleOps.push(over)
       else this.visible = applyOp(this.visible, over)
-      this.events.emit('visibleOp', over)
+      this.#followed(over)
     } catch (error) {
       this.io.logger.warn({ doc: this.doc, err: error }, 'pending changes did not rebase; recomputing the visible state')
       this.#rebuildVisible()
@@ -713,7 +745,7 @@ export class Replica {
     const error = new ChangeRejectedError(this.doc, clientSeq, reason)
     p.reject(error)
     this.#rebuildVisible()
-    this.events.emit('visibleOp', undo)
+    this.events.emit('visibleOps', [undo])
     this.#sendHeld()
     this.events.emit('rejected', error, p.fragment)
     this.events.emit('change', this.visible, undefined, [])

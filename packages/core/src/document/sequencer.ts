@@ -5,6 +5,7 @@ import { Kind } from '../protocol/kinds.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
 import type { HistoryEntry } from './op-history.js'
 import { applyOp } from './ot.js'
+import { OpenPass } from './draft-apply.js'
 import { place, type Candidate, type Chain, type Placed } from './placement.js'
 import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
 import { OriginAnswers } from './origin-answers.js'
@@ -15,10 +16,12 @@ interface Prepared {
   candidate: Candidate
   entry: HistoryEntry
   envelope: Uint8Array
-  /** The confirmed state once this one is applied. */
+  /** The confirmed state once this one is applied (in a shared pass: once the whole pass is). */
   state: unknown
-  /** The confirmed state before it. */
+  /** The confirmed state before it (undefined in a shared pass: nothing reads it there). */
   before: unknown
+  /** Applied in the run's shared pass: `state` is the state after the whole pass. */
+  shared: boolean
 }
 
 /** One flush: the batch taken, and what became of each fragment so far. */
@@ -31,8 +34,20 @@ interface Run {
   stale: Array<{ candidate: Candidate; reason: string; minBase: number }>
   /** Origins refused in this run: their later fragments here were made on top of it. */
   refusedNow: Set<EndpointId>
-  /** The confirmed state once the prepared fragments are applied, and its seq. */
+  /** The confirmed state once the prepared fragments are applied (see `pass`), and its seq. */
   state: unknown
+  /**
+   * With no hook that looks at each fragment's states: the fragments placed since `state`,
+   * applied in one open pass, so each container is copied once per run, not once per fragment
+   * (a 400-key map per fragment was the root's top cost). Closed by #settle.
+   */
+  pass?: OpenPass<unknown> | undefined
+  /**
+   * An op did not apply in the open pass (which then re-applied every op before it): the rest
+   * of the run applies fragment by fragment, so a batch full of unfit ops costs no more than
+   * before the pass, not a re-apply per unfit op.
+   */
+  unfit?: boolean
   seq: number
   epoch: number
   /** True once the run waited for a hook (it holds the sequencer until it completes). */
@@ -336,22 +351,35 @@ export class Sequencer {
         run.refusedNow.add(c.origin)
         continue
       }
-      const placed = place(c, run.state, r, this.#chains, this.#answers.lastRefused(c.origin), run.prepared)
+      // place reads the state only for a body of patches (a peer from before operations).
+      const placed = place(c, c.body.patches === undefined ? run.state : this.#settle(run), r, this.#chains, this.#answers.lastRefused(c.origin), run.prepared)
       if ('reject' in placed || 'stale' in placed) {
         if ('reject' in placed) run.rejected.push({ candidate: c, reason: placed.reject })
         else run.stale.push({ candidate: c, reason: placed.stale, minBase: placed.minBase })
         run.refusedNow.add(c.origin)
         continue
       }
-      let next: unknown
-      try {
-        next = applyOp(run.state, placed.op)
-      } catch (error) {
-        run.rejected.push({ candidate: c, reason: `its operation does not apply to the current document (${(error as Error).message})` })
-        run.refusedNow.add(c.origin)
+      const hooks = r.io.hooks
+      if (!hooks?.validates && !hooks?.notifies && !run.unfit) {
+        // Nothing looks at this fragment's own states: it joins the run's open pass.
+        try {
+          ;(run.pass ??= new OpenPass(run.state)).apply(placed.op)
+        } catch (error) {
+          this.#settle(run)
+          run.unfit = true
+          this.#refuseUnfit(run, c, error)
+          continue
+        }
+        this.#add(run, c, placed, undefined, true)
         continue
       }
-      const hooks = r.io.hooks
+      let next: unknown
+      try {
+        next = applyOp(this.#settle(run), placed.op)
+      } catch (error) {
+        this.#refuseUnfit(run, c, error)
+        continue
+      }
       if (hooks?.validates && c.origin !== r.io.self) {
         const verdict = hooks.validate({ doc: r.doc, endpoint: c.origin, ops: placed.op, before: run.state, after: next })
         if (verdict instanceof Promise) {
@@ -369,6 +397,21 @@ export class Sequencer {
       } else this.#add(run, c, placed, next)
     }
     this.#commit(run)
+  }
+
+  #refuseUnfit(run: Run, c: Candidate, error: unknown): void {
+    run.rejected.push({ candidate: c, reason: `its operation does not apply to the current document (${(error as Error).message})` })
+    run.refusedNow.add(c.origin)
+  }
+
+  /** Closes the run's open pass (if any): `run.state` and its fragments' states are then final. */
+  #settle(run: Run): unknown {
+    if (!run.pass) return run.state
+    const state = run.pass.finish()
+    run.pass = undefined
+    run.state = state
+    for (let i = run.prepared.length - 1; i >= 0 && run.prepared[i]!.shared && run.prepared[i]!.state === undefined; i--) run.prepared[i]!.state = state
+    return state
   }
 
   /**
@@ -406,10 +449,11 @@ export class Sequencer {
     return false
   }
 
-  #add(run: Run, c: Candidate, placed: Placed, next: unknown): void {
+  /** `shared`: the fragment was applied in the run's open pass (`next` is not known yet). */
+  #add(run: Run, c: Candidate, placed: Placed, next: unknown, shared = false): void {
     const r = this.replica
-    const before = run.state
-    run.state = next
+    const before = shared ? undefined : run.state
+    if (!shared) run.state = next
     const seq = ++run.seq
     if (placed.chain) {
       this.#chains.delete(c.origin) // re-inserted: most recently used last
@@ -423,7 +467,7 @@ export class Sequencer {
       c.raw && !placed.transformed && c.body.patches === undefined
         ? stampSequenced(c.raw, r.io.self, seq, run.epoch)
         : encodeMessage({ kind: Kind.FRAGMENT, origin: c.origin, sender: r.io.self, doc: r.doc, clientSeq: c.clientSeq, seq, baseSeq: c.base, epoch: run.epoch, payload: encodeOp(placed.op) })
-    run.prepared.push({ candidate: c, entry, envelope, state: next, before })
+    run.prepared.push({ candidate: c, entry, envelope, state: next, before, shared })
   }
 
   /**
@@ -441,6 +485,7 @@ export class Sequencer {
   /** Stores the run (when the root has storage), then acknowledges, refuses and publishes it. */
   #commit(run: Run): void {
     const r = this.replica
+    this.#settle(run)
     const { prepared, rejected, stale } = run
     const storage = r.io.storage
     if (!storage || prepared.length === 0) {
@@ -538,7 +583,7 @@ export class Sequencer {
       r.seq = entry.seq
       r.clientSeqs.set(c.origin, c.clientSeq)
       r.log.append({ seq: entry.seq, origin: c.origin, clientSeq: c.clientSeq, epoch: r.io.epoch(), envelope })
-      r.history.append(entry)
+      r.history.append(entry, envelope.byteLength)
       r.io.stats.sequenced++
       envelopes.push(envelope)
     }
@@ -546,14 +591,20 @@ export class Sequencer {
     for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
     for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase, x.candidate.base)
     // The root's own replica follows like any other: its pending changes rebased over each.
-    for (const { candidate: c, entry, state: after } of prepared) {
-      r.confirmed = after
-      if (c.origin === r.io.self) r.acknowledgeOwn(c.clientSeq, entry.seq)
-      else {
-        r.followSequenced(entry.op)
-        applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, entry.seq, c.base, entry.op))
+    const follow = (): void => {
+      for (const { candidate: c, entry, state: after } of prepared) {
+        r.confirmed = after
+        if (c.origin === r.io.self) r.acknowledgeOwn(c.clientSeq, entry.seq)
+        else {
+          r.followSequenced(entry.op)
+          applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, entry.seq, c.base, entry.op))
+        }
       }
     }
+    // Fragments of a shared pass all carry the state after the pass: the visible state is
+    // then moved (or rebuilt) once at the end, as for a run of received fragments.
+    if (prepared.some((p) => p.shared)) r.followingRun(follow)
+    else follow()
     if (envelopes.length > 0) r.io.publishFragments(r.doc, envelopes)
     if (applied.length > 0) r.events.emit('change', r.visible, applied[applied.length - 1], applied)
     if (prepared.length > 0) {

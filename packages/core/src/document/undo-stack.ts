@@ -104,6 +104,8 @@ export class UndoStack {
   }
 
   clear(): void {
+    // Every local change clears the redo stack, nearly always empty already: no new index then.
+    if (this.#entries.length === 0 && this.#placesAdded === 0) return
     this.#entries = []
     this.#behind = 0
     this.#places = new PlaceIndex()

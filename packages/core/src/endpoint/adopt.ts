@@ -4,7 +4,7 @@ import { Kind } from '../protocol/kinds.js'
 import type { DocHead } from '../protocol/payloads.js'
 import type { Storage } from '../storage.js'
 import type { NodeContext } from './context.js'
-import { fetchFromSurvivor } from './survivor-fetch.js'
+import { fetchFromSurvivor, isTrustedSurvivor } from './survivor-fetch.js'
 
 /**
  * During recovery, at a root whose coordinator may hand it documents it never held (a shard
@@ -15,7 +15,7 @@ import { fetchFromSurvivor } from './survivor-fetch.js'
  * Without this, such a document is re-created empty and its openers resend their changes.
  */
 export function adoptFromSurvivor(node: NodeContext, child: EndpointId, heads: readonly DocHead[]): void {
-  if (!node.coordination?.adoptsDocuments || !node.succession.recovering) return
+  if (!node.coordination?.adoptsDocuments || !node.succession.recovering || !isTrustedSurvivor(node, child)) return
   const storage = node.opts.storage
   for (const head of heads) {
     const doc = head.doc as DocId

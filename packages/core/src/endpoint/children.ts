@@ -13,6 +13,8 @@ export interface Child extends Peer {
   docs: Set<DocId>
   /** The heads of its documents as its last HELLO gave them (a promoted parent fetches beyond its own). */
   heads?: readonly DocHead[]
+  /** Endpoints in its subtree, itself included, as its last heartbeat said (a leaf's is 1). */
+  subtree: number
   /** Its peerTimeoutMs as its HELLO said (absent: unknown); the idle heartbeat down covers the shortest. */
   peerTimeoutMs?: number
   /** Its rate limit, when the parent has one. */
@@ -32,6 +34,8 @@ export class Children {
   /** Children dropped for silence, until when they are worth probing for a newer root. */
   readonly #lost = new Map<EndpointId, number>()
   #joinCounter = 0
+  /** The sum of the children's `subtree`: every endpoint below this one, as last reported. */
+  #descendants = 0
   /** Cache of `shortestPeerTimeout` (undefined: to compute again). */
   #shortest: number | undefined = undefined
   /** The children that can be promoted: what the succession needs, and all a roster carries. */
@@ -70,6 +74,25 @@ export class Children {
     return this.#shortest
   }
 
+  /**
+   * Endpoints below this one: its children and, as each relay among them reported in its
+   * heartbeat, theirs (hop by hop, so a root learns the size of a tree of 10,000 from its
+   * few relays, never from the leaves).
+   */
+  get descendants(): number {
+    return this.#descendants
+  }
+
+  /** What a child's heartbeat said its subtree holds (itself included; 0: just itself). */
+  setSubtree(id: EndpointId, endpoints: number): void {
+    const child = this.#children.get(id)
+    if (!child) return
+    // A count is only reported, never acted on; bounded so that a lying child cannot overflow the sum.
+    const value = Math.min(Math.max(1, endpoints), 2 ** 32)
+    this.#descendants += value - child.subtree
+    child.subtree = value
+  }
+
   /** What a child's HELLO said its peerTimeoutMs is (0: unknown). */
   setPeerTimeout(id: EndpointId, ms: number): void {
     const child = this.#children.get(id)
@@ -92,9 +115,10 @@ export class Children {
     }
     const joinOrder = previousOrder ?? ++this.#joinCounter
     this.#joinCounter = Math.max(this.#joinCounter, joinOrder)
-    const child: Child = { id, incarnation, addresses, priority, joinOrder, lastHeard: now, docs: new Set(), throttleNoticeAt: 0 }
+    const child: Child = { id, incarnation, addresses, priority, joinOrder, lastHeard: now, docs: new Set(), throttleNoticeAt: 0, subtree: 1 }
     if (this.rateLimit) child.bucket = new TokenBucket(this.rateLimit)
     this.#children.set(id, child)
+    this.#descendants += 1
     this.#lost.delete(id)
     if (addresses) {
       this.#remember(child)
@@ -108,6 +132,7 @@ export class Children {
     const child = this.#children.get(id)
     if (!child) return undefined
     this.#children.delete(id)
+    this.#descendants -= child.subtree
     if (child.peerTimeoutMs !== undefined) this.#shortest = undefined
     if (lostUntil > 0) this.#lost.set(id, lostUntil)
     this.roster.remove(id)

@@ -376,6 +376,7 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     s.pending = [...node.replicas.values()].reduce((n, r) => n + r.pending.length, 0)
     s.queueDepth = node.queueDepth
     s.children = node.children.size
+    s.descendants = node.children.descendants
     s.epoch = node.succession.epoch
     s.docs = Object.fromEntries([...node.replicas.values()].map((r) => [r.doc, r.seq]))
     s.wire = wireStats([node.opts.transport, node.opts.joinTransport])

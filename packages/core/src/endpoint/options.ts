@@ -97,7 +97,10 @@ export interface EndpointOptions extends ServerHooks {
    * of it always fits in one message.
    */
   maxDocumentBytes?: number
-  /** A local change not acknowledged after this long is sent again. */
+  /**
+   * A local change not acknowledged after this long is sent again. An unanswered open too, then
+   * after twice as long each time, up to 4 × this, with a random 0–50 % more (a crowd's retries spread out).
+   */
   resendMs?: number
   /** Undo steps kept per document handle. */
   undoLimit?: number

@@ -237,6 +237,8 @@ export class ReplicaSet {
 
   /** Answers the opens that waited, document by document (each once its replica is ready). */
   serveWaiting(): void {
+    // Every tick of every endpoint calls this; nearly always nothing waits.
+    if (this.#waitingOpens.size === 0) return
     for (const [doc, waiting] of this.#waitingOpens) {
       const replica = this.#replicas.get(doc)
       if (!replica) {

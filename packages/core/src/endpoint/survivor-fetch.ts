@@ -13,6 +13,7 @@ import type { NodeContext } from './context.js'
  * so recovery does not end before their answers are in.
  */
 export function fetchFromSurvivor(node: NodeContext, child: EndpointId, heads: readonly DocHead[]): void {
+  if (!isTrustedSurvivor(node, child)) return
   for (const head of heads) {
     const replica = node.replicas.get(head.doc as DocId)
     if (!replica || head.seq <= replica.seq) continue
@@ -46,4 +47,14 @@ export function extendsOurHistory(replica: Replica, answer: Message, head: DocHe
   }
   // The answer stops short of the head it announced (its log moved on): nothing to compare.
   return seq < head.seq ? false : true
+}
+
+/**
+ * Whether a child's history may become ours: only a child that can be promoted (it binds; as
+ * root it could sequence anything anyway). A leaf — a page behind a WebSocket edge — speaks for
+ * itself alone: fragments or a snapshot from it would put anyone's changes, or any state, into
+ * the document. Its own confirmed changes come back as resends, checked like any change.
+ */
+export function isTrustedSurvivor(node: NodeContext, child: EndpointId): boolean {
+  return node.children.get(child)?.addresses !== undefined
 }

@@ -4,6 +4,7 @@ import { HeartbeatCodec } from '../protocol/payloads.js'
 import { CONTROL_TOPIC } from '../protocol/topics.js'
 import { sameBytes } from '../runtime/bytes.js'
 import type { NodeContext } from './context.js'
+import { OpenRetries } from './open-retry.js'
 import { accessTick } from './root-access.js'
 import { recheckReaders } from './revocation.js'
 
@@ -27,7 +28,11 @@ export interface TickPorts {
  */
 export class Ticker {
   #lastTickAt: number
-  #lastBeat: { payload: Uint8Array; epoch: number; at: number } | undefined
+  #lastBeat: { tree: Uint8Array; epoch: number; at: number } | undefined
+  readonly #openRetries = new OpenRetries()
+  /** The subtree size last reported up, and when (a leaf reports 1, in an empty heartbeat). */
+  #reported = { subtree: 1, at: 0 }
+  #leafBeat: { epoch: number; bytes: Uint8Array } | undefined
 
   constructor(
     readonly node: NodeContext,
@@ -64,6 +69,22 @@ export class Ticker {
     }
   }
 
+  /**
+   * The heartbeat up: a leaf's is the same bytes every time (empty, at one epoch), encoded once
+   * per epoch — a thousand tabs in one process each encoded theirs twice a second (the origin's
+   * UUID parsed every time). A relay's carries its subtree (and one that had children says 1).
+   */
+  #upBeat(subtree: number, reported: number): Uint8Array {
+    const node = this.node
+    const epoch = node.succession.epoch
+    if (subtree > 1 || reported > 1) {
+      const payload = HeartbeatCodec.encode({ heads: [], rosterVersion: 0, ancestors: [], subtree })
+      return encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch, payload })
+    }
+    if (this.#leafBeat?.epoch !== epoch) this.#leafBeat = { epoch, bytes: encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch }) }
+    return this.#leafBeat.bytes
+  }
+
   tick(): void {
     const node = this.node
     if (node.closed) return
@@ -78,14 +99,18 @@ export class Ticker {
     if (frozen && node.succession.isRoot) this.ports.woke()
     if (node.addresses) {
       // A root publishes even without children, so a stale root probing its old roster hears the epoch.
-      const payload = HeartbeatCodec.encode({ heads: node.replicas.heads(), rosterVersion: node.children.version, ancestors: node.ancestorChain() })
-      // One frame for all children, at once when it says something new (a head moved, the
-      // roster or the chain changed, a new epoch), else at most every fifth of the peer timeout:
-      // an idle edge with a thousand tabs writes to each socket twice a second, not four times.
+      // One frame for all children, at once when the tree changed (the roster, the chain, a new
+      // epoch), else at most every fifth of the peer timeout: an idle edge with a thousand tabs
+      // writes to each socket twice a second, not four times. A head that moved waits for the
+      // next beat: the fragments that moved it are on their way to the children (a heartbeat
+      // only finds the rare gap), and a beat at once after every change doubled an edge's
+      // writes — a second fan-out to every tab, each decoding it — while a lecture edits.
+      const tree = HeartbeatCodec.encode({ heads: [], rosterVersion: node.children.version, ancestors: node.ancestorChain() })
       const epoch = node.succession.epoch
       const last = this.#lastBeat
-      if (!last || last.epoch !== epoch || !sameBytes(last.payload, payload) || now - last.at >= liveEvery(node, node.children.shortestPeerTimeout)) {
-        this.#lastBeat = { payload, epoch, at: now }
+      if (!last || last.epoch !== epoch || !sameBytes(last.tree, tree) || now - last.at >= liveEvery(node, node.children.shortestPeerTimeout)) {
+        this.#lastBeat = { tree, epoch, at: now }
+        const payload = HeartbeatCodec.encode({ heads: node.replicas.heads(), rosterVersion: node.children.version, ancestors: node.ancestorChain() })
         node.publish(CONTROL_TOPIC, encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch, payload }))
       }
       for (const child of node.children.silentSince(now - peerTimeoutMs)) node.removeChild(child.id, 'silent')
@@ -106,8 +131,20 @@ export class Ticker {
     // Upward, a heartbeat only when nothing else went up lately, and at most every fifth of
     // the peer timeout (every other tick by default): a parent of a thousand idle children
     // reads half as many frames, and still hears each one at least three times per timeout.
+    // A relay's heartbeat also says how many endpoints its subtree holds (itself included): its
+    // parent adds it to its own, so a root knows the size of its tree from its children alone.
+    // It goes up even when other frames did, once that size changed, and again every peer
+    // timeout (a parent that forgot us, or a new one after a failover, counts us as one until
+    // told). A leaf's is empty (just itself).
     if (link.welcomed) {
-      if (now - link.sentAt >= liveEvery(node, link.peerTimeoutMs)) node.sendUp(encodeMessage({ kind: Kind.HEARTBEAT, origin: node.id, epoch: node.succession.epoch }))
+      const subtree = node.children.descendants + 1
+      const every = liveEvery(node, link.peerTimeoutMs)
+      const since = now - this.#reported.at
+      const due = (subtree !== this.#reported.subtree && since >= every) || (subtree > 1 && since >= peerTimeoutMs)
+      if (due || now - link.sentAt >= every) {
+        node.sendUp(this.#upBeat(subtree, this.#reported.subtree))
+        this.#reported = { subtree, at: now }
+      }
     } else node.sendHello()
     if (link.silentFor(now) > peerTimeoutMs) {
       node.startFailover(`the parent was silent for ${link.silentFor(now)} ms`)
@@ -115,9 +152,12 @@ export class Ticker {
     }
     for (const replica of node.replicas.values()) {
       // An open not answered (not ready yet, or a reopen after a re-join whose answer was lost):
-      // ask again. Children's opens of this document wait for it.
+      // ask again, backing off (open-retry.ts). Children's opens of this document wait for it.
       if (!replica.ready || replica.awaitingServe) {
-        if (now - replica.openedAt > resendMs) node.replicas.requestOpen(replica)
+        if (this.#openRetries.due(replica, now, resendMs)) {
+          node.replicas.requestOpen(replica)
+          this.#openRetries.resent(replica, resendMs)
+        }
         if (!replica.ready) continue
       }
       if (replica.hasGap) replica.requestCatchUp(resendMs)

@@ -55,6 +55,8 @@ export interface Heartbeat {
   heads: DocHead[]
   rosterVersion: number
   ancestors: AddressInfo[]
+  /** Upward only: endpoints in the sender's subtree, itself included (0 or absent: just itself). */
+  subtree?: number
 }
 export interface Member {
   id: Uint8Array

@@ -210,6 +210,10 @@ export const zincSchema = {
               "rule": "repeated",
               "type": "Address",
               "id": 3
+            },
+            "subtree": {
+              "type": "uint64",
+              "id": 4
             }
           }
         },

@@ -1,6 +1,7 @@
 import { BadFrameError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { decodeMessage, type Message } from '../protocol/codec.js'
+import { sameBytes } from './bytes.js'
 import type { PeerIdentity, ReceiveChannel, ReceivedFrames } from '../transport.js'
 
 /** Options of a `ChannelListener`. */
@@ -24,6 +25,14 @@ export interface ListenerOptions {
 const decoder = new TextDecoder()
 
 /**
+ * A frame up to this size is remembered (the last one per listener, a copy): the same bytes
+ * again on the same topic are the same message, not decoded again. A parent's heartbeat is
+ * the same bytes every time it has nothing new to say; a thousand tabs in one process each
+ * decoded it (its UUIDs and all) twice a second.
+ */
+const REPEAT_BYTES = 256
+
+/**
  * Reads one channel until it closes, turning each frame into a validated Message. Nothing
  * thrown by a frame escapes the loop: bad frames are counted and dropped, so one hostile
  * peer cannot stop an endpoint from serving the others.
@@ -33,6 +42,7 @@ export class ChannelListener {
   readonly #opts: ListenerOptions
   #running: Promise<void> | undefined
   #stalled = false
+  #last: { topic: string; body: Uint8Array; message: Message } | undefined
 
   constructor(channel: ReceiveChannel, options: ListenerOptions) {
     this.#channel = channel
@@ -69,7 +79,15 @@ export class ChannelListener {
           }
           const body = frames[expected - 1]!
           if (expected === 2) topic = decoder.decode(frames[0]!)
-          message = decodeMessage(body, maxMessageBytes)
+          const last = this.#last
+          if (last && last.topic === topic && sameBytes(last.body, body)) message = last.message
+          else if (body.byteLength <= REPEAT_BYTES) {
+            // Decoded from our own copy: a transport may reuse the memory of what it handed us.
+            // (`new Uint8Array(body)` copies; a Node Buffer's `slice` would not.)
+            const copy = new Uint8Array(body)
+            message = decodeMessage(copy, maxMessageBytes)
+            this.#last = { topic, body: copy, message }
+          } else message = decodeMessage(body, maxMessageBytes)
         } catch (error) {
           const bad = error instanceof BadFrameError ? error : new BadFrameError(String(error))
           this.#opts.onBadFrame(bad)

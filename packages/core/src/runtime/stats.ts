@@ -87,6 +87,11 @@ export interface EndpointStats extends WorkerCounters {
   pending: number
   queueDepth: number
   children: number
+  /**
+   * Endpoints below this one: its children and, as the relays among them report in their
+   * heartbeats, theirs (about one heartbeat period late per hop). At a root: the tree's size.
+   */
+  descendants: number
   epoch: number
   /** Head seq of every open document. */
   docs: Record<string, number>
@@ -137,6 +142,7 @@ export function emptyStats(): EndpointStats {
     pending: 0,
     queueDepth: 0,
     children: 0,
+    descendants: 0,
     epoch: 0,
     docs: {},
     handlerLatency: emptyHistogram(),

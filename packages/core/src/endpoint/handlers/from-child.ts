@@ -22,7 +22,7 @@ import { BatchCodec, HeartbeatCodec, HelloCodec, OpenCodec, SnapshotCodec, Welco
 import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
 import type { Handler, NodeContext, Work } from '../context.js'
 import { deliverApp, forwardUp, presenceValue, vouched } from '../forwarding.js'
-import { extendsOurHistory, fetchFromSurvivor } from '../survivor-fetch.js'
+import { extendsOurHistory, fetchFromSurvivor, isTrustedSurvivor } from '../survivor-fetch.js'
 import { adoptFromSurvivor } from '../adopt.js'
 import { isLaterBranch, isTakingFrom, takeLaterBranch, tookLaterBranch } from '../later-branch.js'
 import { whenReached } from '../opener-ahead.js'
@@ -40,7 +40,7 @@ const THROTTLED: ReadonlySet<Kind> = new Set<Kind>([Kind.FRAGMENT, Kind.PRESENCE
  * its rate limit.
  */
 export const FROM_CHILD: Partial<Record<Kind, Handler>> = {
-  [Kind.HEARTBEAT]: () => {},
+  [Kind.HEARTBEAT]: (node, { message: m }) => onHeartbeat(node, m),
   [Kind.LEAVE]: (node, { message: m }) => node.removeChild(m.sender, 'left'),
   [Kind.OPEN]: (node, { message: m, from }) => answered(node, m, 'ERR_BAD_REQUEST', (n, msg) => onOpen(n, msg, from)),
   [Kind.CLOSE]: (node, { message: m }) => onClose(node, m),
@@ -131,6 +131,16 @@ function admit(node: NodeContext, m: Message): boolean {
     return false
   }
   return true
+}
+
+/** A child's heartbeat: alive (stamped already); a relay's also says how big its subtree is. */
+function onHeartbeat(node: NodeContext, m: Message): void {
+  if (m.payload.length === 0) return node.children.setSubtree(m.sender, 1)
+  try {
+    node.children.setSubtree(m.sender, HeartbeatCodec.decode(m.payload).subtree ?? 1)
+  } catch {
+    node.stats.badFrames++
+  }
 }
 
 function hintFrom(node: NodeContext, m: Message): void {
@@ -243,7 +253,7 @@ function joinAdmitted(node: NodeContext, m: Message, peer: PeerIdentity | undefi
  */
 function onSurvivorAnswer(node: NodeContext, m: Message): void {
   const replica = node.replicas.get(m.doc as DocId)
-  if (!replica || !node.succession.recovering) return void node.stats.dropped++
+  if (!replica || !node.succession.recovering || !isTrustedSurvivor(node, m.origin)) return void node.stats.dropped++
   const head = node.children.get(m.origin)?.heads?.find((h) => h.doc === replica.doc)
   if (m.kind === Kind.SNAPSHOT && isTakingFrom(node, replica.doc, m.origin)) {
     tookLaterBranch(node, replica, m.seq, SnapshotCodec.decode(m.payload))

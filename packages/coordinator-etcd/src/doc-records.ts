@@ -65,6 +65,8 @@ export class DocumentRecords {
     readonly logger: Logger,
     /** Deadline of each etcd request. */
     readonly timeoutMs: number,
+    /** A running host that does not lead the shard holds a wanted document's latest copy. */
+    readonly wanted: (holder: string) => void = () => {},
   ) {}
 
   get #dir(): string {
@@ -129,8 +131,10 @@ export class DocumentRecords {
   /**
    * Resolves when this root may load `doc` from its own store or create it anew; rejects with
    * `StoredElsewhereError` when the record names another host (its store has the latest copy).
+   * `opening`: an opener waits for it (then the wait is logged, and a running holder is lent
+   * the shard, see shard-lends.ts); false when recovery or a handover only asks.
    */
-  async check(doc: string): Promise<void> {
+  async check(doc: string, opening = true): Promise<void> {
     const term = this.#term
     if (!term) throw new ZincError('ERR_UNAVAILABLE', `this endpoint no longer leads ${this.shard}; the open goes to the new root`)
     const complete = await this.#load(term)
@@ -156,13 +160,14 @@ export class DocumentRecords {
     if (holder === undefined || holder === null || holder === this.host) return
     const running = this.running(holder)
     const now = Date.now()
-    if (now - (this.#warnedAt.get(doc) ?? 0) > 10_000) {
+    if (opening && now - (this.#warnedAt.get(doc) ?? 0) > 10_000) {
       this.#warnedAt.set(doc, now)
       this.logger.warn(
         { doc, holder, running },
         `an open waits: the latest copy of this document is in the store of host ${holder}, which ${running ? 'does not lead this shard now' : 'is not running'}; it is neither created anew nor served from an older copy here. Restart host ${holder} with its store, or give every host a shared store (onLoad / onStore hooks)`,
       )
     }
+    if (running && opening) this.wanted(holder)
     throw new StoredElsewhereError(doc, this.shard, holder, running)
   }
 

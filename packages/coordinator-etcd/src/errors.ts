@@ -31,7 +31,7 @@ export class StoredElsewhereError extends ZincError {
         (holderRunning ? `which is running but does not lead ${shard} now` : `which is not running (not registered in etcd)`) +
         `; this root will not create it anew nor serve an older copy (a confirmed change would be lost). ` +
         (holderRunning
-          ? `It is served once host ${holder} leads ${shard} again (it gets its shards back when the live hosts are those it left).`
+          ? `The shard is lent to host ${holder} so that it serves it (the open is retried); if this persists, check that host ${holder} reaches etcd and the other hosts.`
           : `Restart host ${holder} with its store (under the same host id, with the same data directory): it takes its shards back and serves it.`) +
         ` Or give every host a shared store (onLoad / onStore hooks on a common database)`,
     )

@@ -77,7 +77,7 @@ export interface ElectionHooks {
     /** This member closes. */
     close(): void
     /** Resolves when this root may load `doc` from its own store or create it; rejects saying where its latest copy is otherwise. */
-    check(doc: string): Promise<void>
+    check(doc: string, opening?: boolean): Promise<void>
   }
 }
 
@@ -144,8 +144,13 @@ export class EtcdCoordinator implements Coordinator {
    * Before the root loads a document it does not hold: with per-host stores, refused while the
    * latest copy is in another host's store (DocumentRecords.check); otherwise at once.
    */
-  checkDocument(doc: string): Promise<void> {
-    return this.#hooks?.records?.check(doc) ?? Promise.resolve()
+  checkDocument(doc: string, opening = true): Promise<void> {
+    return this.#hooks?.records?.check(doc, opening) ?? Promise.resolve()
+  }
+
+  /** While leading after a handover: the host that handed the role over to us. */
+  get handedOverBy(): string | undefined {
+    return this.#handedBy?.host
   }
 
   /** Whether this member leads now (and may acknowledge). */

@@ -1,5 +1,6 @@
 import type { Logger } from '@zinc/core'
-import type { Etcd3, Lease, Watcher } from 'etcd3'
+import type { Etcd3, IKeyValue, Lease } from 'etcd3'
+import { WatchedPrefix } from './watched-prefix.js'
 
 /** What a host registers (each shard's root writes its own addresses into its leader key). */
 export interface HostRecord {
@@ -24,8 +25,7 @@ export interface HostRecord {
 export class HostRegistry {
   readonly #hosts = new Map<string, HostRecord>()
   #lease: Lease | undefined
-  #watcher: Watcher | undefined
-  #poll: ReturnType<typeof setInterval> | undefined
+  readonly #keys: WatchedPrefix
   #closed = false
   #registering: Promise<void> | undefined
 
@@ -38,7 +38,10 @@ export class HostRegistry {
     readonly changed: () => void,
     /** This host's record, or none for a forest (it only watches). */
     readonly self?: HostRecord,
-  ) {}
+  ) {
+    // A safety net under the watch: a poll every quarter of a lease.
+    this.#keys = new WatchedPrefix(client, `${prefix}hosts/`, Math.max(250, (ttlSeconds * 1000) / 4), 3000, (kvs) => this.#apply(kvs))
+  }
 
   get #dir(): string {
     return `${this.prefix}hosts/`
@@ -59,17 +62,13 @@ export class HostRegistry {
   }
 
   async start(): Promise<void> {
-    const reread = () => void this.#read()
-    this.#watcher = await this.client.watch().prefix(this.#dir).create()
-    this.#watcher
-      .on('put', reread)
-      .on('delete', reread)
-      .on('connected', reread)
-      .on('error', () => {})
-    // A safety net under the watch (a reconnect can miss events).
-    this.#poll = setInterval(reread, Math.max(250, (this.ttlSeconds * 1000) / 4))
+    await this.#keys.start()
     if (this.self) await this.#register()
     await this.#read()
+  }
+
+  #read(): Promise<void> {
+    return this.#keys.read()
   }
 
   /** Puts our record under a fresh lease, kept alive by the client; re-registers if it is lost. */
@@ -97,46 +96,21 @@ export class HostRegistry {
     return this.#registering
   }
 
-  #reading = false
-  #again = false
-
-  async #read(): Promise<void> {
-    if (this.#reading) return void (this.#again = true)
-    this.#reading = true
-    try {
-      do {
-        this.#again = false
-        let kvs
-        try {
-          kvs = (
-            await this.client
-              .getAll()
-              .prefix(this.#dir)
-              .options({ deadline: Date.now() + 3000 })
-              .exec()
-          ).kvs
-        } catch {
-          return // etcd unreachable: the poll reads again
-        }
-        const next = new Map<string, HostRecord>()
-        for (const kv of kvs) {
-          try {
-            const record = JSON.parse(kv.value.toString()) as HostRecord
-            if (typeof record.id === 'string') next.set(record.id, record)
-          } catch {
-            this.logger.error({ key: kv.key.toString() }, 'an etcd host key holds no Zinc host record; is the prefix shared with something else?')
-          }
-        }
-        const same =
-          next.size === this.#hosts.size &&
-          [...next].every(([id, r]) => this.#hosts.get(id)?.leaving === r.leaving && this.#hosts.get(id)?.joining === r.joining && this.#hosts.get(id)?.since === r.since)
-        this.#hosts.clear()
-        for (const [id, r] of next) this.#hosts.set(id, r)
-        if (!same && !this.#closed) this.changed()
-      } while (this.#again && !this.#closed)
-    } finally {
-      this.#reading = false
+  #apply(kvs: IKeyValue[]): void {
+    const next = new Map<string, HostRecord>()
+    for (const kv of kvs) {
+      try {
+        const record = JSON.parse(kv.value.toString()) as HostRecord
+        if (typeof record.id === 'string') next.set(record.id, record)
+      } catch {
+        this.logger.error({ key: kv.key.toString() }, 'an etcd host key holds no Zinc host record; is the prefix shared with something else?')
+      }
     }
+    const same =
+      next.size === this.#hosts.size && [...next].every(([id, r]) => this.#hosts.get(id)?.leaving === r.leaving && this.#hosts.get(id)?.joining === r.joining && this.#hosts.get(id)?.since === r.since)
+    this.#hosts.clear()
+    for (const [id, r] of next) this.#hosts.set(id, r)
+    if (!same && !this.#closed) this.changed()
   }
 
   /** Marks this host as leaving (same lease): the others take its shards over while it is alive. False when not registered. */
@@ -164,8 +138,7 @@ export class HostRegistry {
 
   async close(): Promise<void> {
     this.#closed = true
-    clearInterval(this.#poll)
-    await this.#watcher?.cancel().catch(() => {})
+    await this.#keys.close()
     await this.#lease?.revoke({ deadline: Date.now() + 1000 }).catch(() => {})
   }
 }

@@ -4,6 +4,7 @@ import { connectEtcd, EtcdCoordinator, type EtcdCoordinatorOptions } from './etc
 import { ClaimingStorage } from './claiming-storage.js'
 import { DocumentRecords } from './doc-records.js'
 import { HostRegistry } from './registry.js'
+import { ShardLends } from './shard-lends.js'
 import { checkShardCount, shardCount } from './shard-config.js'
 import { assignShards, shardOf } from './shard-map.js'
 import { sumStats } from './sum-stats.js'
@@ -65,6 +66,11 @@ export class ShardedHost {
   #closed = false
 
   readonly #registry: HostRegistry
+  /** Shards lent to the host whose store holds a document their owner cannot serve (shard-lends.ts). */
+  readonly #lends: ShardLends
+  /** When this host began leading each shard lent to it (it gives the shard back some time after). */
+  readonly #lentSince = new Map<number, number>()
+  #lendTimer: ReturnType<typeof setInterval> | undefined
   readonly #client: Etcd3
   readonly #logger: Logger
   /** This run of the host: when it registered (a restart under the same id is another run). */
@@ -83,6 +89,8 @@ export class ShardedHost {
   ) {
     this.#incarnation = incarnation
     this.#registry = registry
+    const peerTimeoutMs = base.peerTimeoutMs ?? DEFAULTS.peerTimeoutMs
+    this.#lends = new ShardLends(client, prefix, Math.max(250, peerTimeoutMs), 3000, () => this.#reassign())
     this.#client = client
     this.#logger = base.logger ?? silentLogger
     this.#timing = { peerTimeoutMs: base.peerTimeoutMs ?? DEFAULTS.peerTimeoutMs, joinTimeoutMs: base.joinTimeoutMs ?? DEFAULTS.joinTimeoutMs }
@@ -119,12 +127,14 @@ export class ShardedHost {
       host = h
       changed = () => h.#reassign()
       await registry.start()
+      await h.#lends.start()
       host.#assignment = host.#assign()
       // Joining: every endpoint first follows its shard's current root (or, in an empty
       // deployment, leads it); then the host takes its share, by handover from roots it follows.
       await Promise.all(Array.from({ length: shards }, (_, shard) => host!.#startShard(shard, options)))
       await registry.ready()
       host.#reassign()
+      host.#lendTimer = setInterval(() => host!.#giveBackLent(), host.#timing.peerTimeoutMs)
       return host
     } catch (error) {
       if (host) await host.close()
@@ -138,7 +148,22 @@ export class ShardedHost {
     const shardPrefix = `${this.prefix}shards/${shard}/`
     // Which host's store holds each document's latest copy: with per-host stores, a document
     // open nowhere is only in one store, and another host must not create it anew (doc-records.ts).
-    const records = new DocumentRecords(this.#client, shardPrefix, `shard ${shard}`, this.id, (h) => this.#registry.has(h), base.logger ?? silentLogger, options.dialTimeoutMs ?? 3000)
+    const records = new DocumentRecords(
+      this.#client,
+      shardPrefix,
+      `shard ${shard}`,
+      this.id,
+      (h) => this.#registry.has(h),
+      base.logger ?? silentLogger,
+      options.dialTimeoutMs ?? 3000,
+      // A running host holds it but does not lead the shard: lend the shard to it (shard-lends.ts).
+      (holder) => {
+        // Not to the host that just handed the shard to us: what it stores comes with the handover.
+        if (!this.#registry.live().includes(holder) || this.#lends.get(shard) !== undefined || this.#coordinators[shard]?.handedOverBy === holder) return
+        this.#logger.warn({ shard, holder }, 'lending the shard to the host whose store holds a document it cannot serve here; it gives the shard back once it has served it')
+        void this.#lends.lend(shard, holder).catch((error: unknown) => this.#logger.warn({ err: error, shard }, 'lending the shard failed; the next open of the document tries again'))
+      },
+    )
     const coordinator = new EtcdCoordinator(
       { ...options, prefix: shardPrefix },
       {
@@ -204,7 +229,31 @@ export class ShardedHost {
   /** Over the live hosts; while none is (the first host is still joining), over this one. */
   #assign(): string[] {
     const live = this.#registry.live()
-    return assignShards(this.shards, live.length > 0 ? live : [this.id])
+    const owners = assignShards(this.shards, live.length > 0 ? live : [this.id])
+    // A shard lent to a live host is its for now (every host reads the same lends).
+    for (const [shard, host] of this.#lends.entries()) if (shard < owners.length && live.includes(host)) owners[shard] = host
+    return owners
+  }
+
+  /**
+   * Gives back each shard lent to this host once it has led it for two recovery windows (it then
+   * serves the documents it stores; the handover back passes them on to the owner).
+   */
+  #giveBackLent(): void {
+    if (this.#closed) return
+    const now = Date.now()
+    for (const [shard, host] of [...this.#lends.entries()]) {
+      if (host !== this.id || !this.led().includes(shard)) {
+        this.#lentSince.delete(shard)
+        continue
+      }
+      const since = this.#lentSince.get(shard) ?? now
+      this.#lentSince.set(shard, since)
+      if (now - since < this.#timing.peerTimeoutMs * 4) continue
+      this.#lentSince.delete(shard)
+      this.#logger.info({ shard }, 'giving back a shard lent to this host for the documents only its store held')
+      void this.#lends.giveBack(shard, this.id).catch((error: unknown) => this.#logger.warn({ err: error, shard }, 'giving a lent shard back failed; trying again'))
+    }
   }
 
   /** The shards this host leads now. */
@@ -247,6 +296,8 @@ export class ShardedHost {
     if (this.#closed || this.#leaving) return
     await this.#handOver().catch((error: unknown) => this.#logger.warn({ err: error }, 'handing the shards over before closing failed; closing anyway'))
     this.#closed = true
+    clearInterval(this.#lendTimer)
+    await this.#lends.close()
     await this.#registry.close()
     await Promise.all(this.#endpoints.map((e) => e?.close()))
     this.#client.close()

@@ -403,6 +403,46 @@ describe('documents sharded across hosts on etcd', () => {
     expect(l.state.log).toEqual(['one', 'two', 'three', 'four'])
   })
 
+  it('a document stored only by a running host that no longer leads its shard is served: the owner lends it the shard, and gets it back with the document', { timeout: 240_000 }, async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 33 })
+    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const stores = () => Array.from({ length: SHARDS }, () => new MemoryStorage())
+    const a = await startHost(network, prefix, 'host-a', stores())
+    const b = await startHost(network, prefix, 'host-b', stores())
+    await waitFor(() => settledOn([a, b]), 'two hosts settled', 60_000)
+    // A document host-a leads now, and host-c will lead once all three are live.
+    const two = assignShards(SHARDS, ['host-a', 'host-b'])
+    const three = assignShards(SHARDS, ['host-a', 'host-b', 'host-c'])
+    const id = ids.find((doc) => two[shardOf(doc, SHARDS)] === 'host-a' && three[shardOf(doc, SHARDS)] === 'host-c')!
+    const shard = shardOf(id, SHARDS)
+    const forest = await startForest(network, prefix, 'forest')
+    const d = await forest.open<Log>(id, { initial: { log: [] } })
+    d.change((s) => void s.log.push('stored'))
+    await d.synced({ timeoutMs: 30_000 })
+    await d.close()
+    // host-a is cut off (etcd and peers) and its shards fail over; host-c joins meanwhile.
+    a.link.cut()
+    network.partition(['host-a'], ['host-b', 'host-c', 'forest'])
+    await waitFor(() => b.host.led().length === SHARDS, 'host-b leads every shard', 60_000)
+    const c = await startHost(network, prefix, 'host-c', stores())
+    await waitFor(() => settledOn([b, c]), 'host-b and host-c settled', 60_000)
+    // host-a is back, running; the shard stays host-c's, and only host-a's store has the document.
+    a.link.heal()
+    network.heal()
+    await waitFor(() => settledOn([a, b, c]), 'three hosts settled', 60_000)
+    expect(c.host.led()).toContain(shard)
+    const again = await forest.open<Log>(id, { initial: { log: ['wrong: re-seeded'] }, timeoutMs: 60_000 })
+    expect(again.state.log).toEqual(['stored'])
+    again.change((s) => void s.log.push('after'))
+    await again.synced({ timeoutMs: 30_000 })
+    // The shard went back to host-c, with the document.
+    await waitFor(() => c.host.led().includes(shard) && c.host.endpoint(shard).stats().docs[id] !== undefined, 'host-c leads the shard again, holding the document', 60_000)
+    again.change((s) => void s.log.push('back'))
+    await again.synced({ timeoutMs: 30_000 })
+    expect(again.state.log).toEqual(['stored', 'after', 'back'])
+  })
+
   it('a host partitioned from etcd and the others loses its shards, and gets them back by handover when it heals; nothing confirmed lost', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const { network, a, b, docs } = await twoHostsAndDocs(26, 48)

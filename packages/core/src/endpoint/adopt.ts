@@ -81,7 +81,7 @@ async function fromOwnStore(node: NodeContext, storage: Storage, child: Endpoint
 /** Restores `doc` from our store into a (paused) replica, when it is there and the latest copy. */
 async function restoreStored(node: NodeContext, storage: Storage, doc: DocId): Promise<void> {
   try {
-    await node.replicas.ports.check?.(doc)
+    await node.replicas.ports.check?.(doc, false)
     const stored = await storage.load(doc)
     // Created and restored in one step: a replica here now is another load's, or an open's.
     if (!stored || node.closed || node.replicas.get(doc) || !node.succession.recovering) return

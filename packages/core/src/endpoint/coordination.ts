@@ -163,7 +163,7 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     for (const doc of await storage.documents()) {
       if (!owns(doc) || node.replicas.get(doc) || !node.succession.isRoot) continue
       try {
-        await node.replicas.openAtRoot(doc, {})
+        await node.replicas.openAtRoot(doc, {}, false)
         loaded++
       } catch (error) {
         // One that cannot be loaded (its latest copy is in another host's store, see

@@ -40,8 +40,11 @@ export interface Coordinator {
    * is and what to do, when it is elsewhere (another host's store, documents sharded across
    * hosts): the open is then refused `ERR_UNAVAILABLE` and retried by the opener, so no change is
    * ever confirmed on a copy that would replace that one. Absent: every document may be loaded.
+   * `opening`: an opener waits for the document (the coordinator may act to have it served,
+   * e.g. move the shard to the host that stores it); false when the root only asks whether its
+   * stored copy is the latest (recovery, a handover).
    */
-  checkDocument?(doc: string): Promise<void>
+  checkDocument?(doc: string, opening?: boolean): Promise<void>
 }
 
 /** The endpoint as a coordinator sees it: what it is told to do. */

@@ -166,7 +166,7 @@ export class Node implements NodeContext {
       snapshotEvery: opts.snapshotEvery,
       storage: opts.storage,
       load: hooks && onLoad ? (doc) => hooks.load(doc) : undefined,
-      check: typeof opts.coordinator === 'object' && opts.coordinator.checkDocument ? (doc) => (opts.coordinator as Coordinator).checkDocument!(doc) : undefined,
+      check: typeof opts.coordinator === 'object' && opts.coordinator.checkDocument ? (doc, opening) => (opts.coordinator as Coordinator).checkDocument!(doc, opening) : undefined,
       isRoot: () => this.succession.isRoot,
       epoch: () => this.succession.epoch,
       // sendUp counts the message (by its kind) itself.

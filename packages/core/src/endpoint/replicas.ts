@@ -24,7 +24,7 @@ export interface ReplicaPorts {
   /** The onLoad hook: a document's state from the application's own database (undefined: none there). */
   readonly load: ((doc: DocId) => unknown) | undefined
   /** The coordinator's check before a document is loaded or created here (Coordinator.checkDocument). */
-  readonly check: ((doc: DocId) => Promise<void>) | undefined
+  readonly check: ((doc: DocId, opening: boolean) => Promise<void>) | undefined
   isRoot(): boolean
   epoch(): number
   sendUp(kind: number, bytes: Uint8Array): void
@@ -83,13 +83,13 @@ export class ReplicaSet {
    * otherwise created from what the onLoad hook gives, or else from `initial` (and that seed
    * stored, so a restart never re-seeds it).
    */
-  async openAtRoot(doc: DocId, initial: unknown): Promise<Replica> {
+  async openAtRoot(doc: DocId, initial: unknown, opening = true): Promise<Replica> {
     const held = this.#replicas.get(doc)
     if (held) return held
     if (this.ports.check) {
       // Its latest copy may be in a store this root cannot read: then it is neither loaded from
       // ours nor created anew (the error says where it is), see Coordinator.checkDocument.
-      await this.ports.check(doc)
+      await this.ports.check(doc, opening)
       const existing = this.#replicas.get(doc)
       if (existing) return existing
       if (!this.ports.isRoot()) throw new ZincError('ERR_UNAVAILABLE', `this endpoint stopped being the root while it checked document "${doc}"; the open goes to the new root`)

@@ -45,13 +45,19 @@ function acceptedBefore(bytes: Uint8Array): boolean {
 }
 
 function acceptedNow(bytes: Uint8Array): boolean {
-  try {
-    decodeFragmentBody(bytes)
-    return true
-  } catch (error) {
-    expect((error as Error).name).toBe('BadFrameError')
-    return false
+  const accepts = (freeze: boolean): boolean => {
+    try {
+      decodeFragmentBody(bytes, { freeze })
+      return true
+    } catch (error) {
+      expect((error as Error).name).toBe('BadFrameError')
+      return false
+    }
   }
+  // The same checks whether the body is frozen (a reader's) or not (the root's).
+  const frozen = accepts(true)
+  expect(accepts(false)).toBe(frozen)
+  return frozen
 }
 
 // A JSON tree written out by hand, so that objects may carry keys such as "__proto__".
@@ -169,7 +175,7 @@ describe('decodeFragmentBody: one pass', () => {
     ['two keys', composeOps(insertOp(['a'], 1), insertOp(['b', 0], 'x'))],
   ]
   it.each(valid)('accepts a real %s op, deeply frozen and equal to the sent one', (_name, op) => {
-    const body = decodeFragmentBody(encodeOp(op))
+    const body = decodeFragmentBody(encodeOp(op), { freeze: true })
     expect(acceptedBefore(encodeOp(op))).toBe(true)
     expect(body.op).toEqual(op)
     const frozen = (v: unknown): boolean => typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v).every(frozen))

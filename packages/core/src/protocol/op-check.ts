@@ -11,47 +11,54 @@ import { MAX_VALUE_DEPTH } from './json.js'
  * forbidden keys: `decodeJson`), Zinc's op shape (forbidden path keys, embedded types, and its
  * inserted values walked once more), json1's `checkValidOp`, and `freezeDeep`. The checks are
  * the same here — the union of the four, with json1's structure rules ported from its
- * `checkValidOp` — but each node is visited once. What passes is deeply frozen and marked
- * checked (`markChecked`), so applying it does not run json1's check again.
+ * `checkValidOp` — but each node is visited once. With `freeze`, what passes is deeply frozen and
+ * marked checked (`markChecked`), so applying it does not run json1's check again. Without,
+ * it stays writable (and is checked again when applied): the root transforms the ops it
+ * receives, and json1 and transform-fast slice them, which takes a slow path on frozen arrays
+ * (with frozen ops the root spent twice the CPU per fragment in writer-path.mjs).
  *
  * `depth` counts containers from the outermost JSON value (the payload's wrapper is 1), as
  * `decodeJson` does: the limit is {@link MAX_VALUE_DEPTH} for the payload as a whole.
- * Throws BadFrameError saying what is wrong; on a throw the op is garbage (partly frozen).
+ * Throws BadFrameError saying what is wrong; on a throw the op is garbage (maybe partly frozen).
  */
-export function readOp(op: unknown, depth: number): Op {
+export function readOp(op: unknown, depth: number, freeze: boolean): Op {
   if (op === null) return null
-  const slots: Slots = { picked: undefined, dropped: undefined }
+  const slots: Slots = { picked: undefined, dropped: undefined, freeze }
   descent(op, true, depth, slots)
   const picked = slots.picked?.size ?? 0
   if (picked !== (slots.dropped?.size ?? 0)) throw bad('its picks and drops do not pair up')
   for (let i = 0; i < picked; i++) if (!slots.picked!.has(i) || !slots.dropped!.has(i)) throw bad('its move slots are not numbered from 0')
-  markChecked(op as unknown[])
-  Object.freeze(op)
+  if (freeze) {
+    markChecked(op as unknown[])
+    Object.freeze(op)
+  }
   return op as Op
 }
 
 /**
- * Checks a JSON value (depth and forbidden keys, as `decodeJson`) and freezes it; `depth` is the
- * value's own depth if it is a container. Recursion is bounded: deeper than the limit throws first.
+ * Checks a JSON value (depth and forbidden keys, as `decodeJson`) and freezes it if asked; `depth`
+ * is the value's own depth if it is a container. Recursion is bounded: deeper than the limit throws first.
  */
-export function freezeSafe(value: unknown, depth: number, what = 'fragment payload'): void {
+export function freezeSafe(value: unknown, depth: number, freeze: boolean): void {
   if (typeof value !== 'object' || value === null) return
-  if (depth > MAX_VALUE_DEPTH) throw new BadFrameError(`${what} nests deeper than ${MAX_VALUE_DEPTH} levels`)
+  if (depth > MAX_VALUE_DEPTH) throw new BadFrameError(`fragment payload nests deeper than ${MAX_VALUE_DEPTH} levels`)
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) freezeSafe(value[i], depth + 1, what)
+    for (let i = 0; i < value.length; i++) freezeSafe(value[i], depth + 1, freeze)
   } else {
     for (const key in value) {
-      if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw new BadFrameError(`${what} has a forbidden key ${JSON.stringify(key)}`)
-      freezeSafe((value as Record<string, unknown>)[key], depth + 1, what)
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw new BadFrameError(`fragment payload has a forbidden key ${JSON.stringify(key)}`)
+      freezeSafe((value as Record<string, unknown>)[key], depth + 1, freeze)
     }
   }
-  Object.freeze(value)
+  if (freeze) Object.freeze(value)
 }
 
 /** The move slots seen so far (json1: each picked once, each dropped once, 0…n-1). Made on the first move. */
 interface Slots {
   picked: Set<number> | undefined
   dropped: Set<number> | undefined
+  /** Whether to freeze what passes (see readOp). */
+  freeze: boolean
 }
 
 const bad = (what: string): BadFrameError => new BadFrameError(`fragment op is not a valid ot-json1 operation (${what})`)
@@ -103,7 +110,7 @@ function descent(d: unknown, isRoot: boolean, depth: number, slots: Slots): unkn
   if (descents === 1) throw bad('it makes a single child descent; remove a level of []')
   if (last === 1) throw bad('a descent ends with a path key')
   // The op itself is frozen by readOp, once it is marked.
-  if (!isRoot) Object.freeze(d)
+  if (!isRoot && slots.freeze) Object.freeze(d)
   return d[0]
 }
 
@@ -137,11 +144,11 @@ function component(c: Record<string, unknown>, depth: number, slots: Slots): voi
         edit = true
         // json1's getEditType: `et` (text-unicode, checked above), else `es`, else `ena`.
         if (!(c.et !== undefined || c.es || c.ena != null)) throw bad('an edit has no type')
-        freezeSafe(v, depth + 1)
+        freezeSafe(v, depth + 1, slots.freeze)
         break
       case 'r':
       case 'i':
-        freezeSafe(v, depth + 1)
+        freezeSafe(v, depth + 1, slots.freeze)
         break
       default:
         if (k === '__proto__') throw new BadFrameError('an op component has a forbidden key "__proto__"')
@@ -149,5 +156,5 @@ function component(c: Record<string, unknown>, depth: number, slots: Slots): voi
     }
   }
   if (empty) throw bad('an empty component')
-  Object.freeze(c)
+  if (slots.freeze) Object.freeze(c)
 }

@@ -41,7 +41,7 @@ export function sharedFragmentBody(doc: string, epoch: number, seq: number, payl
   const slot = seq & (SLOTS - 1)
   const kept = slots?.[slot]
   if (kept !== undefined && kept.seq === seq && kept.epoch === epoch && sameBytes(kept, payload)) return kept.body
-  const body = decodeFragmentBody(payload)
+  const body = decodeFragmentBody(payload, { freeze: true })
   const length = payload.byteLength
   if (length > MAX_BYTES) return body
   if (slots === undefined) {

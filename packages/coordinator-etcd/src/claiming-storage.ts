@@ -50,6 +50,16 @@ export class ClaimingStorage implements Storage {
     return this.#write(doc, () => this.inner.writeSnapshot(doc, copy))
   }
 
+  get replace(): Storage['replace'] {
+    const inner = this.inner
+    if (!inner.replace) return undefined
+    return (doc, snapshot) => {
+      if (this.#direct(doc)) return inner.replace!(doc, snapshot)
+      const copy = { ...snapshot, state: snapshot.state.slice(), clientSeqs: snapshot.clientSeqs.map(([origin, seq]) => [origin, seq] as const) }
+      return this.#write(doc, () => inner.replace!(doc, copy))
+    }
+  }
+
   documents(): Promise<DocId[]> {
     return this.inner.documents()
   }

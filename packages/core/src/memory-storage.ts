@@ -53,15 +53,15 @@ export class MemoryStorage implements Storage {
 
   async writeSnapshot(doc: DocId, snapshot: StoredSnapshot): Promise<void> {
     this.#check()
-    const copy: StoredSnapshot = {
-      seq: snapshot.seq,
-      state: snapshot.state.slice(),
-      clientSeqs: snapshot.clientSeqs.map(([origin, clientSeq]) => [origin, clientSeq] as const),
-      history: snapshot.history,
-    }
+    const copy = copySnapshot(snapshot)
     const d = this.#docs.get(doc)
     if (!d) this.#docs.set(doc, { snapshot: copy, log: [] })
     else if (!d.snapshot || snapshot.seq >= d.snapshot.seq) d.snapshot = copy
+  }
+
+  async replace(doc: DocId, snapshot: StoredSnapshot): Promise<void> {
+    this.#check()
+    this.#docs.set(doc, { snapshot: copySnapshot(snapshot), log: [] })
   }
 
   async readLog(doc: DocId, afterSeq: number): Promise<StoredFragment[]> {
@@ -93,4 +93,14 @@ function head(d: Entry | undefined): number {
 
 function copyTree(r: TreeRecord): TreeRecord {
   return { epoch: r.epoch, root: r.root, peers: r.peers.map((p) => ({ inbound: p.inbound, outbound: p.outbound })) }
+}
+
+/** The store keeps its own copy of the bytes (the caller may reuse its buffers). */
+function copySnapshot(snapshot: StoredSnapshot): StoredSnapshot {
+  return {
+    seq: snapshot.seq,
+    state: snapshot.state.slice(),
+    clientSeqs: snapshot.clientSeqs.map(([origin, clientSeq]) => [origin, clientSeq] as const),
+    history: snapshot.history,
+  }
 }

@@ -66,6 +66,14 @@ export interface Storage {
   append(doc: DocId, fragments: readonly StoredFragment[]): Promise<void>
   /** Stores a snapshot; later loads start from the newest one. */
   writeSnapshot(doc: DocId, snapshot: StoredSnapshot): Promise<void>
+  /**
+   * Optional. Makes `snapshot` the document's whole stored history: every fragment and snapshot
+   * after its seq is dropped, in one atomic write. A root whose history was replaced by a shorter
+   * one (it took a later root's branch, or a survivor's snapshot) stores it so; without this
+   * method such a store refuses every later append of that document (its log is ahead), and the
+   * root says so in its log.
+   */
+  replace?(doc: DocId, snapshot: StoredSnapshot): Promise<void>
   /** Fragments with seq > `afterSeq`, in order (those still kept). */
   readLog(doc: DocId, afterSeq: number): Promise<StoredFragment[]>
   /** Drops fragments with seq <= `uptoSeq`; only done behind a snapshot at or after it. */

@@ -238,6 +238,23 @@ export class LmdbStorage implements Storage {
     })
   }
 
+  async replace(doc: DocId, snapshot: StoredSnapshot): Promise<void> {
+    this.#check()
+    checkDocId(doc)
+    if (!Number.isSafeInteger(snapshot.seq) || snapshot.seq < 0) {
+      throw new InvalidArgumentError(`replace of "${doc}": seq ${snapshot.seq} must be a non-negative integer.`)
+    }
+    const record = encodeSnapshot(snapshot)
+    this.#checkQuota(record.length + doc.length + 64)
+    const db = this.#db
+    // One transaction: the old log goes with the old snapshot, or nothing changes.
+    return this.#write(() => {
+      for (const key of [...db.getKeys({ start: fKey(doc, 0), end: fKey(doc, Number.MAX_SAFE_INTEGER), inclusiveEnd: true })]) db.remove(key)
+      db.put(sKey(doc), record)
+      db.put(dKey(doc), encodeDoc(snapshot.seq))
+    })
+  }
+
   async readLog(doc: DocId, afterSeq: number): Promise<StoredFragment[]> {
     this.#check()
     return this.#range(doc, afterSeq)

@@ -32,6 +32,19 @@ export function isLaterBranch(replica: Replica, answer: Message): boolean {
   return theirs > ours
 }
 
+/**
+ * Whether a survivor's head (from its HELLO), at or behind our seq, is on another branch than
+ * ours and was sequenced by a later root: its fingerprint there is not ours, and its epoch is
+ * higher than our head's. Our own branch may be the longer one (a stale root sequencing on its
+ * own), so a head that is not ahead is no proof of being behind.
+ */
+export function isLaterBranchHead(replica: Replica, head: DocHead): boolean {
+  const ours = replica.log.at(replica.seq)?.epoch
+  if (!head.epoch || !head.history || ours === undefined || head.epoch <= ours) return false
+  const chain = replica.log.chainAt(head.seq)
+  return chain !== undefined && chain !== head.history
+}
+
 /** Asks the survivor for its snapshot (a seq past its head: see Replica.catchUpMessage); recovery waits for it. */
 export function takeLaterBranch(node: NodeContext, replica: Replica, survivor: EndpointId, head: DocHead | undefined): void {
   if (!node.succession.takeLaterBranch(replica.doc, survivor)) return

@@ -62,11 +62,11 @@ export class ReplicaSet {
     return this.#replicas.values()
   }
 
-  /** Head seq of every ready replica (with its history fingerprint, for a HELLO). */
-  heads(withHistory = false): Array<{ doc: DocId; seq: number; history?: number }> {
+  /** Head seq of every ready replica (with its history fingerprint and its head's epoch, for a HELLO). */
+  heads(withHistory = false): Array<{ doc: DocId; seq: number; history?: number; epoch?: number }> {
     const ready = [...this.#replicas.values()].filter((r) => r.ready)
     if (!withHistory) return ready.map((r) => ({ doc: r.doc, seq: r.seq }))
-    return ready.map((r) => ({ doc: r.doc, seq: r.seq, history: r.log.chainAt(r.seq) ?? 0 }))
+    return ready.map((r) => ({ doc: r.doc, seq: r.seq, history: r.log.chainAt(r.seq) ?? 0, epoch: r.log.at(r.seq)?.epoch ?? 0 }))
   }
 
   create(doc: DocId): Replica {

@@ -5,6 +5,7 @@ import { decodeMessage, encodeMessage, type Message } from '../protocol/codec.js
 import { Kind } from '../protocol/kinds.js'
 import { BatchCodec, type DocHead } from '../protocol/payloads.js'
 import type { NodeContext } from './context.js'
+import { isLaterBranchHead, takeLaterBranch } from './later-branch.js'
 
 /**
  * During recovery: asks a survivor for the sequenced fragments it holds beyond our seq. Called
@@ -16,7 +17,13 @@ export function fetchFromSurvivor(node: NodeContext, child: EndpointId, heads: r
   if (!isTrustedSurvivor(node, child)) return
   for (const head of heads) {
     const replica = node.replicas.get(head.doc as DocId)
-    if (!replica || head.seq <= replica.seq) continue
+    if (!replica) continue
+    // Not ahead of us, yet a later root's branch (seq numbers alone say nothing across branches).
+    if (head.seq <= replica.seq && isLaterBranchHead(replica, head)) {
+      takeLaterBranch(node, replica, child, head)
+      continue
+    }
+    if (head.seq <= replica.seq) continue
     node.logger.info({ child, doc: head.doc, theirs: head.seq, ours: replica.seq }, 'fetching fragments from a survivor')
     node.succession.fetchStarted(`${child}/${replica.doc}`)
     node.sendTo(child, encodeMessage({ kind: Kind.CATCH_UP, origin: node.id, doc: replica.doc, seq: replica.seq, epoch: node.succession.epoch }))

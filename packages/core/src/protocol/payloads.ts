@@ -17,6 +17,8 @@ export interface DocHead {
   seq: number
   /** In HELLO: the history fingerprint at `seq` (document/history-chain.ts); 0 or absent: unknown. */
   history?: number
+  /** In HELLO: the epoch the fragment at `seq` was sequenced in; 0 or absent: unknown. */
+  epoch?: number
 }
 /** The payload of HELLO messages (see PROTOCOL.md). */
 export interface Hello {

@@ -191,6 +191,10 @@ export const zincSchema = {
             "history": {
               "type": "double",
               "id": 3
+            },
+            "epoch": {
+              "type": "uint64",
+              "id": 4
             }
           }
         },

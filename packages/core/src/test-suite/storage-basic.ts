@@ -45,6 +45,22 @@ export function storageBasicTests(h: StorageHarness): void {
       expect(seqs(loaded?.fragments ?? [])).toEqual([7, 8, 9, 10])
     })
 
+    it('replace (when the adapter has it) makes a snapshot the whole history: the log and snapshots after it are gone, appends continue from it', async () => {
+      const replace = h.storage.replace?.bind(h.storage)
+      if (!replace) return
+      await h.storage.append(A, fragments(1, 10))
+      await h.storage.writeSnapshot(A, snapshot(8))
+      await h.storage.append(B, fragments(1, 3))
+      await replace(A, snapshot(5))
+      const loaded = await h.storage.load(A)
+      expect(plainSnapshot(loaded?.snapshot)).toEqual(plainSnapshot(snapshot(5)))
+      expect(seqs(loaded?.fragments ?? [])).toEqual([])
+      await expect(h.storage.append(A, [fragment(7)])).rejects.toThrow()
+      await h.storage.append(A, fragments(6, 7))
+      expect(seqs((await h.storage.load(A))?.fragments ?? [])).toEqual([6, 7])
+      expect(seqs((await h.storage.load(B))?.fragments ?? [])).toEqual([1, 2, 3])
+    })
+
     it('documents are independent: each has its own seqs', async () => {
       await h.storage.append(A, fragments(1, 3))
       await h.storage.append(B, fragments(1, 2))

@@ -10,6 +10,8 @@ export interface Child extends Peer {
   /** Random per process: another value under the same id means the child restarted. */
   incarnation: number
   lastHeard: number
+  /** When its last HELLO was heard: what it holds is as it said then. */
+  helloAt: number
   docs: Set<DocId>
   /** The heads of its documents as its last HELLO gave them (a promoted parent fetches beyond its own). */
   heads?: readonly DocHead[]
@@ -111,11 +113,12 @@ export class Children {
     const existing = this.#children.get(id)
     if (existing) {
       existing.lastHeard = now
+      existing.helloAt = now
       return false
     }
     const joinOrder = previousOrder ?? ++this.#joinCounter
     this.#joinCounter = Math.max(this.#joinCounter, joinOrder)
-    const child: Child = { id, incarnation, addresses, priority, joinOrder, lastHeard: now, docs: new Set(), throttleNoticeAt: 0, subtree: 1 }
+    const child: Child = { id, incarnation, addresses, priority, joinOrder, lastHeard: now, helloAt: now, docs: new Set(), throttleNoticeAt: 0, subtree: 1 }
     if (this.rateLimit) child.bucket = new TokenBucket(this.rateLimit)
     this.#children.set(id, child)
     this.#descendants += 1

@@ -79,11 +79,16 @@ export class Coordination implements CoordinatedMember, CoordinationView {
   }
 
   #refused = false
+  /** When this member's leadership last lapsed (until it leads again): its children from before are stale. */
+  #lapsedAt: number | undefined
 
   lead(epoch: number, handover?: Leader): void {
     const node = this.node
     if (node.closed) return
     this.#leader = { id: node.id, epoch, addresses: this.addresses }
+    // A join still waiting on the leader we followed stops now: left running, it held a parent
+    // link while we led, and our own changes went up that link instead of to our sequencer.
+    this.#abort?.abort()
     const s = node.succession
     if (s.isRoot && s.epoch === epoch) return
     // Root before (sequencing, or stepped down and not yet following anyone): see below.
@@ -108,7 +113,13 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     // end at once without fetching, and were then served our older history (sharded chaos seed
     // 105). Each is told to re-join; recovery waits for it and fetches what it holds.
     // Removed once root (see becomeRoot): before, removing a document's last child would drop it.
-    const stale = wasRoot ? [...node.children.values()].map((c) => c.id).filter((id) => id !== handover?.id) : []
+    // A root that lapsed and began to follow the next leader before being elected again is not
+    // "root" any more, yet its children from then are just as stale: every child whose last hello
+    // came before our lapse (sharded chaos seed 121: woken, it lapsed, started joining the next
+    // root, was elected again, and ended recovery at once on its old children).
+    const lapsedAt = this.#lapsedAt
+    this.#lapsedAt = undefined
+    const stale = [...node.children.values()].filter((c) => c.id !== handover?.id && (wasRoot || (lapsedAt !== undefined && c.helloAt <= lapsedAt))).map((c) => c.id)
     // Elected knowing nobody who may come back: a root that stepped down with no children, or a
     // member that never followed the last root. That root's tree may live on in members we never
     // heard of (its clients, following the leader key, re-join us within moments): recovery then
@@ -150,6 +161,7 @@ export class Coordination implements CoordinatedMember, CoordinationView {
     if (node.closed || !node.succession.isRoot) return
     node.replicas.hold()
     node.succession.stepDown()
+    this.#lapsedAt = node.clock.now()
     node.stats.leaseLapses++
     node.logger.warn({ why, epoch: node.succession.epoch }, 'leadership lapsed: acknowledging nothing, stepping down until the coordinator names a root')
     node.updateRole()

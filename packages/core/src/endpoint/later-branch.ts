@@ -50,7 +50,8 @@ export function takeLaterBranch(node: NodeContext, replica: Replica, survivor: E
   if (!node.succession.takeLaterBranch(replica.doc, survivor)) return
   node.logger.warn({ doc: replica.doc, survivor, ours: replica.seq, theirs: head?.seq }, "a survivor holds a later root's branch; taking it, and passing on what only ours holds")
   replica.sequencer?.pause()
-  node.succession.fetchStarted(`${survivor}/${replica.doc}`)
+  // Its own key: the answer that brought us here ends the fetch it answered, not this one.
+  node.succession.fetchStarted(branchFetch(survivor, replica.doc))
   node.sendTo(survivor, encodeMessage({ kind: Kind.CATCH_UP, origin: node.id, doc: replica.doc, seq: Math.max(head?.seq ?? 0, replica.seq) + 1, epoch: node.succession.epoch }))
 }
 
@@ -61,7 +62,9 @@ export function isTakingFrom(node: NodeContext, doc: DocId, survivor: EndpointId
 
 /** The later branch's snapshot arrived: it replaces ours, and what only ours held is sequenced again. */
 export function tookLaterBranch(node: NodeContext, replica: Replica, seq: number, snapshot: Snapshot): void {
+  const survivor = node.succession.laterBranchOf(replica.doc)
   node.succession.tookLaterBranch(replica.doc)
+  if (survivor) node.succession.fetchDone(branchFetch(survivor, replica.doc))
   const orphans = orphansBeyond(replica, snapshot, node.id)
   replica.expectSnapshot = true
   replica.applySnapshot(seq, snapshot)
@@ -70,4 +73,9 @@ export function tookLaterBranch(node: NodeContext, replica: Replica, seq: number
     const resend = encodeMessage({ kind: Kind.FRAGMENT, origin: o.origin, sender: node.id, doc: replica.doc, clientSeq: o.clientSeq, baseSeq: seq, epoch: node.succession.epoch, payload: o.payload })
     replica.sequencer?.accept(decodeMessage(resend, Infinity))
   }
+}
+
+/** The fetch key of a later branch's snapshot (a survivor's key prefix, so recovery waits for it). */
+function branchFetch(survivor: EndpointId, doc: string): string {
+  return `${survivor}/${doc}#later-branch`
 }

@@ -26,8 +26,15 @@ export class FakeIO implements ReplicaIO {
     public root: boolean,
     readonly storage: Storage | undefined = undefined,
   ) {}
+  /** The epoch stamped on what it sequences (a test may raise it: a new term). */
+  epochValue = 1
+  /** Whether this root may acknowledge now (a coordinated root's lease; a test may close it). */
+  confirmable = true
   epoch() {
-    return 1
+    return this.epochValue
+  }
+  mayConfirm() {
+    return this.confirmable
   }
   isRoot() {
     return this.root

@@ -98,6 +98,8 @@ export class Sequencer {
    * meanwhile, recovered without.
    */
   #parked: (() => void) | undefined
+  /** The seq and epoch the parked batch followed: it is completed only if nothing moved since. */
+  #parkedAt: { seq: number; epoch: number } | undefined
   /** Branches to merge (see mergeBranch), waiting while paused or while a run is being written. */
   #merges: Array<() => void> = []
 
@@ -124,7 +126,17 @@ export class Sequencer {
     const parked = this.#parked
     if (parked && this.replica.io.mayConfirm?.() === false) return void (this.#paused = true)
     this.#parked = undefined
-    if (parked && this.replica.sequencer === this) parked()
+    const parkedAt = this.#parkedAt
+    this.#parkedAt = undefined
+    if (parked && parkedAt && (this.replica.seq !== parkedAt.seq || this.replica.io.epoch() !== parkedAt.epoch)) {
+      // The lease lapsed before the batch could be answered, and the root was elected again (or
+      // took another history meanwhile): nobody was told of those seqs, and completing the batch
+      // now put the old state back over what recovery brought in (sharded chaos seed 121). Its
+      // changes are resent by their authors; what the store holds of it is replaced or overtaken
+      // before the next append (#storeAfter).
+      this.replica.io.logger.warn({ doc: this.replica.doc, seq: parkedAt.seq, epoch: parkedAt.epoch }, 'a batch left unanswered when the lease lapsed is dropped: the history moved on since')
+      this.#release()
+    } else if (parked && this.replica.sequencer === this) parked()
     const held = this.#held
     this.#held = []
     for (const m of held) this.accept(m)
@@ -513,6 +525,7 @@ export class Sequencer {
           }
           if (r.io.mayConfirm?.() === false) {
             this.#paused = true
+            this.#parkedAt = { seq: stored[0]!.seq - 1, epoch: run.epoch }
             this.#parked = () => {
               try {
                 this.#complete(prepared, rejected, stale, run.cut)

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest'
+import { Replica } from '../dist/document/replica.js'
+import { newEndpointId, type DocId } from '../dist/ids.js'
+import { MemoryStorage } from '../dist/memory-storage.js'
+import { encodeMessage } from '../dist/protocol/codec.js'
+import { Kind } from '../dist/protocol/kinds.js'
+import { encodeOp } from '../dist/protocol/ops.js'
+import { SnapshotCodec } from '../dist/protocol/payloads.js'
+import { decode, drain, FakeIO, seededRoot } from './fake-replica-io.js'
+
+/**
+ * A coordinated root whose lease could not be proved when a batch became durable parks it: it
+ * is answered only if the lease is renewed. Found by the sharded chaos suite (seed 121): the lease
+ * lapsed instead, the root was elected again and recovery took a later history, and then the
+ * parked batch was completed on resume — the old state put back over what recovery brought in,
+ * and the store replaced by it: the later root's confirmed changes were gone. A parked batch is
+ * now dropped when the history or the term moved on; its authors resend its changes.
+ */
+
+const DOC = 'doc' as DocId
+type State = { log: string[] }
+
+const push = (origin: ReturnType<typeof newEndpointId>, clientSeq: number, token: string, baseSeq: number) =>
+  decode(encodeMessage({ kind: Kind.FRAGMENT, origin, sender: origin, doc: DOC, clientSeq, seq: 0, baseSeq, epoch: 1, payload: encodeOp(['log', 0, { i: token }]) }))
+
+describe('a batch parked while the lease was unproven', () => {
+  it('is dropped when the root comes back in a new term on another history: the later history stays, the store follows it, nothing is refused', async () => {
+    const storage = new MemoryStorage()
+    const { io, root } = seededRoot(DOC, { log: [] }, storage)
+    await storage.writeSnapshot(DOC, root.storedSnapshot())
+    root.storedUpTo = 0
+    const w = newEndpointId()
+    root.sequencer!.accept(push(w, 1, 'w1', 0))
+    io.tick()
+    await root.sequencer!.idle()
+    await drain()
+    expect(root.seq).toBe(1)
+
+    // The next batch goes to the store; by the time it is durable the lease cannot be proved:
+    // it is parked.
+    root.sequencer!.accept(push(w, 2, 'w2', 1))
+    io.tick()
+    io.confirmable = false
+    for (let i = 0; i < 5; i++) await drain()
+    expect(root.seq).toBe(1)
+    expect((await storage.load(DOC))!.fragments.map((f) => f.seq)).toEqual([1, 2])
+
+    // Meanwhile another root led (a later term) and confirmed three changes on its own history.
+    const { io: otherIO, root: other } = seededRoot(DOC, { log: [] })
+    const x = newEndpointId()
+    for (let i = 1; i <= 3; i++) {
+      other.sequencer!.accept(push(x, i, `x${i}`, other.seq))
+      otherIO.tick()
+    }
+    expect(other.seq).toBe(3)
+    // This root is elected again (a new term) and recovery takes that history.
+    io.epochValue = 2
+    root.sequencer!.pause()
+    const snap = decode(other.snapshotMessage())
+    root.expectSnapshot = true
+    root.applySnapshot(snap.seq, SnapshotCodec.decode(snap.payload))
+    expect((root.confirmed as State).log).toEqual(['x3', 'x2', 'x1'])
+    io.confirmable = true
+    root.sequencer!.resume()
+    io.tick()
+    await root.sequencer!.idle()
+    await drain()
+    // The later history stands: the parked batch did not come back over it.
+    expect(root.seq).toBe(3)
+    expect((root.confirmed as State).log).toEqual(['x3', 'x2', 'x1'])
+
+    // w's changes come back from their author (the first, confirmed on the old history, rescued;
+    // the second, never answered, resent) and are sequenced on top; the store takes them.
+    root.sequencer!.accept(push(w, 1, 'w1', 3))
+    root.sequencer!.accept(push(w, 2, 'w2', 3))
+    io.tick()
+    await root.sequencer!.idle()
+    for (let i = 0; i < 5; i++) await drain()
+    expect(
+      io
+        .takeSent()
+        .filter(({ m }) => m.kind === Kind.REJECT)
+        .map(({ m }) => new TextDecoder().decode(m.payload)),
+    ).toEqual([])
+    expect(root.seq).toBe(5)
+    expect([...(root.confirmed as State).log].sort()).toEqual(['w1', 'w2', 'x1', 'x2', 'x3'])
+    const restarted = new Replica(DOC, new FakeIO(newEndpointId(), true, storage), 100, 1 << 20)
+    restarted.restore((await storage.load(DOC))!)
+    expect(restarted.confirmed).toEqual(root.confirmed)
+  })
+})

@@ -221,13 +221,7 @@ export class LmdbStorage implements Storage {
   }
 
   async writeSnapshot(doc: DocId, snapshot: StoredSnapshot): Promise<void> {
-    this.#check()
-    checkDocId(doc)
-    if (!Number.isSafeInteger(snapshot.seq) || snapshot.seq < 0) {
-      throw new InvalidArgumentError(`writeSnapshot of "${doc}": seq ${snapshot.seq} must be a non-negative integer.`)
-    }
-    const record = encodeSnapshot(snapshot)
-    this.#checkQuota(record.length + doc.length + 64)
+    const record = this.#snapshotRecord('writeSnapshot', doc, snapshot)
     const db = this.#db
     return this.#write(() => {
       const indexBytes = db.get(dKey(doc))
@@ -239,13 +233,7 @@ export class LmdbStorage implements Storage {
   }
 
   async replace(doc: DocId, snapshot: StoredSnapshot): Promise<void> {
-    this.#check()
-    checkDocId(doc)
-    if (!Number.isSafeInteger(snapshot.seq) || snapshot.seq < 0) {
-      throw new InvalidArgumentError(`replace of "${doc}": seq ${snapshot.seq} must be a non-negative integer.`)
-    }
-    const record = encodeSnapshot(snapshot)
-    this.#checkQuota(record.length + doc.length + 64)
+    const record = this.#snapshotRecord('replace', doc, snapshot)
     const db = this.#db
     // One transaction: the old log goes with the old snapshot, or nothing changes.
     return this.#write(() => {
@@ -253,6 +241,18 @@ export class LmdbStorage implements Storage {
       db.put(sKey(doc), record)
       db.put(dKey(doc), encodeDoc(snapshot.seq))
     })
+  }
+
+  /** A snapshot checked and encoded for `call`, its size within the quota. */
+  #snapshotRecord(call: string, doc: DocId, snapshot: StoredSnapshot): Uint8Array {
+    this.#check()
+    checkDocId(doc)
+    if (!Number.isSafeInteger(snapshot.seq) || snapshot.seq < 0) {
+      throw new InvalidArgumentError(`${call} of "${doc}": seq ${snapshot.seq} must be a non-negative integer.`)
+    }
+    const record = encodeSnapshot(snapshot)
+    this.#checkQuota(record.length + doc.length + 64)
+    return record
   }
 
   async readLog(doc: DocId, afterSeq: number): Promise<StoredFragment[]> {

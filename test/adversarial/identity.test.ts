@@ -36,18 +36,24 @@ async function joinedRaw(e: Edge, doc: string): Promise<RawPeer> {
   return peer
 }
 
+/** An edge with Alice and Bob on 'board', and a raw attacker joined properly that opened it too. */
+async function boardWithAttacker() {
+  edge = await startEdge()
+  const alice = await edge.client()
+  const bob = await edge.client()
+  const a = await alice.open<Shapes>('board', { initial: {} })
+  const b = await bob.open<Shapes>('board', { initial: {} })
+  const attacker = await joinedRaw(edge, 'board')
+  return { alice, bob, a, b, attacker }
+}
+
 function forged(stats: EndpointStats): number {
   return stats.forged
 }
 
 describe('a connection is an identity (WebSocket edge, ZeroMQ root)', () => {
   it('a forged origin or sender is refused and counted; the victim keeps working and nothing honest is lost', async () => {
-    edge = await startEdge()
-    const alice = await edge.client()
-    const bob = await edge.client()
-    const a = await alice.open<Shapes>('board', { initial: {} })
-    const b = await bob.open<Shapes>('board', { initial: {} })
-    const attacker = await joinedRaw(edge, 'board')
+    const { alice, bob, a, b, attacker } = await boardWithAttacker()
     const before = forged(edge.relay.stats())
 
     // As Alice, sender and origin both hers, on the attacker's connection.
@@ -77,12 +83,7 @@ describe('a connection is an identity (WebSocket edge, ZeroMQ root)', () => {
   })
 
   it("a BRANCH from a leaf is refused: a leaf speaks only for itself, and a branch's fragments carry others' origins (a forged change of Alice's, merged, would swallow her next one)", async () => {
-    edge = await startEdge()
-    const alice = await edge.client()
-    const bob = await edge.client()
-    const a = await alice.open<Shapes>('board', { initial: {} })
-    const b = await bob.open<Shapes>('board', { initial: {} })
-    const attacker = await joinedRaw(edge, 'board')
+    const { alice, a, b, attacker } = await boardWithAttacker()
     const snapshot = attacker.received.find((r) => r.message.kind === Kind.SNAPSHOT && r.message.doc === 'board')!.message
     const fork = snapshot.seq
     const history = SnapshotCodec.decode(snapshot.payload).history

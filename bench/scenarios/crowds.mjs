@@ -16,6 +16,7 @@
 //   node --expose-gc bench/scenarios/crowds.mjs [--sizes 100,200,500,1000] [--tree 10,1000] [--ws 1000,10] [--smoke]
 //
 // Prints one JSON line per topology (stdout); progress on stderr.
+import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 
 const core = await import(new URL('../../packages/core/dist/index.js', import.meta.url).href)
@@ -163,6 +164,7 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
   const { spawnWorker, stopAll } = await import('../lib/proc.mjs')
   const { nowUs } = await import('../lib/worker.mjs')
   const ws = []
+  const loadAtStart = +loadavg()[0].toFixed(1)
   try {
     const edge = await spawnWorker('crowd-edge', {}, { execArgv: ['--expose-gc', ...(process.env.CROWDS_EDGE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CROWDS_EDGE_PROF}`] : [])] })
     ws.push(edge)
@@ -215,12 +217,19 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     if (changeProf) await Promise.all([edge.call('profile'), tabs[0].call('profile')])
     const cm0 = await edge.call('mark')
     const ctm0 = await Promise.all(tabs.map((t) => t.call('mark')))
+    // Per change: its p50 and max over the leaves, and how many heartbeats the edge sent
+    // down while it spread (a heartbeat's fan-out is another frame on every tab's socket).
+    const perChange = []
     for (let n = 1; n <= changes; n++) {
       await Promise.all(tabs.map((t) => t.call('listen', { n })))
       const seen = Promise.all(tabs.map((t) => t.call('seen', { timeoutMs: 30_000 }, 60_000)))
+      const before = await edge.call('mark')
       await edge.call('change', { n })
       const perProcess = await seen
-      lat.push(...perProcess.flat().map((us) => us / 1000))
+      const after = await edge.call('mark')
+      const these = perProcess.flat().map((us) => us / 1000)
+      lat.push(...these)
+      perChange.push(`${Math.round(pct(these, 50))}/${Math.round(Math.max(...these))}${(after.sent.HEARTBEAT ?? 0) > (before.sent.HEARTBEAT ?? 0) ? '*' : ''}`)
       for (const got of perProcess.filter((g) => g.length > 0)) {
         firstInProcess.push(Math.min(...got) / 1000)
         lastInProcess.push(Math.max(...got) / 1000)
@@ -231,6 +240,14 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     const cm1 = await edge.call('mark')
     const ctm1 = await Promise.all(tabs.map((t) => t.call('mark')))
     const tabsChangeCpuUs = ctm1.reduce((sum, m, i) => sum + m.cpuUs - ctm0[i].cpuUs, 0)
+    // What one change costs beyond idling (heartbeats and ticks at the idle rate over the same
+    // time taken out), the edge's and all the tabs' together, spread over this machine's cores:
+    // no leaf of a process can see a change sooner than about that after the others took their
+    // share — the floor the last leaves' latency sits on when the edge and the tabs share cores.
+    const phaseUs = cm1.t - cm0.t
+    const edgeOwnUs = (cm1.cpuUs - cm0.cpuUs - (cpu(m0, m1) / 100) * phaseUs) / changes
+    const tabsOwnUs = (tabsChangeCpuUs - (tabsCpu / 100) * phaseUs) / changes
+    const cores = availableParallelism()
     if (changeProf) {
       await edge.call('profile', { file: `${changeProf}/edge-changes.cpuprofile` })
       await tabs[0].call('profile', { file: `${changeProf}/tabs-changes.cpuprofile` })
@@ -255,11 +272,18 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
       firstInProcessP99Ms: +pct(firstInProcess, 99).toFixed(1),
       lastInProcessP50Ms: +pct(lastInProcess, 50).toFixed(1),
       delivered: lat.length / (changes * leaves),
+      // p50/max of each change in ms; * when the edge sent a heartbeat down while it spread.
+      perChange: perChange.join(' '),
       // Includes the 100 ms pauses between changes (heartbeats, idle): compare with idle CPU.
       edgeCpuPerChangeMs: +((cm1.cpuUs - cm0.cpuUs) / changes / 1000).toFixed(1),
       edgeHeartbeatsWhileChanging: (cm1.sent.HEARTBEAT ?? 0) - (cm0.sent.HEARTBEAT ?? 0),
       changePhaseS: +((cm1.t - cm0.t) / 1e6).toFixed(2),
       tabCpuPerLeafPerChangeUs: Math.round(tabsChangeCpuUs / changes / leaves),
+      edgeOwnCpuPerChangeMs: +(edgeOwnUs / 1000).toFixed(1),
+      tabsOwnCpuPerChangeMs: +(tabsOwnUs / 1000).toFixed(1),
+      cpuFloorMs: +((edgeOwnUs + tabsOwnUs) / cores / 1000).toFixed(1),
+      cores,
+      loadAverage: [loadAtStart, +loadavg()[0].toFixed(1)],
       edgeHeapPerLeafKB: +((h1 - h0) / leaves / 1024).toFixed(1),
       leafProcessHeapPerLeafKB: +(tm1.reduce((s, m) => s + m.heapUsed, 0) / leaves / 1024).toFixed(1),
       refusedBusy: m1.refusedBusy,

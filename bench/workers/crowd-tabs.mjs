@@ -2,12 +2,18 @@
 // relay of crowd-edge.mjs all at once. Commands: join (all of them, at once; the process is
 // started and warm before, as a lecture's tabs are loaded before it starts), open, listen
 // (record when each leaf sees change n), samples, mark.
+import { setPriority } from 'node:os'
 import { Endpoint } from '@zinc/core'
 import { WsServerTransport } from '@zinc/transport-ws'
 import { args, cpuMark, nowUs, serve } from '../lib/worker.mjs'
 import { phaseProfiler } from '../lib/phase-profile.mjs'
 
 const a = args()
+// CROWDS_TABS_NICE=<n>: run the tab processes at a lower scheduling priority. On a real crowd
+// the tabs are on their users' machines and the edge has its cores to itself; on one small
+// machine the 10 tab processes, woken by the edge's own fan-out, take the cores it needs to
+// finish it. A lower priority for them approximates the edge on a machine of its own.
+if (process.env.CROWDS_TABS_NICE) setPriority(Number(process.env.CROWDS_TABS_NICE))
 let transport
 const leaves = []
 const docs = []

@@ -11,7 +11,7 @@
 //
 // `--ws N,P`: one edge relay (and its root) in one process, N WebSocket leaves in P other
 // processes (the issue's target is `--ws 1000,10`): join, open, the edge's idle CPU, one change
-// from the root reaching every leaf (p50/p99 over 20 changes), the edge's heap per leaf.
+// from the root reaching every leaf (p50/p99 over 20 changes, after 5 not counted: cold code), the edge's heap per leaf.
 //
 //   node --expose-gc bench/scenarios/crowds.mjs [--sizes 100,200,500,1000] [--tree 10,1000] [--ws 1000,10] [--smoke]
 //
@@ -160,7 +160,7 @@ export async function crowd({ relays = 1, leaves, idleMs = 3000, timeoutMs = 600
  * One edge relay (with its root, in one process) and `leaves` WebSocket leaves in `procs`
  * other processes, all joining at once: the issue's 1,000-tab target.
  */
-export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
+export async function wsCrowd({ leaves, procs, changes = 20, warmup = 5, idleMs = 3000 }) {
   const { spawnWorker, stopAll } = await import('../lib/proc.mjs')
   const { nowUs } = await import('../lib/worker.mjs')
   const ws = []
@@ -212,15 +212,11 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     const firstInProcess = []
     const lastInProcess = []
     // CROWDS_CHANGE_PROF=<dir>: CPU profiles of the edge and of the first tab process while the
-    // changes are sent (only that phase), for bench/profile-top.mjs.
+    // measured changes are sent (only that phase), for bench/profile-top.mjs.
     const changeProf = process.env.CROWDS_CHANGE_PROF
-    if (changeProf) await Promise.all([edge.call('profile'), tabs[0].call('profile')])
-    const cm0 = await edge.call('mark')
-    const ctm0 = await Promise.all(tabs.map((t) => t.call('mark')))
-    // Per change: its p50 and max over the leaves, and how many heartbeats the edge sent
-    // down while it spread (a heartbeat's fan-out is another frame on every tab's socket).
-    const perChange = []
-    for (let n = 1; n <= changes; n++) {
+    // One change from the root, until every leaf saw it: each leaf's latency, per process, and
+    // whether the edge sent a heartbeat down while it spread (another frame on every socket).
+    const spread = async (n) => {
       await Promise.all(tabs.map((t) => t.call('listen', { n })))
       const seen = Promise.all(tabs.map((t) => t.call('seen', { timeoutMs: 30_000 }, 60_000)))
       const before = await edge.call('mark')
@@ -228,13 +224,28 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
       const perProcess = await seen
       const after = await edge.call('mark')
       const these = perProcess.flat().map((us) => us / 1000)
+      const beat = (after.sent.HEARTBEAT ?? 0) > (before.sent.HEARTBEAT ?? 0) ? '*' : ''
+      await sleep(100)
+      return { these, perProcess, label: `${Math.round(pct(these, 50))}/${Math.round(Math.max(...these))}${beat}` }
+    }
+    // The first changes run cold code in every tab process (the decode and apply path has not
+    // been compiled yet: nothing changed before) and are several times slower; they are
+    // reported apart (`warmupPerChange`), as the first change a page sees after loading.
+    const warmupPerChange = []
+    for (let n = 1; n <= warmup; n++) warmupPerChange.push((await spread(n)).label)
+    if (changeProf) await Promise.all([edge.call('profile'), tabs[0].call('profile')])
+    const cm0 = await edge.call('mark')
+    const ctm0 = await Promise.all(tabs.map((t) => t.call('mark')))
+    // Per change: its p50 and max over the leaves (* when the edge sent a heartbeat down meanwhile).
+    const perChange = []
+    for (let n = warmup + 1; n <= warmup + changes; n++) {
+      const { these, perProcess, label } = await spread(n)
       lat.push(...these)
-      perChange.push(`${Math.round(pct(these, 50))}/${Math.round(Math.max(...these))}${(after.sent.HEARTBEAT ?? 0) > (before.sent.HEARTBEAT ?? 0) ? '*' : ''}`)
+      perChange.push(label)
       for (const got of perProcess.filter((g) => g.length > 0)) {
         firstInProcess.push(Math.min(...got) / 1000)
         lastInProcess.push(Math.max(...got) / 1000)
       }
-      await sleep(100)
     }
     // CPU per change: the edge's, and the tab processes' per leaf (decode and apply, 1,000 times).
     const cm1 = await edge.call('mark')
@@ -274,6 +285,7 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
       delivered: lat.length / (changes * leaves),
       // p50/max of each change in ms; * when the edge sent a heartbeat down while it spread.
       perChange: perChange.join(' '),
+      warmupPerChange: warmupPerChange.join(' '),
       // Includes the 100 ms pauses between changes (heartbeats, idle): compare with idle CPU.
       edgeCpuPerChangeMs: +((cm1.cpuUs - cm0.cpuUs) / changes / 1000).toFixed(1),
       edgeHeartbeatsWhileChanging: (cm1.sent.HEARTBEAT ?? 0) - (cm0.sent.HEARTBEAT ?? 0),
@@ -316,7 +328,7 @@ async function main() {
   if (wsOpt) {
     const [leaves, procs] = wsOpt.split(',').map(Number)
     log(`crowds: edge relay → ${leaves} WebSocket leaves in ${procs} processes`)
-    console.log(JSON.stringify(await wsCrowd({ leaves, procs, changes: smoke ? 3 : 20, idleMs: smoke ? 500 : 3000 })))
+    console.log(JSON.stringify(await wsCrowd({ leaves, procs, changes: smoke ? 3 : 20, warmup: smoke ? 1 : 5, idleMs: smoke ? 500 : 3000 })))
   }
   const tree = opt('--tree')
   if (tree) {

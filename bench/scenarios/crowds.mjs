@@ -221,13 +221,21 @@ export async function wsCrowd({ leaves, procs, changes = 20, warmup = 5, idleMs 
       const seen = Promise.all(tabs.map((t) => t.call('seen', { timeoutMs: 30_000 }, 60_000)))
       const before = await edge.call('mark')
       await edge.call('change', { n })
-      const perProcess = await seen
+      const answers = await seen
       const after = await edge.call('mark')
+      const perProcess = answers.map((a) => a.samples)
       const these = perProcess.flat().map((us) => us / 1000)
       const beat = (after.sent.HEARTBEAT ?? 0) > (before.sent.HEARTBEAT ?? 0) ? '*' : ''
+      // CPU the change cost beyond idling: each tab process's from its 'listen' to its last leaf
+      // seeing it, the edge's from the change until every leaf saw it, less the idle rates
+      // measured above over those windows.
+      const tabsUs = answers.reduce((sum, a, i) => sum + a.cpuUs - (tabIdlePct[i] / 100) * a.wallUs, 0)
+      const edgeUs = after.cpuUs - before.cpuUs - (edgeIdlePct / 100) * (after.t - before.t)
       await sleep(100)
-      return { these, perProcess, label: `${Math.round(pct(these, 50))}/${Math.round(Math.max(...these))}${beat}` }
+      return { these, perProcess, tabsUs, edgeUs, label: `${Math.round(pct(these, 50))}/${Math.round(Math.max(...these))}${beat}` }
     }
+    const edgeIdlePct = cpu(m0, m1)
+    const tabIdlePct = tm0.map((m, i) => cpu(m, tm1[i]))
     // The first changes run cold code in every tab process (the decode and apply path has not
     // been compiled yet: nothing changed before) and are several times slower; they are
     // reported apart (`warmupPerChange`), as the first change a page sees after loading.
@@ -238,8 +246,12 @@ export async function wsCrowd({ leaves, procs, changes = 20, warmup = 5, idleMs 
     const ctm0 = await Promise.all(tabs.map((t) => t.call('mark')))
     // Per change: its p50 and max over the leaves (* when the edge sent a heartbeat down meanwhile).
     const perChange = []
+    const tabsOwn = []
+    const edgeOwn = []
     for (let n = warmup + 1; n <= warmup + changes; n++) {
-      const { these, perProcess, label } = await spread(n)
+      const { these, perProcess, label, tabsUs, edgeUs } = await spread(n)
+      tabsOwn.push(tabsUs)
+      edgeOwn.push(edgeUs)
       lat.push(...these)
       perChange.push(label)
       for (const got of perProcess.filter((g) => g.length > 0)) {
@@ -251,13 +263,11 @@ export async function wsCrowd({ leaves, procs, changes = 20, warmup = 5, idleMs 
     const cm1 = await edge.call('mark')
     const ctm1 = await Promise.all(tabs.map((t) => t.call('mark')))
     const tabsChangeCpuUs = ctm1.reduce((sum, m, i) => sum + m.cpuUs - ctm0[i].cpuUs, 0)
-    // What one change costs beyond idling (heartbeats and ticks at the idle rate over the same
-    // time taken out), the edge's and all the tabs' together, spread over this machine's cores:
-    // no leaf of a process can see a change sooner than about that after the others took their
-    // share — the floor the last leaves' latency sits on when the edge and the tabs share cores.
-    const phaseUs = cm1.t - cm0.t
-    const edgeOwnUs = (cm1.cpuUs - cm0.cpuUs - (cpu(m0, m1) / 100) * phaseUs) / changes
-    const tabsOwnUs = (tabsChangeCpuUs - (tabsCpu / 100) * phaseUs) / changes
+    // What one change costs beyond idling, the edge's and all the tabs' together (median over
+    // the changes), spread over this machine's cores: the last leaves cannot see a change much
+    // sooner than that when the edge and the tabs share the cores — the floor of the latency.
+    const edgeOwnUs = pct(edgeOwn, 50)
+    const tabsOwnUs = pct(tabsOwn, 50)
     const cores = availableParallelism()
     if (changeProf) {
       await edge.call('profile', { file: `${changeProf}/edge-changes.cpuprofile` })

@@ -20,6 +20,7 @@ const docs = []
 let samples = []
 let want = 0
 let allSeen = () => {}
+let listenMark = cpuMark()
 const profiler = phaseProfiler()
 // CROWDS_PEER_TIMEOUT_MS: another peer timeout for the edge and the tabs (heartbeats every fifth of it).
 const liveness = process.env.CROWDS_PEER_TIMEOUT_MS ? { peerTimeoutMs: Number(process.env.CROWDS_PEER_TIMEOUT_MS) } : {}
@@ -50,6 +51,7 @@ await serve(
     listen({ n }) {
       want = n
       samples = []
+      listenMark = cpuMark()
       for (const d of docs) {
         const off = d.subscribe((s) => {
           if (s.n !== want) return
@@ -63,10 +65,12 @@ await serve(
     // that instead of asking every 20 ms, which cost the tab processes CPU in the window measured.
     seen: ({ timeoutMs = 30_000 }) =>
       new Promise((resolve) => {
+        // With this process's CPU from 'listen' until its last leaf saw the change, and how long that was.
         const done = () => {
           clearTimeout(timer)
           allSeen = () => {}
-          resolve(samples)
+          const now = cpuMark()
+          resolve({ samples, cpuUs: now.cpuUs - listenMark.cpuUs, wallUs: now.t - listenMark.t })
         }
         const timer = setTimeout(done, timeoutMs)
         allSeen = done

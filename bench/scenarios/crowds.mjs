@@ -191,6 +191,7 @@ export async function wsCrowd({ leaves, procs, changes = 20, warmup = 5, idleMs 
     log(`  ws ${leaves}: joined after ${joinedS.toFixed(1)} s`)
     const opened = await Promise.all(tabs.map((t) => t.call('open', {}, 300_000)))
     const startS = (Math.max(...opened.map((o) => o.doneUs)) - t0) / 1e6
+    const eachOpenMs = opened.flatMap((o) => o.eachMs)
     log(`  ws ${leaves}: opened after ${startS.toFixed(1)} s`)
     // The edge's CPU while the crowd joined and opened: near the wall time means the edge was
     // the bottleneck; far below it, it waited for the tabs (or for a core).
@@ -283,6 +284,12 @@ export async function wsCrowd({ leaves, procs, changes = 20, warmup = 5, idleMs 
       hellosPerTab: +hellosPerTab.toFixed(2),
       tabsJoinCpuS: +(joins.reduce((sum, j) => sum + j.cpuUs, 0) / 1e6).toFixed(2),
       startS: +startS.toFixed(2),
+      // One tab's open, from when all were asked (p50/p90), the OPENs the tabs sent, and the
+      // longest a tab process's event loop was held meanwhile.
+      oneOpenP50Ms: Math.round(pct(eachOpenMs, 50)),
+      oneOpenP90Ms: Math.round(pct(eachOpenMs, 90)),
+      opensPerTab: +(opened.reduce((sum, o) => sum + o.opens, 0) / leaves).toFixed(2),
+      tabsLoopHeldMaxMs: Math.round(Math.max(...opened.map((o) => o.loopDelayMaxMs))),
       edgeStartCpuS: +edgeStartCpuS.toFixed(2),
       edgeIdleCpuPct: +cpu(m0, m1).toFixed(1),
       leafIdleCpuMsPerS: +((tabsCpu * 10) / leaves).toFixed(3),

@@ -16,7 +16,10 @@ export class ZmqRaw {
   private seq = 0
 
   /** `id`: the id it says HELLO as (a fresh one by default); `routingId`: the one its DEALER presents. */
-  constructor(addresses: { inbound: string; outbound: string }, options: { id?: EndpointId; routingId?: string } = {}) {
+  constructor(
+    readonly addresses: { inbound: string; outbound: string },
+    options: { id?: EndpointId; routingId?: string } = {},
+  ) {
     this.id = options.id ?? newEndpointId()
     this.push = new RawPush(options.routingId === undefined ? {} : { routingId: options.routingId })
     this.push.connect(addresses.inbound)

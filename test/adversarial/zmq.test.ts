@@ -163,6 +163,36 @@ describe('adversarial input over ZeroMQ (root inbound, tcp)', () => {
     await waitFor(() => b.state.revived === true, 'the revived child’s change at Bob', 15_000)
     await honestChangeArrives(b, a2, 'zmq-revived')
   })
+
+  it('a child whose frames come on a new connection while its id is bound to one that closed is told to say hello there (crossed links: sharded chaos seed 153)', async () => {
+    const { a, b, raw } = await setup()
+    // Its new link (a new DEALER, so a new session) comes up without a hello of its own — as when
+    // a hello still queued on the old link was the one welcomed — and then the old link closes.
+    const moved = new ZmqRaw(raw.addresses, { id: raw.id })
+    res.add(() => moved.close())
+    raw.close()
+    // Every frame on the new link is refused (wrong sender) until the child says hello on it: it
+    // must be told so, or it waits on a parent that drops all it sends, for good.
+    await waitFor(
+      () => {
+        void moved.change('board', '[{"op":"add","path":["lost"],"value":1}]')
+        return moved.refusals.some((r) => r.code === 'ERR_NOT_JOINED')
+      },
+      'the child to be told to join again on its new link',
+      15_000,
+    )
+    await moved.join()
+    await moved.open('board')
+    await waitFor(
+      () => {
+        void moved.change('board', '[{"op":"add","path":["back"],"value":1}]', { clientSeq: 1 })
+        return a.state.back === 1
+      },
+      'its change on the new link to land',
+      15_000,
+    )
+    await honestChangeArrives(a, b, 'zmq-crossed-links')
+  })
 })
 
 export type { Endpoint }

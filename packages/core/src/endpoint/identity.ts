@@ -101,6 +101,26 @@ export class Identities {
     return bound === id && holder === session
   }
 
+  /**
+   * Whether `id` is bound to a session that is no longer connected, and `session` (a frame's, as
+   * `id`) may take its place by saying hello (throttled: true at most once a second per id).
+   * Two links of one child can cross: a hello on the old one still queued here binds the old
+   * session and welcomes the child, whose new link, welcomed by that, never says hello again;
+   * when the old one closes, every frame on the new one is `wrong-sender` for good, and the
+   * parent waits on that child forever (sharded chaos seed 153).
+   */
+  boundToClosedSession(id: EndpointId, now: number): boolean {
+    const holder = this.#sessionOf.get(id)
+    if (holder === undefined || this.#connected(holder)) return false
+    if (now - (this.#rejoinAskedAt.get(id) ?? -Infinity) < 1000) return false
+    this.#rejoinAskedAt.set(id, now)
+    if (this.#rejoinAskedAt.size > 4096) this.#rejoinAskedAt.delete(this.#rejoinAskedAt.keys().next().value!)
+    return true
+  }
+
+  /** When each id bound to a closed session was last told to join again (see boundToClosedSession). */
+  readonly #rejoinAskedAt = new Map<EndpointId, number>()
+
   /** The child passed `authenticate` and is in the roster: it may hear the control topic. */
   admitted(id: EndpointId): void {
     const session = this.#sessionOf.get(id)

@@ -1,0 +1,67 @@
+import type { DocId, EndpointId } from '../ids.js'
+import { decodeMessage } from '../protocol/codec.js'
+import { decodeFragmentBody } from '../protocol/ops.js'
+import { applyOp, transformPast, type Op } from './ot.js'
+import { diffToOp } from './diff.js'
+import type { DocLog } from './doc-log.js'
+import { pendingFragment, type PendingFragment } from './fragment.js'
+
+/**
+ * A replica that takes a snapshot instead of fragments jumps over fragments it never saw.
+ * What it holds of its own must land on the snapshot: its changes the root already handled
+ * (they leave pending), its sequenced changes the root lacks (they become pending again) and
+ * the pending changes made on the old state (rebased onto the snapshot). This file holds
+ * those steps; Replica.applySnapshot runs them.
+ */
+
+/** Our own sequenced changes in the log beyond what the root has, as pending changes again. */
+export function ownBeyond(log: DocLog, doc: DocId, self: EndpointId, rootHas: number, pending: readonly PendingFragment[]): PendingFragment[] {
+  const pendingSeqs = new Set(pending.map((p) => p.fragment.clientSeq))
+  const out: PendingFragment[] = []
+  for (const e of log.entriesAfter(0)) {
+    if (e.origin !== self || e.clientSeq <= rootHas || pendingSeqs.has(e.clientSeq)) continue
+    const body = decodeFragmentBody(decodeMessage(e.envelope, Infinity).payload)
+    if (body.patches !== undefined) continue // from before operations: its position is unknown here
+    out.push(pendingFragment(doc, self, e.clientSeq, body.op))
+  }
+  return out
+}
+
+/**
+ * What the pending changes left after the jump were made on: the old confirmed state plus our
+ * changes the snapshot already contains (up to clientSeq `mine`; they leave pending).
+ */
+export function madeOnBefore(confirmed: unknown, pending: readonly PendingFragment[], mine: number): unknown {
+  let madeOn = confirmed
+  for (const p of pending) {
+    if (p.fragment.clientSeq > mine) break
+    try {
+      madeOn = applyOp(madeOn, p.op)
+    } catch {
+      // left out
+    }
+  }
+  return madeOn
+}
+
+/**
+ * Rebases `pending` (made on `madeOn`, in order) onto `snapshot`: over the difference between
+ * the two (list elements paired by position, strings by text diff); each is to be sent again.
+ * Rarely exact, never silently wrong: a change that no longer applies is refused with the reason.
+ */
+export function rebaseOverJump(pending: readonly PendingFragment[], madeOn: unknown, snapshot: unknown): void {
+  let jump: Op = null
+  try {
+    jump = diffToOp(madeOn, snapshot)
+  } catch {
+    jump = null
+  }
+  for (const p of pending) {
+    try {
+      ;({ op: p.op, over: jump } = transformPast(p.op, jump))
+    } catch {
+      // it stays as it was; the root decides
+    }
+    p.sent = false
+  }
+}

@@ -36,24 +36,15 @@ export interface WireEnvelope {
  * random and mutated frames): varints of at most 10 bytes, tags and lengths of at most 5, no
  * field 0, strings that are UTF-8, unknown fields and groups skipped, the last value of a
  * repeated field kept; uint64 counters at or above 2^53 are refused, as decodeMessage did.
+ *
+ * The object returned is the same for every call, valid until the next one: copy what you keep.
  */
 export function readEnvelope(bytes: Uint8Array): WireEnvelope {
-  const env: WireEnvelope = {
-    version: 0,
-    kind: 0,
-    origin: undefined,
-    originBytes: 0,
-    sender: undefined,
-    senderBytes: 0,
-    doc: '',
-    clientSeq: 0,
-    seq: 0,
-    epoch: 0,
-    payload: undefined,
-    appKind: '',
-    encoding: 0,
-    baseSeq: 0,
-  }
+  // One object for every call (reading is synchronous): the caller copies what it keeps.
+  const env = scratch
+  env.version = env.kind = env.originBytes = env.senderBytes = env.clientSeq = env.seq = env.epoch = env.encoding = env.baseSeq = 0
+  env.origin = env.sender = env.payload = undefined
+  env.doc = env.appKind = ''
   buf = bytes
   pos = 0
   end = bytes.length
@@ -123,6 +114,23 @@ export function readEnvelope(bytes: Uint8Array): WireEnvelope {
   }
   buf = EMPTY // not kept alive by the reader
   return env
+}
+
+const scratch: WireEnvelope = {
+  version: 0,
+  kind: 0,
+  origin: undefined,
+  originBytes: 0,
+  sender: undefined,
+  senderBytes: 0,
+  doc: '',
+  clientSeq: 0,
+  seq: 0,
+  epoch: 0,
+  payload: undefined,
+  appKind: '',
+  encoding: 0,
+  baseSeq: 0,
 }
 
 // The frame being read (one at a time: reading never awaits), so the helpers below are plain functions.

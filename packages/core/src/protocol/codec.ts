@@ -4,6 +4,7 @@ import { endpointIdToBytes, isValidDocId, type DocId, type EndpointId } from '..
 import { DOC_KINDS, isKind, kindName, PROTOCOL_VERSION, type Kind } from './kinds.js'
 import { zincSchema } from './schema.generated.js'
 import { readEnvelope, type WireEnvelope } from './envelope-reader.js'
+import { writeEnvelope } from './envelope-writer.js'
 
 /**
  * protobufjs by reflection from a JSON descriptor: protobufjs generates the same specialised
@@ -11,7 +12,6 @@ import { readEnvelope, type WireEnvelope } from './envelope-reader.js'
  * see README), and the descriptor needs no build tool and no file access in a browser.
  */
 export const schema = protobuf.Root.fromJSON(zincSchema as protobuf.INamespace)
-const EnvelopeType = schema.lookupType('zinc.Envelope')
 
 /** One decoded and validated Envelope. */
 export interface Message {
@@ -42,7 +42,7 @@ const EMPTY = new Uint8Array(0)
 
 /** Encodes a message; `sender` defaults to `origin`. */
 export function encodeMessage(init: MessageInit): Uint8Array {
-  return EnvelopeType.encode({
+  return writeEnvelope({
     version: PROTOCOL_VERSION,
     kind: init.kind,
     origin: endpointIdToBytes(init.origin),
@@ -55,7 +55,7 @@ export function encodeMessage(init: MessageInit): Uint8Array {
     appKind: init.appKind ?? '',
     encoding: init.encoding ?? 0,
     baseSeq: init.baseSeq ?? 0,
-  }).finish()
+  })
 }
 
 /** Encodes and returns the message as a receiver would decode it. */

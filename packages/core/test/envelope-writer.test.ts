@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { newEndpointId, endpointIdToBytes } from '../dist/ids.js'
 import { schema } from '../dist/protocol/codec.js'
-import { writeEnvelope, type EnvelopeFields } from '../dist/protocol/envelope-writer.js'
+import { writeEnvelope, writeStamped, type EnvelopeFields } from '../dist/protocol/envelope-writer.js'
 import { Kind } from '../dist/protocol/kinds.js'
 
 // The hand-written writer against protobufjs's encoder of the same schema (what encodeMessage
@@ -82,5 +82,30 @@ describe('writeEnvelope writes what protobufjs writes', () => {
       baseSeq: 0,
     }
     expect(Buffer.isBuffer(writeEnvelope(f))).toBe(true)
+  })
+})
+
+describe('writeStamped writes what protobufjs wrote for a stamp', () => {
+  it('the same bytes as the Writer calls stampSequenced made (property)', async () => {
+    const protobuf = (await import('protobufjs')).default
+    const old = (raw: Uint8Array, sender: Uint8Array, seq: number, epoch: number): number[] => {
+      const tail = protobuf.Writer.create()
+        .uint32((4 << 3) | 2)
+        .bytes(sender)
+        .uint32(7 << 3)
+        .uint64(seq)
+        .uint32(8 << 3)
+        .uint64(epoch)
+        .finish()
+      return [...raw, ...tail]
+    }
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.constantFrom(...ids), counter, counter, (raw, sender, seq, epoch) => {
+        const stamped = writeStamped(raw, sender, seq, epoch)
+        expect([...stamped]).toEqual(old(raw, sender, seq, epoch))
+        expect(Buffer.isBuffer(stamped)).toBe(false)
+      }),
+      { numRuns: 3000 },
+    )
   })
 })

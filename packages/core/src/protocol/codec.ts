@@ -4,7 +4,7 @@ import { endpointIdToBytes, isValidDocId, type DocId, type EndpointId } from '..
 import { DOC_KINDS, isKind, kindName, PROTOCOL_VERSION, type Kind } from './kinds.js'
 import { zincSchema } from './schema.generated.js'
 import { readEnvelope, type WireEnvelope } from './envelope-reader.js'
-import { writeEnvelope } from './envelope-writer.js'
+import { writeEnvelope, writeStamped } from './envelope-writer.js'
 
 /**
  * protobufjs by reflection from a JSON descriptor: protobufjs generates the same specialised
@@ -119,16 +119,5 @@ function uuid(id: EndpointId | undefined, length: number, field: string): Endpoi
  * decodes exactly like a fresh encoding, at the cost of one copy instead of a re-encode.
  */
 export function stampSequenced(raw: Uint8Array, sender: EndpointId, seq: number, epoch: number): Uint8Array {
-  const tail = protobuf.Writer.create()
-    .uint32((4 << 3) | 2)
-    .bytes(endpointIdToBytes(sender))
-    .uint32(7 << 3)
-    .uint64(seq)
-    .uint32(8 << 3)
-    .uint64(epoch)
-    .finish()
-  const out = new Uint8Array(raw.byteLength + tail.byteLength)
-  out.set(raw, 0)
-  out.set(tail, raw.byteLength)
-  return out
+  return writeStamped(raw, endpointIdToBytes(sender), seq, epoch)
 }

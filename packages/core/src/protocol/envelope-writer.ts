@@ -76,10 +76,11 @@ export function writeEnvelope(f: EnvelopeFields): Uint8Array {
 /**
  * `raw` (an encoded Envelope) with `sender`, `seq` and `epoch` written after it (codec.ts
  * `stampSequenced`): what protobufjs's Writer wrote for those three fields, the counters even
- * when 0.
+ * when 0 (envelope-writer.test.ts compares them).
  */
 export function writeStamped(raw: Uint8Array, sender: Uint8Array, seq: number, epoch: number): Uint8Array {
-  out = alloc(raw.length + 2 + varintSize(sender.length) + sender.length + uint64Size(seq) + uint64Size(epoch) + 1)
+  // A plain Uint8Array, as before (not a Buffer: its slice() would be a view, not a copy).
+  out = new Uint8Array(raw.length + 3 + varintSize(sender.length) + sender.length + uint64Size(seq) + uint64Size(epoch))
   out.set(raw, 0)
   at = raw.length
   bytes(34, sender)

@@ -149,7 +149,7 @@ describe('readEnvelope reads what protobufjs reads', () => {
     expect(readEnvelope(Uint8Array.from([...base, ...unknown])).kind).toBe(Kind.FRAGMENT)
   })
 
-  it('skips groups and known fields of another wire type; refuses strings that are not UTF-8', () => {
+  it('skips groups and known fields of another wire type; keeps a byte order mark; refuses strings that are not UTF-8', () => {
     const base = [...encodeMessage({ kind: Kind.FRAGMENT, origin: ids[0]!, doc: 'd' as never, epoch: 1 })]
     const group = [(13 << 3) | 3, (14 << 3) | 0, 5, (15 << 3) | 3, (1 << 3) | 0, 2, (15 << 3) | 4, (13 << 3) | 4]
     const otherWire = [(7 << 3) | 2, 1, 9, (5 << 3) | 0, 3]
@@ -158,6 +158,10 @@ describe('readEnvelope reads what protobufjs reads', () => {
       check(bytes)
       expect(readEnvelope(bytes)).toMatchObject({ kind: Kind.FRAGMENT, doc: 'd', seq: 0 })
     }
+    // A leading byte order mark is part of the string (TextDecoder drops it unless told not to).
+    const bom = Uint8Array.from([...base, (5 << 3) | 2, 4, 0xef, 0xbb, 0xbf, 0x41])
+    check(bom)
+    expect(readEnvelope(bom).doc).toBe('\ufeffA')
     const badUtf8 = Uint8Array.from([...base, (5 << 3) | 2, 2, 0xc3, 0x28])
     check(badUtf8)
     expect(() => readEnvelope(badUtf8)).toThrow(/UTF-8/)

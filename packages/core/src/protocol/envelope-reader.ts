@@ -222,7 +222,8 @@ function skip(wire: number, field: number, depth: number): void {
 const FIELD_WIRE: Array<number | undefined> = [undefined, 0, 0, 2, 2, 2, 0, 0, 0, 2, 2, 0, 0]
 
 // fatal: a string that is not UTF-8 is a bad frame, as protobufjs's stringVerify has it.
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading U+FEFF is part of the string (TextDecoder drops it by default).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * Values made from short byte strings, found again by their bytes: a 256-slot table, a slot

@@ -56,6 +56,14 @@ export function readEnvelope(bytes: Uint8Array): WireEnvelope {
       skip(wire, field, 0)
       continue
     }
+    // A length-delimited field's bytes: buf[start, start + n), already stepped over.
+    let start = 0
+    let n = 0
+    if (wire === 2) {
+      n = length()
+      start = pos
+      pos += n
+    }
     switch (field) {
       case 1:
         env.version = varint32()
@@ -63,26 +71,17 @@ export function readEnvelope(bytes: Uint8Array): WireEnvelope {
       case 2:
         env.kind = varint32()
         break
-      case 3: {
-        const n = length()
-        env.origin = ids.get(buf, pos, n)
+      case 3:
+        env.origin = ids.get(buf, start, n)
         env.originBytes = n
-        pos += n
         break
-      }
-      case 4: {
-        const n = length()
-        env.sender = ids.get(buf, pos, n)
+      case 4:
+        env.sender = ids.get(buf, start, n)
         env.senderBytes = n
-        pos += n
         break
-      }
-      case 5: {
-        const n = length()
-        env.doc = strings.get(buf, pos, n)
-        pos += n
+      case 5:
+        env.doc = strings.get(buf, start, n)
         break
-      }
       case 6:
         env.clientSeq = varint53('clientSeq')
         break
@@ -92,18 +91,12 @@ export function readEnvelope(bytes: Uint8Array): WireEnvelope {
       case 8:
         env.epoch = varint53('epoch')
         break
-      case 9: {
-        const n = length()
-        env.payload = n > 0 ? buf.subarray(pos, pos + n) : undefined
-        pos += n
+      case 9:
+        env.payload = n > 0 ? buf.subarray(start, start + n) : undefined
         break
-      }
-      case 10: {
-        const n = length()
-        env.appKind = strings.get(buf, pos, n)
-        pos += n
+      case 10:
+        env.appKind = strings.get(buf, start, n)
         break
-      }
       case 11:
         env.encoding = varint32()
         break

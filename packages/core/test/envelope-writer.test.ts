@@ -38,6 +38,23 @@ const fields: fc.Arbitrary<EnvelopeFields> = fc.record({
   baseSeq: counter,
 })
 
+/** A HELLO from ids[0] at epoch 1, with `over` replacing fields. */
+const fieldsWith = (over: Partial<EnvelopeFields>): EnvelopeFields => ({
+  version: 1,
+  kind: Kind.HELLO,
+  origin: ids[0]!,
+  sender: ids[0]!,
+  doc: '',
+  clientSeq: 0,
+  seq: 0,
+  epoch: 1,
+  payload: new Uint8Array(0),
+  appKind: '',
+  encoding: 0,
+  baseSeq: 0,
+  ...over,
+})
+
 describe('writeEnvelope writes what protobufjs writes', () => {
   it('the same bytes for random fields, odd numbers included (property)', () => {
     fc.assert(
@@ -49,39 +66,22 @@ describe('writeEnvelope writes what protobufjs writes', () => {
   })
 
   it('a long payload and long non-ASCII strings', () => {
-    const f: EnvelopeFields = {
-      version: 1,
+    const f = fieldsWith({
       kind: Kind.FRAGMENT,
-      origin: ids[0]!,
       sender: ids[1]!,
       doc: 'ü'.repeat(300),
       clientSeq: 7,
       seq: 2 ** 53 - 1,
-      epoch: 3,
       payload: new Uint8Array(70_000).fill(7),
       appKind: '日本'.repeat(50),
       encoding: 2,
       baseSeq: 1,
-    }
+    })
     expect([...writeEnvelope(f)]).toEqual(reference(f))
   })
 
   it('gives a Buffer in Node, as protobufjs did', () => {
-    const f: EnvelopeFields = {
-      version: 1,
-      kind: Kind.HELLO,
-      origin: ids[0]!,
-      sender: ids[0]!,
-      doc: '',
-      clientSeq: 0,
-      seq: 0,
-      epoch: 1,
-      payload: new Uint8Array(0),
-      appKind: '',
-      encoding: 0,
-      baseSeq: 0,
-    }
-    expect(Buffer.isBuffer(writeEnvelope(f))).toBe(true)
+    expect(Buffer.isBuffer(writeEnvelope(fieldsWith({})))).toBe(true)
   })
 })
 

@@ -1,8 +1,10 @@
 import protobuf from 'protobufjs'
 import { BadFrameError } from '../errors.js'
-import { endpointIdFromBytes, endpointIdToBytes, isValidDocId, type DocId, type EndpointId } from '../ids.js'
+import { endpointIdToBytes, isValidDocId, type DocId, type EndpointId } from '../ids.js'
 import { DOC_KINDS, isKind, kindName, PROTOCOL_VERSION, type Kind } from './kinds.js'
 import { zincSchema } from './schema.generated.js'
+import { readEnvelope, type WireEnvelope } from './envelope-reader.js'
+import { writeEnvelope, writeStamped } from './envelope-writer.js'
 
 /**
  * protobufjs by reflection from a JSON descriptor: protobufjs generates the same specialised
@@ -10,7 +12,6 @@ import { zincSchema } from './schema.generated.js'
  * see README), and the descriptor needs no build tool and no file access in a browser.
  */
 export const schema = protobuf.Root.fromJSON(zincSchema as protobuf.INamespace)
-const EnvelopeType = schema.lookupType('zinc.Envelope')
 
 /** One decoded and validated Envelope. */
 export interface Message {
@@ -41,7 +42,7 @@ const EMPTY = new Uint8Array(0)
 
 /** Encodes a message; `sender` defaults to `origin`. */
 export function encodeMessage(init: MessageInit): Uint8Array {
-  return EnvelopeType.encode({
+  return writeEnvelope({
     version: PROTOCOL_VERSION,
     kind: init.kind,
     origin: endpointIdToBytes(init.origin),
@@ -54,27 +55,12 @@ export function encodeMessage(init: MessageInit): Uint8Array {
     appKind: init.appKind ?? '',
     encoding: init.encoding ?? 0,
     baseSeq: init.baseSeq ?? 0,
-  }).finish()
+  })
 }
 
 /** Encodes and returns the message as a receiver would decode it. */
 export function createMessage(init: MessageInit): Message {
   return decodeMessage(encodeMessage(init), Infinity)
-}
-
-interface RawEnvelope {
-  version?: number
-  kind?: number
-  origin?: Uint8Array
-  sender?: Uint8Array
-  doc?: string
-  clientSeq?: number | { toNumber(): number; high: number }
-  seq?: number | { toNumber(): number; high: number }
-  epoch?: number | { toNumber(): number; high: number }
-  payload?: Uint8Array
-  appKind?: string
-  encoding?: number
-  baseSeq?: number | { toNumber(): number; high: number }
 }
 
 /**
@@ -85,19 +71,20 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): Message {
   if (!(bytes instanceof Uint8Array)) throw new BadFrameError('the frame is not binary')
   if (bytes.byteLength > maxBytes) throw new BadFrameError(`the frame is ${bytes.byteLength} bytes, over maxMessageBytes ${maxBytes}`)
   if (bytes.byteLength === 0) throw new BadFrameError('the frame is empty')
-  let env: RawEnvelope
+  let env: WireEnvelope
   try {
-    env = EnvelopeType.decode(bytes) as unknown as RawEnvelope
+    env = readEnvelope(bytes)
   } catch (error) {
+    if (error instanceof BadFrameError) throw error
     throw new BadFrameError(`not a protobuf Envelope (${(error as Error).message})`)
   }
-  const version = env.version ?? 0
+  const version = env.version
   if (version !== PROTOCOL_VERSION) throw new BadFrameError(`protocol version ${version}, this endpoint speaks ${PROTOCOL_VERSION}`)
-  const kind = env.kind ?? 0
+  const kind = env.kind
   if (!isKind(kind)) throw new BadFrameError(`unknown kind ${kind}`)
-  const origin = uuid(env.origin, 'origin')
-  const sender = uuid(env.sender, 'sender')
-  const doc = env.doc ?? ''
+  const origin = uuid(env.origin, env.originBytes, 'origin')
+  const sender = uuid(env.sender, env.senderBytes, 'sender')
+  const doc = env.doc
   if (DOC_KINDS.has(kind)) {
     if (!isValidDocId(doc)) throw new BadFrameError(`${kindName(kind)} needs a valid document id, got ${JSON.stringify(doc.slice(0, 40))}`)
   } else if (doc !== '' && !isValidDocId(doc)) {
@@ -109,34 +96,21 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): Message {
     origin,
     sender,
     doc: doc as DocId | '',
-    clientSeq: counter(env.clientSeq, 'clientSeq'),
-    seq: counter(env.seq, 'seq'),
-    epoch: counter(env.epoch, 'epoch'),
-    payload: env.payload instanceof Uint8Array ? env.payload : EMPTY,
-    appKind: env.appKind ?? '',
-    encoding: env.encoding ?? 0,
-    baseSeq: counter(env.baseSeq, 'baseSeq'),
+    clientSeq: env.clientSeq,
+    seq: env.seq,
+    epoch: env.epoch,
+    payload: env.payload ?? EMPTY,
+    appKind: env.appKind,
+    encoding: env.encoding,
+    baseSeq: env.baseSeq,
     raw: bytes,
   }
 }
 
-// protobufjs leaves an absent bytes field as its default, an empty Array, not a Uint8Array.
-function uuid(bytes: Uint8Array | undefined, field: string): EndpointId {
-  if (!(bytes instanceof Uint8Array) || bytes.byteLength !== 16) throw new BadFrameError(`${field} must be a 16-byte UUID, got ${bytes instanceof Uint8Array ? bytes.byteLength : 0} bytes`)
-  try {
-    return endpointIdFromBytes(bytes)
-  } catch {
-    throw new BadFrameError(`${field} is not a valid UUID`)
-  }
-}
-
-// protobufjs decodes uint64 as a Long when the long package is present; sequence numbers fit
-// in 2^53, so anything above is a forged or corrupt frame.
-function counter(value: RawEnvelope['seq'], field: string): number {
-  if (value === undefined) return 0
-  if (typeof value === 'number') return value
-  if (value.high >= 0x200000 || value.high < 0) throw new BadFrameError(`${field} is beyond 2^53`)
-  return value.toNumber()
+function uuid(id: EndpointId | undefined, length: number, field: string): EndpointId {
+  if (length !== 16) throw new BadFrameError(`${field} must be a 16-byte UUID, got ${length} bytes`)
+  if (id === undefined) throw new BadFrameError(`${field} is not a valid UUID`)
+  return id
 }
 
 /**
@@ -145,16 +119,5 @@ function counter(value: RawEnvelope['seq'], field: string): number {
  * decodes exactly like a fresh encoding, at the cost of one copy instead of a re-encode.
  */
 export function stampSequenced(raw: Uint8Array, sender: EndpointId, seq: number, epoch: number): Uint8Array {
-  const tail = protobuf.Writer.create()
-    .uint32((4 << 3) | 2)
-    .bytes(endpointIdToBytes(sender))
-    .uint32(7 << 3)
-    .uint64(seq)
-    .uint32(8 << 3)
-    .uint64(epoch)
-    .finish()
-  const out = new Uint8Array(raw.byteLength + tail.byteLength)
-  out.set(raw, 0)
-  out.set(tail, raw.byteLength)
-  return out
+  return writeStamped(raw, endpointIdToBytes(sender), seq, epoch)
 }

@@ -75,6 +75,7 @@ export class OwnChanges {
     p.sentRefused = this.refusedUpTo
     p.sent = true
     p.dirty = false
+    p.inDoubt = false
     this.transmit(p)
   }
 

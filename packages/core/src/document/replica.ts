@@ -19,7 +19,7 @@ import { SequencedInbox, type Sequenced } from './sequenced-inbox.js'
 import { OwnChanges } from './own-changes.js'
 import { PresenceTable } from './replica-presence.js'
 import { leafRecord, replayKept, replayStored, type SequencedEntry } from './replica-restore.js'
-import { madeOnBefore, ownBeyond, rebaseOverJump } from './snapshot-jump.js'
+import { carryOnto, madeOnBefore, ownBeyond, rebaseOverJump } from './snapshot-jump.js'
 
 export type ReplicaEvents = {
   /** The visible state changed: after a local change, remote fragments, a snapshot or a rollback. */
@@ -134,6 +134,8 @@ export class Replica {
   /** Inside #following: the ops the visible state moved by, for one 'visibleOps' event. */
   #runFollowed: Op[] | undefined
   #needRebuild = false
+  /** Set when a snapshot jump left changes in doubt; cleared lazily (see #hasDoubts). */
+  #inDoubt = false
 
   constructor(
     readonly doc: DocId,
@@ -205,6 +207,14 @@ export class Replica {
     this.sequencer ??= new Sequencer(this)
     // A snapshot asked of a parent (ERR_DIVERGED) will not come now: this replica is the root.
     this.#own.resyncing = false
+    // No answer to a copy sent to the old parent comes through a root's own sequencer in a form
+    // #acknowledgeHead can carry the rest past: what this root sequences is what it sends itself now.
+    for (const p of this.pending) {
+      if (!p.inDoubt) continue
+      p.inDoubt = false
+      p.sent = false
+      p.dirty = false
+    }
     this.#own.sendHeld()
   }
 
@@ -358,7 +368,8 @@ export class Replica {
     // bookkeeping below then runs per fragment against the final state; a rebuild of the
     // visible state waits for the end of the run.
     let batched: unknown = undefined
-    if (run.length > 1 && run.every((s) => s.body.patches === undefined)) {
+    // While a change of ours is in doubt, each fragment's state is needed (see #acknowledgeHead).
+    if (run.length > 1 && !this.#hasDoubts() && run.every((s) => s.body.patches === undefined)) {
       const { state, failed } = applyOps(
         this.confirmed,
         run.map((s) => s.body.op!),
@@ -387,11 +398,12 @@ export class Replica {
           this.requestSnapshot()
           return
         }
+        const before = this.confirmed
         this.confirmed = state
         this.seq = s.seq
         this.io.stats.applied++
         this.#record({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, epoch: s.epoch, base: s.base, envelope: s.envelope, op }, s.envelope.byteLength)
-        if (s.origin === this.io.self && this.#acknowledgeHead(s.clientSeq, s.seq)) continue
+        if (s.origin === this.io.self && this.#acknowledgeHead(s.clientSeq, s.seq, batched === undefined ? before : undefined)) continue
         if (s.origin !== this.io.self) foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
         this.#rebaseOver(op)
       }
@@ -517,9 +529,10 @@ export class Replica {
   /**
    * Our own change came back sequenced. The root sequences one origin's changes in clientSeq
    * order, so it is the head of pending, already rebased to this very form. Returns false
-   * when it was not pending (a duplicate, or one rolled back meanwhile).
+   * when it was not pending (a duplicate, or one rolled back meanwhile). `before`: the
+   * confirmed state it was applied to, when known (needed for a change in doubt).
    */
-  #acknowledgeHead(clientSeq: number, seq: number): boolean {
+  #acknowledgeHead(clientSeq: number, seq: number, before?: unknown): boolean {
     const verdict = this.#own.settleVerdict(clientSeq, seq)
     const head = this.pending[0]
     if (!head || head.fragment.clientSeq !== clientSeq) {
@@ -531,11 +544,13 @@ export class Replica {
       // Earlier ones were refused and their rejection is still on its way: it will come.
       const [p] = this.pending.splice(i, 1)
       p!.resolve(seq)
+      if (p!.inDoubt && before !== undefined) this.#carryPastDoubt(p!, before, this.pending.slice(0, i))
       this.rebuildVisible()
       return true
     }
     this.pending.shift()
     head.resolve(seq)
+    if (head.inDoubt && before !== undefined) this.#carryPastDoubt(head, before, [])
     // Quiet: the visible state is equal (same op on the same state), down to key order.
     if (this.pending.length === 0) {
       this.visible = this.confirmed
@@ -544,6 +559,29 @@ export class Replica {
     // A change rebased here is re-derived from the root's form, so a mismatch cannot linger.
     else if (head.dirty) this.rebuildVisible()
     return true
+  }
+
+  /**
+   * A change in doubt (sent before a snapshot jump, see snapshot-jump.ts) came back in the form
+   * the root gave the copy it sequenced, which may not be the form we rebased it to. The changes
+   * after it were made on ours (on `before` plus `earlier`, ours not yet answered): they are
+   * carried onto the root's, the state confirmed now plus `earlier`.
+   */
+  #carryPastDoubt(p: PendingFragment, before: unknown, earlier: readonly PendingFragment[]): void {
+    const rest = this.pending.slice(earlier.length)
+    if (rest.length === 0) return
+    const ops = earlier.map((q) => q.op)
+    const madeOn = applyOps(before, [...ops, p.op]).state
+    const target = ops.length > 0 ? applyOps(this.confirmed, ops).state : this.confirmed
+    carryOnto(rest, madeOn, target)
+    for (const q of rest) if (q.sent && !q.inDoubt) q.dirty = true
+    this.#pendingPlaces = undefined
+  }
+
+  /** Whether a change of ours is in doubt (see snapshot-jump.ts); false once none is. */
+  #hasDoubts(): boolean {
+    if (this.#inDoubt) this.#inDoubt = this.pending.some((p) => p.inDoubt)
+    return this.#inDoubt
   }
 
   /** visible = confirmed + pending; a pending change that no longer applies waits for its rejection. */
@@ -635,8 +673,19 @@ export class Replica {
       this.pending.unshift(...rescued)
     }
     this.#pendingPlaces = undefined
-    // The jump skipped fragments we never saw: what stays pending is rebased onto the snapshot.
-    if (madeOn !== undefined) rebaseOverJump(kept, madeOn, this.confirmed)
+    // The jump skipped fragments we never saw: what stays pending is rebased onto the snapshot
+    // plus our rescued changes (they go first, and what it was made on holds them already).
+    if (madeOn !== undefined) {
+      const target =
+        rescued.length > 0
+          ? applyOps(
+              this.confirmed,
+              rescued.map((p) => p.op),
+            ).state
+          : this.confirmed
+      rebaseOverJump(kept, madeOn, target, !this.sequencer)
+      this.#inDoubt = kept.some((p) => p.inDoubt)
+    }
     if (this.nextClientSeq <= mine) this.nextClientSeq = mine + 1
     this.catchUpAt = 0
     this.#becomeReady()

@@ -45,23 +45,43 @@ export function madeOnBefore(confirmed: unknown, pending: readonly PendingFragme
 }
 
 /**
- * Rebases `pending` (made on `madeOn`, in order) onto `snapshot`: over the difference between
- * the two (list elements paired by position, strings by text diff); each is to be sent again.
- * Rarely exact, never silently wrong: a change that no longer applies is refused with the reason.
+ * Carries `pending` (made in order on `madeOn`) onto `target`: over the difference between
+ * the two (list elements paired by position, strings by text diff). Rarely exact, never
+ * silently wrong: a change that no longer applies is refused by the root with the reason.
  */
-export function rebaseOverJump(pending: readonly PendingFragment[], madeOn: unknown, snapshot: unknown): void {
+export function carryOnto(pending: readonly PendingFragment[], madeOn: unknown, target: unknown): void {
   let jump: Op = null
   try {
-    jump = diffToOp(madeOn, snapshot)
+    jump = diffToOp(madeOn, target)
   } catch {
     jump = null
   }
+  if (jump === null) return
   for (const p of pending) {
     try {
       ;({ op: p.op, over: jump } = transformPast(p.op, jump))
     } catch {
       // it stays as it was; the root decides
     }
-    p.sent = false
+  }
+}
+
+/**
+ * Rebases the pending changes left after a jump onto the snapshot (`target`: the snapshot plus
+ * our rescued changes, which go first). A change never sent goes on the new seq in its
+ * rebased form. One already sent may still be sequenced as sent: its copy can be on its way
+ * to the root or held there, and is resent as it was. Sending a second form under the same
+ * clientSeq made the root sequence the first to arrive while our later changes were made on
+ * the other, and a text edit then reached past the end of its string (the failover test,
+ * issue 12). So with `keepSent` (not at a root, whose own sequencer answers in process) such a
+ * change stays sent, in doubt, and the changes after it wait for its echo (Replica.#acknowledgeHead).
+ */
+export function rebaseOverJump(pending: readonly PendingFragment[], madeOn: unknown, target: unknown, keepSent: boolean): void {
+  carryOnto(pending, madeOn, target)
+  for (const p of pending) {
+    if (keepSent && p.sent) {
+      p.inDoubt = true
+      p.dirty = true
+    } else p.sent = false
   }
 }

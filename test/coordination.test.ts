@@ -24,11 +24,11 @@ class HandCoordinator implements Coordinator {
     return this.leading && this.certain
   }
 
-  lead(epoch: number): void {
+  lead(epoch: number, handover?: Leader): void {
     this.issuedEpoch = Math.max(this.issuedEpoch, epoch)
     this.leading = true
     this.certain = true
-    this.member!.lead(epoch)
+    this.member!.lead(epoch, handover)
   }
 
   follow(leader: Leader): void {
@@ -286,6 +286,37 @@ describe('coordinated endpoints (by hand)', () => {
       for (const doc of live) expect(doc.state).toEqual(da.state)
     },
   )
+
+  it('a root handed the tree over re-asks the previous root whose first answer was lost, though others brought it level meanwhile (sharded chaos seed 137)', async () => {
+    const network = new InprocNetwork({ seed: 137 })
+    const [ha, hb, hc] = [new HandCoordinator(), new HandCoordinator(), new HandCoordinator()]
+    const a = await member(network, 'a', ha, () => ha.lead(5))
+    // b hears nothing from a for a while without giving a up (a long peer timeout).
+    const b = await member(network, 'b', hb, () => hb.follow({ id: a.id, epoch: 5, addresses: a.addresses }), undefined, 60_000)
+    const c = await member(network, 'c', hc, () => hc.follow({ id: a.id, epoch: 5, addresses: a.addresses }))
+    const [, db, dc] = (await Promise.all([a, b, c].map((e) => e.open('doc', { initial: { log: [] } })))) as Array<Document<{ log: string[] }>>
+    dc!.change((s) => void s.log.push('first'))
+    await dc!.synced({ timeoutMs: 10_000 })
+    await waitFor(() => db!.seq === dc!.seq, 'b has the first change')
+    // b misses what a sequences next; then b's requests to a vanish (b stays behind).
+    network.partition(['a'], ['b'], { oneWay: true })
+    for (let i = 0; i < 3; i++) dc!.change((s) => void s.log.push(`missed-${i}`))
+    await dc!.synced({ timeoutMs: 10_000 })
+    network.heal()
+    network.partition(['b'], ['a'], { oneWay: true })
+    // a hands the shard over to b: b must recover from a, and its first request to a is lost;
+    // c, also ahead of b, brings b level with a.
+    hb.lead(7, { id: a.id, epoch: 5, addresses: a.addresses! })
+    ha.follow({ id: b.id, epoch: 7, addresses: b.addresses! })
+    hc.follow({ id: b.id, epoch: 7, addresses: b.addresses! })
+    await waitFor(() => db!.seq === dc!.seq, 'c brought b level with a')
+    network.heal()
+    // Only a's answer ends b's wait; once it is in, b sequences again.
+    dc!.change((s) => void s.log.push('after'))
+    await dc!.synced({ timeoutMs: 20_000 })
+    await waitFor(() => db!.seq === dc!.seq, 'b has it')
+    expect(db!.state.log).toEqual(['first', 'missed-0', 'missed-1', 'missed-2', 'after'])
+  })
 
   it('a coordinated endpoint needs bind and no join', async () => {
     const network = new InprocNetwork()

@@ -1,4 +1,4 @@
-import { Endpoint, MemoryStorage, type Document, type EndpointId, type EndpointOptions } from '@zinc/core'
+import { consoleLogger, Endpoint, MemoryStorage, type Document, type EndpointId, type EndpointOptions } from '@zinc/core'
 import { FakeClock } from '@zinc/core/test-suite'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -19,6 +19,7 @@ async function start(network: InprocNetwork, name: string, options: Partial<Endp
   const endpoint = await Endpoint.start({
     ...FAST,
     ...options,
+    ...(process.env.ZINC_LOG ? { logger: consoleLogger(process.env.ZINC_LOG as 'info', { name }) } : {}),
     transport: new InprocTransport(network, { node: name }),
     ...(bind ? { bind: { inbound: `inproc://${name}-in`, outbound: `inproc://${name}-out` } } : {}),
   } as EndpointOptions)
@@ -72,55 +73,81 @@ describe('succession on a fake clock', () => {
 })
 
 describe('two roots at one epoch', () => {
-  it('meet and resolve after a partition, though neither lost its children; a dead author’s confirmed change on the losing side is kept', async () => {
-    const network = new InprocNetwork({ seed: 21 })
-    const host = await start(network, 'split-host', {})
-    // a's id is the smaller: a's tree wins the tie at epoch 2.
-    const a = await start(network, 'split-a', { id: idOf(101), join: host.addresses })
-    const b = await start(network, 'split-b', { id: idOf(102), join: host.addresses })
-    // Both know the whole level before the leaves come (then peers shows children).
-    await waitFor(() => a.peers.length === 2 && b.peers.length === 2, 'rosters known')
-    const leafA = await start(network, 'split-la', { join: a.addresses })
-    const leafB = await start(network, 'split-lb', { join: b.addresses })
-    const everyone = [a, b, leafA, leafB]
-    const docs: Array<Document<Log>> = []
-    for (const e of everyone) docs.push(await e.open<Log>('doc', { initial: { log: [] } }))
-    const made: string[] = []
-    const write = (tag: string) =>
-      docs.forEach((d, i) => {
-        const token = `${tag}-${i}`
-        made.push(token)
-        d.change((s) => void s.log.push(token))
-      })
-    write('before')
-    await Promise.all(docs.map((d) => d.synced()))
-    // Cut a's side from b's, then kill the root: each side promotes its own root at epoch 2.
-    network.partition(['split-a', 'split-la'], ['split-b', 'split-lb'])
-    network.kill('split-host')
-    await waitFor(() => a.role === 'host' && b.role === 'host', 'both sides promoted a root', 30_000)
-    expect(a.epoch).toBe(2)
-    expect(b.epoch).toBe(2)
-    expect(leafA.role).toBe('client')
-    expect(leafB.role).toBe('client')
-    write('split')
-    // Confirmed on each side.
-    await Promise.all(docs.map((d) => d.synced()))
-    // The leaf on the losing side dies before the trees meet: only b holds its confirmed change.
-    network.kill('split-lb')
-    const alive = everyone.filter((e) => e !== leafB)
-    const aliveDocs = docs.filter((_, i) => everyone[i] !== leafB)
-    network.heal()
-    await waitFor(() => alive.filter((e) => e.role === 'host').length === 1, 'one root again', 30_000)
-    expect(alive.find((e) => e.role === 'host')!.id).toBe(a.id)
-    for (let i = 0; i < aliveDocs.length; i++) aliveDocs[i]!.change((s) => void s.log.push(`healed-${i}`))
-    await waitFor(() => converged(aliveDocs as Array<Document<unknown>>), 'every replica equal', 30_000)
-    const log = aliveDocs[0]!.state.log
-    for (const token of made)
-      expect(
-        log.filter((t) => t === token),
-        token,
-      ).toHaveLength(1)
-  })
+  it.each([
+    ['', {}],
+    // A sharded host always has one (it refuses other shards' documents): the losing side's
+    // history must still be merged whole, not left to resends made on another head.
+    [', under an authorize hook', { authorize: () => true }],
+  ] as const)(
+    'meet and resolve after a partition, though neither lost its children; a dead author’s confirmed change on the losing side is kept, in its place%s',
+    async (_, hooks: Partial<EndpointOptions>) => {
+      const network = new InprocNetwork({ seed: 21 })
+      const host = await start(network, 'split-host', hooks)
+      // a's id is the smaller: a's tree wins the tie at epoch 2.
+      const a = await start(network, 'split-a', { ...hooks, id: idOf(101), join: host.addresses })
+      const b = await start(network, 'split-b', { ...hooks, id: idOf(102), join: host.addresses })
+      // Both know the whole level before the leaves come (then peers shows children).
+      await waitFor(() => a.peers.length === 2 && b.peers.length === 2, 'rosters known')
+      const leafA = await start(network, 'split-la', { join: a.addresses })
+      const leafB = await start(network, 'split-lb', { join: b.addresses })
+      const everyone = [a, b, leafA, leafB]
+      const docs: Array<Document<Log>> = []
+      for (const e of everyone) docs.push(await e.open<Log>('doc', { initial: { log: [] } }))
+      const made: string[] = []
+      const write = (tag: string) =>
+        docs.forEach((d, i) => {
+          const token = `${tag}-${i}`
+          made.push(token)
+          d.change((s) => void s.log.push(token))
+        })
+      write('before')
+      for (let k = 0; k < 6; k++) docs[2]!.change((s) => void s.log.push(`pad-${k}`))
+      await Promise.all(docs.map((d) => d.synced()))
+      await waitFor(() => converged(docs as Array<Document<unknown>>), 'everyone has the pads')
+      // Cut a's side from b's, then kill the root: each side promotes its own root at epoch 2.
+      network.partition(['split-a', 'split-la'], ['split-b', 'split-lb'])
+      network.kill('split-host')
+      await waitFor(() => a.role === 'host' && b.role === 'host', 'both sides promoted a root', 30_000)
+      expect(a.epoch).toBe(2)
+      expect(b.epoch).toBe(2)
+      expect(leafA.role).toBe('client')
+      expect(leafB.role).toBe('client')
+      write('split')
+      // The winning side drops the pads: its list is shorter than the losing side's.
+      docs[0]!.change((s) => void (s.log = s.log.filter((t) => !t.startsWith('pad'))))
+      // Confirmed on each side.
+      await Promise.all(docs.map((d) => d.synced()))
+      // The losing side goes on alone: its list grows past the winner's, so a change of its
+      // history made again on the winner's head would land elsewhere or out of bounds.
+      for (let round = 0; round < 4; round++) {
+        for (const i of [1, 3]) {
+          made.push(`losing-${round}-${i}`)
+          docs[i]!.change((s) => void s.log.push(`losing-${round}-${i}`))
+        }
+        await Promise.all([docs[1]!.synced(), docs[3]!.synced()])
+      }
+      // The losing side's history, as its root confirmed it.
+      const losing = docs[1]!.state.log.filter((t) => !t.startsWith('pad'))
+      // The leaf on the losing side dies before the trees meet: only b holds its confirmed change.
+      network.kill('split-lb')
+      const alive = everyone.filter((e) => e !== leafB)
+      const aliveDocs = docs.filter((_, i) => everyone[i] !== leafB)
+      network.heal()
+      await waitFor(() => alive.filter((e) => e.role === 'host').length === 1, 'one root again', 30_000)
+      expect(alive.find((e) => e.role === 'host')!.id).toBe(a.id)
+      for (let i = 0; i < aliveDocs.length; i++) aliveDocs[i]!.change((s) => void s.log.push(`healed-${i}`))
+      await waitFor(() => converged(aliveDocs as Array<Document<unknown>>), 'every replica equal', 30_000)
+      const log = aliveDocs[0]!.state.log
+      expect(log.filter((t) => t.startsWith('pad'))).toEqual([])
+      for (const token of made)
+        expect(
+          log.filter((t) => t === token),
+          token,
+        ).toHaveLength(1)
+      // Merged as a branch: its changes keep the order the losing root gave them.
+      expect(log.filter((t) => losing.includes(t))).toEqual(losing)
+    },
+  )
 })
 
 describe('a restarted root', () => {

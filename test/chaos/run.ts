@@ -11,7 +11,8 @@ import { availability, formatTable, type Ack, type WindowRow } from './availabil
 import { epochViolations, replicaViolations, treeViolations, workerViolations, type Violation } from './checks.js'
 import { Cluster, type EtcdMode } from './cluster.js'
 import type { Line, MemberProcess } from './member-process.js'
-import { Nemesis, type Fault, type FaultKind } from './nemesis.js'
+import type { Fault, FaultKind, Nemesis } from './nemesis.js'
+import { ask, faultsThenQuiet, quiesce, type Statuses } from './phases.js'
 
 export interface ChaosOptions {
   seed: number
@@ -43,8 +44,6 @@ export interface ChaosResult {
   dir: string
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const heartbeatMs = options.heartbeatMs ?? 150
   const peerTimeoutMs = options.peerTimeoutMs ?? 2_000
@@ -68,21 +67,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await cluster.start(60_000)
     log(`seed ${options.seed}: cluster up in ${Date.now() - t0} ms; ${options.faults} faults of ${options.kinds.join(', ')}`)
     t0 = Date.now()
-    await sleep(peerTimeoutMs) // a baseline window without faults
-    nemesis = new Nemesis(cluster, { seed: options.seed, faults: options.faults, kinds: options.kinds, peerTimeoutMs, maxDown: 2, restartTimeoutMs: 30_000 }, t0)
-    await nemesis.run()
-    await nemesis.healAll()
-
-    // Quiescence: writers stop; everyone must agree within the limit.
-    const quietAt = Date.now()
-    for (const w of cluster.writers) w.send('stop-writing')
-    const deadline = quietAt + (options.quiesceTimeoutMs ?? 90_000)
-    let converged = false
-    while (!converged && Date.now() < deadline) {
-      await sleep(1_000)
-      converged = agreed(await ask(cluster, 'status'))
-    }
-    const quiesceMs = Date.now() - quietAt
+    const quietAt = await faultsThenQuiet(cluster, { seed: options.seed, faults: options.faults, kinds: options.kinds, peerTimeoutMs, restartTimeoutMs: 30_000 }, t0, (n) => (nemesis = n))
+    // Quiescence: writers stopped; everyone must agree within the limit.
+    const { converged, quiesceMs } = await quiesce(cluster, agreed, quietAt, options.quiesceTimeoutMs ?? 90_000)
     const dumps = await ask(cluster, 'dump')
     const end = Date.now()
 
@@ -92,9 +79,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const violations = [...treeViolations(dumps), ...replicaViolations(dumps, confirmed), ...workerViolations(dumps, failedWorkers)]
     // etcd issues every epoch once: two members root at one epoch would be a fork.
     if (options.etcd) violations.push(...epochViolations(cluster.members))
-    const rows = availability(acks, nemesis.faults, t0, quietAt)
+    const faults = nemesis!.faults
+    const rows = availability(acks, faults, t0, quietAt)
     const table = formatTable(rows)
-    const result: ChaosResult = { seed: options.seed, violations, faults: nemesis.faults, rows, table, confirmed: confirmed.size, converged, quiesceMs, dir }
+    const result: ChaosResult = { seed: options.seed, violations, faults, rows, table, confirmed: confirmed.size, converged, quiesceMs, dir }
     writeFileSync(
       join(dir, 'report.json'),
       JSON.stringify(
@@ -107,7 +95,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           converged,
           quiesceMs,
           durationMs: end - t0,
-          faults: nemesis.faults,
+          faults,
           unavailability: rows,
           violations,
           final: summarize(dumps),
@@ -124,13 +112,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }
 }
 
-/** Asks every member (a paused or hung one answers nothing within 5 s). */
-export async function ask(cluster: { members: MemberProcess[] }, command: 'status' | 'dump'): Promise<Map<string, Line | undefined>> {
-  const answers = await Promise.all(cluster.members.map((m) => m.ask(command, command, 5_000)))
-  return new Map(cluster.members.map((m, i) => [m.name, answers[i]]))
-}
-
-function agreed(statuses: Map<string, Line | undefined>): boolean {
+function agreed(statuses: Statuses): boolean {
   if (treeViolations(statuses).length > 0) return false
   const lines = [...statuses.values()] as Line[]
   return lines.every((s) => s.pending === 0 && s.seq === lines[0]!.seq && s.hash === lines[0]!.hash)

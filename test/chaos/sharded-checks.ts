@@ -9,10 +9,9 @@
  */
 import { epochViolations, replicaViolations, type Violation } from './checks.js'
 import type { Line } from './member-process.js'
+import type { Statuses } from './phases.js'
 
-/** Status (or dump) lines by member name; hosts' names start with `h`. */
-export type Statuses = Map<string, Line | undefined>
-
+/** Status (or dump) lines by member name (`Statuses`); hosts' names start with `h`. */
 export function shardViolations(statuses: Statuses, shards: number): Violation[] {
   const violations: Violation[] = []
   for (const [name, s] of statuses) if (!s || s.starting) violations.push({ check: 'unresponsive', message: `${name} did not answer, or is still starting` })

@@ -12,10 +12,11 @@ import { availability, formatTable } from './availability.js'
 import type { Violation } from './checks.js'
 import type { EtcdMode } from './cluster.js'
 import type { Line } from './member-process.js'
-import { Nemesis, type FaultKind } from './nemesis.js'
-import { ask, collectAcks, writeLogs, type ChaosResult } from './run.js'
+import type { FaultKind, Nemesis } from './nemesis.js'
+import { ask, faultsThenQuiet, quiesce, type Statuses } from './phases.js'
+import { collectAcks, writeLogs, type ChaosResult } from './run.js'
 import { ShardedCluster } from './sharded-cluster.js'
-import { documentViolations, shardEpochViolations, shardViolations, type Statuses } from './sharded-checks.js'
+import { documentViolations, shardEpochViolations, shardViolations } from './sharded-checks.js'
 
 export interface ShardedChaosOptions {
   seed: number
@@ -30,8 +31,6 @@ export interface ShardedChaosOptions {
   docs?: number
   log?: (line: string) => void
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** `count` document ids on distinct shards where there are enough shards (ids doc-0, doc-1, … skipped when their shard is taken). */
 export function spreadDocs(count: number, shards: number): string[] {
@@ -74,29 +73,18 @@ export async function runShardedChaos(options: ShardedChaosOptions): Promise<Cha
     await cluster.start(90_000)
     log(`sharded seed ${options.seed}: cluster up in ${Date.now() - t0} ms; docs ${docs.join(', ')}; ${options.faults} faults of ${options.kinds.join(', ')}`)
     t0 = Date.now()
-    await sleep(peerTimeoutMs) // a baseline window without faults
-    nemesis = new Nemesis(cluster, { seed: options.seed, faults: options.faults, kinds: options.kinds, peerTimeoutMs, maxDown: 2, restartTimeoutMs: 60_000 }, t0)
-    await nemesis.run()
-    await nemesis.healAll()
-
-    const quietAt = Date.now()
-    for (const w of cluster.writers) w.send('stop-writing')
+    const quietAt = await faultsThenQuiet(cluster, { seed: options.seed, faults: options.faults, kinds: options.kinds, peerTimeoutMs, restartTimeoutMs: 60_000 }, t0, (n) => (nemesis = n))
     const writers = cluster.writers.map((w) => w.name)
     const acks = () => collectAcks(cluster.members)
     const confirmedNow = () => new Map(acks().map((a, i) => [a.token, { writer: a.writer, confirmedAt: a.confirmedAt, doc: ackDocs(cluster.members)[i]! }]))
     const check = (statuses: Statuses) => [...shardViolations(statuses, shards), ...documentViolations(statuses, docs, writers, confirmedNow())]
-    const deadline = quietAt + 120_000
-    let converged = false
-    while (!converged && Date.now() < deadline) {
-      await sleep(1_000)
-      converged = check(await ask(cluster, 'status')).length === 0
-    }
-    const quiesceMs = Date.now() - quietAt
+    const { converged, quiesceMs } = await quiesce(cluster, (statuses) => check(statuses).length === 0, quietAt, 120_000)
     const dumps = await ask(cluster, 'dump')
     const end = Date.now()
     const confirmed = confirmedNow()
     const violations: Violation[] = [...check(dumps), ...shardEpochViolations(shards, (shard) => cluster.shardLines(shard))]
-    const rows = availability(acks(), nemesis.faults, t0, quietAt)
+    const faults = nemesis!.faults
+    const rows = availability(acks(), faults, t0, quietAt)
     const table = formatTable(rows)
     const final = Object.fromEntries([...dumps].map(([name, d]) => [name, d && strip(d)]))
     writeFileSync(
@@ -111,7 +99,7 @@ export async function runShardedChaos(options: ShardedChaosOptions): Promise<Cha
           converged,
           quiesceMs,
           durationMs: end - t0,
-          faults: nemesis.faults,
+          faults,
           unavailability: rows,
           violations,
           final,
@@ -120,7 +108,7 @@ export async function runShardedChaos(options: ShardedChaosOptions): Promise<Cha
         2,
       ),
     )
-    return { seed: options.seed, violations, faults: nemesis.faults, rows, table, confirmed: confirmed.size, converged, quiesceMs, dir }
+    return { seed: options.seed, violations, faults, rows, table, confirmed: confirmed.size, converged, quiesceMs, dir }
   } finally {
     await cluster.stop()
     writeLogs(dir, cluster.members, nemesis?.faults ?? [], t0)

@@ -1,7 +1,7 @@
 import type { CoordinatedMember, Coordinator, EndpointId, Leader } from '@zinc/core'
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop, retry } from 'cockatiel'
-import { Etcd3, isRecoverableError, type Lease, type Watcher } from 'etcd3'
-import { EtcdUnreachableError } from './errors.js'
+import type { Etcd3, Lease, Watcher } from 'etcd3'
+import { connectEtcd } from './connect.js'
+import { followedOf, parseLeaderValue, takeOverLastLeader, type Followed, type LeaderValue } from './leader-record.js'
 import { LeaseWindow } from './lease-window.js'
 
 /** Options of {@link etcd}. */
@@ -24,22 +24,6 @@ export interface EtcdCoordinatorOptions {
   marginMs?: number
   /** Gives up connecting at start after this long. Default 3000. */
   dialTimeoutMs?: number
-}
-
-/** A leader, with what the key says of its host. */
-type Followed = Leader & { host?: string; incarnation?: string; stores?: boolean }
-
-/** What the leader key holds. */
-interface LeaderValue {
-  id: EndpointId
-  inbound: string
-  outbound: string
-  /** The host (ShardedHost) this endpoint belongs to, in a sharded deployment. */
-  host?: string
-  /** Which run of that host (a host restarted under its id is another one). */
-  incarnation?: string
-  /** The endpoint keeps a store of its own: documents nobody has open may be only there. */
-  stores?: boolean
 }
 
 /**
@@ -412,7 +396,7 @@ export class EtcdCoordinator implements Coordinator {
       // Who led before us, as etcd recorded it (not only as we saw it: a member cut off from
       // etcd, or elected right as the key it would have followed went, never saw that leader).
       // Until the record is read and ours written, we do not lead; the poll tries again.
-      const recorded = await this.#takeOverRecord(client, member, epoch)
+      const recorded = await takeOverLastLeader(client, this.#prefix, this.#myKey, epoch, this.#leaderValue(member), member, this.#dialTimeoutMs)
       if (recorded === false || this.#leading || key !== this.#myKey || !this.#window.certain || this.#closed) return
       this.#leading = true
       this.#hooks?.records?.newTerm(key, epoch)
@@ -437,61 +421,15 @@ export class EtcdCoordinator implements Coordinator {
       this.#hooks?.records?.endTerm()
       member.lapsed('etcd names another leader')
     }
-    let value: LeaderValue
-    try {
-      value = JSON.parse(kv.value.toString()) as LeaderValue
-    } catch {
-      return member.logger.error({ key }, 'the etcd leader key holds no Zinc endpoint; is the prefix shared with something else?')
-    }
+    const value = parseLeaderValue(kv.value.toString())
+    if (!value) return member.logger.error({ key }, 'the etcd leader key holds no Zinc endpoint; is the prefix shared with something else?')
     // A key of ours that is not (yet) our candidacy: the one being put right now (read before the
     // put returned), or one from an attempt that failed. Nobody to follow; and the leader we
     // followed before stays the one that handed over to us, when this key leads.
     if (value.id === member.id) return
-    const leader: Leader = { id: value.id, epoch, addresses: { inbound: value.inbound, outbound: value.outbound } }
-    this.#followed = { ...leader, ...(value.host ? { host: value.host } : {}), ...(value.incarnation ? { incarnation: value.incarnation } : {}), ...(value.stores ? { stores: true } : {}) }
+    this.#followed = followedOf(value, epoch)
+    const leader: Leader = { id: value.id, epoch, addresses: this.#followed.addresses }
     member.follow(leader)
-  }
-
-  get #lastLeaderKey(): string {
-    return `${this.#prefix}last-leader`
-  }
-
-  /**
-   * Reads the record of the previous leader and writes ours in its place (a plain key, not bound
-   * to a lease: it must outlive its writer). `previous`: another member that led before us.
-   * `false`: etcd could not be reached, or our candidacy is no longer the lowest key.
-   */
-  async #takeOverRecord(client: Etcd3, member: CoordinatedMember, epoch: number): Promise<{ found: boolean; previous?: Followed } | false> {
-    const options = { deadline: Date.now() + this.#dialTimeoutMs }
-    try {
-      const raw = await client.get(this.#lastLeaderKey).options(options).string()
-      let previous: Followed | undefined
-      try {
-        const value = raw ? (JSON.parse(raw) as LeaderValue & { epoch?: number }) : undefined
-        if (value && value.id !== member.id && typeof value.epoch === 'number' && value.epoch < epoch)
-          previous = {
-            id: value.id,
-            epoch: value.epoch,
-            addresses: { inbound: value.inbound, outbound: value.outbound },
-            ...(value.host ? { host: value.host } : {}),
-            ...(value.incarnation ? { incarnation: value.incarnation } : {}),
-            ...(value.stores ? { stores: true } : {}),
-          }
-      } catch {
-        member.logger.error({ key: this.#lastLeaderKey }, 'the etcd record of the last leader holds no Zinc endpoint; is the prefix shared with something else?')
-      }
-      // Written only while our key is still the lowest: a leader elected after us cannot be
-      // overwritten by our late write.
-      const txn = await client
-        .if(this.#myKey, 'Create', '==', epoch)
-        .then(client.put(this.#lastLeaderKey).value(JSON.stringify({ ...this.#leaderValue(member), epoch })))
-        .options(options)
-        .commit()
-      if (!txn.succeeded) return false
-      return { found: raw !== null, ...(previous ? { previous } : {}) }
-    } catch {
-      return false
-    }
   }
 
   async close(): Promise<void> {
@@ -505,31 +443,6 @@ export class EtcdCoordinator implements Coordinator {
     await this.#lease?.revoke({ deadline: Date.now() + 1000 }).catch(() => {})
     if (!this.#hooks) this.#client?.close()
   }
-}
-
-/**
- * A client of the etcd at `hosts`, checked to answer; an `EtcdUnreachableError` naming them
- * otherwise. One etcd: no retries or circuit breaker in the client; a call fails fast and the
- * callers retry on their own schedule (a breaker would keep etcd "down" for seconds after it is
- * back). Several: a failed call goes on to the next member at once, and a member that failed
- * twice in a row is skipped for a second (a renewal must not wait on a dead one).
- */
-export async function connectEtcd(hosts: string[], dialTimeoutMs: number): Promise<Etcd3> {
-  const faultHandling =
-    hosts.length > 1
-      ? {
-          host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(2) }),
-          global: retry(handleWhen(isRecoverableError), { maxAttempts: hosts.length - 1 }),
-        }
-      : { host: () => noop, global: noop }
-  const client = new Etcd3({ hosts, dialTimeout: dialTimeoutMs, faultHandling })
-  try {
-    await client.maintenance.status({ deadline: Date.now() + dialTimeoutMs })
-  } catch (error) {
-    client.close()
-    throw new EtcdUnreachableError(hosts, `${(error as Error).message.split('\n')[0]}`)
-  }
-  return client
 }
 
 /** A coordinator on etcd for `Endpoint.start({ coordinator: etcd({ endpoints }) })`. */

@@ -1,6 +1,7 @@
 import { ClosedError, Endpoint, type Document, type EndpointStats, type OpenOptions } from '@zinc/core'
 import type { Etcd3 } from 'etcd3'
-import { connectEtcd, EtcdCoordinator, type EtcdCoordinatorOptions } from './etcd-coordinator.js'
+import { connectEtcd } from './connect.js'
+import { EtcdCoordinator, type EtcdCoordinatorOptions } from './etcd-coordinator.js'
 import { shardCount } from './shard-config.js'
 import { shardOf } from './shard-map.js'
 import { sumStats } from './sum-stats.js'

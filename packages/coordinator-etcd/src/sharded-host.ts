@@ -1,6 +1,7 @@
 import { DEFAULTS, Endpoint, newEndpointId, silentLogger, type AccessRequest, type Logger, type EndpointOptions, type EndpointStats, type Verdict } from '@zinc/core'
 import type { Etcd3 } from 'etcd3'
-import { connectEtcd, EtcdCoordinator, type EtcdCoordinatorOptions } from './etcd-coordinator.js'
+import { connectEtcd } from './connect.js'
+import { EtcdCoordinator, type EtcdCoordinatorOptions } from './etcd-coordinator.js'
 import { ClaimingStorage } from './claiming-storage.js'
 import { DocumentRecords } from './doc-records.js'
 import { HostRegistry } from './registry.js'

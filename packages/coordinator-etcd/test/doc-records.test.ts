@@ -3,7 +3,7 @@ import type { Etcd3 } from 'etcd3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ClaimingStorage } from '../src/claiming-storage.js'
 import { DocumentRecords } from '../src/doc-records.js'
-import { connectEtcd } from '../src/etcd-coordinator.js'
+import { connectEtcd } from '../src/connect.js'
 import { StoredElsewhereError } from '../src/errors.js'
 import { etcdFixture, waitFor } from './etcd-server.js'
 

@@ -1,6 +1,7 @@
 import { newEndpointId, silentLogger, type CoordinatedMember, type EndpointId, type Leader } from '@zinc/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { connectEtcd, EtcdCoordinator } from '../src/etcd-coordinator.js'
+import { connectEtcd } from '../src/connect.js'
+import { EtcdCoordinator } from '../src/etcd-coordinator.js'
 import { etcdFixture, waitFor } from './etcd-server.js'
 
 /**

@@ -4,6 +4,7 @@ import { decodeMessage, encodeMessage, type Message } from '../protocol/codec.js
 import { Kind } from '../protocol/kinds.js'
 import { BatchCodec, type Snapshot } from '../protocol/payloads.js'
 import type { NodeContext } from './context.js'
+import type { Verdict } from './options.js'
 import { forwardUp } from './forwarding.js'
 
 /** Room left in a message for everything but the branch's envelopes. */
@@ -43,19 +44,38 @@ export function passBranchUp(node: NodeContext, replica: Replica, snapshot: Snap
   node.sendUp(encodeMessage({ kind: Kind.BRANCH, origin: node.id, doc: replica.doc, seq: fork, epoch: node.succession.epoch, payload: BatchCodec.encode({ envelopes, history: chain }) }))
 }
 
-/** A BRANCH from below: a relay passes it up; the root merges it, unless each change must be authorized on its own. */
-export function onBranch(node: NodeContext, m: Message): void {
+/**
+ * A BRANCH from below: a relay passes it up; the root merges it. With an `authorize` hook, only
+ * when every author in it may change the document, as each would have to if its change came
+ * as a resend. (A sharded host always has the hook — it refuses documents of other shards —
+ * and dropping every branch there left the resends alone to carry another history's changes:
+ * made on another head, a list insert landed elsewhere or out of bounds, and a confirmed change
+ * was lost: sharded chaos seed 1.)
+ */
+export function onBranch(node: NodeContext, m: Message): void | Promise<void> {
   if (!node.succession.isRoot) return forwardUp(node, m)
-  const sequencer = node.replicas.get(m.doc as DocId)?.sequencer
-  // Without a merge the branch's changes come as resends, each authorized like any change.
-  if (!sequencer || node.opts.authorize) return void node.stats.dropped++
+  const doc = m.doc as DocId
+  const sequencer = node.replicas.get(doc)?.sequencer
+  if (!sequencer) return void node.stats.dropped++
   let batch
+  const authors = new Set<EndpointId>()
   try {
     batch = BatchCodec.decode(m.payload)
+    if (node.opts.authorize) for (const envelope of batch.envelopes) authors.add(decodeMessage(envelope, Infinity).origin as EndpointId)
   } catch {
     return void node.stats.badFrames++
   }
-  sequencer.mergeBranch(m.seq, batch.history ?? 0, batch.envelopes)
+  const merge = () => sequencer.mergeBranch(m.seq, batch.history ?? 0, batch.envelopes)
+  const authorize = node.opts.authorize
+  if (!authorize) return merge()
+  const verdicts = [...authors].map((endpoint) => (endpoint === node.id ? true : authorize({ endpoint, doc, action: 'change' })))
+  const decide = (all: readonly Verdict[]) => {
+    if (all.every((v) => v === true)) return merge()
+    node.logger.info({ doc, fork: m.seq }, 'a branch holds changes of an author not allowed to change the document; its changes come as resends, each authorized')
+  }
+  // Synchronous verdicts decide at once: the resends that follow the branch must find it merged.
+  if (verdicts.every((v) => typeof v === 'boolean' || typeof v === 'string')) return decide(verdicts as Verdict[])
+  return Promise.all(verdicts).then(decide)
 }
 
 /**

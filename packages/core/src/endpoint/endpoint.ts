@@ -8,6 +8,7 @@ import { Kind } from '../protocol/kinds.js'
 import type { EndpointStats } from '../runtime/stats.js'
 import { encodeAppPayload, isValidAppKind, type MessageHandler } from './app-messages.js'
 import type { WorkerHandlerOptions } from './app-handlers.js'
+import { recallTree, rejoinRememberedTree, rescueStoredDocuments } from './restart.js'
 import { Node, type EndpointEvents, type Role } from './node.js'
 import { resolveOptions, type EndpointAddresses, type EndpointOptions } from './options.js'
 import type { Peer } from './roster.js'
@@ -94,7 +95,7 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
     throwIfAborted(signal, 'Endpoint.start')
     const node = new Node(opts)
     if (opts.join && opts.waitForParent === false) {
-      await node.recallTree()
+      await recallTree(node)
       void joinInBackground(node, opts.join).catch((error: unknown) => node.logger.error({ err: error }, 'joining in the background failed'))
       return new Endpoint<M>(node)
     }
@@ -102,10 +103,10 @@ export class Endpoint<M extends MessageMap = Record<string, any>> implements Asy
       if (opts.bind) await node.bind(opts.bind)
       if (node.coordination) await node.coordination.start()
       else if (opts.join) {
-        const wasRoot = await node.recallTree()
+        const wasRoot = await recallTree(node)
         await node.join(opts.join)
-        if (wasRoot) await node.rescueStoredDocuments()
-      } else await node.rejoinRememberedTree()
+        if (wasRoot) await rescueStoredDocuments(node)
+      } else await rejoinRememberedTree(node)
     })()
     try {
       await bounded(starting, { signal, what: 'Endpoint.start' })

@@ -306,75 +306,18 @@ export class Node implements NodeContext {
     }
   }
 
-  /**
-   * A root started with storage: if it remembers a tree (it was restarted), it first listens
-   * where that tree was for one that outranks what it remembers, and re-joins it as a client.
-   * Meanwhile it is in limbo: it sequences nothing, so nobody connecting to its address gets a
-   * confirmation the real tree never sees. Nothing newer found: it resumes as the root at the
-   * remembered epoch (never lower).
-   */
-  /**
-   * A joiner with storage: the peers it knew (listened to if it ever becomes a root). Not its
-   * epoch: a fresh process has no subtree to fence, and the tree it finds may be a branch at a
-   * lower epoch than one that died since; it takes its parent's.
-   */
-  async recallTree(): Promise<boolean> {
-    const record = await this.memory.recall()
-    if (record) this.fencing.remember(record.peers)
-    return record?.root === true
-  }
-
-  /**
-   * A joiner whose storage says it was the root when it stopped (a root killed and restarted
-   * with its original `--join` command line): what it confirmed there, its own changes
-   * included, may exist nowhere else. Each stored document is restored and reopened from its
-   * seq; the parent answers with a catch-up when the histories agree, and otherwise with a
-   * snapshot, whereupon the sequenced changes it lacks are passed up to be sequenced again
-   * (see the SNAPSHOT handler). Without this, they stayed in a store nobody read.
-   */
-  async rescueStoredDocuments(): Promise<void> {
-    const storage = this.opts.storage
-    if (!storage) return
-    for (const doc of await storage.documents()) {
-      if (this.replicas.get(doc)) continue
-      const stored = await storage.load(doc)
-      if (!stored || this.replicas.get(doc)) continue
-      const replica = this.replicas.create(doc)
-      replica.restore(stored)
-      this.replicas.requestOpen(replica)
-      this.logger.info({ doc, seq: replica.seq }, 'restarted after being the root: reopening a stored document to pass up what the tree lacks')
-    }
-  }
-
-  async rejoinRememberedTree(): Promise<void> {
-    const record = await this.memory.recall()
-    if (!record) return
-    // A root resumes at its epoch, never lower; anything else starts from its parent's.
-    if (record.root) this.succession.restoreEpoch(record.epoch)
-    if (record.peers.length === 0) return
-    this.logger.info({ epoch: record.epoch, peers: record.peers.length }, 'restarted: looking for the tree this endpoint was in')
-    this.succession.stepDown()
-    this.fencing.remember(record.peers)
-    const joined = await this.fencing.probe([...record.peers], record.root ? 'at-least-as-new' : 'any')
-    if (joined || !this.succession.inLimbo) return this.updateRole()
-    if (record.root) {
-      this.succession.resumeAsRoot()
-      this.logger.info({ epoch: this.succession.epoch }, 'no newer tree found; resuming as the root')
-      return this.updateRole()
-    }
-    // It was not the root: its documents in storage are stale, and the tree lives on somewhere.
-    // It keeps looking (every tick) and never serves as a root on its own.
-    this.#seeking = true
-    this.logger.warn({ epoch: this.succession.epoch, peers: record.peers.length }, 'restarted: the tree this endpoint was in is not reachable yet; looking for it, not serving as a root')
-  }
-
-  /** Started in limbo (restarted, not the root before): still looking for its tree. */
+  /** Started in limbo (restarted, not the root before): still looking for its tree (see restart.ts). */
   #seeking = false
 
   /** For the tick: a restarted endpoint still looking for its tree. */
   get seeking(): boolean {
     if (this.#seeking && !this.succession.inLimbo) this.#seeking = false
     return this.#seeking
+  }
+
+  /** Restarted, not the root before, and its tree not found yet: keep looking every tick. */
+  startSeeking(): void {
+    this.#seeking = true
   }
 
   /** Drops the link to a parent presumed dead, without a goodbye. */

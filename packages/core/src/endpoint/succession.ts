@@ -210,6 +210,11 @@ export class Succession {
     return [...this.#pendingFetches].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length))
   }
 
+  /** Whether the fetch `key` (`<survivor>/<doc>`) was asked and is still unanswered. */
+  isFetching(key: string): boolean {
+    return this.#pendingFetches.has(key)
+  }
+
   fetchStarted(key: string): void {
     this.#pendingFetches.add(key)
   }

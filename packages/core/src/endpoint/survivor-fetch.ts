@@ -23,9 +23,14 @@ export function fetchFromSurvivor(node: NodeContext, child: EndpointId, heads: r
       takeLaterBranch(node, replica, child, head)
       continue
     }
-    if (head.seq <= replica.seq) continue
+    const key = `${child}/${replica.doc}`
+    // Not ahead of us: nothing to fetch — unless we asked already and wait on its answer. Then we
+    // ask again, though it is no longer ahead (others brought us to its seq meanwhile): only its
+    // answer ends that wait. Skipped, a first request lost on its way (sent as the survivor was
+    // still being welcomed) held a handed-over shard's recovery for good (sharded chaos seed 137).
+    if (head.seq <= replica.seq && !node.succession.isFetching(key)) continue
     node.logger.info({ child, doc: head.doc, theirs: head.seq, ours: replica.seq }, 'fetching fragments from a survivor')
-    node.succession.fetchStarted(`${child}/${replica.doc}`)
+    node.succession.fetchStarted(key)
     node.sendTo(child, encodeMessage({ kind: Kind.CATCH_UP, origin: node.id, doc: replica.doc, seq: replica.seq, epoch: node.succession.epoch }))
   }
 }

@@ -10,7 +10,9 @@ import { produce } from '../dist/document/immer.js'
 import { diffToOp } from '../dist/document/diff.js'
 import { applyOp, type Op } from '../dist/document/ot.js'
 import { Replica } from '../dist/document/replica.js'
-import { newEndpointId, type DocId } from '../dist/ids.js'
+import { newEndpointId, type DocId, type EndpointId } from '../dist/ids.js'
+import { encodeMessage } from '../dist/protocol/codec.js'
+import { encodeOp } from '../dist/protocol/ops.js'
 import { Kind } from '../dist/protocol/kinds.js'
 import { RefusalCodec, SnapshotCodec } from '../dist/protocol/payloads.js'
 import type { Message } from '../dist/protocol/codec.js'
@@ -45,6 +47,11 @@ function deliver(r: Replica, m: Message): void {
 function accept(root: { io: FakeIO; root: Replica }, m: Message): void {
   root.root.sequencer!.accept(m)
   root.io.tick()
+}
+
+/** A change of another endpoint, made on `baseSeq`. */
+function fragment(origin: EndpointId, clientSeq: number, op: Op, baseSeq = 0): Message {
+  return decode(encodeMessage({ kind: Kind.FRAGMENT, origin, doc: DOC, clientSeq, baseSeq, epoch: 1, payload: encodeOp(op) }))
 }
 
 const textOf = (r: Replica) => (r.visible as { s: string }).s
@@ -89,6 +96,53 @@ describe('pending changes across a snapshot jump', () => {
     await expect(y.confirmed).resolves.toBeGreaterThan(0)
     await expect(z.confirmed).resolves.toBeGreaterThan(0)
     expect(a.r.unsettled).toHaveLength(0)
+  })
+
+  it('our changes confirmed on a history the new root lacks are made again where they stood, not at their old indexes', async () => {
+    // Two roots with one start: pads p0..p5 in a list. On the new one, V then drops the pads and
+    // adds v0; A follows the old one, where its a0 and a1 land after the pads, then W adds w0.
+    const pads = (r: { io: FakeIO; root: Replica }) => {
+      const w = newEndpointId()
+      for (let i = 0; i < 6; i++) accept(r, fragment(w, i + 1, ['log', i, { i: `p${i}` }]))
+    }
+    const old = seededRoot(DOC, { log: [] })
+    const next = seededRoot(DOC, { log: [] })
+    pads(old)
+    pads(next)
+    const v = newEndpointId()
+    accept(next, fragment(v, 1, ['log', [0, { r: true }], [1, { r: true }], [2, { r: true }], [3, { r: true }], [4, { r: true }], [5, { r: true }]], 6))
+    accept(next, fragment(v, 2, ['log', 0, { i: 'v0' }], 7))
+    expect((next.root.confirmed as { log: string[] }).log).toEqual(['v0'])
+
+    const a = client(old.root)
+    const follow = () => {
+      for (const m of a.io.takeUp()) accept(old, m)
+      for (const m of old.io.takePublished()) a.r.receiveSequenced(m)
+      a.io.tick()
+    }
+    follow()
+    const a0 = a.r.localChange(applyOp(a.r.visible, ['log', 6, { i: 'a0' }]), ['log', 6, { i: 'a0' }])
+    const a1 = a.r.localChange(applyOp(a.r.visible, ['log', 7, { i: 'a1' }]), ['log', 7, { i: 'a1' }])
+    follow()
+    accept(old, fragment(newEndpointId(), 1, ['log', 8, { i: 'w0' }], 8))
+    follow()
+    await expect(a0.confirmed).resolves.toBe(7)
+    await expect(a1.confirmed).resolves.toBe(8)
+    expect((a.r.confirmed as { log: string[] }).log).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'a0', 'a1', 'w0'])
+
+    // A's history is replaced by the new root's: its confirmed a0 and a1 are not there.
+    takeSnapshot(a.r, next.root)
+    for (const m of a.io.takeUp()) accept(next, m)
+    for (const { m } of next.io.takeSent()) deliver(a.r, m)
+    for (const m of next.io.takePublished()) a.r.receiveSequenced(m)
+    a.io.tick()
+    await drain()
+    // Sent again, they land in bounds, in their order, once, and nothing is refused.
+    const log = (next.root.confirmed as { log: string[] }).log
+    expect([...log].sort()).toEqual(['a0', 'a1', 'v0'])
+    expect(log.indexOf('a0')).toBeLessThan(log.indexOf('a1'))
+    expect(a.r.unsettled).toHaveLength(0)
+    expect((a.r.visible as { log: string[] }).log).toEqual(log)
   })
 
   it('random interleavings of edits, deliveries and jumps: nothing refused, lost or doubled, and every replica equal', async () => {

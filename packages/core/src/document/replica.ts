@@ -19,7 +19,7 @@ import { SequencedInbox, type Sequenced } from './sequenced-inbox.js'
 import { OwnChanges } from './own-changes.js'
 import { PresenceTable } from './replica-presence.js'
 import { leafRecord, replayKept, replayStored, type SequencedEntry } from './replica-restore.js'
-import { carryOnto, madeOnBefore, ownBeyond, rebaseOverJump } from './snapshot-jump.js'
+import { carryOnto, madeOnBefore, ownBeyond, rebaseOverJump, rescueOnHead } from './snapshot-jump.js'
 
 export type ReplicaEvents = {
   /** The visible state changed: after a local change, remote fragments, a snapshot or a rollback. */
@@ -652,6 +652,8 @@ export class Replica {
     // What our remaining pending changes were made on: the old confirmed state plus our
     // changes the snapshot already contains (they leave pending below).
     const madeOn = this.ready && this.pending.length > 0 ? madeOnBefore(this.confirmed, this.pending, mine) : undefined
+    // What our rescued changes apply to on the old head, once made pending changes there.
+    const rescuedOn = rescued.length > 0 ? rescueOnHead(this.log, rescued, this.io.self, this.confirmed) : undefined
     this.confirmed = freezeDeep(decodeJson(snapshot.state, 'snapshot state'))
     this.seq = seq
     this.clientSeqs.clear()
@@ -668,6 +670,7 @@ export class Replica {
       }
     }
     const kept = [...this.pending]
+    if (rescuedOn !== undefined) carryOnto(rescued, rescuedOn, this.confirmed)
     if (rescued.length > 0) {
       this.io.logger.warn({ doc: this.doc, changes: rescued.length }, 'the root lacks some of our sequenced changes; resending them')
       this.pending.unshift(...rescued)

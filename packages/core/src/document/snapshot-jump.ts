@@ -1,7 +1,7 @@
 import type { DocId, EndpointId } from '../ids.js'
 import { decodeMessage } from '../protocol/codec.js'
 import { decodeFragmentBody } from '../protocol/ops.js'
-import { applyOp, transformPast, type Op } from './ot.js'
+import { applyOp, invertOp, transformOp, transformPast, type Op } from './ot.js'
 import { diffToOp } from './diff.js'
 import type { DocLog } from './doc-log.js'
 import { pendingFragment, type PendingFragment } from './fragment.js'
@@ -25,6 +25,41 @@ export function ownBeyond(log: DocLog, doc: DocId, self: EndpointId, rootHas: nu
     out.push(pendingFragment(doc, self, e.clientSeq, body.op))
   }
   return out
+}
+
+/**
+ * Our rescued changes (see ownBeyond) were sequenced on the old history, each on the state of
+ * its seq there: sent again as they are, on a head that lacks that history, a list insert
+ * lands elsewhere or out of bounds and is refused — a confirmed change lost. So they are made
+ * pending changes on the old head: each carried past the changes the log holds after it
+ * (others', which saw it: where it stands now), and the old head without them worked out by
+ * undoing them in reverse. Rewrites the rescued ops and returns that state, which they apply
+ * to in order; then they are carried onto the snapshot as any pending change. Undefined when
+ * that cannot be worked out (a change that does not carry or undo): they go as they are.
+ */
+export function rescueOnHead(log: DocLog, rescued: readonly PendingFragment[], self: EndpointId, head: unknown): unknown {
+  const ours = new Set(rescued.map((p) => p.fragment.clientSeq))
+  const later: Op[][] = rescued.map(() => [])
+  let seen = -1
+  for (const e of log.entriesAfter(0)) {
+    if (e.origin === self && ours.has(e.clientSeq)) {
+      seen = rescued.findIndex((p) => p.fragment.clientSeq === e.clientSeq)
+      continue
+    }
+    if (seen < 0) continue
+    const body = decodeFragmentBody(decodeMessage(e.envelope, Infinity).payload)
+    if (body.patches !== undefined) return undefined
+    for (let i = 0; i <= seen; i++) later[i]!.push(body.op)
+  }
+  try {
+    const ops = rescued.map((p, i) => later[i]!.reduce((op, o) => transformOp(op, o, false), p.op))
+    let without = head
+    for (let i = ops.length - 1; i >= 0; i--) without = applyOp(without, invertOp(ops[i]!, without))
+    rescued.forEach((p, i) => (p.op = ops[i]!))
+    return without
+  } catch {
+    return undefined
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import { encodeOp } from '../dist/protocol/ops.js'
 import { Kind } from '../dist/protocol/kinds.js'
 import { RefusalCodec, SnapshotCodec } from '../dist/protocol/payloads.js'
 import type { Message } from '../dist/protocol/codec.js'
+import { orphansBeyond } from '../dist/endpoint/branch-up.js'
 import { decode, drain, FakeIO, seededRoot } from './fake-replica-io.js'
 
 const DOC = 'shared' as DocId
@@ -98,7 +99,7 @@ describe('pending changes across a snapshot jump', () => {
     expect(a.r.unsettled).toHaveLength(0)
   })
 
-  it('our changes confirmed on a history the new root lacks are made again where they stood, not at their old indexes', async () => {
+  it('changes confirmed on a history the new root lacks, ours and an orphan of another author, are made again where they stood, not at their old indexes', async () => {
     // Two roots with one start: pads p0..p5 in a list. On the new one, V then drops the pads and
     // adds v0; A follows the old one, where its a0 and a1 land after the pads, then W adds w0.
     const pads = (r: { io: FakeIO; root: Replica }) => {
@@ -124,24 +125,36 @@ describe('pending changes across a snapshot jump', () => {
     const a0 = a.r.localChange(applyOp(a.r.visible, ['log', 6, { i: 'a0' }]), ['log', 6, { i: 'a0' }])
     const a1 = a.r.localChange(applyOp(a.r.visible, ['log', 7, { i: 'a1' }]), ['log', 7, { i: 'a1' }])
     follow()
-    accept(old, fragment(newEndpointId(), 1, ['log', 8, { i: 'w0' }], 8))
+    const w = newEndpointId()
+    accept(old, fragment(w, 1, ['log', 8, { i: 'w0' }], 8))
     follow()
     await expect(a0.confirmed).resolves.toBe(7)
     await expect(a1.confirmed).resolves.toBe(8)
     expect((a.r.confirmed as { log: string[] }).log).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'a0', 'a1', 'w0'])
 
-    // A's history is replaced by the new root's: its confirmed a0 and a1 are not there.
-    takeSnapshot(a.r, next.root)
+    // A's history is replaced by the new root's: its confirmed a0 and a1 are not there, nor
+    // W's w0 (W may be gone: A passes it up, see handlers/from-parent.ts).
+    const snap = decode(next.root.snapshotMessage())
+    const snapshot = SnapshotCodec.decode(snap.payload)
+    const orphans = orphansBeyond(a.r, snapshot, a.io.self)
+    expect(orphans.map((o) => o.clientSeq)).toEqual([1])
+    a.r.expectSnapshot = true
+    a.r.applySnapshot(snap.seq, snapshot, orphans)
     for (const m of a.io.takeUp()) accept(next, m)
+    for (const o of orphans)
+      accept(next, decode(encodeMessage({ kind: Kind.FRAGMENT, origin: o.origin, sender: a.io.self, doc: DOC, clientSeq: o.clientSeq, baseSeq: snap.seq, epoch: 1, payload: o.payload })))
     for (const { m } of next.io.takeSent()) deliver(a.r, m)
     for (const m of next.io.takePublished()) a.r.receiveSequenced(m)
     a.io.tick()
     await drain()
-    // Sent again, they land in bounds, in their order, once, and nothing is refused.
+    // Sent again, they land in bounds, once, ours in their order, and nothing is refused. (Ours
+    // and W's reach the root as concurrent changes: their order there is the root's to pick.)
     const log = (next.root.confirmed as { log: string[] }).log
-    expect([...log].sort()).toEqual(['a0', 'a1', 'v0'])
+    expect([...log].sort()).toEqual(['a0', 'a1', 'v0', 'w0'])
     expect(log.indexOf('a0')).toBeLessThan(log.indexOf('a1'))
     expect(a.r.unsettled).toHaveLength(0)
+    for (const m of next.io.takePublished()) a.r.receiveSequenced(m)
+    a.io.tick()
     expect((a.r.visible as { log: string[] }).log).toEqual(log)
   })
 

@@ -19,7 +19,7 @@ import { SequencedInbox, type Sequenced } from './sequenced-inbox.js'
 import { OwnChanges } from './own-changes.js'
 import { PresenceTable } from './replica-presence.js'
 import { leafRecord, replayKept, replayStored, type SequencedEntry } from './replica-restore.js'
-import { carryOnto, madeOnBefore, ownBeyond, rebaseOverJump, rescueOnHead } from './snapshot-jump.js'
+import { carryOnto, madeOnBefore, orphansToRescue, ownBeyond, rebaseOverJump, rescueOnHead, type Orphan, type Rescued } from './snapshot-jump.js'
 
 export type ReplicaEvents = {
   /** The visible state changed: after a local change, remote fragments, a snapshot or a rollback. */
@@ -637,9 +637,11 @@ export class Replica {
    * the root answers a duplicate with its seq or its refusal, never a guess. A snapshot behind
    * this replica is only taken when one was asked for; then this replica's history diverged
    * from the root's (a failover lost fragments, or this endpoint was a stale root): its own
-   * changes the root lacks are kept, as pending changes to be sequenced again.
+   * changes the root lacks are kept, as pending changes to be sequenced again, and `orphans`
+   * (others' changes it lacks, to be passed up by the caller) have their payloads rewritten to
+   * land on the snapshot where they stood (see rescueOnHead).
    */
-  applySnapshot(seq: number, snapshot: Snapshot): void {
+  applySnapshot(seq: number, snapshot: Snapshot, orphans: readonly Orphan[] = []): void {
     if (this.ready && seq <= this.seq && !this.expectSnapshot) return
     this.expectSnapshot = false
     this.#own.resyncing = false
@@ -652,8 +654,11 @@ export class Replica {
     // What our remaining pending changes were made on: the old confirmed state plus our
     // changes the snapshot already contains (they leave pending below).
     const madeOn = this.ready && this.pending.length > 0 ? madeOnBefore(this.confirmed, this.pending, mine) : undefined
-    // What our rescued changes apply to on the old head, once made pending changes there.
-    const rescuedOn = rescued.length > 0 ? rescueOnHead(this.log, rescued, this.io.self, this.confirmed) : undefined
+    // Our rescued changes and the orphans, made again on the old head: what each set applies to there.
+    const own: Rescued[] = rescued.map((p) => ({ origin: this.io.self, clientSeq: p.fragment.clientSeq, op: p.op }))
+    const ownOn = own.length > 0 ? rescueOnHead(this.log, own, this.confirmed) : undefined
+    const others = orphansToRescue(orphans)
+    const othersOn = others.rescued.length > 0 ? rescueOnHead(this.log, others.rescued, this.confirmed) : undefined
     this.confirmed = freezeDeep(decodeJson(snapshot.state, 'snapshot state'))
     this.seq = seq
     this.clientSeqs.clear()
@@ -670,7 +675,14 @@ export class Replica {
       }
     }
     const kept = [...this.pending]
-    if (rescuedOn !== undefined) carryOnto(rescued, rescuedOn, this.confirmed)
+    if (ownOn !== undefined) {
+      carryOnto(own, ownOn, this.confirmed)
+      rescued.forEach((p, i) => (p.op = own[i]!.op))
+    }
+    if (othersOn !== undefined) {
+      carryOnto(others.rescued, othersOn, this.confirmed)
+      others.writeBack()
+    }
     if (rescued.length > 0) {
       this.io.logger.warn({ doc: this.doc, changes: rescued.length }, 'the root lacks some of our sequenced changes; resending them')
       this.pending.unshift(...rescued)

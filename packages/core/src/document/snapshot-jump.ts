@@ -1,6 +1,6 @@
 import type { DocId, EndpointId } from '../ids.js'
 import { decodeMessage } from '../protocol/codec.js'
-import { decodeFragmentBody } from '../protocol/ops.js'
+import { decodeFragmentBody, encodeOp } from '../protocol/ops.js'
 import { applyOp, invertOp, transformOp, transformPast, type Op } from './ot.js'
 import { diffToOp } from './diff.js'
 import type { DocLog } from './doc-log.js'
@@ -27,38 +27,75 @@ export function ownBeyond(log: DocLog, doc: DocId, self: EndpointId, rootHas: nu
   return out
 }
 
+/** A change the old history sequenced and the snapshot lacks, to be made again on it. */
+export interface Rescued {
+  readonly origin: EndpointId
+  readonly clientSeq: number
+  op: Op
+}
+
 /**
- * Our rescued changes (see ownBeyond) were sequenced on the old history, each on the state of
- * its seq there: sent again as they are, on a head that lacks that history, a list insert
- * lands elsewhere or out of bounds and is refused — a confirmed change lost. So they are made
+ * Changes the old history sequenced and the new one lacks (ours, see ownBeyond, and others'
+ * a relay passes up for authors that may be gone) were each sequenced on the state of its seq
+ * there: sent again as they are, on a head that lacks that history, a list insert lands
+ * elsewhere or out of bounds and is refused — a confirmed change lost. So they are made
  * pending changes on the old head: each carried past the changes the log holds after it
- * (others', which saw it: where it stands now), and the old head without them worked out by
- * undoing them in reverse. Rewrites the rescued ops and returns that state, which they apply
- * to in order; then they are carried onto the snapshot as any pending change. Undefined when
- * that cannot be worked out (a change that does not carry or undo): they go as they are.
+ * (which saw it: where it stands now), and the old head without them worked out by undoing
+ * them in reverse. Rewrites their ops and returns that state, which they apply to in order;
+ * then they are carried onto the snapshot as any pending change (see carryOnto). Undefined
+ * when that cannot be worked out (a change that does not carry or undo): they go as they are.
  */
-export function rescueOnHead(log: DocLog, rescued: readonly PendingFragment[], self: EndpointId, head: unknown): unknown {
-  const ours = new Set(rescued.map((p) => p.fragment.clientSeq))
+export function rescueOnHead(log: DocLog, rescued: readonly Rescued[], head: unknown): unknown {
+  const index = new Map(rescued.map((r, i) => [`${r.origin}/${r.clientSeq}`, i]))
   const later: Op[][] = rescued.map(() => [])
   let seen = -1
   for (const e of log.entriesAfter(0)) {
-    if (e.origin === self && ours.has(e.clientSeq)) {
-      seen = rescued.findIndex((p) => p.fragment.clientSeq === e.clientSeq)
+    const i = index.get(`${e.origin}/${e.clientSeq}`)
+    if (i !== undefined) {
+      seen = Math.max(seen, i)
       continue
     }
     if (seen < 0) continue
     const body = decodeFragmentBody(decodeMessage(e.envelope, Infinity).payload)
     if (body.patches !== undefined) return undefined
-    for (let i = 0; i <= seen; i++) later[i]!.push(body.op)
+    for (let k = 0; k <= seen; k++) later[k]!.push(body.op)
   }
   try {
-    const ops = rescued.map((p, i) => later[i]!.reduce((op, o) => transformOp(op, o, false), p.op))
+    const ops = rescued.map((r, i) => later[i]!.reduce((op, o) => transformOp(op, o, false), r.op))
     let without = head
     for (let i = ops.length - 1; i >= 0; i--) without = applyOp(without, invertOp(ops[i]!, without))
-    rescued.forEach((p, i) => (p.op = ops[i]!))
+    rescued.forEach((r, i) => (r.op = ops[i]!))
     return without
   } catch {
     return undefined
+  }
+}
+
+/** Another endpoint's change our log holds and the snapshot lacks, as passed up for it (see orphansBeyond). */
+export interface Orphan {
+  readonly origin: EndpointId
+  readonly clientSeq: number
+  /** The FRAGMENT payload: as sequenced over there, then as made again on the snapshot. */
+  payload: Uint8Array
+}
+
+/** The orphans to rescue (those with an op), and how their rescued ops go back into their payloads. */
+export function orphansToRescue(orphans: readonly Orphan[]): { rescued: Rescued[]; writeBack(): void } {
+  const picked: Array<{ orphan: Orphan; rejections: number; r: Rescued }> = []
+  for (const orphan of orphans) {
+    let body
+    try {
+      body = decodeFragmentBody(orphan.payload)
+    } catch {
+      continue // passed up as it is; the root refuses it with the reason
+    }
+    if (body.patches === undefined) picked.push({ orphan, rejections: body.rejections, r: { origin: orphan.origin, clientSeq: orphan.clientSeq, op: body.op } })
+  }
+  return {
+    rescued: picked.map((p) => p.r),
+    writeBack: () => {
+      for (const p of picked) p.orphan.payload = encodeOp(p.r.op, p.rejections)
+    },
   }
 }
 
@@ -84,7 +121,7 @@ export function madeOnBefore(confirmed: unknown, pending: readonly PendingFragme
  * the two (list elements paired by position, strings by text diff). Rarely exact, never
  * silently wrong: a change that no longer applies is refused by the root with the reason.
  */
-export function carryOnto(pending: readonly PendingFragment[], madeOn: unknown, target: unknown): void {
+export function carryOnto(pending: ReadonlyArray<{ op: Op }>, madeOn: unknown, target: unknown): void {
   let jump: Op = null
   try {
     jump = diffToOp(madeOn, target)

@@ -319,7 +319,7 @@ export class Replica {
   /** Asks the parent for what follows our seq, unless a request went out within `throttleMs`. */
   requestCatchUp(throttleMs: number): void {
     if (!this.ready || this.io.isRoot()) return
-    const now = Date.now()
+    const now = this.io.now()
     if (now - this.catchUpAt < throttleMs) return
     this.catchUpAt = now
     this.io.stats.resyncs++
@@ -625,7 +625,7 @@ export class Replica {
 
   /** Asks the parent for a full snapshot (an OPEN from seq 0), after this replica diverged. */
   requestSnapshot(): void {
-    this.catchUpAt = Date.now()
+    this.catchUpAt = this.io.now()
     this.io.stats.resyncs++
     this.expectSnapshot = true
     this.io.sendUp(encodeMessage({ kind: Kind.OPEN, origin: this.io.self, doc: this.doc, seq: 0, epoch: this.io.epoch(), payload: OpenCodec.encode({ ...this.openInit, lastEpoch: 0 }) }))

@@ -18,7 +18,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { MemberProcess, type Line } from './member-process.js'
+import { commonArgv, MemberProcess, type Line } from './member-process.js'
 
 export interface Liveness {
   heartbeatMs: number
@@ -103,23 +103,16 @@ export class Cluster {
       mkdirSync(dir, { recursive: true })
       const parent = PARENT[name]
       const joinOrder = parent && !options.etcd ? [parent, ...INFRA.filter((n) => n !== parent && n !== name)] : []
-      const etcd = options.etcd ? ['--etcd', options.etcd.endpoint, '--prefix', options.etcd.prefix, '--ttl', String(options.etcd.leaseTtlMs)] : []
       const argv = [
         '--bind',
         JSON.stringify(cluster.addresses.get(name)),
         '--storage',
         dir,
-        '--heartbeat',
-        String(options.heartbeatMs),
-        '--peer-timeout',
-        String(options.peerTimeoutMs),
-        '--log',
-        options.logLevel,
+        ...commonArgv(options),
         ...(joinOrder.length > 0 ? ['--join', JSON.stringify(joinOrder.map((n) => cluster.addresses.get(n)))] : []),
         ...((WRITERS as readonly string[]).includes(name) ? ['--write-every', String(options.writeEveryMs)] : []),
         '--worker',
         NOTE_WORKER,
-        ...etcd,
       ]
       cluster.members.push(new MemberProcess({ name, script: options.script, argv }))
     }

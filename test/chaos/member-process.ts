@@ -11,6 +11,20 @@ export type Line = { type: string; name: string; inc: number; t: number } & Reco
 
 export type MemberState = 'running' | 'paused' | 'dead'
 
+/** The command-line options every chaos member takes alike (member.ts, sharded-member.ts): timing, log level, and etcd when coordinated. */
+export function commonArgv(options: { heartbeatMs: number; peerTimeoutMs: number; logLevel: string; etcd?: { endpoint: string; prefix: string; leaseTtlMs: number } | undefined }): string[] {
+  const { etcd } = options
+  return [
+    ...(etcd ? ['--etcd', etcd.endpoint, '--prefix', etcd.prefix, '--ttl', String(etcd.leaseTtlMs)] : []),
+    '--heartbeat',
+    String(options.heartbeatMs),
+    '--peer-timeout',
+    String(options.peerTimeoutMs),
+    '--log',
+    options.logLevel,
+  ]
+}
+
 export interface MemberSpec {
   name: string
   /** Script built from member.ts. */

@@ -11,7 +11,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Liveness } from './cluster.js'
-import { MemberProcess, type Line } from './member-process.js'
+import { commonArgv, MemberProcess, type Line } from './member-process.js'
 import type { Targets } from './nemesis.js'
 
 export interface ShardedClusterOptions extends Liveness {
@@ -31,21 +31,7 @@ export class ShardedCluster implements Targets {
   readonly members: MemberProcess[] = []
 
   constructor(readonly options: ShardedClusterOptions) {
-    const { etcd } = options
-    const common = [
-      '--etcd',
-      etcd.endpoint,
-      '--prefix',
-      etcd.prefix,
-      '--ttl',
-      String(etcd.leaseTtlMs),
-      '--heartbeat',
-      String(options.heartbeatMs),
-      '--peer-timeout',
-      String(options.peerTimeoutMs),
-      '--log',
-      options.logLevel,
-    ]
+    const common = commonArgv(options)
     for (let i = 0; i < options.hosts; i++) {
       const dir = join(options.dataDir, `h${i}`)
       mkdirSync(dir, { recursive: true })

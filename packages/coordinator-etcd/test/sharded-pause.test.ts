@@ -1,10 +1,9 @@
 import type { Document } from '@zinc/core'
-import { ZmqTransport } from '@zinc/transport-zmq'
-import { afterEach, describe, expect, it } from 'vitest'
-import { assignShards, Forest } from '../src/index.js'
-import { etcdFixture, waitFor as until } from './etcd-server.js'
+import { describe, expect, it } from 'vitest'
+import { assignShards } from '../src/index.js'
+import { waitFor as until } from './etcd-server.js'
 import { MemberProcess } from './member-process.js'
-import { report, SHARDED_MEMBER } from './sharded-member-process.js'
+import { hostProcessFixture, report, SHARDED_MEMBER } from './sharded-member-process.js'
 
 /**
  * A paused sharded host (SIGSTOP for two leases) across processes over ZeroMQ, on a real etcd,
@@ -22,29 +21,7 @@ const PAUSE_MS = TTL_MS * 2
 const DOCS = 16
 type Tokens = { tokens: string[] }
 
-const etcdServer = etcdFixture()
-const hosts: MemberProcess[] = []
-const closers: Array<() => Promise<unknown>> = []
-
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close().catch(() => {})
-  await MemberProcess.killAll(hosts.splice(0))
-})
-
-async function forest(prefix: string): Promise<Forest> {
-  const transport = new ZmqTransport()
-  const f = await Forest.start({
-    endpoints: [etcdServer.server.endpoint],
-    prefix,
-    leaseTtlMs: TTL_MS,
-    endpoint: () => ({ transport, bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' }, heartbeatMs: 100, peerTimeoutMs: 1500, joinTimeoutMs: 30_000 }),
-  })
-  closers.push(
-    () => transport.close(),
-    () => f.close(),
-  )
-  return f
-}
+const { etcdServer, hosts, forest } = hostProcessFixture(TTL_MS)
 
 describe('a paused sharded host (SIGSTOP) on etcd', () => {
   it('its shards are led by the others meanwhile; on waking it steps down and confirms nothing; never two hosts acknowledging one shard; nothing confirmed lost', { timeout: 300_000 }, async (ctx) => {

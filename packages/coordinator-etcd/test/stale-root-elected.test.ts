@@ -1,10 +1,8 @@
 import type { Document } from '@zinc/core'
-import { ZmqTransport } from '@zinc/transport-zmq'
-import { afterEach, describe, expect, it } from 'vitest'
-import { Forest } from '../src/index.js'
-import { etcdFixture, waitFor as until } from './etcd-server.js'
+import { describe, expect, it } from 'vitest'
+import { waitFor as until } from './etcd-server.js'
 import { MemberProcess } from './member-process.js'
-import { report, SHARDED_MEMBER } from './sharded-member-process.js'
+import { hostProcessFixture, report, SHARDED_MEMBER } from './sharded-member-process.js'
 
 /**
  * A paused root elected again after the root that replaced it died (found by the sharded chaos
@@ -19,14 +17,7 @@ import { report, SHARDED_MEMBER } from './sharded-member-process.js'
 const TTL_MS = 2000
 type Tokens = { tokens: string[] }
 
-const etcdServer = etcdFixture()
-const hosts: MemberProcess[] = []
-const closers: Array<() => Promise<unknown>> = []
-
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close().catch(() => {})
-  await MemberProcess.killAll(hosts.splice(0))
-})
+const { etcdServer, hosts, forest: startForest } = hostProcessFixture(TTL_MS)
 
 describe('a paused root elected again after its successor died (etcd, host processes)', () => {
   it('keeps every change its successor confirmed', { timeout: 240_000 }, async (ctx) => {
@@ -43,17 +34,7 @@ describe('a paused root elected again after its successor died (etcd, host proce
     const paused = (await leader())!
     const successor = hosts.find((h) => h !== paused)!
 
-    const transport = new ZmqTransport()
-    const forest = await Forest.start({
-      endpoints: [etcdServer.server.endpoint],
-      prefix,
-      leaseTtlMs: TTL_MS,
-      endpoint: () => ({ transport, bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' }, heartbeatMs: 100, peerTimeoutMs: 1500, joinTimeoutMs: 30_000 }),
-    })
-    closers.push(
-      () => transport.close(),
-      () => forest.close(),
-    )
+    const forest = await startForest(prefix)
     const doc: Document<Tokens> = await forest.open<Tokens>('doc', { initial: { tokens: [] } })
     const confirmed: string[] = []
     let writing = true

@@ -68,14 +68,17 @@ export function onBranch(node: NodeContext, m: Message): void | Promise<void> {
   const merge = () => sequencer.mergeBranch(m.seq, batch.history ?? 0, batch.envelopes)
   const authorize = node.opts.authorize
   if (!authorize) return merge()
-  const verdicts = [...authors].map((endpoint) => (endpoint === node.id ? true : authorize({ endpoint, doc, action: 'change' })))
-  const decide = (all: readonly Verdict[]) => {
-    if (all.every((v) => v === true)) return merge()
-    node.logger.info({ doc, fork: m.seq }, 'a branch holds changes of an author not allowed to change the document; its changes come as resends, each authorized')
+  const notMerged = (why: string) => node.logger.info({ doc, fork: m.seq, why }, 'a branch was not merged; its changes come as resends, each authorized')
+  const decide = (all: readonly Verdict[]) => (all.every((v) => v === true) ? merge() : notMerged('an author in it may not change the document'))
+  let verdicts: Array<Verdict | Promise<Verdict>>
+  try {
+    verdicts = [...authors].map((endpoint) => (endpoint === node.id ? true : authorize({ endpoint, doc, action: 'change' })))
+  } catch (error) {
+    return notMerged(`the authorize hook threw: ${(error as Error).message}`)
   }
   // Synchronous verdicts decide at once: the resends that follow the branch must find it merged.
   if (verdicts.every((v) => typeof v === 'boolean' || typeof v === 'string')) return decide(verdicts as Verdict[])
-  return Promise.all(verdicts).then(decide)
+  return Promise.all(verdicts).then(decide, (error: unknown) => notMerged(`the authorize hook failed: ${(error as Error).message}`))
 }
 
 /**

@@ -6,6 +6,7 @@ import { decodeJson } from '../protocol/json.js'
 import { arrayAmplification } from '../protocol/patch-bounds.js'
 import { decodeFragmentBody } from '../protocol/ops.js'
 import { refusedPayload } from '../protocol/patches.js'
+import { Kind, kindName } from '../protocol/kinds.js'
 import type { Open } from '../protocol/payloads.js'
 import { endpointTopic } from '../protocol/topics.js'
 import type { PeerIdentity } from '../transport.js'
@@ -46,7 +47,7 @@ export function frameAllowed(node: NodeContext, m: Message, peer: PeerIdentity |
   if (!child) {
     // A stranger; but a connection that joined as someone else is not a stranger, it is lying.
     const lying = peer !== undefined && node.identities.speaksAs(peer.session, m.sender) === false
-    if (lying) forged(node, 'wrong-sender', m.sender, m.origin, peer)
+    if (lying) forged(node, 'wrong-sender', m.sender, m.origin, peer, m.kind)
     return !lying
   }
   const now = node.clock.now()
@@ -63,7 +64,7 @@ export function frameAllowed(node: NodeContext, m: Message, peer: PeerIdentity |
     now - 2 * node.opts.peerTimeoutMs,
   )
   if (violation === undefined) return true
-  forged(node, violation, m.sender, m.origin, peer)
+  forged(node, violation, m.sender, m.origin, peer, m.kind)
   return false
 }
 
@@ -77,17 +78,17 @@ export function frameAllowed(node: NodeContext, m: Message, peer: PeerIdentity |
  */
 export function branchAllowed(node: NodeContext, m: Message, peer: PeerIdentity | undefined): boolean {
   if (node.children.get(m.sender)?.addresses !== undefined) return true
-  forged(node, 'branch-from-leaf', m.sender, m.origin, peer)
+  forged(node, 'branch-from-leaf', m.sender, m.origin, peer, m.kind)
   return false
 }
 
-function forged(node: NodeContext, violation: IdentityViolation, sender: EndpointId, origin: EndpointId, peer: PeerIdentity | undefined): void {
+function forged(node: NodeContext, violation: IdentityViolation, sender: EndpointId, origin: EndpointId, peer: PeerIdentity | undefined, kind: number = Kind.HELLO): void {
   node.stats.forged++
   countRefusal(node, 'ERR_IDENTITY')
   const now = Date.now()
   if (now - node.forgedLoggedAt < 1000) return
   node.forgedLoggedAt = now
-  node.logger.warn({ violation, sender, origin, remote: peer?.remoteAddress }, 'dropped a frame whose sender or origin is not the connection it came on')
+  node.logger.warn({ violation, kind: kindName(kind), sender, origin, remote: peer?.remoteAddress }, 'dropped a frame whose sender or origin is not the connection it came on')
 }
 
 /**

@@ -19,7 +19,7 @@ import { SequencedInbox, type Sequenced } from './sequenced-inbox.js'
 import { OwnChanges } from './own-changes.js'
 import { PresenceTable } from './replica-presence.js'
 import { leafRecord, replayKept, replayStored, type SequencedEntry } from './replica-restore.js'
-import { carryOnto, madeOnBefore, orphansToRescue, ownBeyond, rebaseOverJump, rescueOnHead, type Orphan, type Rescued } from './snapshot-jump.js'
+import { carryOnto, planJump, type Orphan } from './snapshot-jump.js'
 
 export type ReplicaEvents = {
   /** The visible state changed: after a local change, remote fragments, a snapshot or a rollback. */
@@ -648,17 +648,8 @@ export class Replica {
     const clientSeqs = new Map<EndpointId, number>()
     for (const { origin, clientSeq } of snapshot.clientSeqs) clientSeqs.set(endpointIdFromBytes(origin), clientSeq)
     const mine = clientSeqs.get(this.io.self) ?? 0
-    // Our log may hold own changes the root lacks even when this replica is not ready: it was
-    // when a fragment that did not apply sent it to resync, and those changes are confirmed.
-    const rescued = this.ready || this.log.length > 0 ? ownBeyond(this.log, this.doc, this.io.self, mine, this.pending) : []
-    // What our remaining pending changes were made on: the old confirmed state plus our
-    // changes the snapshot already contains (they leave pending below).
-    const madeOn = this.ready && this.pending.length > 0 ? madeOnBefore(this.confirmed, this.pending, mine) : undefined
-    // Our rescued changes and the orphans, made again on the old head: what each set applies to there.
-    const own: Rescued[] = rescued.map((p) => ({ origin: this.io.self, clientSeq: p.fragment.clientSeq, op: p.op }))
-    const ownOn = own.length > 0 ? rescueOnHead(this.log, own, this.confirmed) : undefined
-    const others = orphansToRescue(orphans)
-    const othersOn = others.rescued.length > 0 ? rescueOnHead(this.log, others.rescued, this.confirmed) : undefined
+    // What must land on the snapshot, read off our history before it goes (see snapshot-jump.ts).
+    const plan = planJump({ doc: this.doc, self: this.io.self, ready: this.ready, log: this.log, confirmed: this.confirmed, pending: this.pending }, mine, orphans)
     this.confirmed = freezeDeep(decodeJson(snapshot.state, 'snapshot state'))
     this.seq = seq
     this.clientSeqs.clear()
@@ -674,33 +665,16 @@ export class Replica {
         if (p.sent) this.#own.transmit(p)
       }
     }
+    // The jump skipped fragments we never saw: what stays pending is rebased onto the snapshot.
+    // At a root, its own sequencer answers in process: nothing sent stays in doubt there.
     const kept = [...this.pending]
-    if (ownOn !== undefined) {
-      carryOnto(own, ownOn, this.confirmed)
-      rescued.forEach((p, i) => (p.op = own[i]!.op))
-    }
-    if (othersOn !== undefined) {
-      carryOnto(others.rescued, othersOn, this.confirmed)
-      others.writeBack()
-    }
+    const rescued = plan.land(this.confirmed, kept, !this.sequencer)
     if (rescued.length > 0) {
       this.io.logger.warn({ doc: this.doc, changes: rescued.length }, 'the root lacks some of our sequenced changes; resending them')
       this.pending.unshift(...rescued)
     }
     this.#pendingPlaces = undefined
-    // The jump skipped fragments we never saw: what stays pending is rebased onto the snapshot
-    // plus our rescued changes (they go first, and what it was made on holds them already).
-    if (madeOn !== undefined) {
-      const target =
-        rescued.length > 0
-          ? applyOps(
-              this.confirmed,
-              rescued.map((p) => p.op),
-            ).state
-          : this.confirmed
-      rebaseOverJump(kept, madeOn, target, !this.sequencer)
-      this.#inDoubt = kept.some((p) => p.inDoubt)
-    }
+    this.#inDoubt = kept.some((p) => p.inDoubt)
     if (this.nextClientSeq <= mine) this.nextClientSeq = mine + 1
     this.catchUpAt = 0
     this.#becomeReady()

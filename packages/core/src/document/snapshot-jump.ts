@@ -1,7 +1,7 @@
 import type { DocId, EndpointId } from '../ids.js'
 import { decodeMessage } from '../protocol/codec.js'
 import { decodeFragmentBody, encodeOp } from '../protocol/ops.js'
-import { applyOp, invertOp, transformOp, transformPast, type Op } from './ot.js'
+import { applyOp, applyOps, invertOp, transformOp, transformPast, type Op } from './ot.js'
 import { diffToOp } from './diff.js'
 import type { DocLog } from './doc-log.js'
 import { pendingFragment, type PendingFragment } from './fragment.js'
@@ -11,8 +11,68 @@ import { pendingFragment, type PendingFragment } from './fragment.js'
  * What it holds of its own must land on the snapshot: its changes the root already handled
  * (they leave pending), its sequenced changes the root lacks (they become pending again) and
  * the pending changes made on the old state (rebased onto the snapshot). This file holds
- * those steps; Replica.applySnapshot runs them.
+ * those steps; Replica.applySnapshot runs them: `planJump` while the old history is still
+ * there, `JumpPlan.land` once the snapshot's state replaced it.
  */
+
+/** What planJump reads of a replica before the snapshot replaces its state and log. */
+export interface JumpSource {
+  readonly doc: DocId
+  readonly self: EndpointId
+  readonly ready: boolean
+  readonly log: DocLog
+  readonly confirmed: unknown
+  readonly pending: readonly PendingFragment[]
+}
+
+/** Our changes and others' to carry onto the snapshot, read off the old history. */
+export interface JumpPlan {
+  /**
+   * Carries everything onto `state` (the snapshot's): our rescued changes (returned, to go
+   * first among the pending ones), the orphans' payloads, and `kept` (the pending changes the
+   * snapshot lacks; see rebaseOverJump for `keepSent`).
+   */
+  land(state: unknown, kept: readonly PendingFragment[], keepSent: boolean): PendingFragment[]
+}
+
+/** Reads what must land on a snapshot whose count for us is `mine`, before it replaces `r`'s history. */
+export function planJump(r: JumpSource, mine: number, orphans: readonly Orphan[]): JumpPlan {
+  // Our log may hold own changes the root lacks even when the replica is not ready: it was
+  // when a fragment that did not apply sent it to resync, and those changes are confirmed.
+  const rescued = r.ready || r.log.length > 0 ? ownBeyond(r.log, r.doc, r.self, mine, r.pending) : []
+  // What the remaining pending changes were made on: the old confirmed state plus our changes
+  // the snapshot already contains (they leave pending).
+  const madeOn = r.ready && r.pending.length > 0 ? madeOnBefore(r.confirmed, r.pending, mine) : undefined
+  // Our rescued changes and the orphans, made again on the old head: what each set applies to there.
+  const own: Rescued[] = rescued.map((p) => ({ origin: r.self, clientSeq: p.fragment.clientSeq, op: p.op }))
+  const ownOn = own.length > 0 ? rescueOnHead(r.log, own, r.confirmed) : undefined
+  const others = orphansToRescue(orphans)
+  const othersOn = others.rescued.length > 0 ? rescueOnHead(r.log, others.rescued, r.confirmed) : undefined
+  return {
+    land(state, kept, keepSent) {
+      if (ownOn !== undefined) {
+        carryOnto(own, ownOn, state)
+        rescued.forEach((p, i) => (p.op = own[i]!.op))
+      }
+      if (othersOn !== undefined) {
+        carryOnto(others.rescued, othersOn, state)
+        others.writeBack()
+      }
+      // The kept changes go after our rescued ones, and what they were made on holds those already.
+      if (madeOn !== undefined) {
+        const target =
+          rescued.length > 0
+            ? applyOps(
+                state,
+                rescued.map((p) => p.op),
+              ).state
+            : state
+        rebaseOverJump(kept, madeOn, target, keepSent)
+      }
+      return rescued
+    },
+  }
+}
 
 /** Our own sequenced changes in the log beyond what the root has, as pending changes again. */
 export function ownBeyond(log: DocLog, doc: DocId, self: EndpointId, rootHas: number, pending: readonly PendingFragment[]): PendingFragment[] {

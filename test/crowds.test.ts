@@ -61,10 +61,14 @@ describe('crowds', () => {
     // The relay's own view still lists every child.
     expect(relay.peers).toHaveLength(42)
     const rostersBefore = leaves[0]!.stats().receivedByKind['ROSTER'] ?? 0
+    const relaySentBefore = relay.stats().sentByKind['ROSTER'] ?? 0
     const more = await Promise.all(Array.from({ length: 40 }, () => start({ join: relay.addresses })))
     await waitFor(() => relay.stats().children === 82, 'the second crowd joined')
     // A leaf joining sends nobody a roster: the first crowd's leaves received none for the second.
     expect(leaves[0]!.stats().receivedByKind['ROSTER'] ?? 0).toBe(rostersBefore)
+    // And the parent's cost per join is constant: each joiner's own copy of the (unchanged)
+    // roster, once per hello it sent (twice at most here), not one to each of the 42 others.
+    expect((relay.stats().sentByKind['ROSTER'] ?? 0) - relaySentBefore).toBeLessThanOrEqual(2 * more.length)
     const docs = await Promise.all([...leaves, ...more].map((l) => l.open<{ n: number[] }>('doc')))
     // The relay dies: b1 (highest priority) takes its place under the root; b2 and every leaf join b1.
     network.kill(nameOf.get(relay)!)
@@ -234,6 +238,24 @@ describe('crowds', () => {
     expect((got()['PRESENCE'] ?? 0) + (got()['PRESENCES'] ?? 0) - before).toBeLessThanOrEqual(3)
     expect(root.stats().forged + upper.stats().forged).toBe(0)
   })
+
+  it('a parent’s heartbeat is one frame for all its children: sixty children hear it as often as the parent sends it', async () => {
+    const network = new InprocNetwork({ seed: 27 })
+    const start = starter(network)
+    const parent = await start({ bind: true })
+    const children = await Promise.all(Array.from({ length: 60 }, () => start({ join: parent.addresses })))
+    const sent = () => parent.stats().sentByKind['HEARTBEAT'] ?? 0
+    const heard = (c: Endpoint) => c.stats().receivedByKind['HEARTBEAT'] ?? 0
+    const [sentBefore, heardBefore] = [sent(), children.map(heard)]
+    await waitFor(() => children.every((c, i) => heard(c) - heardBefore[i]! >= 5), 'every child heard five heartbeats')
+    const sentNow = sent() - sentBefore
+    const most = Math.max(...children.map((c, i) => heard(c) - heardBefore[i]!))
+    // One publish reaches every child: the parent sent about as many as one child heard (one
+    // may be in flight on either side), not one per child per beat (300 and more).
+    expect(sentNow).toBeGreaterThanOrEqual(5)
+    expect(sentNow).toBeLessThanOrEqual(most + 2)
+    expect(sentNow).toBeLessThan(children.length)
+  }, 60_000)
 
   it('a root learns its tree’s size from its relays’ heartbeats, hop by hop, and sees it shrink', async () => {
     const network = new InprocNetwork({ seed: 26 })

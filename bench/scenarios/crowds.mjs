@@ -11,11 +11,12 @@
 //
 // `--ws N,P`: one edge relay (and its root) in one process, N WebSocket leaves in P other
 // processes (the issue's target is `--ws 1000,10`): join, open, the edge's idle CPU, one change
-// from the root reaching every leaf (p50/p99 over 20 changes), the edge's heap per leaf.
+// from the root reaching every leaf (p50/p99 over 20 changes, after 5 not counted: cold code), the edge's heap per leaf.
 //
 //   node --expose-gc bench/scenarios/crowds.mjs [--sizes 100,200,500,1000] [--tree 10,1000] [--ws 1000,10] [--smoke]
 //
 // Prints one JSON line per topology (stdout); progress on stderr.
+import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 
 const core = await import(new URL('../../packages/core/dist/index.js', import.meta.url).href)
@@ -159,10 +160,11 @@ export async function crowd({ relays = 1, leaves, idleMs = 3000, timeoutMs = 600
  * One edge relay (with its root, in one process) and `leaves` WebSocket leaves in `procs`
  * other processes, all joining at once: the issue's 1,000-tab target.
  */
-export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
+export async function wsCrowd({ leaves, procs, changes = 20, warmup = 5, idleMs = 3000 }) {
   const { spawnWorker, stopAll } = await import('../lib/proc.mjs')
   const { nowUs } = await import('../lib/worker.mjs')
   const ws = []
+  const loadAtStart = +loadavg()[0].toFixed(1)
   try {
     const edge = await spawnWorker('crowd-edge', {}, { execArgv: ['--expose-gc', ...(process.env.CROWDS_EDGE_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CROWDS_EDGE_PROF}`] : [])] })
     ws.push(edge)
@@ -189,6 +191,7 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     log(`  ws ${leaves}: joined after ${joinedS.toFixed(1)} s`)
     const opened = await Promise.all(tabs.map((t) => t.call('open', {}, 300_000)))
     const startS = (Math.max(...opened.map((o) => o.doneUs)) - t0) / 1e6
+    const eachOpenMs = opened.flatMap((o) => o.eachMs)
     log(`  ws ${leaves}: opened after ${startS.toFixed(1)} s`)
     // The edge's CPU while the crowd joined and opened: near the wall time means the edge was
     // the bottleneck; far below it, it waited for the tabs (or for a core).
@@ -210,27 +213,63 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
     const firstInProcess = []
     const lastInProcess = []
     // CROWDS_CHANGE_PROF=<dir>: CPU profiles of the edge and of the first tab process while the
-    // changes are sent (only that phase), for bench/profile-top.mjs.
+    // measured changes are sent (only that phase), for bench/profile-top.mjs.
     const changeProf = process.env.CROWDS_CHANGE_PROF
+    // One change from the root, until every leaf saw it: each leaf's latency, per process, and
+    // whether the edge sent a heartbeat down while it spread (another frame on every socket).
+    const spread = async (n) => {
+      await Promise.all(tabs.map((t) => t.call('listen', { n })))
+      const seen = Promise.all(tabs.map((t) => t.call('seen', { timeoutMs: 30_000 }, 60_000)))
+      const before = await edge.call('mark')
+      await edge.call('change', { n })
+      const answers = await seen
+      const after = await edge.call('mark')
+      const perProcess = answers.map((a) => a.samples)
+      const these = perProcess.flat().map((us) => us / 1000)
+      const beat = (after.sent.HEARTBEAT ?? 0) > (before.sent.HEARTBEAT ?? 0) ? '*' : ''
+      // CPU the change cost beyond idling: each tab process's from its 'listen' to its last leaf
+      // seeing it, the edge's from the change until every leaf saw it, less the idle rates
+      // measured above over those windows.
+      const tabsUs = answers.reduce((sum, a, i) => sum + a.cpuUs - (tabIdlePct[i] / 100) * a.wallUs, 0)
+      const edgeUs = after.cpuUs - before.cpuUs - (edgeIdlePct / 100) * (after.t - before.t)
+      await sleep(100)
+      return { these, perProcess, tabsUs, edgeUs, label: `${Math.round(pct(these, 50))}/${Math.round(Math.max(...these))}${beat}` }
+    }
+    const edgeIdlePct = cpu(m0, m1)
+    const tabIdlePct = tm0.map((m, i) => cpu(m, tm1[i]))
+    // The first changes run cold code in every tab process (the decode and apply path has not
+    // been compiled yet: nothing changed before) and are several times slower; they are
+    // reported apart (`warmupPerChange`), as the first change a page sees after loading.
+    const warmupPerChange = []
+    for (let n = 1; n <= warmup; n++) warmupPerChange.push((await spread(n)).label)
     if (changeProf) await Promise.all([edge.call('profile'), tabs[0].call('profile')])
     const cm0 = await edge.call('mark')
     const ctm0 = await Promise.all(tabs.map((t) => t.call('mark')))
-    for (let n = 1; n <= changes; n++) {
-      await Promise.all(tabs.map((t) => t.call('listen', { n })))
-      const seen = Promise.all(tabs.map((t) => t.call('seen', { timeoutMs: 30_000 }, 60_000)))
-      await edge.call('change', { n })
-      const perProcess = await seen
-      lat.push(...perProcess.flat().map((us) => us / 1000))
+    // Per change: its p50 and max over the leaves (* when the edge sent a heartbeat down meanwhile).
+    const perChange = []
+    const tabsOwn = []
+    const edgeOwn = []
+    for (let n = warmup + 1; n <= warmup + changes; n++) {
+      const { these, perProcess, label, tabsUs, edgeUs } = await spread(n)
+      tabsOwn.push(tabsUs)
+      edgeOwn.push(edgeUs)
+      lat.push(...these)
+      perChange.push(label)
       for (const got of perProcess.filter((g) => g.length > 0)) {
         firstInProcess.push(Math.min(...got) / 1000)
         lastInProcess.push(Math.max(...got) / 1000)
       }
-      await sleep(100)
     }
     // CPU per change: the edge's, and the tab processes' per leaf (decode and apply, 1,000 times).
     const cm1 = await edge.call('mark')
     const ctm1 = await Promise.all(tabs.map((t) => t.call('mark')))
     const tabsChangeCpuUs = ctm1.reduce((sum, m, i) => sum + m.cpuUs - ctm0[i].cpuUs, 0)
+    // What one change costs beyond idling, the edge's and all the tabs' together (median over
+    // the changes), spread over this machine's cores: the last leaves cannot see a change much
+    // sooner than that when the edge and the tabs share the cores — the floor of the latency.
+    const edgeOwnUs = pct(edgeOwn, 50)
+    const tabsOwnUs = pct(tabsOwn, 50)
+    const cores = availableParallelism()
     if (changeProf) {
       await edge.call('profile', { file: `${changeProf}/edge-changes.cpuprofile` })
       await tabs[0].call('profile', { file: `${changeProf}/tabs-changes.cpuprofile` })
@@ -245,6 +284,12 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
       hellosPerTab: +hellosPerTab.toFixed(2),
       tabsJoinCpuS: +(joins.reduce((sum, j) => sum + j.cpuUs, 0) / 1e6).toFixed(2),
       startS: +startS.toFixed(2),
+      // One tab's open, from when all were asked (p50/p90), the OPENs the tabs sent, and the
+      // longest a tab process's event loop was held meanwhile.
+      oneOpenP50Ms: Math.round(pct(eachOpenMs, 50)),
+      oneOpenP90Ms: Math.round(pct(eachOpenMs, 90)),
+      opensPerTab: +(opened.reduce((sum, o) => sum + o.opens, 0) / leaves).toFixed(2),
+      tabsLoopHeldMaxMs: Math.round(Math.max(...opened.map((o) => o.loopDelayMaxMs))),
       edgeStartCpuS: +edgeStartCpuS.toFixed(2),
       edgeIdleCpuPct: +cpu(m0, m1).toFixed(1),
       leafIdleCpuMsPerS: +((tabsCpu * 10) / leaves).toFixed(3),
@@ -255,11 +300,19 @@ export async function wsCrowd({ leaves, procs, changes = 20, idleMs = 3000 }) {
       firstInProcessP99Ms: +pct(firstInProcess, 99).toFixed(1),
       lastInProcessP50Ms: +pct(lastInProcess, 50).toFixed(1),
       delivered: lat.length / (changes * leaves),
+      // p50/max of each change in ms; * when the edge sent a heartbeat down while it spread.
+      perChange: perChange.join(' '),
+      warmupPerChange: warmupPerChange.join(' '),
       // Includes the 100 ms pauses between changes (heartbeats, idle): compare with idle CPU.
       edgeCpuPerChangeMs: +((cm1.cpuUs - cm0.cpuUs) / changes / 1000).toFixed(1),
       edgeHeartbeatsWhileChanging: (cm1.sent.HEARTBEAT ?? 0) - (cm0.sent.HEARTBEAT ?? 0),
       changePhaseS: +((cm1.t - cm0.t) / 1e6).toFixed(2),
       tabCpuPerLeafPerChangeUs: Math.round(tabsChangeCpuUs / changes / leaves),
+      edgeOwnCpuPerChangeMs: +(edgeOwnUs / 1000).toFixed(1),
+      tabsOwnCpuPerChangeMs: +(tabsOwnUs / 1000).toFixed(1),
+      cpuFloorMs: +((edgeOwnUs + tabsOwnUs) / cores / 1000).toFixed(1),
+      cores,
+      loadAverage: [loadAtStart, +loadavg()[0].toFixed(1)],
       edgeHeapPerLeafKB: +((h1 - h0) / leaves / 1024).toFixed(1),
       leafProcessHeapPerLeafKB: +(tm1.reduce((s, m) => s + m.heapUsed, 0) / leaves / 1024).toFixed(1),
       refusedBusy: m1.refusedBusy,
@@ -292,7 +345,7 @@ async function main() {
   if (wsOpt) {
     const [leaves, procs] = wsOpt.split(',').map(Number)
     log(`crowds: edge relay → ${leaves} WebSocket leaves in ${procs} processes`)
-    console.log(JSON.stringify(await wsCrowd({ leaves, procs, changes: smoke ? 3 : 20, idleMs: smoke ? 500 : 3000 })))
+    console.log(JSON.stringify(await wsCrowd({ leaves, procs, changes: smoke ? 3 : 20, warmup: smoke ? 1 : 5, idleMs: smoke ? 500 : 3000 })))
   }
   const tree = opt('--tree')
   if (tree) {

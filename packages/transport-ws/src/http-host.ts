@@ -5,6 +5,15 @@ import { AddressInUseError, BindError } from '@zinc/core'
 import { listenHost, normalizePath } from './address.js'
 import type { WsTransportStats } from './stats.js'
 
+/**
+ * Connections the kernel may hold for us before we accept them (it caps this at
+ * net.core.somaxconn, 4096 on current Linux). Node's default, 511, overflowed when a lecture's
+ * tabs connected at once (two connections each): the kernel dropped the rest of the SYNs and
+ * each such tab tried again only after its TCP retransmission timeout (1 s, then 3 s, 7 s…):
+ * 43,000 overflows while 1,000 tabs joined one busy edge, and joins of tens of seconds.
+ */
+const LISTEN_BACKLOG = 4096
+
 /** A bound channel's entry point for the upgrade requests of its path. */
 export interface Route {
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void
@@ -45,7 +54,7 @@ export class HttpHost {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
-        server.listen(port, listenHost(host), () => {
+        server.listen({ port, host: listenHost(host), backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject)
           resolve()
         })

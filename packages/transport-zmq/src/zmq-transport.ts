@@ -154,6 +154,11 @@ export class ZmqTransport extends EventSource<ZmqTransportEvents> implements Tra
     this.#assertOpen()
     const socket = create({
       ...this.#socketOptions(kind, options),
+      // Children connect in bursts (a crowd arriving, a whole subtree re-joining after a
+      // failover): libzmq's default queue of 100 pending connections overflows, and every
+      // connection the kernel drops waits out TCP's 1 s, 3 s, 7 s retries. The kernel caps it
+      // at net.core.somaxconn (4096 here).
+      backlog: LISTEN_BACKLOG,
       ...(server !== undefined ? { curveServer: true, curveSecretKey: server.secretKey, curvePublicKey: server.publicKey, zapDomain: this.#zapDomain } : {}),
     })
     const inproc = scheme === 'inproc' ? InprocRebind.of(this.context) : undefined
@@ -282,6 +287,9 @@ const NOTIFY_CONNECT_AND_DISCONNECT = 3
  * its next incarnation (libzmq answers pings itself; only a stopped process misses them, and
  * its DEALER reconnects under the same routing id when it runs again).
  */
+/** Pending connections a bound socket's listen queue holds (see #bind). */
+const LISTEN_BACKLOG = 4096
+
 const HEARTBEAT_MS = 5_000
 const HEARTBEAT_TIMEOUT_MS = 30_000
 

@@ -99,6 +99,36 @@ describe('pending changes across a snapshot jump', () => {
     expect(a.r.unsettled).toHaveLength(0)
   })
 
+  it('a change in doubt whose copy the new root cannot place (made on a history it lacks) is sent again on its snapshot', async () => {
+    // A followed a root that went further (seq 3) than the one it must now follow (seq 1).
+    const other = seededRoot(DOC, { s: 'aa' })
+    const real = seededRoot(DOC, { s: 'aa' })
+    const w = newEndpointId()
+    for (let i = 1; i <= 3; i++) accept(other, fragment(w, i, ['k' + i, { i }]))
+    accept(real, fragment(w, 1, ['k1', { i: 1 }]))
+    const a = client(other.root)
+    const y = a.r.localChange(applyOp(a.r.visible, insertAt(1, 'Y')), insertAt(1, 'Y'))
+    const [copy] = a.io.takeUp()
+    expect(copy!.baseSeq).toBe(3)
+    // The real root's snapshot: Y stays in doubt, as sent.
+    takeSnapshot(a.r, real.root)
+    expect(a.io.takeUp()).toEqual([])
+    // Its copy reaches the real root, which has no seq 3: ERR_DIVERGED. A asks for a snapshot,
+    // takes it, and sends Y again, made on it.
+    accept(real, copy!)
+    for (const { m } of real.io.takeSent()) deliver(a.r, m)
+    expect(a.io.takeUp().map((m) => [m.kind, m.seq])).toEqual([[Kind.OPEN, 0]])
+    takeSnapshot(a.r, real.root)
+    const again = a.io.takeUp().filter((m) => m.kind === Kind.FRAGMENT)
+    expect(again.map((m) => [m.clientSeq, m.baseSeq])).toEqual([[y.clientSeq, 1]])
+    accept(real, again[0]!)
+    for (const m of real.io.takePublished()) a.r.receiveSequenced(m)
+    a.io.tick()
+    expect((real.root.confirmed as { s: string }).s).toBe('aYa')
+    await expect(y.confirmed).resolves.toBe(2)
+    expect(a.r.unsettled).toHaveLength(0)
+  })
+
   it('changes confirmed on a history the new root lacks, ours and an orphan of another author, are made again where they stood, not at their old indexes', async () => {
     // Two roots with one start: pads p0..p5 in a list. On the new one, V then drops the pads and
     // adds v0; A follows the old one, where its a0 and a1 land after the pads, then W adds w0.

@@ -28,6 +28,7 @@ export async function fakeIO(root, { published, sent } = {}) {
       stats: emptyStats(),
       storage: undefined,
       epoch: () => 1,
+      now: () => Date.now(),
       isRoot: () => root,
       sendUp: (bytes) => sent?.push(bytes),
       publishFragments: (doc, envelopes) => published?.push(...envelopes),

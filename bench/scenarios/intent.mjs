@@ -58,6 +58,7 @@ function rootReplica(M, initial) {
     stats: M.emptyStats(),
     storage: undefined,
     epoch: () => 1,
+    now: () => Date.now(),
     isRoot: () => true,
     sendUp() {},
     publishFragments() {},

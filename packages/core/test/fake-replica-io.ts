@@ -33,6 +33,11 @@ export class FakeIO implements ReplicaIO {
   epoch() {
     return this.epochValue
   }
+  /** The clock the replica reads (ms); a test may set it to replay timers. Real time until set. */
+  clock: number | undefined = undefined
+  now() {
+    return this.clock ?? Date.now()
+  }
   mayConfirm() {
     return this.confirmable
   }

@@ -16,6 +16,7 @@ function replicaSet(): { set: ReplicaSet; sent: number[]; becomeRoot: () => void
     logger: silentLogger,
     stats: emptyStats(),
     epoch: () => 1,
+    now: () => Date.now(),
     isRoot: () => root,
     sendUp: () => {},
     publishFragments: () => {},

@@ -26,6 +26,7 @@ function rootReplica() {
     stats: emptyStats(),
     storage: undefined,
     epoch: () => 1,
+    now: () => Date.now(),
     isRoot: () => true,
     sendUp() {},
     publishFragments: (_doc, envelopes) => void published.push(...envelopes.map((e) => decodeMessage(e, Infinity))),

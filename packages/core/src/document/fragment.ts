@@ -38,6 +38,13 @@ export interface PendingFragment {
   sent: boolean
   /** True once rebased over a foreign op after it was sent: later changes wait (see Replica). */
   dirty: boolean
+  /**
+   * Sent before a snapshot jump (see snapshot-jump.ts) and not answered: the root sequences the
+   * copy sent then, placed on its own history at that copy's base, and `op` (rebased over the
+   * jump for the visible state) is only a guess at the form it takes there. Later changes wait
+   * for its echo, which tells the form, and are then carried onto it (Replica.#acknowledgeHead).
+   */
+  inDoubt: boolean
   /** The root asked for a base at least this recent (a stale or rejected chain). */
   minBase: number
   /** ... and made after we learned that our change with this clientSeq was refused. */
@@ -69,6 +76,7 @@ export function pendingFragment(doc: DocId, origin: EndpointId, clientSeq: numbe
     payload: new Uint8Array(0),
     sent: false,
     dirty: false,
+    inDoubt: false,
     minBase: 0,
     minRefused: 0,
     sentRefused: 0,

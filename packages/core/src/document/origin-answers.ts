@@ -120,7 +120,7 @@ export class OriginAnswers {
    * that never ends when the gap cannot be filled.
    */
   askResend(origin: EndpointId, clientSeq: number): void {
-    const now = Date.now()
+    const now = this.replica.io.now()
     const last = this.#resendAsked.get(origin)
     if (last && last.clientSeq === clientSeq && now - last.at < RESEND_EVERY_MS) return
     if (this.#resendAsked.size >= ORIGINS) this.#resendAsked.delete(this.#resendAsked.keys().next().value!)
@@ -138,7 +138,7 @@ export class OriginAnswers {
    */
   unfillable(origin: EndpointId, from: number): boolean {
     const last = this.#resendAsked.get(origin)
-    return last !== undefined && last.clientSeq === from && last.times >= GIVE_UP_ASKS && Date.now() - last.since >= GIVE_UP_MS
+    return last !== undefined && last.clientSeq === from && last.times >= GIVE_UP_ASKS && this.replica.io.now() - last.since >= GIVE_UP_MS
   }
 
   /**

@@ -75,19 +75,20 @@ export class OwnChanges {
     p.sentRefused = this.refusedUpTo
     p.sent = true
     p.dirty = false
+    p.inDoubt = false
     this.transmit(p)
   }
 
   /** Sends `p` again as it was sent. */
   transmit(p: PendingFragment): void {
-    p.lastSentAt = Date.now()
+    p.lastSentAt = this.r.io.now()
     const io = this.r.io
     io.sendUp(encodeMessage({ kind: Kind.FRAGMENT, origin: io.self, doc: this.r.doc, clientSeq: p.fragment.clientSeq, baseSeq: p.fragment.baseSeq, epoch: io.epoch(), payload: p.payload }))
   }
 
   /** Resends pending fragments older than `olderThanMs` (or all, for a re-join), as they were sent. */
   resend(olderThanMs: number, fromClientSeq = 0): number {
-    const now = Date.now()
+    const now = this.r.io.now()
     let n = 0
     for (const p of this.unsettled) {
       if (p.fragment.clientSeq < fromClientSeq || !p.sent) continue

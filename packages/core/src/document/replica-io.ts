@@ -12,6 +12,11 @@ export interface ReplicaIO {
   readonly stats: EndpointStats
   epoch(): number
   /**
+   * The endpoint's clock (ms): resend, catch-up and give-up timers read it, so a replay on a
+   * fake clock covers them too.
+   */
+  now(): number
+  /**
    * False while this root may not acknowledge anything (a coordinator cannot prove its
    * leadership still holds): the sequencer then keeps what it has staged and waits.
    */

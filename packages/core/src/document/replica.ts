@@ -19,7 +19,7 @@ import { SequencedInbox, type Sequenced } from './sequenced-inbox.js'
 import { OwnChanges } from './own-changes.js'
 import { PresenceTable } from './replica-presence.js'
 import { leafRecord, replayKept, replayStored, type SequencedEntry } from './replica-restore.js'
-import { madeOnBefore, ownBeyond, rebaseOverJump } from './snapshot-jump.js'
+import { carryOnto, planJump, type Orphan } from './snapshot-jump.js'
 
 export type ReplicaEvents = {
   /** The visible state changed: after a local change, remote fragments, a snapshot or a rollback. */
@@ -134,6 +134,8 @@ export class Replica {
   /** Inside #following: the ops the visible state moved by, for one 'visibleOps' event. */
   #runFollowed: Op[] | undefined
   #needRebuild = false
+  /** Set when a snapshot jump left changes in doubt; cleared lazily (see #hasDoubts). */
+  #inDoubt = false
 
   constructor(
     readonly doc: DocId,
@@ -205,6 +207,14 @@ export class Replica {
     this.sequencer ??= new Sequencer(this)
     // A snapshot asked of a parent (ERR_DIVERGED) will not come now: this replica is the root.
     this.#own.resyncing = false
+    // No answer to a copy sent to the old parent comes through a root's own sequencer in a form
+    // #acknowledgeHead can carry the rest past: what this root sequences is what it sends itself now.
+    for (const p of this.pending) {
+      if (!p.inDoubt) continue
+      p.inDoubt = false
+      p.sent = false
+      p.dirty = false
+    }
     this.#own.sendHeld()
   }
 
@@ -309,7 +319,7 @@ export class Replica {
   /** Asks the parent for what follows our seq, unless a request went out within `throttleMs`. */
   requestCatchUp(throttleMs: number): void {
     if (!this.ready || this.io.isRoot()) return
-    const now = Date.now()
+    const now = this.io.now()
     if (now - this.catchUpAt < throttleMs) return
     this.catchUpAt = now
     this.io.stats.resyncs++
@@ -358,7 +368,8 @@ export class Replica {
     // bookkeeping below then runs per fragment against the final state; a rebuild of the
     // visible state waits for the end of the run.
     let batched: unknown = undefined
-    if (run.length > 1 && run.every((s) => s.body.patches === undefined)) {
+    // While a change of ours is in doubt, each fragment's state is needed (see #acknowledgeHead).
+    if (run.length > 1 && !this.#hasDoubts() && run.every((s) => s.body.patches === undefined)) {
       const { state, failed } = applyOps(
         this.confirmed,
         run.map((s) => s.body.op!),
@@ -387,11 +398,12 @@ export class Replica {
           this.requestSnapshot()
           return
         }
+        const before = this.confirmed
         this.confirmed = state
         this.seq = s.seq
         this.io.stats.applied++
         this.#record({ seq: s.seq, origin: s.origin, clientSeq: s.clientSeq, epoch: s.epoch, base: s.base, envelope: s.envelope, op }, s.envelope.byteLength)
-        if (s.origin === this.io.self && this.#acknowledgeHead(s.clientSeq, s.seq)) continue
+        if (s.origin === this.io.self && this.#acknowledgeHead(s.clientSeq, s.seq, batched === undefined ? before : undefined)) continue
         if (s.origin !== this.io.self) foreign.push(remoteFragment(this.doc, s.origin, s.clientSeq, s.seq, s.base, op))
         this.#rebaseOver(op)
       }
@@ -517,9 +529,10 @@ export class Replica {
   /**
    * Our own change came back sequenced. The root sequences one origin's changes in clientSeq
    * order, so it is the head of pending, already rebased to this very form. Returns false
-   * when it was not pending (a duplicate, or one rolled back meanwhile).
+   * when it was not pending (a duplicate, or one rolled back meanwhile). `before`: the
+   * confirmed state it was applied to, when known (needed for a change in doubt).
    */
-  #acknowledgeHead(clientSeq: number, seq: number): boolean {
+  #acknowledgeHead(clientSeq: number, seq: number, before?: unknown): boolean {
     const verdict = this.#own.settleVerdict(clientSeq, seq)
     const head = this.pending[0]
     if (!head || head.fragment.clientSeq !== clientSeq) {
@@ -531,11 +544,13 @@ export class Replica {
       // Earlier ones were refused and their rejection is still on its way: it will come.
       const [p] = this.pending.splice(i, 1)
       p!.resolve(seq)
+      if (p!.inDoubt && before !== undefined) this.#carryPastDoubt(p!, before, this.pending.slice(0, i))
       this.rebuildVisible()
       return true
     }
     this.pending.shift()
     head.resolve(seq)
+    if (head.inDoubt && before !== undefined) this.#carryPastDoubt(head, before, [])
     // Quiet: the visible state is equal (same op on the same state), down to key order.
     if (this.pending.length === 0) {
       this.visible = this.confirmed
@@ -544,6 +559,29 @@ export class Replica {
     // A change rebased here is re-derived from the root's form, so a mismatch cannot linger.
     else if (head.dirty) this.rebuildVisible()
     return true
+  }
+
+  /**
+   * A change in doubt (sent before a snapshot jump, see snapshot-jump.ts) came back in the form
+   * the root gave the copy it sequenced, which may not be the form we rebased it to. The changes
+   * after it were made on ours (on `before` plus `earlier`, ours not yet answered): they are
+   * carried onto the root's, the state confirmed now plus `earlier`.
+   */
+  #carryPastDoubt(p: PendingFragment, before: unknown, earlier: readonly PendingFragment[]): void {
+    const rest = this.pending.slice(earlier.length)
+    if (rest.length === 0) return
+    const ops = earlier.map((q) => q.op)
+    const madeOn = applyOps(before, [...ops, p.op]).state
+    const target = ops.length > 0 ? applyOps(this.confirmed, ops).state : this.confirmed
+    carryOnto(rest, madeOn, target)
+    for (const q of rest) if (q.sent && !q.inDoubt) q.dirty = true
+    this.#pendingPlaces = undefined
+  }
+
+  /** Whether a change of ours is in doubt (see snapshot-jump.ts); false once none is. */
+  #hasDoubts(): boolean {
+    if (this.#inDoubt) this.#inDoubt = this.pending.some((p) => p.inDoubt)
+    return this.#inDoubt
   }
 
   /** visible = confirmed + pending; a pending change that no longer applies waits for its rejection. */
@@ -587,7 +625,7 @@ export class Replica {
 
   /** Asks the parent for a full snapshot (an OPEN from seq 0), after this replica diverged. */
   requestSnapshot(): void {
-    this.catchUpAt = Date.now()
+    this.catchUpAt = this.io.now()
     this.io.stats.resyncs++
     this.expectSnapshot = true
     this.io.sendUp(encodeMessage({ kind: Kind.OPEN, origin: this.io.self, doc: this.doc, seq: 0, epoch: this.io.epoch(), payload: OpenCodec.encode({ ...this.openInit, lastEpoch: 0 }) }))
@@ -599,21 +637,19 @@ export class Replica {
    * the root answers a duplicate with its seq or its refusal, never a guess. A snapshot behind
    * this replica is only taken when one was asked for; then this replica's history diverged
    * from the root's (a failover lost fragments, or this endpoint was a stale root): its own
-   * changes the root lacks are kept, as pending changes to be sequenced again.
+   * changes the root lacks are kept, as pending changes to be sequenced again, and `orphans`
+   * (others' changes it lacks, to be passed up by the caller) have their payloads rewritten to
+   * land on the snapshot where they stood (see rescueOnHead).
    */
-  applySnapshot(seq: number, snapshot: Snapshot): void {
+  applySnapshot(seq: number, snapshot: Snapshot, orphans: readonly Orphan[] = []): void {
     if (this.ready && seq <= this.seq && !this.expectSnapshot) return
     this.expectSnapshot = false
     this.#own.resyncing = false
     const clientSeqs = new Map<EndpointId, number>()
     for (const { origin, clientSeq } of snapshot.clientSeqs) clientSeqs.set(endpointIdFromBytes(origin), clientSeq)
     const mine = clientSeqs.get(this.io.self) ?? 0
-    // Our log may hold own changes the root lacks even when this replica is not ready: it was
-    // when a fragment that did not apply sent it to resync, and those changes are confirmed.
-    const rescued = this.ready || this.log.length > 0 ? ownBeyond(this.log, this.doc, this.io.self, mine, this.pending) : []
-    // What our remaining pending changes were made on: the old confirmed state plus our
-    // changes the snapshot already contains (they leave pending below).
-    const madeOn = this.ready && this.pending.length > 0 ? madeOnBefore(this.confirmed, this.pending, mine) : undefined
+    // What must land on the snapshot, read off our history before it goes (see snapshot-jump.ts).
+    const plan = planJump({ doc: this.doc, self: this.io.self, ready: this.ready, log: this.log, confirmed: this.confirmed, pending: this.pending }, mine, orphans)
     this.confirmed = freezeDeep(decodeJson(snapshot.state, 'snapshot state'))
     this.seq = seq
     this.clientSeqs.clear()
@@ -629,14 +665,16 @@ export class Replica {
         if (p.sent) this.#own.transmit(p)
       }
     }
+    // The jump skipped fragments we never saw: what stays pending is rebased onto the snapshot.
+    // At a root, its own sequencer answers in process: nothing sent stays in doubt there.
     const kept = [...this.pending]
+    const rescued = plan.land(this.confirmed, kept, !this.sequencer)
     if (rescued.length > 0) {
       this.io.logger.warn({ doc: this.doc, changes: rescued.length }, 'the root lacks some of our sequenced changes; resending them')
       this.pending.unshift(...rescued)
     }
     this.#pendingPlaces = undefined
-    // The jump skipped fragments we never saw: what stays pending is rebased onto the snapshot.
-    if (madeOn !== undefined) rebaseOverJump(kept, madeOn, this.confirmed)
+    this.#inDoubt = kept.some((p) => p.inDoubt)
     if (this.nextClientSeq <= mine) this.nextClientSeq = mine + 1
     this.catchUpAt = 0
     this.#becomeReady()

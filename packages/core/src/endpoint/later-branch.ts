@@ -67,7 +67,7 @@ export function tookLaterBranch(node: NodeContext, replica: Replica, seq: number
   if (survivor) node.succession.fetchDone(branchFetch(survivor, replica.doc))
   const orphans = orphansBeyond(replica, snapshot, node.id)
   replica.expectSnapshot = true
-  replica.applySnapshot(seq, snapshot)
+  replica.applySnapshot(seq, snapshot, orphans)
   if (orphans.length > 0) node.logger.warn({ doc: replica.doc, changes: orphans.length }, "the later branch lacks other endpoints' changes our branch sequenced; sequencing them again")
   for (const o of orphans) {
     const resend = encodeMessage({ kind: Kind.FRAGMENT, origin: o.origin, sender: node.id, doc: replica.doc, clientSeq: o.clientSeq, baseSeq: seq, epoch: node.succession.epoch, payload: o.payload })

@@ -141,6 +141,7 @@ export class Node implements NodeContext {
       logger: this.logger,
       stats: this.stats,
       epoch: () => this.succession.epoch,
+      now: () => this.clock.now(),
       isRoot,
       mayConfirm: () => this.coordination?.mayConfirm() ?? true,
       sendUp: (bytes) => this.sendUp(bytes),

@@ -36,7 +36,7 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     const orphans = replica.ready ? orphansBeyond(replica, snapshot, node.id) : []
     // What our history confirmed beyond the snapshot goes up first, to be merged (see branch-up.ts).
     if (replica.ready) passBranchUp(node, replica, snapshot)
-    replica.applySnapshot(m.seq, snapshot)
+    replica.applySnapshot(m.seq, snapshot, orphans)
     // Sequenced changes of other endpoints that the new history lacks: their authors may be
     // gone (a tree that lost a merge), so pass them up once; the root dedupes by (origin,
     // clientSeq), so an author that resends too changes nothing.

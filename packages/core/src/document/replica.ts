@@ -156,6 +156,15 @@ export class Replica {
     return this.#own.pending
   }
 
+  /**
+   * Whether our changes wait for a snapshot (the root said it lacks the history they were made
+   * on): an open asked again — retried, or after a re-join — must ask for a snapshot then, not a
+   * catch-up, or the changes wait for good (see Replicas.requestOpen).
+   */
+  get awaitsResync(): boolean {
+    return this.#own.resyncing
+  }
+
   /** The presence values of the document's endpoints. */
   get presence(): Map<EndpointId, unknown> {
     return this.#presence.values

@@ -121,6 +121,13 @@ export class ReplicaSet {
 
   /** Asks the parent for a document, from our seq (0: a snapshot). Repeated until served. */
   requestOpen(replica: Replica, init?: Replica['openInit']): void {
+    // Our changes wait for a snapshot we asked of a parent that never answered (it died or was
+    // replaced): a catch-up served now would leave them waiting for good (sharded chaos seed 1:
+    // 27 changes pending to the end after a re-join). The snapshot is asked again instead.
+    if (replica.ready && replica.awaitsResync) {
+      if (init) replica.openInit = init
+      return this.requestSnapshot(replica)
+    }
     replica.openedAt = this.ports.clock.now()
     replica.awaitingServe = true
     if (init) replica.openInit = init

@@ -68,7 +68,7 @@ export function frameAllowed(node: NodeContext, m: Message, peer: PeerIdentity |
   // Its id is bound to a connection that closed: it is told to say hello on this one (a hello
   // moves the id, and the new connection must pass `authenticate` again). Anyone else claiming
   // it gains nothing: the answer goes to the id's own topic, and a hello is checked like any.
-  if (violation === 'wrong-sender' && node.identities.boundToClosedSession(m.sender, now))
+  if (violation === 'wrong-sender' && node.identities.rejoinDue(m.sender, now))
     node.refuse(m.sender, 'ERR_NOT_JOINED', 'this endpoint joined here on a connection that has closed; say hello again on this one')
   return false
 }

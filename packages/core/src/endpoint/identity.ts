@@ -102,14 +102,15 @@ export class Identities {
   }
 
   /**
-   * Whether `id` is bound to a session that is no longer connected, and `session` (a frame's, as
-   * `id`) may take its place by saying hello (throttled: true at most once a second per id).
+   * Whether to tell `id` to say hello again, a frame of it having come on another session: true
+   * when its bound session is no longer connected (at most once a second per id; it records
+   * the asking). A hello on the new session then moves the id there.
    * Two links of one child can cross: a hello on the old one still queued here binds the old
    * session and welcomes the child, whose new link, welcomed by that, never says hello again;
    * when the old one closes, every frame on the new one is `wrong-sender` for good, and the
    * parent waits on that child forever (sharded chaos seed 153).
    */
-  boundToClosedSession(id: EndpointId, now: number): boolean {
+  rejoinDue(id: EndpointId, now: number): boolean {
     const holder = this.#sessionOf.get(id)
     if (holder === undefined || this.#connected(holder)) return false
     if (now - (this.#rejoinAskedAt.get(id) ?? -Infinity) < 1000) return false
@@ -118,7 +119,7 @@ export class Identities {
     return true
   }
 
-  /** When each id bound to a closed session was last told to join again (see boundToClosedSession). */
+  /** When each id bound to a closed session was last told to join again (see rejoinDue). */
   readonly #rejoinAskedAt = new Map<EndpointId, number>()
 
   /** The child passed `authenticate` and is in the roster: it may hear the control topic. */

@@ -147,6 +147,13 @@ describe('readEnvelope reads what protobufjs reads', () => {
     expect(() => readEnvelope(Uint8Array.from([...base, ...seq53]))).toThrow(/seq is beyond 2\^53/)
     check(Uint8Array.from([...base, ...unknown]))
     expect(readEnvelope(Uint8Array.from([...base, ...unknown])).kind).toBe(Kind.FRAGMENT)
+    // A counter repeated: the last value is the one read, as protobufjs reads it; a big one a
+    // later occurrence overrides is not refused (found by the mutation property, seed 1755451852).
+    const seq5 = [7 << 3, 5]
+    check(Uint8Array.from([...base, ...seq53, ...seq5]))
+    expect(readEnvelope(Uint8Array.from([...base, ...seq53, ...seq5])).seq).toBe(5)
+    check(Uint8Array.from([...base, ...seq5, ...seq53]))
+    expect(() => readEnvelope(Uint8Array.from([...base, ...seq5, ...seq53]))).toThrow(/seq is beyond 2\^53/)
   })
 
   it('skips groups and known fields of another wire type; keeps a byte order mark; refuses strings that are not UTF-8', () => {

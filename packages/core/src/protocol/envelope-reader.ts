@@ -83,13 +83,13 @@ export function readEnvelope(bytes: Uint8Array): WireEnvelope {
         env.doc = strings.get(buf, start, n)
         break
       case 6:
-        env.clientSeq = varint53('clientSeq')
+        env.clientSeq = varint53()
         break
       case 7:
-        env.seq = varint53('seq')
+        env.seq = varint53()
         break
       case 8:
-        env.epoch = varint53('epoch')
+        env.epoch = varint53()
         break
       case 9:
         env.payload = n > 0 ? buf.subarray(start, start + n) : undefined
@@ -101,13 +101,22 @@ export function readEnvelope(bytes: Uint8Array): WireEnvelope {
         env.encoding = varint32()
         break
       case 12:
-        env.baseSeq = varint53('baseSeq')
+        env.baseSeq = varint53()
         break
     }
   }
   buf = EMPTY // not kept alive by the reader
+  // A counter is refused when its value — the last one, a repeated field being read last-wins as
+  // protobufjs reads it — is 2^53 or more (an earlier, bigger one the frame overrides is not).
+  if (env.clientSeq === BIG) throw new BadFrameError('clientSeq is beyond 2^53')
+  if (env.seq === BIG) throw new BadFrameError('seq is beyond 2^53')
+  if (env.epoch === BIG) throw new BadFrameError('epoch is beyond 2^53')
+  if (env.baseSeq === BIG) throw new BadFrameError('baseSeq is beyond 2^53')
   return env
 }
+
+/** What varint53 reads for a counter at or beyond 2^53 (refused once the whole frame is read). */
+const BIG = -1
 
 const scratch: WireEnvelope = {
   version: 0,
@@ -157,8 +166,8 @@ function short(maxLast: number, what: string): number {
   }
   throw new Error(`invalid ${what} encoding`)
 }
-// A uint64 as protobufjs reads it (10 bytes at most, the bits past 64 dropped), refused from 2^53 on.
-function varint53(field: string): number {
+// A uint64 as protobufjs reads it (10 bytes at most, the bits past 64 dropped); BIG from 2^53 on.
+function varint53(): number {
   let b = byte()
   if (b < 0x80) return b
   let lo = b & 0x7f
@@ -175,7 +184,7 @@ function varint53(field: string): number {
     b = byte()
     hi = (hi | ((b & 0x7f) << shift)) >>> 0
   }
-  if (hi >= 0x200000) throw new BadFrameError(`${field} is beyond 2^53`) // as decodeMessage said before, not wrapped
+  if (hi >= 0x200000) return BIG // refused after the frame, unless a later occurrence overrides it
   return hi * 0x100000000 + lo
 }
 function length(): number {

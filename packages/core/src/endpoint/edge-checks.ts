@@ -37,7 +37,7 @@ export function helloAllowed(node: NodeContext, id: EndpointId, peer: PeerIdenti
   const violation = node.identities.hello(id, peer, (other) => node.children.has(other))
   if (violation === undefined) return true
   if (violation === 'moved') return 'moved'
-  forged(node, violation, id, id, peer)
+  forged(node, violation, id, id, peer, Kind.HELLO)
   return false
 }
 
@@ -87,7 +87,7 @@ export function branchAllowed(node: NodeContext, m: Message, peer: PeerIdentity 
   return false
 }
 
-function forged(node: NodeContext, violation: IdentityViolation, sender: EndpointId, origin: EndpointId, peer: PeerIdentity | undefined, kind: number = Kind.HELLO): void {
+function forged(node: NodeContext, violation: IdentityViolation, sender: EndpointId, origin: EndpointId, peer: PeerIdentity | undefined, kind: number): void {
   node.stats.forged++
   countRefusal(node, 'ERR_IDENTITY')
   const now = Date.now()

@@ -93,4 +93,4 @@ console.log(
   `leaf: ${N} changes in FRAGMENTS of ${BATCH}: ${us[us.length >> 1].toFixed(2)} µs CPU per change (median of ${REPS}; min ${us[0].toFixed(2)}), ` +
     `of which receiving (decode) ${dec[dec.length >> 1].toFixed(2)} (min ${dec[0].toFixed(2)})`,
 )
-await profiler.stop()
+await profiler.stop(process.env.READER_PATH_PROFILE)

@@ -31,6 +31,33 @@ describe('applying ops copies on write', () => {
     expect(Object.getOwnPropertyDescriptor(after.m, '__proto__')?.value).toEqual({ polluted: true })
   })
 
+  it("a wide record copied as a table (a confirmed state's copies) is the same record as a shape copy: keys, their order, values, prototype, frozen", () => {
+    // 40 keys (over record-copy's WIDE_RECORD), an own "__proto__" among them, then a key added,
+    // one replaced, one removed and one set inside: every way a pass copies and writes a record.
+    const wide: Record<string, unknown> = JSON.parse(`{"__proto__": {"polluted": true}, ${Array.from({ length: 39 }, (_, i) => `"k${i}": {"n": ${i}}`).join(', ')}}`)
+    const state = freezeDeep({ m: wide })
+    const ops = [
+      ['m', 'new', { i: { n: 'added' } }],
+      ['m', 'k3', { r: true, i: 'replaced' }],
+      ['m', 'k7', { r: true }],
+      ['m', 'k9', 'n', { r: true, i: 90 }],
+    ] as unknown as Op[]
+    const shape = applyOps(state, ops).state
+    for (const table of [applyOps(state, ops, 'table').state, ops.reduce((s, op) => applyOp(s, op, 'table'), state)]) {
+      expect(table).toEqual(shape)
+      expect(Object.keys(table.m)).toEqual(Object.keys(shape.m))
+      expect(Object.getPrototypeOf(table.m)).toBe(Object.prototype)
+      expect((table.m as { polluted?: unknown }).polluted).toBeUndefined()
+      expect(Object.getOwnPropertyDescriptor(table.m, '__proto__')?.value).toEqual({ polluted: true })
+      expect(Object.isFrozen(table.m) && Object.isFrozen(table.m.k9)).toBe(true)
+      expect(table.m.k1).toBe(state.m.k1)
+      expect(JSON.stringify(table)).toBe(JSON.stringify(shape))
+    }
+    const pass = new OpenPass(state, 'table')
+    for (const op of ops) pass.apply(op)
+    expect(JSON.stringify(pass.finish())).toBe(JSON.stringify(shape))
+  })
+
   it('several ops in one pass give what applying them one by one gives; a failing op leaves the state as it was', () => {
     const ops = [
       ['list', 3, { i: 'd' }],

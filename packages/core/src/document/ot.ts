@@ -1,6 +1,7 @@
 import * as json1 from 'ot-json1'
 import * as textUnicode from 'ot-text-unicode'
 import { applyOpsDraft } from './draft-apply.js'
+import type { Copies } from './record-copy.js'
 import { unionOps } from './compose-fast.js'
 import { invertFast } from './invert-fast.js'
 import { hasPickOrDrop, transformMoveFree } from './transform-fast.js'
@@ -63,26 +64,27 @@ export function codePoints(s: string): number {
  * Applies an op to a frozen state and returns the new, frozen state (untouched subtrees are
  * shared, as with immer). Throws an Error saying why when the op does not fit the state: a
  * missing path, an index out of range, a key that exists already, a text range past the end.
+ * `copies`: how wide records are copied, `table` for a confirmed state (see record-copy.ts).
  */
-export function applyOp<S>(state: S, op: Op): S {
+export function applyOp<S>(state: S, op: Op, copies: Copies = 'shape'): S {
   if (op === null) return state
-  return applyOpsDraft(state, [op])
+  return applyOpsDraft(state, [op], copies)
 }
 
 /**
  * Applies ops in order in one pass (each container copied once). Returns the state and the
  * indexes of the ops that did not apply; then the others are applied one by one.
  */
-export function applyOps<S>(state: S, ops: readonly Op[]): { state: S; failed: number[] } {
+export function applyOps<S>(state: S, ops: readonly Op[], copies: Copies = 'shape'): { state: S; failed: number[] } {
   if (ops.length === 0) return { state, failed: [] }
   try {
-    return { state: applyOpsDraft(state, ops), failed: [] }
+    return { state: applyOpsDraft(state, ops, copies), failed: [] }
   } catch {
     const failed: number[] = []
     let current = state
     ops.forEach((op, i) => {
       try {
-        current = applyOp(current, op)
+        current = applyOp(current, op, copies)
       } catch {
         failed.push(i)
       }

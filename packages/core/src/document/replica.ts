@@ -382,6 +382,7 @@ export class Replica {
       const { state, failed } = applyOps(
         this.confirmed,
         run.map((s) => s.body.op!),
+        'table',
       )
       if (failed.length === 0) batched = state
     }
@@ -395,7 +396,7 @@ export class Replica {
             state = batched
           } else {
             op = opOf(s.body, this.confirmed)
-            state = applyOp(this.confirmed, op)
+            state = applyOp(this.confirmed, op, 'table')
           }
         } catch (error) {
           // A sequenced fragment the root applied does not apply here: this replica diverged.

@@ -375,7 +375,7 @@ export class Sequencer {
       if (!hooks?.validates && !hooks?.notifies && !run.unfit) {
         // Nothing looks at this fragment's own states: it joins the run's open pass.
         try {
-          ;(run.pass ??= new OpenPass(run.state)).apply(placed.op)
+          ;(run.pass ??= new OpenPass(run.state, 'table')).apply(placed.op)
         } catch (error) {
           this.#settle(run)
           run.unfit = true
@@ -387,7 +387,7 @@ export class Sequencer {
       }
       let next: unknown
       try {
-        next = applyOp(this.#settle(run), placed.op)
+        next = applyOp(this.#settle(run), placed.op, 'table')
       } catch (error) {
         this.#refuseUnfit(run, c, error)
         continue

@@ -1,3 +1,5 @@
+import fc from 'fast-check'
+import * as json1 from 'ot-json1'
 import { describe, expect, it } from 'vitest'
 import { applyOp, applyOps, freezeDeep, type Op } from '../dist/document/ot.js'
 import { OpenPass } from '../dist/document/draft-apply.js'
@@ -121,5 +123,56 @@ describe('applying ops copies on write', () => {
     const frozen = (v: unknown): boolean => typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v).every(frozen))
     expect(frozen(after)).toBe(true)
     expect(before).toEqual({ list: ['a', 'b', 'c'], keys: { k: 'abc', n: 1 }, deep: { x: { y: [1, 2] } } })
+  })
+})
+
+/**
+ * The commonest op (object keys down to one place, one insert, remove or replace there) takes a
+ * shortcut past the general pick and drop walk: it must give json1's result, refuse what json1
+ * refuses, keep a replaced key in its place as the general walk does, and never write the state.
+ */
+describe('an op of object keys and one insert, remove or replace', () => {
+  // (no "__proto__": json1's own copies make it a prototype; the tests above cover that key)
+  const keyArb = fc.constantFrom('a', 'b', 'c', 'k')
+  const valueArb = fc.oneof(fc.integer(), fc.constant('s'), fc.dictionary(keyArb, fc.integer(), { maxKeys: 3 }), fc.constant([1, 2]))
+  const stateArb = fc.dictionary(keyArb, fc.oneof(valueArb, fc.dictionary(keyArb, valueArb, { maxKeys: 4 })), { maxKeys: 5 })
+  const componentArb = fc.oneof(
+    valueArb.map((i) => ({ i })),
+    fc.constant({ r: true }),
+    valueArb.map((i) => ({ r: true, i })),
+  )
+  const opArb = fc.tuple(fc.array(keyArb, { minLength: 1, maxLength: 3 }), componentArb).map(([keys, c]) => [...keys, c])
+
+  it('gives what json1 gives, or fails where json1 fails; a replaced key keeps its place', () => {
+    fc.assert(
+      fc.property(stateArb, opArb, (raw, op) => {
+        const state = freezeDeep(JSON.parse(JSON.stringify(raw)) as Record<string, unknown>)
+        const snapshot = JSON.stringify(state)
+        let reference: unknown
+        let refused = false
+        try {
+          reference = json1.type.apply(JSON.parse(snapshot), op as json1.JSONOp)
+        } catch {
+          refused = true
+        }
+        let after: unknown
+        try {
+          after = applyOp(state, op as unknown as Op)
+        } catch {
+          expect(refused).toBe(true)
+          expect(JSON.stringify(state)).toBe(snapshot)
+          return
+        }
+        expect(refused).toBe(false)
+        expect(after).toEqual(reference)
+        expect(JSON.stringify(state)).toBe(snapshot)
+        // the parent of the place: a replace keeps the key where it was
+        const c = op[op.length - 1] as { r?: unknown; i?: unknown }
+        const path = op.slice(0, -2) as string[]
+        const parentOf = (s: unknown): Record<string, unknown> => path.reduce((o: any, k) => o[k], s) as Record<string, unknown>
+        if (c.r !== undefined && c.i !== undefined) expect(Object.keys(parentOf(after))).toEqual(Object.keys(parentOf(state)))
+      }),
+      { numRuns: 3000 },
+    )
   })
 })

@@ -194,10 +194,53 @@ function endsAt(descent: unknown[], i: number): boolean {
 /** Applies one op (prefixed with the wrapper's `root` key) to the wrapper draft. */
 function applyOnDraft(pass: Pass, wrapper: { root: unknown }, op: Exclude<Op, null>): void {
   if (!isChecked(op)) json1.type.checkValidOp(op)
+  const c = keyedComponent(op as unknown[])
+  if (c !== undefined) return applyKeyed(pass, wrapper, op as unknown[], c)
   const descent: unknown[] = ['root', ...(op as unknown[])]
   const held: unknown[] = []
   pick(pass, wrapper, descent, held, false)
   drop(pass, wrapper, descent, held, false)
+}
+
+/**
+ * The component of the commonest op, or undefined for any other: object keys down to one place
+ * (`['shapes', id, {…}]`, no list index, no nested descent) and there one component that only
+ * inserts, removes or replaces (`i`, `r`: no pick-up, drop or edit).
+ */
+function keyedComponent(op: unknown[]): Component | undefined {
+  const n = op.length - 1
+  if (n < 1) return undefined
+  for (let i = 0; i < n; i++) if (typeof op[i] !== 'string') return undefined
+  const c = op[n]
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) return undefined
+  for (const k in c) if (k !== 'r' && k !== 'i') return undefined
+  const { r, i } = c as Component
+  return r !== undefined || i !== undefined ? (c as Component) : undefined
+}
+
+/**
+ * `op` (see keyedComponent) as pick and drop apply it, without their general walk (the op's
+ * copy with the wrapper key, the stack, the second walk down): the same containers entered
+ * (all but the last, whose value is only read or replaced), the same checks in the same order,
+ * the same errors. A replace is an assignment (the key keeps its place), as in `drop`.
+ */
+function applyKeyed(pass: Pass, wrapper: { root: unknown }, op: unknown[], c: Component): void {
+  let container: unknown = wrapper
+  let key = 'root'
+  for (let i = 0; i < op.length - 1; i++) {
+    container = enter(pass, container, key)
+    key = op[i] as string
+  }
+  if (c.r !== undefined) {
+    // pick: what is removed or replaced must be there
+    assert(childOf(container, key) !== undefined, 'Cannot pick up or remove undefined')
+    if (c.i === undefined) return removeChild(container as Container, key)
+    // drop: a replace is an assignment
+    assert(isObject(container), 'Cannot insert into missing item')
+    container[key] = inserted(pass, c.i, false)
+    return
+  }
+  insertChild(container as Container, key, inserted(pass, c.i, false))
 }
 
 /**

@@ -164,6 +164,65 @@ describe('ops on unrelated places pass each other unchanged', () => {
   })
 })
 
+describe('PlaceIndex', () => {
+  // A replica skips rebasing its pending changes, and an undo stack skips queueing, when
+  // touches() says no: a false "no" would leave a change unrebased. It must say yes exactly
+  // when an op it holds interacts with the one asked about.
+  it('touches(b) is true exactly when some op added interacts with b', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(step, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 4 }), fc.array(step, { minLength: 1, maxLength: 3 }), (held, asked) => {
+        const ops = held.map(opOf).filter((op): op is Exclude<Op, null> => op !== null)
+        const b = opOf(asked)
+        if (b === null) return
+        const index = new PlaceIndex()
+        for (const op of ops) index.add(op)
+        expect(index.touches(b)).toBe(ops.some((a) => interacts(a, b)))
+      }),
+      { numRuns: NUM_RUNS },
+    )
+  })
+
+  it('the same on places at every depth, in lists and beside each other (ops of one or two descents)', () => {
+    const seg = fc.oneof(fc.constantFrom('a', 'b', 'c'), fc.nat(2))
+    const place = fc.array(seg, { maxLength: 3 })
+    const component = fc.constantFrom({ i: 1 }, { r: true }, { r: true, i: 2 })
+    const one = fc.tuple(place, component).map(([p, c]) => [...p, c])
+    const opArb = fc.oneof(
+      one,
+      fc.tuple(fc.constantFrom('a', 'b'), one, one).map(([k, x, y]) => [k, x, y]),
+    ) as fc.Arbitrary<Exclude<Op, null>>
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 4 }), opArb, (ops, b) => {
+        const index = new PlaceIndex()
+        for (const op of ops) index.add(op)
+        expect(index.touches(b)).toBe(ops.some((a) => interacts(a, b)))
+      }),
+      { numRuns: NUM_RUNS },
+    )
+  })
+
+  it('keeps keys apart that hold the separator its paths are joined with', () => {
+    const index = new PlaceIndex()
+    index.add(['m', 'a\u0000b', { i: 1 }] as Op)
+    index.add([
+      ['n', 'c\u0000d', { r: true }],
+      ['o', 0, { i: 1 }],
+    ] as Op)
+    expect(index.touches(['m', 'a\u0000b', 'x', { i: 1 }] as Op)).toBe(true)
+    expect(index.touches(['m', { r: true }] as Op)).toBe(true)
+    expect(index.touches(['n', 'c\u0000d', 'y', { i: 1 }] as Op)).toBe(true)
+    expect(
+      index.touches([
+        ['n', 'c\u0000d', { r: true }],
+        ['q', { i: 1 }],
+      ] as Op),
+    ).toBe(true)
+    expect(index.touches(['o', 3, { r: true }] as Op)).toBe(true)
+    expect(index.touches(['m', 'a', 'b', { i: 1 }] as Op)).toBe(false)
+    expect(index.touches(['n', 'c', { i: 1 }] as Op)).toBe(false)
+  })
+})
+
 describe('invertFast is json1.invertWithDoc', () => {
   it('on random changes: the same inverse where it answers, and it answers for writes of keys', () => {
     let answered = 0

@@ -171,31 +171,102 @@ function footprint(op: Exclude<Op, null>): string[] {
 /**
  * The places a set of ops touches, to tell in O(path depth) whether another op may interact
  * with any of them (a superset test: true may still mean no interaction).
+ *
+ * A trie of path segments (the keys of each place, see `footprint`): an op touches the set when
+ * a place of its own runs into the end of one of ours (ours lies at or above it) or runs out
+ * inside the trie (ours lies below it). The commonest op, object keys down to one component
+ * (`['shapes', id, {…}]`), is walked in place, with no string built and no cache looked up: a
+ * writer asks for every change it receives, twice (its pending changes, its undo stack).
  */
 export class PlaceIndex {
-  readonly #paths = new Set<string>()
-  readonly #prefixes = new Set<string>()
+  readonly #root: PlaceNode = { end: false, kids: undefined }
 
   add(op: Op): void {
     if (op === null) return
-    for (const p of footprint(op)) {
-      this.#paths.add(p)
-      this.#prefixes.add(p)
-      // paths start with SEP: '' (the root) is the shortest prefix
-      for (let at = p.lastIndexOf(SEP); at >= 0; at = at === 0 ? -1 : p.lastIndexOf(SEP, at - 1)) this.#prefixes.add(p.slice(0, at))
-    }
+    const n = keyedLength(op)
+    if (n >= 0) return this.#insert(op as readonly unknown[], n)
+    for (const path of segmentsOf(op)) this.#insert(path, path.length)
   }
 
   touches(op: Op): boolean {
     if (op === null) return false
-    if (this.#paths.has('')) return true
-    for (const p of footprint(op)) {
-      // one of ours lies at or below p, or p lies below one of ours
-      if (this.#prefixes.has(p)) return true
-      for (let at = p.lastIndexOf(SEP); at >= 0; at = at === 0 ? -1 : p.lastIndexOf(SEP, at - 1)) if (this.#paths.has(p.slice(0, at))) return true
-    }
+    if (this.#root.end) return true
+    const n = keyedLength(op)
+    if (n >= 0) return this.#meets(op as readonly unknown[], n)
+    for (const path of segmentsOf(op)) if (this.#meets(path, path.length)) return true
     return false
   }
+
+  /** Adds the place made of the first `n` segments of `path` (strings). */
+  #insert(path: readonly unknown[], n: number): void {
+    let node = this.#root
+    for (let i = 0; i < n; i++) {
+      const key = path[i] as string
+      const kids = (node.kids ??= new Map())
+      let next = kids.get(key)
+      if (next === undefined) kids.set(key, (next = { end: false, kids: undefined }))
+      node = next
+    }
+    node.end = true
+  }
+
+  /** Whether the place of the first `n` segments of `path` lies at, above or below one of ours. */
+  #meets(path: readonly unknown[], n: number): boolean {
+    let node = this.#root
+    for (let i = 0; i < n; i++) {
+      const next = node.kids?.get(path[i] as string)
+      if (next === undefined) return false
+      if (next.end) return true
+      node = next
+    }
+    return true
+  }
+}
+
+interface PlaceNode {
+  /** A place of one of the ops ends here. */
+  end: boolean
+  kids: Map<string, PlaceNode> | undefined
+}
+
+/**
+ * For an op of object keys down to one component (`['shapes', id, {…}]`): the number of keys
+ * (its one place is those keys, as `footprint` finds it). -1 for any other op.
+ */
+function keyedLength(op: Exclude<Op, null>): number {
+  const list = op as readonly unknown[]
+  const n = list.length - 1
+  if (n < 0) return -1
+  for (let i = 0; i < n; i++) if (typeof list[i] !== 'string') return -1
+  const c = list[n]
+  return typeof c === 'object' && c !== null && !Array.isArray(c) ? n : -1
+}
+
+const segmentCache = new WeakMap<object, string[][]>()
+/**
+ * The places of any op as lists of keys: `footprint`'s walk, keeping the keys apart (a key may
+ * hold the separator footprint joins them with). Cached per op, as footprint is.
+ */
+function segmentsOf(op: Exclude<Op, null>): string[][] {
+  let out = segmentCache.get(op)
+  if (out) return out
+  const found = new Map<string, string[]>()
+  const walk = (list: readonly unknown[], path: string[], cutAbove: boolean): void => {
+    let here = path
+    let cut = cutAbove
+    for (const item of list) {
+      if (Array.isArray(item)) walk(item, here, cut)
+      else if (typeof item === 'object' && item !== null) found.set(JSON.stringify(here), here)
+      else if (typeof item === 'number') cut = true
+      else if (!cut) here = [...here, String(item)]
+    }
+    // a list index ends the path here, whatever follows
+    if (cut) found.set(JSON.stringify(here), here)
+  }
+  walk(op, [], false)
+  out = [...found.values()]
+  segmentCache.set(op, out)
+  return out
 }
 
 /** True unless the two ops touch unrelated places (no path of one lies on a path of the other). */

@@ -141,7 +141,12 @@ describe('an op of object keys and one insert, remove or replace', () => {
     fc.constant({ r: true }),
     valueArb.map((i) => ({ r: true, i })),
   )
-  const opArb = fc.tuple(fc.array(keyArb, { minLength: 1, maxLength: 3 }), componentArb).map(([keys, c]) => [...keys, c])
+  const single = fc.tuple(fc.array(keyArb, { minLength: 1, maxLength: 3 }), componentArb).map(([keys, c]) => [...keys, c])
+  // keys down to a record, then one op per key below it (first keys distinct and sorted, as json1 wants)
+  const several = fc
+    .tuple(fc.array(keyArb, { maxLength: 2 }), fc.uniqueArray(fc.tuple(keyArb, fc.array(keyArb, { maxLength: 1 }), componentArb), { minLength: 2, maxLength: 3, selector: ([k]) => k }))
+    .map(([keys, children]) => [...keys, ...children.sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, more, c]) => [k, ...more, c])])
+  const opArb = fc.oneof(single, several)
 
   it('gives what json1 gives, or fails where json1 fails; a replaced key keeps its place', () => {
     fc.assert(
@@ -166,11 +171,20 @@ describe('an op of object keys and one insert, remove or replace', () => {
         expect(refused).toBe(false)
         expect(after).toEqual(reference)
         expect(JSON.stringify(state)).toBe(snapshot)
-        // the parent of the place: a replace keeps the key where it was
-        const c = op[op.length - 1] as { r?: unknown; i?: unknown }
-        const path = op.slice(0, -2) as string[]
-        const parentOf = (s: unknown): Record<string, unknown> => path.reduce((o: any, k) => o[k], s) as Record<string, unknown>
-        if (c.r !== undefined && c.i !== undefined) expect(Object.keys(parentOf(after))).toEqual(Object.keys(parentOf(state)))
+        // a replace keeps the key where it was: when every component replaces, each parent record
+        // has its keys in the order it had
+        const last = op[op.length - 1]
+        const parts = Array.isArray(last)
+          ? (op.slice(
+              0,
+              op.findIndex((x) => Array.isArray(x)),
+            ) as string[])
+          : []
+        const flat = Array.isArray(last) ? (op.slice(parts.length) as unknown[][]).map((child) => [...parts, ...child]) : [op]
+        if (flat.every((o) => (o[o.length - 1] as { r?: unknown }).r !== undefined && (o[o.length - 1] as { i?: unknown }).i !== undefined)) {
+          const parentKeys = (s: unknown, path: unknown[]): string[] => Object.keys(path.slice(0, -2).reduce((o: any, k) => o[k as string], s) as object)
+          for (const o of flat) expect(parentKeys(after, o)).toEqual(parentKeys(state, o))
+        }
       }),
       { numRuns: 3000 },
     )

@@ -220,6 +220,13 @@ describe('PlaceIndex', () => {
     expect(index.touches(['o', 3, { r: true }] as Op)).toBe(true)
     expect(index.touches(['m', 'a', 'b', { i: 1 }] as Op)).toBe(false)
     expect(index.touches(['n', 'c', { i: 1 }] as Op)).toBe(false)
+    // a record's children (the op a new shape's assignment diffs to)
+    index.add(['p', ['a\u0000b', { i: 1 }], ['c', { i: 1 }]] as Op)
+    expect(index.touches(['p', 'a\u0000b', 'z', { r: true }] as Op)).toBe(true)
+    expect(index.touches(['p', ['a', { i: 1 }], ['b', { i: 1 }]] as Op)).toBe(false)
+    expect(index.touches(['p', 'a', 'b', { i: 1 }] as Op)).toBe(false)
+    expect(index.touches(['p', { r: true }] as Op)).toBe(true)
+    expect(new PlaceIndex().touches([{ r: true, i: {} }] as Op)).toBe(false)
   })
 })
 

@@ -194,8 +194,8 @@ function endsAt(descent: unknown[], i: number): boolean {
 /** Applies one op (prefixed with the wrapper's `root` key) to the wrapper draft. */
 function applyOnDraft(pass: Pass, wrapper: { root: unknown }, op: Exclude<Op, null>): void {
   if (!isChecked(op)) json1.type.checkValidOp(op)
-  const c = keyedComponent(op as unknown[])
-  if (c !== undefined) return applyKeyed(pass, wrapper, op as unknown[], c)
+  const n = keyedShape(op as unknown[])
+  if (n >= 0) return applyKeyed(pass, wrapper, op as unknown[], n)
   const descent: unknown[] = ['root', ...(op as unknown[])]
   const held: unknown[] = []
   pick(pass, wrapper, descent, held, false)
@@ -203,44 +203,93 @@ function applyOnDraft(pass: Pass, wrapper: { root: unknown }, op: Exclude<Op, nu
 }
 
 /**
- * The component of the commonest op, or undefined for any other: object keys down to one place
- * (`['shapes', id, {…}]`, no list index, no nested descent) and there one component that only
- * inserts, removes or replaces (`i`, `r`: no pick-up, drop or edit).
+ * The commonest ops: object keys down to one place, and there one component that only inserts,
+ * removes or replaces (`['shapes', id, {r, i}]`); or object keys down to a record and below it
+ * several such ops, one per key (`['shapes', id, ['x', {r, i}], ['y', {r, i}]]`, what a
+ * recipe's assignment of a new shape diffs to). Returns how many keys lead to that place or
+ * record, or -1 for any other op (no list index, no pick-up, drop or edit, no nested descent).
  */
-function keyedComponent(op: unknown[]): Component | undefined {
-  const n = op.length - 1
-  if (n < 1) return undefined
-  for (let i = 0; i < n; i++) if (typeof op[i] !== 'string') return undefined
-  const c = op[n]
-  if (typeof c !== 'object' || c === null || Array.isArray(c)) return undefined
-  for (const k in c) if (k !== 'r' && k !== 'i') return undefined
-  const { r, i } = c as Component
-  return r !== undefined || i !== undefined ? (c as Component) : undefined
+function keyedShape(op: unknown[]): number {
+  const n = leadingKeys(op)
+  if (n === op.length - 1) return n >= 1 && isPlainComponent(op[n]) ? n : -1
+  if (op.length - n < 2) return -1
+  for (let j = n; j < op.length; j++) {
+    const child = op[j]
+    if (!Array.isArray(child)) return -1
+    const m = leadingKeys(child)
+    if (m < 1 || m !== child.length - 1 || !isPlainComponent(child[m])) return -1
+  }
+  return n
+}
+
+/** How many strings `list` starts with. */
+function leadingKeys(list: unknown[]): number {
+  let n = 0
+  while (n < list.length && typeof list[n] === 'string') n++
+  return n
+}
+
+/** A component that inserts, removes or replaces, and nothing else. */
+function isPlainComponent(c: unknown): boolean {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) return false
+  for (const k in c) if (k !== 'r' && k !== 'i') return false
+  return (c as Component).r !== undefined || (c as Component).i !== undefined
 }
 
 /**
- * `op` (see keyedComponent) as pick and drop apply it, without their general walk (the op's
- * copy with the wrapper key, the stack, the second walk down): the same containers entered
- * (all but the last, whose value is only read or replaced), the same checks in the same order,
- * the same errors. A replace is an assignment (the key keeps its place), as in `drop`.
+ * `op` (see keyedShape; `n` keys lead to its place or record) as pick and drop apply it,
+ * without their general walk (the op's copy with the wrapper key, the stack, recursion): the
+ * same containers entered (a place's value is only read or replaced, a record with ops below
+ * it is copied), every pick-up before any drop (children last to first, then first to last),
+ * the same checks in the same order, the same errors.
  */
-function applyKeyed(pass: Pass, wrapper: { root: unknown }, op: unknown[], c: Component): void {
+function applyKeyed(pass: Pass, wrapper: { root: unknown }, op: unknown[], n: number): void {
   let container: unknown = wrapper
   let key = 'root'
-  for (let i = 0; i < op.length - 1; i++) {
+  for (let i = 0; i < n; i++) {
     container = enter(pass, container, key)
     key = op[i] as string
   }
-  if (c.r !== undefined) {
-    // pick: what is removed or replaced must be there
-    assert(childOf(container, key) !== undefined, 'Cannot pick up or remove undefined')
-    if (c.i === undefined) return removeChild(container as Container, key)
-    // drop: a replace is an assignment
-    assert(isObject(container), 'Cannot insert into missing item')
-    container[key] = inserted(pass, c.i, false)
+  if (n === op.length - 1) {
+    pickAt(container, key, op[n] as Component)
+    dropAt(pass, container, key, op[n] as Component)
     return
   }
-  insertChild(container as Container, key, inserted(pass, c.i, false))
+  const record = enter(pass, container, key)
+  for (let j = op.length - 1; j >= n; j--) {
+    const child = op[j] as unknown[]
+    const m = child.length - 1
+    pickAt(walkKeys(pass, record, child, m - 1), child[m - 1] as string, child[m] as Component)
+  }
+  for (let j = n; j < op.length; j++) {
+    const child = op[j] as unknown[]
+    const m = child.length - 1
+    dropAt(pass, walkKeys(pass, record, child, m - 1), child[m - 1] as string, child[m] as Component)
+  }
+}
+
+/** The container reached from `from` by entering the first `count` keys of `path`. */
+function walkKeys(pass: Pass, from: unknown, path: unknown[], count: number): unknown {
+  let container = from
+  for (let i = 0; i < count; i++) container = enter(pass, container, path[i] as string)
+  return container
+}
+
+/** The pick phase of a plain component at `container[key]`: what is removed or replaced must be there. */
+function pickAt(container: unknown, key: string, c: Component): void {
+  if (c.r === undefined) return
+  assert(childOf(container, key) !== undefined, 'Cannot pick up or remove undefined')
+  // a replace is an assignment in the drop phase: the key keeps its place
+  if (c.i === undefined) removeChild(container as Container, key)
+}
+
+/** The drop phase of a plain component at `container[key]`. */
+function dropAt(pass: Pass, container: unknown, key: string, c: Component): void {
+  if (c.i === undefined) return
+  if (c.r !== undefined) {
+    assert(isObject(container), 'Cannot insert into missing item')
+    container[key] = inserted(pass, c.i, false)
+  } else insertChild(container as Container, key, inserted(pass, c.i, false))
 }
 
 /**

@@ -183,23 +183,38 @@ export class PlaceIndex {
 
   add(op: Op): void {
     if (op === null) return
-    const n = keyedLength(op)
-    if (n >= 0) return this.#insert(op as readonly unknown[], n)
-    for (const path of segmentsOf(op)) this.#insert(path, path.length)
+    const list = op as readonly unknown[]
+    const n = keyedLength(list)
+    if (n >= 0) {
+      const node = this.#insert(this.#root, list, n)
+      if (n === list.length - 1) node.end = true
+      // one place per child: its keys below the record's
+      else for (let j = n; j < list.length; j++) this.#insert(node, list[j] as readonly unknown[], (list[j] as readonly unknown[]).length - 1).end = true
+      return
+    }
+    for (const path of segmentsOf(op)) this.#insert(this.#root, path, path.length).end = true
   }
 
   touches(op: Op): boolean {
     if (op === null) return false
-    if (this.#root.end) return true
-    const n = keyedLength(op)
-    if (n >= 0) return this.#meets(op as readonly unknown[], n)
-    for (const path of segmentsOf(op)) if (this.#meets(path, path.length)) return true
+    // nothing added: nothing to touch (below, a node reached always has a place of ours below it)
+    if (this.#root.end || this.#root.kids === undefined) return this.#root.end
+    const list = op as readonly unknown[]
+    const n = keyedLength(list)
+    if (n >= 0) {
+      const node = this.#reach(this.#root, list, n)
+      if (typeof node === 'boolean') return node
+      if (n === list.length - 1) return true
+      for (let j = n; j < list.length; j++) if (this.#reach(node, list[j] as readonly unknown[], (list[j] as readonly unknown[]).length - 1) !== false) return true
+      return false
+    }
+    for (const path of segmentsOf(op)) if (this.#reach(this.#root, path, path.length) !== false) return true
     return false
   }
 
-  /** Adds the place made of the first `n` segments of `path` (strings). */
-  #insert(path: readonly unknown[], n: number): void {
-    let node = this.#root
+  /** The node of the first `n` segments of `path` (strings) below `from`, made where missing. */
+  #insert(from: PlaceNode, path: readonly unknown[], n: number): PlaceNode {
+    let node = from
     for (let i = 0; i < n; i++) {
       const key = path[i] as string
       const kids = (node.kids ??= new Map())
@@ -207,19 +222,23 @@ export class PlaceIndex {
       if (next === undefined) kids.set(key, (next = { end: false, kids: undefined }))
       node = next
     }
-    node.end = true
+    return node
   }
 
-  /** Whether the place of the first `n` segments of `path` lies at, above or below one of ours. */
-  #meets(path: readonly unknown[], n: number): boolean {
-    let node = this.#root
+  /**
+   * Walks the first `n` segments of `path` down from `from`: true as soon as a place of ours
+   * ends on the way (ours lies at or above), false when the walk leaves the trie (nothing of
+   * ours at, above or below), else the node reached (places of ours lie below it).
+   */
+  #reach(from: PlaceNode, path: readonly unknown[], n: number): PlaceNode | boolean {
+    let node = from
     for (let i = 0; i < n; i++) {
       const next = node.kids?.get(path[i] as string)
       if (next === undefined) return false
       if (next.end) return true
       node = next
     }
-    return true
+    return node
   }
 }
 
@@ -230,17 +249,26 @@ interface PlaceNode {
 }
 
 /**
- * For an op of object keys down to one component (`['shapes', id, {…}]`): the number of keys
- * (its one place is those keys, as `footprint` finds it). -1 for any other op.
+ * For an op of object keys down to one component (`['shapes', id, {…}]`), or down to a record
+ * with below it one such op per key (`['shapes', id, ['x', {…}], ['y', {…}]]`): the number of
+ * leading keys. Its places are those keys (plus each child's keys), as `footprint` finds them.
+ * -1 for any other op.
  */
-function keyedLength(op: Exclude<Op, null>): number {
-  const list = op as readonly unknown[]
-  const n = list.length - 1
-  if (n < 0) return -1
-  for (let i = 0; i < n; i++) if (typeof list[i] !== 'string') return -1
-  const c = list[n]
-  return typeof c === 'object' && c !== null && !Array.isArray(c) ? n : -1
+function keyedLength(list: readonly unknown[]): number {
+  let n = 0
+  while (n < list.length && typeof list[n] === 'string') n++
+  if (n === list.length - 1) return isComponent(list[n]) ? n : -1
+  if (list.length - n < 2) return -1
+  for (let j = n; j < list.length; j++) {
+    const child = list[j]
+    if (!Array.isArray(child) || child.length < 2) return -1
+    for (let i = 0; i < child.length - 1; i++) if (typeof child[i] !== 'string') return -1
+    if (!isComponent(child[child.length - 1])) return -1
+  }
+  return n
 }
+
+const isComponent = (c: unknown): boolean => typeof c === 'object' && c !== null && !Array.isArray(c)
 
 const segmentCache = new WeakMap<object, string[][]>()
 /**

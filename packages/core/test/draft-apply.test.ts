@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import * as json1 from 'ot-json1'
 import { describe, expect, it } from 'vitest'
-import { applyOp, applyOps, freezeDeep, type Op } from '../dist/document/ot.js'
+import { applyOp, applyOpAs, applyOps, freezeDeep, type Op } from '../dist/document/ot.js'
 import { OpenPass } from '../dist/document/draft-apply.js'
 
 /** draft-apply.ts copies on write without immer: what immer guaranteed must still hold. */
@@ -45,7 +45,7 @@ describe('applying ops copies on write', () => {
       ['m', 'k9', 'n', { r: true, i: 90 }],
     ] as unknown as Op[]
     const shape = applyOps(state, ops).state
-    for (const table of [applyOps(state, ops, 'table').state, ops.reduce((s, op) => applyOp(s, op, 'table'), state)]) {
+    for (const table of [applyOps(state, ops, 'table').state, ops.reduce((s, op) => applyOpAs(s, op, 'table'), state)]) {
       expect(table).toEqual(shape)
       expect(Object.keys(table.m)).toEqual(Object.keys(shape.m))
       expect(Object.getPrototypeOf(table.m)).toBe(Object.prototype)

@@ -64,9 +64,13 @@ export function codePoints(s: string): number {
  * Applies an op to a frozen state and returns the new, frozen state (untouched subtrees are
  * shared, as with immer). Throws an Error saying why when the op does not fit the state: a
  * missing path, an index out of range, a key that exists already, a text range past the end.
- * `copies`: how wide records are copied, `table` for a confirmed state (see record-copy.ts).
  */
-export function applyOp<S>(state: S, op: Op, copies: Copies = 'shape'): S {
+export function applyOp<S>(state: S, op: Op): S {
+  return applyOpAs(state, op, 'shape')
+}
+
+/** applyOp, wide records copied as `copies` says: `table` for a confirmed state (see record-copy.ts). */
+export function applyOpAs<S>(state: S, op: Op, copies: Copies): S {
   if (op === null) return state
   return applyOpsDraft(state, [op], copies)
 }
@@ -84,7 +88,7 @@ export function applyOps<S>(state: S, ops: readonly Op[], copies: Copies = 'shap
     let current = state
     ops.forEach((op, i) => {
       try {
-        current = applyOp(current, op, copies)
+        current = applyOpAs(current, op, copies)
       } catch {
         failed.push(i)
       }

@@ -6,7 +6,7 @@ import { Kind } from '../protocol/kinds.js'
 import { decodeJson, encodeJson } from '../protocol/json.js'
 import { encodeOp } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
-import { applyOp, applyOps, freezeDeep, PlaceIndex, transformPast, type Op } from './ot.js'
+import { applyOp, applyOpAs, applyOps, freezeDeep, PlaceIndex, transformPast, type Op } from './ot.js'
 import { opOf } from './legacy.js'
 import { OpHistory } from './op-history.js'
 import { DocLog } from './doc-log.js'
@@ -396,7 +396,7 @@ export class Replica {
             state = batched
           } else {
             op = opOf(s.body, this.confirmed)
-            state = applyOp(this.confirmed, op, 'table')
+            state = applyOpAs(this.confirmed, op, 'table')
           }
         } catch (error) {
           // A sequenced fragment the root applied does not apply here: this replica diverged.

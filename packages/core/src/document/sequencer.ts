@@ -4,7 +4,7 @@ import { encodeMessage, stampSequenced, type Message } from '../protocol/codec.j
 import { Kind } from '../protocol/kinds.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
 import type { HistoryEntry } from './op-history.js'
-import { applyOp } from './ot.js'
+import { applyOp, applyOpAs } from './ot.js'
 import { OpenPass } from './draft-apply.js'
 import { place, type Candidate, type Chain, type Placed } from './placement.js'
 import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
@@ -394,7 +394,7 @@ export class Sequencer {
       }
       let next: unknown
       try {
-        next = applyOp(this.#settle(run), placed.op, 'table')
+        next = applyOpAs(this.#settle(run), placed.op, 'table')
       } catch (error) {
         this.#refuseUnfit(run, c, error)
         continue

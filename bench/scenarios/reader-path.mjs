@@ -93,4 +93,5 @@ console.log(
   `leaf: ${N} changes in FRAGMENTS of ${BATCH}: ${us[us.length >> 1].toFixed(2)} µs CPU per change (median of ${REPS}; min ${us[0].toFixed(2)}), ` +
     `of which receiving (decode) ${dec[dec.length >> 1].toFixed(2)} (min ${dec[0].toFixed(2)})`,
 )
+// READER_PATH_PROFILE=<file>: the profile itself too, for other tools (as writer-path.mjs).
 await profiler.stop(process.env.READER_PATH_PROFILE)

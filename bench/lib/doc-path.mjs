@@ -30,6 +30,8 @@ export async function fakeIO(root, { published, sent } = {}) {
       epoch: () => 1,
       now: () => Date.now(),
       isRoot: () => root,
+      // A leaf, as the peers' clients are (they bind nothing): it can never sequence.
+      canSequence: () => root,
       sendUp: (bytes) => sent?.push(bytes),
       publishFragments: (doc, envelopes) => published?.push(...envelopes),
       publishOnDoc() {},

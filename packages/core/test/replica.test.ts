@@ -280,6 +280,31 @@ describe('Replica below the root', () => {
     expect(last.fragment).toMatchObject({ origin: other, clientSeq: 2, seq: 2, local: false })
   })
 
+  it('at a leaf (an endpoint that can never sequence) keeps no op history; if it sequenced after all, the history starts there', () => {
+    const root = makeRoot({ shapes: {} })
+    const o = newEndpointId()
+    const full = makeChild(root.replica)
+    const io = Object.assign(new FakeIO(newEndpointId(), false), { canSequence: () => false })
+    const leaf = new Replica(DOC, io, 100, 1 << 20)
+    leaf.applySnapshot(0, SnapshotCodec.decode(decode(root.replica.snapshotMessage()).payload))
+    for (let seq = 1; seq <= 3; seq++) {
+      for (const r of [full, { io, replica: leaf }]) r.replica.receiveSequenced(sequenced(o, seq, seq, [add(['shapes', `s${seq}`], { x: seq })]))
+      full.io.tick()
+      io.tick()
+    }
+    // both apply, log and dedupe alike; only the replica that may sequence keeps the ops
+    expect(leaf.confirmed).toEqual(full.replica.confirmed)
+    expect(leaf.log.since(0)?.length).toBe(3)
+    expect(leaf.clientSeqs.get(o)).toBe(3)
+    expect(full.replica.history.at(2)?.op).toBeDefined()
+    expect(leaf.history.at(2)).toBeUndefined()
+    expect(leaf.history.lastSeq).toBe(3)
+    leaf.becomeSequencer()
+    expect(leaf.history.covers(3)).toBe(true)
+    expect(leaf.history.covers(2)).toBe(false)
+    expect(leaf.history.limit).toBeGreaterThan(0)
+  })
+
   it('stages out-of-order fragments and applies them once the run is contiguous', async () => {
     const root = makeRoot({ shapes: {} })
     const { io, replica, events } = makeChild(root.replica)

@@ -23,6 +23,12 @@ export interface ReplicaIO {
   mayConfirm?(): boolean
   /** True while this endpoint is the root (it sequences). */
   isRoot(): boolean
+  /**
+   * False when this endpoint can never sequence: it is set up to bind nothing, so it is never
+   * promoted (a leaf). Its replicas then keep no op history, which only a root reads; 10,000 old ops kept
+   * alive were most of a reader's garbage-collection work. Absent: it may (the history is kept).
+   */
+  canSequence?(): boolean
   /** Sends an encoded message towards the root. */
   sendUp(bytes: Uint8Array): void
   /** Publishes encoded sequenced fragments of `doc` to the children, in order. */

@@ -99,8 +99,10 @@ export class Replica {
   #awaitingServe = false
   /** Restored from a leaf's storage and not yet answered by the parent: not caught up, whatever it holds. */
   #restoredUnserved = false
-  /** Recent sequenced ops: the root transforms against them (see Sequencer). */
-  readonly history: OpHistory
+  /** Recent sequenced ops: the root transforms against them (see Sequencer). None at a leaf. */
+  history: OpHistory
+  readonly #historyLimit: number
+  readonly #historyBytes: number
   /** Sequenced fragments received and not yet applied. */
   readonly #incoming: SequencedInbox
   /** Our changes in flight: sending them, and the root's answers (see OwnChanges). */
@@ -145,7 +147,10 @@ export class Replica {
     logBytes = Infinity,
   ) {
     this.log = new DocLog(logLimit, logBytes)
-    this.history = new OpHistory(Math.max(1024, logLimit), logBytes)
+    // A leaf never sequences (see ReplicaIO.canSequence): no op history to keep.
+    this.history = new OpHistory(io.canSequence?.() === false ? 0 : Math.max(1024, logLimit), logBytes)
+    this.#historyLimit = Math.max(1024, logLimit)
+    this.#historyBytes = logBytes
     this.#incoming = new SequencedInbox(doc, io)
     this.#own = new OwnChanges(this)
     this.#presence = new PresenceTable(doc, io, this.events)
@@ -213,6 +218,12 @@ export class Replica {
   }
 
   becomeSequencer(): void {
+    // Never expected at a leaf (it keeps no history): if it happens, the history starts here, and
+    // a change made on an older base gets ERR_STALE_BASE and is rebased and resent by its origin.
+    if (this.history.limit === 0) {
+      this.history = new OpHistory(this.#historyLimit, this.#historyBytes)
+      this.history.reset(this.seq)
+    }
     this.sequencer ??= new Sequencer(this)
     // A snapshot asked of a parent (ERR_DIVERGED) will not come now: this replica is the root.
     this.#own.resyncing = false

@@ -143,6 +143,8 @@ export class Node implements NodeContext {
       epoch: () => this.succession.epoch,
       now: () => this.clock.now(),
       isRoot,
+      // Only an endpoint that binds can be promoted (succession.ts): a leaf's replicas keep no op history.
+      canSequence: () => this.opts.bind !== undefined,
       mayConfirm: () => this.coordination?.mayConfirm() ?? true,
       sendUp: (bytes) => this.sendUp(bytes),
       publishFragments: (doc, envelopes) => this.publishFragments(doc, envelopes),

@@ -4,8 +4,8 @@ import { Kind, kindName, peekKind } from '../protocol/kinds.js'
 import { BatchCodec, RefusalCodec } from '../protocol/payloads.js'
 import { docTopic, endpointTopic } from '../protocol/topics.js'
 import type { PubChannel } from '../transport.js'
+import type { NodeContext } from './context.js'
 import type { Inbox } from './inbox.js'
-import type { ReplicaHost } from './replica-wiring.js'
 
 /**
  * What goes out of an endpoint: published on its PUB to children (a topic each: a document, an
@@ -14,7 +14,7 @@ import type { ReplicaHost } from './replica-wiring.js'
  */
 export class Outbox {
   constructor(
-    readonly node: ReplicaHost,
+    readonly node: NodeContext,
     readonly inbox: Inbox,
     readonly outbound: () => PubChannel | undefined,
   ) {}

@@ -8,8 +8,6 @@ import { ReplicaSet } from './replicas.js'
 
 /** What the replicas are wired to beyond the endpoint's context. */
 export interface ReplicaHost extends NodeContext {
-  /** With a coordinator, whether the root's lease allows confirming writes now. */
-  readonly coordination: (NodeContext['coordination'] & { mayConfirm(): boolean }) | undefined
   /** Publishes sequenced fragments to the children (one frame for several). */
   publishFragments(doc: DocId, envelopes: Uint8Array[]): void
 }

@@ -207,6 +207,7 @@ export function carryOnto(pending: ReadonlyArray<{ op: Op }>, madeOn: unknown, t
  * the other, and a text edit then reached past the end of its string (the failover test,
  * issue 12). So with `keepSent` (not at a root, whose own sequencer answers in process) such a
  * change stays sent, in doubt, and the changes after it wait for its echo (Replica.#acknowledgeHead).
+ * A leaf's storage keeps that doubt with the copy (leafRecord), so a restart goes on the same way.
  */
 export function rebaseOverJump(pending: readonly PendingFragment[], madeOn: unknown, target: unknown, keepSent: boolean): void {
   carryOnto(pending, madeOn, target)
@@ -214,6 +215,10 @@ export function rebaseOverJump(pending: readonly PendingFragment[], madeOn: unkn
     if (keepSent && p.sent) {
       p.inDoubt = true
       p.dirty = true
-    } else p.sent = false
+    } else {
+      // Not sent: a copy fixed for it on the old state goes no more; one is fixed on the snapshot.
+      p.sent = false
+      p.armed = undefined
+    }
   }
 }

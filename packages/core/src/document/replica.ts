@@ -371,6 +371,9 @@ export class Replica {
     this.seq = replayed.seq
     this.snapshotSeq = stored.snapshot?.seq ?? 0
     this.storedUpTo = replayed.seq
+    // Restarted under the id it had (option `id`): its counter goes on past what the store holds
+    // of ours, or a new change would be taken for an old one and "confirmed" with its seq, lost.
+    this.nextClientSeq = Math.max(this.nextClientSeq, (this.clientSeqs.get(this.io.self) ?? 0) + 1)
     this.#becomeReady()
   }
 

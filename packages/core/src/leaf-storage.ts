@@ -9,7 +9,9 @@ import type { DocId, EndpointId } from './ids.js'
  * the next clientSeq. The root dedupes changes by (origin, clientSeq), so a resent change is
  * answered with its seq instead of applied twice; and a clientSeq is never reused, because a
  * change is sent upstream only after a `save` that holds it (and so the counter past it) has
- * resolved.
+ * resolved. And a change goes up only as the copy such a save holds (`LeafPendingChange.sent`):
+ * the root may sequence a copy the process sent just before it died, so a restart resends that
+ * copy, not the change's later local form, and its later changes follow the form the root gave it.
  *
  * What is written after every change is small: the pending changes and the fragments sequenced
  * since the kept state. The state itself (large for a large document) is written now and then,

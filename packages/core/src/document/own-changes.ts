@@ -76,7 +76,8 @@ export class OwnChanges {
         if (!this.r.persisting) {
           if (p.fragment.clientSeq <= this.r.savedUpTo) this.#send(p)
         } else if (p.armed?.durable) this.#send(p)
-        else unarmed = true
+        // (one fixed already goes when the save in flight that holds it is durable)
+        else if (p.armed === undefined) unarmed = true
       }
       if (!p.sent || p.dirty) clean = false
     }

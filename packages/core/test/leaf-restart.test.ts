@@ -218,7 +218,7 @@ describe('a leaf restarted from its storage', () => {
   )
 
   it(
-    '... and snapshot jumps: every confirmed change once, none refused, no text edit inside another, and every replica equal',
+    '... and snapshot jumps and racing removals: every confirmed change once, no insert refused, no text edit inside another, and every replica equal',
     async () => {
       // Where a change lands is not checked here: a jump carries unsent changes onto the
       // snapshot by a diff, a guess even without a restart (snapshot-jump.ts). Before the leaf
@@ -231,7 +231,8 @@ describe('a leaf restarted from its storage', () => {
 
 /**
  * Three clients insert tokens into a list and markers into a text, each right after one it
- * sees; a keeps its replica in a store whose writes complete when the interleaving says so.
+ * sees (with `jumps`, now and then removes a token); a keeps its replica in a store whose
+ * writes complete when the interleaving says so.
  * Messages are delivered in random amounts; now and then a client takes the root's snapshot
  * (with `jumps`), and a's process dies and starts again from its store. Then all settles.
  */
@@ -264,10 +265,25 @@ async function interleaving(seed: number, jumps: boolean): Promise<string[]> {
     c.io.tick()
   }
   let restarts = 0
+  /** Tokens some change removes (with `jumps`). */
+  const removed = new Set<string>()
   for (let step = 0; step < 300; step++) {
     const roll = rand()
     const c = clients[Math.floor(rand() * clients.length)]!
-    if (roll < 0.3) {
+    if (roll < 0.3 && jumps && rand() < 0.15 && (c.r.visible as Doc).tokens.length > 0) {
+      // A token removed: two removals of one token race, and the second is refused (what it
+      // removes is gone), so the changes made after it are rebased without it and sent again.
+      const before = c.r.visible as Doc
+      const victim = before.tokens[Math.floor(rand() * before.tokens.length)]!
+      removed.add(victim)
+      const op = diffToOp(
+        before,
+        produce(before, (d) => void d.tokens.splice(d.tokens.indexOf(victim), 1)),
+      )
+      const f = c.r.localChange(applyOp(before, op), op)
+      c.bySeq.set(f.clientSeq, `rm:${victim}`)
+      track(c, `rm:${victim}`, f.confirmed)
+    } else if (roll < 0.3) {
       const i = c.made++
       const before = c.r.visible as Doc
       const { op, meant } = nextChange(before, c.name, i, rand())
@@ -315,11 +331,11 @@ async function interleaving(seed: number, jumps: boolean): Promise<string[]> {
   for (const c of clients) {
     if (c.r.unsettled.length > 0) problems.push(`${c.name}: ${c.r.unsettled.length} unanswered`)
     if (JSON.stringify(c.r.visible) !== JSON.stringify(final)) problems.push(`${c.name} differs from the root`)
-    for (const ch of c.changes) if (ch.outcome instanceof Error) problems.push(`${ch.token} refused: ${ch.outcome.message}`)
-    const confirmed = new Set(c.changes.filter((ch) => typeof ch.outcome === 'number').map((ch) => ch.token))
+    for (const ch of c.changes) if (ch.outcome instanceof Error && !ch.token.startsWith('rm:')) problems.push(`${ch.token} refused: ${ch.outcome.message}`)
+    const confirmed = new Set(c.changes.filter((ch) => typeof ch.outcome === 'number' && !ch.token.startsWith('rm:')).map((ch) => ch.token))
     const tokens = final.tokens.filter((t) => t.startsWith(c.name))
     if (new Set(tokens).size !== tokens.length) problems.push(`${c.name}: a token twice in the list`)
-    for (const t of confirmed) if (!tokens.includes(t)) problems.push(`${t} confirmed but not in the list`)
+    for (const t of confirmed) if (!tokens.includes(t) && !removed.has(t)) problems.push(`${t} confirmed but not in the list`)
     const marks = markers(final.s).map((m) => m.mark)
     for (const t of confirmed) {
       if (!marks.includes(`<${t}>`)) problems.push(`${t} confirmed but its marker is not in the text`)

@@ -19,7 +19,7 @@ import { silentLogger } from '../dist/logger.js'
 import { Kind } from '../dist/protocol/kinds.js'
 import { RefusalCodec, SnapshotCodec } from '../dist/protocol/payloads.js'
 import type { Message } from '../dist/protocol/codec.js'
-import { decode, drain, FakeIO } from './fake-replica-io.js'
+import { decode, drain, FakeIO, seededRoot } from './fake-replica-io.js'
 
 const DOC = 'shared' as DocId
 
@@ -358,3 +358,37 @@ async function interleaving(seed: number, jumps: boolean): Promise<string[]> {
   if (restarts === 0) problems.push('no restart happened (choose another seed)')
   return problems
 }
+
+describe('a leaf restarted from a record that kept no copy of what it sent (written before copies were kept)', () => {
+  it('a restored change the root already sequenced is answered with its seq when the parent answers with a snapshot', async () => {
+    const root = seededRoot(DOC, { tokens: [] })
+    // The old process sent its change and died before the echo; its record holds the change
+    // as a change only (no `sent`).
+    const old = client('a', root.root)
+    const op: Op = ['tokens', 0, { i: 'a0' }]
+    old.r.localChange(applyOp(old.r.visible, op), op)
+    for (const m of old.io.takeUp()) root.root.sequencer!.accept(m)
+    root.io.tick()
+    const storage = new MemoryLeafStorage(old.io.self)
+    await storage.save(DOC, { stateSeq: 0, sequenced: [], seq: 0, nextClientSeq: 2, pending: [{ clientSeq: 1, op }] }, { seq: 0, state: { tokens: [] } })
+
+    const io = new FakeIO(old.io.self, false)
+    const r = new Replica(DOC, io, 1000, 1 << 20)
+    r.restoreLocal((await storage.load(DOC))!)
+    const persister = new LeafPersister(r, storage, silentLogger, () => {}, { seq: 0, generation: r.log.generation })
+    const confirmed = r.pending[0]!.fragment.confirmed
+    // The parent answers the OPEN with a snapshot before the store wrote anything: the root
+    // has the change (its count for us is 1). It is asked for its verdict, not left waiting.
+    takeSnapshot(r, root.root)
+    for (const m of io.takeUp()) root.root.sequencer!.accept(m)
+    root.io.tick()
+    for (const { m } of root.io.takeSent()) deliver(r, m)
+    io.tick()
+    await drain()
+    persister.stop()
+    expect(r.unsettled).toHaveLength(0)
+    await expect(confirmed).resolves.toBe(1)
+    expect(r.visible).toEqual({ tokens: ['a0'] })
+    expect(root.root.confirmed).toEqual({ tokens: ['a0'] })
+  })
+})

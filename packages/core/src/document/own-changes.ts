@@ -148,6 +148,23 @@ export class OwnChanges {
     return n
   }
 
+  /**
+   * A snapshot shows the root handled `p`: it leaves pending and is resent, for the root to
+   * answer its clientSeq as a duplicate (its seq, or its refusal). One never sent here went up
+   * from the process before a restart (its leaf's record kept no copy, see LeafPendingChange):
+   * it is sent as it stands, which the root answers the same way, never sequences.
+   */
+  askVerdict(p: PendingFragment): void {
+    this.awaitingVerdict.set(p.fragment.clientSeq, p)
+    if (!p.sent) {
+      p.payload = encodeOp(p.op, this.refusedUpTo)
+      p.sentRefused = this.refusedUpTo
+      p.armed = undefined
+      p.sent = true
+    }
+    this.transmit(p)
+  }
+
   /** Settles a change resent after a snapshot, if `clientSeq` is one: true if it was. */
   settleVerdict(clientSeq: number, seq: number): boolean {
     const verdict = this.awaitingVerdict.get(clientSeq)

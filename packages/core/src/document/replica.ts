@@ -690,8 +690,7 @@ export class Replica {
       const p = this.pending[i]!
       if (p.fragment.clientSeq <= mine) {
         this.pending.splice(i, 1)
-        this.#own.awaitingVerdict.set(p.fragment.clientSeq, p)
-        if (p.sent) this.#own.transmit(p)
+        this.#own.askVerdict(p)
       }
     }
     // The jump skipped fragments we never saw: what stays pending is rebased onto the snapshot.

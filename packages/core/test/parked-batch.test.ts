@@ -88,4 +88,100 @@ describe('a batch parked while the lease was unproven', () => {
     restarted.restore((await storage.load(DOC))!)
     expect(restarted.confirmed).toEqual(root.confirmed)
   })
+  it('when dropped, goes first again: a later change of the same author staged behind it does not overtake it, and no resend is acknowledged without a history holding it', async () => {
+    // Sharded chaos seed 155: the root was paused while a writer's change was being written; the
+    // writer's next change arrived meanwhile and was staged behind it. The lease lapsed, the root
+    // was elected again at a new epoch on the same history, and the parked batch was dropped. The
+    // staged change then went out first; the first one, resent, was taken as sequenced earlier and
+    // acknowledged, though no history held it: a confirmed change lost.
+    const storage = new MemoryStorage()
+    const { io, root } = seededRoot(DOC, { log: [] }, storage)
+    await storage.writeSnapshot(DOC, root.storedSnapshot())
+    root.storedUpTo = 0
+    const w = newEndpointId()
+    root.sequencer!.accept(push(w, 1, 'w1', 0))
+    io.tick()
+    await root.sequencer!.idle()
+    await drain()
+    io.takeSent()
+
+    root.sequencer!.accept(push(w, 2, 'w2', 1))
+    io.tick() // being written now
+    root.sequencer!.accept(push(w, 3, 'w3', 1)) // made on top of w2, staged behind it
+    io.confirmable = false
+    for (let i = 0; i < 5; i++) await drain()
+    expect(root.seq).toBe(1)
+
+    // Elected again, a new term, nothing else moved: the parked batch is dropped.
+    io.epochValue = 2
+    root.sequencer!.pause()
+    io.confirmable = true
+    root.sequencer!.resume()
+    io.tick()
+    await root.sequencer!.idle()
+    for (let i = 0; i < 5; i++) await drain()
+    // The author, having re-joined, resends what it has no answer for.
+    root.sequencer!.accept(push(w, 2, 'w2', 1))
+    root.sequencer!.accept(push(w, 3, 'w3', 1))
+    io.tick()
+    await root.sequencer!.idle()
+    for (let i = 0; i < 5; i++) await drain()
+
+    expect((root.confirmed as State).log).toEqual(['w3', 'w2', 'w1'])
+    // Every change of w is in the history exactly once, in its order, and every answer w got
+    // names the seq where the history holds that very change.
+    const held = root.log
+      .entriesAfter(0)
+      .filter((e) => e.origin === w)
+      .map((e) => [e.clientSeq, e.seq])
+    expect(held).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ])
+    const sent = io.takeSent().filter(({ to }) => to === w)
+    expect(sent.filter(({ m }) => m.kind === Kind.REJECT)).toEqual([])
+    for (const { m } of sent.filter(({ m }) => m.kind === Kind.ACK)) expect(held).toContainEqual([m.clientSeq, m.seq])
+    const restarted = new Replica(DOC, new FakeIO(newEndpointId(), true, storage), 100, 1 << 20)
+    restarted.restore((await storage.load(DOC))!)
+    expect(restarted.confirmed).toEqual(root.confirmed)
+  })
+
+  it('when dropped, leaves a refusal in it undecided: a resend of that change is refused again, never acknowledged', async () => {
+    // A refused change counted as handled the moment its batch went to the store; once the batch
+    // was dropped, nothing remembered why, and a resend was acknowledged as sequenced earlier.
+    const storage = new MemoryStorage()
+    const { io, root } = seededRoot(DOC, { log: [] }, storage)
+    await storage.writeSnapshot(DOC, root.storedSnapshot())
+    root.storedUpTo = 0
+    const w = newEndpointId()
+    root.sequencer!.accept(push(w, 1, 'w1', 0))
+    io.tick()
+    await root.sequencer!.idle()
+    await drain()
+    io.takeSent()
+    const unfit = decode(encodeMessage({ kind: Kind.FRAGMENT, origin: w, sender: w, doc: DOC, clientSeq: 2, seq: 0, baseSeq: 1, epoch: 1, payload: encodeOp(['log', 7, { r: true }]) }))
+    root.sequencer!.accept(unfit)
+    const v = newEndpointId()
+    root.sequencer!.accept(push(v, 1, 'v1', 1)) // same batch: the batch goes to the store
+    io.tick()
+    io.confirmable = false
+    for (let i = 0; i < 5; i++) await drain()
+    io.epochValue = 2
+    root.sequencer!.pause()
+    root.sequencer!.accept(unfit) // the author's resend, while the root recovers
+    io.confirmable = true
+    root.sequencer!.resume()
+    io.tick()
+    await root.sequencer!.idle()
+    for (let i = 0; i < 5; i++) await drain()
+    root.sequencer!.accept(unfit)
+    io.tick()
+    await root.sequencer!.idle()
+    for (let i = 0; i < 5; i++) await drain()
+    const answers = io.takeSent().filter(({ to, m }) => to === w && m.clientSeq === 2)
+    expect(answers.filter(({ m }) => m.kind === Kind.ACK)).toEqual([])
+    expect(answers.some(({ m }) => new TextDecoder().decode(m.payload).includes('ERR_CHANGE_REJECTED'))).toBe(true)
+    expect((root.confirmed as State).log).toEqual(['v1', 'w1'])
+  })
 })

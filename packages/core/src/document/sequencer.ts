@@ -98,8 +98,11 @@ export class Sequencer {
    * meanwhile, recovered without.
    */
   #parked: (() => void) | undefined
-  /** The seq and epoch the parked batch followed: it is completed only if nothing moved since. */
-  #parkedAt: { seq: number; epoch: number } | undefined
+  /**
+   * The seq and epoch the parked batch followed (it is completed only if nothing moved since),
+   * and its fragments as received, to be placed again if it is dropped.
+   */
+  #parkedAt: { seq: number; epoch: number; candidates: Candidate[] } | undefined
   /** Branches to merge (see mergeBranch), waiting while paused or while a run is being written. */
   #merges: Array<() => void> = []
 
@@ -134,7 +137,11 @@ export class Sequencer {
       // now put the old state back over what recovery brought in (sharded chaos seed 121). Its
       // changes are resent by their authors; what the store holds of it is replaced or overtaken
       // before the next append (#storeAfter).
-      this.replica.io.logger.warn({ doc: this.replica.doc, seq: parkedAt.seq, epoch: parkedAt.epoch }, 'a batch left unanswered when the lease lapsed is dropped: the history moved on since')
+      this.replica.io.logger.warn(
+        { doc: this.replica.doc, seq: parkedAt.seq, epoch: parkedAt.epoch },
+        'a batch left unanswered when the lease lapsed is dropped: the history moved on since; its fragments are placed again',
+      )
+      this.#requeue(parkedAt.candidates)
       this.#release()
     } else if (parked && this.replica.sequencer === this) parked()
     const held = this.#held
@@ -507,7 +514,9 @@ export class Sequencer {
     }
     this.#committing = true
     for (const p of prepared) this.#inFlightUpTo.set(p.candidate.origin, Math.max(p.candidate.clientSeq, this.#inFlightUpTo.get(p.candidate.origin) ?? 0))
-    for (const { candidate: c } of rejected) this.#answers.markRejected(c.origin, c.clientSeq)
+    // Refused ones count as in flight too, not as refused yet: the batch may still be dropped
+    // (see resume), and a resend answered as handled meanwhile was acknowledged as if sequenced.
+    for (const { candidate: c } of rejected) this.#inFlightUpTo.set(c.origin, Math.max(c.clientSeq, this.#inFlightUpTo.get(c.origin) ?? 0))
     const stored = prepared.map((p) => ({ seq: p.entry.seq, origin: p.candidate.origin, clientSeq: p.candidate.clientSeq, envelope: p.envelope }))
     const last = stored[stored.length - 1]!.seq
     this.#storeAfter(stored[0]!.seq - 1)
@@ -525,7 +534,7 @@ export class Sequencer {
           }
           if (r.io.mayConfirm?.() === false) {
             this.#paused = true
-            this.#parkedAt = { seq: stored[0]!.seq - 1, epoch: run.epoch }
+            this.#parkedAt = { seq: stored[0]!.seq - 1, epoch: run.epoch, candidates: this.#received(run) }
             this.#parked = () => {
               try {
                 this.#complete(prepared, rejected, stale, run.cut)
@@ -588,6 +597,40 @@ export class Sequencer {
       r.snapshotSeq = Math.max(r.snapshotSeq, seq)
       r.storedUpTo = Math.max(seq, r.storedUpTo ?? 0)
     })
+  }
+
+  /**
+   * The fragments a run took from the batch, as received and in their order: its placed
+   * prefix, then what a cut sent back with it. None for a merged branch (its changes come as
+   * the resends that follow it).
+   */
+  #received(run: Run): Candidate[] {
+    if (run.batch.length === 0) return []
+    const taken = new Set(run.batch)
+    return run.batch.concat(run.stale.map((x) => x.candidate).filter((c) => !taken.has(c)))
+  }
+
+  /**
+   * Puts a dropped batch's fragments back in front of what was staged behind them. Later
+   * fragments of the same origins were staged while it was being written, counting it as in
+   * flight; sequenced without it they went ahead of it, and its change, resent, was then taken
+   * for one sequenced earlier and acknowledged though no history held it (sharded chaos seed 155).
+   */
+  #requeue(candidates: Candidate[]): void {
+    if (candidates.length === 0) return
+    this.#chains.clear() // they may follow entries of the dropped batch
+    const again = new Set(candidates.map((c) => `${c.origin}:${c.clientSeq}`))
+    // Only what follows each origin's last handled change on the history this root holds now
+    // (recovery may have brought another): the rest is a gap here, asked again as any gap is.
+    const next = new Map<EndpointId, number>()
+    this.#batch = candidates.concat(this.#batch.filter((c) => !again.has(`${c.origin}:${c.clientSeq}`))).filter((c) => {
+      const expected = next.get(c.origin) ?? this.#answers.handled(c.origin) + 1
+      if (c.clientSeq !== expected) return false
+      next.set(c.origin, expected + 1)
+      return true
+    })
+    this.#stagedBy.clear()
+    for (const c of this.#batch) this.#stagedBy.set(c.origin, (this.#stagedBy.get(c.origin) ?? 0) + 1)
   }
 
   /** The sequencer takes new runs again; what arrived meanwhile goes out now (unless retired). */

@@ -2,7 +2,7 @@ import type { DocId, EndpointId } from '../ids.js'
 import { decodeMessage } from '../protocol/codec.js'
 import { decodeFragmentBody, encodeOp } from '../protocol/ops.js'
 import { applyOp, applyOps, invertOp, transformOp, transformPast, type Op } from './ot.js'
-import { diffToOp } from './diff.js'
+import { diffToOp, type Identity } from './diff.js'
 import type { DocLog } from './doc-log.js'
 import { pendingFragment, type PendingFragment } from './fragment.js'
 
@@ -184,7 +184,7 @@ export function madeOnBefore(confirmed: unknown, pending: readonly PendingFragme
 export function carryOnto(pending: ReadonlyArray<{ op: Op }>, madeOn: unknown, target: unknown): void {
   let jump: Op = null
   try {
-    jump = diffToOp(madeOn, target)
+    jump = diffToOp(madeOn, target, unpairedLists(madeOn, target))
   } catch {
     jump = null
   }
@@ -196,6 +196,38 @@ export function carryOnto(pending: ReadonlyArray<{ op: Op }>, madeOn: unknown, t
       // it stays as it was; the root decides
     }
   }
+}
+
+/**
+ * For the jump's diff: the lists of plain values (strings, numbers…) found at the same place
+ * in both states, each told to be matched by value alone. Otherwise the diff pairs a value
+ * that went with one that came between the same neighbours, as one element edited in place:
+ * a pending removal of a token that another author removed meanwhile then removed the token
+ * inserted next to it — a confirmed change lost (leaf-restart's jump interleavings, seeds 262
+ * and 365 of 1,000). A list of plain values has nothing to edit in place: what went is gone,
+ * and a pending change to it comes to nothing. (Lists holding objects keep the pairing: the
+ * snapshot's objects are all new, and only pairing lets edits inside them follow.)
+ */
+function unpairedLists(madeOn: unknown, target: unknown): Identity {
+  const identity: Identity = new Map()
+  const shared = new Set<object>()
+  const plain = (list: readonly unknown[]) => list.every((v) => typeof v !== 'object' || v === null)
+  const walk = (a: unknown, b: unknown): void => {
+    if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return
+    if (Array.isArray(a) !== Array.isArray(b)) return
+    if (Array.isArray(a)) {
+      const list = b as unknown[]
+      // One list at two places (shared) cannot say which it stands for there: it keeps the pairing.
+      if (shared.has(a) || identity.has(a)) {
+        identity.delete(a)
+        shared.add(a)
+      } else if (plain(a) && plain(list)) identity.set(a, [...list])
+      return
+    }
+    for (const key of Object.keys(b)) if (Object.prototype.hasOwnProperty.call(a, key)) walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])
+  }
+  walk(madeOn, target)
+  return identity
 }
 
 /**

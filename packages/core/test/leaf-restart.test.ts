@@ -76,7 +76,8 @@ function deliver(r: Replica, m: Message): void {
   } else if (m.kind === Kind.ACK) r.acknowledged(m.clientSeq, m.seq)
 }
 
-type Doc = { tokens: string[]; s: string }
+/** Each token is in `tokens` and, as an object, at the same index in `objs`. */
+type Doc = { tokens: string[]; s: string; objs: Array<{ t: string }> }
 
 /** The markers of a text, in order: `<a3>` is change 3 of client a. */
 const markers = (s: string) => [...s.matchAll(/<[a-z]\d+>/g)].map((m) => ({ mark: m[0], end: m.index + m[0].length }))
@@ -102,6 +103,7 @@ function nextChange(before: Doc, name: string, i: number, pick: number): { op: O
     before,
     produce(before, (d) => {
       d.tokens.splice(after + 1, 0, `${name}${i}`)
+      d.objs.splice(after + 1, 0, { t: `${name}${i}` })
       d.s = d.s.slice(0, pos) + `<${name}${i}>` + d.s.slice(pos)
     }),
   )
@@ -222,9 +224,10 @@ describe('a leaf restarted from its storage', () => {
     async () => {
       // Where a change lands is not checked here: a jump carries unsent changes onto the
       // snapshot by a diff, a guess even without a restart (snapshot-jump.ts). Before the leaf
-      // kept what it sent, seeds 2 and 27 lost a confirmed change's text into another's; before
-      // a jump's diff matched plain list values by value alone, seeds 262 and 365 lost a token
-      // to a removal of another one (with or without restarts: the live path, snapshot-jump.ts).
+      // kept what it sent, seeds 2 and 27 lost a confirmed change's text into another's. Before
+      // a jump's diff matched list elements by value (jumpIdentity), seeds 262 and 365 lost a
+      // token, and most seeds an object, to a removal of another one, with or without restarts
+      // (the live path, snapshot-jump.ts).
       expect(await failing(seedsToRun(30, [262, 365]), true)).toEqual([])
     },
     TIMEOUT,
@@ -246,7 +249,7 @@ async function interleaving(seed: number, jumps: boolean): Promise<string[]> {
   // stale (made again on a newer one), and a restart is often answered with a snapshot.
   const root = { io: new FakeIO(newEndpointId(), true), root: undefined as unknown as Replica }
   root.root = new Replica(DOC, root.io, 100, 1 << 20, jumps ? 4000 : Infinity)
-  root.root.seed({ tokens: [], s: '' })
+  root.root.seed({ tokens: [], s: '', objs: [] })
   root.root.becomeSequencer()
   const clients: Client[] = ['a', 'b', 'c'].map((name) => client(name, root.root))
   const a = clients[0]!
@@ -285,7 +288,10 @@ async function interleaving(seed: number, jumps: boolean): Promise<string[]> {
       removed.add(victim)
       const op = diffToOp(
         before,
-        produce(before, (d) => void d.tokens.splice(d.tokens.indexOf(victim), 1)),
+        produce(before, (d) => {
+          d.objs.splice(d.tokens.indexOf(victim), 1)
+          d.tokens.splice(d.tokens.indexOf(victim), 1)
+        }),
       )
       const f = c.r.localChange(applyOp(before, op), op)
       c.bySeq.set(f.clientSeq, `rm:${victim}`)
@@ -343,6 +349,7 @@ async function interleaving(seed: number, jumps: boolean): Promise<string[]> {
     const tokens = final.tokens.filter((t) => t.startsWith(c.name))
     if (new Set(tokens).size !== tokens.length) problems.push(`${c.name}: a token twice in the list`)
     for (const t of confirmed) if (!tokens.includes(t) && !removed.has(t)) problems.push(`${t} confirmed but not in the list`)
+    for (const t of confirmed) if (!final.objs.some((o) => o.t === t) && !removed.has(t)) problems.push(`${t} confirmed but not in the list of objects`)
     const marks = markers(final.s).map((m) => m.mark)
     for (const t of confirmed) {
       if (!marks.includes(`<${t}>`)) problems.push(`${t} confirmed but its marker is not in the text`)

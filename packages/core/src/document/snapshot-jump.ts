@@ -184,7 +184,7 @@ export function madeOnBefore(confirmed: unknown, pending: readonly PendingFragme
 export function carryOnto(pending: ReadonlyArray<{ op: Op }>, madeOn: unknown, target: unknown): void {
   let jump: Op = null
   try {
-    jump = diffToOp(madeOn, target, unpairedLists(madeOn, target))
+    jump = diffToOp(madeOn, target, jumpIdentity(madeOn, target))
   } catch {
     jump = null
   }
@@ -199,35 +199,84 @@ export function carryOnto(pending: ReadonlyArray<{ op: Op }>, madeOn: unknown, t
 }
 
 /**
- * For the jump's diff: the lists of plain values (strings, numbers…) found at the same place
- * in both states, each told to be matched by value alone. Otherwise the diff pairs a value
- * that went with one that came between the same neighbours, as one element edited in place:
- * a pending removal of a token that another author removed meanwhile then removed the token
- * inserted next to it — a confirmed change lost (leaf-restart's jump interleavings, seeds 262
- * and 365 of 1,000). A list of plain values has nothing to edit in place: what went is gone,
- * and a pending change to it comes to nothing. (Lists holding objects keep the pairing: the
- * snapshot's objects are all new, and only pairing lets edits inside them follow.)
+ * For the jump's diff: which element of each list in `target` (the snapshot's state, decoded:
+ * none of its objects is one of ours) stands for which of ours, at every place both states
+ * hold a list. An element equal to one of ours is that one; an object that differs from one
+ * of ours in fewer than half of its entries is that one, edited (so pending edits inside it
+ * follow it); any other is new, and ours left unmatched went. Without this the diff paired
+ * what went with what came between the same neighbours, by position alone, as one element
+ * edited in place: a pending removal of an element another author removed meanwhile then
+ * removed the one inserted next to it — a confirmed change lost (leaf-restart's jump
+ * interleavings, seeds 262 and 365 of 1,000 for plain values; most seeds for objects).
  */
-function unpairedLists(madeOn: unknown, target: unknown): Identity {
+export function jumpIdentity(madeOn: unknown, target: unknown): Identity {
   const identity: Identity = new Map()
   const shared = new Set<object>()
-  const plain = (list: readonly unknown[]) => list.every((v) => typeof v !== 'object' || v === null)
   const walk = (a: unknown, b: unknown): void => {
-    if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return
+    if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null || a === b) return
     if (Array.isArray(a) !== Array.isArray(b)) return
-    if (Array.isArray(a)) {
-      const list = b as unknown[]
-      // One list at two places (shared) cannot say which it stands for there: it keeps the pairing.
-      if (shared.has(a) || identity.has(a)) {
-        identity.delete(a)
-        shared.add(a)
-      } else if (plain(a) && plain(list)) identity.set(a, [...list])
+    if (!Array.isArray(a)) {
+      for (const key of Object.keys(b)) if (Object.prototype.hasOwnProperty.call(a, key)) walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])
       return
     }
-    for (const key of Object.keys(b)) if (Object.prototype.hasOwnProperty.call(a, key)) walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])
+    // One list at two places (shared) cannot say which it stands for there: it is left to the diff.
+    if (shared.has(a) || identity.has(a)) {
+      identity.delete(a)
+      shared.add(a)
+      return
+    }
+    const known = matchList(a, b as unknown[])
+    identity.set(a, known)
+    known.forEach((old, j) => {
+      if (old !== (b as unknown[])[j]) walk(old, (b as unknown[])[j])
+    })
   }
   walk(madeOn, target)
   return identity
+}
+
+/** For each element of `after`, the element of `before` it stands for, or itself when it is new (see jumpIdentity). */
+function matchList(before: readonly unknown[], after: readonly unknown[]): unknown[] {
+  const key = (v: unknown): unknown => (typeof v === 'object' && v !== null ? JSON.stringify(v) : v)
+  const byValue = new Map<unknown, number[]>()
+  for (let i = before.length - 1; i >= 0; i--) {
+    const k = key(before[i])
+    const list = byValue.get(k)
+    if (list) list.push(i)
+    else byValue.set(k, [i])
+  }
+  const used = new Array<boolean>(before.length).fill(false)
+  const known: unknown[] = after.map((v) => {
+    const i = byValue.get(key(v))?.pop()
+    if (i === undefined) return undefined
+    used[i] = true
+    return before[i]
+  })
+  // Objects left: each takes the first unused one of ours it differs from in fewer than half of its entries.
+  for (let j = 0; j < after.length; j++) {
+    if (known[j] !== undefined) continue
+    const v = after[j]
+    if (isRecord(v)) {
+      const i = before.findIndex((o, n) => !used[n] && isRecord(o) && similar(o, v))
+      if (i >= 0) {
+        used[i] = true
+        known[j] = before[i]
+        continue
+      }
+    }
+    known[j] = v
+  }
+  return known
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** More than half of the keys of either object hold equal values in both. */
+function similar(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)])
+  let equal = 0
+  for (const k of keys) if (k in a && k in b && JSON.stringify(a[k]) === JSON.stringify(b[k])) equal++
+  return equal * 2 > keys.size
 }
 
 /**

@@ -1,5 +1,5 @@
 import { BadFrameError } from '../errors.js'
-import type { DocId, EndpointId } from '../ids.js'
+import type { EndpointId } from '../ids.js'
 import { encodeMessage, stampSequenced, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { decodeFragmentBody, encodeOp, type FragmentBody } from '../protocol/ops.js'
@@ -7,54 +7,14 @@ import type { HistoryEntry } from './op-history.js'
 import { applyOp } from './ot.js'
 import { OpenPass } from './draft-apply.js'
 import { place, type Candidate, type Chain, type Placed } from './placement.js'
-import { remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
+import type { PendingFragment } from './fragment.js'
 import { OriginAnswers } from './origin-answers.js'
 import type { Replica } from './replica.js'
-import { readBranch, rebaseBranch } from './branch.js'
-
-interface Prepared {
-  candidate: Candidate
-  entry: HistoryEntry
-  envelope: Uint8Array
-  /** The confirmed state once this one is applied (in a shared pass: once the whole pass is). */
-  state: unknown
-  /** The confirmed state before it (undefined in a shared pass: nothing reads it there). */
-  before: unknown
-  /** Applied in the run's shared pass: `state` is the state after the whole pass. */
-  shared: boolean
-}
-
-/** One flush: the batch taken, and what became of each fragment so far. */
-interface Run {
-  batch: Candidate[]
-  /** Index of the next fragment to place. */
-  next: number
-  prepared: Prepared[]
-  rejected: Array<{ candidate: Candidate; reason: string }>
-  stale: Array<{ candidate: Candidate; reason: string; minBase: number }>
-  /** Origins refused in this run: their later fragments here were made on top of it. */
-  refusedNow: Set<EndpointId>
-  /** The confirmed state once the prepared fragments are applied (see `pass`), and its seq. */
-  state: unknown
-  /**
-   * With no hook that looks at each fragment's states: the fragments placed since `state`,
-   * applied in one open pass, so each container is copied once per run, not once per fragment
-   * (a 400-key map per fragment was the root's top cost). Closed by #settle.
-   */
-  pass?: OpenPass<unknown> | undefined
-  /**
-   * An op did not apply in the open pass (which then re-applied every op before it): the rest
-   * of the run applies fragment by fragment, so a batch full of unfit ops costs no more than
-   * before the pass, not a re-apply per unfit op.
-   */
-  unfit?: boolean
-  seq: number
-  epoch: number
-  /** True once the run waited for a hook (it holds the sequencer until it completes). */
-  held: boolean
-  /** True when the run was cut short (SLICE_MS): the rest of its batch follows in the next. */
-  cut: boolean
-}
+import { planMerge } from './branch-plan.js'
+import { completeRun } from './run-completion.js'
+import { sequenceLocal } from './sequence-local.js'
+import { newRun, receivedBy, requeued, settle, type Run } from './sequencer-run.js'
+import { storeAfter } from './store-after.js'
 
 /** Origins whose chain is cached; the oldest is dropped beyond this. */
 const CHAINS = 4096
@@ -161,24 +121,7 @@ export class Sequencer {
 
   /** The root's own change, made on its confirmed state: sequenced at once, nothing to transform. */
   sequenceLocal(p: PendingFragment, newState: unknown): void {
-    const r = this.replica
-    const base = r.seq
-    const before = r.confirmed
-    r.confirmed = newState
-    p.fragment.baseSeq = base
-    const seq = ++r.seq
-    const epoch = r.io.epoch()
-    const clientSeq = p.fragment.clientSeq
-    const envelope = encodeMessage({ kind: Kind.FRAGMENT, origin: r.io.self, sender: r.io.self, doc: r.doc, clientSeq, seq, baseSeq: base, epoch, payload: encodeOp(p.op) })
-    r.clientSeqs.set(r.io.self, clientSeq)
-    r.log.append({ seq, origin: r.io.self, clientSeq, epoch, envelope })
-    r.history.append({ seq, origin: r.io.self, clientSeq, base, op: p.op, sent: p.op })
-    r.io.stats.sequenced++
-    r.io.publishFragments(r.doc, [envelope])
-    r.afterSequenced()
-    p.resolve(seq)
-    r.advanced()
-    if (r.io.hooks?.notifies) r.io.hooks.sequenced(r.doc, [{ doc: r.doc, endpoint: r.io.self, ops: p.op, before, after: newState, seq, clientSeq }], () => this.#stored())
+    sequenceLocal(this.replica, p, newState)
   }
 
   /** An unsequenced FRAGMENT from below. Duplicates are answered, gaps asked to resend. */
@@ -251,23 +194,10 @@ export class Sequencer {
     const r = this.replica
     if (r.sequencer !== this) return
     const skip = (reason: string) => r.io.logger.info({ doc: r.doc, fork, fragments: envelopes.length, reason }, 'a branch was not merged; its changes come as resends')
-    // Each change must pass the validate hook on its own: as resends, they do.
-    if (r.io.hooks?.validates) return skip('the validate hook sees each change')
-    const over = fork <= r.seq && chain !== 0 && r.log.chainAt(fork) === chain ? r.history.since(fork) : undefined
-    if (!over) return skip("this root's history at the fork is not known to be the branch's")
-    const branch = readBranch(r.doc, fork, envelopes)
-    if (typeof branch === 'string') return skip(branch)
-    // Only changes this root has not handled, each following its origin's last.
-    const upTo = new Map<EndpointId, number>()
-    for (const f of branch) {
-      if (f.clientSeq !== (upTo.get(f.origin) ?? this.#answers.handled(f.origin)) + 1) return skip(`it holds a change this root handled, or one after a gap (${f.origin}:${f.clientSeq})`)
-      upTo.set(f.origin, f.clientSeq)
-    }
-    const ops = rebaseBranch(
-      branch.map((f) => f.body.op),
-      over.map((e) => e.op),
-    )
-    const run: Run = { batch: [], next: 0, prepared: [], rejected: [], stale: [], refusedNow: new Set(), state: r.confirmed, seq: r.seq, epoch: r.io.epoch(), held: false, cut: false }
+    const plan = planMerge(r, fork, chain, envelopes, (origin) => this.#answers.handled(origin))
+    if (typeof plan === 'string') return skip(plan)
+    const { branch, ops, upTo } = plan
+    const run = newRun([], r.confirmed, r.seq, r.io.epoch())
     for (let i = 0; i < branch.length; i++) {
       const f = branch[i]!
       let next: unknown
@@ -287,7 +217,7 @@ export class Sequencer {
       this.#stagedBy.clear()
       for (const c of staged) this.#stagedBy.set(c.origin, (this.#stagedBy.get(c.origin) ?? 0) + 1)
     }
-    r.io.logger.info({ doc: r.doc, fork, fragments: branch.length, over: over.length }, 'merged a branch of another history: its changes carried past ours')
+    r.io.logger.info({ doc: r.doc, fork, fragments: branch.length, over: plan.over }, 'merged a branch of another history: its changes carried past ours')
     this.#commit(run)
   }
 
@@ -340,7 +270,7 @@ export class Sequencer {
     this.#stagedBy.clear()
     if (batch.length === 0) return
     const r = this.replica
-    this.#prepare({ batch, next: 0, prepared: [], rejected: [], stale: [], refusedNow: new Set(), state: r.confirmed, seq: r.seq, epoch: r.io.epoch(), held: false, cut: false })
+    this.#prepare(newRun(batch, r.confirmed, r.seq, r.io.epoch()))
   }
 
   /**
@@ -371,7 +301,7 @@ export class Sequencer {
         continue
       }
       // place reads the state only for a body of patches (a peer from before operations).
-      const placed = place(c, c.body.patches === undefined ? run.state : this.#settle(run), r, this.#chains, this.#answers.lastRefused(c.origin), run.prepared)
+      const placed = place(c, c.body.patches === undefined ? run.state : settle(run), r, this.#chains, this.#answers.lastRefused(c.origin), run.prepared)
       if ('reject' in placed || 'stale' in placed) {
         if ('reject' in placed) run.rejected.push({ candidate: c, reason: placed.reject })
         else run.stale.push({ candidate: c, reason: placed.stale, minBase: placed.minBase })
@@ -384,7 +314,7 @@ export class Sequencer {
         try {
           ;(run.pass ??= new OpenPass(run.state)).apply(placed.op)
         } catch (error) {
-          this.#settle(run)
+          settle(run)
           run.unfit = true
           this.#refuseUnfit(run, c, error)
           continue
@@ -394,7 +324,7 @@ export class Sequencer {
       }
       let next: unknown
       try {
-        next = applyOp(this.#settle(run), placed.op)
+        next = applyOp(settle(run), placed.op)
       } catch (error) {
         this.#refuseUnfit(run, c, error)
         continue
@@ -421,16 +351,6 @@ export class Sequencer {
   #refuseUnfit(run: Run, c: Candidate, error: unknown): void {
     run.rejected.push({ candidate: c, reason: `its operation does not apply to the current document (${(error as Error).message})` })
     run.refusedNow.add(c.origin)
-  }
-
-  /** Closes the run's open pass (if any): `run.state` and its fragments' states are then final. */
-  #settle(run: Run): unknown {
-    if (!run.pass) return run.state
-    const state = run.pass.finish()
-    run.pass = undefined
-    run.state = state
-    for (let i = run.prepared.length - 1; i >= 0 && run.prepared[i]!.shared && run.prepared[i]!.state === undefined; i--) run.prepared[i]!.state = state
-    return state
   }
 
   /**
@@ -504,11 +424,11 @@ export class Sequencer {
   /** Stores the run (when the root has storage), then acknowledges, refuses and publishes it. */
   #commit(run: Run): void {
     const r = this.replica
-    this.#settle(run)
+    settle(run)
     const { prepared, rejected, stale } = run
     const storage = r.io.storage
     if (!storage || prepared.length === 0) {
-      this.#complete(prepared, rejected, stale, run.cut)
+      completeRun(r, this.#answers, prepared, rejected, stale, run.cut)
       if (run.held) this.#release()
       return
     }
@@ -519,7 +439,7 @@ export class Sequencer {
     for (const { candidate: c } of rejected) this.#inFlightUpTo.set(c.origin, Math.max(c.clientSeq, this.#inFlightUpTo.get(c.origin) ?? 0))
     const stored = prepared.map((p) => ({ seq: p.entry.seq, origin: p.candidate.origin, clientSeq: p.candidate.clientSeq, envelope: p.envelope }))
     const last = stored[stored.length - 1]!.seq
-    this.#storeAfter(stored[0]!.seq - 1)
+    storeAfter(r, stored[0]!.seq - 1)
       .then(() => storage.append(r.doc, stored))
       .then(() => void (r.storedUpTo = Math.max(last, r.storedUpTo ?? 0)))
       .then(
@@ -534,10 +454,10 @@ export class Sequencer {
           }
           if (r.io.mayConfirm?.() === false) {
             this.#paused = true
-            this.#parkedAt = { seq: stored[0]!.seq - 1, epoch: run.epoch, candidates: this.#received(run) }
+            this.#parkedAt = { seq: stored[0]!.seq - 1, epoch: run.epoch, candidates: receivedBy(run) }
             this.#parked = () => {
               try {
-                this.#complete(prepared, rejected, stale, run.cut)
+                completeRun(r, this.#answers, prepared, rejected, stale, run.cut)
               } finally {
                 this.#release()
               }
@@ -545,7 +465,7 @@ export class Sequencer {
             return void r.io.logger.warn({ doc: r.doc, fragments: prepared.length }, 'leadership unproven when a batch became durable; it is answered only if the lease is renewed')
           }
           try {
-            this.#complete(prepared, rejected, stale, run.cut)
+            completeRun(r, this.#answers, prepared, rejected, stale, run.cut)
           } finally {
             this.#release()
           }
@@ -564,71 +484,11 @@ export class Sequencer {
       )
   }
 
-  /**
-   * Makes the stored document reach `seq` (the seq the batch follows): when the replica moved
-   * past what was stored by other means than this sequencer's batches (fragments recovery
-   * fetched from survivors, an adopted copy), the state at `seq` is stored as a snapshot first.
-   * Appending without it left a gap in the stored log, and every batch after was refused
-   * ("the log must stay gapless"), found by the chaos suite.
-   */
-  #storeAfter(seq: number): Promise<void> {
-    const r = this.replica
-    const storage = r.io.storage!
-    if (r.storedUpTo === seq || seq !== r.seq) return Promise.resolve()
-    // Stored further than the replica: another history (this root took a shorter branch, or a
-    // survivor's snapshot). A snapshot at `seq` would be older than the stored head and every
-    // append after it refused: the stored history is replaced instead.
-    if ((r.storedUpTo ?? 0) > seq) {
-      if (!storage.replace) {
-        r.io.logger.error(
-          { doc: r.doc, seq, stored: r.storedUpTo },
-          'the stored document is ahead of this root on another history, and this storage cannot replace it (Storage.replace): its appends will be refused; give the storage a replace method, or delete the document from it',
-        )
-        return Promise.resolve()
-      }
-      r.io.logger.warn({ doc: r.doc, seq, stored: r.storedUpTo }, "the stored document holds another history further than this root's; replacing it")
-      return storage.replace(r.doc, r.storedSnapshot()).then(() => {
-        r.snapshotSeq = seq
-        r.storedUpTo = seq
-      })
-    }
-    r.io.logger.info({ doc: r.doc, seq, stored: r.storedUpTo }, 'the stored document is behind this root; storing a snapshot before the next batch')
-    return storage.writeSnapshot(r.doc, r.storedSnapshot()).then(() => {
-      r.snapshotSeq = Math.max(r.snapshotSeq, seq)
-      r.storedUpTo = Math.max(seq, r.storedUpTo ?? 0)
-    })
-  }
-
-  /**
-   * The fragments a run took from the batch, as received and in their order: its placed
-   * prefix, then what a cut sent back with it. None for a merged branch (its changes come as
-   * the resends that follow it).
-   */
-  #received(run: Run): Candidate[] {
-    if (run.batch.length === 0) return []
-    const taken = new Set(run.batch)
-    return run.batch.concat(run.stale.map((x) => x.candidate).filter((c) => !taken.has(c)))
-  }
-
-  /**
-   * Puts a dropped batch's fragments back in front of what was staged behind them. Later
-   * fragments of the same origins were staged while it was being written, counting it as in
-   * flight; sequenced without it they went ahead of it, and its change, resent, was then taken
-   * for one sequenced earlier and acknowledged though no history held it (sharded chaos seed 155).
-   */
-  #requeue(candidates: Candidate[]): void {
-    if (candidates.length === 0) return
+  /** A dropped batch's fragments go first again (see `requeued`). */
+  #requeue(dropped: Candidate[]): void {
+    if (dropped.length === 0) return
     this.#chains.clear() // they may follow entries of the dropped batch
-    const again = new Set(candidates.map((c) => `${c.origin}:${c.clientSeq}`))
-    // Only what follows each origin's last handled change on the history this root holds now
-    // (recovery may have brought another): the rest is a gap here, asked again as any gap is.
-    const next = new Map<EndpointId, number>()
-    this.#batch = candidates.concat(this.#batch.filter((c) => !again.has(`${c.origin}:${c.clientSeq}`))).filter((c) => {
-      const expected = next.get(c.origin) ?? this.#answers.handled(c.origin) + 1
-      if (c.clientSeq !== expected) return false
-      next.set(c.origin, expected + 1)
-      return true
-    })
+    this.#batch = requeued(dropped, this.#batch, (origin) => this.#answers.handled(origin))
     this.#stagedBy.clear()
     for (const c of this.#batch) this.#stagedBy.set(c.origin, (this.#stagedBy.get(c.origin) ?? 0) + 1)
   }
@@ -646,53 +506,5 @@ export class Sequencer {
   idle(): Promise<void> {
     if (!this.#committing) return Promise.resolve()
     return new Promise((resolve) => this.#commitWaiters.push(resolve))
-  }
-
-  #complete(prepared: Prepared[], rejected: Array<{ candidate: Candidate; reason: string }>, stale: Array<{ candidate: Candidate; reason: string; minBase: number }>, cut = false): void {
-    const r = this.replica
-    const envelopes: Uint8Array[] = []
-    const applied: DocumentFragment[] = []
-    for (const { candidate: c, entry, envelope } of prepared) {
-      r.seq = entry.seq
-      r.clientSeqs.set(c.origin, c.clientSeq)
-      r.log.append({ seq: entry.seq, origin: c.origin, clientSeq: c.clientSeq, epoch: r.io.epoch(), envelope })
-      r.history.append(entry, envelope.byteLength)
-      r.io.stats.sequenced++
-      envelopes.push(envelope)
-    }
-    // Refusals first: a stale answer tells the origin which refusal to wait for.
-    for (const x of rejected) this.#answers.refuse(x.candidate.origin, x.candidate.clientSeq, x.reason)
-    for (const x of stale) this.#answers.sendStale(x.candidate.origin, x.candidate.clientSeq, x.reason, x.minBase, x.candidate.base)
-    // The root's own replica follows like any other: its pending changes rebased over each.
-    const follow = (): void => {
-      for (const { candidate: c, entry, state: after } of prepared) {
-        r.confirmed = after
-        if (c.origin === r.io.self) r.acknowledgeOwn(c.clientSeq, entry.seq)
-        else {
-          r.followSequenced(entry.op)
-          applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, entry.seq, c.base, entry.op))
-        }
-      }
-    }
-    // Fragments of a shared pass all carry the state after the pass: the visible state is
-    // then moved (or rebuilt) once at the end, as for a run of received fragments.
-    if (prepared.some((p) => p.shared)) r.followingRun(follow)
-    else follow()
-    if (envelopes.length > 0) r.io.publishFragments(r.doc, envelopes)
-    if (applied.length > 0) r.events.emit('change', r.visible, applied[applied.length - 1], applied)
-    if (prepared.length > 0) {
-      r.advanced()
-      // A batch cut in slices is one batch to the snapshot policy: checked once, at its end.
-      if (!cut) r.afterSequenced()
-      if (r.io.hooks?.notifies) {
-        const events = prepared.map(({ candidate: c, entry, before, state: after }) => ({ doc: r.doc, endpoint: c.origin, ops: entry.op, before, after, seq: entry.seq, clientSeq: c.clientSeq }))
-        r.io.hooks.sequenced(r.doc, events, () => this.#stored())
-      }
-    }
-  }
-
-  /** What onStore stores: the confirmed state now. */
-  #stored(): { doc: DocId; seq: number; state: unknown } {
-    return { doc: this.replica.doc, seq: this.replica.seq, state: this.replica.confirmed }
   }
 }

@@ -401,3 +401,15 @@ describe('a leaf restarted from a record that kept no copy of what it sent (writ
     expect(root.root.confirmed).toEqual({ tokens: ['a0'] })
   })
 })
+
+describe('isLeafSnapshot and the kept copies', () => {
+  it('a record whose kept copy is damaged is not taken (the document comes from the parent instead)', () => {
+    const state = { seq: 2, state: { tokens: [] } }
+    const copy = { base: 1, payload: new Uint8Array([1]), dirty: false, inDoubt: false }
+    const record = (sent: unknown) => ({ state, record: { stateSeq: 2, sequenced: [], seq: 2, nextClientSeq: 2, pending: [{ clientSeq: 1, op: null, sent }] } })
+    expect(isLeafSnapshot(record(copy))).toBe(true)
+    expect(isLeafSnapshot(record(undefined))).toBe(true) // written before copies were kept
+    for (const bad of [null, 7, { ...copy, base: 3 }, { ...copy, base: -1 }, { ...copy, payload: [1] }, { ...copy, dirty: 'no' }, { ...copy, inDoubt: undefined }])
+      expect(isLeafSnapshot(record(bad))).toBe(false)
+  })
+})

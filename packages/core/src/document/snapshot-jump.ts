@@ -246,28 +246,38 @@ function matchList(before: readonly unknown[], after: readonly unknown[]): unkno
     else byValue.set(k, [i])
   }
   const used = new Array<boolean>(before.length).fill(false)
-  const known: unknown[] = after.map((v) => {
-    const i = byValue.get(key(v))?.pop()
-    if (i === undefined) return undefined
-    used[i] = true
-    return before[i]
+  const from = after.map((v) => {
+    const i = byValue.get(key(v))?.pop() ?? -1
+    if (i >= 0) used[i] = true
+    return i
   })
-  // Objects left: each takes the first unused one of ours it differs from in fewer than half of its entries.
+  // Objects left: each takes an unused one of ours it differs from in fewer than half of its
+  // entries, looked for from where the element before it stood, within a budget (a list whose
+  // every object changed must not cost a comparison per pair).
+  let budget = SIMILARITY_CHECKS
+  let near = 0
   for (let j = 0; j < after.length; j++) {
-    if (known[j] !== undefined) continue
-    const v = after[j]
-    if (isRecord(v)) {
-      const i = before.findIndex((o, n) => !used[n] && isRecord(o) && similar(o, v))
-      if (i >= 0) {
-        used[i] = true
-        known[j] = before[i]
-        continue
-      }
+    if (from[j]! >= 0) {
+      near = from[j]! + 1
+      continue
     }
-    known[j] = v
+    const v = after[j]
+    if (!isRecord(v)) continue
+    for (let k = 0; k < before.length && budget > 0; k++, budget--) {
+      const i = (near + k) % before.length
+      const o = before[i]
+      if (used[i] || !isRecord(o) || !similar(o, v)) continue
+      used[i] = true
+      from[j] = i
+      near = i + 1
+      break
+    }
   }
-  return known
+  return after.map((v, j) => (from[j]! >= 0 ? before[from[j]!] : v))
 }
+
+/** How many pairs of objects matchList compares at most per list. */
+const SIMILARITY_CHECKS = 20_000
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 

@@ -23,17 +23,31 @@ type State = { log: string[] }
 const push = (origin: ReturnType<typeof newEndpointId>, clientSeq: number, token: string, baseSeq: number) =>
   decode(encodeMessage({ kind: Kind.FRAGMENT, origin, sender: origin, doc: DOC, clientSeq, seq: 0, baseSeq, epoch: 1, payload: encodeOp(['log', 0, { i: token }]) }))
 
+/** A stored root that has sequenced one change of `w` ('w1' at seq 1), its answers taken. */
+async function rootWithOneChange() {
+  const storage = new MemoryStorage()
+  const { io, root } = seededRoot(DOC, { log: [] }, storage)
+  await storage.writeSnapshot(DOC, root.storedSnapshot())
+  root.storedUpTo = 0
+  const w = newEndpointId()
+  root.sequencer!.accept(push(w, 1, 'w1', 0))
+  io.tick()
+  await root.sequencer!.idle()
+  await drain()
+  io.takeSent()
+  return { storage, io, root, w }
+}
+
+/** A replica restored from the store has the root's confirmed state. */
+async function expectStoreHolds(storage: MemoryStorage, root: Replica) {
+  const restarted = new Replica(DOC, new FakeIO(newEndpointId(), true, storage), 100, 1 << 20)
+  restarted.restore((await storage.load(DOC))!)
+  expect(restarted.confirmed).toEqual(root.confirmed)
+}
+
 describe('a batch parked while the lease was unproven', () => {
   it('is dropped when the root comes back in a new term on another history: the later history stays, the store follows it, nothing is refused', async () => {
-    const storage = new MemoryStorage()
-    const { io, root } = seededRoot(DOC, { log: [] }, storage)
-    await storage.writeSnapshot(DOC, root.storedSnapshot())
-    root.storedUpTo = 0
-    const w = newEndpointId()
-    root.sequencer!.accept(push(w, 1, 'w1', 0))
-    io.tick()
-    await root.sequencer!.idle()
-    await drain()
+    const { storage, io, root, w } = await rootWithOneChange()
     expect(root.seq).toBe(1)
 
     // The next batch goes to the store; by the time it is durable the lease cannot be proved:
@@ -84,9 +98,7 @@ describe('a batch parked while the lease was unproven', () => {
     ).toEqual([])
     expect(root.seq).toBe(5)
     expect([...(root.confirmed as State).log].sort()).toEqual(['w1', 'w2', 'x1', 'x2', 'x3'])
-    const restarted = new Replica(DOC, new FakeIO(newEndpointId(), true, storage), 100, 1 << 20)
-    restarted.restore((await storage.load(DOC))!)
-    expect(restarted.confirmed).toEqual(root.confirmed)
+    await expectStoreHolds(storage, root)
   })
   it('when dropped, goes first again: a later change of the same author staged behind it does not overtake it, and no resend is acknowledged without a history holding it', async () => {
     // Sharded chaos seed 155: the root was paused while a writer's change was being written; the
@@ -94,16 +106,7 @@ describe('a batch parked while the lease was unproven', () => {
     // was elected again at a new epoch on the same history, and the parked batch was dropped. The
     // staged change then went out first; the first one, resent, was taken as sequenced earlier and
     // acknowledged, though no history held it: a confirmed change lost.
-    const storage = new MemoryStorage()
-    const { io, root } = seededRoot(DOC, { log: [] }, storage)
-    await storage.writeSnapshot(DOC, root.storedSnapshot())
-    root.storedUpTo = 0
-    const w = newEndpointId()
-    root.sequencer!.accept(push(w, 1, 'w1', 0))
-    io.tick()
-    await root.sequencer!.idle()
-    await drain()
-    io.takeSent()
+    const { storage, io, root, w } = await rootWithOneChange()
 
     root.sequencer!.accept(push(w, 2, 'w2', 1))
     io.tick() // being written now
@@ -142,24 +145,13 @@ describe('a batch parked while the lease was unproven', () => {
     const sent = io.takeSent().filter(({ to }) => to === w)
     expect(sent.filter(({ m }) => m.kind === Kind.REJECT)).toEqual([])
     for (const { m } of sent.filter(({ m }) => m.kind === Kind.ACK)) expect(held).toContainEqual([m.clientSeq, m.seq])
-    const restarted = new Replica(DOC, new FakeIO(newEndpointId(), true, storage), 100, 1 << 20)
-    restarted.restore((await storage.load(DOC))!)
-    expect(restarted.confirmed).toEqual(root.confirmed)
+    await expectStoreHolds(storage, root)
   })
 
   it('when dropped, leaves a refusal in it undecided: a resend of that change is refused again, never acknowledged', async () => {
     // A refused change counted as handled the moment its batch went to the store; once the batch
     // was dropped, nothing remembered why, and a resend was acknowledged as sequenced earlier.
-    const storage = new MemoryStorage()
-    const { io, root } = seededRoot(DOC, { log: [] }, storage)
-    await storage.writeSnapshot(DOC, root.storedSnapshot())
-    root.storedUpTo = 0
-    const w = newEndpointId()
-    root.sequencer!.accept(push(w, 1, 'w1', 0))
-    io.tick()
-    await root.sequencer!.idle()
-    await drain()
-    io.takeSent()
+    const { io, root, w } = await rootWithOneChange()
     const unfit = decode(encodeMessage({ kind: Kind.FRAGMENT, origin: w, sender: w, doc: DOC, clientSeq: 2, seq: 0, baseSeq: 1, epoch: 1, payload: encodeOp(['log', 7, { r: true }]) }))
     root.sequencer!.accept(unfit)
     const v = newEndpointId()

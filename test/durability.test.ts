@@ -1,4 +1,4 @@
-import { Endpoint, MemoryStorage, type Document } from '@zinc/core'
+import { Endpoint, MemoryStorage, newEndpointId, type Document } from '@zinc/core'
 import { LmdbStorage } from '@zinc/storage-lmdb'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -118,6 +118,34 @@ describe('durable roots (in process)', () => {
       const stored = await storage.load('doc' as never)
       expect(stored!.snapshot!.seq).toBeGreaterThanOrEqual(200)
       expect(stored!.fragments.length).toBeLessThan(100)
+    } finally {
+      await root.close()
+      await storage.close()
+    }
+  })
+  it('LMDB: a root restarted under the same id (option `id`) numbers its changes on from what it stored: a new one is not taken for an old one', async () => {
+    // Its counter started again at 1: its first change after the restart was answered as the
+    // duplicate of its first one ever, "confirmed" with that seq, and lost.
+    const dir = await mkdtemp(join(tmpdir(), 'zinc-durable-'))
+    dirs.push(dir)
+    const network = new InprocNetwork()
+    const id = newEndpointId()
+    const bind = { inbound: 'inproc://same-id-in', outbound: 'inproc://same-id-out' }
+    let storage = await LmdbStorage.open(dir)
+    let root = await Endpoint.start({ ...FAST, id, snapshotEvery: 4, transport: new InprocTransport(network), bind, storage })
+    const doc = await root.open<Shared>('doc', { initial: { log: [] } })
+    for (let i = 0; i < 6; i++) doc.change((s) => void s.log.push(`before ${i}`))
+    await doc.synced()
+    await root.close()
+    await storage.close()
+    storage = await LmdbStorage.open(dir)
+    root = await Endpoint.start({ ...FAST, id, transport: new InprocTransport(network), bind, storage })
+    try {
+      const again = await root.open<Shared>('doc', { initial: { log: [] } })
+      const after = again.change((s) => void s.log.push('after'))!
+      await expect(after.confirmed).resolves.toBe(7)
+      expect(again.state.log).toEqual([...Array.from({ length: 6 }, (_, i) => `before ${i}`), 'after'])
+      expect((await storage.load('doc' as never))!.fragments.map((f) => f.seq)).toContain(7)
     } finally {
       await root.close()
       await storage.close()

@@ -21,8 +21,8 @@ async function world() {
   const host = await Endpoint.start({ ...FAST, transport: new InprocTransport(network, { node: 'host' }), bind: { inbound: network.uniqueAddress('h-in'), outbound: network.uniqueAddress('h-out') } })
   open.push(host)
   const hostDoc = await host.open<List>('list', { initial: { items: [] } })
-  const leaf = async (storage: MemoryLeafStorage) => {
-    const e = await Endpoint.start({ ...FAST, transport: new InprocTransport(network, { node: 'leaf' }), join: host.addresses, leafStorage: storage, waitForParent: false })
+  const leaf = async (storage: MemoryLeafStorage, node = 'leaf') => {
+    const e = await Endpoint.start({ ...FAST, transport: new InprocTransport(network, { node }), join: host.addresses, leafStorage: storage, waitForParent: false })
     open.push(e)
     return e
   }
@@ -35,6 +35,17 @@ class RecordingStorage extends MemoryLeafStorage {
   override async save(doc: DocId, record: LeafDocument, state?: LeafState): Promise<void> {
     await super.save(doc, record, state)
     this.saves.push((await this.load(doc))!)
+  }
+}
+
+/** A store that stops completing writes when told (its process is about to die): they hang. */
+class FreezingStorage extends MemoryLeafStorage {
+  frozen = false
+  override save(doc: DocId, record: LeafDocument, state?: LeafState): Promise<void> {
+    return this.frozen ? new Promise(() => {}) : super.save(doc, record, state)
+  }
+  override remove(doc: DocId): Promise<void> {
+    return this.frozen ? new Promise(() => {}) : super.remove(doc)
   }
 }
 
@@ -167,6 +178,54 @@ describe('offline-first leaves', () => {
     await again.synced()
     await waitFor(() => hostDoc.state.items.length === 2, 'the next change at the root')
     expect(hostDoc.state.items).toEqual(['once', 'twice'])
+  })
+
+  it('a leaf that dies without a goodbye after its change went up resends that very copy; what it types after the restart lands where it typed it', async () => {
+    // The root sequences the old process's copy of the leaf's change after others' changes the
+    // leaf had already rebased it over; the restarted leaf types right after that change.
+    // When the leaf kept only its local form, it resent that on the kept seq, and the root read
+    // the next change as made on the old copy: l2, typed right before l1, landed before h0.
+    const { network, host, hostDoc, leaf } = await world()
+    const storage = new FreezingStorage()
+    const first = await leaf(storage)
+    const doc = await first.open<List>('list', { initial: { items: [] } })
+    hostDoc.change((d) => void d.items.push('h0'))
+    await waitFor(() => doc.state.items.length === 1, 'the first item at the leaf')
+    // What the leaf sends vanishes for now; what the root sends reaches it.
+    network.partition(['leaf'], ['host'], { oneWay: true })
+    doc.change((d) => void d.items.push('l1'))
+    hostDoc.change((d) => void d.items.splice(0, 0, 'h1'))
+    hostDoc.change((d) => void d.items.splice(2, 0, 'h2'))
+    await waitFor(() => doc.state.items.length === 4, 'the root’s changes at the leaf, its own among them')
+    const seen = doc.state.items
+    await waitFor(async () => {
+      const kept = await storage.load('list' as DocId)
+      return kept?.record.seq === hostDoc.seq && kept.record.pending[0]?.sent?.dirty === true
+    }, 'the leaf to keep its change as sent, and rewritten since')
+    const kept = (await storage.load('list' as DocId))!
+    expect(kept.record.pending[0]!.sent!.base).toBe(1)
+    // Its last moments: nothing more is kept; others change the list; its copy reaches the root.
+    storage.frozen = true
+    hostDoc.change((d) => void d.items.splice(1, 0, 'h3'))
+    network.heal()
+    await waitFor(() => hostDoc.state.items.includes('l1'), 'the old copy sequenced at the root')
+    network.kill('leaf')
+    await first.close() // (the store is frozen: nothing of the goodbye is kept)
+
+    storage.frozen = false
+    const second = await leaf(storage.reopen(), 'leaf-again')
+    const again = await second.open<List>('list', { timeoutMs: 1000 })
+    expect(again.state.items).toEqual(seen)
+    // Right before and after its own item, as it sees the list now (perhaps before it heard of h3).
+    again.change((d) => void d.items.splice(d.items.indexOf('l1'), 0, 'l2'))
+    again.change((d) => void d.items.splice(d.items.indexOf('l1') + 1, 0, 'l3'))
+    await waitFor(() => again.pendingCount === 0 && again.seq === hostDoc.seq && hostDoc.state.items.includes('l3'), 'the leaf’s changes at the root')
+    const items = hostDoc.state.items
+    expect([...items].sort()).toEqual(['h0', 'h1', 'h2', 'h3', 'l1', 'l2', 'l3'])
+    // l2 right before l1 (main put it before h0, past the item the leaf saw there), l3 right after.
+    expect(items.slice(items.indexOf('l2'), items.indexOf('l2') + 3)).toEqual(['l2', 'l1', 'l3'])
+    expect(again.state).toEqual(hostDoc.state)
+    expect(host.stats().docs['list']).toBe(hostDoc.seq)
   })
 
   it('a damaged record is dropped with a LeafStorageError event; the document comes from the parent', async () => {

@@ -1,69 +1,10 @@
 import type { CoordinatedMember, Coordinator, EndpointId, Leader } from '@zinc/core'
-import type { Etcd3, Lease, Watcher } from 'etcd3'
+import type { Etcd3, Watcher } from 'etcd3'
+import { Candidacy } from './candidacy.js'
 import { connectEtcd } from './connect.js'
 import { followedOf, parseLeaderValue, takeOverLastLeader, type Followed, type LeaderValue } from './leader-record.js'
 import { LeaseWindow } from './lease-window.js'
-
-/** Options of {@link etcd}. */
-export interface EtcdCoordinatorOptions {
-  /** etcd client endpoints, e.g. `['127.0.0.1:2379']` or `['http://10.0.0.1:2379', …]`. */
-  endpoints: string[]
-  /** Key prefix of this Zinc deployment; one election per prefix. Default `zinc/`. */
-  prefix?: string
-  /**
-   * Lease TTL: how long a root that stopped renewing (dead, paused, cut off from etcd) keeps
-   * the role before a successor is elected. etcd counts whole seconds (at least its minimum,
-   * 2 s for a default etcd); rounded up. Default 5000.
-   */
-  leaseTtlMs?: number
-  /**
-   * How much earlier than its lease's certain end a root stops acknowledging, for clock drift
-   * between this process and etcd and the time from a check to the message leaving. Default: a
-   * fifth of the TTL, at least 250 ms.
-   */
-  marginMs?: number
-  /** Gives up connecting at start after this long. Default 3000. */
-  dialTimeoutMs?: number
-}
-
-/**
- * How one shard's election differs from a whole tree's (set by ShardedHost and Forest, not by
- * users): candidates stand only while the shard is theirs, and share their host's client.
- */
-export interface ElectionHooks {
-  /** One etcd client shared by every election of a process; this coordinator does not close it. */
-  client: Etcd3
-  /** Whether to stand now (a host stands for the shards assigned to it; a forest never). */
-  stand: () => boolean
-  /** The host this endpoint belongs to, written into the leader key. */
-  host?: string
-  /** Which run of the host this is (a restart under the same id is another), written with it. */
-  incarnation?: string
-  /** Whether this member keeps a store of its own (its `storage`), written with it. */
-  stores?: boolean
-  /**
-   * Whether that run of a host is still registered: a leader that gave way while alive handed
-   * over. A previous run of a host (restarted under its id) is not alive: it hands nothing over.
-   */
-  alive?: (host: string, incarnation?: string) => boolean
-  /** Which documents belong to this election (its shard): loaded from storage before a handover. */
-  owns?: (doc: string) => boolean
-  /**
-   * Which host's store holds each document's latest copy (per-host stores, see doc-records.ts):
-   * told when this member's terms start and end, and asked before the root loads a document
-   * (checkDocument).
-   */
-  records?: {
-    /** This member leads under leader key `key` at `epoch`: records are written only while that key leads. */
-    newTerm(key: string, epoch: number): void
-    /** This member no longer leads. */
-    endTerm(): void
-    /** This member closes. */
-    close(): void
-    /** Resolves when this root may load `doc` from its own store or create it; rejects saying where its latest copy is otherwise. */
-    check(doc: string, opening?: boolean): Promise<void>
-  }
-}
+import type { ElectionHooks, EtcdCoordinatorOptions } from './election-options.js'
 
 /**
  * Root election on etcd, the usual etcd recipe (what etcd's own `concurrency.Election` and the
@@ -74,7 +15,7 @@ export interface ElectionHooks {
  * Why not etcd3's `Election` class itself: it keeps its lease private and renews it on its own
  * schedule, and its observer reports only the leader's value. A root must know when each
  * renewal was *sent* (to know how long its lease is certainly valid) and every member needs
- * the leader key's revision (the fencing epoch), so the ~30 lines of the recipe live here on
+ * the leader key's revision (the fencing epoch), so the recipe lives here (candidacy.ts) on
  * the same client. Why etcd3: it is the maintained Node client (gRPC, leases, watches, typed).
  */
 export class EtcdCoordinator implements Coordinator {
@@ -83,15 +24,13 @@ export class EtcdCoordinator implements Coordinator {
   readonly #ttlSeconds: number
   readonly #dialTimeoutMs: number
   readonly #window: LeaseWindow
+  /** Our lease and the leader key bound to it, renewed. */
+  readonly #candidacy: Candidacy
   #client: Etcd3 | undefined
   #member: CoordinatedMember | undefined
-  #lease: Lease | undefined
-  #myKey = ''
   #watcher: Watcher | undefined
-  #renewTimer: ReturnType<typeof setTimeout> | undefined
   #pollTimer: ReturnType<typeof setInterval> | undefined
   #closed = false
-  #campaigning: Promise<void> | undefined
   #leaderKey = ''
   #leaderEpoch = 0
   #issued = 0
@@ -117,6 +56,19 @@ export class EtcdCoordinator implements Coordinator {
     this.name = options.endpoints.map((e) => (e.includes('://') ? e.replace(/^https?:/, 'etcd:') : `etcd://${e}`)).join(',')
     const margin = options.marginMs
     this.#window = new LeaseWindow((ttl) => margin ?? Math.max(250, ttl / 5))
+    this.#candidacy = new Candidacy({
+      name: this.name,
+      leaderPrefix: this.#leaderPrefix,
+      ttlSeconds: this.#ttlSeconds,
+      dialTimeoutMs: this.#dialTimeoutMs,
+      window: this.#window,
+      client: () => this.#client!,
+      member: () => this.#member!,
+      value: (member) => this.#leaderValue(member),
+      closed: () => this.#closed,
+      leaseGone: (why) => this.#leaseGone(why),
+      lapse: (why) => this.#lapse(why),
+    })
   }
 
   /** A shard may move to this member's host: recovery adopts documents from survivors. */
@@ -152,10 +104,8 @@ export class EtcdCoordinator implements Coordinator {
 
   /** The lease TTL etcd granted, in ms (0 before the first grant). */
   get leaseTtlMs(): number {
-    return this.#grantedTtl * 1000
+    return this.#candidacy.grantedTtl * 1000
   }
-
-  #grantedTtl = 0
 
   mayConfirm(): boolean {
     return this.#leading && this.#window.certain
@@ -178,7 +128,7 @@ export class EtcdCoordinator implements Coordinator {
       .on('error', () => {})
     // A safety net under the watch (a reconnect can miss events): read the leader now and then.
     this.#pollTimer = setInterval(recheck, Math.max(200, (this.#ttlSeconds * 1000) / 4))
-    if (this.#standing) await this.#campaign()
+    if (this.#standing) await this.#candidacy.campaign()
     await this.#refresh()
   }
 
@@ -191,14 +141,14 @@ export class EtcdCoordinator implements Coordinator {
     if (this.#closed || !this.#member) return
     this.#checkHandover()
     if (this.#standing) {
-      if (!this.#lease && !this.#campaigning) {
-        await this.#campaign()
+      if (!this.#candidacy.hasLease && !this.#candidacy.campaigning) {
+        await this.#candidacy.campaign()
         await this.#refresh()
       }
       return
     }
-    if (!this.#lease && !this.#campaigning) return
-    await this.#campaigning
+    if (!this.#candidacy.hasLease && !this.#candidacy.campaigning) return
+    await this.#candidacy.campaigning
     if (this.#standing) return
     if (this.#leading) {
       // Stored documents not in memory go over too: the next root recovers from what we hold.
@@ -209,7 +159,7 @@ export class EtcdCoordinator implements Coordinator {
       this.#hooks?.records?.endTerm()
       this.#member.lapsed('the shard moved to another host: handing it over')
     }
-    await this.#withdraw()
+    await this.#candidacy.withdraw()
     await this.#refresh()
   }
 
@@ -226,55 +176,8 @@ export class EtcdCoordinator implements Coordinator {
     this.#member?.handoverGone?.(by.id, `its host ${by.host} is no longer registered in etcd (it died or closed)`)
   }
 
-  /** Revokes this candidacy (its key goes with its lease). */
-  async #withdraw(): Promise<void> {
-    const old = this.#lease
-    this.#lease = undefined
-    this.#myKey = ''
-    clearTimeout(this.#renewTimer)
-    await old?.revoke({ deadline: Date.now() + this.#dialTimeoutMs }).catch(() => {})
-  }
-
   get #leaderPrefix(): string {
     return `${this.#prefix}leader/`
-  }
-
-  /** A fresh lease and a fresh key bound to it: a new candidacy (and, if it wins, a new epoch). */
-  #campaign(): Promise<void> {
-    this.#campaigning ??= (async () => {
-      const client = this.#client!
-      const member = this.#member!
-      for (let attempt = 0; !this.#closed; attempt++) {
-        let lease: Lease | undefined
-        try {
-          // Taken before the grant request leaves (the Lease sends it as it is made).
-          const sentAt = performance.now()
-          lease = client.lease(this.#ttlSeconds, { autoKeepAlive: false })
-          lease.on('lost', () => {})
-          const id = await lease.grant()
-          const ttl = await lease.keepaliveOnce({ deadline: Date.now() + this.#dialTimeoutMs })
-          this.#grantedTtl = Number(ttl.TTL)
-          this.#window.renewed(sentAt, this.#grantedTtl)
-          const value = this.#leaderValue(member)
-          const key = `${this.#leaderPrefix}${member.id}/${id}`
-          await lease
-            .put(key)
-            .value(JSON.stringify(value))
-            .options({ deadline: Date.now() + this.#dialTimeoutMs })
-            .exec()
-          this.#lease = lease
-          this.#myKey = key
-          this.#scheduleRenewal()
-          return
-        } catch (error) {
-          // The put may have reached etcd all the same: that key must not stand for us.
-          void lease?.revoke({ deadline: Date.now() + this.#dialTimeoutMs }).catch(() => {})
-          if (attempt % 10 === 0) member.logger.warn({ err: error, coordinator: this.name }, 'entering the etcd election failed; retrying')
-          await delay(Math.min(1000, 100 * (attempt + 1)))
-        }
-      }
-    })().finally(() => (this.#campaigning = undefined))
-    return this.#campaigning
   }
 
   #leaderValue(member: CoordinatedMember): LeaderValue {
@@ -288,37 +191,6 @@ export class EtcdCoordinator implements Coordinator {
       ...(incarnation ? { incarnation } : {}),
       ...(this.#hooks?.stores ? { stores: true } : {}),
     }
-  }
-
-  /** Renews a third of a TTL after the last renewal, each request with a deadline. */
-  #scheduleRenewal(): void {
-    clearTimeout(this.#renewTimer)
-    if (this.#closed) return
-    this.#renewTimer = setTimeout(() => void this.#renew(), Math.max(100, (this.#grantedTtl * 1000) / 3))
-  }
-
-  async #renew(): Promise<void> {
-    const lease = this.#lease
-    if (!lease || this.#closed) return
-    const sentAt = performance.now()
-    try {
-      const res = await lease.keepaliveOnce({ deadline: Date.now() + Math.max(200, this.#window.remainingMs) })
-      if (lease !== this.#lease) return
-      const ttl = Number(res.TTL)
-      if (!(ttl > 0)) return void this.#leaseGone('etcd says the lease expired')
-      this.#window.renewed(sentAt, ttl)
-    } catch (error) {
-      if (lease !== this.#lease) return
-      const message = (error as Error).message
-      if (/not found|expired|revoked/i.test(message)) return void this.#leaseGone(`etcd says the lease is gone (${message})`)
-      this.#member?.logger.warn({ coordinator: this.name, reason: message.split('\n')[0] }, 'renewing the etcd lease failed')
-      // Past the window the root already acknowledges nothing (mayConfirm); a renewal that
-      // gets through resumes it, as nobody else can have led while our key stood. Once a whole
-      // TTL has passed since the last renewal left, etcd has probably expired the lease: step
-      // down and stand again.
-      if (this.#window.remainingMs < -this.#window.marginMs(this.#grantedTtl * 1000)) this.#lapse('the etcd lease could not be renewed within its TTL')
-    }
-    this.#scheduleRenewal()
   }
 
   /** The window closed without a renewal: stop leading now (the lease may still be alive at etcd). */
@@ -339,9 +211,9 @@ export class EtcdCoordinator implements Coordinator {
   }
 
   async #recampaign(): Promise<void> {
-    await this.#withdraw()
+    await this.#candidacy.withdraw()
     if (this.#closed) return
-    if (this.#standing) await this.#campaign()
+    if (this.#standing) await this.#candidacy.campaign()
     await this.#refresh()
   }
 
@@ -381,23 +253,23 @@ export class EtcdCoordinator implements Coordinator {
     }
     const kv = res.kvs[0]
     if (!kv) {
-      if (!this.#lease && !this.#campaigning && this.#standing) void this.#campaign().then(() => this.#refresh())
+      if (!this.#candidacy.hasLease && !this.#candidacy.campaigning && this.#standing) void this.#candidacy.campaign().then(() => this.#refresh())
       return
     }
     const key = kv.key.toString()
     const epoch = Number(kv.create_revision)
     if (epoch > this.#issued) this.#issued = epoch
-    if (key === this.#leaderKey && epoch === this.#leaderEpoch && (key !== this.#myKey || this.#leading)) return
+    if (key === this.#leaderKey && epoch === this.#leaderEpoch && (key !== this.#candidacy.key || this.#leading)) return
     this.#leaderKey = key
     this.#leaderEpoch = epoch
-    if (key === this.#myKey) {
+    if (key === this.#candidacy.key) {
       // Elected; take the role only while the lease is certainly ours.
       if (!this.#window.certain) return
       // Who led before us, as etcd recorded it (not only as we saw it: a member cut off from
       // etcd, or elected right as the key it would have followed went, never saw that leader).
       // Until the record is read and ours written, we do not lead; the poll tries again.
-      const recorded = await takeOverLastLeader(client, this.#prefix, this.#myKey, epoch, this.#leaderValue(member), member, this.#dialTimeoutMs)
-      if (recorded === false || this.#leading || key !== this.#myKey || !this.#window.certain || this.#closed) return
+      const recorded = await takeOverLastLeader(client, this.#prefix, this.#candidacy.key, epoch, this.#leaderValue(member), member, this.#dialTimeoutMs)
+      if (recorded === false || this.#leading || key !== this.#candidacy.key || !this.#window.certain || this.#closed) return
       this.#leading = true
       this.#hooks?.records?.newTerm(key, epoch)
       // No record at all (a deployment from before the record existed): the leader we saw.
@@ -437,10 +309,10 @@ export class EtcdCoordinator implements Coordinator {
     this.#closed = true
     this.#leading = false
     this.#hooks?.records?.close()
-    clearTimeout(this.#renewTimer)
+    this.#candidacy.stopRenewing()
     clearInterval(this.#pollTimer)
     await this.#watcher?.cancel().catch(() => {})
-    await this.#lease?.revoke({ deadline: Date.now() + 1000 }).catch(() => {})
+    await this.#candidacy.revoke(1000)
     if (!this.#hooks) this.#client?.close()
   }
 }
@@ -448,8 +320,4 @@ export class EtcdCoordinator implements Coordinator {
 /** A coordinator on etcd for `Endpoint.start({ coordinator: etcd({ endpoints }) })`. */
 export function etcd(options: EtcdCoordinatorOptions): EtcdCoordinator {
   return new EtcdCoordinator(options)
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -1,4 +1,5 @@
-export { etcd, EtcdCoordinator, type EtcdCoordinatorOptions, type ElectionHooks } from './etcd-coordinator.js'
+export { etcd, EtcdCoordinator } from './etcd-coordinator.js'
+export type { EtcdCoordinatorOptions, ElectionHooks } from './election-options.js'
 export { EtcdUnreachableError, StoredElsewhereError } from './errors.js'
 export { ShardedHost, type ShardedHostOptions, type ShardedHostStats, type ShardEndpointOptions } from './sharded-host.js'
 export { Forest, type ForestOptions } from './forest.js'

@@ -9,7 +9,9 @@ import type { DocId, EndpointId } from './ids.js'
  * the next clientSeq. The root dedupes changes by (origin, clientSeq), so a resent change is
  * answered with its seq instead of applied twice; and a clientSeq is never reused, because a
  * change is sent upstream only after a `save` that holds it (and so the counter past it) has
- * resolved.
+ * resolved. And a change goes up only as the copy such a save holds (`LeafPendingChange.sent`):
+ * the root may sequence a copy the process sent just before it died, so a restart resends that
+ * copy, not the change's later local form, and its later changes follow the form the root gave it.
  *
  * What is written after every change is small: the pending changes and the fragments sequenced
  * since the kept state. The state itself (large for a large document) is written now and then,
@@ -24,6 +26,27 @@ export interface LeafPendingChange {
   readonly clientSeq: number
   /** The op as it stands now: it applies to the confirmed state plus the changes before it. */
   readonly op: Op
+  /**
+   * The copy of it that went (or may go) up: the root may sequence this very copy, so a restart
+   * resends it as it is, and the changes after it follow the form the root gives it. Absent:
+   * it never went up (or the record is from before this field: it is sent as `op`).
+   */
+  readonly sent?: LeafSentCopy
+}
+
+/** A copy of a change as it went up (see LeafPendingChange.sent). */
+export interface LeafSentCopy {
+  /** The seq of the state it was made on. */
+  readonly base: number
+  /** The FRAGMENT payload, as sent. */
+  readonly payload: Uint8Array
+  /** Rewritten locally since (by changes sequenced before it): the changes after it wait for its echo. */
+  readonly dirty: boolean
+  /**
+   * Sent before a snapshot jump and carried onto the snapshot by a guess: the form the root
+   * gives it is learnt from its echo, and the changes after it are carried onto that form.
+   */
+  readonly inDoubt: boolean
 }
 
 /**
@@ -104,7 +127,15 @@ export function isLeafSnapshot(value: unknown): value is LeafSnapshot {
     const c = (p as { clientSeq?: unknown }).clientSeq
     if (!Number.isSafeInteger(c) || (c as number) <= last || (c as number) >= (r.nextClientSeq as number)) return false
     if (!('op' in p)) return false
+    const sent = (p as { sent?: unknown }).sent
+    if (sent !== undefined && !isSentCopy(sent, r.seq as number)) return false
     last = c as number
   }
   return true
+}
+
+function isSentCopy(value: unknown, seq: number): value is LeafSentCopy {
+  if (typeof value !== 'object' || value === null) return false
+  const s = value as Record<string, unknown>
+  return Number.isSafeInteger(s.base) && (s.base as number) >= 0 && (s.base as number) <= seq && s.payload instanceof Uint8Array && typeof s.dirty === 'boolean' && typeof s.inDoubt === 'boolean'
 }

@@ -151,7 +151,7 @@ describe('a batch parked while the lease was unproven', () => {
   it('when dropped, leaves a refusal in it undecided: a resend of that change is refused again, never acknowledged', async () => {
     // A refused change counted as handled the moment its batch went to the store; once the batch
     // was dropped, nothing remembered why, and a resend was acknowledged as sequenced earlier.
-    const { storage, io, root, w } = await rootWithOneChange()
+    const { io, root, w } = await rootWithOneChange()
     const unfit = decode(encodeMessage({ kind: Kind.FRAGMENT, origin: w, sender: w, doc: DOC, clientSeq: 2, seq: 0, baseSeq: 1, epoch: 1, payload: encodeOp(['log', 7, { r: true }]) }))
     root.sequencer!.accept(unfit)
     const v = newEndpointId()

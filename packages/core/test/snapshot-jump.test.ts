@@ -17,6 +17,7 @@ import { Kind } from '../dist/protocol/kinds.js'
 import { RefusalCodec, SnapshotCodec } from '../dist/protocol/payloads.js'
 import type { Message } from '../dist/protocol/codec.js'
 import { orphansBeyond } from '../dist/endpoint/branch-up.js'
+import { carryOnto } from '../dist/document/snapshot-jump.js'
 import { decode, drain, FakeIO, seededRoot } from './fake-replica-io.js'
 
 const DOC = 'shared' as DocId
@@ -205,6 +206,51 @@ describe('pending changes across a snapshot jump', () => {
     },
     120_000 + 500 * Number(process.env.ZINC_JUMP_SEEDS ?? 0),
   )
+})
+
+describe('carrying pending changes onto a snapshot (carryOnto)', () => {
+  // The snapshot's state is decoded: none of its objects is one of ours.
+  const decoded = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T
+
+  it('a removal of an element another author removed meanwhile removes nothing else, whatever came in its place', () => {
+    for (const [madeOn, target] of [
+      [{ l: ['a', 'b'] }, { l: ['c', 'b'] }],
+      [{ l: [{ t: 'a' }, { t: 'b' }] }, { l: [{ t: 'c' }, { t: 'b' }] }],
+    ] as const) {
+      const pending = [{ op: ['l', 0, { r: true }] as Op }]
+      carryOnto(pending, madeOn, decoded(target))
+      // Before, 'a' and 'c' were paired as one element edited in place: the removal took 'c'.
+      expect(applyOp(decoded(target), pending[0]!.op)).toEqual(target)
+    }
+  })
+
+  it('an edit inside an object another author edited meanwhile follows it; one inside an unchanged one stays there', () => {
+    const madeOn = {
+      shapes: [
+        { id: 1, x: 0, color: 'red' },
+        { id: 2, x: 0, color: 'red' },
+        { id: 3, x: 0, color: 'red' },
+      ],
+    }
+    // Another author moved shape 1, removed shape 2 and added shape 4 where it stood.
+    const target = decoded({
+      shapes: [
+        { id: 1, x: 5, color: 'red' },
+        { id: 4, x: 9, color: 'red' },
+        { id: 3, x: 0, color: 'red' },
+      ],
+    })
+    const pending = [{ op: ['shapes', 0, 'color', { r: true, i: 'blue' }] as Op }, { op: ['shapes', 2, 'color', { r: true, i: 'green' }] as Op }]
+    carryOnto(pending, madeOn, target)
+    const after = pending.reduce<unknown>((state, p) => applyOp(state, p.op), target)
+    expect(after).toEqual({
+      shapes: [
+        { id: 1, x: 5, color: 'blue' },
+        { id: 4, x: 9, color: 'red' },
+        { id: 3, x: 0, color: 'green' },
+      ],
+    })
+  })
 })
 
 /**

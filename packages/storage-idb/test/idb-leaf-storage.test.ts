@@ -7,7 +7,7 @@
 import 'fake-indexeddb/auto'
 import { openDB, deleteDB } from 'idb'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Endpoint, type DocId, type LeafDocument, type LeafState } from '@zinc/core'
+import { Endpoint, isLeafSnapshot, type DocId, type LeafDocument, type LeafState } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { IdbLeafStorage } from '../src/index.js'
 
@@ -35,7 +35,15 @@ afterEach(async () => {
 
 const state: LeafState = { seq: 4, state: { items: ['a', { b: 1 }] }, history: 123456789 }
 const record: LeafDocument = { stateSeq: 4, sequenced: [], seq: 4, nextClientSeq: 3, pending: [{ clientSeq: 2, op: ['items', 0, { i: 'x' }] }] }
-const later: LeafDocument = { ...record, nextClientSeq: 4, pending: [...record.pending, { clientSeq: 3, op: ['items', 1, { r: true }] }] }
+// The first pending change went up: the copy sent (its payload bytes, on seq 3) is kept with it.
+const later: LeafDocument = {
+  ...record,
+  nextClientSeq: 4,
+  pending: [
+    { ...record.pending[0]!, sent: { base: 3, payload: new Uint8Array([123, 34, 111, 34, 58, 49, 125]), dirty: true, inDoubt: false } },
+    { clientSeq: 3, op: ['items', 1, { r: true }] },
+  ],
+}
 
 describe('IdbLeafStorage', () => {
   it('keeps records per identity; a reloaded tab (same sessionStorage) gets its identity and records back', async () => {
@@ -51,7 +59,10 @@ describe('IdbLeafStorage', () => {
 
     const reloaded = await IdbLeafStorage.open({ name, locks: null, session })
     expect(reloaded.id).toBe(first.id)
-    expect(await reloaded.load('doc' as DocId)).toEqual({ state, record: later })
+    const loaded = await reloaded.load('doc' as DocId)
+    expect(loaded).toEqual({ state, record: later })
+    expect(isLeafSnapshot(loaded)).toBe(true)
+    expect(loaded!.record.pending[0]!.sent!.payload).toBeInstanceOf(Uint8Array)
     await reloaded.remove('doc' as DocId)
     expect(await reloaded.load('doc' as DocId)).toBeUndefined()
     await reloaded.close()

@@ -1,3 +1,4 @@
-export { LmdbStorage, DATA_FILE, DEFAULT_DURABILITY, DEFAULT_GROUP_COMMIT_MS, type Durability, type LmdbStorageOptions } from './lmdb-storage.js'
+export { LmdbStorage, DATA_FILE } from './lmdb-storage.js'
+export { DEFAULT_DURABILITY, DEFAULT_GROUP_COMMIT_MS, type Durability, type LmdbStorageOptions } from './storage-options.js'
 export { LOCK_FILE } from './lock.js'
 export { FORMAT_VERSION } from './records.js'

@@ -1,12 +1,11 @@
 import * as fs from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import {
   checkAppendBatch,
   ClosedError,
   InvalidArgumentError,
   StorageCorruptError,
   StorageFullError,
-  StorageWriteError,
   ZincError,
   type DocId,
   type Storage,
@@ -18,71 +17,15 @@ import {
 import { open as openLmdb, type RootDatabase } from 'lmdb'
 import { StoreLock, accessError } from './lock.js'
 import { checkDataFile } from './preflight.js'
+import { CommitQueue } from './commit-queue.js'
+import { MARKER_KEY, MAX_SEQ, TREE_KEY, dKey, fKey, sKey, type Key } from './keys.js'
+import { mapOpenError, mapWriteError } from './lmdb-errors.js'
+import { makeDirectory } from './make-directory.js'
+import { DEFAULT_DURABILITY, DEFAULT_GROUP_COMMIT_MS, type Durability, type LmdbStorageOptions } from './storage-options.js'
 import { RecordError, checkMarker, decodeDoc, decodeFragment, decodeSnapshot, encodeDoc, encodeFragment, encodeMarker, encodeSnapshot, decodeTree, encodeTree } from './records.js'
-
-/**
- * When `append` (and `writeSnapshot`, `compact`) resolve. Either way, only after the LMDB
- * transaction holding the write has committed **and its `fdatasync` returned** (lmdb opened with
- * `overlappingSync: false`, `noSync: false`, so the commit promise is the synced commit), and a
- * rejected write stored nothing (one LMDB transaction is atomic).
- *
- * - `'fsync'` (default): the commit starts on the next event-loop turn. Writes issued in the
- *   same turn, or while the previous commit is syncing, share one commit and one sync (lmdb-js
- *   batches by event turn on its write thread), so concurrent appends already group; a lone
- *   append waits for exactly one sync.
- * - `'group'`: writes are held up to `groupCommitMs` and then all started in one turn, so they
- *   share one commit and one sync: every append waits about `groupCommitMs` more, in exchange for
- *   fewer syncs on disks where a sync is slow.
- */
-export type Durability = 'fsync' | 'group'
-
-/** Options of `LmdbStorage.open`. */
-export interface LmdbStorageOptions {
-  /** Default `'fsync'` (see `Durability`; measured in the package README). */
-  durability?: Durability
-  /** `'group'` only: how long a commit waits to gather writes. Default 5 ms. */
-  groupCommitMs?: number
-  /**
-   * Largest size in bytes the data file may reach; a write that could pass it rejects with
-   * `StorageFullError` and stores nothing. Default: no limit (the disk's own size).
-   */
-  maxBytes?: number
-}
-
-/** The default durability policy. */
-export const DEFAULT_DURABILITY: Durability = 'fsync'
-/** The default `groupCommitMs` of the `group` policy. */
-export const DEFAULT_GROUP_COMMIT_MS = 5
 
 /** Name of LMDB's data file inside a store directory. */
 export const DATA_FILE = 'data.mdb'
-
-const MARKER_KEY = ['#zinc']
-const MAX_SEQ = Number.MAX_SAFE_INTEGER
-type Key = Array<string | number>
-const fKey = (doc: string, seq: number): Key => ['f', doc, seq]
-const sKey = (doc: string): Key => ['s', doc]
-const dKey = (doc: string): Key => ['d', doc]
-/** The tree record (one per store). */
-const TREE_KEY: Key = ['t']
-
-/** LMDB error codes (mdb.h) and errnos that mean the store cannot be trusted or is out of space. */
-const MDB_CORRUPT = new Map<number, string>([
-  [-30793, 'MDB_INVALID: not an LMDB file'],
-  [-30794, 'MDB_VERSION_MISMATCH: LMDB version mismatch'],
-  [-30795, 'MDB_PANIC: fatal LMDB error'],
-  [-30796, 'MDB_CORRUPTED: located page was the wrong type'],
-  [-30797, 'MDB_PAGE_NOTFOUND: requested page not found'],
-])
-const FULL_CODES = new Map<number | string, string>([
-  [-30792, 'MDB_MAP_FULL: the map size limit was reached'],
-  [28, 'ENOSPC: no space left on the device'],
-  ['ENOSPC', 'ENOSPC: no space left on the device'],
-  [27, 'EFBIG: the file-size limit was reached'],
-  ['EFBIG', 'EFBIG: the file-size limit was reached'],
-  [122, 'EDQUOT: the disk quota was exceeded'],
-  ['EDQUOT', 'EDQUOT: the disk quota was exceeded'],
-])
 
 /**
  * A durable `Storage` on LMDB (the `lmdb` package). One directory is one store, written by one
@@ -105,22 +48,19 @@ export class LmdbStorage implements Storage {
   readonly #lock: StoreLock
   readonly #dataFile: string
   readonly #maxBytes: number | undefined
-  readonly #inflight = new Set<Promise<unknown>>()
   #closed = false
   #closing: Promise<void> | undefined
-  #failed: ZincError | undefined
-  readonly #groupMs: number | undefined
-  readonly #queue: Array<{ action: () => void; resolve: () => void; reject: (error: unknown) => void }> = []
-  #timer: ReturnType<typeof setTimeout> | undefined
+  readonly #commits: CommitQueue
 
   private constructor(path: string, db: RootDatabase<Uint8Array, Key>, lock: StoreLock, durability: Durability, groupCommitMs: number, maxBytes: number | undefined) {
     this.path = path
-    this.#groupMs = durability === 'group' ? groupCommitMs : undefined
     this.#db = db
     this.#lock = lock
     this.durability = durability
     this.#dataFile = join(path, DATA_FILE)
     this.#maxBytes = maxBytes
+    const groupMs = durability === 'group' ? groupCommitMs : undefined
+    this.#commits = new CommitQueue(db, groupMs, (error) => mapWriteError(path, this.#dataFile, error))
   }
 
   /**
@@ -210,7 +150,7 @@ export class LmdbStorage implements Storage {
     const first = fragments[0]!.seq
     // The check runs inside the write transaction, so it sees every earlier append, committed
     // or queued in the same commit; it throws before any put, so a refused batch writes nothing.
-    return this.#write(() => {
+    return this.#commits.write(() => {
       const indexBytes = db.get(dKey(doc))
       const snapshotSeq = indexBytes === undefined ? 0 : this.#verify(() => decodeDoc(indexBytes, `index of document "${doc}"`))
       const expected = Math.max(this.#lastSeq(doc), snapshotSeq) + 1
@@ -223,7 +163,7 @@ export class LmdbStorage implements Storage {
   async writeSnapshot(doc: DocId, snapshot: StoredSnapshot): Promise<void> {
     const record = this.#snapshotRecord('writeSnapshot', doc, snapshot)
     const db = this.#db
-    return this.#write(() => {
+    return this.#commits.write(() => {
       const indexBytes = db.get(dKey(doc))
       const current = indexBytes === undefined ? -1 : this.#verify(() => decodeDoc(indexBytes, `index of document "${doc}"`))
       if (indexBytes !== undefined && current > 0 && snapshot.seq < current) return
@@ -236,7 +176,7 @@ export class LmdbStorage implements Storage {
     const record = this.#snapshotRecord('replace', doc, snapshot)
     const db = this.#db
     // One transaction: the old log goes with the old snapshot, or nothing changes.
-    return this.#write(() => {
+    return this.#commits.write(() => {
       for (const key of [...db.getKeys({ start: fKey(doc, 0), end: fKey(doc, Number.MAX_SAFE_INTEGER), inclusiveEnd: true })]) db.remove(key)
       db.put(sKey(doc), record)
       db.put(dKey(doc), encodeDoc(snapshot.seq))
@@ -263,7 +203,7 @@ export class LmdbStorage implements Storage {
   async compact(doc: DocId, uptoSeq: number): Promise<void> {
     this.#check()
     const db = this.#db
-    return this.#write(() => {
+    return this.#commits.write(() => {
       const indexBytes = db.get(dKey(doc))
       if (indexBytes === undefined) return
       const snapshotSeq = this.#verify(() => decodeDoc(indexBytes, `index of document "${doc}"`))
@@ -285,7 +225,7 @@ export class LmdbStorage implements Storage {
     const bytes = encodeTree(record)
     this.#checkQuota(bytes.length + 64)
     const db = this.#db
-    return this.#write(() => void db.put(TREE_KEY, bytes))
+    return this.#commits.write(() => void db.put(TREE_KEY, bytes))
   }
 
   /**
@@ -297,8 +237,8 @@ export class LmdbStorage implements Storage {
     this.#closed = true
     this.#closing = (async () => {
       try {
-        this.#flushQueue() // group commit: do not wait out the timer
-        await Promise.allSettled([...this.#inflight])
+        this.#commits.flush() // group commit: do not wait out the timer
+        await this.#commits.settled()
         await this.#db.close()
       } finally {
         this.#lock.release()
@@ -311,49 +251,6 @@ export class LmdbStorage implements Storage {
 
   #check(): void {
     if (this.#closed) throw new ClosedError(`The LmdbStorage at ${this.path}`)
-  }
-
-  /**
-   * Runs `action` in a write transaction; resolves once its commit is synced (see Durability).
-   * lmdb-js puts every transaction started in one event-loop turn into one commit (and its
-   * `commitDelay` does not apply while it batches by turn), so `'group'` holds the actions here
-   * for `groupCommitMs` and then starts them all in one turn: one commit, one sync.
-   */
-  #write(action: () => void): Promise<void> {
-    if (this.#failed) return Promise.reject(this.#failed)
-    const done =
-      this.#groupMs === undefined
-        ? this.#transact(action)
-        : new Promise<void>((resolveWrite, rejectWrite) => {
-            this.#queue.push({ action, resolve: resolveWrite, reject: rejectWrite })
-            this.#timer ??= setTimeout(() => this.#flushQueue(), this.#groupMs)
-          })
-    this.#inflight.add(done)
-    const forget = (): void => void this.#inflight.delete(done)
-    done.then(forget, forget)
-    return done
-  }
-
-  /** Starts every queued action now, in call order and in one event-loop turn (so one commit). */
-  #flushQueue(): void {
-    if (this.#timer) clearTimeout(this.#timer)
-    this.#timer = undefined
-    for (const { action, resolve, reject } of this.#queue.splice(0)) {
-      if (this.#failed) reject(this.#failed)
-      else this.#transact(action).then(resolve, reject)
-    }
-  }
-
-  #transact(action: () => void): Promise<void> {
-    return this.#db.transaction(action).then(
-      () => undefined,
-      async (error: unknown) => {
-        if (error instanceof ZincError) throw error
-        const mapped = await this.#mapWriteError(error)
-        this.#failed ??= mapped
-        throw mapped
-      },
-    )
   }
 
   /** Fragments of `doc` with seq > `afterSeq`, verified, in order. */
@@ -408,7 +305,7 @@ export class LmdbStorage implements Storage {
       let empty = true
       for (const _ of db.getKeys({ limit: 1 })) empty = false
       if (!empty) throw this.#corrupt('it holds data but no Zinc format marker: it is not a Zinc store, or its marker was lost')
-      await this.#write(() => void db.put(MARKER_KEY, encodeMarker()))
+      await this.#commits.write(() => void db.put(MARKER_KEY, encodeMarker()))
       return
     }
     const problem = checkMarker(marker)
@@ -427,72 +324,6 @@ export class LmdbStorage implements Storage {
       throw error instanceof ZincError ? error : mapOpenError(this.#dataFile, error)
     }
   }
-
-  async #mapWriteError(error: unknown): Promise<ZincError> {
-    let cause = error
-    const commitError = (error as { commitError?: Promise<unknown> } | undefined)?.commitError
-    if (commitError) {
-      try {
-        await commitError
-      } catch (real) {
-        cause = real
-      }
-    }
-    const code = (cause as { code?: number | string } | undefined)?.code
-    const message = cause instanceof Error ? cause.message : String(cause)
-    const full = code !== undefined ? FULL_CODES.get(code) : undefined
-    if (full) return new StorageFullError(this.path, `${full}; close and reopen the store once there is room`)
-    if (/MDB_MAP_FULL|No space left/i.test(message)) return new StorageFullError(this.path, `${message}; close and reopen the store once there is room`)
-    const corrupt = typeof code === 'number' ? MDB_CORRUPT.get(code) : undefined
-    if (corrupt) return this.#corrupt(corrupt)
-    if (code === 5 || code === 'EIO') {
-      // LMDB reports a short write as EIO: on a full disk or past a file-size limit.
-      if (freeBytes(this.path) < 64 * 1024 * 1024) return new StorageFullError(this.path, `an I/O error with under 64 MiB free on the device; close and reopen the store once there is room`)
-      return new StorageWriteError(this.path, `I/O error from the commit (${message}); a short write means the disk is full or a file-size limit was reached`, { cause })
-    }
-    return new StorageWriteError(this.path, message, { cause })
-  }
-}
-
-/**
- * `mkdir -p` without `fs.mkdirSync(…, { recursive: true })`, which loops forever on paths the
- * kernel refuses with ENOENT although their parent exists (e.g. under /proc, Node 20).
- */
-function makeDirectory(path: string): void {
-  try {
-    fs.mkdirSync(path)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'EEXIST') {
-      if (!fs.statSync(path).isDirectory()) throw Object.assign(new Error(`${path} is a file`), { code: 'ENOTDIR' })
-      return
-    }
-    const parent = dirname(path)
-    if (code !== 'ENOENT' || parent === path || fs.existsSync(parent)) throw error
-    makeDirectory(parent)
-    fs.mkdirSync(path)
-  }
-}
-
-function freeBytes(path: string): number {
-  try {
-    const s = fs.statfsSync(path)
-    return s.bavail * s.bsize
-  } catch {
-    return Number.POSITIVE_INFINITY
-  }
-}
-
-function mapOpenError(dataFile: string, error: unknown): ZincError {
-  if (error instanceof ZincError) return error
-  const code = (error as { code?: number | string } | undefined)?.code
-  const message = error instanceof Error ? error.message : String(error)
-  const corrupt = typeof code === 'number' ? MDB_CORRUPT.get(code) : undefined
-  if (corrupt || /MDB_(INVALID|CORRUPTED|PAGE_NOTFOUND|PANIC|VERSION_MISMATCH)/.test(message)) {
-    return new StorageCorruptError(dataFile, corrupt ?? message)
-  }
-  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return accessError(resolve(dataFile, '..'), error)
-  return new StorageCorruptError(dataFile, `LMDB could not open it: ${message}`)
 }
 
 function checkDocId(doc: DocId): void {

@@ -27,6 +27,22 @@ export interface DocumentFragment {
   readonly confirmed: Promise<number>
 }
 
+/**
+ * The copy of a change a leaf's storage holds before it goes up (see OwnChanges.arm): with
+ * leaf storage, a change is sent only in a form, and on a base, that a durable save holds, so
+ * a restarted process resends exactly what the old one may have sent.
+ */
+export interface Armed {
+  readonly base: number
+  readonly payload: Uint8Array
+  /** The op it encodes: while `op` is still this very one, the change was not rewritten since. */
+  readonly op: Op
+  /** The refusals of ours it was made after (in the payload too). */
+  readonly rejections: number
+  /** Set once a save that holds it is durable: then it may go. */
+  durable: boolean
+}
+
 /** The mutable record behind a local fragment. */
 export interface PendingFragment {
   fragment: DocumentFragment & { seq: number; baseSeq: number }
@@ -45,6 +61,8 @@ export interface PendingFragment {
    * for its echo, which tells the form, and are then carried onto it (Replica.#acknowledgeHead).
    */
   inDoubt: boolean
+  /** Not sent yet, and the copy to send is fixed (see Armed); undefined: none yet. */
+  armed: Armed | undefined
   /** The root asked for a base at least this recent (a stale or rejected chain). */
   minBase: number
   /** ... and made after we learned that our change with this clientSeq was refused. */
@@ -77,6 +95,7 @@ export function pendingFragment(doc: DocId, origin: EndpointId, clientSeq: numbe
     sent: false,
     dirty: false,
     inDoubt: false,
+    armed: undefined,
     minBase: 0,
     minRefused: 0,
     sentRefused: 0,

@@ -11,7 +11,8 @@ const MAX_SEQUENCED = 256
  * Keeps one replica in a leaf's storage. Writes are coalesced: one in flight at a time, and
  * whatever changed meanwhile goes in the next one, so a burst of changes costs a few writes.
  * Each write is a consistent picture of the replica; once it is durable, the changes it holds
- * may go upstream (Replica.saved).
+ * may go upstream (Replica.saved), each as the copy it holds (OwnChanges.arm): what went up is
+ * always in the last durable write, so a restart resends exactly that.
  *
  * A write is small: the pending changes and the fragments sequenced since the kept state. The
  * state (a whole large document) is written with it only every MAX_SEQUENCED fragments, after
@@ -95,7 +96,7 @@ export class LeafPersister {
         const r = this.replica
         this.#lastKey = this.#key()
         const generation = r.log.generation
-        const { record, state } = r.leafSnapshot(this.#kept, MAX_SEQUENCED)
+        const { record, state, armed } = r.leafSnapshot(this.#kept, MAX_SEQUENCED)
         try {
           await this.storage.save(r.doc, record, state)
         } catch (error) {
@@ -104,6 +105,8 @@ export class LeafPersister {
         }
         if (state) this.#kept = { seq: state.seq, generation }
         if (this.#stopped) return
+        // The copies this save fixed may go now (those taken back meanwhile are no one's).
+        for (const a of armed) a.durable = true
         r.saved(record.nextClientSeq - 1)
       } while (this.#dirty && !this.#stopped)
     } finally {

@@ -5,7 +5,7 @@ import { encodeMessage } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { encodeOp } from '../protocol/ops.js'
 import { applyOp, invertOp, transformPast, type Op } from './ot.js'
-import type { PendingFragment } from './fragment.js'
+import type { Armed, PendingFragment } from './fragment.js'
 import type { ReplicaIO } from './replica-io.js'
 import type { ReplicaEvents } from './replica.js'
 import type { Sequencer } from './sequencer.js'
@@ -20,6 +20,10 @@ export interface OwnChangesHost {
   readonly visible: unknown
   /** Highest clientSeq the leaf's storage holds: a change goes up only once saved. */
   readonly savedUpTo: number
+  /** Whether a leaf's storage keeps this replica: a change then goes up only as armed (see arm). */
+  readonly persisting: boolean
+  /** Asks the leaf's storage for a save soon (a change waits to be armed). */
+  requestSave(): void
   readonly sequencer: Sequencer | undefined
   /** visible = confirmed + pending, after pending changed. */
   rebuildVisible(): void
@@ -59,23 +63,66 @@ export class OwnChanges {
    * foreign fragment touching the same place arrived first), later changes are held, rebased
    * locally as more arrive, and sent when the rewritten ones are sequenced. Without
    * concurrency on the same places nothing waits.
+   *
+   * With a leaf's storage, a change goes only as the copy a durable save holds (see `arm`): a
+   * process that dies and restarts from that save resends exactly what may have gone up.
    */
   sendHeld(): void {
     if (this.resyncing) return
     let clean = true
+    let unarmed = false
     for (const p of this.pending) {
-      if (!p.sent && clean && this.r.seq >= p.minBase && this.refusedUpTo >= p.minRefused && p.fragment.clientSeq <= this.r.savedUpTo) this.#send(p)
+      if (!p.sent && clean && this.#mayGo(p)) {
+        if (!this.r.persisting) {
+          if (p.fragment.clientSeq <= this.r.savedUpTo) this.#send(p)
+        } else if (p.armed?.durable) this.#send(p)
+        // (one fixed already goes when the save in flight that holds it is durable)
+        else if (p.armed === undefined) unarmed = true
+      }
       if (!p.sent || p.dirty) clean = false
     }
+    if (unarmed) this.r.requestSave()
+  }
+
+  /** Whether the root can place `p` if sent now (else it waits for a newer base, or to hear of a refusal). */
+  #mayGo(p: PendingFragment): boolean {
+    return this.r.seq >= p.minBase && this.refusedUpTo >= p.minRefused
+  }
+
+  /**
+   * For a leaf's save: fixes the copy each change that may go now will be sent as (its op on
+   * the current seq), so the save holds it; once that save is durable it goes as fixed (see
+   * sendHeld). The same changes sendHeld would send: in order, while every earlier one went (or
+   * is fixed) and was not rewritten since. A fixed copy stays fixed until the root answers that
+   * it cannot place it, or a snapshot jump or a refusal rewrites the change (see `disarm`).
+   * Returns the copies fixed now, for the persister to mark durable.
+   */
+  arm(): Armed[] {
+    const armed: Armed[] = []
+    if (this.resyncing) return armed
+    let clean = true
+    for (const p of this.pending) {
+      if (!p.sent && p.armed === undefined && clean && this.#mayGo(p)) {
+        p.armed = { base: this.r.seq, payload: encodeOp(p.op, this.refusedUpTo), op: p.op, rejections: this.refusedUpTo, durable: false }
+        armed.push(p.armed)
+      }
+      const copy = p.sent || p.armed !== undefined
+      const rewritten = p.sent ? p.dirty : p.armed !== undefined && p.armed.op !== p.op
+      if (!copy || rewritten) clean = false
+    }
+    return armed
   }
 
   #send(p: PendingFragment): void {
-    p.fragment.baseSeq = this.r.seq
-    p.payload = encodeOp(p.op, this.refusedUpTo)
-    p.sentRefused = this.refusedUpTo
+    const armed = p.armed
+    p.fragment.baseSeq = armed ? armed.base : this.r.seq
+    p.payload = armed ? armed.payload : encodeOp(p.op, this.refusedUpTo)
+    p.sentRefused = armed ? armed.rejections : this.refusedUpTo
     p.sent = true
-    p.dirty = false
+    // Sent on the base it was fixed on: rebased since, it is rewritten as if sent then.
+    p.dirty = armed !== undefined && armed.op !== p.op
     p.inDoubt = false
+    p.armed = undefined
     this.transmit(p)
   }
 
@@ -99,6 +146,23 @@ export class OwnChanges {
     }
     this.sendHeld()
     return n
+  }
+
+  /**
+   * A snapshot shows the root handled `p`: it leaves pending and is resent, for the root to
+   * answer its clientSeq as a duplicate (its seq, or its refusal). One never sent here went up
+   * from the process before a restart (its leaf's record kept no copy, see LeafPendingChange):
+   * it is sent as it stands, which the root answers the same way, never sequences.
+   */
+  askVerdict(p: PendingFragment): void {
+    this.awaitingVerdict.set(p.fragment.clientSeq, p)
+    if (!p.sent) {
+      p.payload = encodeOp(p.op, this.refusedUpTo)
+      p.sentRefused = this.refusedUpTo
+      p.armed = undefined
+      p.sent = true
+    }
+    this.transmit(p)
   }
 
   /** Settles a change resent after a snapshot, if `clientSeq` is one: true if it was. */
@@ -175,7 +239,7 @@ export class OwnChanges {
       } catch {
         // it stays as it was; the root decides
       }
-      q.sent = false
+      disarm(q)
     }
     const error = new ChangeRejectedError(this.r.doc, clientSeq, reason)
     p.reject(error)
@@ -195,7 +259,7 @@ export class OwnChanges {
   #diverged(clientSeq: number): void {
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
     if (i < 0) return
-    for (const q of this.pending.slice(i)) q.sent = false
+    for (const q of this.pending.slice(i)) disarm(q)
     // Our own sequencer said so (a change sent on a base from before this endpoint became the
     // root): this replica's state is the root's, so the change goes again on it. Asking a
     // snapshot would ask ourselves, and nothing would be sent until it came.
@@ -225,7 +289,7 @@ export class OwnChanges {
     const met = p.fragment.baseSeq >= minBase && p.sentRefused >= rootRejections
     if (p.sent && (older || (!this.r.sequencer && met))) return
     for (const q of this.pending.slice(i)) {
-      q.sent = false
+      disarm(q)
       q.minBase = Math.max(q.minBase, minBase)
       q.minRefused = Math.max(q.minRefused, rootRejections)
     }
@@ -267,4 +331,14 @@ export class OwnChanges {
     for (const p of [...this.awaitingVerdict.values(), ...this.pending.splice(0)]) p.reject(new ChangeRejectedError(this.r.doc, p.fragment.clientSeq, reason))
     this.awaitingVerdict.clear()
   }
+}
+
+/**
+ * `p` goes again in a new form: what was sent or fixed of it will not be sequenced (the root
+ * answered it could not place it, or it was made on top of a refused change), so a new copy is
+ * fixed and sent (see OwnChanges.arm).
+ */
+export function disarm(p: PendingFragment): void {
+  p.sent = false
+  p.armed = undefined
 }

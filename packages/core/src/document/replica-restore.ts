@@ -4,11 +4,11 @@ import { Kind } from '../protocol/kinds.js'
 import { decodeJson } from '../protocol/json.js'
 import { decodeFragmentBody } from '../protocol/ops.js'
 import type { StoredDocument } from '../storage.js'
-import type { LeafDocument, LeafSnapshot, LeafState } from '../leaf-storage.js'
+import type { LeafDocument, LeafPendingChange, LeafSentCopy, LeafSnapshot, LeafState } from '../leaf-storage.js'
 import { applyOp, freezeDeep, type Op } from './ot.js'
 import { opOf } from './legacy.js'
 import type { DocLog } from './doc-log.js'
-import type { PendingFragment } from './fragment.js'
+import { pendingFragment, type PendingFragment } from './fragment.js'
 
 /**
  * Replaying what was kept (a root's storage, a leaf's) into a replica's state: the state at a
@@ -94,7 +94,7 @@ export interface LeafSource {
  * fragments; otherwise the state too, to be written with the record.
  */
 export function leafRecord(r: LeafSource, kept: { seq: number; generation: number } | undefined, maxSequenced: number): { record: LeafDocument; state?: LeafState } {
-  const pending = r.pending.map((p) => ({ clientSeq: p.fragment.clientSeq, op: p.op }))
+  const pending = r.pending.map(keptChange)
   if (kept && kept.generation === r.log.generation && kept.seq <= r.seq && r.seq - kept.seq <= maxSequenced) {
     const entries = r.log.entriesAfter(kept.seq)
     if (entries.length === r.seq - kept.seq && (entries.length === 0 || entries[0]!.seq === kept.seq + 1)) {
@@ -108,4 +108,44 @@ export function leafRecord(r: LeafSource, kept: { seq: number; generation: numbe
     record: { stateSeq: r.seq, sequenced: [], seq: r.seq, nextClientSeq: r.nextClientSeq, pending },
     state: { seq: r.seq, state: r.confirmed, ...(history !== undefined ? { history } : {}) },
   }
+}
+
+/**
+ * A pending change as a leaf keeps it: its op now, and the copy of it that went up or is fixed
+ * to go (see OwnChanges.arm) — what the root may sequence, whatever became of `op` since.
+ */
+function keptChange(p: PendingFragment): LeafPendingChange {
+  const change = { clientSeq: p.fragment.clientSeq, op: p.op }
+  let sent: LeafSentCopy | undefined
+  if (p.sent) sent = { base: p.fragment.baseSeq, payload: p.payload, dirty: p.dirty, inDoubt: p.inDoubt }
+  else if (p.armed) sent = { base: p.armed.base, payload: p.armed.payload, dirty: p.armed.op !== p.op, inDoubt: false }
+  return sent ? { ...change, sent } : change
+}
+
+/**
+ * The pending changes a leaf kept, as the replica holds them again: one that went up (or may
+ * have) is sent again as that very copy, under its clientSeq, and what followed from it holds
+ * as in the process that sent it (the changes after a rewritten one wait for its echo; one in
+ * doubt has the later ones carried onto the form the root gave it). `refusedUpTo`: the
+ * highest refusal of ours those copies were made after.
+ */
+export function restorePending(doc: DocId, self: EndpointId, kept: readonly LeafPendingChange[]): { pending: PendingFragment[]; refusedUpTo: number } {
+  let refusedUpTo = 0
+  const pending = kept.map((k) => {
+    const p = pendingFragment(doc, self, k.clientSeq, k.op)
+    if (k.sent === undefined) return p
+    p.sent = true
+    p.fragment.baseSeq = k.sent.base
+    p.payload = k.sent.payload
+    p.dirty = k.sent.dirty || k.sent.inDoubt
+    p.inDoubt = k.sent.inDoubt
+    try {
+      p.sentRefused = decodeFragmentBody(k.sent.payload).rejections
+    } catch {
+      // the root answers an unreadable copy with the reason
+    }
+    refusedUpTo = Math.max(refusedUpTo, p.sentRefused)
+    return p
+  })
+  return { pending, refusedUpTo }
 }

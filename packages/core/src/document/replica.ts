@@ -10,7 +10,7 @@ import { applyOp, applyOpAs, applyOps, freezeDeep, PlaceIndex, transformPast, ty
 import { opOf } from './legacy.js'
 import { OpHistory } from './op-history.js'
 import { DocLog } from './doc-log.js'
-import { pendingFragment, remoteFragment, type DocumentFragment, type PendingFragment } from './fragment.js'
+import { pendingFragment, remoteFragment, type Armed, type DocumentFragment, type PendingFragment } from './fragment.js'
 import type { ReplicaIO } from './replica-io.js'
 import type { StoredDocument, StoredSnapshot } from '../storage.js'
 import type { LeafDocument, LeafSnapshot, LeafState } from '../leaf-storage.js'
@@ -18,7 +18,7 @@ import { Sequencer } from './sequencer.js'
 import { SequencedInbox, type Sequenced } from './sequenced-inbox.js'
 import { OwnChanges } from './own-changes.js'
 import { PresenceTable } from './replica-presence.js'
-import { leafRecord, replayKept, replayStored, type SequencedEntry } from './replica-restore.js'
+import { leafRecord, replayKept, replayStored, restorePending, type SequencedEntry } from './replica-restore.js'
 import { carryOnto, planJump, type Orphan } from './snapshot-jump.js'
 
 export type ReplicaEvents = {
@@ -115,7 +115,7 @@ export class Replica {
    */
   savedUpTo = Infinity
   /** Keeps this replica in the leaf's storage (see LeafPersister); stopped before anything is abandoned. */
-  persister: { stop(flush?: boolean): void } | undefined
+  persister: { stop(flush?: boolean): void; schedule(): void } | undefined
   #status: DocumentStatus = 'syncing'
   /**
    * The places pending changes touch, so a foreign change on other places passes them without
@@ -265,10 +265,20 @@ export class Replica {
     return this.#own.resend(olderThanMs, fromClientSeq)
   }
 
+  /** Whether a leaf's storage keeps this replica (a change goes up only as a saved copy, see OwnChanges.arm). */
+  get persisting(): boolean {
+    return this.persister !== undefined
+  }
+
+  /** A change waits for a save that fixes its copy: the leaf's storage saves soon. */
+  requestSave(): void {
+    this.persister?.schedule()
+  }
+
   /** The leaf's storage holds every change up to `upTo`: those may go upstream now. */
   saved(upTo: number): void {
-    if (upTo <= this.savedUpTo) return
-    this.savedUpTo = upTo
+    // Also when the counter did not move: the save may have fixed copies that go now.
+    this.savedUpTo = Math.max(this.savedUpTo, upTo)
     this.#own.sendHeld()
   }
 
@@ -292,14 +302,21 @@ export class Replica {
     this.#restoredUnserved = true
     this.pending.length = 0
     this.#pendingPlaces = undefined
-    for (const p of record.pending) this.pending.push(pendingFragment(this.doc, this.io.self, p.clientSeq, p.op))
+    const restored = restorePending(this.doc, this.io.self, record.pending)
+    this.pending.push(...restored.pending)
+    this.#own.refusedUpTo = restored.refusedUpTo
+    this.#inDoubt = this.pending.some((p) => p.inDoubt)
     this.rebuildVisible()
     this.#becomeReady()
   }
 
-  /** What a leaf keeps of this replica now (see leafRecord). */
-  leafSnapshot(kept: { seq: number; generation: number } | undefined, maxSequenced: number): { record: LeafDocument; state?: LeafState } {
-    return leafRecord(this, kept, maxSequenced)
+  /**
+   * What a leaf keeps of this replica now (see leafRecord), the changes that may go fixed in the
+   * copies it holds; `armed`: those fixed now, which go once this is durable.
+   */
+  leafSnapshot(kept: { seq: number; generation: number } | undefined, maxSequenced: number): { record: LeafDocument; state?: LeafState; armed: Armed[] } {
+    const armed = this.#own.arm()
+    return { ...leafRecord(this, kept, maxSequenced), armed }
   }
 
   /** Records a sequenced fragment applied to `confirmed`: the log, the op history, the dedupe table. */
@@ -365,6 +382,9 @@ export class Replica {
     this.seq = replayed.seq
     this.snapshotSeq = stored.snapshot?.seq ?? 0
     this.storedUpTo = replayed.seq
+    // Restarted under the id it had (option `id`): its counter goes on past what the store holds
+    // of ours, or a new change would be taken for an old one and "confirmed" with its seq, lost.
+    this.nextClientSeq = Math.max(this.nextClientSeq, (this.clientSeqs.get(this.io.self) ?? 0) + 1)
     this.#becomeReady()
   }
 
@@ -682,8 +702,7 @@ export class Replica {
       const p = this.pending[i]!
       if (p.fragment.clientSeq <= mine) {
         this.pending.splice(i, 1)
-        this.#own.awaitingVerdict.set(p.fragment.clientSeq, p)
-        if (p.sent) this.#own.transmit(p)
+        this.#own.askVerdict(p)
       }
     }
     // The jump skipped fragments we never saw: what stays pending is rebased onto the snapshot.

@@ -91,4 +91,6 @@ export interface CoordinationView {
   readonly adoptsDocuments: boolean
   /** The parent went silent: re-join the leader the service names (never self-promote). */
   parentSilent(why: string): void
+  /** Whether this root may acknowledge (sequence, publish confirmations) now: its lease is certain. */
+  mayConfirm(): boolean
 }

@@ -1,6 +1,6 @@
 import type { DocId, EndpointId } from '../ids.js'
 import type { NodeContext } from './context.js'
-import { clearPresence } from './handlers/from-child.js'
+import { clearPresence } from './handlers/child-presence.js'
 import { askRoot, decideAtRoot } from './root-access.js'
 
 /** The shortest time between two checks of one reader. */

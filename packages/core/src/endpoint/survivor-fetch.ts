@@ -3,9 +3,9 @@ import type { Replica } from '../document/replica.js'
 import type { DocId, EndpointId } from '../ids.js'
 import { decodeMessage, encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
-import { BatchCodec, type DocHead } from '../protocol/payloads.js'
+import { BatchCodec, SnapshotCodec, type DocHead } from '../protocol/payloads.js'
 import type { NodeContext } from './context.js'
-import { isLaterBranchHead, takeLaterBranch } from './later-branch.js'
+import { isLaterBranch, isLaterBranchHead, isTakingFrom, takeLaterBranch, tookLaterBranch } from './later-branch.js'
 
 /**
  * During recovery: asks a survivor for the sequenced fragments it holds beyond our seq. Called
@@ -69,4 +69,36 @@ export function extendsOurHistory(replica: Replica, answer: Message, head: DocHe
  */
 export function isTrustedSurvivor(node: NodeContext, child: EndpointId): boolean {
   return node.children.get(child)?.addresses !== undefined
+}
+
+/**
+ * A survivor's answer to a recovering root: sequenced fragments the root lacked, or — when its
+ * log no longer reaches back to the root's seq — its snapshot, which is newer than the root's.
+ */
+export function onSurvivorAnswer(node: NodeContext, m: Message): void {
+  const replica = node.replicas.get(m.doc as DocId)
+  if (!replica || !node.succession.recovering || !isTrustedSurvivor(node, m.origin)) return void node.stats.dropped++
+  const head = node.children.get(m.origin)?.heads?.find((h) => h.doc === replica.doc)
+  if (m.kind === Kind.SNAPSHOT && isTakingFrom(node, replica.doc, m.origin)) {
+    tookLaterBranch(node, replica, m.seq, SnapshotCodec.decode(m.payload))
+  } else if (m.kind === Kind.SNAPSHOT) {
+    if (m.seq > replica.seq) {
+      node.logger.warn({ doc: replica.doc, theirs: m.seq, ours: replica.seq }, "a survivor's log is short; taking its snapshot")
+      replica.expectSnapshot = true
+      replica.applySnapshot(m.seq, SnapshotCodec.decode(m.payload))
+    }
+  } else if (extendsOurHistory(replica, m, head)) {
+    replica.receiveSequenced(m)
+  } else if (isLaterBranch(replica, m)) {
+    // Answered by its snapshot: recovery waits for that (see later-branch.ts).
+    takeLaterBranch(node, replica, m.origin, head)
+  } else {
+    node.stats.dropped++
+    node.logger.warn(
+      { doc: replica.doc, survivor: m.origin, ours: replica.seq },
+      "a survivor's history is another branch than ours; not taking its fragments (it gets our snapshot and resends what we lack)",
+    )
+  }
+  node.succession.fetchDone(`${m.origin}/${replica.doc}`)
+  node.defer(() => node.maybeEndRecovery())
 }

@@ -29,10 +29,10 @@ describe('every refusal is named in PROTOCOL.md and counted', () => {
     const table = protocol.slice(protocol.indexOf('## Refusals'))
     const named = new Set([...table.matchAll(/^\| `(ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]!))
     expect([...used].sort()).toEqual([...named].sort())
-    // Where REFUSE and REJECT frames are made: node.refuse and OriginAnswers#send, both counting.
+    // Where REFUSE and REJECT frames are made: Outbox.refuse and OriginAnswers#send, both counting.
     const refuseMakers = files.filter((f) => /kind: Kind\.REFUSE\b/.test(f.text)).map((f) => f.path.slice(core.length))
     const rejectMakers = files.filter((f) => /kind: Kind\.REJECT\b/.test(f.text)).map((f) => f.path.slice(core.length))
-    expect(refuseMakers).toEqual(['src/endpoint/node.ts'])
+    expect(refuseMakers).toEqual(['src/endpoint/outbox.ts'])
     expect(rejectMakers).toEqual(['src/document/origin-answers.ts'])
     for (const path of [...refuseMakers, ...rejectMakers]) expect(readFileSync(join(core, path), 'utf8')).toContain('refusedByCode[code]')
   })

@@ -95,8 +95,8 @@ export class Sequencer {
       // The lease lapsed before the batch could be answered, and the root was elected again (or
       // took another history meanwhile): nobody was told of those seqs, and completing the batch
       // now put the old state back over what recovery brought in (sharded chaos seed 121). Its
-      // changes are resent by their authors; what the store holds of it is replaced or overtaken
-      // before the next append (#storeAfter).
+      // fragments are placed again, ahead of what was staged behind them (#requeue); what the
+      // store holds of it is replaced or overtaken before the next append (storeAfter).
       this.replica.io.logger.warn(
         { doc: this.replica.doc, seq: parkedAt.seq, epoch: parkedAt.epoch },
         'a batch left unanswered when the lease lapsed is dropped: the history moved on since; its fragments are placed again',
@@ -214,8 +214,7 @@ export class Sequencer {
     const staged = this.#batch.filter((c) => c.clientSeq > (upTo.get(c.origin) ?? 0))
     if (staged.length !== this.#batch.length) {
       this.#batch = staged
-      this.#stagedBy.clear()
-      for (const c of staged) this.#stagedBy.set(c.origin, (this.#stagedBy.get(c.origin) ?? 0) + 1)
+      this.#recount()
     }
     r.io.logger.info({ doc: r.doc, fork, fragments: branch.length, over: plan.over }, 'merged a branch of another history: its changes carried past ours')
     this.#commit(run)
@@ -418,7 +417,7 @@ export class Sequencer {
     if (run.held) return
     run.held = true
     this.#committing = true
-    for (const c of run.batch) this.#inFlightUpTo.set(c.origin, Math.max(c.clientSeq, this.#inFlightUpTo.get(c.origin) ?? 0))
+    for (const c of run.batch) this.#markInFlight(c)
   }
 
   /** Stores the run (when the root has storage), then acknowledges, refuses and publishes it. */
@@ -433,10 +432,10 @@ export class Sequencer {
       return
     }
     this.#committing = true
-    for (const p of prepared) this.#inFlightUpTo.set(p.candidate.origin, Math.max(p.candidate.clientSeq, this.#inFlightUpTo.get(p.candidate.origin) ?? 0))
+    for (const p of prepared) this.#markInFlight(p.candidate)
     // Refused ones count as in flight too, not as refused yet: the batch may still be dropped
     // (see resume), and a resend answered as handled meanwhile was acknowledged as if sequenced.
-    for (const { candidate: c } of rejected) this.#inFlightUpTo.set(c.origin, Math.max(c.clientSeq, this.#inFlightUpTo.get(c.origin) ?? 0))
+    for (const { candidate: c } of rejected) this.#markInFlight(c)
     const stored = prepared.map((p) => ({ seq: p.entry.seq, origin: p.candidate.origin, clientSeq: p.candidate.clientSeq, envelope: p.envelope }))
     const last = stored[stored.length - 1]!.seq
     storeAfter(r, stored[0]!.seq - 1)
@@ -484,13 +483,23 @@ export class Sequencer {
       )
   }
 
+  /** Counts `c` as being written (see #inFlightUpTo). */
+  #markInFlight(c: Candidate): void {
+    this.#inFlightUpTo.set(c.origin, Math.max(c.clientSeq, this.#inFlightUpTo.get(c.origin) ?? 0))
+  }
+
+  /** Recounts #stagedBy after #batch was rebuilt. */
+  #recount(): void {
+    this.#stagedBy.clear()
+    for (const c of this.#batch) this.#stagedBy.set(c.origin, (this.#stagedBy.get(c.origin) ?? 0) + 1)
+  }
+
   /** A dropped batch's fragments go first again (see `requeued`). */
   #requeue(dropped: Candidate[]): void {
     if (dropped.length === 0) return
     this.#chains.clear() // they may follow entries of the dropped batch
     this.#batch = requeued(dropped, this.#batch, (origin) => this.#answers.handled(origin))
-    this.#stagedBy.clear()
-    for (const c of this.#batch) this.#stagedBy.set(c.origin, (this.#stagedBy.get(c.origin) ?? 0) + 1)
+    this.#recount()
   }
 
   /** The sequencer takes new runs again; what arrived meanwhile goes out now (unless retired). */

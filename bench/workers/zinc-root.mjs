@@ -1,12 +1,13 @@
 // A Zinc root host in its own process. Seeds documents on demand; reports CPU and counters.
 import { Endpoint } from '@zinc/core'
 import { ZmqTransport } from '@zinc/transport-zmq'
-import { args, cpuMark, serve } from '../lib/worker.mjs'
-import { makeInitial } from '../lib/payload.mjs'
+import { args, cpuMark, nowUs, serve } from '../lib/worker.mjs'
+import { fragmentTime, makeInitial } from '../lib/payload.mjs'
 
 const a = args()
 let transport, ep
 const docs = new Map()
+let samples = []
 
 await serve(
   async () => {
@@ -32,6 +33,23 @@ await serve(
       return { ...cpuMark(), sequenced: s.sequenced ?? 0, received: s.received, sent: s.sent, children: s.children, mem: process.memoryUsage() }
     },
     stats: () => ep.stats(),
+    // When each fragment is in the root's state (sequenced and applied), µs after it was made:
+    // the first hop of scenarios/tree.mjs's breakdown.
+    listen({ doc }) {
+      docs.get(doc).subscribe((state, fragment, batch) => {
+        const now = nowUs()
+        for (const f of batch) {
+          const t = fragmentTime(f)
+          if (t !== undefined && samples.length < 1_000_000) samples.push(now - t)
+        }
+      })
+      return true
+    },
+    reset() {
+      samples = []
+      return true
+    },
+    samples: () => samples,
     async stop() {
       await ep?.close()
       await transport?.close()

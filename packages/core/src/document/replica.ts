@@ -4,6 +4,7 @@ import { TypedEmitter } from '../events.js'
 import { encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { decodeJson, encodeJson } from '../protocol/json.js'
+import { encodeStateJson } from './snapshot-cache.js'
 import { encodeOp } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
 import { applyOp, applyOpAs, applyOps, freezeDeep, PlaceIndex, transformPast, type Op } from './ot.js'
@@ -736,7 +737,7 @@ export class Replica {
   /** The snapshot this replica can serve: its confirmed state, never its pending changes. */
   snapshotMessage(): Uint8Array {
     const payload = SnapshotCodec.encode({
-      state: encodeJson(this.confirmed),
+      state: encodeStateJson(this.confirmed),
       clientSeqs: [...this.clientSeqs].map(([origin, clientSeq]) => ({ origin: endpointIdToBytes(origin), clientSeq })),
       presence: [...this.presence].map(([origin, value]) => ({ origin: endpointIdToBytes(origin), value: encodeJson(value) })),
       history: this.log.chainAt(this.seq) ?? 0,

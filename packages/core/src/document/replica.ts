@@ -3,7 +3,7 @@ import { endpointIdFromBytes, endpointIdToBytes, type DocId, type EndpointId } f
 import { TypedEmitter } from '../events.js'
 import { encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
-import { decodeJson, encodeJson } from '../protocol/json.js'
+import { decodeJsonFrozen, encodeJson } from '../protocol/json.js'
 import { encodeStateJson } from './snapshot-cache.js'
 import { encodeOp } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
@@ -692,7 +692,7 @@ export class Replica {
     const mine = clientSeqs.get(this.io.self) ?? 0
     // What must land on the snapshot, read off our history before it goes (see snapshot-jump.ts).
     const plan = planJump({ doc: this.doc, self: this.io.self, ready: this.ready, log: this.log, confirmed: this.confirmed, pending: this.pending }, mine, orphans)
-    this.confirmed = freezeDeep(decodeJson(snapshot.state, 'snapshot state'))
+    this.confirmed = decodeJsonFrozen(snapshot.state, 'snapshot state')
     this.seq = seq
     this.clientSeqs.clear()
     for (const [origin, clientSeq] of clientSeqs) this.clientSeqs.set(origin, clientSeq)

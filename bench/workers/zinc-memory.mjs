@@ -18,7 +18,9 @@ async function settle() {
     await sleep(50)
   }
   const m = process.memoryUsage()
-  return { heap: m.heapUsed + m.external + m.arrayBuffers, rss: m.rss }
+  // `external` already includes `arrayBuffers` (Node's docs): adding both counted every
+  // Buffer/ArrayBuffer twice, inflating "per logged fragment" by its envelope bytes.
+  return { heap: m.heapUsed + m.external, rss: m.rss }
 }
 const per = (m0, m1, n) => ({ heap: (m1.heap - m0.heap) / n, rss: (m1.rss - m0.rss) / n })
 

@@ -3,7 +3,8 @@ import { endpointIdFromBytes, endpointIdToBytes, type DocId, type EndpointId } f
 import { TypedEmitter } from '../events.js'
 import { encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
-import { decodeJson, encodeJson } from '../protocol/json.js'
+import { decodeJsonFrozen, encodeJson } from '../protocol/json.js'
+import { encodeStateJson } from './snapshot-cache.js'
 import { encodeOp } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
 import { applyOp, applyOpAs, applyOps, freezeDeep, PlaceIndex, transformPast, type Op } from './ot.js'
@@ -691,7 +692,7 @@ export class Replica {
     const mine = clientSeqs.get(this.io.self) ?? 0
     // What must land on the snapshot, read off our history before it goes (see snapshot-jump.ts).
     const plan = planJump({ doc: this.doc, self: this.io.self, ready: this.ready, log: this.log, confirmed: this.confirmed, pending: this.pending }, mine, orphans)
-    this.confirmed = freezeDeep(decodeJson(snapshot.state, 'snapshot state'))
+    this.confirmed = decodeJsonFrozen(snapshot.state, 'snapshot state')
     this.seq = seq
     this.clientSeqs.clear()
     for (const [origin, clientSeq] of clientSeqs) this.clientSeqs.set(origin, clientSeq)
@@ -736,7 +737,7 @@ export class Replica {
   /** The snapshot this replica can serve: its confirmed state, never its pending changes. */
   snapshotMessage(): Uint8Array {
     const payload = SnapshotCodec.encode({
-      state: encodeJson(this.confirmed),
+      state: encodeStateJson(this.confirmed),
       clientSeqs: [...this.clientSeqs].map(([origin, clientSeq]) => ({ origin: endpointIdToBytes(origin), clientSeq })),
       presence: [...this.presence].map(([origin, value]) => ({ origin: endpointIdToBytes(origin), value: encodeJson(value) })),
       history: this.log.chainAt(this.seq) ?? 0,

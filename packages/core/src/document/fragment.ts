@@ -61,6 +61,11 @@ export interface PendingFragment {
    * for its echo, which tells the form, and are then carried onto it (Replica.#acknowledgeHead).
    */
   inDoubt: boolean
+  /**
+   * The op encoded when the change was made (its size is checked then), with the refusal count
+   * it carries: sent as is while `op` and that count are unchanged, so a change is encoded once.
+   */
+  encoded: { op: Op; rejections: number; payload: Uint8Array } | undefined
   /** Not sent yet, and the copy to send is fixed (see Armed); undefined: none yet. */
   armed: Armed | undefined
   /** The root asked for a base at least this recent (a stale or rejected chain). */
@@ -74,11 +79,18 @@ export interface PendingFragment {
   reject(error: Error): void
 }
 
+/** The payload to send `p` as now: the one encoded when it was made, if it still says the same. */
+export function payloadOf(p: PendingFragment, rejections: number, encode: (op: Op, rejections: number) => Uint8Array): Uint8Array {
+  const e = p.encoded
+  if (e !== undefined && e.op === p.op && e.rejections === rejections) return e.payload
+  return encode(p.op, rejections)
+}
+
 export function remoteFragment(doc: DocId, origin: EndpointId, clientSeq: number, seq: number, baseSeq: number, op: Op): DocumentFragment {
   return { doc, origin, clientSeq, seq, baseSeq, op, local: false, confirmed: Promise.resolve(seq) }
 }
 
-export function pendingFragment(doc: DocId, origin: EndpointId, clientSeq: number, op: Op): PendingFragment {
+export function pendingFragment(doc: DocId, origin: EndpointId, clientSeq: number, op: Op, encoded?: PendingFragment['encoded']): PendingFragment {
   let resolve!: (seq: number) => void
   let reject!: (error: Error) => void
   const confirmed = new Promise<number>((res, rej) => {
@@ -95,6 +107,7 @@ export function pendingFragment(doc: DocId, origin: EndpointId, clientSeq: numbe
     sent: false,
     dirty: false,
     inDoubt: false,
+    encoded,
     armed: undefined,
     minBase: 0,
     minRefused: 0,

@@ -5,7 +5,7 @@ import { encodeMessage } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { encodeOp } from '../protocol/ops.js'
 import { applyOp, invertOp, transformPast, type Op } from './ot.js'
-import type { Armed, PendingFragment } from './fragment.js'
+import { payloadOf, type Armed, type PendingFragment } from './fragment.js'
 import type { ReplicaIO } from './replica-io.js'
 import type { ReplicaEvents } from './replica.js'
 import type { Sequencer } from './sequencer.js'
@@ -103,7 +103,7 @@ export class OwnChanges {
     let clean = true
     for (const p of this.pending) {
       if (!p.sent && p.armed === undefined && clean && this.#mayGo(p)) {
-        p.armed = { base: this.r.seq, payload: encodeOp(p.op, this.refusedUpTo), op: p.op, rejections: this.refusedUpTo, durable: false }
+        p.armed = { base: this.r.seq, payload: payloadOf(p, this.refusedUpTo, encodeOp), op: p.op, rejections: this.refusedUpTo, durable: false }
         armed.push(p.armed)
       }
       const copy = p.sent || p.armed !== undefined
@@ -116,7 +116,7 @@ export class OwnChanges {
   #send(p: PendingFragment): void {
     const armed = p.armed
     p.fragment.baseSeq = armed ? armed.base : this.r.seq
-    p.payload = armed ? armed.payload : encodeOp(p.op, this.refusedUpTo)
+    p.payload = armed ? armed.payload : payloadOf(p, this.refusedUpTo, encodeOp)
     p.sentRefused = armed ? armed.rejections : this.refusedUpTo
     p.sent = true
     // Sent on the base it was fixed on: rebased since, it is rewritten as if sent then.

@@ -243,11 +243,12 @@ export class Replica {
 
   /** Records a local change already applied to `newVisible`, and sends or sequences it. */
   localChange(newVisible: unknown, op: Op): DocumentFragment {
-    const size = encodeOp(op).byteLength
+    const encoded = { op, rejections: this.#own.refusedUpTo, payload: encodeOp(op, this.#own.refusedUpTo) } // sent as is (payloadOf)
+    const size = encoded.payload.byteLength
     // Envelope overhead is well under 1 KB; refuse before anything is applied.
     if (size + 1024 > this.maxMessageBytes) throw new MessageTooLargeError(size, this.maxMessageBytes)
     const clientSeq = this.nextClientSeq++
-    const pending = pendingFragment(this.doc, this.io.self, clientSeq, op)
+    const pending = pendingFragment(this.doc, this.io.self, clientSeq, op, encoded)
     this.visible = newVisible
     if (this.sequencer?.canSequenceLocally && this.pending.length === 0) {
       this.sequencer.sequenceLocal(pending, newVisible)

@@ -22,3 +22,26 @@ describe('OpHistory bounded by bytes', () => {
     expect(history.since(14)).toBeUndefined()
   })
 })
+
+describe('OpHistory with limit 0 (a leaf: follows the seq, holds nothing)', () => {
+  it('answers every query as the general path does on random runs of seqs, gaps included', () => {
+    for (let trial = 0; trial < 50; trial++) {
+      const history = new OpHistory(0)
+      let seq = Math.floor(Math.random() * 5)
+      history.reset(seq)
+      for (let i = 0; i < 40; i++) {
+        // mostly contiguous, sometimes a jump (a snapshot, a resync)
+        seq += Math.random() < 0.1 ? 2 + Math.floor(Math.random() * 10) : 1
+        history.append({ seq, origin: A, clientSeq: seq, base: seq - 1, op: ['k', { i: seq }] }, 40)
+        expect(history.lastSeq).toBe(seq)
+        expect(history.floor).toBe(seq)
+        expect(history.bytes).toBe(0)
+        expect(history.at(seq)).toBeUndefined()
+        expect(history.covers(seq)).toBe(true)
+        expect(history.covers(seq - 1)).toBe(false)
+        expect(history.since(seq)).toEqual([])
+        expect(history.since(seq - 1)).toBeUndefined()
+      }
+    }
+  })
+})

@@ -78,6 +78,12 @@ export class OpHistory {
    * again to be counted (unless the entry also holds another op as sent).
    */
   append(entry: HistoryEntry, wireBytes?: number): void {
+    // A leaf's history (limit 0) holds nothing: it only follows the seq. Skipping the push, the
+    // size and the trim of an entry dropped at once saves that work on every received change.
+    if (this.limit === 0) {
+      this.#floor = entry.seq
+      return
+    }
     if (entry.seq !== this.lastSeq + 1) this.reset(entry.seq - 1)
     this.#entries.push(entry)
     const size = !Number.isFinite(this.bytesLimit) ? 0 : wireBytes !== undefined && (entry.sent === undefined || entry.sent === entry.op) ? wireBytes + 64 : sizeOf(entry)

@@ -212,6 +212,11 @@ export class ZmqPushChannel extends ZmqChannel implements PushChannel {
 export class ZmqPubChannel extends ZmqChannel implements PubChannel {
   readonly #queue: WriterQueue<Frames>
   #dropped = 0
+  // The last topic's bytes: an endpoint publishes on a handful of topics (a document's, its
+  // own), so most sends repeat the previous one and need not encode it again. ZeroMQ only reads
+  // the frame, and nothing here writes to it, so one buffer serves every send.
+  #topic = ''
+  #topicBytes = Buffer.alloc(0)
 
   /**
    * @internal Made by `ZmqTransport.pub`.
@@ -239,7 +244,11 @@ export class ZmqPubChannel extends ZmqChannel implements PubChannel {
    */
   send(topic: string, body: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError())
-    const queued = this.#queue.offer([Buffer.from(topic), body])
+    if (topic !== this.#topic) {
+      this.#topic = topic
+      this.#topicBytes = Buffer.from(topic)
+    }
+    const queued = this.#queue.offer([this.#topicBytes, body])
     if (queued !== undefined) return queued
     this.#dropped++
     this.hooks.stats.dropped++

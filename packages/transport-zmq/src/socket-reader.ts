@@ -1,25 +1,41 @@
 import type { Frames } from '@zinc/core'
+import { Fifo } from '@zinc/core/internal'
 
 /** The part of a zeromq.js readable socket the reader needs. */
-export interface ReadableSocket extends AsyncIterable<Uint8Array[]> {
+export interface ReadableSocket {
   readonly closed: boolean
+  /** One message; zeromq.js allows one call in flight per socket (a second throws EBUSY). */
+  receive(): Promise<Uint8Array[]>
 }
+
+interface Waiter {
+  resolve: (result: IteratorResult<Frames, undefined>) => void
+  reject: (error: unknown) => void
+}
+
+const DONE: IteratorResult<Frames, undefined> = Object.freeze({ done: true, value: undefined })
 
 /**
  * The one reader loop of a receiving socket.
  *
- * zeromq.js allows one `receive()` in flight per socket (a second gets EBUSY), so the socket's
- * own `for await` iterator is opened once and every channel iterator pulls from it through a
- * promise chain. Several consumers may iterate at once: each message goes to exactly one of
- * them, like ZeroMQ's own fair queueing. Iteration ends when the socket closes, because
- * zeromq.js ends its iterator then — unless the channel swapped in a new socket (see
- * `replace`), in which case reading goes on from that one.
+ * zeromq.js allows one `receive()` in flight per socket (a second gets EBUSY), so one pump
+ * calls it, and every channel iterator waits in one queue for its turn. Several consumers may
+ * iterate at once: each message goes to exactly one of them, the one that asked first, like
+ * ZeroMQ's own fair queueing. Iteration ends when the socket closes (its `receive()` rejects
+ * then) — unless the channel swapped in a new socket (see `replace`), in which case reading
+ * goes on from that one.
+ *
+ * Why not the socket's own `for await` iterator: zeromq.js wraps `receive()` in an async
+ * function, and chaining consumers through promises added more; a message took six microtask
+ * turns to reach a consumer. Here it is one `await` on `receive()` (already settled when a
+ * message was waiting) plus the consumer's own `for await`: every turn saved is paid on every
+ * message at every endpoint.
  */
 export class SocketReader {
   #socket: ReadableSocket
-  #source: AsyncIterator<Uint8Array[]>
   readonly #onMessage: (frames: Frames) => Frames | undefined
-  #tail: Promise<unknown> = Promise.resolve()
+  readonly #waiters = new Fifo<Waiter>()
+  #pumping = false
   #ended = false
 
   /**
@@ -28,66 +44,67 @@ export class SocketReader {
    */
   constructor(socket: ReadableSocket, onMessage: (frames: Frames) => Frames | undefined) {
     this.#socket = socket
-    this.#source = socket[Symbol.asyncIterator]()
     this.#onMessage = onMessage
   }
 
   /** Reads from `socket` from now on; the caller then closes the old one, ending its read. */
   replace(socket: ReadableSocket): void {
     this.#socket = socket
-    this.#source = socket[Symbol.asyncIterator]()
   }
 
   /** A new consumer. Its `return()` (a `break` out of `for await`) leaves the socket open. */
   iterator(): AsyncIterator<Frames, undefined> {
     let done = false
     return {
-      next: async () => {
-        if (done) return { done: true, value: undefined }
-        const result = await this.#next()
-        if (result.done) done = true
-        return result
+      next: () => {
+        if (done || this.#ended) {
+          done = true
+          return Promise.resolve(DONE)
+        }
+        return new Promise<IteratorResult<Frames, undefined>>((resolve, reject) => {
+          this.#waiters.push({
+            resolve: (result) => {
+              if (result.done === true) done = true
+              resolve(result)
+            },
+            reject,
+          })
+          if (!this.#pumping) void this.#pump()
+        })
       },
-      return: async () => {
+      return: () => {
         done = true
-        return { done: true, value: undefined }
+        return Promise.resolve(DONE)
       },
     }
   }
 
-  #next(): Promise<IteratorResult<Frames, undefined>> {
-    const result = this.#tail.then(() => this.#read())
-    this.#tail = result.catch(() => undefined)
-    return result
-  }
-
-  async #read(): Promise<IteratorResult<Frames, undefined>> {
-    for (;;) {
-      if (this.#ended) return this.#end()
-      const socket = this.#socket
-      const source = this.#source
-      if (socket.closed) return this.#end()
-      let result: IteratorResult<Uint8Array[]>
-      try {
-        result = await source.next()
-      } catch (err) {
-        // A receive interrupted by close() is the end of the stream, not a failure.
-        if (source !== this.#source) continue
-        if (socket.closed) return this.#end()
-        throw err
+  /** Reads while consumers wait; ends (and ends them all) once the socket is closed for good. */
+  async #pump(): Promise<void> {
+    this.#pumping = true
+    try {
+      while (this.#waiters.length > 0) {
+        if (this.#ended || this.#socket.closed) return this.#end()
+        const socket = this.#socket
+        let frames: Frames | undefined
+        try {
+          frames = this.#onMessage(await socket.receive())
+        } catch (err) {
+          // A receive interrupted by close() is the end of the stream, not a failure — unless
+          // a replacement socket was swapped in meanwhile: then reading goes on from that one.
+          if (socket !== this.#socket || socket.closed) continue
+          this.#waiters.shift()?.reject(err)
+          continue
+        }
+        if (frames !== undefined) this.#waiters.shift()?.resolve({ done: false, value: frames })
       }
-      if (result.done === true) {
-        if (source !== this.#source) continue
-        return this.#end()
-      }
-      const frames = this.#onMessage(result.value)
-      if (frames === undefined) continue
-      return { done: false, value: frames }
+    } finally {
+      this.#pumping = false
     }
   }
 
-  #end(): IteratorResult<Frames, undefined> {
+  #end(): void {
     this.#ended = true
-    return { done: true, value: undefined }
+    for (const waiter of this.#waiters.drain()) waiter.resolve(DONE)
   }
 }

@@ -232,6 +232,28 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const i = argv.indexOf(flag)
     return i >= 0 ? argv[i + 1] : undefined
   }
+  // Every flag is checked before anything runs: an unknown one (or --help) must not start the
+  // full run, which takes minutes and rewrites the recorded results.
+  const USAGE =
+    'node bench/scenarios/peers.mjs [--smoke] [--reps N] [--only ' +
+    PARTS.join(',') +
+    '] [--systems ' +
+    [...SYSTEMS, ...EXTRA_SYSTEMS].join(',') +
+    '] [--profile DIR] [--writers N --readers N --window N --dur MS]'
+  const WITH_VALUE = ['--reps', '--only', '--systems', '--profile', '--writers', '--readers', '--window', '--dur']
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--help' || argv[i] === '-h') {
+      process.stdout.write(USAGE + '\n')
+      process.exit(0)
+    }
+    if (argv[i] === '--smoke') continue
+    if (WITH_VALUE.includes(argv[i]) && argv[i + 1] !== undefined) {
+      i++
+      continue
+    }
+    process.stderr.write(`peers: ${WITH_VALUE.includes(argv[i]) ? `${argv[i]} needs a value` : `unknown argument ${argv[i]}`}\nusage: ${USAGE}\n`)
+    process.exit(2)
+  }
   const smoke = argv.includes('--smoke')
   const profile = val('--profile')
   if (profile) profileDir = path.resolve(profile)

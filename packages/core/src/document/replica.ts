@@ -1,5 +1,5 @@
 import { ChangeRejectedError, MessageTooLargeError } from '../errors.js'
-import { endpointIdFromBytes, endpointIdToBytes, type DocId, type EndpointId } from '../ids.js'
+import { endpointIdFromBytes, type DocId, type EndpointId } from '../ids.js'
 import { TypedEmitter } from '../events.js'
 import { encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'

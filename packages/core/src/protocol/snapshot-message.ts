@@ -11,6 +11,18 @@ export interface SnapshotHead {
   epoch: number
 }
 
+/** A snapshot but its state. */
+export type SnapshotParts = Omit<Snapshot, 'state'>
+
+/**
+ * The bytes of a SNAPSHOT message around its state's JSON: the message is `before`, the state,
+ * `after`. Both are small (ids, counters, presence); the state is nearly all of a large snapshot.
+ */
+export interface SnapshotFrame {
+  readonly before: Uint8Array
+  readonly after: Uint8Array
+}
+
 const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(n: number): Uint8Array } }).Buffer
 /** A Buffer where there is one (what encodeMessage returns in Node), else a Uint8Array. */
 const alloc = (n: number): Uint8Array => (NodeBuffer ? NodeBuffer.allocUnsafe(n) : new Uint8Array(n))
@@ -28,32 +40,43 @@ const STATE_TAG = (1 << 3) | 2
  * `finish()`, and again into the envelope: four passes over 50 MB and as many fresh
  * allocations for every late joiner, ~3× the time the bytes then take to cross tcp. Here the
  * small parts are encoded as before and the state is copied once, into its place.
- *
- * Layout: the envelope's own fields (kind … epoch; those after `payload` are defaults for a
- * SNAPSHOT and so absent), then `payload` = Snapshot { state (field 1, written first as
- * protobufjs does), clientSeqs, presence, history }, each left out when empty.
  */
 export function encodeSnapshotMessage(head: SnapshotHead, snapshot: Snapshot): Uint8Array {
-  const state = snapshot.state
+  return assembleSnapshot(snapshotFrame(head, snapshot, snapshot.state.byteLength), snapshot.state)
+}
+
+/**
+ * What goes around a state of `stateLength` bytes. Layout: the envelope's own fields (kind …
+ * epoch; those after `payload` are defaults for a SNAPSHOT and so absent), then `payload` =
+ * Snapshot { state (field 1, first as protobufjs writes it), clientSeqs, presence, history },
+ * each left out when empty as protobufjs and the envelope writer leave them out.
+ */
+export function snapshotFrame(head: SnapshotHead, parts: SnapshotParts, stateLength: number): SnapshotFrame {
   const envelope = encodeMessage({ kind: Kind.SNAPSHOT, origin: head.origin, doc: head.doc, seq: head.seq, epoch: head.epoch })
   // Everything but the state (protobufjs leaves out a field the object does not have).
-  const rest = SnapshotCodec.encode({ clientSeqs: snapshot.clientSeqs, presence: snapshot.presence, history: snapshot.history } as Snapshot)
-  // Empty fields are left out, as protobufjs and the envelope writer leave them out.
-  const stateLength = state.byteLength === 0 ? 0 : 1 + varintSize(state.byteLength) + state.byteLength
-  const payloadLength = stateLength + rest.byteLength
-  if (payloadLength === 0) return envelope
-  const out = alloc(envelope.byteLength + 1 + varintSize(payloadLength) + payloadLength)
-  out.set(envelope, 0)
+  const after = SnapshotCodec.encode({ clientSeqs: parts.clientSeqs, presence: parts.presence, history: parts.history } as Snapshot)
+  const stateField = stateLength === 0 ? 0 : 1 + varintSize(stateLength) + stateLength
+  const payloadLength = stateField + after.byteLength
+  if (payloadLength === 0) return { before: envelope, after }
+  const before = new Uint8Array(envelope.byteLength + 1 + varintSize(payloadLength) + (stateField === 0 ? 0 : 1 + varintSize(stateLength)))
+  before.set(envelope, 0)
   let at = envelope.byteLength
-  out[at++] = PAYLOAD_TAG
-  at = writeVarint(out, at, payloadLength)
-  if (stateLength > 0) {
-    out[at++] = STATE_TAG
-    at = writeVarint(out, at, state.byteLength)
-    out.set(state, at)
-    at += state.byteLength
+  before[at++] = PAYLOAD_TAG
+  at = writeVarint(before, at, payloadLength)
+  if (stateField !== 0) {
+    before[at++] = STATE_TAG
+    writeVarint(before, at, stateLength)
   }
-  out.set(rest, at)
+  return { before, after }
+}
+
+/** The message `frame` makes around `state`: one allocation, the state copied once. */
+export function assembleSnapshot(frame: SnapshotFrame, state: Uint8Array): Uint8Array {
+  const { before, after } = frame
+  const out = alloc(before.byteLength + state.byteLength + after.byteLength)
+  out.set(before, 0)
+  out.set(state, before.byteLength)
+  out.set(after, before.byteLength + state.byteLength)
   return out
 }
 

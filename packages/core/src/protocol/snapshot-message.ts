@@ -37,9 +37,9 @@ const STATE_TAG = (1 << 3) | 2
  *
  * The state's JSON is nearly all of a large snapshot (50 MB for a 50 MB document). Through
  * protobufjs it was copied into a growing Writer buffer (reallocated as it doubled), again by
- * `finish()`, and again into the envelope: four passes over 50 MB and as many fresh
- * allocations for every late joiner, ~3× the time the bytes then take to cross tcp. Here the
- * small parts are encoded as before and the state is copied once, into its place.
+ * `finish()`, and again into the envelope: several passes over 50 MB and as many fresh
+ * allocations for every late joiner (~190 ms of CPU, more than the bytes then take to cross
+ * tcp). Here the small parts are encoded as before and the state is copied once, into its place.
  */
 export function encodeSnapshotMessage(head: SnapshotHead, snapshot: Snapshot): Uint8Array {
   return assembleSnapshot(snapshotFrame(head, snapshot, snapshot.state.byteLength), snapshot.state)

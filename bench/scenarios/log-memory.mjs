@@ -80,7 +80,7 @@ for (let rep = 0; rep < Number(args.reps); rep++) {
   runs.push(r)
   console.log(`rep ${rep}: ${r.total} B per fragment (log ${r.log} of which external ${r.logExternal}, places ${r.places}, history ${r.history}, rest ${r.rest}); logs ${JSON.stringify(r.logs)}`)
 }
-console.log(JSON.stringify({ build: process.env.ZINC_DIST ?? 'this checkout', n, runs: runs.map(({ logs: _, ...r }) => r) }))
+console.log(JSON.stringify({ build: process.env.ZINC_DIST ?? 'this checkout', n, runs: runs.map((r) => ({ ...r, logs: undefined })) }))
 await host.close()
 await transport.close()
 process.exit(0)

@@ -1,0 +1,127 @@
+import type { EndpointId } from '../ids.js'
+
+/**
+ * A run of consecutive DocLog entries stored as columns, their envelopes copied end to end into
+ * one byte slab. Why: an entry kept as an object (seq, origin, clientSeq, epoch, chain) plus a
+ * Uint8Array view of its envelope cost ~270 B of heap beside the envelope's own bytes, more than
+ * twice a small fragment; here it costs 48 B (five doubles and an origin reference) beside them.
+ * The views handed out (`envelope`) are made on demand and share the slab.
+ *
+ * An envelope larger than BIG is kept by reference instead (copying it in would double what a
+ * big change costs for nothing), but copied first when it is a view into a buffer more than
+ * twice its size: a small view must not keep a whole received batch or pooled buffer alive.
+ */
+export const BIG = 2048
+
+/** Doubles per entry: seq, clientSeq, epoch, chain (NaN: unknown), end of its bytes in the slab. */
+const STRIDE = 5
+const SEQ = 0
+const CLIENT_SEQ = 1
+const EPOCH = 2
+const CHAIN = 3
+const END = 4
+
+export class LogBlock {
+  readonly #cols: Float64Array
+  readonly #origins: EndpointId[] = []
+  /** Envelopes kept by reference (see BIG), by index; made on first use. */
+  #big: (Uint8Array | undefined)[] | undefined
+  #slab: Uint8Array
+  #used = 0
+  #length = 0
+
+  /** `base`: the log position of this block's first entry; `sizeHint`: bytes of a typical envelope. */
+  constructor(
+    readonly base: number,
+    readonly capacity: number,
+    sizeHint: number,
+  ) {
+    this.#cols = new Float64Array(capacity * STRIDE)
+    // Sized for `capacity` envelopes like the hint (grown by doubling if they are larger).
+    this.#slab = new Uint8Array(sizeHint > BIG ? 0 : Math.max(16, sizeHint) * capacity)
+  }
+
+  get length(): number {
+    return this.#length
+  }
+
+  get full(): boolean {
+    return this.#length === this.capacity
+  }
+
+  /** Appends one entry (the block must not be full). */
+  push(seq: number, origin: EndpointId, clientSeq: number, epoch: number, chain: number | undefined, envelope: Uint8Array): void {
+    const i = this.#length++
+    const at = i * STRIDE
+    const cols = this.#cols
+    cols[at + SEQ] = seq
+    cols[at + CLIENT_SEQ] = clientSeq
+    cols[at + EPOCH] = epoch
+    cols[at + CHAIN] = chain ?? NaN
+    this.#origins.push(origin)
+    const n = envelope.byteLength
+    if (n > BIG) {
+      this.#big ??= []
+      this.#big[i] = envelope.buffer.byteLength > 2 * n ? copyOf(envelope) : envelope
+    } else {
+      if (this.#used + n > this.#slab.length) this.#grow(this.#used + n)
+      this.#slab.set(envelope, this.#used)
+      this.#used += n
+    }
+    cols[at + END] = this.#used
+    // Full: give back what the slab was over-sized by (a copy, once per block).
+    if (this.full && this.#slab.length - this.#used > this.#slab.length >> 3) this.#slab = this.#slab.slice(0, this.#used)
+  }
+
+  seq(i: number): number {
+    return this.#cols[i * STRIDE + SEQ]!
+  }
+
+  origin(i: number): EndpointId {
+    return this.#origins[i]!
+  }
+
+  clientSeq(i: number): number {
+    return this.#cols[i * STRIDE + CLIENT_SEQ]!
+  }
+
+  epoch(i: number): number {
+    return this.#cols[i * STRIDE + EPOCH]!
+  }
+
+  chain(i: number): number | undefined {
+    const c = this.#cols[i * STRIDE + CHAIN]!
+    return Number.isNaN(c) ? undefined : c
+  }
+
+  envelope(i: number): Uint8Array {
+    const big = this.#big?.[i]
+    if (big !== undefined) return big
+    const start = i === 0 ? 0 : this.#cols[(i - 1) * STRIDE + END]!
+    return this.#slab.subarray(start, this.#cols[i * STRIDE + END]!)
+  }
+
+  /** The bytes of entry `i`'s envelope. */
+  size(i: number): number {
+    const big = this.#big?.[i]
+    if (big !== undefined) return big.byteLength
+    return this.#cols[i * STRIDE + END]! - (i === 0 ? 0 : this.#cols[(i - 1) * STRIDE + END]!)
+  }
+
+  /** Entry `i` left the log: a big envelope is released now (slab bytes go with the block). */
+  release(i: number): void {
+    if (this.#big !== undefined && this.#big[i] !== undefined) this.#big[i] = undefined
+  }
+
+  #grow(need: number): void {
+    const next = new Uint8Array(Math.max(need, this.#slab.length * 2))
+    next.set(this.#slab.subarray(0, this.#used))
+    this.#slab = next
+  }
+}
+
+function copyOf(bytes: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(bytes.byteLength)
+  copy.set(bytes)
+  return copy
+}

@@ -1,6 +1,6 @@
 import type { EndpointId } from '../ids.js'
 import { EMPTY_HISTORY, nextHistory, type HistoryChain } from './history-chain.js'
-import { LogBlock } from './log-block.js'
+import { BIG, LogBlock } from './log-block.js'
 
 /** One sequenced fragment as a replica keeps it: its encoded envelope and what dedupe needs. */
 export interface LogEntry {
@@ -25,9 +25,8 @@ export interface LogEntry {
  *
  * Every replica keeps one (a leaf too: its log serves restores, branches and rescues), so it is
  * stored compactly: entries in blocks of columns with their envelopes copied into one slab per
- * block (see LogBlock); `at` and `entriesAfter` make LogEntry objects on demand. Blocks grow
- * from 8 entries (a document with few changes stays small) to 1024, and a block goes once all
- * its entries have left the log.
+ * block (see LogBlock); `at` and `entriesAfter` make LogEntry objects on demand. The first
+ * block starts at 2 entries (a document with few changes stays small) and doubles up to 1024.
  */
 export class DocLog {
   /** The blocks holding the entries at positions #start..#end - 1, oldest first. */
@@ -66,8 +65,15 @@ export class DocLog {
     this.#headChain = this.#headChain !== undefined && entry.seq === this.#headSeq + 1 ? nextHistory(this.#headChain, entry.seq, entry.origin, entry.clientSeq) : undefined
     this.#headSeq = entry.seq
     let last = this.#blocks[this.#blocks.length - 1]
-    if (last === undefined || last.full) {
-      last = new LogBlock(this.#end, last === undefined ? FIRST_BLOCK : Math.min(LAST_BLOCK, last.capacity * 2), entry.envelope.byteLength)
+    // The first block grows (while all its entries are kept) up to LAST_BLOCK entries; then
+    // blocks of LAST_BLOCK follow, each dropped whole once all its entries have left.
+    if (last !== undefined && last.full && last.capacity < LAST_BLOCK && this.#blocks.length === 1 && this.#start === last.base) last.grow(last.capacity * 2)
+    else if (last === undefined || last.full) {
+      last?.seal()
+      const capacity = last === undefined ? FIRST_BLOCK : Math.min(LAST_BLOCK, last.capacity * 2)
+      // Bytes for its envelopes if they are like this one (the first block: for this one alone).
+      const n = entry.envelope.byteLength
+      last = new LogBlock(this.#end, capacity, n > BIG ? 0 : last === undefined ? n : n * capacity)
       this.#blocks.push(last)
     }
     last.push(entry.seq, entry.origin, entry.clientSeq, entry.epoch, this.#headChain, entry.envelope)
@@ -173,7 +179,7 @@ export class DocLog {
 }
 
 /** Entries per block: the first after a start or a clear, and at most (blocks double up to it). */
-const FIRST_BLOCK = 8
+const FIRST_BLOCK = 2
 const LAST_BLOCK = 1024
 
 function entryOf(b: LogBlock, i: number): LogEntry {

@@ -22,7 +22,11 @@ const CHAIN = 3
 const END = 4
 
 export class LogBlock {
-  readonly #cols: Float64Array
+  /**
+   * A plain array of doubles, not a Float64Array: a typed array costs ~200 B more (its buffer
+   * object and backing store), which a document with a handful of changes would feel.
+   */
+  #cols: number[]
   readonly #origins: EndpointId[] = []
   /** Envelopes kept by reference (see BIG), by index; made on first use. */
   #big: (Uint8Array | undefined)[] | undefined
@@ -30,15 +34,16 @@ export class LogBlock {
   #used = 0
   #length = 0
 
-  /** `base`: the log position of this block's first entry; `sizeHint`: bytes of a typical envelope. */
+  /** `base`: the log position of this block's first entry; `slabHint`: the bytes its envelopes will likely take. */
   constructor(
     readonly base: number,
-    readonly capacity: number,
-    sizeHint: number,
+    public capacity: number,
+    slabHint: number,
   ) {
-    this.#cols = new Float64Array(capacity * STRIDE)
-    // Sized for `capacity` envelopes like the hint (grown by doubling if they are larger).
-    this.#slab = new Uint8Array(sizeHint > BIG ? 0 : Math.max(16, sizeHint) * capacity)
+    // Filled with a double, so the array holds unboxed doubles from the start.
+    this.#cols = new Array<number>(capacity * STRIDE).fill(NaN)
+    // Grown by doubling if the envelopes take more.
+    this.#slab = new Uint8Array(slabHint)
   }
 
   get length(): number {
@@ -69,8 +74,19 @@ export class LogBlock {
       this.#used += n
     }
     cols[at + END] = this.#used
-    // Full: give back what the slab was over-sized by (a copy, once per block).
-    if (this.full && this.#slab.length - this.#used > this.#slab.length >> 3) this.#slab = this.#slab.slice(0, this.#used)
+  }
+
+  /** Room for `capacity` entries in all (a full block that goes on growing instead of a new one). */
+  grow(capacity: number): void {
+    const cols = new Array<number>(capacity * STRIDE).fill(NaN)
+    for (let i = 0; i < this.#length * STRIDE; i++) cols[i] = this.#cols[i]!
+    this.#cols = cols
+    this.capacity = capacity
+  }
+
+  /** No entry will be added: give back what the slab was over-sized by (a copy, once per block). */
+  seal(): void {
+    if (this.#slab.length - this.#used > this.#slab.length >> 3) this.#slab = this.#slab.slice(0, this.#used)
   }
 
   seq(i: number): number {

@@ -4,7 +4,9 @@ import type { EndpointId } from '../ids.js'
  * A run of consecutive DocLog entries stored as columns, their envelopes copied end to end into
  * one byte slab. Why: an entry kept as an object (seq, origin, clientSeq, epoch, chain) plus a
  * Uint8Array view of its envelope cost ~270 B of heap beside the envelope's own bytes, more than
- * twice a small fragment; here it costs 48 B (five doubles and an origin reference) beside them.
+ * twice a small fragment; here it costs 32 B (three doubles and an origin reference) beside them:
+ * seqs and epochs are kept as a first value while they run on as expected (seqs one after
+ * another, one epoch), each on its own only in a block where they do not.
  * The views handed out (`envelope`) are made on demand and share the slab.
  *
  * An envelope larger than BIG is kept by reference instead (copying it in would double what a
@@ -13,13 +15,11 @@ import type { EndpointId } from '../ids.js'
  */
 export const BIG = 2048
 
-/** Doubles per entry: seq, clientSeq, epoch, chain (NaN: unknown), end of its bytes in the slab. */
-const STRIDE = 5
-const SEQ = 0
-const CLIENT_SEQ = 1
-const EPOCH = 2
-const CHAIN = 3
-const END = 4
+/** Doubles per entry: clientSeq, chain (NaN: unknown), end of its bytes in the slab. */
+const STRIDE = 3
+const CLIENT_SEQ = 0
+const CHAIN = 1
+const END = 2
 
 export class LogBlock {
   /**
@@ -33,6 +33,12 @@ export class LogBlock {
   #slab: Uint8Array
   #used = 0
   #length = 0
+  /** Entry i's seq is #seq0 + i, unless a gap made them each kept (#seqs: never expected). */
+  #seq0 = 0
+  #seqs: number[] | undefined
+  /** Every entry's epoch is #epoch0, unless a change of epoch within the block made them each kept. */
+  #epoch0 = 0
+  #epochs: number[] | undefined
 
   /** `base`: the log position of this block's first entry; `slabHint`: the bytes its envelopes will likely take. */
   constructor(
@@ -59,9 +65,15 @@ export class LogBlock {
     const i = this.#length++
     const at = i * STRIDE
     const cols = this.#cols
-    cols[at + SEQ] = seq
+    if (i === 0) {
+      this.#seq0 = seq
+      this.#epoch0 = epoch
+    }
+    if (this.#seqs !== undefined) this.#seqs.push(seq)
+    else if (seq !== this.#seq0 + i) (this.#seqs = Array.from({ length: i }, (_, k) => this.#seq0 + k)).push(seq)
+    if (this.#epochs !== undefined) this.#epochs.push(epoch)
+    else if (epoch !== this.#epoch0) (this.#epochs = new Array<number>(i).fill(this.#epoch0)).push(epoch)
     cols[at + CLIENT_SEQ] = clientSeq
-    cols[at + EPOCH] = epoch
     cols[at + CHAIN] = chain ?? NaN
     this.#origins.push(origin)
     const n = envelope.byteLength
@@ -90,7 +102,7 @@ export class LogBlock {
   }
 
   seq(i: number): number {
-    return this.#cols[i * STRIDE + SEQ]!
+    return this.#seqs !== undefined ? this.#seqs[i]! : this.#seq0 + i
   }
 
   origin(i: number): EndpointId {
@@ -102,7 +114,7 @@ export class LogBlock {
   }
 
   epoch(i: number): number {
-    return this.#cols[i * STRIDE + EPOCH]!
+    return this.#epochs !== undefined ? this.#epochs[i]! : this.#epoch0
   }
 
   chain(i: number): number | undefined {

@@ -27,7 +27,8 @@ export class LogBlock {
    * object and backing store), which a document with a handful of changes would feel.
    */
   #cols: number[]
-  readonly #origins: EndpointId[] = []
+  /** Made at the block's size: an array grown by push keeps up to half as much again spare. */
+  #origins: EndpointId[]
   /** Envelopes kept by reference (see BIG), by index; made on first use. */
   #big: (Uint8Array | undefined)[] | undefined
   #slab: Uint8Array
@@ -48,6 +49,7 @@ export class LogBlock {
   ) {
     // Filled with a double, so the array holds unboxed doubles from the start.
     this.#cols = new Array<number>(capacity * STRIDE).fill(NaN)
+    this.#origins = new Array<EndpointId>(capacity)
     // Grown by doubling if the envelopes take more.
     this.#slab = new Uint8Array(slabHint)
   }
@@ -75,7 +77,7 @@ export class LogBlock {
     else if (epoch !== this.#epoch0) (this.#epochs = new Array<number>(i).fill(this.#epoch0)).push(epoch)
     cols[at + CLIENT_SEQ] = clientSeq
     cols[at + CHAIN] = chain ?? NaN
-    this.#origins.push(origin)
+    this.#origins[i] = origin
     const n = envelope.byteLength
     if (n > BIG) {
       this.#big ??= []
@@ -93,6 +95,9 @@ export class LogBlock {
     const cols = new Array<number>(capacity * STRIDE).fill(NaN)
     for (let i = 0; i < this.#length * STRIDE; i++) cols[i] = this.#cols[i]!
     this.#cols = cols
+    const origins = new Array<EndpointId>(capacity)
+    for (let i = 0; i < this.#length; i++) origins[i] = this.#origins[i]!
+    this.#origins = origins
     this.capacity = capacity
   }
 

@@ -134,4 +134,33 @@ describe('OpHistory with cold entries read back from the log', () => {
     other.append({ seq: 1, origin, clientSeq: 1, base: 0, op: null, sent: null })
     expect(other.at(1)).toBeDefined()
   })
+
+  it('holds only the hot entries decoded, and lets thawed ones go once no base reaches back there', () => {
+    const log = new DocLog(10_000)
+    const history = new OpHistory(10_000, Infinity, 8, coldFromLog(log))
+    const origin = ORIGINS[0]!
+    const appended: HistoryEntry[] = []
+    const add = (seq: number) => {
+      const op = replaceOp(['v'], seq - 1, seq)
+      const envelope = encodeMessage({ kind: Kind.FRAGMENT, origin, sender: origin, doc: 'd', clientSeq: seq, seq, baseSeq: seq - 1, epoch: 1, payload: encodeOp(op) })
+      log.append({ seq, origin, clientSeq: seq, epoch: 1, envelope })
+      appended[seq] = { seq, origin, clientSeq: seq, base: seq - 1, op, sent: op }
+      history.append(appended[seq]!, envelope.byteLength)
+    }
+    for (let seq = 1; seq <= 100; seq++) add(seq)
+    // The newest 8 are the entries appended; older ones are decoded again (another object, no sent form).
+    expect(history.at(100)).toBe(appended[100])
+    expect(history.at(93)).toBe(appended[93])
+    const thawed = history.at(50)!
+    expect(thawed).not.toBe(appended[50])
+    expect(thawed.sent).toBeUndefined()
+    expect(history.at(50)).toBe(thawed) // kept thawed while in use
+    // Cooled while thawed ones are in use: kept as appended (its sent form known).
+    add(101)
+    expect(history.at(93)).toBe(appended[93])
+    // Not used for more than 1024 appends: let go, decoded anew if ever asked again.
+    for (let seq = 102; seq <= 1200; seq++) add(seq)
+    expect(history.at(150)).not.toBe(appended[150])
+    expect(history.at(50)).not.toBe(thawed)
+  })
 })

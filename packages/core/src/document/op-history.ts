@@ -40,7 +40,8 @@ export interface ColdEntries {
  * are decoded again from `cold` when a fragment's base reaches back there (a writer far behind),
  * and kept thawed only while such fragments keep coming. Why: 10,000 decoded ops held for
  * bases hardly ever that old were a third of a root's memory per logged fragment. A thawed
- * entry's sent form is not known (as after a restart), unless it was cooled while thawed ones
+ * entry's sent form is known where it was its op (a bit per entry), else not (as after a
+ * restart: a writer with such a change in flight rebases), unless it cooled while thawed ones
  * were in use.
  */
 export class OpHistory {
@@ -56,6 +57,8 @@ export class OpHistory {
   /** Cold entries decoded again, by seq, while in use; `#thawedAt`: lastSeq when last used. */
   #thawed: Map<number, HistoryEntry> | undefined
   #thawedAt = 0
+  /** A bit per cold seq (modulo its size): set when that entry was sent as sequenced (sent === op). */
+  #plain: Uint8Array | undefined
 
   constructor(
     readonly limit: number,
@@ -77,6 +80,7 @@ export class OpHistory {
     this.#floor = seq
     this.#coldFloor = seq
     this.#thawed = undefined
+    this.#plain = undefined
     this.cold?.reset()
   }
 
@@ -134,6 +138,7 @@ export class OpHistory {
       this.#floor++
       // Thawed entries in use: this one joins them as it is (no decoding, its sent form kept).
       this.#thawed?.set(cooled.seq, cooled)
+      if (this.cold !== undefined) this.#markPlain(cooled.seq, cooled.sent !== undefined && cooled.sent === cooled.op)
     }
     // Cold entries reach back `limit` entries in all (never without a cold source).
     const floor = this.cold === undefined ? this.#floor : Math.max(this.#coldFloor, this.lastSeq - this.limit)
@@ -173,6 +178,22 @@ export class OpHistory {
     return cold.concat(this.#entries.slice(this.#head))
   }
 
+  #markPlain(seq: number, plain: boolean): void {
+    if (!plain && this.#plain === undefined) return
+    // Enough bits for every cold seq (at most `limit` of them), made when the first plain one cools.
+    const plainBits = (this.#plain ??= new Uint8Array((Math.min(this.limit, 1 << 20) >> 3) + 1))
+    const bit = seq % (plainBits.length << 3)
+    if (plain) plainBits[bit >> 3]! |= 1 << (bit & 7)
+    else plainBits[bit >> 3]! &= ~(1 << (bit & 7))
+  }
+
+  #isPlain(seq: number): boolean {
+    const plainBits = this.#plain
+    if (plainBits === undefined || this.lastSeq - seq >= plainBits.length << 3) return false
+    const bit = seq % (plainBits.length << 3)
+    return (plainBits[bit >> 3]! & (1 << (bit & 7))) !== 0
+  }
+
   #thaw(seq: number): HistoryEntry | undefined {
     this.#thawedAt = this.lastSeq
     const thawed = (this.#thawed ??= new Map())
@@ -180,6 +201,7 @@ export class OpHistory {
     if (e === undefined) {
       e = this.cold?.at(seq)
       if (e === undefined || e.seq !== seq) return undefined
+      if (this.#isPlain(seq)) e.sent = e.op
       thawed.set(seq, e)
     }
     return e

@@ -57,6 +57,8 @@ export class OpHistory {
   /** Cold entries decoded again, by seq, while in use; `#thawedAt`: lastSeq when last used. */
   #thawed: Map<number, HistoryEntry> | undefined
   #thawedAt = 0
+  /** The oldest base a thawed run was made for: the entries after it are all thawed (see indexFloor). */
+  #thawedBase = Infinity
   /** A bit per cold seq (modulo its size): set when that entry was sent as sequenced (sent === op). */
   #plain: Uint8Array | undefined
 
@@ -80,6 +82,7 @@ export class OpHistory {
     this.#floor = seq
     this.#coldFloor = seq
     this.#thawed = undefined
+    this.#thawedBase = Infinity
     this.#plain = undefined
     this.cold?.reset()
   }
@@ -92,6 +95,15 @@ export class OpHistory {
   /** The seq the oldest hot entry applies to: the place index follows the hot entries only. */
   get hotFloor(): number {
     return this.#floor
+  }
+
+  /**
+   * Where the place index starts: the hot entries, and while a writer far behind is being
+   * placed, the thawed ones after its base too (the scan over thousands of entries per fragment
+   * cost ~10× the indexed placement, on a root that is likely behind already).
+   */
+  get indexFloor(): number {
+    return this.#thawed === undefined ? this.#floor : Math.max(this.#coldFloor, Math.min(this.#thawedBase, this.#floor))
   }
 
   /** The entry of `seq`, if held. */
@@ -145,7 +157,10 @@ export class OpHistory {
     if (this.#thawed !== undefined) {
       for (let s = this.#coldFloor + 1; s <= floor; s++) this.#thawed.delete(s)
       // Not used for a while: no fragment reaches back there any more.
-      if (this.lastSeq - this.#thawedAt > Math.max(1024, hot)) this.#thawed = undefined
+      if (this.lastSeq - this.#thawedAt > Math.max(1024, hot)) {
+        this.#thawed = undefined
+        this.#thawedBase = Infinity
+      }
     }
     this.#coldFloor = floor
     if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
@@ -162,6 +177,8 @@ export class OpHistory {
   covers(base: number): boolean {
     if (base < this.#coldFloor || base > this.lastSeq) return false
     for (let seq = base + 1; seq <= this.#floor; seq++) if (this.#thaw(seq) === undefined) return false
+    // Every entry after `base` is thawed now, and those cooling from now on join them.
+    if (base < this.#floor) this.#thawedBase = Math.min(this.#thawedBase, base)
     return true
   }
 

@@ -92,7 +92,7 @@ class CheckedOp extends Stamp {
   #checked = true
 
   static has(op: object): boolean {
-    return #checked in op
+    return #checked in op && (op as CheckedOp).#checked
   }
 }
 

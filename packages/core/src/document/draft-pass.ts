@@ -13,7 +13,7 @@ export interface Pass {
   inserted: unknown[]
   copies: Copies
   /**
-   * The wide records this pass copied as tables whose keys it has not added to or removed from
+   * The wide records this pass copied whose keys it has not added to or removed from
    * yet, with those keys (see record-copy.ts, keysOf): a copy leaves at its first change of keys.
    */
   wide?: Map<object, readonly string[]>
@@ -55,11 +55,11 @@ export function enter(pass: Pass, container: unknown, key: string | number): unk
   // spread, not slice: slicing a frozen array takes a slow path (80 µs for 800 elements, 0.6 µs spread)
   let copy: object
   if (Array.isArray(v)) copy = [...v]
-  else if (pass.copies === 'table') {
+  else {
     const keys = keysOf(v as Record<string, unknown>)
-    copy = copyRecord(v as Record<string, unknown>, 'table', keys)
+    copy = copyRecord(v as Record<string, unknown>, pass.copies, keys)
     if (keys.length >= WIDE_RECORD) (pass.wide ??= new Map()).set(copy, keys)
-  } else copy = copyRecord(v as Record<string, unknown>, pass.copies)
+  }
   pass.fresh.add(copy)
   assigning(pass, container, key)
   ;(container as Container)[key as never] = copy as never

@@ -46,10 +46,11 @@ export function copyRecord(v: Record<string, unknown>, copies: Copies = 'shape',
 }
 
 /**
- * The own keys of frozen wide records copied as tables, as Object.keys lists them.
+ * The own keys of frozen wide records a pass copied, as Object.keys lists them.
  *
  * Object.keys of a dictionary-mode record sorts its entries anew each time (~11 µs for 400
- * keys, a third of the copy): a reader copies its wide record once per received batch, and
+ * keys, a third of the copy): a reader copies its wide record once per received batch (a
+ * writer with changes in flight twice: its confirmed and its visible state), and
  * almost every batch replaces values without adding or removing a key. A pass that copied a
  * record and left its keys as they were hands the copy on with the very same list (see
  * draft-apply.ts), so the next copy need not ask. Only frozen records are kept (their keys

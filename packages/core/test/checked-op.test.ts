@@ -34,6 +34,8 @@ describe('the checked mark of a received op', () => {
     expect(isChecked(writable)).toBe(false)
     Object.freeze(writable)
     expect(isChecked(writable)).toBe(true)
+    for (const notAnOp of [5, 'x', undefined, null]) expect(isChecked(notAnOp)).toBe(false)
+    expect(() => applyOp({}, 5 as unknown as Op)).toThrow(/./)
   })
 
   it("lets apply skip json1's check; an unmarked op is checked", () => {

@@ -91,8 +91,9 @@ class Stamp {
 class CheckedOp extends Stamp {
   #checked = true
 
-  static has(op: object): boolean {
-    return #checked in op && (op as CheckedOp).#checked
+  static has(op: unknown): boolean {
+    // `in` throws on a primitive: a malformed op must reach json1's check and its error
+    return typeof op === 'object' && op !== null && #checked in op && (op as CheckedOp).#checked
   }
 }
 
@@ -103,7 +104,7 @@ export function markChecked(op: unknown[]): void {
 }
 
 /** Whether `op` was marked checked and is frozen (so unchanged since). */
-export const isChecked = (op: object): boolean => CheckedOp.has(op) && Object.isFrozen(op)
+export const isChecked = (op: unknown): boolean => CheckedOp.has(op) && Object.isFrozen(op)
 
 interface Component {
   r?: unknown

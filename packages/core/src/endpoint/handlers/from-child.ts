@@ -1,6 +1,7 @@
 import type { DocId } from '../../ids.js'
 import type { Message } from '../../protocol/codec.js'
 import { Kind } from '../../protocol/kinds.js'
+import type { FragmentBody } from '../../protocol/ops.js'
 import { branchAllowed, fragmentProblem, frameAllowed, presenceAllowed, refuseFragment } from '../edge-checks.js'
 import { HeartbeatCodec } from '../../protocol/payloads.js'
 import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
@@ -150,14 +151,15 @@ function onFragment(node: NodeContext, m: Message, from: Work['from']): void | P
   }
   if (m.seq !== 0) return void node.stats.dropped++
   // Values are checked once, where they enter the tree; the document's size at the root.
+  const decoded: { body?: FragmentBody | undefined } = {}
   if (direct || node.succession.isRoot) {
-    const problem = fragmentProblem(node, m, replica, direct)
+    const problem = fragmentProblem(node, m, replica, direct, decoded)
     if (problem) return refuseFragment(node, m, problem)
   }
   if (!node.succession.isRoot) return forwardUp(node, m)
   const sequencer = replica.sequencer!
   const decide = (verdict: Verdict) => {
-    if (verdict === true) sequencer.accept(m)
+    if (verdict === true) sequencer.accept(m, decoded.body)
     else sequencer.refuse(m, reasonOf(verdict, 'not allowed to change this document'))
   }
   const verdict = allowed(node, { endpoint: m.origin, doc, action: 'change' })

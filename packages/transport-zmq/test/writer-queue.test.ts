@@ -120,7 +120,7 @@ describe('WriterQueue', () => {
     // no drain loop: every publish and push of every hop goes through here). Mixed at random
     // with sends that settle later, nothing may overtake, overlap or be left unsettled.
     let seed = 17
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
     for (let round = 0; round < 20; round++) {
       const written: number[] = []
       const later: Array<() => void> = []

@@ -38,6 +38,29 @@ describe("a child's fragment at the root", () => {
   })
 })
 
+describe('a run answered at the root', () => {
+  const child = (origin: ReturnType<typeof newEndpointId>, key: string, baseSeq: number, from: unknown, to: unknown) =>
+    decode(encodeMessage({ kind: Kind.FRAGMENT, origin, doc: DOC, clientSeq: 1, baseSeq, epoch: 1, payload: encodeOp(replaceOp([key], from, to)) }))
+  const changes = (emit: { mock: { calls: unknown[][] } }) => emit.mock.calls.filter(([event]) => event === 'change')
+
+  it("tells no one and makes no fragments for 'change' when nobody listens", () => {
+    const { io, root } = seededRoot(DOC, { a: 0, b: 0, c: 0 })
+    const emit = vi.spyOn(root.events, 'emit')
+    root.sequencer!.accept(child(newEndpointId(), 'a', 0, 0, 1))
+    io.tick()
+    expect(root.confirmed).toEqual({ a: 1, b: 0, c: 0 })
+    expect(changes(emit)).toHaveLength(0)
+    // With a listener, it hears every fragment of the run.
+    root.events.on('change', () => {})
+    root.sequencer!.accept(child(newEndpointId(), 'b', 1, 0, 2))
+    root.sequencer!.accept(child(newEndpointId(), 'c', 1, 0, 3))
+    io.tick()
+    expect(root.confirmed).toEqual({ a: 1, b: 2, c: 3 })
+    expect(changes(emit)).toHaveLength(1)
+    expect(changes(emit)[0]![3]).toHaveLength(2)
+  })
+})
+
 describe("the root's own change", () => {
   it('is sequenced with the payload encoded when it was made, not encoded again', () => {
     const { io, root } = seededRoot(DOC, { shapes: {} })

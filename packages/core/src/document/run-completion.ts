@@ -12,6 +12,9 @@ import type { Prepared, Refused, SentBack } from './sequencer-run.js'
  */
 export function completeRun(r: Replica, answers: OriginAnswers, prepared: Prepared[], rejected: Refused[], stale: SentBack[], cut = false): void {
   const envelopes: Uint8Array[] = []
+  // The fragments handed to 'change' listeners, made only when there are any: a root nobody
+  // subscribes to in this process (a server) made an object per fragment for no one.
+  const notify = r.events.listenerCount('change') > 0
   const applied: DocumentFragment[] = []
   for (const { candidate: c, entry, envelope } of prepared) {
     r.seq = entry.seq
@@ -31,7 +34,7 @@ export function completeRun(r: Replica, answers: OriginAnswers, prepared: Prepar
       if (c.origin === r.io.self) r.acknowledgeOwn(c.clientSeq, entry.seq)
       else {
         r.followSequenced(entry.op)
-        applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, entry.seq, c.base, entry.op))
+        if (notify) applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, entry.seq, c.base, entry.op))
       }
     }
   }

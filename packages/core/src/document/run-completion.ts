@@ -40,7 +40,9 @@ export function completeRun(r: Replica, answers: OriginAnswers, prepared: Prepar
   }
   // Fragments of a shared pass all carry the state after the pass: the visible state is
   // then moved (or rebuilt) once at the end, as for a run of received fragments.
-  if (prepared.some((p) => p.shared)) r.followingRun(follow)
+  let shared = false
+  for (let i = 0; i < prepared.length && !shared; i++) shared = prepared[i]!.shared
+  if (shared) r.followingRun(follow)
   else follow()
   if (envelopes.length > 0) r.io.publishFragments(r.doc, envelopes)
   if (applied.length > 0) r.events.emit('change', r.visible, applied[applied.length - 1], applied)

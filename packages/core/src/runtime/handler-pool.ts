@@ -87,12 +87,12 @@ export class HandlerPool<T> {
   }
 
   #enqueue(key: string, item: T): void {
-    if (this.#running < this.#opts.concurrency && this.#ready.length === 0 && !this.#active.has(key)) return this.#runNow(key, item)
+    if (this.#inline === undefined && this.#running < this.#opts.concurrency && this.#ready.length === 0 && !this.#active.has(key)) return this.#runNow(key, item)
     let queue = this.#queues.get(key)
     if (!queue) this.#queues.set(key, (queue = []))
     queue.push(item)
     this.#queued++
-    if (queue.length === 1 && !this.#active.has(key)) this.#ready.push(key)
+    if (queue.length === 1 && !this.#active.has(key) && key !== this.#inline) this.#ready.push(key)
     this.#pump()
   }
 
@@ -113,13 +113,19 @@ export class HandlerPool<T> {
   #runNow(key: string, item: T): void {
     this.#queued++
     this.#running++
-    this.#active.add(key)
+    // Running synchronously, the lane is marked by #inline, not in #active: a Set entry added
+    // and deleted per message rehashed the set every few messages. What the handler queues
+    // meanwhile waits (no second inline run starts inside this one).
+    this.#inline = key
     let result: void | Promise<void> = undefined
     try {
       result = this.#opts.run(item)
     } catch (error) {
       this.#opts.onError(error, item)
+    } finally {
+      this.#inline = undefined
     }
+    if (result || this.#queues.has(key)) this.#active.add(key)
     if (result) return void this.#finishNow(key, item, result)
     this.#done()
     this.#afterNow(key)
@@ -139,6 +145,9 @@ export class HandlerPool<T> {
     if (this.#queues.has(key) && !this.#closed) return void this.#drainKey(key)
     this.#release(key)
   }
+
+  /** The key whose item runs synchronously in #runNow right now. */
+  #inline: string | undefined = undefined
 
   /** `key` stops running: its queue (if empty) and its slot go, the next ready lane starts. */
   #release(key: string): void {

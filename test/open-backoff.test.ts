@@ -11,6 +11,9 @@ import { rawParent } from './raw-parent.js'
  * joiner and keeps it alive with heartbeats but ignores its OPENs. On a fake clock, so the
  * waits are exact up to the tick (250 ms).
  */
+/** How far the fake clock moves per step while the test advances it. */
+const STEP = 10
+
 it('an unanswered open is asked again after 2, 4, 8, 8, … s, each up to half longer, and never sooner', async () => {
   const clock = new FakeClock()
   const network = new InprocNetwork()
@@ -34,16 +37,18 @@ it('an unanswered open is asked again after 2, 4, 8, 8, … s, each up to half l
     transport: new InprocTransport(network, { node: 'child' }),
     join: parent.addresses,
   })
-  await clock.advance(500, 10)
+  await clock.advance(500, STEP)
   const child = await joining
   const opened = child.open('doc', { timeoutMs: 120_000 }).catch((error: unknown) => error)
-  await clock.advance(60_000, 10)
+  await clock.advance(60_000, STEP)
   const waits = opens.slice(1).map((at, i) => at - opens[i]!)
   const bases = [2_000, 4_000, 8_000, 8_000, 8_000, 8_000]
   expect(waits.length).toBeGreaterThanOrEqual(bases.length)
   waits.slice(0, bases.length).forEach((wait, i) => {
-    expect(wait).toBeGreaterThan(bases[i]!)
-    expect(wait).toBeLessThanOrEqual(bases[i]! * 1.5 + 250 + 10)
+    // The parent notes when an OPEN arrives, which can be one clock step after it was sent:
+    // two arrivals may be up to a step closer than the sends were (seen as "2000 > 2000").
+    expect(wait).toBeGreaterThan(bases[i]! - STEP)
+    expect(wait).toBeLessThanOrEqual(bases[i]! * 1.5 + 250 + STEP)
   })
   clock.clearInterval(beating)
   await child.close()

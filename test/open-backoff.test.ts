@@ -4,6 +4,9 @@ import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
 import { expect, it } from 'vitest'
 import { rawParent } from './raw-parent.js'
 
+/** How far the fake clock moves per step while the test advances it. */
+const STEP = 10
+
 /**
  * An OPEN the parent never answers is sent again after `resendMs`, then twice as long each
  * time up to 4 × `resendMs`, each wait stretched by up to half (issue 19: a starved edge served
@@ -11,9 +14,6 @@ import { rawParent } from './raw-parent.js'
  * joiner and keeps it alive with heartbeats but ignores its OPENs. On a fake clock, so the
  * waits are exact up to the tick (250 ms).
  */
-/** How far the fake clock moves per step while the test advances it. */
-const STEP = 10
-
 it('an unanswered open is asked again after 2, 4, 8, 8, … s, each up to half longer, and never sooner', async () => {
   const clock = new FakeClock()
   const network = new InprocNetwork()

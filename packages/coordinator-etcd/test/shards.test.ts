@@ -1,8 +1,9 @@
-import { consoleLogger, Endpoint, MemoryStorage, type Document, type Logger } from '@zinc/core'
+import { Endpoint, MemoryStorage, type Document, type Logger } from '@zinc/core'
 import { InprocNetwork, InprocTransport } from '@zinc/transport-inproc'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { assignShards, Forest, ShardedHost, shardOf } from '../src/index.js'
-import { EtcdLink, etcdFixture, waitFor } from './etcd-server.js'
+import { etcdFixture, waitFor } from './etcd-server.js'
+import { newPrefix, SHARDS, settledOn, shardedHosts, TIMING, TTL_MS, type Log } from './sharded-hosts.js'
 
 /**
  * Documents sharded across hosts on a real etcd: three hosts (one coordinated endpoint per
@@ -11,86 +12,17 @@ import { EtcdLink, etcdFixture, waitFor } from './etcd-server.js'
  * host joining and another dying, writes throughout).
  */
 
-type Log = { log: string[] }
 const LONG = process.env.ZINC_SHARDS_LONG === '1'
-const TIMING = { heartbeatMs: 100, peerTimeoutMs: 1000, resendMs: 300, joinTimeoutMs: 30_000 } as const
-const TTL_MS = 2000
-const SHARDS = 12
 const DOCS = LONG ? 600 : 300
-/** ZINC_LOG=info (or debug) prints every endpoint's log, named host/shard. */
-const log = (name: string, shard: number) => (process.env.ZINC_LOG ? { logger: consoleLogger(process.env.ZINC_LOG as 'info', { name: `${name}/${shard}` }) } : {})
-
 const etcdServer = etcdFixture()
-let prefixes = 0
-const cleanups: Array<() => Promise<unknown>> = []
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) {
-    const t = Date.now()
-    await c().catch(() => {})
-    if (Date.now() - t > 1000) console.log(`[shards] cleanup took ${Date.now() - t} ms: ${c.toString().slice(0, 80)}`)
-  }
-})
-
-interface Host {
-  name: string
-  host: ShardedHost
-  link: EtcdLink
-}
-
-/**
- * `stores`: one storage per shard (kept by the caller across a restart). `node`: its process on
- * the network, when not `name` (a host restarted after `network.kill(name)` is a new process).
- */
-async function startHost(network: InprocNetwork, prefix: string, name: string, stores?: MemoryStorage[], logger?: Logger, node = name): Promise<Host> {
-  const link = await EtcdLink.to(etcdServer.server)
-  cleanups.push(() => link.close())
-  const transport = new InprocTransport(network, { node })
-  const host = await ShardedHost.start({
-    endpoints: [link.endpoint],
-    prefix,
-    leaseTtlMs: TTL_MS,
-    shards: SHARDS,
-    id: name,
-    endpoint: (shard) => ({
-      ...TIMING,
-      ...log(name, shard),
-      ...(logger ? { logger } : {}),
-      ...(stores ? { storage: stores[shard]! } : {}),
-      transport,
-      bind: { inbound: network.uniqueAddress(`${node}-${shard}-in`), outbound: network.uniqueAddress(`${node}-${shard}-out`) },
-    }),
-  })
-  cleanups.push(() => host.close())
-  return { name, host, link }
-}
-
-async function startForest(network: InprocNetwork, prefix: string, name: string): Promise<Forest> {
-  const transport = new InprocTransport(network, { node: name })
-  const forest = await Forest.start({
-    endpoints: [etcdServer.server.endpoint],
-    prefix,
-    leaseTtlMs: TTL_MS,
-    endpoint: (shard) => ({ ...TIMING, ...log(name, shard), transport, bind: { inbound: network.uniqueAddress(`${name}-${shard}-in`), outbound: network.uniqueAddress(`${name}-${shard}-out`) } }),
-  })
-  cleanups.push(() => forest.close())
-  return forest
-}
-
-/** Every shard led by exactly the live host the assignment names. */
-function settledOn(hosts: Host[]): boolean {
-  const owners = assignShards(
-    SHARDS,
-    hosts.map((h) => h.name),
-  )
-  return owners.every((owner, shard) => hosts.every((h) => h.host.led().includes(shard) === (h.name === owner)))
-}
+const { cleanups, startHost, startForest } = shardedHosts(etcdServer)
 
 const ids = Array.from({ length: DOCS }, (_, i) => `doc-${i}`)
 
 /** Two hosts settled on their shards, and a forest with the first `count` documents open, each with one change confirmed. */
 async function twoHostsAndDocs(seed: number, count: number) {
   const network = new InprocNetwork({ seed })
-  const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+  const prefix = newPrefix()
   const a = await startHost(network, prefix, 'host-a')
   const b = await startHost(network, prefix, 'host-b')
   await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
@@ -106,7 +38,7 @@ describe('documents sharded across hosts on etcd', () => {
   it('three hosts share the shards evenly; a joining host takes its share by handover; a dead host’s shards are served again, nothing confirmed lost', { timeout: 240_000 }, async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const network = new InprocNetwork({ seed: 21 })
-    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const prefix = newPrefix()
     // What the survivors warn about (host-b keeps a store of its own, and will die).
     const warnings: string[] = []
     const warns: Logger = { debug: () => {}, info: () => {}, warn: (o, m) => void warnings.push(`${m} ${JSON.stringify(o)}`), error: () => {}, child: () => warns }
@@ -214,7 +146,7 @@ describe('documents sharded across hosts on etcd', () => {
   it('a relay is a forest: a leaf joins its endpoint of the document’s shard, and keeps syncing when that shard moves to a new host', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const network = new InprocNetwork({ seed: 24 })
-    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const prefix = newPrefix()
     const a = await startHost(network, prefix, 'host-a')
     const relay = await startForest(network, prefix, 'relay')
     const direct = await startForest(network, prefix, 'direct')
@@ -270,7 +202,7 @@ describe('documents sharded across hosts on etcd', () => {
   it('a handover passes on stored documents nobody has open, and the new root answers none of their opens before the old root has handed them over, however late it re-joins (a host with storage, restarted, then joined by another it cannot reach for a while)', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const network = new InprocNetwork({ seed: 29 })
-    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const prefix = newPrefix()
     const stores = Array.from({ length: SHARDS }, () => new MemoryStorage())
     const first = await startHost(network, prefix, 'host-a', stores)
     const forest = await startForest(network, prefix, 'forest')
@@ -306,7 +238,7 @@ describe('documents sharded across hosts on etcd', () => {
     async (ctx) => {
       if (etcdServer.skip(ctx)) return
       const network = new InprocNetwork({ seed: 30 })
-      const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+      const prefix = newPrefix()
       const storesOf = () => Array.from({ length: SHARDS }, () => new MemoryStorage())
       const a = await startHost(network, prefix, 'host-a', storesOf())
       const storesB = storesOf()
@@ -363,7 +295,7 @@ describe('documents sharded across hosts on etcd', () => {
   it('a host back on its store that gets its shard back keeps its stored copy of a document over a survivor’s older one', { timeout: 240_000 }, async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const network = new InprocNetwork({ seed: 32 })
-    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const prefix = newPrefix()
     const storesA = Array.from({ length: SHARDS }, () => new MemoryStorage())
     const a = await startHost(network, prefix, 'host-a', storesA)
     const writer = await startForest(network, prefix, 'writer')
@@ -406,7 +338,7 @@ describe('documents sharded across hosts on etcd', () => {
   it('a document stored only by a running host that no longer leads its shard is served: the owner lends it the shard, and gets it back with the document', { timeout: 240_000 }, async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const network = new InprocNetwork({ seed: 33 })
-    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const prefix = newPrefix()
     const stores = () => Array.from({ length: SHARDS }, () => new MemoryStorage())
     const a = await startHost(network, prefix, 'host-a', stores())
     const b = await startHost(network, prefix, 'host-b', stores())
@@ -490,7 +422,7 @@ describe('documents sharded across hosts on etcd', () => {
   it('refuses a document opened in another shard’s tree, by name', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const network = new InprocNetwork({ seed: 22 })
-    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const prefix = newPrefix()
     await startHost(network, prefix, 'host-a')
     const forest = await startForest(network, prefix, 'forest')
     const wrong = ids.find((id) => shardOf(id, SHARDS) !== 0)!
@@ -505,7 +437,7 @@ describe('documents sharded across hosts on etcd', () => {
     const transport = new InprocTransport(network, { node: 'lonely' })
     const error = await Forest.start({
       endpoints: [etcdServer.server.endpoint],
-      prefix: `zinc-shards-${process.pid}-${++prefixes}/`,
+      prefix: newPrefix(),
       configTimeoutMs: 500,
       endpoint: (shard) => ({ transport, bind: { inbound: network.uniqueAddress(`l-${shard}-in`), outbound: network.uniqueAddress(`l-${shard}-out`) } }),
     }).catch((e: unknown) => e)
@@ -519,7 +451,7 @@ describe('documents sharded across hosts on etcd', () => {
     const transport = new InprocTransport(network, { node: 'anonymous' })
     const error = await ShardedHost.start({
       endpoints: [etcdServer.server.endpoint],
-      prefix: `zinc-shards-${process.pid}-${++prefixes}/`,
+      prefix: newPrefix(),
       shards: SHARDS,
       endpoint: (shard) => ({ transport, storage: new MemoryStorage(), bind: { inbound: network.uniqueAddress(`anon-${shard}-in`), outbound: network.uniqueAddress(`anon-${shard}-out`) } }),
     }).catch((e: unknown) => e)
@@ -529,7 +461,7 @@ describe('documents sharded across hosts on etcd', () => {
   it('a host started with another shard count is refused, saying what the deployment uses', async (ctx) => {
     if (etcdServer.skip(ctx)) return
     const network = new InprocNetwork({ seed: 23 })
-    const prefix = `zinc-shards-${process.pid}-${++prefixes}/`
+    const prefix = newPrefix()
     await startHost(network, prefix, 'host-a')
     const transport = new InprocTransport(network, { node: 'odd' })
     const error = await ShardedHost.start({

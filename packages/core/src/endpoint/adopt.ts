@@ -23,9 +23,10 @@ export function adoptFromSurvivor(node: NodeContext, child: EndpointId, heads: r
     // Held at seq 0: opened here (as a relay, say) but never received from the old root, and
     // seeded blank at promotion; the survivor's snapshot is the document, not fragments on it.
     if (head.seq === 0 || (known && known.seq > 0 && !node.succession.isAdopting(doc))) continue
-    // Our own store may hold it (a host back on its store, the shard handed back to it): first
-    // see how far, see fromOwnStore.
-    if (!known && storage && !node.succession.isAdopting(doc)) {
+    // Our own store may hold it (a host back on its store, the shard handed back to it), or
+    // another host's store may hold its latest copy (the coordinator says): first see, see
+    // fromOwnStore.
+    if (!known && (storage || node.replicas.ports.check) && !node.succession.isAdopting(doc)) {
       void fromOwnStore(node, storage, child, head)
       continue
     }
@@ -58,16 +59,34 @@ function adopt(node: NodeContext, child: EndpointId, head: DocHead): void {
  * copy is restored first, when the coordinator agrees it is the latest (Coordinator.checkDocument:
  * not when another host's store has a newer one); then only what the survivor holds beyond it is
  * fetched, as from any survivor (a later branch is taken as such, see later-branch.ts). With no
- * stored copy, or not the latest, the survivor's snapshot is adopted as before. Recovery waits
- * for the load (it counts as a fetch in flight).
+ * stored copy anywhere, the survivor's snapshot is adopted as before.
+ *
+ * When the coordinator says the latest copy is in the store of another host that is running,
+ * the survivor's is not adopted either: the record names the last host that stored the
+ * document, and a root confirms only what it stored, so that copy holds every confirmed change
+ * and the survivor's may lag it. Adopted, it replaced the document with an older one (sharded
+ * chaos under load: 24 of 34 confirmed changes lost, and the holder's store refused every later
+ * append). The document is then not held here; its openers' opens are refused for now and
+ * retried, and the holder is lent the shard to serve it (Coordinator.checkDocument), as for any
+ * open. A holder that is not running may never come back: the survivors' copies are adopted
+ * then, as before (docs/chaos.md, "When a confirmed change can still be lost"). Recovery waits
+ * for the check (it counts as a fetch in flight).
  */
-async function fromOwnStore(node: NodeContext, storage: Storage, child: EndpointId, head: DocHead): Promise<void> {
+async function fromOwnStore(node: NodeContext, storage: Storage | undefined, child: EndpointId, head: DocHead): Promise<void> {
   const doc = head.doc as DocId
   const key = `${child}/${doc}`
   node.succession.fetchStarted(key)
   // Several survivors may offer it at once: each loads, the first restores (see restoreStored).
-  await restoreStored(node, storage, doc)
+  const elsewhere = await restoreStored(node, storage, doc)
   if (node.closed || !node.succession.recovering) return void node.succession.fetchDone(key)
+  // The root that handed the shard over (a required survivor) brings what it held: its copy is
+  // the one its store, the holder, has (a shard moving between live hosts).
+  if (elsewhere && !node.succession.requiredSurvivors.has(child)) {
+    node.logger.warn({ child, doc, theirs: head.seq, holder: elsewhere }, "not adopting a survivor's copy: the latest copy is in another host's store; opens wait for that host to serve it")
+    node.succession.fetchDone(key)
+    node.maybeEndRecovery()
+    return
+  }
   const restored = node.replicas.get(doc)
   if (restored && restored.seq > 0 && !node.succession.isAdopting(doc)) {
     fetchFromSurvivor(node, child, [head])
@@ -78,10 +97,14 @@ async function fromOwnStore(node: NodeContext, storage: Storage, child: Endpoint
   node.maybeEndRecovery()
 }
 
-/** Restores `doc` from our store into a (paused) replica, when it is there and the latest copy. */
-async function restoreStored(node: NodeContext, storage: Storage, doc: DocId): Promise<void> {
+/**
+ * Restores `doc` from our store into a (paused) replica, when it is there and the latest copy.
+ * Returns the host whose store has the latest copy when it is not ours (nothing restored then).
+ */
+async function restoreStored(node: NodeContext, storage: Storage | undefined, doc: DocId): Promise<string | undefined> {
   try {
     await node.replicas.ports.check?.(doc, false)
+    if (!storage) return undefined
     const stored = await storage.load(doc)
     // Created and restored in one step: a replica here now is another load's, or an open's.
     if (!stored || node.closed || node.replicas.get(doc) || !node.succession.recovering) return
@@ -91,7 +114,13 @@ async function restoreStored(node: NodeContext, storage: Storage, doc: DocId): P
     replica.sequencer?.pause()
     node.logger.info({ doc, seq: replica.seq }, 'a survivor offers a document this root has in its own store: restored it first')
   } catch (error) {
-    // Another host's store has the latest copy, or ours cannot be read: the survivor's it is.
+    // A running holder can serve it (the shard is lent to it on the next open); a holder that is
+    // not running may never come back, and the survivors' copies keep the document available.
+    // (By its code, not its class: the coordinator's package may bring its own copy of core.)
+    const elsewhere = error as { code?: unknown; holder?: unknown; holderRunning?: unknown }
+    if (elsewhere.code === 'ERR_STORED_ELSEWHERE' && elsewhere.holderRunning === true) return typeof elsewhere.holder === 'string' ? elsewhere.holder : 'another host'
+    // Ours cannot be read, or the check could not be made (etcd unreachable): the survivor's it is.
     node.logger.info({ doc, reason: (error as Error).message }, 'not restoring a document from our store before adopting it')
   }
+  return undefined
 }

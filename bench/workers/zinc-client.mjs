@@ -3,8 +3,10 @@ import { Endpoint } from '@zinc/core'
 import { ZmqTransport } from '@zinc/transport-zmq'
 import { args, cpuMark, nowUs, serve, sleep } from '../lib/worker.mjs'
 import { fragmentTime, makeRecipe } from '../lib/payload.mjs'
+import { benchLogger, traced } from '../lib/trace.mjs'
 
 const a = args()
+const logger = benchLogger('zinc-client') // ZINC_BENCH_LOG=<dir> (lib/trace.mjs); undefined: silent
 let transport
 const endpoints = []
 const docs = []
@@ -24,6 +26,7 @@ function digest(str) {
 function endpointOptions(extra = {}) {
   return {
     transport,
+    ...(logger ? { logger } : {}),
     ...(a.heartbeatMs ? { heartbeatMs: a.heartbeatMs, peerTimeoutMs: a.peerTimeoutMs ?? a.heartbeatMs * 6 } : {}),
     ...(a.maxMessageBytes ? { maxMessageBytes: a.maxMessageBytes } : {}),
     joinTimeoutMs: 120_000, // many endpoints joining at once on a loaded 2-core machine
@@ -33,7 +36,7 @@ function endpointOptions(extra = {}) {
 
 await serve(
   async () => {
-    transport = new ZmqTransport(a.hwm ? { highWaterMark: a.hwm } : {})
+    transport = await traced(new ZmqTransport(a.hwm ? { highWaterMark: a.hwm } : {}), logger)
     // `etcd: { endpoint, prefix, leaseTtlMs }`: the root is elected on etcd (scenarios/failover-etcd.mjs).
     const coordinator = a.etcd ? (await import('@zinc/coordinator-etcd')).etcd({ endpoints: [a.etcd.endpoint], prefix: a.etcd.prefix, leaseTtlMs: a.etcd.leaseTtlMs }) : undefined
     const n = a.count ?? 1

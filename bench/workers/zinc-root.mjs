@@ -3,17 +3,20 @@ import { Endpoint } from '@zinc/core'
 import { ZmqTransport } from '@zinc/transport-zmq'
 import { args, cpuMark, nowUs, serve } from '../lib/worker.mjs'
 import { fragmentTime, makeInitial } from '../lib/payload.mjs'
+import { benchLogger, traced } from '../lib/trace.mjs'
 
 const a = args()
+const logger = benchLogger('zinc-root') // ZINC_BENCH_LOG=<dir> (lib/trace.mjs); undefined: silent
 let transport, ep
 const docs = new Map()
 let samples = []
 
 await serve(
   async () => {
-    transport = new ZmqTransport(a.hwm ? { highWaterMark: a.hwm } : {})
+    transport = await traced(new ZmqTransport(a.hwm ? { highWaterMark: a.hwm } : {}), logger)
     ep = await Endpoint.start({
       transport,
+      ...(logger ? { logger } : {}),
       bind: { inbound: 'tcp://127.0.0.1:*', outbound: 'tcp://127.0.0.1:*' },
       ...(a.heartbeatMs ? { heartbeatMs: a.heartbeatMs, peerTimeoutMs: a.peerTimeoutMs ?? a.heartbeatMs * 6 } : {}),
       ...(a.maxMessageBytes ? { maxMessageBytes: a.maxMessageBytes } : {}),

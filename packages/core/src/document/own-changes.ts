@@ -133,6 +133,37 @@ export class OwnChanges {
     io.sendUp(encodeMessage({ kind: Kind.FRAGMENT, origin: io.self, doc: this.r.doc, clientSeq: p.fragment.clientSeq, baseSeq: p.fragment.baseSeq, epoch: io.epoch(), payload: p.payload }))
   }
 
+  /**
+   * When the parent last refused a change of ours for not knowing our open of the document
+   * (ERR_NOT_OPEN); undefined: none since our last open was served. A re-join resends our
+   * changes right after the OPEN, and a relay that asks the root whether we may read before it
+   * serves us refuses them meanwhile: they go again once the open is served (see `served`),
+   * not `resendMs` later (2 s of every slow failover in bench/results/SUMMARY.md).
+   */
+  #notOpenAt: number | undefined
+
+  /** The parent refused a change of ours: it did not know our open (ERR_NOT_OPEN). */
+  notOpen(): void {
+    this.#notOpenAt = this.r.io.now()
+  }
+
+  /**
+   * Our open was served: the changes sent up to the last ERR_NOT_OPEN go again now, as they
+   * were sent (the root answers any it sequenced already with its seq). Returns how many.
+   */
+  served(): number {
+    const at = this.#notOpenAt
+    if (at === undefined) return 0
+    this.#notOpenAt = undefined
+    let n = 0
+    for (const p of this.unsettled) {
+      if (!p.sent || p.lastSentAt > at) continue
+      this.transmit(p)
+      n++
+    }
+    return n
+  }
+
   /** Resends pending fragments older than `olderThanMs` (or all, for a re-join), as they were sent. */
   resend(olderThanMs: number, fromClientSeq = 0): number {
     const now = this.r.io.now()

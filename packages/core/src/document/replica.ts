@@ -262,6 +262,16 @@ export class Replica {
     return pending.fragment
   }
 
+  /** The parent refused a change of ours for not knowing our open: it goes again once the open is served. */
+  notOpen(): void {
+    this.#own.notOpen()
+  }
+
+  /** Our OPEN was answered (a snapshot or a catch-up): changes refused for want of it go again now. Returns how many. */
+  served(): number {
+    return this.#own.served()
+  }
+
   /** Resends pending fragments older than `olderThanMs` (or all, for a re-join), as they were sent. */
   resendPending(olderThanMs: number, fromClientSeq = 0): number {
     return this.#own.resend(olderThanMs, fromClientSeq)

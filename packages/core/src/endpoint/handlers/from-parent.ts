@@ -37,6 +37,7 @@ export const FROM_PARENT: Partial<Record<Kind, Handler>> = {
     // What our history confirmed beyond the snapshot goes up first, to be merged (see branch-up.ts).
     if (replica.ready) passBranchUp(node, replica, snapshot)
     replica.applySnapshot(m.seq, snapshot, orphans)
+    node.stats.resent += replica.served()
     // Sequenced changes of other endpoints that the new history lacks: their authors may be
     // gone (a tree that lost a merge), so pass them up once; the root dedupes by (origin,
     // clientSeq), so an author that resends too changes nothing.
@@ -260,11 +261,13 @@ function onSequenced(node: NodeContext, { message: m, topic }: Work): void {
   const replica = node.replicas.get(m.doc as DocId)
   if (!replica) return void node.stats.dropped++
   // A catch-up batch addressed to us answers our OPEN.
-  if (m.kind === Kind.FRAGMENTS && isEndpointTopic(topic)) {
+  const served = m.kind === Kind.FRAGMENTS && isEndpointTopic(topic)
+  if (served) {
     replica.awaitingServe = false
     node.defer(() => node.replicas.serveWaiting())
   }
   replica.receiveSequenced(m)
+  if (served) node.stats.resent += replica.served()
 }
 
 function onRefuse(node: NodeContext, m: Message): void {
@@ -301,7 +304,10 @@ function onRefuse(node: NodeContext, m: Message): void {
       node.events.emit('error', new RateLimitedError(refusal.reason))
       return
     case 'ERR_NOT_OPEN':
-      // Our OPEN was lost (or the parent changed): open again; pending changes are resent.
+      // Our OPEN was lost, or is still being decided (a relay asks the root first), or the
+      // parent changed: open again unless we just did; a refused change goes again once the
+      // open is served (Replica.served), the others at their resend.
+      if (replica && m.clientSeq > 0) replica.notOpen()
       if (replica && node.clock.now() - replica.openedAt > node.opts.heartbeatMs) node.replicas.requestOpen(replica)
       return
     case 'ERR_RESYNC':

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { newEndpointId, endpointIdToBytes } from '../dist/ids.js'
 import { schema } from '../dist/protocol/codec.js'
-import { writeEnvelope, writeStamped, type EnvelopeFields } from '../dist/protocol/envelope-writer.js'
+import { writeBatch, writeEnvelope, writeStamped, type EnvelopeFields } from '../dist/protocol/envelope-writer.js'
 import { Kind } from '../dist/protocol/kinds.js'
 
 // The hand-written writer against protobufjs's encoder of the same schema (what encodeMessage
@@ -107,5 +107,19 @@ describe('writeStamped writes what protobufjs wrote for a stamp', () => {
       }),
       { numRuns: 3000 },
     )
+  })
+})
+
+describe('writeBatch writes what protobufjs writes for a Batch', () => {
+  it('the same bytes as BatchCodec.encode for random envelope lists (property)', () => {
+    const Batch = schema.lookupType('zinc.Batch')
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }), (envelopes) => {
+        expect([...writeBatch(envelopes)]).toEqual([...Batch.encode({ envelopes }).finish()])
+      }),
+      { numRuns: 2000 },
+    )
+    const big = [new Uint8Array(70_000).fill(7), new Uint8Array(0), new Uint8Array(3)]
+    expect([...writeBatch(big)]).toEqual([...Batch.encode({ envelopes: big }).finish()])
   })
 })

@@ -127,6 +127,55 @@ describe('HandlerPool', () => {
     expect(total).toBe(200)
   })
 
+  it('runs an idle lane at once and what its handler queues after it, never inside it (random property)', async () => {
+    // An idle lane's item runs at once, without a queue (issue 17: every received message
+    // took a queue array, a ready entry and an async drain). A handler that queues under its
+    // own key (the root's loop-back) must still see that item run after it returns, in order.
+    let seed = 5
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    const seen = new Map<string, number[]>()
+    const running = new Set<string>()
+    let concurrent = 0
+    let maxConcurrent = 0
+    let n = 0
+    const keys = ['a', 'b', 'c', 'd']
+    const pool: HandlerPool<Item> = new HandlerPool<Item>({
+      concurrency: 2,
+      queueLimit: 1000,
+      run: (item) => {
+        expect(running.has(item.key), `two items of ${item.key} at once`).toBe(false)
+        running.add(item.key)
+        concurrent++
+        maxConcurrent = Math.max(maxConcurrent, concurrent)
+        seen.set(item.key, [...(seen.get(item.key) ?? []), item.n])
+        if (random() < 0.2) pool.push(item.key, { key: item.key, n: n++ })
+        const end = () => {
+          running.delete(item.key)
+          concurrent--
+        }
+        if (random() < 0.4) return new Promise<void>((resolve) => setImmediate(() => (end(), resolve())))
+        end()
+      },
+      onError: (error) => {
+        throw error
+      },
+    })
+    for (let i = 0; i < 300; i++) {
+      const key = keys[Math.floor(random() * keys.length)]!
+      pool.push(key, { key, n: n++ })
+      if (random() < 0.3) await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+    await pool.idle()
+    let total = 0
+    for (const ns of seen.values()) {
+      expect(ns).toEqual([...ns].sort((x, y) => x - y))
+      total += ns.length
+    }
+    expect(total).toBe(n)
+    expect(maxConcurrent).toBeLessThanOrEqual(2)
+    expect(pool.depth).toBe(0)
+  })
+
   it('runs different keys concurrently, at most `concurrency` at once', async () => {
     const t = gatedPool({ concurrency: 3 })
     for (const key of ['a', 'b', 'c', 'd', 'e']) await t.pool.submit(key, { key, n: 0 })

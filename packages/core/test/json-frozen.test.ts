@@ -10,10 +10,13 @@ function everyContainerFrozen(value: unknown): boolean {
   return Object.values(value).every(everyContainerFrozen)
 }
 
+const safeJson = fc.jsonValue().filter((value) => !/"(__proto__|constructor|prototype)":/.test(JSON.stringify(value)))
+
 describe('decodeJsonFrozen', () => {
   it('gives the same value as JSON.parse, frozen all the way down', () => {
     fc.assert(
-      fc.property(fc.jsonValue(), (value) => {
+      // fast-check likes to try "__proto__" and "constructor" as keys: values with those are refused (second test).
+      fc.property(safeJson, (value) => {
         const text = JSON.stringify(value)
         const decoded = decodeJsonFrozen(bytes(text), 'x')
         expect(decoded).toEqual(JSON.parse(text))

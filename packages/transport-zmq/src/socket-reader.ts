@@ -8,9 +8,16 @@ export interface ReadableSocket {
   receive(): Promise<Uint8Array[]>
 }
 
+/** One consumer's iteration: done once it was told so (or left the loop). */
+interface Consumer {
+  done: boolean
+}
+
 interface Waiter {
   resolve: (result: IteratorResult<Frames, undefined>) => void
   reject: (error: unknown) => void
+  /** Whose `next()` this is; marked done when the end is handed to it. */
+  consumer: Consumer
 }
 
 const DONE: IteratorResult<Frames, undefined> = Object.freeze({ done: true, value: undefined })
@@ -54,26 +61,22 @@ export class SocketReader {
 
   /** A new consumer. Its `return()` (a `break` out of `for await`) leaves the socket open. */
   iterator(): AsyncIterator<Frames, undefined> {
-    let done = false
+    // Per `next()` only its promise and its waiter: no closure per message besides the
+    // promise's executor (a wrapper around `resolve` once marked the end).
+    const consumer: Consumer = { done: false }
     return {
       next: () => {
-        if (done || this.#ended) {
-          done = true
+        if (consumer.done || this.#ended) {
+          consumer.done = true
           return Promise.resolve(DONE)
         }
         return new Promise<IteratorResult<Frames, undefined>>((resolve, reject) => {
-          this.#waiters.push({
-            resolve: (result) => {
-              if (result.done === true) done = true
-              resolve(result)
-            },
-            reject,
-          })
+          this.#waiters.push({ resolve, reject, consumer })
           if (!this.#pumping) void this.#pump()
         })
       },
       return: () => {
-        done = true
+        consumer.done = true
         return Promise.resolve(DONE)
       },
     }
@@ -105,6 +108,9 @@ export class SocketReader {
 
   #end(): void {
     this.#ended = true
-    for (const waiter of this.#waiters.drain()) waiter.resolve(DONE)
+    for (const waiter of this.#waiters.drain()) {
+      waiter.consumer.done = true
+      waiter.resolve(DONE)
+    }
   }
 }

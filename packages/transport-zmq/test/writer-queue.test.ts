@@ -115,4 +115,48 @@ describe('WriterQueue', () => {
     expect(written).toEqual([0, 2])
     expect(errors).toHaveLength(1)
   })
+  it('sends at once when idle and queues behind a send in flight: order, one at a time, every producer told', async () => {
+    // An idle queue hands the message straight to the socket (no entry, no producer promise,
+    // no drain loop: every publish and push of every hop goes through here). Mixed at random
+    // with sends that settle later, nothing may overtake, overlap or be left unsettled.
+    let seed = 17
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    for (let round = 0; round < 20; round++) {
+      const written: number[] = []
+      const later: Array<() => void> = []
+      let inFlight = 0
+      let maxInFlight = 0
+      const socket = {
+        send(m: number): Promise<void> {
+          inFlight++
+          maxInFlight = Math.max(maxInFlight, inFlight)
+          const take = () => {
+            inFlight--
+            written.push(m)
+          }
+          if (random() < 0.5) {
+            take()
+            return Promise.resolve()
+          }
+          return new Promise<void>((resolve) => later.push(() => (take(), resolve())))
+        },
+      }
+      let sent = 0
+      const queue = new WriterQueue<number>(socket, { capacity: 1000, onSent: () => sent++, onError: () => {} })
+      const settled: Array<Promise<void> | undefined> = []
+      for (let i = 0; i < 40; i++) {
+        settled.push(random() < 0.5 ? queue.offer(i) : queue.put(i, () => new Error('closed')))
+        if (random() < 0.3) await Promise.resolve()
+        if (random() < 0.3) later.shift()?.()
+      }
+      while (written.length < 40) {
+        later.shift()?.()
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      await Promise.all(settled)
+      expect(written).toEqual(Array.from({ length: 40 }, (_, i) => i))
+      expect(maxInFlight).toBe(1)
+      expect(sent).toBe(40)
+    }
+  })
 })

@@ -1,12 +1,12 @@
 import { ChangeRejectedError, MessageTooLargeError } from '../errors.js'
-import { endpointIdFromBytes, endpointIdToBytes, type DocId, type EndpointId } from '../ids.js'
+import { endpointIdFromBytes, type DocId, type EndpointId } from '../ids.js'
 import { TypedEmitter } from '../events.js'
 import { encodeMessage, type Message } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
 import { decodeJsonFrozen, encodeJson } from '../protocol/json.js'
-import { encodeStateJson } from './snapshot-cache.js'
+import { snapshotMessageOf } from './snapshot-serve.js'
 import { encodeOp } from '../protocol/ops.js'
-import { BatchCodec, OpenCodec, SnapshotCodec, type Snapshot } from '../protocol/payloads.js'
+import { BatchCodec, OpenCodec, type Snapshot } from '../protocol/payloads.js'
 import { applyOp, applyOpAs, applyOps, freezeDeep, PlaceIndex, transformPast, type Op } from './ot.js'
 import { opOf } from './legacy.js'
 import { OpHistory } from './op-history.js'
@@ -747,13 +747,7 @@ export class Replica {
 
   /** The snapshot this replica can serve: its confirmed state, never its pending changes. */
   snapshotMessage(): Uint8Array {
-    const payload = SnapshotCodec.encode({
-      state: encodeStateJson(this.confirmed),
-      clientSeqs: [...this.clientSeqs].map(([origin, clientSeq]) => ({ origin: endpointIdToBytes(origin), clientSeq })),
-      presence: [...this.presence].map(([origin, value]) => ({ origin: endpointIdToBytes(origin), value: encodeJson(value) })),
-      history: this.log.chainAt(this.seq) ?? 0,
-    })
-    return encodeMessage({ kind: Kind.SNAPSHOT, origin: this.io.self, doc: this.doc, seq: this.seq, epoch: this.io.epoch(), payload })
+    return snapshotMessageOf(this)
   }
 
   /**

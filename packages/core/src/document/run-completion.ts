@@ -12,6 +12,9 @@ import type { Prepared, Refused, SentBack } from './sequencer-run.js'
  */
 export function completeRun(r: Replica, answers: OriginAnswers, prepared: Prepared[], rejected: Refused[], stale: SentBack[], cut = false): void {
   const envelopes: Uint8Array[] = []
+  // The fragments handed to 'change' listeners, made only when there are any: a root nobody
+  // subscribes to in this process (a server) made an object per fragment for no one.
+  const notify = r.events.listenerCount('change') > 0
   const applied: DocumentFragment[] = []
   for (const { candidate: c, entry, envelope } of prepared) {
     r.seq = entry.seq
@@ -31,13 +34,15 @@ export function completeRun(r: Replica, answers: OriginAnswers, prepared: Prepar
       if (c.origin === r.io.self) r.acknowledgeOwn(c.clientSeq, entry.seq)
       else {
         r.followSequenced(entry.op)
-        applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, entry.seq, c.base, entry.op))
+        if (notify) applied.push(remoteFragment(r.doc, c.origin, c.clientSeq, entry.seq, c.base, entry.op))
       }
     }
   }
   // Fragments of a shared pass all carry the state after the pass: the visible state is
   // then moved (or rebuilt) once at the end, as for a run of received fragments.
-  if (prepared.some((p) => p.shared)) r.followingRun(follow)
+  let shared = false
+  for (let i = 0; i < prepared.length && !shared; i++) shared = prepared[i]!.shared
+  if (shared) r.followingRun(follow)
   else follow()
   if (envelopes.length > 0) r.io.publishFragments(r.doc, envelopes)
   if (applied.length > 0) r.events.emit('change', r.visible, applied[applied.length - 1], applied)

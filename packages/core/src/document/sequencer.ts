@@ -124,8 +124,8 @@ export class Sequencer {
     sequenceLocal(this.replica, p, newState)
   }
 
-  /** An unsequenced FRAGMENT from below. Duplicates are answered, gaps asked to resend. */
-  accept(message: Message): void {
+  /** An unsequenced FRAGMENT from below (`decoded`: its payload as checked where it entered). Duplicates are answered, gaps asked to resend. */
+  accept(message: Message, decoded?: FragmentBody): void {
     if (this.#paused) {
       this.#held.push(message)
       return
@@ -149,7 +149,7 @@ export class Sequencer {
       if (this.#staged(origin) === 0 && stored === handled && (this.#holdsNothingBefore(origin, from, clientSeq) || this.#answers.unfillable(origin, from))) {
         r.io.logger.warn({ doc: r.doc, origin, from, to: clientSeq - 1 }, 'an origin never resends the changes before this one; they were settled by an earlier root: going on without them')
         this.#answers.skipGap(origin, from, clientSeq - 1)
-        return this.accept(message)
+        return this.accept(message, decoded)
       }
       // An earlier change of this origin was lost on the way: ask for it, keep order.
       r.io.stats.dropped++
@@ -162,7 +162,7 @@ export class Sequencer {
     }
     let body: FragmentBody
     try {
-      body = decodeFragmentBody(message.payload)
+      body = decoded ?? decodeFragmentBody(message.payload)
     } catch (error) {
       this.#answers.markRejected(origin, clientSeq)
       this.#answers.reject(origin, clientSeq, error instanceof BadFrameError ? `its operation is malformed (${error.reason})` : String(error))

@@ -1,7 +1,8 @@
 import type { DocId, EndpointId } from '../ids.js'
 import { decodeMessage, encodeMessage } from '../protocol/codec.js'
 import { Kind, kindName, peekKind } from '../protocol/kinds.js'
-import { BatchCodec, RefusalCodec } from '../protocol/payloads.js'
+import { writeBatch } from '../protocol/envelope-writer.js'
+import { RefusalCodec } from '../protocol/payloads.js'
 import { docTopic, endpointTopic } from '../protocol/topics.js'
 import type { PubChannel } from '../transport.js'
 import type { NodeContext } from './context.js'
@@ -87,7 +88,7 @@ export class Outbox {
       this.publish(docTopic(doc), envelopes[0]!)
       return
     }
-    const payload = BatchCodec.encode({ envelopes })
+    const payload = writeBatch(envelopes)
     this.publish(docTopic(doc), encodeMessage({ kind: Kind.FRAGMENTS, origin: node.id, doc, epoch: node.succession.epoch, payload }))
   }
 }

@@ -91,6 +91,23 @@ export function writeStamped(raw: Uint8Array, sender: Uint8Array, seq: number, e
   return done
 }
 
+/**
+ * A Batch payload (`repeated bytes envelopes = 1`, no `history`), byte for byte what protobufjs
+ * writes (envelope-writer.test.ts compares them): the root publishes one per run of more than
+ * one fragment, under load a hundred envelopes at a time, for which protobufjs built a list of
+ * write operations per envelope.
+ */
+export function writeBatch(envelopes: readonly Uint8Array[]): Uint8Array {
+  let size = 0
+  for (let i = 0; i < envelopes.length; i++) size += 1 + varintSize(envelopes[i]!.length) + envelopes[i]!.length
+  out = alloc(size)
+  at = 0
+  for (let i = 0; i < envelopes.length; i++) bytes(10, envelopes[i]!)
+  const done = out
+  out = EMPTY
+  return done
+}
+
 const EMPTY = new Uint8Array(0)
 const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(n: number): Uint8Array } }).Buffer
 const alloc = (n: number): Uint8Array => (NodeBuffer ? NodeBuffer.allocUnsafe(n) : new Uint8Array(n))

@@ -6,27 +6,36 @@
  */
 export class DeferQueue {
   #queue: Array<() => void> = []
+  /** The array #run last emptied, reused for the next queue (no array per run). */
+  #spare: Array<() => void> = []
   #lastRun = 0
+  /** Made once: a closure per scheduled run was an allocation per received message. */
+  readonly #runBound = (): void => this.#run()
 
   constructor(readonly onError: (error: unknown) => void) {}
 
   defer(fn: () => void): void {
     this.#queue.push(fn)
     if (this.#queue.length !== 1) return
-    if (performance.now() - this.#lastRun < 1) schedule(() => this.#run())
-    else queueMicrotask(() => this.#run())
+    if (performance.now() - this.#lastRun < 1) schedule(this.#runBound)
+    else queueMicrotask(this.#runBound)
   }
 
   #run(): void {
     this.#lastRun = performance.now()
     const fns = this.#queue
-    this.#queue = []
-    for (const fn of fns) {
-      try {
-        fn()
-      } catch (error) {
-        this.onError(error)
+    this.#queue = this.#spare
+    try {
+      for (let i = 0; i < fns.length; i++) {
+        try {
+          fns[i]!()
+        } catch (error) {
+          this.onError(error)
+        }
       }
+    } finally {
+      fns.length = 0
+      this.#spare = fns
     }
   }
 }

@@ -1,6 +1,8 @@
 import type { DocId } from '../../ids.js'
 import type { Message } from '../../protocol/codec.js'
 import { Kind } from '../../protocol/kinds.js'
+import type { FragmentBody } from '../../protocol/ops.js'
+import type { Sequencer } from '../../document/sequencer.js'
 import { branchAllowed, fragmentProblem, frameAllowed, presenceAllowed, refuseFragment } from '../edge-checks.js'
 import { HeartbeatCodec } from '../../protocol/payloads.js'
 import { CONTROL_TOPIC, endpointTopic } from '../../protocol/topics.js'
@@ -150,19 +152,22 @@ function onFragment(node: NodeContext, m: Message, from: Work['from']): void | P
   }
   if (m.seq !== 0) return void node.stats.dropped++
   // Values are checked once, where they enter the tree; the document's size at the root.
+  const decoded: { body?: FragmentBody | undefined } = {}
   if (direct || node.succession.isRoot) {
-    const problem = fragmentProblem(node, m, replica, direct)
+    const problem = fragmentProblem(node, m, replica, direct, decoded)
     if (problem) return refuseFragment(node, m, problem)
   }
   if (!node.succession.isRoot) return forwardUp(node, m)
   const sequencer = replica.sequencer!
-  const decide = (verdict: Verdict) => {
-    if (verdict === true) sequencer.accept(m)
-    else sequencer.refuse(m, reasonOf(verdict, 'not allowed to change this document'))
-  }
   const verdict = allowed(node, { endpoint: m.origin, doc, action: 'change' })
-  if (typeof verdict !== 'boolean' && typeof verdict !== 'string') return Promise.resolve(verdict).then(decide)
-  decide(verdict)
+  if (typeof verdict !== 'boolean' && typeof verdict !== 'string') return Promise.resolve(verdict).then((v) => decide(sequencer, m, decoded.body, v))
+  decide(sequencer, m, decoded.body, verdict)
+}
+
+/** The authorize verdict on a change: sequenced or refused. (No closure per fragment when it is known at once.) */
+function decide(sequencer: Sequencer, m: Message, body: FragmentBody | undefined, verdict: Verdict): void {
+  if (verdict === true) sequencer.accept(m, body)
+  else sequencer.refuse(m, reasonOf(verdict, 'not allowed to change this document'))
 }
 
 function onCatchUp(node: NodeContext, m: Message): void {

@@ -1,4 +1,4 @@
-import { ZincError } from '@zinc/core'
+import { STORED_ELSEWHERE_CODE, ZincError } from '@zinc/core'
 
 /** etcd could not be reached at start. */
 export class EtcdUnreachableError extends ZincError {
@@ -26,7 +26,7 @@ export class StoredElsewhereError extends ZincError {
     readonly holderRunning: boolean,
   ) {
     super(
-      'ERR_STORED_ELSEWHERE',
+      STORED_ELSEWHERE_CODE,
       `document "${doc}" exists, and its latest copy is in the store of host ${holder}, ` +
         (holderRunning ? `which is running but does not lead ${shard} now` : `which is not running (not registered in etcd)`) +
         `; this root will not create it anew nor serve an older copy (a confirmed change would be lost). ` +

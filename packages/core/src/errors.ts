@@ -348,3 +348,10 @@ export class WorkerTaskError extends ZincError {
  * that failed at this root.
  */
 export type EndpointError = AccessDeniedError | DocumentRefusedError | RateLimitedError | JoinRefusedError | HookError | LeafStorageError
+
+/**
+ * The code of the error `Coordinator.checkDocument` rejects with when a document's latest copy
+ * is in another host's store (`@zinc/coordinator-etcd`'s StoredElsewhereError, which also says
+ * whether that host is running). Not a refusal on the wire: the open is refused ERR_UNAVAILABLE.
+ */
+export const STORED_ELSEWHERE_CODE = 'ERR_STORED_ELSEWHERE'

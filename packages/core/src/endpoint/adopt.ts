@@ -1,3 +1,4 @@
+import { STORED_ELSEWHERE_CODE } from '../errors.js'
 import type { DocId, EndpointId } from '../ids.js'
 import { encodeMessage } from '../protocol/codec.js'
 import { Kind } from '../protocol/kinds.js'
@@ -118,7 +119,7 @@ async function restoreStored(node: NodeContext, storage: Storage | undefined, do
     // not running may never come back, and the survivors' copies keep the document available.
     // (By its code, not its class: the coordinator's package may bring its own copy of core.)
     const elsewhere = error as { code?: unknown; holder?: unknown; holderRunning?: unknown }
-    if (elsewhere.code === 'ERR_STORED_ELSEWHERE' && elsewhere.holderRunning === true) return typeof elsewhere.holder === 'string' ? elsewhere.holder : 'another host'
+    if (elsewhere.code === STORED_ELSEWHERE_CODE && elsewhere.holderRunning === true) return typeof elsewhere.holder === 'string' ? elsewhere.holder : 'another host'
     // Ours cannot be read, or the check could not be made (etcd unreachable): the survivor's it is.
     node.logger.info({ doc, reason: (error as Error).message }, 'not restoring a document from our store before adopting it')
   }

@@ -42,7 +42,9 @@ export interface Coordinator {
    * ever confirmed on a copy that would replace that one. Absent: every document may be loaded.
    * `opening`: an opener waits for the document (the coordinator may act to have it served,
    * e.g. move the shard to the host that stores it); false when the root only asks whether its
-   * stored copy is the latest (recovery, a handover).
+   * stored copy is the latest (recovery, a handover). An error with code `STORED_ELSEWHERE_CODE`
+   * and `holderRunning: true` (that host runs, and can be given the document's shard) also keeps
+   * a recovering root from adopting a survivor's copy of the document, which may lag the holder's.
    */
   checkDocument?(doc: string, opening?: boolean): Promise<void>
 }

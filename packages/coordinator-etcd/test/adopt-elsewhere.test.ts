@@ -69,4 +69,63 @@ describe("a recovering root and a survivor's copy of a document stored on anothe
     await waitFor(() => r.state.log.length === 4, 'a fresh reader has all four changes', 60_000)
     expect(r.state.log).toEqual(l.state.log)
   })
+
+  it("does not adopt a lagging survivor's older copy while the holder is running but does not lead the shard: the holder serves it, every change stays, once", { timeout: 240_000 }, async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const network = new InprocNetwork({ seed: 45 })
+    const prefix = newPrefix()
+    // host-a keeps the only store. The document is host-a's with host-b, host-d's with all four,
+    // and host-c's once host-d is gone: host-a running, and another host recovering the shard.
+    const storesA = Array.from({ length: SHARDS }, () => new MemoryStorage())
+    const a = await startHost(network, prefix, 'host-a', storesA)
+    const b = await startHost(network, prefix, 'host-b')
+    await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
+    const owner = (hosts: string[], doc: string) => assignShards(SHARDS, hosts)[shardOf(doc, SHARDS)]
+    const id = Array.from({ length: 300 }, (_, i) => `doc-${i}`).find(
+      (doc) => owner(['host-a', 'host-b'], doc) === 'host-a' && owner(['host-a', 'host-b', 'host-c', 'host-d'], doc) === 'host-d' && owner(['host-a', 'host-b', 'host-c'], doc) === 'host-c',
+    )!
+    const shard = shardOf(id, SHARDS)
+    const writer = await startForest(network, prefix, 'writer')
+    const lagging = await startForest(network, prefix, 'lagging')
+    const w = await writer.open<Log>(id, { initial: { log: [] } })
+    const l = await lagging.open<Log>(id)
+    w.change((s) => void s.log.push('one'))
+    await w.synced({ timeoutMs: 30_000 })
+    await waitFor(() => l.state.log.length === 1, 'the lagging forest has the first change')
+    // The lagging forest hears nothing more until the end; two more changes are stored by host-a.
+    const others = ['host-a', 'host-a-2', 'host-b', 'host-c', 'host-d', 'writer']
+    network.partition(['lagging'], others)
+    w.change((s) => void s.log.push('two'))
+    w.change((s) => void s.log.push('three'))
+    await w.synced({ timeoutMs: 30_000 })
+    // Nobody else keeps the document in memory: the writer goes, and host-a dies (it comes back
+    // on its store, as a new process).
+    await writer.close()
+    network.kill('host-a')
+    a.link.cut()
+    await waitFor(() => b.host.led().length === SHARDS, 'host-b leads every shard', 60_000)
+    await a.host.close()
+    const c = await startHost(network, prefix, 'host-c')
+    const d = await startHost(network, prefix, 'host-d')
+    await waitFor(() => settledOn([b, c, d]), 'host-b, host-c and host-d settled', 60_000)
+    // host-a is back on its store, running, and leads other shards: the document's stays host-d's.
+    const back = await startHost(network, prefix, 'host-a', storesA, undefined, 'host-a-2')
+    await waitFor(() => settledOn([back, b, c, d]), 'four hosts settled', 60_000)
+    expect(d.host.led()).toContain(shard)
+    // host-d dies: host-c takes the shard over and recovers, and the lagging forest, heard again,
+    // re-joins it with its older copy and a change made on it.
+    l.change((s) => void s.log.push('four'))
+    network.kill('host-d')
+    d.link.cut()
+    network.heal()
+    await waitFor(() => settledOn([back, b, c]), 'host-c leads the shard', 60_000)
+    await l.synced({ timeoutMs: 60_000 })
+    await waitFor(() => l.state.log.length >= 4, 'the lagging forest has every change', 60_000)
+    expect([...l.state.log].sort()).toEqual(['four', 'one', 'three', 'two'])
+    expect(l.state.log.filter((x) => x !== 'four')).toEqual(['one', 'two', 'three'])
+    const reader = await startForest(network, prefix, 'reader')
+    const r = await reader.open<Log>(id)
+    await waitFor(() => r.state.log.length === 4, 'a fresh reader has all four changes', 60_000)
+    expect(r.state.log).toEqual(l.state.log)
+  })
 })

@@ -18,42 +18,52 @@ import { newPrefix, SHARDS, settledOn, shardedHosts, type Log } from './sharded-
 const etcdServer = etcdFixture()
 const { startHost, startForest } = shardedHosts(etcdServer)
 
+/**
+ * host-a stores 'two' and 'three' past the copy a partitioned forest holds, and dies; host-b
+ * (no store) adopts that forest's older copy (the holder is not running) and confirms 'four' on
+ * it; host-a comes back on its store and is elected for its shards again (still recovering).
+ */
+async function holderBackAfterAdoption(seed: number) {
+  const network = new InprocNetwork({ seed })
+  const prefix = newPrefix()
+  const storesA = Array.from({ length: SHARDS }, () => new MemoryStorage())
+  const a = await startHost(network, prefix, 'host-a', storesA)
+  // host-b keeps no store: the document's only stored copy is host-a's.
+  const b = await startHost(network, prefix, 'host-b')
+  await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
+  const id = Array.from({ length: 300 }, (_, i) => `doc-${i}`).find((doc) => assignShards(SHARDS, ['host-a', 'host-b'])[shardOf(doc, SHARDS)] === 'host-a')!
+  const writer = await startForest(network, prefix, 'writer')
+  const lagging = await startForest(network, prefix, 'lagging')
+  const w = await writer.open<Log>(id, { initial: { log: [] } })
+  const l = await lagging.open<Log>(id)
+  w.change((s) => void s.log.push('one'))
+  await w.synced({ timeoutMs: 30_000 })
+  await waitFor(() => l.state.log.length === 1, 'the lagging forest has the first change')
+  // The lagging forest hears nothing more; two more changes are confirmed, so stored by host-a.
+  network.partition(['lagging'], ['host-a', 'host-b'])
+  w.change((s) => void s.log.push('two'))
+  w.change((s) => void s.log.push('three'))
+  await w.synced({ timeoutMs: 30_000 })
+  await w.close()
+  // host-a dies as the partition heals: host-b takes its shards over, and the lagging forest,
+  // whose parent is gone, re-joins host-b with the document at its first change.
+  network.heal()
+  network.kill('host-a')
+  a.link.cut()
+  await waitFor(() => b.host.led().length === SHARDS, 'host-b leads every shard', 60_000)
+  await a.host.close()
+  // host-a is not running: host-b adopted the lagging forest's copy (seq 1), and confirms a
+  // change made meanwhile on it.
+  l.change((s) => void s.log.push('four'))
+  const back = await startHost(network, prefix, 'host-a', storesA, undefined, 'host-a-2')
+  await waitFor(() => settledOn([back, b]), 'host-a back on its store leads its shards again', 60_000)
+  return { network, prefix, b, back, l, id }
+}
+
 describe("a recovering root and a survivor's copy of a document stored on another host", () => {
   it("adopts a lagging survivor's older copy while the holder is dead; once back, the holder keeps what only its store held: every change stays, once", { timeout: 240_000 }, async (ctx) => {
     if (etcdServer.skip(ctx)) return
-    const network = new InprocNetwork({ seed: 44 })
-    const prefix = newPrefix()
-    const storesA = Array.from({ length: SHARDS }, () => new MemoryStorage())
-    const a = await startHost(network, prefix, 'host-a', storesA)
-    // host-b keeps no store: the document's only stored copy is host-a's.
-    const b = await startHost(network, prefix, 'host-b')
-    await waitFor(() => settledOn([a, b]), 'two hosts settled on their shards', 60_000)
-    const id = Array.from({ length: 300 }, (_, i) => `doc-${i}`).find((doc) => assignShards(SHARDS, ['host-a', 'host-b'])[shardOf(doc, SHARDS)] === 'host-a')!
-    const writer = await startForest(network, prefix, 'writer')
-    const lagging = await startForest(network, prefix, 'lagging')
-    const w = await writer.open<Log>(id, { initial: { log: [] } })
-    const l = await lagging.open<Log>(id)
-    w.change((s) => void s.log.push('one'))
-    await w.synced({ timeoutMs: 30_000 })
-    await waitFor(() => l.state.log.length === 1, 'the lagging forest has the first change')
-    // The lagging forest hears nothing more; two more changes are confirmed, so stored by host-a.
-    network.partition(['lagging'], ['host-a', 'host-b'])
-    w.change((s) => void s.log.push('two'))
-    w.change((s) => void s.log.push('three'))
-    await w.synced({ timeoutMs: 30_000 })
-    await w.close()
-    // host-a dies as the partition heals: host-b takes its shards over, and the lagging forest,
-    // whose parent is gone, re-joins host-b with the document at its first change.
-    network.heal()
-    network.kill('host-a')
-    a.link.cut()
-    await waitFor(() => b.host.led().length === SHARDS, 'host-b leads every shard', 60_000)
-    await a.host.close()
-    // host-a is not running: host-b adopted the lagging forest's copy (seq 1), and confirms a
-    // change made meanwhile on it.
-    l.change((s) => void s.log.push('four'))
-    const back = await startHost(network, prefix, 'host-a', storesA, undefined, 'host-a-2')
-    await waitFor(() => settledOn([back, b]), 'host-a back on its store leads its shards again', 60_000)
+    const { network, prefix, l, id } = await holderBackAfterAdoption(44)
     await l.synced({ timeoutMs: 60_000 })
     // host-a leads its shard as soon as it is elected, still recovering: it takes host-b's later
     // branch and sequences 'two' and 'three' again after it once recovery ends. Wait for them
@@ -64,6 +74,28 @@ describe("a recovering root and a survivor's copy of a document stored on anothe
     expect([...l.state.log].sort()).toEqual(['four', 'one', 'three', 'two'])
     expect(l.state.log.filter((x) => x !== 'four')).toEqual(['one', 'two', 'three'])
     // A fresh reader sees the same document.
+    const reader = await startForest(network, prefix, 'reader')
+    const r = await reader.open<Log>(id)
+    await waitFor(() => r.state.log.length === 4, 'a fresh reader has all four changes', 60_000)
+    expect(r.state.log).toEqual(l.state.log)
+  })
+
+  // Not fixed: skipped (docs/chaos.md, "When a confirmed change can still be lost", a returning
+  // holder that leaves its shard before it has sequenced its older branch again). host-a closes
+  // at once, still recovering: host-b, recovering from it, finds its fragments on an older branch
+  // and does not take them (endpoint/survivor-fetch.ts, "another branch than ours"), and host-a
+  // closes without passing them up (they are the writer's, not its own): 'two' and 'three' are
+  // in no running replica, only in host-a's store. Failed 2 runs of 3 (in the third, host-a's
+  // recovery, and so their sequencing again, had ended before it handed over).
+  it.skip('a holder back on its store that hands its shard over again at once keeps what only its store held', { timeout: 240_000 }, async (ctx) => {
+    if (etcdServer.skip(ctx)) return
+    const { network, prefix, b, back, l, id } = await holderBackAfterAdoption(46)
+    await back.host.close()
+    await waitFor(() => b.host.led().length === SHARDS, 'host-b leads every shard again', 60_000)
+    await l.synced({ timeoutMs: 60_000 })
+    await waitFor(() => l.state.log.length >= 4, 'the lagging forest has every change', 60_000)
+    expect([...l.state.log].sort()).toEqual(['four', 'one', 'three', 'two'])
+    expect(l.state.log.filter((x) => x !== 'four')).toEqual(['one', 'two', 'three'])
     const reader = await startForest(network, prefix, 'reader')
     const r = await reader.open<Log>(id)
     await waitFor(() => r.state.log.length === 4, 'a fresh reader has all four changes', 60_000)

@@ -4,6 +4,9 @@ import { configDefaults, defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Two test files at a time (vitest's default is one per core but one: a single file on a
+    // 2-core machine). Most files wait on networks, timers and child processes, not the CPU.
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     projects: [

@@ -1,9 +1,13 @@
 // Which peer module serves a system name of the peers scenario, and the change every system makes.
 import { nowUs } from '../lib/worker.mjs'
 
-export const SYSTEMS = ['zinc-zmq', 'zinc-ws', 'yjs']
+/**
+ * Every run: Zinc with the shapes in one flat record over ZeroMQ and over WebSocket, Zinc with
+ * them in `keyed` buckets (the layout its README gives a collection of shapes), and Yjs.
+ */
+export const SYSTEMS = ['zinc-zmq', 'zinc-zmq-keyed', 'zinc-ws', 'yjs']
 /** Systems only run when asked for (--systems). */
-export const EXTRA_SYSTEMS = ['zinc-zmq-base', 'zinc-zmq-keyed']
+export const EXTRA_SYSTEMS = ['zinc-zmq-base']
 
 /** { module, options } for a system name: Zinc over zmq or ws, or Yjs + Hocuspocus. */
 export async function load(system) {

@@ -3,8 +3,9 @@
 //
 // Every client is its own process (fan-out: 8 per process); the server is one process (a Zinc
 // root over ZeroMQ or over WebSocket; a Hocuspocus server). A change is a ~100-byte shape set
-// into a shared map (Zinc: `doc.change(d => { d.shapes[id] = shape })`; Yjs: `map.set(id, shape)`),
-// each writer cycling over 100 keys of its own. Systems run interleaved, `reps` times (default 2).
+// into a shared map (Zinc: `doc.change(d => { d.shapes[id] = shape })`, and with the shapes in
+// `keyed` buckets, `keyed.set(d.shapes, id, shape)`; Yjs: `map.set(id, shape)`), each writer
+// cycling over 100 keys of its own. Systems run interleaved, `reps` times (default 2).
 //
 //   latency     A → server → B at 500/s: p50 / p99 of the shape's send time to B's callback
 //   throughput  4 writers (window of 200 unacknowledged each) → 8 readers: changes/s per reader,
@@ -16,7 +17,6 @@
 //   node bench/scenarios/peers.mjs [--smoke] [--reps N] [--only latency,throughput,fanout,latejoin] [--systems zinc-zmq,yjs] [--profile DIR]
 //     [--writers N --readers N --window N --dur MS]   another throughput shape, for investigations
 //   ZINC_BASE_CORE=<another build's packages/core/dist> ... --systems zinc-zmq-base,zinc-zmq,yjs   before/after in one run
-//   ... --systems zinc-zmq,zinc-zmq-keyed,yjs   Zinc with the shapes in core's `keyed` buckets (its layout for wide maps) too
 //
 // Standalone, a full run writes bench/results/peers.{json,md}; --smoke writes
 // bench/results/tmp/smoke/peers.*, and --only/--systems/--profile bench/results/tmp/partial/peers.*

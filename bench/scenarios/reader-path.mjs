@@ -8,7 +8,7 @@
 // each envelope and its op: receiveSequenced) shown apart from applying. With --profile, the leaf part is
 // profiled in-process and the top functions printed.
 //
-//   node bench/scenarios/reader-path.mjs [--n 20000] [--batch 3] [--reps 5] [--profile]
+//   node bench/scenarios/reader-path.mjs [--n 20000] [--batch 3] [--reps 5] [--keyed] [--profile]
 // ZINC_CORE=<another build's packages/core/dist/> measures that build instead (before/after).
 import { drain, fakeIO, loadCore, opt, profileIf } from '../lib/doc-path.mjs'
 
@@ -16,6 +16,8 @@ const argv = process.argv.slice(2)
 const N = opt(argv, '--n', 20_000)
 const BATCH = opt(argv, '--batch', 3)
 const REPS = opt(argv, '--reps', 5)
+// --keyed: the shapes in core's `keyed` buckets (keyed.set), not one flat record.
+const KEYED = argv.includes('--keyed')
 const [{ Replica }, { produce }, { diffToOp, recordIdentity }, codec, { Kind }, { newEndpointId }, { encodeOp }, { BatchCodec }] = await loadCore(
   'document/replica.js',
   'document/immer.js',
@@ -26,13 +28,15 @@ const [{ Replica }, { produce }, { diffToOp, recordIdentity }, codec, { Kind }, 
   'protocol/ops.js',
   'protocol/payloads.js',
 )
+const [{ keyed }] = await loadCore('index.js')
+const emptyShapes = () => (KEYED ? keyed.empty() : {})
 
 /** The root's output: N sequenced changes, packed in FRAGMENTS messages of BATCH. */
 async function sequence() {
   const published = []
   const r = await fakeIO(true, { published })
   const root = new Replica('bench', r.io, 10_000, 1 << 30)
-  root.seed({ shapes: {} })
+  root.seed({ shapes: emptyShapes() })
   root.becomeSequencer()
   const writers = Array.from({ length: 4 }, (_, w) => ({ id: newEndpointId(), clientSeq: 0, w }))
   for (let i = 0; i < N; i++) {
@@ -43,7 +47,8 @@ async function sequence() {
     const state = root.confirmed
     const identity = new Map()
     const after = produce(state, (d) => {
-      d.shapes[id] = shape
+      if (KEYED) keyed.set(d.shapes, id, shape)
+      else d.shapes[id] = shape
       recordIdentity(d, identity)
     })
     const payload = encodeOp(diffToOp(state, after, identity))
@@ -63,7 +68,7 @@ async function sequence() {
 async function read(messages) {
   const l = await fakeIO(false)
   const leaf = new Replica('bench', l.io, 10_000, 1 << 30)
-  leaf.seed({ shapes: {} })
+  leaf.seed({ shapes: emptyShapes() })
   let received = 0
   leaf.events.on('change', (state, last, batch) => (received += batch.length))
   const t0 = process.cpuUsage()
@@ -90,7 +95,7 @@ for (let i = 0; i < REPS; i++) runs.push(await read(messages))
 const us = runs.map((r) => r.total).sort((a, b) => a - b)
 const dec = runs.map((r) => r.decoding).sort((a, b) => a - b)
 console.log(
-  `leaf: ${N} changes in FRAGMENTS of ${BATCH}: ${us[us.length >> 1].toFixed(2)} µs CPU per change (median of ${REPS}; min ${us[0].toFixed(2)}), ` +
+  `leaf: ${N} changes${KEYED ? ' (keyed shapes)' : ''} in FRAGMENTS of ${BATCH}: ${us[us.length >> 1].toFixed(2)} µs CPU per change (median of ${REPS}; min ${us[0].toFixed(2)}), ` +
     `of which receiving (decode) ${dec[dec.length >> 1].toFixed(2)} (min ${dec[0].toFixed(2)})`,
 )
 // READER_PATH_PROFILE=<file>: the profile itself too, for other tools (as writer-path.mjs).

@@ -9,7 +9,7 @@
 // acknowledgements, change events to one subscriber): µs of CPU per change it wrote. The
 // root's part (accept, place, apply, publish) is timed apart: µs per fragment it sequenced.
 //
-//   node bench/scenarios/writer-path.mjs [--n 8000] [--window 200] [--burst 32] [--reps 5] [--profile]
+//   node bench/scenarios/writer-path.mjs [--n 8000] [--window 200] [--burst 32] [--reps 5] [--keyed] [--profile]
 // ZINC_CORE=<another build's packages/core/dist/> measures that build instead (before/after).
 import { drain, fakeIO, loadCore, opt, profileIf } from '../lib/doc-path.mjs'
 
@@ -18,6 +18,8 @@ const N = opt(argv, '--n', 8000)
 const WINDOW = opt(argv, '--window', 200)
 const BURST = opt(argv, '--burst', 32)
 const REPS = opt(argv, '--reps', 5)
+// --keyed: the shapes in core's `keyed` buckets (keyed.set), not one flat record.
+const KEYED = argv.includes('--keyed')
 const [{ Replica }, { Document }, { insertOp, replaceOp }, codec, { Kind }, { newEndpointId }, { encodeOp }, { BatchCodec }] = await loadCore(
   'document/replica.js',
   'document/document.js',
@@ -28,6 +30,10 @@ const [{ Replica }, { Document }, { insertOp, replaceOp }, codec, { Kind }, { ne
   'protocol/ops.js',
   'protocol/payloads.js',
 )
+const [{ keyed }, { bucketPath }] = await loadCore('index.js', 'document/keyed.js')
+const emptyShapes = () => (KEYED ? keyed.empty() : {})
+/** Where shape `id` lives: `shapes.<id>`, or under its buckets. */
+const pathOf = (id) => (KEYED ? ['shapes', ...bucketPath(id), id] : ['shapes', id])
 
 const shape = (id, n) => ({ id, x: n % 1000, y: (n * 7) % 1000, w: 40, h: 30, fill: '#3366cc', n, t: n })
 
@@ -35,12 +41,12 @@ async function run() {
   const published = []
   const r = await fakeIO(true, { published })
   const root = new Replica('bench', r.io, 10_000, 1 << 30)
-  root.seed({ shapes: {} })
+  root.seed({ shapes: emptyShapes() })
   root.becomeSequencer()
   const sent = []
   const w = await fakeIO(false, { sent })
   const replica = new Replica('bench', w.io, 10_000, 1 << 30)
-  replica.seed({ shapes: {} })
+  replica.seed({ shapes: emptyShapes() })
   const doc = new Document(replica, { setPresence() {}, closeDocument: async () => {} }, { undoLimit: 100 })
   let received = 0
   doc.subscribe((state, last, batch) => {
@@ -77,7 +83,7 @@ async function run() {
         const n = o.clientSeq
         const id = `w${o.w}-${n % 100}`
         // The op doc.change makes for it (a replace once the key exists), without the recipe.
-        const payload = encodeOp(n >= 100 ? replaceOp(['shapes', id], true, shape(id, n)) : insertOp(['shapes', id], shape(id, n)))
+        const payload = encodeOp(n >= 100 ? replaceOp(pathOf(id), true, shape(id, n)) : insertOp(pathOf(id), shape(id, n)))
         incoming.push(codec.encodeMessage({ kind: Kind.FRAGMENT, origin: o.id, doc: 'bench', clientSeq: ++o.clientSeq, baseSeq: root.seq, epoch: 1, payload }))
       }
     }
@@ -95,7 +101,7 @@ async function run() {
     while (made < N && burst < BURST && replica.pending.length < WINDOW) {
       const id = `w0-${made % 100}`
       const value = shape(id, made)
-      timed(() => doc.change((d) => void (d.shapes[id] = value)))
+      timed(() => doc.change((d) => void (KEYED ? keyed.set(d.shapes, id, value) : (d.shapes[id] = value))))
       made++
       burst++
     }
@@ -121,7 +127,7 @@ for (let i = 0; i < REPS; i++) {
 roots.sort((a, b) => a - b)
 us.sort((a, b) => a - b)
 console.log(
-  `writer: ${N} changes (window ${WINDOW}, 3 other writers): ${us[us.length >> 1].toFixed(1)} µs CPU per change written (median of ${REPS}; min ${us[0].toFixed(1)}); root: ${roots[roots.length >> 1].toFixed(1)} µs per fragment sequenced`,
+  `writer: ${N} changes${KEYED ? ' (keyed shapes)' : ''} (window ${WINDOW}, 3 other writers): ${us[us.length >> 1].toFixed(1)} µs CPU per change written (median of ${REPS}; min ${us[0].toFixed(1)}); root: ${roots[roots.length >> 1].toFixed(1)} µs per fragment sequenced`,
 )
 // WRITER_PATH_PROFILE=<file>: the profile itself too, for other tools.
 await profiler.stop(process.env.WRITER_PATH_PROFILE)

@@ -654,7 +654,7 @@ export class Replica {
 
   // ---- targeted replies ----------------------------------------------------------------
 
-  /** The root's answer to a resent duplicate: it was sequenced as `seq` (0 = long ago). */
+  /** The root's answer to a resent duplicate: it was sequenced as `seq` (0: the root's log no longer holds it; see OwnChanges.acknowledged). */
   acknowledged(clientSeq: number, seq: number): void {
     this.#own.acknowledged(clientSeq, seq)
   }

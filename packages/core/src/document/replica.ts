@@ -9,7 +9,7 @@ import { encodeOp } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, type Snapshot } from '../protocol/payloads.js'
 import { applyOp, applyOpAs, applyOps, freezeDeep, PlaceIndex, transformPast, type Op } from './ot.js'
 import { opOf } from './legacy.js'
-import { OpHistory } from './op-history.js'
+import { historyFor, type OpHistory } from './history-thaw.js'
 import { DocLog } from './doc-log.js'
 import { pendingFragment, remoteFragment, type Armed, type DocumentFragment, type PendingFragment } from './fragment.js'
 import type { ReplicaIO } from './replica-io.js'
@@ -149,7 +149,7 @@ export class Replica {
   ) {
     this.log = new DocLog(logLimit, logBytes)
     // A leaf never sequences (see ReplicaIO.canSequence): no op history to keep.
-    this.history = new OpHistory(io.canSequence?.() === false ? 0 : Math.max(1024, logLimit), logBytes)
+    this.history = historyFor(io.canSequence?.() === false ? 0 : Math.max(1024, logLimit), logBytes, this.log)
     this.#historyLimit = Math.max(1024, logLimit)
     this.#historyBytes = logBytes
     this.#incoming = new SequencedInbox(doc, io)
@@ -222,7 +222,7 @@ export class Replica {
     // Never expected at a leaf (it keeps no history): if it happens, the history starts here, and
     // a change made on an older base gets ERR_STALE_BASE and is rebased and resent by its origin.
     if (this.history.limit === 0) {
-      this.history = new OpHistory(this.#historyLimit, this.#historyBytes)
+      this.history = historyFor(this.#historyLimit, this.#historyBytes, this.log)
       this.history.reset(this.seq)
     }
     this.sequencer ??= new Sequencer(this)

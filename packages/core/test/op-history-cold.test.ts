@@ -8,7 +8,9 @@ import { coldFromLog, historyFor, HOT_HISTORY } from '../dist/document/history-t
 import { insertOp, moveOp, removeOp, replaceOp, editOp, type Op } from '../dist/document/ot.js'
 import { OpHistory, type HistoryEntry } from '../dist/document/op-history.js'
 import { place, type Candidate } from '../dist/document/placement.js'
-import type { Replica } from '../dist/document/replica.js'
+import { Replica } from '../dist/document/replica.js'
+import type { DocId } from '../dist/ids.js'
+import { FakeIO } from './fake-replica-io.js'
 import type { EndpointId } from '../dist/ids.js'
 
 /**
@@ -171,5 +173,23 @@ describe('OpHistory with cold entries read back from the log', () => {
     for (let seq = 102; seq <= 1200; seq++) add(seq)
     expect(history.at(150)).not.toBe(appended[150])
     expect(history.at(50)).not.toBe(thawed)
+  })
+
+  it('a root restored from its storage reads its cold entries from the log it restored', () => {
+    // A snapshot at seq 5, then more fragments than the hot window holds.
+    const origin = ORIGINS[0]!
+    const fragments = []
+    for (let seq = 6; seq <= 5 + 2 * HOT_HISTORY; seq++) {
+      const envelope = encodeMessage({ kind: Kind.FRAGMENT, origin, sender: origin, doc: 'd', clientSeq: seq, seq, baseSeq: seq - 1, epoch: 1, payload: encodeOp(['log', 0, { i: seq }]) })
+      fragments.push({ seq, origin, clientSeq: seq, envelope })
+    }
+    const snapshot = { seq: 5, state: new TextEncoder().encode('{"log":[]}'), clientSeqs: [] }
+    const root = new Replica('d' as DocId, new FakeIO(ORIGINS[1]!, true), 10_000, 1 << 20)
+    root.restore({ snapshot, fragments })
+    expect(root.seq).toBe(5 + 2 * HOT_HISTORY)
+    expect(root.history.hotFloor).toBe(5 + HOT_HISTORY)
+    // The log was cleared to the snapshot's seq before the history restarted: it is read, not taken for another history.
+    expect(root.history.covers(10)).toBe(true)
+    expect(plain(root.history.at(11))).toEqual({ seq: 11, origin, clientSeq: 11, base: 10, op: ['log', 0, { i: 11 }] })
   })
 })

@@ -302,9 +302,10 @@ export class Replica {
    */
   restoreLocal(kept: LeafSnapshot): void {
     const replayed = replayKept(this.doc, kept)
-    this.history.reset(replayed.fromSeq)
-    // The log starts at the kept state's seq with its fingerprint (undefined: unknown), then the fragments.
+    // The log starts at the kept state's seq with its fingerprint (undefined: unknown), then the
+    // fragments. Cleared before the history restarts: its cold entries are read from this log.
     this.log.clear(replayed.fromSeq, replayed.history)
+    this.history.reset(replayed.fromSeq)
     for (const e of replayed.entries) this.#record(e)
     this.confirmed = replayed.state
     this.seq = replayed.seq
@@ -387,8 +388,9 @@ export class Replica {
   restore(stored: StoredDocument): void {
     const replayed = replayStored(this.doc, stored)
     for (const [origin, clientSeq] of replayed.clientSeqs) this.clientSeqs.set(origin, clientSeq)
-    this.history.reset(replayed.fromSeq)
+    // The log first: the history's cold entries are read from the log it restarts with.
     if (replayed.fromSeq > 0) this.log.clear(replayed.fromSeq, replayed.history)
+    this.history.reset(replayed.fromSeq)
     for (const e of replayed.entries) this.#record(e)
     this.confirmed = this.visible = replayed.state
     this.seq = replayed.seq

@@ -220,8 +220,9 @@ export class OwnChanges {
     // it were carried over its echo as over another's change (an insert moved twice, past the
     // end of its list), and one sent meanwhile went on a base without it that the root reads
     // as holding it (leaf-restart's jump interleavings, seeds 6, 10, 16 and 22, once the root's
-    // op history reached back past its log's last few fragments).
-    if (seq > this.r.seq || seq === 0) {
+    // op history reached back past its log's last few fragments). At the root answering itself,
+    // 0 is a seq it holds: it sequenced the change, and has no parent to catch up from.
+    if (seq > this.r.seq || (seq === 0 && !this.r.io.isRoot())) {
       this.r.requestCatchUp(250)
       return
     }

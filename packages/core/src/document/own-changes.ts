@@ -205,15 +205,24 @@ export class OwnChanges {
     return true
   }
 
-  /** The root's answer to a resent duplicate: it was sequenced as `seq` (0 = long ago). */
+  /** The root's answer to a resent duplicate: it was sequenced as `seq` (0: its log no longer holds it). */
   acknowledged(clientSeq: number, seq: number): void {
     if (this.settleVerdict(clientSeq, seq)) return this.r.checkStatus()
     const i = this.pending.findIndex((p) => p.fragment.clientSeq === clientSeq)
     if (i < 0) return
     // Its echo is on its way (or was missed): our seq must reach it first, or the change
-    // would count twice (confirmed and pending). A catch-up brings it. (0: sequenced before
-    // anything the root still logs; it leaves pending now and arrives with the catch-up.)
-    if (seq > this.r.seq) {
+    // would count twice (confirmed and pending). A catch-up brings it. 0 (the root's log no
+    // longer holds it) is no exception: a change still pending here was not applied here (its
+    // echo takes it out of pending, a snapshot holding it makes it a verdict awaited), so it
+    // lies after our seq too. A log bounded by bytes keeps only the last few fragments of a
+    // busy document, and a resend answered late is answered so while the echo still waits in
+    // our inbox. Let go of here, the change left the visible state, the changes made on top of
+    // it were carried over its echo as over another's change (an insert moved twice, past the
+    // end of its list), and one sent meanwhile went on a base without it that the root reads
+    // as holding it (leaf-restart's jump interleavings, seeds 6, 10, 16 and 22, once the root's
+    // op history reached back past its log's last few fragments). At the root answering itself,
+    // 0 is a seq it holds: it sequenced the change, and has no parent to catch up from.
+    if (seq > this.r.seq || (seq === 0 && !this.r.io.isRoot())) {
       this.r.requestCatchUp(250)
       return
     }

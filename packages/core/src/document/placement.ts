@@ -91,7 +91,8 @@ export function place(
   const from = cached && cached.base === c.base ? cached.upTo : c.base
   const foreign: Op[] = from === c.base ? [] : [...cached!.foreign]
   const since = (seq: number): HistoryEntry[] => [...(r.history.since(Math.min(seq, r.seq)) ?? []), ...prepared.map((p) => p.entry)].filter((e) => e.seq > seq)
-  const index = indexed ? placesOf(r, prepared) : undefined
+  // The index follows the hot entries and those thawed for a writer far behind (covers above); an older base is scanned.
+  const index = indexed && c.base >= r.history.indexFloor ? placesOf(r, prepared) : undefined
   if (index !== undefined) {
     // Own changes after the base that this chain did not follow: the general case.
     if (index.hasOwnAfter(c.origin, from)) return placeOverOwnIndexed(c, index, () => since(c.base))
@@ -130,7 +131,7 @@ function placesOf(r: Pick<Replica, 'history' | 'seq'>, prepared: ReadonlyArray<{
   if (r.seq !== h.lastSeq || (prepared.length > 0 && prepared[0]!.entry.seq !== h.lastSeq + 1)) return undefined
   const top = prepared.length > 0 ? prepared[prepared.length - 1]!.entry.seq : h.lastSeq
   const index = h.places
-  index.sync({ floor: h.floor, top, at: (seq) => (seq <= h.lastSeq ? h.at(seq) : prepared[seq - h.lastSeq - 1]?.entry) })
+  index.sync({ floor: h.indexFloor, top, at: (seq) => (seq <= h.lastSeq ? h.at(seq) : prepared[seq - h.lastSeq - 1]?.entry) })
   return index.last === top ? index : undefined
 }
 

@@ -9,7 +9,7 @@ import { encodeOp } from '../protocol/ops.js'
 import { BatchCodec, OpenCodec, type Snapshot } from '../protocol/payloads.js'
 import { applyOp, applyOpAs, applyOps, freezeDeep, PlaceIndex, transformPast, type Op } from './ot.js'
 import { opOf } from './legacy.js'
-import { OpHistory } from './op-history.js'
+import { historyFor, type OpHistory } from './history-thaw.js'
 import { DocLog } from './doc-log.js'
 import { pendingFragment, remoteFragment, type Armed, type DocumentFragment, type PendingFragment } from './fragment.js'
 import type { ReplicaIO } from './replica-io.js'
@@ -149,7 +149,7 @@ export class Replica {
   ) {
     this.log = new DocLog(logLimit, logBytes)
     // A leaf never sequences (see ReplicaIO.canSequence): no op history to keep.
-    this.history = new OpHistory(io.canSequence?.() === false ? 0 : Math.max(1024, logLimit), logBytes)
+    this.history = historyFor(io.canSequence?.() === false ? 0 : Math.max(1024, logLimit), logBytes, this.log)
     this.#historyLimit = Math.max(1024, logLimit)
     this.#historyBytes = logBytes
     this.#incoming = new SequencedInbox(doc, io)
@@ -222,7 +222,7 @@ export class Replica {
     // Never expected at a leaf (it keeps no history): if it happens, the history starts here, and
     // a change made on an older base gets ERR_STALE_BASE and is rebased and resent by its origin.
     if (this.history.limit === 0) {
-      this.history = new OpHistory(this.#historyLimit, this.#historyBytes)
+      this.history = historyFor(this.#historyLimit, this.#historyBytes, this.log)
       this.history.reset(this.seq)
     }
     this.sequencer ??= new Sequencer(this)
@@ -302,9 +302,10 @@ export class Replica {
    */
   restoreLocal(kept: LeafSnapshot): void {
     const replayed = replayKept(this.doc, kept)
-    this.history.reset(replayed.fromSeq)
-    // The log starts at the kept state's seq with its fingerprint (undefined: unknown), then the fragments.
+    // The log starts at the kept state's seq with its fingerprint (undefined: unknown), then the
+    // fragments. Cleared before the history restarts: its cold entries are read from this log.
     this.log.clear(replayed.fromSeq, replayed.history)
+    this.history.reset(replayed.fromSeq)
     for (const e of replayed.entries) this.#record(e)
     this.confirmed = replayed.state
     this.seq = replayed.seq
@@ -387,8 +388,9 @@ export class Replica {
   restore(stored: StoredDocument): void {
     const replayed = replayStored(this.doc, stored)
     for (const [origin, clientSeq] of replayed.clientSeqs) this.clientSeqs.set(origin, clientSeq)
-    this.history.reset(replayed.fromSeq)
+    // The log first: the history's cold entries are read from the log it restarts with.
     if (replayed.fromSeq > 0) this.log.clear(replayed.fromSeq, replayed.history)
+    this.history.reset(replayed.fromSeq)
     for (const e of replayed.entries) this.#record(e)
     this.confirmed = this.visible = replayed.state
     this.seq = replayed.seq
@@ -654,7 +656,7 @@ export class Replica {
 
   // ---- targeted replies ----------------------------------------------------------------
 
-  /** The root's answer to a resent duplicate: it was sequenced as `seq` (0 = long ago). */
+  /** The root's answer to a resent duplicate: it was sequenced as `seq` (0: the root's log no longer holds it; see OwnChanges.acknowledged). */
   acknowledged(clientSeq: number, seq: number): void {
     this.#own.acknowledged(clientSeq, seq)
   }

@@ -20,6 +20,8 @@ export async function memory(ctx) {
       row('memory', 'per endpoint (RSS)', 'bytes', eps.rss, raw.rss, { baselineLabel: 'raw PUSH+SUB pair' }),
       row('memory', 'per open document (client + root replica, heap)', 'bytes', docs.heap, null, { baselineLabel: '' }),
       row('memory', `per logged fragment (${size} B value; root + client log, heap)`, 'bytes', frags.heap, size, { baselineLabel: 'payload bytes' }),
+      // The same figure per replica that logs the fragment (two here): what each further replica adds.
+      row('memory', `per logged fragment per replica (the figure above ÷ 2)`, 'bytes', frags.heap / 2, size, { baselineLabel: 'payload bytes' }),
     ]
     let soak = null
     if (ctx.soakMin > 0) {

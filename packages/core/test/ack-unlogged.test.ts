@@ -15,20 +15,12 @@ import { newEndpointId, type DocId, type EndpointId } from '../dist/ids.js'
 import { encodeMessage, type Message } from '../dist/protocol/codec.js'
 import { Kind } from '../dist/protocol/kinds.js'
 import { encodeOp } from '../dist/protocol/ops.js'
-import { RefusalCodec, SnapshotCodec } from '../dist/protocol/payloads.js'
-import { decode, drain, FakeIO } from './fake-replica-io.js'
+import { SnapshotCodec } from '../dist/protocol/payloads.js'
+import { decode, deliver, drain, FakeIO } from './fake-replica-io.js'
 
 const DOC = 'shared' as DocId
 type Doc = { list: string[] }
 const insert = (at: number, v: string): Op => ['list', at, { i: v }]
-
-function deliver(r: Replica, m: Message): void {
-  if (m.kind === Kind.FRAGMENT) r.receiveSequenced(m)
-  else if (m.kind === Kind.REJECT) {
-    const f = RefusalCodec.decode(m.payload)
-    r.rejected(m.clientSeq, f.reason, f.code, m.seq, m.baseSeq, f.answered ? f.answered - 1 : undefined)
-  } else if (m.kind === Kind.ACK) r.acknowledged(m.clientSeq, m.seq)
-}
 
 /** Another endpoint's change, made on `baseSeq`. */
 const fragment = (origin: EndpointId, clientSeq: number, op: Op, baseSeq: number): Message =>

@@ -3,11 +3,22 @@ import { Replica } from '../dist/document/replica.js'
 import { newEndpointId, type DocId, type EndpointId } from '../dist/ids.js'
 import { silentLogger } from '../dist/logger.js'
 import { decodeMessage, type Message } from '../dist/protocol/codec.js'
+import { Kind } from '../dist/protocol/kinds.js'
+import { RefusalCodec } from '../dist/protocol/payloads.js'
 import { emptyStats } from '../dist/runtime/stats.js'
 import type { Storage } from '../dist/storage.js'
 
 /** Decodes an envelope without a size limit. */
 export const decode = (bytes: Uint8Array): Message => decodeMessage(bytes, Infinity)
+
+/** Hands what a root answers or publishes (FRAGMENT, REJECT, ACK) to a client replica, as its endpoint would. */
+export function deliver(r: Replica, m: Message): void {
+  if (m.kind === Kind.FRAGMENT) r.receiveSequenced(m)
+  else if (m.kind === Kind.REJECT) {
+    const f = RefusalCodec.decode(m.payload)
+    r.rejected(m.clientSeq, f.reason, f.code, m.seq, m.baseSeq, f.answered ? f.answered - 1 : undefined)
+  } else if (m.kind === Kind.ACK) r.acknowledged(m.clientSeq, m.seq)
+}
 
 /** Lets every queued microtask (event dispatch) run. */
 export const drain = () => new Promise<void>((r) => setImmediate(r))

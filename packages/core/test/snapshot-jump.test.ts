@@ -14,11 +14,11 @@ import { newEndpointId, type DocId, type EndpointId } from '../dist/ids.js'
 import { encodeMessage } from '../dist/protocol/codec.js'
 import { encodeOp } from '../dist/protocol/ops.js'
 import { Kind } from '../dist/protocol/kinds.js'
-import { RefusalCodec, SnapshotCodec } from '../dist/protocol/payloads.js'
+import { SnapshotCodec } from '../dist/protocol/payloads.js'
 import type { Message } from '../dist/protocol/codec.js'
 import { orphansBeyond } from '../dist/endpoint/branch-up.js'
 import { carryOnto } from '../dist/document/snapshot-jump.js'
-import { decode, drain, FakeIO, seededRoot } from './fake-replica-io.js'
+import { decode, deliver, drain, FakeIO, seededRoot } from './fake-replica-io.js'
 
 const DOC = 'shared' as DocId
 
@@ -35,15 +35,6 @@ function takeSnapshot(r: Replica, root: Replica): void {
   const snap = decode(root.snapshotMessage())
   r.expectSnapshot = true
   r.applySnapshot(snap.seq, SnapshotCodec.decode(snap.payload))
-}
-
-/** Hands what the replica answers or publishes to a client. */
-function deliver(r: Replica, m: Message): void {
-  if (m.kind === Kind.FRAGMENT) r.receiveSequenced(m)
-  else if (m.kind === Kind.REJECT) {
-    const f = RefusalCodec.decode(m.payload)
-    r.rejected(m.clientSeq, f.reason, f.code, m.seq, m.baseSeq, f.answered ? f.answered - 1 : undefined)
-  } else if (m.kind === Kind.ACK) r.acknowledged(m.clientSeq, m.seq)
 }
 
 function accept(root: { io: FakeIO; root: Replica }, m: Message): void {
